@@ -1,0 +1,227 @@
+#include "swishPlugin.h"
+
+#if NV_TENSORRT_MAJOR >= 10
+
+#include "pluginLog.h"
+
+#include <exception>
+
+namespace tpb
+{
+namespace
+{
+constexpr char const* kWhere = "Swish v2";
+} // namespace
+
+SwishPlugin::SwishPlugin(SwishParams const& params, char const* pluginNamespace)
+    : mParams(params)
+    , mNamespace(pluginNamespace != nullptr ? pluginNamespace : "")
+{
+}
+
+nvinfer1::IPluginCapability* SwishPlugin::getCapabilityInterface(nvinfer1::PluginCapabilityType type) noexcept
+{
+    switch (type)
+    {
+    case nvinfer1::PluginCapabilityType::kCORE: return static_cast<nvinfer1::IPluginV3OneCore*>(this);
+    case nvinfer1::PluginCapabilityType::kBUILD: return static_cast<nvinfer1::IPluginV3OneBuild*>(this);
+    case nvinfer1::PluginCapabilityType::kRUNTIME: return static_cast<nvinfer1::IPluginV3OneRuntime*>(this);
+    }
+    TPB_LOG_ERROR(kWhere, "getCapabilityInterface: unknown capability %d", static_cast<int>(type));
+    return nullptr;
+}
+
+nvinfer1::IPluginV3* SwishPlugin::clone() noexcept
+{
+    try
+    {
+        return new SwishPlugin(mParams, mNamespace.c_str());
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "clone: %s", e.what());
+    }
+    return nullptr;
+}
+
+char const* SwishPlugin::getPluginName() const noexcept
+{
+    return kSwishPluginName;
+}
+
+char const* SwishPlugin::getPluginVersion() const noexcept
+{
+    return kSwishPluginV3Version;
+}
+
+char const* SwishPlugin::getPluginNamespace() const noexcept
+{
+    return mNamespace.c_str();
+}
+
+int32_t SwishPlugin::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* /*in*/, int32_t nbInputs,
+    nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
+{
+    // Nothing depends on shapes or types ahead of enqueue; only sanity-check the arity.
+    if (nbInputs != 1 || nbOutputs != 1)
+    {
+        TPB_LOG_ERROR(kWhere, "configurePlugin: expected 1 input and 1 output, got %d and %d",
+            static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
+        return -1;
+    }
+    return 0;
+}
+
+int32_t SwishPlugin::getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
+    nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept
+{
+    if (outputTypes == nullptr || inputTypes == nullptr || nbOutputs != 1 || nbInputs != 1)
+    {
+        TPB_LOG_ERROR(kWhere, "getOutputDataTypes: expected 1 input and 1 output, got %d and %d",
+            static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
+        return -1;
+    }
+    outputTypes[0] = inputTypes[0];
+    return 0;
+}
+
+int32_t SwishPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
+    nvinfer1::DimsExprs const* /*shapeInputs*/, int32_t /*nbShapeInputs*/, nvinfer1::DimsExprs* outputs,
+    int32_t nbOutputs, nvinfer1::IExprBuilder& /*exprBuilder*/) noexcept
+{
+    if (inputs == nullptr || outputs == nullptr || nbInputs != 1 || nbOutputs != 1)
+    {
+        TPB_LOG_ERROR(kWhere, "getOutputShapes: expected 1 input and 1 output, got %d and %d",
+            static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
+        return -1;
+    }
+    outputs[0] = inputs[0];
+    return 0;
+}
+
+bool SwishPlugin::supportsFormatCombination(
+    int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
+{
+    if (inOut == nullptr || nbInputs != 1 || nbOutputs != 1 || pos < 0 || pos >= nbInputs + nbOutputs)
+    {
+        return false;
+    }
+    return swishSupportsCombination(
+        pos, nbInputs, nbOutputs, inOut[pos].desc.format, inOut[pos].desc.type, inOut[0].desc.type);
+}
+
+int32_t SwishPlugin::getNbOutputs() const noexcept
+{
+    return 1;
+}
+
+size_t SwishPlugin::getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* /*inputs*/, int32_t /*nbInputs*/,
+    nvinfer1::DynamicPluginTensorDesc const* /*outputs*/, int32_t /*nbOutputs*/) const noexcept
+{
+    return 0;
+}
+
+int32_t SwishPlugin::onShapeChange(nvinfer1::PluginTensorDesc const* /*in*/, int32_t nbInputs,
+    nvinfer1::PluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
+{
+    // Shapes are read from the descriptors at enqueue, so there is nothing to cache here.
+    return nbInputs == 1 && nbOutputs == 1 ? 0 : -1;
+}
+
+int32_t SwishPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
+    nvinfer1::PluginTensorDesc const* /*outputDesc*/, void const* const* inputs, void* const* outputs,
+    void* /*workspace*/, cudaStream_t stream) noexcept
+{
+    if (inputDesc == nullptr || inputs == nullptr || outputs == nullptr)
+    {
+        TPB_LOG_ERROR(kWhere, "enqueue: null tensor descriptors or pointers");
+        return -1;
+    }
+    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], mParams, stream, kWhere);
+}
+
+nvinfer1::IPluginV3* SwishPlugin::attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept
+{
+    // No per-context resources: every execution context gets its own independent copy.
+    return clone();
+}
+
+nvinfer1::PluginFieldCollection const* SwishPlugin::getFieldsToSerialize() noexcept
+{
+    // Rebuilt on every call so the pointers always refer to this object's current members.
+    mSerializedFields[0] = nvinfer1::PluginField(kSwishFieldBeta, &mParams.beta, nvinfer1::PluginFieldType::kFLOAT32, 1);
+    mSerializedFields[1]
+        = nvinfer1::PluginField(kSwishFieldKernel, &mParams.kernel, nvinfer1::PluginFieldType::kINT32, 1);
+    mSerializedFieldCollection.nbFields = kSwishFieldCount;
+    mSerializedFieldCollection.fields = mSerializedFields;
+    return &mSerializedFieldCollection;
+}
+
+SwishPluginCreator::SwishPluginCreator()
+{
+    for (int32_t i = 0; i < kSwishFieldCount; ++i)
+    {
+        mFieldDescriptions[i] = describeSwishField(i);
+    }
+    mFieldCollection.nbFields = kSwishFieldCount;
+    mFieldCollection.fields = mFieldDescriptions;
+}
+
+nvinfer1::IPluginV3* SwishPluginCreator::createPlugin(
+    char const* /*name*/, nvinfer1::PluginFieldCollection const* fc, nvinfer1::TensorRTPhase phase) noexcept
+{
+    try
+    {
+        // Build phase: fields from the network definition. Runtime phase: the fields written by
+        // getFieldsToSerialize(). Both go through the same validation.
+        char const* const where = phase == nvinfer1::TensorRTPhase::kBUILD ? "Swish v2 createPlugin (build)"
+                                                                           : "Swish v2 createPlugin (runtime)";
+        SwishParams params;
+        if (!parseSwishFields(fc, params, where))
+        {
+            return nullptr;
+        }
+        return new SwishPlugin(params, mNamespace.c_str());
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "createPlugin: %s", e.what());
+    }
+    return nullptr;
+}
+
+nvinfer1::PluginFieldCollection const* SwishPluginCreator::getFieldNames() noexcept
+{
+    return &mFieldCollection;
+}
+
+char const* SwishPluginCreator::getPluginName() const noexcept
+{
+    return kSwishPluginName;
+}
+
+char const* SwishPluginCreator::getPluginVersion() const noexcept
+{
+    return kSwishPluginV3Version;
+}
+
+char const* SwishPluginCreator::getPluginNamespace() const noexcept
+{
+    return mNamespace.c_str();
+}
+
+void SwishPluginCreator::setPluginNamespace(char const* pluginNamespace) noexcept
+{
+    try
+    {
+        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
+    }
+}
+
+} // namespace tpb
+
+#endif // NV_TENSORRT_MAJOR >= 10

@@ -1,0 +1,379 @@
+// Swish kernels. Pure CUDA: no TensorRT header may be included here (see swishPluginKernel.h).
+#include "swishPluginKernel.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstring>
+
+namespace tpb
+{
+namespace
+{
+
+// Naive baseline: one element per thread, 256-thread blocks (the seed kernel's configuration).
+constexpr int32_t kNaiveBlockSize = 256;
+
+// Vectorised kernels: each thread keeps kVectorsPerThread independent 16-byte loads in flight per
+// loop iteration. With kVectorBlocksPerSm resident 256-thread blocks that is 1024 threads x 64 B =
+// 64 KiB of outstanding reads per SM, several times the ~16 KiB per SM that Little's law asks for to
+// saturate H100 HBM3 (about 3.35 TB/s x ~0.6 us latency / 132 SMs). Four blocks per SM is a fixed
+// choice (no occupancy query per launch): __launch_bounds__ below caps registers so they always fit.
+constexpr int32_t kVectorBlockSize = 256;
+constexpr int32_t kVectorsPerThread = 4;
+constexpr int32_t kVectorBlocksPerSm = 4;
+
+// Unaligned fallback moves only one element per thread per iteration, so it wants full occupancy
+// (2048 threads per SM on sm_80/sm_90) to keep enough bytes in flight.
+constexpr int32_t kScalarBlocksPerSm = 8;
+
+// gridDim.x limit for compute capability >= 3.0.
+constexpr int64_t kMaxGridX = 2147483647;
+
+constexpr int64_t kVectorBytes = 16;
+
+constexpr int64_t ceilDiv(int64_t numerator, int64_t denominator)
+{
+    return (numerator + denominator - 1) / denominator;
+}
+
+template <typename To, typename From>
+__device__ __forceinline__ To bitCast(From const& from)
+{
+    static_assert(sizeof(To) == sizeof(From), "bitCast needs equal sizes");
+    To to;
+    memcpy(&to, &from, sizeof(To));
+    return to;
+}
+
+// Fast Swish in fp32, shared by the vectorised kernels and the unaligned fallback so that every
+// non-naive path has identical numerics.
+//  * __expf is ex2.approx on a pre-scaled argument: relative error ~2^-22 plus |beta*x| * 2^-24 from
+//    the scaling, well inside the fp32 tolerance (1e-5) wherever the result is not tiny.
+//  * __frcp_rn is the correctly rounded reciprocal, so huge denominators need no special care:
+//    beta*x < ~-88 makes __expf overflow to +inf, 1/inf = 0 and x*0 = -0 for finite negative x,
+//    where the exact result (|x|*e^-88 < 1e-36) is below every tolerance anyway.
+//  * x = +inf -> inf * 1 = +inf. x = NaN -> NaN.
+//  * x = -inf -> (-inf) * 0 = NaN. This is deliberate: the float64 reference x*sigmoid(beta*x) is
+//    also -inf * 0 = NaN, so matching NaN is the consistent answer.
+//  * Tiny x (|x| ~ 1e-38, fp32 subnormal range) gives x * 0.5; the build does not flush denormals
+//    (no --use_fast_math), and flushing to zero would still be within atol.
+__device__ __forceinline__ float fastSwish(float x, float beta)
+{
+    float const sigmoid = __frcp_rn(1.0f + __expf(-beta * x));
+    return x * sigmoid;
+}
+
+// Per-type conversions. A 16-byte vector is handled as four 32-bit words: one float, or a packed
+// pair of half/bf16 values converted with the paired intrinsics.
+template <typename T>
+struct ElementOps;
+
+template <>
+struct ElementOps<float>
+{
+    static __device__ __forceinline__ float toFloat(float value)
+    {
+        return value;
+    }
+    static __device__ __forceinline__ float fromFloat(float value)
+    {
+        return value;
+    }
+    static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
+    {
+        return __float_as_uint(fastSwish(__uint_as_float(word), beta));
+    }
+};
+
+template <>
+struct ElementOps<__half>
+{
+    static __device__ __forceinline__ float toFloat(__half value)
+    {
+        return __half2float(value);
+    }
+    static __device__ __forceinline__ __half fromFloat(float value)
+    {
+        return __float2half_rn(value);
+    }
+    static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
+    {
+        float2 values = __half22float2(bitCast<__half2>(word));
+        values.x = fastSwish(values.x, beta);
+        values.y = fastSwish(values.y, beta);
+        return bitCast<uint32_t>(__float22half2_rn(values));
+    }
+};
+
+template <>
+struct ElementOps<__nv_bfloat16>
+{
+    static __device__ __forceinline__ float toFloat(__nv_bfloat16 value)
+    {
+        return __bfloat162float(value);
+    }
+    static __device__ __forceinline__ __nv_bfloat16 fromFloat(float value)
+    {
+        return __float2bfloat16_rn(value);
+    }
+    static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
+    {
+        float2 values = __bfloat1622float2(bitCast<__nv_bfloat162>(word));
+        values.x = fastSwish(values.x, beta);
+        values.y = fastSwish(values.y, beta);
+        return bitCast<uint32_t>(__float22bfloat162_rn(values));
+    }
+};
+
+template <bool kStreaming>
+__device__ __forceinline__ uint4 loadVector(uint4 const* address)
+{
+    if constexpr (kStreaming)
+    {
+        return __ldcs(address); // evict-first: the data is touched exactly once
+    }
+    else
+    {
+        return *address;
+    }
+}
+
+template <bool kStreaming>
+__device__ __forceinline__ void storeVector(uint4* address, uint4 value)
+{
+    if constexpr (kStreaming)
+    {
+        __stcs(address, value);
+    }
+    else
+    {
+        *address = value;
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ uint4 swishVector(uint4 vector, float beta)
+{
+    vector.x = ElementOps<T>::swishWord(vector.x, beta);
+    vector.y = ElementOps<T>::swishWord(vector.y, beta);
+    vector.z = ElementOps<T>::swishWord(vector.z, beta);
+    vector.w = ElementOps<T>::swishWord(vector.w, beta);
+    return vector;
+}
+
+// The baseline ("seed") kernel, kept on purpose: scalar accesses, accurate expf and a true IEEE
+// division, one element per thread. The grid-stride loop only iterates more than once when the
+// element count exceeds 256 * (2^31 - 1).
+template <typename T>
+__global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float beta)
+{
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < count;
+         index += stride)
+    {
+        float const x = ElementOps<T>::toFloat(input[index]);
+        output[index] = ElementOps<T>::fromFloat(x / (1.0f + expf(-beta * x)));
+    }
+}
+
+// Vectorised grid-stride kernel over vectorCount 16-byte vectors, plus the count % elementsPerVector
+// scalar tail (handled by the first tailCount threads of the grid).
+//
+// No __restrict__: in-place operation (input == output) is allowed. It stays correct because every
+// element is loaded and stored by the same thread, with all loads of an iteration issued before its
+// stores.
+template <typename T, bool kStreaming>
+__global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVectorizedKernel(uint4 const* input,
+    uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
+{
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    int64_t const threadIndex = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+
+    // Each iteration touches vectors index, index + stride, ...: every load instruction of a warp is
+    // coalesced into 512 contiguous bytes, and the kVectorsPerThread loads are independent.
+    int64_t index = threadIndex;
+    for (; index + (kVectorsPerThread - 1) * stride < vectorCount; index += kVectorsPerThread * stride)
+    {
+        uint4 vectors[kVectorsPerThread];
+#pragma unroll
+        for (int32_t k = 0; k < kVectorsPerThread; ++k)
+        {
+            vectors[k] = loadVector<kStreaming>(input + index + k * stride);
+        }
+#pragma unroll
+        for (int32_t k = 0; k < kVectorsPerThread; ++k)
+        {
+            storeVector<kStreaming>(output + index + k * stride, swishVector<T>(vectors[k], beta));
+        }
+    }
+    for (; index < vectorCount; index += stride)
+    {
+        storeVector<kStreaming>(output + index, swishVector<T>(loadVector<kStreaming>(input + index), beta));
+    }
+
+    if (threadIndex < tailCount)
+    {
+        float const x = ElementOps<T>::toFloat(tailInput[threadIndex]);
+        tailOutput[threadIndex] = ElementOps<T>::fromFloat(fastSwish(x, beta));
+    }
+}
+
+// Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
+// accesses, same fast math as the vectorised kernels.
+template <typename T>
+__global__ void __launch_bounds__(kVectorBlockSize) swishScalarFastKernel(
+    T const* input, T* output, int64_t count, float beta)
+{
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < count;
+         index += stride)
+    {
+        float const x = ElementOps<T>::toFloat(input[index]);
+        output[index] = ElementOps<T>::fromFloat(fastSwish(x, beta));
+    }
+}
+
+__global__ void emptyKernel() {}
+
+cudaError_t queryMultiProcessorCount(int32_t& smCount) noexcept
+{
+    int device = 0;
+    cudaError_t status = cudaGetDevice(&device);
+    if (status != cudaSuccess)
+    {
+        return status;
+    }
+    int value = 0;
+    status = cudaDeviceGetAttribute(&value, cudaDevAttrMultiProcessorCount, device);
+    if (status != cudaSuccess)
+    {
+        return status;
+    }
+    smCount = value > 0 ? value : 1;
+    return cudaSuccess;
+}
+
+bool isAligned16(void const* pointer) noexcept
+{
+    return reinterpret_cast<uintptr_t>(pointer) % kVectorBytes == 0;
+}
+
+template <typename T>
+cudaError_t launchTyped(
+    T const* input, T* output, int64_t count, float beta, SwishKernel kernel, cudaStream_t stream) noexcept
+{
+    if (kernel == SwishKernel::kNAIVE)
+    {
+        int64_t const blocks = ceilDiv(count, kNaiveBlockSize);
+        unsigned int const gridSize = static_cast<unsigned int>(blocks < kMaxGridX ? blocks : kMaxGridX);
+        swishNaiveKernel<T><<<gridSize, kNaiveBlockSize, 0, stream>>>(input, output, count, beta);
+        return cudaGetLastError();
+    }
+
+    int32_t smCount = 1;
+    cudaError_t const status = queryMultiProcessorCount(smCount);
+    if (status != cudaSuccess)
+    {
+        return status;
+    }
+
+    if (!isAligned16(input) || !isAligned16(output))
+    {
+        int64_t const blocksNeeded = ceilDiv(count, kVectorBlockSize);
+        int64_t const blocksCap = static_cast<int64_t>(smCount) * kScalarBlocksPerSm;
+        unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
+        swishScalarFastKernel<T><<<gridSize, kVectorBlockSize, 0, stream>>>(input, output, count, beta);
+        return cudaGetLastError();
+    }
+
+    constexpr int64_t kElementsPerVector = kVectorBytes / static_cast<int64_t>(sizeof(T));
+    int64_t const vectorCount = count / kElementsPerVector;
+    int32_t const tailCount = static_cast<int32_t>(count % kElementsPerVector);
+    int64_t const tailOffset = vectorCount * kElementsPerVector;
+
+    // Launch just enough threads for one unrolled iteration each (small tensors), capped at the
+    // resident capacity (large tensors: grid-stride over the rest). At least tailCount threads.
+    int64_t threadsNeeded = ceilDiv(vectorCount, kVectorsPerThread);
+    threadsNeeded = threadsNeeded > tailCount ? threadsNeeded : tailCount;
+    int64_t const blocksNeeded = ceilDiv(threadsNeeded, kVectorBlockSize);
+    int64_t const blocksCap = static_cast<int64_t>(smCount) * kVectorBlocksPerSm;
+    unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
+
+    auto const* vectorInput = reinterpret_cast<uint4 const*>(input);
+    auto* vectorOutput = reinterpret_cast<uint4*>(output);
+    if (kernel == SwishKernel::kVECTORIZED_STREAMING)
+    {
+        swishVectorizedKernel<T, true><<<gridSize, kVectorBlockSize, 0, stream>>>(
+            vectorInput, vectorOutput, vectorCount, input + tailOffset, output + tailOffset, tailCount, beta);
+    }
+    else
+    {
+        swishVectorizedKernel<T, false><<<gridSize, kVectorBlockSize, 0, stream>>>(
+            vectorInput, vectorOutput, vectorCount, input + tailOffset, output + tailOffset, tailCount, beta);
+    }
+    return cudaGetLastError();
+}
+
+} // namespace
+
+char const* swishKernelName(SwishKernel kernel) noexcept
+{
+    switch (kernel)
+    {
+    case SwishKernel::kNAIVE: return "naive";
+    case SwishKernel::kVECTORIZED: return "vectorized";
+    case SwishKernel::kVECTORIZED_STREAMING: return "vectorized_streaming";
+    }
+    return "unknown";
+}
+
+bool isValidSwishKernel(int32_t kernel) noexcept
+{
+    return kernel >= 0 && kernel < kSwishKernelCount;
+}
+
+bool isValidSwishDataType(int32_t dtype) noexcept
+{
+    return dtype == static_cast<int32_t>(SwishDataType::kFLOAT) || dtype == static_cast<int32_t>(SwishDataType::kHALF)
+        || dtype == static_cast<int32_t>(SwishDataType::kBF16);
+}
+
+cudaError_t launchSwish(void const* input, void* output, int64_t count, float beta, SwishDataType dtype,
+    SwishKernel kernel, cudaStream_t stream) noexcept
+{
+    if (count < 0 || !isValidSwishKernel(static_cast<int32_t>(kernel))
+        || !isValidSwishDataType(static_cast<int32_t>(dtype)))
+    {
+        return cudaErrorInvalidValue;
+    }
+    if (count == 0)
+    {
+        return cudaSuccess;
+    }
+    if (input == nullptr || output == nullptr)
+    {
+        return cudaErrorInvalidValue;
+    }
+
+    switch (dtype)
+    {
+    case SwishDataType::kFLOAT:
+        return launchTyped(static_cast<float const*>(input), static_cast<float*>(output), count, beta, kernel, stream);
+    case SwishDataType::kHALF:
+        return launchTyped(
+            static_cast<__half const*>(input), static_cast<__half*>(output), count, beta, kernel, stream);
+    case SwishDataType::kBF16:
+        return launchTyped(static_cast<__nv_bfloat16 const*>(input), static_cast<__nv_bfloat16*>(output), count,
+            beta, kernel, stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+cudaError_t launchEmptyKernel(cudaStream_t stream) noexcept
+{
+    emptyKernel<<<1, 1, 0, stream>>>();
+    return cudaGetLastError();
+}
+
+} // namespace tpb

@@ -1,0 +1,52 @@
+// Swish activation kernels: y = x * sigmoid(beta * x).
+//
+// This header is pure CUDA runtime API on purpose: it is shared by the
+// TensorRT plugin, the ctypes C ABI and the standalone kernel check, so it
+// must never include a TensorRT header (CI builds it without TensorRT).
+#pragma once
+
+#include <cstdint>
+#include <cuda_runtime_api.h>
+
+namespace tpb
+{
+
+//! Element type of the input and output tensors (both always have the same type).
+enum class SwishDataType : int32_t
+{
+    kFLOAT = 0,
+    kHALF = 1,
+    kBF16 = 2,
+};
+
+//! Kernel implementation. kNAIVE must stay 0: it is the baseline every benchmark compares against.
+enum class SwishKernel : int32_t
+{
+    kNAIVE = 0,
+    kVECTORIZED = 1,
+    kVECTORIZED_STREAMING = 2,
+};
+
+constexpr int32_t kSwishKernelCount = 3;
+
+//! Stable lowercase name ("naive", "vectorized", "vectorized_streaming"); "unknown" when out of range.
+char const* swishKernelName(SwishKernel kernel) noexcept;
+
+//! True when the value is one of the enumerators above (guards casts from int).
+bool isValidSwishKernel(int32_t kernel) noexcept;
+bool isValidSwishDataType(int32_t dtype) noexcept;
+
+//! Enqueue y[i] = x[i] * sigmoid(beta * x[i]) for i in [0, count) on \p stream.
+//!
+//! count == 0 launches nothing and returns cudaSuccess. A negative count, a null pointer with
+//! count > 0, or an unknown dtype/kernel return cudaErrorInvalidValue. Otherwise the result of
+//! cudaGetLastError() after the launch is returned. Input and output may alias exactly (in place)
+//! but must not partially overlap. Never allocates and keeps no state, so concurrent calls from
+//! several threads/streams are safe.
+cudaError_t launchSwish(void const* input, void* output, int64_t count, float beta, SwishDataType dtype,
+    SwishKernel kernel, cudaStream_t stream) noexcept;
+
+//! Launch an empty <<<1, 1>>> kernel: the floor for launch overhead measurements.
+cudaError_t launchEmptyKernel(cudaStream_t stream) noexcept;
+
+} // namespace tpb

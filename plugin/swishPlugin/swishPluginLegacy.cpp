@@ -1,0 +1,239 @@
+#include "swishPluginLegacy.h"
+
+#include "pluginLog.h"
+
+#include <exception>
+
+namespace tpb
+{
+namespace
+{
+constexpr char const* kWhere = "Swish v1";
+} // namespace
+
+SwishPluginLegacy::SwishPluginLegacy(SwishParams const& params)
+    : mParams(params)
+{
+}
+
+char const* SwishPluginLegacy::getPluginType() const noexcept
+{
+    return kSwishPluginName;
+}
+
+char const* SwishPluginLegacy::getPluginVersion() const noexcept
+{
+    return kSwishPluginLegacyVersion;
+}
+
+int32_t SwishPluginLegacy::getNbOutputs() const noexcept
+{
+    return 1;
+}
+
+int32_t SwishPluginLegacy::initialize() noexcept
+{
+    return 0;
+}
+
+void SwishPluginLegacy::terminate() noexcept {}
+
+size_t SwishPluginLegacy::getSerializationSize() const noexcept
+{
+    return kSwishRecordSize;
+}
+
+void SwishPluginLegacy::serialize(void* buffer) const noexcept
+{
+    // TensorRT provides exactly getSerializationSize() bytes.
+    if (!writeSwishRecord(mParams, buffer, kSwishRecordSize))
+    {
+        TPB_LOG_ERROR(kWhere, "serialize: null buffer");
+    }
+}
+
+void SwishPluginLegacy::destroy() noexcept
+{
+    delete this;
+}
+
+void SwishPluginLegacy::setPluginNamespace(char const* pluginNamespace) noexcept
+{
+    try
+    {
+        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
+    }
+}
+
+char const* SwishPluginLegacy::getPluginNamespace() const noexcept
+{
+    return mNamespace.c_str();
+}
+
+nvinfer1::DataType SwishPluginLegacy::getOutputDataType(
+    int32_t index, nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept
+{
+    if (index != 0 || inputTypes == nullptr || nbInputs != 1)
+    {
+        TPB_LOG_ERROR(kWhere, "getOutputDataType: expected output 0 of 1 input, got index %d of %d inputs",
+            static_cast<int>(index), static_cast<int>(nbInputs));
+        return nvinfer1::DataType::kFLOAT;
+    }
+    return inputTypes[0];
+}
+
+nvinfer1::IPluginV2DynamicExt* SwishPluginLegacy::clone() const noexcept
+{
+    try
+    {
+        auto* copy = new SwishPluginLegacy(mParams);
+        copy->mNamespace = mNamespace;
+        return copy;
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "clone: %s", e.what());
+    }
+    return nullptr;
+}
+
+nvinfer1::DimsExprs SwishPluginLegacy::getOutputDimensions(int32_t outputIndex, nvinfer1::DimsExprs const* inputs,
+    int32_t nbInputs, nvinfer1::IExprBuilder& /*exprBuilder*/) noexcept
+{
+    if (outputIndex != 0 || inputs == nullptr || nbInputs != 1)
+    {
+        TPB_LOG_ERROR(kWhere, "getOutputDimensions: expected output 0 of 1 input, got index %d of %d inputs",
+            static_cast<int>(outputIndex), static_cast<int>(nbInputs));
+        return nvinfer1::DimsExprs{};
+    }
+    return inputs[0];
+}
+
+bool SwishPluginLegacy::supportsFormatCombination(
+    int32_t pos, nvinfer1::PluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
+{
+    if (inOut == nullptr || nbInputs != 1 || nbOutputs != 1 || pos < 0 || pos >= nbInputs + nbOutputs)
+    {
+        return false;
+    }
+    return swishSupportsCombination(pos, nbInputs, nbOutputs, inOut[pos].format, inOut[pos].type, inOut[0].type);
+}
+
+void SwishPluginLegacy::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* /*in*/, int32_t nbInputs,
+    nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
+{
+    // Nothing depends on shapes or types ahead of enqueue; only sanity-check the arity.
+    if (nbInputs != 1 || nbOutputs != 1)
+    {
+        TPB_LOG_ERROR(kWhere, "configurePlugin: expected 1 input and 1 output, got %d and %d",
+            static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
+    }
+}
+
+size_t SwishPluginLegacy::getWorkspaceSize(nvinfer1::PluginTensorDesc const* /*inputs*/, int32_t /*nbInputs*/,
+    nvinfer1::PluginTensorDesc const* /*outputs*/, int32_t /*nbOutputs*/) const noexcept
+{
+    return 0;
+}
+
+int32_t SwishPluginLegacy::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
+    nvinfer1::PluginTensorDesc const* /*outputDesc*/, void const* const* inputs, void* const* outputs,
+    void* /*workspace*/, cudaStream_t stream) noexcept
+{
+    if (inputDesc == nullptr || inputs == nullptr || outputs == nullptr)
+    {
+        TPB_LOG_ERROR(kWhere, "enqueue: null tensor descriptors or pointers");
+        return -1;
+    }
+    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], mParams, stream, kWhere);
+}
+
+SwishPluginLegacyCreator::SwishPluginLegacyCreator()
+{
+    for (int32_t i = 0; i < kSwishFieldCount; ++i)
+    {
+        mFieldDescriptions[i] = describeSwishField(i);
+    }
+    mFieldCollection.nbFields = kSwishFieldCount;
+    mFieldCollection.fields = mFieldDescriptions;
+}
+
+char const* SwishPluginLegacyCreator::getPluginName() const noexcept
+{
+    return kSwishPluginName;
+}
+
+char const* SwishPluginLegacyCreator::getPluginVersion() const noexcept
+{
+    return kSwishPluginLegacyVersion;
+}
+
+nvinfer1::PluginFieldCollection const* SwishPluginLegacyCreator::getFieldNames() noexcept
+{
+    return &mFieldCollection;
+}
+
+nvinfer1::IPluginV2* SwishPluginLegacyCreator::createPlugin(
+    char const* /*name*/, nvinfer1::PluginFieldCollection const* fc) noexcept
+{
+    try
+    {
+        SwishParams params;
+        if (!parseSwishFields(fc, params, "Swish v1 createPlugin"))
+        {
+            return nullptr;
+        }
+        auto* plugin = new SwishPluginLegacy(params);
+        plugin->setPluginNamespace(mNamespace.c_str());
+        return plugin;
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "createPlugin: %s", e.what());
+    }
+    return nullptr;
+}
+
+nvinfer1::IPluginV2* SwishPluginLegacyCreator::deserializePlugin(
+    char const* /*name*/, void const* serialData, size_t serialLength) noexcept
+{
+    try
+    {
+        SwishParams params;
+        if (!readSwishRecord(serialData, serialLength, params, "Swish v1 deserializePlugin"))
+        {
+            return nullptr;
+        }
+        auto* plugin = new SwishPluginLegacy(params);
+        plugin->setPluginNamespace(mNamespace.c_str());
+        return plugin;
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "deserializePlugin: %s", e.what());
+    }
+    return nullptr;
+}
+
+void SwishPluginLegacyCreator::setPluginNamespace(char const* pluginNamespace) noexcept
+{
+    try
+    {
+        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
+    }
+}
+
+char const* SwishPluginLegacyCreator::getPluginNamespace() const noexcept
+{
+    return mNamespace.c_str();
+}
+
+} // namespace tpb
