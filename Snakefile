@@ -1,0 +1,56 @@
+# trt-plugin-bench: compile the plugin, build one engine per (operator, dtype, profile), sweep
+# latency, dynamic shapes, the serialize/deserialize round trip and threads, log to MLflow, draw.
+#
+#   snakemake --cores 1                 # the whole DAG (backend from config.yaml: auto)
+#   snakemake --cores 1 --report results/report.html
+#   snakemake --cores 1 -R compile_plugin   # after a kernel change (a touched .cu does it too)
+import json
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+min_version("7.32")
+
+WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
+sys.path.insert(0, str(WORKFLOW_DIR))  # rules run workflow/scripts/tpb.py, which does the same
+
+from trt_plugin_bench.config import ConfigError, validate_config  # noqa: E402
+
+# A --configfile replaces config.yaml rather than merging into it: a small test sweep must not
+# inherit the default profiles. --config key=value still overrides either.
+if not getattr(workflow, "overwrite_configfiles", None):
+
+    configfile: "config.yaml"
+
+
+try:
+    CONFIG = validate_config(config)  # clear messages naming the key and the allowed values
+except ConfigError as exc:
+    raise WorkflowError(str(exc))
+validate(config, "workflow/schemas/config.schema.yaml")  # Snakemake's own schema pass (defaults)
+
+report: "workflow/report/workflow.rst"
+
+include: "workflow/rules/common.smk"
+
+wildcard_constraints:
+    op="|".join(OPERATORS),
+    dtype="fp32|fp16|bf16",
+    profile="[a-z][a-z0-9_]*",
+
+
+include: "workflow/rules/compile.smk"
+include: "workflow/rules/engines.smk"
+include: "workflow/rules/sweeps.smk"
+include: "workflow/rules/device.smk"
+include: "workflow/rules/results.smk"
+
+
+rule all:
+    input:
+        "results/tables/summary.md",
+        "results/mlflow/logged.json",
+        expand("results/figures/{figure}.png", figure=FIGURES),
+    default_target: True

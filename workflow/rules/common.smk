@@ -1,0 +1,39 @@
+# Shared definitions: the resolved backend and the sweeps it can build (trt_plugin_bench.dag).
+from snakemake.logging import logger
+
+from trt_plugin_bench import dag
+from trt_plugin_bench.backends import resolve_backend_name, tensorrt_version
+from trt_plugin_bench.figures import FIGURES
+from trt_plugin_bench.operators import OPERATORS, sweep_key
+from trt_plugin_bench.provenance import plugin_sources
+
+TPB = f"{sys.executable} {WORKFLOW_DIR / 'scripts' / 'tpb.py'}"
+CONDA_ENV = "../../environment.yml"
+MANIFEST = dag.MANIFEST
+BACKEND = resolve_backend_name(CONFIG["backend"])
+TRT_VERSION = tensorrt_version() if BACKEND == "tensorrt" else None
+if BACKEND == "tensorrt" and TRT_VERSION is None:
+    raise WorkflowError(
+        "backend 'tensorrt' was requested but `import tensorrt` fails here: install the 'gpu' "
+        "extra (tensorrt, pycuda) or set backend: reference (or auto)"
+    )
+TRT_MAJOR = int(TRT_VERSION.split(".")[0]) if TRT_VERSION else None
+logger.info(
+    f"trt-plugin-bench: backend tensorrt (TensorRT {TRT_VERSION})" if TRT_VERSION
+    else "trt-plugin-bench: backend reference (CPU, numpy): timings are CPU timings, not TensorRT"
+)
+KEYS, SKIPPED = dag.plan_sweeps(CONFIG, BACKEND, TRT_MAJOR)
+for _why in SKIPPED:
+    logger.info(f"trt-plugin-bench: skipping {_why}")
+THREAD_KEYS = dag.thread_keys(CONFIG, KEYS)
+GPU_RESOURCES = 1 if BACKEND == "tensorrt" else 0
+KERNEL_BENCH = BACKEND == "tensorrt" and CONFIG.get("kernel_bench", {}).get("enabled", True)
+PROFILE_CFG = CONFIG.get("profile", {})
+PROFILE_KEY = (
+    sweep_key(PROFILE_CFG["operator"], PROFILE_CFG["dtype"], PROFILE_CFG["profile"])
+    if PROFILE_CFG.get("enabled") and BACKEND == "tensorrt" else None
+)
+if PROFILE_CFG.get("enabled") and BACKEND != "tensorrt":
+    logger.info("trt-plugin-bench: the Nsight Compute profile rule needs the tensorrt backend; skipped")
+if PROFILE_KEY is not None and PROFILE_KEY not in KEYS:
+    raise WorkflowError(f"profile: {PROFILE_KEY} is not built on this backend (skipped: {SKIPPED})")

@@ -1,0 +1,18 @@
+rule compile_plugin:
+    """Build the Swish plugin (and its pure-CUDA kernels) with CMake."""
+    input:
+        plugin_sources(),
+    output:
+        manifest=MANIFEST,
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        build_dir=lambda w, output: str(Path(output.manifest).parent / "plugin"),
+    log:
+        "results/logs/compile_plugin.log",
+    threads: 2
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir} "
+        "--manifest {output.manifest} --cmake-log results/logs/compile_plugin.cmake.log > {log} 2>&1"

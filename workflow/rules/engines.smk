@@ -1,0 +1,23 @@
+rule build_engine:
+    """Build and serialize one engine; keep what the building process computed with it."""
+    input:
+        manifest=lambda w: dag.manifest_for(w.op),
+    output:
+        engine="results/engines/{op}__{dtype}__{profile}.engine",
+        record="results/engines/{op}__{dtype}__{profile}.build.json",
+        golden="results/engines/{op}__{dtype}__{profile}.golden.npz",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, beta=CONFIG["beta"], builder=CONFIG.get("builder", {})),
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/build/{op}__{dtype}__{profile}.log",
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} build --backend {params.backend} --config-json {params.cfg:q} --op {wildcards.op} "
+        "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {output.engine} "
+        "--golden {output.golden} {params.manifest} > {log} 2>&1"

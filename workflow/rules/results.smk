@@ -1,0 +1,65 @@
+rule aggregate:
+    """Per-sweep CSVs -> one tidy table per measurement kind, the device record and a summary."""
+    input:
+        latency=dag.sweep_outputs("latency", KEYS),
+        dynamic=dag.sweep_outputs("dynamic", KEYS),
+        roundtrip=dag.sweep_outputs("roundtrip", KEYS),
+        threads=dag.sweep_outputs("threads", THREAD_KEYS),
+        calibration="results/calibration/calibration.csv",
+        device="results/calibration/device.json",
+        kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
+        profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
+    output:
+        tables=expand("results/tables/{name}.csv",
+                      name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile"]),
+        device="results/tables/device.json",
+        summary=report("results/tables/summary.md", category="Summary"),
+    params:
+        tpb=TPB,
+        skipped=json.dumps(SKIPPED),
+    log:
+        "results/logs/aggregate.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
+        "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
+        "--roundtrip {input.roundtrip} --threads {input.threads} --calibration {input.calibration} "
+        "--kernel {input.kernel} --profile {input.profile} > {log} 2>&1"
+
+
+rule log_mlflow:
+    """One MLflow parent run per set of measurements, a nested run per sweep; never duplicated."""
+    input:
+        rules.aggregate.output.tables,
+        device="results/tables/device.json",
+    output:
+        "results/mlflow/logged.json",
+    params:
+        tpb=TPB,
+        cfg=dag.cfg_json(mlflow=CONFIG["mlflow"], beta=CONFIG["beta"], timing=CONFIG["timing"]),
+    log:
+        "results/logs/log_mlflow.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} log-mlflow --config-json {params.cfg:q} --tables-dir results/tables "
+        "--out {output} > {log} 2>&1"
+
+
+rule figures:
+    """Seaborn figures, one file each, labelled with the backend, device and versions."""
+    input:
+        rules.aggregate.output.tables,
+        device="results/tables/device.json",
+    output:
+        [report(f"results/figures/{name}.png", category="Figures", caption="../report/figure.rst")
+         for name in FIGURES],
+    params:
+        tpb=TPB,
+    log:
+        "results/logs/figures.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} figures --tables-dir results/tables --out-dir results/figures > {log} 2>&1"

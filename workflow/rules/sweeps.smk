@@ -1,0 +1,95 @@
+ENGINE = "results/engines/{op}__{dtype}__{profile}.engine"
+
+
+rule latency:
+    """Every configured shape of the profile, in every timing mode, output checked first."""
+    input:
+        engine=ENGINE,
+        manifest=lambda w: dag.manifest_for(w.op),
+    output:
+        "results/latency/{op}__{dtype}__{profile}.csv",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, timing=CONFIG["timing"], reference=CONFIG["reference"]),
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/latency/{op}__{dtype}__{profile}.log",
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} latency --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
+        "{params.manifest} --out {output} > {log} 2>&1"
+
+
+rule dynamic_shapes:
+    """One engine, every shape in its profile; out-of-profile shapes must be refused."""
+    input:
+        engine=ENGINE,
+        manifest=lambda w: dag.manifest_for(w.op),
+    output:
+        "results/dynamic/{op}__{dtype}__{profile}.csv",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, reference=CONFIG["reference"],
+                               timing={"verify_max_elements": CONFIG["timing"]["verify_max_elements"]}),
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/dynamic/{op}__{dtype}__{profile}.log",
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} dynamic --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
+        "{params.manifest} --out {output} > {log} 2>&1"
+
+
+rule roundtrip:
+    """Deserialize the engine in a fresh process: outputs bit-identical to the building process."""
+    input:
+        engine=ENGINE,
+        golden="results/engines/{op}__{dtype}__{profile}.golden.npz",
+        manifest=lambda w: dag.manifest_for(w.op),
+    output:
+        "results/roundtrip/{op}__{dtype}__{profile}.csv",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/roundtrip/{op}__{dtype}__{profile}.log",
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} roundtrip --backend {params.backend} --engine {input.engine} --golden {input.golden} "
+        "{params.manifest} --out {output} > {log} 2>&1"
+
+
+rule threads:
+    """1..N threads on one engine, a context and a stream each, every output checked."""
+    input:
+        engine=ENGINE,
+        manifest=lambda w: dag.manifest_for(w.op),
+    output:
+        "results/threads/{op}__{dtype}__{profile}.csv",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=lambda w: dag.cfg_json(threads=CONFIG["threads"]),
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/threads/{op}__{dtype}__{profile}.log",
+    threads: 4
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} threads --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
+        "{params.manifest} --out {output} > {log} 2>&1"

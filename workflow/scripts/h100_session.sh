@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# One device session on the H100 with trt-kit (TensorRT 8.6): run from the repository root after
+# `. /opt/trtkit/env.sh`. Steps (any order, several at once):
+#   check  environment, kernel check + compute-sanitizer memcheck/racecheck, ptxas report, SASS widths
+#   tests  the gpu pytest suite
+#   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
+#   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
+# Full logs go under $OUT; a short table is printed last.
+set -uo pipefail
+OUT=${OUT:-/tmp/tpb-out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+DAG_SECONDS=${DAG_SECONDS:-540}
+status=()
+note() { status+=("$1"); echo "== $1"; }
+
+for step in "$@"; do
+  case "$step" in
+  check)
+    { date -u; nvidia-smi; nvcc --version | tail -2; python3 -c 'import tensorrt, pycuda, numpy, snakemake, mlflow; print("tensorrt", tensorrt.__version__, "| pycuda", pycuda.VERSION_TEXT, "| numpy", numpy.__version__, "| snakemake", snakemake.__version__, "| mlflow", mlflow.__version__)'; which ncu nsys compute-sanitizer; } > "$OUT/env.txt" 2>&1
+    kb=/tmp/tpb-kernels
+    if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$OUT/kernels_build.log" 2>&1 \
+       && cmake --build $kb -j 16 >> "$OUT/kernels_build.log" 2>&1; then
+      $kb/swish_kernel_check > "$OUT/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$OUT/kernel_check.log")"
+      compute-sanitizer --tool memcheck --leak-check full $kb/swish_kernel_check > "$OUT/sanitizer_memcheck.log" 2>&1
+      note "memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer_memcheck.log" | tail -1)"
+      compute-sanitizer --tool racecheck $kb/swish_kernel_check > "$OUT/sanitizer_racecheck.log" 2>&1
+      note "racecheck rc=$? $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/sanitizer_racecheck.log" | tail -1)"
+      cuobjdump -sass $kb/libswish_kernels.so > /tmp/sass.txt 2>&1
+      grep -E "Function|LDG|STG" /tmp/sass.txt | awk '/Function/{f=$0} /LDG|STG/{split($0,a,/ +/); for(i in a) if (a[i] ~ /^(LDG|STG)/) c[f" "a[i]]++} END{for(k in c) print c[k], k}' | sort -k2 > "$OUT/sass_widths.txt"
+    else
+      note "kernel build FAILED (see kernels_build.log)"
+    fi
+    ;;
+  tests)
+    TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 400 python3 -m pytest -m gpu tests/test_gpu.py -q -rs > "$OUT/gpu_tests.log" 2>&1
+    note "gpu tests rc=$? $(tail -1 "$OUT/gpu_tests.log")"
+    ;;
+  dag)
+    python3 -m snakemake --unlock > /dev/null 2>&1
+    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$OUT/dag.log" 2>&1
+    rc=$?
+    note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$OUT/dag.log" | tail -1)"
+    if [ $rc -eq 0 ]; then
+      python3 -m snakemake --cores 16 --report results/report.html >> "$OUT/dag.log" 2>&1; note "report rc=$?"
+    fi
+    grep -E "^Error in rule|RuntimeError|Exception" "$OUT/dag.log" | head -20
+    ;;
+  pack)
+    tar czf "$OUT/results.tgz" --ignore-failed-read results/tables results/figures results/logs results/build/manifest.json \
+      results/engines/*.build.json results/report.html results/profile results/kernel results/calibration mlflow.db 2>/dev/null
+    note "packed $(du -h "$OUT/results.tgz" | cut -f1)"
+    ;;
+  *) echo "unknown step $step"; exit 2;;
+  esac
+done
+echo
+echo "== summary"
+printf '%s\n' "${status[@]}"
+[ -f results/tables/summary.md ] && head -60 results/tables/summary.md
+exit 0

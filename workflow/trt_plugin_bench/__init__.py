@@ -1,0 +1,8 @@
+"""trt-plugin-bench: a reproducible benchmark pipeline for TensorRT custom plugins.
+
+The Snakemake rules in ``workflow/rules`` are thin: each calls one command of
+``python -m trt_plugin_bench`` (see ``cli.py``), which calls the small, tested functions here.
+TensorRT and pycuda are imported only by ``backends.tensorrt_backend``.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,175 @@
+"""The backend seam. A backend builds engines, loads them, and hands out timers and workers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Profile
+from ..records import CalibrationRow, DeviceInfo
+from ..reference import CheckResult
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run here (missing package, no GPU)."""
+
+
+class EngineLoadError(RuntimeError):
+    """A serialized engine (or the plugin data inside it) failed validation on load."""
+
+
+class ShapeOutOfProfileError(ValueError):
+    """An input shape outside the engine's optimization profile was refused."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What an engine computes; stored beside the engine in its build record."""
+
+    operator: str
+    function: str
+    implementation: str
+    kernel: str
+    dtype: str
+    profile: str
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+    beta: float
+
+    @property
+    def profile_obj(self) -> Profile:
+        return Profile(self.profile, self.min, self.opt, self.max, ())
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        if not self.profile_obj.contains(tuple(shape)):
+            raise ShapeOutOfProfileError(
+                f"input shape {list(shape)} is outside the optimization profile of engine "
+                f"{self.operator}/{self.dtype}/{self.profile} "
+                f"(min {list(self.min)}, max {list(self.max)}, rank {len(self.opt)}); "
+                "rebuild the engine with a profile that covers it"
+            )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> EngineSpec:
+        data = dict(data)
+        for key in ("min", "opt", "max"):
+            data[key] = tuple(data[key])
+        return cls(**data)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_record_path(engine_path: Path) -> Path:
+    return Path(engine_path).with_suffix(".build.json")
+
+
+def read_build_record(engine_path: Path) -> dict:
+    """Load the build record and check the engine file is the one that was built."""
+    engine_path = Path(engine_path)
+    record_path = build_record_path(engine_path)
+    if not engine_path.exists():
+        raise EngineLoadError(f"engine file {engine_path} does not exist")
+    try:
+        record = json.loads(record_path.read_text())
+    except FileNotFoundError as exc:
+        raise EngineLoadError(f"build record {record_path} is missing; rebuild the engine") from exc
+    except json.JSONDecodeError as exc:
+        raise EngineLoadError(f"build record {record_path} is not valid JSON: {exc}") from exc
+    actual = sha256_file(engine_path)
+    if record.get("engine_sha256") != actual:
+        raise EngineLoadError(
+            f"engine file {engine_path} does not match its build record (sha256 {actual[:12]}… "
+            f"vs recorded {str(record.get('engine_sha256'))[:12]}…): truncated, corrupted or "
+            "replaced; rebuild it"
+        )
+    return record
+
+
+class Timer(AbstractContextManager):
+    """Times one (engine, shape, mode) state. ``sample()`` returns (device s, host enqueue s)."""
+
+    @abstractmethod
+    def sample(self) -> tuple[float, float]: ...
+
+    @abstractmethod
+    def verify(self) -> CheckResult:
+        """Run once on fresh poisoned output and check it against the float64 reference."""
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class Worker(AbstractContextManager):
+    """One thread's execution context and stream on a shared engine."""
+
+    @abstractmethod
+    def infer(self, x: np.ndarray) -> np.ndarray: ...
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class Engine(ABC):
+    spec: EngineSpec
+
+    @abstractmethod
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """One inference, host in and out; refuses shapes outside the profile."""
+
+    @abstractmethod
+    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int) -> Timer: ...
+
+    @abstractmethod
+    def worker(self) -> Worker: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class Backend(ABC):
+    name: str
+    timing_clock: str
+    modes: tuple[str, ...]
+
+    @abstractmethod
+    def device_info(self) -> DeviceInfo: ...
+
+    @abstractmethod
+    def support(self, operator: str, dtype: str) -> str | None:
+        """None if (operator, dtype) can be built here, else the reason it cannot."""
+
+    @abstractmethod
+    def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict) -> dict:
+        """Build and serialize one engine; returns build facts for the build record."""
+
+    @abstractmethod
+    def load(self, engine_path: Path, plugin_library: Path | None) -> Engine: ...
+
+    @abstractmethod
+    def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]: ...
+
+    def max_elements(self) -> int | None:
+        """Largest tensor this backend is asked to time, or None for no limit."""
+        return None

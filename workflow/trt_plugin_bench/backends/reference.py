@@ -1,0 +1,195 @@
+"""The CPU reference backend: the same operators in numpy, so the DAG runs without a GPU.
+
+Its numbers are CPU timings of numpy, labelled as such in every row, figure and MLflow run; they
+say nothing about TensorRT. Its "engine" is a small self-checking file holding the engine spec,
+so the build / serialize / load / round-trip path is exercised the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import reference as ref
+from ..records import CalibrationRow, DeviceInfo
+from ..reference import CheckResult
+from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, Worker
+
+MAGIC = b"TPBREF\x00\x01"
+LABEL = "reference backend (CPU, numpy) - CPU timings, not TensorRT"
+# Writing this much between cold samples evicts the CPU's last-level cache.
+CACHE_FLUSH_BYTES = 64 << 20
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def serialize_spec(spec: EngineSpec) -> bytes:
+    payload = json.dumps(spec.to_json(), sort_keys=True).encode()
+    return MAGIC + struct.pack("<I", len(payload)) + payload + hashlib.sha256(payload).digest()
+
+
+def deserialize_spec(blob: bytes) -> EngineSpec:
+    """Validate and decode a reference engine; every failure names what is wrong."""
+    if len(blob) < len(MAGIC) + 4 + 32:
+        raise EngineLoadError(f"reference engine is truncated: {len(blob)} bytes")
+    if blob[: len(MAGIC)] != MAGIC:
+        raise EngineLoadError("not a reference engine: bad magic (was it built by another backend?)")
+    (length,) = struct.unpack_from("<I", blob, len(MAGIC))
+    start = len(MAGIC) + 4
+    if len(blob) != start + length + 32:
+        raise EngineLoadError(
+            f"reference engine has wrong length: header says {length} payload bytes, file has "
+            f"{len(blob) - start - 32}"
+        )
+    payload, digest = blob[start : start + length], blob[start + length :]
+    if hashlib.sha256(payload).digest() != digest:
+        raise EngineLoadError("reference engine payload checksum mismatch: the file is corrupted")
+    try:
+        spec = EngineSpec.from_json(json.loads(payload))
+    except (ValueError, TypeError) as exc:
+        raise EngineLoadError(f"reference engine payload is not a valid engine spec: {exc}") from exc
+    if not np.isfinite(spec.beta) or spec.beta <= 0:
+        raise EngineLoadError(f"reference engine has invalid beta {spec.beta!r}: must be finite and > 0")
+    return spec
+
+
+class ReferenceTimer(Timer):
+    def __init__(self, engine: ReferenceEngine, shape: tuple[int, ...], mode: str, seed: int):
+        if mode not in ReferenceBackend.modes:
+            raise ValueError(f"mode {mode!r} is not supported by the reference backend; allowed: warm, cold")
+        engine.spec.check_shape(shape)
+        self.engine, self.shape, self.mode = engine, tuple(shape), mode
+        self.x = ref.random_input(self.shape, engine.spec.dtype, seed)
+        self._flush = np.zeros(CACHE_FLUSH_BYTES // 8, dtype=np.float64) if mode == "cold" else None
+
+    def sample(self) -> tuple[float, float]:
+        if self._flush is not None:
+            self._flush += 1.0  # touch every line so the next sample starts with a cold cache
+        t0 = time.perf_counter()
+        self.engine.compute(self.x)
+        elapsed = time.perf_counter() - t0
+        return elapsed, elapsed  # on the CPU, enqueue and execution are the same call
+
+    def verify(self) -> CheckResult:
+        out = self.engine.infer(self.x)
+        spec = self.engine.spec
+        return ref.check_output(out, self.x, spec.function, spec.dtype, spec.beta, self.shape)
+
+
+class ReferenceWorker(Worker):
+    def __init__(self, engine: ReferenceEngine):
+        self.engine = engine
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.engine.infer(x)
+
+
+class ReferenceEngine(Engine):
+    def __init__(self, spec: EngineSpec):
+        self.spec = spec
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return ref.compute_float32(self.spec.function, x, self.spec.dtype, self.spec.beta)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        self.spec.check_shape(tuple(x.shape))
+        expected = ref.numpy_dtype(self.spec.dtype)
+        if x.dtype != expected:
+            raise TypeError(f"input dtype {x.dtype} does not match engine dtype {self.spec.dtype} ({expected})")
+        out = ref.poison(tuple(x.shape), self.spec.dtype)
+        out[...] = self.compute(x)
+        return out
+
+    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int) -> Timer:
+        return ReferenceTimer(self, shape, mode, seed)
+
+    def worker(self) -> Worker:
+        return ReferenceWorker(self)
+
+
+class ReferenceBackend(Backend):
+    name = "reference"
+    timing_clock = "cpu_perf_counter"
+    modes = ("warm", "cold")
+
+    def device_info(self) -> DeviceInfo:
+        return DeviceInfo(
+            backend=self.name,
+            backend_label=LABEL,
+            timing_clock=self.timing_clock,
+            device_name=f"CPU: {_cpu_name()} (reference backend, no GPU)",
+            driver_version="n/a (CPU)",
+            cuda_version="n/a (CPU)",
+            tensorrt_version="n/a (reference backend)",
+            compute_capability="n/a",
+            sm_count=os.cpu_count() or 1,
+            l2_bytes=0,
+            cpu=_cpu_name(),
+            python=platform.python_version(),
+            numpy_version=np.__version__,
+            hostname=socket.gethostname(),
+        )
+
+    def support(self, operator: str, dtype: str) -> str | None:
+        return None  # numpy computes every operator in every dtype
+
+    def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict) -> dict:
+        t0 = time.perf_counter()
+        Path(engine_path).write_bytes(serialize_spec(spec))
+        return {"build_seconds": time.perf_counter() - t0, "builder": LABEL}
+
+    def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
+        return ReferenceEngine(deserialize_spec(Path(engine_path).read_bytes()))
+
+    def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
+        from ..stats import sample_until_stable, summarize, warm_up
+
+        rows: list[CalibrationRow] = []
+        name = self.device_info().device_name
+        # CPU copies beyond a few hundred MiB only time the page allocator; cap them
+        for mib in sorted({min(m, 256) for m in copy_mib}):
+            src = np.random.default_rng(0).random((mib << 20) // 8)
+            dst = np.empty_like(src)
+
+            def copy() -> tuple[float, float]:
+                t0 = time.perf_counter()
+                np.copyto(dst, src)
+                dt = time.perf_counter() - t0
+                return dt, dt
+
+            warm_up(copy, rule)
+            dev, _, reason = sample_until_stable(copy, rule)
+            s = summarize(dev, reason)
+            moved = 2 * src.nbytes
+            rows.append(CalibrationRow(self.name, name, "copy", moved, s.n, s.median * 1e6, s.rse,
+                                       moved / s.median / 1e9, self.timing_clock))
+        one = np.ones(1)
+
+        def noop() -> tuple[float, float]:
+            t0 = time.perf_counter()
+            np.add(one, 0.0, out=one)
+            dt = time.perf_counter() - t0
+            return dt, dt
+
+        warm_up(noop, rule)
+        dev, _, reason = sample_until_stable(noop, rule)
+        s = summarize(dev, reason)
+        rows.append(CalibrationRow(self.name, name, "empty_launch", 0, s.n, s.median * 1e6, s.rse, 0.0,
+                                   self.timing_clock))
+        return rows

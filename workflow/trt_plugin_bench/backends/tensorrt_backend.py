@@ -1,0 +1,516 @@
+"""The TensorRT backend: builds ReLU, native swish and the Swish plugin engines, runs and times them.
+
+Written for TensorRT 8.6 (run on the H100 through trt-kit) and 10/11 (IPluginV3, bf16, strongly
+typed networks: written from NVIDIA's documentation, guarded by the major version). The
+differences live in small functions here, each named for what it adapts.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pycuda.driver as cuda
+import tensorrt as trt
+
+from .. import reference as ref
+from ..cuda_utils import CudaGraph, DeviceBuffer, EventTimer, GpuContext, fill_tiled, l2_flush_bytes, set_pattern
+from ..operators import KERNEL_IDS, OPERATORS, tensorrt_support
+from ..records import CalibrationRow, DeviceInfo
+from ..reference import CheckResult
+from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, Worker
+
+TRT_MAJOR = int(trt.__version__.split(".")[0])
+PLUGIN_NAME = "Swish"
+PLUGIN_VERSION = {"plugin_v2": "1", "plugin_v3": "2"}
+PLUGIN_NAMESPACE = ""
+INPUT, OUTPUT = "x", "y"
+NON_BLOCKING = 0x1  # CU_STREAM_NON_BLOCKING: never implicitly synchronized with the default stream
+# Host random data is drawn for at most this many elements and tiled on the device beyond it.
+RANDOM_BLOCK_ELEMENTS = 1 << 22  # 4 Mi elements: 16 MiB of fp32, checked in full
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+class CapturingLogger(trt.ILogger):
+    """Keeps TensorRT's warnings and errors so failures can be reported with TensorRT's own words."""
+
+    def __init__(self, echo: bool = True):
+        trt.ILogger.__init__(self)
+        self.messages: list[str] = []
+        self.echo = echo
+        self._lock = threading.Lock()
+
+    def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
+        if int(severity) <= int(trt.ILogger.Severity.WARNING):
+            with self._lock:
+                self.messages.append(f"[{severity.name}] {msg}")
+            if self.echo:
+                print(f"TensorRT {severity.name}: {msg}", file=sys.stderr)
+
+    def errors(self) -> str:
+        with self._lock:
+            errs = [m for m in self.messages if "ERROR" in m]
+        return "; ".join(errs[-5:]) or "no error message from TensorRT"
+
+
+TRT_DTYPE = {"fp32": trt.float32, "fp16": trt.float16}
+if TRT_MAJOR >= 10:
+    TRT_DTYPE["bf16"] = trt.bfloat16
+
+
+def network_flags(strongly_typed: bool) -> int:
+    """Explicit batch: required in 8.6, ignored in 10, removed in 11. Strong typing: opt-in in 10,
+    always on (flag ignored) in 11. Enum values move between versions, so names, never numbers."""
+    flags = 0
+    members = trt.NetworkDefinitionCreationFlag.__members__
+    if TRT_MAJOR < 10:
+        flags |= 1 << int(members["EXPLICIT_BATCH"])
+    if strongly_typed and "STRONGLY_TYPED" in members:
+        flags |= 1 << int(members["STRONGLY_TYPED"])
+    return flags
+
+
+def tactic_sources_without_libraries() -> int:
+    """Every tactic source except cuBLAS, cuBLASLt and cuDNN (not needed for pointwise work and
+    absent from trt-kit; also keeps engines free of those libraries' versions)."""
+    excluded = {"CUBLAS", "CUBLAS_LT", "CUDNN"}
+    mask = 0
+    for name, member in trt.TacticSource.__members__.items():
+        if name not in excluded:
+            mask |= 1 << int(member)
+    return mask
+
+
+def _plugin_fields(spec: EngineSpec, keep: list) -> trt.PluginFieldCollection:
+    beta = np.array([spec.beta], dtype=np.float32)
+    kernel = np.array([KERNEL_IDS[spec.kernel]], dtype=np.int32)
+    keep.extend([beta, kernel])  # a PluginField points at the array's memory
+    return trt.PluginFieldCollection(
+        [
+            trt.PluginField("beta", beta, trt.PluginFieldType.FLOAT32),
+            trt.PluginField("kernel", kernel, trt.PluginFieldType.INT32),
+        ]
+    )
+
+
+def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpec, keep: list) -> trt.ILayer:
+    registry = trt.get_plugin_registry()
+    version = PLUGIN_VERSION[spec.implementation]
+    if spec.implementation == "plugin_v3":
+        creator = registry.get_creator(PLUGIN_NAME, version, PLUGIN_NAMESPACE)
+        if creator is None:
+            raise BuildError(f"plugin creator {PLUGIN_NAME} v{version} (IPluginV3) is not registered")
+        plugin = creator.create_plugin("swish", _plugin_fields(spec, keep), trt.TensorRTPhase.BUILD)
+        if plugin is None:
+            raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}")
+        return network.add_plugin_v3([x], [], plugin)
+    # get_plugin_creator is gone in 11; get_creator (10+) also returns V2 creators
+    lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+    creator = lookup(PLUGIN_NAME, version, PLUGIN_NAMESPACE)
+    if creator is None:
+        raise BuildError(
+            f"plugin creator {PLUGIN_NAME} v{version} is not registered: was the plugin library loaded?"
+        )
+    plugin = creator.create_plugin("swish", _plugin_fields(spec, keep))
+    if plugin is None:
+        raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}")
+    return network.add_plugin_v2([x], plugin)
+
+
+def _constant(network: trt.INetworkDefinition, value: float, rank: int, dtype: str, keep: list) -> trt.ITensor:
+    np_dtype = np.float16 if dtype == "fp16" else np.float32
+    weights = np.full((1,) * rank, value, dtype=np_dtype)
+    keep.append(weights)  # TensorRT reads the weights at build time, not now
+    layer = network.add_constant(weights.shape, trt.Weights(weights))
+    if dtype == "bf16":  # numpy has no bf16: cast the fp32 constant in the (strongly typed) network
+        return network.add_cast(layer.get_output(0), trt.bfloat16).get_output(0)
+    return layer.get_output(0)
+
+
+def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_typed_half: bool, keep: list) -> list[trt.ILayer]:
+    """Add the input, the operator's layers and the output; returns the compute layers.
+    ``keep`` collects host arrays TensorRT still points at until the build ends."""
+    dims = [d if lo == hi else -1 for lo, d, hi in zip(spec.min, spec.opt, spec.max)]
+    x = network.add_input(INPUT, TRT_DTYPE[spec.dtype], dims)
+    layers: list[trt.ILayer] = []
+    if spec.function == "relu":
+        layers.append(network.add_activation(x, trt.ActivationType.RELU))
+    elif spec.implementation == "native":
+        scaled = x
+        if spec.beta != 1.0:
+            beta = _constant(network, spec.beta, len(dims), spec.dtype, keep)
+            layers.append(network.add_elementwise(x, beta, trt.ElementWiseOperation.PROD))
+            scaled = layers[-1].get_output(0)
+        layers.append(network.add_activation(scaled, trt.ActivationType.SIGMOID))
+        layers.append(network.add_elementwise(x, layers[-1].get_output(0), trt.ElementWiseOperation.PROD))
+    else:
+        layers.append(_add_plugin(network, x, spec, keep))
+    y = layers[-1].get_output(0)
+    y.name = OUTPUT
+    network.mark_output(y)
+    if weakly_typed_half:
+        # TensorRT 8.6 has no strong typing: pin every layer and the I/O to fp16
+        for layer in layers:
+            layer.precision = trt.float16
+            layer.set_output_type(0, trt.float16)
+        y.dtype = trt.float16
+    return layers
+
+
+class TensorRTBackend(Backend):
+    name = "tensorrt"
+    timing_clock = "cuda_event"
+    modes = ("warm", "cold", "graph")
+
+    def __init__(self) -> None:
+        self.gpu = GpuContext(0)
+        self.logger = CapturingLogger()
+        self.runtime = trt.Runtime(self.logger)
+        self._loaded_libraries: set[str] = set()
+
+    # -- facts -------------------------------------------------------------------------------
+    def device_info(self) -> DeviceInfo:
+        from ..gpu_state import driver_version
+
+        major, minor = self.gpu.device.compute_capability()
+        cuda_ver = cuda.get_driver_version()
+        return DeviceInfo(
+            backend=self.name,
+            backend_label=f"TensorRT {trt.__version__} on {self.gpu.name}",
+            timing_clock=self.timing_clock,
+            device_name=self.gpu.name,
+            driver_version=driver_version(),
+            cuda_version=f"{cuda_ver // 1000}.{(cuda_ver % 1000) // 10} (driver API)",
+            tensorrt_version=trt.__version__,
+            compute_capability=f"{major}.{minor}",
+            sm_count=self.gpu.sm_count,
+            l2_bytes=self.gpu.l2_bytes,
+            cpu=platform.processor() or platform.machine(),
+            python=platform.python_version(),
+            numpy_version=np.__version__,
+            hostname=socket.gethostname(),
+        )
+
+    def support(self, operator: str, dtype: str) -> str | None:
+        return tensorrt_support(operator, dtype, TRT_MAJOR)
+
+    # -- plugin library ----------------------------------------------------------------------
+    def load_plugin_library(self, path: Path | None) -> None:
+        if path is None or not Path(path).exists():
+            raise EngineLoadError(
+                f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
+            )
+        key = str(Path(path).resolve())
+        if key in self._loaded_libraries:
+            return
+        # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
+        # points; it returns None on failure or when a creator is already registered
+        handle = trt.get_plugin_registry().load_library(key)
+        if handle is None:
+            raise EngineLoadError(
+                f"TensorRT could not load plugin library {key} (or its creators were already "
+                f"registered): {self.logger.errors()}"
+            )
+        self._loaded_libraries.add(key)
+
+    # -- build -------------------------------------------------------------------------------
+    def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict) -> dict:
+        reason = self.support(spec.operator, spec.dtype)
+        if reason:
+            raise BuildError(reason)
+        if OPERATORS[spec.operator].uses_plugin:
+            self.load_plugin_library(plugin_library)
+        builder = trt.Builder(self.logger)
+        strongly_typed = TRT_MAJOR >= 10
+        network = builder.create_network(network_flags(strongly_typed))
+        weakly_typed_half = spec.dtype == "fp16" and not strongly_typed
+        keep: list = []
+        populate_network(network, spec, weakly_typed_half, keep)
+        config = builder.create_builder_config()
+        config.set_tactic_sources(tactic_sources_without_libraries())
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(builder_cfg.get("workspace_mib", 1024)) << 20)
+        config.builder_optimization_level = int(builder_cfg.get("optimization_level", 3))
+        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+        if weakly_typed_half:
+            config.set_flag(trt.BuilderFlag.FP16)
+            config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        profile = builder.create_optimization_profile()
+        profile.set_shape(INPUT, spec.min, spec.opt, spec.max)
+        config.add_optimization_profile(profile)
+        t0 = time.perf_counter()
+        serialized = builder.build_serialized_network(network, config)
+        build_seconds = time.perf_counter() - t0
+        if serialized is None:
+            raise BuildError(f"TensorRT failed to build {spec.operator}/{spec.dtype}/{spec.profile}: {self.logger.errors()}")
+        blob = bytes(serialized)
+        Path(engine_path).write_bytes(blob)
+        engine = self.runtime.deserialize_cuda_engine(blob)
+        if engine is None:
+            raise BuildError(f"the engine just built does not deserialize: {self.logger.errors()}")
+        return {
+            "build_seconds": build_seconds,
+            "builder": f"TensorRT {trt.__version__}",
+            "strongly_typed": strongly_typed,
+            "layers": _engine_layers(engine),
+        }
+
+    # -- load --------------------------------------------------------------------------------
+    def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
+        from .base import read_build_record
+
+        record = read_build_record(engine_path)
+        spec = EngineSpec.from_json(record["spec"])
+        if OPERATORS[spec.operator].uses_plugin:
+            self.load_plugin_library(plugin_library)
+        t0 = time.perf_counter()
+        engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
+        seconds = time.perf_counter() - t0
+        if engine is None:
+            raise EngineLoadError(f"TensorRT could not deserialize {engine_path}: {self.logger.errors()}")
+        return TrtEngine(self, engine, spec, seconds)
+
+    # -- calibration -------------------------------------------------------------------------
+    def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
+        from ..stats import sample_until_stable, summarize, warm_up
+
+        rows: list[CalibrationRow] = []
+        stream = cuda.Stream(flags=NON_BLOCKING)
+        timer = EventTimer(stream)
+        name = self.gpu.name
+        for mib in sorted(set(copy_mib)):
+            size = mib << 20
+            with DeviceBuffer(size) as a, DeviceBuffer(size) as b:
+                fill_tiled(a, np.random.default_rng(0).integers(0, 255, min(size, 64 << 20), dtype=np.uint8), size, stream)
+
+                def copy() -> tuple[float, float]:
+                    return timer.time(lambda: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream))
+
+                warm_up(copy, rule)
+                dev, _, reason = sample_until_stable(copy, rule)
+                s = summarize(dev, reason)
+                rows.append(CalibrationRow(self.name, name, "copy", 2 * size, s.n, s.median * 1e6, s.rse,
+                                           2 * size / s.median / 1e9, self.timing_clock))
+
+        def empty_launch() -> tuple[float, float]:
+            return timer.time(lambda: self.gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream))
+
+        warm_up(empty_launch, rule)
+        dev, _, reason = sample_until_stable(empty_launch, rule)
+        s = summarize(dev, reason)
+        rows.append(CalibrationRow(self.name, name, "empty_launch", 0, s.n, s.median * 1e6, s.rse, 0.0, self.timing_clock))
+        graph = CudaGraph(self.gpu, stream, lambda: self.gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream))
+        try:
+            def empty_graph() -> tuple[float, float]:
+                return timer.time(graph.launch)
+
+            warm_up(empty_graph, rule)
+            dev, _, reason = sample_until_stable(empty_graph, rule)
+            s = summarize(dev, reason)
+            rows.append(CalibrationRow(self.name, name, "empty_graph_launch", 0, s.n, s.median * 1e6, s.rse, 0.0,
+                                       self.timing_clock))
+        finally:
+            graph.close()
+        return rows
+
+
+def _engine_layers(engine: trt.ICudaEngine) -> list:
+    """The engine's layers as TensorRT reports them (shows whether sigmoid x mul fused)."""
+    try:
+        inspector = engine.create_engine_inspector()
+        info = json.loads(inspector.get_engine_information(trt.LayerInformationFormat.JSON))
+        return info.get("Layers", [])
+    except Exception as exc:  # inspector output is informational only
+        return [f"engine inspector unavailable: {exc}"]
+
+
+def _io_dtype(engine: trt.ICudaEngine, name: str) -> np.dtype:
+    dt = engine.get_tensor_dtype(name)
+    if TRT_MAJOR >= 10 and dt == trt.bfloat16:
+        return np.dtype(np.uint16)
+    return np.dtype(trt.nptype(dt))
+
+
+class _Bindings:
+    """One execution context with its own stream and I/O buffers, sized for a shape."""
+
+    def __init__(self, engine: TrtEngine, context_lock: threading.Lock):
+        self.engine = engine
+        with context_lock:  # context creation touches the engine's shared state
+            self.context = engine.engine.create_execution_context()
+        if self.context is None:
+            raise RuntimeError(f"could not create an execution context: {engine.backend.logger.errors()}")
+        self.stream = cuda.Stream(flags=NON_BLOCKING)
+        self.d_in: DeviceBuffer | None = None
+        self.d_out: DeviceBuffer | None = None
+        self.h_in: np.ndarray | None = None  # page-locked staging, so copies are truly async
+        self.h_out: np.ndarray | None = None
+        self.shape: tuple[int, ...] | None = None
+
+    def prepare(self, shape: tuple[int, ...]) -> int:
+        spec = self.engine.spec
+        spec.check_shape(shape)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * ref.numpy_dtype(spec.dtype).itemsize
+        if self.d_in is None or self.d_in.nbytes < nbytes:
+            self.free()
+            self.d_in, self.d_out = DeviceBuffer(nbytes), DeviceBuffer(nbytes)
+        if not self.context.set_input_shape(INPUT, tuple(shape)):
+            raise RuntimeError(f"TensorRT refused input shape {list(shape)}: {self.engine.backend.logger.errors()}")
+        out_shape = tuple(self.context.get_tensor_shape(OUTPUT))
+        if out_shape != tuple(shape):
+            raise RuntimeError(f"output shape {list(out_shape)} differs from input shape {list(shape)}")
+        for name, buf in ((INPUT, self.d_in), (OUTPUT, self.d_out)):
+            if not self.context.set_tensor_address(name, buf.ptr):
+                raise RuntimeError(f"set_tensor_address({name}) failed: {self.engine.backend.logger.errors()}")
+        self.shape = tuple(shape)
+        return nbytes
+
+    def enqueue(self) -> None:
+        if not self.context.execute_async_v3(self.stream.handle):
+            raise RuntimeError(f"execute_async_v3 failed: {self.engine.backend.logger.errors()}")
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """One inference: stage in, poison the output, enqueue, stage out, wait."""
+        spec = self.engine.spec
+        if x.dtype != ref.numpy_dtype(spec.dtype):
+            raise TypeError(f"input dtype {x.dtype} does not match engine dtype {spec.dtype}")
+        self.prepare(tuple(x.shape))
+        n = x.size
+        if self.h_in is None or self.h_in.size < n:
+            self.h_in = cuda.pagelocked_empty(max(n, 1), x.dtype)
+            self.h_out = cuda.pagelocked_empty(max(n, 1), x.dtype)
+        set_pattern(self.d_out, ref.poison((1,), spec.dtype), self.stream)
+        if n:
+            self.h_in[:n] = x.ravel()
+            cuda.memcpy_htod_async(self.d_in.ptr, self.h_in[:n], self.stream)
+        self.enqueue()
+        if n:
+            cuda.memcpy_dtoh_async(self.h_out[:n], self.d_out.ptr, self.stream)
+        self.stream.synchronize()
+        return self.h_out[:n].copy().reshape(x.shape)
+
+    def free(self) -> None:
+        for buf in (self.d_in, self.d_out):
+            if buf is not None:
+                buf.free()
+        self.d_in = self.d_out = None
+        self.h_in = self.h_out = None
+
+
+class TrtTimer(Timer):
+    def __init__(self, engine: TrtEngine, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int):
+        if mode not in TensorRTBackend.modes:
+            raise ValueError(f"unknown timing mode {mode!r}; allowed values: warm, cold, graph")
+        self.engine, self.mode, self.shape = engine, mode, tuple(shape)
+        self.gpu = engine.backend.gpu
+        self.b = _Bindings(engine, engine.context_lock)
+        nbytes = self.b.prepare(self.shape)
+        spec = engine.spec
+        self.n = int(np.prod(shape, dtype=np.int64))
+        block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
+        self.block = ref.random_input((block_n,), spec.dtype, seed)
+        fill_tiled(self.b.d_in, self.block, nbytes, self.b.stream)
+        self.verify_max_elements = verify_max_elements
+        self.events = EventTimer(self.b.stream)
+        self.flush = DeviceBuffer(l2_flush_bytes(self.gpu)) if mode == "cold" else None
+        self.graph = None
+        if mode == "graph":
+            self.b.enqueue()  # TensorRT needs one enqueue after a shape change before capture
+            self.b.stream.synchronize()
+            self.graph = CudaGraph(self.gpu, self.b.stream, self.b.enqueue)
+
+    def sample(self) -> tuple[float, float]:
+        if self.flush is not None:
+            cuda.memset_d8_async(self.flush.ptr, 0x5A, self.flush.nbytes, self.b.stream)
+            self.b.stream.synchronize()
+        return self.events.time(self.graph.launch if self.graph is not None else self.b.enqueue)
+
+    def verify(self) -> CheckResult:
+        spec = self.engine.spec
+        set_pattern(self.b.d_out, ref.poison((1,), spec.dtype), self.b.stream)
+        self.b.enqueue()
+        self.b.stream.synchronize()
+        item = ref.numpy_dtype(spec.dtype).itemsize
+        if self.n <= self.verify_max_elements:
+            out = np.empty(self.n, dtype=ref.numpy_dtype(spec.dtype))
+            if self.n:
+                cuda.memcpy_dtoh(out, self.b.d_out.ptr)
+            x = np.resize(self.block, self.n) if self.n else self.block[:0]
+            return ref.check_output(out, x, spec.function, spec.dtype, spec.beta)
+        # large tensors: the first random block in full, then the last block's worth
+        b = self.block.size
+        head = np.empty(b, dtype=self.block.dtype)
+        cuda.memcpy_dtoh(head, self.b.d_out.ptr)
+        tail_start = self.n - b
+        tail = np.empty(b, dtype=self.block.dtype)
+        cuda.memcpy_dtoh(tail, self.b.d_out.ptr + tail_start * item)
+        x_tail = self.block[(np.arange(tail_start, self.n) % b)]
+        out = np.concatenate([head, tail])
+        x = np.concatenate([self.block, x_tail])
+        return ref.check_output(out, x, spec.function, spec.dtype, spec.beta)
+
+    def close(self) -> None:
+        if self.graph is not None:
+            self.graph.close()
+        if self.flush is not None:
+            self.flush.free()
+        self.b.free()
+
+
+class TrtWorker(Worker):
+    """A thread's own execution context and stream on the shared engine, in the primary context."""
+
+    def __init__(self, engine: TrtEngine):
+        self.engine = engine
+        self._current = engine.backend.gpu.current()
+        self._current.__enter__()
+        self.b = _Bindings(engine, engine.context_lock)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.b.run(x)
+
+    def close(self) -> None:
+        self.b.free()
+        del self.b
+        self._current.__exit__(None, None, None)
+
+
+class TrtEngine(Engine):
+    def __init__(self, backend: TensorRTBackend, engine: trt.ICudaEngine, spec: EngineSpec, deserialize_seconds: float):
+        self.backend, self.engine, self.spec = backend, engine, spec
+        self.deserialize_seconds = deserialize_seconds
+        self.context_lock = threading.Lock()
+        lo, _, hi = engine.get_tensor_profile_shape(INPUT, 0)
+        if tuple(lo) != spec.min or tuple(hi) != spec.max:
+            raise EngineLoadError(
+                f"engine profile (min {list(lo)}, max {list(hi)}) does not match its build record "
+                f"(min {list(spec.min)}, max {list(spec.max)})"
+            )
+        if _io_dtype(engine, INPUT) != ref.numpy_dtype(spec.dtype):
+            raise EngineLoadError(f"engine input dtype {_io_dtype(engine, INPUT)} does not match {spec.dtype}")
+        self._bindings: _Bindings | None = None
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        self.spec.check_shape(tuple(x.shape))
+        if self._bindings is None:
+            self._bindings = _Bindings(self, self.context_lock)
+        return self._bindings.run(x)
+
+    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int) -> Timer:
+        return TrtTimer(self, shape, mode, seed, verify_max_elements)
+
+    def worker(self) -> Worker:
+        return TrtWorker(self)
+
+    def close(self) -> None:
+        if self._bindings is not None:
+            self._bindings.free()
+            self._bindings = None

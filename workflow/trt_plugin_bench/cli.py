@@ -1,0 +1,219 @@
+"""`python -m trt_plugin_bench <command>`: the one entry point every Snakemake rule calls.
+
+Each command parses its arguments, takes a GPU slot when it runs on the tensorrt backend, calls
+one function and writes its outputs atomically. Config reaches commands as the JSON of only the
+keys they use (the rule's params), so Snakemake reruns a rule exactly when those keys change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from dataclasses import asdict
+from pathlib import Path
+
+GPU_LOCK_DIR = Path("results") / ".gpu-locks"  # in the working directory, beside the outputs
+
+
+def _path(p: str | None) -> Path | None:
+    return Path(p) if p else None
+
+
+def _slot(backend: str):  # noqa: ANN202
+    if backend != "tensorrt":
+        return nullcontext()
+    from .gpu_slot import gpu_slot
+
+    return gpu_slot(GPU_LOCK_DIR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trt_plugin_bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def cmd(name: str, *, backend: bool = True, cfg: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name)
+        if backend:
+            p.add_argument("--backend", required=True, choices=["tensorrt", "reference"])
+        if cfg:
+            p.add_argument("--config-json", default="{}", help="the config keys this command uses, as JSON")
+        return p
+
+    p = cmd("check-config", backend=False, cfg=False)
+    p.add_argument("config")
+    p = cmd("resolve-backend", backend=False, cfg=False)
+    p.add_argument("requested")
+    p = cmd("compile", cfg=False)
+    p.add_argument("--build-dir", required=True)
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--cmake-log", required=True)
+    p.add_argument("--cuda-architectures", default="90")
+    p = cmd("build")
+    for a in ("--op", "--dtype", "--profile", "--engine", "--golden"):
+        p.add_argument(a, required=True)
+    p.add_argument("--manifest")
+    for name in ("latency", "dynamic", "threads"):
+        p = cmd(name)
+        p.add_argument("--engine", required=True)
+        p.add_argument("--manifest")
+        p.add_argument("--out", required=True)
+    p = cmd("roundtrip")
+    for a in ("--engine", "--golden", "--out"):
+        p.add_argument(a, required=True)
+    p.add_argument("--manifest")
+    p = cmd("roundtrip-child", cfg=False)
+    for a in ("--engine", "--golden"):
+        p.add_argument(a, required=True)
+    p.add_argument("--manifest")
+    p = cmd("calibrate")
+    p.add_argument("--out", required=True)
+    p.add_argument("--device-json", required=True)
+    p = cmd("kernel-bench", backend=False)
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--out", required=True)
+    p = cmd("profile")
+    for a in ("--op", "--dtype", "--profile", "--engine", "--out"):
+        p.add_argument(a, required=True)
+    p.add_argument("--manifest")
+    p = cmd("profile-target", cfg=False)
+    p.add_argument("--engine", required=True)
+    p.add_argument("--shape", required=True)
+    p.add_argument("--manifest")
+    p = cmd("aggregate", backend=False, cfg=False)
+    p.add_argument("--device-json", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--skipped", default="[]")
+    for name in ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile"):
+        p.add_argument(f"--{name}", nargs="*", default=[])
+    p = cmd("log-mlflow", backend=False)
+    p.add_argument("--tables-dir", required=True)
+    p.add_argument("--out", required=True)
+    p = cmd("figures", backend=False, cfg=False)
+    p.add_argument("--tables-dir", required=True)
+    p.add_argument("--out-dir", required=True)
+
+    args = parser.parse_args(argv)
+    config = json.loads(getattr(args, "config_json", "{}") or "{}")
+    backend = getattr(args, "backend", "reference")
+
+    if args.command == "check-config":
+        from .config import ConfigError, load_config
+
+        try:
+            load_config(args.config)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print(f"{args.config}: valid")
+        return 0
+    if args.command == "resolve-backend":
+        from .backends import resolve_backend_name
+
+        print(resolve_backend_name(args.requested))
+        return 0
+    if args.command == "compile":
+        from .compile import compile_plugin
+
+        manifest = compile_plugin(backend, Path(args.build_dir), Path(args.manifest), Path(args.cmake_log),
+                                  args.cuda_architectures)
+        print(json.dumps(manifest, indent=2))
+        return 0
+    if args.command in ("aggregate", "figures", "log-mlflow"):
+        return _host_only(args, config)
+    if args.command == "kernel-bench":
+        backend = "tensorrt"  # a GPU job: take a slot like the TensorRT jobs
+    with _slot(backend):
+        return _gpu_or_reference(args, config, backend)
+
+
+def _host_only(args: argparse.Namespace, config: dict) -> int:
+    if args.command == "aggregate":
+        from .aggregate import aggregate
+
+        inputs = {name: [Path(p) for p in getattr(args, name)] for name in
+                  ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile")}
+        aggregate(inputs, Path(args.device_json), Path(args.out_dir), json.loads(args.skipped))
+        return 0
+    if args.command == "figures":
+        import pandas as pd
+
+        from .figures import draw_all
+        from .tracking import load_tables
+
+        device = json.loads((Path(args.tables_dir) / "device.json").read_text())
+        tables = load_tables(Path(args.tables_dir))
+        for name in ("latency", "dynamic", "threads", "calibration", "kernel"):
+            tables.setdefault(name, pd.DataFrame())
+        for out in draw_all(tables, device, Path(args.out_dir)):
+            print(f"wrote {out}")
+        return 0
+    from .tracking import TrackingStoreUnreachable, log_results
+
+    try:
+        summary = log_results(config, Path(args.tables_dir), Path(args.tables_dir) / "device.json", Path(args.out))
+    except TrackingStoreUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> int:
+    from . import sweeps
+    from .records import (
+        CalibrationRow,
+        DynamicRow,
+        KernelRow,
+        LatencyRow,
+        ProfileRow,
+        RoundtripRow,
+        ThreadRow,
+        write_rows,
+    )
+
+    manifest = _path(getattr(args, "manifest", None))
+    if args.command == "build":
+        sweeps.build_engine(config, backend, args.op, args.dtype, args.profile, Path(args.engine),
+                            Path(args.golden), manifest)
+    elif args.command == "latency":
+        write_rows(args.out, LatencyRow, sweeps.latency_sweep(config, backend, Path(args.engine), manifest))
+    elif args.command == "dynamic":
+        write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(config, backend, Path(args.engine), manifest))
+    elif args.command == "threads":
+        write_rows(args.out, ThreadRow, sweeps.thread_sweep(config, backend, Path(args.engine), manifest))
+    elif args.command == "roundtrip":
+        write_rows(args.out, RoundtripRow, sweeps.roundtrip(config, backend, Path(args.engine), Path(args.golden), manifest))
+    elif args.command == "roundtrip-child":
+        result = sweeps.roundtrip_child(backend, Path(args.engine), Path(args.golden), manifest)
+        print(json.dumps(result))
+    elif args.command == "calibrate":
+        from .backends import get_backend
+        from .stats import StoppingRule
+
+        b = get_backend(backend)
+        rule = StoppingRule.from_config(config["timing"])
+        rows = b.calibrate(config.get("calibration", {}).get("copy_mib", [64, 256, 1024]), rule)
+        write_rows(args.out, CalibrationRow, rows)
+        Path(args.device_json).write_text(json.dumps(asdict(b.device_info()), indent=2))
+    elif args.command == "kernel-bench":
+        from .cuda_direct import kernel_bench
+
+        write_rows(args.out, KernelRow, kernel_bench(config, manifest))
+    elif args.command == "profile":
+        from .profiling import run_profile
+
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = run_profile(config, backend, args.op, args.dtype, args.profile, Path(args.engine), manifest, out.parent)
+        write_rows(out, ProfileRow, rows)
+    elif args.command == "profile-target":
+        from .profiling import profile_target
+
+        profile_target(backend, Path(args.engine), manifest, tuple(int(v) for v in args.shape.split(",")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

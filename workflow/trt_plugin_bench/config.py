@@ -1,0 +1,224 @@
+"""Loading and validating the sweep configuration before any work is done.
+
+The JSON schema (workflow/schemas/config.schema.yaml) checks keys, types and enums; the
+semantic checks here add what a schema cannot say: profile ranks agree, min <= opt <= max, and
+every shape to run lies inside its profile. Every message names the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+WORKFLOW_DIR = PACKAGE_DIR.parent
+PROJECT_ROOT = WORKFLOW_DIR.parent
+SCHEMA_PATH = WORKFLOW_DIR / "schemas" / "config.schema.yaml"
+# the command-line entry point, runnable whether or not the package is installed
+TPB_SCRIPT = WORKFLOW_DIR / "scripts" / "tpb.py"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, raised before any benchmark work starts."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A TensorRT optimization profile and the shapes the sweeps run inside it."""
+
+    name: str
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+    shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def rank(self) -> int:
+        return len(self.opt)
+
+    def contains(self, shape: tuple[int, ...]) -> bool:
+        return len(shape) == self.rank and all(
+            lo <= d <= hi for lo, d, hi in zip(self.min, shape, self.max)
+        )
+
+    def describe(self) -> str:
+        return f"min {list(self.min)}, opt {list(self.opt)}, max {list(self.max)}"
+
+
+def load_schema() -> dict[str, Any]:
+    with SCHEMA_PATH.open() as f:
+        return yaml.safe_load(f)
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator that also fills each property's schema default (as Snakemake's validate does)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema hook
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "<top level>"
+
+
+def _format_schema_error(error: jsonschema.ValidationError) -> str:
+    key = _key_path(error)
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: {allowed}"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        where = f"'{key}'" if error.absolute_path else "the top level"
+        return (
+            f"unknown config key(s) {', '.join(unknown)} in {where}; allowed keys: {allowed}"
+        )
+    if error.validator == "minimum":
+        return f"config key '{key}': {error.instance!r} is below the minimum {error.validator_value}"
+    if error.validator == "required":
+        return f"config key '{key}': {error.message}"
+    return f"config key '{key}': {error.message}"
+
+
+def _semantic_errors(config: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    for name, prof in config["profiles"].items():
+        rank = len(prof["opt"])
+        for bound in ("min", "max"):
+            if len(prof[bound]) != rank:
+                errors.append(
+                    f"config key 'profiles.{name}.{bound}': rank {len(prof[bound])} differs from "
+                    f"opt's rank {rank}"
+                )
+        if errors:
+            continue
+        for axis, (lo, op, hi) in enumerate(zip(prof["min"], prof["opt"], prof["max"])):
+            if not lo <= op <= hi:
+                errors.append(
+                    f"config key 'profiles.{name}': dimension {axis} needs min <= opt <= max, "
+                    f"got {lo} <= {op} <= {hi}"
+                )
+        profile = to_profile(name, prof)
+        for i, shape in enumerate(profile.shapes):
+            if not profile.contains(shape):
+                errors.append(
+                    f"config key 'profiles.{name}.shapes[{i}]': shape {list(shape)} is outside "
+                    f"its profile ({profile.describe()})"
+                )
+    threads_profile = config["threads"].get("profile")
+    if threads_profile is not None and threads_profile not in config["profiles"]:
+        errors.append(
+            f"config key 'threads.profile': {threads_profile!r} is not a profile; allowed values: "
+            + ", ".join(config["profiles"])
+        )
+    tshape = config["threads"].get("shape")
+    if tshape is not None:
+        tname = threads_profile or next(iter(config["profiles"]))
+        if tname in config["profiles"]:
+            tprof = to_profile(tname, config["profiles"][tname])
+            if not tprof.contains(tuple(tshape)):
+                errors.append(
+                    f"config key 'threads.shape': {tshape} is outside profile {tname!r} ({tprof.describe()})"
+                )
+    prof_cfg = config.get("profile", {})
+    if prof_cfg.get("enabled"):
+        for key in ("operator", "dtype", "profile", "shape"):
+            if key not in prof_cfg:
+                errors.append(f"config key 'profile.{key}' is required when profile.enabled is true")
+        pname = prof_cfg.get("profile")
+        if pname is not None and pname not in config["profiles"]:
+            errors.append(
+                f"config key 'profile.profile': {pname!r} is not a profile; allowed values: "
+                + ", ".join(config["profiles"])
+            )
+        elif pname is not None and "shape" in prof_cfg:
+            profile = to_profile(pname, config["profiles"][pname])
+            if not profile.contains(tuple(prof_cfg["shape"])):
+                errors.append(
+                    f"config key 'profile.shape': {prof_cfg['shape']} is outside profile "
+                    f"{pname!r} ({profile.describe()})"
+                )
+        for key, allowed in (("operator", config["operators"]), ("dtype", config["dtypes"])):
+            if key in prof_cfg and prof_cfg[key] not in allowed:
+                errors.append(
+                    f"config key 'profile.{key}': {prof_cfg[key]!r} is not swept; allowed values: "
+                    + ", ".join(allowed)
+                )
+    timing = config["timing"]
+    if timing["min_samples"] > timing["max_samples"]:
+        errors.append(
+            f"config key 'timing.min_samples': {timing['min_samples']} exceeds "
+            f"timing.max_samples {timing['max_samples']}"
+        )
+    return errors
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Return a validated copy of ``config`` with schema defaults filled in.
+
+    Raises ConfigError listing every problem found, each naming its key and allowed values.
+    """
+    config = copy.deepcopy(config)
+    validator_class = _with_defaults(jsonschema.Draft202012Validator)
+    validator = validator_class(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(
+            "invalid configuration:\n  " + "\n  ".join(_format_schema_error(e) for e in errors)
+        )
+    semantic = _semantic_errors(config)
+    if semantic:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(semantic))
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with path.open() as f:
+            raw = yaml.safe_load(f)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return validate_config(raw)
+
+
+def to_profile(name: str, prof: dict[str, Any]) -> Profile:
+    return Profile(
+        name=name,
+        min=tuple(prof["min"]),
+        opt=tuple(prof["opt"]),
+        max=tuple(prof["max"]),
+        shapes=tuple(tuple(s) for s in prof["shapes"]),
+    )
+
+
+def profiles(config: dict[str, Any]) -> dict[str, Profile]:
+    return {name: to_profile(name, prof) for name, prof in config["profiles"].items()}
+
+
+def resolve_tracking_uri(uri: str, root: Path | None = None) -> str:
+    """Make a relative sqlite URI absolute in the working directory (the project root when run as
+    documented), so `mlflow ui` started there finds the runs with no flags."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + str(((root or Path.cwd()) / uri[len(prefix):]).resolve())
+    return uri

@@ -1,0 +1,202 @@
+"""GPU plumbing shared by the TensorRT backend and the direct kernel path (pycuda + libcuda).
+
+Imported only where a GPU is used. One process uses the device's primary context (the one the
+CUDA runtime, and so TensorRT, uses too); worker threads push that same context, never a new one.
+CUDA graphs go through libcuda directly (ctypes) with every return code checked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pycuda.driver as cuda
+
+# A PTX empty kernel: the launch-overhead floor without depending on the compiled plugin, so the
+# calibration does not rerun when a kernel source changes. The driver JIT-compiles it once.
+EMPTY_KERNEL_PTX = b"""
+.version 7.0
+.target sm_50
+.address_size 64
+.visible .entry tpb_empty_kernel()
+{
+    ret;
+}
+"""
+
+_CU_STREAM_CAPTURE_MODE_GLOBAL = 0
+
+
+class CudaError(RuntimeError):
+    pass
+
+
+class GpuContext:
+    """The process's handle on one GPU's primary context."""
+
+    def __init__(self, index: int = 0):
+        cuda.init()
+        if cuda.Device.count() == 0:
+            raise CudaError("no CUDA device is visible (check CUDA_VISIBLE_DEVICES and the driver)")
+        self.device = cuda.Device(index)
+        self.context = self.device.retain_primary_context()
+        self.context.push()
+        self._owner = threading.get_ident()
+        self._lib = ctypes.CDLL("libcuda.so.1")
+        self._empty_module = cuda.module_from_buffer(EMPTY_KERNEL_PTX)
+        self.empty_kernel = self._empty_module.get_function("tpb_empty_kernel")
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        """Make the primary context current on this thread (for worker threads)."""
+        self.context.push()
+        try:
+            yield
+        finally:
+            cuda.Context.pop()
+
+    def attribute(self, name: str) -> int:
+        return int(self.device.get_attribute(getattr(cuda.device_attribute, name)))
+
+    @property
+    def name(self) -> str:
+        return str(self.device.name())
+
+    @property
+    def l2_bytes(self) -> int:
+        return self.attribute("L2_CACHE_SIZE")
+
+    @property
+    def sm_count(self) -> int:
+        return self.attribute("MULTIPROCESSOR_COUNT")
+
+    def check(self, result: int, what: str) -> None:
+        if result != 0:
+            msg = ctypes.c_char_p()
+            self._lib.cuGetErrorString(ctypes.c_int(result), ctypes.byref(msg))
+            text = msg.value.decode() if msg.value else "unknown error"
+            raise CudaError(f"{what} failed: CUDA error {result} ({text})")
+
+    def close(self) -> None:
+        if threading.get_ident() == self._owner:
+            cuda.Context.pop()
+
+
+class DeviceBuffer:
+    """RAII device allocation. Zero-size tensors still get a valid (tiny) allocation."""
+
+    def __init__(self, nbytes: int):
+        self.nbytes = int(nbytes)
+        self._alloc = cuda.mem_alloc(max(self.nbytes, 256))
+
+    @property
+    def ptr(self) -> int:
+        return int(self._alloc)
+
+    def free(self) -> None:
+        if self._alloc is not None:
+            self._alloc.free()
+            self._alloc = None
+
+    def __enter__(self) -> DeviceBuffer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.free()
+
+
+def fill_tiled(dst: DeviceBuffer, block: np.ndarray, total_bytes: int, stream: cuda.Stream) -> None:
+    """Upload ``block`` and repeat it on the device until ``total_bytes`` are filled.
+
+    Random data for a 2 GiB tensor would take seconds to draw on the host; a tiled 64 MiB block
+    is just as incompressible to the memory system and checks the same kernel paths.
+    """
+    block = np.ascontiguousarray(block)
+    head = min(block.nbytes, total_bytes)
+    if head == 0:
+        return
+    stream.synchronize()
+    cuda.memcpy_htod(dst.ptr, block.view(np.uint8)[:head])  # pageable source: a synchronous copy
+    offset = head
+    while offset < total_bytes:
+        size = min(offset, total_bytes - offset)  # doubling: copy what is already filled
+        cuda.memcpy_dtod_async(dst.ptr + offset, dst.ptr, size, stream)
+        offset += size
+    stream.synchronize()
+
+
+def set_pattern(buf: DeviceBuffer, value: np.ndarray, stream: cuda.Stream) -> None:
+    """Fill a buffer with one element's bit pattern (poisoning outputs before a run)."""
+    value = np.asarray(value).reshape(1)
+    if buf.nbytes == 0:
+        return
+    if value.itemsize == 4:
+        cuda.memset_d32_async(buf.ptr, int(value.view(np.uint32)[0]), buf.nbytes // 4, stream)
+    elif value.itemsize == 2:
+        cuda.memset_d16_async(buf.ptr, int(value.view(np.uint16)[0]), buf.nbytes // 2, stream)
+    else:
+        raise ValueError(f"no fill pattern for {value.itemsize}-byte elements")
+
+
+class CudaGraph:
+    """Capture the work a callable enqueues on ``stream`` once; replay it with ``launch``."""
+
+    def __init__(self, gpu: GpuContext, stream: cuda.Stream, enqueue) -> None:  # noqa: ANN001
+        self.gpu, self.stream = gpu, stream
+        lib = gpu._lib
+        self._graph = ctypes.c_void_p()
+        self._exec = ctypes.c_void_p()
+        handle = ctypes.c_void_p(stream.handle)
+        gpu.check(lib.cuStreamBeginCapture_v2(handle, ctypes.c_int(_CU_STREAM_CAPTURE_MODE_GLOBAL)),
+                  "cuStreamBeginCapture")
+        try:
+            enqueue()
+        finally:
+            end = lib.cuStreamEndCapture(handle, ctypes.byref(self._graph))
+        gpu.check(end, "cuStreamEndCapture (was the enqueue capturable?)")
+        gpu.check(lib.cuGraphInstantiateWithFlags(ctypes.byref(self._exec), self._graph, ctypes.c_ulonglong(0)),
+                  "cuGraphInstantiateWithFlags")
+
+    def launch(self) -> None:
+        self.gpu.check(self.gpu._lib.cuGraphLaunch(self._exec, ctypes.c_void_p(self.stream.handle)),
+                       "cuGraphLaunch")
+
+    def close(self) -> None:
+        lib = self.gpu._lib
+        if self._exec:
+            self.gpu.check(lib.cuGraphExecDestroy(self._exec), "cuGraphExecDestroy")
+            self._exec = ctypes.c_void_p()
+        if self._graph:
+            self.gpu.check(lib.cuGraphDestroy(self._graph), "cuGraphDestroy")
+            self._graph = ctypes.c_void_p()
+
+
+class EventTimer:
+    """Times one enqueue with CUDA events on a dedicated stream that starts idle.
+
+    Every sample begins with the stream drained, so the number is the latency an application sees
+    from enqueue to completion (submission included); the host-side enqueue time is kept apart.
+    """
+
+    def __init__(self, stream: cuda.Stream):
+        self.stream = stream
+        self.start = cuda.Event()
+        self.end = cuda.Event()
+
+    def time(self, enqueue) -> tuple[float, float]:  # noqa: ANN001
+        self.start.record(self.stream)
+        t0 = time.perf_counter()
+        enqueue()
+        host = time.perf_counter() - t0
+        self.end.record(self.stream)
+        self.end.synchronize()
+        return self.end.time_since(self.start) * 1e-3, host
+
+
+def l2_flush_bytes(gpu: GpuContext) -> int:
+    """Writing 4x the L2 (at least 256 MiB) before a sample leaves none of the tensor cached."""
+    return max(4 * gpu.l2_bytes, 256 << 20)

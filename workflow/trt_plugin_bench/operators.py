@@ -1,0 +1,82 @@
+"""The operators the pipeline sweeps, and which backend versions can build them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DTYPES = ("fp32", "fp16", "bf16")
+ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """What a benchmarked operator is and how TensorRT expresses it."""
+
+    name: str
+    description: str
+    function: str  # "relu" | "swish": the math, shared by every implementation
+    implementation: str  # "native" (TensorRT layers) | "plugin_v2" | "plugin_v3"
+    kernel: str | None = None  # plugin kernel variant, see plugin/swishPlugin/README.md
+    min_tensorrt_major: int = 8
+
+    @property
+    def uses_plugin(self) -> bool:
+        return self.implementation.startswith("plugin")
+
+
+OPERATORS: dict[str, OperatorSpec] = {
+    spec.name: spec
+    for spec in (
+        OperatorSpec("relu", "TensorRT ReLU activation layer", "relu", "native"),
+        OperatorSpec(
+            "swish_native",
+            "TensorRT-native swish: sigmoid activation x elementwise product",
+            "swish",
+            "native",
+        ),
+        OperatorSpec(
+            "swish_plugin",
+            "Swish plugin, IPluginV2DynamicExt, vectorized kernel",
+            "swish",
+            "plugin_v2",
+            kernel="vectorized",
+        ),
+        OperatorSpec(
+            "swish_plugin_naive",
+            "Swish plugin, IPluginV2DynamicExt, the seed's scalar kernel (baseline)",
+            "swish",
+            "plugin_v2",
+            kernel="naive",
+        ),
+        OperatorSpec(
+            "swish_plugin_v3",
+            "Swish plugin, IPluginV3 (TensorRT >= 10), vectorized kernel",
+            "swish",
+            "plugin_v3",
+            kernel="vectorized",
+            min_tensorrt_major=10,
+        ),
+    )
+}
+
+# The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel).
+KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2}
+
+
+def tensorrt_support(op: str, dtype: str, major: int) -> str | None:
+    """None when TensorRT ``major`` can build (op, dtype); otherwise the reason it cannot."""
+    spec = OPERATORS[op]
+    if major < spec.min_tensorrt_major:
+        return f"{op} needs TensorRT >= {spec.min_tensorrt_major} (IPluginV3); this is {major}"
+    if dtype == "bf16" and major < 10:
+        return f"bf16 needs TensorRT >= 10; this is {major}"
+    return None
+
+
+def sweep_key(op: str, dtype: str, profile: str) -> str:
+    return f"{op}__{dtype}__{profile}"
+
+
+def parse_sweep_key(key: str) -> tuple[str, str, str]:
+    op, dtype, profile = key.split("__")
+    return op, dtype, profile

@@ -1,0 +1,203 @@
+"""The tidy tables' rows: one dataclass per table, one row per measurement.
+
+Every row carries the backend that produced it, so a CPU reference number can never be read as a
+TensorRT one. Column order is the dataclass field order; tests pin the schemas.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DeviceInfo:
+    backend: str  # "tensorrt" | "reference"
+    backend_label: str  # says in words what produced the numbers
+    timing_clock: str  # "cuda_event" | "cpu_perf_counter"
+    device_name: str
+    driver_version: str
+    cuda_version: str
+    tensorrt_version: str
+    compute_capability: str
+    sm_count: int
+    l2_bytes: int
+    cpu: str
+    python: str
+    numpy_version: str
+    hostname: str
+
+
+@dataclass
+class LatencyRow:
+    backend: str
+    device_name: str
+    operator: str
+    implementation: str
+    kernel: str
+    dtype: str
+    profile: str
+    shape: str
+    elements: int
+    bytes_moved: int
+    mode: str
+    repeat: int
+    n: int
+    min_us: float
+    median_us: float
+    mean_us: float
+    p90_us: float
+    p99_us: float
+    max_us: float
+    stdev_us: float
+    median_se_us: float
+    rse: float
+    stop_reason: str
+    host_enqueue_median_us: float
+    bandwidth_gbs: float
+    copy_ceiling_gbs: float
+    pct_of_copy_ceiling: float
+    verified: bool
+    max_abs_err: float
+    throttled: bool
+    sm_clock_start_mhz: int
+    sm_clock_end_mhz: int
+    mem_clock_mhz: int
+    temperature_c: int
+    power_w: float
+    timing_clock: str
+
+
+@dataclass
+class DynamicRow:
+    backend: str
+    operator: str
+    dtype: str
+    profile: str
+    shape: str
+    elements: int
+    in_profile: bool
+    status: str  # "ok" | "rejected" (out of profile, refused as expected) | "failed"
+    output_shape: str
+    verified: bool
+    median_us: float
+    message: str
+
+
+@dataclass
+class RoundtripRow:
+    backend: str
+    operator: str
+    dtype: str
+    profile: str
+    shape: str
+    engine_bytes: int
+    engine_sha256: str
+    builder_pid: int
+    loader_pid: int
+    bit_identical: bool
+    differing_elements: int
+    deserialize_ms: float
+    message: str
+
+
+@dataclass
+class ThreadRow:
+    backend: str
+    operator: str
+    dtype: str
+    profile: str
+    shape: str
+    threads: int
+    iterations_per_thread: int
+    inferences: int
+    failures: int
+    wall_s: float
+    throughput_per_s: float
+    median_latency_us: float
+    all_verified: bool
+    message: str
+
+
+@dataclass
+class CalibrationRow:
+    backend: str
+    device_name: str
+    measurement: str  # "copy" | "empty_launch" | "empty_graph_launch"
+    bytes: int
+    n: int
+    median_us: float
+    rse: float
+    bandwidth_gbs: float
+    timing_clock: str
+
+
+@dataclass
+class KernelRow:
+    backend: str
+    device_name: str
+    kernel: str
+    dtype: str
+    elements: int
+    bytes_moved: int
+    mode: str
+    n: int
+    median_us: float
+    p90_us: float
+    rse: float
+    bandwidth_gbs: float
+    copy_ceiling_gbs: float
+    pct_of_copy_ceiling: float
+    verified: bool
+    max_abs_err: float
+    throttled: bool
+
+
+@dataclass
+class ProfileRow:
+    backend: str
+    operator: str
+    dtype: str
+    profile: str
+    shape: str
+    kernel_name: str
+    metric: str
+    value: float
+    unit: str
+    tool: str
+
+
+TABLES: dict[str, type] = {
+    "latency": LatencyRow,
+    "dynamic": DynamicRow,
+    "roundtrip": RoundtripRow,
+    "threads": ThreadRow,
+    "calibration": CalibrationRow,
+    "kernel": KernelRow,
+    "profile": ProfileRow,
+}
+
+
+def columns(row_type: type) -> list[str]:
+    return [f.name for f in fields(row_type)]
+
+
+def write_rows(path: str | Path, row_type: type, rows: list[Any]) -> None:
+    """Write rows atomically: a half-written table is never mistaken for a finished one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns(row_type))
+        writer.writeheader()
+        for row in rows:
+            if not isinstance(row, row_type):
+                raise TypeError(f"expected {row_type.__name__}, got {type(row).__name__}")
+            writer.writerow(asdict(row))
+    tmp.replace(path)
+
+
+def shape_str(shape: tuple[int, ...] | list[int]) -> str:
+    return "x".join(str(int(d)) for d in shape)

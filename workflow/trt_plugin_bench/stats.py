@@ -1,0 +1,159 @@
+"""Timing statistics: summaries, the median's standard error, and the adaptive stopping rule.
+
+nvbench's idea, kept small: sample until the noise is known to be small enough, or a time budget
+ends, and always report how noisy the number is. The median's standard error comes from the
+distribution-free order-statistic confidence interval, so skewed GPU timing samples are fine.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    target_rse: float = 0.01
+    min_samples: int = 20
+    max_samples: int = 5000
+    max_time_s: float = 0.3
+    warmup_min: int = 5
+    warmup_time_s: float = 0.05
+    # warm-up ends when two consecutive warm-up batch medians agree within this fraction
+    warmup_stable_tol: float = 0.05
+    warmup_max_batches: int = 20
+
+    @classmethod
+    def from_config(cls, timing: dict) -> StoppingRule:
+        return cls(
+            target_rse=timing["target_rse"],
+            min_samples=timing["min_samples"],
+            max_samples=timing["max_samples"],
+            max_time_s=timing["max_time_s"],
+            warmup_min=timing["warmup_min"],
+            warmup_time_s=timing["warmup_time_s"],
+        )
+
+
+@dataclass(frozen=True)
+class TimingSummary:
+    """Statistics of one measured state, in seconds unless named otherwise."""
+
+    n: int
+    min: float
+    median: float
+    mean: float
+    p90: float
+    p99: float
+    max: float
+    stdev: float
+    median_se: float
+    stop_reason: str
+
+    @property
+    def rse(self) -> float:
+        """Relative standard error of the median: the noise figure reported with every number."""
+        return self.median_se / self.median if self.median > 0 else math.inf
+
+
+def median_standard_error(samples: np.ndarray) -> float:
+    """Standard error of the median from the 95 % order-statistic interval (n >= 3)."""
+    x = np.sort(np.asarray(samples, dtype=np.float64))
+    n = x.size
+    if n < 3:
+        return math.inf
+    half_width = Z95 * math.sqrt(n) / 2.0
+    lo = max(int(math.floor(n / 2.0 - half_width)), 0)
+    hi = min(int(math.ceil(n / 2.0 + half_width)), n - 1)
+    return float(x[hi] - x[lo]) / (2.0 * Z95)
+
+
+def summarize(samples: np.ndarray | list[float], stop_reason: str = "") -> TimingSummary:
+    x = np.asarray(samples, dtype=np.float64)
+    if x.size == 0:
+        raise ValueError("no samples to summarize")
+    p90, p99 = np.percentile(x, [90, 99])
+    return TimingSummary(
+        n=int(x.size),
+        min=float(x.min()),
+        median=float(np.median(x)),
+        mean=float(x.mean()),
+        p90=float(p90),
+        p99=float(p99),
+        max=float(x.max()),
+        stdev=float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        median_se=median_standard_error(x),
+        stop_reason=stop_reason,
+    )
+
+
+SampleFn = Callable[[], tuple[float, float]]
+"""One timed execution: returns (device seconds, host enqueue seconds)."""
+
+
+def warm_up(sample: SampleFn, rule: StoppingRule, clock: Callable[[], float] = time.perf_counter) -> int:
+    """Run until the time is stable: consecutive batch medians agree, after a minimum of runs."""
+    start = clock()
+    runs = 0
+    previous: float | None = None
+    for _ in range(rule.warmup_max_batches):
+        batch = [sample()[0] for _ in range(rule.warmup_min)]
+        runs += len(batch)
+        current = float(np.median(batch))
+        stable = previous is not None and abs(current - previous) <= rule.warmup_stable_tol * previous
+        if stable and clock() - start >= rule.warmup_time_s:
+            break
+        previous = current
+    return runs
+
+
+def sample_until_stable(
+    sample: SampleFn, rule: StoppingRule, clock: Callable[[], float] = time.perf_counter
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Sample until the median's relative standard error is under target, or a budget ends.
+
+    Returns device samples, host enqueue samples and why sampling stopped: 'converged',
+    'time_budget' or 'max_samples'. The error is re-estimated at geometric intervals so the
+    check costs O(n log n) overall, not O(n^2 log n).
+    """
+    device: list[float] = []
+    host: list[float] = []
+    start = clock()
+    next_check = rule.min_samples
+    while True:
+        d, h = sample()
+        device.append(d)
+        host.append(h)
+        n = len(device)
+        if n >= next_check:
+            se = median_standard_error(np.asarray(device))
+            med = float(np.median(device))
+            if med > 0 and se / med <= rule.target_rse:
+                reason = "converged"
+                break
+            next_check = max(n + 1, int(n * 1.25))
+        if n >= rule.max_samples:
+            reason = "max_samples"
+            break
+        if n >= rule.min_samples and clock() - start >= rule.max_time_s:
+            reason = "time_budget"
+            break
+    return np.asarray(device), np.asarray(host), reason
+
+
+def agree_within_noise(
+    a: TimingSummary, b: TimingSummary, k: float = 3.0, resolution: float = 0.0
+) -> bool:
+    """Two measurements of one state agree when their medians differ by <= k combined SEs.
+
+    ``resolution`` is the clock's tick: identical quantized samples have a zero SE, yet two runs
+    can still land one tick apart.
+    """
+    combined = math.hypot(a.median_se, b.median_se, resolution)
+    return abs(a.median - b.median) <= k * combined

@@ -1,0 +1,364 @@
+"""What each benchmark rule does: small functions over a backend, returning tidy rows.
+
+Every function takes the validated config and paths, never Snakemake objects, so each is testable
+on its own and a rule stays one command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from . import reference as ref
+from .backends import get_backend
+from .backends.base import Backend, EngineSpec, ShapeOutOfProfileError, build_record_path, sha256_file
+from .config import TPB_SCRIPT, Profile, profiles
+from .gpu_state import read_state, throttled
+from .operators import ITEMSIZE, OPERATORS
+from .provenance import plugin_source_hash
+from .records import DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
+from .stats import StoppingRule, sample_until_stable, summarize, warm_up
+
+GOLDEN_SEED = 20261124
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def plugin_library_from_manifest(manifest_path: Path | None) -> Path | None:
+    if manifest_path is None:
+        return None
+    manifest = json.loads(Path(manifest_path).read_text())
+    lib = manifest.get("plugin_library")
+    return Path(lib) if lib else None
+
+
+def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpec:
+    prof = profiles(config)[profile_name]
+    spec = OPERATORS[op]
+    return EngineSpec(
+        operator=op,
+        function=spec.function,
+        implementation=spec.implementation,
+        kernel=spec.kernel or "",
+        dtype=dtype,
+        profile=profile_name,
+        min=prof.min,
+        opt=prof.opt,
+        max=prof.max,
+        beta=float(config.get("beta", 1.0)),
+    )
+
+
+def elements(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def max_elements_for(backend: Backend, config: dict) -> int | None:
+    if backend.name == "reference":
+        return int(config["reference"]["max_elements"])
+    return None
+
+
+# -- build ---------------------------------------------------------------------------------------
+def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_name: str,
+                 engine_path: Path, golden_path: Path, manifest_path: Path | None) -> dict:
+    """Build and serialize one engine, then record what the building process computes with it."""
+    backend = get_backend(backend_name)
+    reason = backend.support(op, dtype)
+    if reason:
+        raise RuntimeError(f"cannot build {op}/{dtype} on {backend.name}: {reason}")
+    spec = make_spec(config, op, dtype, profile_name)
+    plugin_library = plugin_library_from_manifest(manifest_path) if OPERATORS[op].uses_plugin else None
+    engine_path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"building {op}/{dtype}/{profile_name} on {backend.name}")
+    facts = backend.build(spec, engine_path, plugin_library, config.get("builder", {}))
+    info = backend.device_info()
+    record = {
+        "spec": spec.to_json(),
+        "engine_sha256": sha256_file(engine_path),
+        "engine_bytes": engine_path.stat().st_size,
+        "device": asdict(info),
+        "plugin_source_hash": plugin_source_hash() if OPERATORS[op].uses_plugin else None,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **facts,
+    }
+    build_record_path(engine_path).write_text(json.dumps(record, indent=2, default=str))
+    # the golden output: what this (building) process computes, for the round-trip rule
+    engine = backend.load(engine_path, plugin_library)
+    x = ref.random_input(spec.opt, dtype, GOLDEN_SEED)
+    y = engine.infer(x)
+    check = ref.check_output(y, x, spec.function, dtype, spec.beta, spec.opt)
+    if not check.ok:
+        raise RuntimeError(f"engine {op}/{dtype}/{profile_name} computes wrong values: {check.message}")
+    np.savez(golden_path, x=x, y=y, pid=np.int64(os.getpid()))
+    engine.close()
+    log(f"built {engine_path.name}: {record['engine_bytes']} bytes in {facts.get('build_seconds', 0):.2f} s; {check.message}")
+    return record
+
+
+# -- latency -------------------------------------------------------------------------------------
+def copy_ceiling_gbs(calibration_csv: Path | None) -> float:
+    """The measured copy ceiling: best bandwidth over the copy sizes (read + write bytes)."""
+    if calibration_csv is None or not Path(calibration_csv).exists():
+        return float("nan")
+    import pandas as pd
+
+    cal = pd.read_csv(calibration_csv)
+    copies = cal[cal["measurement"] == "copy"]
+    return float(copies["bandwidth_gbs"].max()) if len(copies) else float("nan")
+
+
+def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[LatencyRow]:
+    """Time every configured shape in every mode, after checking its output once. The copy
+    ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement."""
+    backend = get_backend(backend_name)
+    engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
+    spec = engine.spec
+    rule = StoppingRule.from_config(config["timing"])
+    repeats = int(config["timing"]["repeats"])
+    ceiling = float("nan")
+    device = backend.device_info().device_name
+    prof = profiles(config)[spec.profile]
+    limit = max_elements_for(backend, config)
+    modes = [m for m in config["timing"]["modes"] if m in backend.modes]
+    skipped_modes = [m for m in config["timing"]["modes"] if m not in backend.modes]
+    if skipped_modes:
+        log(f"modes {skipped_modes} are not available on the {backend.name} backend; skipped")
+    rows: list[LatencyRow] = []
+    shapes = list(prof.shapes)
+    for i, shape in enumerate(shapes, 1):
+        n = elements(shape)
+        if limit is not None and n > limit:
+            log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
+            continue
+        check = None
+        for mode in modes:
+            with engine.timer(shape, mode, seed=i, verify_max_elements=config["timing"]["verify_max_elements"]) as timer:
+                if check is None:  # same engine, input and kernels in every mode: check once per shape
+                    check = timer.verify()
+                    if not check.ok:
+                        raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
+                for r in range(repeats):
+                    warm_up(timer.sample, rule)
+                    before = read_state()
+                    dev, host, reason = sample_until_stable(timer.sample, rule)
+                    after = read_state()
+                    s = summarize(dev, reason)
+                    moved = 2 * n * ITEMSIZE[spec.dtype]
+                    bw = moved / s.median / 1e9 if s.median > 0 else float("nan")
+                    rows.append(LatencyRow(
+                        backend=backend.name, device_name=device, operator=spec.operator,
+                        implementation=spec.implementation, kernel=spec.kernel, dtype=spec.dtype,
+                        profile=spec.profile, shape=shape_str(shape), elements=n, bytes_moved=moved,
+                        mode=mode, repeat=r, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
+                        mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
+                        stdev_us=s.stdev * 1e6, median_se_us=s.median_se * 1e6, rse=s.rse,
+                        stop_reason=s.stop_reason, host_enqueue_median_us=float(np.median(host)) * 1e6,
+                        bandwidth_gbs=bw, copy_ceiling_gbs=ceiling,
+                        pct_of_copy_ceiling=100.0 * bw / ceiling if ceiling == ceiling else float("nan"),
+                        verified=check.ok, max_abs_err=check.max_abs_err,
+                        throttled=throttled(before, after), sm_clock_start_mhz=before.sm_clock_mhz,
+                        sm_clock_end_mhz=after.sm_clock_mhz, mem_clock_mhz=after.mem_clock_mhz,
+                        temperature_c=after.temperature_c, power_w=after.power_w,
+                        timing_clock=backend.timing_clock,
+                    ))
+                    log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode} repeat {r}: median "
+                        f"{s.median * 1e6:.2f} us (rse {100 * s.rse:.2f} %, n {s.n}, {s.stop_reason}), {bw:.1f} GB/s")
+    engine.close()
+    return rows
+
+
+# -- dynamic shapes ------------------------------------------------------------------------------
+def out_of_profile_shapes(prof: Profile) -> list[tuple[int, ...]]:
+    """Shapes an engine must refuse: one past max, one below min, the wrong rank."""
+    shapes = [tuple(d + 1 if axis == 0 else d for axis, d in enumerate(prof.max))]
+    if prof.min[0] > 0:
+        shapes.append(tuple(d - 1 if axis == 0 else d for axis, d in enumerate(prof.min)))
+    shapes.append(tuple(prof.opt) + (1,))
+    return shapes
+
+
+def dynamic_shapes(prof: Profile) -> list[tuple[int, ...]]:
+    """min, opt, max, the configured shapes and an odd shape, each once, small to large."""
+    odd = tuple(max(lo, min(hi, o + 3)) for lo, o, hi in zip(prof.min, prof.opt, prof.max))
+    unique = dict.fromkeys([prof.min, prof.opt, prof.max, odd, *prof.shapes])
+    return sorted(unique, key=lambda s: (elements(s), s))
+
+
+def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[DynamicRow]:
+    """One engine, every shape in its profile: output shape and values checked, then timed briefly;
+    shapes outside the profile must be refused with a clear error."""
+    backend = get_backend(backend_name)
+    engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
+    spec = engine.spec
+    prof = profiles(config)[spec.profile]
+    limit = max_elements_for(backend, config)
+    brief = StoppingRule(target_rse=0.02, min_samples=10, max_samples=200, max_time_s=0.05, warmup_min=3)
+    rows: list[DynamicRow] = []
+    shapes = dynamic_shapes(prof)
+    for i, shape in enumerate(shapes, 1):
+        n = elements(shape)
+        base = dict(backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
+                    shape=shape_str(shape), elements=n, in_profile=True)
+        if limit is not None and n > limit:
+            rows.append(DynamicRow(**base, status="skipped", output_shape="", verified=False, median_us=float("nan"),
+                                   message=f"{n} elements > reference.max_elements {limit}"))
+            continue
+        try:
+            with engine.timer(shape, "warm", seed=100 + i, verify_max_elements=config["timing"]["verify_max_elements"]) as timer:
+                check = timer.verify()
+                warm_up(timer.sample, brief)
+                dev, _, reason = sample_until_stable(timer.sample, brief)
+                median_us = float(np.median(dev)) * 1e6
+            status = "ok" if check.ok else "failed"
+            rows.append(DynamicRow(**base, status=status, output_shape=shape_str(shape), verified=check.ok,
+                                   median_us=median_us, message=check.message))
+        except Exception as exc:  # a failing shape is a result to report, not a reason to stop
+            rows.append(DynamicRow(**base, status="failed", output_shape="", verified=False,
+                                   median_us=float("nan"), message=f"{type(exc).__name__}: {exc}"))
+        log(f"shape {i} of {len(shapes)}: {shape_str(shape)} -> {rows[-1].status}")
+    for shape in out_of_profile_shapes(prof):
+        # a zero-copy view of the right shape: the engine must refuse it before touching the data
+        x = np.broadcast_to(ref.random_input((1,), spec.dtype, seed=7), shape)
+        try:
+            engine.infer(x)
+            status, message = "failed", "an out-of-profile shape was accepted"
+        except ShapeOutOfProfileError as exc:
+            status, message = "rejected", str(exc)
+        rows.append(DynamicRow(backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
+                               shape=shape_str(shape), elements=elements(shape), in_profile=False, status=status,
+                               output_shape="", verified=False, median_us=float("nan"), message=message))
+        log(f"out-of-profile shape {shape_str(shape)} -> {status}: {message}")
+    engine.close()
+    failed = [r for r in rows if r.status == "failed"]
+    if failed:
+        raise RuntimeError("dynamic-shape sweep failed: " + "; ".join(f"{r.shape}: {r.message}" for r in failed))
+    return rows
+
+
+# -- round trip ----------------------------------------------------------------------------------
+def roundtrip_child(backend_name: str, engine_path: Path, golden_path: Path, manifest_path: Path | None) -> dict:
+    """Runs in a fresh process: load the serialized engine, recompute the golden input."""
+    backend = get_backend(backend_name)
+    t0 = time.perf_counter()
+    engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
+    deserialize_ms = (time.perf_counter() - t0) * 1e3
+    golden = np.load(golden_path)
+    y = engine.infer(golden["x"])
+    expected = golden["y"]
+    same_shape = y.shape == expected.shape and y.dtype == expected.dtype
+    differing = int(np.count_nonzero(y.view(np.uint8) != expected.view(np.uint8))) if same_shape else -1
+    engine.close()
+    return {"loader_pid": os.getpid(), "builder_pid": int(golden["pid"]), "bit_identical": same_shape and differing == 0,
+            "differing_bytes": differing, "deserialize_ms": deserialize_ms}
+
+
+def roundtrip(config: dict, backend_name: str, engine_path: Path, golden_path: Path,
+              manifest_path: Path | None) -> list[RoundtripRow]:
+    """Deserialize the engine in a separate process; its outputs must equal the builder's bit for bit."""
+    cmd = [sys.executable, str(TPB_SCRIPT), "roundtrip-child", "--backend", backend_name,
+           "--engine", str(engine_path), "--golden", str(golden_path)]
+    if manifest_path is not None:
+        cmd += ["--manifest", str(manifest_path)]
+    log("starting loader process: " + " ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f"round-trip loader process exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    record = json.loads(build_record_path(engine_path).read_text())
+    spec = EngineSpec.from_json(record["spec"])
+    if result["loader_pid"] == result["builder_pid"] or result["loader_pid"] == os.getpid():
+        raise RuntimeError("the round trip did not run in a separate process")
+    row = RoundtripRow(
+        backend=record["device"]["backend"], operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
+        shape=shape_str(spec.opt), engine_bytes=record["engine_bytes"], engine_sha256=record["engine_sha256"],
+        builder_pid=result["builder_pid"], loader_pid=result["loader_pid"], bit_identical=result["bit_identical"],
+        differing_elements=result["differing_bytes"], deserialize_ms=result["deserialize_ms"],
+        message="outputs bit-identical to the building process" if result["bit_identical"]
+        else f"{result['differing_bytes']} bytes differ from the building process",
+    )
+    log(row.message)
+    if not row.bit_identical:
+        raise RuntimeError(f"round trip of {engine_path.name}: {row.message}")
+    return [row]
+
+
+# -- threads -------------------------------------------------------------------------------------
+def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[ThreadRow]:
+    """1..N threads on one engine, each with its own execution context and stream; every output
+    compared bit for bit with the single-threaded output for that input (itself checked against
+    float64), so a race anywhere shows up as a failure."""
+    backend = get_backend(backend_name)
+    engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
+    spec = engine.spec
+    tcfg = config["threads"]
+    shape = tuple(tcfg.get("shape") or spec.opt)
+    spec.check_shape(shape)
+    iterations = int(tcfg["iterations"])
+    inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
+    expected = []
+    with engine.worker() as w:
+        for x in inputs:
+            y = w.infer(x)
+            check = ref.check_output(y, x, spec.function, spec.dtype, spec.beta, shape)
+            if not check.ok:
+                raise RuntimeError(f"single-threaded output is wrong: {check.message}")
+            expected.append(y)
+    rows: list[ThreadRow] = []
+    counts = sorted(tcfg["counts"])
+    for i, count in enumerate(counts, 1):
+        failures = [0] * count
+        latencies: list[list[float]] = [[] for _ in range(count)]
+        errors: list[str] = []
+        barrier = threading.Barrier(count)
+
+        def work(t: int) -> None:
+            try:
+                with engine.worker() as w:
+                    barrier.wait()
+                    for it in range(iterations):
+                        k = (t + it) % len(inputs)
+                        t0 = time.perf_counter()
+                        y = w.infer(inputs[k])
+                        latencies[t].append(time.perf_counter() - t0)
+                        if not np.array_equal(y.view(np.uint8), expected[k].view(np.uint8)):
+                            failures[t] += 1
+            except Exception as exc:
+                errors.append(f"thread {t}: {type(exc).__name__}: {exc}")
+                failures[t] += iterations - len(latencies[t])
+                barrier.abort()
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(count)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        total = count * iterations
+        all_lat = [v for lst in latencies for v in lst]
+        rows.append(ThreadRow(
+            backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
+            shape=shape_str(shape), threads=count, iterations_per_thread=iterations, inferences=total,
+            failures=sum(failures), wall_s=wall, throughput_per_s=total / wall,
+            median_latency_us=float(np.median(all_lat)) * 1e6 if all_lat else float("nan"),
+            all_verified=sum(failures) == 0 and not errors, message="; ".join(errors) or "all outputs verified",
+        ))
+        log(f"threads {count} ({i} of {len(counts)}): {total} inferences, {sum(failures)} failures, "
+            f"{total / wall:.0f} inferences/s")
+    engine.close()
+    bad = [r for r in rows if not r.all_verified]
+    if bad:
+        raise RuntimeError("thread sweep found wrong outputs: " + "; ".join(f"{r.threads} threads: {r.failures} failures, {r.message}" for r in bad))
+    return rows
