@@ -1,0 +1,114 @@
+"""The reference backend behind the seam: engines validated on load, shapes refused outside the profile,
+the round trip run in a separate process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from trt_plugin_bench import reference as ref
+from trt_plugin_bench import sweeps
+from trt_plugin_bench.backends import get_backend, resolve_backend_name
+from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError
+from trt_plugin_bench.config import validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    return validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
+
+
+@pytest.fixture()
+def built(tmp_path: Path, config: dict) -> tuple[Path, Path]:
+    engine, golden = tmp_path / "swish_plugin__fp16__tiny.engine", tmp_path / "swish_plugin__fp16__tiny.golden.npz"
+    sweeps.build_engine(config, "reference", "swish_plugin", "fp16", "tiny", engine, golden, None)
+    return engine, golden
+
+
+def test_auto_resolves_to_reference_without_tensorrt() -> None:
+    assert resolve_backend_name("reference") == "reference"
+    with pytest.raises(ValueError, match="allowed values"):
+        resolve_backend_name("onnx")
+
+
+def test_build_writes_record_and_golden(built: tuple[Path, Path]) -> None:
+    engine, golden = built
+    record = json.loads(engine.with_suffix(".build.json").read_text())
+    assert record["device"]["backend"] == "reference"
+    assert "not TensorRT" in record["device"]["backend_label"]
+    assert record["spec"]["dtype"] == "fp16" and record["spec"]["opt"] == [16, 256]
+    data = np.load(golden)
+    assert data["x"].shape == (16, 256) and int(data["pid"]) == os.getpid()
+
+
+def test_out_of_profile_shapes_are_refused(built: tuple[Path, Path]) -> None:
+    engine = get_backend("reference").load(built[0], None)
+    for shape in [(65, 256), (0, 256), (16, 256, 1), (16, 255)]:
+        with pytest.raises(ShapeOutOfProfileError, match="outside the optimization profile"):
+            engine.infer(np.ones(shape, dtype=np.float16))
+    with pytest.raises(TypeError, match="dtype"):
+        engine.infer(np.ones((16, 256), dtype=np.float32))
+
+
+def test_corrupted_engines_fail_with_clear_errors(built: tuple[Path, Path]) -> None:
+    engine_path = built[0]
+    backend = get_backend("reference")
+    blob = engine_path.read_bytes()
+    engine_path.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(EngineLoadError, match="truncated|wrong length"):
+        backend.load(engine_path, None)
+    engine_path.write_bytes(b"XXXXXXXX" + blob[8:])
+    with pytest.raises(EngineLoadError, match="bad magic"):
+        backend.load(engine_path, None)
+    flipped = bytearray(blob)
+    flipped[20] ^= 0xFF
+    engine_path.write_bytes(bytes(flipped))
+    with pytest.raises(EngineLoadError, match="checksum|not a valid"):
+        backend.load(engine_path, None)
+
+
+def test_latency_rows_checked_and_labelled(built: tuple[Path, Path], config: dict) -> None:
+    rows = sweeps.latency_sweep(config, "reference", built[0], None)
+    assert {r.mode for r in rows} == {"warm", "cold"}
+    assert {r.repeat for r in rows} == {0, 1}
+    assert all(r.verified and r.backend == "reference" and r.timing_clock == "cpu_perf_counter" for r in rows)
+    assert all(r.median_us > 0 and r.n >= config["timing"]["min_samples"] for r in rows)
+
+
+def test_dynamic_sweep_checks_every_shape_and_rejects_outside(built: tuple[Path, Path], config: dict) -> None:
+    rows = sweeps.dynamic_sweep(config, "reference", built[0], None)
+    ok = [r for r in rows if r.status == "ok"]
+    rejected = [r for r in rows if r.status == "rejected"]
+    assert {r.shape for r in ok} >= {"1x256", "16x256", "64x256"}
+    assert len(rejected) == 3 and all("outside the optimization profile" in r.message for r in rejected)
+    assert all(r.verified for r in ok)
+
+
+def test_roundtrip_runs_in_a_separate_process(built: tuple[Path, Path], config: dict) -> None:
+    engine, golden = built
+    [row] = sweeps.roundtrip(config, "reference", engine, golden, None)
+    assert row.bit_identical
+    assert row.loader_pid != os.getpid() and row.builder_pid == os.getpid()
+
+
+def test_roundtrip_detects_a_different_output(built: tuple[Path, Path], config: dict) -> None:
+    engine, golden = built
+    data = dict(np.load(golden))
+    data["y"] = data["y"].copy()
+    data["y"].flat[5] = ref.to_device_dtype(np.array([1.5], dtype=np.float32), "fp16")[0]
+    np.savez(golden, **data)
+    with pytest.raises(RuntimeError, match="differ from the building process"):
+        sweeps.roundtrip(config, "reference", engine, golden, None)
+
+
+def test_thread_sweep_checks_every_output(built: tuple[Path, Path], config: dict) -> None:
+    rows = sweeps.thread_sweep(config, "reference", built[0], None)
+    assert [r.threads for r in rows] == [1, 2]
+    assert all(r.all_verified and r.failures == 0 for r in rows)
+    assert rows[1].inferences == 2 * config["threads"]["iterations"]

@@ -1,0 +1,112 @@
+"""Config validation: every bad input stops the run before any work, naming the key and the allowed values."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from trt_plugin_bench.config import ConfigError, load_config, resolve_tracking_uri, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def good() -> dict:
+    return yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text())
+
+
+def error_of(cfg: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    return str(info.value)
+
+
+def test_default_and_small_configs_are_valid(good: dict) -> None:
+    assert load_config(ROOT / "config.yaml")["backend"] == "auto"
+    cfg = validate_config(good)
+    assert cfg["timing"]["verify_max_elements"] == 67108864  # schema default filled in
+    assert cfg["threads"]["iterations"] == 5
+
+
+def test_unknown_top_level_key_names_key_and_allowed(good: dict) -> None:
+    good["operatorz"] = ["relu"]
+    msg = error_of(good)
+    assert "operatorz" in msg and "allowed keys" in msg and "operators" in msg
+
+
+def test_unknown_nested_key(good: dict) -> None:
+    good["timing"]["mode"] = ["warm"]
+    msg = error_of(good)
+    assert "'mode'" in msg or "mode" in msg
+    assert "timing" in msg and "modes" in msg
+
+
+def test_negative_dim(good: dict) -> None:
+    good["profiles"]["tiny"]["min"] = [-1, 256]
+    msg = error_of(good)
+    assert "profiles.tiny.min[0]" in msg and "minimum 0" in msg
+
+
+def test_shape_outside_profile(good: dict) -> None:
+    good["profiles"]["tiny"]["shapes"].append([65, 256])
+    msg = error_of(good)
+    assert "profiles.tiny.shapes[3]" in msg and "outside" in msg and "max [64, 256]" in msg
+
+
+def test_unknown_operator_lists_allowed_values(good: dict) -> None:
+    good["operators"] = ["relu", "swsh"]
+    msg = error_of(good)
+    assert "operators[1]" in msg and "'swsh'" in msg
+    for allowed in ("relu", "swish_native", "swish_plugin", "swish_plugin_naive", "swish_plugin_v3"):
+        assert allowed in msg
+
+
+def test_unknown_backend_and_dtype(good: dict) -> None:
+    bad = copy.deepcopy(good)
+    bad["backend"] = "onnxruntime"
+    bad["dtypes"] = ["int8"]
+    msg = error_of(bad)
+    assert "backend" in msg and "auto, tensorrt, reference" in msg
+    assert "dtypes[0]" in msg and "fp32, fp16, bf16" in msg
+
+
+def test_profile_rank_and_order(good: dict) -> None:
+    bad = copy.deepcopy(good)
+    bad["profiles"]["tiny"]["max"] = [64, 256, 1]
+    assert "rank 3 differs from opt's rank 2" in error_of(bad)
+    bad = copy.deepcopy(good)
+    bad["profiles"]["tiny"]["opt"] = [128, 256]
+    assert "min <= opt <= max" in error_of(bad)
+
+
+def test_threads_and_profile_references(good: dict) -> None:
+    bad = copy.deepcopy(good)
+    bad["threads"]["profile"] = "huge"
+    assert "threads.profile" in error_of(bad) and "tiny" in error_of(bad)
+    bad = copy.deepcopy(good)
+    bad["profile"] = {"enabled": True, "operator": "swish_plugin", "dtype": "fp32", "profile": "tiny", "shape": [1000, 256]}
+    assert "profile.shape" in error_of(bad)
+
+
+def test_snakemake_stops_before_any_work(tmp_path: Path, good: dict) -> None:
+    good["profiles"]["tiny"]["shapes"].append([1, 4096])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(good))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", str(ROOT / "Snakefile"),
+         "--configfile", str(bad), "--directory", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "profiles.tiny.shapes[3]" in out and "outside its profile" in out
+    assert not (tmp_path / "results").exists(), "no work may start on a bad config"
+
+
+def test_relative_sqlite_uri_resolves_in_working_directory(tmp_path: Path) -> None:
+    assert resolve_tracking_uri("sqlite:///mlflow.db", tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert resolve_tracking_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"

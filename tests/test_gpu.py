@@ -1,0 +1,244 @@
+"""The GPU suite: the Swish plugin and the TensorRT backend on a real GPU.
+
+Skipped, with the reason, where TensorRT, pycuda or a GPU is missing. Run on the H100 with
+TensorRT 8.6 from trt-kit: `python3 -m pytest -m gpu`.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trt_plugin_bench import reference as ref
+
+pytestmark = pytest.mark.gpu
+
+trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed (the optional 'gpu' extra)")
+cuda = pytest.importorskip("pycuda.driver", reason="pycuda is not installed (the optional 'gpu' extra)")
+try:
+    cuda.init()
+    if cuda.Device.count() == 0:
+        raise RuntimeError("no device")
+except Exception as exc:  # noqa: BLE001 - any failure here means "no usable GPU"
+    pytest.skip(f"no usable CUDA GPU: {exc}", allow_module_level=True)
+
+from trt_plugin_bench import sweeps  # noqa: E402
+from trt_plugin_bench.backends import get_backend  # noqa: E402
+from trt_plugin_bench.backends.base import EngineLoadError, EngineSpec, ShapeOutOfProfileError  # noqa: E402
+from trt_plugin_bench.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.operators import OPERATORS, tensorrt_support  # noqa: E402
+
+TRT_MAJOR = int(trt.__version__.split(".")[0])
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = {"min": [0, 96], "opt": [8, 96], "max": [64, 96], "shapes": [[1, 96], [8, 96], [64, 96]]}
+
+
+@pytest.fixture(scope="session")
+def backend():
+    return get_backend("tensorrt")
+
+
+@pytest.fixture(scope="session")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = Path(os.environ.get("TPB_TEST_BUILD_DIR", tmp_path_factory.mktemp("plugin-build")))
+    manifest = out / "manifest.json"
+    compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log")
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def plugin_library(manifest: Path) -> Path:
+    return sweeps.plugin_library_from_manifest(manifest)
+
+
+def config(**extra: object) -> dict:
+    cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 3},
+           "timing": {"verify_max_elements": 1 << 26}, "reference": {"max_elements": 1 << 22},
+           "threads": {"counts": [8], "iterations": 200, "shape": [8, 96]}}
+    cfg.update(extra)
+    return cfg
+
+
+def build(tmp_path: Path, op: str, dtype: str, manifest: Path, cfg: dict | None = None) -> tuple[Path, Path]:
+    engine, golden = tmp_path / f"{op}__{dtype}__t.engine", tmp_path / f"{op}__{dtype}__t.golden.npz"
+    sweeps.build_engine(cfg or config(), "tensorrt", op, dtype, "t", engine, golden, manifest)
+    return engine, golden
+
+
+def supported() -> list[tuple[str, str]]:
+    return [(op, dt) for op in OPERATORS for dt in ("fp32", "fp16", "bf16") if tensorrt_support(op, dt, TRT_MAJOR) is None]
+
+
+def test_plugin_library_registers_the_creators(backend, plugin_library: Path) -> None:
+    backend.load_plugin_library(plugin_library)
+    registry = trt.get_plugin_registry()
+    lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+    v2 = lookup("Swish", "1", "")
+    assert v2 is not None and v2.name == "Swish"
+    assert {f.name for f in v2.field_names} == {"beta", "kernel"}
+    if TRT_MAJOR >= 10:
+        assert registry.get_creator("Swish", "2", "") is not None
+
+
+@pytest.mark.parametrize("op,dtype", supported())
+def test_engine_numerics_with_edge_inputs(tmp_path: Path, backend, manifest: Path, op: str, dtype: str) -> None:
+    engine_path, _ = build(tmp_path, op, dtype, manifest)
+    engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+    for seed, shape in enumerate([(1, 96), (8, 96), (64, 96), (3, 96)]):
+        x = ref.random_input(shape, dtype, seed=seed)  # random normal x 6, edges (0, +-1e-38, +-20, +-100, +-inf, NaN) first
+        y = engine.infer(x)  # output poisoned before the run
+        result = ref.check_output(y, x, OPERATORS[op].function, dtype, 1.0, shape)
+        assert result.ok, f"{op}/{dtype} {shape}: {result.message}"
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.702])
+def test_beta_reaches_the_kernel(tmp_path: Path, backend, manifest: Path, beta: float) -> None:
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, config(beta=beta))
+    engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+    x = ref.random_input((8, 96), "fp32", seed=5)
+    assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta).ok
+    assert not ref.check_output(engine.infer(x), x, "swish", "fp32", 1.0).ok
+
+
+def test_dynamic_shapes_and_out_of_profile_rejected(tmp_path: Path, backend, manifest: Path) -> None:
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp16", manifest)
+    rows = sweeps.dynamic_sweep(config(), "tensorrt", engine_path, manifest)
+    ok = [r for r in rows if r.status == "ok"]
+    rejected = [r for r in rows if r.status == "rejected"]
+    assert len(ok) >= 4 and all(r.verified and r.output_shape == r.shape for r in ok)
+    assert {r.shape for r in rejected} == {"65x96", "8x96x1"}
+    engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+    with pytest.raises(ShapeOutOfProfileError, match="outside the optimization profile"):
+        engine.infer(np.ones((65, 96), dtype=np.float16))
+    # TensorRT itself refuses it too (our check only makes the message clearer)
+    context = engine.engine.create_execution_context()
+    assert not context.set_input_shape("x", (65, 96))
+    assert context.set_input_shape("x", (64, 96))
+
+
+def test_zero_size_batch(tmp_path: Path, backend, manifest: Path) -> None:
+    for op in ("swish_plugin", "swish_native", "relu"):
+        engine_path, _ = build(tmp_path, op, "fp32", manifest)
+        engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+        y = engine.infer(np.empty((0, 96), dtype=np.float32))
+        assert y.shape == (0, 96)
+        x = ref.random_input((2, 96), "fp32", seed=1)  # still works after the empty batch
+        assert ref.check_output(engine.infer(x), x, OPERATORS[op].function, "fp32").ok
+
+
+def test_separate_process_round_trip_is_bit_identical(tmp_path: Path, manifest: Path) -> None:
+    engine_path, golden = build(tmp_path, "swish_plugin", "fp16", manifest)
+    [row] = sweeps.roundtrip(config(), "tensorrt", engine_path, golden, manifest)
+    assert row.bit_identical and row.loader_pid != os.getpid()
+
+
+def test_eight_threads_two_hundred_inferences_each(tmp_path: Path, manifest: Path) -> None:
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
+    [row] = sweeps.thread_sweep(config(), "tensorrt", engine_path, manifest)
+    assert row.threads == 8 and row.inferences == 1600
+    assert row.failures == 0 and row.all_verified, row.message
+
+
+def _record(beta: float = 1.0, kernel: int = 1, magic: int = 0x48535754, version: int = 1) -> bytes:
+    return struct.pack("<IIfi", magic, version, beta, kernel)
+
+
+def test_plugin_deserialization_is_validated(backend, plugin_library: Path) -> None:
+    backend.load_plugin_library(plugin_library)
+    registry = trt.get_plugin_registry()
+    creator = (registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator)("Swish", "1", "")
+    assert creator.deserialize_plugin("ok", _record()) is not None
+    bad = {
+        "short": _record()[:12], "long": _record() + b"\0", "magic": _record(magic=0xDEADBEEF),
+        "version": _record(version=99), "nan beta": _record(beta=float("nan")),
+        "inf beta": _record(beta=float("inf")), "kernel": _record(kernel=42), "empty": b"",
+    }
+    for what, blob in bad.items():
+        assert creator.deserialize_plugin("bad", blob) is None, what
+
+
+def test_creator_rejects_bad_fields(backend, plugin_library: Path) -> None:
+    backend.load_plugin_library(plugin_library)
+    registry = trt.get_plugin_registry()
+    creator = (registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator)("Swish", "1", "")
+
+    def fields(beta: np.ndarray, kernel: np.ndarray) -> trt.PluginFieldCollection:
+        return trt.PluginFieldCollection([trt.PluginField("beta", beta, trt.PluginFieldType.FLOAT32),
+                                          trt.PluginField("kernel", kernel, trt.PluginFieldType.INT32)])
+
+    good_beta, good_kernel = np.array([1.0], np.float32), np.array([1], np.int32)
+    assert creator.create_plugin("ok", fields(good_beta, good_kernel)) is not None
+    assert creator.create_plugin("nan", fields(np.array([np.nan], np.float32), good_kernel)) is None
+    assert creator.create_plugin("kernel", fields(good_beta, np.array([9], np.int32))) is None
+    assert creator.create_plugin("two", fields(np.array([1.0, 2.0], np.float32), good_kernel)) is None
+
+
+def test_corrupted_engine_is_refused(tmp_path: Path, backend, manifest: Path) -> None:
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
+    blob = engine_path.read_bytes()
+    assert backend.runtime.deserialize_cuda_engine(blob[: len(blob) // 3]) is None
+    engine_path.write_bytes(blob[: len(blob) // 3])
+    with pytest.raises(EngineLoadError, match="does not match its build record"):
+        backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+
+
+@pytest.mark.parametrize("mode", ["warm", "cold", "graph"])
+def test_timer_modes(tmp_path: Path, backend, manifest: Path, mode: str) -> None:
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
+    engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+    with engine.timer((64, 96), mode, seed=1, verify_max_elements=1 << 20) as timer:
+        assert timer.verify().ok
+        samples = [timer.sample() for _ in range(20)]
+    assert all(d > 0 and h > 0 for d, h in samples)
+
+
+def test_direct_kernel_path_numerics(manifest: Path) -> None:
+    import json
+
+    from trt_plugin_bench.cuda_direct import KernelLibrary
+    from trt_plugin_bench.cuda_utils import DeviceBuffer, GpuContext
+
+    GpuContext(0)
+    lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
+    stream = cuda.Stream()
+    for dtype in ("fp32", "fp16", "bf16"):
+        for kernel in ("naive", "vectorized", "vectorized_streaming"):
+            for n, offset in ((1, 0), (4099, 0), (1 << 20, 0), (4099, 1), (1 << 16, 3)):
+                x = ref.random_input((n,), dtype, seed=n + offset)
+                item = x.itemsize
+                with DeviceBuffer((n + offset) * item) as d_in, DeviceBuffer((n + offset) * item) as d_out:
+                    cuda.memcpy_htod(d_in.ptr + offset * item, x)
+                    cuda.memcpy_htod(d_out.ptr + offset * item, ref.poison((n,), dtype))
+                    lib.swish(d_in.ptr + offset * item, d_out.ptr + offset * item, n, 1.0, dtype, kernel, stream)
+                    stream.synchronize()
+                    y = np.empty_like(x)
+                    cuda.memcpy_dtoh(y, d_out.ptr + offset * item)
+                result = ref.check_output(y, x, "swish", dtype)
+                assert result.ok, f"{dtype} {kernel} n={n} offset={offset}: {result.message}"
+
+
+def test_concurrent_contexts_share_the_primary_context(tmp_path: Path, backend, manifest: Path) -> None:
+    """Workers push the device's primary context; none creates its own."""
+    engine_path, _ = build(tmp_path, "relu", "fp32", manifest)
+    engine = backend.load(engine_path, None)
+    handles: list[int] = []
+
+    def work() -> None:
+        with engine.worker():
+            handles.append(cuda.Context.get_current().handle)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(handles)) == 1 and handles[0] == backend.gpu.context.handle
+
+
+def test_engine_spec_round_trips_through_json() -> None:
+    spec = EngineSpec("relu", "relu", "native", "", "fp32", "t", (1, 2), (3, 4), (5, 6), 1.0)
+    assert EngineSpec.from_json(spec.to_json()) == spec

@@ -1,0 +1,163 @@
+"""The Snakemake DAG end to end on the CPU reference backend: every output, no duplicate MLflow
+runs on re-run, and reruns scheduled exactly where a change reaches."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ["Snakefile", "config.yaml", "workflow", "plugin", "profiles", "environment.yml"]
+
+
+def snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tests/configs/small.yaml", *args],
+        cwd=project, capture_output=True, text=True, timeout=1200, env=env,
+    )
+
+
+def scheduled(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    jobs = []
+    for block in re.split(r"\n(?=\[[^\n]*\]\n)|\n\n", proc.stdout):
+        m = re.search(r"^(?:local)?rule (\w+):", block, re.M)
+        if m:
+            w = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            jobs.append((m.group(1), w.group(1) if w else ""))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project, run once end to end."""
+    project = tmp_path_factory.mktemp("project")
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / name, **(
+            {"ignore": shutil.ignore_patterns("build", "__pycache__")} if src.is_dir() else {}))
+    (project / "tests" / "configs").mkdir(parents=True)
+    shutil.copy2(ROOT / "tests" / "configs" / "small.yaml", project / "tests" / "configs")
+    proc = snakemake(project)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return project
+
+
+@pytest.mark.slow
+def test_every_output_exists(project: Path) -> None:
+    for name in ("latency", "dynamic", "roundtrip", "threads", "calibration"):
+        assert (project / "results" / "tables" / f"{name}.csv").stat().st_size > 100, name
+    figures = sorted(p.name for p in (project / "results" / "figures").glob("*.png"))
+    assert figures == sorted(f"{n}.png" for n in ("latency", "bandwidth", "plugin_vs_native", "modes",
+                                                  "dynamic_shapes", "thread_scaling", "calibration", "kernels"))
+    summary = (project / "results" / "tables" / "summary.md").read_text()
+    assert "CPU timings, not TensorRT" in summary
+    assert (project / "mlflow.db").exists(), "the default store is sqlite:///mlflow.db in the project root"
+    report = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--configfile",
+                             "tests/configs/small.yaml", "--report", "results/report.html"],
+                            cwd=project, capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (project / "results" / "report.html").stat().st_size > 10000
+
+
+@pytest.mark.slow
+def test_second_run_has_nothing_to_do(project: Path) -> None:
+    proc = snakemake(project, "-n")
+    assert proc.returncode == 0
+    assert scheduled(proc) == [], proc.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_kernel_edit_reruns_compile_and_only_its_dependents(project: Path) -> None:
+    kernel = project / "plugin" / "swishPlugin" / "swishPluginKernel.cu"
+    original = kernel.read_text()
+    # a real edit: Snakemake 9 looks at content, a bare `touch` is not a change
+    kernel.write_text(original + "\n// kernel edit\n")
+    try:
+        jobs = scheduled(snakemake(project, "-n"))
+    finally:
+        kernel.write_text(original)
+    rules = {rule for rule, _ in jobs}
+    assert rules == {"compile_plugin", "build_engine", "latency", "dynamic_shapes", "roundtrip", "threads",
+                     "aggregate", "log_mlflow", "figures", "all"}, jobs
+    rebuilt = sorted(w for rule, w in jobs if rule == "build_engine")
+    assert rebuilt == ["op=swish_plugin, dtype=fp16, profile=tiny", "op=swish_plugin, dtype=fp32, profile=tiny"]
+    assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "dynamic_shapes", "roundtrip", "threads"})
+
+
+@pytest.mark.slow
+def test_config_change_reruns_only_its_users(project: Path, tmp_path: Path) -> None:
+    cfg = yaml.safe_load((project / "tests" / "configs" / "small.yaml").read_text())
+    cfg["timing"]["max_time_s"] = 0.03
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-n", "--configfile", str(changed)],
+                          cwd=project, capture_output=True, text=True, timeout=600)
+    rules = {rule for rule, _ in scheduled(proc)}
+    # timing is used by latency, calibrate and the MLflow params: nothing is rebuilt
+    assert "build_engine" not in rules and "compile_plugin" not in rules and "roundtrip" not in rules
+    assert {"latency", "calibrate", "aggregate", "log_mlflow", "figures"} <= rules
+    assert "dynamic_shapes" not in rules and "threads" not in rules
+
+
+@pytest.mark.slow
+def test_rerunning_the_log_rule_does_not_duplicate_runs(project: Path) -> None:
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("trt-plugin-bench-small")
+    before = len(client.search_runs([exp.experiment_id]))
+    assert before == 1 + 6  # one parent per invocation, one nested run per sweep
+    proc = snakemake(project, "--forcerun", "log_mlflow")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(client.search_runs([exp.experiment_id])) == before
+
+
+def fake_tensorrt(tmp_path: Path, version: str) -> dict:
+    pkg = tmp_path / f"fake-trt-{version}" / "tensorrt"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    return {**os.environ, "PYTHONPATH": str(pkg.parent)}
+
+
+@pytest.mark.parametrize("version,expect_bf16", [("8.6.1", False), ("10.8.0", True)])
+def test_tensorrt_backend_schedules_the_same_dag(tmp_path: Path, version: str, expect_bf16: bool) -> None:
+    """Dry run with the tensorrt backend (a stand-in module supplies only the version)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "16", "--config", "backend=tensorrt",
+         "--directory", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=fake_tensorrt(tmp_path, version),
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    jobs = scheduled(proc)
+    rules = {rule for rule, _ in jobs}
+    assert {"compile_plugin", "build_engine", "latency", "dynamic_shapes", "roundtrip", "threads", "calibrate",
+            "kernel_bench", "profile", "aggregate", "log_mlflow", "figures"} <= rules
+    builds = [w for rule, w in jobs if rule == "build_engine"]
+    assert any("dtype=bf16" in w for w in builds) == expect_bf16
+    assert any("swish_plugin_v3" in w for w in builds) == expect_bf16
+    assert "backend tensorrt (TensorRT " + version in proc.stdout + proc.stderr
+    assert "--backend tensorrt" in proc.stdout or "resources: tmpdir=/tmp, gpu=1" in proc.stdout
+
+
+def test_tensorrt_backend_without_tensorrt_is_a_clear_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--config", "backend=tensorrt",
+         "--directory", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
+    )
+    try:
+        import tensorrt  # noqa: F401
+        pytest.skip("TensorRT is installed here")
+    except ImportError:
+        pass
+    assert proc.returncode != 0
+    assert "import tensorrt` fails here" in proc.stdout + proc.stderr

@@ -1,0 +1,59 @@
+"""The tidy tables' schemas are pinned: downstream (MLflow, figures, users' notebooks) reads them by name."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from trt_plugin_bench.records import TABLES, LatencyRow, columns, shape_str, write_rows
+
+EXPECTED = {
+    "latency": ["backend", "device_name", "operator", "implementation", "kernel", "dtype", "profile", "shape",
+                "elements", "bytes_moved", "mode", "repeat", "n", "min_us", "median_us", "mean_us", "p90_us",
+                "p99_us", "max_us", "stdev_us", "median_se_us", "rse", "stop_reason", "host_enqueue_median_us",
+                "bandwidth_gbs", "copy_ceiling_gbs", "pct_of_copy_ceiling", "verified", "max_abs_err", "throttled",
+                "sm_clock_start_mhz", "sm_clock_end_mhz", "mem_clock_mhz", "temperature_c", "power_w", "timing_clock"],
+    "dynamic": ["backend", "operator", "dtype", "profile", "shape", "elements", "in_profile", "status",
+                "output_shape", "verified", "median_us", "message"],
+    "roundtrip": ["backend", "operator", "dtype", "profile", "shape", "engine_bytes", "engine_sha256",
+                  "builder_pid", "loader_pid", "bit_identical", "differing_elements", "deserialize_ms", "message"],
+    "threads": ["backend", "operator", "dtype", "profile", "shape", "threads", "iterations_per_thread",
+                "inferences", "failures", "wall_s", "throughput_per_s", "median_latency_us", "all_verified", "message"],
+    "calibration": ["backend", "device_name", "measurement", "bytes", "n", "median_us", "rse", "bandwidth_gbs",
+                    "timing_clock"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_table_columns(name: str) -> None:
+    assert columns(TABLES[name]) == EXPECTED[name]
+
+
+def test_every_table_records_its_backend() -> None:
+    for name, row_type in TABLES.items():
+        assert "backend" in columns(row_type), name
+
+
+def _row(**overrides: object) -> LatencyRow:
+    values = {c: 0 for c in columns(LatencyRow)}
+    values.update(backend="reference", device_name="cpu", operator="relu", implementation="native", kernel="",
+                  dtype="fp32", profile="p", shape="1x2", mode="warm", stop_reason="converged",
+                  timing_clock="cpu_perf_counter", verified=True, throttled=False)
+    values.update(overrides)
+    return LatencyRow(**values)
+
+
+def test_write_rows_is_atomic_and_typed(tmp_path: Path) -> None:
+    out = tmp_path / "t" / "latency.csv"
+    write_rows(out, LatencyRow, [_row(), _row(mode="cold")])
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["mode"] for r in rows] == ["warm", "cold"]
+    assert not out.with_suffix(".csv.tmp").exists()
+    with pytest.raises(TypeError):
+        write_rows(out, LatencyRow, [{"mode": "warm"}])
+
+
+def test_shape_str() -> None:
+    assert shape_str((8, 512, 4096)) == "8x512x4096"
