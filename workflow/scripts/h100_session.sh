@@ -5,10 +5,12 @@
 #   tests  the gpu pytest suite
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
-# Full logs go under $OUT; a short table is printed last.
+# Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
+# 8 files); a short table is printed last.
 set -uo pipefail
 OUT=${OUT:-/tmp/tpb-out}
-mkdir -p "$OUT"
+LOGS=${LOGS:-/tmp/tpb-logs}
+mkdir -p "$OUT" "$LOGS"
 export PYTHONUNBUFFERED=1
 DAG_SECONDS=${DAG_SECONDS:-540}
 status=()
@@ -17,34 +19,34 @@ note() { status+=("$1"); echo "== $1"; }
 for step in "$@"; do
   case "$step" in
   check)
-    { date -u; nvidia-smi; nvcc --version | tail -2; python3 -c 'import tensorrt, pycuda, numpy, snakemake, mlflow; print("tensorrt", tensorrt.__version__, "| pycuda", pycuda.VERSION_TEXT, "| numpy", numpy.__version__, "| snakemake", snakemake.__version__, "| mlflow", mlflow.__version__)'; which ncu nsys compute-sanitizer; } > "$OUT/env.txt" 2>&1
+    { date -u; nvidia-smi; nvcc --version | tail -2; python3 -c 'import tensorrt, pycuda, numpy, snakemake, mlflow; print("tensorrt", tensorrt.__version__, "| pycuda", pycuda.VERSION_TEXT, "| numpy", numpy.__version__, "| snakemake", snakemake.__version__, "| mlflow", mlflow.__version__)'; which ncu nsys compute-sanitizer; } > "$LOGS/env.txt" 2>&1
     kb=/tmp/tpb-kernels
-    if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$OUT/kernels_build.log" 2>&1 \
-       && cmake --build $kb -j 16 >> "$OUT/kernels_build.log" 2>&1; then
-      $kb/swish_kernel_check > "$OUT/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$OUT/kernel_check.log")"
-      compute-sanitizer --tool memcheck --leak-check full $kb/swish_kernel_check > "$OUT/sanitizer_memcheck.log" 2>&1
-      note "memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$OUT/sanitizer_memcheck.log" | tail -1)"
-      compute-sanitizer --tool racecheck $kb/swish_kernel_check > "$OUT/sanitizer_racecheck.log" 2>&1
-      note "racecheck rc=$? $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/sanitizer_racecheck.log" | tail -1)"
+    if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$LOGS/kernels_build.log" 2>&1 \
+       && cmake --build $kb -j 16 >> "$LOGS/kernels_build.log" 2>&1; then
+      $kb/swish_kernel_check > "$LOGS/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$LOGS/kernel_check.log")"
+      compute-sanitizer --tool memcheck --leak-check full $kb/swish_kernel_check > "$LOGS/sanitizer_memcheck.log" 2>&1
+      note "memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$LOGS/sanitizer_memcheck.log" | tail -1)"
+      compute-sanitizer --tool racecheck $kb/swish_kernel_check > "$LOGS/sanitizer_racecheck.log" 2>&1
+      note "racecheck rc=$? $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$LOGS/sanitizer_racecheck.log" | tail -1)"
       cuobjdump -sass $kb/libswish_kernels.so > /tmp/sass.txt 2>&1
-      grep -E "Function|LDG|STG" /tmp/sass.txt | awk '/Function/{f=$0} /LDG|STG/{split($0,a,/ +/); for(i in a) if (a[i] ~ /^(LDG|STG)/) c[f" "a[i]]++} END{for(k in c) print c[k], k}' | sort -k2 > "$OUT/sass_widths.txt"
+      grep -E "Function|LDG|STG" /tmp/sass.txt | awk '/Function/{f=$0} /LDG|STG/{split($0,a,/ +/); for(i in a) if (a[i] ~ /^(LDG|STG)/) c[f" "a[i]]++} END{for(k in c) print c[k], k}' | sort -k2 > "$LOGS/sass_widths.txt"
     else
       note "kernel build FAILED (see kernels_build.log)"
     fi
     ;;
   tests)
-    TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 400 python3 -m pytest -m gpu tests/test_gpu.py -q -rs > "$OUT/gpu_tests.log" 2>&1
-    note "gpu tests rc=$? $(tail -1 "$OUT/gpu_tests.log")"
+    TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 400 python3 -m pytest -m gpu tests/test_gpu.py -q -rs > "$LOGS/gpu_tests.log" 2>&1
+    note "gpu tests rc=$? $(tail -1 "$LOGS/gpu_tests.log")"
     ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1
-    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$OUT/dag.log" 2>&1
+    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$LOGS/dag.log" 2>&1
     rc=$?
-    note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$OUT/dag.log" | tail -1)"
+    note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"
     if [ $rc -eq 0 ]; then
-      python3 -m snakemake --cores 16 --report results/report.html >> "$OUT/dag.log" 2>&1; note "report rc=$?"
+      python3 -m snakemake --cores 16 --report results/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
     fi
-    grep -E "^Error in rule|RuntimeError|Exception" "$OUT/dag.log" | head -20
+    grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
   pack)
     tar czf "$OUT/results.tgz" --ignore-failed-read results/tables results/figures results/logs results/build/manifest.json \
@@ -54,6 +56,7 @@ for step in "$@"; do
   *) echo "unknown step $step"; exit 2;;
   esac
 done
+tar czf "$OUT/logs.tgz" -C "$LOGS" .
 echo
 echo "== summary"
 printf '%s\n' "${status[@]}"

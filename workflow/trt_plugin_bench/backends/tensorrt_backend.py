@@ -210,8 +210,8 @@ class TensorRTBackend(Backend):
                 f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
             )
         key = str(Path(path).resolve())
-        if key in self._loaded_libraries:
-            return
+        if key in self._loaded_libraries or _swish_registered():
+            return  # this process already registered the creators (the registry is per process)
         # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
         # points; it returns None on failure or when a creator is already registered
         handle = trt.get_plugin_registry().load_library(key)
@@ -320,6 +320,12 @@ class TensorRTBackend(Backend):
         finally:
             graph.close()
         return rows
+
+
+def _swish_registered() -> bool:
+    registry = trt.get_plugin_registry()
+    lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+    return lookup(PLUGIN_NAME, PLUGIN_VERSION["plugin_v2"], PLUGIN_NAMESPACE) is not None
 
 
 def _engine_layers(engine: trt.ICudaEngine) -> list:
