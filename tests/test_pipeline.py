@@ -131,8 +131,8 @@ def fake_tensorrt(tmp_path: Path, version: str) -> dict:
 def test_tensorrt_backend_schedules_the_same_dag(tmp_path: Path, version: str, expect_bf16: bool) -> None:
     """Dry run with the tensorrt backend (a stand-in module supplies only the version)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "16", "--config", "backend=tensorrt",
-         "--directory", str(tmp_path)],
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "16", "--configfile", str(ROOT / "config.yaml"),
+         "--config", "backend=tensorrt", "--directory", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env=fake_tensorrt(tmp_path, version),
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -150,8 +150,8 @@ def test_tensorrt_backend_schedules_the_same_dag(tmp_path: Path, version: str, e
 def test_tensorrt_backend_without_tensorrt_is_a_clear_error(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--config", "backend=tensorrt",
-         "--directory", str(tmp_path)],
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(ROOT / "config.yaml"),
+         "--config", "backend=tensorrt", "--directory", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env=env,
     )
     try:

@@ -14,8 +14,11 @@
 #include "swishPluginLegacy.h"
 
 #include <cstdint>
+#include <dlfcn.h>
 
 #define TPB_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+#define TPB_STRINGIFY_IMPL(x) #x
+#define TPB_STRINGIFY(x) TPB_STRINGIFY_IMPL(x)
 
 namespace
 {
@@ -58,3 +61,55 @@ TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t&
     return kCreators;
 }
 #endif
+
+namespace
+{
+
+//! libnvinfer's getPluginRegistry, found at run time in the TensorRT the process already loaded, so
+//! this library still needs no link-time dependency on libnvinfer.
+nvinfer1::IPluginRegistry* loadedPluginRegistry() noexcept
+{
+    using GetRegistry = nvinfer1::IPluginRegistry* (*) ();
+    void* symbol = dlsym(RTLD_DEFAULT, "getPluginRegistry");
+    if (symbol == nullptr)
+    {
+        char const* const candidates[] = {"libnvinfer.so." TPB_STRINGIFY(NV_TENSORRT_MAJOR), "libnvinfer.so"};
+        for (char const* name : candidates)
+        {
+            if (void* handle = dlopen(name, RTLD_NOW | RTLD_NOLOAD))
+            {
+                symbol = dlsym(handle, "getPluginRegistry");
+                if (symbol != nullptr)
+                {
+                    break;
+                }
+            }
+        }
+    }
+    return symbol == nullptr ? nullptr : reinterpret_cast<GetRegistry>(symbol)();
+}
+
+} // namespace
+
+//! Registers the creators with the process's plugin registry under \p pluginNamespace, for hosts that
+//! load this library with dlopen/ctypes instead of IPluginRegistry::loadLibrary (the same role as
+//! initLibNvInferPlugins). Returns the number of creators registered, or -1 when no loaded TensorRT
+//! provides getPluginRegistry.
+TPB_PLUGIN_EXPORT int32_t initSwishPlugins(char const* pluginNamespace) noexcept
+{
+    nvinfer1::IPluginRegistry* registry = loadedPluginRegistry();
+    if (registry == nullptr)
+    {
+        TPB_LOG_ERROR("initSwishPlugins", "no loaded libnvinfer provides getPluginRegistry");
+        return -1;
+    }
+    char const* ns = pluginNamespace == nullptr ? "" : pluginNamespace;
+    int32_t registered = 0;
+    legacyCreator().setPluginNamespace(ns);
+    registered += registry->registerCreator(legacyCreator(), ns) ? 1 : 0;
+#if NV_TENSORRT_MAJOR >= 10
+    v3Creator().setPluginNamespace(ns);
+    registered += registry->registerCreator(v3Creator(), ns) ? 1 : 0;
+#endif
+    return registered;
+}

@@ -14,7 +14,7 @@ rule build_engine:
     log:
         "results/logs/build/{op}__{dtype}__{profile}.log",
     resources:
-        gpu=GPU_RESOURCES,
+        gpu_shared=GPU_RESOURCES,
     conda:
         CONDA_ENV
     shell:

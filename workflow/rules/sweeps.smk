@@ -63,7 +63,7 @@ rule roundtrip:
     log:
         "results/logs/roundtrip/{op}__{dtype}__{profile}.log",
     resources:
-        gpu=GPU_RESOURCES,
+        gpu_shared=GPU_RESOURCES,
     conda:
         CONDA_ENV
     shell:

@@ -21,6 +21,7 @@ for step in "$@"; do
   check)
     { date -u; nvidia-smi; nvcc --version | tail -2; python3 -c 'import tensorrt, pycuda, numpy, snakemake, mlflow; print("tensorrt", tensorrt.__version__, "| pycuda", pycuda.VERSION_TEXT, "| numpy", numpy.__version__, "| snakemake", snakemake.__version__, "| mlflow", mlflow.__version__)'; which ncu nsys compute-sanitizer; } > "$LOGS/env.txt" 2>&1
     kb=/tmp/tpb-kernels
+    cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }  # the image's cmake is a Python wheel
     if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$LOGS/kernels_build.log" 2>&1 \
        && cmake --build $kb -j 16 >> "$LOGS/kernels_build.log" 2>&1; then
       $kb/swish_kernel_check > "$LOGS/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$LOGS/kernel_check.log")"

@@ -21,12 +21,18 @@ def _path(p: str | None) -> Path | None:
     return Path(p) if p else None
 
 
-def _slot(backend: str):  # noqa: ANN202
-    if backend != "tensorrt":
+# Commands whose numbers do not depend on having the GPU alone share it; the rest are timed.
+SHARED_GPU_COMMANDS = {"build", "roundtrip"}
+# Children of a command that already holds a GPU: they inherit its CUDA_VISIBLE_DEVICES.
+CHILD_COMMANDS = {"roundtrip-child", "profile-target"}
+
+
+def _slot(backend: str, command: str):  # noqa: ANN202
+    if backend != "tensorrt" or command in CHILD_COMMANDS:
         return nullcontext()
     from .gpu_slot import gpu_slot
 
-    return gpu_slot(GPU_LOCK_DIR)
+    return gpu_slot(GPU_LOCK_DIR, exclusive=command not in SHARED_GPU_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return _host_only(args, config)
     if args.command == "kernel-bench":
         backend = "tensorrt"  # a GPU job: take a slot like the TensorRT jobs
-    with _slot(backend):
+    with _slot(backend, args.command):
         return _gpu_or_reference(args, config, backend)
 
 

@@ -20,7 +20,9 @@ from .provenance import PLUGIN_DIR, plugin_source_hash
 def _run(cmd: list[str], log_file) -> None:  # noqa: ANN001
     log_file.write("$ " + " ".join(cmd) + "\n")
     log_file.flush()
-    proc = subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+    # cmake may itself be a Python program (the PyPI wheel): keep our interpreter's settings away
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+    proc = subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"command failed with exit code {proc.returncode}: {' '.join(cmd)} (see the log)")
 

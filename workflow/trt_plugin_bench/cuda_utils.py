@@ -7,6 +7,7 @@ CUDA graphs go through libcuda directly (ctypes) with every return code checked.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import threading
 import time
@@ -46,6 +47,10 @@ class GpuContext:
         self.context = self.device.retain_primary_context()
         self.context.push()
         self._owner = threading.get_ident()
+        self._pushed = True
+        # pycuda aborts the process if a context is still pushed when it cleans up; atexit runs
+        # this before pycuda's own handler (registered earlier, at import)
+        atexit.register(self.close)
         self._lib = ctypes.CDLL("libcuda.so.1")
         self._empty_module = cuda.module_from_buffer(EMPTY_KERNEL_PTX)
         self.empty_kernel = self._empty_module.get_function("tpb_empty_kernel")
@@ -82,8 +87,9 @@ class GpuContext:
             raise CudaError(f"{what} failed: CUDA error {result} ({text})")
 
     def close(self) -> None:
-        if threading.get_ident() == self._owner:
+        if self._pushed and threading.get_ident() == self._owner:
             cuda.Context.pop()
+            self._pushed = False
 
 
 class DeviceBuffer:

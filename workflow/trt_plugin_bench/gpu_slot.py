@@ -20,17 +20,21 @@ from .gpu_state import gpu_count
 
 
 @contextmanager
-def gpu_slot(lock_dir: Path, poll_s: float = 0.5) -> Iterator[str]:
+def gpu_slot(lock_dir: Path, exclusive: bool = True, poll_s: float = 0.5) -> Iterator[str]:
+    """Hold a GPU for this process. Timing jobs hold it exclusively; jobs whose results do not
+    depend on having the GPU alone (engine builds, the round trip) share it with each other but
+    never run beside a timing job."""
     visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
     candidates = visible or [str(i) for i in range(max(gpu_count(), 1))]
     lock_dir = Path(lock_dir)
     lock_dir.mkdir(parents=True, exist_ok=True)
     host = socket.gethostname()
     while True:
-        for device in candidates:
-            handle = (lock_dir / f"{host}-gpu{device}.lock").open("w")
+        start = 0 if exclusive else os.getpid() % len(candidates)  # spread shared jobs over GPUs
+        for device in candidates[start:] + candidates[:start]:
+            handle = (lock_dir / f"{host}-gpu{device}.lock").open("a")
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
             except OSError:
                 handle.close()
                 continue

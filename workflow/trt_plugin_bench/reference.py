@@ -145,6 +145,10 @@ def check_output(
         bad |= nan_ref != nan_got
         bad |= inf_ref & (got != ref_rounded)
         bad |= finite & ~(abs_err <= atol + rtol * np.abs(ref))
+    if function == "relu":
+        # ReLU of NaN is implementation-defined: max(NaN, 0) is NaN in IEEE maxNum-with-NaN
+        # propagation (numpy, PyTorch) and 0 in TensorRT 8.6 (seen on the H100); accept both
+        bad &= ~(np.isnan(x64) & (got == 0.0))
     mismatches = int(np.count_nonzero(bad))
     finite_err = abs_err[finite & ~nan_got]
     max_abs = float(finite_err.max()) if finite_err.size else 0.0

@@ -7,6 +7,7 @@ differences live in small functions here, each named for what it adapts.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import platform
 import socket
@@ -176,6 +177,8 @@ class TensorRTBackend(Backend):
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
         self._loaded_libraries: set[str] = set()
+        self._ctypes_handles: list[ctypes.CDLL] = []  # keep dlopen'ed plugin libraries loaded
+        self.plugin_registration = ""
 
     # -- facts -------------------------------------------------------------------------------
     def device_info(self) -> DeviceInfo:
@@ -213,12 +216,21 @@ class TensorRTBackend(Backend):
         if key in self._loaded_libraries or _swish_registered():
             return  # this process already registered the creators (the registry is per process)
         # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
-        # points; it returns None on failure or when a creator is already registered
+        # points. On trt-kit's TensorRT 8.6 it returned None without a message (2026-11-24, H100),
+        # so fall back to the library's initSwishPlugins (the initLibNvInferPlugins pattern).
         handle = trt.get_plugin_registry().load_library(key)
-        if handle is None:
+        self.plugin_registration = "registry.load_library"
+        if handle is None or not _swish_registered():
+            self._ctypes_handles.append(ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL))
+            init = self._ctypes_handles[-1].initSwishPlugins
+            init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+            registered = init(PLUGIN_NAMESPACE.encode())
+            self.plugin_registration = f"initSwishPlugins ({registered} creators; load_library returned {handle!r})"
+            print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
+        if not _swish_registered():
             raise EngineLoadError(
-                f"TensorRT could not load plugin library {key} (or its creators were already "
-                f"registered): {self.logger.errors()}"
+                f"TensorRT could not load plugin library {key}: neither registry.load_library nor "
+                f"initSwishPlugins registered the Swish creators: {self.logger.errors()}"
             )
         self._loaded_libraries.add(key)
 
@@ -355,6 +367,11 @@ class _Bindings:
         if self.context is None:
             raise RuntimeError(f"could not create an execution context: {engine.backend.logger.errors()}")
         self.stream = cuda.Stream(flags=NON_BLOCKING)
+        # TensorRT 8.6 gives only the engine's first context a profile (the others get none and
+        # fail enqueueV3 with "mOptimizationProfile >= 0"): select profile 0 explicitly.
+        if not self.context.set_optimization_profile_async(0, self.stream.handle):
+            raise RuntimeError(f"could not select optimization profile 0: {engine.backend.logger.errors()}")
+        self.stream.synchronize()
         self.d_in: DeviceBuffer | None = None
         self.d_out: DeviceBuffer | None = None
         self.h_in: np.ndarray | None = None  # page-locked staging, so copies are truly async
