@@ -56,7 +56,7 @@ def plugin_library(manifest: Path) -> Path:
 
 
 def config(**extra: object) -> dict:
-    cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 3},
+    cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 3, "profiles_per_engine": 8},
            "timing": {"verify_max_elements": 1 << 26}, "reference": {"max_elements": 1 << 22},
            "threads": {"counts": [8], "iterations": 200, "shape": [8, 96]}}
     cfg.update(extra)
@@ -116,8 +116,12 @@ def test_dynamic_shapes_and_out_of_profile_rejected(tmp_path: Path, backend, man
         engine.infer(np.ones((65, 96), dtype=np.float16))
     # TensorRT itself refuses it too (our check only makes the message clearer)
     context = engine.engine.create_execution_context()
+    stream = cuda.Stream()
+    assert context.set_optimization_profile_async(7, stream.handle)  # one nobody else holds
+    stream.synchronize()
     assert not context.set_input_shape("x", (65, 96))
     assert context.set_input_shape("x", (64, 96))
+    del context
 
 
 def test_zero_size_batch(tmp_path: Path, backend, manifest: Path) -> None:

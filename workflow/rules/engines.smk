@@ -9,7 +9,8 @@ rule build_engine:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, beta=CONFIG["beta"], builder=CONFIG.get("builder", {})),
+        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, beta=CONFIG["beta"],
+                                   builder=dag.builder_cfg(CONFIG, w.profile)),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/build/{op}__{dtype}__{profile}.log",

@@ -45,3 +45,13 @@ def manifest_arg(manifest: object) -> str:
 
 def sweep_outputs(kind: str, keys: list[str]) -> list[str]:
     return [f"results/{kind}/{k}.csv" for k in keys]
+
+
+def builder_cfg(config: dict, profile: str) -> dict:
+    """Builder settings of one engine. The thread-sweep engines carry one optimization profile per
+    thread: TensorRT 8.6 runs one execution context per profile at a time."""
+    cfg = dict(config.get("builder", {}))
+    threads_profile = config["threads"].get("profile") or next(iter(config["profiles"]))
+    if profile == threads_profile:
+        cfg["profiles_per_engine"] = max(cfg.get("profiles_per_engine", 1), max(config["threads"]["counts"]))
+    return cfg

@@ -255,9 +255,11 @@ class TensorRTBackend(Backend):
         if weakly_typed_half:
             config.set_flag(trt.BuilderFlag.FP16)
             config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-        profile = builder.create_optimization_profile()
-        profile.set_shape(INPUT, spec.min, spec.opt, spec.max)
-        config.add_optimization_profile(profile)
+        # identical profiles, one per concurrently running execution context (see TrtEngine)
+        for _ in range(int(builder_cfg.get("profiles_per_engine", 1))):
+            profile = builder.create_optimization_profile()
+            profile.set_shape(INPUT, spec.min, spec.opt, spec.max)
+            config.add_optimization_profile(profile)
         t0 = time.perf_counter()
         serialized = builder.build_serialized_network(network, config)
         build_seconds = time.perf_counter() - t0
@@ -362,15 +364,17 @@ class _Bindings:
 
     def __init__(self, engine: TrtEngine, context_lock: threading.Lock):
         self.engine = engine
+        self.profile_index = engine.acquire_profile()
         with context_lock:  # context creation touches the engine's shared state
             self.context = engine.engine.create_execution_context()
         if self.context is None:
+            engine.release_profile(self.profile_index)
             raise RuntimeError(f"could not create an execution context: {engine.backend.logger.errors()}")
         self.stream = cuda.Stream(flags=NON_BLOCKING)
-        # TensorRT 8.6 gives only the engine's first context a profile (the others get none and
-        # fail enqueueV3 with "mOptimizationProfile >= 0"): select profile 0 explicitly.
-        if not self.context.set_optimization_profile_async(0, self.stream.handle):
-            raise RuntimeError(f"could not select optimization profile 0: {engine.backend.logger.errors()}")
+        # TensorRT 8.6 binds each optimization profile to one live context at a time: take our own
+        if not self.context.set_optimization_profile_async(self.profile_index, self.stream.handle):
+            raise RuntimeError(f"could not select optimization profile {self.profile_index}: "
+                               f"{engine.backend.logger.errors()}")
         self.stream.synchronize()
         self.d_in: DeviceBuffer | None = None
         self.d_out: DeviceBuffer | None = None
@@ -383,7 +387,7 @@ class _Bindings:
         spec.check_shape(shape)
         nbytes = int(np.prod(shape, dtype=np.int64)) * ref.numpy_dtype(spec.dtype).itemsize
         if self.d_in is None or self.d_in.nbytes < nbytes:
-            self.free()
+            self.free_buffers()
             self.d_in, self.d_out = DeviceBuffer(nbytes), DeviceBuffer(nbytes)
         if not self.context.set_input_shape(INPUT, tuple(shape)):
             raise RuntimeError(f"TensorRT refused input shape {list(shape)}: {self.engine.backend.logger.errors()}")
@@ -420,12 +424,19 @@ class _Bindings:
         self.stream.synchronize()
         return self.h_out[:n].copy().reshape(x.shape)
 
-    def free(self) -> None:
+    def free_buffers(self) -> None:
         for buf in (self.d_in, self.d_out):
             if buf is not None:
                 buf.free()
         self.d_in = self.d_out = None
         self.h_in = self.h_out = None
+
+    def free(self) -> None:
+        """Release buffers, destroy the context and hand its optimization profile back."""
+        self.free_buffers()
+        if self.context is not None:
+            self.context = None  # the last reference: TensorRT destroys the context here
+            self.engine.release_profile(self.profile_index)
 
 
 class TrtTimer(Timer):
@@ -511,6 +522,7 @@ class TrtEngine(Engine):
         self.backend, self.engine, self.spec = backend, engine, spec
         self.deserialize_seconds = deserialize_seconds
         self.context_lock = threading.Lock()
+        self._free_profiles = list(range(engine.num_optimization_profiles))
         lo, _, hi = engine.get_tensor_profile_shape(INPUT, 0)
         if tuple(lo) != spec.min or tuple(hi) != spec.max:
             raise EngineLoadError(
@@ -520,6 +532,21 @@ class TrtEngine(Engine):
         if _io_dtype(engine, INPUT) != ref.numpy_dtype(spec.dtype):
             raise EngineLoadError(f"engine input dtype {_io_dtype(engine, INPUT)} does not match {spec.dtype}")
         self._bindings: _Bindings | None = None
+
+    def acquire_profile(self) -> int:
+        with self.context_lock:
+            if not self._free_profiles:
+                n = self.engine.num_optimization_profiles
+                raise RuntimeError(
+                    f"all {n} optimization profiles of this engine are in use: TensorRT 8.6 allows one "
+                    "live execution context per profile; build with builder.profiles_per_engine >= the "
+                    "number of concurrent contexts"
+                )
+            return self._free_profiles.pop(0)
+
+    def release_profile(self, index: int) -> None:
+        with self.context_lock:
+            self._free_profiles.append(index)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         self.spec.check_shape(tuple(x.shape))
