@@ -219,6 +219,42 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
     }
 }
 
+// One-shot vectorised kernel: the grid covers the tensor, each thread issues kOneShotVectors
+// independent 16-byte loads, stores the results and exits. No minimum-blocks cap in the launch
+// bounds, so registers stay low enough for full occupancy (2048 threads per SM on sm_90): the same
+// ~64 KiB per SM in flight as the persistent kernel, but twice the warps to hide the MUFU latency of
+// exp/rcp, and the block scheduler balances the last wave. Small tensors get one vector per lane
+// across as many SMs as possible instead of a few long-lived blocks.
+constexpr int32_t kOneShotVectors = 2;
+
+template <typename T>
+__global__ void __launch_bounds__(kVectorBlockSize) swishOneShotKernel(uint4 const* input, uint4* output,
+    int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
+{
+    int64_t const base = static_cast<int64_t>(blockIdx.x) * (kVectorBlockSize * kOneShotVectors) + threadIdx.x;
+    uint4 vectors[kOneShotVectors];
+#pragma unroll
+    for (int32_t k = 0; k < kOneShotVectors; ++k)
+    {
+        int64_t const index = base + static_cast<int64_t>(k) * kVectorBlockSize;
+        vectors[k] = index < vectorCount ? input[index] : make_uint4(0U, 0U, 0U, 0U);
+    }
+#pragma unroll
+    for (int32_t k = 0; k < kOneShotVectors; ++k)
+    {
+        int64_t const index = base + static_cast<int64_t>(k) * kVectorBlockSize;
+        if (index < vectorCount)
+        {
+            output[index] = swishVector<T>(vectors[k], beta);
+        }
+    }
+    if (blockIdx.x == 0 && static_cast<int32_t>(threadIdx.x) < tailCount)
+    {
+        float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
+        tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(fastSwish(x, beta));
+    }
+}
+
 // Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
 // accesses, same fast math as the vectorised kernels.
 template <typename T>
@@ -302,6 +338,18 @@ cudaError_t launchTyped(
 
     auto const* vectorInput = reinterpret_cast<uint4 const*>(input);
     auto* vectorOutput = reinterpret_cast<uint4*>(output);
+    if (kernel == SwishKernel::kVECTORIZED_ONESHOT)
+    {
+        int64_t const oneShotBlocks = ceilDiv(vectorCount, static_cast<int64_t>(kVectorBlockSize) * kOneShotVectors);
+        int64_t const blocks = oneShotBlocks > 0 ? oneShotBlocks : 1; // the tail alone still needs one block
+        if (blocks > kMaxGridX)
+        {
+            return cudaErrorInvalidValue; // > 2^40 vectors: beyond any GPU's memory
+        }
+        swishOneShotKernel<T><<<static_cast<unsigned int>(blocks), kVectorBlockSize, 0, stream>>>(
+            vectorInput, vectorOutput, vectorCount, input + tailOffset, output + tailOffset, tailCount, beta);
+        return cudaGetLastError();
+    }
     if (kernel == SwishKernel::kVECTORIZED_STREAMING)
     {
         swishVectorizedKernel<T, true><<<gridSize, kVectorBlockSize, 0, stream>>>(
@@ -324,6 +372,7 @@ char const* swishKernelName(SwishKernel kernel) noexcept
     case SwishKernel::kNAIVE: return "naive";
     case SwishKernel::kVECTORIZED: return "vectorized";
     case SwishKernel::kVECTORIZED_STREAMING: return "vectorized_streaming";
+    case SwishKernel::kVECTORIZED_ONESHOT: return "vectorized_oneshot";
     }
     return "unknown";
 }

@@ -25,9 +25,10 @@ enum class SwishKernel : int32_t
     kNAIVE = 0,
     kVECTORIZED = 1,
     kVECTORIZED_STREAMING = 2,
+    kVECTORIZED_ONESHOT = 3,
 };
 
-constexpr int32_t kSwishKernelCount = 3;
+constexpr int32_t kSwishKernelCount = 4;
 
 //! Stable lowercase name ("naive", "vectorized", "vectorized_streaming"); "unknown" when out of range.
 char const* swishKernelName(SwishKernel kernel) noexcept;

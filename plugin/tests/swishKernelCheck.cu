@@ -119,7 +119,7 @@ constexpr std::array<DTypeInfo, 3> kDTypes{{
 }};
 
 constexpr std::array<SwishKernel, tpb::kSwishKernelCount> kKernels{
-    SwishKernel::kNAIVE, SwishKernel::kVECTORIZED, SwishKernel::kVECTORIZED_STREAMING};
+    SwishKernel::kNAIVE, SwishKernel::kVECTORIZED, SwishKernel::kVECTORIZED_STREAMING, SwishKernel::kVECTORIZED_ONESHOT};
 
 constexpr std::array<float, 2> kBetas{1.0F, 1.702F};
 

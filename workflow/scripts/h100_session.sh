@@ -39,13 +39,25 @@ for step in "$@"; do
     TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 400 python3 -m pytest -m gpu tests/test_gpu.py -q -rs > "$LOGS/gpu_tests.log" 2>&1
     note "gpu tests rc=$? $(tail -1 "$LOGS/gpu_tests.log")"
     ;;
+  pick)
+    # measure the optimised kernel candidates on the direct path (cold L2, 256 Mi elements) and let
+    # the slowest dtype decide which one the swish_plugin operators run in this DAG
+    python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
+    python3 workflow/scripts/tpb.py kernel-bench --manifest results/build/manifest.json --out "$LOGS/pick.csv" \
+      --config-json '{"kernel_bench": {"kernels": ["vectorized", "vectorized_streaming", "vectorized_oneshot"], "elements": [268435456]}, "timing": {"target_rse": 0.005, "min_samples": 20, "max_samples": 2000, "max_time_s": 0.3, "warmup_min": 5, "warmup_time_s": 0.02}, "dtypes": ["fp32", "fp16", "bf16"], "beta": 1.0}' > "$LOGS/pick.log" 2>&1
+    python3 -c "import pandas as pd; k = pd.read_csv('$LOGS/pick.csv'); k = k[k['mode'] == 'cold']; print(k.pivot_table(index='dtype', columns='kernel', values='bandwidth_gbs').round(0).to_string()); print(k.groupby('kernel')['bandwidth_gbs'].min().idxmax())" > "$LOGS/pick.txt" 2>&1
+    tail -1 "$LOGS/pick.txt" > "$LOGS/plugin_kernel.txt"
+    cat "$LOGS/pick.txt"; note "plugin_kernel $(cat "$LOGS/plugin_kernel.txt")"
+    ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1
-    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$LOGS/dag.log" 2>&1
+    kernel_arg=()
+    [ -s "$LOGS/plugin_kernel.txt" ] && kernel_arg=(--config "plugin_kernel=$(cat "$LOGS/plugin_kernel.txt")")
+    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete "${kernel_arg[@]}" >> "$LOGS/dag.log" 2>&1
     rc=$?
     note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"
     if [ $rc -eq 0 ]; then
-      python3 -m snakemake --cores 16 --report results/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
+      python3 -m snakemake --cores 16 "${kernel_arg[@]}" --report results/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
     fi
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .operators import OPERATORS, sweep_key, tensorrt_support
+from .operators import OPERATORS, plugin_kernel, sweep_key, tensorrt_support
 
 MANIFEST = "results/build/manifest.json"
 
@@ -55,3 +55,7 @@ def builder_cfg(config: dict, profile: str) -> dict:
     if profile == threads_profile:
         cfg["profiles_per_engine"] = max(cfg.get("profiles_per_engine", 1), max(config["threads"]["counts"]))
     return cfg
+
+
+__all__ = ["MANIFEST", "builder_cfg", "cfg_json", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
+           "sweep_outputs", "thread_keys"]

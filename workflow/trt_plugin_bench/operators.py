@@ -36,10 +36,10 @@ OPERATORS: dict[str, OperatorSpec] = {
         ),
         OperatorSpec(
             "swish_plugin",
-            "Swish plugin, IPluginV2DynamicExt, vectorized kernel",
+            "Swish plugin, IPluginV2DynamicExt, the optimised kernel (config: plugin_kernel)",
             "swish",
             "plugin_v2",
-            kernel="vectorized",
+            kernel="optimised",
         ),
         OperatorSpec(
             "swish_plugin_naive",
@@ -50,17 +50,23 @@ OPERATORS: dict[str, OperatorSpec] = {
         ),
         OperatorSpec(
             "swish_plugin_v3",
-            "Swish plugin, IPluginV3 (TensorRT >= 10), vectorized kernel",
+            "Swish plugin, IPluginV3 (TensorRT >= 10), the optimised kernel (config: plugin_kernel)",
             "swish",
             "plugin_v3",
-            kernel="vectorized",
+            kernel="optimised",
             min_tensorrt_major=10,
         ),
     )
 }
 
+def plugin_kernel(op: str, config: dict) -> str:
+    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel."""
+    kernel = OPERATORS[op].kernel or ""
+    return config.get("plugin_kernel", "vectorized_oneshot") if kernel == "optimised" else kernel
+
+
 # The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel).
-KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2}
+KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3}
 
 
 def tensorrt_support(op: str, dtype: str, major: int) -> str | None:

@@ -22,7 +22,7 @@ from .backends import get_backend
 from .backends.base import Backend, EngineSpec, ShapeOutOfProfileError, build_record_path, sha256_file
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
-from .operators import ITEMSIZE, OPERATORS
+from .operators import ITEMSIZE, OPERATORS, plugin_kernel
 from .provenance import plugin_source_hash
 from .records import DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .stats import StoppingRule, sample_until_stable, summarize, warm_up
@@ -49,7 +49,7 @@ def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpe
         operator=op,
         function=spec.function,
         implementation=spec.implementation,
-        kernel=spec.kernel or "",
+        kernel=plugin_kernel(op, config),
         dtype=dtype,
         profile=profile_name,
         min=prof.min,
