@@ -80,3 +80,16 @@ def test_plan_skips_what_tensorrt_86_cannot_build() -> None:
     assert len(dag.plan_sweeps(cfg, "reference", None)[0]) == 8
     assert dag.thread_keys(cfg, keys) == ["relu__fp32__a"]
     assert json.loads(dag.cfg_json(b=1, a=2)) == {"a": 2, "b": 1}
+
+
+def test_builder_cfg_gives_thread_engines_one_profile_per_thread() -> None:
+    cfg = {"profiles": {"a": {}, "b": {}}, "threads": {"counts": [1, 8], "profile": "b"}, "builder": {"workspace_mib": 64}}
+    assert dag.builder_cfg(cfg, "a") == {"workspace_mib": 64}
+    assert dag.builder_cfg(cfg, "b") == {"workspace_mib": 64, "profiles_per_engine": 8}
+
+
+def test_plugin_kernel_resolution() -> None:
+    assert dag.plugin_kernel("swish_plugin", {"plugin_kernel": "vectorized"}) == "vectorized"
+    assert dag.plugin_kernel("swish_plugin", {}) == "vectorized_oneshot"
+    assert dag.plugin_kernel("swish_plugin_naive", {"plugin_kernel": "vectorized"}) == "naive"
+    assert dag.plugin_kernel("relu", {}) == ""

@@ -19,7 +19,8 @@ constexpr char const* kSwishFieldBeta = "beta";     // kFLOAT32 x 1, finite
 constexpr char const* kSwishFieldKernel = "kernel"; // kINT32 x 1, 0 .. kSwishKernelCount - 1
 
 constexpr float kSwishDefaultBeta = 1.0F;
-constexpr int32_t kSwishDefaultKernel = static_cast<int32_t>(SwishKernel::kVECTORIZED);
+// The fastest kernel measured on the H100 (docs/kernel-notes.md), used when the field is absent.
+constexpr int32_t kSwishDefaultKernel = static_cast<int32_t>(SwishKernel::kVECTORIZED_ONESHOT);
 
 //! Plugin attributes. kernel stays int32_t (not the enum) so PluginField can point straight at it.
 struct SwishParams

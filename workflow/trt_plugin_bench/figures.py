@@ -31,14 +31,14 @@ def _empty(out: Path, device: dict, what: str, why: str) -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.axis("off")
     ax.text(0.5, 0.5, f"no data: {why}", ha="center", va="center", fontsize=12, wrap=True)
-    fig.suptitle(_title(device, what), fontsize=9)
+    fig.suptitle(_title(device, what), fontsize=9, y=1.0, va="bottom")
     fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
 def _save(grid_or_fig, out: Path, device: dict, what: str) -> None:  # noqa: ANN001
     fig = grid_or_fig.figure if hasattr(grid_or_fig, "figure") else grid_or_fig
-    fig.suptitle(_title(device, what), fontsize=9, y=1.02)
+    fig.suptitle(_title(device, what), fontsize=9, y=1.0, va="bottom")  # above the facet titles
     fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
