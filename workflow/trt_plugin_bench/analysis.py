@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -123,14 +121,3 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
         lines.append(f"Thread sweep: {int(th['inferences'].sum())} inferences, {int(th['failures'].sum())} wrong outputs; "
                      f"up to {int(th['threads'].max())} threads.")
     Path(out_md).write_text("\n".join(lines) + "\n")
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if isinstance(x, float) and math.isfinite(x) else None
-
-
-def merge_device(device_json: Path, extra: dict, out: Path) -> dict:
-    device = json.loads(Path(device_json).read_text())
-    device.update(extra)
-    Path(out).write_text(json.dumps(device, indent=2))
-    return device

@@ -107,17 +107,6 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
 
 
 # -- latency -------------------------------------------------------------------------------------
-def copy_ceiling_gbs(calibration_csv: Path | None) -> float:
-    """The measured copy ceiling: best bandwidth over the copy sizes (read + write bytes)."""
-    if calibration_csv is None or not Path(calibration_csv).exists():
-        return float("nan")
-    import pandas as pd
-
-    cal = pd.read_csv(calibration_csv)
-    copies = cal[cal["measurement"] == "copy"]
-    return float(copies["bandwidth_gbs"].max()) if len(copies) else float("nan")
-
-
 def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[LatencyRow]:
     """Time every configured shape in every mode, after checking its output once. The copy
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement."""

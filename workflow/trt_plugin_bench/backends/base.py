@@ -169,7 +169,3 @@ class Backend(ABC):
 
     @abstractmethod
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]: ...
-
-    def max_elements(self) -> int | None:
-        """Largest tensor this backend is asked to time, or None for no limit."""
-        return None
