@@ -307,14 +307,20 @@ cudaError_t launchTyped(
         return cudaGetLastError();
     }
 
+    // Only the persistent kernels size their grid to the SM count; the one-shot kernel (the
+    // plugin's default) skips the two runtime calls on every enqueue.
+    bool const aligned = isAligned16(input) && isAligned16(output);
     int32_t smCount = 1;
-    cudaError_t const status = queryMultiProcessorCount(smCount);
-    if (status != cudaSuccess)
+    if (!aligned || kernel != SwishKernel::kVECTORIZED_ONESHOT)
     {
-        return status;
+        cudaError_t const status = queryMultiProcessorCount(smCount);
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
     }
 
-    if (!isAligned16(input) || !isAligned16(output))
+    if (!aligned)
     {
         int64_t const blocksNeeded = ceilDiv(count, kVectorBlockSize);
         int64_t const blocksCap = static_cast<int64_t>(smCount) * kScalarBlocksPerSm;
