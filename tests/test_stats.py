@@ -115,3 +115,16 @@ def test_agreement_within_noise() -> None:
     one_tick = summarize(np.full(50, 2.5))
     assert not agree_within_noise(quantized, one_tick)
     assert agree_within_noise(quantized, one_tick, resolution=0.5)
+
+
+def test_measure_warms_up_then_summarizes() -> None:
+    from trt_plugin_bench.stats import measure
+
+    calls = []
+
+    def sample() -> tuple[float, float]:
+        calls.append(1)
+        return (2.0 if len(calls) <= 5 else 1.0), 0.1  # the first (warm-up) runs are slower
+
+    s = measure(sample, StoppingRule(target_rse=0.01, min_samples=10, warmup_min=5, warmup_time_s=0.0))
+    assert s.median == 1.0 and s.stop_reason == "converged" and s.n >= 10

@@ -147,6 +147,14 @@ def sample_until_stable(
     return np.asarray(device), np.asarray(host), reason
 
 
+def measure(sample: SampleFn, rule: StoppingRule) -> TimingSummary:
+    """Warm up, sample until stable, summarize: one measured state whose GPU state is not read
+    between warm-up and sampling (calibration, the brief dynamic-shape timings)."""
+    warm_up(sample, rule)
+    device, _, reason = sample_until_stable(sample, rule)
+    return summarize(device, reason)
+
+
 def agree_within_noise(
     a: TimingSummary, b: TimingSummary, k: float = 3.0, resolution: float = 0.0
 ) -> bool:

@@ -25,7 +25,7 @@ from .gpu_state import read_state, throttled
 from .operators import ITEMSIZE, OPERATORS, plugin_kernel
 from .provenance import plugin_source_hash
 from .records import DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
-from .stats import StoppingRule, sample_until_stable, summarize, warm_up
+from .stats import StoppingRule, measure, sample_until_stable, summarize, warm_up
 
 GOLDEN_SEED = 20261124
 
@@ -206,9 +206,7 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
         try:
             with engine.timer(shape, "warm", seed=100 + i, verify_max_elements=config["timing"]["verify_max_elements"]) as timer:
                 check = timer.verify()
-                warm_up(timer.sample, brief)
-                dev, _, reason = sample_until_stable(timer.sample, brief)
-                median_us = float(np.median(dev)) * 1e6
+                median_us = measure(timer.sample, brief).median * 1e6
             status = "ok" if check.ok else "failed"
             rows.append(DynamicRow(**base, status=status, output_shape=shape_str(shape), verified=check.ok,
                                    median_us=median_us, message=check.message))

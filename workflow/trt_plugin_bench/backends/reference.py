@@ -158,7 +158,7 @@ class ReferenceBackend(Backend):
         return ReferenceEngine(deserialize_spec(Path(engine_path).read_bytes()))
 
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
-        from ..stats import sample_until_stable, summarize, warm_up
+        from ..stats import measure
 
         rows: list[CalibrationRow] = []
         name = self.device_info().device_name
@@ -173,9 +173,7 @@ class ReferenceBackend(Backend):
                 dt = time.perf_counter() - t0
                 return dt, dt
 
-            warm_up(copy, rule)
-            dev, _, reason = sample_until_stable(copy, rule)
-            s = summarize(dev, reason)
+            s = measure(copy, rule)
             moved = 2 * src.nbytes
             rows.append(CalibrationRow(self.name, name, "copy", moved, s.n, s.median * 1e6, s.rse,
                                        moved / s.median / 1e9, self.timing_clock))
@@ -187,9 +185,7 @@ class ReferenceBackend(Backend):
             dt = time.perf_counter() - t0
             return dt, dt
 
-        warm_up(noop, rule)
-        dev, _, reason = sample_until_stable(noop, rule)
-        s = summarize(dev, reason)
+        s = measure(noop, rule)
         rows.append(CalibrationRow(self.name, name, "empty_launch", 0, s.n, s.median * 1e6, s.rse, 0.0,
                                    self.timing_clock))
         return rows

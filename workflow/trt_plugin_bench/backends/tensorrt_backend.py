@@ -176,7 +176,6 @@ class TensorRTBackend(Backend):
         self.gpu = GpuContext(0)
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
-        self._loaded_libraries: set[str] = set()
         self._ctypes_handles: list[ctypes.CDLL] = []  # keep dlopen'ed plugin libraries loaded
         self.plugin_registration = ""
 
@@ -213,7 +212,7 @@ class TensorRTBackend(Backend):
                 f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
             )
         key = str(Path(path).resolve())
-        if key in self._loaded_libraries or _swish_registered():
+        if _swish_registered():
             return  # this process already registered the creators (the registry is per process)
         # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
         # points. On trt-kit's TensorRT 8.6 it returned None without a message (2026-11-24, H100),
@@ -232,7 +231,6 @@ class TensorRTBackend(Backend):
                 f"TensorRT could not load plugin library {key}: neither registry.load_library nor "
                 f"initSwishPlugins registered the Swish creators: {self.logger.errors()}"
             )
-        self._loaded_libraries.add(key)
 
     # -- build -------------------------------------------------------------------------------
     def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict) -> dict:
@@ -294,7 +292,7 @@ class TensorRTBackend(Backend):
 
     # -- calibration -------------------------------------------------------------------------
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
-        from ..stats import sample_until_stable, summarize, warm_up
+        from ..stats import measure
 
         rows: list[CalibrationRow] = []
         stream = cuda.Stream(flags=NON_BLOCKING)
@@ -308,27 +306,21 @@ class TensorRTBackend(Backend):
                 def copy() -> tuple[float, float]:
                     return timer.time(lambda: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream))
 
-                warm_up(copy, rule)
-                dev, _, reason = sample_until_stable(copy, rule)
-                s = summarize(dev, reason)
+                s = measure(copy, rule)
                 rows.append(CalibrationRow(self.name, name, "copy", 2 * size, s.n, s.median * 1e6, s.rse,
                                            2 * size / s.median / 1e9, self.timing_clock))
 
         def empty_launch() -> tuple[float, float]:
             return timer.time(lambda: self.gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream))
 
-        warm_up(empty_launch, rule)
-        dev, _, reason = sample_until_stable(empty_launch, rule)
-        s = summarize(dev, reason)
+        s = measure(empty_launch, rule)
         rows.append(CalibrationRow(self.name, name, "empty_launch", 0, s.n, s.median * 1e6, s.rse, 0.0, self.timing_clock))
         graph = CudaGraph(self.gpu, stream, lambda: self.gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream))
         try:
             def empty_graph() -> tuple[float, float]:
                 return timer.time(graph.launch)
 
-            warm_up(empty_graph, rule)
-            dev, _, reason = sample_until_stable(empty_graph, rule)
-            s = summarize(dev, reason)
+            s = measure(empty_graph, rule)
             rows.append(CalibrationRow(self.name, name, "empty_graph_launch", 0, s.n, s.median * 1e6, s.rse, 0.0,
                                        self.timing_clock))
         finally:
