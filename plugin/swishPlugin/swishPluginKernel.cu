@@ -219,30 +219,32 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
     }
 }
 
-// One-shot vectorised kernel: the grid covers the tensor, each thread issues kOneShotVectors
-// independent 16-byte loads, stores the results and exits. No minimum-blocks cap in the launch
-// bounds, so registers stay low enough for full occupancy (2048 threads per SM on sm_90): the same
-// ~64 KiB per SM in flight as the persistent kernel, but twice the warps to hide the MUFU latency of
-// exp/rcp, and the block scheduler balances the last wave. Small tensors get one vector per lane
-// across as many SMs as possible instead of a few long-lived blocks.
-constexpr int32_t kOneShotVectors = 2;
-
-template <typename T>
-__global__ void __launch_bounds__(kVectorBlockSize) swishOneShotKernel(uint4 const* input, uint4* output,
+// One-shot vectorised kernel: the grid covers the tensor, each thread issues kVectors independent
+// 16-byte loads, stores the results and exits. No minimum-blocks cap in the launch bounds, so
+// registers stay low enough for full occupancy (2048 threads per SM on sm_90): as many bytes in
+// flight per SM as the persistent kernel, twice the warps to hide the MUFU latency of exp/rcp, and
+// the block scheduler balances the last wave. kVectors trades blocks for bytes in flight per warp:
+// 1 spreads a small tensor over the most SMs, 4 keeps 64 B per thread outstanding (fp32 has the
+// least MUFU work per byte, so it can afford it); docs/kernel-notes.md has the measurements.
+//
+// kBlock: 256 threads, or 128 (the block size of TensorRT 8.6's generated pointwise kernels, seen
+// with Nsight Compute): smaller blocks finish and are replaced at a finer grain in the last wave.
+template <typename T, int32_t kVectors, int32_t kBlock>
+__global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input, uint4* output,
     int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
-    int64_t const base = static_cast<int64_t>(blockIdx.x) * (kVectorBlockSize * kOneShotVectors) + threadIdx.x;
-    uint4 vectors[kOneShotVectors];
+    int64_t const base = static_cast<int64_t>(blockIdx.x) * (kBlock * kVectors) + threadIdx.x;
+    uint4 vectors[kVectors];
 #pragma unroll
-    for (int32_t k = 0; k < kOneShotVectors; ++k)
+    for (int32_t k = 0; k < kVectors; ++k)
     {
-        int64_t const index = base + static_cast<int64_t>(k) * kVectorBlockSize;
+        int64_t const index = base + static_cast<int64_t>(k) * kBlock;
         vectors[k] = index < vectorCount ? input[index] : make_uint4(0U, 0U, 0U, 0U);
     }
 #pragma unroll
-    for (int32_t k = 0; k < kOneShotVectors; ++k)
+    for (int32_t k = 0; k < kVectors; ++k)
     {
-        int64_t const index = base + static_cast<int64_t>(k) * kVectorBlockSize;
+        int64_t const index = base + static_cast<int64_t>(k) * kBlock;
         if (index < vectorCount)
         {
             output[index] = swishVector<T>(vectors[k], beta);
@@ -253,6 +255,29 @@ __global__ void __launch_bounds__(kVectorBlockSize) swishOneShotKernel(uint4 con
         float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
         tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(fastSwish(x, beta));
     }
+}
+
+template <typename T, int32_t kVectors, int32_t kBlock = kVectorBlockSize>
+cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput,
+    int32_t tailCount, float beta, cudaStream_t stream) noexcept
+{
+    static_assert(kBlock >= 8, "the scalar tail (< 8 elements) is handled by block 0's first threads");
+    int64_t const blocksNeeded = ceilDiv(vectorCount, static_cast<int64_t>(kBlock) * kVectors);
+    int64_t const blocks = blocksNeeded > 0 ? blocksNeeded : 1; // the tail alone still needs one block
+    if (blocks > kMaxGridX)
+    {
+        return cudaErrorInvalidValue; // > 2^40 vectors: beyond any GPU's memory
+    }
+    swishOneShotKernel<T, kVectors, kBlock><<<static_cast<unsigned int>(blocks), kBlock, 0, stream>>>(
+        input, output, vectorCount, tailInput, tailOutput, tailCount, beta);
+    return cudaGetLastError();
+}
+
+bool isOneShot(SwishKernel kernel) noexcept
+{
+    return kernel == SwishKernel::kVECTORIZED_ONESHOT || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X4 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X2_B128;
 }
 
 // Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
@@ -307,11 +332,11 @@ cudaError_t launchTyped(
         return cudaGetLastError();
     }
 
-    // Only the persistent kernels size their grid to the SM count; the one-shot kernel (the
-    // plugin's default) skips the two runtime calls on every enqueue.
+    // Only the persistent kernels size their grid to the SM count; the one-shot kernels (the
+    // plugin's default) skip the two runtime calls on every enqueue.
     bool const aligned = isAligned16(input) && isAligned16(output);
     int32_t smCount = 1;
-    if (!aligned || kernel != SwishKernel::kVECTORIZED_ONESHOT)
+    if (!aligned || !isOneShot(kernel))
     {
         cudaError_t const status = queryMultiProcessorCount(smCount);
         if (status != cudaSuccess)
@@ -334,37 +359,44 @@ cudaError_t launchTyped(
     int32_t const tailCount = static_cast<int32_t>(count % kElementsPerVector);
     int64_t const tailOffset = vectorCount * kElementsPerVector;
 
-    // Launch just enough threads for one unrolled iteration each (small tensors), capped at the
-    // resident capacity (large tensors: grid-stride over the rest). At least tailCount threads.
+    auto const* vectorInput = reinterpret_cast<uint4 const*>(input);
+    auto* vectorOutput = reinterpret_cast<uint4*>(output);
+    T const* tailInput = input + tailOffset;
+    T* tailOutput = output + tailOffset;
+    switch (kernel)
+    {
+    case SwishKernel::kVECTORIZED_ONESHOT:
+        return launchOneShot<T, 2>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1:
+        return launchOneShot<T, 1>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X4:
+        return launchOneShot<T, 4>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B128:
+        return launchOneShot<T, 1, 128>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X2_B128:
+        return launchOneShot<T, 2, 128>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    default: break;
+    }
+
+    // Persistent kernels: just enough threads for one unrolled iteration each (small tensors),
+    // capped at the resident capacity (large tensors: grid-stride over the rest). At least
+    // tailCount threads.
     int64_t threadsNeeded = ceilDiv(vectorCount, kVectorsPerThread);
     threadsNeeded = threadsNeeded > tailCount ? threadsNeeded : tailCount;
     int64_t const blocksNeeded = ceilDiv(threadsNeeded, kVectorBlockSize);
     int64_t const blocksCap = static_cast<int64_t>(smCount) * kVectorBlocksPerSm;
     unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
-
-    auto const* vectorInput = reinterpret_cast<uint4 const*>(input);
-    auto* vectorOutput = reinterpret_cast<uint4*>(output);
-    if (kernel == SwishKernel::kVECTORIZED_ONESHOT)
-    {
-        int64_t const oneShotBlocks = ceilDiv(vectorCount, static_cast<int64_t>(kVectorBlockSize) * kOneShotVectors);
-        int64_t const blocks = oneShotBlocks > 0 ? oneShotBlocks : 1; // the tail alone still needs one block
-        if (blocks > kMaxGridX)
-        {
-            return cudaErrorInvalidValue; // > 2^40 vectors: beyond any GPU's memory
-        }
-        swishOneShotKernel<T><<<static_cast<unsigned int>(blocks), kVectorBlockSize, 0, stream>>>(
-            vectorInput, vectorOutput, vectorCount, input + tailOffset, output + tailOffset, tailCount, beta);
-        return cudaGetLastError();
-    }
     if (kernel == SwishKernel::kVECTORIZED_STREAMING)
     {
         swishVectorizedKernel<T, true><<<gridSize, kVectorBlockSize, 0, stream>>>(
-            vectorInput, vectorOutput, vectorCount, input + tailOffset, output + tailOffset, tailCount, beta);
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta);
     }
     else
     {
         swishVectorizedKernel<T, false><<<gridSize, kVectorBlockSize, 0, stream>>>(
-            vectorInput, vectorOutput, vectorCount, input + tailOffset, output + tailOffset, tailCount, beta);
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta);
     }
     return cudaGetLastError();
 }
@@ -379,6 +411,10 @@ char const* swishKernelName(SwishKernel kernel) noexcept
     case SwishKernel::kVECTORIZED: return "vectorized";
     case SwishKernel::kVECTORIZED_STREAMING: return "vectorized_streaming";
     case SwishKernel::kVECTORIZED_ONESHOT: return "vectorized_oneshot";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1: return "vectorized_oneshot_x1";
+    case SwishKernel::kVECTORIZED_ONESHOT_X4: return "vectorized_oneshot_x4";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B128: return "vectorized_oneshot_x1_b128";
+    case SwishKernel::kVECTORIZED_ONESHOT_X2_B128: return "vectorized_oneshot_x2_b128";
     }
     return "unknown";
 }

@@ -25,12 +25,16 @@ enum class SwishKernel : int32_t
     kNAIVE = 0,
     kVECTORIZED = 1,
     kVECTORIZED_STREAMING = 2,
-    kVECTORIZED_ONESHOT = 3,
+    kVECTORIZED_ONESHOT = 3,     //!< one-shot grid, 2 16-byte vectors per thread
+    kVECTORIZED_ONESHOT_X1 = 4,  //!< one-shot grid, 1 vector per thread (most blocks, least work each)
+    kVECTORIZED_ONESHOT_X4 = 5,  //!< one-shot grid, 4 vectors per thread (most bytes in flight per warp)
+    kVECTORIZED_ONESHOT_X1_B128 = 6, //!< as X1 in 128-thread blocks
+    kVECTORIZED_ONESHOT_X2_B128 = 7, //!< as ONESHOT in 128-thread blocks (TensorRT's fp32 pointwise shape)
 };
 
-constexpr int32_t kSwishKernelCount = 4;
+constexpr int32_t kSwishKernelCount = 8;
 
-//! Stable lowercase name ("naive", "vectorized", "vectorized_streaming"); "unknown" when out of range.
+//! Stable lowercase name ("naive", "vectorized", ...); "unknown" when out of range.
 char const* swishKernelName(SwishKernel kernel) noexcept;
 
 //! True when the value is one of the enumerators above (guards casts from int).

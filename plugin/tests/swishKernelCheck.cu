@@ -119,7 +119,9 @@ constexpr std::array<DTypeInfo, 3> kDTypes{{
 }};
 
 constexpr std::array<SwishKernel, tpb::kSwishKernelCount> kKernels{
-    SwishKernel::kNAIVE, SwishKernel::kVECTORIZED, SwishKernel::kVECTORIZED_STREAMING, SwishKernel::kVECTORIZED_ONESHOT};
+    SwishKernel::kNAIVE, SwishKernel::kVECTORIZED, SwishKernel::kVECTORIZED_STREAMING, SwishKernel::kVECTORIZED_ONESHOT,
+    SwishKernel::kVECTORIZED_ONESHOT_X1, SwishKernel::kVECTORIZED_ONESHOT_X4, SwishKernel::kVECTORIZED_ONESHOT_X1_B128,
+    SwishKernel::kVECTORIZED_ONESHOT_X2_B128};
 
 constexpr std::array<float, 2> kBetas{1.0F, 1.702F};
 
@@ -386,7 +388,10 @@ void checkInvalidArguments(Tally& tally, cudaStream_t stream, DeviceBuffer const
         == cudaErrorInvalidValue);
     tally.record(std::string(tpb::swishKernelName(SwishKernel::kNAIVE)) == "naive"
         && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED)) == "vectorized"
-        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_STREAMING)) == "vectorized_streaming");
+        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_STREAMING)) == "vectorized_streaming"
+        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X1)) == "vectorized_oneshot_x1"
+        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X4)) == "vectorized_oneshot_x4"
+        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X2_B128)) == "vectorized_oneshot_x2_b128");
     tally.record(TPB_CUDA_OK(tpb::launchEmptyKernel(stream)) && TPB_CUDA_OK(cudaStreamSynchronize(stream)));
     tally.record(TPB_CUDA_OK(cudaGetLastError()));
 }
