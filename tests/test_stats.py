@@ -128,3 +128,64 @@ def test_measure_warms_up_then_summarizes() -> None:
 
     s = measure(sample, StoppingRule(target_rse=0.01, min_samples=10, warmup_min=5, warmup_time_s=0.0))
     assert s.median == 1.0 and s.stop_reason == "converged" and s.n >= 10
+
+
+def test_batch_median_se_agrees_with_order_statistics_for_independent_samples() -> None:
+    from trt_plugin_bench.stats import batch_median_standard_error
+
+    rng = np.random.default_rng(11)
+    ratios = [batch_median_standard_error(x) / median_standard_error(x) for x in rng.normal(10, 1, (200, 800))]
+    assert np.median(ratios) == pytest.approx(1.0, abs=0.2)
+
+
+def test_batch_median_se_sees_drift_the_order_statistics_miss() -> None:
+    from trt_plugin_bench.stats import batch_median_standard_error, noise_standard_error
+
+    rng = np.random.default_rng(12)
+    # the timing creeps up 5 % across the window (clocks, temperature): each sample tight
+    x = np.linspace(1.00, 1.05, 800) + rng.normal(0, 0.001, 800)
+    assert batch_median_standard_error(x) > 5 * median_standard_error(x)
+    assert noise_standard_error(x) == batch_median_standard_error(x)
+    assert summarize(x).median_se == noise_standard_error(x)
+    # too few samples for eight batches of five: the order statistics alone
+    assert math.isnan(batch_median_standard_error(x[:39]))
+    assert noise_standard_error(x[:39]) == median_standard_error(x[:39])
+
+
+def test_interleaved_sampling_alternates_direction_and_converges() -> None:
+    from trt_plugin_bench.stats import sample_interleaved
+
+    order: list[str] = []
+    rng = np.random.default_rng(14)
+
+    def make(name: str, mean: float):  # noqa: ANN202
+        def sample() -> tuple[float, float]:
+            order.append(name)
+            return float(rng.normal(mean, 0.01 * mean)), 0.0
+        return sample
+
+    (a, b), reason = sample_interleaved([make("a", 1.0), make("b", 2.0)],
+                                        StoppingRule(target_rse=0.005, min_samples=10, max_samples=10000, max_time_s=1e9))
+    assert reason == "converged" and a.size == b.size >= 10
+    assert order[:6] == ["a", "b", "b", "a", "a", "b"]
+    assert np.median(a) == pytest.approx(1.0, rel=0.01) and np.median(b) == pytest.approx(2.0, rel=0.01)
+
+
+def test_interleaving_cancels_drift_in_a_ratio() -> None:
+    from trt_plugin_bench.stats import sample_interleaved
+
+    clock = FakeClock()
+    t = iter(np.linspace(1.0, 1.2, 100000))  # the machine slows by 20 % over the window
+    drift = {"value": 1.0}
+
+    def make(scale: float):  # noqa: ANN202
+        def sample() -> tuple[float, float]:
+            drift["value"] = next(t)
+            clock.t += 1e-3
+            return scale * drift["value"], 0.0
+        return sample
+
+    rule = StoppingRule(target_rse=1e-9, min_samples=10, max_samples=400, max_time_s=1e9)
+    (a, b), reason = sample_interleaved([make(0.99), make(1.0)], rule, clock)
+    assert reason == "max_samples"
+    assert np.median(a) / np.median(b) == pytest.approx(0.99, rel=1e-4)  # the true ratio despite the drift

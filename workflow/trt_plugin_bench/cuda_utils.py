@@ -29,6 +29,39 @@ EMPTY_KERNEL_PTX = b"""
 }
 """
 
+# nvbench's blocking kernel: one thread spins on a flag in mapped host memory, so the stream stays
+# busy while the host enqueues the start event, the timed work and the stop event; the host then
+# releases it and the work runs back to back on the GPU. Launch and host enqueue latency drop out
+# of the measurement. A timeout (read from %globaltimer) sets flags[1] instead of hanging forever
+# when the enqueue synchronizes the stream it was given.
+BLOCK_STREAM_PTX = b"""
+.version 7.0
+.target sm_70
+.address_size 64
+.visible .entry tpb_block_stream(.param .u64 flags, .param .u64 timeout_ns)
+{
+    .reg .pred %p<3>;
+    .reg .b32 %r<3>;
+    .reg .b64 %rd<8>;
+    ld.param.u64 %rd1, [flags];
+    ld.param.u64 %rd2, [timeout_ns];
+    cvta.to.global.u64 %rd3, %rd1;
+    mov.u64 %rd4, %globaltimer;
+SPIN:
+    ld.volatile.global.u32 %r1, [%rd3];
+    setp.ne.s32 %p1, %r1, 0;
+    @%p1 bra DONE;
+    mov.u64 %rd5, %globaltimer;
+    sub.s64 %rd6, %rd5, %rd4;
+    setp.lt.u64 %p2, %rd6, %rd2;
+    @%p2 bra SPIN;
+    mov.u32 %r2, 1;
+    st.volatile.global.u32 [%rd3+4], %r2;
+DONE:
+    ret;
+}
+"""
+
 _CU_STREAM_CAPTURE_MODE_GLOBAL = 0
 
 
@@ -54,6 +87,8 @@ class GpuContext:
         self._lib = ctypes.CDLL("libcuda.so.1")
         self._empty_module = cuda.module_from_buffer(EMPTY_KERNEL_PTX)
         self.empty_kernel = self._empty_module.get_function("tpb_empty_kernel")
+        self._block_module = cuda.module_from_buffer(BLOCK_STREAM_PTX)
+        self.block_stream_kernel = self._block_module.get_function("tpb_block_stream")
 
     @contextmanager
     def current(self) -> Iterator[None]:
@@ -181,25 +216,71 @@ class CudaGraph:
             self._graph = ctypes.c_void_p()
 
 
-class EventTimer:
-    """Times one enqueue with CUDA events on a dedicated stream that starts idle.
+class BlockedStartTimeout(CudaError):
+    """The enqueue waited for its own stream, so it cannot be timed behind a blocking kernel."""
 
-    Every sample begins with the stream drained, so the number is the latency an application sees
-    from enqueue to completion (submission included); the host-side enqueue time is kept apart.
+
+class StreamBlocker:
+    """Holds a stream with the blocking kernel until ``release``; see BLOCK_STREAM_PTX."""
+
+    def __init__(self, gpu: GpuContext, timeout_s: float = 2.0):
+        self.gpu = gpu
+        self.timeout_ns = np.uint64(int(timeout_s * 1e9))
+        # page-locked and mapped: the GPU polls it over the bus while the host writes it
+        self.flags = cuda.pagelocked_zeros(2, np.int32, mem_flags=cuda.host_alloc_flags.DEVICEMAP)
+        self._device_flags = np.uintp(self.flags.base.get_device_pointer())
+
+    def block(self, stream: cuda.Stream) -> None:
+        self.flags[:] = 0
+        self.gpu.block_stream_kernel(self._device_flags, self.timeout_ns, block=(1, 1, 1), grid=(1, 1), stream=stream)
+
+    def release(self) -> None:
+        self.flags[0] = 1
+
+    @property
+    def timed_out(self) -> bool:
+        return bool(self.flags[1])
+
+
+class EventTimer:
+    """Times one enqueue with CUDA events on a dedicated stream; host enqueue time is kept apart.
+
+    Two starts (the ``start`` column of the results):
+    * ``blocked`` (with a StreamBlocker, nvbench's method): the stream is held while the host
+      enqueues, so the number is the GPU time of the work alone, independent of host speed.
+    * ``idle``: the stream starts drained, so the number is the latency an application sees from
+      enqueue to completion, host enqueue and submission included.
     """
 
-    def __init__(self, stream: cuda.Stream):
+    def __init__(self, stream: cuda.Stream, blocker: StreamBlocker | None = None):
         self.stream = stream
+        self.blocker = blocker
         self.start = cuda.Event()
         self.end = cuda.Event()
 
+    @property
+    def start_kind(self) -> str:
+        return "blocked" if self.blocker is not None else "idle"
+
     def time(self, enqueue) -> tuple[float, float]:  # noqa: ANN001
+        if self.blocker is not None:
+            self.blocker.block(self.stream)
         self.start.record(self.stream)
         t0 = time.perf_counter()
-        enqueue()
-        host = time.perf_counter() - t0
-        self.end.record(self.stream)
+        try:
+            enqueue()
+        finally:
+            host = time.perf_counter() - t0
+            self.end.record(self.stream)
+            if self.blocker is not None:
+                self.blocker.release()
         self.end.synchronize()
+        if self.blocker is not None and self.blocker.timed_out:
+            raise BlockedStartTimeout(
+                "the timed enqueue waited for its own stream while a blocking kernel held it "
+                f"(released only by the {int(self.blocker.timeout_ns) / 1e9:.1f} s timeout): "
+                "it cannot be timed with a blocked start"
+            )
         return self.end.time_since(self.start) * 1e-3, host
 
 

@@ -1,8 +1,10 @@
 """Timing statistics: summaries, the median's standard error, and the adaptive stopping rule.
 
 nvbench's idea, kept small: sample until the noise is known to be small enough, or a time budget
-ends, and always report how noisy the number is. The median's standard error comes from the
-distribution-free order-statistic confidence interval, so skewed GPU timing samples are fine.
+ends, and always report how noisy the number is. The median's standard error is the larger of two
+estimates: the distribution-free order-statistic interval (right for independent samples, however
+skewed) and the spread of the medians of consecutive batches (the batch-means method: it also sees
+the samples drift during the window, which the order statistics cannot).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959963984540054
+DRIFT_BATCHES = 8  # consecutive batches for the batch-median standard error
+MIN_PER_BATCH = 5  # below 8 x 5 samples only the order-statistic estimate is used
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ class TimingSummary:
 
     @property
     def rse(self) -> float:
-        """Relative standard error of the median: the noise figure reported with every number."""
+        """Relative standard error of the median: the noise figure reported with every number
+        (see noise_standard_error)."""
         return self.median_se / self.median if self.median > 0 else math.inf
 
 
@@ -72,6 +77,28 @@ def median_standard_error(samples: np.ndarray) -> float:
     lo = max(int(math.floor(n / 2.0 - half_width)), 0)
     hi = min(int(math.ceil(n / 2.0 + half_width)), n - 1)
     return float(x[hi] - x[lo]) / (2.0 * Z95)
+
+
+def batch_median_standard_error(samples: np.ndarray | list[float], batches: int = DRIFT_BATCHES) -> float:
+    """Standard error of the median from the medians of ``batches`` consecutive batches of the
+    samples, in the order they were taken; NaN with fewer than batches x MIN_PER_BATCH samples.
+
+    For independent samples it estimates the same quantity as the order-statistic interval (the
+    median of n/B samples varies B times as much as the median of n); when the timing drifts
+    during the window (clocks, temperature, host load) the batches disagree and it grows.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if x.size < batches * MIN_PER_BATCH:
+        return math.nan
+    medians = np.array([np.median(b) for b in np.array_split(x, batches)])
+    return float(medians.std(ddof=1) / math.sqrt(batches))
+
+
+def noise_standard_error(samples: np.ndarray | list[float]) -> float:
+    """The reported noise: the larger of the order-statistic and the batch-median estimates."""
+    se = median_standard_error(samples)
+    drift = batch_median_standard_error(samples)
+    return se if math.isnan(drift) else max(se, drift)
 
 
 def summarize(samples: np.ndarray | list[float], stop_reason: str = "") -> TimingSummary:
@@ -88,7 +115,7 @@ def summarize(samples: np.ndarray | list[float], stop_reason: str = "") -> Timin
         p99=float(p99),
         max=float(x.max()),
         stdev=float(x.std(ddof=1)) if x.size > 1 else 0.0,
-        median_se=median_standard_error(x),
+        median_se=noise_standard_error(x),
         stop_reason=stop_reason,
     )
 
@@ -132,7 +159,7 @@ def sample_until_stable(
         host.append(h)
         n = len(device)
         if n >= next_check:
-            se = median_standard_error(np.asarray(device))
+            se = noise_standard_error(device)
             med = float(np.median(device))
             if med > 0 and se / med <= rule.target_rse:
                 reason = "converged"
@@ -153,6 +180,40 @@ def measure(sample: SampleFn, rule: StoppingRule) -> TimingSummary:
     warm_up(sample, rule)
     device, _, reason = sample_until_stable(sample, rule)
     return summarize(device, reason)
+
+
+def sample_interleaved(
+    samplers: list[SampleFn], rule: StoppingRule, clock: Callable[[], float] = time.perf_counter
+) -> tuple[list[np.ndarray], str]:
+    """Sample several states in alternation until every one's median is known to the target, or
+    the budget (``max_time_s`` per state) ends. Rounds alternate direction (A B, B A, ...), so
+    drift during the window and any effect of going first fall on every state alike: the way to
+    compare two implementations whose difference is smaller than run-to-run drift."""
+    if not samplers:
+        raise ValueError("nothing to sample")
+    samples: list[list[float]] = [[] for _ in samplers]
+    start = clock()
+    budget = rule.max_time_s * len(samplers)
+    next_check = rule.min_samples
+    rounds = 0
+    while True:
+        order = range(len(samplers)) if rounds % 2 == 0 else reversed(range(len(samplers)))
+        for i in order:
+            samples[i].append(samplers[i]()[0])
+        rounds += 1
+        if rounds >= next_check:
+            rse = [noise_standard_error(s) / float(np.median(s)) if np.median(s) > 0 else math.inf for s in samples]
+            if max(rse) <= rule.target_rse:
+                reason = "converged"
+                break
+            next_check = max(rounds + 1, int(rounds * 1.25))
+        if rounds >= rule.max_samples:
+            reason = "max_samples"
+            break
+        if rounds >= rule.min_samples and clock() - start >= budget:
+            reason = "time_budget"
+            break
+    return [np.asarray(s) for s in samples], reason
 
 
 def agree_within_noise(

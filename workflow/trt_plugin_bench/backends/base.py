@@ -101,8 +101,23 @@ def read_build_record(engine_path: Path) -> dict:
     return record
 
 
+# What each timing mode measures (config timing.modes; the `mode` and `start` columns).
+#   warm    GPU time, blocked start (nvbench), the same buffers every sample: L2 stays warm
+#   cold    GPU time, blocked start, L2 flushed before every sample
+#   stream  latency from an idle stream (host enqueue and submission included), warm L2: what one
+#           synchronous inference waits for
+#   graph   the same from idle, replaying a captured CUDA graph: the launch-overhead floor
+MODE_START = {"warm": "blocked", "cold": "blocked", "stream": "idle", "graph": "idle"}
+
+
 class Timer(AbstractContextManager):
-    """Times one (engine, shape, mode) state. ``sample()`` returns (device s, host enqueue s)."""
+    """Times one (engine, shape, mode) state. ``sample()`` returns (device s, host enqueue s).
+
+    ``start`` says how a sample begins: "blocked" (GPU time only), "idle" (launch included) or
+    "cpu" (the reference backend's host clock).
+    """
+
+    start: str = "idle"
 
     @abstractmethod
     def sample(self) -> tuple[float, float]: ...

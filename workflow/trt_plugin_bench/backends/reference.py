@@ -70,6 +70,8 @@ def deserialize_spec(blob: bytes) -> EngineSpec:
 
 
 class ReferenceTimer(Timer):
+    start = "cpu"
+
     def __init__(self, engine: ReferenceEngine, shape: tuple[int, ...], mode: str, seed: int):
         if mode not in ReferenceBackend.modes:
             raise ValueError(f"mode {mode!r} is not supported by the reference backend; allowed: warm, cold")
@@ -176,7 +178,7 @@ class ReferenceBackend(Backend):
             s = measure(copy, rule)
             moved = 2 * src.nbytes
             rows.append(CalibrationRow(self.name, name, "copy", moved, s.n, s.median * 1e6, s.rse,
-                                       moved / s.median / 1e9, self.timing_clock))
+                                       moved / s.median / 1e9, self.timing_clock, ReferenceTimer.start))
         one = np.ones(1)
 
         def noop() -> tuple[float, float]:
@@ -187,5 +189,5 @@ class ReferenceBackend(Backend):
 
         s = measure(noop, rule)
         rows.append(CalibrationRow(self.name, name, "empty_launch", 0, s.n, s.median * 1e6, s.rse, 0.0,
-                                   self.timing_clock))
+                                   self.timing_clock, ReferenceTimer.start))
         return rows

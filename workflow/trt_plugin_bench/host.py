@@ -1,0 +1,42 @@
+"""The host side of a timing: keep it still while samples are taken.
+
+Idle-start timings are host enqueue time plus GPU time, and on the H100 run of 2026-11-24 their
+repeat-to-repeat drift followed the host enqueue time (correlation 0.99). Migrating between cores
+and garbage-collector pauses are the two things a benchmark can stop; CPU frequency it cannot.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def timing_cpu() -> int | None:
+    """The CPU the timing thread is pinned to: the highest-numbered one this process may use
+    (CPU 0 takes most interrupts); None where affinity cannot be set."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = os.sched_getaffinity(0)
+    return max(allowed) if allowed else None
+
+
+@contextmanager
+def quiet_host(pin: bool = True) -> Iterator[int | None]:
+    """Pin the calling thread to one CPU and pause the garbage collector; both restored after.
+    Yields the CPU pinned to (None when not pinned)."""
+    cpu = timing_cpu() if pin else None
+    previous = os.sched_getaffinity(0) if cpu is not None else None
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        yield cpu
+    finally:
+        if previous is not None:
+            os.sched_setaffinity(0, previous)
+        if gc_was_enabled:
+            gc.enable()
