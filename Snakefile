@@ -37,6 +37,8 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     op="|".join(OPERATORS),
+    op_a="|".join(OPERATORS),
+    op_b="|".join(OPERATORS),
     dtype="fp32|fp16|bf16",
     profile="[a-z][a-z0-9_]*",
 

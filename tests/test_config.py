@@ -110,3 +110,36 @@ def test_snakemake_stops_before_any_work(tmp_path: Path, good: dict) -> None:
 def test_relative_sqlite_uri_resolves_in_working_directory(tmp_path: Path) -> None:
     assert resolve_tracking_uri("sqlite:///mlflow.db", tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert resolve_tracking_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+def test_compare_defaults_and_pair_errors(good: dict) -> None:
+    cfg = validate_config(copy.deepcopy(good))
+    assert cfg["compare"] == {"enabled": True, "pairs": [["swish_plugin", "swish_native"]], "mode": "cold"}
+    assert cfg["timing"]["pin_cpu"] is True
+    bad = copy.deepcopy(good)
+    bad["compare"] = {"pairs": [["swish_plugin", "swish_plugin"], ["swish_plugin_naive", "relu"]]}
+    msg = error_of(bad)
+    assert "compare.pairs[0]" in msg and "itself" in msg
+    assert "compare.pairs[1]" in msg and "'swish_plugin_naive' is not swept" in msg
+    bad = copy.deepcopy(good)
+    bad["compare"] = {"mode": "graph"}
+    assert "compare.mode" in error_of(bad)
+
+
+def test_stream_mode_is_a_timing_mode(good: dict) -> None:
+    good["timing"]["modes"] = ["warm", "cold", "stream", "graph"]
+    assert validate_config(good)["timing"]["modes"] == ["warm", "cold", "stream", "graph"]
+    good["timing"]["modes"] = ["blocked"]
+    msg = error_of(good)
+    assert "timing.modes" in msg and "stream" in msg
+
+
+def test_plugin_kernel_is_a_name_or_a_map_by_dtype(good: dict) -> None:
+    good["plugin_kernel"] = {"fp32": "vectorized_oneshot_x2_b128", "fp16": "vectorized_oneshot_x1"}
+    assert validate_config(copy.deepcopy(good))["plugin_kernel"]["fp32"] == "vectorized_oneshot_x2_b128"
+    good["plugin_kernel"] = {"fp32": "bogus"}
+    msg = error_of(copy.deepcopy(good))
+    assert "plugin_kernel.fp32" in msg and "'bogus' is not allowed" in msg and "vectorized_oneshot_x1" in msg
+    good["plugin_kernel"] = {"fp64": "vectorized"}
+    msg = error_of(copy.deepcopy(good))
+    assert "fp64" in msg and "allowed keys: bf16, fp16, fp32" in msg

@@ -190,14 +190,55 @@ def test_corrupted_engine_is_refused(tmp_path: Path, backend, manifest: Path) ->
         backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
 
 
-@pytest.mark.parametrize("mode", ["warm", "cold", "graph"])
+@pytest.mark.parametrize("mode", ["warm", "cold", "stream", "graph"])
 def test_timer_modes(tmp_path: Path, backend, manifest: Path, mode: str) -> None:
+    from trt_plugin_bench.backends.base import MODE_START
+
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     with engine.timer((64, 96), mode, seed=1, verify_max_elements=1 << 20) as timer:
         assert timer.verify().ok
         samples = [timer.sample() for _ in range(20)]
+        # TensorRT's enqueue never waits on its stream, so the blocked start holds (no fallback)
+        assert timer.start == MODE_START[mode], timer.fallback_reason
+        assert timer.verify().ok  # still right after being timed
     assert all(d > 0 and h > 0 for d, h in samples)
+
+
+def test_stream_blocker_holds_the_stream_until_released(backend) -> None:
+    import time
+
+    from trt_plugin_bench.cuda_utils import BlockedStartTimeout, EventTimer, StreamBlocker
+
+    stream = cuda.Stream(flags=1)
+    blocker = StreamBlocker(backend.gpu, timeout_s=5.0)
+    done = cuda.Event()
+    blocker.block(stream)
+    done.record(stream)
+    time.sleep(0.05)
+    assert not done.query(), "the event behind the blocking kernel completed while the stream was held"
+    blocker.release()
+    done.synchronize()
+    assert not blocker.timed_out
+    # an enqueue that waits for its own stream is reported (after the timeout), never a hang
+    timer = EventTimer(stream, StreamBlocker(backend.gpu, timeout_s=0.2))
+    with pytest.raises(BlockedStartTimeout, match="waited for its own stream"):
+        timer.time(stream.synchronize)
+    stream.synchronize()
+    assert EventTimer(stream).time(lambda: None)[0] >= 0  # the stream is usable again
+
+
+def test_compare_rule_times_both_engines_interleaved(tmp_path: Path, manifest: Path) -> None:
+    cfg = config(timing={"verify_max_elements": 1 << 26, "target_rse": 0.02, "min_samples": 10, "max_samples": 200,
+                         "max_time_s": 0.05, "warmup_min": 3, "warmup_time_s": 0.0, "pin_cpu": True},
+                 compare={"mode": "cold"})
+    a, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
+    b, _ = build(tmp_path, "swish_native", "fp32", manifest)
+    rows = sweeps.compare_sweep(cfg, "tensorrt", a, b, manifest)
+    assert [r.shape for r in rows] == ["1x96", "8x96", "64x96"]
+    for r in rows:
+        assert r.verified and r.start == "blocked" and r.n >= 10
+        assert r.ratio == pytest.approx(r.median_a_us / r.median_b_us)
 
 
 def test_direct_kernel_path_numerics(manifest: Path) -> None:
@@ -210,7 +251,8 @@ def test_direct_kernel_path_numerics(manifest: Path) -> None:
     lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
     stream = cuda.Stream()
     for dtype in ("fp32", "fp16", "bf16"):
-        for kernel in ("naive", "vectorized", "vectorized_streaming"):
+        for kernel in ("naive", "vectorized", "vectorized_streaming", "vectorized_oneshot", "vectorized_oneshot_x1",
+                       "vectorized_oneshot_x4", "vectorized_oneshot_x1_b128", "vectorized_oneshot_x2_b128"):
             for n, offset in ((1, 0), (4099, 0), (1 << 20, 0), (4099, 1), (1 << 16, 3)):
                 x = ref.random_input((n,), dtype, seed=n + offset)
                 item = x.itemsize

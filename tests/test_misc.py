@@ -89,7 +89,93 @@ def test_builder_cfg_gives_thread_engines_one_profile_per_thread() -> None:
 
 
 def test_plugin_kernel_resolution() -> None:
-    assert dag.plugin_kernel("swish_plugin", {"plugin_kernel": "vectorized"}) == "vectorized"
-    assert dag.plugin_kernel("swish_plugin", {}) == "vectorized_oneshot"
-    assert dag.plugin_kernel("swish_plugin_naive", {"plugin_kernel": "vectorized"}) == "naive"
-    assert dag.plugin_kernel("relu", {}) == ""
+    assert dag.plugin_kernel("swish_plugin", {"plugin_kernel": "vectorized"}, "fp32") == "vectorized"
+    assert dag.plugin_kernel("swish_plugin", {}, "fp16") == "vectorized_oneshot"
+    assert dag.plugin_kernel("swish_plugin_naive", {"plugin_kernel": "vectorized"}, "fp32") == "naive"
+    assert dag.plugin_kernel("relu", {}, "fp32") == ""
+    per_dtype = {"plugin_kernel": {"fp32": "vectorized_oneshot_x2_b128", "fp16": "vectorized_oneshot_x1"}}
+    assert dag.plugin_kernel("swish_plugin", per_dtype, "fp32") == "vectorized_oneshot_x2_b128"
+    assert dag.plugin_kernel("swish_plugin_v3", per_dtype, "fp16") == "vectorized_oneshot_x1"
+    assert dag.plugin_kernel("swish_plugin", per_dtype, "bf16") == "vectorized_oneshot"
+
+
+def test_compare_targets_and_expected_disagreements() -> None:
+    import math
+
+    import pandas as pd
+    from trt_plugin_bench.analysis import compare_targets, expected_disagreements
+
+    rows = pd.DataFrame({
+        "operator_a": ["swish_plugin"] * 4, "operator_b": ["swish_native"] * 4, "dtype": ["fp32"] * 4,
+        "profile": ["sweep"] * 4, "elements": [1024, 4096, 262144, 1048576],
+        "tensor_bytes": [4096, 16384, 1 << 20, 4 << 20],
+        "ratio": [1.30, 1.10, 1.00, 1.001], "difference_us": [0.9, 1.2, 0.0, 0.05],
+    })
+    c = compare_targets(rows)
+    # below 1 MiB: within 1 us of native; from 1 MiB: no slower than native
+    assert c["meets_target"].tolist() == [True, False, True, False]
+    assert c["target"].tolist()[1:3] == ["difference <= 1 us", "ratio <= 1.00"]
+    assert expected_disagreements(1000) == pytest.approx(1000 * math.erfc(3 / math.sqrt(2)))
+    assert 2.6 < expected_disagreements(1000) < 2.8
+
+
+def test_compare_keys_need_both_engines() -> None:
+    cfg = {"compare": {"enabled": True, "pairs": [["swish_plugin", "swish_native"]]}, "dtypes": ["fp32", "bf16"],
+           "profiles": {"sweep": {}}}
+    keys = ["swish_plugin__fp32__sweep", "swish_native__fp32__sweep", "swish_native__bf16__sweep"]
+    assert dag.compare_keys(cfg, keys) == ["swish_plugin__vs__swish_native__fp32__sweep"]
+    assert dag.compare_keys({**cfg, "compare": {**cfg["compare"], "enabled": False}}, keys) == []
+
+
+def test_quiet_host_pins_and_restores() -> None:
+    import gc
+    import os
+
+    from trt_plugin_bench.host import quiet_host
+
+    before = os.sched_getaffinity(0)
+    with quiet_host(pin=True) as cpu:
+        assert os.sched_getaffinity(0) == {cpu} and cpu == max(before)
+        assert not gc.isenabled()
+    assert os.sched_getaffinity(0) == before and gc.isenabled()
+    with quiet_host(pin=False) as cpu:
+        assert cpu is None and os.sched_getaffinity(0) == before
+
+
+def test_pick_kernel_minimises_the_worst_slowdown() -> None:
+    from trt_plugin_bench.analysis import pick_kernel
+
+    rows = []
+    # a is best at large sizes, b at small ones by a lot, c never best but never far behind
+    times = {("a", 1 << 18): 10.0, ("a", 1 << 24): 100.0, ("b", 1 << 18): 7.0, ("b", 1 << 24): 130.0,
+             ("c", 1 << 18): 7.5, ("c", 1 << 24): 104.0, ("a", 1 << 10): 1.0, ("b", 1 << 10): 9.0, ("c", 1 << 10): 9.0}
+    for (kernel, n), t in times.items():
+        for mode, scale in (("cold", 1.0), ("warm", 0.5)):
+            rows.append({"kernel": kernel, "dtype": "fp32", "elements": n, "bytes_moved": 8 * n, "mode": mode,
+                         "median_us": t * scale})
+    kernel, slowdown = pick_kernel(pd.DataFrame(rows))
+    assert kernel == "c"  # worst 1.07x; a is 1.43x behind at 1 MiB, b 1.3x at 64 MiB; 4 KiB is below the floor
+    assert slowdown.loc[("fp32", 1 << 18), "a"] == pytest.approx(10 / 7)
+    with pytest.raises(ValueError, match="no cold rows"):
+        pick_kernel(pd.DataFrame(rows), min_tensor_bytes=1 << 40)
+
+
+def test_copy_ceiling_ignores_buffers_that_fit_in_l2() -> None:
+    from trt_plugin_bench.analysis import copy_ceiling
+
+    cal = pd.DataFrame({"measurement": ["copy", "copy", "copy", "empty_kernel"],
+                        "bytes": [2 * (16 << 20), 2 * (256 << 20), 2 * (2048 << 20), 0],
+                        "bandwidth_gbs": [3472.0, 2984.0, 3010.0, 0.0]})
+    # H100: 50 MiB of L2; the 16 MiB copy ran in the cache
+    assert copy_ceiling(cal, 50 << 20) == 3010.0
+    assert copy_ceiling(cal, 1 << 40) == 3010.0  # none beyond 4x L2: the largest buffer
+    assert copy_ceiling(cal.iloc[3:], 50 << 20) is None
+
+
+def test_pick_kernels_per_dtype() -> None:
+    from trt_plugin_bench.analysis import pick_kernels_per_dtype
+
+    rows = [{"kernel": k, "dtype": d, "elements": 1 << 22, "bytes_moved": 2 * (1 << 22) * 4, "mode": "cold",
+             "median_us": t} for (k, d), t in {("a", "fp32"): 10.0, ("b", "fp32"): 9.0,
+                                               ("a", "fp16"): 5.0, ("b", "fp16"): 6.0}.items()]
+    assert pick_kernels_per_dtype(pd.DataFrame(rows)) == {"fp16": "a", "fp32": "b"}

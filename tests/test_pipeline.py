@@ -53,13 +53,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_every_output_exists(project: Path) -> None:
-    for name in ("latency", "dynamic", "roundtrip", "threads", "calibration"):
+    for name in ("latency", "dynamic", "roundtrip", "threads", "calibration", "compare"):
         assert (project / "results" / "tables" / f"{name}.csv").stat().st_size > 100, name
     figures = sorted(p.name for p in (project / "results" / "figures").glob("*.png"))
-    assert figures == sorted(f"{n}.png" for n in ("latency", "bandwidth", "plugin_vs_native", "modes",
+    assert figures == sorted(f"{n}.png" for n in ("latency", "bandwidth", "plugin_vs_native", "compare", "modes",
                                                   "dynamic_shapes", "thread_scaling", "calibration", "kernels"))
     summary = (project / "results" / "tables" / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary
+    assert "timed interleaved" in summary and "## Repeat agreement" in summary
     assert (project / "mlflow.db").exists(), "the default store is sqlite:///mlflow.db in the project root"
     report = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--configfile",
                              "tests/configs/small.yaml", "--report", "results/report.html"],
@@ -86,11 +87,12 @@ def test_kernel_edit_reruns_compile_and_only_its_dependents(project: Path) -> No
     finally:
         kernel.write_text(original)
     rules = {rule for rule, _ in jobs}
-    assert rules == {"compile_plugin", "build_engine", "latency", "dynamic_shapes", "roundtrip", "threads",
+    assert rules == {"compile_plugin", "build_engine", "latency", "compare", "dynamic_shapes", "roundtrip", "threads",
                      "aggregate", "log_mlflow", "figures", "all"}, jobs
     rebuilt = sorted(w for rule, w in jobs if rule == "build_engine")
     assert rebuilt == ["op=swish_plugin, dtype=fp16, profile=tiny", "op=swish_plugin, dtype=fp32, profile=tiny"]
-    assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "dynamic_shapes", "roundtrip", "threads"})
+    assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "compare", "dynamic_shapes", "roundtrip",
+                                                                   "threads"})
 
 
 @pytest.mark.slow
@@ -104,7 +106,7 @@ def test_config_change_reruns_only_its_users(project: Path, tmp_path: Path) -> N
     rules = {rule for rule, _ in scheduled(proc)}
     # timing is used by latency, calibrate and the MLflow params: nothing is rebuilt
     assert "build_engine" not in rules and "compile_plugin" not in rules and "roundtrip" not in rules
-    assert {"latency", "calibrate", "aggregate", "log_mlflow", "figures"} <= rules
+    assert {"latency", "compare", "calibrate", "aggregate", "log_mlflow", "figures"} <= rules
     assert "dynamic_shapes" not in rules and "threads" not in rules
 
 

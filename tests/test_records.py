@@ -10,7 +10,7 @@ from trt_plugin_bench.records import TABLES, LatencyRow, columns, shape_str, wri
 
 EXPECTED = {
     "latency": ["backend", "device_name", "operator", "implementation", "kernel", "dtype", "profile", "shape",
-                "elements", "bytes_moved", "mode", "repeat", "n", "min_us", "median_us", "mean_us", "p90_us",
+                "elements", "bytes_moved", "mode", "start", "repeat", "n", "min_us", "median_us", "mean_us", "p90_us",
                 "p99_us", "max_us", "stdev_us", "median_se_us", "rse", "stop_reason", "host_enqueue_median_us",
                 "bandwidth_gbs", "copy_ceiling_gbs", "pct_of_copy_ceiling", "verified", "max_abs_err", "throttled",
                 "sm_clock_start_mhz", "sm_clock_end_mhz", "mem_clock_mhz", "temperature_c", "power_w", "timing_clock"],
@@ -21,7 +21,11 @@ EXPECTED = {
     "threads": ["backend", "operator", "dtype", "profile", "shape", "threads", "iterations_per_thread",
                 "inferences", "failures", "wall_s", "throughput_per_s", "median_latency_us", "all_verified", "message"],
     "calibration": ["backend", "device_name", "measurement", "bytes", "n", "median_us", "rse", "bandwidth_gbs",
-                    "timing_clock"],
+                    "timing_clock", "start"],
+    "compare": ["backend", "device_name", "operator_a", "operator_b", "kernel_a", "dtype", "profile", "shape",
+                "elements", "tensor_bytes", "mode", "start", "n", "median_a_us", "median_b_us", "median_se_a_us",
+                "median_se_b_us", "ratio", "ratio_se", "difference_us", "stop_reason", "verified", "throttled",
+                "timing_clock"],
 }
 
 

@@ -26,6 +26,7 @@ KEYS, SKIPPED = dag.plan_sweeps(CONFIG, BACKEND, TRT_MAJOR)
 for _why in SKIPPED:
     logger.info(f"trt-plugin-bench: skipping {_why}")
 THREAD_KEYS = dag.thread_keys(CONFIG, KEYS)
+COMPARE_KEYS = dag.compare_keys(CONFIG, KEYS)
 GPU_RESOURCES = 1 if BACKEND == "tensorrt" else 0
 KERNEL_BENCH = BACKEND == "tensorrt" and CONFIG.get("kernel_bench", {}).get("enabled", True)
 PROFILE_CFG = CONFIG.get("profile", {})

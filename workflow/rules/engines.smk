@@ -11,7 +11,7 @@ rule build_engine:
         backend=BACKEND,
         cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, beta=CONFIG["beta"],
                                    builder=dag.builder_cfg(CONFIG, w.profile),
-                                   plugin_kernel=dag.plugin_kernel(w.op, CONFIG)),
+                                   plugin_kernel=dag.plugin_kernel(w.op, CONFIG, w.dtype)),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/build/{op}__{dtype}__{profile}.log",

@@ -5,13 +5,14 @@ rule aggregate:
         dynamic=dag.sweep_outputs("dynamic", KEYS),
         roundtrip=dag.sweep_outputs("roundtrip", KEYS),
         threads=dag.sweep_outputs("threads", THREAD_KEYS),
+        compare=dag.sweep_outputs("compare", COMPARE_KEYS),
         calibration="results/calibration/calibration.csv",
         device="results/calibration/device.json",
         kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
         profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
     output:
         tables=expand("results/tables/{name}.csv",
-                      name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile"]),
+                      name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare"]),
         device="results/tables/device.json",
         summary=report("results/tables/summary.md", category="Summary"),
     params:
@@ -24,7 +25,7 @@ rule aggregate:
     shell:
         "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
         "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
-        "--roundtrip {input.roundtrip} --threads {input.threads} --calibration {input.calibration} "
+        "--roundtrip {input.roundtrip} --threads {input.threads} --compare {input.compare} --calibration {input.calibration} "
         "--kernel {input.kernel} --profile {input.profile} > {log} 2>&1"
 
 

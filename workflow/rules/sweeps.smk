@@ -24,6 +24,32 @@ rule latency:
         "{params.manifest} --out {output} > {log} 2>&1"
 
 
+rule compare:
+    """Two engines of one dtype and profile timed interleaved: the plugin against the layers it
+    replaces, with clock and host drift cancelled (the plugin ÷ native table and figure)."""
+    input:
+        engine_a="results/engines/{op_a}__{dtype}__{profile}.engine",
+        engine_b="results/engines/{op_b}__{dtype}__{profile}.engine",
+        manifest=lambda w: dag.manifest_for(w.op_a) or dag.manifest_for(w.op_b),
+    output:
+        "results/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.csv",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, timing=CONFIG["timing"],
+                               reference=CONFIG["reference"], compare={"mode": CONFIG["compare"]["mode"]}),
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.log",
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} compare --backend {params.backend} --config-json {params.cfg:q} --engine-a {input.engine_a} "
+        "--engine-b {input.engine_b} {params.manifest} --out {output} > {log} 2>&1"
+
+
 rule dynamic_shapes:
     """One engine, every shape in its profile; out-of-profile shapes must be refused."""
     input:

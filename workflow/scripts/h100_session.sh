@@ -2,7 +2,10 @@
 # One device session on the H100 with trt-kit (TensorRT 8.6): run from the repository root after
 # `. /opt/trtkit/env.sh`. Steps (any order, several at once):
 #   check  environment, kernel check + compute-sanitizer memcheck/racecheck, ptxas report, SASS widths
+#   smoke  the GPU tests of the timing machinery only (a minute)
 #   tests  the gpu pytest suite
+#   pick   measure the one-shot kernel variants on the direct path and choose the plugin's kernel
+#   native after dag: Nsight Compute launch facts of TensorRT's fused kernel and the plugin's
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
@@ -35,24 +38,41 @@ for step in "$@"; do
       note "kernel build FAILED (see kernels_build.log)"
     fi
     ;;
+  smoke)
+    TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 300 python3 -m pytest -m gpu tests/test_gpu.py -q -rs -x \
+      -k "stream_blocker or timer_modes or compare_rule or direct_kernel" > "$LOGS/gpu_smoke.log" 2>&1
+    note "gpu smoke rc=$? $(tail -1 "$LOGS/gpu_smoke.log")"; tail -30 "$LOGS/gpu_smoke.log"
+    ;;
   tests)
     TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 400 python3 -m pytest -m gpu tests/test_gpu.py -q -rs > "$LOGS/gpu_tests.log" 2>&1
     note "gpu tests rc=$? $(tail -1 "$LOGS/gpu_tests.log")"
     ;;
   pick)
-    # measure the optimised kernel candidates on the direct path (cold L2, 256 Mi elements) and let
-    # the slowest dtype decide which one the swish_plugin operators run in this DAG
+    # measure the optimised kernel candidates on the direct path (cold L2, GPU time, 256 Ki..256 Mi
+    # elements) and run the one never far from the best at any size >= 1 MiB (analysis.pick_kernel)
     python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
     python3 workflow/scripts/tpb.py kernel-bench --manifest results/build/manifest.json --out "$LOGS/pick.csv" \
-      --config-json '{"kernel_bench": {"kernels": ["vectorized", "vectorized_streaming", "vectorized_oneshot"], "elements": [268435456]}, "timing": {"target_rse": 0.005, "min_samples": 20, "max_samples": 2000, "max_time_s": 0.3, "warmup_min": 5, "warmup_time_s": 0.02}, "dtypes": ["fp32", "fp16", "bf16"], "beta": 1.0}' > "$LOGS/pick.log" 2>&1
-    python3 -c "import pandas as pd; k = pd.read_csv('$LOGS/pick.csv'); k = k[k['mode'] == 'cold']; print(k.pivot_table(index='dtype', columns='kernel', values='bandwidth_gbs').round(0).to_string()); print(k.groupby('kernel')['bandwidth_gbs'].min().idxmax())" > "$LOGS/pick.txt" 2>&1
-    tail -1 "$LOGS/pick.txt" > "$LOGS/plugin_kernel.txt"
+      --config-json '{"kernel_bench": {"kernels": ["vectorized_oneshot", "vectorized_oneshot_x1", "vectorized_oneshot_x4", "vectorized_oneshot_x1_b128", "vectorized_oneshot_x2_b128"], "elements": [262144, 1048576, 2097152, 4194304, 8388608, 16777216, 67108864, 268435456]}, "timing": {"target_rse": 0.005, "min_samples": 20, "max_samples": 2000, "max_time_s": 0.2, "warmup_min": 5, "warmup_time_s": 0.02}, "dtypes": ["fp32", "fp16", "bf16"], "beta": 1.0}' > "$LOGS/pick.log" 2>&1
+    python3 workflow/scripts/tpb.py pick-kernel --kernel-csv "$LOGS/pick.csv" --config-out "$LOGS/plugin_kernel.yaml" \
+      > "$LOGS/plugin_kernel.txt" 2> "$LOGS/pick.txt"
     cat "$LOGS/pick.txt"; note "plugin_kernel $(cat "$LOGS/plugin_kernel.txt")"
+    ;;
+  native)
+    # what TensorRT's own fused sigmoid x mul kernel is (name, grid, block, registers), beside the plugin's
+    for op in swish_native swish_plugin; do for dt in fp32 fp16; do for shape in 256,1024 16384,1024; do
+      eng=results/engines/${op}__${dt}__sweep.engine
+      [ -f "$eng" ] || continue
+      man=(); [ "$op" = swish_plugin ] && man=(--manifest results/build/manifest.json)
+      ncu --csv --page raw --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size,launch__registers_per_thread,dram__bytes_read.sum,dram__bytes_write.sum \
+        python3 workflow/scripts/tpb.py profile-target --backend tensorrt --engine "$eng" --shape $shape "${man[@]}" \
+        > "$LOGS/ncu_${op}_${dt}_${shape/,/x}.csv" 2>> "$LOGS/ncu_native.log"
+    done; done; done
+    note "native kernels profiled: $(ls "$LOGS"/ncu_swish_*.csv 2>/dev/null | wc -l) files"
     ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1
-    kernel_arg=()
-    [ -s "$LOGS/plugin_kernel.txt" ] && kernel_arg=(--config "plugin_kernel=$(cat "$LOGS/plugin_kernel.txt")")
+    kernel_arg=()  # config.yaml, then the per-dtype kernel the pick step measured best
+    [ -s "$LOGS/plugin_kernel.yaml" ] && kernel_arg=(--configfile config.yaml "$LOGS/plugin_kernel.yaml")
     timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete "${kernel_arg[@]}" >> "$LOGS/dag.log" 2>&1
     rc=$?
     note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"

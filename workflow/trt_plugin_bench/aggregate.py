@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import write_summary
+from .analysis import copy_ceiling, write_summary
 from .provenance import git_commit, plugin_source_hash
 from .records import TABLES, columns
 
@@ -34,16 +34,14 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {name: _concat(inputs.get(name, []), name) for name in TABLES}
-    cal = tables["calibration"]
-    copies = cal[cal["measurement"] == "copy"] if not cal.empty else cal
-    ceiling = float(copies["bandwidth_gbs"].max()) if len(copies) else None
+    device = json.loads(Path(device_json).read_text())
+    ceiling = copy_ceiling(tables["calibration"], device.get("l2_bytes", 0))
     tables["latency"] = _with_ceiling(tables["latency"], ceiling)
     tables["kernel"] = _with_ceiling(tables["kernel"], ceiling)
     for name, table in tables.items():
         tmp = out_dir / f"{name}.csv.tmp"
         table.to_csv(tmp, index=False)
         tmp.replace(out_dir / f"{name}.csv")
-    device = json.loads(Path(device_json).read_text())
     device.update({
         "git_commit": git_commit(),
         "plugin_source_hash": plugin_source_hash(),

@@ -14,6 +14,8 @@ from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
+from .records import TABLES
+
 GPU_LOCK_DIR = Path("results") / ".gpu-locks"  # in the working directory, beside the outputs
 
 
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--engine", required=True)
         p.add_argument("--manifest")
         p.add_argument("--out", required=True)
+    p = cmd("compare")
+    for a in ("--engine-a", "--engine-b", "--out"):
+        p.add_argument(a, required=True)
+    p.add_argument("--manifest")
     p = cmd("roundtrip")
     for a in ("--engine", "--golden", "--out"):
         p.add_argument(a, required=True)
@@ -91,11 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device-json", required=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--skipped", default="[]")
-    for name in ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile"):
+    for name in TABLES:
         p.add_argument(f"--{name}", nargs="*", default=[])
     p = cmd("log-mlflow", backend=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out", required=True)
+    p = cmd("pick-kernel", backend=False, cfg=False)
+    p.add_argument("--kernel-csv", required=True)
+    p.add_argument("--config-out", help="write {plugin_kernel: {dtype: kernel}} here, a config file to add")
     p = cmd("figures", backend=False, cfg=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out-dir", required=True)
@@ -126,6 +135,20 @@ def main(argv: list[str] | None = None) -> int:
                                   args.cuda_architectures)
         print(json.dumps(manifest, indent=2))
         return 0
+    if args.command == "pick-kernel":
+        import pandas as pd
+        import yaml
+
+        from .analysis import pick_kernel, pick_kernels_per_dtype
+
+        table = pd.read_csv(args.kernel_csv)
+        kernel, slowdown = pick_kernel(table)
+        print(slowdown.round(3).to_string(), file=sys.stderr)
+        per_dtype = pick_kernels_per_dtype(table)
+        if args.config_out:
+            Path(args.config_out).write_text(yaml.safe_dump({"plugin_kernel": per_dtype}))
+        print(json.dumps({"every_dtype": kernel, "per_dtype": per_dtype}))
+        return 0
     if args.command in ("aggregate", "figures", "log-mlflow"):
         return _host_only(args, config)
     if args.command == "kernel-bench":
@@ -138,8 +161,7 @@ def _host_only(args: argparse.Namespace, config: dict) -> int:
     if args.command == "aggregate":
         from .aggregate import aggregate
 
-        inputs = {name: [Path(p) for p in getattr(args, name)] for name in
-                  ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile")}
+        inputs = {name: [Path(p) for p in getattr(args, name)] for name in TABLES}
         aggregate(inputs, Path(args.device_json), Path(args.out_dir), json.loads(args.skipped))
         return 0
     if args.command == "figures":
@@ -150,7 +172,7 @@ def _host_only(args: argparse.Namespace, config: dict) -> int:
 
         device = json.loads((Path(args.tables_dir) / "device.json").read_text())
         tables = load_tables(Path(args.tables_dir))
-        for name in ("latency", "dynamic", "threads", "calibration", "kernel"):
+        for name in TABLES:
             tables.setdefault(name, pd.DataFrame())
         for out in draw_all(tables, device, Path(args.out_dir)):
             print(f"wrote {out}")
@@ -170,6 +192,7 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
     from . import sweeps
     from .records import (
         CalibrationRow,
+        CompareRow,
         DynamicRow,
         KernelRow,
         LatencyRow,
@@ -185,6 +208,9 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
                             Path(args.golden), manifest)
     elif args.command == "latency":
         write_rows(args.out, LatencyRow, sweeps.latency_sweep(config, backend, Path(args.engine), manifest))
+    elif args.command == "compare":
+        write_rows(args.out, CompareRow, sweeps.compare_sweep(config, backend, Path(args.engine_a), Path(args.engine_b),
+                                                             manifest))
     elif args.command == "dynamic":
         write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(config, backend, Path(args.engine), manifest))
     elif args.command == "threads":

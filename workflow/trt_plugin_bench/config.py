@@ -77,6 +77,11 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 
 
 def _format_schema_error(error: jsonschema.ValidationError) -> str:
+    if error.validator == "oneOf" and error.context:
+        # a value that may take several forms: report the form it came closest to
+        # (the deepest error, and one about the value's contents over one about its type)
+        closest = max(error.context, key=lambda e: (len(e.absolute_path), e.validator not in ("enum", "type")))
+        return _format_schema_error(closest)
     key = _key_path(error)
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
@@ -158,6 +163,15 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                 errors.append(
                     f"config key 'profile.{key}': {prof_cfg[key]!r} is not swept; allowed values: "
                     + ", ".join(allowed)
+                )
+    for i, (a, b) in enumerate(config["compare"]["pairs"]):
+        if a == b:
+            errors.append(f"config key 'compare.pairs[{i}]': compares {a!r} with itself")
+        for op in (a, b):
+            if op not in config["operators"]:
+                errors.append(
+                    f"config key 'compare.pairs[{i}]': {op!r} is not swept; allowed values: "
+                    + ", ".join(config["operators"])
                 )
     timing = config["timing"]
     if timing["min_samples"] > timing["max_samples"]:

@@ -24,6 +24,21 @@ def plan_sweeps(config: dict, backend: str, trt_major: int | None) -> tuple[list
     return keys, skipped
 
 
+def compare_keys(config: dict, keys: list[str]) -> list[str]:
+    """Compare outputs (a__vs__b__dtype__profile) for each configured pair both of whose engines
+    are planned on this backend."""
+    if not config["compare"]["enabled"]:
+        return []
+    planned = set(keys)
+    out = []
+    for a, b in config["compare"]["pairs"]:
+        for dtype in config["dtypes"]:
+            for profile in config["profiles"]:
+                if sweep_key(a, dtype, profile) in planned and sweep_key(b, dtype, profile) in planned:
+                    out.append(f"{a}__vs__{b}__{dtype}__{profile}")
+    return out
+
+
 def thread_keys(config: dict, keys: list[str]) -> list[str]:
     profile = config["threads"].get("profile") or next(iter(config["profiles"]))
     return [k for k in keys if k.endswith(f"__{profile}")]
@@ -57,5 +72,5 @@ def builder_cfg(config: dict, profile: str) -> dict:
     return cfg
 
 
-__all__ = ["MANIFEST", "builder_cfg", "cfg_json", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
+__all__ = ["MANIFEST", "builder_cfg", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
            "sweep_outputs", "thread_keys"]

@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .analysis import ratio_table  # noqa: E402
+from .analysis import SMALL_TENSOR_ALLOWANCE_US, compare_targets, copy_ceiling, ratio_table  # noqa: E402
 
-FIGURES = ("latency", "bandwidth", "plugin_vs_native", "modes", "dynamic_shapes", "thread_scaling", "calibration", "kernels")
+FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
+           "calibration", "kernels")
 
 
 def _title(device: dict, what: str) -> str:
@@ -43,11 +44,8 @@ def _save(grid_or_fig, out: Path, device: dict, what: str) -> None:  # noqa: ANN
     plt.close(fig)
 
 
-def _ceiling(cal: pd.DataFrame) -> float | None:
-    if cal.empty:
-        return None
-    copies = cal[cal["measurement"] == "copy"]
-    return float(copies["bandwidth_gbs"].max()) if len(copies) else None
+def _ceiling(cal: pd.DataFrame, device: dict) -> float | None:
+    return copy_ceiling(cal, device.get("l2_bytes", 0))
 
 
 def latency(lat: pd.DataFrame, device: dict, out: Path) -> None:
@@ -71,7 +69,7 @@ def bandwidth(lat: pd.DataFrame, cal: pd.DataFrame, device: dict, out: Path) -> 
                     kind="line", markers=True, dashes=False, errorbar=None, height=3.8, aspect=1.2)
     g.set(xscale="log")
     g.set_axis_labels("tensor size (MiB)", "achieved bandwidth (GB/s)")
-    ceiling = _ceiling(cal)
+    ceiling = _ceiling(cal, device)
     l2_mib = device.get("l2_bytes", 0) / 2**20
     for ax in g.axes.flat:
         if ceiling:
@@ -100,8 +98,29 @@ def plugin_vs_native(lat: pd.DataFrame, device: dict, out: Path) -> None:
     _save(g, out, device, what)
 
 
+def compare(cmp: pd.DataFrame, device: dict, out: Path) -> None:
+    what = ("Plugin ÷ native, the two engines timed interleaved (a sample of each in turn), with ± 1 SE: "
+            f"target ≤ 1 at ≥ 1 MiB, ≤ native + {SMALL_TENSOR_ALLOWANCE_US:g} µs below")
+    if cmp.empty:
+        return _empty(out, device, what, "no compare rows (compare.enabled, or a pair not built here)")
+    data = compare_targets(cmp).assign(tensor_mib=lambda d: d["tensor_bytes"] / 2**20,
+                                       pair=lambda d: d["operator_a"] + " ÷ " + d["operator_b"])
+    g = sns.relplot(data=data, x="tensor_mib", y="ratio", hue="dtype", style="pair", col="profile", kind="line",
+                    markers=True, dashes=False, errorbar=None, height=3.6, aspect=1.3, facet_kws={"sharex": False})
+    for ax, (_, sub) in zip(g.axes.flat, data.groupby("profile", sort=False)):
+        ax.errorbar(sub["tensor_mib"], sub["ratio"], yerr=sub["ratio_se"], fmt="none", ecolor="grey", linewidth=0.8)
+        ax.axhline(1.0, color="black", linewidth=1)
+        ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        missed = sub[~sub["meets_target"]]
+        ax.scatter(missed["tensor_mib"], missed["ratio"], s=80, facecolors="none", edgecolors="red", zorder=5)
+    g.set(xscale="log")
+    g.set_axis_labels("tensor size (MiB)", "median latency ratio (a ÷ b); red ring: target missed")
+    _save(g, out, device, what)
+
+
 def modes(lat: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Timing modes: warm L2, cold L2 (flushed before each sample), CUDA-graph replay"
+    what = ("Timing modes: warm and cold L2 (GPU time, blocked start); stream and CUDA-graph replay "
+            "(latency from an idle stream, launch included)")
     if lat.empty:
         return _empty(out, device, what, "no latency rows")
     g = sns.relplot(data=lat, x="elements", y="median_us", hue="mode", style="dtype", col="operator", col_wrap=3,
@@ -167,7 +186,7 @@ def kernels(kern: pd.DataFrame, cal: pd.DataFrame, device: dict, out: Path) -> N
                     markers=True, dashes=False, errorbar=None, height=3.2, aspect=1.2)
     g.set(xscale="log")
     g.set_axis_labels("tensor size (MiB)", "achieved bandwidth (GB/s)")
-    ceiling = _ceiling(cal)
+    ceiling = _ceiling(cal, device)
     if ceiling:
         for ax in g.axes.flat:
             ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
@@ -184,6 +203,7 @@ def draw_all(tables: dict[str, pd.DataFrame], device: dict, out_dir: Path) -> li
     latency(lat, device, out_dir / "latency.png")
     bandwidth(lat, cal, device, out_dir / "bandwidth.png")
     plugin_vs_native(lat, device, out_dir / "plugin_vs_native.png")
+    compare(tables.get("compare", empty), device, out_dir / "compare.png")
     modes(lat, device, out_dir / "modes.png")
     dynamic_shapes(tables.get("dynamic", empty), device, out_dir / "dynamic_shapes.png")
     thread_scaling(tables.get("threads", empty), device, out_dir / "thread_scaling.png")

@@ -59,14 +59,23 @@ OPERATORS: dict[str, OperatorSpec] = {
     )
 }
 
-def plugin_kernel(op: str, config: dict) -> str:
-    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel."""
+DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"
+
+
+def plugin_kernel(op: str, config: dict, dtype: str) -> str:
+    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel,
+    one name or a {dtype: name} map (the kernel measured best can differ by dtype)."""
     kernel = OPERATORS[op].kernel or ""
-    return config.get("plugin_kernel", "vectorized_oneshot") if kernel == "optimised" else kernel
+    if kernel != "optimised":
+        return kernel
+    chosen = config.get("plugin_kernel", DEFAULT_PLUGIN_KERNEL)
+    return chosen.get(dtype, DEFAULT_PLUGIN_KERNEL) if isinstance(chosen, dict) else chosen
 
 
 # The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel).
-KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3}
+KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3,
+              "vectorized_oneshot_x1": 4, "vectorized_oneshot_x4": 5, "vectorized_oneshot_x1_b128": 6,
+              "vectorized_oneshot_x2_b128": 7}
 
 
 def tensorrt_support(op: str, dtype: str, major: int) -> str | None:

@@ -43,6 +43,7 @@ class LatencyRow:
     elements: int
     bytes_moved: int
     mode: str
+    start: str  # "blocked" | "idle" | "cpu": see backends/base.py MODE_START
     repeat: int
     n: int
     min_us: float
@@ -125,13 +126,14 @@ class ThreadRow:
 class CalibrationRow:
     backend: str
     device_name: str
-    measurement: str  # "copy" | "empty_launch" | "empty_graph_launch"
+    measurement: str  # "copy" | "empty_launch" | "empty_kernel" | "empty_graph_launch"
     bytes: int
     n: int
     median_us: float
     rse: float
     bandwidth_gbs: float
     timing_clock: str
+    start: str  # "blocked" (GPU time) | "idle" (launch included) | "cpu" (reference backend)
 
 
 @dataclass
@@ -143,6 +145,7 @@ class KernelRow:
     elements: int
     bytes_moved: int
     mode: str
+    start: str
     n: int
     median_us: float
     p90_us: float
@@ -153,6 +156,36 @@ class KernelRow:
     verified: bool
     max_abs_err: float
     throttled: bool
+
+
+@dataclass
+class CompareRow:
+    """Two engines of one dtype and profile timed interleaved at one shape: ``a`` ÷ ``b``."""
+
+    backend: str
+    device_name: str
+    operator_a: str
+    operator_b: str
+    kernel_a: str
+    dtype: str
+    profile: str
+    shape: str
+    elements: int
+    tensor_bytes: int
+    mode: str
+    start: str
+    n: int  # samples of each engine
+    median_a_us: float
+    median_b_us: float
+    median_se_a_us: float
+    median_se_b_us: float
+    ratio: float  # median a / median b: below 1, a is faster
+    ratio_se: float
+    difference_us: float  # median a - median b
+    stop_reason: str
+    verified: bool
+    throttled: bool
+    timing_clock: str
 
 
 @dataclass
@@ -177,6 +210,7 @@ TABLES: dict[str, type] = {
     "calibration": CalibrationRow,
     "kernel": KernelRow,
     "profile": ProfileRow,
+    "compare": CompareRow,
 }
 
 

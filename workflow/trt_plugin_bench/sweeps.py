@@ -22,10 +22,11 @@ from .backends import get_backend
 from .backends.base import Backend, EngineSpec, ShapeOutOfProfileError, build_record_path, sha256_file
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
+from .host import quiet_host
 from .operators import ITEMSIZE, OPERATORS, plugin_kernel
 from .provenance import plugin_source_hash
-from .records import DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
-from .stats import StoppingRule, measure, sample_until_stable, summarize, warm_up
+from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
+from .stats import StoppingRule, measure, sample_interleaved, sample_until_stable, summarize, warm_up
 
 GOLDEN_SEED = 20261124
 
@@ -49,7 +50,7 @@ def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpe
         operator=op,
         function=spec.function,
         implementation=spec.implementation,
-        kernel=plugin_kernel(op, config),
+        kernel=plugin_kernel(op, config, dtype),
         dtype=dtype,
         profile=profile_name,
         min=prof.min,
@@ -112,19 +113,29 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement."""
     backend = get_backend(backend_name)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
-    spec = engine.spec
     rule = StoppingRule.from_config(config["timing"])
     repeats = int(config["timing"]["repeats"])
-    ceiling = float("nan")
     device = backend.device_info().device_name
-    prof = profiles(config)[spec.profile]
+    prof = profiles(config)[engine.spec.profile]
     limit = max_elements_for(backend, config)
     modes = [m for m in config["timing"]["modes"] if m in backend.modes]
     skipped_modes = [m for m in config["timing"]["modes"] if m not in backend.modes]
     if skipped_modes:
         log(f"modes {skipped_modes} are not available on the {backend.name} backend; skipped")
-    rows: list[LatencyRow] = []
     shapes = list(prof.shapes)
+    with quiet_host(config["timing"].get("pin_cpu", True)) as cpu:
+        log(f"timing thread pinned to CPU {cpu}, garbage collector paused" if cpu is not None
+            else "timing thread not pinned; garbage collector paused")
+        rows = _latency_rows(config, backend, engine, shapes, modes, limit, repeats, rule, device)
+    engine.close()
+    return rows
+
+
+def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: list[str], limit: int | None,  # noqa: ANN001
+                  repeats: int, rule: StoppingRule, device: str) -> list[LatencyRow]:
+    spec = engine.spec
+    ceiling = float("nan")
+    rows: list[LatencyRow] = []
     for i, shape in enumerate(shapes, 1):
         n = elements(shape)
         if limit is not None and n > limit:
@@ -149,7 +160,7 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
                         backend=backend.name, device_name=device, operator=spec.operator,
                         implementation=spec.implementation, kernel=spec.kernel, dtype=spec.dtype,
                         profile=spec.profile, shape=shape_str(shape), elements=n, bytes_moved=moved,
-                        mode=mode, repeat=r, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
+                        mode=mode, start=timer.start, repeat=r, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
                         mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
                         stdev_us=s.stdev * 1e6, median_se_us=s.median_se * 1e6, rse=s.rse,
                         stop_reason=s.stop_reason, host_enqueue_median_us=float(np.median(host)) * 1e6,
@@ -161,9 +172,72 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
                         temperature_c=after.temperature_c, power_w=after.power_w,
                         timing_clock=backend.timing_clock,
                     ))
-                    log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode} repeat {r}: median "
-                        f"{s.median * 1e6:.2f} us (rse {100 * s.rse:.2f} %, n {s.n}, {s.stop_reason}), {bw:.1f} GB/s")
-    engine.close()
+                    log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode} ({timer.start} start) repeat {r}: "
+                        f"median {s.median * 1e6:.2f} us (rse {100 * s.rse:.2f} %, n {s.n}, {s.stop_reason}), {bw:.1f} GB/s")
+    return rows
+
+
+# -- compare -------------------------------------------------------------------------------------
+def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Path,
+                  manifest_path: Path | None) -> list[CompareRow]:
+    """Two engines of one dtype and profile (the plugin and the layers it replaces), each shape
+    timed interleaved, a sample of one then of the other, in one process: clock, temperature and
+    host drift fall on both alike, so the ratio of their medians resolves differences smaller than
+    the run-to-run drift of either. Both outputs are checked before timing."""
+    backend = get_backend(backend_name)
+    library = plugin_library_from_manifest(manifest_path)
+    a = backend.load(engine_a, library)
+    b = backend.load(engine_b, library)
+    sa, sb = a.spec, b.spec
+    if (sa.dtype, sa.profile, sa.min, sa.max) != (sb.dtype, sb.profile, sb.min, sb.max):
+        raise RuntimeError(f"cannot compare {engine_a.name} with {engine_b.name}: different dtype or profile")
+    mode = config["compare"]["mode"]
+    if mode not in backend.modes:
+        raise RuntimeError(f"compare.mode {mode!r} is not available on the {backend.name} backend "
+                           f"(it has {', '.join(backend.modes)})")
+    rule = StoppingRule.from_config(config["timing"])
+    prof = profiles(config)[sa.profile]
+    limit = max_elements_for(backend, config)
+    device = backend.device_info().device_name
+    verify_max = config["timing"]["verify_max_elements"]
+    rows: list[CompareRow] = []
+    with quiet_host(config["timing"].get("pin_cpu", True)):
+        for i, shape in enumerate(prof.shapes, 1):
+            n = elements(shape)
+            if limit is not None and n > limit:
+                log(f"shape {i} of {len(prof.shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
+                continue
+            with a.timer(shape, mode, seed=i, verify_max_elements=verify_max) as ta, \
+                    b.timer(shape, mode, seed=i, verify_max_elements=verify_max) as tb:
+                checks = [ta.verify(), tb.verify()]
+                for spec, check in zip((sa, sb), checks):
+                    if not check.ok:
+                        raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
+                warm_up(ta.sample, rule)
+                warm_up(tb.sample, rule)
+                before = read_state()
+                (da, db), reason = sample_interleaved([ta.sample, tb.sample], rule)
+                after = read_state()
+                if ta.start != tb.start:
+                    raise RuntimeError(f"{sa.operator} was timed with a {ta.start} start, {sb.operator} with "
+                                       f"{tb.start}: their ratio would mean nothing")
+                xa, xb = summarize(da, reason), summarize(db, reason)
+                rows.append(CompareRow(
+                    backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
+                    kernel_a=sa.kernel, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
+                    tensor_bytes=n * ITEMSIZE[sa.dtype], mode=mode, start=ta.start, n=xa.n,
+                    median_a_us=xa.median * 1e6, median_b_us=xb.median * 1e6,
+                    median_se_a_us=xa.median_se * 1e6, median_se_b_us=xb.median_se * 1e6,
+                    ratio=xa.median / xb.median, ratio_se=(xa.median / xb.median) * float(np.hypot(xa.rse, xb.rse)),
+                    difference_us=(xa.median - xb.median) * 1e6, stop_reason=reason,
+                    verified=all(c.ok for c in checks), throttled=throttled(before, after),
+                    timing_clock=backend.timing_clock,
+                ))
+                r = rows[-1]
+                log(f"shape {i} of {len(prof.shapes)}: {shape_str(shape)} {mode}: {sa.operator} {r.median_a_us:.2f} us, "
+                    f"{sb.operator} {r.median_b_us:.2f} us, ratio {r.ratio:.4f} ± {r.ratio_se:.4f} (n {r.n}, {reason})")
+    a.close()
+    b.close()
     return rows
 
 

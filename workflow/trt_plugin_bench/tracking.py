@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .analysis import copy_ceiling
 from .config import resolve_tracking_uri
 from .operators import sweep_key
 
 PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
-TABLE_NAMES = ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile")
+TABLE_NAMES = ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare")
 
 
 class TrackingStoreUnreachable(RuntimeError):
@@ -221,10 +222,10 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
     parent_metrics = []
     cal = tables.get("calibration")
     if cal is not None:
-        copies = cal[cal["measurement"] == "copy"]
-        if len(copies):
-            parent_metrics.append(Metric("copy_ceiling_gbs", float(copies["bandwidth_gbs"].max()), now, 0))
-        for m in ("empty_launch", "empty_graph_launch"):
+        ceiling = copy_ceiling(cal, device.get("l2_bytes", 0))
+        if ceiling:
+            parent_metrics.append(Metric("copy_ceiling_gbs", ceiling, now, 0))
+        for m in ("empty_launch", "empty_kernel", "empty_graph_launch"):
             sel = cal[cal["measurement"] == m]
             if len(sel):
                 parent_metrics.append(Metric(f"{m}_us", float(sel["median_us"].iloc[0]), now, 0))
@@ -233,6 +234,13 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         for (kernel, dtype, mode), grp in kern.groupby(["kernel", "dtype", "mode"]):
             for _, r in grp.iterrows():
                 parent_metrics.append(Metric(f"kernel.{kernel}.{dtype}.{mode}.bandwidth_gbs", float(r["bandwidth_gbs"]), now, int(r["elements"])))
+    cmp = tables.get("compare")
+    if cmp is not None:
+        for _, r in cmp.iterrows():
+            name = f"compare.{r['operator_a']}_vs_{r['operator_b']}.{r['dtype']}.{r['profile']}.{r['mode']}"
+            step = int(r["elements"])
+            parent_metrics.append(Metric(f"{name}.ratio", float(r["ratio"]), now, step))
+            parent_metrics.append(Metric(f"{name}.difference_us", float(r["difference_us"]), now, step))
     if parent_metrics:
         for i in range(0, len(parent_metrics), 900):
             client.log_batch(parent_id, metrics=parent_metrics[i:i + 900])
