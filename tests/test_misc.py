@@ -179,3 +179,12 @@ def test_pick_kernels_per_dtype() -> None:
              "median_us": t} for (k, d), t in {("a", "fp32"): 10.0, ("b", "fp32"): 9.0,
                                                ("a", "fp16"): 5.0, ("b", "fp16"): 6.0}.items()]
     assert pick_kernels_per_dtype(pd.DataFrame(rows)) == {"fp16": "a", "fp32": "b"}
+
+
+def test_copy_ceiling_takes_the_faster_of_memcpy_and_the_copy_kernel() -> None:
+    from trt_plugin_bench.analysis import copy_ceiling
+
+    cal = pd.DataFrame({"measurement": ["copy", "copy_kernel", "copy_kernel"],
+                        "bytes": [2 * (2048 << 20), 2 * (2048 << 20), 2 * (16 << 20)],
+                        "bandwidth_gbs": [3010.0, 3041.0, 3600.0]})
+    assert copy_ceiling(cal, 50 << 20) == 3041.0

@@ -57,6 +57,29 @@ for step in "$@"; do
       > "$LOGS/plugin_kernel.txt" 2> "$LOGS/pick.txt"
     cat "$LOGS/pick.txt"; note "plugin_kernel $(cat "$LOGS/plugin_kernel.txt")"
     ;;
+  ceiling)
+    # the calibration alone (cudaMemcpy and the 16-byte copy kernel, checked bit for bit first), and
+    # the plugin's kernels at 512 Mi elements on the same machine: one machine, one roofline
+    python3 - > "$LOGS/copy16_check.log" 2>&1 <<'PY'
+import numpy as np, pycuda.driver as cuda, sys
+sys.path.insert(0, "workflow")
+from trt_plugin_bench.cuda_utils import GpuContext, DeviceBuffer
+gpu = GpuContext(0); s = cuda.Stream()
+x = np.random.default_rng(1).integers(0, 2**32, (3 << 20) // 4 + 4, dtype=np.uint32)
+with DeviceBuffer(x.nbytes) as a, DeviceBuffer(x.nbytes) as b:
+    cuda.memcpy_htod(a.ptr, x); gpu.copy16(b.ptr, a.ptr, x.nbytes, s); s.synchronize()
+    y = np.empty_like(x); cuda.memcpy_dtoh(y, b.ptr)
+print("copy16 bit-identical:", bool((x == y).all()))
+PY
+    note "$(tail -1 "$LOGS/copy16_check.log")"
+    python3 workflow/scripts/tpb.py calibrate --backend tensorrt --out "$LOGS/calibration_ceiling.csv" --device-json "$LOGS/device_ceiling.json" \
+      --config-json '{"calibration": {"copy_mib": [256, 1024, 2048]}, "timing": {"target_rse": 0.01, "min_samples": 20, "max_samples": 5000, "max_time_s": 0.25, "warmup_min": 5, "warmup_time_s": 0.02}}' > "$LOGS/ceiling.log" 2>&1
+    python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
+    python3 workflow/scripts/tpb.py kernel-bench --manifest results/build/manifest.json --out "$LOGS/kernel_ceiling.csv" \
+      --config-json '{"kernel_bench": {"kernels": ["vectorized_oneshot_x1", "vectorized_oneshot_x1_b128"], "elements": [268435456, 536870912]}, "timing": {"target_rse": 0.01, "min_samples": 20, "max_samples": 5000, "max_time_s": 0.25, "warmup_min": 5, "warmup_time_s": 0.02}, "dtypes": ["fp32", "fp16", "bf16"], "beta": 1.0}' >> "$LOGS/ceiling.log" 2>&1
+    cut -d, -f3-8,10 "$LOGS/calibration_ceiling.csv"; cut -d, -f3-5,7,9 "$LOGS/kernel_ceiling.csv" | grep cold
+    note "ceiling rc=$?"
+    ;;
   native)
     # what TensorRT's own fused sigmoid x mul kernel is (name, grid, block, registers), beside the plugin's
     for op in swish_native swish_plugin; do for dt in fp32 fp16; do for shape in 256,1024 16384,1024; do

@@ -16,7 +16,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .analysis import SMALL_TENSOR_ALLOWANCE_US, compare_targets, copy_ceiling, ratio_table  # noqa: E402
+from .analysis import (  # noqa: E402
+    COPY_MEASUREMENTS,
+    SMALL_TENSOR_ALLOWANCE_US,
+    compare_targets,
+    copy_ceiling,
+    ratio_table,
+)
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
            "calibration", "kernels")
@@ -162,16 +168,19 @@ def calibration(cal: pd.DataFrame, device: dict, out: Path) -> None:
     what = "Calibration: device-to-device copy bandwidth and the empty-launch floor"
     if cal.empty:
         return _empty(out, device, what, "no calibration rows")
-    copies = cal[cal["measurement"] == "copy"].assign(mib=lambda d: d["bytes"] / 2 / 2**20)
+    copies = cal[cal["measurement"].isin(COPY_MEASUREMENTS)].assign(mib=lambda d: d["bytes"] / 2 / 2**20)
     fig, ax = plt.subplots(figsize=(7, 4))
-    sns.lineplot(data=copies, x="mib", y="bandwidth_gbs", marker="o", ax=ax)
+    sns.lineplot(data=copies, x="mib", y="bandwidth_gbs", hue="measurement", marker="o", ax=ax)
     ax.set_xscale("log")
     ax.set_xlabel("buffer size (MiB, copied once: bytes read + written counted)")
     ax.set_ylabel("copy bandwidth (GB/s)")
     for _, r in copies.iterrows():
         ax.annotate(f"{r['bandwidth_gbs']:.0f}", (r["mib"], r["bandwidth_gbs"]), fontsize=7,
                     textcoords="offset points", xytext=(0, 5), ha="center")
-    floors = cal[cal["measurement"] != "copy"]
+    ceiling = _ceiling(cal, device)
+    if ceiling:
+        ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
+    floors = cal[~cal["measurement"].isin(COPY_MEASUREMENTS)]
     text = "; ".join(f"{r['measurement']}: {r['median_us']:.2f} µs" for _, r in floors.iterrows())
     ax.text(0.01, 0.02, text, transform=ax.transAxes, fontsize=8)
     _save(fig, out, device, what)

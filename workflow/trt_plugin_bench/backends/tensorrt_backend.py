@@ -323,6 +323,8 @@ class TensorRTBackend(Backend):
                 fill_tiled(a, np.random.default_rng(0).integers(0, 255, min(size, 64 << 20), dtype=np.uint8), size, stream)
                 rows.append(row("copy", blocked, 2 * size,
                                 lambda a=a, b=b, size=size: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream)))
+                rows.append(row("copy_kernel", blocked, 2 * size,
+                                lambda a=a, b=b, size=size: self.gpu.copy16(b.ptr, a.ptr, size, stream)))
 
         def empty() -> None:
             self.gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream)
