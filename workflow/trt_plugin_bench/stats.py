@@ -151,27 +151,40 @@ def sample_until_stable(
     """
     device: list[float] = []
     host: list[float] = []
-    start = clock()
-    next_check = rule.min_samples
-    while True:
+
+    def step() -> None:
         d, h = sample()
         device.append(d)
         host.append(h)
-        n = len(device)
+
+    reason = _sample_loop(step, [device], rule, clock, rule.max_time_s)
+    return np.asarray(device), np.asarray(host), reason
+
+
+def _relative_noise(samples: list[float]) -> float:
+    med = float(np.median(samples))
+    return noise_standard_error(samples) / med if med > 0 else math.inf
+
+
+def _sample_loop(step: Callable[[], None], series: list[list[float]], rule: StoppingRule,
+                 clock: Callable[[], float], budget_s: float) -> str:
+    """Call ``step`` (one sample onto each series) until every series' median is known to the
+    target, ``max_samples`` steps, or ``budget_s`` after at least ``min_samples``; returns why it
+    stopped. The noise is re-estimated at geometric intervals: O(n log n) overall."""
+    start = clock()
+    next_check = rule.min_samples
+    n = 0
+    while True:
+        step()
+        n += 1
         if n >= next_check:
-            se = noise_standard_error(device)
-            med = float(np.median(device))
-            if med > 0 and se / med <= rule.target_rse:
-                reason = "converged"
-                break
+            if all(_relative_noise(s) <= rule.target_rse for s in series):
+                return "converged"
             next_check = max(n + 1, int(n * 1.25))
         if n >= rule.max_samples:
-            reason = "max_samples"
-            break
-        if n >= rule.min_samples and clock() - start >= rule.max_time_s:
-            reason = "time_budget"
-            break
-    return np.asarray(device), np.asarray(host), reason
+            return "max_samples"
+        if n >= rule.min_samples and clock() - start >= budget_s:
+            return "time_budget"
 
 
 def measure(sample: SampleFn, rule: StoppingRule) -> TimingSummary:
@@ -192,27 +205,15 @@ def sample_interleaved(
     if not samplers:
         raise ValueError("nothing to sample")
     samples: list[list[float]] = [[] for _ in samplers]
-    start = clock()
-    budget = rule.max_time_s * len(samplers)
-    next_check = rule.min_samples
-    rounds = 0
-    while True:
-        order = range(len(samplers)) if rounds % 2 == 0 else reversed(range(len(samplers)))
+    rounds = [0]
+
+    def step() -> None:
+        order = range(len(samplers)) if rounds[0] % 2 == 0 else reversed(range(len(samplers)))
         for i in order:
             samples[i].append(samplers[i]()[0])
-        rounds += 1
-        if rounds >= next_check:
-            rse = [noise_standard_error(s) / float(np.median(s)) if np.median(s) > 0 else math.inf for s in samples]
-            if max(rse) <= rule.target_rse:
-                reason = "converged"
-                break
-            next_check = max(rounds + 1, int(rounds * 1.25))
-        if rounds >= rule.max_samples:
-            reason = "max_samples"
-            break
-        if rounds >= rule.min_samples and clock() - start >= budget:
-            reason = "time_budget"
-            break
+        rounds[0] += 1
+
+    reason = _sample_loop(step, samples, rule, clock, rule.max_time_s * len(samplers))
     return [np.asarray(s) for s in samples], reason
 
 
