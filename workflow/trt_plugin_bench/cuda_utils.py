@@ -302,6 +302,7 @@ class EventTimer:
     def __init__(self, stream: cuda.Stream, blocker: StreamBlocker | None = None):
         self.stream = stream
         self.blocker = blocker
+        self.fallback_reason = ""  # why a blocked start fell back to idle, if it did
         self.start = cuda.Event()
         self.end = cuda.Event()
 
@@ -323,11 +324,15 @@ class EventTimer:
                 self.blocker.release()
         self.end.synchronize()
         if self.blocker is not None and self.blocker.timed_out:
-            raise BlockedStartTimeout(
+            # nvbench's answer too: this enqueue is timed from idle from now on, and says so; the
+            # sample that waited for the timeout is not returned
+            self.fallback_reason = (
                 "the timed enqueue waited for its own stream while a blocking kernel held it "
                 f"(released only by the {int(self.blocker.timeout_ns) / 1e9:.1f} s timeout): "
                 "it cannot be timed with a blocked start"
             )
+            self.blocker = None
+            raise BlockedStartTimeout(self.fallback_reason)
         return self.end.time_since(self.start) * 1e-3, host
 
 

@@ -20,7 +20,6 @@ from .analysis import (  # noqa: E402
     COPY_MEASUREMENTS,
     SMALL_TENSOR_ALLOWANCE_US,
     compare_targets,
-    copy_ceiling,
     ratio_table,
 )
 
@@ -50,10 +49,6 @@ def _save(grid_or_fig, out: Path, device: dict, what: str) -> None:  # noqa: ANN
     plt.close(fig)
 
 
-def _ceiling(cal: pd.DataFrame, device: dict) -> float | None:
-    return copy_ceiling(cal, device.get("l2_bytes", 0))
-
-
 def latency(lat: pd.DataFrame, device: dict, out: Path) -> None:
     what = "Median latency vs tensor size"
     if lat.empty:
@@ -75,7 +70,7 @@ def bandwidth(lat: pd.DataFrame, cal: pd.DataFrame, device: dict, out: Path) -> 
                     kind="line", markers=True, dashes=False, errorbar=None, height=3.8, aspect=1.2)
     g.set(xscale="log")
     g.set_axis_labels("tensor size (MiB)", "achieved bandwidth (GB/s)")
-    ceiling = _ceiling(cal, device)
+    ceiling = device.get("copy_ceiling_gbs")
     l2_mib = device.get("l2_bytes", 0) / 2**20
     for ax in g.axes.flat:
         if ceiling:
@@ -177,7 +172,7 @@ def calibration(cal: pd.DataFrame, device: dict, out: Path) -> None:
     for _, r in copies.iterrows():
         ax.annotate(f"{r['bandwidth_gbs']:.0f}", (r["mib"], r["bandwidth_gbs"]), fontsize=7,
                     textcoords="offset points", xytext=(0, 5), ha="center")
-    ceiling = _ceiling(cal, device)
+    ceiling = device.get("copy_ceiling_gbs")
     if ceiling:
         ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
     floors = cal[~cal["measurement"].isin(COPY_MEASUREMENTS)]
@@ -195,7 +190,7 @@ def kernels(kern: pd.DataFrame, cal: pd.DataFrame, device: dict, out: Path) -> N
                     markers=True, dashes=False, errorbar=None, height=3.2, aspect=1.2)
     g.set(xscale="log")
     g.set_axis_labels("tensor size (MiB)", "achieved bandwidth (GB/s)")
-    ceiling = _ceiling(cal, device)
+    ceiling = device.get("copy_ceiling_gbs")
     if ceiling:
         for ax in g.axes.flat:
             ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)

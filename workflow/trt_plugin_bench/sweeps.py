@@ -134,7 +134,6 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
 def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: list[str], limit: int | None,  # noqa: ANN001
                   repeats: int, rule: StoppingRule, device: str) -> list[LatencyRow]:
     spec = engine.spec
-    ceiling = float("nan")
     rows: list[LatencyRow] = []
     for i, shape in enumerate(shapes, 1):
         n = elements(shape)
@@ -164,8 +163,7 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
                         mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
                         stdev_us=s.stdev * 1e6, median_se_us=s.median_se * 1e6, rse=s.rse,
                         stop_reason=s.stop_reason, host_enqueue_median_us=float(np.median(host)) * 1e6,
-                        bandwidth_gbs=bw, copy_ceiling_gbs=ceiling,
-                        pct_of_copy_ceiling=100.0 * bw / ceiling if ceiling == ceiling else float("nan"),
+                        bandwidth_gbs=bw, copy_ceiling_gbs=float("nan"), pct_of_copy_ceiling=float("nan"),  # joined by aggregate
                         verified=check.ok, max_abs_err=check.max_abs_err,
                         throttled=throttled(before, after), sm_clock_start_mhz=before.sm_clock_mhz,
                         sm_clock_end_mhz=after.sm_clock_mhz, mem_clock_mhz=after.mem_clock_mhz,

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import copy_ceiling
 from .config import resolve_tracking_uri
 from .operators import sweep_key
+from .records import TABLES
 
 PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
-TABLE_NAMES = ("latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare")
+TABLE_NAMES = tuple(TABLES)
 
 
 class TrackingStoreUnreachable(RuntimeError):
@@ -222,7 +222,7 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
     parent_metrics = []
     cal = tables.get("calibration")
     if cal is not None:
-        ceiling = copy_ceiling(cal, device.get("l2_bytes", 0))
+        ceiling = device.get("copy_ceiling_gbs")  # the aggregate rule's, from this calibration table
         if ceiling:
             parent_metrics.append(Metric("copy_ceiling_gbs", ceiling, now, 0))
         for m in ("empty_launch", "empty_kernel", "empty_graph_launch"):
