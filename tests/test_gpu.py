@@ -30,7 +30,7 @@ from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineLoadError, EngineSpec, ShapeOutOfProfileError  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.operators import OPERATORS, tensorrt_support  # noqa: E402
+from trt_plugin_bench.operators import KERNEL_IDS, OPERATORS, tensorrt_support  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,9 +251,8 @@ def test_direct_kernel_path_numerics(manifest: Path) -> None:
     lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
     stream = cuda.Stream()
     for dtype in ("fp32", "fp16", "bf16"):
-        for kernel in ("naive", "vectorized", "vectorized_streaming", "vectorized_oneshot", "vectorized_oneshot_x1",
-                       "vectorized_oneshot_x4", "vectorized_oneshot_x1_b128", "vectorized_oneshot_x2_b128"):
-            for n, offset in ((1, 0), (4099, 0), (1 << 20, 0), (4099, 1), (1 << 16, 3)):
+        for kernel in KERNEL_IDS:
+            for n, offset in ((1, 0), (4099, 0), (1 << 20, 0), (3 << 20, 0), (4099, 1), (1 << 16, 3)):
                 x = ref.random_input((n,), dtype, seed=n + offset)
                 item = x.itemsize
                 with DeviceBuffer((n + offset) * item) as d_in, DeviceBuffer((n + offset) * item) as d_out:

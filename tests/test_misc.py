@@ -188,3 +188,12 @@ def test_copy_ceiling_takes_the_faster_of_memcpy_and_the_copy_kernel() -> None:
                         "bytes": [2 * (2048 << 20), 2 * (2048 << 20), 2 * (16 << 20)],
                         "bandwidth_gbs": [3010.0, 3041.0, 3600.0]})
     assert copy_ceiling(cal, 50 << 20) == 3041.0
+
+
+def test_copy_ceiling_counts_the_1024_thread_copy_and_nothing_else() -> None:
+    from trt_plugin_bench.analysis import copy_ceiling
+
+    big = 2 * (2048 << 20)
+    cal = pd.DataFrame({"measurement": ["copy", "copy_kernel", "copy_kernel_b1024", "empty_kernel"],
+                        "bytes": [big, big, big, big], "bandwidth_gbs": [3024.1, 3032.0, 3055.8, 9999.0]})
+    assert copy_ceiling(cal, 50 << 20) == 3055.8

@@ -189,3 +189,24 @@ def test_interleaving_cancels_drift_in_a_ratio() -> None:
     (a, b), reason = sample_interleaved([make(0.99), make(1.0)], rule, clock)
     assert reason == "max_samples"
     assert np.median(a) / np.median(b) == pytest.approx(0.99, rel=1e-4)  # the true ratio despite the drift
+
+
+def test_visit_noise_sees_drift_between_visits_that_each_window_misses() -> None:
+    from trt_plugin_bench.stats import summarize_visits, visit_standard_error
+
+    rng = np.random.default_rng(5)
+    # the host's slow and fast spells (H100, 2026-11-24): each visit tight, visits 10 % apart
+    levels = [10.0, 11.0, 10.2, 11.2, 10.1, 10.9, 10.4, 11.1]
+    visits = [lvl + rng.normal(0, 0.05, 40) for lvl in levels]
+    pooled = summarize(np.concatenate(visits))
+    s = summarize_visits(visits, "8 visits")
+    assert s.n == 320 and s.stop_reason == "8 visits"
+    assert s.median == pooled.median
+    expected = np.std([np.median(v) for v in visits], ddof=1) / math.sqrt(len(visits))
+    assert s.median_se == pytest.approx(expected)
+    # what one window alone reports is far smaller
+    assert s.median_se > 10 * max(median_standard_error(v) for v in visits)
+    # visits that agree leave the pooled estimate in charge; fewer than three say nothing
+    same = [10.0 + rng.normal(0, 0.05, 40) for _ in range(8)]
+    assert summarize_visits(same).median_se == summarize(np.concatenate(same)).median_se
+    assert math.isnan(visit_standard_error(visits[:2]))

@@ -126,6 +126,14 @@ struct ElementOps<__nv_bfloat16>
     }
 };
 
+//! L2 eviction priority of the one-shot kernels' accesses (see swishOneShotKernel).
+enum class CachePolicy : int32_t
+{
+    kDEFAULT = 0,
+    kEVICT_FIRST_LOADS = 1, //!< ld.global.cs: input lines are the first victims
+    kEVICT_FIRST_ALL = 2,   //!< ld.global.cs and st.global.cs
+};
+
 template <bool kStreaming>
 __device__ __forceinline__ uint4 loadVector(uint4 const* address)
 {
@@ -229,17 +237,24 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
 //
 // kBlock: 256 threads, or 128 (the block size of TensorRT 8.6's generated pointwise kernels, seen
 // with Nsight Compute): smaller blocks finish and are replaced at a finer grain in the last wave.
-template <typename T, int32_t kVectors, int32_t kBlock>
+//
+// kPolicy: the L2 eviction priority of the lines the kernel brings in. The input is read exactly
+// once, so its lines are the cheapest victims there are (clean, never needed again); marked
+// evict-first, they are replaced before the dirty lines other work left in the L2, which would
+// otherwise be written back to DRAM inside this kernel's time.
+template <typename T, int32_t kVectors, int32_t kBlock, CachePolicy kPolicy>
 __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input, uint4* output,
     int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
+    constexpr bool kEvictFirstLoads = kPolicy != CachePolicy::kDEFAULT;
+    constexpr bool kEvictFirstStores = kPolicy == CachePolicy::kEVICT_FIRST_ALL;
     int64_t const base = static_cast<int64_t>(blockIdx.x) * (kBlock * kVectors) + threadIdx.x;
     uint4 vectors[kVectors];
 #pragma unroll
     for (int32_t k = 0; k < kVectors; ++k)
     {
         int64_t const index = base + static_cast<int64_t>(k) * kBlock;
-        vectors[k] = index < vectorCount ? input[index] : make_uint4(0U, 0U, 0U, 0U);
+        vectors[k] = index < vectorCount ? loadVector<kEvictFirstLoads>(input + index) : make_uint4(0U, 0U, 0U, 0U);
     }
 #pragma unroll
     for (int32_t k = 0; k < kVectors; ++k)
@@ -247,7 +262,7 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
         int64_t const index = base + static_cast<int64_t>(k) * kBlock;
         if (index < vectorCount)
         {
-            output[index] = swishVector<T>(vectors[k], beta);
+            storeVector<kEvictFirstStores>(output + index, swishVector<T>(vectors[k], beta));
         }
     }
     if (blockIdx.x == 0 && static_cast<int32_t>(threadIdx.x) < tailCount)
@@ -257,7 +272,7 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
     }
 }
 
-template <typename T, int32_t kVectors, int32_t kBlock = kVectorBlockSize>
+template <typename T, int32_t kVectors, int32_t kBlock = kVectorBlockSize, CachePolicy kPolicy = CachePolicy::kDEFAULT>
 cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput,
     int32_t tailCount, float beta, cudaStream_t stream) noexcept
 {
@@ -268,7 +283,7 @@ cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount
     {
         return cudaErrorInvalidValue; // > 2^40 vectors: beyond any GPU's memory
     }
-    swishOneShotKernel<T, kVectors, kBlock><<<static_cast<unsigned int>(blocks), kBlock, 0, stream>>>(
+    swishOneShotKernel<T, kVectors, kBlock, kPolicy><<<static_cast<unsigned int>(blocks), kBlock, 0, stream>>>(
         input, output, vectorCount, tailInput, tailOutput, tailCount, beta);
     return cudaGetLastError();
 }
@@ -277,7 +292,9 @@ bool isOneShot(SwishKernel kernel) noexcept
 {
     return kernel == SwishKernel::kVECTORIZED_ONESHOT || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X4 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128
-        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X2_B128;
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X2_B128 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_EF
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_CS || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_SIZED;
 }
 
 // Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
@@ -377,6 +394,22 @@ cudaError_t launchTyped(
     case SwishKernel::kVECTORIZED_ONESHOT_X2_B128:
         return launchOneShot<T, 2, 128>(
             vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_EF:
+        return launchOneShot<T, 1, kVectorBlockSize, CachePolicy::kEVICT_FIRST_LOADS>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_CS:
+        return launchOneShot<T, 1, kVectorBlockSize, CachePolicy::kEVICT_FIRST_ALL>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF:
+        return launchOneShot<T, 1, 128, CachePolicy::kEVICT_FIRST_LOADS>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_SIZED:
+        if (vectorCount * kVectorBytes <= kSwishSizedSmallBytes)
+        {
+            return launchOneShot<T, 1, 128, CachePolicy::kEVICT_FIRST_LOADS>(
+                vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+        }
+        return launchOneShot<T, 1>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
     default: break;
     }
 
@@ -415,6 +448,10 @@ char const* swishKernelName(SwishKernel kernel) noexcept
     case SwishKernel::kVECTORIZED_ONESHOT_X4: return "vectorized_oneshot_x4";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B128: return "vectorized_oneshot_x1_b128";
     case SwishKernel::kVECTORIZED_ONESHOT_X2_B128: return "vectorized_oneshot_x2_b128";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_EF: return "vectorized_oneshot_x1_ef";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_CS: return "vectorized_oneshot_x1_cs";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF: return "vectorized_oneshot_x1_b128_ef";
+    case SwishKernel::kVECTORIZED_ONESHOT_SIZED: return "vectorized_oneshot_sized";
     }
     return "unknown";
 }

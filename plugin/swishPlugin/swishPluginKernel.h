@@ -30,9 +30,17 @@ enum class SwishKernel : int32_t
     kVECTORIZED_ONESHOT_X4 = 5,  //!< one-shot grid, 4 vectors per thread (most bytes in flight per warp)
     kVECTORIZED_ONESHOT_X1_B128 = 6, //!< as X1 in 128-thread blocks
     kVECTORIZED_ONESHOT_X2_B128 = 7, //!< as ONESHOT in 128-thread blocks (TensorRT's fp32 pointwise shape)
+    kVECTORIZED_ONESHOT_X1_EF = 8,   //!< as X1, loads evict-first in L2 (input read once: its lines go first)
+    kVECTORIZED_ONESHOT_X1_CS = 9,   //!< as X1, loads and stores evict-first (ld/st .cs)
+    kVECTORIZED_ONESHOT_X1_B128_EF = 10, //!< as X1_B128 with evict-first loads
+    kVECTORIZED_ONESHOT_SIZED = 11,      //!< X1_B128_EF up to kSwishSizedSmallBytes per tensor, X1 above
 };
 
-constexpr int32_t kSwishKernelCount = 8;
+constexpr int32_t kSwishKernelCount = 12;
+
+//! Where kVECTORIZED_ONESHOT_SIZED changes kernel: fp32 on the H100, interleaved with TensorRT's own
+//! fused kernel (docs/kernel-notes.md), X1_B128_EF led at 1-4 MiB, X1 from 8 MiB up.
+constexpr int64_t kSwishSizedSmallBytes = int64_t{4} << 20;
 
 //! Stable lowercase name ("naive", "vectorized", ...); "unknown" when out of range.
 char const* swishKernelName(SwishKernel kernel) noexcept;

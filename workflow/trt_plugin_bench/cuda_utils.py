@@ -97,6 +97,10 @@ DONE:
 }
 """
 COPY_KERNEL_BLOCK = 256
+# The calibration copies with both: on the H100 (2026-11-24, workflow/scripts/h100_probes.py
+# copy-family) 1024-thread blocks copied 0.8 % faster than 256-thread ones and cudaMemcpy, and
+# were the only copy faster than the Swish kernel: the ceiling must be the fastest copy there is.
+COPY_KERNEL_BLOCKS = (256, 1024)
 
 _CU_STREAM_CAPTURE_MODE_GLOBAL = 0
 
@@ -128,13 +132,16 @@ class GpuContext:
         self._copy_module = cuda.module_from_buffer(COPY_KERNEL_PTX)
         self._copy_kernel = self._copy_module.get_function("tpb_copy16")
 
-    def copy16(self, dst: int, src: int, nbytes: int, stream: cuda.Stream) -> None:
-        """dst[:nbytes] = src[:nbytes] with the 16-byte copy kernel (nbytes a multiple of 16)."""
+    def copy16(self, dst: int, src: int, nbytes: int, stream: cuda.Stream, block: int = COPY_KERNEL_BLOCK) -> None:
+        """dst[:nbytes] = src[:nbytes] with the 16-byte copy kernel (nbytes a multiple of 16), one
+        vector per thread in blocks of ``block`` threads."""
         if nbytes % 16:
             raise ValueError(f"copy16 copies whole 16-byte vectors; {nbytes} bytes is not a multiple of 16")
+        if not 32 <= block <= 1024 or block % 32:
+            raise ValueError(f"copy16 block must be a multiple of 32 in [32, 1024], got {block}")
         vectors = nbytes // 16
-        blocks = max(1, -(-vectors // COPY_KERNEL_BLOCK))
-        self._copy_kernel(np.uintp(src), np.uintp(dst), np.uint64(vectors), block=(COPY_KERNEL_BLOCK, 1, 1),
+        blocks = max(1, -(-vectors // block))
+        self._copy_kernel(np.uintp(src), np.uintp(dst), np.uint64(vectors), block=(block, 1, 1),
                           grid=(blocks, 1), stream=stream)
 
     @contextmanager

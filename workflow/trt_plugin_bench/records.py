@@ -126,7 +126,7 @@ class ThreadRow:
 class CalibrationRow:
     backend: str
     device_name: str
-    measurement: str  # "copy" (cudaMemcpy) | "copy_kernel" | "empty_launch" | "empty_kernel" | "empty_graph_launch"
+    measurement: str  # "copy" (cudaMemcpy) | "copy_kernel" | "copy_kernel_b1024" | "empty_launch" | "empty_kernel" | "empty_graph_launch"
     bytes: int
     n: int
     median_us: float

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,6 +118,26 @@ def summarize(samples: np.ndarray | list[float], stop_reason: str = "") -> Timin
         median_se=noise_standard_error(x),
         stop_reason=stop_reason,
     )
+
+
+def visit_standard_error(visits: list[np.ndarray]) -> float:
+    """Standard error of the median from the medians of separate visits to one state (NaN with
+    fewer than 3): the batch-means method with batches spread over minutes, not milliseconds, so
+    it sees drift slower than one window, which consecutive batches cannot."""
+    medians = np.array([np.median(v) for v in visits if len(v)])
+    if medians.size < 3:
+        return math.nan
+    return float(medians.std(ddof=1) / math.sqrt(medians.size))
+
+
+def summarize_visits(visits: list[np.ndarray], stop_reason: str = "") -> TimingSummary:
+    """One state sampled in several visits: statistics of all samples together, noise the larger
+    of the pooled estimate and the spread of the visit medians."""
+    pooled = summarize(np.concatenate([np.asarray(v, dtype=np.float64) for v in visits]), stop_reason)
+    spread = visit_standard_error(visits)
+    if math.isnan(spread) or spread <= pooled.median_se:
+        return pooled
+    return replace(pooled, median_se=spread)
 
 
 SampleFn = Callable[[], tuple[float, float]]

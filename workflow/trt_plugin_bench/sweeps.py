@@ -12,21 +12,30 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import reference as ref
 from .backends import get_backend
-from .backends.base import Backend, EngineSpec, ShapeOutOfProfileError, build_record_path, sha256_file
+from .backends.base import MODE_START, Backend, EngineSpec, ShapeOutOfProfileError, build_record_path, sha256_file
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
 from .host import quiet_host
 from .operators import ITEMSIZE, OPERATORS, plugin_kernel
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
-from .stats import StoppingRule, measure, sample_interleaved, sample_until_stable, summarize, warm_up
+from .stats import (
+    StoppingRule,
+    TimingSummary,
+    measure,
+    sample_interleaved,
+    sample_until_stable,
+    summarize,
+    summarize_visits,
+    warm_up,
+)
 
 GOLDEN_SEED = 20261124
 
@@ -133,46 +142,125 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
 
 def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: list[str], limit: int | None,  # noqa: ANN001
                   repeats: int, rule: StoppingRule, device: str) -> list[LatencyRow]:
+    """Blocked-start modes (GPU time) state by state, each repeat one window; idle-start modes
+    (host enqueue included) in visits spread over the whole rule (see _idle_rows)."""
     spec = engine.spec
     rows: list[LatencyRow] = []
+    checked: dict[tuple[int, ...], object] = {}
+    measured: list[tuple[int, tuple[int, ...]]] = []
+    verify_max = config["timing"]["verify_max_elements"]
+
+    def verify_once(timer, shape: tuple[int, ...]) -> None:  # noqa: ANN001
+        if shape not in checked:  # same engine, input and kernels in every mode: check once per shape
+            check = timer.verify()
+            if not check.ok:
+                raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
+            checked[shape] = check
+
+    idle_modes = [m for m in modes if MODE_START.get(m) == "idle"]
     for i, shape in enumerate(shapes, 1):
         n = elements(shape)
         if limit is not None and n > limit:
             log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
             continue
-        check = None
-        for mode in modes:
-            with engine.timer(shape, mode, seed=i, verify_max_elements=config["timing"]["verify_max_elements"]) as timer:
-                if check is None:  # same engine, input and kernels in every mode: check once per shape
-                    check = timer.verify()
-                    if not check.ok:
-                        raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
+        measured.append((i, shape))
+        for mode in [m for m in modes if m not in idle_modes]:
+            with engine.timer(shape, mode, seed=i, verify_max_elements=verify_max) as timer:
+                verify_once(timer, shape)
                 for r in range(repeats):
                     warm_up(timer.sample, rule)
                     before = read_state()
                     dev, host, reason = sample_until_stable(timer.sample, rule)
                     after = read_state()
-                    s = summarize(dev, reason)
-                    moved = 2 * n * ITEMSIZE[spec.dtype]
-                    bw = moved / s.median / 1e9 if s.median > 0 else float("nan")
-                    rows.append(LatencyRow(
-                        backend=backend.name, device_name=device, operator=spec.operator,
-                        implementation=spec.implementation, kernel=spec.kernel, dtype=spec.dtype,
-                        profile=spec.profile, shape=shape_str(shape), elements=n, bytes_moved=moved,
-                        mode=mode, start=timer.start, repeat=r, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
-                        mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
-                        stdev_us=s.stdev * 1e6, median_se_us=s.median_se * 1e6, rse=s.rse,
-                        stop_reason=s.stop_reason, host_enqueue_median_us=float(np.median(host)) * 1e6,
-                        bandwidth_gbs=bw, copy_ceiling_gbs=float("nan"), pct_of_copy_ceiling=float("nan"),  # joined by aggregate
-                        verified=check.ok, max_abs_err=check.max_abs_err,
-                        throttled=throttled(before, after), sm_clock_start_mhz=before.sm_clock_mhz,
-                        sm_clock_end_mhz=after.sm_clock_mhz, mem_clock_mhz=after.mem_clock_mhz,
-                        temperature_c=after.temperature_c, power_w=after.power_w,
-                        timing_clock=backend.timing_clock,
-                    ))
-                    log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode} ({timer.start} start) repeat {r}: "
-                        f"median {s.median * 1e6:.2f} us (rse {100 * s.rse:.2f} %, n {s.n}, {s.stop_reason}), {bw:.1f} GB/s")
+                    rows.append(_latency_row(backend, device, spec, shape, mode, timer.start, r, summarize(dev, reason),
+                                             host, checked[shape], before, after))
+                    log(_latency_line(i, len(shapes), rows[-1]))
+    if idle_modes:
+        rows += _idle_rows(config, backend, engine, measured, len(shapes), idle_modes, repeats, rule, device, verify_once,
+                           checked)
     return rows
+
+
+def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: int, modes: list[str],  # noqa: ANN001
+               repeats: int, rule: StoppingRule, device: str, verify_once, checked: dict) -> list[LatencyRow]:  # noqa: ANN001
+    """Idle-start latency includes the host's enqueue, and the host drifts slowly: on the H100 of
+    2026-11-24 the medians of 0.25 s windows of one state ranged over 30 % within 8 s, and two
+    4-8 s runs of one state differed by up to 7 % (workflow/scripts/h100_probes.py idle-series). A
+    window of one state cannot see drift slower than itself, so its noise figure was too small.
+    Here every (state, repeat) is sampled in ``timing.idle_visits`` short visits, round-robin over
+    every idle state of the rule: each repeat's median pools host conditions from the whole rule,
+    and its noise comes from the spread of its visit medians (stats.summarize_visits). The
+    repeats take turns first within a visit, so neither always follows the warm-up."""
+    spec = engine.spec
+    visits = int(config["timing"].get("idle_visits", 8))
+    visit_rule = replace(rule, max_samples=max(rule.max_samples // visits, rule.min_samples),
+                         max_time_s=rule.max_time_s / visits)
+    verify_max = config["timing"]["verify_max_elements"]
+    samples: dict[tuple, list[np.ndarray]] = {}
+    hosts: dict[tuple, list[np.ndarray]] = {}
+    reasons: dict[tuple, list[str]] = {}
+    first_state: dict[tuple, object] = {}
+    last_state: dict[tuple, object] = {}
+    start_kind: dict[tuple, str] = {}
+    for v in range(visits):
+        for mode in modes:
+            for i, shape in measured:
+                with engine.timer(shape, mode, seed=i, verify_max_elements=verify_max) as timer:
+                    verify_once(timer, shape)
+                    warm_up(timer.sample, rule)
+                    order = range(repeats) if v % 2 == 0 else reversed(range(repeats))
+                    for r in order:
+                        key = (i, mode, r)
+                        if key not in first_state:
+                            first_state[key] = read_state()
+                        dev, host, reason = sample_until_stable(timer.sample, visit_rule)
+                        samples.setdefault(key, []).append(dev)
+                        hosts.setdefault(key, []).append(host)
+                        reasons.setdefault(key, []).append(reason)
+                        start_kind[key] = timer.start
+                    if v == visits - 1:
+                        for r in range(repeats):
+                            last_state[(i, mode, r)] = read_state()
+        log(f"idle-start visit {v + 1} of {visits} done ({', '.join(modes)}, {len(measured)} shapes)")
+    rows: list[LatencyRow] = []
+    for mode in modes:
+        for i, shape in measured:
+            for r in range(repeats):
+                key = (i, mode, r)
+                reason = f"{visits} visits ({max(set(reasons[key]), key=reasons[key].count)})"
+                s = summarize_visits(samples[key], reason)
+                rows.append(_latency_row(backend, device, spec, shape, mode, start_kind[key], r, s,
+                                         np.concatenate(hosts[key]), checked[shape], first_state[key], last_state[key]))
+                log(_latency_line(i, total, rows[-1]))
+    return rows
+
+
+def _latency_row(backend: Backend, device: str, spec: EngineSpec, shape: tuple[int, ...], mode: str, start: str,
+                 repeat: int, s: TimingSummary, host: np.ndarray, check, before, after) -> LatencyRow:  # noqa: ANN001
+    n = elements(shape)
+    moved = 2 * n * ITEMSIZE[spec.dtype]
+    bw = moved / s.median / 1e9 if s.median > 0 else float("nan")
+    return LatencyRow(
+        backend=backend.name, device_name=device, operator=spec.operator,
+        implementation=spec.implementation, kernel=spec.kernel, dtype=spec.dtype,
+        profile=spec.profile, shape=shape_str(shape), elements=n, bytes_moved=moved,
+        mode=mode, start=start, repeat=repeat, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
+        mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
+        stdev_us=s.stdev * 1e6, median_se_us=s.median_se * 1e6, rse=s.rse,
+        stop_reason=s.stop_reason, host_enqueue_median_us=float(np.median(host)) * 1e6,
+        bandwidth_gbs=bw, copy_ceiling_gbs=float("nan"), pct_of_copy_ceiling=float("nan"),  # joined by aggregate
+        verified=check.ok, max_abs_err=check.max_abs_err,
+        throttled=throttled(before, after), sm_clock_start_mhz=before.sm_clock_mhz,
+        sm_clock_end_mhz=after.sm_clock_mhz, mem_clock_mhz=after.mem_clock_mhz,
+        temperature_c=after.temperature_c, power_w=after.power_w,
+        timing_clock=backend.timing_clock,
+    )
+
+
+def _latency_line(i: int, total: int, row: LatencyRow) -> str:
+    return (f"shape {i} of {total}: {row.shape} {row.mode} ({row.start} start) repeat {row.repeat}: "
+            f"median {row.median_us:.2f} us (rse {100 * row.rse:.2f} %, n {row.n}, {row.stop_reason}), "
+            f"{row.bandwidth_gbs:.1f} GB/s")
 
 
 # -- compare -------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import tensorrt as trt
 
 from .. import reference as ref
 from ..cuda_utils import (
+    COPY_KERNEL_BLOCK,
+    COPY_KERNEL_BLOCKS,
     BlockedStartTimeout,
     CudaGraph,
     DeviceBuffer,
@@ -323,8 +325,11 @@ class TensorRTBackend(Backend):
                 fill_tiled(a, np.random.default_rng(0).integers(0, 255, min(size, 64 << 20), dtype=np.uint8), size, stream)
                 rows.append(row("copy", blocked, 2 * size,
                                 lambda a=a, b=b, size=size: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream)))
-                rows.append(row("copy_kernel", blocked, 2 * size,
-                                lambda a=a, b=b, size=size: self.gpu.copy16(b.ptr, a.ptr, size, stream)))
+                for block in COPY_KERNEL_BLOCKS:
+                    name = "copy_kernel" if block == COPY_KERNEL_BLOCK else f"copy_kernel_b{block}"
+                    rows.append(row(name, blocked, 2 * size,
+                                    lambda a=a, b=b, size=size, block=block: self.gpu.copy16(b.ptr, a.ptr, size, stream,
+                                                                                             block)))
 
         def empty() -> None:
             self.gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream)

@@ -1,0 +1,366 @@
+"""Probes for the open measurement questions of issues 4 and 5, run on the H100 with trt-kit:
+evidence first, then a change to the pipeline. Each writes a CSV (and the idle series an .npz)
+under --out and prints a short table.
+
+  copy-family   streaming copies of several shapes and load-to-store spacings, interleaved with the
+                Swish kernels at the same bytes (cold L2, blocked start): the ceiling must be the
+                fastest read+write stream, and the Swish kernel (fp16 beat cudaMemcpy by 0.4 %) is one
+  idle-series   seconds of back-to-back idle-start samples (stream, graph) and blocked-start ones:
+                how long the host's slow and fast spells last decides how a window must sample
+  compare-fp32  the plugin's kernel variants and TensorRT's fused sigmoid x mul, fp32, all timed
+                interleaved per shape to a 0.2 % noise target (ratio rows > 1.00 were within 1 SE)
+  compare-more  the same for fp16 (cold) and fp32 (warm)
+
+Run from the repository root: python3 workflow/scripts/h100_probes.py PROBE --out DIR [--manifest M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pycuda.driver as cuda  # noqa: E402
+from trt_plugin_bench import reference as ref  # noqa: E402
+from trt_plugin_bench.config import load_config  # noqa: E402
+from trt_plugin_bench.host import quiet_host  # noqa: E402
+from trt_plugin_bench.stats import StoppingRule, sample_interleaved, summarize, warm_up  # noqa: E402
+
+COPY_SOURCE = r"""
+#include <cstdint>
+// H: 0 plain, 1 read-only path (ld.global.nc), 2 evict-first (ld/st .cs), 3 evict-first loads only
+// D: dependent add/xor pairs on every word between load and store (identity: zero == 0 at run time)
+// S: __nanosleep(S) between load and store
+template <int V, int B, int H, int D, int S>
+__device__ __forceinline__ void copyBody(uint4 const* in, uint4* out, long long n, unsigned zero)
+{
+    long long const base = static_cast<long long>(blockIdx.x) * (B * V) + threadIdx.x;
+    uint4 v[V];
+#pragma unroll
+    for (int k = 0; k < V; ++k)
+    {
+        long long const i = base + static_cast<long long>(k) * B;
+        if (i < n)
+            v[k] = H == 1 ? __ldg(in + i) : (H >= 2 ? __ldcs(in + i) : in[i]);
+        else
+            v[k] = make_uint4(0u, 0u, 0u, 0u);
+    }
+    if (S > 0)
+        __nanosleep(S);
+#pragma unroll
+    for (int k = 0; k < V; ++k)
+    {
+#pragma unroll
+        for (int d = 0; d < D; ++d)
+        {
+            asm volatile("add.u32 %0, %0, %1;\n\txor.b32 %0, %0, %1;" : "+r"(v[k].x) : "r"(zero));
+            asm volatile("add.u32 %0, %0, %1;\n\txor.b32 %0, %0, %1;" : "+r"(v[k].y) : "r"(zero));
+            asm volatile("add.u32 %0, %0, %1;\n\txor.b32 %0, %0, %1;" : "+r"(v[k].z) : "r"(zero));
+            asm volatile("add.u32 %0, %0, %1;\n\txor.b32 %0, %0, %1;" : "+r"(v[k].w) : "r"(zero));
+        }
+        long long const i = base + static_cast<long long>(k) * B;
+        if (i < n)
+        {
+            if (H == 2)
+                __stcs(out + i, v[k]);
+            else
+                out[i] = v[k];
+        }
+    }
+}
+#define VARIANT(NAME, V, B, H, D, S)                                                                   \
+    extern "C" __global__ void __launch_bounds__(B) NAME(uint4 const* in, uint4* out, long long n,   \
+        unsigned zero)                                                                               \
+    {                                                                                                \
+        copyBody<V, B, H, D, S>(in, out, n, zero);                                                   \
+    }
+VARIANT(copy_x1_b256, 1, 256, 0, 0, 0)
+VARIANT(copy_x1_b128, 1, 128, 0, 0, 0)
+VARIANT(copy_x1_b512, 1, 512, 0, 0, 0)
+VARIANT(copy_x1_b1024, 1, 1024, 0, 0, 0)
+VARIANT(copy_x2_b256, 2, 256, 0, 0, 0)
+VARIANT(copy_x4_b256, 4, 256, 0, 0, 0)
+VARIANT(copy_x2_b128, 2, 128, 0, 0, 0)
+VARIANT(copy_x1_b256_nc, 1, 256, 1, 0, 0)
+VARIANT(copy_x1_b256_cs, 1, 256, 2, 0, 0)
+VARIANT(copy_x1_b256_ef, 1, 256, 3, 0, 0)
+VARIANT(copy_x1_b256_alu8, 1, 256, 0, 8, 0)
+VARIANT(copy_x1_b256_alu32, 1, 256, 0, 32, 0)
+VARIANT(copy_x1_b256_alu96, 1, 256, 0, 96, 0)
+VARIANT(copy_x1_b256_sleep100, 1, 256, 0, 0, 100)
+VARIANT(copy_x1_b256_sleep400, 1, 256, 0, 0, 400)
+"""
+COPY_VARIANTS = {  # name: (vectors per thread, block)
+    "copy_x1_b256": (1, 256), "copy_x1_b128": (1, 128), "copy_x1_b512": (1, 512), "copy_x1_b1024": (1, 1024),
+    "copy_x2_b256": (2, 256), "copy_x4_b256": (4, 256), "copy_x2_b128": (2, 128),
+    "copy_x1_b256_nc": (1, 256), "copy_x1_b256_cs": (1, 256), "copy_x1_b256_ef": (1, 256), "copy_x1_b256_alu8": (1, 256),
+    "copy_x1_b256_alu32": (1, 256), "copy_x1_b256_alu96": (1, 256), "copy_x1_b256_sleep100": (1, 256),
+    "copy_x1_b256_sleep400": (1, 256),
+}
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def copy_family(out: Path, manifest: Path) -> None:
+    from pycuda.compiler import SourceModule
+    from trt_plugin_bench.cuda_direct import KernelLibrary
+    from trt_plugin_bench.cuda_utils import (
+        DeviceBuffer,
+        EventTimer,
+        GpuContext,
+        StreamBlocker,
+        fill_tiled,
+        l2_flush_bytes,
+    )
+
+    gpu = GpuContext(0)
+    import json
+    lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
+    module = SourceModule(COPY_SOURCE, no_extern_c=True, arch="sm_90", options=["-O3"])
+    kernels = {name: module.get_function(name) for name in COPY_VARIANTS}
+    stream = cuda.Stream(flags=0x1)
+    events = EventTimer(stream, StreamBlocker(gpu))
+    flush = DeviceBuffer(l2_flush_bytes(gpu))
+    rule = StoppingRule(target_rse=0.0004, min_samples=24, max_samples=400, max_time_s=1.5, warmup_min=3,
+                        warmup_time_s=0.01)
+    rows = []
+    for mib in (1024, 2048):
+        size = mib << 20
+        with DeviceBuffer(size) as src, DeviceBuffer(size) as dst:
+            data = ref.random_input((16 << 20,), "fp16", seed=7)  # 32 MiB of fp16 in [-8, 8], tiled
+            fill_tiled(src, data, size, stream)
+            stream.synchronize()
+
+            def launcher(name: str):  # noqa: ANN202
+                if name.startswith("copy_"):
+                    v, b = COPY_VARIANTS[name]
+                    vec = size // 16
+                    grid = -(-vec // (v * b))
+                    fn = kernels[name]
+                    return lambda: fn(np.uintp(src.ptr), np.uintp(dst.ptr), np.int64(vec), np.uint32(0),
+                                      block=(b, 1, 1), grid=(grid, 1), stream=stream)
+                if name == "memcpy":
+                    return lambda: cuda.memcpy_dtod_async(dst.ptr, src.ptr, size, stream)
+                _, dtype, variant = name.split("_", 2)
+                n = size // ref.numpy_dtype(dtype).itemsize
+                kernel = "vectorized_oneshot_" + variant
+                return lambda: lib.swish(src.ptr, dst.ptr, n, 1.0, dtype, kernel, stream)
+
+            names = ["memcpy", *COPY_VARIANTS, "swish_fp32_x1", "swish_fp16_x1", "swish_bf16_x1", "swish_fp32_x1_ef",
+                     "swish_fp16_x1_ef"]
+            launch = {name: launcher(name) for name in names}
+            for name in names:  # every copy is a copy: checked bit for bit at the head and tail
+                launch[name]()  # the first launch loads the kernel: never inside a blocked start
+                stream.synchronize()
+                if not name.startswith("swish"):
+                    cuda.memset_d8_async(dst.ptr, 0xFF, size, stream)
+                    launch[name]()
+                    stream.synchronize()
+                    for off in (0, size - (8 << 20)):
+                        a = np.empty(8 << 20, np.uint8)
+                        b = np.empty(8 << 20, np.uint8)
+                        cuda.memcpy_dtoh(a, src.ptr + off)
+                        cuda.memcpy_dtoh(b, dst.ptr + off)
+                        if not np.array_equal(a, b):
+                            raise RuntimeError(f"{name} did not copy at offset {off}")
+
+            def sampler(name: str):  # noqa: ANN202
+                def sample() -> tuple[float, float]:
+                    cuda.memset_d8_async(flush.ptr, 0x5A, flush.nbytes, stream)
+                    return events.time(launch[name])
+                return sample
+
+            samplers = [sampler(n) for n in names]
+            with quiet_host(True):
+                for s in samplers:
+                    warm_up(s, rule)
+                series, reason = sample_interleaved(samplers, rule)
+            for name, x in zip(names, series):
+                s = summarize(x, reason)
+                rows.append({"buffer_mib": mib, "variant": name, "n": s.n, "median_us": s.median * 1e6,
+                             "rse": s.rse, "gbs": 2 * size / s.median / 1e9, "stop": reason})
+    flush.free()
+    _write_csv(out / "copy_family.csv", rows)
+    for mib in (1024, 2048):
+        sel = sorted((r for r in rows if r["buffer_mib"] == mib), key=lambda r: -r["gbs"])
+        print(f"-- {mib} MiB buffers (read + write {2 * mib} MiB), cold, blocked start")
+        for r in sel:
+            print(f"{r['variant']:<24} {r['gbs']:8.1f} GB/s  {r['median_us']:9.2f} us  rse {100 * r['rse']:.3f} %  n {r['n']}")
+
+
+def _engines(config: dict, names: list[tuple[str, str, str, str]], workdir: Path, manifest: Path | None):  # noqa: ANN202
+    """Build (or reuse) engines: (label, operator, kernel, profile, dtype)."""
+    from trt_plugin_bench.backends import get_backend
+    from trt_plugin_bench.sweeps import make_spec, plugin_library_from_manifest
+
+    backend = get_backend("tensorrt")
+    library = plugin_library_from_manifest(manifest)
+    out = {}
+    for label, op, kernel, profile, dtype in names:
+        cfg = dict(config, plugin_kernel=kernel) if kernel else config
+        spec = make_spec(cfg, op, dtype, profile)
+        path = workdir / f"{label}.engine"
+        if not path.exists():
+            backend.build(spec, path, library if op.startswith("swish_plugin") else None, config.get("builder", {}))
+            import hashlib
+            import json
+            path.with_suffix(".build.json").write_text(json.dumps(
+                {"spec": spec.to_json(), "engine_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}))
+        out[label] = backend.load(path, library)
+    return backend, out
+
+
+def idle_series(out: Path, manifest: Path, seconds: float) -> None:
+    config = load_config("config.yaml")
+    work = Path("/tmp/tpb-probe-engines")
+    work.mkdir(exist_ok=True)
+    _, engines = _engines(config, [("relu_fp16_sweep", "relu", "", "sweep", "fp16"),
+                                   ("plugin_fp32_sweep", "swish_plugin", "vectorized_oneshot_x1", "sweep", "fp32")],
+                          work, manifest)
+    plan = [("relu_fp16_sweep", (4, 1024), "stream"), ("relu_fp16_sweep", (4, 1024), "graph"),
+            ("relu_fp16_sweep", (1024, 1024), "stream"), ("relu_fp16_sweep", (1024, 1024), "graph"),
+            ("plugin_fp32_sweep", (4096, 1024), "stream"), ("plugin_fp32_sweep", (4096, 1024), "graph"),
+            ("relu_fp16_sweep", (1024, 1024), "warm"), ("plugin_fp32_sweep", (4096, 1024), "cold")]
+    arrays = {}
+    rows = []
+    policies = ["pinned"]
+    if hasattr(os, "SCHED_FIFO"):
+        policies.append("pinned_fifo")
+    for policy in policies:
+        for label, shape, mode in plan:
+            with engines[label].timer(shape, mode, seed=1, verify_max_elements=1 << 22) as timer, quiet_host(True):
+                if not timer.verify().ok:
+                    raise RuntimeError(f"{label} {shape}: wrong output")
+                old = None
+                if policy == "pinned_fifo":
+                    try:
+                        old = os.sched_getscheduler(0), os.sched_getparam(0)
+                        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+                    except OSError as exc:
+                        print(f"SCHED_FIFO refused: {exc}")
+                        old = None
+                try:
+                    t_end = time.perf_counter() + 0.3
+                    while time.perf_counter() < t_end:
+                        timer.sample()
+                    ts, dev, host = [], [], []
+                    t0 = time.perf_counter()
+                    t_end = t0 + (seconds if policy == "pinned" else seconds / 2)
+                    while True:
+                        now = time.perf_counter()
+                        if now >= t_end:
+                            break
+                        d, h = timer.sample()
+                        ts.append(now - t0)
+                        dev.append(d)
+                        host.append(h)
+                finally:
+                    if old is not None:
+                        os.sched_setscheduler(0, old[0], old[1])
+            key = f"{policy}__{label}__{shape[0]}x{shape[1]}__{mode}"
+            arrays[key] = np.stack([np.asarray(ts), np.asarray(dev) * 1e6, np.asarray(host) * 1e6]).astype(np.float32)
+            x = arrays[key][1]
+            win = [np.median(x[(arrays[key][0] >= a) & (arrays[key][0] < a + 0.25)]) for a in np.arange(0, seconds - 0.25, 0.25)]
+            win = [w for w in win if np.isfinite(w)]
+            rows.append({"key": key, "n": x.size, "median_us": float(np.median(x)), "p10": float(np.percentile(x, 10)),
+                         "p90": float(np.percentile(x, 90)), "window_median_min": float(min(win)),
+                         "window_median_max": float(max(win)), "host_median_us": float(np.median(arrays[key][2]))})
+            print(f"{key:<60} n {x.size:7d} median {rows[-1]['median_us']:8.2f} us  0.25 s windows "
+                  f"{rows[-1]['window_median_min']:.2f}..{rows[-1]['window_median_max']:.2f}", flush=True)
+    np.savez_compressed(out / "idle_series.npz", **arrays)
+    _write_csv(out / "idle_series.csv", rows)
+    for e in engines.values():
+        e.close()
+
+
+def engine_compare(out: Path, manifest: Path, part: str) -> None:
+    """The plugin's kernel variants and TensorRT's fused sigmoid x mul, timed interleaved per shape."""
+    config = load_config("config.yaml")
+    work = Path("/tmp/tpb-probe-engines")
+    work.mkdir(exist_ok=True)
+    sweep = [(256, 1024), (512, 1024), (1024, 1024), (2048, 1024), (4096, 1024), (8192, 1024), (16384, 1024),
+             (65536, 1024), (262144, 1024)]
+    plans = {  # part: [(dtype, profile, kernels, shapes, modes)]
+        "fp32": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef", "vectorized_oneshot_x1_cs",
+                                    "vectorized_oneshot_x1_b128_ef", "vectorized_oneshot_x2_b128"], sweep, ["cold"]),
+                 ("fp32", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef", "vectorized_oneshot_x1_b128_ef"],
+                  [(1, 1, 4096), (1, 128, 4096), (8, 512, 4096), (16, 2048, 4096)], ["cold"])],
+        "more": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef"],
+                  [(1, 1024), (16, 1024), (1024, 1024), (16384, 1024)], ["warm"]),
+                 ("fp16", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef", "vectorized_oneshot_x1_cs"],
+                  [(1, 1024), (256, 1024), (1024, 1024), (4096, 1024), (16384, 1024), (262144, 1024)], ["cold"]),
+                 ("fp16", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef"],
+                  [(1, 1, 4096), (1, 128, 4096), (8, 512, 4096), (16, 2048, 4096)], ["cold"])],
+    }[part]
+    rule = StoppingRule(target_rse=0.002, min_samples=40, max_samples=3000, max_time_s=1.5, warmup_min=5,
+                        warmup_time_s=0.02)
+    rows = []
+    for dtype, profile, kernels, shapes, modes in plans:
+        specs = [(f"native_{dtype}_{profile}", "swish_native", "", profile, dtype)]
+        specs += [(f"{k}_{dtype}_{profile}", "swish_plugin", k, profile, dtype) for k in kernels]
+        _, engines = _engines(config, specs, work, manifest)
+        labels = [s[0] for s in specs]
+        for mode in modes:
+            for i, shape in enumerate(shapes, 1):
+                timers = [engines[label].timer(shape, mode, seed=i, verify_max_elements=1 << 26) for label in labels]
+                try:
+                    for label, t in zip(labels, timers):
+                        if not t.verify().ok:
+                            raise RuntimeError(f"{label} {shape}: wrong output")
+                    with quiet_host(True):
+                        for t in timers:
+                            warm_up(t.sample, rule)
+                        series, reason = sample_interleaved([t.sample for t in timers], rule)
+                finally:
+                    for t in timers:
+                        t.close()
+                sums = [summarize(x, reason) for x in series]
+                native = sums[0]
+                n_el = int(np.prod(shape))
+                for label, s in zip(labels, sums):
+                    ratio = s.median / native.median
+                    rows.append({"dtype": dtype, "profile": profile, "mode": mode, "shape": "x".join(map(str, shape)),
+                                 "elements": n_el, "engine": label, "n": s.n, "median_us": s.median * 1e6,
+                                 "rse": s.rse, "ratio_to_native": ratio,
+                                 "ratio_se": ratio * float(np.hypot(s.rse, native.rse)), "stop": reason})
+                line = " ".join(f"{r['engine'].split('_' + dtype)[0].replace('vectorized_oneshot_', '')}="
+                                f"{r['ratio_to_native']:.4f}±{r['ratio_se']:.4f}" for r in rows[-len(labels):][1:])
+                print(f"{dtype} {profile} {mode} {'x'.join(map(str, shape)):<12} native {native.median * 1e6:8.2f} us  "
+                      f"{line}", flush=True)
+        for e in engines.values():
+            e.close()
+    _write_csv(out / f"compare_{part}.csv", rows)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-fp32", "compare-more"])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--manifest", type=Path, default=Path("results/build/manifest.json"))
+    p.add_argument("--seconds", type=float, default=8.0)
+    a = p.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    if a.probe == "copy-family":
+        copy_family(a.out, a.manifest)
+    elif a.probe == "idle-series":
+        idle_series(a.out, a.manifest, a.seconds)
+    else:
+        engine_compare(a.out, a.manifest, a.probe.split("-")[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
