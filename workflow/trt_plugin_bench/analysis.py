@@ -170,7 +170,8 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
         agree = repeat_agreement(lat)
         if not agree.empty:
             lines += ["", "## Repeat agreement", "",
-                      "Each state measured twice, back to back; they agree when the medians differ by at most 3× "
+                      "Each state measured twice (GPU-time modes back to back; idle-start modes each in visits "
+                      "spread over the whole rule, noise from the visit medians); they agree when the medians differ by at most 3× "
                       "their combined standard error (the reported noise). Honest noise still lets "
                       f"{100 * math.erfc(3 / math.sqrt(2)):.2f} % of states disagree by chance.", "",
                       "| mode | states | agree | disagree | expected by chance |", "|---|---:|---:|---:|---:|"]
