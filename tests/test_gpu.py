@@ -177,7 +177,8 @@ def test_creator_rejects_bad_fields(backend, plugin_library: Path) -> None:
     good_beta, good_kernel = np.array([1.0], np.float32), np.array([1], np.int32)
     assert creator.create_plugin("ok", fields(good_beta, good_kernel)) is not None
     assert creator.create_plugin("nan", fields(np.array([np.nan], np.float32), good_kernel)) is None
-    assert creator.create_plugin("kernel", fields(good_beta, np.array([9], np.int32))) is None
+    assert creator.create_plugin("kernel", fields(good_beta, np.array([len(KERNEL_IDS)], np.int32))) is None
+    assert creator.create_plugin("last", fields(good_beta, np.array([len(KERNEL_IDS) - 1], np.int32))) is not None
     assert creator.create_plugin("two", fields(np.array([1.0, 2.0], np.float32), good_kernel)) is None
 
 

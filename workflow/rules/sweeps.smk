@@ -37,7 +37,7 @@ rule compare:
         tpb=TPB,
         backend=BACKEND,
         cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, timing=CONFIG["timing"],
-                               reference=CONFIG["reference"], compare={"mode": CONFIG["compare"]["mode"]}),
+                               reference=CONFIG["reference"], compare={k: CONFIG["compare"][k] for k in ("mode", "target_rse", "max_time_s")}),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.log",

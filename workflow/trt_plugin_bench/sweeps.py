@@ -281,7 +281,11 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     if mode not in backend.modes:
         raise RuntimeError(f"compare.mode {mode!r} is not available on the {backend.name} backend "
                            f"(it has {', '.join(backend.modes)})")
-    rule = StoppingRule.from_config(config["timing"])
+    # its own noise target: the differences it must resolve (tenths of a percent) are below the
+    # 1 % that is enough for a latency row
+    rule = replace(StoppingRule.from_config(config["timing"]),
+                   target_rse=float(config["compare"].get("target_rse", 0.002)),
+                   max_time_s=float(config["compare"].get("max_time_s", 2.0)))
     prof = profiles(config)[sa.profile]
     limit = max_elements_for(backend, config)
     device = backend.device_info().device_name
