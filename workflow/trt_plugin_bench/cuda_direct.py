@@ -12,7 +12,16 @@ import numpy as np
 import pycuda.driver as cuda
 
 from . import reference as ref
-from .cuda_utils import DeviceBuffer, EventTimer, GpuContext, StreamBlocker, fill_tiled, l2_flush_bytes, set_pattern
+from .cuda_utils import (
+    DeviceBuffer,
+    EventTimer,
+    GpuContext,
+    StreamBlocker,
+    fill_tiled,
+    flush_l2,
+    l2_flush_bytes,
+    set_pattern,
+)
 from .gpu_state import read_state, throttled
 from .host import quiet_host
 from .operators import ITEMSIZE, KERNEL_IDS
@@ -97,8 +106,8 @@ class _DirectBench:
                     raise RuntimeError(f"kernel {kernel}/{dtype} n={n} is wrong: {check.message}")
                 for mode in ("warm", "cold"):
                     def sample(mode: str = mode, kernel: str = kernel) -> tuple[float, float]:
-                        if mode == "cold":  # the blocking kernel waits for the flush
-                            cuda.memset_d8_async(self.flush.ptr, 0x5A, self.flush.nbytes, stream)
+                        if mode == "cold":
+                            flush_l2(self.flush, stream)
                         return self.events.time(lambda: self.lib.swish(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream))
 
                     warm_up(sample, self.rule)

@@ -102,6 +102,12 @@ COPY_KERNEL_BLOCK = 256
 # were the only copy faster than the Swish kernel: the ceiling must be the fastest copy there is.
 COPY_KERNEL_BLOCKS = (256, 1024)
 
+
+def copy_kernel_measurement(block: int) -> str:
+    """The calibration row's name for the copy kernel in blocks of ``block`` threads ("copy_kernel"
+    for the default block, the name earlier runs' tables use)."""
+    return "copy_kernel" if block == COPY_KERNEL_BLOCK else f"copy_kernel_b{block}"
+
 _CU_STREAM_CAPTURE_MODE_GLOBAL = 0
 
 
@@ -346,3 +352,12 @@ class EventTimer:
 def l2_flush_bytes(gpu: GpuContext) -> int:
     """Writing 4x the L2 (at least 256 MiB) before a sample leaves none of the tensor cached."""
     return max(4 * gpu.l2_bytes, 256 << 20)
+
+
+def flush_l2(buffer: DeviceBuffer, stream: cuda.Stream) -> None:
+    """Enqueue the cold-mode flush: write all of ``buffer`` (l2_flush_bytes long).
+
+    Writing, not reading: the dirty lines it leaves cost the timed work their write-back, as every
+    byte it writes costs an application. Behind a blocked start the flush need not finish before
+    the timed work is enqueued: the blocking kernel waits for it."""
+    cuda.memset_d8_async(buffer.ptr, 0x5A, buffer.nbytes, stream)

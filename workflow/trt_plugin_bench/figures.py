@@ -17,9 +17,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .analysis import (  # noqa: E402
-    COPY_MEASUREMENTS,
     SMALL_TENSOR_ALLOWANCE_US,
     compare_targets,
+    is_copy,
     ratio_table,
 )
 
@@ -163,7 +163,7 @@ def calibration(cal: pd.DataFrame, device: dict, out: Path) -> None:
     what = "Calibration: device-to-device copy bandwidth and the empty-launch floor"
     if cal.empty:
         return _empty(out, device, what, "no calibration rows")
-    copies = cal[cal["measurement"].isin(COPY_MEASUREMENTS)].assign(mib=lambda d: d["bytes"] / 2 / 2**20)
+    copies = cal[is_copy(cal)].assign(mib=lambda d: d["bytes"] / 2 / 2**20)
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.lineplot(data=copies, x="mib", y="bandwidth_gbs", hue="measurement", marker="o", ax=ax)
     ax.set_xscale("log")
@@ -175,7 +175,7 @@ def calibration(cal: pd.DataFrame, device: dict, out: Path) -> None:
     ceiling = device.get("copy_ceiling_gbs")
     if ceiling:
         ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
-    floors = cal[~cal["measurement"].isin(COPY_MEASUREMENTS)]
+    floors = cal[~is_copy(cal)]
     text = "; ".join(f"{r['measurement']}: {r['median_us']:.2f} µs" for _, r in floors.iterrows())
     ax.text(0.01, 0.02, text, transform=ax.transAxes, fontsize=8)
     _save(fig, out, device, what)

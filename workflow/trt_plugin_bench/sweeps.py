@@ -150,12 +150,15 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
     measured: list[tuple[int, tuple[int, ...]]] = []
     verify_max = config["timing"]["verify_max_elements"]
 
-    def verify_once(timer, shape: tuple[int, ...]) -> None:  # noqa: ANN001
-        if shape not in checked:  # same engine, input and kernels in every mode: check once per shape
+    def verify_once(timer, shape: tuple[int, ...]):  # noqa: ANN001, ANN202
+        """The output check of ``shape``, run on the first timer of it: same engine, input and
+        kernels in every mode."""
+        if shape not in checked:
             check = timer.verify()
             if not check.ok:
                 raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
             checked[shape] = check
+        return checked[shape]
 
     idle_modes = [m for m in modes if MODE_START.get(m) == "idle"]
     for i, shape in enumerate(shapes, 1):
@@ -166,23 +169,22 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
         measured.append((i, shape))
         for mode in [m for m in modes if m not in idle_modes]:
             with engine.timer(shape, mode, seed=i, verify_max_elements=verify_max) as timer:
-                verify_once(timer, shape)
+                check = verify_once(timer, shape)
                 for r in range(repeats):
                     warm_up(timer.sample, rule)
                     before = read_state()
                     dev, host, reason = sample_until_stable(timer.sample, rule)
                     after = read_state()
                     rows.append(_latency_row(backend, device, spec, shape, mode, timer.start, r, summarize(dev, reason),
-                                             host, checked[shape], before, after))
+                                             host, check, before, after))
                     log(_latency_line(i, len(shapes), rows[-1]))
     if idle_modes:
-        rows += _idle_rows(config, backend, engine, measured, len(shapes), idle_modes, repeats, rule, device, verify_once,
-                           checked)
+        rows += _idle_rows(config, backend, engine, measured, len(shapes), idle_modes, repeats, rule, device, verify_once)
     return rows
 
 
 def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: int, modes: list[str],  # noqa: ANN001
-               repeats: int, rule: StoppingRule, device: str, verify_once, checked: dict) -> list[LatencyRow]:  # noqa: ANN001
+               repeats: int, rule: StoppingRule, device: str, verify_once) -> list[LatencyRow]:  # noqa: ANN001
     """Idle-start latency includes the host's enqueue, and the host drifts slowly: on the H100 of
     2026-11-24 the medians of 0.25 s windows of one state ranged over 30 % within 8 s, and two
     4-8 s runs of one state differed by up to 7 % (workflow/scripts/h100_probes.py idle-series). A
@@ -199,6 +201,7 @@ def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: in
     samples: dict[tuple, list[np.ndarray]] = {}
     hosts: dict[tuple, list[np.ndarray]] = {}
     reasons: dict[tuple, list[str]] = {}
+    checks: dict[tuple[int, ...], object] = {}
     first_state: dict[tuple, object] = {}
     last_state: dict[tuple, object] = {}
     start_kind: dict[tuple, str] = {}
@@ -206,7 +209,7 @@ def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: in
         for mode in modes:
             for i, shape in measured:
                 with engine.timer(shape, mode, seed=i, verify_max_elements=verify_max) as timer:
-                    verify_once(timer, shape)
+                    checks[shape] = verify_once(timer, shape)
                     warm_up(timer.sample, rule)
                     order = range(repeats) if v % 2 == 0 else reversed(range(repeats))
                     for r in order:
@@ -230,7 +233,7 @@ def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: in
                 reason = f"{visits} visits ({max(set(reasons[key]), key=reasons[key].count)})"
                 s = summarize_visits(samples[key], reason)
                 rows.append(_latency_row(backend, device, spec, shape, mode, start_kind[key], r, s,
-                                         np.concatenate(hosts[key]), checked[shape], first_state[key], last_state[key]))
+                                         np.concatenate(hosts[key]), checks[shape], first_state[key], last_state[key]))
                 log(_latency_line(i, total, rows[-1]))
     return rows
 

@@ -22,7 +22,6 @@ import tensorrt as trt
 
 from .. import reference as ref
 from ..cuda_utils import (
-    COPY_KERNEL_BLOCK,
     COPY_KERNEL_BLOCKS,
     BlockedStartTimeout,
     CudaGraph,
@@ -30,7 +29,9 @@ from ..cuda_utils import (
     EventTimer,
     GpuContext,
     StreamBlocker,
+    copy_kernel_measurement,
     fill_tiled,
+    flush_l2,
     l2_flush_bytes,
     set_pattern,
 )
@@ -326,8 +327,7 @@ class TensorRTBackend(Backend):
                 rows.append(row("copy", blocked, 2 * size,
                                 lambda a=a, b=b, size=size: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream)))
                 for block in COPY_KERNEL_BLOCKS:
-                    name = "copy_kernel" if block == COPY_KERNEL_BLOCK else f"copy_kernel_b{block}"
-                    rows.append(row(name, blocked, 2 * size,
+                    rows.append(row(copy_kernel_measurement(block), blocked, 2 * size,
                                     lambda a=a, b=b, size=size, block=block: self.gpu.copy16(b.ptr, a.ptr, size, stream,
                                                                                              block)))
 
@@ -472,10 +472,7 @@ class TrtTimer(Timer):
 
     def sample(self) -> tuple[float, float]:
         if self.flush is not None:
-            # Writing, not reading, the flush buffer: the dirty lines it leaves cost the timed work
-            # their write-back, as every byte it writes costs an application. Behind a blocked
-            # start the flush need not finish first: the blocking kernel waits for it.
-            cuda.memset_d8_async(self.flush.ptr, 0x5A, self.flush.nbytes, self.b.stream)
+            flush_l2(self.flush, self.b.stream)
             if self.events.blocker is None:
                 self.b.stream.synchronize()
         try:
