@@ -132,7 +132,26 @@ enum class CachePolicy : int32_t
     kDEFAULT = 0,
     kEVICT_FIRST_LOADS = 1, //!< ld.global.cs: input lines are the first victims
     kEVICT_FIRST_ALL = 2,   //!< ld.global.cs and st.global.cs
+    //! loads carry an L2 cache-policy descriptor (createpolicy ... L2::evict_first, ld ... L2::cache_hint):
+    //! the mechanism of cudaAccessPolicyWindow's streaming property, per instruction. The .cs qualifier
+    //! is only a hint whose L2 effect on sm_90 is not documented; the descriptor is the L2's own policy.
+    kL2_EVICT_FIRST_LOADS = 3,
 };
+
+__device__ __forceinline__ uint4 loadVectorL2EvictFirst(uint4 const* address)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    uint64_t policy;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(policy));
+    uint4 vector;
+    asm volatile("ld.global.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;"
+                 : "=r"(vector.x), "=r"(vector.y), "=r"(vector.z), "=r"(vector.w)
+                 : "l"(address), "l"(policy));
+    return vector;
+#else
+    return __ldcs(address); // no L2 cache-policy descriptors before sm_80
+#endif
+}
 
 template <bool kStreaming>
 __device__ __forceinline__ uint4 loadVector(uint4 const* address)
@@ -144,6 +163,19 @@ __device__ __forceinline__ uint4 loadVector(uint4 const* address)
     else
     {
         return *address;
+    }
+}
+
+template <CachePolicy kPolicy>
+__device__ __forceinline__ uint4 loadVectorWithPolicy(uint4 const* address)
+{
+    if constexpr (kPolicy == CachePolicy::kL2_EVICT_FIRST_LOADS)
+    {
+        return loadVectorL2EvictFirst(address);
+    }
+    else
+    {
+        return loadVector<kPolicy != CachePolicy::kDEFAULT>(address);
     }
 }
 
@@ -246,7 +278,6 @@ template <typename T, int32_t kVectors, int32_t kBlock, CachePolicy kPolicy>
 __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input, uint4* output,
     int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
-    constexpr bool kEvictFirstLoads = kPolicy != CachePolicy::kDEFAULT;
     constexpr bool kEvictFirstStores = kPolicy == CachePolicy::kEVICT_FIRST_ALL;
     int64_t const base = static_cast<int64_t>(blockIdx.x) * (kBlock * kVectors) + threadIdx.x;
     uint4 vectors[kVectors];
@@ -254,7 +285,7 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
     for (int32_t k = 0; k < kVectors; ++k)
     {
         int64_t const index = base + static_cast<int64_t>(k) * kBlock;
-        vectors[k] = index < vectorCount ? loadVector<kEvictFirstLoads>(input + index) : make_uint4(0U, 0U, 0U, 0U);
+        vectors[k] = index < vectorCount ? loadVectorWithPolicy<kPolicy>(input + index) : make_uint4(0U, 0U, 0U, 0U);
     }
 #pragma unroll
     for (int32_t k = 0; k < kVectors; ++k)
@@ -294,7 +325,8 @@ bool isOneShot(SwishKernel kernel) noexcept
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X4 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X2_B128 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_EF
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_CS || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF
-        || kernel == SwishKernel::kVECTORIZED_ONESHOT_SIZED;
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_SIZED || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B1024;
 }
 
 // Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
@@ -403,6 +435,15 @@ cudaError_t launchTyped(
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF:
         return launchOneShot<T, 1, 128, CachePolicy::kEVICT_FIRST_LOADS>(
             vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF:
+        return launchOneShot<T, 1, kVectorBlockSize, CachePolicy::kL2_EVICT_FIRST_LOADS>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF:
+        return launchOneShot<T, 1, 128, CachePolicy::kL2_EVICT_FIRST_LOADS>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B1024:
+        return launchOneShot<T, 1, 1024>(
+            vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
     case SwishKernel::kVECTORIZED_ONESHOT_SIZED:
         if (vectorCount * kVectorBytes <= kSwishSizedSmallBytes)
         {
@@ -452,6 +493,9 @@ char const* swishKernelName(SwishKernel kernel) noexcept
     case SwishKernel::kVECTORIZED_ONESHOT_X1_CS: return "vectorized_oneshot_x1_cs";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF: return "vectorized_oneshot_x1_b128_ef";
     case SwishKernel::kVECTORIZED_ONESHOT_SIZED: return "vectorized_oneshot_sized";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF: return "vectorized_oneshot_x1_l2ef";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF: return "vectorized_oneshot_x1_b128_l2ef";
+    case SwishKernel::kVECTORIZED_ONESHOT_X1_B1024: return "vectorized_oneshot_x1_b1024";
     }
     return "unknown";
 }

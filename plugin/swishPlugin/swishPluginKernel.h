@@ -34,9 +34,12 @@ enum class SwishKernel : int32_t
     kVECTORIZED_ONESHOT_X1_CS = 9,   //!< as X1, loads and stores evict-first (ld/st .cs)
     kVECTORIZED_ONESHOT_X1_B128_EF = 10, //!< as X1_B128 with evict-first loads
     kVECTORIZED_ONESHOT_SIZED = 11,      //!< X1_B128_EF up to kSwishSizedSmallBytes per tensor, X1 above
+    kVECTORIZED_ONESHOT_X1_L2EF = 12,      //!< as X1, loads with an L2 evict-first cache-policy descriptor
+    kVECTORIZED_ONESHOT_X1_B128_L2EF = 13, //!< as X1_B128 with those loads
+    kVECTORIZED_ONESHOT_X1_B1024 = 14,     //!< as X1 in 1024-thread blocks (the fastest copy's shape)
 };
 
-constexpr int32_t kSwishKernelCount = 12;
+constexpr int32_t kSwishKernelCount = 15;
 
 //! Where kVECTORIZED_ONESHOT_SIZED changes kernel: fp32 on the H100, interleaved with TensorRT's own
 //! fused kernel (docs/kernel-notes.md), X1_B128_EF led at 1-4 MiB, X1 from 8 MiB up.

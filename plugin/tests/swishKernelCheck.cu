@@ -122,7 +122,9 @@ constexpr std::array<SwishKernel, tpb::kSwishKernelCount> kKernels{
     SwishKernel::kNAIVE, SwishKernel::kVECTORIZED, SwishKernel::kVECTORIZED_STREAMING, SwishKernel::kVECTORIZED_ONESHOT,
     SwishKernel::kVECTORIZED_ONESHOT_X1, SwishKernel::kVECTORIZED_ONESHOT_X4, SwishKernel::kVECTORIZED_ONESHOT_X1_B128,
     SwishKernel::kVECTORIZED_ONESHOT_X2_B128, SwishKernel::kVECTORIZED_ONESHOT_X1_EF, SwishKernel::kVECTORIZED_ONESHOT_X1_CS,
-    SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF, SwishKernel::kVECTORIZED_ONESHOT_SIZED};
+    SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF, SwishKernel::kVECTORIZED_ONESHOT_SIZED,
+    SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF, SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF,
+    SwishKernel::kVECTORIZED_ONESHOT_X1_B1024};
 
 constexpr std::array<float, 2> kBetas{1.0F, 1.702F};
 
@@ -393,7 +395,8 @@ void checkInvalidArguments(Tally& tally, cudaStream_t stream, DeviceBuffer const
         && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X1)) == "vectorized_oneshot_x1"
         && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X4)) == "vectorized_oneshot_x4"
         && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X2_B128)) == "vectorized_oneshot_x2_b128"
-        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF)) == "vectorized_oneshot_x1_b128_ef");
+        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF)) == "vectorized_oneshot_x1_b128_ef"
+        && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_ONESHOT_X1_B1024)) == "vectorized_oneshot_x1_b1024");
     tally.record(TPB_CUDA_OK(tpb::launchEmptyKernel(stream)) && TPB_CUDA_OK(cudaStreamSynchronize(stream)));
     tally.record(TPB_CUDA_OK(cudaGetLastError()));
 }

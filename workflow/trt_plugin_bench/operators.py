@@ -76,7 +76,8 @@ def plugin_kernel(op: str, config: dict, dtype: str) -> str:
 KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3,
               "vectorized_oneshot_x1": 4, "vectorized_oneshot_x4": 5, "vectorized_oneshot_x1_b128": 6,
               "vectorized_oneshot_x2_b128": 7, "vectorized_oneshot_x1_ef": 8, "vectorized_oneshot_x1_cs": 9,
-              "vectorized_oneshot_x1_b128_ef": 10, "vectorized_oneshot_sized": 11}
+              "vectorized_oneshot_x1_b128_ef": 10, "vectorized_oneshot_sized": 11,
+              "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14}
 
 
 def tensorrt_support(op: str, dtype: str, major: int) -> str | None:
