@@ -10,6 +10,10 @@ under --out and prints a short table.
   compare-fp32  the plugin's kernel variants and TensorRT's fused sigmoid x mul, fp32, all timed
                 interleaved per shape to a 0.2 % noise target (ratio rows > 1.00 were within 1 SE)
   compare-more  the same for fp16 (cold) and fp32 (warm)
+  compare-l2    the same with loads under an L2 evict-first cache-policy descriptor and in 1024-thread
+                blocks, fp32 1-512 MiB and fp16
+  compare-arena the A/A control (TensorRT's kernel against itself) and plugin / native, each engine on
+                buffers of its own vs all on one shared input, output and flush buffer
 
 Run from the repository root: python3 workflow/scripts/h100_probes.py PROBE --out DIR [--manifest M]
 """
@@ -304,6 +308,16 @@ def engine_compare(out: Path, manifest: Path, part: str) -> None:
                   [(1, 1024), (256, 1024), (1024, 1024), (4096, 1024), (16384, 1024), (262144, 1024)], ["cold"]),
                  ("fp16", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef"],
                   [(1, 1, 4096), (1, 128, 4096), (8, 512, 4096), (16, 2048, 4096)], ["cold"])],
+        # cache-policy descriptors (createpolicy L2::evict_first) vs the .cs hint, and 1024-thread blocks
+        "l2": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_sized", "vectorized_oneshot_x1_ef",
+                                  "vectorized_oneshot_x1_l2ef", "vectorized_oneshot_x1_b128_l2ef",
+                                  "vectorized_oneshot_x1_b1024"], sweep[:-1] + [(32768, 1024)], ["cold"]),
+               ("fp32", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_sized", "vectorized_oneshot_x1_l2ef",
+                                "vectorized_oneshot_x1_b128_l2ef"], [(1, 128, 4096), (8, 512, 4096)], ["cold"]),
+               ("fp16", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_l2ef", "vectorized_oneshot_x1_b1024"],
+                [(256, 1024), (1024, 1024), (4096, 1024), (16384, 1024), (131072, 1024)], ["cold"]),
+               ("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_l2ef"],
+                [(1024, 1024), (4096, 1024)], ["warm"])],
     }[part]
     rule = StoppingRule(target_rse=0.002, min_samples=40, max_samples=3000, max_time_s=1.5, warmup_min=5,
                         warmup_time_s=0.02)
@@ -345,9 +359,60 @@ def engine_compare(out: Path, manifest: Path, part: str) -> None:
     _write_csv(out / f"compare_{part}.csv", rows)
 
 
+def arena_compare(out: Path, manifest: Path) -> None:
+    """Is an A/B of two engines on buffers of their own biased by where those buffers lie? The A/A
+    control says: TensorRT's kernel against itself (a second execution context) on separate
+    buffers, then on one shared input, output and flush buffer (TimingArena), beside plugin ÷ native
+    in both set-ups. Fresh allocations for every shape and repeat."""
+    config = load_config("config.yaml")
+    config = dict(config, builder=dict(config["builder"], profiles_per_engine=2))
+    work = Path("/tmp/tpb-probe-engines")
+    work.mkdir(exist_ok=True)
+    backend, engines = _engines(config, [("native2_fp32_sweep", "swish_native", "", "sweep", "fp32"),
+                                         ("plugin2_fp32_sweep", "swish_plugin", "", "sweep", "fp32")], work, manifest)
+    native, plugin = engines["native2_fp32_sweep"], engines["plugin2_fp32_sweep"]
+    rule = StoppingRule(target_rse=0.002, min_samples=40, max_samples=3000, max_time_s=1.0, warmup_min=5,
+                        warmup_time_s=0.02)
+    rows = []
+    for repeat in (1, 2):
+        for i, shape in enumerate([(256, 1024), (1024, 1024), (2048, 1024), (4096, 1024), (16384, 1024)], 1):
+            for setup in ("separate", "shared"):
+                arena = backend.arena() if setup == "shared" else None
+                tn = native.timer(shape, "cold", seed=i, verify_max_elements=1 << 26, arena=arena)
+                tn2 = native.timer(shape, "cold", seed=i, verify_max_elements=1 << 26, arena=None) if arena is None else tn
+                tp = plugin.timer(shape, "cold", seed=i, verify_max_elements=1 << 26, arena=arena)
+                try:
+                    for t in {id(t): t for t in (tn, tn2, tp)}.values():
+                        if not t.verify().ok:
+                            raise RuntimeError(f"{shape}: wrong output")
+                    with quiet_host(True):
+                        for t in (tn, tn2, tp):
+                            warm_up(t.sample, rule)
+                        (dn, dn2, dp), reason = sample_interleaved([tn.sample, tn2.sample, tp.sample], rule)
+                finally:
+                    for t in {id(t): t for t in (tn, tn2, tp)}.values():
+                        t.close()
+                    if arena is not None:
+                        arena.close()
+                sn, sn2, sp = (summarize(x, reason) for x in (dn, dn2, dp))
+                row = {"repeat": repeat, "setup": setup, "shape": "x".join(map(str, shape)),
+                       "tensor_mib": int(np.prod(shape)) * 4 / 2**20, "n": sn.n, "native_us": sn.median * 1e6,
+                       "aa_ratio": sn2.median / sn.median, "aa_se": sn2.median / sn.median * float(np.hypot(sn.rse, sn2.rse)),
+                       "plugin_ratio": sp.median / sn.median,
+                       "plugin_se": sp.median / sn.median * float(np.hypot(sn.rse, sp.rse)), "stop": reason}
+                rows.append(row)
+                print(f"repeat {repeat} {row['shape']:<11} {setup:<9} native {row['native_us']:8.2f} us  "
+                      f"A/A {row['aa_ratio']:.4f}±{row['aa_se']:.4f}  plugin {row['plugin_ratio']:.4f}±{row['plugin_se']:.4f}",
+                      flush=True)
+    _write_csv(out / "compare_arena.csv", rows)
+    for e in engines.values():
+        e.close()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-fp32", "compare-more"])
+    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-fp32", "compare-more", "compare-l2",
+                                      "compare-arena"])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--manifest", type=Path, default=Path("results/build/manifest.json"))
     p.add_argument("--seconds", type=float, default=8.0)
@@ -357,6 +422,8 @@ def main() -> int:
         copy_family(a.out, a.manifest)
     elif a.probe == "idle-series":
         idle_series(a.out, a.manifest, a.seconds)
+    elif a.probe == "compare-arena":
+        arena_compare(a.out, a.manifest)
     else:
         engine_compare(a.out, a.manifest, a.probe.split("-")[1])
     return 0
