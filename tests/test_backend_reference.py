@@ -112,3 +112,36 @@ def test_thread_sweep_checks_every_output(built: tuple[Path, Path], config: dict
     assert [r.threads for r in rows] == [1, 2]
     assert all(r.all_verified and r.failures == 0 for r in rows)
     assert rows[1].inferences == 2 * config["threads"]["iterations"]
+
+
+def test_timers_of_one_arena_share_input_and_flush(built: tuple[Path, Path]) -> None:
+    backend = get_backend("reference")
+    engine = backend.load(built[0], None)
+    with backend.arena() as arena:
+        a = engine.timer((16, 256), "cold", seed=3, verify_max_elements=1 << 20, arena=arena)
+        b = engine.timer((16, 256), "cold", seed=3, verify_max_elements=1 << 20, arena=arena)
+        assert a.x is b.x and a._flush is b._flush  # one input, one flush: the A/B sees the same memory
+        assert a.verify().ok and b.verify().ok
+        with pytest.raises(ValueError, match="one arena per shape"):
+            engine.timer((64, 256), "cold", seed=3, verify_max_elements=1 << 20, arena=arena)
+    alone = engine.timer((16, 256), "cold", seed=3, verify_max_elements=1 << 20)
+    assert alone.x is not a.x and np.array_equal(alone.x, a.x, equal_nan=True)
+
+
+def test_compare_rule_reports_the_aa_control_and_extra_shapes(tmp_path: Path, config: dict) -> None:
+    native = tmp_path / "swish_native__fp16__tiny.engine"
+    sweeps.build_engine(config, "reference", "swish_native", "fp16", "tiny", native,
+                        tmp_path / "swish_native__fp16__tiny.golden.npz", None)
+    plugin = tmp_path / "swish_plugin__fp16__tiny.engine"
+    sweeps.build_engine(config, "reference", "swish_plugin", "fp16", "tiny", plugin,
+                        tmp_path / "swish_plugin__fp16__tiny.golden.npz", None)
+    prof = config["profiles"]["tiny"]
+    extra = [prof["min"][0] + 1] + list(prof["min"][1:])
+    cfg = {**config, "compare": {**config["compare"], "extra_shapes": {"tiny": [extra, prof["shapes"][0]]}}}
+    shapes = sweeps.compare_shapes(cfg, "tiny")
+    assert tuple(extra) in shapes and len(shapes) == len(set(shapes)) == len(prof["shapes"]) + 1
+    assert [int(np.prod(s)) for s in shapes] == sorted(int(np.prod(s)) for s in shapes)
+    rows = sweeps.compare_sweep(cfg, "reference", plugin, native, None)
+    assert [r.shape for r in rows] == ["x".join(map(str, s)) for s in shapes]
+    for r in rows:
+        assert r.verified and r.shared_buffers and r.control_ratio > 0 and r.control_ratio_se >= 0

@@ -115,7 +115,7 @@ def test_relative_sqlite_uri_resolves_in_working_directory(tmp_path: Path) -> No
 def test_compare_defaults_and_pair_errors(good: dict) -> None:
     cfg = validate_config(copy.deepcopy(good))
     assert cfg["compare"] == {"enabled": True, "pairs": [["swish_plugin", "swish_native"]], "mode": "cold",
-                              "target_rse": 0.002, "max_time_s": 2.0}
+                              "target_rse": 0.002, "max_time_s": 2.0, "extra_shapes": {}}
     assert cfg["timing"]["pin_cpu"] is True
     bad = copy.deepcopy(good)
     bad["compare"] = {"pairs": [["swish_plugin", "swish_plugin"], ["swish_plugin_naive", "relu"]]}
@@ -125,6 +125,21 @@ def test_compare_defaults_and_pair_errors(good: dict) -> None:
     bad = copy.deepcopy(good)
     bad["compare"] = {"mode": "graph"}
     assert "compare.mode" in error_of(bad)
+
+
+def test_compare_extra_shapes_must_lie_in_their_profile(good: dict) -> None:
+    profile = next(iter(good["profiles"]))
+    prof = good["profiles"][profile]
+    inside = [prof["max"][0]] + list(prof["max"][1:])
+    ok = copy.deepcopy(good)
+    ok["compare"] = {"extra_shapes": {profile: [inside]}}
+    assert validate_config(ok)["compare"]["extra_shapes"] == {profile: [inside]}
+    bad = copy.deepcopy(good)
+    bad["compare"] = {"extra_shapes": {profile: [[prof["max"][0] + 1] + list(prof["max"][1:])],
+                                       "nope": [inside]}}
+    msg = error_of(bad)
+    assert f"compare.extra_shapes.{profile}[0]" in msg and "outside its profile" in msg
+    assert "compare.extra_shapes.nope" in msg and "'nope' is not a profile" in msg
 
 
 def test_stream_mode_is_a_timing_mode(good: dict) -> None:

@@ -240,6 +240,28 @@ def test_compare_rule_times_both_engines_interleaved(tmp_path: Path, manifest: P
     for r in rows:
         assert r.verified and r.start == "blocked" and r.n >= 10
         assert r.ratio == pytest.approx(r.median_a_us / r.median_b_us)
+        assert r.shared_buffers and r.control_ratio > 0 and r.control_ratio_se >= 0
+
+
+def test_arena_timers_bind_one_input_output_and_flush(tmp_path: Path, manifest: Path) -> None:
+    a, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
+    b, _ = build(tmp_path, "swish_native", "fp32", manifest)
+    backend = get_backend("tensorrt")
+    library = sweeps.plugin_library_from_manifest(manifest)
+    ea, eb = backend.load(a, library), backend.load(b, library)
+    try:
+        with backend.arena() as arena, ea.timer((8, 96), "cold", 1, 1 << 20, arena=arena) as ta, \
+                eb.timer((8, 96), "cold", 1, 1 << 20, arena=arena) as tb:
+            assert (ta.b.d_in.ptr, ta.b.d_out.ptr, ta.flush.ptr) == (tb.b.d_in.ptr, tb.b.d_out.ptr, tb.flush.ptr)
+            assert ta.verify().ok and tb.verify().ok  # each poisons the shared output, then checks its own
+            assert ta.sample()[0] > 0 and tb.sample()[0] > 0
+            with pytest.raises(ValueError, match="one arena per shape"):
+                ea.timer((64, 96), "cold", 1, 1 << 20, arena=arena)
+        with ea.timer((8, 96), "cold", 1, 1 << 20) as alone:  # its own buffers again, freed on close
+            assert alone.verify().ok
+    finally:
+        ea.close()
+        eb.close()
 
 
 def test_direct_kernel_path_numerics(manifest: Path) -> None:

@@ -25,7 +25,7 @@ EXPECTED = {
     "compare": ["backend", "device_name", "operator_a", "operator_b", "kernel_a", "dtype", "profile", "shape",
                 "elements", "tensor_bytes", "mode", "start", "n", "median_a_us", "median_b_us", "median_se_a_us",
                 "median_se_b_us", "ratio", "ratio_se", "difference_us", "stop_reason", "verified", "throttled",
-                "timing_clock"],
+                "timing_clock", "control_ratio", "control_ratio_se", "shared_buffers"],
 }
 
 

@@ -173,6 +173,20 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                     f"config key 'compare.pairs[{i}]': {op!r} is not swept; allowed values: "
                     + ", ".join(config["operators"])
                 )
+    for pname, shapes in config["compare"].get("extra_shapes", {}).items():
+        if pname not in config["profiles"]:
+            errors.append(
+                f"config key 'compare.extra_shapes.{pname}': {pname!r} is not a profile; allowed values: "
+                + ", ".join(config["profiles"])
+            )
+            continue
+        profile = to_profile(pname, config["profiles"][pname])
+        for i, shape in enumerate(shapes):
+            if not profile.contains(tuple(shape)):
+                errors.append(
+                    f"config key 'compare.extra_shapes.{pname}[{i}]': shape {list(shape)} is outside "
+                    f"its profile ({profile.describe()})"
+                )
     timing = config["timing"]
     if timing["min_samples"] > timing["max_samples"]:
         errors.append(

@@ -100,8 +100,9 @@ def plugin_vs_native(lat: pd.DataFrame, device: dict, out: Path) -> None:
 
 
 def compare(cmp: pd.DataFrame, device: dict, out: Path) -> None:
-    what = ("Plugin ÷ native, the two engines timed interleaved (a sample of each in turn), with ± 1 SE: "
-            f"target ≤ 1 at ≥ 1 MiB, ≤ native + {SMALL_TENSOR_ALLOWANCE_US:g} µs below")
+    what = ("Plugin ÷ native, the two engines timed interleaved on shared buffers (a sample of each in turn), "
+            f"± 1 SE; grey ×: A/A control (native ÷ native): target ≤ 1 at ≥ 1 MiB, ≤ native + "
+            f"{SMALL_TENSOR_ALLOWANCE_US:g} µs below")
     if cmp.empty:
         return _empty(out, device, what, "no compare rows (compare.enabled, or a pair not built here)")
     data = compare_targets(cmp).assign(tensor_mib=lambda d: d["tensor_bytes"] / 2**20,
@@ -112,6 +113,8 @@ def compare(cmp: pd.DataFrame, device: dict, out: Path) -> None:
         ax.errorbar(sub["tensor_mib"], sub["ratio"], yerr=sub["ratio_se"], fmt="none", ecolor="grey", linewidth=0.8)
         ax.axhline(1.0, color="black", linewidth=1)
         ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        if "control_ratio" in sub:  # the A/A control: what the method reports for identical engines
+            ax.scatter(sub["tensor_mib"], sub["control_ratio"], marker="x", s=18, color="grey", zorder=4)
         missed = sub[~sub["meets_target"]]
         ax.scatter(missed["tensor_mib"], missed["ratio"], s=80, facecolors="none", edgecolors="red", zorder=5)
     g.set(xscale="log")

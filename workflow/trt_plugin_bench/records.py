@@ -186,6 +186,11 @@ class CompareRow:
     verified: bool
     throttled: bool
     timing_clock: str
+    # the A/A control: b timed a second time in every round (b' ÷ b): what the method reports for
+    # two identical things, i.e. its own bias at this shape, beside the ratio it qualifies
+    control_ratio: float
+    control_ratio_se: float
+    shared_buffers: bool  # both engines on one input, output and flush buffer (TimingArena)
 
 
 @dataclass

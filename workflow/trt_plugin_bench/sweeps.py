@@ -267,12 +267,26 @@ def _latency_line(i: int, total: int, row: LatencyRow) -> str:
 
 
 # -- compare -------------------------------------------------------------------------------------
+def compare_shapes(config: dict, profile: str) -> list[tuple[int, ...]]:
+    """The profile's sweep shapes plus compare.extra_shapes of that profile, smallest first: the
+    comparison's target holds at every size, so it may sample sizes the other sweeps skip."""
+    prof = profiles(config)[profile]
+    extra = [tuple(s) for s in config["compare"].get("extra_shapes", {}).get(profile, [])]
+    shapes = list(dict.fromkeys([*prof.shapes, *extra]))
+    return sorted(shapes, key=lambda s: (elements(s), s))
+
+
 def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Path,
                   manifest_path: Path | None) -> list[CompareRow]:
     """Two engines of one dtype and profile (the plugin and the layers it replaces), each shape
     timed interleaved, a sample of one then of the other, in one process: clock, temperature and
     host drift fall on both alike, so the ratio of their medians resolves differences smaller than
-    the run-to-run drift of either. Both outputs are checked before timing."""
+    the run-to-run drift of either.
+
+    Both engines run on one input, one output and one flush buffer (a TimingArena), so the ratio
+    does not carry where each engine's buffers happen to lie. Every round also times b a second
+    time: b' ÷ b is the A/A control, what the method reports for two identical things. Both
+    outputs are checked before timing."""
     backend = get_backend(backend_name)
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
@@ -289,19 +303,20 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     rule = replace(StoppingRule.from_config(config["timing"]),
                    target_rse=float(config["compare"].get("target_rse", 0.002)),
                    max_time_s=float(config["compare"].get("max_time_s", 2.0)))
-    prof = profiles(config)[sa.profile]
+    shapes = compare_shapes(config, sa.profile)
     limit = max_elements_for(backend, config)
     device = backend.device_info().device_name
     verify_max = config["timing"]["verify_max_elements"]
     rows: list[CompareRow] = []
     with quiet_host(config["timing"].get("pin_cpu", True)):
-        for i, shape in enumerate(prof.shapes, 1):
+        for i, shape in enumerate(shapes, 1):
             n = elements(shape)
             if limit is not None and n > limit:
-                log(f"shape {i} of {len(prof.shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
+                log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
                 continue
-            with a.timer(shape, mode, seed=i, verify_max_elements=verify_max) as ta, \
-                    b.timer(shape, mode, seed=i, verify_max_elements=verify_max) as tb:
+            with backend.arena() as arena, \
+                    a.timer(shape, mode, seed=i, verify_max_elements=verify_max, arena=arena) as ta, \
+                    b.timer(shape, mode, seed=i, verify_max_elements=verify_max, arena=arena) as tb:
                 checks = [ta.verify(), tb.verify()]
                 for spec, check in zip((sa, sb), checks):
                     if not check.ok:
@@ -309,12 +324,12 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
                 warm_up(ta.sample, rule)
                 warm_up(tb.sample, rule)
                 before = read_state()
-                (da, db), reason = sample_interleaved([ta.sample, tb.sample], rule)
+                (da, db, dc), reason = sample_interleaved([ta.sample, tb.sample, tb.sample], rule)
                 after = read_state()
                 if ta.start != tb.start:
                     raise RuntimeError(f"{sa.operator} was timed with a {ta.start} start, {sb.operator} with "
                                        f"{tb.start}: their ratio would mean nothing")
-                xa, xb = summarize(da, reason), summarize(db, reason)
+                xa, xb, xc = summarize(da, reason), summarize(db, reason), summarize(dc, reason)
                 rows.append(CompareRow(
                     backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
                     kernel_a=sa.kernel, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
@@ -325,10 +340,14 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
                     difference_us=(xa.median - xb.median) * 1e6, stop_reason=reason,
                     verified=all(c.ok for c in checks), throttled=throttled(before, after),
                     timing_clock=backend.timing_clock,
+                    control_ratio=xc.median / xb.median,
+                    control_ratio_se=(xc.median / xb.median) * float(np.hypot(xc.rse, xb.rse)),
+                    shared_buffers=True,
                 ))
                 r = rows[-1]
-                log(f"shape {i} of {len(prof.shapes)}: {shape_str(shape)} {mode}: {sa.operator} {r.median_a_us:.2f} us, "
-                    f"{sb.operator} {r.median_b_us:.2f} us, ratio {r.ratio:.4f} ± {r.ratio_se:.4f} (n {r.n}, {reason})")
+                log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode}: {sa.operator} {r.median_a_us:.2f} us, "
+                    f"{sb.operator} {r.median_b_us:.2f} us, ratio {r.ratio:.4f} ± {r.ratio_se:.4f}, "
+                    f"A/A control {r.control_ratio:.4f} ± {r.control_ratio_se:.4f} (n {r.n}, {reason})")
     a.close()
     b.close()
     return rows

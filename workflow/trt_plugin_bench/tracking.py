@@ -241,6 +241,8 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
             step = int(r["elements"])
             parent_metrics.append(Metric(f"{name}.ratio", float(r["ratio"]), now, step))
             parent_metrics.append(Metric(f"{name}.difference_us", float(r["difference_us"]), now, step))
+            if "control_ratio" in r:  # tables written before the A/A control have none
+                parent_metrics.append(Metric(f"{name}.control_ratio", float(r["control_ratio"]), now, step))
     if parent_metrics:
         for i in range(0, len(parent_metrics), 900):
             client.log_batch(parent_id, metrics=parent_metrics[i:i + 900])

@@ -133,6 +133,31 @@ class Timer(AbstractContextManager):
         pass
 
 
+class TimingArena(AbstractContextManager):
+    """Memory that the timers of one comparison share: one input, one output and (cold mode) one
+    L2-flush buffer for every engine timed at a shape. Two engines timed on buffers of their own
+    are also timed on different pages, DRAM channels and flush leftovers in the L2, which moved one
+    and the same kernel by up to 3 % on the H100 (docs/kernel-notes.md); on shared buffers an A/B
+    ratio compares the engines and nothing else. One arena serves one shape: the first timer sizes
+    it, and a later timer may not ask for more."""
+
+    def __init__(self) -> None:
+        self.nbytes: int | None = None
+
+    def reserve(self, nbytes: int) -> None:
+        if self.nbytes is None:
+            self.nbytes = int(nbytes)
+        elif nbytes > self.nbytes:
+            raise ValueError(f"this timing arena holds {self.nbytes}-byte tensors, a timer asked for {nbytes}: "
+                             "use one arena per shape")
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
 class Worker(AbstractContextManager):
     """One thread's execution context and stream on a shared engine."""
 
@@ -154,7 +179,9 @@ class Engine(ABC):
         """One inference, host in and out; refuses shapes outside the profile."""
 
     @abstractmethod
-    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int) -> Timer: ...
+    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int,
+              arena: TimingArena | None = None) -> Timer:
+        """A timer at ``shape``; with ``arena``, on the arena's shared buffers (see TimingArena)."""
 
     @abstractmethod
     def worker(self) -> Worker: ...
@@ -184,3 +211,7 @@ class Backend(ABC):
 
     @abstractmethod
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]: ...
+
+    @abstractmethod
+    def arena(self) -> TimingArena:
+        """Shared buffers for the timers of one comparison at one shape."""

@@ -21,7 +21,7 @@ import numpy as np
 from .. import reference as ref
 from ..records import CalibrationRow, DeviceInfo
 from ..reference import CheckResult
-from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, Worker
+from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 
 MAGIC = b"TPBREF\x00\x01"
 LABEL = "reference backend (CPU, numpy) - CPU timings, not TensorRT"
@@ -69,16 +69,47 @@ def deserialize_spec(blob: bytes) -> EngineSpec:
     return spec
 
 
+class ReferenceArena(TimingArena):
+    """The reference backend's shared buffers: one input array (per dtype and seed) and one cache
+    flush array for every timer of a comparison."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inputs: dict[tuple, np.ndarray] = {}
+        self._flush: np.ndarray | None = None
+
+    def input(self, shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
+        self.reserve(int(np.prod(shape, dtype=np.int64)) * ref.numpy_dtype(dtype).itemsize)
+        key = (tuple(shape), dtype, seed)
+        if key not in self._inputs:
+            self._inputs[key] = ref.random_input(tuple(shape), dtype, seed)
+        return self._inputs[key]
+
+    def flush(self) -> np.ndarray:
+        if self._flush is None:
+            self._flush = np.zeros(CACHE_FLUSH_BYTES // 8, dtype=np.float64)
+        return self._flush
+
+    def close(self) -> None:
+        self._inputs.clear()
+        self._flush = None
+
+
 class ReferenceTimer(Timer):
     start = "cpu"
 
-    def __init__(self, engine: ReferenceEngine, shape: tuple[int, ...], mode: str, seed: int):
+    def __init__(self, engine: ReferenceEngine, shape: tuple[int, ...], mode: str, seed: int,
+                 arena: ReferenceArena | None = None):
         if mode not in ReferenceBackend.modes:
             raise ValueError(f"mode {mode!r} is not supported by the reference backend; allowed: warm, cold")
         engine.spec.check_shape(shape)
         self.engine, self.shape, self.mode = engine, tuple(shape), mode
-        self.x = ref.random_input(self.shape, engine.spec.dtype, seed)
-        self._flush = np.zeros(CACHE_FLUSH_BYTES // 8, dtype=np.float64) if mode == "cold" else None
+        if arena is None:
+            self.x = ref.random_input(self.shape, engine.spec.dtype, seed)
+            self._flush = np.zeros(CACHE_FLUSH_BYTES // 8, dtype=np.float64) if mode == "cold" else None
+        else:
+            self.x = arena.input(self.shape, engine.spec.dtype, seed)
+            self._flush = arena.flush() if mode == "cold" else None
 
     def sample(self) -> tuple[float, float]:
         if self._flush is not None:
@@ -118,8 +149,11 @@ class ReferenceEngine(Engine):
         out[...] = self.compute(x)
         return out
 
-    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int) -> Timer:
-        return ReferenceTimer(self, shape, mode, seed)
+    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int,
+              arena: TimingArena | None = None) -> Timer:
+        if arena is not None and not isinstance(arena, ReferenceArena):
+            raise TypeError(f"a reference timer needs the reference backend's arena, got {type(arena).__name__}")
+        return ReferenceTimer(self, shape, mode, seed, arena)
 
     def worker(self) -> Worker:
         return ReferenceWorker(self)
@@ -158,6 +192,9 @@ class ReferenceBackend(Backend):
 
     def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
         return ReferenceEngine(deserialize_spec(Path(engine_path).read_bytes()))
+
+    def arena(self) -> ReferenceArena:
+        return ReferenceArena()
 
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
         from ..stats import measure

@@ -38,7 +38,7 @@ from ..cuda_utils import (
 from ..operators import KERNEL_IDS, OPERATORS, tensorrt_support
 from ..records import CalibrationRow, DeviceInfo
 from ..reference import CheckResult
-from .base import MODE_START, Backend, Engine, EngineLoadError, EngineSpec, Timer, Worker
+from .base import MODE_START, Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 PLUGIN_NAME = "Swish"
@@ -304,6 +304,9 @@ class TensorRTBackend(Backend):
         return TrtEngine(self, engine, spec, seconds)
 
     # -- calibration -------------------------------------------------------------------------
+    def arena(self) -> TrtArena:
+        return TrtArena(self.gpu)
+
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
         from ..stats import measure
 
@@ -386,15 +389,24 @@ class _Bindings:
         self.stream.synchronize()
         self.d_in: DeviceBuffer | None = None
         self.d_out: DeviceBuffer | None = None
+        self._borrowed = False  # d_in/d_out belong to a TrtArena: bound here, freed there
         self.h_in: np.ndarray | None = None  # page-locked staging, so copies are truly async
         self.h_out: np.ndarray | None = None
         self.shape: tuple[int, ...] | None = None
 
-    def prepare(self, shape: tuple[int, ...]) -> int:
+    def prepare(self, shape: tuple[int, ...], io: tuple[DeviceBuffer, DeviceBuffer] | None = None) -> int:
+        """Set the input shape and bind input and output: ``io`` (an arena's buffers) or our own."""
         spec = self.engine.spec
         spec.check_shape(shape)
         nbytes = int(np.prod(shape, dtype=np.int64)) * ref.numpy_dtype(spec.dtype).itemsize
-        if self.d_in is None or self.d_in.nbytes < nbytes:
+        if io is not None:
+            if min(io[0].nbytes, io[1].nbytes) < nbytes:
+                raise ValueError(f"shared buffers of {min(io[0].nbytes, io[1].nbytes)} bytes cannot hold "
+                                 f"{list(shape)} ({nbytes} bytes)")
+            self.free_buffers()
+            self.d_in, self.d_out = io
+            self._borrowed = True
+        elif self.d_in is None or self._borrowed or self.d_in.nbytes < nbytes:
             self.free_buffers()
             self.d_in, self.d_out = DeviceBuffer(nbytes), DeviceBuffer(nbytes)
         if not self.context.set_input_shape(INPUT, tuple(shape)):
@@ -433,10 +445,12 @@ class _Bindings:
         return self.h_out[:n].copy().reshape(x.shape)
 
     def free_buffers(self) -> None:
-        for buf in (self.d_in, self.d_out):
-            if buf is not None:
-                buf.free()
+        if not self._borrowed:
+            for buf in (self.d_in, self.d_out):
+                if buf is not None:
+                    buf.free()
         self.d_in = self.d_out = None
+        self._borrowed = False
         self.h_in = self.h_out = None
 
     def free(self) -> None:
@@ -447,14 +461,44 @@ class _Bindings:
             self.engine.release_profile(self.profile_index)
 
 
+class TrtArena(TimingArena):
+    """Device buffers shared by the timers of one comparison (see TimingArena): input, output and
+    the cold-mode flush buffer, allocated by the first timer that needs them."""
+
+    def __init__(self, gpu: GpuContext):
+        super().__init__()
+        self.gpu = gpu
+        self._io: tuple[DeviceBuffer, DeviceBuffer] | None = None
+        self._flush: DeviceBuffer | None = None
+
+    def io(self, nbytes: int) -> tuple[DeviceBuffer, DeviceBuffer]:
+        self.reserve(nbytes)
+        if self._io is None:
+            self._io = DeviceBuffer(self.nbytes), DeviceBuffer(self.nbytes)
+        return self._io
+
+    def flush(self) -> DeviceBuffer:
+        if self._flush is None:
+            self._flush = DeviceBuffer(l2_flush_bytes(self.gpu))
+        return self._flush
+
+    def close(self) -> None:
+        for buf in (*(self._io or ()), self._flush):
+            if buf is not None:
+                buf.free()
+        self._io = self._flush = None
+
+
 class TrtTimer(Timer):
-    def __init__(self, engine: TrtEngine, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int):
+    def __init__(self, engine: TrtEngine, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int,
+                 arena: TrtArena | None = None):
         if mode not in TensorRTBackend.modes:
             raise ValueError(f"unknown timing mode {mode!r}; allowed values: {', '.join(TensorRTBackend.modes)}")
         self.engine, self.mode, self.shape = engine, mode, tuple(shape)
         self.gpu = engine.backend.gpu
         self.b = _Bindings(engine, engine.context_lock)
-        nbytes = self.b.prepare(self.shape)
+        tensor_bytes = int(np.prod(self.shape, dtype=np.int64)) * ref.numpy_dtype(engine.spec.dtype).itemsize
+        nbytes = self.b.prepare(self.shape, arena.io(tensor_bytes) if arena is not None else None)
         spec = engine.spec
         self.n = int(np.prod(shape, dtype=np.int64))
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
@@ -463,7 +507,11 @@ class TrtTimer(Timer):
         self.verify_max_elements = verify_max_elements
         blocked = MODE_START[mode] == "blocked"
         self.events = EventTimer(self.b.stream, StreamBlocker(self.gpu) if blocked else None)
-        self.flush = DeviceBuffer(l2_flush_bytes(self.gpu)) if mode == "cold" else None
+        self._owns_flush = arena is None
+        if mode != "cold":
+            self.flush = None
+        else:
+            self.flush = DeviceBuffer(l2_flush_bytes(self.gpu)) if arena is None else arena.flush()
         self.graph = None
         if mode == "graph":
             self.b.enqueue()  # TensorRT needs one enqueue after a shape change before capture
@@ -516,7 +564,7 @@ class TrtTimer(Timer):
     def close(self) -> None:
         if self.graph is not None:
             self.graph.close()
-        if self.flush is not None:
+        if self.flush is not None and self._owns_flush:
             self.flush.free()
         self.b.free()
 
@@ -576,8 +624,11 @@ class TrtEngine(Engine):
             self._bindings = _Bindings(self, self.context_lock)
         return self._bindings.run(x)
 
-    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int) -> Timer:
-        return TrtTimer(self, shape, mode, seed, verify_max_elements)
+    def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int,
+              arena: TimingArena | None = None) -> Timer:
+        if arena is not None and not isinstance(arena, TrtArena):
+            raise TypeError(f"a TensorRT timer needs the TensorRT backend's arena, got {type(arena).__name__}")
+        return TrtTimer(self, shape, mode, seed, verify_max_elements, arena)
 
     def worker(self) -> Worker:
         return TrtWorker(self)
