@@ -27,6 +27,9 @@ constexpr int32_t kVectorBlocksPerSm = 4;
 // (2048 threads per SM on sm_80/sm_90) to keep enough bytes in flight.
 constexpr int32_t kScalarBlocksPerSm = 8;
 
+// Threads the one-shot kernels keep resident per SM (their registers allow the sm_80/sm_90 maximum).
+constexpr int64_t kOneShotThreadsPerSm = 2048;
+
 // gridDim.x limit for compute capability >= 3.0.
 constexpr int64_t kMaxGridX = 2147483647;
 
@@ -326,7 +329,8 @@ bool isOneShot(SwishKernel kernel) noexcept
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X2_B128 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_EF
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_CS || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_SIZED || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF
-        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B1024;
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B1024
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_WAVES;
 }
 
 // Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
@@ -385,7 +389,7 @@ cudaError_t launchTyped(
     // plugin's default) skip the two runtime calls on every enqueue.
     bool const aligned = isAligned16(input) && isAligned16(output);
     int32_t smCount = 1;
-    if (!aligned || !isOneShot(kernel))
+    if (!aligned || !isOneShot(kernel) || kernel == SwishKernel::kVECTORIZED_ONESHOT_WAVES)
     {
         cudaError_t const status = queryMultiProcessorCount(smCount);
         if (status != cudaSuccess)
@@ -444,6 +448,26 @@ cudaError_t launchTyped(
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B1024:
         return launchOneShot<T, 1, 1024>(
             vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+    case SwishKernel::kVECTORIZED_ONESHOT_WAVES:
+        if (vectorCount * kVectorBytes > kSwishSizedSmallBytes)
+        {
+            // A grid that needs a second wave waits a whole DRAM round trip before the second
+            // wave's loads issue; TensorRT's pointwise kernel (2 vectors per 128-thread block) fits
+            // 8 MiB of fp32 in one wave where X1 needs two. Resident threads: 2048 per SM (sm_80/90).
+            int64_t const residentThreads = static_cast<int64_t>(smCount) * kOneShotThreadsPerSm;
+            if (vectorCount <= 2 * residentThreads)
+            {
+                return launchOneShot<T, 2>(
+                    vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+            }
+            if (vectorCount <= 4 * residentThreads)
+            {
+                return launchOneShot<T, 4>(
+                    vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+            }
+            return launchOneShot<T, 1>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
+        }
+        [[fallthrough]];
     case SwishKernel::kVECTORIZED_ONESHOT_SIZED:
         if (vectorCount * kVectorBytes <= kSwishSizedSmallBytes)
         {
@@ -496,6 +520,7 @@ char const* swishKernelName(SwishKernel kernel) noexcept
     case SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF: return "vectorized_oneshot_x1_l2ef";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF: return "vectorized_oneshot_x1_b128_l2ef";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B1024: return "vectorized_oneshot_x1_b1024";
+    case SwishKernel::kVECTORIZED_ONESHOT_WAVES: return "vectorized_oneshot_waves";
     }
     return "unknown";
 }

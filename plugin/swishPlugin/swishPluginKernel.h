@@ -37,9 +37,12 @@ enum class SwishKernel : int32_t
     kVECTORIZED_ONESHOT_X1_L2EF = 12,      //!< as X1, loads with an L2 evict-first cache-policy descriptor
     kVECTORIZED_ONESHOT_X1_B128_L2EF = 13, //!< as X1_B128 with those loads
     kVECTORIZED_ONESHOT_X1_B1024 = 14,     //!< as X1 in 1024-thread blocks (the fastest copy's shape)
+    //! SIZED up to kSwishSizedSmallBytes; above, the fewest vectors per thread (1, 2 or 4) that fit the
+    //! whole grid in one wave of resident threads, and X1 once even 4 would not
+    kVECTORIZED_ONESHOT_WAVES = 15,
 };
 
-constexpr int32_t kSwishKernelCount = 15;
+constexpr int32_t kSwishKernelCount = 16;
 
 //! Where kVECTORIZED_ONESHOT_SIZED changes kernel: fp32 on the H100, interleaved with TensorRT's own
 //! fused kernel (docs/kernel-notes.md), X1_B128_EF led at 1-4 MiB, X1 from 8 MiB up.

@@ -124,7 +124,7 @@ constexpr std::array<SwishKernel, tpb::kSwishKernelCount> kKernels{
     SwishKernel::kVECTORIZED_ONESHOT_X2_B128, SwishKernel::kVECTORIZED_ONESHOT_X1_EF, SwishKernel::kVECTORIZED_ONESHOT_X1_CS,
     SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF, SwishKernel::kVECTORIZED_ONESHOT_SIZED,
     SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF, SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF,
-    SwishKernel::kVECTORIZED_ONESHOT_X1_B1024};
+    SwishKernel::kVECTORIZED_ONESHOT_X1_B1024, SwishKernel::kVECTORIZED_ONESHOT_WAVES};
 
 constexpr std::array<float, 2> kBetas{1.0F, 1.702F};
 

@@ -12,6 +12,7 @@ under --out and prints a short table.
   compare-more  the same for fp16 (cold) and fp32 (warm)
   compare-l2    the same with loads under an L2 evict-first cache-policy descriptor and in 1024-thread
                 blocks, fp32 1-512 MiB and fp16
+  compare-waves fp32 4-64 MiB on shared buffers: the one-wave kernel (waves) against fixed shapes
   compare-arena the A/A control (TensorRT's kernel against itself) and plugin / native, each engine on
                 buffers of its own vs all on one shared input, output and flush buffer
 
@@ -318,18 +319,26 @@ def engine_compare(out: Path, manifest: Path, part: str) -> None:
                 [(256, 1024), (1024, 1024), (4096, 1024), (16384, 1024), (131072, 1024)], ["cold"]),
                ("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_l2ef"],
                 [(1024, 1024), (4096, 1024)], ["warm"])],
+        # on shared buffers (TimingArena): one wave of resident threads (waves) vs the fixed shapes
+        "waves": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_sized", "vectorized_oneshot_waves",
+                                     "vectorized_oneshot", "vectorized_oneshot_x4", "vectorized_oneshot_x2_b128"],
+                   [(512, 1024), (1024, 1024), (1536, 1024), (2048, 1024), (3072, 1024), (4096, 1024),
+                    (6144, 1024), (8192, 1024), (16384, 1024)], ["cold"])],
     }[part]
-    rule = StoppingRule(target_rse=0.002, min_samples=40, max_samples=3000, max_time_s=1.5, warmup_min=5,
-                        warmup_time_s=0.02)
+    shared = part == "waves"
+    rule = StoppingRule(target_rse=0.002, min_samples=40, max_samples=3000, max_time_s=1.0 if shared else 1.5,
+                        warmup_min=5, warmup_time_s=0.02)
     rows = []
     for dtype, profile, kernels, shapes, modes in plans:
         specs = [(f"native_{dtype}_{profile}", "swish_native", "", profile, dtype)]
         specs += [(f"{k}_{dtype}_{profile}", "swish_plugin", k, profile, dtype) for k in kernels]
-        _, engines = _engines(config, specs, work, manifest)
+        backend, engines = _engines(config, specs, work, manifest)
         labels = [s[0] for s in specs]
         for mode in modes:
             for i, shape in enumerate(shapes, 1):
-                timers = [engines[label].timer(shape, mode, seed=i, verify_max_elements=1 << 26) for label in labels]
+                arena = backend.arena() if shared else None
+                timers = [engines[label].timer(shape, mode, seed=i, verify_max_elements=1 << 26, arena=arena)
+                          for label in labels]
                 try:
                     for label, t in zip(labels, timers):
                         if not t.verify().ok:
@@ -341,6 +350,8 @@ def engine_compare(out: Path, manifest: Path, part: str) -> None:
                 finally:
                     for t in timers:
                         t.close()
+                    if arena is not None:
+                        arena.close()
                 sums = [summarize(x, reason) for x in series]
                 native = sums[0]
                 n_el = int(np.prod(shape))
@@ -412,7 +423,7 @@ def arena_compare(out: Path, manifest: Path) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("probe", choices=["copy-family", "idle-series", "compare-fp32", "compare-more", "compare-l2",
-                                      "compare-arena"])
+                                      "compare-arena", "compare-waves"])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--manifest", type=Path, default=Path("results/build/manifest.json"))
     p.add_argument("--seconds", type=float, default=8.0)

@@ -77,7 +77,8 @@ KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorize
               "vectorized_oneshot_x1": 4, "vectorized_oneshot_x4": 5, "vectorized_oneshot_x1_b128": 6,
               "vectorized_oneshot_x2_b128": 7, "vectorized_oneshot_x1_ef": 8, "vectorized_oneshot_x1_cs": 9,
               "vectorized_oneshot_x1_b128_ef": 10, "vectorized_oneshot_sized": 11,
-              "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14}
+              "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14,
+              "vectorized_oneshot_waves": 15}
 
 
 def tensorrt_support(op: str, dtype: str, major: int) -> str | None:
