@@ -115,7 +115,7 @@ def test_relative_sqlite_uri_resolves_in_working_directory(tmp_path: Path) -> No
 def test_compare_defaults_and_pair_errors(good: dict) -> None:
     cfg = validate_config(copy.deepcopy(good))
     assert cfg["compare"] == {"enabled": True, "pairs": [["swish_plugin", "swish_native"]], "mode": "cold",
-                              "target_rse": 0.002, "max_time_s": 2.0, "extra_shapes": {}}
+                              "target_rse": 0.002, "max_time_s": 2.0, "extra_shapes": {"tiny": [[32, 256]]}}
     assert cfg["timing"]["pin_cpu"] is True
     bad = copy.deepcopy(good)
     bad["compare"] = {"pairs": [["swish_plugin", "swish_plugin"], ["swish_plugin_naive", "relu"]]}

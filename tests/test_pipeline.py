@@ -61,6 +61,9 @@ def test_every_output_exists(project: Path) -> None:
     summary = (project / "results" / "tables" / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary
     assert "timed interleaved" in summary and "## Repeat agreement" in summary
+    compare = (project / "results" / "tables" / "compare.csv").read_text()
+    assert ",32x256," in compare, "compare.extra_shapes reach the compare rule"
+    assert "control_ratio" in compare.splitlines()[0]
     assert (project / "mlflow.db").exists(), "the default store is sqlite:///mlflow.db in the project root"
     report = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--configfile",
                              "tests/configs/small.yaml", "--report", "results/report.html"],

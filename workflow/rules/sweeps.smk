@@ -37,7 +37,9 @@ rule compare:
         tpb=TPB,
         backend=BACKEND,
         cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, timing=CONFIG["timing"],
-                               reference=CONFIG["reference"], compare={k: CONFIG["compare"][k] for k in ("mode", "target_rse", "max_time_s")}),
+                               reference=CONFIG["reference"],
+                               compare={**{k: CONFIG["compare"][k] for k in ("mode", "target_rse", "max_time_s")},
+                                        "extra_shapes": {w.profile: CONFIG["compare"]["extra_shapes"].get(w.profile, [])}}),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.log",
