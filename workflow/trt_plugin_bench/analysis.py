@@ -14,14 +14,15 @@ CLOCK_RESOLUTION_S = {"cuda_event": 0.5e-6, "cpu_perf_counter": 1e-7}
 # cudaMemcpy ("copy") and the copy kernel in any block size ("copy_kernel", "copy_kernel_b1024", ...)
 COPY_MEASUREMENT = r"copy(_kernel(_b\d+)?)?"
 
-
-def is_copy(calibration: pd.DataFrame) -> pd.Series:
-    """Which calibration rows are copies (candidates for the ceiling), not launch floors."""
-    return calibration["measurement"].str.fullmatch(COPY_MEASUREMENT)
 # Issue 5's bar: the plugin no slower than native (median ratio <= 1) for tensors of at least 1 MiB,
 # within 1 µs of it below (where both are a few µs of fixed cost).
 RATIO_TARGET_MIN_BYTES = 1 << 20
 SMALL_TENSOR_ALLOWANCE_US = 1.0
+
+
+def is_copy(calibration: pd.DataFrame) -> pd.Series:
+    """Which calibration rows are copies (candidates for the ceiling), not launch floors."""
+    return calibration["measurement"].str.fullmatch(COPY_MEASUREMENT)
 
 
 def copy_ceiling(calibration: pd.DataFrame, l2_bytes: int) -> float | None:

@@ -237,6 +237,12 @@ def sample_interleaved(
     return [np.asarray(s) for s in samples], reason
 
 
+def median_ratio(a: TimingSummary, b: TimingSummary) -> tuple[float, float]:
+    """a's median over b's, and its standard error (relative errors added in quadrature)."""
+    ratio = a.median / b.median
+    return ratio, ratio * math.hypot(a.rse, b.rse)
+
+
 def agree_within_noise(
     a: TimingSummary, b: TimingSummary, k: float = 3.0, resolution: float = 0.0
 ) -> bool:

@@ -30,6 +30,7 @@ from .stats import (
     StoppingRule,
     TimingSummary,
     measure,
+    median_ratio,
     sample_interleaved,
     sample_until_stable,
     summarize,
@@ -330,18 +331,19 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
                     raise RuntimeError(f"{sa.operator} was timed with a {ta.start} start, {sb.operator} with "
                                        f"{tb.start}: their ratio would mean nothing")
                 xa, xb, xc = summarize(da, reason), summarize(db, reason), summarize(dc, reason)
+                ratio, ratio_se = median_ratio(xa, xb)
+                control, control_se = median_ratio(xc, xb)
                 rows.append(CompareRow(
                     backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
                     kernel_a=sa.kernel, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
                     tensor_bytes=n * ITEMSIZE[sa.dtype], mode=mode, start=ta.start, n=xa.n,
                     median_a_us=xa.median * 1e6, median_b_us=xb.median * 1e6,
                     median_se_a_us=xa.median_se * 1e6, median_se_b_us=xb.median_se * 1e6,
-                    ratio=xa.median / xb.median, ratio_se=(xa.median / xb.median) * float(np.hypot(xa.rse, xb.rse)),
+                    ratio=ratio, ratio_se=ratio_se,
                     difference_us=(xa.median - xb.median) * 1e6, stop_reason=reason,
                     verified=all(c.ok for c in checks), throttled=throttled(before, after),
                     timing_clock=backend.timing_clock,
-                    control_ratio=xc.median / xb.median,
-                    control_ratio_se=(xc.median / xb.median) * float(np.hypot(xc.rse, xb.rse)),
+                    control_ratio=control, control_ratio_se=control_se,
                     shared_buffers=True,
                 ))
                 r = rows[-1]

@@ -104,12 +104,9 @@ class ReferenceTimer(Timer):
             raise ValueError(f"mode {mode!r} is not supported by the reference backend; allowed: warm, cold")
         engine.spec.check_shape(shape)
         self.engine, self.shape, self.mode = engine, tuple(shape), mode
-        if arena is None:
-            self.x = ref.random_input(self.shape, engine.spec.dtype, seed)
-            self._flush = np.zeros(CACHE_FLUSH_BYTES // 8, dtype=np.float64) if mode == "cold" else None
-        else:
-            self.x = arena.input(self.shape, engine.spec.dtype, seed)
-            self._flush = arena.flush() if mode == "cold" else None
+        arena = arena if arena is not None else ReferenceArena()  # alone: buffers of its own
+        self.x = arena.input(self.shape, engine.spec.dtype, seed)
+        self._flush = arena.flush() if mode == "cold" else None
 
     def sample(self) -> tuple[float, float]:
         if self._flush is not None:
