@@ -13,6 +13,12 @@
 #   TensorRT::headers   INTERFACE target with the include directory (as SYSTEM headers)
 #   TensorRT::nvinfer   IMPORTED library, only when libnvinfer was found
 
+# find_path/find_library(... NO_CACHE) below need CMake 3.21; older versions take NO_CACHE for a
+# search path and cache the result, so a re-pointed TENSORRT_INCLUDE_DIR would keep the old headers.
+if(CMAKE_VERSION VERSION_LESS 3.21)
+  message(FATAL_ERROR "FindTensorRT.cmake needs CMake >= 3.21 (find_path NO_CACHE); this is ${CMAKE_VERSION}")
+endif()
+
 include(FindPackageHandleStandardArgs)
 
 function(_tpb_trt_setting out_var name)

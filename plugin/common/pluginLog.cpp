@@ -57,6 +57,12 @@ void setPluginLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept
     loggerFinderSlot().store(finder, std::memory_order_release);
 }
 
+bool setPluginLoggerFinderIfUnset(nvinfer1::ILoggerFinder* finder) noexcept
+{
+    nvinfer1::ILoggerFinder* expected = nullptr;
+    return loggerFinderSlot().compare_exchange_strong(expected, finder, std::memory_order_acq_rel);
+}
+
 void logPluginMessage(nvinfer1::ILogger::Severity severity, char const* where, char const* format, ...) noexcept
 {
     char message[512];

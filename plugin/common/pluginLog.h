@@ -11,6 +11,11 @@ namespace tpb
 //! Remember the finder passed to the library entry point setLoggerFinder(). Thread-safe.
 void setPluginLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept;
 
+//! Install \p finder only if no finder is set yet (a fallback for hosts that never call
+//! setLoggerFinder): a finder TensorRT handed over always wins. Returns true if \p finder was
+//! installed. Thread-safe.
+bool setPluginLoggerFinderIfUnset(nvinfer1::ILoggerFinder* finder) noexcept;
+
 //! printf-style message prefixed with "[Swish] <where>: ".
 void logPluginMessage(nvinfer1::ILogger::Severity severity, char const* where, char const* format, ...) noexcept
     __attribute__((format(printf, 3, 4)));

@@ -83,6 +83,7 @@ sources=(
     swishPlugin/swishPluginParams.cpp
     api/swishPluginLibrary.cpp
     common/pluginLog.cpp
+    tests/swishCreatorCheck.cpp
 )
 
 summary=()

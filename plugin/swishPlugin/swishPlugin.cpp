@@ -93,7 +93,7 @@ int32_t SwishPlugin::getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t 
     {
         TPB_LOG_ERROR(kWhere, "getOutputShapes: expected 1 input and 1 output, got %d and %d",
             static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
-        return -1;
+        return -1; // checked before any write: a refusal leaves outputs untouched
     }
     outputs[0] = inputs[0];
     return 0;
@@ -172,12 +172,14 @@ nvinfer1::IPluginV3* SwishPluginCreator::createPlugin(
 {
     try
     {
-        // Build phase: fields from the network definition. Runtime phase: the fields written by
-        // getFieldsToSerialize(). Both go through the same validation.
-        char const* const where = phase == nvinfer1::TensorRTPhase::kBUILD ? "Swish v2 createPlugin (build)"
-                                                                           : "Swish v2 createPlugin (runtime)";
+        // Build phase: fields from the network definition; a missing field keeps its default.
+        // Runtime phase (deserialization): exactly the fields getFieldsToSerialize() wrote, so both
+        // must be there. Unknown or repeated names are refused in both phases.
+        bool const build = phase == nvinfer1::TensorRTPhase::kBUILD;
+        char const* const where = build ? "Swish v2 createPlugin (build)" : "Swish v2 createPlugin (runtime)";
         SwishParams params;
-        if (!parseSwishFields(fc, params, where))
+        if (!parseSwishFields(
+                fc, params, where, build ? SwishFieldPolicy::kDEFAULTS_ALLOWED : SwishFieldPolicy::kALL_REQUIRED))
         {
             return nullptr;
         }

@@ -108,7 +108,11 @@ nvinfer1::DimsExprs SwishPluginLegacy::getOutputDimensions(int32_t outputIndex, 
     {
         TPB_LOG_ERROR(kWhere, "getOutputDimensions: expected output 0 of 1 input, got index %d of %d inputs",
             static_cast<int>(outputIndex), static_cast<int>(nbInputs));
-        return nvinfer1::DimsExprs{};
+        // nbDims = 0 would be a valid scalar shape and TensorRT would build it; -1 is no shape at
+        // all, so TensorRT refuses the network instead.
+        nvinfer1::DimsExprs invalid{};
+        invalid.nbDims = -1;
+        return invalid;
     }
     return inputs[0];
 }
@@ -183,7 +187,7 @@ nvinfer1::IPluginV2* SwishPluginLegacyCreator::createPlugin(
     try
     {
         SwishParams params;
-        if (!parseSwishFields(fc, params, "Swish v1 createPlugin"))
+        if (!parseSwishFields(fc, params, "Swish v1 createPlugin", SwishFieldPolicy::kDEFAULTS_ALLOWED))
         {
             return nullptr;
         }

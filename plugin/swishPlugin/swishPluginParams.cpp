@@ -66,10 +66,17 @@ bool validateSwishParams(SwishParams const& params, char const* where) noexcept
     return true;
 }
 
-bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where) noexcept
+bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
+    SwishFieldPolicy policy) noexcept
 {
+    bool const allRequired = policy == SwishFieldPolicy::kALL_REQUIRED;
     if (fields == nullptr)
     {
+        if (allRequired)
+        {
+            TPB_LOG_ERROR(where, "no field collection (expected \"%s\" and \"%s\")", kSwishFieldBeta, kSwishFieldKernel);
+            return false;
+        }
         return validateSwishParams(params, where);
     }
     if (fields->nbFields < 0 || (fields->nbFields > 0 && fields->fields == nullptr))
@@ -77,6 +84,10 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
         TPB_LOG_ERROR(where, "malformed field collection (nbFields=%d)", static_cast<int>(fields->nbFields));
         return false;
     }
+    // Decode into a copy so that a refused collection leaves the caller's params untouched.
+    SwishParams parsed = params;
+    bool seenBeta = false;
+    bool seenKernel = false;
     for (int32_t i = 0; i < fields->nbFields; ++i)
     {
         nvinfer1::PluginField const& field = fields->fields[i];
@@ -85,28 +96,52 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
             TPB_LOG_ERROR(where, "field %d has no name", static_cast<int>(i));
             return false;
         }
-        if (std::strcmp(field.name, kSwishFieldBeta) == 0)
+        bool const isBeta = std::strcmp(field.name, kSwishFieldBeta) == 0;
+        bool const isKernel = std::strcmp(field.name, kSwishFieldKernel) == 0;
+        if (!isBeta && !isKernel)
+        {
+            // Names are case-sensitive: "Beta" is a typo that would otherwise build beta = 1.
+            TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: \"%s\", \"%s\")", field.name, kSwishFieldBeta,
+                kSwishFieldKernel);
+            return false;
+        }
+        bool& seen = isBeta ? seenBeta : seenKernel;
+        if (seen)
+        {
+            TPB_LOG_ERROR(where, "field \"%s\" given more than once (allowed: \"%s\", \"%s\", each at most once)",
+                field.name, kSwishFieldBeta, kSwishFieldKernel);
+            return false;
+        }
+        seen = true;
+        if (isBeta)
         {
             if (!checkFieldShape(field, nvinfer1::PluginFieldType::kFLOAT32, where))
             {
                 return false;
             }
-            std::memcpy(&params.beta, field.data, sizeof(float));
+            std::memcpy(&parsed.beta, field.data, sizeof(float));
         }
-        else if (std::strcmp(field.name, kSwishFieldKernel) == 0)
+        else
         {
             if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
             {
                 return false;
             }
-            std::memcpy(&params.kernel, field.data, sizeof(int32_t));
-        }
-        else
-        {
-            TPB_LOG_WARNING(where, "ignoring unknown field \"%s\"", field.name);
+            std::memcpy(&parsed.kernel, field.data, sizeof(int32_t));
         }
     }
-    return validateSwishParams(params, where);
+    if (allRequired && !(seenBeta && seenKernel))
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" is missing (expected \"%s\" and \"%s\")",
+            seenBeta ? kSwishFieldKernel : kSwishFieldBeta, kSwishFieldBeta, kSwishFieldKernel);
+        return false;
+    }
+    if (!validateSwishParams(parsed, where))
+    {
+        return false;
+    }
+    params = parsed;
+    return true;
 }
 
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept

@@ -37,11 +37,21 @@ constexpr size_t kSwishRecordSize = 16;
 //! Finite beta and a kernel id in range; logs the offending value under \p where otherwise.
 bool validateSwishParams(SwishParams const& params, char const* where) noexcept;
 
-//! Read "beta" / "kernel" from a field collection over defaults already in \p params. Missing fields
-//! keep their default, unknown fields are ignored with a warning; a wrong type, a length other than
-//! 1, missing data or an invalid value log an error and return false. A null collection means
-//! "all defaults".
-bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where) noexcept;
+//! Whether a field may be left out of the collection parseSwishFields reads.
+enum class SwishFieldPolicy : int32_t
+{
+    kDEFAULTS_ALLOWED = 0, //!< network definition (build time): a missing field keeps its default
+    kALL_REQUIRED = 1,     //!< V3 runtime phase: the collection is what getFieldsToSerialize() wrote
+};
+
+//! Read "beta" / "kernel" from a field collection over defaults already in \p params. Refused, with
+//! a logged error naming the field and the allowed names: an unknown name (a misspelling must not
+//! silently build the default), a name given twice (which value was meant is ambiguous), a wrong
+//! type, a length other than 1, missing data, an invalid value and, under kALL_REQUIRED, a missing
+//! field. A null collection means "all defaults" under kDEFAULTS_ALLOWED and is refused under
+//! kALL_REQUIRED. \p params is written only on success.
+bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
+    SwishFieldPolicy policy) noexcept;
 
 //! Field descriptions (data == nullptr) for getFieldNames().
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept;

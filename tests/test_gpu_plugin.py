@@ -1,0 +1,138 @@
+"""GPU suite, plugin creators: field validation and where the plugin's rejection reasons end up.
+
+Skipped, with the reason, where TensorRT, pycuda or a GPU is missing. Run on the GPU host:
+`python3 -m pytest -m gpu tests/test_gpu_plugin.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gpu
+
+trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed (the optional 'gpu' extra)")
+cuda = pytest.importorskip("pycuda.driver", reason="pycuda is not installed (the optional 'gpu' extra)")
+try:
+    cuda.init()
+    if cuda.Device.count() == 0:
+        raise RuntimeError("no device")
+except Exception as exc:  # noqa: BLE001 - any failure here means "no usable GPU"
+    pytest.skip(f"no usable CUDA GPU: {exc}", allow_module_level=True)
+
+from trt_plugin_bench import sweeps  # noqa: E402
+from trt_plugin_bench.backends import get_backend  # noqa: E402
+from trt_plugin_bench.compile import compile_plugin  # noqa: E402
+
+TRT_MAJOR = int(trt.__version__.split(".")[0])
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def plugin_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = Path(os.environ.get("TPB_TEST_BUILD_DIR", tmp_path_factory.mktemp("plugin-build")))
+    manifest = out / "manifest.json"
+    compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log")
+    return sweeps.plugin_library_from_manifest(manifest)
+
+
+@pytest.fixture(scope="session")
+def registry(plugin_library: Path) -> trt.IPluginRegistry:
+    """The process's plugin registry with the Swish creators registered (the backend's own path)."""
+    get_backend("tensorrt").load_plugin_library(plugin_library)
+    return trt.get_plugin_registry()
+
+
+def _field(name: str, value: float | int) -> trt.PluginField:
+    if isinstance(value, float):
+        return trt.PluginField(name, np.array([value], np.float32), trt.PluginFieldType.FLOAT32)
+    return trt.PluginField(name, np.array([value], np.int32), trt.PluginFieldType.INT32)
+
+
+def _collections() -> dict[str, trt.PluginFieldCollection]:
+    rng = np.random.default_rng(20261124)
+    beta, other_beta = (float(b) for b in rng.uniform(0.25, 2.0, size=2))
+    kernel = int(rng.integers(0, 16))
+    return {
+        # Before the fix: "Beta" was ignored with a warning and the plugin built with beta = 1.
+        "misspelled Beta": trt.PluginFieldCollection([_field("Beta", beta), _field("kernel", kernel)]),
+        # Before the fix: the last "beta" won silently.
+        "two beta": trt.PluginFieldCollection([_field("beta", beta), _field("kernel", kernel),
+                                               _field("beta", other_beta)]),
+        "valid": trt.PluginFieldCollection([_field("beta", beta), _field("kernel", kernel)]),
+    }
+
+
+def test_v2_creator_refuses_unknown_and_repeated_fields(registry: trt.IPluginRegistry) -> None:
+    lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+    creator = lookup("Swish", "1", "")
+    assert creator is not None, "the Swish v1 creator is not registered"
+    fields = _collections()
+    assert creator.create_plugin("valid", fields["valid"]) is not None, "the control collection was refused"
+    for what in ("misspelled Beta", "two beta"):
+        assert creator.create_plugin(what, fields[what]) is None, f"{what}: a plugin was created"
+
+
+@pytest.mark.skipif(TRT_MAJOR < 10, reason="IPluginV3 needs TensorRT >= 10")
+def test_v3_creator_refuses_unknown_and_repeated_fields(registry: trt.IPluginRegistry) -> None:
+    creator = registry.get_creator("Swish", "2", "")
+    assert creator is not None, "the Swish v2 (IPluginV3) creator is not registered"
+    fields = _collections()
+    for phase in (trt.TensorRTPhase.BUILD, trt.TensorRTPhase.RUNTIME):
+        assert creator.create_plugin("valid", fields["valid"], phase) is not None, f"{phase}: control refused"
+        for what in ("misspelled Beta", "two beta"):
+            assert creator.create_plugin(what, fields[what], phase) is None, f"{phase} {what}: a plugin was created"
+
+
+# Runs in a fresh process so that nothing else has touched the library's logger finder or
+# TensorRT's global logger: the library is registered only through ctypes + initSwishPlugins (as
+# load_plugin_library does when registry.load_library fails), never through TensorRT's loader, so
+# no setLoggerFinder call reaches it. The backend is created first, so its CapturingLogger is the
+# process's first TensorRT logger: the one libnvinfer's getLogger() returns.
+_BUILD_WITH_REFUSED_FIELDS = r"""
+import ctypes, sys
+from pathlib import Path
+from trt_plugin_bench.backends.base import EngineSpec
+from trt_plugin_bench.backends.tensorrt_backend import BuildError, TensorRTBackend
+
+library, engine_path = sys.argv[1], sys.argv[2]
+backend = TensorRTBackend()
+handle = ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+init = handle.initSwishPlugins
+init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+print("REGISTERED", init(b""), flush=True)
+spec = EngineSpec(operator="swish_plugin", function="swish", implementation="plugin_v2",
+                  kernel="vectorized_oneshot", dtype="fp32", profile="t", min=(1, 96), opt=(8, 96),
+                  max=(64, 96), beta=float("inf"))  # beta must be finite: the creator refuses it
+try:
+    backend.build(spec, Path(engine_path), Path(library), {"workspace_mib": 64, "profiles_per_engine": 1})
+except BuildError as exc:
+    print("BUILD_ERROR", str(exc).replace("\n", " "))
+else:
+    print("NO_BUILD_ERROR")
+print("REGISTRATION", repr(backend.plugin_registration))
+print("LOGGER", " | ".join(m.replace("\n", " ") for m in backend.logger.messages))
+"""
+
+
+def test_build_error_carries_the_plugin_rejection_text(tmp_path: Path, plugin_library: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHOME"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "workflow"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    proc = subprocess.run([sys.executable, "-c", _BUILD_WITH_REFUSED_FIELDS, str(plugin_library),
+                           str(tmp_path / "refused.engine")], env=env, capture_output=True, text=True, timeout=300)
+    report = f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, report
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[-1] for line in proc.stdout.splitlines() if " " in line}
+    assert int(lines.get("REGISTERED", "-1")) >= 1, report
+    assert lines.get("REGISTRATION") == "''", f"the creators were not registered by initSwishPlugins alone\n{report}"
+    rejection = "[Swish] Swish v1 createPlugin: beta must be finite"
+    # The plugin's message must reach TensorRT's logger (before the fix it went to stderr) ...
+    assert rejection in lines.get("LOGGER", ""), f"the plugin's rejection did not reach the TensorRT logger\n{report}"
+    # ... and from there the BuildError the pipeline reports.
+    assert "BUILD_ERROR" in lines, report
+    assert rejection in lines["BUILD_ERROR"], f"the BuildError lacks the plugin's rejection text\n{report}"

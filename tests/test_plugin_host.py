@@ -1,0 +1,148 @@
+"""Host-side (CPU) checks of the plugin's build files and creators: no GPU, no libnvinfer.
+
+- FindTensorRT.cmake follows a re-pointed TENSORRT_INCLUDE_DIR in the same build folder (fake
+  headers: only NvInferVersion.h), and plugin/CMakeLists.txt declares a CMake minimum that covers
+  every feature it and its modules use.
+- swish_creator_check (plugin/tests/swishCreatorCheck.cpp) built and run against each TensorRT
+  include dir listed in the environment variable TENSORRT_INCLUDE_DIR (colon-separated); skipped,
+  saying why, where it is unset (CI has no TensorRT headers) or cmake/nvcc are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_DIR = ROOT / "plugin"
+
+# The CMake version that introduced each feature (CMake's documentation, "New in version").
+# Patterns are searched in plugin/CMakeLists.txt and plugin/cmake/*.cmake with comments removed.
+CMAKE_FEATURES: dict[str, tuple[str, tuple[int, int]]] = {
+    "find_path/find_library NO_CACHE": (r"\bNO_CACHE\b", (3, 21)),
+    "CMAKE_CUDA_ARCHITECTURES": (r"\bCMAKE_CUDA_ARCHITECTURES\b", (3, 18)),
+    "CMAKE_CUDA_STANDARD 17": (r"\bCMAKE_CUDA_STANDARD\s+17\b", (3, 18)),
+    "CMAKE_CUDA_RUNTIME_LIBRARY": (r"\bCMAKE_CUDA_RUNTIME_LIBRARY\b", (3, 17)),
+    "find_package(CUDAToolkit)": (r"find_package\(\s*CUDAToolkit\b", (3, 17)),
+    "target_link_options / LINKER: prefix": (r"\btarget_link_options\b|\bLINKER:", (3, 13)),
+}
+
+
+def _clean_env() -> dict[str, str]:
+    """No TensorRT location from the caller's environment (the tests pass theirs as -D), and no
+    Python settings for a cmake that may itself be a Python program."""
+    drop = {"TENSORRT_INCLUDE_DIR", "TENSORRT_LIB_DIR", "TENSORRT_ROOT", "PYTHONHOME", "PYTHONPATH"}
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, env=_clean_env(), capture_output=True, text=True)
+
+
+def _strip_cmake_comments(text: str) -> str:
+    # A '#' opens a comment unless it is inside a quoted string (e.g. the "#define" regexes).
+    return "\n".join(re.sub(r"(^|\s)#.*$", "", line) for line in text.splitlines())
+
+
+def declared_cmake_minimum(cmakelists: str) -> tuple[int, int]:
+    match = re.search(r"cmake_minimum_required\s*\(\s*VERSION\s+(\d+)\.(\d+)", cmakelists)
+    assert match, "plugin/CMakeLists.txt declares no cmake_minimum_required(VERSION x.y)"
+    return int(match.group(1)), int(match.group(2))
+
+
+def required_cmake_minimum(sources: list[str]) -> tuple[tuple[int, int], list[str]]:
+    """The highest 'new in' version of the features the sources use, and those features."""
+    code = "\n".join(_strip_cmake_comments(s) for s in sources)
+    used = [name for name, (pattern, _) in CMAKE_FEATURES.items() if re.search(pattern, code)]
+    return max((CMAKE_FEATURES[name][1] for name in used), default=(0, 0)), used
+
+
+def _cmake_sources() -> list[str]:
+    files = [PLUGIN_DIR / "CMakeLists.txt", *sorted((PLUGIN_DIR / "cmake").glob("*.cmake"))]
+    return [f.read_text() for f in files]
+
+
+def test_declared_cmake_minimum_covers_the_features_used() -> None:
+    declared = declared_cmake_minimum((PLUGIN_DIR / "CMakeLists.txt").read_text())
+    required, used = required_cmake_minimum(_cmake_sources())
+    assert "find_path/find_library NO_CACHE" in used, "the feature scan no longer sees NO_CACHE in FindTensorRT.cmake"
+    assert declared >= required, (
+        f"plugin/CMakeLists.txt allows CMake {declared[0]}.{declared[1]} but uses features of "
+        f"{required[0]}.{required[1]}: {', '.join(n for n in used if CMAKE_FEATURES[n][1] > declared)}"
+    )
+
+
+def _fake_trt_include(path: Path, major: int, minor: int, patch: int) -> Path:
+    """An include dir holding only NvInferVersion.h, in the style of that TensorRT version."""
+    path.mkdir(parents=True)
+    if major >= 10:  # 10.x+ define the NV_ macros through TRT_*_ENTERPRISE
+        body = (f"#define TRT_MAJOR_ENTERPRISE {major}\n#define TRT_MINOR_ENTERPRISE {minor}\n"
+                f"#define TRT_PATCH_ENTERPRISE {patch}\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n"
+                "#define NV_TENSORRT_MINOR TRT_MINOR_ENTERPRISE\n#define NV_TENSORRT_PATCH TRT_PATCH_ENTERPRISE\n")
+    else:
+        body = (f"#define NV_TENSORRT_MAJOR {major}\n#define NV_TENSORRT_MINOR {minor}\n"
+                f"#define NV_TENSORRT_PATCH {patch}\n")
+    (path / "NvInferVersion.h").write_text(f"#pragma once\n{body}")
+    return path
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not on PATH")
+def test_find_tensorrt_follows_a_repointed_include_dir(tmp_path: Path) -> None:
+    major, minor = declared_cmake_minimum((PLUGIN_DIR / "CMakeLists.txt").read_text())
+    project = tmp_path / "probe"
+    project.mkdir()
+    (project / "CMakeLists.txt").write_text(
+        f"cmake_minimum_required(VERSION {major}.{minor})\n"
+        "project(find_tensorrt_probe LANGUAGES NONE)\n"
+        f'list(APPEND CMAKE_MODULE_PATH "{(PLUGIN_DIR / "cmake").as_posix()}")\n'
+        "find_package(TensorRT REQUIRED)\n"
+        'message(STATUS "probe: TensorRT ${TensorRT_VERSION} at ${TensorRT_INCLUDE_DIR}")\n'
+    )
+    old = _fake_trt_include(tmp_path / "trt-8.6.0" / "include", 8, 6, 0)
+    new = _fake_trt_include(tmp_path / "trt-10.16.0" / "include", 10, 16, 0)
+    build = tmp_path / "build"
+    for include, version in ((old, "8.6.0"), (new, "10.16.0")):
+        proc = _run(["cmake", "-S", str(project), "-B", str(build), f"-DTENSORRT_INCLUDE_DIR={include}"])
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 0, output
+        [found] = re.findall(r"probe: TensorRT (\S+) at (.+)$", output, flags=re.MULTILINE)
+        # the same build folder: the second configure must not keep the first headers
+        assert (found[0], Path(found[1])) == (version, include), found
+
+
+def _header_dirs() -> list[str]:
+    return [d for d in os.environ.get("TENSORRT_INCLUDE_DIR", "").split(":") if d]
+
+
+def _check_params() -> list:
+    dirs = _header_dirs()
+    if dirs:
+        return [pytest.param(d, id=Path(d).parent.name or d) for d in dirs]
+    return [pytest.param(None, marks=pytest.mark.skip(
+        reason="TENSORRT_INCLUDE_DIR is not set (no TensorRT headers, as in CI): the plugin library "
+               "and swish_creator_check cannot be built"))]
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: str) -> None:
+    missing = [tool for tool in ("cmake", "nvcc") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not on PATH: the plugin library (CUDA) cannot be built")
+    assert (Path(include_dir) / "NvInferVersion.h").is_file(), f"{include_dir} has no NvInferVersion.h"
+    build = tmp_path / "build"
+    configure = _run(["cmake", "-S", str(PLUGIN_DIR), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                      f"-DTENSORRT_INCLUDE_DIR={include_dir}"])
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    compiled = _run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", "swish_creator_check"])
+    assert compiled.returncode == 0, compiled.stdout[-4000:] + compiled.stderr[-4000:]
+    check = _run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so")])
+    lines = check.stdout.splitlines()
+    print(f"swish_creator_check against {include_dir}:\n{check.stdout}")  # shown with pytest -s / -rA
+    assert lines and re.fullmatch(r"swish_creator_check: \d+ passed, 0 failed", lines[-1]), check.stdout + check.stderr
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert not [ln for ln in lines[:-1] if not ln.startswith("PASS ")], check.stdout
