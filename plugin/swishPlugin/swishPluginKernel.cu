@@ -40,6 +40,16 @@ constexpr int64_t ceilDiv(int64_t numerator, int64_t denominator)
     return (numerator + denominator - 1) / denominator;
 }
 
+// Status of the launch just enqueued. cudaPeekAtLastError, not cudaGetLastError: a launch error
+// (invalid configuration, too many resources) is not sticky, so peeking reports it without erasing
+// it, and without erasing an error that an earlier, unrelated call of the caller left pending
+// (cudaGetLastError would reset that one to cudaSuccess behind the caller's back). The price: a
+// pending earlier error is returned here as well (see launchSwish in the header).
+cudaError_t launchStatus() noexcept
+{
+    return cudaPeekAtLastError();
+}
+
 template <typename To, typename From>
 __device__ __forceinline__ To bitCast(From const& from)
 {
@@ -49,21 +59,50 @@ __device__ __forceinline__ To bitCast(From const& from)
     return to;
 }
 
+// Below this z = beta * x both kernels take the far-tail branch (farTailSwish). __expf(-z)
+// overflows to +inf for z < ~-88.72 (the fast path would return -0 where the exact result is a
+// normal or subnormal number: x = -89 gives -1.98e-37, x = -100 gives -3.7e-42), and in the naive
+// kernel expf(-z) overflows at the same point. -80 leaves a margin below which both paths are
+// still finite, and no input of the benchmarks' distributions gets near it (one compare per element).
+constexpr float kFarTailZ = -80.0F;
+
+// Swish for z = beta * x < kFarTailZ (rare): x * e / (1 + e) with e = exp(z), where 1 + e rounds to
+// 1 in fp32 (e < e^-80 < 2^-115), so the result is x * e. e itself is subnormal for z < -87.3 and a
+// subnormal carries few significant bits (e^-100 is 27 subnormal steps, ~2% apart), which x * e
+// would scale up to ~|x| ulps of error. Hence exp(z) = exp(z/2)^2: z/2 is exact, exp(z/2) is normal
+// down to z = -174 (accurate expf, not __expf: that would flush), and (x * h) * h rounds once into
+// the subnormal range at the end. Error: 2 x expf's 2 ulp + 3 roundings, far inside the fp32 bound
+// (3 + (4 + 3.4 |z|) ulps here). Only for |x| > e^70 with z < -174 (beta < ~1e-28) is h itself
+// subnormal and the result loses bits. z = -inf (x = -inf, beta > 0): -inf * 0 = NaN, as the
+// float64 reference.
+__device__ __forceinline__ float farTailSwish(float x, float z)
+{
+    float const h = expf(0.5F * z);
+    return (x * h) * h;
+}
+
 // Fast Swish in fp32, shared by the vectorised kernels and the unaligned fallback so that every
-// non-naive path has identical numerics.
-//  * __expf is ex2.approx on a pre-scaled argument: relative error ~2^-22 plus |beta*x| * 2^-24 from
-//    the scaling, well inside the fp32 tolerance (1e-5) wherever the result is not tiny.
-//  * __frcp_rn is the correctly rounded reciprocal, so huge denominators need no special care:
-//    beta*x < ~-88 makes __expf overflow to +inf, 1/inf = 0 and x*0 = -0 for finite negative x,
-//    where the exact result (|x|*e^-88 < 1e-36) is below every tolerance anyway.
-//  * x = +inf -> inf * 1 = +inf. x = NaN -> NaN.
-//  * x = -inf -> (-inf) * 0 = NaN. This is deliberate: the float64 reference x*sigmoid(beta*x) is
-//    also -inf * 0 = NaN, so matching NaN is the consistent answer.
-//  * Tiny x (|x| ~ 1e-38, fp32 subnormal range) gives x * 0.5; the build does not flush denormals
-//    (no --use_fast_math), and flushing to zero would still be within atol.
+// non-naive path has identical numerics. The check's bound (docs/kernel-notes.md, "Numerics
+// contract"): fp32 3 + (4 + 3.4 |z|) (1 - sigmoid(z)) ulps, z = beta * x; fp16/bf16 1 ulp.
+//  * __expf is ex2.approx on a pre-scaled argument, documented max error 2 + floor(1.173 * |z|) ulp;
+//    rounding z to fp32 (beta != 1) adds |z|/2 ulp, up to |z| ulp where the result lies at the top
+//    of its binade. These errors reach the sigmoid scaled by 1 - sigmoid(z), so they vanish for
+//    large positive z. __frcp_rn is the correctly rounded reciprocal (0.5 ulp).
+//  * z < kFarTailZ: farTailSwish (exp(-z) would overflow); one compare per element on the hot path,
+//    and the loads/stores stay 128-bit (SASS checked: LDG.E.128 / STG.E.128).
+//  * x = +inf -> inf * 1 = +inf. x = NaN -> NaN (z = NaN skips the far-tail branch).
+//  * x = -inf -> z = -inf -> far tail: (-inf) * 0 = NaN. Deliberate: the float64 reference
+//    x*sigmoid(beta*x) is also -inf * 0 = NaN, so matching NaN is the consistent answer.
+//  * Tiny x (|x| ~ 1e-38, fp32 subnormal range) gives x * 0.5 with a subnormal result; the build does
+//    not flush denormals (no --use_fast_math), and the kernel check rejects a flushed result.
 __device__ __forceinline__ float fastSwish(float x, float beta)
 {
-    float const sigmoid = __frcp_rn(1.0f + __expf(-beta * x));
+    float const z = beta * x;
+    if (z < kFarTailZ)
+    {
+        return farTailSwish(x, z);
+    }
+    float const sigmoid = __frcp_rn(1.0f + __expf(-z));
     return x * sigmoid;
 }
 
@@ -207,7 +246,9 @@ __device__ __forceinline__ uint4 swishVector(uint4 vector, float beta)
 
 // The baseline ("seed") kernel, kept on purpose: scalar accesses, accurate expf and a true IEEE
 // division, one element per thread. The grid-stride loop only iterates more than once when the
-// element count exceeds 256 * (2^31 - 1).
+// element count exceeds 256 * (2^31 - 1). Below kFarTailZ, expf(-z) would overflow (x / inf = -0
+// where the exact result is a normal or subnormal number), so it shares farTailSwish (also IEEE
+// expf and multiplies) with the fast kernels; above, x / (1 + expf(-z)) is finite and accurate.
 template <typename T>
 __global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float beta)
 {
@@ -216,7 +257,8 @@ __global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float
          index += stride)
     {
         float const x = ElementOps<T>::toFloat(input[index]);
-        output[index] = ElementOps<T>::fromFloat(x / (1.0f + expf(-beta * x)));
+        float const z = beta * x;
+        output[index] = ElementOps<T>::fromFloat(z < kFarTailZ ? farTailSwish(x, z) : x / (1.0f + expf(-z)));
     }
 }
 
@@ -319,7 +361,7 @@ cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount
     }
     swishOneShotKernel<T, kVectors, kBlock, kPolicy><<<static_cast<unsigned int>(blocks), kBlock, 0, stream>>>(
         input, output, vectorCount, tailInput, tailOutput, tailCount, beta);
-    return cudaGetLastError();
+    return launchStatus();
 }
 
 bool isOneShot(SwishKernel kernel) noexcept
@@ -382,7 +424,7 @@ cudaError_t launchTyped(
         int64_t const blocks = ceilDiv(count, kNaiveBlockSize);
         unsigned int const gridSize = static_cast<unsigned int>(blocks < kMaxGridX ? blocks : kMaxGridX);
         swishNaiveKernel<T><<<gridSize, kNaiveBlockSize, 0, stream>>>(input, output, count, beta);
-        return cudaGetLastError();
+        return launchStatus();
     }
 
     // Only the persistent kernels size their grid to the SM count; the one-shot kernels (the
@@ -404,7 +446,7 @@ cudaError_t launchTyped(
         int64_t const blocksCap = static_cast<int64_t>(smCount) * kScalarBlocksPerSm;
         unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
         swishScalarFastKernel<T><<<gridSize, kVectorBlockSize, 0, stream>>>(input, output, count, beta);
-        return cudaGetLastError();
+        return launchStatus();
     }
 
     constexpr int64_t kElementsPerVector = kVectorBytes / static_cast<int64_t>(sizeof(T));
@@ -496,7 +538,7 @@ cudaError_t launchTyped(
         swishVectorizedKernel<T, false><<<gridSize, kVectorBlockSize, 0, stream>>>(
             vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta);
     }
-    return cudaGetLastError();
+    return launchStatus();
 }
 
 } // namespace
@@ -570,7 +612,7 @@ cudaError_t launchSwish(void const* input, void* output, int64_t count, float be
 cudaError_t launchEmptyKernel(cudaStream_t stream) noexcept
 {
     emptyKernel<<<1, 1, 0, stream>>>();
-    return cudaGetLastError();
+    return launchStatus();
 }
 
 } // namespace tpb

@@ -59,13 +59,16 @@ bool isValidSwishDataType(int32_t dtype) noexcept;
 //!
 //! count == 0 launches nothing and returns cudaSuccess. A negative count, a null pointer with
 //! count > 0, or an unknown dtype/kernel return cudaErrorInvalidValue. Otherwise the result of
-//! cudaGetLastError() after the launch is returned. Input and output may alias exactly (in place)
-//! but must not partially overlap. Never allocates and keeps no state, so concurrent calls from
-//! several threads/streams are safe.
+//! cudaPeekAtLastError() after the launch is returned: the launch's own error, or an error an
+//! earlier call left pending in this thread. The pending error is never cleared (only the caller's
+//! cudaGetLastError() does that), so an unrelated earlier failure stays visible to its owner.
+//! Input and output may alias exactly (in place) but must not partially overlap. Never allocates
+//! and keeps no state, so concurrent calls from several threads/streams are safe.
 cudaError_t launchSwish(void const* input, void* output, int64_t count, float beta, SwishDataType dtype,
     SwishKernel kernel, cudaStream_t stream) noexcept;
 
-//! Launch an empty <<<1, 1>>> kernel: the floor for launch overhead measurements.
+//! Launch an empty <<<1, 1>>> kernel: the floor for launch overhead measurements. Returns
+//! cudaPeekAtLastError() after the launch, as launchSwish.
 cudaError_t launchEmptyKernel(cudaStream_t stream) noexcept;
 
 } // namespace tpb
