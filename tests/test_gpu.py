@@ -56,7 +56,7 @@ def plugin_library(manifest: Path) -> Path:
 
 
 def config(**extra: object) -> dict:
-    cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 3, "profiles_per_engine": 8},
+    cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 8},
            "timing": {"verify_max_elements": 1 << 26}, "reference": {"max_elements": 1 << 22},
            "threads": {"counts": [8], "iterations": 200, "shape": [8, 96]}}
     cfg.update(extra)
@@ -89,9 +89,11 @@ def test_engine_numerics_with_edge_inputs(tmp_path: Path, backend, manifest: Pat
     engine_path, _ = build(tmp_path, op, dtype, manifest)
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     for seed, shape in enumerate([(1, 96), (8, 96), (64, 96), (3, 96)]):
-        x = ref.random_input(shape, dtype, seed=seed)  # random normal x 6, edges (0, +-1e-38, +-20, +-100, +-inf, NaN) first
+        x = ref.random_input(shape, dtype, seed=seed)  # random normal x 6, ref.EDGE_VALUES first and last
         y = engine.infer(x)  # output poisoned before the run
-        result = ref.check_output(y, x, OPERATORS[op].function, dtype, 1.0, shape)
+        # TensorRT's own layers flush denormals (allowed for them only); the plugin must not
+        result = ref.check_output(y, x, OPERATORS[op].function, dtype, 1.0, shape,
+                                  allow_ftz=OPERATORS[op].flushes_denormals)
         assert result.ok, f"{op}/{dtype} {shape}: {result.message}"
 
 
@@ -100,8 +102,8 @@ def test_beta_reaches_the_kernel(tmp_path: Path, backend, manifest: Path, beta: 
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, config(beta=beta))
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     x = ref.random_input((8, 96), "fp32", seed=5)
-    assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta).ok
-    assert not ref.check_output(engine.infer(x), x, "swish", "fp32", 1.0).ok
+    assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta, allow_ftz=False).ok
+    assert not ref.check_output(engine.infer(x), x, "swish", "fp32", 1.0, allow_ftz=False).ok
 
 
 def test_dynamic_shapes_and_out_of_profile_rejected(tmp_path: Path, backend, manifest: Path) -> None:
@@ -131,7 +133,8 @@ def test_zero_size_batch(tmp_path: Path, backend, manifest: Path) -> None:
         y = engine.infer(np.empty((0, 96), dtype=np.float32))
         assert y.shape == (0, 96)
         x = ref.random_input((2, 96), "fp32", seed=1)  # still works after the empty batch
-        assert ref.check_output(engine.infer(x), x, OPERATORS[op].function, "fp32").ok
+        assert ref.check_output(engine.infer(x), x, OPERATORS[op].function, "fp32",
+                                allow_ftz=OPERATORS[op].flushes_denormals).ok
 
 
 def test_separate_process_round_trip_is_bit_identical(tmp_path: Path, manifest: Path) -> None:
@@ -285,7 +288,7 @@ def test_direct_kernel_path_numerics(manifest: Path) -> None:
                     stream.synchronize()
                     y = np.empty_like(x)
                     cuda.memcpy_dtoh(y, d_out.ptr + offset * item)
-                result = ref.check_output(y, x, "swish", dtype)
+                result = ref.check_output(y, x, "swish", dtype, allow_ftz=False)  # the plugin kernels never flush
                 assert result.ok, f"{dtype} {kernel} n={n} offset={offset}: {result.message}"
 
 
@@ -310,3 +313,129 @@ def test_concurrent_contexts_share_the_primary_context(tmp_path: Path, backend, 
 def test_engine_spec_round_trips_through_json() -> None:
     spec = EngineSpec("relu", "relu", "native", "", "fp32", "t", (1, 2), (3, 4), (5, 6), 1.0)
     assert EngineSpec.from_json(spec.to_json()) == spec
+
+
+def _fail_once(real, what: str):  # noqa: ANN001, ANN202 - wraps any callable
+    calls = []
+
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not calls:
+            calls.append(1)
+            raise RuntimeError(f"injected failure: {what}")
+        return real(*args, **kwargs)
+
+    return wrapper
+
+
+def test_a_timer_that_fails_to_build_hands_its_profile_back(tmp_path: Path, backend, manifest: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one optimization profile per engine, a timer whose setup raised after taking the profile
+    (a shape outside it, a failing allocation, a failing graph capture) used to keep it: every later
+    timer on the engine then failed with "all 1 optimization profiles of this engine are in use"."""
+    from trt_plugin_bench.backends import tensorrt_backend as tb
+
+    cfg = config(builder={"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 1})
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, cfg)
+    engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
+    try:
+        assert engine.engine.num_optimization_profiles == 1
+        with pytest.raises(ShapeOutOfProfileError):
+            engine.timer((65, 96), "warm", 1, 1 << 20)  # prepare refuses it after the bindings exist
+        monkeypatch.setattr(tb, "DeviceBuffer", _fail_once(tb.DeviceBuffer, "DeviceBuffer"))
+        with pytest.raises(RuntimeError, match="injected failure: DeviceBuffer"):
+            engine.timer((8, 96), "warm", 1, 1 << 20)  # the timer's own input buffer
+        monkeypatch.setattr(tb, "CudaGraph", _fail_once(tb.CudaGraph, "CudaGraph"))
+        with pytest.raises(RuntimeError, match="injected failure: CudaGraph"):
+            engine.timer((8, 96), "graph", 1, 1 << 20)  # after buffers, the input fill and the blocker
+        for mode in ("warm", "graph"):
+            with engine.timer((8, 96), mode, 1, 1 << 20) as timer:  # the profile is free again
+                assert timer.verify().ok and timer.sample()[0] > 0
+        # _Bindings itself failing after it took the profile (its stream here)
+        monkeypatch.setattr(tb.cuda, "Stream", _fail_once(tb.cuda.Stream, "Stream"))
+        with pytest.raises(RuntimeError, match="injected failure: Stream"):
+            engine.timer((8, 96), "warm", 1, 1 << 20)
+        with engine.timer((8, 96), "warm", 1, 1 << 20) as timer:
+            assert timer.verify().ok
+    finally:
+        engine.close()
+
+
+def test_a_worker_that_fails_to_build_leaves_the_context_stack_as_it_was(
+        tmp_path: Path, backend, manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TrtWorker pushes the primary context, then builds its bindings: when those raised, the
+    context stayed pushed on the thread (and the profile stayed taken). A fresh thread starts with
+    no current context, so a leaked push shows as a current context after the failure."""
+    from trt_plugin_bench.backends import tensorrt_backend as tb
+
+    cfg = config(builder={"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 1})
+    engine_path, _ = build(tmp_path, "relu", "fp32", manifest, cfg)
+    engine = backend.load(engine_path, None)
+    seen: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            seen["before"] = cuda.Context.get_current()
+            try:
+                engine.worker()
+            except RuntimeError as exc:
+                seen["error"] = str(exc)
+            seen["after_failure"] = cuda.Context.get_current()
+            if seen["after_failure"] is not None:
+                cuda.Context.pop()  # undo the leak so the rest of the test can run
+            x = ref.random_input((8, 96), "fp32", seed=3)
+            with engine.worker() as w:  # the profile was handed back too
+                seen["ok"] = ref.check_output(w.infer(x), x, "relu", "fp32", allow_ftz=True).ok
+            seen["after_close"] = cuda.Context.get_current()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            seen["unexpected"] = repr(exc)
+        finally:
+            # pycuda aborts the process when a thread ends with contexts still pushed
+            while cuda.Context.get_current() is not None:
+                cuda.Context.pop()
+
+    monkeypatch.setattr(tb.cuda, "Stream", _fail_once(tb.cuda.Stream, "Stream"))
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    engine.close()
+    assert "unexpected" not in seen, seen
+    assert "injected failure: Stream" in str(seen.get("error")), seen
+    assert seen["before"] is None and seen["after_failure"] is None and seen["after_close"] is None, seen
+    assert seen["ok"]
+
+
+def test_fill_tiled_is_ordered_on_its_stream(backend) -> None:
+    """Every copy of the tiled fill is on the given stream, from page-locked staging: while the
+    stream is held nothing lands, then all of it does. The old fill wrote the head at once with a
+    synchronous pageable copy through the legacy stream, which a non-blocking stream is not ordered
+    with (the copy may return before its DMA lands, and the device-to-device tiling that follows on
+    the stream could copy stale bytes)."""
+    from trt_plugin_bench.cuda_utils import DeviceBuffer, StreamBlocker, fill_tiled, fill_tiled_async
+
+    rng = np.random.default_rng(31)
+    block = rng.integers(0, 256, (1 << 20) + 48, dtype=np.uint8)
+    total = 5 * block.nbytes + 123  # doubling copies, the last one partial
+    before = rng.integers(0, 256, total, dtype=np.uint8)
+    stream = cuda.Stream(flags=1)  # non-blocking, as every stream of the backends
+    blocker = StreamBlocker(backend.gpu, timeout_s=20.0)
+    with DeviceBuffer(total) as dst:
+        cuda.memcpy_htod(dst.ptr, before)
+        cuda.Context.synchronize()  # a pageable copy may return before its DMA lands
+        blocker.block(stream)
+        staging = fill_tiled_async(dst, block, total, stream)
+        held = np.empty(total, np.uint8)
+        cuda.memcpy_dtoh(held, dst.ptr)  # synchronous, legacy stream: not ordered behind the held one
+        blocker.release()
+        stream.synchronize()
+        del staging
+        assert not blocker.timed_out, "the fill waited for its own stream"
+        np.testing.assert_array_equal(held, before)  # nothing written while the stream was held
+        after = np.empty(total, np.uint8)
+        cuda.memcpy_dtoh(after, dst.ptr)
+        np.testing.assert_array_equal(after, np.resize(block, total))
+        # the synchronous wrapper the backends call: a new block, fully there on return
+        block2 = rng.standard_normal(4099).astype(np.float32)
+        fill_tiled(dst, block2, total - 3, stream)
+        cuda.memcpy_dtoh(after, dst.ptr)
+        np.testing.assert_array_equal(after[: total - 3], np.resize(block2.view(np.uint8), total - 3))
+        np.testing.assert_array_equal(after[total - 3:], np.resize(block, total)[total - 3:])

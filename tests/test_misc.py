@@ -88,6 +88,17 @@ def test_builder_cfg_gives_thread_engines_one_profile_per_thread() -> None:
     assert dag.builder_cfg(cfg, "b") == {"workspace_mib": 64, "profiles_per_engine": 8}
 
 
+def test_only_tensorrt_native_operators_may_flush_denormals() -> None:
+    from trt_plugin_bench.backends.reference import ReferenceEngine
+    from trt_plugin_bench.operators import OPERATORS
+    from trt_plugin_bench.sweeps import make_spec
+
+    assert {op for op, spec in OPERATORS.items() if spec.flushes_denormals} == {"relu", "swish_native"}
+    cfg = {"profiles": {"t": {"min": [1, 4], "opt": [2, 4], "max": [4, 4], "shapes": [[2, 4]]}}, "beta": 1.0}
+    for op in OPERATORS:  # numpy never flushes, whichever operator the CPU engine stands for
+        assert not ReferenceEngine(make_spec(cfg, op, "fp32", "t")).flushes_denormals
+
+
 def test_plugin_kernel_resolution() -> None:
     assert dag.plugin_kernel("swish_plugin", {"plugin_kernel": "vectorized"}, "fp32") == "vectorized"
     assert dag.plugin_kernel("swish_plugin", {}, "fp16") == "vectorized_oneshot"

@@ -6,28 +6,198 @@ import numpy as np
 import pytest
 from trt_plugin_bench import reference as ref
 
+BETAS = [1.0, 1.702, 0.0, -1.5, 1e4]
+# numerics.md's "wrong tail" planted fault: the first x below which writing +0 used to pass
+WRONG_TAIL = {"bf16": -9.2, "fp16": -11.8, "fp32": -16.8}
+
+
+def finite_edges(dtype: str) -> np.ndarray:
+    return ref.to_float64(ref.to_device_dtype(ref.EDGE_VALUES.astype(np.float32), dtype), dtype)
+
 
 @pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
 @pytest.mark.parametrize("function", ["relu", "swish"])
-@pytest.mark.parametrize("beta", [1.0, 1.702])
+@pytest.mark.parametrize("beta", BETAS)
 def test_float32_implementation_matches_float64(dtype: str, function: str, beta: float) -> None:
-    x = ref.random_input((257, 33), dtype, seed=11)  # odd sizes, edges spliced in front
+    x = ref.random_input((257, 33), dtype, seed=11)  # odd sizes, edges at both ends
     assert np.count_nonzero(ref.to_float64(x, dtype)) > x.size // 2, "inputs must not be zeros"
     y = ref.compute_float32(function, x, dtype, beta)
     result = ref.check_output(y, x, function, dtype, beta, x.shape)
     assert result.ok, result.message
     assert result.checked == x.size
+    assert result.max_bound_ratio <= 1.0 and result.max_ulp_err >= 0.0
+
+
+def test_random_input_has_the_edge_values_at_both_ends() -> None:
+    k = ref.EDGE_VALUES.size
+    for dtype in ("fp32", "fp16", "bf16"):
+        x = ref.to_float64(ref.random_input((5, 41), dtype, seed=2), dtype).ravel()
+        edges = finite_edges(dtype)
+        np.testing.assert_array_equal(x[:k], edges)  # NaN == NaN for assert_array_equal
+        np.testing.assert_array_equal(x[-k:], edges)
+        assert np.signbit(x[1]) and np.signbit(x[-k + 1]), "-0 must stay negative"
+        short = ref.to_float64(ref.random_input((7,), dtype, seed=2), dtype)
+        np.testing.assert_array_equal(short, edges[:7])
 
 
 def test_edge_values_follow_the_reference() -> None:
     x = ref.EDGE_VALUES.astype(np.float32)
     y = ref.compute_float32("swish", x, "fp32")
-    assert np.isnan(y[-1]) and np.isnan(y[-2])  # NaN -> NaN; -inf * sigmoid(-inf) = -inf * 0 = NaN
-    assert y[-3] == np.inf
-    assert y[0] == 0.0
-    assert y[5] == pytest.approx(20.0, rel=1e-6)
-    assert abs(y[8]) < 1e-30
+    by_x = {float(v): float(r) for v, r in zip(ref.EDGE_VALUES, y) if not np.isnan(v)}
+    assert np.isnan(y[-1]) and np.isnan(by_x[-np.inf])  # NaN -> NaN; -inf * sigmoid(-inf) = -inf * 0 = NaN
+    assert by_x[np.inf] == np.inf and by_x[0.0] == 0.0
+    assert by_x[20.0] == pytest.approx(20.0, rel=1e-6)
+    assert by_x[-89.0] == pytest.approx(-89.0 * np.exp(-89.0), rel=1e-5)  # normal fp32: exp(89) overflows
+    assert 0 < -by_x[-100.0] < 1e-38  # subnormal, not flushed
     assert ref.check_output(y, x, "swish", "fp32").ok
+
+
+def test_ulp_is_the_spacing_floored_at_the_subnormal_spacing() -> None:
+    assert ref.ulp(np.array([1.0, 1.5, 0.0, 1e-40, -3.0]), "fp32").tolist() == [2.0**-23, 2.0**-23, 2.0**-149,
+                                                                               2.0**-149, 2.0**-22]
+    assert ref.ulp(np.array([1.0, 0.0, 1e-6, 65504.0]), "fp16").tolist() == [2.0**-10, 2.0**-24, 2.0**-24, 32.0]
+    assert ref.ulp(np.array([1.0, 1e-39]), "bf16").tolist() == [2.0**-7, 2.0**-133]
+    rng = np.random.default_rng(0)
+    for np_dtype, dtype in ((np.float32, "fp32"), (np.float16, "fp16")):
+        # values of the format itself, normal and subnormal: the ulp is numpy's spacing there
+        with np.errstate(over="ignore"):
+            v = (rng.standard_normal(2000) * 10.0 ** rng.integers(-45, 6, 2000)).astype(np_dtype)
+        v = v[np.isfinite(v) & (v != 0)]
+        np.testing.assert_array_equal(ref.ulp(v.astype(np.float64), dtype), np.spacing(np.abs(v)).astype(np.float64))
+
+
+def _wrong_tail(x: np.ndarray, dtype: str) -> np.ndarray:
+    """A kernel that writes +0 for every finite x below the threshold, right elsewhere."""
+    y = ref.compute_float32("swish", x, dtype)
+    x64 = ref.to_float64(x, dtype)
+    zero = ref.to_device_dtype(np.zeros(1, np.float32), dtype)[0]
+    y[np.isfinite(x64) & (x64 < WRONG_TAIL[dtype])] = zero
+    return y
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
+def test_a_wrong_tail_fails(dtype: str) -> None:
+    x = ref.random_input((4096,), dtype, seed=21)
+    result = ref.check_output(_wrong_tail(x, dtype), x, "swish", dtype)
+    assert not result.ok, result.message
+    # every input just below the threshold is caught, not only the far edge values
+    near = ref.to_device_dtype(np.linspace(WRONG_TAIL[dtype] - 0.5, WRONG_TAIL[dtype] - 0.01, 97, dtype=np.float32), dtype)
+    below = int(np.count_nonzero(ref.to_float64(near, dtype) < WRONG_TAIL[dtype]))  # after rounding to dtype
+    result = ref.check_output(_wrong_tail(near, dtype), near, "swish", dtype)
+    assert below > near.size // 2 and result.mismatches == below, result.message
+
+
+def _away_from_zero(y: np.ndarray, dtype: str, where: np.ndarray) -> np.ndarray:
+    """y moved one ulp away from zero at the finite, nonzero elements selected by ``where``."""
+    y = y.copy()
+    y64 = ref.to_float64(y, dtype)
+    move = where & np.isfinite(y64) & (y64 != 0)
+    if dtype == "bf16":
+        y[move] += np.uint16(1)  # sign-magnitude: the next magnitude up, same sign
+    else:
+        y[move] = np.nextafter(y[move], np.copysign(np.inf, y[move]).astype(y.dtype))
+    return y
+
+
+def _correctly_rounded(x: np.ndarray, dtype: str, beta: float = 1.0) -> np.ndarray:
+    r = ref.swish64(ref.to_float64(x, dtype), beta)
+    return r.astype(np.float16) if dtype == "fp16" else ref.bf16_bits_from_float32(r.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+def test_one_ulp_off_fails_in_half_precision(dtype: str) -> None:
+    x = ref.random_input((4096,), dtype, seed=22)
+    good = _correctly_rounded(x, dtype)
+    assert ref.check_output(good, x, "swish", dtype).ok
+    everywhere = np.ones(x.shape, dtype=bool)
+    assert not ref.check_output(_away_from_zero(good, dtype, everywhere), x, "swish", dtype).ok
+    # where an absolute tolerance hides it: outputs below 1 in magnitude
+    small = np.abs(ref.swish64(ref.to_float64(x, dtype))) < 1.0
+    result = ref.check_output(_away_from_zero(good, dtype, small), x, "swish", dtype)
+    assert not result.ok and result.mismatches > small.sum() // 4, result.message
+
+
+def test_fp32_one_element_one_ulp_beyond_its_bound_fails() -> None:
+    x = ref.random_input((4096,), "fp32", seed=23)
+    y = ref.compute_float32("swish", x, "fp32")
+    x64 = ref.to_float64(x, "fp32")
+    i = int(np.flatnonzero((x64 > -6.0) & (x64 < -2.0))[0])  # a normal result inside its binade
+    ref_i = float(ref.swish64(x64[i:i + 1])[0])
+    bound = float(ref.ulp_bound("swish", "fp32", x64[i:i + 1])[0])
+    step = float(ref.ulp(np.array([ref_i]), "fp32")[0])
+    for extra, ok in ((np.ceil(bound) + 1, False), (np.floor(bound) - 1, True)):
+        bad = y.copy()
+        bad[i] = np.float32(np.float32(ref_i) + extra * step)
+        result = ref.check_output(bad, x, "swish", "fp32")
+        assert result.ok == ok and result.mismatches == (0 if ok else 1), (extra, result.message)
+
+
+def test_an_exp_that_overflows_fails_in_the_far_tail() -> None:
+    """1 / (1 + exp(-x)) is 0 once exp overflows (x < -88.7), where the result (-89: -2e-37) is a
+    normal fp32 and bf16: the -89 edge value catches the naive formulation."""
+    for dtype in ("fp32", "bf16"):
+        x = ref.random_input((64,), dtype, seed=24)
+        x32 = ref.to_float64(x, dtype).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            naive = ref.to_device_dtype(x32 * (np.float32(1) / (np.float32(1) + np.exp(-x32))), dtype)
+        assert ref.check_output(ref.compute_float32("swish", x, dtype), x, "swish", dtype).ok
+        result = ref.check_output(naive, x, "swish", dtype)
+        assert not result.ok and "x=-89.0" in result.message, result.message
+
+
+SUBNORMAL_CASES = {  # (dtype, function, x) whose result is subnormal in dtype
+    ("fp32", "relu", 1e-38), ("fp32", "swish", 1e-38), ("fp32", "swish", -100.0),
+    ("fp16", "relu", 1e-6), ("fp16", "swish", 1e-6), ("fp16", "swish", -15.0),
+    ("bf16", "relu", 1e-38), ("bf16", "swish", -1e-38),
+}
+
+
+@pytest.mark.parametrize("dtype,function,value", sorted(SUBNORMAL_CASES))
+def test_flushing_a_subnormal_result_fails_unless_allowed(dtype: str, function: str, value: float) -> None:
+    x = ref.random_input((256,), dtype, seed=25)
+    x[100] = ref.to_device_dtype(np.array([value], np.float32), dtype)[0]
+    y = ref.compute_float32(function, x, dtype)
+    assert ref.check_output(y, x, function, dtype).ok
+    r = ref.to_float64(y[100:101], dtype)[0]
+    assert 0 < abs(r) < ref.smallest_normal(dtype), "the case must have a subnormal result"
+    y[100] = ref.to_device_dtype(np.zeros(1, np.float32), dtype)[0]
+    result = ref.check_output(y, x, function, dtype)
+    assert not result.ok and result.mismatches == 1, result.message
+    assert ref.check_output(y, x, function, dtype, allow_ftz=True).ok
+
+
+def test_the_flush_allowance_excuses_nothing_else() -> None:
+    for dtype in ("fp32", "fp16", "bf16"):
+        x = ref.random_input((4096,), dtype, seed=26)
+        result = ref.check_output(_wrong_tail(x, dtype), x, "swish", dtype, allow_ftz=True)
+        assert not result.ok, (dtype, result.message)
+        y = ref.compute_float32("swish", x, dtype)
+        y[500] = ref.poison((1,), dtype)[0]
+        assert not ref.check_output(y, x, "swish", dtype, allow_ftz=True).ok
+
+
+def test_relu_of_nan_may_be_nan_or_zero_and_nothing_else() -> None:
+    x = ref.random_input((64,), "fp32", seed=27)
+    y = ref.compute_float32("relu", x, "fp32")
+    nan = np.flatnonzero(np.isnan(x))
+    assert nan.size == 2  # the edge value at each end
+    y[nan] = 0.0
+    assert ref.check_output(y, x, "relu", "fp32").ok
+    y[nan[0]] = 1.0
+    assert not ref.check_output(y, x, "relu", "fp32").ok
+    y = ref.compute_float32("relu", x, "fp32")
+    y[10] = np.nextafter(y[10], np.float32(np.inf))  # ReLU is exact: one ulp fails
+    assert not ref.check_output(y, x, "relu", "fp32").ok
+
+
+def test_special_values_are_exact() -> None:
+    x = np.array([np.inf, -np.inf, np.nan, 3.0, -3.0], np.float32)
+    good = ref.compute_float32("swish", x, "fp32")
+    assert ref.check_output(good, x, "swish", "fp32").ok
+    for i, wrong in ((0, -np.inf), (0, 3.4e38), (1, 0.0), (2, 0.0), (3, np.inf), (4, np.nan)):
+        y = good.copy()
+        y[i] = wrong
+        assert not ref.check_output(y, x, "swish", "fp32", allow_ftz=True).ok, (i, wrong)
 
 
 def test_unwritten_elements_fail_the_check() -> None:

@@ -24,7 +24,7 @@ from .cuda_utils import (
 )
 from .gpu_state import read_state, throttled
 from .host import quiet_host
-from .operators import ITEMSIZE, KERNEL_IDS
+from .operators import ITEMSIZE, KERNEL_IDS, check_kernel_ids
 from .records import KernelRow
 from .stats import StoppingRule, sample_until_stable, summarize, warm_up
 from .sweeps import log
@@ -49,6 +49,7 @@ class KernelLibrary:
         self.lib.tpbAbiVersion.restype = ctypes.c_int
         if self.lib.tpbAbiVersion() != ABI_VERSION:
             raise RuntimeError(f"kernel library ABI {self.lib.tpbAbiVersion()} != expected {ABI_VERSION}")
+        check_kernel_ids(self.lib, path)
 
     def swish(self, d_in: int, d_out: int, n: int, beta: float, dtype: str, kernel: str, stream: cuda.Stream) -> None:
         err = self.lib.tpbSwishLaunch(ctypes.c_void_p(d_in), ctypes.c_void_p(d_out), n, beta, DTYPE_IDS[dtype],
@@ -101,7 +102,7 @@ class _DirectBench:
                 stream.synchronize()
                 head = np.empty(block.size, dtype=block.dtype)
                 cuda.memcpy_dtoh(head, d_out.ptr)
-                check = ref.check_output(head, block, "swish", dtype, beta)
+                check = ref.check_output(head, block, "swish", dtype, beta, allow_ftz=False)  # plugin kernels never flush
                 if not check.ok:
                     raise RuntimeError(f"kernel {kernel}/{dtype} n={n} is wrong: {check.message}")
                 for mode in ("warm", "cold"):

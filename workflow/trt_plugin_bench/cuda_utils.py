@@ -210,24 +210,37 @@ class DeviceBuffer:
         self.free()
 
 
-def fill_tiled(dst: DeviceBuffer, block: np.ndarray, total_bytes: int, stream: cuda.Stream) -> None:
-    """Upload ``block`` and repeat it on the device until ``total_bytes`` are filled.
+def fill_tiled_async(dst: DeviceBuffer, block: np.ndarray, total_bytes: int, stream: cuda.Stream) -> np.ndarray:
+    """Enqueue on ``stream``: upload ``block``, then repeat it on the device until ``total_bytes``
+    are filled. Returns without waiting; the returned page-locked staging copy of the block must
+    stay alive until the stream has passed the upload (synchronize the stream, then drop it).
 
     Random data for a 2 GiB tensor would take seconds to draw on the host; a tiled 64 MiB block
-    is just as incompressible to the memory system and checks the same kernel paths.
+    is just as incompressible to the memory system and checks the same kernel paths. Every copy
+    is on ``stream``, from page-locked memory: a synchronous copy from pageable memory goes through
+    the legacy stream and may return before its DMA lands, which orders nothing against a
+    non-blocking stream's device-to-device copies (they could tile stale bytes).
     """
     block = np.ascontiguousarray(block)
     head = min(block.nbytes, total_bytes)
+    staging = cuda.pagelocked_empty(max(head, 1), np.uint8)
     if head == 0:
-        return
-    stream.synchronize()
-    cuda.memcpy_htod(dst.ptr, block.view(np.uint8)[:head])  # pageable source: a synchronous copy
+        return staging
+    staging[:head] = block.reshape(-1).view(np.uint8)[:head]
+    cuda.memcpy_htod_async(dst.ptr, staging[:head], stream)
     offset = head
     while offset < total_bytes:
         size = min(offset, total_bytes - offset)  # doubling: copy what is already filled
         cuda.memcpy_dtod_async(dst.ptr + offset, dst.ptr, size, stream)
         offset += size
+    return staging
+
+
+def fill_tiled(dst: DeviceBuffer, block: np.ndarray, total_bytes: int, stream: cuda.Stream) -> None:
+    """fill_tiled_async, then wait for ``stream`` (and so for the staging buffer's last reader)."""
+    staging = fill_tiled_async(dst, block, total_bytes, stream)
     stream.synchronize()
+    del staging
 
 
 def set_pattern(buf: DeviceBuffer, value: np.ndarray, stream: cuda.Stream) -> None:
@@ -255,12 +268,16 @@ class CudaGraph:
         gpu.check(lib.cuStreamBeginCapture_v2(handle, ctypes.c_int(_CU_STREAM_CAPTURE_MODE_GLOBAL)),
                   "cuStreamBeginCapture")
         try:
-            enqueue()
-        finally:
-            end = lib.cuStreamEndCapture(handle, ctypes.byref(self._graph))
-        gpu.check(end, "cuStreamEndCapture (was the enqueue capturable?)")
-        gpu.check(lib.cuGraphInstantiateWithFlags(ctypes.byref(self._exec), self._graph, ctypes.c_ulonglong(0)),
-                  "cuGraphInstantiateWithFlags")
+            try:
+                enqueue()
+            finally:
+                end = lib.cuStreamEndCapture(handle, ctypes.byref(self._graph))
+            gpu.check(end, "cuStreamEndCapture (was the enqueue capturable?)")
+            gpu.check(lib.cuGraphInstantiateWithFlags(ctypes.byref(self._exec), self._graph, ctypes.c_ulonglong(0)),
+                      "cuGraphInstantiateWithFlags")
+        except BaseException:
+            self.close()  # a captured graph that fails to instantiate is still destroyed
+            raise
 
     def launch(self) -> None:
         self.gpu.check(self.gpu._lib.cuGraphLaunch(self._exec, ctypes.c_void_p(self.stream.handle)),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
+from pathlib import Path
 
 DTYPES = ("fp32", "fp16", "bf16")
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -22,6 +24,12 @@ class OperatorSpec:
     @property
     def uses_plugin(self) -> bool:
         return self.implementation.startswith("plugin")
+
+    @property
+    def flushes_denormals(self) -> bool:
+        """TensorRT's own layers flush denormals (on the H100: ReLU(1e-38) = 0 in fp32), so their
+        outputs are checked with the flush-to-zero allowance; the plugin kernels must not flush."""
+        return self.implementation == "native"
 
 
 OPERATORS: dict[str, OperatorSpec] = {
@@ -72,13 +80,45 @@ def plugin_kernel(op: str, config: dict, dtype: str) -> str:
     return chosen.get(dtype, DEFAULT_PLUGIN_KERNEL) if isinstance(chosen, dict) else chosen
 
 
-# The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel).
+# The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel). Copied by
+# hand, so check_kernel_ids compares it with the library's own names whenever one is loaded.
 KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3,
               "vectorized_oneshot_x1": 4, "vectorized_oneshot_x4": 5, "vectorized_oneshot_x1_b128": 6,
               "vectorized_oneshot_x2_b128": 7, "vectorized_oneshot_x1_ef": 8, "vectorized_oneshot_x1_cs": 9,
               "vectorized_oneshot_x1_b128_ef": 10, "vectorized_oneshot_sized": 11,
               "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14,
               "vectorized_oneshot_waves": 15}
+
+
+class KernelIdMismatch(RuntimeError):
+    """KERNEL_IDS and a compiled library disagree about which id is which kernel."""
+
+
+def check_kernel_ids(lib: ctypes.CDLL, path: Path | str) -> None:
+    """Fail unless KERNEL_IDS names every kernel of ``lib`` (libswish_kernels.so or
+    libswish_plugin.so, loaded from ``path``) by the library's own id, through its exported
+    tpbSwishKernelCount() and tpbSwishKernelName(int) (plugin/swishPlugin/swishKernelCApi.cu):
+    a stale copy would silently time and report one kernel under another's name."""
+    here = Path(__file__).resolve()
+    try:
+        count_fn, name_fn = lib.tpbSwishKernelCount, lib.tpbSwishKernelName
+    except AttributeError as exc:
+        raise KernelIdMismatch(f"{path} does not export tpbSwishKernelCount/tpbSwishKernelName ({exc}): "
+                               "a library older than this checkout; rebuild it (the compile_plugin rule)") from exc
+    count_fn.argtypes, count_fn.restype = [], ctypes.c_int
+    name_fn.argtypes, name_fn.restype = [ctypes.c_int], ctypes.c_char_p
+    count = int(count_fn())
+    if count != len(KERNEL_IDS):
+        raise KernelIdMismatch(
+            f"{path} has {count} kernels but KERNEL_IDS in {here} lists {len(KERNEL_IDS)}: make KERNEL_IDS match "
+            "SwishKernel in plugin/swishPlugin/swishPluginKernel.h, or rebuild the library")
+    for name, kernel_id in sorted(KERNEL_IDS.items(), key=lambda item: item[1]):
+        raw = name_fn(kernel_id)
+        library_name = raw.decode() if raw is not None else None
+        if library_name != name:
+            raise KernelIdMismatch(
+                f"kernel id {kernel_id} is {name!r} in KERNEL_IDS ({here}) but {library_name!r} in {path}: fix "
+                "KERNEL_IDS to match SwishKernel in plugin/swishPlugin/swishPluginKernel.h, or rebuild the library")
 
 
 def tensorrt_support(op: str, dtype: str, major: int) -> str | None:

@@ -10,18 +10,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# |out - ref| <= atol + rtol * |ref|, per dtype. fp16/bf16 allow about one ulp of the output format
-# plus the fp32 compute error; fp32 allows fast-math exp/reciprocal (a few ulp).
-TOLERANCES: dict[str, tuple[float, float]] = {
-    "fp32": (1e-5, 1e-6),
-    "fp16": (2e-3, 1e-4),
-    "bf16": (1.6e-2, 1e-3),
-}
+# The numerics contract (shared with the C++ kernel check, plugin/tests/swishKernelCheck.cu: keep
+# the constants identical). The error of one element is measured in ulps of the OUTPUT dtype
+# against the float64 reference:  err = |got - ref| / ulp(ref),
+#   ulp(v) = 2 ** (max(floor(log2 |v|), EMIN) - P)   (v == 0 -> 2 ** (EMIN - P)),
+# so the ulp is floored at the subnormal spacing and flushing a subnormal result to 0 fails.
+# (P = explicit mantissa bits, EMIN = exponent of the smallest normal.)
+FORMATS: dict[str, tuple[int, int]] = {"fp32": (23, -126), "fp16": (10, -14), "bf16": (7, -126)}
+# Swish bounds in ulps. fp16/bf16: fp32 compute then one round to nearest (<= 0.5 ulp + the fp32
+# error). fp32: BASE + (E + Z |z|) (1 - sigmoid(z)), z = beta * x: __expf's documented 2 +
+# floor(1.173 |z|) ulp of e and the rounding of z to fp32 (|z| 2^-24 relative), each doubled on the
+# way into ulps of the output (which may sit at the top of its binade), reaching sigmoid(z) =
+# 1/(1+e^-z) scaled by 1 - sigmoid(z) (so it vanishes where the sigmoid saturates at 1); BASE: 0.5
+# reciprocal + 0.5 multiply + 2 spare. ReLU is exact (0 ulps) in every dtype.
+SWISH_HALF_BOUND_ULPS = 1.0
+SWISH_FP32_BASE_ULPS = 3.0
+SWISH_FP32_E_ULPS = 4.0
+SWISH_FP32_Z_ULPS = 3.4
 
-# Inputs that break careless kernels: signed zero scale, denormal-adjacent, saturating sigmoid,
-# overflow of exp(-x), infinities and NaN.
+# Inputs that break careless kernels, placed at the start AND at the end of random inputs (so the
+# misaligned head, the vectorized body and the scalar/vector tail all see them): signed zeros,
+# subnormals (1e-38 in fp32/bf16; 1e-6 in fp16, where 1e-38 is 0), the saturating sigmoid, the
+# far fp32 tail where exp(-x) overflows and the result is subnormal (-88.5 ... -100), fp16's large
+# values, infinities and NaN.
 EDGE_VALUES = np.array(
-    [0.0, 1e-38, -1e-38, 1.0, -1.0, 20.0, -20.0, 100.0, -100.0, np.inf, -np.inf, np.nan],
+    [0.0, -0.0, 1e-38, -1e-38, 1e-6, -1e-6, 1.0, -1.0, 20.0, -20.0, 88.5, -88.5, -89.0, -100.0,
+     60000.0, -60000.0, np.inf, -np.inf, np.nan],
     dtype=np.float64,
 )
 
@@ -93,19 +107,65 @@ def reference64(function: str, x64: np.ndarray, beta: float = 1.0) -> np.ndarray
 
 
 def random_input(shape: tuple[int, ...], dtype: str, seed: int, with_edges: bool = True) -> np.ndarray:
-    """Random normal data scaled to exercise the sigmoid's range, edge values spliced in front."""
+    """Random normal data scaled to exercise the sigmoid's range, the edge values written over its
+    first and its last elements (in a tensor shorter than two lists, the last ones win)."""
     rng = np.random.default_rng(seed)
     n = int(np.prod(shape, dtype=np.int64))
     x = rng.standard_normal(n, dtype=np.float32) * np.float32(6.0)
     if with_edges and n > 0:
         k = min(n, EDGE_VALUES.size)
         x[:k] = EDGE_VALUES[:k].astype(np.float32)
+        x[n - k:] = EDGE_VALUES[:k].astype(np.float32)
     return to_device_dtype(x.reshape(shape), dtype)
+
+
+def smallest_normal(dtype: str) -> float:
+    return 2.0 ** FORMATS[dtype][1]
+
+
+def ulp(v: np.ndarray, dtype: str) -> np.ndarray:
+    """The contract's ulp of ``dtype`` at the float64 values ``v``: 2 ** (max(floor(log2|v|), EMIN)
+    - P), floored at the subnormal spacing (also for v == 0). Meaningless where v is not finite."""
+    p, emin = FORMATS[dtype]
+    a = np.abs(np.asarray(v, dtype=np.float64))
+    _, e = np.frexp(a)  # a = m * 2**e with m in [0.5, 1): floor(log2 a) = e - 1, exactly
+    exponent = np.where(a > 0, e - 1, emin)
+    return np.ldexp(1.0, np.maximum(exponent, emin) - p)
+
+
+def ulp_bound(function: str, dtype: str, x64: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    """Per element, the largest error (in ulps of ``dtype``) the contract accepts."""
+    x64 = np.asarray(x64, dtype=np.float64)
+    if function == "relu":
+        return np.zeros(x64.shape)
+    if function != "swish":
+        raise ValueError(f"unknown function {function!r}; allowed values: relu, swish")
+    if dtype != "fp32":
+        return np.full(x64.shape, SWISH_HALF_BOUND_ULPS)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = beta * x64
+        a = np.abs(z)
+        e = np.exp(-a)
+        one_minus_sigmoid = np.where(z >= 0, e / (1.0 + e), 1.0 / (1.0 + e))  # sigmoid(-z), stably
+        return SWISH_FP32_BASE_ULPS + (SWISH_FP32_E_ULPS + SWISH_FP32_Z_ULPS * a) * one_minus_sigmoid
+
+
+def bound_text(function: str, dtype: str) -> str:
+    if function == "relu":
+        return "0 ulp (exact)"
+    if dtype != "fp32":
+        return f"{SWISH_HALF_BOUND_ULPS:g} ulp"
+    return f"{SWISH_FP32_BASE_ULPS:g} + ({SWISH_FP32_E_ULPS:g} + {SWISH_FP32_Z_ULPS:g}|z|)(1-sigmoid(z)) ulp"
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of comparing one output tensor against its float64 reference."""
+    """The outcome of comparing one output tensor against its float64 reference.
+
+    ``max_ulp_err`` is the largest error in ulps of the output dtype; ``max_bound_ratio`` the
+    worst element's error over its bound (<= 1 passes; inf for an inexact ReLU, whose bound is 0).
+    Both, like the absolute and relative errors, cover the elements with a finite reference and a
+    finite output that no allowance (flush to zero, ReLU of NaN) accepted."""
 
     ok: bool
     checked: int
@@ -114,6 +174,8 @@ class CheckResult:
     max_abs_err: float
     max_rel_err: float
     message: str
+    max_ulp_err: float = 0.0
+    max_bound_ratio: float = 0.0
 
 
 def check_output(
@@ -123,61 +185,93 @@ def check_output(
     dtype: str,
     beta: float = 1.0,
     expected_shape: tuple[int, ...] | None = None,
+    allow_ftz: bool = False,
 ) -> CheckResult:
-    """Compare ``out`` (host representation of ``dtype``) with the float64 reference of ``x``."""
+    """Compare ``out`` (host representation of ``dtype``) with the float64 reference of ``x``.
+
+    Pass iff every element is within its ulp bound (see FORMATS), NaN where the reference is NaN,
+    the same infinity where it is infinite. ``allow_ftz`` (TensorRT's own layers only: they flush
+    denormals) accepts +-0 where x is subnormal in ``dtype`` or |ref| is below its smallest normal.
+    """
     if expected_shape is not None and tuple(out.shape) != tuple(expected_shape):
         return CheckResult(False, 0, 0, 0, float("nan"), float("nan"),
-                           f"output shape {tuple(out.shape)} != expected {tuple(expected_shape)}")
+                           f"output shape {tuple(out.shape)} != expected {tuple(expected_shape)}",
+                           float("nan"), float("nan"))
     x64 = to_float64(x, dtype).ravel()
     got = to_float64(out, dtype).ravel()
     ref = reference64(function, x64, beta)
-    # the reference, rounded to the output dtype, is what a perfect kernel returns
-    ref_rounded = to_float64(to_device_dtype(ref.astype(np.float32), dtype), dtype)
-    rtol, atol = TOLERANCES[dtype]
     poison_value = to_float64(to_device_dtype(np.array([POISON], dtype=np.float32), dtype), dtype)[0]
     unwritten = int(np.count_nonzero(got == poison_value))
-    nan_ref, nan_got = np.isnan(ref_rounded), np.isnan(got)
-    inf_ref = np.isinf(ref_rounded)
-    finite = ~nan_ref & ~inf_ref
+    finite_ref, finite_got = np.isfinite(ref), np.isfinite(got)
+    compared = finite_ref & finite_got
+    bound = ulp_bound(function, dtype, x64, beta)
+    err = np.zeros(got.shape)
+    err[compared] = np.abs(got[compared] - ref[compared]) / ulp(ref[compared], dtype)
     with np.errstate(invalid="ignore"):
-        abs_err = np.abs(got - ref)
-        bad = np.zeros(got.shape, dtype=bool)
-        bad |= nan_ref != nan_got
-        bad |= inf_ref & (got != ref_rounded)
-        bad |= finite & ~(abs_err <= atol + rtol * np.abs(ref))
+        bad = np.isnan(ref) != np.isnan(got)
+        bad |= np.isinf(ref) & (got != ref)
+        bad |= finite_ref & ~finite_got
+        bad |= compared & ~(err <= bound)
+    accepted = np.zeros(got.shape, dtype=bool)
     if function == "relu":
         # ReLU of NaN is implementation-defined: max(NaN, 0) is NaN in IEEE maxNum-with-NaN
         # propagation (numpy, PyTorch) and 0 in TensorRT 8.6 (seen on the H100); accept both
-        bad &= ~(np.isnan(x64) & (got == 0.0))
+        accepted |= np.isnan(x64) & (got == 0.0)
+    flushed = np.zeros(got.shape, dtype=bool)
+    if allow_ftz:
+        tiny = smallest_normal(dtype)
+        subnormal_x = (np.abs(x64) < tiny) & (x64 != 0.0)
+        flushed = bad & (got == 0.0) & (subnormal_x | (np.abs(ref) < tiny))
+        accepted |= flushed
+    bad &= ~accepted
     mismatches = int(np.count_nonzero(bad))
-    finite_err = abs_err[finite & ~nan_got]
-    max_abs = float(finite_err.max()) if finite_err.size else 0.0
-    denom = np.maximum(np.abs(ref[finite & ~nan_got]), atol)
-    max_rel = float((finite_err / denom).max()) if finite_err.size else 0.0
+    stats = compared & ~accepted
+    if stats.any():
+        abs_err = np.abs(got[stats] - ref[stats])
+        max_abs = float(abs_err.max())
+        max_rel = float((abs_err / np.maximum(np.abs(ref[stats]), smallest_normal(dtype))).max())
+        max_ulp = float(err[stats].max())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(err[stats] == 0.0, 0.0, err[stats] / bound[stats])
+        max_ratio = float(ratio.max())
+    else:
+        max_abs = max_rel = max_ulp = max_ratio = 0.0
     ok = mismatches == 0 and unwritten == 0
+    bounds = bound_text(function, dtype)
     if ok:
-        message = f"ok: {got.size} elements within rtol {rtol}, atol {atol}"
+        message = (f"ok: {got.size} elements within {bounds} (max {max_ulp:.3g} ulp, "
+                   f"{max_ratio:.2f} of its bound)")
+        if flushed.any():
+            message += f"; {int(np.count_nonzero(flushed))} subnormals flushed to 0 (accepted: allow_ftz)"
     else:
         idx = np.flatnonzero(bad)[:3]
-        examples = ", ".join(f"x={x64[i]!r} got={got[i]!r} ref={ref[i]!r}" for i in idx)
+        examples = ", ".join(
+            f"x={float(x64[i])!r} got={float(got[i])!r} ref={float(ref[i])!r}"
+            + (f" ({err[i]:.3g} ulp > {bound[i]:.3g})" if compared[i] else "") for i in idx)
         message = (
-            f"{mismatches} of {got.size} elements outside rtol {rtol}, atol {atol}; "
-            f"{unwritten} never written; e.g. {examples}"
+            f"{mismatches} of {got.size} elements outside {bounds}"
+            f"{' (flush to zero allowed)' if allow_ftz else ''}; {unwritten} never written; e.g. {examples}"
         )
-    return CheckResult(ok, int(got.size), mismatches, unwritten, max_abs, max_rel, message)
+    return CheckResult(ok, int(got.size), mismatches, unwritten, max_abs, max_rel, message, max_ulp, max_ratio)
 
 
 def compute_float32(function: str, x: np.ndarray, dtype: str, beta: float = 1.0) -> np.ndarray:
     """The CPU reference backend's implementation: float32 math, as a GPU kernel computes it.
 
     Deliberately not the float64 reference itself, so checking it against float64 means something.
+    The sigmoid is taken from exp(-|beta x|), which cannot overflow: 1/(1 + exp(-beta x)) is 0 once
+    exp overflows (beta x < -88.7), where x * sigmoid(beta x) is still a normal fp32 (x = -89 gives
+    -2e-37) that the ulp bound holds it to.
     """
     x32 = to_float64(x, dtype).astype(np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if function == "relu":
             y = np.where(np.isnan(x32), x32, np.maximum(x32, np.float32(0)))
         elif function == "swish":
-            y = x32 * (np.float32(1) / (np.float32(1) + np.exp(np.float32(-beta) * x32)))
+            z = np.float32(beta) * x32
+            e = np.exp(-np.abs(z))
+            one = np.float32(1)
+            y = x32 * np.where(z >= 0, one / (one + e), e / (one + e))
         else:
             raise ValueError(f"unknown function {function!r}; allowed values: relu, swish")
     return to_device_dtype(y.astype(np.float32), dtype)

@@ -186,6 +186,12 @@ class Engine(ABC):
     @abstractmethod
     def worker(self) -> Worker: ...
 
+    @property
+    def flushes_denormals(self) -> bool:
+        """Whether this engine may flush denormals (check_output's allow_ftz): only where TensorRT's
+        own layers compute (OperatorSpec.flushes_denormals); numpy never flushes."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 

@@ -35,7 +35,7 @@ from ..cuda_utils import (
     l2_flush_bytes,
     set_pattern,
 )
-from ..operators import KERNEL_IDS, OPERATORS, tensorrt_support
+from ..operators import KERNEL_IDS, OPERATORS, KernelIdMismatch, check_kernel_ids, tensorrt_support
 from ..records import CalibrationRow, DeviceInfo
 from ..reference import CheckResult
 from .base import MODE_START, Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
@@ -190,6 +190,7 @@ class TensorRTBackend(Backend):
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
         self._ctypes_handles: list[ctypes.CDLL] = []  # keep dlopen'ed plugin libraries loaded
+        self._checked_libraries: set[str] = set()  # whose kernel ids matched KERNEL_IDS
         self.plugin_registration = ""
 
     # -- facts -------------------------------------------------------------------------------
@@ -225,6 +226,14 @@ class TensorRTBackend(Backend):
                 f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
             )
         key = str(Path(path).resolve())
+        if key not in self._checked_libraries:
+            try:  # a private dlopen of the same file, only to read its kernel names
+                check_kernel_ids(ctypes.CDLL(key), key)
+            except OSError as exc:
+                raise EngineLoadError(f"cannot dlopen the Swish plugin library {key}: {exc}") from exc
+            except KernelIdMismatch as exc:
+                raise EngineLoadError(str(exc)) from exc
+            self._checked_libraries.add(key)
         if _swish_registered():
             return  # this process already registered the creators (the registry is per process)
         # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
@@ -257,7 +266,10 @@ class TensorRTBackend(Backend):
         network = builder.create_network(network_flags(strongly_typed))
         weakly_typed_half = spec.dtype == "fp16" and not strongly_typed
         keep: list = []
-        populate_network(network, spec, weakly_typed_half, keep)
+        try:
+            populate_network(network, spec, weakly_typed_half, keep)
+        except BuildError as exc:  # a creator that refuses says why in TensorRT's log (the plugin logs there)
+            raise BuildError(f"{exc}: {self.logger.errors()}") from None
         config = builder.create_builder_config()
         config.set_tactic_sources(tactic_sources_without_libraries())
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(builder_cfg.get("workspace_mib", 1024)) << 20)
@@ -375,24 +387,29 @@ class _Bindings:
 
     def __init__(self, engine: TrtEngine, context_lock: threading.Lock):
         self.engine = engine
-        self.profile_index = engine.acquire_profile()
-        with context_lock:  # context creation touches the engine's shared state
-            self.context = engine.engine.create_execution_context()
-        if self.context is None:
-            engine.release_profile(self.profile_index)
-            raise RuntimeError(f"could not create an execution context: {engine.backend.logger.errors()}")
-        self.stream = cuda.Stream(flags=NON_BLOCKING)
-        # TensorRT 8.6 binds each optimization profile to one live context at a time: take our own
-        if not self.context.set_optimization_profile_async(self.profile_index, self.stream.handle):
-            raise RuntimeError(f"could not select optimization profile {self.profile_index}: "
-                               f"{engine.backend.logger.errors()}")
-        self.stream.synchronize()
+        self.context: trt.IExecutionContext | None = None
         self.d_in: DeviceBuffer | None = None
         self.d_out: DeviceBuffer | None = None
         self._borrowed = False  # d_in/d_out belong to a TrtArena: bound here, freed there
         self.h_in: np.ndarray | None = None  # page-locked staging, so copies are truly async
         self.h_out: np.ndarray | None = None
         self.shape: tuple[int, ...] | None = None
+        self.profile_index: int | None = engine.acquire_profile()
+        try:
+            with context_lock:  # context creation touches the engine's shared state
+                self.context = engine.engine.create_execution_context()
+            if self.context is None:
+                raise RuntimeError(f"could not create an execution context: {engine.backend.logger.errors()}")
+            self.stream = cuda.Stream(flags=NON_BLOCKING)
+            # TensorRT 8.6 binds each optimization profile to one live context at a time: take our own
+            if not self.context.set_optimization_profile_async(self.profile_index, self.stream.handle):
+                raise RuntimeError(f"could not select optimization profile {self.profile_index}: "
+                                   f"{engine.backend.logger.errors()}")
+            self.stream.synchronize()
+        except BaseException:
+            # with one profile per engine, a profile kept here would refuse every later timer
+            self.free()
+            raise
 
     def prepare(self, shape: tuple[int, ...], io: tuple[DeviceBuffer, DeviceBuffer] | None = None) -> int:
         """Set the input shape and bind input and output: ``io`` (an arena's buffers) or our own."""
@@ -454,11 +471,12 @@ class _Bindings:
         self.h_in = self.h_out = None
 
     def free(self) -> None:
-        """Release buffers, destroy the context and hand its optimization profile back."""
+        """Release buffers, destroy the context and hand its optimization profile back (once)."""
         self.free_buffers()
-        if self.context is not None:
-            self.context = None  # the last reference: TensorRT destroys the context here
+        self.context = None  # the last reference: TensorRT destroys the context here
+        if self.profile_index is not None:
             self.engine.release_profile(self.profile_index)
+            self.profile_index = None
 
 
 class TrtArena(TimingArena):
@@ -496,24 +514,30 @@ class TrtTimer(Timer):
             raise ValueError(f"unknown timing mode {mode!r}; allowed values: {', '.join(TensorRTBackend.modes)}")
         self.engine, self.mode, self.shape = engine, mode, tuple(shape)
         self.gpu = engine.backend.gpu
+        self.verify_max_elements = verify_max_elements
+        self.flush: DeviceBuffer | None = None
+        self._owns_flush = arena is None
+        self.graph: CudaGraph | None = None
         self.b = _Bindings(engine, engine.context_lock)
-        tensor_bytes = int(np.prod(self.shape, dtype=np.int64)) * ref.numpy_dtype(engine.spec.dtype).itemsize
+        try:
+            self._setup(seed, arena)
+        except BaseException:
+            self.close()  # hand the profile and the context back: a failed timer keeps nothing
+            raise
+
+    def _setup(self, seed: int, arena: TrtArena | None) -> None:
+        spec = self.engine.spec
+        tensor_bytes = int(np.prod(self.shape, dtype=np.int64)) * ref.numpy_dtype(spec.dtype).itemsize
         nbytes = self.b.prepare(self.shape, arena.io(tensor_bytes) if arena is not None else None)
-        spec = engine.spec
-        self.n = int(np.prod(shape, dtype=np.int64))
+        self.n = int(np.prod(self.shape, dtype=np.int64))
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
         self.block = ref.random_input((block_n,), spec.dtype, seed)
         fill_tiled(self.b.d_in, self.block, nbytes, self.b.stream)
-        self.verify_max_elements = verify_max_elements
-        blocked = MODE_START[mode] == "blocked"
+        blocked = MODE_START[self.mode] == "blocked"
         self.events = EventTimer(self.b.stream, StreamBlocker(self.gpu) if blocked else None)
-        self._owns_flush = arena is None
-        if mode != "cold":
-            self.flush = None
-        else:
+        if self.mode == "cold":
             self.flush = DeviceBuffer(l2_flush_bytes(self.gpu)) if arena is None else arena.flush()
-        self.graph = None
-        if mode == "graph":
+        if self.mode == "graph":
             self.b.enqueue()  # TensorRT needs one enqueue after a shape change before capture
             self.b.stream.synchronize()
             self.graph = CudaGraph(self.gpu, self.b.stream, self.b.enqueue)
@@ -539,8 +563,11 @@ class TrtTimer(Timer):
 
     def verify(self) -> CheckResult:
         spec = self.engine.spec
+        allow_ftz = self.engine.flushes_denormals
         set_pattern(self.b.d_out, ref.poison((1,), spec.dtype), self.b.stream)
         self.b.enqueue()
+        # the synchronous copies below go through the legacy stream, which a non-blocking stream
+        # is not ordered with: they read finished output only because this waits for the stream
         self.b.stream.synchronize()
         item = ref.numpy_dtype(spec.dtype).itemsize
         if self.n <= self.verify_max_elements:
@@ -548,7 +575,7 @@ class TrtTimer(Timer):
             if self.n:
                 cuda.memcpy_dtoh(out, self.b.d_out.ptr)
             x = np.resize(self.block, self.n) if self.n else self.block[:0]
-            return ref.check_output(out, x, spec.function, spec.dtype, spec.beta)
+            return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, allow_ftz=allow_ftz)
         # large tensors: the first random block in full, then the last block's worth
         b = self.block.size
         head = np.empty(b, dtype=self.block.dtype)
@@ -559,14 +586,18 @@ class TrtTimer(Timer):
         x_tail = self.block[(np.arange(tail_start, self.n) % b)]
         out = np.concatenate([head, tail])
         x = np.concatenate([self.block, x_tail])
-        return ref.check_output(out, x, spec.function, spec.dtype, spec.beta)
+        return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, allow_ftz=allow_ftz)
 
     def close(self) -> None:
-        if self.graph is not None:
-            self.graph.close()
-        if self.flush is not None and self._owns_flush:
-            self.flush.free()
-        self.b.free()
+        try:
+            if self.graph is not None:
+                self.graph.close()
+                self.graph = None
+            if self.flush is not None and self._owns_flush:
+                self.flush.free()
+            self.flush = None
+        finally:
+            self.b.free()
 
 
 class TrtWorker(Worker):
@@ -576,15 +607,21 @@ class TrtWorker(Worker):
         self.engine = engine
         self._current = engine.backend.gpu.current()
         self._current.__enter__()
-        self.b = _Bindings(engine, engine.context_lock)
+        try:
+            self.b = _Bindings(engine, engine.context_lock)
+        except BaseException:
+            self._current.__exit__(None, None, None)  # leave this thread's context stack as it was
+            raise
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         return self.b.run(x)
 
     def close(self) -> None:
-        self.b.free()
-        del self.b
-        self._current.__exit__(None, None, None)
+        try:
+            self.b.free()
+            del self.b
+        finally:
+            self._current.__exit__(None, None, None)
 
 
 class TrtEngine(Engine):
@@ -602,6 +639,10 @@ class TrtEngine(Engine):
         if _io_dtype(engine, INPUT) != ref.numpy_dtype(spec.dtype):
             raise EngineLoadError(f"engine input dtype {_io_dtype(engine, INPUT)} does not match {spec.dtype}")
         self._bindings: _Bindings | None = None
+
+    @property
+    def flushes_denormals(self) -> bool:
+        return OPERATORS[self.spec.operator].flushes_denormals
 
     def acquire_profile(self) -> int:
         with self.context_lock:

@@ -1,0 +1,67 @@
+"""KERNEL_IDS against a compiled library's own kernel names (operators.check_kernel_ids), with
+fake libraries compiled here: the right names, one name swapped, a different count."""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from trt_plugin_bench.operators import KERNEL_IDS, KernelIdMismatch, check_kernel_ids
+
+CC = next((c for c in ("cc", "gcc", "clang") if shutil.which(c)), None)
+
+
+def fake_library(tmp_path: Path, tag: str, names: list[str]) -> tuple[ctypes.CDLL, Path]:
+    """A shared library exporting tpbSwishKernelCount/tpbSwishKernelName over ``names``."""
+    if CC is None:
+        pytest.skip("no C compiler (cc, gcc, clang) to build the fake kernel library")
+    table = ", ".join(f'"{n}"' for n in names)
+    source = tmp_path / f"{tag}.c"
+    source.write_text(
+        f"static const char* const kNames[] = {{{table}}};\n"
+        f"int tpbSwishKernelCount(void) {{ return {len(names)}; }}\n"
+        f"const char* tpbSwishKernelName(int k) {{ return k >= 0 && k < {len(names)} ? kNames[k] : 0; }}\n"
+    )
+    lib = tmp_path / f"lib{tag}.so"
+    subprocess.run([CC, "-shared", "-fPIC", "-o", str(lib), str(source)], check=True, capture_output=True)
+    return ctypes.CDLL(str(lib)), lib
+
+
+def in_id_order() -> list[str]:
+    return [name for name, _ in sorted(KERNEL_IDS.items(), key=lambda item: item[1])]
+
+
+def test_matching_names_pass(tmp_path: Path) -> None:
+    check_kernel_ids(*fake_library(tmp_path, "right", in_id_order()))
+
+
+def test_a_swapped_name_is_named(tmp_path: Path) -> None:
+    names = in_id_order()
+    names[3], names[4] = names[4], names[3]
+    lib, path = fake_library(tmp_path, "swapped", names)
+    with pytest.raises(KernelIdMismatch) as err:
+        check_kernel_ids(lib, path)
+    text = str(err.value)
+    assert "kernel id 3" in text and repr(in_id_order()[3]) in text and repr(names[3]) in text
+    assert str(path) in text and "operators.py" in text and "swishPluginKernel.h" in text
+
+
+def test_a_different_count_is_refused(tmp_path: Path) -> None:
+    for tag, names in (("more", [*in_id_order(), "vectorized_new"]), ("fewer", in_id_order()[:-1])):
+        lib, path = fake_library(tmp_path, tag, names)
+        with pytest.raises(KernelIdMismatch, match=f"has {len(names)} kernels but KERNEL_IDS .* lists {len(KERNEL_IDS)}"):
+            check_kernel_ids(lib, path)
+
+
+def test_a_library_without_the_names_is_refused(tmp_path: Path) -> None:
+    if CC is None:
+        pytest.skip("no C compiler (cc, gcc, clang) to build the fake kernel library")
+    source = tmp_path / "old.c"
+    source.write_text("int tpbAbiVersion(void) { return 1; }\n")
+    lib = tmp_path / "libold.so"
+    subprocess.run([CC, "-shared", "-fPIC", "-o", str(lib), str(source)], check=True, capture_output=True)
+    with pytest.raises(KernelIdMismatch, match="does not export tpbSwishKernelCount"):
+        check_kernel_ids(ctypes.CDLL(str(lib)), lib)
