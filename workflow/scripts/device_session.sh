@@ -28,15 +28,15 @@ for step in "$@"; do
     cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }  # the image's cmake is a Python wheel
     if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$LOGS/kernels_build.log" 2>&1 \
        && cmake --build $kb -j 16 >> "$LOGS/kernels_build.log" 2>&1; then
-      $kb/swish_kernel_check > "$LOGS/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$LOGS/kernel_check.log")"
+      timeout 300 $kb/swish_kernel_check > "$LOGS/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$LOGS/kernel_check.log")"
       # > 2^31 elements with an index-dependent input (~17 GB); not under the sanitizers (too slow)
-      $kb/swish_kernel_check --large > "$LOGS/kernel_check_large.log" 2>&1; note "kernel_check --large rc=$? $(tail -1 "$LOGS/kernel_check_large.log")"
+      timeout 300 $kb/swish_kernel_check --large > "$LOGS/kernel_check_large.log" 2>&1; note "kernel_check --large rc=$? $(tail -1 "$LOGS/kernel_check_large.log")"
       # --report-api-errors no: the check makes one deliberate invalid launch (a pending error that
       # launchSwish must not clear) and checks every other runtime call's status itself; the
       # sanitizers would count that launch as an error. Device memory errors and hazards still count.
-      compute-sanitizer --tool memcheck --leak-check full --report-api-errors no $kb/swish_kernel_check > "$LOGS/sanitizer_memcheck.log" 2>&1
+      timeout 400 compute-sanitizer --tool memcheck --leak-check full --report-api-errors no $kb/swish_kernel_check > "$LOGS/sanitizer_memcheck.log" 2>&1
       note "memcheck rc=$? $(grep -E 'ERROR SUMMARY' "$LOGS/sanitizer_memcheck.log" | tail -1)"
-      compute-sanitizer --tool racecheck --report-api-errors no $kb/swish_kernel_check > "$LOGS/sanitizer_racecheck.log" 2>&1
+      timeout 400 compute-sanitizer --tool racecheck --report-api-errors no $kb/swish_kernel_check > "$LOGS/sanitizer_racecheck.log" 2>&1
       note "racecheck rc=$? $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$LOGS/sanitizer_racecheck.log" | tail -1)"
       cuobjdump -sass $kb/libswish_kernels.so > /tmp/sass.txt 2>&1
       grep -E "Function|LDG|STG" /tmp/sass.txt | awk '/Function/{f=$0} /LDG|STG/{split($0,a,/ +/); for(i in a) if (a[i] ~ /^(LDG|STG)/) c[f" "a[i]]++} END{for(k in c) print c[k], k}' | sort -k2 > "$LOGS/sass_widths.txt"
