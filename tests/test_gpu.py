@@ -93,7 +93,7 @@ def test_engine_numerics_with_edge_inputs(tmp_path: Path, backend, manifest: Pat
         y = engine.infer(x)  # output poisoned before the run
         # TensorRT's own layers flush denormals (allowed for them only); the plugin must not
         result = ref.check_output(y, x, OPERATORS[op].function, dtype, 1.0, shape,
-                                  allow_ftz=OPERATORS[op].flushes_denormals)
+                                  tensorrt_layers=OPERATORS[op].tensorrt_layers)
         assert result.ok, f"{op}/{dtype} {shape}: {result.message}"
 
 
@@ -102,8 +102,8 @@ def test_beta_reaches_the_kernel(tmp_path: Path, backend, manifest: Path, beta: 
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, config(beta=beta))
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     x = ref.random_input((8, 96), "fp32", seed=5)
-    assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta, allow_ftz=False).ok
-    assert not ref.check_output(engine.infer(x), x, "swish", "fp32", 1.0, allow_ftz=False).ok
+    assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta, tensorrt_layers=False).ok
+    assert not ref.check_output(engine.infer(x), x, "swish", "fp32", 1.0, tensorrt_layers=False).ok
 
 
 def test_dynamic_shapes_and_out_of_profile_rejected(tmp_path: Path, backend, manifest: Path) -> None:
@@ -134,7 +134,7 @@ def test_zero_size_batch(tmp_path: Path, backend, manifest: Path) -> None:
         assert y.shape == (0, 96)
         x = ref.random_input((2, 96), "fp32", seed=1)  # still works after the empty batch
         assert ref.check_output(engine.infer(x), x, OPERATORS[op].function, "fp32",
-                                allow_ftz=OPERATORS[op].flushes_denormals).ok
+                                tensorrt_layers=OPERATORS[op].tensorrt_layers).ok
 
 
 def test_separate_process_round_trip_is_bit_identical(tmp_path: Path, manifest: Path) -> None:
@@ -288,7 +288,7 @@ def test_direct_kernel_path_numerics(manifest: Path) -> None:
                     stream.synchronize()
                     y = np.empty_like(x)
                     cuda.memcpy_dtoh(y, d_out.ptr + offset * item)
-                result = ref.check_output(y, x, "swish", dtype, allow_ftz=False)  # the plugin kernels never flush
+                result = ref.check_output(y, x, "swish", dtype, tensorrt_layers=False)  # the plugin kernels never flush
                 assert result.ok, f"{dtype} {kernel} n={n} offset={offset}: {result.message}"
 
 
@@ -384,7 +384,7 @@ def test_a_worker_that_fails_to_build_leaves_the_context_stack_as_it_was(
                 cuda.Context.pop()  # undo the leak so the rest of the test can run
             x = ref.random_input((8, 96), "fp32", seed=3)
             with engine.worker() as w:  # the profile was handed back too
-                seen["ok"] = ref.check_output(w.infer(x), x, "relu", "fp32", allow_ftz=True).ok
+                seen["ok"] = ref.check_output(w.infer(x), x, "relu", "fp32", tensorrt_layers=True).ok
             seen["after_close"] = cuda.Context.get_current()
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             seen["unexpected"] = repr(exc)

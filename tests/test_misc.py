@@ -93,10 +93,10 @@ def test_only_tensorrt_native_operators_may_flush_denormals() -> None:
     from trt_plugin_bench.operators import OPERATORS
     from trt_plugin_bench.sweeps import make_spec
 
-    assert {op for op, spec in OPERATORS.items() if spec.flushes_denormals} == {"relu", "swish_native"}
+    assert {op for op, spec in OPERATORS.items() if spec.tensorrt_layers} == {"relu", "swish_native"}
     cfg = {"profiles": {"t": {"min": [1, 4], "opt": [2, 4], "max": [4, 4], "shapes": [[2, 4]]}}, "beta": 1.0}
     for op in OPERATORS:  # numpy never flushes, whichever operator the CPU engine stands for
-        assert not ReferenceEngine(make_spec(cfg, op, "fp32", "t")).flushes_denormals
+        assert not ReferenceEngine(make_spec(cfg, op, "fp32", "t")).tensorrt_layers
 
 
 def test_plugin_kernel_resolution() -> None:

@@ -163,17 +163,17 @@ def test_flushing_a_subnormal_result_fails_unless_allowed(dtype: str, function: 
     y[100] = ref.to_device_dtype(np.zeros(1, np.float32), dtype)[0]
     result = ref.check_output(y, x, function, dtype)
     assert not result.ok and result.mismatches == 1, result.message
-    assert ref.check_output(y, x, function, dtype, allow_ftz=True).ok
+    assert ref.check_output(y, x, function, dtype, tensorrt_layers=True).ok
 
 
 def test_the_flush_allowance_excuses_nothing_else() -> None:
     for dtype in ("fp32", "fp16", "bf16"):
         x = ref.random_input((4096,), dtype, seed=26)
-        result = ref.check_output(_wrong_tail(x, dtype), x, "swish", dtype, allow_ftz=True)
+        result = ref.check_output(_wrong_tail(x, dtype), x, "swish", dtype, tensorrt_layers=True)
         assert not result.ok, (dtype, result.message)
         y = ref.compute_float32("swish", x, dtype)
         y[500] = ref.poison((1,), dtype)[0]
-        assert not ref.check_output(y, x, "swish", dtype, allow_ftz=True).ok
+        assert not ref.check_output(y, x, "swish", dtype, tensorrt_layers=True).ok
 
 
 def test_relu_of_nan_may_be_nan_or_zero_and_nothing_else() -> None:
@@ -197,7 +197,7 @@ def test_special_values_are_exact() -> None:
     for i, wrong in ((0, -np.inf), (0, 3.4e38), (1, 0.0), (2, 0.0), (3, np.inf), (4, np.nan)):
         y = good.copy()
         y[i] = wrong
-        assert not ref.check_output(y, x, "swish", "fp32", allow_ftz=True).ok, (i, wrong)
+        assert not ref.check_output(y, x, "swish", "fp32", tensorrt_layers=True).ok, (i, wrong)
 
 
 def test_unwritten_elements_fail_the_check() -> None:
@@ -234,3 +234,37 @@ def test_swish64_is_stable_for_large_negative_inputs() -> None:
     y = ref.swish64(x)
     assert np.all(np.isfinite(y))
     assert y[0] == pytest.approx(0.0, abs=1e-300) and y[4] == 800.0
+
+
+# Outputs of TensorRT's own swish (sigmoid x mul) seen on the H200 (TensorRT 8.6.1, 2026-12-01):
+# fp16 with the sigmoid in half precision (up to 8.6 ulp where the fp16 sigmoid is subnormal) and
+# fp32 with the sigmoid flushed where it is subnormal but the product is not.
+TENSORRT_SEEN = {
+    "fp16": [(-9.5234375, -0.0006947517395019531), (-8.890625, -0.0012197494506835938),
+             (-10.2890625, -0.00035190582275390625)],
+    "fp32": [(-88.5, -0.0), (-89.0, -0.0)],
+}
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "fp32"])
+def test_tensorrt_layers_are_held_to_what_tensorrt_does(dtype: str) -> None:
+    x = np.array([v for v, _ in TENSORRT_SEEN[dtype]], ref.numpy_dtype(dtype))
+    y = np.array([g for _, g in TENSORRT_SEEN[dtype]], ref.numpy_dtype(dtype))
+    assert not ref.check_output(y, x, "swish", dtype).ok  # not to the plugin's contract
+    assert ref.check_output(y, x, "swish", dtype, tensorrt_layers=True).ok
+
+
+def test_a_half_precision_sigmoid_passes_for_tensorrt_layers_only() -> None:
+    """sigmoid rounded to fp16 and 3 ulps off, then the product rounded: TensorRT's composition."""
+    x = ref.random_input((8192,), "fp16", seed=31)
+    x64 = ref.to_float64(x, "fp16")
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = (1.0 / (1.0 + np.exp(-x64))).astype(np.float16)
+        s64 = s.astype(np.float64)
+        s_off = np.where(np.isfinite(x64), s64 + 3.0 * ref.ulp(s64, "fp16"), s64)  # 3 ulps of the sigmoid
+        y = (x64 * s_off.astype(np.float16).astype(np.float64)).astype(np.float16)
+    assert not ref.check_output(y, x, "swish", "fp16").ok
+    assert ref.check_output(y, x, "swish", "fp16", tensorrt_layers=True).ok
+    wrong = y.copy()
+    wrong[np.isfinite(x64) & (x64 < -11.8)] = 0  # fp16 keeps its subnormals: a zero tail is still wrong
+    assert not ref.check_output(wrong, x, "swish", "fp16", tensorrt_layers=True).ok

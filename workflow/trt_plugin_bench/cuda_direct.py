@@ -102,7 +102,7 @@ class _DirectBench:
                 stream.synchronize()
                 head = np.empty(block.size, dtype=block.dtype)
                 cuda.memcpy_dtoh(head, d_out.ptr)
-                check = ref.check_output(head, block, "swish", dtype, beta, allow_ftz=False)  # plugin kernels never flush
+                check = ref.check_output(head, block, "swish", dtype, beta, tensorrt_layers=False)  # plugin kernels never flush
                 if not check.ok:
                     raise RuntimeError(f"kernel {kernel}/{dtype} n={n} is wrong: {check.message}")
                 for mode in ("warm", "cold"):

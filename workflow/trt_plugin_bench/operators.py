@@ -26,7 +26,7 @@ class OperatorSpec:
         return self.implementation.startswith("plugin")
 
     @property
-    def flushes_denormals(self) -> bool:
+    def tensorrt_layers(self) -> bool:
         """TensorRT's own layers flush denormals (on the H100: ReLU(1e-38) = 0 in fp32), so their
         outputs are checked with the flush-to-zero allowance; the plugin kernels must not flush."""
         return self.implementation == "native"

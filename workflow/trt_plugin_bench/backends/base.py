@@ -187,9 +187,9 @@ class Engine(ABC):
     def worker(self) -> Worker: ...
 
     @property
-    def flushes_denormals(self) -> bool:
-        """Whether this engine may flush denormals (check_output's allow_ftz): only where TensorRT's
-        own layers compute (OperatorSpec.flushes_denormals); numpy never flushes."""
+    def tensorrt_layers(self) -> bool:
+        """Whether this engine may flush denormals (check_output's tensorrt_layers): only where TensorRT's
+        own layers compute (OperatorSpec.tensorrt_layers); numpy never flushes."""
         return False
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -121,7 +121,7 @@ class ReferenceTimer(Timer):
         spec = self.engine.spec
         # numpy does not flush denormals, whichever operator this engine stands for
         return ref.check_output(out, self.x, spec.function, spec.dtype, spec.beta, self.shape,
-                                allow_ftz=self.engine.flushes_denormals)
+                                tensorrt_layers=self.engine.tensorrt_layers)
 
 
 class ReferenceWorker(Worker):

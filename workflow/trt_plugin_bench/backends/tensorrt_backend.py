@@ -563,7 +563,7 @@ class TrtTimer(Timer):
 
     def verify(self) -> CheckResult:
         spec = self.engine.spec
-        allow_ftz = self.engine.flushes_denormals
+        tensorrt_layers = self.engine.tensorrt_layers
         set_pattern(self.b.d_out, ref.poison((1,), spec.dtype), self.b.stream)
         self.b.enqueue()
         # the synchronous copies below go through the legacy stream, which a non-blocking stream
@@ -575,7 +575,7 @@ class TrtTimer(Timer):
             if self.n:
                 cuda.memcpy_dtoh(out, self.b.d_out.ptr)
             x = np.resize(self.block, self.n) if self.n else self.block[:0]
-            return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, allow_ftz=allow_ftz)
+            return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, tensorrt_layers=tensorrt_layers)
         # large tensors: the first random block in full, then the last block's worth
         b = self.block.size
         head = np.empty(b, dtype=self.block.dtype)
@@ -586,7 +586,7 @@ class TrtTimer(Timer):
         x_tail = self.block[(np.arange(tail_start, self.n) % b)]
         out = np.concatenate([head, tail])
         x = np.concatenate([self.block, x_tail])
-        return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, allow_ftz=allow_ftz)
+        return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, tensorrt_layers=tensorrt_layers)
 
     def close(self) -> None:
         try:
@@ -641,8 +641,8 @@ class TrtEngine(Engine):
         self._bindings: _Bindings | None = None
 
     @property
-    def flushes_denormals(self) -> bool:
-        return OPERATORS[self.spec.operator].flushes_denormals
+    def tensorrt_layers(self) -> bool:
+        return OPERATORS[self.spec.operator].tensorrt_layers
 
     def acquire_profile(self) -> int:
         with self.context_lock:
