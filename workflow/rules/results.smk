@@ -1,3 +1,6 @@
+from trt_plugin_bench.config import cli_mlflow_keys, mlflow_env_fingerprint
+
+
 rule aggregate:
     """Per-sweep CSVs -> one tidy table per measurement kind, the device record and a summary."""
     input:
@@ -29,16 +32,33 @@ rule aggregate:
         "--kernel {input.kernel} --profile {input.profile} > {log} 2>&1"
 
 
+# what log_mlflow logs on the parent run besides the tables: the config files this invocation read,
+# summary.md and the figures (the figures rule, defined below, makes them)
+CONFIG_FILES = [str(f) for f in getattr(workflow, "configfiles", [])]
+PARENT_ARTIFACTS = ["results/tables/summary.md", *expand("results/figures/{figure}.png", figure=FIGURES)]
+
+
 rule log_mlflow:
-    """One MLflow parent run per set of measurements, a nested run per sweep; never duplicated."""
+    """One MLflow parent run per set of measurements and config (its params, the config files,
+    summary and figures as artifacts), a nested run per changed sweep; never duplicated."""
     input:
         rules.aggregate.output.tables,
+        PARENT_ARTIFACTS,
+        CONFIG_FILES,
         device="results/tables/device.json",
     output:
         "results/mlflow/logged.json",
     params:
         tpb=TPB,
-        cfg=dag.cfg_json(mlflow=CONFIG["mlflow"], beta=CONFIG["beta"], timing=CONFIG["timing"]),
+        # plain values, not functions of the input: Snakemake reruns a rule on a change of its
+        # non-derived params only. The resolved config, the files to log, the mlflow keys given
+        # with --config (they win over MLFLOW_TRACKING_URI) and a digest of MLflow's environment
+        # variables (setting MLFLOW_TRACKING_URI reruns this rule)
+        cfg=dag.cfg_json(
+            mlflow=CONFIG["mlflow"], beta=CONFIG["beta"], timing=CONFIG["timing"], config=CONFIG,
+            config_files=CONFIG_FILES, artifacts=PARENT_ARTIFACTS,
+            mlflow_cli_keys=cli_mlflow_keys(getattr(getattr(workflow, "config_settings", None), "config", None)),
+            mlflow_env=mlflow_env_fingerprint()),
     log:
         "results/logs/log_mlflow.log",
     conda:

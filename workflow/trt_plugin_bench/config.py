@@ -8,6 +8,10 @@ every shape to run lies inside its profile. Every message names the key and the 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,3 +254,83 @@ def resolve_tracking_uri(uri: str, root: Path | None = None) -> str:
     if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
         return prefix + str(((root or Path.cwd()) / uri[len(prefix):]).resolve())
     return uri
+
+
+# MLflow's own environment variables for the config's mlflow keys (mlflow.environment_variables).
+# They follow MLflow's convention: set, they win over the config file. A key given on the command
+# line (snakemake --config mlflow=...) is the user's explicit choice for this run and wins over both.
+MLFLOW_ENV = {"tracking_uri": "MLFLOW_TRACKING_URI", "experiment": "MLFLOW_EXPERIMENT_NAME"}
+MLFLOW_EXPERIMENT_ID_ENV = "MLFLOW_EXPERIMENT_ID"  # no config key: an experiment chosen by id
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """Where the runs go, and why: each ``*_from`` says which source won and over what."""
+
+    tracking_uri: str
+    tracking_uri_from: str
+    experiment_name: str | None  # None: experiment_id (MLFLOW_EXPERIMENT_ID) chose it
+    experiment_id: str | None  # MLFLOW_EXPERIMENT_ID, checked against the name when both are set
+    experiment_from: str
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value if value else None  # an empty variable is unset, as in MLflow
+
+
+def resolve_tracking(mlflow_cfg: Mapping[str, Any], env: Mapping[str, str] | None = None,
+                     cli_keys: Iterable[str] = (), root: Path | None = None) -> TrackingTarget:
+    """Precedence, per key: --config on the command line > MLflow's environment variable > the
+    config file. The schema requires both keys in every config file, so a value in the config
+    cannot say whether the user chose it for this run; only the command line can (``cli_keys``)."""
+    env = os.environ if env is None else env
+    cli = set(cli_keys)
+    env_uri = _env(env, MLFLOW_ENV["tracking_uri"])
+    if "tracking_uri" in cli:
+        uri = mlflow_cfg["tracking_uri"]
+        why = "--config mlflow.tracking_uri (given on the command line" + (
+            f"; it wins over MLFLOW_TRACKING_URI={env_uri})" if env_uri else ")")
+    elif env_uri:
+        uri = env_uri
+        why = ("MLFLOW_TRACKING_URI (set in the environment; it wins over the config file's "
+               f"mlflow.tracking_uri {mlflow_cfg['tracking_uri']})")
+    else:
+        uri = mlflow_cfg["tracking_uri"]
+        why = "the config file's mlflow.tracking_uri (MLFLOW_TRACKING_URI is not set)"
+    env_name = _env(env, MLFLOW_ENV["experiment"])
+    env_id = _env(env, MLFLOW_EXPERIMENT_ID_ENV)
+    name: str | None = mlflow_cfg["experiment"]
+    exp_id = None
+    if "experiment" in cli:
+        exp_why = "--config mlflow.experiment (given on the command line" + (
+            "; it wins over MLFLOW_EXPERIMENT_NAME/MLFLOW_EXPERIMENT_ID)" if env_name or env_id else ")")
+    elif env_name:
+        name, exp_id = env_name, env_id
+        exp_why = f"MLFLOW_EXPERIMENT_NAME (it wins over the config file's mlflow.experiment {mlflow_cfg['experiment']})"
+    elif env_id:
+        name, exp_id = None, env_id
+        exp_why = f"MLFLOW_EXPERIMENT_ID (it wins over the config file's mlflow.experiment {mlflow_cfg['experiment']})"
+    else:
+        exp_why = "the config file's mlflow.experiment (MLFLOW_EXPERIMENT_NAME and MLFLOW_EXPERIMENT_ID are not set)"
+    return TrackingTarget(resolve_tracking_uri(uri, root), why, name, exp_id, exp_why)
+
+
+def cli_mlflow_keys(cli_config: Mapping[str, Any] | None) -> list[str]:
+    """The mlflow keys given with snakemake --config (Snakemake >= 8 keeps them apart from the
+    config files as workflow.config_settings.config; 7.x does not, so there the environment
+    variables win over --config too)."""
+    section = (cli_config or {}).get("mlflow")
+    return sorted(section) if isinstance(section, Mapping) else []
+
+
+def mlflow_env_fingerprint(env: Mapping[str, str] | None = None) -> str:
+    """A digest of MLflow's tracking environment variables, for the log rule's params: a changed
+    MLFLOW_TRACKING_URI reruns the rule, and no URI (which may hold credentials) lands in
+    Snakemake's metadata or the printed command."""
+    env = os.environ if env is None else env
+    names = [*MLFLOW_ENV.values(), MLFLOW_EXPERIMENT_ID_ENV]
+    values = {n: _env(env, n) for n in names if _env(env, n)}
+    if not values:
+        return ""
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,9 +1,20 @@
-"""Logging the aggregated tables to MLflow: one parent run per set of measurements, one nested
-child run per (operator, dtype, profile) sweep.
+"""Logging the aggregated tables to MLflow: one parent run per set of measurements and config, one
+nested child run per (operator, dtype, profile) sweep.
 
-Idempotent: runs are keyed by a digest of the measurements, so re-running the log rule finds the
-runs it made and logs only what is missing (a child left half-logged by an interruption is
-replaced). An unreachable store fails fast with a clear message; the tables stay on disk.
+MLflow's conventions: MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_NAME (or MLFLOW_EXPERIMENT_ID) win
+over the config file, a key given with snakemake --config wins over both (config.resolve_tracking);
+the experiment is marked as a machine-learning (training) experiment, so the UI opens on its runs.
+
+- Parent run: the resolved config flattened into params (dotted keys) with its hash, the config
+  files, summary.md and the figures as artifacts.
+- Child runs: a state's number is summary.md's, the median over repeats; size sweeps step by log2
+  of the element count (param ``steps.<table>`` lists step = elements).
+- A child whose content is unchanged since an earlier parent is not logged again: the new parent
+  lists it in the tag ``tpb.reused_child_runs`` and the child names its reusing parents in
+  ``tpb.reused_by``.
+- Idempotent: the same measurements and config map to the same runs, so re-running the log rule
+  logs only what is missing (a child left half-logged by an interruption is replaced).
+- An unreachable store fails fast with a clear message naming it; the tables stay on disk.
 """
 
 from __future__ import annotations
@@ -12,15 +23,21 @@ import hashlib
 import json
 import math
 import os
+import re
 import sqlite3
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from .config import resolve_tracking_uri
+from .analysis import _by_state
+from .config import TrackingTarget, resolve_tracking
 from .operators import sweep_key
 from .records import TABLES
 
@@ -28,35 +45,67 @@ PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
 TABLE_NAMES = tuple(TABLES)
 
+# MLflow 3 shows an experiment by its kind: without the tag the UI opens it on the GenAI pages.
+# custom_model_development is MLflow's machine-learning / training kind (mlflow.experimentKind).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
+# no kind, or one the UI only inferred: replaced; a kind a person chose is left alone
+REPLACEABLE_KINDS = {"", "no_inferred_type", "genai_development_inferred", "custom_model_development_inferred"}
+# MLflow's limits (mlflow.utils.validation): param and tag value lengths, entities per log_batch
+MAX_PARAM_LENGTH = 6000
+MAX_TAG_LENGTH = 8000
+PARAMS_PER_BATCH = 100
+METRICS_PER_BATCH = 900
+# keys of the log rule's --config-json that carry how to log, not the pipeline's config
+TRANSPORT_KEYS = ("config", "config_files", "artifacts", "mlflow_cli_keys", "mlflow_env")
+RESOLVED_CONFIG_ARTIFACT = "config/resolved_config.json"
+# the device facts a sweep's numbers belong to (not the commit or date: an unchanged sweep is
+# one Snakemake did not rerun, whatever the commit)
+DEVICE_IDENTITY = ("backend", "backend_label", "timing_clock", "device_name", "driver_version", "cuda_version",
+                   "tensorrt_version", "hostname")
+# the latency columns logged per state, each the median over the state's repeats (summary.md's rule)
+LATENCY_METRICS = (("latency_median_us", "median_us"), ("latency_p99_us", "p99_us"), ("latency_rse", "rse"),
+                   ("bandwidth_gbs", "bandwidth_gbs"), ("pct_of_copy_ceiling", "pct_of_copy_ceiling"),
+                   ("host_enqueue_us", "host_enqueue_median_us"))
+REPEATS_COMBINED = "median over repeats of each repeat's median (summary.md's number)"
+
 
 class TrackingStoreUnreachable(RuntimeError):
     pass
 
 
-def check_store(uri: str, timeout_s: float = 5.0) -> None:
-    """Fail before logging anything when the store cannot be reached, naming the store."""
-    hint = ("the measurements stay under results/; re-run the log rule "
-            "(snakemake --cores 1 log_mlflow) once the store is back: each sweep is logged exactly once")
+class TrackingTargetInvalid(TrackingStoreUnreachable):
+    """The store answers but the experiment asked for cannot be used; nothing was logged."""
+
+
+HINT = ("the measurements stay under results/; re-run the log rule "
+        "(snakemake --cores 1 log_mlflow) once the store is back: each sweep is logged exactly once")
+
+
+def check_store(uri: str, timeout_s: float = 5.0, source: str = "") -> None:
+    """Fail before logging anything when the store cannot be reached, naming the store (and, given
+    ``source``, where the URI came from)."""
+    name = f"{uri} (from {source})" if source else uri
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///"):])
         if not path.parent.is_dir():
-            raise TrackingStoreUnreachable(f"MLflow store {uri}: directory {path.parent} does not exist; {hint}")
+            raise TrackingStoreUnreachable(f"MLflow store {name}: directory {path.parent} does not exist; {HINT}")
         try:
             with sqlite3.connect(path, timeout=timeout_s) as conn:
                 conn.execute("select 1")
         except sqlite3.Error as exc:
-            raise TrackingStoreUnreachable(f"MLflow store {uri} cannot be opened ({exc}); {hint}") from exc
+            raise TrackingStoreUnreachable(f"MLflow store {name} cannot be opened ({exc}); {HINT}") from exc
     elif uri.startswith(("http://", "https://")):
         try:
             with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
                 if resp.status >= 400:
-                    raise TrackingStoreUnreachable(f"MLflow server {uri} answered HTTP {resp.status}; {hint}")
+                    raise TrackingStoreUnreachable(f"MLflow server {name} answered HTTP {resp.status}; {HINT}")
         except (urllib.error.URLError, OSError) as exc:
-            raise TrackingStoreUnreachable(f"MLflow server {uri} is unreachable ({exc}); {hint}") from exc
+            raise TrackingStoreUnreachable(f"MLflow server {name} is unreachable ({exc}); {HINT}") from exc
     elif uri.startswith("file:") or "://" not in uri:
         path = Path(uri[len("file:"):] if uri.startswith("file:") else uri)
         if path.exists() and not os.access(path, os.W_OK):
-            raise TrackingStoreUnreachable(f"MLflow store {uri} is not writable; {hint}")
+            raise TrackingStoreUnreachable(f"MLflow store {name} is not writable; {HINT}")
 
 
 def load_tables(tables_dir: Path) -> dict[str, pd.DataFrame]:
@@ -80,6 +129,16 @@ def results_digest(tables_dir: Path, device: dict) -> str:
     return h.hexdigest()[:32]
 
 
+def _digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """The resolved config without its mlflow section: where runs are logged is not part of what
+    was measured."""
+    return _digest({k: v for k, v in config.items() if k != "mlflow"})
+
+
 def _finite(value: object) -> bool:
     try:
         return math.isfinite(float(value))
@@ -87,9 +146,41 @@ def _finite(value: object) -> bool:
         return False
 
 
+def log2_steps(sizes: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Metric step of each (elements, shape): round(log2(elements)), so a size sweep spreads evenly
+    along MLflow's step axis. Two sizes that round to one step (a shape that is not a power of two
+    next to one that is, or two shapes of equal size) would share it: taken in increasing size,
+    each moves up to the next free step, so steps stay unique and in size order within a table;
+    the table's ``steps.<table>`` param says which size each step is."""
+    steps: dict[tuple[int, str], int] = {}
+    last = -2
+    for elements, shape in sorted(set(sizes)):
+        exact = round(math.log2(elements)) if elements > 0 else -1
+        last = max(exact, last + 1)
+        steps[(elements, shape)] = last
+    return steps
+
+
+def steps_param(steps: Mapping[tuple[int, str], int]) -> str:
+    """step=elements[ shape], in step order: what each step of a table's metrics is."""
+    return ",".join(f"{s}={e}" + (f" {shape}" if shape and shape != str(e) else "")
+                    for (e, shape), s in sorted(steps.items(), key=lambda kv: kv[1]))
+
+
+def state_numbers(latency: pd.DataFrame) -> pd.DataFrame:
+    """One row per state: median_us, bandwidth_gbs and pct_of_copy_ceiling exactly as summary.md
+    computes them (analysis._by_state, the median over repeats), and the other logged columns by
+    the same rule over the same keys."""
+    states = _by_state(latency)
+    keys = [c for c in states.columns if c not in ("median_us", "bandwidth_gbs", "pct_of_copy_ceiling")]
+    others = [col for _, col in LATENCY_METRICS if col not in states.columns]
+    extra = latency.groupby(keys, as_index=False).agg(**{col: (col, "median") for col in others})
+    return states.merge(extra, on=keys, how="left")
+
+
 def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list[tuple[str, float, int]]]:
-    """Params and (metric, value, step) triples of one sweep. Steps: elements for size sweeps,
-    thread count for the thread sweep."""
+    """Params and (metric, value, step) triples of one sweep. Steps: log2 of the element count for
+    size sweeps (log2_steps), the thread count for the thread sweep."""
     op, dtype, profile = key.split("__")
     params: dict[str, str] = {"operator": op, "dtype": dtype, "profile": profile}
     metrics: list[tuple[str, float, int]] = []
@@ -105,19 +196,23 @@ def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list
         params["kernel"] = str(lat["kernel"].iloc[0]) if "kernel" in lat else ""
         params["implementation"] = str(lat["implementation"].iloc[0])
         params["shapes"] = ",".join(dict.fromkeys(lat["shape"].astype(str)))
-        for _, r in lat[lat["repeat"] == 0].iterrows():
-            step = int(r["elements"])
-            for metric, col in (("latency_median_us", "median_us"), ("latency_p99_us", "p99_us"),
-                                ("latency_rse", "rse"), ("bandwidth_gbs", "bandwidth_gbs"),
-                                ("pct_of_copy_ceiling", "pct_of_copy_ceiling"),
-                                ("host_enqueue_us", "host_enqueue_median_us")):
+        params["repeats_combined"] = REPEATS_COMBINED
+        states = state_numbers(lat)
+        steps = log2_steps(zip(states["elements"].astype(int), states["shape"].astype(str)))
+        params["steps.latency"] = steps_param(steps)
+        for _, r in states.iterrows():
+            step = steps[(int(r["elements"]), str(r["shape"]))]
+            for metric, col in LATENCY_METRICS:
                 if _finite(r[col]):
                     metrics.append((f"{metric}.{r['mode']}", float(r[col]), step))
         metrics.append(("throttled_samples", float(lat["throttled"].astype(bool).sum()), 0))
     dyn = rows("dynamic")
-    for _, r in dyn.iterrows():
-        if r["status"] == "ok" and _finite(r["median_us"]):
-            metrics.append(("dynamic_median_us", float(r["median_us"]), int(r["elements"])))
+    ok = dyn[(dyn["status"] == "ok") & dyn["median_us"].map(_finite)] if len(dyn) else dyn
+    if len(ok):
+        steps = log2_steps(zip(ok["elements"].astype(int), ok["shape"].astype(str)))
+        params["steps.dynamic"] = steps_param(steps)
+        for _, r in ok.iterrows():
+            metrics.append(("dynamic_median_us", float(r["median_us"]), steps[(int(r["elements"]), str(r["shape"]))]))
     if len(dyn):
         metrics.append(("dynamic_shapes_ok", float((dyn["status"] == "ok").sum()), 0))
         metrics.append(("dynamic_out_of_profile_rejected", float((dyn["status"] == "rejected").sum()), 0))
@@ -136,6 +231,42 @@ def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list
     return params, metrics
 
 
+def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict, list[tuple[str, float, int]]]:
+    """Params (the step maps) and metrics of the parent run: calibration, direct kernels, compare."""
+    params: dict[str, str] = {}
+    metrics: list[tuple[str, float, int]] = []
+    cal = tables.get("calibration")
+    if cal is not None:
+        ceiling = device.get("copy_ceiling_gbs")  # the aggregate rule's, from this calibration table
+        if ceiling:
+            metrics.append(("copy_ceiling_gbs", float(ceiling), 0))
+        for m in ("empty_launch", "empty_kernel", "empty_graph_launch"):
+            sel = cal[cal["measurement"] == m]
+            if len(sel):
+                metrics.append((f"{m}_us", float(sel["median_us"].iloc[0]), 0))
+    kern = tables.get("kernel")
+    if kern is not None and len(kern):
+        steps = log2_steps((int(e), "") for e in kern["elements"])
+        params["steps.kernel"] = steps_param(steps)
+        for (kernel, dtype, mode), grp in kern.groupby(["kernel", "dtype", "mode"]):
+            for _, r in grp.iterrows():
+                metrics.append((f"kernel.{kernel}.{dtype}.{mode}.bandwidth_gbs", float(r["bandwidth_gbs"]),
+                                steps[(int(r["elements"]), "")]))
+    cmp = tables.get("compare")
+    if cmp is not None and len(cmp):
+        for profile, grp in cmp.groupby("profile"):  # one profile's shapes: steps unique per metric
+            steps = log2_steps(zip(grp["elements"].astype(int), grp["shape"].astype(str)))
+            params[f"steps.compare.{profile}"] = steps_param(steps)
+            for _, r in grp.iterrows():
+                name = f"compare.{r['operator_a']}_vs_{r['operator_b']}.{r['dtype']}.{r['profile']}.{r['mode']}"
+                step = steps[(int(r["elements"]), str(r["shape"]))]
+                metrics.append((f"{name}.ratio", float(r["ratio"]), step))
+                metrics.append((f"{name}.difference_us", float(r["difference_us"]), step))
+                if "control_ratio" in r:  # tables written before the A/A control have none
+                    metrics.append((f"{name}.control_ratio", float(r["control_ratio"]), step))
+    return params, metrics
+
+
 def sweep_keys(tables: dict[str, pd.DataFrame]) -> list[str]:
     keys: dict[str, None] = {}
     for name in ("latency", "dynamic", "roundtrip", "threads"):
@@ -146,22 +277,132 @@ def sweep_keys(tables: dict[str, pd.DataFrame]) -> list[str]:
     return list(keys)
 
 
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Dotted keys (timing.repeats, profiles.sweep.shapes); lists and numbers as JSON."""
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        name = re.sub(r"[^\w./ :-]", "_", f"{prefix}{key}")  # the characters MLflow allows in a key
+        if isinstance(value, Mapping) and value:
+            out.update(flatten_config(value, name + "."))
+        else:
+            out[name] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return out
+
+
+def fit(value: str, limit: int, full: str) -> str:
+    """``value`` cut to ``limit`` characters, saying so and where the full value is."""
+    if len(value) <= limit:
+        return value
+    marker = f" ... [truncated from {len(value)} characters; full value in {full}]"
+    return value[:limit - len(marker)] + marker
+
+
+def _tag_list(ids: list[str]) -> str:
+    """Comma-separated run ids within MLflow's tag length, the newest kept when there are too many
+    (a ``*_count`` tag beside it counts them all)."""
+    while len(",".join(ids)) > MAX_TAG_LENGTH:
+        ids = ids[1:]
+    return ",".join(ids)
+
+
+def _log(message: str) -> None:
+    print(f"log_mlflow: {message}", file=sys.stderr)
+
+
+def _experiment(client: Any, target: TrackingTarget, uri: str) -> tuple[str, str]:
+    """The experiment's id and name, created if named and missing, marked as a training experiment."""
+    from mlflow.exceptions import MlflowException
+
+    where = f"in the MLflow store {uri}"
+    if target.experiment_name is None:
+        try:
+            experiment = client.get_experiment(target.experiment_id)
+        except MlflowException as exc:
+            raise TrackingTargetInvalid(f"MLFLOW_EXPERIMENT_ID={target.experiment_id}: no such experiment {where}; "
+                                        f"{HINT}") from exc
+    else:
+        experiment = client.get_experiment_by_name(target.experiment_name)
+        if experiment is None:
+            location = None
+            if uri.startswith("sqlite:///"):  # artifacts beside the database, as ./mlruns is beside ./mlflow.db
+                location = (Path(uri[len("sqlite:///"):]).parent / "mlruns").as_uri()
+            exp_id = client.create_experiment(target.experiment_name, artifact_location=location,
+                                              tags={EXPERIMENT_KIND_TAG: TRAINING_KIND})
+            return exp_id, target.experiment_name
+        if target.experiment_id and target.experiment_id != experiment.experiment_id:
+            raise TrackingTargetInvalid(f"MLFLOW_EXPERIMENT_ID={target.experiment_id} is not the id "
+                                        f"({experiment.experiment_id}) of experiment {target.experiment_name} {where}; {HINT}")
+    if experiment.lifecycle_stage == "deleted":
+        raise TrackingTargetInvalid(f"experiment {experiment.name} is deleted {where} (mlflow experiments restore "
+                                    f"--experiment-id {experiment.experiment_id}, or another name); {HINT}")
+    if experiment.tags.get(EXPERIMENT_KIND_TAG, "") in REPLACEABLE_KINDS:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+    return experiment.experiment_id, experiment.name
+
+
+def _log_params(client: Any, run_id: str, params: Mapping[str, str], present: Mapping[str, str]) -> None:
+    """Params not yet on the run (MLflow refuses to change one), in batches MLflow accepts."""
+    from mlflow.entities import Param
+
+    todo = [Param(k, fit(str(v), MAX_PARAM_LENGTH, RESOLVED_CONFIG_ARTIFACT)) for k, v in params.items() if k not in present]
+    for i in range(0, len(todo), PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=todo[i:i + PARAMS_PER_BATCH])
+
+
+def _log_metrics(client: Any, run_id: str, metrics: list[tuple[str, float, int]], now: int) -> None:
+    from mlflow.entities import Metric
+
+    objs = [Metric(m, v, now, step) for m, v, step in metrics]
+    for i in range(0, len(objs), METRICS_PER_BATCH):
+        client.log_batch(run_id, metrics=objs[i:i + METRICS_PER_BATCH])
+
+
+def _log_artifacts(client: Any, run_id: str, resolved: Mapping[str, Any], config_files: Iterable[str],
+                   artifacts: Iterable[str], reused: Mapping[str, str]) -> list[str]:
+    """The config files used, the resolved config as JSON, summary.md and the figures (those that
+    exist), and which earlier child runs this parent reuses."""
+    logged = []
+    with tempfile.TemporaryDirectory() as tmp:
+        resolved_path = Path(tmp) / Path(RESOLVED_CONFIG_ARTIFACT).name
+        resolved_path.write_text(json.dumps(resolved, indent=2, sort_keys=True))
+        files = [(resolved_path, "config")] + [(Path(p), "config") for p in config_files]
+        if reused:
+            reused_path = Path(tmp) / "reused_children.json"
+            reused_path.write_text(json.dumps(reused, indent=2, sort_keys=True))
+            files.append((reused_path, "runs"))
+        files += [(Path(p), Path(p).parent.name or None) for p in artifacts]
+        for path, folder in files:
+            if not path.is_file():
+                _log(f"artifact {path} does not exist; not logged")
+                continue
+            client.log_artifact(run_id, str(path), artifact_path=folder)
+            logged.append(f"{folder}/{path.name}" if folder else path.name)
+    return logged
+
+
 def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Path) -> dict:
-    uri = resolve_tracking_uri(config["mlflow"]["tracking_uri"])
+    """Log the tables under ``tables_dir``. ``config`` is the log rule's --config-json: the keys it
+    uses (mlflow, beta, timing) and optionally ``config`` (the whole resolved config),
+    ``config_files`` and ``artifacts`` (paths to log on the parent run) and ``mlflow_cli_keys``
+    (the mlflow keys given with snakemake --config)."""
+    resolved = config.get("config") or {k: v for k, v in config.items() if k not in TRANSPORT_KEYS}
+    target = resolve_tracking(config["mlflow"], cli_keys=config.get("mlflow_cli_keys", ()))
+    uri = target.tracking_uri
+    _log(f"MLflow store {uri}, from {target.tracking_uri_from}")
+    _log(f"experiment {target.experiment_name or 'id ' + str(target.experiment_id)}, from {target.experiment_from}")
     # fail fast instead of MLflow's minutes of HTTP retries
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    check_store(uri)
-    from mlflow.entities import Metric, Param
+    check_store(uri, source=target.tracking_uri_from.split(" (")[0])
     from mlflow.tracking import MlflowClient
 
     device = json.loads(Path(device_json).read_text())
     tables = load_tables(tables_dir)
     digest = results_digest(tables_dir, device)
+    chash = config_hash(resolved)
     client = MlflowClient(tracking_uri=uri)
-    name = config["mlflow"]["experiment"]
-    experiment = client.get_experiment_by_name(name)
-    exp_id = experiment.experiment_id if experiment else client.create_experiment(name)
+    exp_id, name = _experiment(client, target, uri)
+    identity = {k: device.get(k) for k in DEVICE_IDENTITY}
 
     base_tags = {
         "tpb.backend": device["backend"],
@@ -174,14 +415,19 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         "tpb.git_commit": device.get("git_commit", "unknown"),
         "tpb.plugin_source_hash": device.get("plugin_source_hash", "unknown"),
         "tpb.results_digest": digest,
+        "tpb.config_hash": chash,
     }
     note = ("CPU reference backend (numpy): these are CPU timings, not TensorRT."
             if device["backend"] == "reference" else f"Measured with {device['backend_label']}.")
-    found = client.search_runs([exp_id], filter_string=f"tags.`tpb.results_digest` = '{digest}' and tags.`tpb.role` = '{PARENT_ROLE}'")
-    summary = {"tracking_uri": uri, "experiment": name, "results_digest": digest, "created": [], "skipped": []}
+    found = client.search_runs([exp_id], filter_string=f"tags.`tpb.results_digest` = '{digest}' and "
+                               f"tags.`tpb.config_hash` = '{chash}' and tags.`tpb.role` = '{PARENT_ROLE}'")
+    summary = {"tracking_uri": uri, "tracking_uri_from": target.tracking_uri_from, "experiment": name,
+               "experiment_id": exp_id, "experiment_from": target.experiment_from, "results_digest": digest,
+               "config_hash": chash, "created": [], "reused": {}, "skipped": []}
     if found and found[0].data.tags.get("tpb.complete") == "true":
         summary["parent_run_id"] = found[0].info.run_id
         summary["skipped"] = ["all: already logged"]
+        _log(f"these measurements and config are logged already (run {found[0].info.run_id}); nothing to do")
         _write(out_path, summary)
         return summary
     if found:
@@ -192,6 +438,11 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
                                    tags={**base_tags, "tpb.role": PARENT_ROLE, "mlflow.note.content": note})
     parent_id = parent.info.run_id
     summary["parent_run_id"] = parent_id
+    # the parent's params: the config as resolved, where it was logged to included
+    effective = {**resolved, "mlflow": {**resolved.get("mlflow", {}), "tracking_uri": uri, "experiment": name}}
+    parent_params, parent_metrics = parent_payload(tables, device)
+    _log_params(client, parent_id, {**flatten_config(effective), "config_hash": chash, **parent_params},
+                parent.data.params)
     children = client.search_runs([exp_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
     done = {}
     for child in children:
@@ -206,48 +457,43 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
             summary["skipped"].append(key)
             continue
         params, metrics = child_payload(key, tables)
+        params = {**params, "beta": str(resolved.get("beta", 1.0)),
+                  **{f"timing.{k}": str(v) for k, v in resolved.get("timing", {}).items()}}
+        content = _digest({"key": key, "params": params, "metrics": metrics, "device": identity})
+        earlier = client.search_runs(
+            [exp_id], max_results=1, order_by=["attributes.start_time ASC"],
+            filter_string=f"tags.`tpb.child_digest` = '{content}' and tags.`tpb.complete` = 'true' "
+                          f"and tags.`tpb.role` = '{CHILD_ROLE}'")
+        if earlier:  # unchanged since an earlier parent: point to it, do not log it again
+            old = earlier[0]
+            users = [p for p in old.data.tags.get("tpb.reused_by", "").split(",") if p]
+            if parent_id not in users:
+                count = int(old.data.tags.get("tpb.reused_by_count", "0")) + 1
+                client.set_tag(old.info.run_id, "tpb.reused_by", _tag_list([*users, parent_id]))
+                client.set_tag(old.info.run_id, "tpb.reused_by_count", str(count))
+            summary["reused"][key] = old.info.run_id
+            continue
         run = client.create_run(exp_id, run_name=key.replace("__", " / "),
-                                tags={**base_tags, "tpb.role": CHILD_ROLE, "tpb.sweep_key": key,
+                                tags={**base_tags, "tpb.role": CHILD_ROLE, "tpb.sweep_key": key, "tpb.child_digest": content,
                                       "mlflow.parentRunId": parent_id, "mlflow.note.content": note})
         rid = run.info.run_id
-        all_params = {**params, "beta": str(config.get("beta", 1.0)),
-                      **{f"timing.{k}": str(v) for k, v in config["timing"].items()}}
-        client.log_batch(rid, params=[Param(k, str(v)[:6000]) for k, v in all_params.items()])
-        metric_objs = [Metric(m, v, now, step) for m, v, step in metrics]
-        for i in range(0, len(metric_objs), 900):
-            client.log_batch(rid, metrics=metric_objs[i:i + 900])
+        _log_params(client, rid, params, {})
+        _log_metrics(client, rid, metrics, now)
         client.set_tag(rid, "tpb.complete", "true")
         client.set_terminated(rid)
         summary["created"].append(key)
-    parent_metrics = []
-    cal = tables.get("calibration")
-    if cal is not None:
-        ceiling = device.get("copy_ceiling_gbs")  # the aggregate rule's, from this calibration table
-        if ceiling:
-            parent_metrics.append(Metric("copy_ceiling_gbs", ceiling, now, 0))
-        for m in ("empty_launch", "empty_kernel", "empty_graph_launch"):
-            sel = cal[cal["measurement"] == m]
-            if len(sel):
-                parent_metrics.append(Metric(f"{m}_us", float(sel["median_us"].iloc[0]), now, 0))
-    kern = tables.get("kernel")
-    if kern is not None:
-        for (kernel, dtype, mode), grp in kern.groupby(["kernel", "dtype", "mode"]):
-            for _, r in grp.iterrows():
-                parent_metrics.append(Metric(f"kernel.{kernel}.{dtype}.{mode}.bandwidth_gbs", float(r["bandwidth_gbs"]), now, int(r["elements"])))
-    cmp = tables.get("compare")
-    if cmp is not None:
-        for _, r in cmp.iterrows():
-            name = f"compare.{r['operator_a']}_vs_{r['operator_b']}.{r['dtype']}.{r['profile']}.{r['mode']}"
-            step = int(r["elements"])
-            parent_metrics.append(Metric(f"{name}.ratio", float(r["ratio"]), now, step))
-            parent_metrics.append(Metric(f"{name}.difference_us", float(r["difference_us"]), now, step))
-            if "control_ratio" in r:  # tables written before the A/A control have none
-                parent_metrics.append(Metric(f"{name}.control_ratio", float(r["control_ratio"]), now, step))
-    if parent_metrics:
-        for i in range(0, len(parent_metrics), 900):
-            client.log_batch(parent_id, metrics=parent_metrics[i:i + 900])
+    reused = summary["reused"]
+    client.set_tag(parent_id, "tpb.reused_child_count", str(len(reused)))
+    client.set_tag(parent_id, "tpb.reused_child_runs", _tag_list(list(reused.values())))
+    if parent_metrics and parent.data.tags.get("tpb.parent_metrics") != "logged":  # not twice on a resume
+        _log_metrics(client, parent_id, parent_metrics, now)
+        client.set_tag(parent_id, "tpb.parent_metrics", "logged")
+    summary["artifacts"] = _log_artifacts(client, parent_id, effective, config.get("config_files", ()),
+                                          config.get("artifacts", ()), reused)
     client.set_tag(parent_id, "tpb.complete", "true")
     client.set_terminated(parent_id)
+    _log(f"parent run {parent_id}: {len(summary['created'])} child runs logged, {len(reused)} reused unchanged "
+         f"from earlier parents, {len(summary['skipped'])} already logged under it")
     _write(out_path, summary)
     return summary
 
