@@ -13,18 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gpu_env import require_gpu
 from trt_plugin_bench import reference as ref
 
 pytestmark = pytest.mark.gpu
 
-trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed (the optional 'gpu' extra)")
-cuda = pytest.importorskip("pycuda.driver", reason="pycuda is not installed (the optional 'gpu' extra)")
-try:
-    cuda.init()
-    if cuda.Device.count() == 0:
-        raise RuntimeError("no device")
-except Exception as exc:  # noqa: BLE001 - any failure here means "no usable GPU"
-    pytest.skip(f"no usable CUDA GPU: {exc}", allow_module_level=True)
+trt, cuda = require_gpu()
 
 from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
