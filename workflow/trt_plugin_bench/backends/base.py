@@ -188,8 +188,8 @@ class Engine(ABC):
 
     @property
     def tensorrt_layers(self) -> bool:
-        """Whether this engine may flush denormals (check_output's tensorrt_layers): only where TensorRT's
-        own layers compute (OperatorSpec.tensorrt_layers); numpy never flushes."""
+        """Whether TensorRT's own layers compute this engine's operator (check_output's
+        tensorrt_layers, OperatorSpec.tensorrt_layers); never for the CPU reference backend."""
         return False
 
     def close(self) -> None:  # noqa: B027 - optional hook
