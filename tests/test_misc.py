@@ -208,3 +208,18 @@ def test_copy_ceiling_counts_the_1024_thread_copy_and_nothing_else() -> None:
     cal = pd.DataFrame({"measurement": ["copy", "copy_kernel", "copy_kernel_b1024", "empty_kernel"],
                         "bytes": [big, big, big, big], "bandwidth_gbs": [3024.1, 3032.0, 3055.8, 9999.0]})
     assert copy_ceiling(cal, 50 << 20) == 3055.8
+
+
+def test_summary_says_what_the_run_left_out(tmp_path: Path) -> None:
+    from trt_plugin_bench.analysis import write_summary
+
+    device = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1", "device_name": "a GPU", "driver_version": "1",
+              "cuda_version": "13.0", "tensorrt_version": "8.6.1", "timing_clock": "cuda events",
+              "skipped": ["swish_plugin_v3/fp32: swish_plugin_v3 needs TensorRT >= 10 (IPluginV3); this is 8",
+                          "relu/bf16: bf16 needs TensorRT >= 10; this is 8"]}
+    write_summary(tmp_path, device, tmp_path / "summary.md")
+    text = (tmp_path / "summary.md").read_text()
+    assert "## Left out" in text
+    assert "- relu/bf16: bf16 needs TensorRT >= 10; this is 8" in text
+    write_summary(tmp_path, {**device, "skipped": []}, tmp_path / "summary.md")
+    assert "Left out" not in (tmp_path / "summary.md").read_text()
