@@ -78,15 +78,17 @@ def test_declared_cmake_minimum_covers_the_features_used() -> None:
 
 
 def _fake_trt_include(path: Path, major: int, minor: int, patch: int) -> Path:
-    """An include dir holding only NvInferVersion.h, in the style of that TensorRT version."""
+    """An include dir holding only a version header of our own making, in the style of that
+    TensorRT version (FindTensorRT.cmake reads nothing else). Written line by line from the macro
+    names, so no TensorRT header text is in this file."""
     path.mkdir(parents=True)
+    parts = {"MAJOR": major, "MINOR": minor, "PATCH": patch}
     if major >= 10:  # 10.x+ define the NV_ macros through TRT_*_ENTERPRISE
-        body = (f"#define TRT_MAJOR_ENTERPRISE {major}\n#define TRT_MINOR_ENTERPRISE {minor}\n"
-                f"#define TRT_PATCH_ENTERPRISE {patch}\n#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE\n"
-                "#define NV_TENSORRT_MINOR TRT_MINOR_ENTERPRISE\n#define NV_TENSORRT_PATCH TRT_PATCH_ENTERPRISE\n")
+        lines = [("TRT_" + k + "_ENTERPRISE", v) for k, v in parts.items()]
+        lines += [("NV_TENSORRT_" + k, "TRT_" + k + "_ENTERPRISE") for k in parts]
     else:
-        body = (f"#define NV_TENSORRT_MAJOR {major}\n#define NV_TENSORRT_MINOR {minor}\n"
-                f"#define NV_TENSORRT_PATCH {patch}\n")
+        lines = [("NV_TENSORRT_" + k, v) for k, v in parts.items()]
+    body = "".join(f"#define {name} {value}\n" for name, value in lines)
     (path / "NvInferVersion.h").write_text(f"#pragma once\n{body}")
     return path
 
