@@ -40,7 +40,7 @@ def copy_ceiling(calibration: pd.DataFrame, l2_bytes: int) -> float | None:
     return float(beyond["bandwidth_gbs"].max())
 
 
-def _by_state(latency: pd.DataFrame) -> pd.DataFrame:
+def by_state(latency: pd.DataFrame) -> pd.DataFrame:
     """Median over repeats of each (operator, dtype, profile, shape, mode) state."""
     keys = ["backend", "operator", "dtype", "profile", "shape", "elements", "mode"]
     return latency.groupby(keys, as_index=False).agg(median_us=("median_us", "median"),
@@ -52,7 +52,7 @@ def ratio_table(latency: pd.DataFrame, numerator: str = "swish_plugin", denomina
     """Latency of ``numerator`` / ``denominator`` for every state both were measured in."""
     if latency.empty:
         return pd.DataFrame()
-    s = _by_state(latency)
+    s = by_state(latency)
     keys = ["backend", "dtype", "profile", "shape", "elements", "mode"]
     a = s[s["operator"] == numerator][keys + ["median_us"]]
     b = s[s["operator"] == denominator][keys + ["median_us"]]
@@ -152,7 +152,7 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
         if ceiling:
             lines += ["", f"Copy ceiling (read + write, buffers of at least 4× the L2): **{ceiling:.1f} GB/s**", ""]
     if not lat.empty:
-        s = _by_state(lat)
+        s = by_state(lat)
         big = s.sort_values("elements").groupby(["operator", "dtype", "profile", "mode"]).tail(1)
         lines += ["## Largest tensor per operator", "", "| operator | dtype | profile | shape | mode | median µs | GB/s | % of copy ceiling |",
                   "|---|---|---|---|---|---:|---:|---:|"]

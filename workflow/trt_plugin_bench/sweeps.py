@@ -108,7 +108,7 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
     engine = backend.load(engine_path, plugin_library)
     x = ref.random_input(spec.opt, dtype, GOLDEN_SEED)
     y = engine.infer(x)
-    check = ref.check_output(y, x, spec.function, dtype, spec.beta, spec.opt, tensorrt_layers=engine.tensorrt_layers)
+    check = engine.check(y, x, spec.opt)
     if not check.ok:
         raise RuntimeError(f"engine {op}/{dtype}/{profile_name} computes wrong values: {check.message}")
     np.savez(golden_path, x=x, y=y, pid=np.int64(os.getpid()))
@@ -486,8 +486,7 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
     with engine.worker() as w:
         for x in inputs:
             y = w.infer(x)
-            check = ref.check_output(y, x, spec.function, spec.dtype, spec.beta, shape,
-                                     tensorrt_layers=engine.tensorrt_layers)
+            check = engine.check(y, x, shape)
             if not check.ok:
                 raise RuntimeError(f"single-threaded output is wrong: {check.message}")
             expected.append(y)

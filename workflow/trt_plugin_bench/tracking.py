@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from .analysis import _by_state
+from .analysis import by_state
 from .config import TrackingTarget, resolve_tracking
 from .operators import sweep_key
 from .records import TABLES
@@ -169,9 +169,9 @@ def steps_param(steps: Mapping[tuple[int, str], int]) -> str:
 
 def state_numbers(latency: pd.DataFrame) -> pd.DataFrame:
     """One row per state: median_us, bandwidth_gbs and pct_of_copy_ceiling exactly as summary.md
-    computes them (analysis._by_state, the median over repeats), and the other logged columns by
+    computes them (analysis.by_state, the median over repeats), and the other logged columns by
     the same rule over the same keys."""
-    states = _by_state(latency)
+    states = by_state(latency)
     keys = [c for c in states.columns if c not in ("median_us", "bandwidth_gbs", "pct_of_copy_ceiling")]
     others = [col for _, col in LATENCY_METRICS if col not in states.columns]
     extra = latency.groupby(keys, as_index=False).agg(**{col: (col, "median") for col in others})

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import Profile
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult
+from ..reference import CheckResult, check_output
 
 
 class BackendUnavailable(RuntimeError):
@@ -191,6 +191,13 @@ class Engine(ABC):
         """Whether TensorRT's own layers compute this engine's operator (check_output's
         tensorrt_layers, OperatorSpec.tensorrt_layers); never for the CPU reference backend."""
         return False
+
+    def check(self, out: np.ndarray, x: np.ndarray, expected_shape: tuple[int, ...] | None = None) -> CheckResult:
+        """``out`` against the float64 reference of ``x`` for this engine's operator, with the
+        numerics it is held to (the one place that passes the spec and tensorrt_layers on)."""
+        spec = self.spec
+        return check_output(out, x, spec.function, spec.dtype, spec.beta, expected_shape,
+                            tensorrt_layers=self.tensorrt_layers)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -527,9 +527,9 @@ class TrtTimer(Timer):
 
     def _setup(self, seed: int, arena: TrtArena | None) -> None:
         spec = self.engine.spec
-        tensor_bytes = int(np.prod(self.shape, dtype=np.int64)) * ref.numpy_dtype(spec.dtype).itemsize
-        nbytes = self.b.prepare(self.shape, arena.io(tensor_bytes) if arena is not None else None)
         self.n = int(np.prod(self.shape, dtype=np.int64))
+        tensor_bytes = self.n * ref.numpy_dtype(spec.dtype).itemsize
+        nbytes = self.b.prepare(self.shape, arena.io(tensor_bytes) if arena is not None else None)
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
         self.block = ref.random_input((block_n,), spec.dtype, seed)
         fill_tiled(self.b.d_in, self.block, nbytes, self.b.stream)
@@ -563,7 +563,6 @@ class TrtTimer(Timer):
 
     def verify(self) -> CheckResult:
         spec = self.engine.spec
-        tensorrt_layers = self.engine.tensorrt_layers
         set_pattern(self.b.d_out, ref.poison((1,), spec.dtype), self.b.stream)
         self.b.enqueue()
         # the synchronous copies below go through the legacy stream, which a non-blocking stream
@@ -575,7 +574,7 @@ class TrtTimer(Timer):
             if self.n:
                 cuda.memcpy_dtoh(out, self.b.d_out.ptr)
             x = np.resize(self.block, self.n) if self.n else self.block[:0]
-            return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, tensorrt_layers=tensorrt_layers)
+            return self.engine.check(out, x)
         # large tensors: the first random block in full, then the last block's worth
         b = self.block.size
         head = np.empty(b, dtype=self.block.dtype)
@@ -586,7 +585,7 @@ class TrtTimer(Timer):
         x_tail = self.block[(np.arange(tail_start, self.n) % b)]
         out = np.concatenate([head, tail])
         x = np.concatenate([self.block, x_tail])
-        return ref.check_output(out, x, spec.function, spec.dtype, spec.beta, tensorrt_layers=tensorrt_layers)
+        return self.engine.check(out, x)
 
     def close(self) -> None:
         try:
