@@ -16,19 +16,12 @@ constexpr int32_t kNaiveBlockSize = 256;
 
 // Vectorised kernels: each thread keeps kVectorsPerThread independent 16-byte loads in flight per
 // loop iteration. With kVectorBlocksPerSm resident 256-thread blocks that is 1024 threads x 64 B =
-// 64 KiB of outstanding reads per SM, several times the ~16 KiB per SM that Little's law asks for to
-// saturate H100 HBM3 (about 3.35 TB/s x ~0.6 us latency / 132 SMs). Four blocks per SM is a fixed
-// choice (no occupancy query per launch): __launch_bounds__ below caps registers so they always fit.
+// 64 KiB of outstanding reads per SM, several times what Little's law asks for on HBM GPUs (bandwidth x
+// ~0.6 us latency / SMs: ~16 KiB per SM on an H100, ~20 KiB on an H200). Four blocks per SM is not a
+// measured chip property but a guarantee: __launch_bounds__ below caps registers so that they fit.
 constexpr int32_t kVectorBlockSize = 256;
 constexpr int32_t kVectorsPerThread = 4;
 constexpr int32_t kVectorBlocksPerSm = 4;
-
-// Unaligned fallback moves only one element per thread per iteration, so it wants full occupancy
-// (2048 threads per SM on sm_80/sm_90) to keep enough bytes in flight.
-constexpr int32_t kScalarBlocksPerSm = 8;
-
-// Threads the one-shot kernels keep resident per SM (their registers allow the sm_80/sm_90 maximum).
-constexpr int64_t kOneShotThreadsPerSm = 2048;
 
 // gridDim.x limit for compute capability >= 3.0.
 constexpr int64_t kMaxGridX = 2147483647;
@@ -106,7 +99,58 @@ __device__ __forceinline__ float fastSwish(float x, float beta)
     return x * sigmoid;
 }
 
-// Per-type conversions. A 16-byte vector is handled as four 32-bit words: one float, or a packed
+// Swish for 16-bit outputs (fp16, bf16), in fp32 with the cheapest instructions there are: one
+// FMUL, ex2.approx.ftz, one FADD, rcp.approx.ftz, one FMUL per element (fastSwish's accurate-rounding
+// reciprocal and non-ftz exp cost about twice the instructions, and a 16-byte vector holds 8 16-bit
+// elements against 4 fp32 ones: on the H200 the fp16 kernels were issue-bound at 90 % of the issue
+// slots, 84-86 % of the copy ceiling; docs/kernel-notes.md). The error this adds is a few fp32 ulps,
+// 2^-13 of an fp16 ulp and 2^-16 of a bf16 ulp, so the result after rounding to the 16-bit type is
+// still within the contract's 1 ulp (0.5 from the final rounding plus that sliver).
+//  * t = x * (-beta * log2 e), so exp(-beta x) = 2^t; the product beta * -log2 e is common to every
+//    element of a thread and computed once.
+//  * ftz is harmless here: a 16-bit input is an fp32 normal number or zero (bf16 subnormals become
+//    fp32 subnormals, but in t they only flush an argument of ex2 that rounds to 2^0 = 1 anyway, and x
+//    itself is multiplied without ftz), and 1 + 2^t >= 1, so rcp never sees a subnormal.
+//  * kFarTail (bf16, which has fp32's exponent range): z = beta x < kFarTailZ takes farTailSwish's
+//    route (exp2 of t/2, squared), because there 2^t overflows while the exact result is a normal or
+//    subnormal bf16 number. fp16 needs no far tail: for z < -80 the exact |x e^z| < 65504 e^-80 ~ 1e-30
+//    rounds to zero, which is what x * rcp(inf) = -0 gives.
+//  * x = +inf -> t = -inf -> 2^t = 0 -> +inf. x = -inf -> NaN (as the float64 reference). NaN -> NaN.
+constexpr float kNegLog2E = -1.4426950408889634F;
+constexpr float kFarTailT = -kFarTailZ * 1.4426950408889634F; // t above this: z below kFarTailZ
+
+__device__ __forceinline__ float ex2ApproxFtz(float t)
+{
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(t));
+    return r;
+}
+
+__device__ __forceinline__ float rcpApproxFtz(float d)
+{
+    float r;
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(d));
+    return r;
+}
+
+template <bool kFarTail>
+__device__ __forceinline__ float swish16(float x, float beta)
+{
+    float const t = x * (beta * kNegLog2E);
+    if constexpr (kFarTail)
+    {
+        if (t > kFarTailT)
+        {
+            float const h = exp2f(-0.5F * t); // accurate exp2f: normal down to t/2 = -126
+            return (x * h) * h;
+        }
+    }
+    return x * rcpApproxFtz(1.0F + ex2ApproxFtz(t));
+}
+
+// Per-type conversions and the per-type Swish (fastSwish for fp32, swish16 for the 16-bit types),
+// used by the vector and the scalar paths alike, so every non-naive path of a dtype has the same
+// numerics. A 16-byte vector is handled as four 32-bit words: one float, or a packed
 // pair of half/bf16 values converted with the paired intrinsics.
 template <typename T>
 struct ElementOps;
@@ -121,6 +165,10 @@ struct ElementOps<float>
     static __device__ __forceinline__ float fromFloat(float value)
     {
         return value;
+    }
+    static __device__ __forceinline__ float swish(float x, float beta)
+    {
+        return fastSwish(x, beta);
     }
     static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
     {
@@ -139,11 +187,15 @@ struct ElementOps<__half>
     {
         return __float2half_rn(value);
     }
+    static __device__ __forceinline__ float swish(float x, float beta)
+    {
+        return swish16<false>(x, beta);
+    }
     static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
     {
         float2 values = __half22float2(bitCast<__half2>(word));
-        values.x = fastSwish(values.x, beta);
-        values.y = fastSwish(values.y, beta);
+        values.x = swish(values.x, beta);
+        values.y = swish(values.y, beta);
         return bitCast<uint32_t>(__float22half2_rn(values));
     }
 };
@@ -159,11 +211,15 @@ struct ElementOps<__nv_bfloat16>
     {
         return __float2bfloat16_rn(value);
     }
+    static __device__ __forceinline__ float swish(float x, float beta)
+    {
+        return swish16<true>(x, beta);
+    }
     static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
     {
         float2 values = __bfloat1622float2(bitCast<__nv_bfloat162>(word));
-        values.x = fastSwish(values.x, beta);
-        values.y = fastSwish(values.y, beta);
+        values.x = swish(values.x, beta);
+        values.y = swish(values.y, beta);
         return bitCast<uint32_t>(__float22bfloat162_rn(values));
     }
 };
@@ -300,7 +356,7 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
     if (threadIndex < tailCount)
     {
         float const x = ElementOps<T>::toFloat(tailInput[threadIndex]);
-        tailOutput[threadIndex] = ElementOps<T>::fromFloat(fastSwish(x, beta));
+        tailOutput[threadIndex] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
 }
 
@@ -344,7 +400,7 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
     if (blockIdx.x == 0 && static_cast<int32_t>(threadIdx.x) < tailCount)
     {
         float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
-        tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(fastSwish(x, beta));
+        tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
 }
 
@@ -370,9 +426,8 @@ bool isOneShot(SwishKernel kernel) noexcept
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X4 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X2_B128 || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_EF
         || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_CS || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF
-        || kernel == SwishKernel::kVECTORIZED_ONESHOT_SIZED || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF
-        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B1024
-        || kernel == SwishKernel::kVECTORIZED_ONESHOT_WAVES;
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF
+        || kernel == SwishKernel::kVECTORIZED_ONESHOT_X1_B1024;
 }
 
 // Fallback for pointers that are not 16-byte aligned (e.g. views at odd element offsets): scalar
@@ -386,7 +441,7 @@ __global__ void __launch_bounds__(kVectorBlockSize) swishScalarFastKernel(
          index += stride)
     {
         float const x = ElementOps<T>::toFloat(input[index]);
-        output[index] = ElementOps<T>::fromFloat(fastSwish(x, beta));
+        output[index] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
 }
 
@@ -431,7 +486,7 @@ cudaError_t launchTyped(
     // plugin's default) skip the two runtime calls on every enqueue.
     bool const aligned = isAligned16(input) && isAligned16(output);
     int32_t smCount = 1;
-    if (!aligned || !isOneShot(kernel) || kernel == SwishKernel::kVECTORIZED_ONESHOT_WAVES)
+    if (!aligned || !isOneShot(kernel))
     {
         cudaError_t const status = queryMultiProcessorCount(smCount);
         if (status != cudaSuccess)
@@ -442,8 +497,17 @@ cudaError_t launchTyped(
 
     if (!aligned)
     {
+        // one element per thread per iteration: as many resident threads as the SM holds (asked of the
+        // occupancy API, not assumed) keep enough bytes in flight
+        int residentBlocks = 0;
+        cudaError_t const status = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+            &residentBlocks, swishScalarFastKernel<T>, kVectorBlockSize, 0);
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
         int64_t const blocksNeeded = ceilDiv(count, kVectorBlockSize);
-        int64_t const blocksCap = static_cast<int64_t>(smCount) * kScalarBlocksPerSm;
+        int64_t const blocksCap = static_cast<int64_t>(smCount) * (residentBlocks > 0 ? residentBlocks : 1);
         unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
         swishScalarFastKernel<T><<<gridSize, kVectorBlockSize, 0, stream>>>(input, output, count, beta);
         return launchStatus();
@@ -490,33 +554,6 @@ cudaError_t launchTyped(
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B1024:
         return launchOneShot<T, 1, 1024>(
             vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
-    case SwishKernel::kVECTORIZED_ONESHOT_WAVES:
-        if (vectorCount * kVectorBytes > kSwishSizedSmallBytes)
-        {
-            // A grid that needs a second wave waits a whole DRAM round trip before the second
-            // wave's loads issue; TensorRT's pointwise kernel (2 vectors per 128-thread block) fits
-            // 8 MiB of fp32 in one wave where X1 needs two. Resident threads: 2048 per SM (sm_80/90).
-            int64_t const residentThreads = static_cast<int64_t>(smCount) * kOneShotThreadsPerSm;
-            if (vectorCount <= 2 * residentThreads)
-            {
-                return launchOneShot<T, 2>(
-                    vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
-            }
-            if (vectorCount <= 4 * residentThreads)
-            {
-                return launchOneShot<T, 4>(
-                    vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
-            }
-            return launchOneShot<T, 1>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
-        }
-        [[fallthrough]];
-    case SwishKernel::kVECTORIZED_ONESHOT_SIZED:
-        if (vectorCount * kVectorBytes <= kSwishSizedSmallBytes)
-        {
-            return launchOneShot<T, 1, 128, CachePolicy::kEVICT_FIRST_LOADS>(
-                vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
-        }
-        return launchOneShot<T, 1>(vectorInput, vectorOutput, vectorCount, tailInput, tailOutput, tailCount, beta, stream);
     default: break;
     }
 
@@ -558,18 +595,16 @@ char const* swishKernelName(SwishKernel kernel) noexcept
     case SwishKernel::kVECTORIZED_ONESHOT_X1_EF: return "vectorized_oneshot_x1_ef";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_CS: return "vectorized_oneshot_x1_cs";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF: return "vectorized_oneshot_x1_b128_ef";
-    case SwishKernel::kVECTORIZED_ONESHOT_SIZED: return "vectorized_oneshot_sized";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF: return "vectorized_oneshot_x1_l2ef";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF: return "vectorized_oneshot_x1_b128_l2ef";
     case SwishKernel::kVECTORIZED_ONESHOT_X1_B1024: return "vectorized_oneshot_x1_b1024";
-    case SwishKernel::kVECTORIZED_ONESHOT_WAVES: return "vectorized_oneshot_waves";
     }
     return "unknown";
 }
 
 bool isValidSwishKernel(int32_t kernel) noexcept
 {
-    return kernel >= 0 && kernel < kSwishKernelCount;
+    return kernel >= 0 && kernel < kSwishKernelCount && kernel != kSwishRetiredSized && kernel != kSwishRetiredWaves;
 }
 
 bool isValidSwishDataType(int32_t dtype) noexcept

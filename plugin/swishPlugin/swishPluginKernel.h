@@ -33,20 +33,18 @@ enum class SwishKernel : int32_t
     kVECTORIZED_ONESHOT_X1_EF = 8,   //!< as X1, loads evict-first in L2 (input read once: its lines go first)
     kVECTORIZED_ONESHOT_X1_CS = 9,   //!< as X1, loads and stores evict-first (ld/st .cs)
     kVECTORIZED_ONESHOT_X1_B128_EF = 10, //!< as X1_B128 with evict-first loads
-    kVECTORIZED_ONESHOT_SIZED = 11,      //!< X1_B128_EF up to kSwishSizedSmallBytes per tensor, X1 above
     kVECTORIZED_ONESHOT_X1_L2EF = 12,      //!< as X1, loads with an L2 evict-first cache-policy descriptor
     kVECTORIZED_ONESHOT_X1_B128_L2EF = 13, //!< as X1_B128 with those loads
     kVECTORIZED_ONESHOT_X1_B1024 = 14,     //!< as X1 in 1024-thread blocks (the fastest copy's shape)
-    //! SIZED up to kSwishSizedSmallBytes; above, the fewest vectors per thread (1, 2 or 4) that fit the
-    //! whole grid in one wave of resident threads, and X1 once even 4 would not
-    kVECTORIZED_ONESHOT_WAVES = 15,
 };
 
+//! One past the highest id. Ids 11 and 15 are retired (2026-12-02): they switched kernels inside at
+//! sizes measured on one GPU (a 4 MiB constant, 2048 resident threads per SM). The plugin's choice
+//! table (the "kernel_table" field, filled by the pipeline's tune rule on the GPU at hand) bands sizes
+//! now; isValidSwishKernel refuses the two ids, and their numbers are never reused.
 constexpr int32_t kSwishKernelCount = 16;
-
-//! Where kVECTORIZED_ONESHOT_SIZED changes kernel: fp32 on the H100, interleaved with TensorRT's own
-//! fused kernel (docs/kernel-notes.md), X1_B128_EF led at 1-4 MiB, X1 from 8 MiB up.
-constexpr int64_t kSwishSizedSmallBytes = int64_t{4} << 20;
+constexpr int32_t kSwishRetiredSized = 11;
+constexpr int32_t kSwishRetiredWaves = 15;
 
 //! Stable lowercase name ("naive", "vectorized", ...); "unknown" when out of range.
 char const* swishKernelName(SwishKernel kernel) noexcept;

@@ -375,13 +375,13 @@ struct Tally
     }
 };
 
-constexpr std::array<SwishKernel, tpb::kSwishKernelCount> kKernels{
+// every valid id (11 and 15 are retired: checkInvalidArguments checks that they are refused)
+constexpr std::array<SwishKernel, tpb::kSwishKernelCount - 2> kKernels{
     SwishKernel::kNAIVE, SwishKernel::kVECTORIZED, SwishKernel::kVECTORIZED_STREAMING, SwishKernel::kVECTORIZED_ONESHOT,
     SwishKernel::kVECTORIZED_ONESHOT_X1, SwishKernel::kVECTORIZED_ONESHOT_X4, SwishKernel::kVECTORIZED_ONESHOT_X1_B128,
     SwishKernel::kVECTORIZED_ONESHOT_X2_B128, SwishKernel::kVECTORIZED_ONESHOT_X1_EF, SwishKernel::kVECTORIZED_ONESHOT_X1_CS,
-    SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF, SwishKernel::kVECTORIZED_ONESHOT_SIZED,
-    SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF, SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF,
-    SwishKernel::kVECTORIZED_ONESHOT_X1_B1024, SwishKernel::kVECTORIZED_ONESHOT_WAVES};
+    SwishKernel::kVECTORIZED_ONESHOT_X1_B128_EF, SwishKernel::kVECTORIZED_ONESHOT_X1_L2EF,
+    SwishKernel::kVECTORIZED_ONESHOT_X1_B128_L2EF, SwishKernel::kVECTORIZED_ONESHOT_X1_B1024};
 
 // Every size and layout runs at these betas.
 constexpr std::array<float, 2> kBetas{1.0F, 1.702F};
@@ -752,6 +752,12 @@ void checkInvalidArguments(Tally& tally, cudaStream_t stream, DeviceBuffer const
     tally.record(tpb::launchSwish(data, data, 4, 1.0F, SwishDataType::kFLOAT,
                      static_cast<SwishKernel>(tpb::kSwishKernelCount), stream)
         == cudaErrorInvalidValue);
+    for (int32_t retired : {tpb::kSwishRetiredSized, tpb::kSwishRetiredWaves})
+    {
+        tally.record(!tpb::isValidSwishKernel(retired)
+            && tpb::launchSwish(data, data, 4, 1.0F, SwishDataType::kHALF, static_cast<SwishKernel>(retired), stream)
+                == cudaErrorInvalidValue);
+    }
     tally.record(std::string(tpb::swishKernelName(SwishKernel::kNAIVE)) == "naive"
         && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED)) == "vectorized"
         && std::string(tpb::swishKernelName(SwishKernel::kVECTORIZED_STREAMING)) == "vectorized_streaming"
