@@ -4,6 +4,10 @@
 
 #include "pluginLog.h"
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 
 namespace tpb
@@ -11,6 +15,35 @@ namespace tpb
 namespace
 {
 constexpr char const* kWhere = "Swish v2";
+
+// Tactic values. 0 is TensorRT's default tactic (never advertised, always accepted): the params as
+// given. 1 applies the table; k + 2 runs kernel k at every size.
+constexpr int32_t kTacticTable = 1;
+constexpr int32_t kTacticKernelBase = 2;
+constexpr int32_t kMaxTactics = 1 + kSwishMaxBands;
+
+//! The tactics to advertise for \p params, written to \p tactics (room for kMaxTactics); returns
+//! how many. None without a table: an explicit kernel is what the user asked for, so nothing to time.
+int32_t swishTactics(SwishParams const& params, int32_t (&tactics)[kMaxTactics]) noexcept
+{
+    int32_t const bands = std::min(params.bandCount, kSwishMaxBands);
+    if (bands <= 0)
+    {
+        return 0;
+    }
+    int32_t count = 0;
+    tactics[count++] = kTacticTable;
+    for (int32_t band = 0; band < bands; ++band)
+    {
+        int32_t const tactic = params.table[2 * band + 1] + kTacticKernelBase;
+        // Tactic values must be unique: a kernel used by several bands is advertised once.
+        if (std::find(tactics, tactics + count, tactic) == tactics + count)
+        {
+            tactics[count++] = tactic;
+        }
+    }
+    return count;
+}
 } // namespace
 
 SwishPlugin::SwishPlugin(SwishParams const& params, char const* pluginNamespace)
@@ -35,7 +68,9 @@ nvinfer1::IPluginV3* SwishPlugin::clone() noexcept
 {
     try
     {
-        return new SwishPlugin(mParams, mNamespace.c_str());
+        auto* copy = new SwishPlugin(mParams, mNamespace.c_str());
+        copy->mTactic = mTactic; // a context's clone must run the tactic the engine chose
+        return copy;
     }
     catch (std::exception const& e)
     {
@@ -121,6 +156,79 @@ size_t SwishPlugin::getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* /*
     return 0;
 }
 
+int32_t SwishPlugin::getValidTactics(int32_t* tactics, int32_t nbTactics) noexcept
+{
+    int32_t advertised[kMaxTactics]{};
+    int32_t const count = swishTactics(mParams, advertised);
+    if (tactics == nullptr || nbTactics != count)
+    {
+        TPB_LOG_ERROR(kWhere, "getValidTactics: expected room for %d tactics, got %d%s", static_cast<int>(count),
+            static_cast<int>(nbTactics), tactics == nullptr ? " (null buffer)" : "");
+        return -1;
+    }
+    std::copy(advertised, advertised + count, tactics);
+    return 0;
+}
+
+int32_t SwishPlugin::getNbTactics() noexcept
+{
+    int32_t advertised[kMaxTactics]{};
+    return swishTactics(mParams, advertised);
+}
+
+char const* SwishPlugin::getTimingCacheID() noexcept
+{
+    try
+    {
+        // beta by its bits: two betas that print alike must not share timings.
+        uint32_t betaBits = 0;
+        std::memcpy(&betaBits, &mParams.beta, sizeof(betaBits));
+        char head[64] = {};
+        std::snprintf(head, sizeof(head), "beta=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", betaBits, mParams.kernel);
+        std::string id = head;
+        for (int32_t band = 0; band < std::min(mParams.bandCount, kSwishMaxBands); ++band)
+        {
+            id += (band == 0 ? "" : ",") + std::to_string(mParams.table[2 * band]) + ":"
+                + std::to_string(mParams.table[2 * band + 1]);
+        }
+        mTimingCacheId = std::move(id);
+        return mTimingCacheId.c_str();
+    }
+    catch (std::exception const& e)
+    {
+        TPB_LOG_ERROR(kWhere, "getTimingCacheID: %s", e.what());
+    }
+    return nullptr; // disables timing caching for this plugin, which is safe
+}
+
+int32_t SwishPlugin::setTactic(int32_t tactic) noexcept
+{
+    int32_t advertised[kMaxTactics]{};
+    int32_t const count = swishTactics(mParams, advertised);
+    if (tactic != 0 && std::find(advertised, advertised + count, tactic) == advertised + count)
+    {
+        TPB_LOG_ERROR(kWhere, "setTactic: tactic %d was not advertised (%d tactics: 1 = the table, k + 2 = kernel k)",
+            static_cast<int>(tactic), static_cast<int>(count));
+        return -1;
+    }
+    mTactic = tactic;
+    return 0;
+}
+
+SwishParams SwishPlugin::launchParams() const noexcept
+{
+    if (mTactic < kTacticKernelBase)
+    {
+        return mParams;
+    }
+    // One kernel at every size: what TensorRT times against the table, or chose over it.
+    SwishParams single = mParams;
+    single.kernel = mTactic - kTacticKernelBase;
+    single.bandCount = 0;
+    std::fill(std::begin(single.table), std::end(single.table), 0);
+    return single;
+}
+
 int32_t SwishPlugin::onShapeChange(nvinfer1::PluginTensorDesc const* /*in*/, int32_t nbInputs,
     nvinfer1::PluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
 {
@@ -137,7 +245,7 @@ int32_t SwishPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
         TPB_LOG_ERROR(kWhere, "enqueue: null tensor descriptors or pointers");
         return -1;
     }
-    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], mParams, stream, kWhere);
+    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], launchParams(), stream, kWhere);
 }
 
 nvinfer1::IPluginV3* SwishPlugin::attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept
@@ -152,6 +260,9 @@ nvinfer1::PluginFieldCollection const* SwishPlugin::getFieldsToSerialize() noexc
     mSerializedFields[0] = nvinfer1::PluginField(kSwishFieldBeta, &mParams.beta, nvinfer1::PluginFieldType::kFLOAT32, 1);
     mSerializedFields[1]
         = nvinfer1::PluginField(kSwishFieldKernel, &mParams.kernel, nvinfer1::PluginFieldType::kINT32, 1);
+    // Always written (length 0 without a table) so the runtime phase can require all three fields.
+    mSerializedFields[2] = nvinfer1::PluginField(
+        kSwishFieldKernelTable, mParams.table, nvinfer1::PluginFieldType::kINT32, 2 * mParams.bandCount);
     mSerializedFieldCollection.nbFields = kSwishFieldCount;
     mSerializedFieldCollection.fields = mSerializedFields;
     return &mSerializedFieldCollection;
@@ -173,8 +284,8 @@ nvinfer1::IPluginV3* SwishPluginCreator::createPlugin(
     try
     {
         // Build phase: fields from the network definition; a missing field keeps its default.
-        // Runtime phase (deserialization): exactly the fields getFieldsToSerialize() wrote, so both
-        // must be there. Unknown or repeated names are refused in both phases.
+        // Runtime phase (deserialization): exactly the fields getFieldsToSerialize() wrote, so all
+        // three must be there. Unknown or repeated names are refused in both phases.
         bool const build = phase == nvinfer1::TensorRTPhase::kBUILD;
         char const* const where = build ? "Swish v2 createPlugin (build)" : "Swish v2 createPlugin (runtime)";
         SwishParams params;

@@ -47,8 +47,16 @@ public:
     int32_t getNbOutputs() const noexcept override;
     size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
         nvinfer1::DynamicPluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override;
+    //! With a kernel table, tactic 1 ("apply the table") and k + 2 for each distinct kernel k in it,
+    //! so TensorRT's own timing can pick; none without a table (the "kernel" field wins, untimed).
+    int32_t getValidTactics(int32_t* tactics, int32_t nbTactics) noexcept override;
+    int32_t getNbTactics() noexcept override;
+    //! beta's bits, kernel and table: the attributes that decide what a timing measured.
+    char const* getTimingCacheID() noexcept override;
 
     // IPluginV3OneRuntime
+    //! 0 (TensorRT's default) or an advertised tactic; anything else is refused (non-zero, logged).
+    int32_t setTactic(int32_t tactic) noexcept override;
     int32_t onShapeChange(nvinfer1::PluginTensorDesc const* in, int32_t nbInputs, nvinfer1::PluginTensorDesc const* out,
         int32_t nbOutputs) noexcept override;
     int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
@@ -57,8 +65,14 @@ public:
     nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override;
 
 private:
+    //! What enqueue launches under mTactic: mParams (table or kernel) for 0 and 1, else one kernel.
+    SwishParams launchParams() const noexcept;
+
     SwishParams mParams;
     std::string mNamespace;
+    int32_t mTactic{0}; // set by setTactic (build-time timing, then the chosen one at run time)
+    // Storage for getTimingCacheID(): the returned pointer must outlive the call.
+    std::string mTimingCacheId;
     // Storage for getFieldsToSerialize(); the fields point into mParams, so the collection stays
     // valid as long as this object does.
     nvinfer1::PluginField mSerializedFields[kSwishFieldCount];

@@ -40,13 +40,13 @@ void SwishPluginLegacy::terminate() noexcept {}
 
 size_t SwishPluginLegacy::getSerializationSize() const noexcept
 {
-    return kSwishRecordSize;
+    return swishRecordSize(mParams);
 }
 
 void SwishPluginLegacy::serialize(void* buffer) const noexcept
 {
     // TensorRT provides exactly getSerializationSize() bytes.
-    if (!writeSwishRecord(mParams, buffer, kSwishRecordSize))
+    if (!writeSwishRecord(mParams, buffer, swishRecordSize(mParams)))
     {
         TPB_LOG_ERROR(kWhere, "serialize: null buffer");
     }

@@ -3,13 +3,37 @@
 #include "pluginLog.h"
 #include "pluginSerialize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
+#include <limits>
 
 namespace tpb
 {
 namespace
 {
+
+// Field order of getFieldNames() and of the V3 plugin's getFieldsToSerialize().
+constexpr int32_t kBetaIndex = 0;
+constexpr int32_t kKernelIndex = 1;
+constexpr int32_t kTableIndex = 2;
+constexpr char const* kFieldNames[kSwishFieldCount] = {kSwishFieldBeta, kSwishFieldKernel, kSwishFieldKernelTable};
+// Listed in every refusal of a name, so the message says what would have been accepted.
+constexpr char const* kAllowedNames = "\"beta\", \"kernel\", \"kernel_table\"";
+
+//! Index into kFieldNames, -1 for any other (case-sensitive) name.
+int32_t fieldIndex(char const* name) noexcept
+{
+    for (int32_t index = 0; index < kSwishFieldCount; ++index)
+    {
+        if (std::strcmp(name, kFieldNames[index]) == 0)
+        {
+            return index;
+        }
+    }
+    return -1;
+}
 
 char const* fieldTypeName(nvinfer1::PluginFieldType type) noexcept
 {
@@ -48,6 +72,84 @@ bool checkFieldShape(nvinfer1::PluginField const& field, nvinfer1::PluginFieldTy
     return true;
 }
 
+//! Copy "kernel_table" into \p parsed (bandCount and the pairs, the rest zeroed); the values
+//! themselves are checked by validateSwishTable.
+bool readTableField(nvinfer1::PluginField const& field, SwishParams& parsed, char const* where) noexcept
+{
+    if (field.type != nvinfer1::PluginFieldType::kINT32)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name,
+            fieldTypeName(nvinfer1::PluginFieldType::kINT32), fieldTypeName(field.type));
+        return false;
+    }
+    if (field.length < 0 || field.length % 2 != 0)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must hold pairs (upper_kib, kernel): an even number of values, got %d",
+            field.name, static_cast<int>(field.length));
+        return false;
+    }
+    int32_t const bands = field.length / 2;
+    if (bands > kSwishMaxBands)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", field.name, static_cast<int>(bands),
+            static_cast<int>(kSwishMaxBands));
+        return false;
+    }
+    // Length 0 is "no table" and may come without data; a table needs its values.
+    if (bands > 0 && field.data == nullptr)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
+        return false;
+    }
+    parsed.bandCount = bands;
+    std::fill(std::begin(parsed.table), std::end(parsed.table), 0);
+    if (bands > 0)
+    {
+        std::memcpy(parsed.table, field.data, sizeof(int32_t) * static_cast<size_t>(field.length));
+    }
+    return true;
+}
+
+bool validateSwishTable(SwishParams const& params, char const* where) noexcept
+{
+    if (params.bandCount < 0 || params.bandCount > kSwishMaxBands)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", kSwishFieldKernelTable,
+            static_cast<int>(params.bandCount), static_cast<int>(kSwishMaxBands));
+        return false;
+    }
+    int32_t previousKib = 0;
+    for (int32_t band = 0; band < params.bandCount; ++band)
+    {
+        int32_t const upperKib = params.table[2 * band];
+        int32_t const kernel = params.table[2 * band + 1];
+        bool const last = band == params.bandCount - 1;
+        if (last && upperKib != kSwishUnboundedKib)
+        {
+            TPB_LOG_ERROR(where, "field \"%s\": the last band's upper_kib must be %d (unbounded), got %d",
+                kSwishFieldKernelTable, static_cast<int>(kSwishUnboundedKib), static_cast<int>(upperKib));
+            return false;
+        }
+        if (!last && upperKib <= previousKib)
+        {
+            // Also catches a -1 before the last band: bands after an unbounded one could never be reached.
+            TPB_LOG_ERROR(where,
+                "field \"%s\": band %d's upper_kib must be above %d (limits ascend strictly from 1 KiB), got %d",
+                kSwishFieldKernelTable, static_cast<int>(band), static_cast<int>(previousKib),
+                static_cast<int>(upperKib));
+            return false;
+        }
+        if (!isValidSwishKernel(kernel))
+        {
+            TPB_LOG_ERROR(where, "field \"%s\": band %d's kernel %d is not a valid kernel id", kSwishFieldKernelTable,
+                static_cast<int>(band), static_cast<int>(kernel));
+            return false;
+        }
+        previousKib = upperKib;
+    }
+    return true;
+}
+
 } // namespace
 
 bool validateSwishParams(SwishParams const& params, char const* where) noexcept
@@ -59,11 +161,36 @@ bool validateSwishParams(SwishParams const& params, char const* where) noexcept
     }
     if (!isValidSwishKernel(params.kernel))
     {
-        TPB_LOG_ERROR(
-            where, "kernel must be in [0, %d], got %d", static_cast<int>(kSwishKernelCount - 1), static_cast<int>(params.kernel));
+        // Not a range: retired ids inside [0, kSwishKernelCount) are refused too.
+        TPB_LOG_ERROR(where, "kernel %d is not a valid kernel id (0 .. %d, retired ids excluded)",
+            static_cast<int>(params.kernel), static_cast<int>(kSwishKernelCount - 1));
         return false;
     }
-    return true;
+    return validateSwishTable(params, where);
+}
+
+SwishKernel selectSwishKernel(SwishParams const& params, int64_t tensorBytes) noexcept
+{
+    int32_t const bands = std::min(params.bandCount, kSwishMaxBands);
+    if (bands <= 0)
+    {
+        return static_cast<SwishKernel>(params.kernel);
+    }
+    // Every band but the last has a limit; the last takes whatever is left (its limit is -1).
+    for (int32_t band = 0; band + 1 < bands; ++band)
+    {
+        if (tensorBytes <= int64_t{params.table[2 * band]} * 1024)
+        {
+            return static_cast<SwishKernel>(params.table[2 * band + 1]);
+        }
+    }
+    return static_cast<SwishKernel>(params.table[2 * bands - 1]);
+}
+
+size_t swishRecordSize(SwishParams const& params) noexcept
+{
+    int32_t const bands = std::max(0, std::min(params.bandCount, kSwishMaxBands));
+    return kSwishRecordHeaderSize + static_cast<size_t>(bands) * 2 * sizeof(int32_t);
 }
 
 bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
@@ -74,7 +201,7 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
     {
         if (allRequired)
         {
-            TPB_LOG_ERROR(where, "no field collection (expected \"%s\" and \"%s\")", kSwishFieldBeta, kSwishFieldKernel);
+            TPB_LOG_ERROR(where, "no field collection (expected %s)", kAllowedNames);
             return false;
         }
         return validateSwishParams(params, where);
@@ -86,8 +213,7 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
     }
     // Decode into a copy so that a refused collection leaves the caller's params untouched.
     SwishParams parsed = params;
-    bool seenBeta = false;
-    bool seenKernel = false;
+    bool seen[kSwishFieldCount] = {};
     for (int32_t i = 0; i < fields->nbFields; ++i)
     {
         nvinfer1::PluginField const& field = fields->fields[i];
@@ -96,24 +222,21 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
             TPB_LOG_ERROR(where, "field %d has no name", static_cast<int>(i));
             return false;
         }
-        bool const isBeta = std::strcmp(field.name, kSwishFieldBeta) == 0;
-        bool const isKernel = std::strcmp(field.name, kSwishFieldKernel) == 0;
-        if (!isBeta && !isKernel)
+        int32_t const index = fieldIndex(field.name);
+        if (index < 0)
         {
             // Names are case-sensitive: "Beta" is a typo that would otherwise build beta = 1.
-            TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: \"%s\", \"%s\")", field.name, kSwishFieldBeta,
-                kSwishFieldKernel);
+            TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: %s)", field.name, kAllowedNames);
             return false;
         }
-        bool& seen = isBeta ? seenBeta : seenKernel;
-        if (seen)
+        if (seen[index])
         {
-            TPB_LOG_ERROR(where, "field \"%s\" given more than once (allowed: \"%s\", \"%s\", each at most once)",
-                field.name, kSwishFieldBeta, kSwishFieldKernel);
+            TPB_LOG_ERROR(
+                where, "field \"%s\" given more than once (allowed: %s, each at most once)", field.name, kAllowedNames);
             return false;
         }
-        seen = true;
-        if (isBeta)
+        seen[index] = true;
+        if (index == kBetaIndex)
         {
             if (!checkFieldShape(field, nvinfer1::PluginFieldType::kFLOAT32, where))
             {
@@ -121,7 +244,7 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
             }
             std::memcpy(&parsed.beta, field.data, sizeof(float));
         }
-        else
+        else if (index == kKernelIndex)
         {
             if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
             {
@@ -129,12 +252,18 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
             }
             std::memcpy(&parsed.kernel, field.data, sizeof(int32_t));
         }
+        else if (index == kTableIndex && !readTableField(field, parsed, where))
+        {
+            return false;
+        }
     }
-    if (allRequired && !(seenBeta && seenKernel))
+    for (int32_t index = 0; allRequired && index < kSwishFieldCount; ++index)
     {
-        TPB_LOG_ERROR(where, "field \"%s\" is missing (expected \"%s\" and \"%s\")",
-            seenBeta ? kSwishFieldKernel : kSwishFieldBeta, kSwishFieldBeta, kSwishFieldKernel);
-        return false;
+        if (!seen[index])
+        {
+            TPB_LOG_ERROR(where, "field \"%s\" is missing (expected %s)", kFieldNames[index], kAllowedNames);
+            return false;
+        }
     }
     if (!validateSwishParams(parsed, where))
     {
@@ -146,11 +275,17 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
 
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept
 {
-    if (index == 0)
+    if (index == kBetaIndex)
     {
         return nvinfer1::PluginField(kSwishFieldBeta, nullptr, nvinfer1::PluginFieldType::kFLOAT32, 1);
     }
-    return nvinfer1::PluginField(kSwishFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
+    if (index == kKernelIndex)
+    {
+        return nvinfer1::PluginField(kSwishFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
+    }
+    // The longest table allowed; any even length up to it (0 included) is accepted.
+    return nvinfer1::PluginField(
+        kSwishFieldKernelTable, nullptr, nvinfer1::PluginFieldType::kINT32, 2 * kSwishMaxBands);
 }
 
 bool writeSwishRecord(SwishParams const& params, void* buffer, size_t capacity) noexcept
@@ -160,7 +295,13 @@ bool writeSwishRecord(SwishParams const& params, void* buffer, size_t capacity) 
     writer.write(kSwishRecordVersion);
     writer.write(params.beta);
     writer.write(params.kernel);
-    return writer.ok() && writer.written() == kSwishRecordSize;
+    int32_t const bands = std::max(0, std::min(params.bandCount, kSwishMaxBands));
+    writer.write(bands);
+    for (int32_t i = 0; i < 2 * bands; ++i)
+    {
+        writer.write(params.table[i]);
+    }
+    return writer.ok() && writer.written() == swishRecordSize(params);
 }
 
 bool readSwishRecord(void const* data, size_t length, SwishParams& params, char const* where) noexcept
@@ -170,22 +311,12 @@ bool readSwishRecord(void const* data, size_t length, SwishParams& params, char 
         TPB_LOG_ERROR(where, "serialized data is null");
         return false;
     }
-    if (length != kSwishRecordSize)
-    {
-        TPB_LOG_ERROR(where, "serialized data must be %zu bytes, got %zu", kSwishRecordSize, length);
-        return false;
-    }
     ByteReader reader(data, length);
     uint32_t magic = 0;
     uint32_t version = 0;
-    SwishParams decoded;
-    reader.read(magic);
-    reader.read(version);
-    reader.read(decoded.beta);
-    reader.read(decoded.kernel);
-    if (!reader.ok())
+    if (!reader.read(magic) || !reader.read(version))
     {
-        TPB_LOG_ERROR(where, "serialized data is truncated");
+        TPB_LOG_ERROR(where, "serialized data must be at least 8 bytes (magic, version), got %zu", length);
         return false;
     }
     if (magic != kSwishRecordMagic)
@@ -194,10 +325,53 @@ bool readSwishRecord(void const* data, size_t length, SwishParams& params, char 
             static_cast<unsigned>(magic), static_cast<unsigned>(kSwishRecordMagic));
         return false;
     }
-    if (version != kSwishRecordVersion)
+    if (version != kSwishRecordVersion && version != kSwishRecordVersionNoTable)
     {
-        TPB_LOG_ERROR(where, "unsupported record version %u (expected %u)", static_cast<unsigned>(version),
-            static_cast<unsigned>(kSwishRecordVersion));
+        TPB_LOG_ERROR(where, "unsupported record version %u (expected %u, or %u without a kernel table)",
+            static_cast<unsigned>(version), static_cast<unsigned>(kSwishRecordVersion),
+            static_cast<unsigned>(kSwishRecordVersionNoTable));
+        return false;
+    }
+    SwishParams decoded;
+    reader.read(decoded.beta);
+    reader.read(decoded.kernel);
+    if (version == kSwishRecordVersionNoTable)
+    {
+        // Engines built before the table: beta and kernel only, the kernel decides at every size.
+        if (length != kSwishRecordV1Size)
+        {
+            TPB_LOG_ERROR(where, "record version 1 must be %zu bytes, got %zu", kSwishRecordV1Size, length);
+            return false;
+        }
+    }
+    else
+    {
+        if (!reader.read(decoded.bandCount))
+        {
+            TPB_LOG_ERROR(where, "record version 2 must be at least %zu bytes, got %zu", kSwishRecordHeaderSize, length);
+            return false;
+        }
+        // Check the count before it sizes anything: the length must then match it exactly.
+        if (decoded.bandCount < 0 || decoded.bandCount > kSwishMaxBands)
+        {
+            TPB_LOG_ERROR(where, "record version 2: field \"%s\" holds %d bands, at most %d allowed",
+                kSwishFieldKernelTable, static_cast<int>(decoded.bandCount), static_cast<int>(kSwishMaxBands));
+            return false;
+        }
+        if (length != swishRecordSize(decoded))
+        {
+            TPB_LOG_ERROR(where, "record version 2 with %d bands must be %zu bytes, got %zu",
+                static_cast<int>(decoded.bandCount), swishRecordSize(decoded), length);
+            return false;
+        }
+        for (int32_t i = 0; i < 2 * decoded.bandCount; ++i)
+        {
+            reader.read(decoded.table[i]);
+        }
+    }
+    if (!reader.ok() || reader.remaining() != 0)
+    {
+        TPB_LOG_ERROR(where, "serialized data is truncated or too long (%zu bytes)", length);
         return false;
     }
     if (!validateSwishParams(decoded, where))
@@ -265,8 +439,12 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
         TPB_LOG_ERROR(where, "unsupported input type %d", static_cast<int>(inputDesc.type));
         return -1;
     }
+    // Bytes of one tensor, as the table's limits count them; saturated (no real tensor comes close).
+    int64_t const elementBytes = dtype == SwishDataType::kFLOAT ? 4 : 2;
+    int64_t const maxBytes = std::numeric_limits<int64_t>::max();
+    int64_t const tensorBytes = count > maxBytes / elementBytes ? maxBytes : count * elementBytes;
     cudaError_t const status
-        = launchSwish(input, output, count, params.beta, dtype, static_cast<SwishKernel>(params.kernel), stream);
+        = launchSwish(input, output, count, params.beta, dtype, selectSwishKernel(params, tensorBytes), stream);
     if (status != cudaSuccess)
     {
         TPB_LOG_ERROR(where, "kernel launch failed: %s (%s)", cudaGetErrorName(status), cudaGetErrorString(status));

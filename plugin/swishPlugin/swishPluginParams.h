@@ -1,5 +1,6 @@
-// Pieces shared by the IPluginV2DynamicExt and IPluginV3 Swish plugins: names, the two plugin fields
-// and their validation, the 16-byte serialisation record, type mapping and the enqueue body.
+// Pieces shared by the IPluginV2DynamicExt and IPluginV3 Swish plugins: names, the three plugin
+// fields and their validation, the kernel choice table, the serialisation record, type mapping and
+// the enqueue body.
 #pragma once
 
 #include "NvInferRuntime.h"
@@ -7,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace tpb
 {
@@ -16,25 +18,55 @@ constexpr char const* kSwishPluginLegacyVersion = "1"; // IPluginV2DynamicExt
 constexpr char const* kSwishPluginV3Version = "2";     // IPluginV3
 
 constexpr char const* kSwishFieldBeta = "beta";     // kFLOAT32 x 1, finite
-constexpr char const* kSwishFieldKernel = "kernel"; // kINT32 x 1, 0 .. kSwishKernelCount - 1
+constexpr char const* kSwishFieldKernel = "kernel"; // kINT32 x 1, isValidSwishKernel
+// kINT32 x 2n, 0 <= n <= kSwishMaxBands: pairs (upper_kib, kernel), see SwishParams::table.
+constexpr char const* kSwishFieldKernelTable = "kernel_table";
 
 constexpr float kSwishDefaultBeta = 1.0F;
 // The fastest kernel measured on the H100 (docs/kernel-notes.md), used when the field is absent.
 constexpr int32_t kSwishDefaultKernel = static_cast<int32_t>(SwishKernel::kVECTORIZED_ONESHOT);
 
+//! Most size bands a kernel table may hold. A fixed bound keeps SwishParams trivially copyable (no
+//! heap: PluginField points straight at the array) and the serialised record small.
+constexpr int32_t kSwishMaxBands = 8;
+//! The last band's upper_kib: no upper limit.
+constexpr int32_t kSwishUnboundedKib = -1;
+
 //! Plugin attributes. kernel stays int32_t (not the enum) so PluginField can point straight at it.
+//!
+//! Kernel choice table (the "kernel_table" field, measured per GPU by the pipeline's tune rule):
+//! bandCount pairs table[2i] = upper_kib, table[2i + 1] = kernel id. Band i covers input tensors of
+//! byte size (volume x element size) above band i-1's limit and at most upper_kib * 1024; the limits
+//! ascend strictly, are > 0, and the last one is kSwishUnboundedKib. bandCount == 0 means no table:
+//! "kernel" decides at every size. Entries past 2 * bandCount stay 0, so equal parameters compare and
+//! serialise byte for byte alike.
 struct SwishParams
 {
     float beta{kSwishDefaultBeta};
     int32_t kernel{kSwishDefaultKernel};
+    int32_t bandCount{0};
+    int32_t table[2 * kSwishMaxBands]{};
 };
+static_assert(std::is_trivially_copyable<SwishParams>::value, "PluginField and the record copy SwishParams bytewise");
 
-//! Serialised record (legacy plugin): uint32 magic, uint32 format version, float beta, int32 kernel.
+//! The kernel enqueue launches for an input of \p tensorBytes bytes: the band's kernel when there is
+//! a table, else params.kernel. Expects validated params (the last band is taken as unbounded).
+SwishKernel selectSwishKernel(SwishParams const& params, int64_t tensorBytes) noexcept;
+
+//! Serialised record (legacy plugin), version 2: uint32 magic, uint32 format version, float beta,
+//! int32 kernel, int32 bandCount, then 2 * bandCount int32 (the table). Version 1 (16 bytes: magic,
+//! version, beta, kernel; no table) is still read so engines built before the table still load.
 constexpr uint32_t kSwishRecordMagic = 0x48535754U; // bytes "TWSH" in little-endian order
-constexpr uint32_t kSwishRecordVersion = 1;
-constexpr size_t kSwishRecordSize = 16;
+constexpr uint32_t kSwishRecordVersion = 2;
+constexpr uint32_t kSwishRecordVersionNoTable = 1;
+constexpr size_t kSwishRecordV1Size = 16;
+constexpr size_t kSwishRecordHeaderSize = 20; //!< version 2 without the table
 
-//! Finite beta and a kernel id in range; logs the offending value under \p where otherwise.
+//! Bytes of the version-2 record for \p params: 20 + 8 * bandCount.
+size_t swishRecordSize(SwishParams const& params) noexcept;
+
+//! Finite beta, a valid kernel id and a well-formed kernel table (see SwishParams); logs the
+//! offending value under \p where otherwise.
 bool validateSwishParams(SwishParams const& params, char const* where) noexcept;
 
 //! Whether a field may be left out of the collection parseSwishFields reads.
@@ -44,22 +76,25 @@ enum class SwishFieldPolicy : int32_t
     kALL_REQUIRED = 1,     //!< V3 runtime phase: the collection is what getFieldsToSerialize() wrote
 };
 
-//! Read "beta" / "kernel" from a field collection over defaults already in \p params. Refused, with
-//! a logged error naming the field and the allowed names: an unknown name (a misspelling must not
-//! silently build the default), a name given twice (which value was meant is ambiguous), a wrong
-//! type, a length other than 1, missing data, an invalid value and, under kALL_REQUIRED, a missing
-//! field. A null collection means "all defaults" under kDEFAULTS_ALLOWED and is refused under
-//! kALL_REQUIRED. \p params is written only on success.
+//! Read "beta" / "kernel" / "kernel_table" from a field collection over defaults already in
+//! \p params. Refused, with a logged error naming the field and the allowed names: an unknown name
+//! (a misspelling must not silently build the default), a name given twice (which value was meant is
+//! ambiguous), a wrong type, a length other than 1 (beta, kernel) or other than an even 0 .. 16
+//! (kernel_table), missing data, an invalid value and, under kALL_REQUIRED, a missing field. A null
+//! collection means "all defaults" under kDEFAULTS_ALLOWED and is refused under kALL_REQUIRED.
+//! \p params is written only on success.
 bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
     SwishFieldPolicy policy) noexcept;
 
 //! Field descriptions (data == nullptr) for getFieldNames().
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept;
-constexpr int32_t kSwishFieldCount = 2;
+constexpr int32_t kSwishFieldCount = 3;
 
+//! Write the version-2 record; false unless exactly swishRecordSize(params) bytes fit in \p capacity.
 bool writeSwishRecord(SwishParams const& params, void* buffer, size_t capacity) noexcept;
 
-//! Validate length, magic, version and values; logs what is wrong and returns false on any problem.
+//! Validate length, magic, version (2, or 1 from engines built before the table) and values; logs
+//! what is wrong and returns false on any problem.
 bool readSwishRecord(void const* data, size_t length, SwishParams& params, char const* where) noexcept;
 
 //! TensorRT tensor type -> kernel dtype; false for types the kernels do not handle.
@@ -71,7 +106,8 @@ bool swishSupportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs, 
     nvinfer1::DataType type, nvinfer1::DataType inputType) noexcept;
 
 //! Enqueue body shared by both plugins: volume of inputDesc.dims (0 -> no launch), dtype from
-//! inputDesc.type, launch on \p stream. Returns 0 on success, -1 (after logging) otherwise.
+//! inputDesc.type, kernel from selectSwishKernel(params, volume x element size), launch on \p stream.
+//! Returns 0 on success, -1 (after logging) otherwise.
 //! Touches no mutable state, so concurrent execution contexts are safe.
 int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* input, void* output,
     SwishParams const& params, cudaStream_t stream, char const* where) noexcept;

@@ -4,24 +4,40 @@
 //
 // dlopens the library, takes every creator from getPluginCreators (and getCreators on TensorRT >= 10,
 // where the V3 creator is told apart by getInterfaceInfo()) and checks that createPlugin refuses an
-// unknown field ("Beta"), a repeated field (two "beta") and accepts a valid collection; that the V2
-// getOutputDimensions and the V3 getOutputShapes refuse a bad call with an invalid result; and that
-// initSwishPlugins routes the plugin's log to libnvinfer's getLogger() without overriding a finder
-// given through setLoggerFinder. One line per check, then "swish_creator_check: N passed, M failed";
-// exit 0 only when every check passes.
+// unknown field ("Beta"), a repeated field (two "beta") and accepts a valid collection; that the
+// "kernel_table" field is taken (a random 3-band table reaches the record / the serialized fields) or
+// refused with a logged error (odd length, 9 bands, limits not ascending, last limit not -1, invalid
+// or retired kernel id); that a version-1 record (engines built before the table) still
+// deserializes; that selectSwishKernel picks the right band at, just below and just above random
+// limits; on TensorRT >= 10 that the V3 tactics are advertised and a tactic never advertised is
+// refused; that the V2 getOutputDimensions and the V3 getOutputShapes refuse a bad call with an
+// invalid result; and that initSwishPlugins routes the plugin's log to libnvinfer's getLogger()
+// without overriding a finder given through setLoggerFinder. One line per check, then
+// "swish_creator_check: N passed, M failed"; exit 0 only when every check passes.
+//
+// selectSwishKernel and isValidSwishKernel are C++ functions of the library (default visibility):
+// the check looks them up by their Itanium-mangled names instead of linking the library, because
+// it must load the library with dlopen as TensorRT does. The random seed is printed on stderr, and
+// SWISH_CHECK_SEED=<n> replays it.
 //
 // libnvinfer is stood in for by getPluginRegistry() (returns no registry) and getLogger() (a
 // capturing logger) defined below and exported from this executable (ENABLE_EXPORTS), which is
 // where the library's run-time dlsym(RTLD_DEFAULT, ...) finds them. Creating plugins touches no CUDA:
 // the plugin constructors only copy their parameters.
 #include "NvInferRuntime.h"
+#include "../swishPlugin/swishPluginParams.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <limits>
+#include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -149,12 +165,93 @@ std::string joined(std::vector<std::string> const& messages)
     return out.empty() ? "nothing logged" : out;
 }
 
+//! The library's C++ functions the checks call directly, looked up by mangled name (see the top).
+struct LibraryFunctions
+{
+    using SelectKernel = tpb::SwishKernel (*)(tpb::SwishParams const&, int64_t) noexcept;
+    using IsValidKernel = bool (*)(int32_t) noexcept;
+    // The mangled names below spell these signatures: a changed declaration fails to compile here
+    // instead of calling through a wrong type.
+    static_assert(std::is_same<decltype(&tpb::selectSwishKernel), SelectKernel>::value, "selectSwishKernel changed");
+    static_assert(std::is_same<decltype(&tpb::isValidSwishKernel), IsValidKernel>::value, "isValidSwishKernel changed");
+    static_assert(std::is_same<int64_t, long>::value, "the mangled name spells int64_t as long ('l')");
+    static constexpr char const* kSelectName = "_ZN3tpb17selectSwishKernelERKNS_11SwishParamsEl";
+    static constexpr char const* kIsValidName = "_ZN3tpb18isValidSwishKernelEi";
+
+    SelectKernel select{nullptr};
+    IsValidKernel isValid{nullptr};
+    std::vector<int32_t> validKernels; //!< every id isValidSwishKernel accepts
+
+    explicit LibraryFunctions(void* library)
+        : select(reinterpret_cast<SelectKernel>(dlsym(library, kSelectName)))
+        , isValid(reinterpret_cast<IsValidKernel>(dlsym(library, kIsValidName)))
+    {
+        for (int32_t id = 0; isValid != nullptr && id < tpb::kSwishKernelCount; ++id)
+        {
+            if (isValid(id))
+            {
+                validKernels.push_back(id);
+            }
+        }
+    }
+};
+
+//! A valid table of \p bands bands: random strictly ascending limits (KiB), last -1, random valid
+//! kernels, adjacent bands never the same kernel (so the band a size lands in is visible).
+std::vector<int32_t> randomTable(std::mt19937& rng, int32_t bands, std::vector<int32_t> const& kernels)
+{
+    std::vector<int32_t> table;
+    std::uniform_int_distribution<int32_t> step(1, 1 << 18);
+    std::uniform_int_distribution<size_t> pick(0, kernels.size() - 1);
+    int32_t limit = 0;
+    int32_t previousKernel = -1;
+    for (int32_t band = 0; band < bands; ++band)
+    {
+        limit += step(rng);
+        int32_t kernel = kernels[pick(rng)];
+        while (kernels.size() > 1 && kernel == previousKernel)
+        {
+            kernel = kernels[pick(rng)];
+        }
+        table.push_back(band == bands - 1 ? tpb::kSwishUnboundedKib : limit);
+        table.push_back(kernel);
+        previousKernel = kernel;
+    }
+    return table;
+}
+
+//! A table the creators must refuse, and the words the logged error must contain.
+struct BadTable
+{
+    std::string what;
+    std::vector<int32_t> table;
+    std::string problem;
+};
+
+std::vector<BadTable> badTables(std::vector<int32_t> const& valid, std::mt19937& rng)
+{
+    std::vector<BadTable> cases;
+    int32_t const a = valid.front();
+    int32_t const b = valid.back();
+    cases.push_back({"odd length", {64, a, -1}, "even number of values"});
+    std::vector<int32_t> nine = randomTable(rng, tpb::kSwishMaxBands + 1, valid);
+    cases.push_back({"9 bands", nine, "at most 8"});
+    cases.push_back({"descending limits", {4096, a, 1024, b, -1, a}, "must be above 4096"});
+    cases.push_back({"a zero limit", {0, a, -1, b}, "must be above 0"});
+    cases.push_back({"-1 before the last band", {-1, a, -1, b}, "must be above 0"});
+    cases.push_back({"last limit not -1", {64, a, 1024, b, 4096, a}, "must be -1 (unbounded)"});
+    cases.push_back({"invalid kernel id 42", {64, a, -1, 42}, "kernel 42 is not a valid kernel id"});
+    cases.push_back({"retired kernel id 11", {64, 11, -1, a}, "kernel 11 is not a valid kernel id"});
+    return cases;
+}
+
 //! Field collections the checks hand to createPlugin; the PluginFields point into this object.
 struct Fields
 {
     float beta{1.702F};
     float otherBeta{0.35F};
     int32_t kernel{4};
+    std::vector<int32_t> table;
     std::vector<nvinfer1::PluginField> list;
     nvinfer1::PluginFieldCollection collection{};
 
@@ -173,6 +270,12 @@ struct Fields
     {
         return nvinfer1::PluginField("kernel", &kernel, nvinfer1::PluginFieldType::kINT32, 1);
     }
+    nvinfer1::PluginField tableField()
+    {
+        // An empty table comes without data, as the field's contract allows.
+        return nvinfer1::PluginField("kernel_table", table.empty() ? nullptr : table.data(),
+            nvinfer1::PluginFieldType::kINT32, static_cast<int32_t>(table.size()));
+    }
     nvinfer1::PluginFieldCollection const* unknownName()
     {
         return set({betaField("Beta", &beta), kernelField()});
@@ -180,6 +283,10 @@ struct Fields
     nvinfer1::PluginFieldCollection const* twoBetas()
     {
         return set({betaField("beta", &beta), kernelField(), betaField("beta", &otherBeta)});
+    }
+    nvinfer1::PluginFieldCollection const* twoTables()
+    {
+        return set({betaField("beta", &beta), kernelField(), tableField(), tableField()});
     }
     nvinfer1::PluginFieldCollection const* valid()
     {
@@ -189,14 +296,191 @@ struct Fields
     {
         return set({kernelField()});
     }
+    //! All three fields; \p values is the table (empty: "no table").
+    nvinfer1::PluginFieldCollection const* withTable(std::vector<int32_t> values)
+    {
+        table = std::move(values);
+        return set({betaField("beta", &beta), kernelField(), tableField()});
+    }
 };
 
 //! The refusal must reach the logger and name the offending field and the allowed names.
 void checkRefusalMessage(Report& report, std::string const& what, std::string const& field)
 {
     std::vector<std::string> const messages = nvinferGlobalLogger().take();
-    bool const named = contains(messages, "\"" + field + "\"") && contains(messages, "\"beta\", \"kernel\"");
+    bool const named
+        = contains(messages, "\"" + field + "\"") && contains(messages, "\"beta\", \"kernel\", \"kernel_table\"");
     report.check(named, what + ": the logged error names \"" + field + "\" and the allowed names", joined(messages));
+}
+
+//! A refused table must log an error naming "kernel_table" and the problem.
+void checkTableRefusalMessage(Report& report, std::string const& what, std::string const& problem)
+{
+    std::vector<std::string> const messages = nvinferGlobalLogger().take();
+    bool named = false;
+    for (std::string const& message : messages)
+    {
+        named = named
+            || (message.find("\"kernel_table\"") != std::string::npos && message.find(problem) != std::string::npos);
+    }
+    report.check(named, what + ": the logged error names \"kernel_table\" and says \"" + problem + "\"", joined(messages));
+}
+
+std::string tableText(std::vector<int32_t> const& table)
+{
+    std::string out;
+    for (size_t i = 0; i < table.size(); ++i)
+    {
+        out += (i == 0 ? "{" : (i % 2 == 0 ? ", " : ":")) + std::to_string(table[i]);
+    }
+    return out.empty() ? "{}" : out + "}";
+}
+
+//! The legacy record as the check expects it: magic, version, beta, kernel (and for version 2 the
+//! band count and the table).
+std::vector<unsigned char> record(uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table)
+{
+    std::vector<unsigned char> bytes;
+    auto append = [&bytes](auto value) {
+        unsigned char raw[sizeof(value)];
+        std::memcpy(raw, &value, sizeof(value));
+        bytes.insert(bytes.end(), raw, raw + sizeof(value));
+    };
+    append(uint32_t{0x48535754U});
+    append(version);
+    append(beta);
+    append(kernel);
+    if (version >= 2)
+    {
+        append(static_cast<int32_t>(table.size() / 2));
+        for (int32_t value : table)
+        {
+            append(value);
+        }
+    }
+    return bytes;
+}
+
+std::vector<unsigned char> serialized(nvinfer1::IPluginV2& plugin)
+{
+    std::vector<unsigned char> bytes(plugin.getSerializationSize());
+    plugin.serialize(bytes.data());
+    return bytes;
+}
+
+bool namesThreeFields(nvinfer1::PluginFieldCollection const* names)
+{
+    return names != nullptr && names->nbFields == 3 && std::strcmp(names->fields[0].name, "beta") == 0
+        && std::strcmp(names->fields[1].name, "kernel") == 0 && std::strcmp(names->fields[2].name, "kernel_table") == 0
+        && names->fields[2].type == nvinfer1::PluginFieldType::kINT32;
+}
+
+void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::string const& label,
+    LibraryFunctions const& library, std::mt19937& rng)
+{
+    Fields fields;
+    report.check(namesThreeFields(creator.getFieldNames()), label + " getFieldNames lists beta, kernel, kernel_table");
+
+    std::vector<int32_t> const table = randomTable(rng, 3, library.validKernels);
+    nvinfer1::IPluginV2* plugin = creator.createPlugin("check", fields.withTable(table));
+    report.check(plugin != nullptr, label + " createPlugin accepts {beta, kernel, kernel_table " + tableText(table) + "}",
+        joined(nvinferGlobalLogger().take()));
+    if (plugin != nullptr)
+    {
+        std::vector<unsigned char> const bytes = serialized(*plugin);
+        std::vector<unsigned char> const expected = record(2, fields.beta, fields.kernel, table);
+        report.check(bytes == expected, label + " the created plugin's record (version 2, 44 bytes) holds the table",
+            std::to_string(bytes.size()) + " bytes");
+        plugin->destroy();
+        nvinfer1::IPluginV2* restored = creator.deserializePlugin("check", expected.data(), expected.size());
+        report.check(restored != nullptr && serialized(*restored) == expected,
+            label + " deserializePlugin(version 2 record with the table) serializes the same bytes",
+            joined(nvinferGlobalLogger().take()));
+        if (restored != nullptr)
+        {
+            restored->destroy();
+        }
+    }
+
+    plugin = creator.createPlugin("check", fields.withTable({}));
+    report.check(plugin != nullptr && serialized(*plugin) == record(2, fields.beta, fields.kernel, {}),
+        label + " createPlugin accepts an empty kernel_table (no data): a 20-byte record without bands",
+        joined(nvinferGlobalLogger().take()));
+    if (plugin != nullptr)
+    {
+        plugin->destroy();
+    }
+
+    fields.table = table;
+    plugin = creator.createPlugin("check", fields.twoTables());
+    report.check(plugin == nullptr, label + " createPlugin refuses two \"kernel_table\" fields");
+    checkRefusalMessage(report, label + " repeated kernel_table", "kernel_table");
+    if (plugin != nullptr)
+    {
+        plugin->destroy();
+    }
+
+    for (BadTable const& bad : badTables(library.validKernels, rng))
+    {
+        plugin = creator.createPlugin("check", fields.withTable(bad.table));
+        report.check(plugin == nullptr,
+            label + " createPlugin refuses a kernel_table with " + bad.what + " " + tableText(bad.table));
+        checkTableRefusalMessage(report, label + " " + bad.what, bad.problem);
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+        if (bad.table.size() % 2 != 0)
+        {
+            continue; // a record holds whole pairs
+        }
+        // The same table in a record: deserialization validates what it reads just as createPlugin.
+        std::vector<unsigned char> const bytes = record(2, fields.beta, fields.kernel, bad.table);
+        plugin = creator.deserializePlugin("check", bytes.data(), bytes.size());
+        report.check(plugin == nullptr, label + " deserializePlugin refuses a record whose table has " + bad.what);
+        checkTableRefusalMessage(report, label + " record with " + bad.what, bad.problem);
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+    }
+
+    // Engines built before the table carry a 16-byte version-1 record: it must still load, and the
+    // plugin then writes the current version with no bands.
+    float const oldBeta = 0.5F + std::uniform_real_distribution<float>(0.0F, 2.0F)(rng);
+    int32_t const oldKernel = library.validKernels[rng() % library.validKernels.size()];
+    std::vector<unsigned char> const v1 = record(1, oldBeta, oldKernel, {});
+    plugin = creator.deserializePlugin("check", v1.data(), v1.size());
+    report.check(plugin != nullptr && v1.size() == 16 && serialized(*plugin) == record(2, oldBeta, oldKernel, {}),
+        label + " deserializePlugin reads a 16-byte version-1 record (no table)", joined(nvinferGlobalLogger().take()));
+    if (plugin != nullptr)
+    {
+        plugin->destroy();
+    }
+    std::vector<unsigned char> longV1 = v1;
+    longV1.resize(20);
+    std::vector<unsigned char> const v2 = record(2, fields.beta, fields.kernel, table);
+    std::vector<unsigned char> longV2 = v2;
+    longV2.push_back(0);
+    std::vector<unsigned char> nineBands = record(2, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
+    std::pair<char const*, std::vector<unsigned char>> const badRecords[] = {
+        {"a version-1 record of 20 bytes", longV1},
+        {"a version-2 record one byte short", std::vector<unsigned char>(v2.begin(), v2.end() - 1)},
+        {"a version-2 record one byte long", longV2},
+        {"a version-2 record of 9 bands", nineBands},
+        {"a version-3 record", record(3, fields.beta, fields.kernel, table)},
+    };
+    for (auto const& bad : badRecords)
+    {
+        plugin = creator.deserializePlugin("check", bad.second.data(), bad.second.size());
+        std::vector<std::string> const messages = nvinferGlobalLogger().take();
+        report.check(plugin == nullptr && !messages.empty(), label + " deserializePlugin refuses " + bad.first + " (logged)",
+            joined(messages));
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+    }
 }
 
 void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::string const& label)
@@ -224,20 +508,11 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
     {
         return;
     }
-    // The record is uint32 magic, uint32 version, float beta, int32 kernel.
-    unsigned char record[16] = {};
-    bool const sized = plugin->getSerializationSize() == sizeof(record);
-    float beta = 0.0F;
-    int32_t kernel = -1;
-    if (sized)
-    {
-        plugin->serialize(record);
-        std::memcpy(&beta, record + 8, sizeof(beta));
-        std::memcpy(&kernel, record + 12, sizeof(kernel));
-    }
-    report.check(sized && beta == fields.beta && kernel == fields.kernel,
-        label + " the created plugin holds the given beta and kernel",
-        "beta " + std::to_string(beta) + ", kernel " + std::to_string(kernel));
+    // The record is uint32 magic, uint32 version 2, float beta, int32 kernel, int32 bandCount (0 here).
+    std::vector<unsigned char> const bytes = serialized(*plugin);
+    report.check(bytes == record(2, fields.beta, fields.kernel, {}),
+        label + " the created plugin holds the given beta and kernel (a 20-byte record, no bands)",
+        std::to_string(bytes.size()) + " bytes");
 
     bool const dynamicExt = (static_cast<uint32_t>(plugin->getTensorRTVersion()) >> 24U)
         == static_cast<uint32_t>(nvinfer1::PluginVersion::kV2_DYNAMICEXT);
@@ -263,6 +538,56 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
     plugin->destroy();
 }
 
+//! selectSwishKernel: the band holding the size at, just below and just above every limit, 0 bytes
+//! and the largest size; the "kernel" field without a table.
+void checkSelection(Report& report, LibraryFunctions const& library, std::mt19937& rng)
+{
+    report.check(library.select != nullptr && library.isValid != nullptr && library.validKernels.size() >= 2,
+        "the library exports selectSwishKernel and isValidSwishKernel (by mangled name)");
+    if (library.select == nullptr || library.validKernels.size() < 2)
+    {
+        return;
+    }
+    tpb::SwishParams noTable;
+    noTable.kernel = library.validKernels[rng() % library.validKernels.size()];
+    bool fieldDecides = true;
+    for (int64_t bytes : {int64_t{0}, int64_t{1}, int64_t{4096}, int64_t{1} << 40, std::numeric_limits<int64_t>::max()})
+    {
+        fieldDecides = fieldDecides && static_cast<int32_t>(library.select(noTable, bytes)) == noTable.kernel;
+    }
+    report.check(fieldDecides, "selectSwishKernel without a table returns the \"kernel\" field at every size");
+
+    std::uniform_int_distribution<int32_t> bandCount(2, tpb::kSwishMaxBands - 1);
+    for (int32_t bands : {1, bandCount(rng), tpb::kSwishMaxBands})
+    {
+        std::vector<int32_t> const table = randomTable(rng, bands, library.validKernels);
+        tpb::SwishParams params;
+        params.kernel = library.validKernels.front();
+        params.bandCount = bands;
+        std::copy(table.begin(), table.end(), params.table);
+        std::string mismatch;
+        auto expect = [&](int64_t bytes, int32_t band) {
+            int32_t const got = static_cast<int32_t>(library.select(params, bytes));
+            if (got != table[2 * band + 1] && mismatch.empty())
+            {
+                mismatch = std::to_string(bytes) + " bytes: kernel " + std::to_string(got) + ", expected band "
+                    + std::to_string(band) + "'s " + std::to_string(table[2 * band + 1]);
+            }
+        };
+        expect(0, 0);
+        expect(std::numeric_limits<int64_t>::max(), bands - 1);
+        for (int32_t band = 0; band + 1 < bands; ++band)
+        {
+            int64_t const limit = int64_t{table[2 * band]} * 1024;
+            expect(limit - 1, band);
+            expect(limit, band); // "at most upper_kib * 1024" is inside the band
+            expect(limit + 1, band + 1);
+        }
+        report.check(mismatch.empty(),
+            "selectSwishKernel picks the band at, just below and just above each limit of " + tableText(table), mismatch);
+    }
+}
+
 #if NV_TENSORRT_MAJOR >= 10
 nvinfer1::IPluginCapability* capability(
     nvinfer1::IPluginV3& plugin, nvinfer1::PluginCapabilityType type, char const* kind)
@@ -275,12 +600,149 @@ nvinfer1::IPluginCapability* capability(
     return found;
 }
 
-void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std::string const& label)
+//! The serialized fields are beta, kernel and kernel_table with exactly these values.
+bool serializesAs(nvinfer1::IPluginV3OneRuntime* runtime, float beta, int32_t kernel, std::vector<int32_t> const& table)
+{
+    nvinfer1::PluginFieldCollection const* fields = runtime != nullptr ? runtime->getFieldsToSerialize() : nullptr;
+    if (!namesThreeFields(fields) || fields->fields[0].length != 1 || fields->fields[1].length != 1
+        || fields->fields[2].length != static_cast<int32_t>(table.size()))
+    {
+        return false;
+    }
+    auto const* values = static_cast<int32_t const*>(fields->fields[2].data);
+    return *static_cast<float const*>(fields->fields[0].data) == beta
+        && *static_cast<int32_t const*>(fields->fields[1].data) == kernel
+        && (table.empty() || (values != nullptr && std::equal(table.begin(), table.end(), values)));
+}
+
+nvinfer1::IPluginV3OneRuntime* runtimeOf(nvinfer1::IPluginV3* plugin)
+{
+    return plugin == nullptr ? nullptr
+                             : static_cast<nvinfer1::IPluginV3OneRuntime*>(
+                                 capability(*plugin, nvinfer1::PluginCapabilityType::kRUNTIME, "PLUGIN_V3ONE_RUNTIME"));
+}
+
+nvinfer1::IPluginV3OneBuild* buildOf(nvinfer1::IPluginV3* plugin)
+{
+    return plugin == nullptr ? nullptr
+                             : static_cast<nvinfer1::IPluginV3OneBuild*>(
+                                 capability(*plugin, nvinfer1::PluginCapabilityType::kBUILD, "PLUGIN_V3ONE_BUILD"));
+}
+
+//! Tactics of a plugin built with \p table (3 bands): 1 and k + 2 per distinct kernel, settable;
+//! tactics never advertised refused; none without a table.
+void checkV3Tactics(Report& report, nvinfer1::IPluginCreatorV3One& creator, std::string const& label,
+    std::vector<int32_t> const& table, LibraryFunctions const& library)
 {
     Fields fields;
+    nvinfer1::IPluginV3* plugin = creator.createPlugin("check", fields.withTable(table), nvinfer1::TensorRTPhase::kBUILD);
+    nvinfer1::IPluginV3OneBuild* build = buildOf(plugin);
+    nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(plugin);
+    if (build == nullptr || runtime == nullptr)
+    {
+        report.check(false, label + " tactics: a plugin with a table and its build/runtime capabilities");
+        delete plugin;
+        return;
+    }
+    std::vector<int32_t> expected{1};
+    for (size_t i = 1; i < table.size(); i += 2)
+    {
+        if (std::find(expected.begin(), expected.end(), table[i] + 2) == expected.end())
+        {
+            expected.push_back(table[i] + 2);
+        }
+    }
+    int32_t const count = build->getNbTactics();
+    report.check(count == static_cast<int32_t>(expected.size()),
+        label + " getNbTactics with " + tableText(table) + " is 1 + its distinct kernels", std::to_string(count));
+    std::vector<int32_t> tactics(expected.size(), -7);
+    int32_t const status = build->getValidTactics(tactics.data(), static_cast<int32_t>(tactics.size()));
+    std::vector<int32_t> sortedTactics = tactics;
+    std::vector<int32_t> sortedExpected = expected;
+    std::sort(sortedTactics.begin(), sortedTactics.end());
+    std::sort(sortedExpected.begin(), sortedExpected.end());
+    report.check(status == 0 && sortedTactics == sortedExpected,
+        label + " getValidTactics gives 1 (the table) and kernel + 2 for each, never 0, each once",
+        "status " + std::to_string(status) + ", " + tableText(tactics));
+    int32_t wrongRoom = build->getValidTactics(tactics.data(), static_cast<int32_t>(tactics.size()) + 1);
+    report.check(wrongRoom != 0 && !nvinferGlobalLogger().take().empty(),
+        label + " getValidTactics refuses a buffer of the wrong size (logged)");
+
+    bool allSet = runtime->setTactic(0) == 0;
+    for (int32_t tactic : expected)
+    {
+        allSet = allSet && runtime->setTactic(tactic) == 0;
+    }
+    report.check(allSet, label + " setTactic accepts 0 and every advertised tactic", joined(nvinferGlobalLogger().take()));
+
+    // Planted wrong tactics: a valid kernel the table does not use, a negative value, one past the ids.
+    std::vector<int32_t> wrong{-1, -2, tpb::kSwishKernelCount + 2, 1000};
+    for (int32_t kernel : library.validKernels)
+    {
+        if (std::find(expected.begin(), expected.end(), kernel + 2) == expected.end())
+        {
+            wrong.push_back(kernel + 2);
+            break;
+        }
+    }
+    for (int32_t tactic : wrong)
+    {
+        int32_t const refused = runtime->setTactic(tactic);
+        std::vector<std::string> const messages = nvinferGlobalLogger().take();
+        report.check(refused != 0 && contains(messages, "setTactic"),
+            label + " setTactic(" + std::to_string(tactic) + ") (never advertised) is refused and logged", joined(messages));
+    }
+
+    char const* id = build->getTimingCacheID();
+    std::string const first = id != nullptr ? id : "";
+    std::string tableInId;
+    for (size_t i = 0; i < table.size(); i += 2)
+    {
+        tableInId += (i == 0 ? "" : ",") + std::to_string(table[i]) + ":" + std::to_string(table[i + 1]);
+    }
+    nvinfer1::IPluginV3* copy = plugin->clone();
+    nvinfer1::IPluginV3OneBuild* copyBuild = buildOf(copy);
+    char const* copyId = copyBuild != nullptr ? copyBuild->getTimingCacheID() : nullptr;
+    report.check(!first.empty() && first.find(tableInId) != std::string::npos && copyId != nullptr && first == copyId
+            && first == build->getTimingCacheID(),
+        label + " getTimingCacheID names the table, is stable and equal for a clone", first);
+    delete copy;
+
+    nvinfer1::IPluginV3* plain = creator.createPlugin("check", fields.withTable({}), nvinfer1::TensorRTPhase::kBUILD);
+    nvinfer1::IPluginV3OneBuild* plainBuild = buildOf(plain);
+    nvinfer1::IPluginV3OneRuntime* plainRuntime = runtimeOf(plain);
+    if (plainBuild != nullptr && plainRuntime != nullptr)
+    {
+        int32_t const none = plainBuild->getNbTactics();
+        int32_t const defaultTactic = plainRuntime->setTactic(0);
+        int32_t const tableTactic = plainRuntime->setTactic(1);
+        char const* plainId = plainBuild->getTimingCacheID();
+        report.check(none == 0 && defaultTactic == 0 && tableTactic != 0,
+            label + " without a table: no tactics, setTactic(0) accepted, setTactic(1) refused",
+            std::to_string(none) + " tactics, setTactic(0) " + std::to_string(defaultTactic) + ", setTactic(1) "
+                + std::to_string(tableTactic));
+        report.check(plainId != nullptr && first != plainId,
+            label + " getTimingCacheID differs between the plugin with and without the table");
+    }
+    else
+    {
+        report.check(false, label + " a plugin without a table and its capabilities");
+    }
+    nvinferGlobalLogger().take();
+    delete plain;
+    delete plugin;
+}
+
+void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std::string const& label,
+    LibraryFunctions const& library, std::mt19937& rng)
+{
+    Fields fields;
+    report.check(namesThreeFields(creator.getFieldNames()), label + " getFieldNames lists beta, kernel, kernel_table");
+    std::vector<int32_t> const table = randomTable(rng, 3, library.validKernels);
     for (nvinfer1::TensorRTPhase phase : {nvinfer1::TensorRTPhase::kBUILD, nvinfer1::TensorRTPhase::kRUNTIME})
     {
-        std::string const where = label + (phase == nvinfer1::TensorRTPhase::kBUILD ? " (build)" : " (runtime)");
+        bool const build = phase == nvinfer1::TensorRTPhase::kBUILD;
+        std::string const where = label + (build ? " (build)" : " (runtime)");
         nvinfer1::IPluginV3* plugin = creator.createPlugin("check", fields.unknownName(), phase);
         report.check(plugin == nullptr, where + " createPlugin refuses unknown field \"Beta\"");
         checkRefusalMessage(report, where + " unknown field", "Beta");
@@ -291,36 +753,58 @@ void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std:
         checkRefusalMessage(report, where + " repeated field", "beta");
         delete plugin;
 
-        // Serialized fields always hold both, so only the build phase may fall back to a default.
+        // Serialized fields always hold all three, so only the build phase may fall back to defaults.
         plugin = creator.createPlugin("check", fields.kernelOnly(), phase);
-        bool const build = phase == nvinfer1::TensorRTPhase::kBUILD;
         report.check((plugin != nullptr) == build,
             where + (build ? " createPlugin accepts {kernel} (beta defaults)" : " createPlugin refuses {kernel} (beta missing)"),
             joined(nvinferGlobalLogger().take()));
         delete plugin;
 
         plugin = creator.createPlugin("check", fields.valid(), phase);
-        report.check(plugin != nullptr, where + " createPlugin accepts {beta, kernel}", joined(nvinferGlobalLogger().take()));
-        if (plugin == nullptr)
-        {
-            continue;
-        }
-        auto* runtime = static_cast<nvinfer1::IPluginV3OneRuntime*>(
-            capability(*plugin, nvinfer1::PluginCapabilityType::kRUNTIME, "PLUGIN_V3ONE_RUNTIME"));
-        bool holds = false;
-        if (runtime != nullptr)
-        {
-            nvinfer1::PluginFieldCollection const* serialized = runtime->getFieldsToSerialize();
-            holds = serialized != nullptr && serialized->nbFields == 2
-                && std::strcmp(serialized->fields[0].name, "beta") == 0
-                && *static_cast<float const*>(serialized->fields[0].data) == fields.beta
-                && std::strcmp(serialized->fields[1].name, "kernel") == 0
-                && *static_cast<int32_t const*>(serialized->fields[1].data) == fields.kernel;
-        }
-        report.check(holds, where + " the created plugin serializes the given beta and kernel");
+        std::vector<std::string> messages = nvinferGlobalLogger().take();
+        report.check((plugin != nullptr) == build && (build || contains(messages, "\"kernel_table\" is missing")),
+            where
+                + (build ? " createPlugin accepts {beta, kernel} (no table)"
+                         : " createPlugin refuses {beta, kernel} (\"kernel_table\" missing, logged)"),
+            joined(messages));
+        delete plugin;
 
-        auto* buildCapability = static_cast<nvinfer1::IPluginV3OneBuild*>(
-            capability(*plugin, nvinfer1::PluginCapabilityType::kBUILD, "PLUGIN_V3ONE_BUILD"));
+        plugin = creator.createPlugin("check", fields.withTable({}), phase);
+        report.check(plugin != nullptr, where + " createPlugin accepts {beta, kernel, kernel_table (length 0)}",
+            joined(nvinferGlobalLogger().take()));
+        report.check(serializesAs(runtimeOf(plugin), fields.beta, fields.kernel, {}),
+            where + " the created plugin serializes the given beta and kernel and an empty kernel_table");
+        delete plugin;
+
+        plugin = creator.createPlugin("check", fields.withTable(table), phase);
+        report.check(plugin != nullptr, where + " createPlugin accepts {beta, kernel, kernel_table " + tableText(table) + "}",
+            joined(nvinferGlobalLogger().take()));
+        report.check(serializesAs(runtimeOf(plugin), fields.beta, fields.kernel, table),
+            where + " the created plugin serializes the table (length 6)");
+        nvinfer1::IPluginV3OneRuntime* runtime = runtimeOf(plugin);
+        if (build && runtime != nullptr)
+        {
+            // What the build phase serializes is what the runtime phase must take back.
+            nvinfer1::IPluginV3* restored
+                = creator.createPlugin("check", runtime->getFieldsToSerialize(), nvinfer1::TensorRTPhase::kRUNTIME);
+            report.check(serializesAs(runtimeOf(restored), fields.beta, fields.kernel, table),
+                where + " the runtime phase takes back getFieldsToSerialize() with the table",
+                joined(nvinferGlobalLogger().take()));
+            delete restored;
+        }
+        delete plugin;
+
+        for (BadTable const& bad : badTables(library.validKernels, rng))
+        {
+            plugin = creator.createPlugin("check", fields.withTable(bad.table), phase);
+            report.check(plugin == nullptr,
+                where + " createPlugin refuses a kernel_table with " + bad.what + " " + tableText(bad.table));
+            checkTableRefusalMessage(report, where + " " + bad.what, bad.problem);
+            delete plugin;
+        }
+
+        plugin = creator.createPlugin("check", fields.withTable({}), phase);
+        auto* buildCapability = buildOf(plugin);
         if (build && buildCapability != nullptr)
         {
             UnusedExprBuilder builder;
@@ -339,6 +823,12 @@ void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std:
         }
         delete plugin;
     }
+    checkV3Tactics(report, creator, label, table, library);
+    // Two bands with the same kernel: that kernel is advertised once.
+    int32_t const kernel = library.validKernels[rng() % library.validKernels.size()];
+    int32_t const other
+        = kernel == library.validKernels.front() ? library.validKernels.back() : library.validKernels.front();
+    checkV3Tactics(report, creator, label, {table[0], kernel, table[2], other, -1, kernel}, library);
 }
 #endif
 
@@ -389,12 +879,29 @@ int main(int argc, char** argv)
         "initSwishPlugins routes the plugin's log to libnvinfer's getLogger()",
         "returned " + std::to_string(registered) + "; getLogger(): " + joined(global));
 
+    // Random tables and sizes; the seed is printed so that a failure can be replayed.
+    char const* const seedText = std::getenv("SWISH_CHECK_SEED");
+    uint32_t const seed
+        = seedText != nullptr ? static_cast<uint32_t>(std::strtoul(seedText, nullptr, 10)) : std::random_device{}();
+    // On stderr: stdout holds only PASS/FAIL lines and the summary.
+    std::fprintf(stderr, "swish_creator_check: seed %u (SWISH_CHECK_SEED=%u replays it)\n", static_cast<unsigned>(seed),
+        static_cast<unsigned>(seed));
+    std::mt19937 rng(seed);
+    LibraryFunctions const functions(library);
+    checkSelection(report, functions, rng);
+    if (functions.validKernels.size() < 2)
+    {
+        return report.finish();
+    }
+
     int32_t count = 0;
     nvinfer1::IPluginCreator* const* creators = getPluginCreators(count);
     report.check(creators != nullptr && count == 1, "getPluginCreators returns 1 creator", std::to_string(count));
     for (int32_t i = 0; creators != nullptr && i < count; ++i)
     {
-        checkV2Creator(report, *creators[i], "getPluginCreators[" + std::to_string(i) + "] Swish v1");
+        std::string const label = "getPluginCreators[" + std::to_string(i) + "] Swish v1";
+        checkV2Creator(report, *creators[i], label);
+        checkV2Tables(report, *creators[i], label, functions, rng);
     }
 
 #if NV_TENSORRT_MAJOR >= 10
@@ -413,11 +920,12 @@ int main(int argc, char** argv)
         {
             ++v1;
             checkV2Creator(report, *static_cast<nvinfer1::IPluginCreator*>(interfaces[i]), label);
+            checkV2Tables(report, *static_cast<nvinfer1::IPluginCreator*>(interfaces[i]), label, functions, rng);
         }
         else if (std::strcmp(info.kind, "PLUGIN CREATOR_V3ONE") == 0 && info.major == 1)
         {
             ++v3;
-            checkV3Creator(report, *static_cast<nvinfer1::IPluginCreatorV3One*>(interfaces[i]), label);
+            checkV3Creator(report, *static_cast<nvinfer1::IPluginCreatorV3One*>(interfaces[i]), label, functions, rng);
         }
         else
         {
