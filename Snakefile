@@ -44,6 +44,7 @@ wildcard_constraints:
 
 
 include: "workflow/rules/compile.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/engines.smk"
 include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/device.smk"
@@ -56,3 +57,21 @@ rule all:
         "results/mlflow/logged.json",
         expand("results/figures/{figure}.png", figure=FIGURES),
     default_target: True
+
+
+# A failed job's reason on the console: Snakemake (7.32 and 9.x) shows only the rule, `message:
+# None` and the log's path, so print the one `tpb <command>: error: <reason> [fix: ...]` line that
+# each failed job's log ends with (trt_plugin_bench.cli.failure_lines: logs written since this start).
+import time as _time  # noqa: E402
+
+ONERROR_SINCE = _time.time()
+
+
+onerror:
+    from trt_plugin_bench.cli import failure_lines
+
+    _lines = failure_lines(Path("results/logs"), ONERROR_SINCE)
+    print("trt-plugin-bench: " + ("why it failed, from each failed job's log:" if _lines else
+          "no failed job's log has a `tpb ...: error:` line; see the logs named above"), file=sys.stderr)
+    for _line in _lines:
+        print(f"  {_line}", file=sys.stderr)

@@ -24,7 +24,7 @@ from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineLoadError, EngineSpec, ShapeOutOfProfileError  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.operators import KERNEL_IDS, OPERATORS, tensorrt_support  # noqa: E402
+from trt_plugin_bench.operators import KERNEL_ID_COUNT, KERNEL_IDS, OPERATORS, RETIRED_KERNEL_IDS, tensorrt_support  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def test_plugin_library_registers_the_creators(backend, plugin_library: Path) ->
     lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
     v2 = lookup("Swish", "1", "")
     assert v2 is not None and v2.name == "Swish"
-    assert {f.name for f in v2.field_names} == {"beta", "kernel"}
+    assert {f.name for f in v2.field_names} == {"beta", "kernel", "kernel_table"}
     if TRT_MAJOR >= 10:
         assert registry.get_creator("Swish", "2", "") is not None
 
@@ -174,8 +174,10 @@ def test_creator_rejects_bad_fields(backend, plugin_library: Path) -> None:
     good_beta, good_kernel = np.array([1.0], np.float32), np.array([1], np.int32)
     assert creator.create_plugin("ok", fields(good_beta, good_kernel)) is not None
     assert creator.create_plugin("nan", fields(np.array([np.nan], np.float32), good_kernel)) is None
-    assert creator.create_plugin("kernel", fields(good_beta, np.array([len(KERNEL_IDS)], np.int32))) is None
-    assert creator.create_plugin("last", fields(good_beta, np.array([len(KERNEL_IDS) - 1], np.int32))) is not None
+    assert creator.create_plugin("kernel", fields(good_beta, np.array([KERNEL_ID_COUNT], np.int32))) is None
+    for retired in RETIRED_KERNEL_IDS:
+        assert creator.create_plugin("retired", fields(good_beta, np.array([retired], np.int32))) is None
+    assert creator.create_plugin("last", fields(good_beta, np.array([max(KERNEL_IDS.values())], np.int32))) is not None
     assert creator.create_plugin("two", fields(np.array([1.0, 2.0], np.float32), good_kernel)) is None
 
 

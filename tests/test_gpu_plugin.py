@@ -21,7 +21,9 @@ trt, cuda = require_gpu()
 
 from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
+from trt_plugin_bench.backends.base import EngineSpec  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.operators import KERNEL_IDS  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +53,7 @@ def _field(name: str, value: float | int) -> trt.PluginField:
 def _collections() -> dict[str, trt.PluginFieldCollection]:
     rng = np.random.default_rng(20261124)
     beta, other_beta = (float(b) for b in rng.uniform(0.25, 2.0, size=2))
-    kernel = int(rng.integers(0, 16))
+    kernel = int(rng.choice(sorted(KERNEL_IDS.values())))  # a valid id (11 and 15 are retired)
     return {
         # Before the fix: "Beta" was ignored with a warning and the plugin built with beta = 1.
         "misspelled Beta": trt.PluginFieldCollection([_field("Beta", beta), _field("kernel", kernel)]),
@@ -112,6 +114,34 @@ else:
 print("REGISTRATION", repr(backend.plugin_registration))
 print("LOGGER", " | ".join(m.replace("\n", " ") for m in backend.logger.messages))
 """
+
+
+def test_a_choice_table_runs_each_bands_kernel(tmp_path: Path, plugin_library: Path) -> None:
+    """plugin_kernel auto: the plugin applies its kernel_table field per input size. The naive kernel
+    (IEEE expf and division) and the one-shot kernels (fast math) differ in the last bits of some fp32
+    outputs, so the output's bits tell which kernel ran: at or below the first band's 16 KiB the
+    naive one, above it x1. Before the field existed the table was ignored (or refused)."""
+    backend = get_backend("tensorrt")
+    base = dict(operator="swish_plugin", function="swish", implementation="plugin_v2", dtype="fp32", profile="t",
+                min=(1,), opt=(4096,), max=(1 << 16,), beta=1.0)
+    engines = {}
+    for name, kernel, table in (("naive", "naive", ()), ("x1", "vectorized_oneshot_x1", ()),
+                                ("table", "vectorized_oneshot_x1", ((16, "naive"), (-1, "vectorized_oneshot_x1")))):
+        path = tmp_path / f"{name}.engine"
+        backend.build(EngineSpec(kernel=kernel, kernel_table=table, **base), path, plugin_library, {"optimization_level": 0})
+        engines[name] = backend.load(path, plugin_library)
+    assert engines["table"].spec.kernel_table == ((16, "naive"), (-1, "vectorized_oneshot_x1"))
+    rng = np.random.default_rng(20261202)
+    for n, expected in ((4096, "naive"), (4097, "x1"), (30000, "x1"), (1000, "naive")):  # 16 KiB = 4096 fp32
+        x = rng.uniform(-12, 12, n).astype(np.float32)
+        out = {name: e.infer(x) for name, e in engines.items()}
+        assert engines["table"].check(out["table"], x).ok
+        other = "x1" if expected == "naive" else "naive"
+        assert not np.array_equal(out["naive"].view(np.uint32), out["x1"].view(np.uint32)), "the kernels agree: vacuous"
+        assert np.array_equal(out["table"].view(np.uint32), out[expected].view(np.uint32)), (n, expected)
+        assert not np.array_equal(out["table"].view(np.uint32), out[other].view(np.uint32)), (n, other)
+    for e in engines.values():
+        e.close()
 
 
 def test_build_error_carries_the_plugin_rejection_text(tmp_path: Path, plugin_library: Path) -> None:

@@ -1,5 +1,6 @@
 """KERNEL_IDS against a compiled library's own kernel names (operators.check_kernel_ids), with
-fake libraries compiled here: the right names, one name swapped, a different count."""
+fake libraries compiled here: the right names, one name swapped, a different count, a retired id
+still named."""
 
 from __future__ import annotations
 
@@ -9,16 +10,23 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench.operators import KERNEL_IDS, KernelIdMismatch, check_kernel_ids
+from trt_plugin_bench.operators import (
+    KERNEL_ID_COUNT,
+    KERNEL_IDS,
+    RETIRED_KERNEL_IDS,
+    KernelIdMismatch,
+    check_kernel_ids,
+)
 
 CC = next((c for c in ("cc", "gcc", "clang") if shutil.which(c)), None)
 
 
-def fake_library(tmp_path: Path, tag: str, names: list[str]) -> tuple[ctypes.CDLL, Path]:
-    """A shared library exporting tpbSwishKernelCount/tpbSwishKernelName over ``names``."""
+def fake_library(tmp_path: Path, tag: str, names: list[str | None]) -> tuple[ctypes.CDLL, Path]:
+    """A shared library exporting tpbSwishKernelCount/tpbSwishKernelName over ``names`` (None: an id
+    the library refuses, a null name)."""
     if CC is None:
         pytest.skip("no C compiler (cc, gcc, clang) to build the fake kernel library")
-    table = ", ".join(f'"{n}"' for n in names)
+    table = ", ".join("0" if n is None else f'"{n}"' for n in names)
     source = tmp_path / f"{tag}.c"
     source.write_text(
         f"static const char* const kNames[] = {{{table}}};\n"
@@ -30,8 +38,9 @@ def fake_library(tmp_path: Path, tag: str, names: list[str]) -> tuple[ctypes.CDL
     return ctypes.CDLL(str(lib)), lib
 
 
-def in_id_order() -> list[str]:
-    return [name for name, _ in sorted(KERNEL_IDS.items(), key=lambda item: item[1])]
+def in_id_order() -> list[str | None]:
+    names = {kernel_id: name for name, kernel_id in KERNEL_IDS.items()}
+    return [names.get(kernel_id) for kernel_id in range(KERNEL_ID_COUNT)]
 
 
 def test_matching_names_pass(tmp_path: Path) -> None:
@@ -52,7 +61,17 @@ def test_a_swapped_name_is_named(tmp_path: Path) -> None:
 def test_a_different_count_is_refused(tmp_path: Path) -> None:
     for tag, names in (("more", [*in_id_order(), "vectorized_new"]), ("fewer", in_id_order()[:-1])):
         lib, path = fake_library(tmp_path, tag, names)
-        with pytest.raises(KernelIdMismatch, match=f"has {len(names)} kernels but KERNEL_IDS .* lists {len(KERNEL_IDS)}"):
+        with pytest.raises(KernelIdMismatch, match=f"has {len(names)} kernel ids but KERNEL_IDS .* expects {KERNEL_ID_COUNT}"):
+            check_kernel_ids(lib, path)
+
+
+def test_a_retired_id_the_library_still_names_is_refused(tmp_path: Path) -> None:
+    for kernel_id, name in RETIRED_KERNEL_IDS.items():
+        names = in_id_order()
+        assert names[kernel_id] is None
+        names[kernel_id] = name  # a library from before the retirement
+        lib, path = fake_library(tmp_path, f"old{kernel_id}", names)
+        with pytest.raises(KernelIdMismatch, match=f"kernel id {kernel_id} is None in KERNEL_IDS"):
             check_kernel_ids(lib, path)
 
 

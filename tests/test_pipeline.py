@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from project_copy import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["Snakefile", "config.yaml", "workflow", "plugin", "profiles", "environment.yml"]
 
 
 def snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -40,12 +39,7 @@ def scheduled(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project, run once end to end."""
     project = tmp_path_factory.mktemp("project")
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / name, **(
-            {"ignore": shutil.ignore_patterns("build", "__pycache__")} if src.is_dir() else {}))
-    (project / "tests" / "configs").mkdir(parents=True)
-    shutil.copy2(ROOT / "tests" / "configs" / "small.yaml", project / "tests" / "configs")
+    copy_project(project)
     proc = snakemake(project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return project
@@ -57,7 +51,7 @@ def test_every_output_exists(project: Path) -> None:
         assert (project / "results" / "tables" / f"{name}.csv").stat().st_size > 100, name
     figures = sorted(p.name for p in (project / "results" / "figures").glob("*.png"))
     assert figures == sorted(f"{n}.png" for n in ("latency", "bandwidth", "plugin_vs_native", "compare", "modes",
-                                                  "dynamic_shapes", "thread_scaling", "calibration", "kernels"))
+                                                  "dynamic_shapes", "thread_scaling", "calibration"))
     summary = (project / "results" / "tables" / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary
     assert "timed interleaved" in summary and "## Repeat agreement" in summary
@@ -92,8 +86,9 @@ def test_kernel_edit_reruns_compile_and_only_its_dependents(project: Path) -> No
     finally:
         kernel.write_text(original)
     rules = {rule for rule, _ in jobs}
-    assert rules == {"compile_plugin", "build_engine", "latency", "compare", "dynamic_shapes", "roundtrip", "threads",
-                     "aggregate", "log_mlflow", "figures", "all"}, jobs
+    # the kernel library changed, so the tune rule measures it again (plugin_kernel: auto)
+    assert rules == {"compile_plugin", "tune", "build_engine", "latency", "compare", "dynamic_shapes", "roundtrip",
+                     "threads", "aggregate", "log_mlflow", "figures", "all"}, jobs
     rebuilt = sorted(w for rule, w in jobs if rule == "build_engine")
     assert rebuilt == ["op=swish_plugin, dtype=fp16, profile=tiny", "op=swish_plugin, dtype=fp32, profile=tiny"]
     assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "compare", "dynamic_shapes", "roundtrip",
@@ -109,8 +104,10 @@ def test_config_change_reruns_only_its_users(project: Path, tmp_path: Path) -> N
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-n", "--configfile", str(changed)],
                           cwd=project, capture_output=True, text=True, timeout=600)
     rules = {rule for rule, _ in scheduled(proc)}
-    # timing is used by latency, calibrate and the MLflow params: nothing is rebuilt
+    # timing is used by latency, calibrate and the MLflow params: nothing is rebuilt or re-tuned (the
+    # tune rule has its own tune.timing)
     assert "build_engine" not in rules and "compile_plugin" not in rules and "roundtrip" not in rules
+    assert "tune" not in rules
     assert {"latency", "compare", "calibrate", "aggregate", "log_mlflow", "figures"} <= rules
     assert "dynamic_shapes" not in rules and "threads" not in rules
 
@@ -145,7 +142,7 @@ def test_tensorrt_backend_schedules_the_same_dag(tmp_path: Path, version: str, e
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     jobs = scheduled(proc)
     rules = {rule for rule, _ in jobs}
-    assert {"compile_plugin", "build_engine", "latency", "dynamic_shapes", "roundtrip", "threads", "calibrate",
+    assert {"compile_plugin", "tune", "build_engine", "latency", "dynamic_shapes", "roundtrip", "threads", "calibrate",
             "kernel_bench", "profile", "aggregate", "log_mlflow", "figures"} <= rules
     builds = [w for rule, w in jobs if rule == "build_engine"]
     assert any("dtype=bf16" in w for w in builds) == expect_bf16

@@ -3,7 +3,7 @@ from snakemake.logging import logger
 
 from trt_plugin_bench import dag
 from trt_plugin_bench.backends import resolve_backend_name, tensorrt_version
-from trt_plugin_bench.figures import FIGURES
+from trt_plugin_bench.figures import figure_plan
 from trt_plugin_bench.operators import OPERATORS, sweep_key
 from trt_plugin_bench.provenance import plugin_sources
 
@@ -26,7 +26,13 @@ KEYS, SKIPPED = dag.plan_sweeps(CONFIG, BACKEND, TRT_MAJOR)
 for _why in SKIPPED:
     logger.info(f"trt-plugin-bench: skipping {_why}")
 THREAD_KEYS = dag.thread_keys(CONFIG, KEYS)
+TUNE_PLANNED = dag.tune_planned(CONFIG, KEYS)
 COMPARE_KEYS = dag.compare_keys(CONFIG, KEYS)
+# the figures this run has data for (rule all, figures, log_mlflow); the others are named with the
+# reason here and in summary.md (never drawn as placeholders)
+FIGURES, SKIPPED_FIGURES = figure_plan(BACKEND, CONFIG, TRT_MAJOR)
+for _name, _why in SKIPPED_FIGURES.items():
+    logger.info(f"trt-plugin-bench: no {_name} figure: {_why}")
 GPU_RESOURCES = 1 if BACKEND == "tensorrt" else 0
 KERNEL_BENCH = BACKEND == "tensorrt" and CONFIG.get("kernel_bench", {}).get("enabled", True)
 PROFILE_CFG = CONFIG.get("profile", {})

@@ -8,6 +8,8 @@ rule compile_plugin:
         tpb=TPB,
         backend=BACKEND,
         build_dir=lambda w, output: str(Path(output.manifest).parent / "plugin"),
+        # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
+        arch=dag.cuda_architectures(CONFIG, BACKEND),
     log:
         "results/logs/compile_plugin.log",
     threads: 2
@@ -15,4 +17,5 @@ rule compile_plugin:
         CONDA_ENV
     shell:
         "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir} "
-        "--manifest {output.manifest} --cmake-log results/logs/compile_plugin.cmake.log > {log} 2>&1"
+        "--manifest {output.manifest} --cuda-architectures '{params.arch}' "
+        "--cmake-log results/logs/compile_plugin.cmake.log > {log} 2>&1"

@@ -2,6 +2,7 @@ rule build_engine:
     """Build and serialize one engine; keep what the building process computed with it."""
     input:
         manifest=lambda w: dag.manifest_for(w.op),
+        kernel_tables=lambda w: dag.tune_input(w.op, CONFIG, w.dtype),
     output:
         engine="results/engines/{op}__{dtype}__{profile}.engine",
         record="results/engines/{op}__{dtype}__{profile}.build.json",
@@ -13,6 +14,7 @@ rule build_engine:
                                    builder=dag.builder_cfg(CONFIG, w.profile),
                                    plugin_kernel=dag.plugin_kernel(w.op, CONFIG, w.dtype)),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
+        kernel_tables=lambda w, input: f"--kernel-tables {input.kernel_tables}" if input.kernel_tables else "",
     log:
         "results/logs/build/{op}__{dtype}__{profile}.log",
     resources:
@@ -22,4 +24,4 @@ rule build_engine:
     shell:
         "{params.tpb} build --backend {params.backend} --config-json {params.cfg:q} --op {wildcards.op} "
         "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {output.engine} "
-        "--golden {output.golden} {params.manifest} > {log} 2>&1"
+        "--golden {output.golden} {params.manifest} {params.kernel_tables} > {log} 2>&1"

@@ -13,9 +13,11 @@ rule aggregate:
         device="results/calibration/device.json",
         kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
         profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
+        tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
     output:
         tables=expand("results/tables/{name}.csv",
-                      name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare"]),
+                      name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
+                            "tune"]),
         device="results/tables/device.json",
         summary=report("results/tables/summary.md", category="Summary"),
     params:
@@ -29,13 +31,14 @@ rule aggregate:
         "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
         "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
         "--roundtrip {input.roundtrip} --threads {input.threads} --compare {input.compare} --calibration {input.calibration} "
-        "--kernel {input.kernel} --profile {input.profile} > {log} 2>&1"
+        "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} > {log} 2>&1"
 
 
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,
 # summary.md and the figures (the figures rule, defined below, makes them)
 CONFIG_FILES = [str(f) for f in getattr(workflow, "configfiles", [])]
-PARENT_ARTIFACTS = ["results/tables/summary.md", *expand("results/figures/{figure}.png", figure=FIGURES)]
+PARENT_ARTIFACTS = ["results/tables/summary.md", *expand("results/figures/{figure}.png", figure=FIGURES),
+                    *([dag.TUNE_CHOICE] if TUNE_PLANNED else [])]
 
 
 rule log_mlflow:
@@ -69,7 +72,8 @@ rule log_mlflow:
 
 
 rule figures:
-    """Seaborn figures, one file each, labelled with the backend, device and versions."""
+    """One figure per question this run's tables can answer (FIGURES: figure_plan), each labelled
+    with the backend, device and versions; the figures it cannot draw are named in summary.md."""
     input:
         rules.aggregate.output.tables,
         device="results/tables/device.json",

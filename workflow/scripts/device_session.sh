@@ -2,10 +2,11 @@
 # One session on a GPU machine with trt-kit (TensorRT 8.6): run from the repository root after
 # `. /opt/trtkit/env.sh`. Steps (any order, several at once):
 #   check  environment, kernel check + compute-sanitizer memcheck/racecheck, ptxas report, SASS widths
+#   probe  after check: plugin/probes' variant probe (direct path, every shape) and ncu on three kernels
 #   smoke  the GPU tests of the timing machinery only (a minute)
 #   tests  the gpu pytest suite (tests/test_gpu*.py) and the host-only creator check against
 #          $TENSORRT_INCLUDE_DIR (tests/test_plugin_host.py)
-#   pick   measure the one-shot kernel variants on the direct path and choose the plugin's kernel
+#   rerun  after dag: `snakemake -n` after a timing.* change and after a kernel-source edit
 #   native after dag: Nsight Compute launch facts of TensorRT's fused kernel and the plugin's
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
@@ -26,7 +27,8 @@ for step in "$@"; do
     { date -u; nvidia-smi; nvcc --version | tail -2; python3 -c 'import tensorrt, pycuda, numpy, snakemake, mlflow; print("tensorrt", tensorrt.__version__, "| pycuda", pycuda.VERSION_TEXT, "| numpy", numpy.__version__, "| snakemake", snakemake.__version__, "| mlflow", mlflow.__version__)'; which ncu nsys compute-sanitizer; } > "$LOGS/env.txt" 2>&1
     kb=/tmp/tpb-kernels
     cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }  # the image's cmake is a Python wheel
-    if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$LOGS/kernels_build.log" 2>&1 \
+    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
+    if cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_PTXAS_VERBOSE=ON -DCMAKE_BUILD_TYPE=Release > "$LOGS/kernels_build.log" 2>&1 \
        && cmake --build $kb -j 16 >> "$LOGS/kernels_build.log" 2>&1; then
       timeout 300 $kb/swish_kernel_check > "$LOGS/kernel_check.log" 2>&1; note "kernel_check rc=$? $(tail -1 "$LOGS/kernel_check.log")"
       # > 2^31 elements with an index-dependent input (~17 GB); not under the sanitizers (too slow)
@@ -44,6 +46,13 @@ for step in "$@"; do
       note "kernel build FAILED (see kernels_build.log)"
     fi
     ;;
+  probe)
+    # after check (its build): the kernel shapes timed on the direct path, and Nsight Compute on three
+    OUT="$LOGS/probe" plugin/probes/run_variant_probe.sh /tmp/tpb-kernels/swish_variant_probe \
+      fp16:product_vectorized_oneshot_x1 fp16:product_vectorized_oneshot_x2_b128 fp32:product_vectorized_oneshot_x1_b128 \
+      > "$LOGS/probe.log" 2>&1
+    note "probe $(grep -c . "$LOGS/probe/probe.csv" 2>/dev/null) rows"
+    ;;
   smoke)
     TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 300 python3 -m pytest -m gpu tests/test_gpu.py -q -rs -x \
       -k "stream_blocker or timer_modes or compare_rule or direct_kernel or arena or creator_rejects" > "$LOGS/gpu_smoke.log" 2>&1
@@ -56,15 +65,20 @@ for step in "$@"; do
     timeout 300 python3 -m pytest tests/test_plugin_host.py -q -rA > "$LOGS/plugin_host.log" 2>&1
     note "plugin host tests rc=$? $(tail -1 "$LOGS/plugin_host.log") $(grep -ho 'swish_creator_check: .*' "$LOGS/plugin_host.log" | sort -u | tr '\n' ' ')"
     ;;
-  pick)
-    # measure the optimised kernel candidates on the direct path (cold L2, GPU time, 256 Ki..256 Mi
-    # elements) and run the one never far from the best at any size >= 1 MiB (analysis.pick_kernel)
-    python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
-    python3 workflow/scripts/tpb.py kernel-bench --manifest results/build/manifest.json --out "$LOGS/pick.csv" \
-      --config-json '{"kernel_bench": {"kernels": ["vectorized_oneshot", "vectorized_oneshot_x1", "vectorized_oneshot_x4", "vectorized_oneshot_x1_b128", "vectorized_oneshot_x2_b128"], "elements": [262144, 1048576, 2097152, 4194304, 8388608, 16777216, 67108864, 268435456]}, "timing": {"target_rse": 0.005, "min_samples": 20, "max_samples": 2000, "max_time_s": 0.2, "warmup_min": 5, "warmup_time_s": 0.02}, "dtypes": ["fp32", "fp16", "bf16"], "beta": 1.0}' > "$LOGS/pick.log" 2>&1
-    python3 workflow/scripts/tpb.py pick-kernel --kernel-csv "$LOGS/pick.csv" --config-out "$LOGS/plugin_kernel.yaml" \
-      > "$LOGS/plugin_kernel.txt" 2> "$LOGS/pick.txt"
-    cat "$LOGS/pick.txt"; note "plugin_kernel $(cat "$LOGS/plugin_kernel.txt")"
+  rerun)
+    # what a change reruns, after a complete DAG (snakemake -n): a timing.* key (no tune, no
+    # build_engine), then a kernel-source edit (compile_plugin, tune and what follows)
+    python3 - <<'PY' > /tmp/tpb-timing-changed.yaml
+import yaml
+c = yaml.safe_load(open("config.yaml")); c["timing"]["max_time_s"] = 0.5; print(yaml.safe_dump(c))
+PY
+    python3 -m snakemake -n --cores 16 --configfile /tmp/tpb-timing-changed.yaml > "$LOGS/rerun_timing.txt" 2>&1
+    note "timing.max_time_s changed: $(sed -n '/^Job stats/,/^total/p' "$LOGS/rerun_timing.txt" | awk 'NR>3 && NF==2 {printf "%s %s, ", $1, $2}')"
+    kernel=plugin/swishPlugin/swishPluginKernel.cu; cp "$kernel" /tmp/tpb-kernel.bak
+    echo "// an edit" >> "$kernel"
+    python3 -m snakemake -n --cores 16 > "$LOGS/rerun_kernel.txt" 2>&1
+    cp /tmp/tpb-kernel.bak "$kernel"
+    note "kernel source edited: $(sed -n '/^Job stats/,/^total/p' "$LOGS/rerun_kernel.txt" | awk 'NR>3 && NF==2 {printf "%s %s, ", $1, $2}')"
     ;;
   ceiling)
     # the calibration alone (cudaMemcpy and the 16-byte copy kernel, checked bit for bit first), and
@@ -103,19 +117,17 @@ PY
     ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1
-    kernel_arg=()  # config.yaml, then the per-dtype kernel the pick step measured best
-    [ -s "$LOGS/plugin_kernel.yaml" ] && kernel_arg=(--configfile config.yaml "$LOGS/plugin_kernel.yaml")
-    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete "${kernel_arg[@]}" >> "$LOGS/dag.log" 2>&1
+    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$LOGS/dag.log" 2>&1
     rc=$?
     note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"
     if [ $rc -eq 0 ]; then
-      python3 -m snakemake --cores 16 "${kernel_arg[@]}" --report results/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
+      python3 -m snakemake --cores 16 --report results/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
     fi
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
   pack)
     tar czf "$OUT/results.tgz" --ignore-failed-read results/tables results/figures results/logs results/build/manifest.json \
-      results/engines/*.build.json results/report.html results/profile results/kernel results/calibration mlflow.db 2>/dev/null
+      results/engines/*.build.json results/tune/choice.json results/report.html results/profile results/kernel results/calibration mlflow.db 2>/dev/null
     note "packed $(du -h "$OUT/results.tgz" | cut -f1)"
     ;;
   *) echo "unknown step $step"; exit 2;;

@@ -1,22 +1,18 @@
-"""Probes for the open measurement questions of issues 4 and 5, run on the H100 with trt-kit:
-evidence first, then a change to the pipeline. Each writes a CSV (and the idle series an .npz)
-under --out and prints a short table.
+"""Probes of the measuring method itself, on any GPU with trt-kit: evidence first, then a change to
+the pipeline. Each writes a CSV (and the idle series an .npz) under --out and prints a short table.
+Comparisons of kernel variants against TensorRT's own layers are no longer probes: they are the tune
+rule, configured (tune.kernels, tune.band_edges_l2, tune.timing in config.yaml; `snakemake -R tune`).
+The kernel shapes the product does not ship are timed by plugin/probes/swishVariantProbe.cu.
 
   copy-family   streaming copies of several shapes and load-to-store spacings, interleaved with the
                 Swish kernels at the same bytes (cold L2, blocked start): the ceiling must be the
                 fastest read+write stream, and the Swish kernel (fp16 beat cudaMemcpy by 0.4 %) is one
   idle-series   seconds of back-to-back idle-start samples (stream, graph) and blocked-start ones:
                 how long the host's slow and fast spells last decides how a window must sample
-  compare-fp32  the plugin's kernel variants and TensorRT's fused sigmoid x mul, fp32, all timed
-                interleaved per shape to a 0.2 % noise target (ratio rows > 1.00 were within 1 SE)
-  compare-more  the same for fp16 (cold) and fp32 (warm)
-  compare-l2    the same with loads under an L2 evict-first cache-policy descriptor and in 1024-thread
-                blocks, fp32 1-512 MiB and fp16
-  compare-waves fp32 4-64 MiB on shared buffers: the one-wave kernel (waves) against fixed shapes
   compare-arena the A/A control (TensorRT's kernel against itself) and plugin / native, each engine on
                 buffers of its own vs all on one shared input, output and flush buffer
 
-Run from the repository root: python3 workflow/scripts/h100_probes.py PROBE --out DIR [--manifest M]
+Run from the repository root: python3 workflow/scripts/probes.py PROBE --out DIR [--manifest M]
 """
 
 from __future__ import annotations
@@ -291,85 +287,6 @@ def idle_series(out: Path, manifest: Path, seconds: float) -> None:
         e.close()
 
 
-def engine_compare(out: Path, manifest: Path, part: str) -> None:
-    """The plugin's kernel variants and TensorRT's fused sigmoid x mul, timed interleaved per shape."""
-    config = load_config("config.yaml")
-    work = Path("/tmp/tpb-probe-engines")
-    work.mkdir(exist_ok=True)
-    sweep = [(256, 1024), (512, 1024), (1024, 1024), (2048, 1024), (4096, 1024), (8192, 1024), (16384, 1024),
-             (65536, 1024), (262144, 1024)]
-    plans = {  # part: [(dtype, profile, kernels, shapes, modes)]
-        "fp32": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef", "vectorized_oneshot_x1_cs",
-                                    "vectorized_oneshot_x1_b128_ef", "vectorized_oneshot_x2_b128"], sweep, ["cold"]),
-                 ("fp32", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef", "vectorized_oneshot_x1_b128_ef"],
-                  [(1, 1, 4096), (1, 128, 4096), (8, 512, 4096), (16, 2048, 4096)], ["cold"])],
-        "more": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef"],
-                  [(1, 1024), (16, 1024), (1024, 1024), (16384, 1024)], ["warm"]),
-                 ("fp16", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef", "vectorized_oneshot_x1_cs"],
-                  [(1, 1024), (256, 1024), (1024, 1024), (4096, 1024), (16384, 1024), (262144, 1024)], ["cold"]),
-                 ("fp16", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_ef"],
-                  [(1, 1, 4096), (1, 128, 4096), (8, 512, 4096), (16, 2048, 4096)], ["cold"])],
-        # cache-policy descriptors (createpolicy L2::evict_first) vs the .cs hint, and 1024-thread blocks
-        "l2": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_sized", "vectorized_oneshot_x1_ef",
-                                  "vectorized_oneshot_x1_l2ef", "vectorized_oneshot_x1_b128_l2ef",
-                                  "vectorized_oneshot_x1_b1024"], sweep[:-1] + [(32768, 1024)], ["cold"]),
-               ("fp32", "llm", ["vectorized_oneshot_x1", "vectorized_oneshot_sized", "vectorized_oneshot_x1_l2ef",
-                                "vectorized_oneshot_x1_b128_l2ef"], [(1, 128, 4096), (8, 512, 4096)], ["cold"]),
-               ("fp16", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_l2ef", "vectorized_oneshot_x1_b1024"],
-                [(256, 1024), (1024, 1024), (4096, 1024), (16384, 1024), (131072, 1024)], ["cold"]),
-               ("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_x1_l2ef"],
-                [(1024, 1024), (4096, 1024)], ["warm"])],
-        # on shared buffers (TimingArena): one wave of resident threads (waves) vs the fixed shapes
-        "waves": [("fp32", "sweep", ["vectorized_oneshot_x1", "vectorized_oneshot_sized", "vectorized_oneshot_waves",
-                                     "vectorized_oneshot", "vectorized_oneshot_x4", "vectorized_oneshot_x2_b128"],
-                   [(512, 1024), (1024, 1024), (1536, 1024), (2048, 1024), (3072, 1024), (4096, 1024),
-                    (6144, 1024), (8192, 1024), (16384, 1024)], ["cold"])],
-    }[part]
-    shared = part == "waves"
-    rule = StoppingRule(target_rse=0.002, min_samples=40, max_samples=3000, max_time_s=1.0 if shared else 1.5,
-                        warmup_min=5, warmup_time_s=0.02)
-    rows = []
-    for dtype, profile, kernels, shapes, modes in plans:
-        specs = [(f"native_{dtype}_{profile}", "swish_native", "", profile, dtype)]
-        specs += [(f"{k}_{dtype}_{profile}", "swish_plugin", k, profile, dtype) for k in kernels]
-        backend, engines = _engines(config, specs, work, manifest)
-        labels = [s[0] for s in specs]
-        for mode in modes:
-            for i, shape in enumerate(shapes, 1):
-                arena = backend.arena() if shared else None
-                timers = [engines[label].timer(shape, mode, seed=i, verify_max_elements=1 << 26, arena=arena)
-                          for label in labels]
-                try:
-                    for label, t in zip(labels, timers):
-                        if not t.verify().ok:
-                            raise RuntimeError(f"{label} {shape}: wrong output")
-                    with quiet_host(True):
-                        for t in timers:
-                            warm_up(t.sample, rule)
-                        series, reason = sample_interleaved([t.sample for t in timers], rule)
-                finally:
-                    for t in timers:
-                        t.close()
-                    if arena is not None:
-                        arena.close()
-                sums = [summarize(x, reason) for x in series]
-                native = sums[0]
-                n_el = int(np.prod(shape))
-                for label, s in zip(labels, sums):
-                    ratio = s.median / native.median
-                    rows.append({"dtype": dtype, "profile": profile, "mode": mode, "shape": "x".join(map(str, shape)),
-                                 "elements": n_el, "engine": label, "n": s.n, "median_us": s.median * 1e6,
-                                 "rse": s.rse, "ratio_to_native": ratio,
-                                 "ratio_se": ratio * float(np.hypot(s.rse, native.rse)), "stop": reason})
-                line = " ".join(f"{r['engine'].split('_' + dtype)[0].replace('vectorized_oneshot_', '')}="
-                                f"{r['ratio_to_native']:.4f}±{r['ratio_se']:.4f}" for r in rows[-len(labels):][1:])
-                print(f"{dtype} {profile} {mode} {'x'.join(map(str, shape)):<12} native {native.median * 1e6:8.2f} us  "
-                      f"{line}", flush=True)
-        for e in engines.values():
-            e.close()
-    _write_csv(out / f"compare_{part}.csv", rows)
-
-
 def arena_compare(out: Path, manifest: Path) -> None:
     """Is an A/B of two engines on buffers of their own biased by where those buffers lie? The A/A
     control says: TensorRT's kernel against itself (a second execution context) on separate
@@ -422,8 +339,7 @@ def arena_compare(out: Path, manifest: Path) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-fp32", "compare-more", "compare-l2",
-                                      "compare-arena", "compare-waves"])
+    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-arena"])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--manifest", type=Path, default=Path("results/build/manifest.json"))
     p.add_argument("--seconds", type=float, default=8.0)
@@ -433,10 +349,8 @@ def main() -> int:
         copy_family(a.out, a.manifest)
     elif a.probe == "idle-series":
         idle_series(a.out, a.manifest, a.seconds)
-    elif a.probe == "compare-arena":
-        arena_compare(a.out, a.manifest)
     else:
-        engine_compare(a.out, a.manifest, a.probe.split("-")[1])
+        arena_compare(a.out, a.manifest)
     return 0
 
 

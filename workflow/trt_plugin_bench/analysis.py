@@ -122,6 +122,21 @@ def repeat_agreement(latency: pd.DataFrame, k: float = 3.0) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _cut_by_size_limit(dynamic: pd.DataFrame) -> tuple[str, int, dict[str, list[str]]] | None:
+    """The shapes the CPU reference backend's size limit left out, from the dynamic table's
+    skipped rows (their message names the limit: sweeps.over_limit): (key, limit, {profile: shapes})."""
+    if dynamic.empty or "status" not in dynamic:
+        return None
+    skipped = dynamic[dynamic["status"] == "skipped"]
+    found = skipped["message"].astype(str).str.extract(r"> (reference\.\w+) (\d+)").dropna()
+    if found.empty:
+        return None
+    key, limit = found.iloc[0, 0], int(found.iloc[0, 1])
+    rows = skipped.loc[found.index].drop_duplicates(["profile", "shape"]).sort_values(["profile", "elements"])
+    shapes = {str(profile): list(group["shape"].astype(str)) for profile, group in rows.groupby("profile", sort=False)}
+    return key, limit, shapes
+
+
 def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
     """A short human-readable summary of the run, with the facts needed to trust it."""
     def read(name: str) -> pd.DataFrame:
@@ -137,9 +152,29 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
     on_cpu = device["backend"] == "reference"
     if on_cpu:
         lines += ["**CPU reference backend: every time below is a numpy CPU timing, not TensorRT.**", ""]
+    cut = _cut_by_size_limit(dyn)
+    from .figures import plan_from_tables  # here: figures imports this module
+
+    # the figures step runs after this one and draws what these tables support
+    _, no_figure = plan_from_tables(device["backend"], {"latency": lat, "calibration": cal, "dynamic": dyn, "threads": th,
+                                                        "kernel": kern, "compare": cmp, "tune": read("tune")})
+    if device.get("skipped") or cut or no_figure:
+        lines += ["## Left out", ""]
     if device.get("skipped"):
-        lines += ["## Left out", "", "Combinations this backend cannot build (each with the reason):", ""]
+        lines += ["Combinations this backend cannot build (each with the reason):", ""]
         lines += [f"- {reason}" for reason in device["skipped"]] + [""]
+    if cut:
+        from .sweeps import FULL_SWEEP_SWITCH
+
+        key, limit, shapes = cut
+        how = (f"`{FULL_SWEEP_SWITCH}` runs them (the full CPU sweep; README for its time)."
+               if key == "reference.max_elements" else f"they would only time numpy; a larger {key} runs them.")
+        lines += [f"Shapes above {key} ({limit} elements), left out of every sweep on the CPU reference "
+                  f"backend: {sum(map(len, shapes.values()))}. {how}", ""]
+        lines += [f"- {profile}: {', '.join(names)}" for profile, names in shapes.items()] + [""]
+    if no_figure:
+        lines += ["Figures not drawn, each with the reason:", ""]
+        lines += [f"- {name}: {why}" for name, why in no_figure.items()] + [""]
     if not cal.empty:
         lines.append("## Calibration")
         lines.append("")

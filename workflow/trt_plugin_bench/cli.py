@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import traceback
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
@@ -37,6 +39,73 @@ def _slot(backend: str, command: str):  # noqa: ANN202
     return gpu_slot(GPU_LOCK_DIR, exclusive=command not in SHARED_GPU_COMMANDS)
 
 
+# Every command that fails ends its stderr with one line in this form; the Snakefile's onerror
+# handler prints it for each failed job (failure_lines), so the reason reaches the console.
+ERROR_LINE = re.compile(r"^tpb [\w-]+: error: .*$", re.M)
+
+
+def one_line(text: str) -> str:
+    """A multi-line message on one line ("a:\n  b\n  c" -> "a: b; c")."""
+    text = re.sub(r":[ \t]*\n\s*", ": ", str(text).strip())
+    return re.sub(r"\s*\n\s*", "; ", text)
+
+
+def _fix(exc: BaseException) -> str:
+    """What to do about an expected error, where its message does not already say."""
+    from .backends.base import EngineLoadError
+    from .backends.engine_files import EngineCorrupt
+    from .config import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return "edit the key named above in config.yaml (or your --configfile / --config)"
+    if isinstance(exc, EngineCorrupt):
+        return ""  # its message says what the next run does
+    if isinstance(exc, EngineLoadError):
+        return "rebuild with `snakemake --cores 1 -R compile_plugin build_engine`"
+    if type(exc).__name__ == "TrackingStoreUnreachable":
+        return ("start the store, or point mlflow.tracking_uri (or MLFLOW_TRACKING_URI) at one that answers, "
+                "then run `snakemake` again: every measurement is kept and only the log rule reruns")
+    return ""
+
+
+def _expected(exc: BaseException) -> bool:
+    """Errors with a message written for the person: no traceback for these. Modules that import
+    pandas, mlflow or TensorRT are looked up only if this command already imported them."""
+    from .backends.base import BackendUnavailable, EngineLoadError, ShapeOutOfProfileError
+    from .config import ConfigError
+
+    kinds: list[type] = [ConfigError, EngineLoadError, BackendUnavailable, ShapeOutOfProfileError]
+    for module, name in (("tracking", "TrackingStoreUnreachable"), ("backends.tensorrt_backend", "BuildError")):
+        loaded = sys.modules.get(f"{__package__}.{module}")
+        if loaded is not None:
+            kinds.append(getattr(loaded, name))
+    return isinstance(exc, tuple(kinds))
+
+
+def error_line(command: str, exc: BaseException) -> str:
+    """`tpb <command>: error: <reason> [fix: ...]`, one line."""
+    fix = _fix(exc)
+    kind = "" if _expected(exc) else f"{type(exc).__name__}: "
+    return f"tpb {command}: error: {kind}{one_line(str(exc)) or type(exc).__name__}" + (f" [fix: {fix}]" if fix else "")
+
+
+def failure_lines(logs_dir: Path, since: float) -> list[str]:
+    """For each log under ``logs_dir`` written since ``since`` (a time.time()) whose job failed,
+    the log's last `tpb ...: error:` line, prefixed with the log's path. The Snakefile's onerror
+    handler prints these: Snakemake itself shows only `message: None` and the log's name."""
+    lines = []
+    for log in sorted(Path(logs_dir).rglob("*.log")):
+        try:
+            if log.stat().st_mtime < since - 1:  # a second of slack for coarse file-system clocks
+                continue
+            found = ERROR_LINE.findall(log.read_text(errors="replace"))
+        except OSError:
+            continue
+        if found:
+            lines.append(f"{log}: {found[-1]}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trt_plugin_bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -57,11 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--build-dir", required=True)
     p.add_argument("--manifest", required=True)
     p.add_argument("--cmake-log", required=True)
-    p.add_argument("--cuda-architectures", default="90")
+    p.add_argument("--cuda-architectures", default="", help='CMAKE_CUDA_ARCHITECTURES ("": the compiler default)')
+    p = cmd("tune")
+    p.add_argument("--manifest")
+    p.add_argument("--out", required=True, help="tune.csv: every measurement behind the choice")
+    p.add_argument("--choice", required=True, help="choice.json: the per-dtype choice tables")
     p = cmd("build")
     for a in ("--op", "--dtype", "--profile", "--engine", "--golden"):
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
+    p.add_argument("--kernel-tables", help="the tune rule's choice.json (plugin_kernel: auto)")
     for name in ("latency", "dynamic", "threads"):
         p = cmd(name)
         p.add_argument("--engine", required=True)
@@ -110,17 +184,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", required=True)
 
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as exc:  # the one line the console shows for a failed job (failure_lines)
+        if not _expected(exc):
+            traceback.print_exc()
+        print(error_line(args.command, exc), file=sys.stderr, flush=True)
+        return 2 if _expected(exc) else 1
+
+
+def _run(args: argparse.Namespace) -> int:
     config = json.loads(getattr(args, "config_json", "{}") or "{}")
     backend = getattr(args, "backend", "reference")
 
     if args.command == "check-config":
-        from .config import ConfigError, load_config
+        from .config import load_config
 
-        try:
-            load_config(args.config)
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+        load_config(args.config)  # a ConfigError becomes main's one error line
         print(f"{args.config}: valid")
         return 0
     if args.command == "resolve-backend":
@@ -177,13 +257,10 @@ def _host_only(args: argparse.Namespace, config: dict) -> int:
         for out in draw_all(tables, device, Path(args.out_dir)):
             print(f"wrote {out}")
         return 0
-    from .tracking import TrackingStoreUnreachable, log_results
+    from .tracking import log_results
 
-    try:
-        summary = log_results(config, Path(args.tables_dir), Path(args.tables_dir) / "device.json", Path(args.out))
-    except TrackingStoreUnreachable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+    # an unreachable store raises TrackingStoreUnreachable: main's one error line names it
+    summary = log_results(config, Path(args.tables_dir), Path(args.tables_dir) / "device.json", Path(args.out))
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -203,7 +280,17 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
     )
 
     manifest = _path(getattr(args, "manifest", None))
+    if args.command == "tune":
+        from .records import TuneRow
+        from .tune import tune
+
+        write_rows(args.out, TuneRow, tune(config, backend, manifest, Path(args.choice)))
+        return 0
     if args.command == "build":
+        if getattr(args, "kernel_tables", None):
+            from .tune import load_kernel_tables
+
+            config["kernel_tables"] = load_kernel_tables(Path(args.kernel_tables))
         sweeps.build_engine(config, backend, args.op, args.dtype, args.profile, Path(args.engine),
                             Path(args.golden), manifest)
     elif args.command == "latency":

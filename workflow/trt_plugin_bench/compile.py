@@ -28,7 +28,9 @@ def _run(cmd: list[str], log_file) -> None:  # noqa: ANN001
 
 
 def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_path: Path,
-                   cuda_architectures: str = "90") -> dict:
+                   cuda_architectures: str = "") -> dict:
+    """``cuda_architectures``: a CMAKE_CUDA_ARCHITECTURES list (dag.cuda_architectures: the present
+    GPU's, or config compile.cuda_architectures); "" leaves it to CMake and the compiler's default."""
     build_dir = Path(build_dir)
     manifest: dict = {
         "backend": backend_name,
@@ -49,8 +51,8 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
     else:
         build_dir.mkdir(parents=True, exist_ok=True)
         configure = ["cmake", "-S", str(PLUGIN_DIR), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
-                     f"-DCMAKE_CUDA_ARCHITECTURES={cuda_architectures}", "-DTPB_PTXAS_VERBOSE=ON",
-                     f"-DTPB_KERNELS_ONLY={'ON' if kernels_only else 'OFF'}"]
+                     *([f"-DCMAKE_CUDA_ARCHITECTURES={cuda_architectures}"] if cuda_architectures else []),
+                     "-DTPB_PTXAS_VERBOSE=ON", f"-DTPB_KERNELS_ONLY={'ON' if kernels_only else 'OFF'}"]
         with Path(log_path).open("w") as log_file:
             _run(configure, log_file)
             _run(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 2)], log_file)
@@ -61,6 +63,7 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
             if not plugin.exists():
                 raise RuntimeError(f"the build finished but {plugin} is missing")
             manifest["plugin_library"] = str(plugin.resolve())
+        manifest["cuda_architectures"] = cuda_architectures or "compiler default"
         manifest["built"] = True
         manifest["reason"] = ("pure-CUDA kernels only (reference backend)" if kernels_only
                               else "plugin library and kernels")

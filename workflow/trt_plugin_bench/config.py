@@ -80,11 +80,32 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return path or "<top level>"
 
 
+def _choices(error: jsonschema.ValidationError) -> list:
+    """The values an anyOf of consts and enums (e.g. auto or a kernel name) allows, in order."""
+    if error.validator == "const":
+        return [error.validator_value]
+    if error.validator == "enum":
+        return list(error.validator_value)
+    if error.validator == "anyOf":
+        return [v for e in error.context or [] for v in _choices(e)]
+    return []
+
+
 def _format_schema_error(error: jsonschema.ValidationError) -> str:
+    if error.validator == "anyOf" and _choices(error) and not isinstance(error.instance, (dict, list)):
+        allowed = ", ".join(str(v) for v in _choices(error))
+        return f"config key '{_key_path(error)}': {error.instance!r} is not allowed; allowed values: {allowed}"
     if error.validator == "oneOf" and error.context:
         # a value that may take several forms: report the form it came closest to
         # (the deepest error, and one about the value's contents over one about its type)
-        closest = max(error.context, key=lambda e: (len(e.absolute_path), e.validator not in ("enum", "type")))
+        scalar = not isinstance(error.instance, (dict, list))  # a choice of names fits only a scalar
+
+        def fit(e: jsonschema.ValidationError) -> int:
+            if _choices(e):
+                return 2 if scalar else 0
+            return 0 if e.validator in ("enum", "type") else 1
+
+        closest = max(error.context, key=lambda e: (len(e.absolute_path), fit(e)))
         return _format_schema_error(closest)
     key = _key_path(error)
     if error.validator == "enum":

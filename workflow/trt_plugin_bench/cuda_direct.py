@@ -60,11 +60,10 @@ class KernelLibrary:
 
 
 def kernel_bench(config: dict, manifest_path: Path) -> list[KernelRow]:
-    manifest = json.loads(Path(manifest_path).read_text())
-    if not manifest.get("kernels_library"):
-        raise RuntimeError(f"the compile rule built no kernel library: {manifest.get('reason')}")
+    lib = kernel_library(manifest_path)
     gpu = GpuContext(0)
-    bench = _DirectBench(config, KernelLibrary(Path(manifest["kernels_library"])), gpu)
+    bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"],
+                        StoppingRule.from_config(config["timing"]), float(config.get("beta", 1.0)))
     rows: list[KernelRow] = []
     try:
         with quiet_host(config.get("timing", {}).get("pin_cpu", True)):
@@ -76,14 +75,24 @@ def kernel_bench(config: dict, manifest_path: Path) -> list[KernelRow]:
     return rows
 
 
-class _DirectBench:
-    """Every configured kernel at one (dtype, size), warm and cold, output checked first."""
+def kernel_library(manifest_path: Path) -> KernelLibrary:
+    manifest = json.loads(Path(manifest_path).read_text())
+    if not manifest.get("kernels_library"):
+        raise RuntimeError(f"the compile rule built no kernel library: {manifest.get('reason')}")
+    return KernelLibrary(Path(manifest["kernels_library"]))
 
-    def __init__(self, config: dict, lib: KernelLibrary, gpu: GpuContext):
+
+class DirectBench:
+    """Every given kernel at one (dtype, size), in each of ``modes`` (warm, cold), output checked
+    first: the kernel_bench rule, and the tune rule's direct path."""
+
+    def __init__(self, lib: KernelLibrary, gpu: GpuContext, kernels: list[str], rule: StoppingRule, beta: float,
+                 modes: tuple[str, ...] = ("warm", "cold")):
         self.lib, self.gpu = lib, gpu
-        self.kernels = config["kernel_bench"]["kernels"]
-        self.rule = StoppingRule.from_config(config["timing"])
-        self.beta = float(config.get("beta", 1.0))
+        self.kernels = list(kernels)
+        self.rule = rule
+        self.beta = beta
+        self.modes = modes
         self.stream = cuda.Stream(flags=0x1)
         # GPU time behind a blocked start, as the engines' warm and cold modes: launch latency out
         self.events = EventTimer(self.stream, StreamBlocker(gpu))
@@ -105,7 +114,7 @@ class _DirectBench:
                 check = ref.check_output(head, block, "swish", dtype, beta, tensorrt_layers=False)  # plugin kernels never flush
                 if not check.ok:
                     raise RuntimeError(f"kernel {kernel}/{dtype} n={n} is wrong: {check.message}")
-                for mode in ("warm", "cold"):
+                for mode in self.modes:
                     def sample(mode: str = mode, kernel: str = kernel) -> tuple[float, float]:
                         if mode == "cold":
                             flush_l2(self.flush, stream)

@@ -97,7 +97,7 @@ DONE:
 }
 """
 COPY_KERNEL_BLOCK = 256
-# The calibration copies with both: on the H100 (2026-11-24, workflow/scripts/h100_probes.py
+# The calibration copies with both: on the H100 (2026-11-24, workflow/scripts/probes.py
 # copy-family) 1024-thread blocks copied 0.8 % faster than 256-thread ones and cudaMemcpy, and
 # were the only copy faster than the Swish kernel: the ceiling must be the fastest copy there is.
 COPY_KERNEL_BLOCKS = (256, 1024)

@@ -4,10 +4,61 @@ params hold, where outputs go. Kept here (not in .smk files) so they are unit-te
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
-from .operators import OPERATORS, plugin_kernel, sweep_key, tensorrt_support
+from .operators import AUTO_KERNEL, OPERATORS, plugin_kernel, sweep_key, tensorrt_support
 
 MANIFEST = "results/build/manifest.json"
+TUNE_CHOICE = "results/tune/choice.json"
+TUNE_TABLE = "results/tune/tune.csv"
+
+
+def uses_tune(op: str, config: dict, dtype: str) -> bool:
+    """Whether (op, dtype) runs the tune rule's choice table (plugin_kernel auto for that dtype)."""
+    return OPERATORS[op].kernel == "optimised" and plugin_kernel(op, config, dtype) == AUTO_KERNEL
+
+
+def tune_planned(config: dict, keys: list[str]) -> bool:
+    """The tune rule is in the DAG when a planned sweep runs the choice table (an explicit
+    plugin_kernel skips it)."""
+    return any(uses_tune(op, config, dtype) for op, dtype, _ in (k.split("__") for k in keys))
+
+
+def tune_input(op: str, config: dict, dtype: str) -> list[str]:
+    """build_engine's dependency on the choice table: only where (op, dtype) runs it, so an explicit
+    kernel, ReLU or the native twin never waits for (or reruns after) the tune rule."""
+    return [TUNE_CHOICE] if uses_tune(op, config, dtype) else []
+
+
+def _nvidia_smi(query: str) -> str | None:
+    """One line of `nvidia-smi --query-gpu` for GPU 0, or None without a GPU or nvidia-smi."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader", "-i", "0"],
+                             capture_output=True, text=True, timeout=20, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out or None
+
+
+def gpu_identity(backend: str) -> str:
+    """What the tune rule's choice depends on besides its config and the kernel source: the GPU
+    (model, board) and its driver. A param of the rule, so another GPU reruns it."""
+    if backend != "tensorrt":
+        return "cpu (reference backend)"
+    return _nvidia_smi("name,uuid,driver_version") or "unknown GPU"
+
+
+def cuda_architectures(config: dict, backend: str) -> str:
+    """CMAKE_CUDA_ARCHITECTURES for the compile rule: compile.cuda_architectures, or for auto the
+    present GPU's compute capability ("9.0" -> "90"), or "" (the compiler's default) without one."""
+    chosen = str(config.get("compile", {}).get("cuda_architectures", "auto"))
+    if chosen != "auto":
+        return chosen
+    cap = _nvidia_smi("compute_cap") if backend == "tensorrt" else None
+    return cap.replace(".", "") if cap else ""
 
 
 def plan_sweeps(config: dict, backend: str, trt_major: int | None) -> tuple[list[str], list[str]]:
@@ -72,5 +123,6 @@ def builder_cfg(config: dict, profile: str) -> dict:
     return cfg
 
 
-__all__ = ["MANIFEST", "builder_cfg", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
+__all__ = ["MANIFEST", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "cuda_architectures", "gpu_identity",
+           "tune_input", "tune_planned", "uses_tune", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
            "sweep_outputs", "thread_keys"]

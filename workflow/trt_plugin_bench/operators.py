@@ -69,6 +69,19 @@ OPERATORS: dict[str, OperatorSpec] = {
 }
 
 DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"
+# plugin_kernel: auto (the default) runs the tune rule's choice table (tune.py)
+AUTO_KERNEL = "auto"
+
+
+def tuned_kernel(table: list) -> tuple[str, tuple[tuple[int, str], ...]]:
+    """(kernel field, kernel_table field) for a tune choice table [[upper KiB, kernel], ..., [-1, kernel]]:
+    one band is just that kernel; no table (a dtype the rule could not tune) is the default kernel."""
+    bands = tuple((int(kib), str(kernel)) for kib, kernel in table)
+    if not bands:
+        return DEFAULT_PLUGIN_KERNEL, ()
+    if len(bands) == 1:
+        return bands[0][1], ()
+    return bands[-1][1], bands
 
 
 def plugin_kernel(op: str, config: dict, dtype: str) -> str:
@@ -86,9 +99,12 @@ def plugin_kernel(op: str, config: dict, dtype: str) -> str:
 KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3,
               "vectorized_oneshot_x1": 4, "vectorized_oneshot_x4": 5, "vectorized_oneshot_x1_b128": 6,
               "vectorized_oneshot_x2_b128": 7, "vectorized_oneshot_x1_ef": 8, "vectorized_oneshot_x1_cs": 9,
-              "vectorized_oneshot_x1_b128_ef": 10, "vectorized_oneshot_sized": 11,
-              "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14,
-              "vectorized_oneshot_waves": 15}
+              "vectorized_oneshot_x1_b128_ef": 10,
+              "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14}
+# Ids the library refuses (swishPluginKernel.h: kSwishRetiredSized, kSwishRetiredWaves): kernels that
+# switched shape inside at sizes measured on one GPU; the tune rule's choice table does that now.
+RETIRED_KERNEL_IDS = {11: "vectorized_oneshot_sized", 15: "vectorized_oneshot_waves"}
+KERNEL_ID_COUNT = 16  # one past the highest id, retired ones included (kSwishKernelCount)
 
 
 class KernelIdMismatch(RuntimeError):
@@ -109,11 +125,13 @@ def check_kernel_ids(lib: ctypes.CDLL, path: Path | str) -> None:
     count_fn.argtypes, count_fn.restype = [], ctypes.c_int
     name_fn.argtypes, name_fn.restype = [ctypes.c_int], ctypes.c_char_p
     count = int(count_fn())
-    if count != len(KERNEL_IDS):
+    if count != KERNEL_ID_COUNT:
         raise KernelIdMismatch(
-            f"{path} has {count} kernels but KERNEL_IDS in {here} lists {len(KERNEL_IDS)}: make KERNEL_IDS match "
+            f"{path} has {count} kernel ids but KERNEL_IDS in {here} expects {KERNEL_ID_COUNT}: make KERNEL_IDS match "
             "SwishKernel in plugin/swishPlugin/swishPluginKernel.h, or rebuild the library")
-    for name, kernel_id in sorted(KERNEL_IDS.items(), key=lambda item: item[1]):
+    names = {kernel_id: name for name, kernel_id in KERNEL_IDS.items()}
+    for kernel_id in range(count):
+        name = names.get(kernel_id)  # None: retired, the library must refuse it too (a null name)
         raw = name_fn(kernel_id)
         library_name = raw.decode() if raw is not None else None
         if library_name != name:

@@ -207,6 +207,30 @@ class ProfileRow:
     tool: str
 
 
+@dataclass
+class TuneRow:
+    """One kernel variant at one size of one band, on one path of the tune rule (tune.py)."""
+
+    backend: str
+    device_name: str
+    dtype: str
+    band: int
+    band_lo_bytes: int
+    band_hi_bytes: int  # -1: unbounded (the last band)
+    tensor_bytes: int
+    elements: int
+    kernel: str
+    path: str  # "direct" (the kernel library, no TensorRT) or "engine" (a plugin engine against the native twin)
+    mode: str
+    n: int
+    median_us: float
+    rse: float
+    gbps: float  # bytes read + written per second
+    ratio_to_native: float  # engine path: median ÷ the native twin's, interleaved on shared buffers; NaN direct
+    control_ratio: float  # engine path: the native twin ÷ itself (A/A); NaN direct
+    chosen: bool  # the kernel the choice table runs in this band
+
+
 TABLES: dict[str, type] = {
     "latency": LatencyRow,
     "dynamic": DynamicRow,
@@ -216,6 +240,7 @@ TABLES: dict[str, type] = {
     "kernel": KernelRow,
     "profile": ProfileRow,
     "compare": CompareRow,
+    "tune": TuneRow,
 }
 
 

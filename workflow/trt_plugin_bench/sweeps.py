@@ -6,8 +6,10 @@ on its own and a rule stays one command line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -23,7 +25,7 @@ from .backends.base import MODE_START, Backend, EngineSpec, ShapeOutOfProfileErr
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
 from .host import quiet_host
-from .operators import ITEMSIZE, OPERATORS, plugin_kernel
+from .operators import AUTO_KERNEL, ITEMSIZE, OPERATORS, plugin_kernel, tuned_kernel
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .stats import (
@@ -39,6 +41,11 @@ from .stats import (
 )
 
 GOLDEN_SEED = 20261124
+# The reference backend's round trip checks numpy against numpy: a changed output shows in 256 Ki
+# elements as well as in the 16 Mi of the llm profile's opt shape, in a fraction of the time.
+REFERENCE_GOLDEN_MAX_ELEMENTS = 1 << 18
+# how to run what the CPU reference backend's quick default leaves out (README, summary.md, logs)
+FULL_SWEEP_SWITCH = "snakemake --cores 1 --configfile config.yaml config.cpu-full.yaml"
 
 
 def log(msg: str) -> None:
@@ -56,11 +63,15 @@ def plugin_library_from_manifest(manifest_path: Path | None) -> Path | None:
 def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpec:
     prof = profiles(config)[profile_name]
     spec = OPERATORS[op]
+    kernel, table = plugin_kernel(op, config, dtype), ()
+    if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (config "kernel_tables", from choice.json)
+        kernel, table = tuned_kernel(config.get("kernel_tables", {}).get(dtype, []))
     return EngineSpec(
         operator=op,
         function=spec.function,
         implementation=spec.implementation,
-        kernel=plugin_kernel(op, config, dtype),
+        kernel=kernel,
+        kernel_table=table,
         dtype=dtype,
         profile=profile_name,
         min=prof.min,
@@ -74,10 +85,45 @@ def elements(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+def _reference_limit(config: dict) -> tuple[str, int]:
+    """The CPU reference backend's size limit in force: (its config key, elements)."""
+    ref_cfg = config["reference"]
+    key = "full_max_elements" if ref_cfg.get("full") and "full_max_elements" in ref_cfg else "max_elements"
+    return f"reference.{key}", int(ref_cfg[key])
+
+
 def max_elements_for(backend: Backend, config: dict) -> int | None:
-    if backend.name == "reference":
-        return int(config["reference"]["max_elements"])
-    return None
+    """Tensors above this many elements are left out on the CPU reference backend (None: no limit)."""
+    return _reference_limit(config)[1] if backend.name == "reference" else None
+
+
+def over_limit(config: dict, n: int, limit: int) -> str:
+    """Why a shape of ``n`` elements is left out, and how to run it (summary.md parses the first part)."""
+    key, _ = _reference_limit(config)
+    how = "" if key == "reference.full_max_elements" else f"; `{FULL_SWEEP_SWITCH}` runs it"
+    return f"{n} elements > {key} {limit}{how}"
+
+
+def time_budget(backend: Backend, config: dict, max_time_s: float) -> float:
+    """A timed state's budget: on the CPU reference backend's quick default (reference.full false)
+    at most reference.max_time_s; the GPU budgets and the full CPU sweep keep ``max_time_s``."""
+    ref_cfg = config.get("reference", {})
+    if backend.name == "reference" and not ref_cfg.get("full") and "max_time_s" in ref_cfg:
+        return min(float(max_time_s), float(ref_cfg["max_time_s"]))
+    return float(max_time_s)
+
+
+def digest(a: np.ndarray) -> str:
+    """sha256 of an array's bytes in C order: what the round trip compares, bit for bit."""
+    return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8)).hexdigest()
+
+
+def golden_shape(spec: EngineSpec, backend_name: str) -> tuple[int, ...]:
+    """The shape of the golden output: opt, or on the reference backend min when opt has more
+    than REFERENCE_GOLDEN_MAX_ELEMENTS elements."""
+    if backend_name != "reference" or elements(spec.opt) <= REFERENCE_GOLDEN_MAX_ELEMENTS:
+        return tuple(spec.opt)
+    return tuple(spec.min)
 
 
 # -- build ---------------------------------------------------------------------------------------
@@ -104,14 +150,20 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
         **facts,
     }
     build_record_path(engine_path).write_text(json.dumps(record, indent=2, default=str))
-    # the golden output: what this (building) process computes, for the round-trip rule
+    # the golden output: what this (building) process computes, for the round-trip rule. Only the
+    # seed and digests are kept (a few hundred bytes, not up to 128 MiB): the loader regenerates
+    # the input from the seed, and bit identity needs only the output's digest.
     engine = backend.load(engine_path, plugin_library)
-    x = ref.random_input(spec.opt, dtype, GOLDEN_SEED)
+    shape = golden_shape(spec, backend.name)
+    x = ref.random_input(shape, dtype, GOLDEN_SEED)
     y = engine.infer(x)
-    check = engine.check(y, x, spec.opt)
+    check = engine.check(y, x, shape)
     if not check.ok:
         raise RuntimeError(f"engine {op}/{dtype}/{profile_name} computes wrong values: {check.message}")
-    np.savez(golden_path, x=x, y=y, pid=np.int64(os.getpid()))
+    tmp = golden_path.with_name(golden_path.name + ".tmp.npz")
+    np.savez(tmp, seed=np.int64(GOLDEN_SEED), shape=np.asarray(shape, dtype=np.int64), dtype=np.str_(dtype),
+             x_sha256=np.str_(digest(x)), y_sha256=np.str_(digest(y)), pid=np.int64(os.getpid()))
+    tmp.replace(golden_path)
     engine.close()
     log(f"built {engine_path.name}: {record['engine_bytes']} bytes in {facts.get('build_seconds', 0):.2f} s; {check.message}")
     return record
@@ -124,6 +176,7 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     backend = get_backend(backend_name)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     rule = StoppingRule.from_config(config["timing"])
+    rule = replace(rule, max_time_s=time_budget(backend, config, rule.max_time_s))
     repeats = int(config["timing"]["repeats"])
     device = backend.device_info().device_name
     prof = profiles(config)[engine.spec.profile]
@@ -165,7 +218,7 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
     for i, shape in enumerate(shapes, 1):
         n = elements(shape)
         if limit is not None and n > limit:
-            log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
+            log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({over_limit(config, n, limit)})")
             continue
         measured.append((i, shape))
         for mode in [m for m in modes if m not in idle_modes]:
@@ -188,7 +241,7 @@ def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: in
                repeats: int, rule: StoppingRule, device: str, verify_once) -> list[LatencyRow]:  # noqa: ANN001
     """Idle-start latency includes the host's enqueue, and the host drifts slowly: on the H100 of
     2026-11-24 the medians of 0.25 s windows of one state ranged over 30 % within 8 s, and two
-    4-8 s runs of one state differed by up to 7 % (workflow/scripts/h100_probes.py idle-series). A
+    4-8 s runs of one state differed by up to 7 % (workflow/scripts/probes.py idle-series). A
     window of one state cannot see drift slower than itself, so its noise figure was too small.
     Here every (state, repeat) is sampled in ``timing.idle_visits`` short visits, round-robin over
     every idle state of the rule: each repeat's median pools host conditions from the whole rule,
@@ -246,7 +299,7 @@ def _latency_row(backend: Backend, device: str, spec: EngineSpec, shape: tuple[i
     bw = moved / s.median / 1e9 if s.median > 0 else float("nan")
     return LatencyRow(
         backend=backend.name, device_name=device, operator=spec.operator,
-        implementation=spec.implementation, kernel=spec.kernel, dtype=spec.dtype,
+        implementation=spec.implementation, kernel=spec.kernel_label, dtype=spec.dtype,
         profile=spec.profile, shape=shape_str(shape), elements=n, bytes_moved=moved,
         mode=mode, start=start, repeat=repeat, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
         mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
@@ -303,7 +356,7 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     # 1 % that is enough for a latency row
     rule = replace(StoppingRule.from_config(config["timing"]),
                    target_rse=float(config["compare"].get("target_rse", 0.002)),
-                   max_time_s=float(config["compare"].get("max_time_s", 2.0)))
+                   max_time_s=time_budget(backend, config, float(config["compare"].get("max_time_s", 2.0))))
     shapes = compare_shapes(config, sa.profile)
     limit = max_elements_for(backend, config)
     device = backend.device_info().device_name
@@ -313,7 +366,7 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
         for i, shape in enumerate(shapes, 1):
             n = elements(shape)
             if limit is not None and n > limit:
-                log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({n} elements > reference.max_elements {limit})")
+                log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({over_limit(config, n, limit)})")
                 continue
             with backend.arena() as arena, \
                     a.timer(shape, mode, seed=i, verify_max_elements=verify_max, arena=arena) as ta, \
@@ -335,7 +388,7 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
                 control, control_se = median_ratio(xc, xb)
                 rows.append(CompareRow(
                     backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
-                    kernel_a=sa.kernel, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
+                    kernel_a=sa.kernel_label, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
                     tensor_bytes=n * ITEMSIZE[sa.dtype], mode=mode, start=ta.start, n=xa.n,
                     median_a_us=xa.median * 1e6, median_b_us=xb.median * 1e6,
                     median_se_a_us=xa.median_se * 1e6, median_se_b_us=xb.median_se * 1e6,
@@ -389,7 +442,7 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
                     shape=shape_str(shape), elements=n, in_profile=True)
         if limit is not None and n > limit:
             rows.append(DynamicRow(**base, status="skipped", output_shape="", verified=False, median_us=float("nan"),
-                                   message=f"{n} elements > reference.max_elements {limit}"))
+                                   message=over_limit(config, n, limit)))
             continue
         try:
             with engine.timer(shape, "warm", seed=100 + i, verify_max_elements=config["timing"]["verify_max_elements"]) as timer:
@@ -423,19 +476,30 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
 
 # -- round trip ----------------------------------------------------------------------------------
 def roundtrip_child(backend_name: str, engine_path: Path, golden_path: Path, manifest_path: Path | None) -> dict:
-    """Runs in a fresh process: load the serialized engine, recompute the golden input."""
+    """Runs in a fresh process: load the serialized engine, regenerate the golden input from its
+    seed and compare the output's digest with the building process's. ``differing_bytes`` is 0 or,
+    as only digests are kept, -1 (unknown how many)."""
     backend = get_backend(backend_name)
     t0 = time.perf_counter()
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     deserialize_ms = (time.perf_counter() - t0) * 1e3
-    golden = np.load(golden_path)
-    y = engine.infer(golden["x"])
-    expected = golden["y"]
-    same_shape = y.shape == expected.shape and y.dtype == expected.dtype
-    differing = int(np.count_nonzero(y.view(np.uint8) != expected.view(np.uint8))) if same_shape else -1
+    with np.load(golden_path) as golden:
+        g = {k: golden[k] for k in golden.files}
+    if "y" in g:  # a golden file of full arrays, from before digests
+        x, shape, expected = g["x"], tuple(g["x"].shape), digest(g["y"])
+    else:
+        shape, expected = tuple(int(d) for d in g["shape"]), str(g["y_sha256"])
+        x = ref.random_input(shape, str(g["dtype"]), int(g["seed"]))
+        if digest(x) != str(g["x_sha256"]):
+            raise RuntimeError(f"the loader regenerated a different input from seed {int(g['seed'])} than the "
+                               "building process: are both running the same numpy?")
+    y = engine.infer(x)
+    actual = digest(y)
     engine.close()
-    return {"loader_pid": os.getpid(), "builder_pid": int(golden["pid"]), "bit_identical": same_shape and differing == 0,
-            "differing_bytes": differing, "deserialize_ms": deserialize_ms}
+    same = tuple(y.shape) == shape and actual == expected
+    return {"loader_pid": os.getpid(), "builder_pid": int(g["pid"]), "bit_identical": same,
+            "differing_bytes": 0 if same else -1, "deserialize_ms": deserialize_ms,
+            "sha256": actual, "golden_sha256": expected, "shape": list(shape)}
 
 
 def roundtrip(config: dict, backend_name: str, engine_path: Path, golden_path: Path,
@@ -449,7 +513,10 @@ def roundtrip(config: dict, backend_name: str, engine_path: Path, golden_path: P
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
-        raise RuntimeError(f"round-trip loader process exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+        # the child ends with one `tpb roundtrip-child: error: <reason>` line: pass that reason on
+        reasons = re.findall(r"^tpb roundtrip-child: error: (.*)$", proc.stderr, re.M)
+        why = reasons[-1] if reasons else proc.stderr.strip()[-2000:]
+        raise RuntimeError(f"round-trip loader process exited with {proc.returncode}: {why}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     record = json.loads(build_record_path(engine_path).read_text())
     spec = EngineSpec.from_json(record["spec"])
@@ -457,11 +524,12 @@ def roundtrip(config: dict, backend_name: str, engine_path: Path, golden_path: P
         raise RuntimeError("the round trip did not run in a separate process")
     row = RoundtripRow(
         backend=record["device"]["backend"], operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
-        shape=shape_str(spec.opt), engine_bytes=record["engine_bytes"], engine_sha256=record["engine_sha256"],
+        shape=shape_str(tuple(result.get("shape", spec.opt))), engine_bytes=record["engine_bytes"], engine_sha256=record["engine_sha256"],
         builder_pid=result["builder_pid"], loader_pid=result["loader_pid"], bit_identical=result["bit_identical"],
         differing_elements=result["differing_bytes"], deserialize_ms=result["deserialize_ms"],
         message="outputs bit-identical to the building process" if result["bit_identical"]
-        else f"{result['differing_bytes']} bytes differ from the building process",
+        else (f"outputs differ from the building process (sha256 {result.get('sha256', '?')[:16]}…, the builder's "
+              f"{result.get('golden_sha256', '?')[:16]}…)"),
     )
     log(row.message)
     if not row.bit_identical:

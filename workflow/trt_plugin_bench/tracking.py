@@ -252,6 +252,21 @@ def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict,
             for _, r in grp.iterrows():
                 metrics.append((f"kernel.{kernel}.{dtype}.{mode}.bandwidth_gbs", float(r["bandwidth_gbs"]),
                                 steps[(int(r["elements"]), "")]))
+    tune = tables.get("tune")
+    if tune is not None and len(tune):  # the tune rule's choice per dtype and the measurements behind it
+        steps = log2_steps((int(e), "") for e in tune["elements"])
+        params["steps.tune"] = steps_param(steps)
+        for dtype, grp in tune.groupby("dtype"):
+            chosen = grp[grp["chosen"].astype(bool)].drop_duplicates("band").sort_values("band")
+            params[f"tune.{dtype}.table"] = "; ".join(
+                f"{'above' if int(r['band_hi_bytes']) < 0 else '<= ' + str(int(r['band_hi_bytes']) >> 10) + ' KiB'}: "
+                f"{r['kernel']}" for _, r in chosen.iterrows())
+        for (dtype, path, kernel), grp in tune.groupby(["dtype", "path", "kernel"]):
+            for _, r in grp.iterrows():
+                step = steps[(int(r["elements"]), "")]
+                metrics.append((f"tune.{dtype}.{path}.{kernel}.gbps", float(r["gbps"]), step))
+                if path == "engine":
+                    metrics.append((f"tune.{dtype}.{path}.{kernel}.ratio_to_native", float(r["ratio_to_native"]), step))
     cmp = tables.get("compare")
     if cmp is not None and len(cmp):
         for profile, grp in cmp.groupby("profile"):  # one profile's shapes: steps unique per metric

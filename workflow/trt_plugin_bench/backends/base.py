@@ -42,6 +42,14 @@ class EngineSpec:
     opt: tuple[int, ...]
     max: tuple[int, ...]
     beta: float
+    # the tune rule's choice table, ((upper KiB of the input tensor, kernel), ...), the last upper -1
+    # (unbounded): the plugin's "kernel_table" field. Empty: ``kernel`` runs at every size.
+    kernel_table: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def kernel_label(self) -> str:
+        """What the tables' kernel column says: the kernel, or "tuned" when a choice table bands sizes."""
+        return "tuned" if self.kernel_table else self.kernel
 
     @property
     def profile_obj(self) -> Profile:
@@ -64,6 +72,7 @@ class EngineSpec:
         data = dict(data)
         for key in ("min", "opt", "max"):
             data[key] = tuple(data[key])
+        data["kernel_table"] = tuple((int(kib), str(kernel)) for kib, kernel in data.get("kernel_table", ()))
         return cls(**data)
 
 

@@ -108,12 +108,15 @@ def _plugin_fields(spec: EngineSpec, keep: list) -> trt.PluginFieldCollection:
     beta = np.array([spec.beta], dtype=np.float32)
     kernel = np.array([KERNEL_IDS[spec.kernel]], dtype=np.int32)
     keep.extend([beta, kernel])  # a PluginField points at the array's memory
-    return trt.PluginFieldCollection(
-        [
-            trt.PluginField("beta", beta, trt.PluginFieldType.FLOAT32),
-            trt.PluginField("kernel", kernel, trt.PluginFieldType.INT32),
-        ]
-    )
+    fields = [
+        trt.PluginField("beta", beta, trt.PluginFieldType.FLOAT32),
+        trt.PluginField("kernel", kernel, trt.PluginFieldType.INT32),
+    ]
+    if spec.kernel_table:  # (upper KiB, kernel id) pairs, the plugin's choice table
+        table = np.array([v for kib, name in spec.kernel_table for v in (kib, KERNEL_IDS[name])], dtype=np.int32)
+        keep.append(table)
+        fields.append(trt.PluginField("kernel_table", table, trt.PluginFieldType.INT32))
+    return trt.PluginFieldCollection(fields)
 
 
 def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpec, keep: list) -> trt.ILayer:
@@ -125,7 +128,8 @@ def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpe
             raise BuildError(f"plugin creator {PLUGIN_NAME} v{version} (IPluginV3) is not registered")
         plugin = creator.create_plugin("swish", _plugin_fields(spec, keep), trt.TensorRTPhase.BUILD)
         if plugin is None:
-            raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}")
+            raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
+                             f"kernel_table={list(spec.kernel_table)}")
         return network.add_plugin_v3([x], [], plugin)
     # get_plugin_creator is gone in 11; get_creator (10+) also returns V2 creators
     lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
@@ -136,7 +140,8 @@ def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpe
         )
     plugin = creator.create_plugin("swish", _plugin_fields(spec, keep))
     if plugin is None:
-        raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}")
+        raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
+                             f"kernel_table={list(spec.kernel_table)}")
     return network.add_plugin_v2([x], plugin)
 
 
@@ -302,18 +307,30 @@ class TensorRTBackend(Backend):
 
     # -- load --------------------------------------------------------------------------------
     def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
+        """The engine, checked against its build record. An engine that fails (changed since it
+        was built, refused by this TensorRT, or not what its record says) is removed with its
+        record and golden output, so the next `snakemake` run rebuilds it. A plugin library that
+        fails to load is not the engine's fault: that error leaves the engine alone."""
         from .base import read_build_record
+        from .engine_files import discard_corrupt
 
-        record = read_build_record(engine_path)
-        spec = EngineSpec.from_json(record["spec"])
+        try:
+            record = read_build_record(engine_path)
+            spec = EngineSpec.from_json(record["spec"])
+        except (EngineLoadError, KeyError, TypeError) as exc:
+            raise discard_corrupt(engine_path, exc) from exc
         if OPERATORS[spec.operator].uses_plugin:
             self.load_plugin_library(plugin_library)
         t0 = time.perf_counter()
         engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
         seconds = time.perf_counter() - t0
         if engine is None:
-            raise EngineLoadError(f"TensorRT could not deserialize {engine_path}: {self.logger.errors()}")
-        return TrtEngine(self, engine, spec, seconds)
+            raise discard_corrupt(engine_path, f"TensorRT {trt.__version__} could not deserialize it: "
+                                               f"{self.logger.errors()}")
+        try:
+            return TrtEngine(self, engine, spec, seconds)
+        except EngineLoadError as exc:  # its profile or dtype is not what the record says
+            raise discard_corrupt(engine_path, exc) from exc
 
     # -- calibration -------------------------------------------------------------------------
     def arena(self) -> TrtArena:

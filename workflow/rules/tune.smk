@@ -1,0 +1,25 @@
+rule tune:
+    """plugin_kernel auto: the kernel variants measured per size band on this GPU (direct, then in an
+    engine against the native twin), and the choice table the plugin engines are built with. Reruns
+    on a new kernel library (a kernel edit), another GPU or driver, or a change of its own keys;
+    timing.* is not among them."""
+    input:
+        manifest=MANIFEST,
+    output:
+        choice=dag.TUNE_CHOICE,
+        table=dag.TUNE_TABLE,
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=dag.cfg_json(tune=CONFIG["tune"], dtypes=CONFIG["dtypes"], beta=CONFIG["beta"], builder=CONFIG.get("builder", {}),
+                         compare={"pairs": CONFIG["compare"]["pairs"]}),
+        gpu=dag.gpu_identity(BACKEND),
+    log:
+        "results/logs/tune.log",
+    resources:
+        gpu=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} tune --backend {params.backend} --config-json {params.cfg:q} --manifest {input.manifest} "
+        "--out {output.table} --choice {output.choice} > {log} 2>&1"
