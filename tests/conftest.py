@@ -7,3 +7,4 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' own helpers (project_copy, gpu_env)

@@ -43,8 +43,10 @@ def test_build_writes_record_and_golden(built: tuple[Path, Path]) -> None:
     assert record["device"]["backend"] == "reference"
     assert "not TensorRT" in record["device"]["backend_label"]
     assert record["spec"]["dtype"] == "fp16" and record["spec"]["opt"] == [16, 256]
-    data = np.load(golden)
-    assert data["x"].shape == (16, 256) and int(data["pid"]) == os.getpid()
+    data = np.load(golden)  # a seed and digests, not the arrays: a few hundred bytes
+    assert tuple(data["shape"]) == (16, 256) and int(data["pid"]) == os.getpid()
+    x = ref.random_input((16, 256), "fp16", int(data["seed"]))
+    assert str(data["x_sha256"]) == sweeps.digest(x) and golden.stat().st_size < 4096
 
 
 def test_out_of_profile_shapes_are_refused(built: tuple[Path, Path]) -> None:
@@ -63,6 +65,7 @@ def test_corrupted_engines_fail_with_clear_errors(built: tuple[Path, Path]) -> N
     engine_path.write_bytes(blob[: len(blob) // 2])
     with pytest.raises(EngineLoadError, match="truncated|wrong length"):
         backend.load(engine_path, None)
+    assert not engine_path.exists()  # removed, so that Snakemake rebuilds it (tests/test_new_user.py)
     engine_path.write_bytes(b"XXXXXXXX" + blob[8:])
     with pytest.raises(EngineLoadError, match="bad magic"):
         backend.load(engine_path, None)
@@ -100,8 +103,11 @@ def test_roundtrip_runs_in_a_separate_process(built: tuple[Path, Path], config: 
 def test_roundtrip_detects_a_different_output(built: tuple[Path, Path], config: dict) -> None:
     engine, golden = built
     data = dict(np.load(golden))
-    data["y"] = data["y"].copy()
-    data["y"].flat[5] = ref.to_device_dtype(np.array([1.5], dtype=np.float32), "fp16")[0]
+    # the builder's output one ulp off in one element: the loader's digest must differ from it
+    x = ref.random_input(tuple(data["shape"]), "fp16", int(data["seed"]))
+    y = get_backend("reference").load(engine, None).infer(x)
+    y.view(np.uint16).flat[5] ^= 1
+    data["y_sha256"] = np.str_(sweeps.digest(y))
     np.savez(golden, **data)
     with pytest.raises(RuntimeError, match="differ from the building process"):
         sweeps.roundtrip(config, "reference", engine, golden, None)

@@ -21,7 +21,8 @@ import numpy as np
 from .. import reference as ref
 from ..records import CalibrationRow, DeviceInfo
 from ..reference import CheckResult
-from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
+from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker, read_build_record
+from .engine_files import discard_corrupt
 
 MAGIC = b"TPBREF\x00\x01"
 LABEL = "reference backend (CPU, numpy) - CPU timings, not TensorRT"
@@ -187,7 +188,17 @@ class ReferenceBackend(Backend):
         return {"build_seconds": time.perf_counter() - t0, "builder": LABEL}
 
     def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
-        return ReferenceEngine(deserialize_spec(Path(engine_path).read_bytes()))
+        """The engine, validated (its own checksum first, then the build record's digest, as the
+        TensorRT backend does); one that fails is removed with its record and golden output, so
+        the next `snakemake` run rebuilds it."""
+        if not Path(engine_path).exists():
+            raise EngineLoadError(f"engine file {engine_path} does not exist")  # missing, not corrupt
+        try:
+            spec = deserialize_spec(Path(engine_path).read_bytes())
+            read_build_record(engine_path)
+        except (EngineLoadError, OSError) as exc:
+            raise discard_corrupt(engine_path, exc) from exc
+        return ReferenceEngine(spec)
 
     def arena(self) -> ReferenceArena:
         return ReferenceArena()
