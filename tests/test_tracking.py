@@ -374,7 +374,8 @@ def test_log_rule_gets_the_artifacts_and_the_command_line_keys(tmp_path: Path) -
     assert str(ROOT / "tests/configs/small.yaml") in inputs
     cfg = json.loads(re.search(r"--config-json '(.*?)' --tables-dir", block).group(1))
     assert cfg["mlflow_cli_keys"] == ["experiment", "tracking_uri"]
-    assert cfg["config"]["timing"]["repeats"] == 2 and "results/figures/kernels.png" in cfg["artifacts"]
+    assert cfg["config"]["timing"]["repeats"] == 2 and "results/figures/latency.png" in cfg["artifacts"]
+    assert "results/figures/kernels.png" not in cfg["artifacts"]  # not drawn on the CPU: never a placeholder
 
 
 def test_resolve_tracking_precedence(tmp_path: Path) -> None:

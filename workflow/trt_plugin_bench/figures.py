@@ -1,12 +1,23 @@
-"""Seaborn figures of the aggregated tables, one file per figure.
+"""Figures of the aggregated tables, one question per figure, one file each.
 
-Every figure's title names what produced the numbers (TensorRT on a GPU, or the CPU reference
-backend), with the device, driver, TensorRT version and date, so a PNG read alone still says
-what it shows.
+One style for every figure: a dtype always has the same marker (and the same colour where the
+dtype is the hue), an operator, a timing mode and a kernel always the same colour
+(DTYPE_MARKERS, DTYPE_COLORS, OPERATOR_COLORS, MODE_COLORS, kernel_colors). Facets split the
+states (rows: profile, columns: dtype) so that no panel holds more lines than there are
+operators, modes or kernels. Sizes are tensor bytes on a log2 axis labelled 1 KiB, 1 MiB, ...
+
+Each title is the figure's question, then one line naming the backend (CPU reference timings are
+labelled as such), the device, the versions and the date, so a PNG read alone still says what it
+shows. A figure whose data this run does not have is not drawn: figure_plan (the DAG, from the
+config) and plan_from_tables (the drawing step and the summary, from the tables) give the reason.
 """
 
 from __future__ import annotations
 
+import math
+import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -15,205 +26,520 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 
 from .analysis import (  # noqa: E402
+    RATIO_TARGET_MIN_BYTES,
     SMALL_TENSOR_ALLOWANCE_US,
+    by_state,
     compare_targets,
     is_copy,
     ratio_table,
 )
+from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
+from .operators import ITEMSIZE  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
-           "calibration", "kernels")
+           "calibration", "kernels", "tune")
+
+# The one scheme of every figure.
+DTYPE_MARKERS = {"fp32": "o", "fp16": "s", "bf16": "^"}
+DTYPE_COLORS = {"fp32": "#1b9e77", "fp16": "#d95f02", "bf16": "#7570b3"}
+OPERATOR_COLORS = {"relu": "#7f7f7f", "swish_native": "#1f77b4", "swish_plugin": "#d62728",
+                   "swish_plugin_naive": "#ff9896", "swish_plugin_v3": "#9467bd"}
+MODE_COLORS = {"warm": "#e6550d", "cold": "#3182bd", "stream": "#31a354", "graph": "#756bb1"}
+MODE_MEANING = {"warm": "warm cache", "cold": "cache flushed", "stream": "from an idle stream, launch included",
+                "graph": "CUDA-graph replay from idle"}
+OTHER_COLOR = "#444444"  # a name the scheme does not know yet (a new operator)
+CONTROL_COLOR = "#888888"  # the A/A control and reference lines
+# the latency and roofline figures show one mode: GPU time of an uncached tensor when measured
+HEADLINE_MODES = ("cold", "warm", "stream", "graph")
+
+Tables = dict[str, pd.DataFrame]
 
 
-def _title(device: dict, what: str) -> str:
-    clock = "CPU timings (numpy), not TensorRT" if device["backend"] == "reference" else "GPU timings (CUDA events)"
-    return (f"{what}\n{device['backend_label']} | {clock}\n"
-            f"driver {device['driver_version']}, TensorRT {device['tensorrt_version']}, {device.get('date', '')}")
+# ---- what is drawn, and why not ---------------------------------------------------------------
+
+# the data each figure needs (a key of the "has" maps below)
+_NEEDS = {"latency": "latency", "bandwidth": "latency", "modes": "latency", "plugin_vs_native": "ratio",
+          "compare": "compare", "dynamic_shapes": "dynamic", "thread_scaling": "threads",
+          "calibration": "calibration", "kernels": "kernel", "tune": "tune"}
 
 
-def _empty(out: Path, device: dict, what: str, why: str) -> None:
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.axis("off")
-    ax.text(0.5, 0.5, f"no data: {why}", ha="center", va="center", fontsize=12, wrap=True)
-    fig.suptitle(_title(device, what), fontsize=9, y=1.0, va="bottom")
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+def _reason(figure: str, backend: str) -> str:
+    """Why ``figure`` is left out: one wording for the DAG, the drawing step and the summary."""
+    gpu_only = backend != "tensorrt"
+    return {
+        "latency": "no latency sweep was built",
+        "bandwidth": "no latency sweep was built",
+        "modes": "no latency sweep was built",
+        "plugin_vs_native": "swish_plugin and swish_native are not both built for one dtype and profile",
+        "compare": "compare is off (compare.enabled) or none of compare.pairs is built on this backend",
+        "dynamic_shapes": "no dynamic-shape sweep ran",
+        "thread_scaling": "no thread sweep (threads.counts is empty or threads.profile is not built)",
+        "calibration": "no calibration rows",
+        "kernels": ("the direct kernel path (no TensorRT) runs only on a GPU, with the tensorrt backend" if gpu_only
+                    else "kernel_bench.enabled is false"),
+        "tune": ("the kernel tuning per size band runs only on a GPU, with the tensorrt backend" if gpu_only
+                 else "plugin_kernel names the kernels, so the tune rule does not run (plugin_kernel: auto runs it)"),
+    }[figure]
 
 
-def _save(grid_or_fig, out: Path, device: dict, what: str) -> None:  # noqa: ANN001
-    fig = grid_or_fig.figure if hasattr(grid_or_fig, "figure") else grid_or_fig
-    fig.suptitle(_title(device, what), fontsize=9, y=1.0, va="bottom")  # above the facet titles
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+def _plan(backend: str, has: dict[str, bool]) -> tuple[list[str], dict[str, str]]:
+    names = [f for f in FIGURES if has.get(_NEEDS[f], False)]
+    return names, {f: _reason(f, backend) for f in FIGURES if f not in names}
 
 
-def latency(lat: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Median latency vs tensor size"
-    if lat.empty:
-        return _empty(out, device, what, "no latency rows")
-    g = sns.relplot(data=lat, x="elements", y="median_us", hue="operator", style="dtype", col="mode", row="profile",
-                    kind="line", markers=True, dashes=False, errorbar=None, height=3.6, aspect=1.2,
-                    facet_kws={"sharey": False, "sharex": False})
-    g.set(xscale="log", yscale="log")
-    g.set_axis_labels("elements per tensor", "median latency (µs)")
-    _save(g, out, device, what)
+def figure_plan(backend: str, config: dict, trt_major: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """The figures this run draws and, for each left out, why: from the config, at DAG time.
+    ``trt_major`` (TensorRT's major version) decides which sweeps the tensorrt backend builds."""
+    keys, _ = plan_sweeps(config, backend, trt_major)
+    states = {tuple(k.split("__")) for k in keys}  # (operator, dtype, profile)
+    ratio = any(("swish_plugin", d, p) in states and ("swish_native", d, p) in states for _, d, p in states)
+    gpu = backend == "tensorrt"
+    has = {
+        "latency": bool(keys), "dynamic": bool(keys), "ratio": ratio, "calibration": True,
+        "compare": bool(compare_keys(config, keys)),
+        "threads": bool(config["threads"].get("counts")) and bool(thread_keys(config, keys)),
+        "kernel": gpu and bool(config.get("kernel_bench", {}).get("enabled", True)),
+        "tune": gpu and tune_planned(config, keys),  # on the CPU the tune rule writes an empty table
+    }
+    return _plan(backend, has)
 
 
-def bandwidth(lat: pd.DataFrame, cal: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Achieved bandwidth (bytes read + written) vs tensor size: the roofline"
-    if lat.empty:
-        return _empty(out, device, what, "no latency rows")
-    data = lat.assign(tensor_mib=lat["bytes_moved"] / 2 / 2**20)
-    g = sns.relplot(data=data, x="tensor_mib", y="bandwidth_gbs", hue="operator", style="dtype", col="mode",
-                    kind="line", markers=True, dashes=False, errorbar=None, height=3.8, aspect=1.2)
-    g.set(xscale="log")
-    g.set_axis_labels("tensor size (MiB)", "achieved bandwidth (GB/s)")
-    ceiling = device.get("copy_ceiling_gbs")
-    l2_mib = device.get("l2_bytes", 0) / 2**20
-    for ax in g.axes.flat:
+def plan_from_tables(backend: str, tables: Tables) -> tuple[list[str], dict[str, str]]:
+    """figure_plan from the tables a run produced: what the drawing step and the summary use (the
+    summary is written before the figures, and neither has the config)."""
+    def rows(name: str) -> pd.DataFrame:
+        t = tables.get(name)
+        return t if t is not None else pd.DataFrame()
+
+    lat, dyn, cal = rows("latency"), rows("dynamic"), rows("calibration")
+    has = {
+        "latency": not lat.empty, "ratio": not ratio_table(lat).empty, "compare": not rows("compare").empty,
+        "dynamic": not dyn.empty and bool((dyn["status"] == "ok").any()), "threads": not rows("threads").empty,
+        "calibration": not cal.empty and bool(is_copy(cal).any()), "kernel": not rows("kernel").empty,
+        "tune": not rows("tune").empty,
+    }
+    return _plan(backend, has)
+
+
+# ---- style helpers ---------------------------------------------------------------------------
+
+def kernel_colors(names: list[str]) -> dict[str, str]:
+    """One colour per kernel name, the same in the kernels and the tune figure (sorted names)."""
+    palette = sns.color_palette("tab10" if len(set(names)) <= 10 else "tab20").as_hex()
+    return {k: palette[i % len(palette)] for i, k in enumerate(sorted(set(names)))}
+
+
+def subtitle(device: dict) -> str:
+    """The provenance line: backend (its label says CPU timings where they are), device, versions."""
+    if device["backend"] == "reference":
+        where = f"{device.get('cpu', '')}, numpy {device.get('numpy_version', '')}, Python {device.get('python', '')}"
+    else:
+        where = f"driver {device['driver_version']}, CUDA {device['cuda_version']}"
+    return f"{device['backend_label']} | {where} | {device.get('date', '')}"
+
+
+def _title(fig: Figure, device: dict, question: str) -> None:
+    width = int(fig.get_figwidth() * 15)  # characters of a 10 pt line across the figure
+    fig.suptitle("\n".join([textwrap.fill(question, width), textwrap.fill(subtitle(device), width)]), fontsize=10)
+
+
+def _facets(rows: list, cols: list, *, sharey: bool | str = "row", width: float = 3.3,
+            height: float = 2.4) -> tuple[Figure, list[list[Axes]]]:
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(width * len(cols) + 1.9, height * len(rows) + 0.9),
+                             squeeze=False, sharey=sharey, layout="constrained")
+    return fig, axes
+
+
+def _facet_title(ax: Axes, *parts: object) -> None:
+    ax.set_title(" · ".join(str(p) for p in parts if p not in (None, "")), fontsize=9)
+
+
+def _line(ax: Axes, d: pd.DataFrame, x: str, y: str, *, dtype: str, color: str, gid: str,
+          linewidth: float = 1.5, markersize: float = 4.5, **kw: object) -> None:
+    d = d.sort_values(x)
+    (line,) = ax.plot(d[x], d[y], color=color, marker=DTYPE_MARKERS.get(dtype, "o"), markersize=markersize,
+                      linewidth=linewidth, **kw)
+    line.set_gid(f"dtype={dtype};{gid}")  # what the tests read back: the scheme was used
+
+
+def _bytes_label(k: int) -> str:
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+    return f"{2 ** (k % 10)} {units[k // 10]}"
+
+
+def _log2_axis(ax: Axes, values: pd.Series, label: Callable[[int], str] = _bytes_label) -> None:
+    """Log2 x axis, ticks on powers of two (at most about six), labelled in plain words."""
+    v = pd.Series(values, dtype=float)
+    v = v[v > 0]
+    ax.set_xscale("log", base=2)
+    if v.empty:
+        return
+    lo, hi = math.floor(math.log2(v.min())), math.ceil(math.log2(v.max()))
+    step = next(s for s in (1, 2, 5, 10, 20, 40) if (hi - lo) / s <= 6)
+    ticks = [k for k in range(lo, hi + 1) if k % step == 0] or [lo]
+    ax.xaxis.set_major_locator(FixedLocator([2.0 ** k for k in ticks]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda val, _: label(round(math.log2(val)))))
+    ax.xaxis.set_minor_locator(NullLocator())
+    pad = 2 ** 0.3
+    ax.set_xlim(v.min() / pad, v.max() * pad)
+
+
+def _zero_based(axes: list[list[Axes]]) -> None:
+    """y from 0, once every facet is drawn (shared axes take the limits of all their data)."""
+    for ax in (a for row in axes for a in row):
+        ax.relim()
+        ax.autoscale_view()
+    for ax in (a for row in axes for a in row):
+        ax.set_ylim(bottom=0)
+
+
+def _plain(v: float, _: object = None) -> str:
+    return f"{v:,.0f}" if v >= 1000 else f"{v:g}"
+
+
+def _log_y(ax: Axes) -> None:
+    """Log y axis labelled 1, 2, 5, 10, ... (never 3×10⁰)."""
+    ax.set_yscale("log")
+    lo, hi = ax.get_ylim()
+    decades = math.log10(hi / lo) if lo > 0 else 9
+    subs = (1.0,) if decades > 3 else (1.0, 2.0, 5.0) if decades > 0.8 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _legend(fig: Figure, title: str, colors: dict[str, str], dtypes: list[str], extra: list[Line2D] = ()) -> None:
+    """Colours, then the dtype markers (one entry each where the dtype is the colour)."""
+    hue_is_dtype = title == "dtype"
+    handles = [Line2D([], [], linestyle="none", label=title)]
+    handles += [Line2D([], [], color=c, linewidth=2, label=k, marker=DTYPE_MARKERS.get(k) if hue_is_dtype else None)
+                for k, c in colors.items()]
+    if dtypes and not hue_is_dtype:
+        handles += [Line2D([], [], linestyle="none", label="dtype")]
+        handles += [Line2D([], [], color="black", linestyle="none", marker=DTYPE_MARKERS.get(d, "o"), label=d)
+                    for d in dtypes]
+    handles += list(extra)
+    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False, handlelength=1.6)
+
+
+def _color(scheme: dict[str, str], name: str) -> str:
+    return scheme.get(name, OTHER_COLOR)
+
+
+def _ordered(values: pd.Series, order: tuple | list | dict = ()) -> list:
+    present = list(dict.fromkeys(values))
+    known = [v for v in order if v in present]
+    return known + sorted(v for v in present if v not in known)
+
+
+def _headline_mode(lat: pd.DataFrame) -> str:
+    return next(m for m in (*HEADLINE_MODES, *lat["mode"].unique()) if m in set(lat["mode"]))
+
+
+def _states(lat: pd.DataFrame) -> pd.DataFrame:
+    return by_state(lat).assign(tensor_bytes=lambda d: d["elements"] * d["dtype"].map(ITEMSIZE))
+
+
+# ---- the figures: each takes the tables and the device record and returns the figure ----------
+
+def _facet_lines(s: pd.DataFrame, y: str, ylabel: str, *, log_y: bool, hue: str = "operator",
+                 palette: dict[str, str] = OPERATOR_COLORS, legend: str = "operator") -> tuple[Figure, list[list[Axes]]]:
+    """Rows profile, columns dtype, one line per ``hue`` value against tensor bytes: the layout of
+    latency, bandwidth, modes and dynamic_shapes."""
+    profiles, dtypes = _ordered(s["profile"]), _ordered(s["dtype"], DTYPE_MARKERS)
+    fig, axes = _facets(profiles, dtypes)
+    for i, profile in enumerate(profiles):
+        for j, dtype in enumerate(dtypes):
+            ax, sub = axes[i][j], s[(s["profile"] == profile) & (s["dtype"] == dtype)]
+            for value in _ordered(sub[hue], palette):
+                _line(ax, sub[sub[hue] == value], "tensor_bytes", y, dtype=dtype,
+                      color=_color(palette, value), gid=f"{hue}={value}")
+            _facet_title(ax, dtype, f"profile {profile}")
+            _log2_axis(ax, s.loc[s["profile"] == profile, "tensor_bytes"])
+            if log_y:
+                _log_y(ax)
+        axes[i][0].set_ylabel(ylabel)
+    fig.supxlabel("tensor size (one input tensor)", fontsize=9)
+    _legend(fig, legend, {v: _color(palette, v) for v in _ordered(s[hue], palette)}, dtypes)
+    return fig, axes
+
+
+def latency(tables: Tables, device: dict) -> Figure:
+    lat = tables["latency"]
+    mode = _headline_mode(lat)
+    s = _states(lat[lat["mode"] == mode])
+    fig, _ = _facet_lines(s, "median_us", "median latency (µs)", log_y=True)
+    _title(fig, device, f"How does latency grow with tensor size? Median over repeats, {mode} mode "
+                        f"({MODE_MEANING.get(mode, mode)})")
+    return fig
+
+
+def bandwidth(tables: Tables, device: dict) -> Figure:
+    lat = tables["latency"]
+    mode = _headline_mode(lat)
+    s = _states(lat[lat["mode"] == mode])
+    fig, axes = _facet_lines(s, "bandwidth_gbs", "achieved GB/s (read + write)", log_y=False)
+    ceiling, l2 = device.get("copy_ceiling_gbs"), int(device.get("l2_bytes") or 0)
+    for ax in (a for row in axes for a in row):
         if ceiling:
             ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
-            ax.text(ax.get_xlim()[0], ceiling, f" measured copy ceiling {ceiling:.0f} GB/s", va="bottom", fontsize=7)
-        if l2_mib:
-            ax.axvline(l2_mib, color="grey", linestyle=":", linewidth=1)
-            ax.text(l2_mib, ax.get_ylim()[1] * 0.95, " L2", fontsize=7, color="grey")
-    _save(g, out, device, what)
+        if l2:
+            ax.axvline(l2, color=CONTROL_COLOR, linestyle=":", linewidth=1)
+    _zero_based(axes)
+    notes = []
+    if ceiling:
+        notes.append(f"dashed: measured copy ceiling {ceiling:,.0f} GB/s")
+    if l2:
+        notes.append(f"dotted: L2 size {l2 / 2**20:.0f} MiB")
+    _title(fig, device, f"How close to the memory roofline? Achieved bandwidth, {mode} mode"
+                        + (f" ({'; '.join(notes)})" if notes else ""))
+    return fig
 
 
-def plugin_vs_native(lat: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Swish plugin latency ÷ TensorRT-native sigmoid×mul latency (below 1 = plugin faster)"
-    ratios = ratio_table(lat)
-    naive = ratio_table(lat, numerator="swish_plugin_naive")
-    both = pd.concat([ratios, naive], ignore_index=True) if not ratios.empty or not naive.empty else pd.DataFrame()
-    if both.empty:
-        return _empty(out, device, what, "swish_plugin and swish_native were not both measured")
-    g = sns.relplot(data=both, x="elements", y="ratio", hue="numerator", style="dtype", col="mode", row="profile",
-                    kind="line", markers=True, dashes=False, errorbar=None, height=3.4, aspect=1.2,
-                    facet_kws={"sharex": False})
-    g.set(xscale="log")
-    g.set_axis_labels("elements per tensor", "latency ratio (plugin ÷ native)")
-    for ax in g.axes.flat:
-        ax.axhline(1.0, color="black", linewidth=1)
-    _save(g, out, device, what)
+def plugin_vs_native(tables: Tables, device: dict) -> Figure:
+    r = ratio_table(tables["latency"]).assign(tensor_bytes=lambda d: d["elements"] * d["dtype"].map(ITEMSIZE))
+    profiles, dtypes = _ordered(r["profile"]), _ordered(r["dtype"], DTYPE_MARKERS)
+    modes = _ordered(r["mode"], MODE_COLORS)
+    fig, axes = _facets(profiles, dtypes)
+    for i, profile in enumerate(profiles):
+        for j, dtype in enumerate(dtypes):
+            ax, sub = axes[i][j], r[(r["profile"] == profile) & (r["dtype"] == dtype)]
+            for mode in modes:
+                _line(ax, sub[sub["mode"] == mode], "tensor_bytes", "ratio", dtype=dtype,
+                      color=_color(MODE_COLORS, mode), gid=f"mode={mode}")
+            ax.axhline(1.0, color="black", linewidth=1)
+            _facet_title(ax, dtype, f"profile {profile}")
+            _log2_axis(ax, r.loc[r["profile"] == profile, "tensor_bytes"])
+        axes[i][0].set_ylabel("plugin ÷ native latency")
+    fig.supxlabel("tensor size (one input tensor)", fontsize=9)
+    _legend(fig, "timing mode", {m: _color(MODE_COLORS, m) for m in modes}, dtypes)
+    _title(fig, device, "Is swish_plugin faster than swish_native in every timing mode? Median latency ratio, "
+                        "each engine timed in its own rule (below 1: the plugin is faster)")
+    return fig
 
 
-def compare(cmp: pd.DataFrame, device: dict, out: Path) -> None:
-    what = ("Plugin ÷ native, the two engines timed interleaved on shared buffers (a sample of each in turn), "
-            f"± 1 SE; grey ×: A/A control (native ÷ native): target ≤ 1 at ≥ 1 MiB, ≤ native + "
-            f"{SMALL_TENSOR_ALLOWANCE_US:g} µs below")
-    if cmp.empty:
-        return _empty(out, device, what, "no compare rows (compare.enabled, or a pair not built here)")
-    data = compare_targets(cmp).assign(tensor_mib=lambda d: d["tensor_bytes"] / 2**20,
-                                       pair=lambda d: d["operator_a"] + " ÷ " + d["operator_b"])
-    g = sns.relplot(data=data, x="tensor_mib", y="ratio", hue="dtype", style="pair", col="profile", kind="line",
-                    markers=True, dashes=False, errorbar=None, height=3.6, aspect=1.3, facet_kws={"sharex": False})
-    for ax, (_, sub) in zip(g.axes.flat, data.groupby("profile", sort=False)):
-        ax.errorbar(sub["tensor_mib"], sub["ratio"], yerr=sub["ratio_se"], fmt="none", ecolor="grey", linewidth=0.8)
-        ax.axhline(1.0, color="black", linewidth=1)
-        ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
-        if "control_ratio" in sub:  # the A/A control: what the method reports for identical engines
-            ax.scatter(sub["tensor_mib"], sub["control_ratio"], marker="x", s=18, color="grey", zorder=4)
-        missed = sub[~sub["meets_target"]]
-        ax.scatter(missed["tensor_mib"], missed["ratio"], s=80, facecolors="none", edgecolors="red", zorder=5)
-    g.set(xscale="log")
-    g.set_axis_labels("tensor size (MiB)", "median latency ratio (a ÷ b); red ring: target missed")
-    _save(g, out, device, what)
+def compare(tables: Tables, device: dict) -> Figure:
+    on_gpu = device["backend"] == "tensorrt"
+    c = compare_targets(tables["compare"]).assign(pair=lambda d: d["operator_a"] + " ÷ " + d["operator_b"])
+    pairs, profiles = _ordered(c["pair"]), _ordered(c["profile"])
+    dtypes = _ordered(c["dtype"], DTYPE_MARKERS)
+    fig, axes = _facets(pairs, profiles, sharey=True, width=4.2, height=2.8)
+    for i, pair in enumerate(pairs):
+        for j, profile in enumerate(profiles):
+            ax, sub = axes[i][j], c[(c["pair"] == pair) & (c["profile"] == profile)]
+            for dtype in dtypes:
+                d = sub[sub["dtype"] == dtype].sort_values("tensor_bytes")
+                if d.empty:
+                    continue
+                _line(ax, d, "tensor_bytes", "ratio", dtype=dtype, color=DTYPE_COLORS.get(dtype, OTHER_COLOR),
+                      gid=f"pair={pair}")
+                ax.errorbar(d["tensor_bytes"], d["ratio"], yerr=d["ratio_se"], fmt="none",
+                            ecolor=DTYPE_COLORS.get(dtype, OTHER_COLOR), linewidth=0.8)
+                # the A/A control: what the method reports for two identical engines
+                ax.scatter(d["tensor_bytes"], d["control_ratio"], marker="x", s=18, color=CONTROL_COLOR, zorder=4)
+            ax.axhline(1.0, color="black", linewidth=1)
+            if on_gpu:  # the targets are GPU targets: on the CPU there is nothing to miss
+                ax.axvline(RATIO_TARGET_MIN_BYTES, color=CONTROL_COLOR, linestyle=":", linewidth=1)
+                missed = sub[~sub["meets_target"]]
+                ax.scatter(missed["tensor_bytes"], missed["ratio"], s=80, facecolors="none", edgecolors="red",
+                           zorder=5)
+            _facet_title(ax, pair, f"profile {profile}", c["mode"].iloc[0] + " mode")
+            _log2_axis(ax, sub["tensor_bytes"])
+        axes[i][0].set_ylabel("median latency ratio a ÷ b")
+    fig.supxlabel("tensor size (one input tensor)", fontsize=9)
+    extra = [Line2D([], [], color=CONTROL_COLOR, marker="x", linestyle="none", label="A/A control b′ ÷ b")]
+    if on_gpu:
+        extra.append(Line2D([], [], color="red", marker="o", markerfacecolor="none", linestyle="none",
+                            label="target missed"))
+    _legend(fig, "dtype", {d: DTYPE_COLORS.get(d, OTHER_COLOR) for d in dtypes}, dtypes, extra)
+    target = (f"; target ≤ 1 at ≥ 1 MiB (dotted), ≤ b + {SMALL_TENSOR_ALLOWANCE_US:g} µs below" if on_gpu
+              else "; the speed targets are judged on a GPU only")
+    _title(fig, device, "Plugin ÷ native, timed interleaved on shared buffers (drift cancels), ± 1 SE" + target)
+    return fig
 
 
-def modes(lat: pd.DataFrame, device: dict, out: Path) -> None:
-    what = ("Timing modes: warm and cold L2 (GPU time, blocked start); stream and CUDA-graph replay "
-            "(latency from an idle stream, launch included)")
-    if lat.empty:
-        return _empty(out, device, what, "no latency rows")
-    g = sns.relplot(data=lat, x="elements", y="median_us", hue="mode", style="dtype", col="operator", col_wrap=3,
-                    kind="line", markers=True, dashes=False, errorbar=None, height=3.2, aspect=1.1,
-                    facet_kws={"sharey": False})
-    g.set(xscale="log", yscale="log")
-    g.set_axis_labels("elements per tensor", "median latency (µs)")
-    _save(g, out, device, what)
+def modes(tables: Tables, device: dict) -> Figure:
+    lat = tables["latency"]
+    op = next((o for o in ("swish_plugin", *OPERATOR_COLORS) if o in set(lat["operator"])), lat["operator"].iloc[0])
+    s = _states(lat[lat["operator"] == op])
+    present = _ordered(s["mode"], MODE_COLORS)
+    fig, _ = _facet_lines(s, "median_us", "median latency (µs)", log_y=True, hue="mode", palette=MODE_COLORS,
+                          legend="timing mode")
+    listed = ", ".join(f"{m} ({MODE_MEANING.get(m, m)})" for m in present)
+    _title(fig, device, f"How much does each timing mode add to {op}'s latency? {listed}")
+    return fig
 
 
-def dynamic_shapes(dyn: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Dynamic shapes: one engine per profile, every shape checked and timed (warm)"
-    ok = dyn[dyn["status"] == "ok"] if not dyn.empty else dyn
-    if ok.empty:
-        return _empty(out, device, what, "no dynamic-shape rows")
-    g = sns.relplot(data=ok, x="elements", y="median_us", hue="operator", style="dtype", col="profile", kind="line",
-                    markers=True, dashes=False, errorbar=None, height=3.6, aspect=1.2,
-                    facet_kws={"sharex": False, "sharey": False})
-    g.set(xscale="log", yscale="log")
-    g.set_axis_labels("elements per tensor", "median latency (µs)")
+def dynamic_shapes(tables: Tables, device: dict) -> Figure:
+    dyn = tables["dynamic"]
+    ok = dyn[dyn["status"] == "ok"].assign(tensor_bytes=lambda d: d["elements"] * d["dtype"].map(ITEMSIZE))
+    fig, _ = _facet_lines(ok, "median_us", "median latency (µs)", log_y=True)
     rejected = int((dyn["status"] == "rejected").sum())
-    g.figure.text(0.01, -0.04, f"{rejected} out-of-profile shapes refused with a clear error (not plotted)", fontsize=8)
-    _save(g, out, device, what)
+    _title(fig, device, f"Does every shape of a profile run on one engine? {len(ok)} shapes checked and timed (warm); "
+                        f"{rejected} out-of-profile shapes refused as expected (not plotted)")
+    return fig
 
 
-def thread_scaling(th: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Thread scaling: one engine, a context and a stream per thread, every output checked"
-    if th.empty:
-        return _empty(out, device, what, "no thread-sweep rows")
-    g = sns.relplot(data=th, x="threads", y="throughput_per_s", hue="operator", style="dtype", kind="line",
-                    markers=True, dashes=False, errorbar=None, height=3.8, aspect=1.4)
-    g.set(xscale="log", xticks=sorted(th["threads"].unique()))
-    g.set_xticklabels(sorted(th["threads"].unique()))
-    g.set_axis_labels("threads", "inferences per second (host round trip incl. copies)")
-    _save(g, out, device, what)
+def thread_scaling(tables: Tables, device: dict) -> Figure:
+    th = tables["threads"]
+    dtypes, operators = _ordered(th["dtype"], DTYPE_MARKERS), _ordered(th["operator"], OPERATOR_COLORS)
+    fig, axes = _facets([0], dtypes, height=2.8)
+    for j, dtype in enumerate(dtypes):
+        ax, sub = axes[0][j], th[th["dtype"] == dtype]
+        for op in operators:
+            _line(ax, sub[sub["operator"] == op], "threads", "throughput_per_s", dtype=dtype,
+                  color=_color(OPERATOR_COLORS, op), gid=f"operator={op}")
+        _facet_title(ax, dtype)
+        _log2_axis(ax, th["threads"], label=lambda k: str(2 ** k))
+        ax.xaxis.set_major_locator(FixedLocator(sorted(th["threads"].unique())))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    _zero_based(axes)
+    axes[0][0].set_ylabel("inferences per second")
+    fig.supxlabel("threads (an execution context and a stream each)" if device["backend"] == "tensorrt"
+                  else "threads (one engine shared)", fontsize=9)
+    _legend(fig, "operator", {op: _color(OPERATOR_COLORS, op) for op in operators}, dtypes)
+    shape = ", ".join(f"{p} {s}" for p, s in th[["profile", "shape"]].drop_duplicates().itertuples(index=False))
+    _title(fig, device, f"Does throughput scale with threads sharing one engine? Shape {shape}, host round trip "
+                        f"with copies, every output checked ({int(th['failures'].sum())} wrong)")
+    return fig
 
 
-def calibration(cal: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Calibration: device-to-device copy bandwidth and the empty-launch floor"
-    if cal.empty:
-        return _empty(out, device, what, "no calibration rows")
-    copies = cal[is_copy(cal)].assign(mib=lambda d: d["bytes"] / 2 / 2**20)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sns.lineplot(data=copies, x="mib", y="bandwidth_gbs", hue="measurement", marker="o", ax=ax)
-    ax.set_xscale("log")
-    ax.set_xlabel("buffer size (MiB, copied once: bytes read + written counted)")
-    ax.set_ylabel("copy bandwidth (GB/s)")
-    for _, r in copies.iterrows():
-        ax.annotate(f"{r['bandwidth_gbs']:.0f}", (r["mib"], r["bandwidth_gbs"]), fontsize=7,
-                    textcoords="offset points", xytext=(0, 5), ha="center")
+def calibration(tables: Tables, device: dict) -> Figure:
+    cal = tables["calibration"]
+    on_gpu = device["backend"] == "tensorrt"
+    copies = cal[is_copy(cal)].assign(buffer_bytes=lambda d: d["bytes"] / 2)
+    fig, axes = _facets([0], [0], width=5.5, height=3.2)
+    ax = axes[0][0]
+    names = _ordered(copies["measurement"])
+    colors = dict(zip(names, sns.color_palette("colorblind", len(names)).as_hex()))
+    for name in names:
+        d = copies[copies["measurement"] == name].sort_values("buffer_bytes")
+        (line,) = ax.plot(d["buffer_bytes"], d["bandwidth_gbs"], color=colors[name], marker="o", markersize=4.5)
+        line.set_gid(f"measurement={name}")
+        for _, r in d.iterrows():
+            ax.annotate(f"{r['bandwidth_gbs']:.0f}", (r["buffer_bytes"], r["bandwidth_gbs"]), fontsize=7,
+                        textcoords="offset points", xytext=(0, 5), ha="center")
     ceiling = device.get("copy_ceiling_gbs")
+    extra = []
     if ceiling:
         ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
+        extra.append(Line2D([], [], color="black", linestyle="--", label=f"ceiling {ceiling:,.0f} GB/s"))
+    _log2_axis(ax, copies["buffer_bytes"])
+    _zero_based(axes)
+    ax.set_xlabel("buffer size (copied once; bytes read + written counted)")
+    ax.set_ylabel("copy bandwidth (GB/s)")
     floors = cal[~is_copy(cal)]
-    text = "; ".join(f"{r['measurement']}: {r['median_us']:.2f} µs" for _, r in floors.iterrows())
-    ax.text(0.01, 0.02, text, transform=ax.transAxes, fontsize=8)
-    _save(fig, out, device, what)
+    floor_text = "; ".join(f"{r['measurement']} {r['median_us']:.2f} µs" for _, r in floors.iterrows())
+    _legend(fig, "measurement", colors, [], extra)
+    what = ("device-to-device copy bandwidth (cudaMemcpy and copy kernels)" if on_gpu
+            else "host-memory copy bandwidth (numpy copy)")
+    _title(fig, device, f"Calibration: {what}, the ceiling the roofline uses"
+                        + (f"; launch floor: {floor_text}" if floor_text else ""))
+    return fig
 
 
-def kernels(kern: pd.DataFrame, cal: pd.DataFrame, device: dict, out: Path) -> None:
-    what = "Direct kernel path (no TensorRT): naive vs vectorized Swish kernels against the copy ceiling"
-    if kern.empty:
-        return _empty(out, device, what, "the direct kernel path runs only on a GPU")
-    data = kern.assign(tensor_mib=kern["bytes_moved"] / 2 / 2**20)
-    g = sns.relplot(data=data, x="tensor_mib", y="bandwidth_gbs", hue="kernel", col="dtype", row="mode", kind="line",
-                    markers=True, dashes=False, errorbar=None, height=3.2, aspect=1.2)
-    g.set(xscale="log")
-    g.set_axis_labels("tensor size (MiB)", "achieved bandwidth (GB/s)")
-    ceiling = device.get("copy_ceiling_gbs")
-    if ceiling:
-        for ax in g.axes.flat:
-            ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
-            ax.axhline(0.92 * ceiling, color="red", linestyle=":", linewidth=1)
-    _save(g, out, device, what)
+def kernels(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> Figure:
+    k = tables["kernel"].assign(tensor_bytes=lambda d: d["bytes_moved"] / 2)
+    colors = colors or kernel_colors(list(k["kernel"]))
+    modes_, dtypes = _ordered(k["mode"], MODE_COLORS), _ordered(k["dtype"], DTYPE_MARKERS)
+    names = _ordered(k["kernel"])
+    fig, axes = _facets(modes_, dtypes)
+    for i, mode in enumerate(modes_):
+        for j, dtype in enumerate(dtypes):
+            ax, sub = axes[i][j], k[(k["mode"] == mode) & (k["dtype"] == dtype)]
+            for name in names:
+                _line(ax, sub[sub["kernel"] == name], "tensor_bytes", "bandwidth_gbs", dtype=dtype,
+                      color=colors[name], gid=f"kernel={name}")
+            if device.get("copy_ceiling_gbs"):
+                ax.axhline(device["copy_ceiling_gbs"], color="black", linestyle="--", linewidth=1)
+            _facet_title(ax, dtype, f"{mode} mode")
+            _log2_axis(ax, k["tensor_bytes"])
+        axes[i][0].set_ylabel("achieved GB/s")
+    _zero_based(axes)
+    fig.supxlabel("tensor size (one input tensor)", fontsize=9)
+    _legend(fig, "kernel", {n: colors[n] for n in names}, dtypes)
+    _title(fig, device, "Which Swish kernel reaches the copy ceiling (dashed)? The kernels called directly, "
+                        "no TensorRT")
+    return fig
 
 
-def draw_all(tables: dict[str, pd.DataFrame], device: dict, out_dir: Path) -> list[Path]:
+def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> Figure:
+    t = tables["tune"].copy()
+    t["chosen"] = t["chosen"].astype(str).str.lower().isin(("true", "1"))
+    colors = colors or kernel_colors(list(t["kernel"]))
+    keys = ["dtype", "path", "tensor_bytes"]
+    # direct path: time against the best variant at that size; engine path: against TensorRT native
+    t["relative"] = t["median_us"] / t.groupby(keys)["median_us"].transform("min")
+    t.loc[t["path"] == "engine", "relative"] = t["ratio_to_native"]
+    paths, dtypes = _ordered(t["path"], ("direct", "engine")), _ordered(t["dtype"], DTYPE_MARKERS)
+    names = _ordered(t["kernel"])
+    fig, axes = _facets(paths, dtypes, sharey="row", width=3.8, height=2.7)
+    for i, path in enumerate(paths):
+        for j, dtype in enumerate(dtypes):
+            ax, sub = axes[i][j], t[(t["path"] == path) & (t["dtype"] == dtype)]
+            for name in names:
+                d = sub[sub["kernel"] == name]
+                if d.empty:
+                    continue
+                _line(ax, d, "tensor_bytes", "relative", dtype=dtype, color=colors[name], gid=f"kernel={name}",
+                      linewidth=0.9, markersize=3, alpha=0.8)
+                for _, band in d[d["chosen"]].groupby("band"):  # the chosen kernel, bold in its band
+                    _line(ax, band, "tensor_bytes", "relative", dtype=dtype, color=colors[name],
+                          gid=f"kernel={name};chosen", linewidth=3.2)
+            if path == "engine" and "control_ratio" in sub and sub["control_ratio"].notna().any():
+                ax.scatter(sub["tensor_bytes"], sub["control_ratio"], marker="x", s=14, color=CONTROL_COLOR, zorder=4)
+            for edge in sorted(set(sub["band_lo_bytes"]) - {0, -1}):
+                ax.axvline(edge, color=CONTROL_COLOR, linestyle=":", linewidth=1)
+            ax.axhline(1.0, color="black", linewidth=1)
+            _facet_title(ax, dtype, f"{path} path")
+            _log2_axis(ax, t["tensor_bytes"])
+        axes[i][0].set_ylabel("time ÷ best variant" if path == "direct" else "time ÷ TensorRT native")
+    fig.supxlabel("tensor size (one input tensor); dotted: band edges", fontsize=9)
+    extra = [Line2D([], [], color="black", linewidth=3.2, label="chosen for its band")]
+    if "engine" in paths:
+        extra.append(Line2D([], [], color=CONTROL_COLOR, marker="x", linestyle="none", label="A/A control"))
+    _legend(fig, "kernel", {n: colors[n] for n in names}, dtypes, extra)
+    _title(fig, device, "Which kernel variant wins in each size band, and by how much?")
+    return fig
+
+
+DRAW: dict[str, Callable[[Tables, dict], Figure]] = {
+    "latency": latency, "bandwidth": bandwidth, "plugin_vs_native": plugin_vs_native, "compare": compare,
+    "modes": modes, "dynamic_shapes": dynamic_shapes, "thread_scaling": thread_scaling,
+    "calibration": calibration, "kernels": kernels, "tune": tune,
+}
+
+
+def draw(name: str, tables: Tables, device: dict) -> Figure:
+    """One figure, in the house style (the caller saves and closes it)."""
+    with sns.axes_style("whitegrid"), plt.rc_context({"axes.formatter.useoffset": False, "font.size": 8,
+                                                      "axes.titlesize": 9, "axes.labelsize": 8}):
+        if name in ("kernels", "tune"):  # one colour per kernel in both
+            names = [k for t in ("kernel", "tune") if t in tables and not tables[t].empty
+                     for k in tables[t]["kernel"]]
+            return DRAW[name](tables, device, kernel_colors(names))
+        return DRAW[name](tables, device)
+
+
+def draw_all(tables: Tables, device: dict, out_dir: Path) -> list[Path]:
+    """Every figure the tables support (plan_from_tables); the others are named with the reason."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sns.set_theme(style="whitegrid", context="paper")
-    empty = pd.DataFrame()
-    lat, cal = tables.get("latency", empty), tables.get("calibration", empty)
-    latency(lat, device, out_dir / "latency.png")
-    bandwidth(lat, cal, device, out_dir / "bandwidth.png")
-    plugin_vs_native(lat, device, out_dir / "plugin_vs_native.png")
-    compare(tables.get("compare", empty), device, out_dir / "compare.png")
-    modes(lat, device, out_dir / "modes.png")
-    dynamic_shapes(tables.get("dynamic", empty), device, out_dir / "dynamic_shapes.png")
-    thread_scaling(tables.get("threads", empty), device, out_dir / "thread_scaling.png")
-    calibration(cal, device, out_dir / "calibration.png")
-    kernels(tables.get("kernel", empty), cal, device, out_dir / "kernels.png")
-    return [out_dir / f"{name}.png" for name in FIGURES]
+    names, skipped = plan_from_tables(device["backend"], tables)
+    for name, why in skipped.items():
+        print(f"not drawn: {name}: {why}", file=sys.stderr)
+    written = []
+    for name in names:
+        fig = draw(name, tables, device)
+        out = out_dir / f"{name}.png"
+        question = fig.get_suptitle().split("\n")[0]
+        fig.savefig(out, dpi=100, bbox_inches="tight", metadata={"Title": question, "Description": subtitle(device)})
+        plt.close(fig)
+        written.append(out)
+    return written
