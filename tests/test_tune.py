@@ -19,6 +19,7 @@ from trt_plugin_bench.tune import (
     bands,
     choice_table,
     engine_winner,
+    finalists_of,
     load_kernel_tables,
     rank,
     sample_sizes,
@@ -135,3 +136,12 @@ def test_cuda_architectures_come_from_config_or_the_device(monkeypatch: pytest.M
     monkeypatch.setattr(dag, "_nvidia_smi", lambda query: None)
     assert dag.cuda_architectures({}, "tensorrt") == ""
     assert dag.gpu_identity("reference").startswith("cpu")
+
+
+def test_tensorrts_own_shape_is_a_finalist_whatever_its_direct_rank() -> None:
+    ranked = ["vectorized_oneshot_x1_b128", "vectorized_oneshot_x1", "vectorized_oneshot", "vectorized_oneshot_x4",
+              "vectorized_oneshot_x2_b128"]
+    config = load_config(ROOT / "config.yaml")["tune"]
+    assert finalists_of(ranked, config) == [*ranked[:3], "vectorized_oneshot_x2_b128"]
+    assert finalists_of(ranked[:4], config) == ranked[:3]  # not measured: nothing to add
+    assert finalists_of(["vectorized_oneshot_x2_b128", *ranked[:2]], config) == ["vectorized_oneshot_x2_b128", *ranked[:2]]

@@ -87,8 +87,10 @@ class DirectBench:
     first: the kernel_bench rule, and the tune rule's direct path."""
 
     def __init__(self, lib: KernelLibrary, gpu: GpuContext, kernels: list[str], rule: StoppingRule, beta: float,
-                 modes: tuple[str, ...] = ("warm", "cold")):
+                 modes: tuple[str, ...] = ("warm", "cold"), block_elements: int = RANDOM_BLOCK_ELEMENTS):
         self.lib, self.gpu = lib, gpu
+        # the random block tiled over the input and checked against float64 after each kernel's first run
+        self.block_elements = block_elements
         self.kernels = list(kernels)
         self.rule = rule
         self.beta = beta
@@ -100,7 +102,7 @@ class DirectBench:
 
     def size(self, dtype: str, n: int, seed: int) -> list[KernelRow]:
         nbytes = n * ITEMSIZE[dtype]
-        block = ref.random_input((min(n, RANDOM_BLOCK_ELEMENTS),), dtype, seed=seed)
+        block = ref.random_input((min(n, self.block_elements),), dtype, seed=seed)
         rows: list[KernelRow] = []
         stream, beta = self.stream, self.beta
         with DeviceBuffer(nbytes) as d_in, DeviceBuffer(nbytes) as d_out:
