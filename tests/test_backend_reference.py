@@ -118,6 +118,12 @@ def test_thread_sweep_checks_every_output(built: tuple[Path, Path], config: dict
     assert [r.threads for r in rows] == [1, 2]
     assert all(r.all_verified and r.failures == 0 for r in rows)
     assert rows[1].inferences == 2 * config["threads"]["iterations"]
+    # the CPU quick default caps the inferences per thread; the full CPU sweep does not
+    quick = {**config, "threads": {**config["threads"], "iterations": 40},
+             "reference": {**config.get("reference", {}), "full": False, "thread_iterations": 7}}
+    assert sweeps.thread_sweep(quick, "reference", built[0], None)[1].inferences == 2 * 7
+    full = {**quick, "reference": {**quick["reference"], "full": True}}
+    assert sweeps.thread_sweep(full, "reference", built[0], None)[1].inferences == 2 * 40
 
 
 def test_timers_of_one_arena_share_input_and_flush(built: tuple[Path, Path]) -> None:

@@ -69,7 +69,7 @@ def test_default_config_is_quick_on_the_cpu_and_unchanged_on_the_gpu() -> None:
 def test_reference_keys_are_validated_by_name() -> None:
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     with pytest.raises(ConfigError, match="unknown config key.*quick.*allowed keys: full, full_max_elements, "
-                                          "max_elements, max_time_s"):
+                                          "max_elements, max_time_s, thread_iterations"):
         validate_config({**raw, "reference": {"quick": True}})
     with pytest.raises(ConfigError, match="reference.max_time_s"):
         validate_config({**raw, "reference": {"max_time_s": 0}})

@@ -109,7 +109,7 @@ rule threads:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(threads=CONFIG["threads"]),
+        cfg=lambda w: dag.cfg_json(threads=CONFIG["threads"], reference=CONFIG["reference"]),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/threads/{op}__{dtype}__{profile}.log",

@@ -549,6 +549,9 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
     shape = tuple(tcfg.get("shape") or spec.opt)
     spec.check_shape(shape)
     iterations = int(tcfg["iterations"])
+    ref_cfg = config.get("reference", {})
+    if backend.name == "reference" and not ref_cfg.get("full") and "thread_iterations" in ref_cfg:
+        iterations = min(iterations, int(ref_cfg["thread_iterations"]))  # the CPU quick default
     inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
     expected = []
     with engine.worker() as w:
