@@ -49,6 +49,7 @@ rule log_mlflow:
         PARENT_ARTIFACTS,
         CONFIG_FILES,
         device="results/tables/device.json",
+        samples=dag.sample_outputs(KEYS),  # each sweep's child run logs its raw samples
     output:
         "results/mlflow/logged.json",
     params:

@@ -7,7 +7,9 @@ rule latency:
         engine=ENGINE,
         manifest=lambda w: dag.manifest_for(w.op),
     output:
-        "results/latency/{op}__{dtype}__{profile}.csv",
+        csv="results/latency/{op}__{dtype}__{profile}.csv",
+        # every state's raw samples, for comparing two runs state by state (samples.py)
+        samples="results/samples/{op}__{dtype}__{profile}.npz",
     params:
         tpb=TPB,
         backend=BACKEND,
@@ -21,7 +23,7 @@ rule latency:
         CONDA_ENV
     shell:
         "{params.tpb} latency --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
-        "{params.manifest} --out {output} > {log} 2>&1"
+        "{params.manifest} --out {output.csv} --samples {output.samples} > {log} 2>&1"
 
 
 rule compare:

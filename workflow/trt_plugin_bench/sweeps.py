@@ -28,6 +28,7 @@ from .host import quiet_host
 from .operators import AUTO_KERNEL, ITEMSIZE, OPERATORS, plugin_kernel, tuned_kernel
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
+from .samples import write_samples
 from .stats import (
     StoppingRule,
     TimingSummary,
@@ -170,9 +171,11 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
 
 
 # -- latency -------------------------------------------------------------------------------------
-def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[LatencyRow]:
+def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None,
+                  samples_path: Path | None = None) -> list[LatencyRow]:
     """Time every configured shape in every mode, after checking its output once. The copy
-    ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement."""
+    ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
+    Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
     backend = get_backend(backend_name)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     rule = StoppingRule.from_config(config["timing"])
@@ -189,15 +192,24 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     with quiet_host(config["timing"].get("pin_cpu", True)) as cpu:
         log(f"timing thread pinned to CPU {cpu}, garbage collector paused" if cpu is not None
             else "timing thread not pinned; garbage collector paused")
-        rows = _latency_rows(config, backend, engine, shapes, modes, limit, repeats, rule, device)
+        raw: dict[tuple[str, str, int], np.ndarray] = {}
+        rows = _latency_rows(config, backend, engine, shapes, modes, limit, repeats, rule, device, raw)
+    spec = engine.spec
     engine.close()
+    if samples_path is not None:
+        meta = {"operator": spec.operator, "dtype": spec.dtype, "profile": spec.profile, "backend": backend.name,
+                "device_name": device, "kernel": spec.kernel_label}
+        write_samples(samples_path, meta, {key: s * 1e6 for key, s in raw.items()})
+        log(f"raw samples of {len(raw)} states: {samples_path} ({Path(samples_path).stat().st_size} bytes)")
     return rows
 
 
 def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: list[str], limit: int | None,  # noqa: ANN001
-                  repeats: int, rule: StoppingRule, device: str) -> list[LatencyRow]:
+                  repeats: int, rule: StoppingRule, device: str,
+                  raw: dict[tuple[str, str, int], np.ndarray] | None = None) -> list[LatencyRow]:
     """Blocked-start modes (GPU time) state by state, each repeat one window; idle-start modes
-    (host enqueue included) in visits spread over the whole rule (see _idle_rows)."""
+    (host enqueue included) in visits spread over the whole rule (see _idle_rows). ``raw``, if
+    given, receives each row's device samples in seconds, keyed (shape, mode, repeat)."""
     spec = engine.spec
     rows: list[LatencyRow] = []
     checked: dict[tuple[int, ...], object] = {}
@@ -231,14 +243,18 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
                     after = read_state()
                     rows.append(_latency_row(backend, device, spec, shape, mode, timer.start, r, summarize(dev, reason),
                                              host, check, before, after))
+                    if raw is not None:
+                        raw[(shape_str(shape), mode, r)] = np.asarray(dev, dtype=np.float64)
                     log(_latency_line(i, len(shapes), rows[-1]))
     if idle_modes:
-        rows += _idle_rows(config, backend, engine, measured, len(shapes), idle_modes, repeats, rule, device, verify_once)
+        rows += _idle_rows(config, backend, engine, measured, len(shapes), idle_modes, repeats, rule, device, verify_once,
+                           raw)
     return rows
 
 
 def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: int, modes: list[str],  # noqa: ANN001
-               repeats: int, rule: StoppingRule, device: str, verify_once) -> list[LatencyRow]:  # noqa: ANN001
+               repeats: int, rule: StoppingRule, device: str, verify_once,  # noqa: ANN001
+               raw: dict[tuple[str, str, int], np.ndarray] | None = None) -> list[LatencyRow]:
     """Idle-start latency includes the host's enqueue, and the host drifts slowly: on the H100 of
     2026-11-24 the medians of 0.25 s windows of one state ranged over 30 % within 8 s, and two
     4-8 s runs of one state differed by up to 7 % (workflow/scripts/probes.py idle-series). A
@@ -288,6 +304,8 @@ def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: in
                 s = summarize_visits(samples[key], reason)
                 rows.append(_latency_row(backend, device, spec, shape, mode, start_kind[key], r, s,
                                          np.concatenate(hosts[key]), checks[shape], first_state[key], last_state[key]))
+                if raw is not None:  # visit after visit: the samples summarize_visits pooled, in that order
+                    raw[(shape_str(shape), mode, r)] = np.concatenate(samples[key]).astype(np.float64)
                 log(_latency_line(i, total, rows[-1]))
     return rows
 

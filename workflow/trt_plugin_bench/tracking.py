@@ -8,7 +8,8 @@ the experiment is marked as a machine-learning (training) experiment, so the UI 
 - Parent run: the resolved config flattened into params (dotted keys) with its hash, the config
   files, summary.md and the figures as artifacts.
 - Child runs: a state's number is summary.md's, the median over repeats; size sweeps step by log2
-  of the element count (param ``steps.<table>`` lists step = elements).
+  of the element count (param ``steps.<table>`` lists step = elements). The sweep's raw samples
+  (``<samples_dir>/<sweep>.npz``, samples.py) are its artifact in folder ``samples``.
 - A child whose content is unchanged since an earlier parent is not logged again: the new parent
   lists it in the tag ``tpb.reused_child_runs`` and the child names its reusing parents in
   ``tpb.reused_by``.
@@ -40,6 +41,7 @@ from .analysis import by_state
 from .config import TrackingTarget, resolve_tracking
 from .operators import sweep_key
 from .records import TABLES
+from .samples import samples_digest
 
 PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
@@ -395,11 +397,14 @@ def _log_artifacts(client: Any, run_id: str, resolved: Mapping[str, Any], config
     return logged
 
 
-def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Path) -> dict:
+def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Path,
+                samples_dir: Path | None = None) -> dict:
     """Log the tables under ``tables_dir``. ``config`` is the log rule's --config-json: the keys it
     uses (mlflow, beta, timing) and optionally ``config`` (the whole resolved config),
     ``config_files`` and ``artifacts`` (paths to log on the parent run) and ``mlflow_cli_keys``
-    (the mlflow keys given with snakemake --config)."""
+    (the mlflow keys given with snakemake --config). Each sweep's raw samples are read from
+    ``samples_dir`` (default: ``samples`` beside ``tables_dir``, i.e. results/samples)."""
+    samples_dir = Path(samples_dir) if samples_dir is not None else Path(tables_dir).parent / "samples"
     resolved = config.get("config") or {k: v for k, v in config.items() if k not in TRANSPORT_KEYS}
     target = resolve_tracking(config["mlflow"], cli_keys=config.get("mlflow_cli_keys", ()))
     uri = target.tracking_uri
@@ -474,7 +479,11 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         params, metrics = child_payload(key, tables)
         params = {**params, "beta": str(resolved.get("beta", 1.0)),
                   **{f"timing.{k}": str(v) for k, v in resolved.get("timing", {}).items()}}
-        content = _digest({"key": key, "params": params, "metrics": metrics, "device": identity})
+        sample_file = samples_dir / f"{key}.npz"
+        identity_parts = {"key": key, "params": params, "metrics": metrics, "device": identity}
+        if sample_file.is_file():  # other samples are another measurement, even with equal medians
+            identity_parts["samples"] = samples_digest(sample_file)
+        content = _digest(identity_parts)
         earlier = client.search_runs(
             [exp_id], max_results=1, order_by=["attributes.start_time ASC"],
             filter_string=f"tags.`tpb.child_digest` = '{content}' and tags.`tpb.complete` = 'true' "
@@ -494,6 +503,10 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         rid = run.info.run_id
         _log_params(client, rid, params, {})
         _log_metrics(client, rid, metrics, now)
+        if sample_file.is_file():  # before tpb.complete: an interrupted child is replaced, samples included
+            client.log_artifact(rid, str(sample_file), artifact_path="samples")
+        else:
+            _log(f"samples file {sample_file} does not exist; {key} logged without its raw samples")
         client.set_tag(rid, "tpb.complete", "true")
         client.set_terminated(rid)
         summary["created"].append(key)
