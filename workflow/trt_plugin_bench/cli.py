@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--engine", required=True)
         p.add_argument("--manifest")
         p.add_argument("--out", required=True)
+        if name == "latency":
+            p.add_argument("--samples", help="the raw per-sample timings of every state (.npz, samples.py)")
     p = cmd("compare")
     for a in ("--engine-a", "--engine-b", "--out"):
         p.add_argument(a, required=True)
@@ -182,6 +184,18 @@ def main(argv: list[str] | None = None) -> int:
     p = cmd("figures", backend=False, cfg=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out-dir", required=True)
+    p = cmd("verdict", backend=False, cfg=False)  # did my change help? (verdict.py)
+    p.add_argument("--baseline", required=True, help="the results/ folder of the run before the change")
+    p.add_argument("--candidate", default="results", help="the results/ folder of the run after it (default: results)")
+    p.add_argument("--out-dir", help="where verdict.md, .csv and .png go (default: <candidate>/verdict)")
+    p.add_argument("--min-effect", type=float, default=0.01, help="the smallest change that counts (default 0.01: 1 %%)")
+    p.add_argument("--max-band", type=float, default=0.10, help="a wider noise band makes SAME AMBIGUOUS (default 0.10)")
+    p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--resamples", type=int, default=2000)
+    p.add_argument("--fail-on", default="", help="comma list of verdicts that exit 1, e.g. SLOW,FAIL")
+    p.add_argument("--force", action="store_true", help="compare runs from different GPUs, drivers or TensorRT versions")
+    p.add_argument("--mlflow-run", help="tag this MLflow run with the verdict (tpb.verdict.*)")
+    p.add_argument("--tracking-uri", help="its store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
 
     args = parser.parse_args(argv)
     try:
@@ -215,6 +229,8 @@ def _run(args: argparse.Namespace) -> int:
                                   args.cuda_architectures)
         print(json.dumps(manifest, indent=2))
         return 0
+    if args.command == "verdict":
+        return _verdict(args)
     if args.command == "pick-kernel":
         import pandas as pd
         import yaml
@@ -235,6 +251,23 @@ def _run(args: argparse.Namespace) -> int:
         backend = "tensorrt"  # a GPU job: take a slot like the TensorRT jobs
     with _slot(backend, args.command):
         return _gpu_or_reference(args, config, backend)
+
+
+def _verdict(args: argparse.Namespace) -> int:
+    """Exit 1 when a state's verdict is in --fail-on, 2 for input it cannot judge."""
+    from .samples import SamplesFileError
+    from .verdict import Settings, VerdictInputError, verdict
+
+    candidate = Path(args.candidate)
+    settings = Settings(min_effect=args.min_effect, max_band=args.max_band, confidence=args.confidence,
+                        resamples=args.resamples, force=args.force)
+    try:
+        status, _ = verdict(Path(args.baseline), candidate, Path(args.out_dir or candidate / "verdict"), settings,
+                            args.fail_on, args.mlflow_run, args.tracking_uri)
+    except (VerdictInputError, SamplesFileError) as exc:  # a message written for the person: no traceback
+        print(f"tpb verdict: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+        return 2
+    return status
 
 
 def _host_only(args: argparse.Namespace, config: dict) -> int:
@@ -294,7 +327,8 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
         sweeps.build_engine(config, backend, args.op, args.dtype, args.profile, Path(args.engine),
                             Path(args.golden), manifest)
     elif args.command == "latency":
-        write_rows(args.out, LatencyRow, sweeps.latency_sweep(config, backend, Path(args.engine), manifest))
+        write_rows(args.out, LatencyRow, sweeps.latency_sweep(config, backend, Path(args.engine), manifest,
+                                                             _path(args.samples)))
     elif args.command == "compare":
         write_rows(args.out, CompareRow, sweeps.compare_sweep(config, backend, Path(args.engine_a), Path(args.engine_b),
                                                              manifest))

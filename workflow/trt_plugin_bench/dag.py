@@ -113,6 +113,11 @@ def sweep_outputs(kind: str, keys: list[str]) -> list[str]:
     return [f"results/{kind}/{k}.csv" for k in keys]
 
 
+def sample_outputs(keys: list[str]) -> list[str]:
+    """The latency rule's raw samples of each sweep (samples.py), which the log rule logs."""
+    return [f"results/samples/{k}.npz" for k in keys]
+
+
 def builder_cfg(config: dict, profile: str) -> dict:
     """Builder settings of one engine. The thread-sweep engines carry one optimization profile per
     thread: TensorRT 8.6 runs one execution context per profile at a time."""
@@ -120,9 +125,12 @@ def builder_cfg(config: dict, profile: str) -> dict:
     threads_profile = config["threads"].get("profile") or next(iter(config["profiles"]))
     if profile == threads_profile:
         cfg["profiles_per_engine"] = max(cfg.get("profiles_per_engine", 1), max(config["threads"]["counts"]))
+    extra_work = int(config.get("reference", {}).get("extra_work", 0))
+    if extra_work:  # the reference backend's planted slowdown (backends/reference.py): in the engine, so it rebuilds
+        cfg["reference_extra_work"] = extra_work
     return cfg
 
 
 __all__ = ["MANIFEST", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "cuda_architectures", "gpu_identity",
            "tune_input", "tune_planned", "uses_tune", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
-           "sweep_outputs", "thread_keys"]
+           "sample_outputs", "sweep_outputs", "thread_keys"]

@@ -28,6 +28,11 @@ MAGIC = b"TPBREF\x00\x01"
 LABEL = "reference backend (CPU, numpy) - CPU timings, not TensorRT"
 # Writing this much between cold samples evicts the CPU's last-level cache.
 CACHE_FLUSH_BYTES = 64 << 20
+# The planted slowdown (config reference.extra_work, forwarded by the build rule under this builder
+# key): a plugin engine computes its output 1 + extra_work times, a known "kernel change" for the
+# verdict command to catch. It lives in the engine's build record, so changing it rebuilds the
+# engines and reruns what follows, as a kernel edit does; the other operators are the controls.
+EXTRA_WORK_KEY = "reference_extra_work"
 
 
 def _cpu_name() -> str:
@@ -68,6 +73,15 @@ def deserialize_spec(blob: bytes) -> EngineSpec:
     if not np.isfinite(spec.beta) or spec.beta <= 0:
         raise EngineLoadError(f"reference engine has invalid beta {spec.beta!r}: must be finite and > 0")
     return spec
+
+
+def extra_work_for(spec: EngineSpec, builder_cfg: dict) -> int:
+    """The extra computations a plugin engine built with ``builder_cfg`` does (EXTRA_WORK_KEY); 0
+    for the other implementations, which stay the unchanged controls."""
+    extra_work = builder_cfg.get(EXTRA_WORK_KEY, 0)
+    if isinstance(extra_work, bool) or not isinstance(extra_work, int) or extra_work < 0:
+        raise ValueError(f"reference.extra_work must be an integer >= 0, got {extra_work!r}")
+    return extra_work if spec.implementation.startswith("plugin") else 0
 
 
 class ReferenceArena(TimingArena):
@@ -131,11 +145,15 @@ class ReferenceWorker(Worker):
 
 
 class ReferenceEngine(Engine):
-    def __init__(self, spec: EngineSpec):
+    def __init__(self, spec: EngineSpec, extra_work: int = 0):
         self.spec = spec
+        self.extra_work = extra_work
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return ref.compute_float32(self.spec.function, x, self.spec.dtype, self.spec.beta)
+        out = ref.compute_float32(self.spec.function, x, self.spec.dtype, self.spec.beta)
+        for _ in range(self.extra_work):  # the planted slowdown: the same result, computed again
+            out = ref.compute_float32(self.spec.function, x, self.spec.dtype, self.spec.beta)
+        return out
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         self.spec.check_shape(tuple(x.shape))
@@ -184,8 +202,9 @@ class ReferenceBackend(Backend):
 
     def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict) -> dict:
         t0 = time.perf_counter()
+        extra_work = extra_work_for(spec, builder_cfg)
         Path(engine_path).write_bytes(serialize_spec(spec))
-        return {"build_seconds": time.perf_counter() - t0, "builder": LABEL}
+        return {"build_seconds": time.perf_counter() - t0, "builder": LABEL, "extra_work": extra_work}
 
     def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
         """The engine, validated (its own checksum first, then the build record's digest, as the
@@ -195,10 +214,10 @@ class ReferenceBackend(Backend):
             raise EngineLoadError(f"engine file {engine_path} does not exist")  # missing, not corrupt
         try:
             spec = deserialize_spec(Path(engine_path).read_bytes())
-            read_build_record(engine_path)
+            record = read_build_record(engine_path)
         except (EngineLoadError, OSError) as exc:
             raise discard_corrupt(engine_path, exc) from exc
-        return ReferenceEngine(spec)
+        return ReferenceEngine(spec, int(record.get("extra_work", 0)))  # records older than extra_work: none
 
     def arena(self) -> ReferenceArena:
         return ReferenceArena()

@@ -1,0 +1,330 @@
+"""The verdict command (issue 14): planted slowdowns are SLOW, identical work is never SLOW or FAST,
+a wrong output is FAIL, runs of different setups are refused, and the exit status follows --fail-on.
+
+Synthetic results folders are written in the pipeline's formats (tables/latency.csv with
+LatencyRow's columns, tables/device.json, samples/*.npz as samples.py writes them)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from project_copy import copy_project
+from trt_plugin_bench import reference as ref
+from trt_plugin_bench import sweeps
+from trt_plugin_bench.cli import main
+from trt_plugin_bench.config import ConfigError, validate_config
+from trt_plugin_bench.records import CompareRow, LatencyRow, columns
+from trt_plugin_bench.stats import summarize
+from trt_plugin_bench.verdict import Settings, VerdictInputError, bootstrap_ratio, judge, verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+DEVICE = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1 on NVIDIA H200", "timing_clock": "cuda_event",
+          "device_name": "NVIDIA H200", "driver_version": "580.159.04", "cuda_version": "12.8",
+          "tensorrt_version": "8.6.1", "date": "2026-12-02"}
+STATES = [(op, dtype, "sweep", shape, mode) for op in ("swish_plugin", "relu") for dtype in ("fp32", "fp16")
+          for shape in ("1024x1024", "4096x1024") for mode in ("warm", "cold")]
+# the rate of identical runs called SLOW or FAST that the tests allow (measured: 0 of 20 x 16 states)
+MAX_FALSE_POSITIVE_RATE = 0.0
+
+
+def write_run(root: Path, seed: int, *, scale: dict | None = None, n: int = 400, sigma: float = 0.05,
+              device: dict | None = None, unverified: tuple = (), repeat_skew: float = 1.0, sm_clock: int = 1980,
+              samples: bool = True, compare_control: float | None = None) -> Path:
+    """A results folder: every state of STATES twice (repeats), lognormal samples around a state's
+    own base time times ``scale[operator]``. ``repeat_skew`` scales repeat 1 (a run disagreeing
+    with itself); ``unverified`` lists states whose output check failed."""
+    rng = np.random.default_rng(seed)
+    rows, files = [], {}
+    for key in STATES:
+        op, dtype, profile, shape, mode = key
+        base = 10.0 + 40.0 * (zlib_hash(key) % 97) / 97.0  # each state its own time, the same in every run
+        for r in range(2):
+            x = base * (scale or {}).get(op, 1.0) * (repeat_skew if r else 1.0) * rng.lognormal(0.0, sigma, n)
+            s = summarize(x)
+            row = dict.fromkeys(columns(LatencyRow), 0)
+            row.update(backend=(device or DEVICE)["backend"], device_name=(device or DEVICE)["device_name"], operator=op,
+                       implementation="plugin_v2" if op.startswith("swish") else "native", kernel="x1", dtype=dtype,
+                       profile=profile, shape=shape, elements=int(np.prod([int(v) for v in shape.split("x")])),
+                       mode=mode, start="blocked", repeat=r, n=s.n, min_us=s.min, median_us=s.median,
+                       mean_us=s.mean, p90_us=s.p90, p99_us=s.p99, max_us=s.max, stdev_us=s.stdev,
+                       median_se_us=s.median_se, rse=s.median_se / s.median, stop_reason="converged",
+                       verified=key not in unverified, throttled=False, sm_clock_start_mhz=sm_clock,
+                       sm_clock_end_mhz=sm_clock, timing_clock="cuda_event")
+            rows.append(row)
+            files.setdefault((op, dtype, profile), {})[f"{shape}|{mode}|{r}"] = x.astype(np.float32)
+    tables = root / "tables"
+    tables.mkdir(parents=True)
+    pd.DataFrame(rows, columns=columns(LatencyRow)).to_csv(tables / "latency.csv", index=False)
+    (tables / "device.json").write_text(json.dumps(device or DEVICE))
+    if compare_control is not None:  # one compare row per shape and mode of fp32, its A/A control as given
+        cmp = []
+        for shape in ("1024x1024", "4096x1024"):
+            row = dict.fromkeys(columns(CompareRow), 0)
+            row.update(backend="tensorrt", operator_a="swish_plugin", operator_b="swish_native", dtype="fp32",
+                       profile="sweep", shape=shape, mode="cold", ratio=1.0, ratio_se=0.001,
+                       control_ratio=compare_control, control_ratio_se=0.001, verified=True)
+            cmp.append(row)
+        pd.DataFrame(cmp, columns=columns(CompareRow)).to_csv(tables / "compare.csv", index=False)
+    if samples:
+        (root / "samples").mkdir()
+        for (op, dtype, profile), arrays in files.items():
+            meta = {"operator": op, "dtype": dtype, "profile": profile, "backend": (device or DEVICE)["backend"],
+                    "device_name": (device or DEVICE)["device_name"], "kernel": "x1"}
+            np.savez_compressed(root / "samples" / f"{op}__{dtype}__{profile}.npz", __meta__=np.str_(json.dumps(meta)),
+                                **arrays)
+    return root
+
+
+def zlib_hash(key: tuple) -> int:
+    import zlib
+
+    return zlib.crc32("|".join(key).encode())
+
+
+def by_op(rows: list) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        out.setdefault(r.operator, set()).add(r.verdict)
+    return out
+
+
+def test_judge_bands() -> None:
+    assert judge(1.05, 1.08, 0.01) == "SLOW"
+    assert judge(0.90, 0.95, 0.01) == "FAST"
+    assert judge(0.995, 1.004, 0.01) == "SAME"
+    assert judge(1.005, 1.02, 0.01) == "AMBIGUOUS"  # above 1, but not beyond the band
+    assert judge(0.98, 1.03, 0.01) == "AMBIGUOUS"
+
+
+def test_bootstrap_interval_covers_a_known_ratio() -> None:
+    rng = np.random.default_rng(1)
+    b = [rng.lognormal(0, 0.05, 500) for _ in range(2)]
+    c = [1.07 * rng.lognormal(0, 0.05, 500) for _ in range(2)]
+    ratio, low, high = bootstrap_ratio(b, c, seed=3)
+    assert low < 1.07 < high and low < ratio < high
+    assert bootstrap_ratio(b, c, seed=3) == (ratio, low, high)  # the fixed seed: the same interval every time
+
+
+def test_planted_slowdown_is_slow(tmp_path: Path) -> None:
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10})
+    status, rows = verdict(base, cand, tmp_path / "out", fail_on="SLOW")
+    verdicts = by_op(rows)
+    assert verdicts["swish_plugin"] == {"SLOW"}, [(r.shape, r.ratio, r.ci_low, r.band) for r in rows]
+    assert "SLOW" not in verdicts["relu"] and "FAST" not in verdicts["relu"]
+    assert status == 1
+    assert {r.method for r in rows} == {"bootstrap"}
+    for name in ("verdict.md", "verdict.csv", "verdict.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    table = pd.read_csv(tmp_path / "out" / "verdict.csv")
+    assert len(table) == len(STATES) and (table["ci_low"] <= table["ratio"]).all()
+    md = (tmp_path / "out" / "verdict.md").read_text()
+    assert f"SLOW {len(STATES) // 2}" in md and "too noisy" not in md
+
+
+def test_planted_speedup_is_fast_and_tables_alone_suffice(tmp_path: Path) -> None:
+    """Without samples (a results folder from before they were kept) the tables' standard errors give
+    the interval, and the header says so."""
+    base = write_run(tmp_path / "base", 1, samples=False)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 0.85}, samples=False)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    assert by_op(rows)["swish_plugin"] == {"FAST"}
+    assert {r.method for r in rows} == {"normal"}
+    assert "no raw samples" in (tmp_path / "out" / "verdict.md").read_text()
+
+
+def test_identical_work_is_never_slow_or_fast(tmp_path: Path) -> None:
+    """Twenty pairs of runs of the same distributions: no state may be called SLOW or FAST (the
+    band is at least 1 %, the interval 95 %: a false positive needs both to fail at once)."""
+    judged, wrong, same = 0, 0, 0
+    for seed in range(20):
+        base = write_run(tmp_path / f"b{seed}", 100 + seed, n=1000)
+        cand = write_run(tmp_path / f"c{seed}", 200 + seed, n=1000)
+        _, rows = verdict(base, cand, tmp_path / f"o{seed}", Settings(resamples=500))
+        judged += len(rows)
+        wrong += sum(r.verdict in ("SLOW", "FAST") for r in rows)
+        same += sum(r.verdict == "SAME" for r in rows)
+    assert wrong <= MAX_FALSE_POSITIVE_RATE * judged, f"{wrong} of {judged} identical states called SLOW/FAST"
+    assert same > judged // 2  # and mostly positively SAME, not merely undecided
+
+
+def test_unverified_candidate_fails_whatever_its_speed(tmp_path: Path) -> None:
+    bad = ("swish_plugin", "fp16", "sweep", "4096x1024", "cold")
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 0.5}, unverified=(bad,))
+    status, rows = verdict(base, cand, tmp_path / "out", fail_on="FAIL")
+    got = {(r.operator, r.dtype, r.profile, r.shape, r.mode): r for r in rows}
+    assert got[bad].verdict == "FAIL" and "verified" in got[bad].reason
+    assert sum(r.verdict == "FAIL" for r in rows) == 1 and status == 1
+
+
+def test_different_gpu_is_refused_unless_forced(tmp_path: Path) -> None:
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, device={**DEVICE, "device_name": "NVIDIA H100 80GB HBM3",
+                                                   "driver_version": "550.54"})
+    with pytest.raises(VerdictInputError, match="device_name.*H200.*H100.*driver_version"):
+        verdict(base, cand, tmp_path / "out")
+    assert main(["verdict", "--baseline", str(base), "--candidate", str(cand), "--out-dir", str(tmp_path / "o")]) == 2
+    _, rows = verdict(base, cand, tmp_path / "forced", Settings(force=True))
+    assert rows and "setups differ" in (tmp_path / "forced" / "verdict.md").read_text()
+
+
+def test_fail_on_sets_the_exit_status(tmp_path: Path) -> None:
+    base = write_run(tmp_path / "base", 1)
+    slow = write_run(tmp_path / "slow", 2, scale={"swish_plugin": 1.10})
+    args = ["verdict", "--baseline", str(base), "--out-dir", str(tmp_path / "o")]
+    assert main([*args, "--candidate", str(slow), "--fail-on", "SLOW,FAIL"]) == 1
+    assert main([*args, "--candidate", str(slow)]) == 0  # no --fail-on: the verdict is only reported
+    assert main([*args, "--candidate", str(slow), "--fail-on", "FAIL"]) == 0
+    assert main([*args, "--candidate", str(slow), "--fail-on", "SLOWER"]) == 2  # an unknown verdict name
+    assert main([*args, "--candidate", str(tmp_path / "missing")]) == 2
+
+
+def test_hot_gpu_is_flagged_not_blamed_on_the_change(tmp_path: Path) -> None:
+    base = write_run(tmp_path / "base", 1, sm_clock=1980)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10}, sm_clock=1700)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    assert {r.verdict for r in rows} == {"AMBIGUOUS"} and all("hot GPU" in r.reason for r in rows)
+
+
+def test_cpu_rows_skip_the_clock_check(tmp_path: Path) -> None:
+    cpu = {**DEVICE, "backend": "reference", "device_name": "CPU: test (reference backend, no GPU)"}
+    base = write_run(tmp_path / "base", 1, device=cpu, sm_clock=0)
+    cand = write_run(tmp_path / "cand", 2, device=cpu, sm_clock=0, scale={"swish_plugin": 1.10})
+    _, rows = verdict(base, cand, tmp_path / "out")
+    assert by_op(rows)["swish_plugin"] == {"SLOW"}
+
+
+def test_a_band_too_wide_is_not_same(tmp_path: Path) -> None:
+    """Repeats 30 % apart: the ratio's interval lies inside the band, but a ±30 % band cannot
+    vouch for "unchanged"."""
+    base = write_run(tmp_path / "base", 1, repeat_skew=1.3)
+    cand = write_run(tmp_path / "cand", 2, repeat_skew=1.3)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    assert {r.verdict for r in rows} == {"AMBIGUOUS"} and all("--max-band" in r.reason for r in rows)
+    _, rows = verdict(base, cand, tmp_path / "wide", Settings(max_band=0.5))
+    assert "SAME" in {r.verdict for r in rows}
+
+
+def test_noisy_runs_are_named_in_the_header(tmp_path: Path) -> None:
+    """Repeats 20 % apart in every state, or an A/A control 3 % off: too noisy to judge. The repeat
+    disagreement also widens each state's band, so a 10 % change is no longer called SLOW."""
+    base = write_run(tmp_path / "base", 1, repeat_skew=1.2)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10}, compare_control=1.03)
+    wide = write_run(tmp_path / "wide", 3, compare_control=1.15)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    md = (tmp_path / "out" / "verdict.md").read_text()
+    assert "baseline run is too noisy to judge**: repeats disagree" in md
+    assert "candidate run is too noisy to judge**: A/A control outside its band" in md
+    assert "SLOW" not in {r.verdict for r in rows}
+    assert {r.band_from for r in rows} == {"repeats"}
+    verdict(base, wide, tmp_path / "out2")
+    assert "A/A control wider than ±10 %" in (tmp_path / "out2" / "verdict.md").read_text()
+
+
+def test_mlflow_tags(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    run = client.create_run(client.create_experiment("verdict-test"))
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10})
+    verdict(base, cand, tmp_path / "out", mlflow_run=run.info.run_id, tracking_uri=uri)
+    tags = client.get_run(run.info.run_id).data.tags
+    assert tags["tpb.verdict.baseline"] == str(base)
+    assert json.loads(tags["tpb.verdict.counts"])["SLOW"] == len(STATES) // 2
+    assert tags["tpb.verdict.too_noisy"] == "no"
+
+
+# -- the planted slowdown of the CPU reference backend ---------------------------------------------
+@pytest.fixture(scope="module")
+def small() -> dict:
+    return validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
+
+
+def test_extra_work_is_in_the_schema(small: dict) -> None:
+    assert small["reference"]["extra_work"] == 0
+    bad = copy.deepcopy(small)
+    bad["reference"]["extra_work"] = -1
+    with pytest.raises(ConfigError, match="extra_work"):
+        validate_config(bad)
+
+
+def test_extra_work_repeats_the_plugin_computation(tmp_path: Path, small: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin engine built with extra_work 2 computes three times (same output); relu, the
+    control, once. Counted calls, not timings."""
+    config = {**small, "builder": {"reference_extra_work": 2}}
+    calls = []
+    real = ref.compute_float32
+
+    def counting(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        calls.append(a[0])
+        return real(*a, **k)
+
+    engines = {}
+    for op in ("swish_plugin", "relu"):
+        engine = tmp_path / f"{op}__fp32__tiny.engine"
+        sweeps.build_engine(config, "reference", op, "fp32", "tiny", engine, tmp_path / f"{op}.golden.npz", None)
+        engines[op] = sweeps.get_backend("reference").load(engine, None)
+    x = ref.random_input((16, 256), "fp32", 7)
+    monkeypatch.setattr(ref, "compute_float32", counting)
+    y = engines["swish_plugin"].infer(x)
+    assert calls == ["swish"] * 3
+    np.testing.assert_array_equal(y, real("swish", x, "fp32", 1.0))
+    calls.clear()
+    engines["relu"].infer(x)
+    assert calls == ["relu"]
+    with pytest.raises(ValueError, match="extra_work"):
+        sweeps.build_engine({**small, "builder": {"reference_extra_work": -1}}, "reference", "swish_plugin", "fp32",
+                            "tiny", tmp_path / "bad.engine", tmp_path / "bad.golden.npz", None)
+
+
+def _forwards_extra_work() -> bool:
+    from trt_plugin_bench import dag
+
+    cfg = validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
+    cfg["reference"]["extra_work"] = 3
+    return dag.builder_cfg(cfg, "tiny").get("reference_extra_work") == 3
+
+
+@pytest.mark.slow
+def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
+    """The small DAG twice on the CPU, extra_work 0 then 3: the plugin's states are SLOW (4x the
+    work), and --fail-on SLOW exits 1."""
+    if not _forwards_extra_work():
+        pytest.skip("dag.builder_cfg does not forward reference.extra_work to the build rule yet "
+                    "(the one-line dag.py change in issue 14's verdict report)")
+    runs = {}
+    for name, extra in (("base", 0), ("cand", 3)):
+        project = copy_project(tmp_path / name)
+        small = project / "tests" / "configs" / "small.yaml"
+        cfg = yaml.safe_load(small.read_text())
+        cfg["reference"]["extra_work"] = extra
+        small.write_text(yaml.safe_dump(cfg))
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(small)],
+                              cwd=project, capture_output=True, text=True, timeout=1200)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        if not list((project / "results" / "samples").glob("*.npz")):
+            pytest.skip("the latency rule wrote no results/samples/*.npz: the verdict needs the raw samples")
+        runs[name] = project / "results"
+    out = tmp_path / "verdict"
+    status = main(["verdict", "--baseline", str(runs["base"]), "--candidate", str(runs["cand"]), "--out-dir", str(out),
+                   "--fail-on", "SLOW"])
+    table = pd.read_csv(out / "verdict.csv")
+    plugin = table[table["operator"] == "swish_plugin"]
+    warm = plugin[plugin["mode"] == "warm"]
+    assert len(warm) and (warm["verdict"] == "SLOW").all(), plugin.to_string()
+    # cold states on the CPU get a few samples each (a 64 MiB flush per sample in a 20 ms budget):
+    # they may stay AMBIGUOUS, but must never pass as unchanged or faster
+    assert not plugin["verdict"].isin(["SAME", "FAST"]).any(), plugin.to_string()
+    assert (plugin["method"] == "bootstrap").all()
+    assert status == 1

@@ -1,0 +1,456 @@
+"""`verdict`: did the change help? Two results folders compared state by state.
+
+For every state (operator x dtype x profile x shape x mode) in both runs, the ratio candidate ÷
+baseline of the medians, with a confidence interval from the raw samples (results/samples/*.npz,
+samples.py), judged against a noise band:
+
+- **The interval**: a percentile bootstrap of the ratio of the two pooled medians, resampling
+  within each repeat (each repeat is a stratum, so a resample keeps every repeat's share), with a
+  fixed seed per state. The project reports medians everywhere, and a latency change is a scale
+  change on a skewed, heavy-tailed distribution: the bootstrap interval is of exactly that
+  number, with no shift model (Hodges-Lehmann's estimate is of a location shift, in µs, and its
+  Mann-Whitney interval assumes the two distributions differ by that shift only). A results folder
+  without samples (from before they were kept) gets a normal interval on the log ratio from the
+  tables' median standard errors instead; the ``method`` column says which.
+- **The band**: the largest of ``min_effect`` (1 %), the candidate's A/A control at that shape
+  (|b′ ÷ b − 1| + 2 SE, the compare table) and the two runs' own repeat disagreement
+  (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs): a difference smaller than what
+  the method reports for identical work, or than a run disagrees with itself, is not the change's.
+- **The verdict**: SLOW when the interval lies entirely above 1 + band, FAST entirely below
+  1 − band, SAME entirely inside [1 − band, 1 + band] (and the band at most ``max_band``, 10 %: a
+  wider one says nothing), AMBIGUOUS otherwise; FAIL whatever the speed
+  when the candidate's output check failed (verified false); AMBIGUOUS, saying so, when a GPU row
+  is throttled or the SM clocks at the start differ by more than 5 % between the runs (a hot GPU,
+  not the change).
+
+A run whose repeats disagree far beyond chance, or whose A/A control lies outside its band, is
+*too noisy to judge*: the header and the MLflow tag say so. Runs from different devices, drivers,
+TensorRT versions or backends are refused unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zlib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .analysis import expected_disagreements, repeat_agreement
+
+VERDICTS = ("FAIL", "SLOW", "AMBIGUOUS", "FAST", "SAME")  # also the report's order: worst first
+STATE_KEYS = ["operator", "dtype", "profile", "shape", "mode"]
+# what two runs must share to be compared: another GPU, driver or TensorRT is another experiment
+IDENTITY = ("backend", "device_name", "driver_version", "tensorrt_version")
+CLOCK_TOLERANCE = 0.05  # SM clocks at the start of the two runs' rows differ by more: a hot GPU
+# too noisy to judge: more repeat disagreements than NOISY_FACTOR x expected + NOISY_SLACK
+NOISY_FACTOR, NOISY_SLACK = 3.0, 2
+CONTROL_K = 3.0  # an A/A control further from 1 than max(min_effect, CONTROL_K x its SE) is outside its band
+BOOTSTRAP_CHUNK = 1 << 22  # resampled values held at once (per run): 32 MiB of float64
+
+
+class VerdictInputError(ValueError):
+    """Bad input (a missing table, runs that cannot be compared): exit status 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    min_effect: float = 0.01
+    # SAME claims "no change beyond the band": with a band wider than this it claims too little, so
+    # the state is AMBIGUOUS (CPU cold states of a few samples had bands of +-2000 %)
+    max_band: float = 0.10
+    confidence: float = 0.95
+    resamples: int = 2000
+    seed: int = 20261202
+    force: bool = False
+
+
+@dataclass
+class Run:
+    """One results folder: its tables, device record and raw samples."""
+
+    path: Path
+    device: dict
+    latency: pd.DataFrame
+    compare: pd.DataFrame
+    # (operator, dtype, profile, shape, mode) -> one array of µs per repeat, in repeat order
+    samples: dict[tuple[str, str, str, str, str], list[np.ndarray]] = field(default_factory=dict)
+    samples_note: str = ""
+
+
+@dataclass
+class VerdictRow:
+    operator: str
+    dtype: str
+    profile: str
+    shape: str
+    elements: int
+    mode: str
+    backend: str
+    median_baseline_us: float
+    median_candidate_us: float
+    ratio: float  # candidate ÷ baseline: above 1, the candidate is slower
+    ci_low: float
+    ci_high: float
+    band: float  # the noise band's half width (relative)
+    band_from: str  # which term set the band: min_effect, aa_control or repeats
+    method: str  # "bootstrap" (raw samples) or "normal" (the tables' standard errors)
+    n_baseline: int
+    n_candidate: int
+    verdict: str
+    reason: str
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.exists() and path.stat().st_size > 0 else pd.DataFrame()
+
+
+def load_run(path: Path) -> Run:
+    """A results/ folder (tables/latency.csv, tables/compare.csv, tables/device.json, samples/*.npz)."""
+    path = Path(path)
+    tables = path / "tables"
+    for need in ("latency.csv", "device.json"):
+        if not (tables / need).is_file():
+            raise VerdictInputError(f"{path} is not a results folder: {tables / need} is missing "
+                                    "(run the pipeline, or point at its results/ folder)")
+    try:
+        device = json.loads((tables / "device.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise VerdictInputError(f"{tables / 'device.json'} is not valid JSON: {exc}") from exc
+    latency = _read_csv(tables / "latency.csv")
+    if latency.empty:
+        raise VerdictInputError(f"{tables / 'latency.csv'} has no rows: nothing to compare")
+    run = Run(path, device, latency, _read_csv(tables / "compare.csv"))
+    run.samples, run.samples_note = _load_samples_dir(path / "samples")
+    return run
+
+
+def _load_samples_dir(folder: Path) -> tuple[dict, str]:
+    files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
+    if not files:
+        return {}, f"no raw samples under {folder}: intervals from the tables' standard errors"
+    from .samples import load_samples
+
+    out: dict[tuple[str, str, str, str, str], list[np.ndarray]] = {}
+    for f in files:
+        meta, samples = load_samples(f)  # a corrupt file names itself (SamplesFileError)
+        by_state: dict[tuple[str, str], dict[int, np.ndarray]] = {}
+        for (shape, mode, repeat), values in samples.items():
+            by_state.setdefault((shape, mode), {})[repeat] = np.asarray(values, dtype=np.float64)
+        for (shape, mode), reps in by_state.items():
+            key = (str(meta["operator"]), str(meta["dtype"]), str(meta["profile"]), shape, mode)
+            out[key] = [reps[r] for r in sorted(reps)]
+    return out, ""
+
+
+def identity_differences(baseline: dict, candidate: dict) -> list[str]:
+    """What differs between the two runs' devices, one phrase each ('device_name: A vs B')."""
+    return [f"{k}: {baseline.get(k)!r} vs {candidate.get(k)!r}" for k in IDENTITY if baseline.get(k) != candidate.get(k)]
+
+
+# -- statistics ----------------------------------------------------------------------------------
+def _state_seed(seed: int, key: tuple) -> int:
+    """A fixed seed per state, independent of which other states are in the runs."""
+    return seed ^ zlib.crc32("|".join(map(str, key)).encode())
+
+
+def _boot_medians(strata: list[np.ndarray], resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Medians of ``resamples`` stratified bootstrap resamples (each stratum resampled within itself)."""
+    n = sum(len(s) for s in strata)
+    chunk = max(1, BOOTSTRAP_CHUNK // max(n, 1))
+    out = np.empty(resamples)
+    for start in range(0, resamples, chunk):
+        b = min(chunk, resamples - start)
+        parts = [s[rng.integers(0, len(s), size=(b, len(s)))] for s in strata]
+        out[start:start + b] = np.median(np.concatenate(parts, axis=1), axis=1)
+    return out
+
+
+def bootstrap_ratio(baseline: list[np.ndarray], candidate: list[np.ndarray], confidence: float = 0.95,
+                    resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(ratio, low, high): median(candidate) ÷ median(baseline) of the pooled samples, and its
+    percentile-bootstrap interval, resampling within each repeat."""
+    rng = np.random.default_rng(seed)
+    b = [np.asarray(s, dtype=np.float64) for s in baseline if len(s)]
+    c = [np.asarray(s, dtype=np.float64) for s in candidate if len(s)]
+    if not b or not c:
+        raise ValueError("no samples in one of the runs")
+    ratio = float(np.median(np.concatenate(c)) / np.median(np.concatenate(b)))
+    boot = _boot_medians(c, resamples, rng) / _boot_medians(b, resamples, rng)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(boot, [alpha, 1.0 - alpha])
+    return ratio, float(low), float(high)
+
+
+def normal_ratio(med_b: float, se_b: float, med_c: float, se_c: float,
+                 confidence: float = 0.95) -> tuple[float, float, float]:
+    """(ratio, low, high) from two medians and their standard errors: a normal interval on the log ratio."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    ratio = med_c / med_b
+    se = math.hypot(se_b / med_b, se_c / med_c)
+    return ratio, ratio * math.exp(-z * se), ratio * math.exp(z * se)
+
+
+def judge(low: float, high: float, band: float) -> str:
+    if low > 1.0 + band:
+        return "SLOW"
+    if high < 1.0 - band:
+        return "FAST"
+    if low >= 1.0 - band and high <= 1.0 + band:
+        return "SAME"
+    return "AMBIGUOUS"
+
+
+def repeat_spread(rows: pd.DataFrame) -> float:
+    """|max − min| ÷ mean of a state's repeat medians: how far the run disagrees with itself."""
+    m = rows["median_us"].astype(float)
+    return float((m.max() - m.min()) / m.mean()) if len(m) > 1 and m.mean() > 0 else 0.0
+
+
+def aa_spread(compare: pd.DataFrame, dtype: str, profile: str, shape: str, mode: str) -> float | None:
+    """The candidate's A/A control at this shape (|control − 1| + 2 SE, the worst of its pairs), or None."""
+    if compare.empty or "control_ratio" not in compare:
+        return None
+    c = compare[(compare["dtype"] == dtype) & (compare["profile"] == profile) & (compare["shape"].astype(str) == shape)
+                & (compare["mode"] == mode)]
+    c = c[np.isfinite(c["control_ratio"].astype(float))]
+    if c.empty:
+        return None
+    return float(((c["control_ratio"] - 1.0).abs() + 2.0 * c["control_ratio_se"].fillna(0.0)).max())
+
+
+def hot_gpu(base: pd.DataFrame, cand: pd.DataFrame) -> str:
+    """Why this state's timings may be the GPU's, not the change's ('' if none). CPU rows have no clocks."""
+    rows = pd.concat([base, cand])
+    if (rows["backend"] == "reference").all():
+        return ""
+    if rows["throttled"].astype(str).str.lower().isin(["true", "1"]).any():
+        return "hot GPU: a row is throttled"
+    b = base["sm_clock_start_mhz"].astype(float).median()
+    c = cand["sm_clock_start_mhz"].astype(float).median()
+    if b > 0 and c > 0 and abs(c / b - 1.0) > CLOCK_TOLERANCE:
+        return f"hot GPU: SM clock at start {b:.0f} MHz (baseline) vs {c:.0f} MHz (candidate)"
+    return ""
+
+
+def _verified(rows: pd.DataFrame) -> bool:
+    return bool(rows["verified"].astype(str).str.lower().isin(["true", "1"]).all())
+
+
+def too_noisy(run: Run, min_effect: float, max_band: float = Settings.max_band) -> list[str]:
+    """Why this run is too noisy to judge ([] if it is not)."""
+    reasons = []
+    agree = repeat_agreement(run.latency)
+    if not agree.empty:
+        disagree, expected = int((~agree["agree"].astype(bool)).sum()), expected_disagreements(len(agree))
+        if disagree > NOISY_FACTOR * expected + NOISY_SLACK:
+            reasons.append(f"repeats disagree in {disagree} of {len(agree)} states "
+                           f"({expected:.1f} expected by chance)")
+    cmp = run.compare
+    if not cmp.empty and "control_ratio" in cmp:
+        dev = (cmp["control_ratio"].astype(float) - 1.0).abs()
+        limit = np.maximum(min_effect, CONTROL_K * cmp["control_ratio_se"].astype(float).fillna(0.0))
+        # outside: biased beyond its own noise; or so noisy that its band (|c - 1| + 2 SE) exceeds max_band
+        spread = dev + 2.0 * cmp["control_ratio_se"].astype(float).fillna(0.0)
+        for out, what in ((dev > limit, "outside its band"), (spread > max_band, f"wider than ±{100 * max_band:g} %")):
+            if out.any():
+                worst = cmp.loc[spread[out].idxmax()]
+                reasons.append(f"A/A control {what} in {int(out.sum())} of {len(cmp)} compare rows "
+                               f"(worst {worst['control_ratio']:.4f} ± {worst['control_ratio_se']:.4f} at "
+                               f"{worst['dtype']}/{worst['profile']}/{worst['shape']})")
+    return reasons
+
+
+def _state_key(row: pd.Series | tuple) -> tuple[str, str, str, str, str]:
+    return tuple(str(v) for v in row)  # type: ignore[return-value]
+
+
+def compare_runs(baseline: Run, candidate: Run, settings: Settings) -> tuple[list[VerdictRow], dict]:
+    """The verdict of every state in both runs, and facts for the header (states in one run only)."""
+    b_groups = {_state_key(k): g for k, g in baseline.latency.groupby(STATE_KEYS)}
+    c_groups = {_state_key(k): g for k, g in candidate.latency.groupby(STATE_KEYS)}
+    common = sorted(set(b_groups) & set(c_groups))
+    facts = {"only_baseline": len(set(b_groups) - set(c_groups)), "only_candidate": len(set(c_groups) - set(b_groups))}
+    out: list[VerdictRow] = []
+    for key in common:
+        b, c = b_groups[key], c_groups[key]
+        op, dtype, profile, shape, mode = key
+        bs, cs = baseline.samples.get(key), candidate.samples.get(key)
+        if bs and cs:
+            ratio, low, high = bootstrap_ratio(bs, cs, settings.confidence, settings.resamples,
+                                               _state_seed(settings.seed, key))
+            method, nb, nc = "bootstrap", sum(map(len, bs)), sum(map(len, cs))
+            med_b, med_c = float(np.median(np.concatenate(bs))), float(np.median(np.concatenate(cs)))
+        else:  # the tables' numbers: each state's median over repeats, its SE that of a mean of the repeats
+            med_b, med_c = float(b["median_us"].mean()), float(c["median_us"].mean())
+            se_b = float(np.sqrt((b["median_se_us"] ** 2).sum()) / len(b))
+            se_c = float(np.sqrt((c["median_se_us"] ** 2).sum()) / len(c))
+            ratio, low, high = normal_ratio(med_b, se_b, med_c, se_c, settings.confidence)
+            method, nb, nc = "normal", int(b["n"].sum()), int(c["n"].sum())
+        terms = {"min_effect": settings.min_effect, "repeats": max(repeat_spread(b), repeat_spread(c))}
+        aa = aa_spread(candidate.compare, dtype, profile, shape, mode)
+        if aa is not None:
+            terms["aa_control"] = aa
+        band_from = max(terms, key=terms.__getitem__)
+        band = terms[band_from]
+        verdict, reason = judge(low, high, band), ""
+        if verdict == "SAME" and band > settings.max_band:
+            verdict, reason = "AMBIGUOUS", (f"noise band ±{100 * band:.1f} % ({band_from}) is wider than "
+                                            f"{100 * settings.max_band:g} % (--max-band): SAME would say nothing")
+        hot = hot_gpu(b, c)
+        if not _verified(c):
+            verdict, reason = "FAIL", "the candidate's output check failed (verified false)"
+        elif hot:
+            verdict, reason = "AMBIGUOUS", hot
+        elif not _verified(b):
+            reason = "the baseline's output check failed: its timing may not be of correct work"
+        out.append(VerdictRow(op, dtype, profile, shape, int(c["elements"].iloc[0]), mode, str(c["backend"].iloc[0]),
+                              med_b, med_c, ratio, low, high, band, band_from, method, nb, nc, verdict, reason))
+    return out, facts
+
+
+# -- outputs -------------------------------------------------------------------------------------
+def counts(rows: list[VerdictRow]) -> dict[str, int]:
+    return {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
+
+
+def _label(r: VerdictRow) -> str:
+    return f"{r.operator} {r.dtype} {r.profile} {r.shape} {r.mode}"
+
+
+def write_markdown(path: Path, rows: list[VerdictRow], header: dict) -> None:
+    n = counts(rows)
+    lines = [f"# Verdict: {header['candidate']} against {header['baseline']}", "",
+             f"- backend: {header['backend_label']}", f"- device: {header['device_name']}",
+             f"- states compared: {len(rows)} (only in the baseline: {header['only_baseline']}, only in the "
+             f"candidate: {header['only_candidate']})",
+             f"- counts: {', '.join(f'{v} {n[v]}' for v in VERDICTS)}",
+             f"- method: {header['method']}", ""]
+    for who in ("baseline", "candidate"):
+        for reason in header["too_noisy"][who]:
+            lines.append(f"**The {who} run is too noisy to judge**: {reason}.  ")
+    for note in header["notes"]:
+        lines.append(f"Note: {note}.  ")
+    lines += ["", "| verdict | operator | dtype | profile | shape | mode | baseline µs | candidate µs | ratio | "
+              f"{100 * header['confidence']:g} % interval | band ± | band from | reason |",
+              "|---|---|---|---|---|---|---:|---:|---:|---|---:|---|---|"]
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    for r in sorted(rows, key=lambda r: (order[r.verdict], r.operator, r.dtype, r.profile, r.mode, r.elements)):
+        lines.append(f"| **{r.verdict}** | {r.operator} | {r.dtype} | {r.profile} | {r.shape} | {r.mode} | "
+                     f"{r.median_baseline_us:.3f} | {r.median_candidate_us:.3f} | {r.ratio:.4f} | "
+                     f"[{r.ci_low:.4f}, {r.ci_high:.4f}] | {100 * r.band:.2f} % | {r.band_from} | {r.reason} |")
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def write_csv(path: Path, rows: list[VerdictRow]) -> None:
+    pd.DataFrame([asdict(r) for r in rows], columns=[f.name for f in fields(VerdictRow)]).to_csv(path, index=False)
+
+
+VERDICT_COLORS = {"FAIL": "#000000", "SLOW": "#d62728", "AMBIGUOUS": "#ff7f0e", "FAST": "#2ca02c", "SAME": "#7f7f7f"}
+
+
+def draw(path: Path, rows: list[VerdictRow], header: dict) -> None:
+    """Ratio ± interval per state, coloured by verdict, each state's noise band in grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    sns.set_theme(style="whitegrid", font_scale=0.8)
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.22 * max(len(rows), 1)), layout="constrained")
+    for y, r in enumerate(rows):
+        ax.plot([1 - r.band, 1 + r.band], [y, y], color="#dddddd", lw=7, solid_capstyle="butt", zorder=1)
+        ax.errorbar(r.ratio, y, xerr=[[r.ratio - r.ci_low], [r.ci_high - r.ratio]], fmt="o", ms=4, capsize=2,
+                    color=VERDICT_COLORS[r.verdict], zorder=2)
+    ax.axvline(1.0, color="#444444", lw=0.8)
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("log")  # 0.5x and 2x equally far from 1
+    plain = FuncFormatter(lambda v, _: f"{v:.3g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.set_xlabel(f"candidate ÷ baseline median latency ({100 * header['confidence']:g} % interval; grey: noise band)")
+    ax.legend(handles=[Line2D([], [], marker="o", ls="", color=VERDICT_COLORS[v], label=f"{v} ({n})")
+                       for v, n in counts(rows).items() if n], loc="best", fontsize=7)
+    fig.suptitle(f"Did the change help? {header['candidate']} ÷ {header['baseline']}\n"
+                 f"{header['backend_label']} | {header['device_name']}", fontsize=9)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def tag_mlflow(run_id: str, tracking_uri: str | None, tags: dict[str, str]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db")
+    for k, v in tags.items():
+        client.set_tag(run_id, k, v[:5000])  # MLflow's tag value limit
+
+
+def parse_fail_on(text: str) -> set[str]:
+    names = {t.strip().upper() for t in text.split(",") if t.strip()}
+    unknown = names - set(VERDICTS)
+    if unknown:
+        raise VerdictInputError(f"--fail-on: unknown verdict(s) {sorted(unknown)}; allowed: {', '.join(VERDICTS)}")
+    return names
+
+
+def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Settings | None = None,
+            fail_on: str = "", mlflow_run: str | None = None, tracking_uri: str | None = None) -> tuple[int, list[VerdictRow]]:
+    """Compare two results folders; write verdict.md, verdict.csv and verdict.png under ``out_dir``.
+    Returns (exit status, rows): 1 when a state's verdict is in ``fail_on``, else 0; bad input
+    raises VerdictInputError (exit status 2)."""
+    settings = settings or Settings()
+    if not 0 < settings.confidence < 1 or not 0 <= settings.min_effect <= settings.max_band or settings.resamples < 100:
+        raise VerdictInputError("need 0 < confidence < 1, 0 <= min_effect <= max_band and at least 100 resamples")
+    failing = parse_fail_on(fail_on)
+    baseline, candidate = load_run(baseline_dir), load_run(candidate_dir)
+    notes = [n for n in (baseline.samples_note, candidate.samples_note) if n]
+    differs = identity_differences(baseline.device, candidate.device)
+    if differs and not settings.force:
+        raise VerdictInputError("the runs are from different setups, so their timings are not comparable: "
+                                + "; ".join(differs) + " (--force compares them anyway)")
+    if differs:
+        notes.append("compared although the setups differ (--force): " + "; ".join(differs))
+    rows, facts = compare_runs(baseline, candidate, settings)
+    if not rows:
+        raise VerdictInputError(f"no state is in both {baseline_dir} and {candidate_dir}")
+    methods = sorted({r.method for r in rows})
+    header = {"baseline": str(baseline_dir), "candidate": str(candidate_dir), "confidence": settings.confidence,
+              "backend_label": candidate.device.get("backend_label", candidate.device.get("backend", "")),
+              "device_name": candidate.device.get("device_name", ""), "notes": notes, **facts,
+              "too_noisy": {"baseline": too_noisy(baseline, settings.min_effect, settings.max_band),
+                            "candidate": too_noisy(candidate, settings.min_effect, settings.max_band)},
+              "method": (f"{' and '.join(methods)} intervals"
+                         + (f" (bootstrap: {settings.resamples} resamples within each repeat, seed {settings.seed})"
+                            if "bootstrap" in methods else " (from the tables' median standard errors)")
+                         + f"; band = max(min_effect {100 * settings.min_effect:g} %, A/A control |b′ ÷ b − 1| + 2 SE, "
+                         "repeat disagreement)")}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_markdown(out_dir / "verdict.md", rows, header)
+    write_csv(out_dir / "verdict.csv", rows)
+    draw(out_dir / "verdict.png", rows, header)
+    n = counts(rows)
+    if mlflow_run:
+        noisy = [f"{who}: {r}" for who, rs in header["too_noisy"].items() for r in rs]
+        tag_mlflow(mlflow_run, tracking_uri, {"tpb.verdict.baseline": str(baseline_dir),
+                                              "tpb.verdict.counts": json.dumps(n, sort_keys=True),
+                                              "tpb.verdict.too_noisy": "; ".join(noisy) or "no"})
+    print(f"verdict: {', '.join(f'{v} {k}' for v, k in n.items())} -> {out_dir / 'verdict.md'}")
+    for who, reasons in header["too_noisy"].items():
+        for reason in reasons:
+            print(f"the {who} run is too noisy to judge: {reason}")
+    return (1 if any(r.verdict in failing for r in rows) else 0), rows
+
+
+__all__ = ["IDENTITY", "STATE_KEYS", "VERDICTS", "Settings", "VerdictInputError", "VerdictRow", "bootstrap_ratio",
+           "compare_runs", "identity_differences", "judge", "load_run", "normal_ratio", "too_noisy", "verdict"]
