@@ -49,6 +49,7 @@ int32_t swishTactics(SwishParams const& params, int32_t (&tactics)[kMaxTactics])
 SwishPlugin::SwishPlugin(SwishParams const& params, char const* pluginNamespace)
     : mParams(params)
     , mNamespace(pluginNamespace != nullptr ? pluginNamespace : "")
+    , mLaunch(params)
 {
 }
 
@@ -70,6 +71,7 @@ nvinfer1::IPluginV3* SwishPlugin::clone() noexcept
     {
         auto* copy = new SwishPlugin(mParams, mNamespace.c_str());
         copy->mTactic = mTactic; // a context's clone must run the tactic the engine chose
+        copy->mLaunch = mLaunch;
         return copy;
     }
     catch (std::exception const& e)
@@ -212,6 +214,7 @@ int32_t SwishPlugin::setTactic(int32_t tactic) noexcept
         return -1;
     }
     mTactic = tactic;
+    mLaunch = launchParams();
     return 0;
 }
 
@@ -245,7 +248,7 @@ int32_t SwishPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
         TPB_LOG_ERROR(kWhere, "enqueue: null tensor descriptors or pointers");
         return -1;
     }
-    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], launchParams(), stream, kWhere);
+    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], mLaunch, stream, kWhere);
 }
 
 nvinfer1::IPluginV3* SwishPlugin::attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept

@@ -71,6 +71,7 @@ private:
     SwishParams mParams;
     std::string mNamespace;
     int32_t mTactic{0}; // set by setTactic (build-time timing, then the chosen one at run time)
+    SwishParams mLaunch; // launchParams() for mTactic, derived once in setTactic, not on every enqueue
     // Storage for getTimingCacheID(): the returned pointer must outlive the call.
     std::string mTimingCacheId;
     // Storage for getFieldsToSerialize(); the fields point into mParams, so the collection stays

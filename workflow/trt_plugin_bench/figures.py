@@ -304,21 +304,10 @@ def bandwidth(tables: Tables, device: dict) -> Figure:
 
 def plugin_vs_native(tables: Tables, device: dict) -> Figure:
     r = ratio_table(tables["latency"]).assign(tensor_bytes=lambda d: d["elements"] * d["dtype"].map(ITEMSIZE))
-    profiles, dtypes = _ordered(r["profile"]), _ordered(r["dtype"], DTYPE_MARKERS)
-    modes = _ordered(r["mode"], MODE_COLORS)
-    fig, axes = _facets(profiles, dtypes)
-    for i, profile in enumerate(profiles):
-        for j, dtype in enumerate(dtypes):
-            ax, sub = axes[i][j], r[(r["profile"] == profile) & (r["dtype"] == dtype)]
-            for mode in modes:
-                _line(ax, sub[sub["mode"] == mode], "tensor_bytes", "ratio", dtype=dtype,
-                      color=_color(MODE_COLORS, mode), gid=f"mode={mode}")
-            ax.axhline(1.0, color="black", linewidth=1)
-            _facet_title(ax, dtype, f"profile {profile}")
-            _log2_axis(ax, r.loc[r["profile"] == profile, "tensor_bytes"])
-        axes[i][0].set_ylabel("plugin ÷ native latency")
-    fig.supxlabel("tensor size (one input tensor)", fontsize=9)
-    _legend(fig, "timing mode", {m: _color(MODE_COLORS, m) for m in modes}, dtypes)
+    fig, axes = _facet_lines(r, "ratio", "plugin ÷ native latency", log_y=False, hue="mode", palette=MODE_COLORS,
+                             legend="timing mode")
+    for ax in (ax for row in axes for ax in row):
+        ax.axhline(1.0, color="black", linewidth=1)
     _title(fig, device, "Is swish_plugin faster than swish_native in every timing mode? Median latency ratio, "
                         "each engine timed in its own rule (below 1: the plugin is faster)")
     return fig
