@@ -270,3 +270,52 @@ def test_a_half_precision_sigmoid_passes_for_tensorrt_layers_only() -> None:
     wrong = y.copy()
     wrong[np.isfinite(x64) & (x64 < -11.8)] = 0  # fp16 keeps its subnormals: a zero tail is still wrong
     assert not ref.check_output(wrong, x, "swish", "fp16", tensorrt_layers=True).ok
+
+
+# --- check_tiled: one block against float64, its repeats by bit identity -------------------------
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
+def test_check_tiled_agrees_with_the_full_check_on_a_repeated_block(dtype: str) -> None:
+    block = ref.random_input((1000,), dtype, seed=11)
+    x = np.resize(block, 4500)  # four whole tiles and a partial one
+    out = ref.compute_float32("swish", x, dtype, 1.3)
+    tiled = ref.check_tiled(out, block, "swish", dtype, 1.3)
+    full = ref.check_output(out, x, "swish", dtype, 1.3)
+    assert tiled.ok and full.ok
+    assert tiled.checked == full.checked == 4500
+    assert tiled.max_ulp_err == full.max_ulp_err and tiled.max_bound_ratio == full.max_bound_ratio
+
+
+@pytest.mark.parametrize("where", [1100, 3500, 4400])  # in tile 2, inside tile 4, in the partial tile (random values, not the edges)
+def test_check_tiled_catches_a_fault_outside_the_first_block(where: int) -> None:
+    block = ref.random_input((1000,), "fp32", seed=12)
+    x = np.resize(block, 4500)
+    out = ref.compute_float32("swish", x, "fp32", 1.0)
+    bad = out.copy()
+    bad[where] = np.nextafter(np.nextafter(out[where], np.inf), np.inf) * np.float32(1.001) + np.float32(1)
+    result = ref.check_tiled(bad, block, "swish", "fp32", 1.0)
+    assert not result.ok and result.mismatches == 1, result.message
+    unwritten = out.copy()
+    unwritten[where] = ref.poison((1,), "fp32")[0]
+    result = ref.check_tiled(unwritten, block, "swish", "fp32", 1.0)
+    assert not result.ok and result.unwritten == 1, result.message
+
+
+def test_a_wrong_first_block_fails_with_the_full_count() -> None:
+    block = ref.random_input((512,), "fp16", seed=13)
+    x = np.resize(block, 2048)
+    out = ref.compute_float32("swish", x, "fp16", 1.0)
+    out[7::512] = np.float16(1234.0)  # position 7 of every tile: identical tiles, all wrong
+    result = ref.check_tiled(out, block, "swish", "fp16", 1.0)
+    assert not result.ok and result.mismatches == 4, result.message
+
+
+def test_tiles_match_follows_the_block_position() -> None:
+    tile = ref.random_input((64,), "fp32", seed=14)
+    n, start = 200, 4070  # a tensor's tail: element i sits at block position (start + i) % 64
+    out = tile[(np.arange(start, start + n) % 64)]
+    assert ref.tiles_match(out, tile, start=start)
+    assert not ref.tiles_match(out, tile, start=start + 1)
+    shifted = out.copy()
+    shifted[-1] = np.nextafter(shifted[-1], np.inf)
+    assert not ref.tiles_match(shifted, tile, start=start)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import Profile
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult, check_output
+from ..reference import CheckResult, check_output, check_tiled
 
 
 class BackendUnavailable(RuntimeError):
@@ -207,6 +207,12 @@ class Engine(ABC):
         spec = self.spec
         return check_output(out, x, spec.function, spec.dtype, spec.beta, expected_shape,
                             tensorrt_layers=self.tensorrt_layers)
+
+    def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult:
+        """``check`` of an output whose input repeats ``block`` (reference.check_tiled): one block
+        against float64, the rest by bit identity with it."""
+        spec = self.spec
+        return check_tiled(out, block, spec.function, spec.dtype, spec.beta, tensorrt_layers=self.tensorrt_layers)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
