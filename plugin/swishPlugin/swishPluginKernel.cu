@@ -52,7 +52,8 @@ __device__ __forceinline__ To bitCast(From const& from)
     return to;
 }
 
-// Below this z = beta * x both kernels take the far-tail branch (farTailSwish). __expf(-z)
+// Below this z = beta * x every kernel takes the far-tail branch (farTailSwish in the naive kernel, its
+// exp2f twin in fastSwish). __expf(-z)
 // overflows to +inf for z < ~-88.72 (the fast path would return -0 where the exact result is a
 // normal or subnormal number: x = -89 gives -1.98e-37, x = -100 gives -3.7e-42), and in the naive
 // kernel expf(-z) overflows at the same point. -80 leaves a margin below which both paths are
@@ -74,48 +75,34 @@ __device__ __forceinline__ float farTailSwish(float x, float z)
     return (x * h) * h;
 }
 
-// Fast Swish in fp32, shared by the vectorised kernels and the unaligned fallback so that every
-// non-naive path has identical numerics. The check's bound (docs/kernel-notes.md, "Numerics
-// contract"): fp32 3 + (4 + 3.4 |z|) (1 - sigmoid(z)) ulps, z = beta * x; fp16/bf16 1 ulp.
-//  * __expf is ex2.approx on a pre-scaled argument, documented max error 2 + floor(1.173 * |z|) ulp;
-//    rounding z to fp32 (beta != 1) adds |z|/2 ulp, up to |z| ulp where the result lies at the top
-//    of its binade. These errors reach the sigmoid scaled by 1 - sigmoid(z), so they vanish for
-//    large positive z. __frcp_rn is the correctly rounded reciprocal (0.5 ulp).
-//  * z < kFarTailZ: farTailSwish (exp(-z) would overflow); one compare per element on the hot path,
-//    and the loads/stores stay 128-bit (SASS checked: LDG.E.128 / STG.E.128).
-//  * x = +inf -> inf * 1 = +inf. x = NaN -> NaN (z = NaN skips the far-tail branch).
-//  * x = -inf -> z = -inf -> far tail: (-inf) * 0 = NaN. Deliberate: the float64 reference
-//    x*sigmoid(beta*x) is also -inf * 0 = NaN, so matching NaN is the consistent answer.
-//  * Tiny x (|x| ~ 1e-38, fp32 subnormal range) gives x * 0.5 with a subnormal result; the build does
-//    not flush denormals (no --use_fast_math), and the kernel check rejects a flushed result.
-__device__ __forceinline__ float fastSwish(float x, float beta)
-{
-    float const z = beta * x;
-    if (z < kFarTailZ)
-    {
-        return farTailSwish(x, z);
-    }
-    float const sigmoid = __frcp_rn(1.0f + __expf(-z));
-    return x * sigmoid;
-}
-
-// Swish for 16-bit outputs (fp16, bf16), in fp32 with the cheapest instructions there are: one
-// FMUL, ex2.approx.ftz, one FADD, rcp.approx.ftz, one FMUL per element (fastSwish's accurate-rounding
-// reciprocal and non-ftz exp cost about twice the instructions, and a 16-byte vector holds 8 16-bit
-// elements against 4 fp32 ones: on the H200 the fp16 kernels were issue-bound at 90 % of the issue
-// slots, 84-86 % of the copy ceiling; docs/kernel-notes.md). The error this adds is a few fp32 ulps,
-// 2^-13 of an fp16 ulp and 2^-16 of a bf16 ulp, so the result after rounding to the 16-bit type is
-// still within the contract's 1 ulp (0.5 from the final rounding plus that sliver).
+// Fast Swish, every dtype, in fp32 with the cheapest instructions there are: one FMUL,
+// ex2.approx.ftz, one FADD, rcp.approx.ftz, one FMUL per element, shared by the vectorised kernels
+// and the unaligned fallback so that every non-naive path of a dtype has identical numerics.
+// History (docs/kernel-notes.md): the 16-bit types moved to this math first (2026-12-02: on the H200
+// the fp16 kernels were issue-bound at 90 % of the issue slots, 84-86 % of the copy ceiling); fp32
+// followed, because its accurate-rounding reciprocal (__frcp_rn: MUFU.RCP, two FFMA and a slow-path
+// test) and non-ftz __expf kept fp32 at 65 % of the issue slots and 1.5-2 % behind a copy of the same
+// shape at 256 MiB (Nsight Compute at 1 GiB: 2.6 IPC against fp16's 1.8).
+// The check's bound (docs/kernel-notes.md, "Numerics contract") is unchanged:
+// fp32 3 + (4 + 3.4 |z|) (1 - sigmoid(z)) ulps, z = beta * x; fp16/bf16 1 ulp.
 //  * t = x * (-beta * log2 e), so exp(-beta x) = 2^t; the product beta * -log2 e is common to every
-//    element of a thread and computed once.
-//  * ftz is harmless here: a 16-bit input is an fp32 normal number or zero (bf16 subnormals become
-//    fp32 subnormals, but in t they only flush an argument of ex2 that rounds to 2^0 = 1 anyway, and x
-//    itself is multiplied without ftz), and 1 + 2^t >= 1, so rcp never sees a subnormal.
-//  * kFarTail (bf16, which has fp32's exponent range): z = beta x < kFarTailZ takes farTailSwish's
-//    route (exp2 of t/2, squared), because there 2^t overflows while the exact result is a normal or
-//    subnormal bf16 number. fp16 needs no far tail: for z < -80 the exact |x e^z| < 65504 e^-80 ~ 1e-30
-//    rounds to zero, which is what x * rcp(inf) = -0 gives.
-//  * x = +inf -> t = -inf -> 2^t = 0 -> +inf. x = -inf -> NaN (as the float64 reference). NaN -> NaN.
+//    element of a thread and computed once. Its rounding and t's cost |z|/2 ulp of e each, as z's
+//    and __expf's own pre-scaling did; ex2.approx is __expf's instruction (2 ulp). These reach the
+//    sigmoid scaled by 1 - sigmoid(z): (2 + |z|)(1 - sigmoid(z)) ulps, doubled into output ulps.
+//  * rcp.approx.ftz is within 1 ulp (__frcp_rn: 0.5). With the rounding of 1 + e and of the final
+//    product that is at most 1/sigmoid + 1.5 output ulps: 2.5 where sigmoid -> 1 (the bound's
+//    constant is 3), 3.5 at sigmoid = 0.5 where the bound is 5.
+//  * ftz is harmless: t is subnormal only for a tiny x, and 2^0 = 1 is then the right factor (x itself
+//    is multiplied without ftz, so x * 0.5 stays a subnormal: the check rejects a flushed result);
+//    2^t below fp32's normal range only adds < 2^-126 to 1; 1 + 2^t >= 1, so rcp never sees a
+//    subnormal. A 16-bit input is an fp32 normal number or zero.
+//  * kFarTail (fp32 and bf16, which share fp32's exponent range): z = beta x < kFarTailZ, where 2^t
+//    overflows while the exact result is a normal or subnormal number, takes farTailSwish's route
+//    (exp of z/2, squared) through an accurate exp2f of t/2; one compare per element on the hot path,
+//    and the loads/stores stay 128-bit. fp16 needs no far tail: for z < -80 the exact
+//    |x e^z| < 65504 e^-80 ~ 1e-30 rounds to zero, which is what x * rcp(inf) = -0 gives.
+//  * x = +inf -> t = -inf -> 2^t = 0 -> +inf. x = -inf -> far tail, -inf * 0 = NaN, deliberately: the
+//    float64 reference x * sigmoid(beta x) is also -inf * 0 = NaN. NaN -> NaN.
 constexpr float kNegLog2E = -1.4426950408889634F;
 constexpr float kFarTailT = -kFarTailZ * 1.4426950408889634F; // t above this: z below kFarTailZ
 
@@ -134,7 +121,7 @@ __device__ __forceinline__ float rcpApproxFtz(float d)
 }
 
 template <bool kFarTail>
-__device__ __forceinline__ float swish16(float x, float beta)
+__device__ __forceinline__ float fastSwish(float x, float beta)
 {
     float const t = x * (beta * kNegLog2E);
     if constexpr (kFarTail)
@@ -148,7 +135,7 @@ __device__ __forceinline__ float swish16(float x, float beta)
     return x * rcpApproxFtz(1.0F + ex2ApproxFtz(t));
 }
 
-// Per-type conversions and the per-type Swish (fastSwish for fp32, swish16 for the 16-bit types),
+// Per-type conversions and the per-type Swish (fastSwish, with the far tail where the type needs it),
 // used by the vector and the scalar paths alike, so every non-naive path of a dtype has the same
 // numerics. A 16-byte vector is handled as four 32-bit words: one float, or a packed
 // pair of half/bf16 values converted with the paired intrinsics.
@@ -168,11 +155,11 @@ struct ElementOps<float>
     }
     static __device__ __forceinline__ float swish(float x, float beta)
     {
-        return fastSwish(x, beta);
+        return fastSwish<true>(x, beta);
     }
     static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
     {
-        return __float_as_uint(fastSwish(__uint_as_float(word), beta));
+        return __float_as_uint(fastSwish<true>(__uint_as_float(word), beta));
     }
 };
 
@@ -189,7 +176,7 @@ struct ElementOps<__half>
     }
     static __device__ __forceinline__ float swish(float x, float beta)
     {
-        return swish16<false>(x, beta);
+        return fastSwish<false>(x, beta);
     }
     static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
     {
@@ -213,7 +200,7 @@ struct ElementOps<__nv_bfloat16>
     }
     static __device__ __forceinline__ float swish(float x, float beta)
     {
-        return swish16<true>(x, beta);
+        return fastSwish<true>(x, beta);
     }
     static __device__ __forceinline__ uint32_t swishWord(uint32_t word, float beta)
     {
