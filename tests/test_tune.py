@@ -145,3 +145,25 @@ def test_tensorrts_own_shape_is_a_finalist_whatever_its_direct_rank() -> None:
     assert finalists_of(ranked, config) == [*ranked[:3], "vectorized_oneshot_x2_b128"]
     assert finalists_of(ranked[:4], config) == ranked[:3]  # not measured: nothing to add
     assert finalists_of(["vectorized_oneshot_x2_b128", *ranked[:2]], config) == ["vectorized_oneshot_x2_b128", *ranked[:2]]
+
+
+def test_finalist_engines_build_in_worker_processes_with_their_records(tmp_path: Path) -> None:
+    """The tune rule builds its plugin engines side by side in spawned workers (build_engines): each
+    must come back loadable, with the build record load() checks it against; a failing build must
+    raise in the rule, not vanish in a worker."""
+    from trt_plugin_bench.backends import get_backend
+    from trt_plugin_bench.backends.base import read_build_record
+    from trt_plugin_bench.tune import build_engines
+
+    config = {"beta": 1.0, "profiles": {"tune": {"min": [1], "opt": [64], "max": [4096], "shapes": [[64]]}}}
+    specs = [make_spec({**config, "plugin_kernel": k}, "swish_plugin", "fp32", "tune")
+             for k in ("vectorized_oneshot_x1", "vectorized_oneshot_x2_b128")]
+    jobs = [(spec, tmp_path / f"{spec.kernel}.engine", None) for spec in specs]
+    build_engines(jobs, {}, workers=2, backend_name="reference")
+    backend = get_backend("reference")
+    for spec, path, _ in jobs:
+        assert read_build_record(path)["spec"]["kernel"] == spec.kernel
+        assert backend.load(path, None).spec == spec
+    bad = [(specs[0], tmp_path / "missing-dir" / "x.engine", None)]
+    with pytest.raises(OSError):
+        build_engines(bad, {}, workers=1, backend_name="reference")

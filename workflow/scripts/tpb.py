@@ -11,4 +11,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trt_plugin_bench.cli import main  # noqa: E402
 
-sys.exit(main())
+if __name__ == "__main__":  # not in a spawned worker process (the tune rule's parallel builds)
+    sys.exit(main())

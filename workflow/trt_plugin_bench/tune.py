@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
@@ -38,6 +39,7 @@ from .records import TuneRow
 KIB = 1024
 SIZE_QUANTUM = 64 * KIB  # sample sizes are whole 64 KiB: 16-byte vectors, no scalar tail
 MAX_TRT_ELEMENTS = (1 << 31) - 1  # TensorRT 8.6 refuses larger tensors at build
+BUILD_WORKERS = 4  # plugin engines built at once
 
 
 @dataclass(frozen=True)
@@ -158,11 +160,54 @@ def tune(config: dict, backend_name: str, manifest_path: Path | None, choice_pat
     return _tune_gpu(config, tcfg, manifest_path, choice_path)
 
 
+def _build_one(backend_name: str, spec_json: dict, path: str, library: str | None, builder_cfg: dict) -> float:
+    """Build one tune engine and write its build record (what load() checks it against), in a worker
+    process of its own: TensorRT builds one engine per process at a time, and a plugin engine's
+    build is mostly fixed cost (the builder, the library, the check run), so the finalists build
+    side by side."""
+    from .backends import get_backend
+    from .backends.base import EngineSpec, build_record_path, sha256_file
+
+    spec = EngineSpec.from_json(spec_json)
+    facts = get_backend(backend_name).build(spec, Path(path), Path(library) if library else None, builder_cfg)
+    build_record_path(Path(path)).write_text(json.dumps(
+        {"spec": spec.to_json(), "engine_sha256": sha256_file(Path(path)), **facts}, default=str))
+    return float(facts.get("build_seconds", 0.0))
+
+
+def _unpin() -> None:
+    """A worker inherits the timing thread's one-CPU affinity (host.quiet_host): give it them all."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
+
+
+def build_engines(jobs: list[tuple], builder_cfg: dict, workers: int = BUILD_WORKERS,
+                  backend_name: str = "tensorrt") -> None:
+    """``jobs``: (EngineSpec, engine path, plugin library or None), built in parallel worker
+    processes (spawned: a CUDA context does not survive a fork)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    args = [(backend_name, spec.to_json(), str(path), str(lib) if lib else None, builder_cfg) for spec, path, lib in jobs]
+    try:
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), initializer=_unpin,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_build_one, *a) for a in args]
+            for a, future in zip(args, futures):
+                seconds = future.result()  # a failed build raises here, naming its cause
+                print(f"tune: built {Path(a[2]).name} in {seconds:.1f} s", flush=True)
+    except BrokenProcessPool as exc:  # a worker died (not a build error): build here, one by one
+        print(f"tune: the build workers failed ({exc}); building one engine at a time", flush=True)
+        for a in args:
+            print(f"tune: built {Path(a[2]).name} in {_build_one(*a):.1f} s", flush=True)
+
+
 def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path: Path) -> list[TuneRow]:  # pragma: no cover - GPU
     import pycuda.driver as cuda
 
     from .backends import get_backend
-    from .backends.base import EngineSpec, build_record_path, sha256_file
+    from .backends.base import EngineSpec
     from .cuda_direct import DirectBench, kernel_library
     from .host import quiet_host
     from .stats import StoppingRule, median_ratio, sample_interleaved, summarize, warm_up
@@ -177,8 +222,8 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     plugin_op = tcfg["operator"]
     native_op = next((b for a, b in config.get("compare", {}).get("pairs", []) if a == plugin_op), None)
     library = plugin_library_from_manifest(manifest_path)
-    # a 256 Ki-element check block (not kernel_bench's 4 Mi): the float64 check of every variant at
-    # every size was most of the rule's 5.6 minutes on the H200 (2026-12-02); the kernel check and the
+    # a 256 Ki-element check block: the float64 check of every variant at every size (a 4 Mi block
+    # then) was most of the rule's 5.6 minutes on the H200 (2026-12-02); the kernel check and the
     # engines' own checks cover the numerics
     bench = DirectBench(kernel_library(manifest_path), backend.gpu, tcfg["kernels"], rule, beta, modes=("cold",),
                         block_elements=1 << 18)
@@ -210,16 +255,15 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
                     return EngineSpec(operator=op, function=o.function, implementation=o.implementation,
                                       kernel=kernel, dtype=dtype, profile="tune", min=(1,),
                                       opt=(min(top, 1 << 22),), max=(top,), beta=beta)
-                def built(spec: EngineSpec, path: Path, lib: Path | None):  # noqa: ANN202
-                    # the build record beside the engine: what load() checks the engine against
-                    facts = backend.build(spec, path, lib, config.get("builder", {}))
-                    build_record_path(path).write_text(json.dumps(
-                        {"spec": spec.to_json(), "engine_sha256": sha256_file(path), **facts}, default=str))
-                    return backend.load(path, lib)
-
-                engines = {kernel: built(spec_of(plugin_op, kernel), work / f"{plugin_op}__{dtype}__{kernel}.engine", library)
-                           for kernel in sorted({k for ks in finalists.values() for k in ks})}
-                native = built(spec_of(native_op, ""), work / f"{native_op}__{dtype}.engine", None)
+                # the native twin first and alone (TensorRT times its tactics: nothing may share the
+                # GPU), then the finalists' plugin engines at once, each in a process of its own
+                native_path = work / f"{native_op}__{dtype}.engine"
+                build_engines([(spec_of(native_op, ""), native_path, None)], config.get("builder", {}))
+                kernels = sorted({k for ks in finalists.values() for k in ks})
+                paths = {k: work / f"{plugin_op}__{dtype}__{k}.engine" for k in kernels}
+                build_engines([(spec_of(plugin_op, k), paths[k], library) for k in kernels], config.get("builder", {}))
+                engines = {k: backend.load(paths[k], library) for k in kernels}
+                native = backend.load(native_path, None)
                 for b in band_list:
                     for i, nbytes in enumerate(sizes[b.index]):
                         shape = (nbytes // item,)
