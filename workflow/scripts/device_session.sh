@@ -9,6 +9,8 @@
 #   rerun  after dag: `snakemake -n` after a timing.* change and after a kernel-source edit
 #   native after dag: Nsight Compute launch facts of TensorRT's fused kernel and the plugin's
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
+#   verdict after dag: the verdict command on this GPU (issue 14): the plugin's latency sweeps measured
+#          again in a copy of the project (the same code twice), and the naive kernel as the change
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
 # 8 files); a short table is printed last.
@@ -125,9 +127,50 @@ PY
     fi
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
+  verdict)
+    # Candidates, each a results folder of the plugin's latency sweeps alone, judged against this run:
+    #  same   the swish_plugin sweeps measured again in a copy of the project (the same code twice)
+    #  naive  the DAG's swish_plugin_naive sweeps: the same plugin library with its kernel field set to
+    #         the naive kernel, relabelled swish_plugin (the naive kernel as "the change")
+    w=/tmp/tpb-verdict-same; rm -rf "$w"; mkdir -p "$w"
+    cp -a Snakefile config.yaml workflow plugin profiles environment.yml results "$w"/
+    targets=($(cd results/latency && ls swish_plugin__*.csv | sed 's#^#results/latency/#'))
+    (cd "$w" && python3 -m snakemake --cores 16 --forcerun "${targets[@]}" -- "${targets[@]}") > "$LOGS/verdict_same.log" 2>&1
+    note "verdict same: ${#targets[@]} sweeps measured again rc=$?"
+    for case in same naive; do
+      python3 - "$case" "$w/results" results "/tmp/tpb-verdict-view-$case" <<'PY' >> "$LOGS/verdict_$case.log" 2>&1
+import json, shutil, sys
+from pathlib import Path
+import numpy as np
+import pandas as pd
+case, measured, baseline, view = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+source_op = "swish_plugin" if case == "same" else "swish_plugin_naive"
+run = measured if case == "same" else baseline
+shutil.rmtree(view, ignore_errors=True)
+(view / "tables").mkdir(parents=True); (view / "samples").mkdir()
+csvs = sorted((run / "latency").glob(f"{source_op}__*.csv"))
+table = pd.concat([pd.read_csv(c) for c in csvs])
+table["operator"] = "swish_plugin"
+table.to_csv(view / "tables/latency.csv", index=False)
+for name in ("device.json", "compare.csv"):
+    shutil.copy2(run / "tables" / name, view / "tables" / name)
+for c in csvs:
+    with np.load(run / "samples" / (c.stem + ".npz")) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["__meta__"])); meta["operator"] = "swish_plugin"
+    arrays["__meta__"] = np.str_(json.dumps(meta, sort_keys=True))
+    np.savez_compressed(view / "samples" / c.name.replace(source_op, "swish_plugin", 1).replace(".csv", ".npz"), **arrays)
+print(f"{case}: {len(csvs)} sweeps, {len(table)} rows from {run}")
+PY
+      python3 workflow/scripts/tpb.py verdict --baseline results --candidate "/tmp/tpb-verdict-view-$case" \
+        --out-dir "results/verdict/$case" >> "$LOGS/verdict_$case.log" 2>&1
+      note "verdict $case rc=$?: $(grep -m1 'counts' "results/verdict/$case/verdict.md" 2>/dev/null | cut -c1-200)"
+    done
+    ;;
   pack)
-    tar czf "$OUT/results.tgz" --ignore-failed-read results/tables results/figures results/logs results/build/manifest.json \
-      results/engines/*.build.json results/tune/choice.json results/report.html results/profile results/kernel results/calibration mlflow.db 2>/dev/null
+    tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' results/tables results/figures results/logs results/build/manifest.json \
+      results/engines/*.build.json results/tune results/samples results/verdict results/report.html results/profile \
+      results/kernel results/calibration results/latency results/compare mlflow.db 2>/dev/null
     note "packed $(du -h "$OUT/results.tgz" | cut -f1)"
     ;;
   *) echo "unknown step $step"; exit 2;;
