@@ -303,3 +303,16 @@ def test_figure_plan_matches_the_dag(tmp_path: Path) -> None:
     """The plan's names are what the Snakefile expands (rule all, figures, log_mlflow)."""
     plan, skipped = figures.figure_plan("reference", small_config())
     assert json.loads(json.dumps(plan)) == [f for f in figures.FIGURES if f not in skipped]
+
+
+def test_a_dtype_without_engine_rows_gets_no_empty_facet() -> None:
+    """bf16 on TensorRT 8.6: the tune rule decides on the direct path alone. Its engine facet is not
+    drawn as an empty frame (a placeholder); the caption says why it is missing."""
+    tune = make_tune(np.random.default_rng(5), ["fp32", "bf16"])
+    tune = tune[~((tune["dtype"] == "bf16") & (tune["path"] == "engine"))]
+    fig = figures.draw("tune", {"tune": tune}, DEVICES["tensorrt"])
+    facets = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    titles = sorted(ax.get_title() for ax in facets)
+    assert titles == sorted(["fp32 · direct path", "bf16 · direct path", "fp32 · engine path"]), titles
+    assert all(ax.get_lines() for ax in facets)
+    assert "bf16: decided on the direct path" in fig._supxlabel.get_text()

@@ -294,10 +294,10 @@ def bandwidth(tables: Tables, device: dict) -> Figure:
     _zero_based(axes)
     notes = []
     if ceiling:
-        notes.append(f"dashed: measured copy ceiling {ceiling:,.0f} GB/s")
+        notes.append(f"dashed: copy ceiling {ceiling:,.0f} GB/s")
     if l2:
-        notes.append(f"dotted: L2 size {l2 / 2**20:.0f} MiB")
-    _title(fig, device, f"How close to the memory roofline? Achieved bandwidth, {mode} mode"
+        notes.append(f"dotted: {l2 / 2**20:.0f} MiB L2")
+    _title(fig, device, f"How close to the memory roofline? Bandwidth, {mode} mode"
                         + (f" ({'; '.join(notes)})" if notes else ""))
     return fig
 
@@ -470,9 +470,14 @@ def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> 
     paths, dtypes = _ordered(t["path"], ("direct", "engine")), _ordered(t["dtype"], DTYPE_MARKERS)
     names = _ordered(t["kernel"])
     fig, axes = _facets(paths, dtypes, sharey="row", width=3.8, height=2.7)
+    direct_only = []  # dtypes the engine path could not time (no native twin: bf16 on TensorRT 8.6)
     for i, path in enumerate(paths):
         for j, dtype in enumerate(dtypes):
             ax, sub = axes[i][j], t[(t["path"] == path) & (t["dtype"] == dtype)]
+            if sub.empty:  # no facet without data: the caption says why it is missing
+                ax.set_visible(False)
+                direct_only.append(dtype)
+                continue
             for name in names:
                 d = sub[sub["kernel"] == name]
                 if d.empty:
@@ -490,7 +495,9 @@ def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> 
             _facet_title(ax, dtype, f"{path} path")
             _log2_axis(ax, t["tensor_bytes"])
         axes[i][0].set_ylabel("time ÷ best variant" if path == "direct" else "time ÷ TensorRT native")
-    fig.supxlabel("tensor size (one input tensor); dotted: band edges", fontsize=9)
+    note = (f"; {', '.join(direct_only)}: decided on the direct path (no engine of that dtype on this TensorRT)"
+            if direct_only else "")
+    fig.supxlabel(f"tensor size (one input tensor); dotted: band edges{note}", fontsize=9)
     extra = [Line2D([], [], color="black", linewidth=3.2, label="chosen for its band")]
     if "engine" in paths:
         extra.append(Line2D([], [], color=CONTROL_COLOR, marker="x", linestyle="none", label="A/A control"))
