@@ -49,6 +49,7 @@ include: "workflow/rules/engines.smk"
 include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/device.smk"
 include: "workflow/rules/results.smk"
+include: "workflow/rules/verdict.smk"
 
 
 rule all:
@@ -56,6 +57,8 @@ rule all:
         "results/tables/summary.md",
         "results/mlflow/logged.json",
         expand("results/figures/{figure}.png", figure=FIGURES),
+        # seconds: nothing to compare on a first run, a bootstrap per state after a change
+        "results/verdict/verdict.md",
     default_target: True
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,15 @@ from trt_plugin_bench.cli import main
 from trt_plugin_bench.config import ConfigError, validate_config
 from trt_plugin_bench.records import CompareRow, LatencyRow, columns
 from trt_plugin_bench.stats import summarize
-from trt_plugin_bench.verdict import Settings, VerdictInputError, bootstrap_ratio, judge, verdict
+from trt_plugin_bench.verdict import (
+    STATE_KEYS,
+    Settings,
+    VerdictInputError,
+    bootstrap_ratio,
+    judge,
+    verdict,
+    verdict_from_store,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1 on NVIDIA H200", "timing_clock": "cuda_event",
@@ -239,10 +249,133 @@ def test_mlflow_tags(tmp_path: Path) -> None:
     base = write_run(tmp_path / "base", 1)
     cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10})
     verdict(base, cand, tmp_path / "out", mlflow_run=run.info.run_id, tracking_uri=uri)
-    tags = client.get_run(run.info.run_id).data.tags
-    assert tags["tpb.verdict.baseline"] == str(base)
-    assert json.loads(tags["tpb.verdict.counts"])["SLOW"] == len(STATES) // 2
-    assert tags["tpb.verdict.too_noisy"] == "no"
+    data = client.get_run(run.info.run_id).data
+    assert data.tags["tpb.verdict.baseline"] == str(base)
+    assert f"SLOW={len(STATES) // 2}," in data.tags["tpb.verdict.counts"]
+    assert data.tags["tpb.verdict.too_noisy"] == "no"
+    assert data.metrics["verdict.slow"] == len(STATES) // 2 and data.metrics["verdict.fail"] == 0
+    assert data.metrics["verdict.states"] == len(STATES) and data.metrics["verdict.too_noisy"] == 0
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "verdict")} == {
+        "verdict/verdict.md", "verdict/verdict.csv", "verdict/verdict.png"}
+
+
+# -- baselines from the MLflow store ---------------------------------------------------------------
+CPU = {**DEVICE, "backend": "reference", "backend_label": "reference backend (CPU, numpy)",
+       "device_name": "CPU: test (reference backend, no GPU)", "driver_version": "n/a", "tensorrt_version": "n/a"}
+
+
+def _head() -> str | None:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def log_run(root: Path, uri: str, seed: int, extra_work: int, *, scale: dict | None = None, timing: float = 0.02,
+            commit: str = "unknown") -> str:
+    """A synthetic CPU results folder logged as the pipeline logs it (tracking.log_results); its
+    parent run id. ``extra_work`` is the plugin (tpb.plugin_hash), ``timing`` part of the setup."""
+    from trt_plugin_bench.tracking import log_results
+
+    write_run(root, seed, scale=scale, device={**CPU, "git_commit": commit}, sm_clock=0)
+    resolved = {"backend": "reference", "timing": {"max_time_s": timing}, "reference": {"extra_work": extra_work},
+                "mlflow": {"experiment": "verdict-store", "tracking_uri": uri}}
+    summary = log_results({"mlflow": resolved["mlflow"], "beta": 1.0, "timing": resolved["timing"], "config": resolved},
+                          root / "tables", root / "tables" / "device.json", root / "mlflow" / "logged.json")
+    time.sleep(0.01)  # distinct start times: "earlier" is by start time
+    return summary["parent_run_id"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Five runs, oldest first: A (plugin 0), S (another setup, plugin 3), B (plugin 3, at HEAD),
+    C (plugin 3, the candidate, slower plugin than A), N (plugin 0 again)."""
+    tmp = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    old = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        ids = {"A": log_run(tmp / "A", uri, 1, 0),
+               "S": log_run(tmp / "S", uri, 2, 3, timing=0.05),
+               "B": log_run(tmp / "B", uri, 3, 3, scale={"swish_plugin": 1.10}, commit=_head() or "unknown"),
+               "C": log_run(tmp / "C", uri, 4, 3, scale={"swish_plugin": 1.10}),
+               "N": log_run(tmp / "N", uri, 5, 0)}
+    finally:
+        if old is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = old
+    return {"uri": uri, "ids": ids, "dirs": {k: tmp / k for k in ids}, "tmp": tmp}
+
+
+def test_runs_carry_setup_and_plugin_hashes(store: dict) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=store["uri"])
+    tags = {k: client.get_run(i).data.tags for k, i in store["ids"].items()}
+    assert tags["A"]["tpb.setup_hash"] == tags["B"]["tpb.setup_hash"] != tags["S"]["tpb.setup_hash"]
+    assert tags["A"]["tpb.plugin_hash"] != tags["B"]["tpb.plugin_hash"] == tags["C"]["tpb.plugin_hash"]
+    assert tags["A"]["tpb.config_hash"] != tags["B"]["tpb.config_hash"]  # extra_work is in the config
+    arts = {a.path for a in client.list_artifacts(store["ids"]["A"], "tables")}
+    assert {"tables/latency.csv", "tables/device.json"} <= arts
+
+
+def test_default_baseline_skips_runs_with_the_same_plugin(store: dict, tmp_path: Path) -> None:
+    """The candidate C: B is later but has C's plugin, S another setup, N is later than C: A it is.
+    C's plugin is 10 % slower than A's: SLOW, and the verdict lands on C's run."""
+    from mlflow.tracking import MlflowClient
+
+    out = tmp_path / "v"
+    status, rows = verdict_from_store(store["dirs"]["C"], out, store["uri"], fail_on="SLOW")
+    assert status == 1 and by_op(rows)["swish_plugin"] == {"SLOW"}
+    assert "SLOW" not in by_op(rows)["relu"]
+    data = MlflowClient(tracking_uri=store["uri"]).get_run(store["ids"]["C"]).data
+    assert data.tags["tpb.verdict.baseline"] == store["ids"]["A"]
+    assert f"SLOW={len(STATES) // 2}," in data.tags["tpb.verdict.counts"]
+    assert data.metrics["verdict.slow"] == len(STATES) // 2
+    assert store["ids"]["A"][:12] in (out / "verdict.md").read_text()
+    # the baseline run is materialised from the store: its samples too
+    assert {r.method for r in rows} == {"bootstrap"}
+
+
+def test_no_default_baseline_exits_2_or_says_so(store: dict, tmp_path: Path) -> None:
+    """A is the first run of its setup: no baseline. The CLI exits 2; the rule's way writes a
+    verdict.md that says so and exits 0."""
+    from mlflow.tracking import MlflowClient
+
+    args = ["verdict", "--candidate", str(store["dirs"]["A"]), "--tracking-uri", store["uri"], "--out-dir"]
+    assert main([*args, str(tmp_path / "a")]) == 2
+    assert main([*args, str(tmp_path / "b"), "--missing-baseline-ok"]) == 0
+    assert "no baseline" in (tmp_path / "b" / "verdict.md").read_text().lower()
+    assert (tmp_path / "b" / "verdict.png").stat().st_size > 0
+    assert pd.read_csv(tmp_path / "b" / "verdict.csv").empty
+    data = MlflowClient(tracking_uri=store["uri"]).get_run(store["ids"]["A"]).data
+    assert data.tags["tpb.verdict.baseline"] == "none" and data.tags["tpb.verdict.counts"].startswith("FAIL=0,SLOW=0,")
+    # the metric names of a judged run (mlflow ui's compare view shows only the names both runs have)
+    assert data.metrics["verdict.states"] == 0 and {"verdict.slow", "verdict.same", "verdict.too_noisy"} <= set(data.metrics)
+
+
+def test_baseline_run_and_rev(store: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["verdict", "--tracking-uri", store["uri"], "--candidate-run", store["ids"]["N"]]
+    assert main([*args, "--baseline-run", store["ids"]["A"], "--out-dir", str(tmp_path / "r")]) == 0
+    table = pd.read_csv(tmp_path / "r" / "verdict.csv")
+    assert not table["verdict"].isin(["SLOW", "FAST"]).any()  # A and N: the same plugin, the same work
+    assert main([*args, "--baseline-rev", "no-such-rev-2f9c", "--out-dir", str(tmp_path / "x")]) == 2
+    assert "no-such-rev-2f9c" in capsys.readouterr().err
+    if _head() is None:
+        pytest.skip("not a git checkout: --baseline-rev HEAD has nothing to resolve")
+    assert main([*args, "--baseline-rev", "HEAD", "--out-dir", str(tmp_path / "h"), "--fail-on", "FAST"]) == 1  # B, 10 % slower
+    assert f"run {store['ids']['B'][:12]}" in (tmp_path / "h" / "verdict.md").read_text()
+    assert main([*args, "--baseline-rev", "HEAD~0^{tree}", "--out-dir", str(tmp_path / "t")]) == 2  # not a commit
+
+
+def test_rev_with_no_run_names_the_rev(store: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    if _head() is None:
+        pytest.skip("not a git checkout")
+    root = store["tmp"] / "repo"  # a repository whose commit no run was logged at
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / "f").write_text("x")
+    subprocess.run(["git", "add", "f"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"], cwd=root, check=True)
+    subprocess.run(["git", "tag", "v-none"], cwd=root, check=True)
+    with pytest.raises(VerdictInputError, match=r"--baseline-rev v-none: no pipeline run .* at commit [0-9a-f]{12}"):
+        verdict_from_store(store["dirs"]["C"], tmp_path / "o", store["uri"], baseline_rev="v-none", git_root=root)
 
 
 # -- the planted slowdown of the CPU reference backend ---------------------------------------------
@@ -298,12 +431,17 @@ def _forwards_extra_work() -> bool:
 
 @pytest.mark.slow
 def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
-    """The small DAG twice on the CPU, extra_work 0 then 3: the plugin's states are SLOW (4x the
-    work), and --fail-on SLOW exits 1."""
+    """The small DAG twice on the CPU, extra_work 0 then 3, both logging to one MLflow store: the
+    second run's verdict rule finds the first as its baseline (same setup, another plugin hash)
+    and calls the plugin's states SLOW (4x the work), tagging its run; the first run's rule had no
+    baseline and said so. The CLI on the two folders agrees, and --fail-on SLOW exits 1."""
+    from mlflow.tracking import MlflowClient
+
     if not _forwards_extra_work():
         pytest.skip("dag.builder_cfg does not forward reference.extra_work to the build rule yet "
                     "(the one-line dag.py change in issue 14's verdict report)")
-    runs = {}
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    runs, parents = {}, {}
     for name, extra in (("base", 0), ("cand", 3)):
         project = copy_project(tmp_path / name)
         small = project / "tests" / "configs" / "small.yaml"
@@ -311,15 +449,30 @@ def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
         cfg["reference"]["extra_work"] = extra
         small.write_text(yaml.safe_dump(cfg))
         proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(small)],
-                              cwd=project, capture_output=True, text=True, timeout=1200)
+                              cwd=project, capture_output=True, text=True, timeout=1200,
+                              env={**os.environ, "MLFLOW_TRACKING_URI": uri})
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         if not list((project / "results" / "samples").glob("*.npz")):
             pytest.skip("the latency rule wrote no results/samples/*.npz: the verdict needs the raw samples")
         runs[name] = project / "results"
+        parents[name] = json.loads((runs[name] / "mlflow" / "logged.json").read_text())["parent_run_id"]
+    assert "no baseline" in (runs["base"] / "verdict" / "verdict.md").read_text().lower()
+    ruled = pd.read_csv(runs["cand"] / "verdict" / "verdict.csv")  # the verdict rule's, baseline from the store
+    client = MlflowClient(tracking_uri=uri)
+    data = client.get_run(parents["cand"]).data
+    assert data.tags["tpb.verdict.baseline"] == parents["base"]
+    assert data.tags["tpb.verdict.too_noisy"]
+    assert data.metrics["verdict.slow"] == (ruled["verdict"] == "SLOW").sum() > 0
+    assert "verdict/verdict.md" in {a.path for a in client.list_artifacts(parents["cand"], "verdict")}
+    base_data = client.get_run(parents["base"]).data
+    assert base_data.tags["tpb.verdict.baseline"] == "none"
+    assert {m for m in data.metrics if m.startswith("verdict.")} == {m for m in base_data.metrics if m.startswith("verdict.")}
     out = tmp_path / "verdict"
     status = main(["verdict", "--baseline", str(runs["base"]), "--candidate", str(runs["cand"]), "--out-dir", str(out),
-                   "--fail-on", "SLOW"])
+                   "--fail-on", "SLOW", "--tracking-uri", uri])
     table = pd.read_csv(out / "verdict.csv")
+    # the store's copy of the baseline is the folder's: the same verdict, state by state
+    assert table[STATE_KEYS + ["verdict", "ratio"]].equals(ruled[STATE_KEYS + ["verdict", "ratio"]])
     plugin = table[table["operator"] == "swish_plugin"]
     warm = plugin[plugin["mode"] == "warm"]
     assert len(warm) and (warm["verdict"] == "SLOW").all(), plugin.to_string()
@@ -328,3 +481,6 @@ def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
     assert not plugin["verdict"].isin(["SAME", "FAST"]).any(), plugin.to_string()
     assert (plugin["method"] == "bootstrap").all()
     assert status == 1
+    # a revision no run was logged at (the copies are not git checkouts: their runs say "unknown")
+    assert main(["verdict", "--candidate", str(runs["cand"]), "--tracking-uri", uri, "--baseline-rev", "HEAD",
+                 "--out-dir", str(tmp_path / "rev")]) == 2

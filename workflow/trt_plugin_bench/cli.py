@@ -184,9 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     p = cmd("figures", backend=False, cfg=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out-dir", required=True)
-    p = cmd("verdict", backend=False, cfg=False)  # did my change help? (verdict.py)
-    p.add_argument("--baseline", required=True, help="the results/ folder of the run before the change")
+    p = cmd("verdict", backend=False)  # did my change help? (verdict.py); --config-json: {mlflow: ...} as log-mlflow's
+    base = p.add_mutually_exclusive_group()  # none given: the latest earlier run of this setup, another plugin
+    base.add_argument("--baseline", help="the results/ folder of the run before the change")
+    base.add_argument("--baseline-run", help="an MLflow parent run id (a child's id means its parent)")
+    base.add_argument("--baseline-rev", help="a git revision or tag: the latest run logged at that commit")
     p.add_argument("--candidate", default="results", help="the results/ folder of the run after it (default: results)")
+    p.add_argument("--candidate-run", help="an MLflow parent run id instead of --candidate's folder")
     p.add_argument("--out-dir", help="where verdict.md, .csv and .png go (default: <candidate>/verdict)")
     p.add_argument("--min-effect", type=float, default=0.01, help="the smallest change that counts (default 0.01: 1 %%)")
     p.add_argument("--max-band", type=float, default=0.10, help="a wider noise band makes SAME AMBIGUOUS (default 0.10)")
@@ -194,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resamples", type=int, default=2000)
     p.add_argument("--fail-on", default="", help="comma list of verdicts that exit 1, e.g. SLOW,FAIL")
     p.add_argument("--force", action="store_true", help="compare runs from different GPUs, drivers or TensorRT versions")
-    p.add_argument("--mlflow-run", help="tag this MLflow run with the verdict (tpb.verdict.*)")
-    p.add_argument("--tracking-uri", help="its store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    p.add_argument("--missing-baseline-ok", action="store_true",
+                   help="no default baseline in the store: write verdict files saying so and exit 0 (the rule's way)")
+    p.add_argument("--mlflow-run", help="tag this MLflow run with the verdict (default: the candidate's run)")
+    p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --config-json")
+    p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
+                                          "else the config's mlflow.tracking_uri)")
 
     args = parser.parse_args(argv)
     try:
@@ -256,18 +264,38 @@ def _run(args: argparse.Namespace) -> int:
 def _verdict(args: argparse.Namespace) -> int:
     """Exit 1 when a state's verdict is in --fail-on, 2 for input it cannot judge."""
     from .samples import SamplesFileError
-    from .verdict import Settings, VerdictInputError, verdict
+    from .verdict import Settings, VerdictInputError, verdict_from_store
 
     candidate = Path(args.candidate)
     settings = Settings(min_effect=args.min_effect, max_band=args.max_band, confidence=args.confidence,
                         resamples=args.resamples, force=args.force)
     try:
-        status, _ = verdict(Path(args.baseline), candidate, Path(args.out_dir or candidate / "verdict"), settings,
-                            args.fail_on, args.mlflow_run, args.tracking_uri)
+        status, _ = verdict_from_store(
+            None if args.candidate_run else candidate, Path(args.out_dir or candidate / "verdict"),
+            args.tracking_uri or _verdict_store(args), candidate_run=args.candidate_run,
+            baseline_dir=_path(args.baseline), baseline_run=args.baseline_run, baseline_rev=args.baseline_rev,
+            settings=settings, fail_on=args.fail_on, tag_run=args.mlflow_run,
+            missing_baseline_ok=args.missing_baseline_ok)
     except (VerdictInputError, SamplesFileError) as exc:  # a message written for the person: no traceback
         print(f"tpb verdict: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
         return 2
     return status
+
+
+def _verdict_store(args: argparse.Namespace) -> str:
+    """The store as the log rule resolves it (config.resolve_tracking): the rule's --config-json
+    mlflow section and command-line keys, else the --config file's, else sqlite:///mlflow.db; an
+    MLFLOW_TRACKING_URI in the environment wins over a config file's."""
+    from .config import resolve_tracking
+
+    cfg = json.loads(args.config_json or "{}")
+    section = cfg.get("mlflow")
+    if section is None and Path(args.config).is_file():
+        import yaml
+
+        section = (yaml.safe_load(Path(args.config).read_text()) or {}).get("mlflow")
+    section = {"experiment": "trt-plugin-bench", "tracking_uri": "sqlite:///mlflow.db", **(section or {})}
+    return resolve_tracking(section, cli_keys=cfg.get("mlflow_cli_keys", ())).tracking_uri
 
 
 def _host_only(args: argparse.Namespace, config: dict) -> int:

@@ -41,3 +41,21 @@ def git_commit(root: Path = PROJECT_ROOT) -> str:
         return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
+
+
+# What the CPU reference backend's "plugin" engines run: the numpy ops and the engine around them.
+REFERENCE_ENGINE_SOURCES = (Path(__file__).parent / "reference.py", Path(__file__).parent / "backends" / "reference.py")
+
+
+def plugin_hash(backend: str, config: dict) -> str:
+    """A hash of what the plugin engines run, for the verdict's default baseline (an earlier run with
+    the same setup but another plugin). TensorRT: the plugin's sources (plugin_source_hash). The CPU
+    reference backend builds no plugin: its plugin engines run the reference modules, repeated
+    reference.extra_work more times (the planted slowdown), so those are hashed."""
+    if backend != "reference":
+        return plugin_source_hash()
+    h = hashlib.sha256()
+    for path in REFERENCE_ENGINE_SOURCES:
+        h.update(str(path.relative_to(Path(__file__).parent)).encode() + b"\0" + path.read_bytes())
+    h.update(f"extra_work={int(config.get('reference', {}).get('extra_work', 0))}".encode())
+    return h.hexdigest()

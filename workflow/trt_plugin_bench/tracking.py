@@ -6,7 +6,10 @@ over the config file, a key given with snakemake --config wins over both (config
 the experiment is marked as a machine-learning (training) experiment, so the UI opens on its runs.
 
 - Parent run: the resolved config flattened into params (dotted keys) with its hash, the config
-  files, summary.md and the figures as artifacts.
+  files, summary.md, the figures and the tables (``tables/*.csv``, ``tables/device.json``: what the
+  verdict command needs to use the run as a baseline) as artifacts. Tags ``tpb.setup_hash`` (the
+  config hash without what counts as the plugin, PLUGIN_CONFIG_KEYS) and ``tpb.plugin_hash``
+  (provenance.plugin_hash) let the verdict find an earlier run of the same setup, other plugin.
 - Child runs: a state's number is summary.md's, the median over repeats; size sweeps step by log2
   of the element count (param ``steps.<table>`` lists step = elements). The sweep's raw samples
   (``<samples_dir>/<sweep>.npz``, samples.py) are its artifact in folder ``samples``.
@@ -40,6 +43,7 @@ import pandas as pd
 from .analysis import by_state
 from .config import TrackingTarget, resolve_tracking
 from .operators import sweep_key
+from .provenance import plugin_hash
 from .records import TABLES
 from .samples import samples_digest
 
@@ -139,6 +143,20 @@ def config_hash(config: Mapping[str, Any]) -> str:
     """The resolved config without its mlflow section: where runs are logged is not part of what
     was measured."""
     return _digest({k: v for k, v in config.items() if k != "mlflow"})
+
+
+# config keys that change what the plugin engines run, not the setup: the CPU backend's planted slowdown
+PLUGIN_CONFIG_KEYS = (("reference", "extra_work"),)
+
+
+def setup_hash(config: Mapping[str, Any]) -> str:
+    """config_hash without PLUGIN_CONFIG_KEYS: two runs with equal setup hashes measured the same
+    operators, shapes and timing, perhaps with another plugin."""
+    stripped = json.loads(json.dumps(dict(config), default=str))
+    for section, key in PLUGIN_CONFIG_KEYS:
+        if isinstance(stripped.get(section), dict):
+            stripped[section].pop(key, None)
+    return config_hash(stripped)
 
 
 def _finite(value: object) -> bool:
@@ -436,6 +454,8 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         "tpb.plugin_source_hash": device.get("plugin_source_hash", "unknown"),
         "tpb.results_digest": digest,
         "tpb.config_hash": chash,
+        "tpb.setup_hash": setup_hash(resolved),
+        "tpb.plugin_hash": plugin_hash(device["backend"], resolved),
     }
     note = ("CPU reference backend (numpy): these are CPU timings, not TensorRT."
             if device["backend"] == "reference" else f"Measured with {device['backend_label']}.")
@@ -516,8 +536,10 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
     if parent_metrics and parent.data.tags.get("tpb.parent_metrics") != "logged":  # not twice on a resume
         _log_metrics(client, parent_id, parent_metrics, now)
         client.set_tag(parent_id, "tpb.parent_metrics", "logged")
+    # the tables too (folder tables/, as summary.md): a later verdict materialises this run from them
+    tables_files = [str(Path(tables_dir) / f"{n}.csv") for n in TABLE_NAMES if (Path(tables_dir) / f"{n}.csv").is_file()]
     summary["artifacts"] = _log_artifacts(client, parent_id, effective, config.get("config_files", ()),
-                                          config.get("artifacts", ()), reused)
+                                          [*config.get("artifacts", ()), *tables_files, str(device_json)], reused)
     client.set_tag(parent_id, "tpb.complete", "true")
     client.set_terminated(parent_id)
     _log(f"parent run {parent_id}: {len(summary['created'])} child runs logged, {len(reused)} reused unchanged "

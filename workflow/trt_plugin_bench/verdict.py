@@ -26,6 +26,22 @@ samples.py), judged against a noise band:
 A run whose repeats disagree far beyond chance, or whose A/A control lies outside its band, is
 *too noisy to judge*: the header and the MLflow tag say so. Runs from different devices, drivers,
 TensorRT versions or backends are refused unless forced.
+
+**Baselines from the MLflow store** (the second half of this module): a pipeline parent run is
+materialised into a results-like folder from its artifacts (the parent's ``tables/``, each child
+run's ``samples/``), so the two-folder comparison does the rest. Which run:
+
+- ``--baseline-run ID``: that run (a child run's id means its parent);
+- ``--baseline-rev REV``: the latest parent run whose ``tpb.git_commit`` is ``git rev-parse REV``
+  (a clean tree's run before a dirty one's; one of the candidate's setup before others);
+- by default: the latest parent run started before the candidate's with the same ``tpb.setup_hash``
+  (the config hash without what counts as the plugin: tracking.PLUGIN_CONFIG_KEYS), backend, GPU,
+  driver and TensorRT, and another ``tpb.plugin_hash`` (provenance.plugin_hash: the plugin sources;
+  on the CPU reference backend the reference modules and reference.extra_work).
+
+The candidate's run (``--candidate-run``, or the one ``<candidate>/mlflow/logged.json`` names when it
+is in the same store) is tagged ``tpb.verdict.*``, gets one metric per verdict (``verdict.slow``, ...)
+and the verdict files as artifacts (``verdict/``), so runs chart and compare in ``mlflow ui``.
 """
 
 from __future__ import annotations
@@ -33,6 +49,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import tempfile
 import zlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -387,12 +405,34 @@ def draw(path: Path, rows: list[VerdictRow], header: dict) -> None:
     plt.close(fig)
 
 
-def tag_mlflow(run_id: str, tracking_uri: str | None, tags: dict[str, str]) -> None:
+def counts_tag(n: dict[str, int]) -> str:
+    """'FAIL=0,SLOW=3,...,SAME=40': readable in mlflow ui's run table and compare view."""
+    return ",".join(f"{v}={n[v]}" for v in VERDICTS)
+
+
+def _verdict_metrics(rows: list[VerdictRow], noisy: list[str]) -> dict[str, float]:
+    """verdict.<verdict> (states of each verdict), verdict.states and verdict.too_noisy (1: a run is)."""
+    return {**{f"verdict.{v.lower()}": k for v, k in counts(rows).items()}, "verdict.states": len(rows),
+            "verdict.too_noisy": float(bool(noisy))}
+
+
+def record_in_mlflow(run_id: str, tracking_uri: str | None, tags: dict[str, str], metrics: dict[str, float],
+                     files: list[Path]) -> None:
+    """Tags, metrics (each at the time of this verdict) and artifacts (folder verdict/) on ``run_id``."""
+    import time
+
+    from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db")
     for k, v in tags.items():
         client.set_tag(run_id, k, v[:5000])  # MLflow's tag value limit
+    now = int(time.time() * 1000)
+    if metrics:
+        client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    for f in files:
+        if Path(f).is_file():
+            client.log_artifact(run_id, str(f), artifact_path="verdict")
 
 
 def parse_fail_on(text: str) -> set[str]:
@@ -404,10 +444,12 @@ def parse_fail_on(text: str) -> set[str]:
 
 
 def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Settings | None = None,
-            fail_on: str = "", mlflow_run: str | None = None, tracking_uri: str | None = None) -> tuple[int, list[VerdictRow]]:
+            fail_on: str = "", mlflow_run: str | None = None, tracking_uri: str | None = None,
+            labels: dict[str, str] | None = None, baseline_id: str | None = None) -> tuple[int, list[VerdictRow]]:
     """Compare two results folders; write verdict.md, verdict.csv and verdict.png under ``out_dir``.
     Returns (exit status, rows): 1 when a state's verdict is in ``fail_on``, else 0; bad input
-    raises VerdictInputError (exit status 2)."""
+    raises VerdictInputError (exit status 2). ``labels`` name the runs in the outputs (default:
+    their folders); ``baseline_id`` is the tag tpb.verdict.baseline (default: the baseline folder)."""
     settings = settings or Settings()
     if not 0 < settings.confidence < 1 or not 0 <= settings.min_effect <= settings.max_band or settings.resamples < 100:
         raise VerdictInputError("need 0 < confidence < 1, 0 <= min_effect <= max_band and at least 100 resamples")
@@ -424,7 +466,9 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
     if not rows:
         raise VerdictInputError(f"no state is in both {baseline_dir} and {candidate_dir}")
     methods = sorted({r.method for r in rows})
-    header = {"baseline": str(baseline_dir), "candidate": str(candidate_dir), "confidence": settings.confidence,
+    labels = labels or {}
+    header = {"baseline": labels.get("baseline", str(baseline_dir)), "candidate": labels.get("candidate", str(candidate_dir)),
+              "confidence": settings.confidence,
               "backend_label": candidate.device.get("backend_label", candidate.device.get("backend", "")),
               "device_name": candidate.device.get("device_name", ""), "notes": notes, **facts,
               "too_noisy": {"baseline": too_noisy(baseline, settings.min_effect, settings.max_band),
@@ -440,17 +484,247 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
     write_csv(out_dir / "verdict.csv", rows)
     draw(out_dir / "verdict.png", rows, header)
     n = counts(rows)
+    noisy = [f"{who}: {r}" for who, rs in header["too_noisy"].items() for r in rs]
     if mlflow_run:
-        noisy = [f"{who}: {r}" for who, rs in header["too_noisy"].items() for r in rs]
-        tag_mlflow(mlflow_run, tracking_uri, {"tpb.verdict.baseline": str(baseline_dir),
-                                              "tpb.verdict.counts": json.dumps(n, sort_keys=True),
-                                              "tpb.verdict.too_noisy": "; ".join(noisy) or "no"})
+        record_in_mlflow(mlflow_run, tracking_uri,
+                         {"tpb.verdict.baseline": baseline_id or str(baseline_dir), "tpb.verdict.counts": counts_tag(n),
+                          "tpb.verdict.too_noisy": "; ".join(noisy) or "no"},
+                         _verdict_metrics(rows, noisy),
+                         [out_dir / f"verdict.{ext}" for ext in ("md", "csv", "png")])
     print(f"verdict: {', '.join(f'{v} {k}' for v, k in n.items())} -> {out_dir / 'verdict.md'}")
-    for who, reasons in header["too_noisy"].items():
-        for reason in reasons:
-            print(f"the {who} run is too noisy to judge: {reason}")
-    return (1 if any(r.verdict in failing for r in rows) else 0), rows
+    for reason in noisy:
+        print(f"too noisy to judge: {reason}")
+    status = 1 if any(r.verdict in failing for r in rows) else 0
+    for r in rows:  # a failed CI job's log names the states that failed it (Snakemake removes the outputs)
+        if status and r.verdict in failing:
+            print(f"  {r.verdict}: {_label(r)} ratio {r.ratio:.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}]")
+    return status, rows
 
 
-__all__ = ["IDENTITY", "STATE_KEYS", "VERDICTS", "Settings", "VerdictInputError", "VerdictRow", "bootstrap_ratio",
-           "compare_runs", "identity_differences", "judge", "load_run", "normal_ratio", "too_noisy", "verdict"]
+# -- baselines from the MLflow store --------------------------------------------------------------
+PARENT_ROLE, CHILD_ROLE = "pipeline", "sweep"  # tracking.py's roles (not imported: it imports pandas' world)
+# the tags two runs must share to be the same setup (tracking.py's base tags), and what must differ
+SAME_SETUP_TAGS = ("tpb.setup_hash", "tpb.backend", "tpb.gpu", "tpb.driver", "tpb.tensorrt")
+PLUGIN_TAG = "tpb.plugin_hash"
+
+
+@dataclass(frozen=True)
+class StoreRun:
+    """A pipeline parent run in the MLflow store."""
+
+    run_id: str
+    name: str
+    experiment_id: str
+    start_time: int
+    tags: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return f"run {self.run_id[:12]} ({self.name})"
+
+
+def open_store(tracking_uri: str):  # noqa: ANN201 - an MlflowClient (mlflow imported only when used)
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def _store_run(run) -> StoreRun:  # noqa: ANN001 - mlflow.entities.Run
+    return StoreRun(run.info.run_id, run.info.run_name or "", run.info.experiment_id, int(run.info.start_time or 0),
+                    dict(run.data.tags))
+
+
+def parent_run(client, run_id: str, uri: str) -> StoreRun:  # noqa: ANN001
+    """The pipeline parent run ``run_id`` (a child run's id: its parent)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as exc:
+        raise VerdictInputError(f"no run {run_id} in the MLflow store {uri}") from exc
+    if run.data.tags.get("tpb.role") == CHILD_ROLE and run.data.tags.get("mlflow.parentRunId"):
+        run = client.get_run(run.data.tags["mlflow.parentRunId"])
+    if run.data.tags.get("tpb.role") != PARENT_ROLE:
+        raise VerdictInputError(f"run {run_id} in {uri} is not a trt-plugin-bench pipeline run (no tag tpb.role = "
+                                f"{PARENT_ROLE}): name a parent run the log_mlflow rule made")
+    return _store_run(run)
+
+
+def _pipeline_runs(client, experiment_ids: list[str]) -> list[StoreRun]:  # noqa: ANN001
+    """Every complete pipeline parent run, newest first."""
+    runs = client.search_runs(experiment_ids, filter_string=f"tags.`tpb.role` = '{PARENT_ROLE}' and "
+                              "tags.`tpb.complete` = 'true'", order_by=["attributes.start_time DESC"], max_results=50000)
+    return [_store_run(r) for r in runs]
+
+
+def _experiments(client, candidate: StoreRun | None) -> list[str]:  # noqa: ANN001
+    if candidate is not None:
+        return [candidate.experiment_id]
+    return [e.experiment_id for e in client.search_experiments()]
+
+
+def default_baseline(client, candidate: StoreRun, uri: str) -> StoreRun:  # noqa: ANN001
+    """The latest run started before ``candidate`` of the same setup (SAME_SETUP_TAGS) but another
+    plugin (PLUGIN_TAG); VerdictInputError saying what is missing when there is none."""
+    missing = [t for t in (*SAME_SETUP_TAGS, PLUGIN_TAG) if not candidate.tags.get(t)]
+    if missing:
+        raise VerdictInputError(f"the candidate {candidate.label} has no tag {', '.join(missing)} (logged before "
+                                "the verdict's baselines were): name the baseline with --baseline-run or --baseline")
+    same_setup = [r for r in _pipeline_runs(client, [candidate.experiment_id])
+                  if r.start_time < candidate.start_time and r.run_id != candidate.run_id
+                  and all(r.tags.get(t) == candidate.tags[t] for t in SAME_SETUP_TAGS)]
+    for run in same_setup:  # newest first
+        if run.tags.get(PLUGIN_TAG) != candidate.tags[PLUGIN_TAG]:
+            return run
+    raise VerdictInputError(
+        f"no baseline in the MLflow store {uri}: no run before the candidate {candidate.label} with the same setup "
+        f"(tpb.setup_hash {candidate.tags['tpb.setup_hash'][:12]}, {candidate.tags['tpb.gpu']}, driver "
+        f"{candidate.tags['tpb.driver']}, TensorRT {candidate.tags['tpb.tensorrt']}) and another plugin "
+        f"(tpb.plugin_hash); {len(same_setup)} earlier run(s) of this setup have the same plugin: "
+        "name one with --baseline-run, or a git revision with --baseline-rev")
+
+
+def resolve_rev(rev: str, root: Path) -> str:
+    """The commit ``git rev-parse`` names ``rev`` in ``root``; VerdictInputError naming the rev when none."""
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=root,
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise VerdictInputError(f"--baseline-rev {rev}: git rev-parse failed in {root} ({exc})") from exc
+    if proc.returncode != 0 or not proc.stdout.strip():
+        why = proc.stderr.strip().splitlines()
+        raise VerdictInputError(f"--baseline-rev {rev}: not a git revision or tag in {root}"
+                                + (f" ({why[-1]})" if why else ""))
+    return proc.stdout.strip()
+
+
+def rev_baseline(client, rev: str, root: Path, candidate: StoreRun | None, uri: str) -> StoreRun:  # noqa: ANN001
+    """The latest run logged at the commit ``rev`` names (tag tpb.git_commit; '<sha>-dirty' for a
+    tree with uncommitted changes): of the candidate's setup first, a clean tree's before a dirty one's."""
+    sha = resolve_rev(rev, root)
+    at = [r for r in _pipeline_runs(client, _experiments(client, candidate))
+          if r.tags.get("tpb.git_commit") in (sha, f"{sha}-dirty")
+          and (candidate is None or r.run_id != candidate.run_id)]
+    if not at:
+        raise VerdictInputError(f"--baseline-rev {rev}: no pipeline run in the MLflow store {uri} was logged at "
+                                f"commit {sha[:12]} (tag tpb.git_commit)")
+
+    def rank(r: StoreRun) -> tuple:
+        same = candidate is not None and all(r.tags.get(t) == candidate.tags.get(t) for t in SAME_SETUP_TAGS)
+        return (same, r.tags.get("tpb.git_commit") == sha, r.start_time)
+
+    return max(at, key=rank)
+
+
+def materialise(client, run: StoreRun, dest: Path, uri: str) -> Path:  # noqa: ANN001
+    """A results-like folder of ``run`` under ``dest``: tables/ from the parent's artifacts, samples/
+    from its child runs' (and those of the earlier children it reuses, tag tpb.reused_child_runs)."""
+    dest = Path(dest)
+    (dest / "samples").mkdir(parents=True, exist_ok=True)
+    have = {a.path for a in client.list_artifacts(run.run_id, "tables")}
+    if "tables/latency.csv" not in have or "tables/device.json" not in have:
+        raise VerdictInputError(f"{run.label} in {uri} has no tables/latency.csv and tables/device.json artifacts "
+                                "(logged before the tables were): compare against its results/ folder with --baseline")
+    client.download_artifacts(run.run_id, "tables", str(dest))  # -> dest/tables/
+    children = [c.info.run_id for c in client.search_runs(
+        [run.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{run.run_id}' and "
+                                           f"tags.`tpb.role` = '{CHILD_ROLE}'", max_results=50000)]
+    children += [c for c in run.tags.get("tpb.reused_child_runs", "").split(",") if c]
+    for child in children:
+        if client.list_artifacts(child, "samples"):
+            client.download_artifacts(child, "samples", str(dest))  # -> dest/samples/<sweep>.npz
+    return dest
+
+
+def candidate_from_folder(folder: Path, uri: str) -> str | None:
+    """The parent run id ``<folder>/mlflow/logged.json`` names, when it was logged to ``uri``."""
+    logged = Path(folder) / "mlflow" / "logged.json"
+    try:
+        summary = json.loads(logged.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return summary.get("parent_run_id") if summary.get("tracking_uri") == uri else None
+
+
+def write_no_baseline(out_dir: Path, reason: str, noisy: list[str]) -> None:
+    """The verdict files when there is nothing to compare with (a project's first run): they say so."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "verdict.md").write_text(f"# Verdict: no baseline\n\nNothing to compare with: {reason}.\n"
+                                        + "".join(f"\n**The {r.replace(': ', ' run is too noisy to judge**: ', 1)}.\n"
+                                                  for r in noisy))
+    write_csv(out_dir / "verdict.csv", [])
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, "No baseline run to compare with\n(see verdict.md)", ha="center", va="center")
+    fig.savefig(out_dir / "verdict.png", dpi=100)
+    plt.close(fig)
+
+
+def verdict_from_store(candidate_dir: Path | None, out_dir: Path, tracking_uri: str, *, candidate_run: str | None = None,
+                       baseline_dir: Path | None = None, baseline_run: str | None = None,
+                       baseline_rev: str | None = None, settings: Settings | None = None, fail_on: str = "",
+                       tag_run: str | None = None, missing_baseline_ok: bool = False,
+                       git_root: Path | None = None) -> tuple[int, list[VerdictRow]]:
+    """The verdict with a baseline folder, run id, git revision or (none given) the default rule,
+    and a candidate folder or run id; runs from the store are materialised in a temporary folder.
+    The candidate's run (``candidate_run``, ``tag_run`` or the one its folder's logged.json names) is
+    tagged. With ``missing_baseline_ok``, no default baseline writes verdict files saying so (exit 0)."""
+    from .config import PROJECT_ROOT
+
+    parse_fail_on(fail_on)  # a bad name is exit 2 before anything is downloaded
+    cand_id = candidate_run or (candidate_from_folder(candidate_dir, tracking_uri) if candidate_dir else None)
+    needs_store = cand_id is not None or baseline_run or baseline_rev or baseline_dir is None
+    client = open_store(tracking_uri) if needs_store else None
+    candidate = parent_run(client, cand_id, tracking_uri) if cand_id else None
+    tag_run = tag_run or (candidate.run_id if candidate else None)
+    with tempfile.TemporaryDirectory(prefix="tpb-verdict-") as tmp:
+        labels: dict[str, str] = {}
+        if candidate_run:
+            candidate_dir = materialise(client, candidate, Path(tmp) / "candidate", tracking_uri)
+            labels["candidate"] = candidate.label
+        baseline_id = None
+        if baseline_dir is None:
+            try:
+                if baseline_run:
+                    base = parent_run(client, baseline_run, tracking_uri)
+                elif baseline_rev:
+                    base = rev_baseline(client, baseline_rev, git_root or PROJECT_ROOT, candidate, tracking_uri)
+                elif candidate is None:
+                    raise VerdictInputError(
+                        f"no baseline named and no candidate run to find one for: {candidate_dir}/mlflow/logged.json "
+                        f"names no run in {tracking_uri}; give --baseline DIR, --baseline-run ID, --baseline-rev REV "
+                        "or --candidate-run ID")
+                else:
+                    base = default_baseline(client, candidate, tracking_uri)
+            except VerdictInputError as exc:
+                if not (missing_baseline_ok and not baseline_run and not baseline_rev):
+                    raise
+                settings = settings or Settings()
+                noisy = [f"candidate: {r}" for r in too_noisy(load_run(candidate_dir), settings.min_effect,
+                                                              settings.max_band)]
+                write_no_baseline(out_dir, str(exc), noisy)
+                if tag_run:  # the same tags and metric names as a judged run's, so mlflow ui compares them
+                    record_in_mlflow(tag_run, tracking_uri,
+                                     {"tpb.verdict.baseline": "none", "tpb.verdict.counts": counts_tag(counts([])),
+                                      "tpb.verdict.too_noisy": "; ".join(noisy) or "no"},
+                                     _verdict_metrics([], noisy), [Path(out_dir) / f"verdict.{e}" for e in ("md", "csv", "png")])
+                print(f"verdict: {exc} -> {Path(out_dir) / 'verdict.md'}")
+                return 0, []
+            baseline_dir = materialise(client, base, Path(tmp) / "baseline", tracking_uri)
+            labels["baseline"], baseline_id = base.label, base.run_id
+            print(f"verdict: baseline {base.label}, started {base.start_time}")
+        if candidate is not None and "candidate" not in labels:
+            labels["candidate"] = f"{candidate_dir}, {candidate.label}"
+        return verdict(Path(baseline_dir), Path(candidate_dir), out_dir, settings, fail_on, tag_run, tracking_uri,
+                       labels, baseline_id)
+
+
+__all__ = ["IDENTITY", "STATE_KEYS", "VERDICTS", "Settings", "StoreRun", "VerdictInputError", "VerdictRow",
+           "bootstrap_ratio", "compare_runs", "default_baseline", "identity_differences", "judge", "load_run",
+           "materialise", "normal_ratio", "rev_baseline", "too_noisy", "verdict", "verdict_from_store"]
