@@ -88,7 +88,7 @@ def test_kernel_edit_reruns_compile_and_only_its_dependents(project: Path) -> No
     rules = {rule for rule, _ in jobs}
     # the kernel library changed, so the tune rule measures it again (plugin_kernel: auto)
     assert rules == {"compile_plugin", "tune", "build_engine", "latency", "compare", "dynamic_shapes", "roundtrip",
-                     "threads", "aggregate", "log_mlflow", "figures", "all"}, jobs
+                     "threads", "aggregate", "log_mlflow", "figures", "verdict", "all"}, jobs
     rebuilt = sorted(w for rule, w in jobs if rule == "build_engine")
     assert rebuilt == ["op=swish_plugin, dtype=fp16, profile=tiny", "op=swish_plugin, dtype=fp32, profile=tiny"]
     assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "compare", "dynamic_shapes", "roundtrip",

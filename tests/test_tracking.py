@@ -273,7 +273,11 @@ def test_parent_run_has_config_params_and_artifacts(tmp_path: Path) -> None:
     long = params["profiles.tiny.shapes"]
     assert len(long) <= 6000 and "truncated from" in long and "config/resolved_config.json" in long
     logged = {a.path for folder in ("config", "tables", "figures") for a in client.list_artifacts(parent.info.run_id, folder)}
-    assert logged == {"config/my-config.yaml", "config/resolved_config.json", "tables/summary.md", "figures/latency.png"}
+    # the tables beside the summary: what a later verdict reads a baseline run from (verdict.py)
+    tables_logged = {f"tables/{p.name}" for p in tables.iterdir() if p.suffix == ".csv" or p.name == "device.json"}
+    assert tables_logged >= {"tables/latency.csv", "tables/device.json"}
+    assert logged == {"config/my-config.yaml", "config/resolved_config.json", "tables/summary.md", "figures/latency.png",
+                      *tables_logged}
     full = json.loads(Path(client.download_artifacts(parent.info.run_id, "config/resolved_config.json", str(tmp_path))).read_text())
     assert full["profiles"]["tiny"]["shapes"] == shapes
     # a config change alone (same tables) is a new parent that reuses every child
