@@ -166,6 +166,42 @@ def test_identical_work_is_never_slow_or_fast(tmp_path: Path) -> None:
     assert same > judged // 2  # and mostly positively SAME, not merely undecided
 
 
+def test_a_difference_of_one_timer_step_is_not_a_verdict(tmp_path: Path) -> None:
+    """CUDA events count in 32 ns steps: the H200's 3 µs states come as a handful of distinct values,
+    so two runs of the same code can differ by one step in the median (1 %) with a bootstrap interval
+    of no width. Two steps of that grain are the smallest difference the band lets count; a real
+    10 % slowdown of the same quantized kind is still SLOW."""
+    tick = 0.032
+
+    def quantize(root: Path) -> None:
+        for f in (root / "samples").glob("*.npz"):
+            with np.load(f) as z:
+                arrays = {k: z[k] for k in z.files}
+            for k, v in arrays.items():
+                if k != "__meta__":
+                    arrays[k] = (np.round(v.astype(np.float64) / 10.0 / tick) * tick).astype(np.float32)  # ~1-5 µs
+            np.savez_compressed(f, **arrays)
+
+    def shift_one_step(root: Path) -> None:  # every candidate sample one step later: medians one step apart
+        for f in (root / "samples").glob("*.npz"):
+            with np.load(f) as z:
+                arrays = {k: (z[k] if k == "__meta__" else (z[k].astype(np.float64) + tick).astype(np.float32))
+                          for k in z.files}
+            np.savez_compressed(f, **arrays)
+
+    base = write_run(tmp_path / "base", 1, sigma=0.01)
+    cand = write_run(tmp_path / "cand", 1, sigma=0.01)  # the same samples, then one step later
+    slow = write_run(tmp_path / "slow", 1, sigma=0.01, scale={"swish_plugin": 1.10})
+    for root in (base, cand, slow):
+        quantize(root)
+    shift_one_step(cand)
+    _, rows = verdict(base, cand, tmp_path / "o1")
+    assert not [r for r in rows if r.verdict in ("SLOW", "FAST")], [(r.shape, r.ratio, r.band, r.band_from) for r in rows]
+    assert {r.band_from for r in rows} == {"resolution"}
+    _, rows = verdict(base, slow, tmp_path / "o2")
+    assert by_op(rows)["swish_plugin"] == {"SLOW"}
+
+
 def test_unverified_candidate_fails_whatever_its_speed(tmp_path: Path) -> None:
     bad = ("swish_plugin", "fp16", "sweep", "4096x1024", "cold")
     base = write_run(tmp_path / "base", 1)

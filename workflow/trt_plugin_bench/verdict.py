@@ -14,8 +14,9 @@ samples.py), judged against a noise band:
   tables' median standard errors instead; the ``method`` column says which.
 - **The band**: the largest of ``min_effect`` (1 %), the candidate's A/A control at that shape
   (|b′ ÷ b − 1| + 2 SE, the compare table) and the two runs' own repeat disagreement
-  (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs): a difference smaller than what
-  the method reports for identical work, or than a run disagrees with itself, is not the change's.
+  (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs), and two steps of the timer's
+  grain over the median (``timer_tick``): a difference smaller than what the method reports for
+  identical work, than a run disagrees with itself, or than the clock can tell, is not the change's.
 - **The verdict**: SLOW when the interval lies entirely above 1 + band, FAST entirely below
   1 − band, SAME entirely inside [1 − band, 1 + band] (and the band at most ``max_band``, 10 %: a
   wider one says nothing), AMBIGUOUS otherwise; FAIL whatever the speed
@@ -115,7 +116,7 @@ class VerdictRow:
     ci_low: float
     ci_high: float
     band: float  # the noise band's half width (relative)
-    band_from: str  # which term set the band: min_effect, aa_control or repeats
+    band_from: str  # which term set the band: min_effect, aa_control, repeats or resolution
     method: str  # "bootstrap" (raw samples) or "normal" (the tables' standard errors)
     n_baseline: int
     n_candidate: int
@@ -289,6 +290,20 @@ def _state_key(row: pd.Series | tuple) -> tuple[str, str, str, str, str]:
     return tuple(str(v) for v in row)  # type: ignore[return-value]
 
 
+def timer_tick(samples: list[np.ndarray]) -> float:
+    """The timer's resolution as the samples show it: the smallest step between distinct values
+    (µs). CUDA events count in 32 ns steps on the H200 (every sample a multiple of 0.032 µs), so two
+    medians of a 3 µs state are 1 % apart when they differ by one step, and a bootstrap of such
+    samples has no width to say otherwise: on the H200 (2026-12-02) the same code measured twice was
+    "FAST" by one or three steps in 6 of 60 small blocked-start states. Two steps are the smallest
+    difference of medians that is not the clock's grain. A fine timer (the CPU's perf_counter) gives
+    a step far below any other term."""
+    values = np.unique(np.round(np.concatenate([np.asarray(s, dtype=np.float64) for s in samples]), 4))
+    steps = np.diff(values)
+    steps = steps[steps > 0]
+    return float(steps.min()) if steps.size else 0.0
+
+
 def compare_runs(baseline: Run, candidate: Run, settings: Settings) -> tuple[list[VerdictRow], dict]:
     """The verdict of every state in both runs, and facts for the header (states in one run only)."""
     b_groups = {_state_key(k): g for k, g in baseline.latency.groupby(STATE_KEYS)}
@@ -312,6 +327,8 @@ def compare_runs(baseline: Run, candidate: Run, settings: Settings) -> tuple[lis
             ratio, low, high = normal_ratio(med_b, se_b, med_c, se_c, settings.confidence)
             method, nb, nc = "normal", int(b["n"].sum()), int(c["n"].sum())
         terms = {"min_effect": settings.min_effect, "repeats": max(repeat_spread(b), repeat_spread(c))}
+        if bs and cs:
+            terms["resolution"] = 2.0 * timer_tick([*bs, *cs]) / max(min(med_b, med_c), 1e-12)
         aa = aa_spread(candidate.compare, dtype, profile, shape, mode)
         if aa is not None:
             terms["aa_control"] = aa
