@@ -494,7 +494,7 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
                          + (f" (bootstrap: {settings.resamples} resamples within each repeat, seed {settings.seed})"
                             if "bootstrap" in methods else " (from the tables' median standard errors)")
                          + f"; band = max(min_effect {100 * settings.min_effect:g} %, A/A control |b′ ÷ b − 1| + 2 SE, "
-                         "repeat disagreement)")}
+                         "repeat disagreement, 2 timer steps)")}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_markdown(out_dir / "verdict.md", rows, header)
