@@ -1,6 +1,12 @@
 // Host-only check of the Swish plugin library's creators: no GPU, no libnvinfer, no CUDA call.
 //
-//   swish_creator_check path/to/libswish_plugin.so
+//   swish_creator_check path/to/libswish_plugin.so [--load-library-first]
+//
+// First the registration checks (TensorRT 8.x and >= 11 headers): the library, loaded by a plain
+// dlopen (or, with --load-library-first, by the stub registry's loadLibrary), must register every
+// creator exactly once, and stay so through a second dlopen, initSwishPlugins, TensorRT's
+// loadLibrary, initSwishPlugins again and a namespace move: no registerCreator refused as a
+// duplicate, no extra registerCreator call where nothing is missing, nothing logged.
 //
 // dlopens the library, takes every creator from getPluginCreators (and getCreators on TensorRT >= 10,
 // where the V3 creator is told apart by getInterfaceInfo()) and checks that createPlugin refuses an
@@ -20,9 +26,10 @@
 // it must load the library with dlopen as TensorRT does. The random seed is printed on stderr, and
 // SWISH_CHECK_SEED=<n> replays it.
 //
-// libnvinfer is stood in for by getPluginRegistry() (returns no registry) and getLogger() (a
-// capturing logger) defined below and exported from this executable (ENABLE_EXPORTS), which is
-// where the library's run-time dlsym(RTLD_DEFAULT, ...) finds them. Creating plugins touches no CUDA:
+// libnvinfer is stood in for by getPluginRegistry() (the stub registry below; no registry after the
+// registration checks) and getLogger() (a capturing logger) defined below and exported from this
+// executable (ENABLE_EXPORTS), which is where the library's run-time dlsym(RTLD_DEFAULT, ...) finds
+// them. Creating plugins touches no CUDA:
 // the plugin constructors only copy their parameters.
 #include "NvInferRuntime.h"
 #include "../swishPlugin/swishPluginParams.h"
