@@ -5,7 +5,11 @@
   every feature it and its modules use.
 - swish_creator_check (plugin/tests/swishCreatorCheck.cpp) built and run against each TensorRT
   include dir listed in the environment variable TENSORRT_INCLUDE_DIR (colon-separated); skipped,
-  saying why, where it is unset (CI has no TensorRT headers) or cmake/nvcc are missing.
+  saying why, where it is unset (CI has no TensorRT headers) or cmake/nvcc are missing. It is run
+  twice: the library first loaded by a plain dlopen, and first loaded by (a stub of) TensorRT's
+  loadLibrary; either way every creator must end up registered exactly once through every later way
+  of loading it. A library built with the planted fault TPB_FAULT_REGISTER_TWICE must fail those
+  registration checks and no other.
 """
 
 from __future__ import annotations
@@ -130,21 +134,52 @@ def _check_params() -> list:
                "and swish_creator_check cannot be built"))]
 
 
-@pytest.mark.parametrize("include_dir", _check_params())
-def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: str) -> None:
+def _build_check(build: Path, include_dir: str, *options: str) -> None:
     missing = [tool for tool in ("cmake", "nvcc") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not on PATH: the plugin library (CUDA) cannot be built")
     assert (Path(include_dir) / "NvInferVersion.h").is_file(), f"{include_dir} has no NvInferVersion.h"
-    build = tmp_path / "build"
     configure = _run(["cmake", "-S", str(PLUGIN_DIR), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                      f"-DTENSORRT_INCLUDE_DIR={include_dir}"])
+                      f"-DTENSORRT_INCLUDE_DIR={include_dir}", *options])
     assert configure.returncode == 0, configure.stdout + configure.stderr
     compiled = _run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", "swish_creator_check"])
     assert compiled.returncode == 0, compiled.stdout[-4000:] + compiled.stderr[-4000:]
-    check = _run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so")])
-    lines = check.stdout.splitlines()
-    print(f"swish_creator_check against {include_dir}:\n{check.stdout}")  # shown with pytest -s / -rA
-    assert lines and re.fullmatch(r"swish_creator_check: \d+ passed, 0 failed", lines[-1]), check.stdout + check.stderr
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert not [ln for ln in lines[:-1] if not ln.startswith("PASS ")], check.stdout
+
+
+# The registration checks' names (swishCreatorCheck.cpp checkRegistration): what the planted fault
+# must fail, and all it may fail.
+REGISTRATION_CHECK = re.compile(r"(dlopen|loadLibrary|initSwishPlugins\()")
+LOAD_ORDERS = ("", "--load-library-first")
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: str) -> None:
+    build = tmp_path / "build"
+    _build_check(build, include_dir)
+    for order in LOAD_ORDERS:
+        check = _run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so"), *filter(None, [order])])
+        lines = check.stdout.splitlines()
+        print(f"swish_creator_check {order} against {include_dir}:\n{check.stdout}")  # shown with pytest -s / -rA
+        assert lines and re.fullmatch(r"swish_creator_check: \d+ passed, 0 failed", lines[-1]), check.stdout + check.stderr
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert not [ln for ln in lines[:-1] if not ln.startswith("PASS ")], check.stdout
+        registration = [ln for ln in lines if ln.startswith("PASS ") and REGISTRATION_CHECK.search(ln)]
+        assert any("registers each creator once" in ln for ln in registration), check.stdout
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_check_catches_a_double_registration(tmp_path: Path, include_dir: str) -> None:
+    """Planted fault: the library built with TPB_FAULT_REGISTER_TWICE forgets what the registry holds,
+    so initSwishPlugins and loadLibrary register the load-time creators again (what a plain
+    REGISTER_TENSORRT_PLUGIN on top of the entry points would do). The check must fail, on
+    registration checks only."""
+    good, faulty = tmp_path / "good", tmp_path / "faulty"
+    _build_check(good, include_dir)
+    _build_check(faulty, include_dir, "-DTPB_FAULT_REGISTER_TWICE=ON")
+    for order in LOAD_ORDERS:
+        # the good check program against the faulty library: the fault is in the library alone
+        check = _run([str(good / "swish_creator_check"), str(faulty / "libswish_plugin.so"), *filter(None, [order])])
+        failed = [ln for ln in check.stdout.splitlines() if ln.startswith("FAIL ")]
+        assert check.returncode != 0 and failed, f"the planted double registration went unnoticed:\n{check.stdout}"
+        assert any("refused as duplicates" in ln for ln in failed), check.stdout
+        assert all(REGISTRATION_CHECK.search(ln) for ln in failed), f"a non-registration check failed:\n{check.stdout}"

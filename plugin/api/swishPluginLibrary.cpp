@@ -1,18 +1,42 @@
 // Plugin-library entry points: the one place where the Swish plugin creators are handed to TensorRT.
 //
-// Only two paths register the creators:
-//   - IPluginRegistry::loadLibrary (Python registry.load_library, trtexec --dynamicPlugins), which
-//     calls setLoggerFinder and then getPluginCreators / getCreators below;
+// Every way users load the library registers every creator exactly once, in any combination and
+// order within one process:
+//   - a plain dlopen (trtexec --plugins in 8.6, --staticPlugins in 10.x, Polygraphy --plugins,
+//     ctypes.CDLL): registerAtLoad below runs while the library is loaded (what
+//     REGISTER_TENSORRT_PLUGIN does) and registers with the libnvinfer the process already loaded;
+//   - IPluginRegistry::loadLibrary (Python registry.load_library, trtexec --dynamicPlugins): it
+//     dlopens the library (so registerAtLoad has run) and then registers what getPluginCreators /
+//     getCreators return;
 //   - initSwishPlugins below, for hosts that dlopen the library themselves (the role of
 //     initLibNvInferPlugins).
-// A plain dlopen registers nothing: that is what trtexec --plugins (8.6) and --staticPlugins (10.x)
-// do, since they expect the library to register itself statically. There is deliberately no
-// REGISTER_TENSORRT_PLUGIN static registration (yet): on top of loadLibrary it would register every
-// creator twice.
+//
+// Why not REGISTER_TENSORRT_PLUGIN on top of the entry points: TensorRT's registry does not
+// deduplicate. registerCreator returns false and logs an error for a name/version/namespace it
+// already holds, and loadLibrary "will fail and return nullptr if any of the plugins are already
+// registered" (NvInferRuntimeCommon.h, 8.6 and 10+; seen as "Cannot register the library as plugin
+// creator of X exists already"). So the registry itself is asked, before every registration, whether
+// it already holds this very creator object (registeredNow: a scan of the registry's creator list,
+// by address, so a lookup of an absent name never makes TensorRT log "could not find plugin"):
+//   - registerAtLoad and initSwishPlugins register only what the registry does not hold yet
+//     (initSwishPlugins with another namespace moves the creators to it: deregister, re-register);
+//   - getPluginCreators / getCreators, which TensorRT's loadLibrary calls right before it registers
+//     the creators they return, first deregister those the registry already holds from the load-time
+//     registration. loadLibrary's registration then is the only one, owned by its library handle as
+//     TensorRT expects (deregisterLibrary removes them). Only a loader may call these two: they are
+//     the library's hand-over to a caller that is about to register what they return.
+// The creators are function-local statics (constructed on first use, whatever the static
+// initialisation order: their constructors read only constexpr tables), and the registry is found
+// at run time with dlsym, so this library has no link-time dependency on libnvinfer. The one other
+// piece of state is registrationMutex: one check-then-register at a time, as several threads may
+// call initSwishPlugins (the registry has its own lock but cannot make our check-then-act atomic).
 //   getPluginCreators  - TensorRT 8.6 style: IPluginCreator (V2) creators only.
 //   getCreators        - TensorRT >= 10: every creator (V2 + V3) as IPluginCreatorInterface.
 //   setLoggerFinder    - gives the library a way to reach TensorRT's ILogger.
 //   initSwishPlugins   - registers the creators with the loaded libnvinfer's registry.
+// TPB_FAULT_REGISTER_TWICE (a test-only build flag, CMake option of the same name) plants the naive
+// design: registeredNow always answers "no", so initSwishPlugins and loadLibrary register the
+// load-time creators a second time; swish_creator_check must catch it.
 #include "NvInferRuntime.h"
 
 #include "pluginLog.h"
@@ -20,7 +44,9 @@
 #include "swishPluginLegacy.h"
 
 #include <cstdint>
+#include <cstring>
 #include <dlfcn.h>
+#include <mutex>
 
 #define TPB_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 #define TPB_STRINGIFY_IMPL(x) #x
@@ -29,8 +55,8 @@
 namespace
 {
 
-// Function-local statics: constructed on first use, one instance per library, shared by both
-// getters so that a namespace set through one is seen through the other.
+// Function-local statics: constructed on first use, one instance per library, shared by every
+// entry point so that a namespace set through one is seen through the others.
 tpb::SwishPluginLegacyCreator& legacyCreator() noexcept
 {
     static tpb::SwishPluginLegacyCreator creator;
@@ -43,33 +69,68 @@ tpb::SwishPluginCreator& v3Creator() noexcept
     static tpb::SwishPluginCreator creator;
     return creator;
 }
+
+//! The type the registry stores: every creator kind from TensorRT 10 on, IPluginCreator before.
+using RegistryCreator = nvinfer1::IPluginCreatorInterface;
+constexpr int32_t kCreatorCount = 2;
+#else
+using RegistryCreator = nvinfer1::IPluginCreator;
+constexpr int32_t kCreatorCount = 1;
 #endif
 
-} // namespace
-
-TPB_PLUGIN_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
+//! Serialises our check-then-register sequences (see the top). Function-local: constructed on first
+//! use, also when that use is registerAtLoad during the library's own initialisation.
+std::mutex& registrationMutex() noexcept
 {
-    tpb::setPluginLoggerFinder(finder);
+    static std::mutex mutex;
+    return mutex;
 }
 
-TPB_PLUGIN_EXPORT nvinfer1::IPluginCreator* const* getPluginCreators(int32_t& nbCreators)
+//! True when \p registry holds this very creator object (under whatever namespace it was given).
+//! A scan of the registry's list, not a lookup by name: TensorRT logs an error for a lookup that
+//! finds nothing, and a same-named creator of another library is not ours.
+bool registeredNow(nvinfer1::IPluginRegistry& registry, RegistryCreator const& creator) noexcept
 {
-    static nvinfer1::IPluginCreator* const kCreators[] = {&legacyCreator()};
-    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
-    return kCreators;
-}
-
+#ifdef TPB_FAULT_REGISTER_TWICE
+    static_cast<void>(registry);
+    static_cast<void>(creator);
+    return false; // planted fault: forget every earlier registration
+#else
+    int32_t count = 0;
 #if NV_TENSORRT_MAJOR >= 10
-TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
-{
-    static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&legacyCreator(), &v3Creator()};
-    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
-    return kCreators;
-}
+    RegistryCreator* const* creators = registry.getAllCreators(&count);
+#else
+    RegistryCreator* const* creators = registry.getPluginCreatorList(&count);
 #endif
+    for (int32_t i = 0; creators != nullptr && i < count; ++i)
+    {
+        if (creators[i] == &creator)
+        {
+            return true;
+        }
+    }
+    return false;
+#endif
+}
 
-namespace
+//! Registers \p creator under \p ns unless the registry already holds it there; one held under
+//! another namespace is moved. True when it is registered under \p ns afterwards. Caller holds
+//! registrationMutex.
+template <typename Creator>
+bool registerOnce(nvinfer1::IPluginRegistry& registry, Creator& creator, char const* ns) noexcept
 {
+    RegistryCreator& entry = creator;
+    if (registeredNow(registry, entry))
+    {
+        if (std::strcmp(creator.getPluginNamespace(), ns) == 0)
+        {
+            return true;
+        }
+        registry.deregisterCreator(entry);
+    }
+    creator.setPluginNamespace(ns);
+    return registry.registerCreator(entry, ns);
+}
 
 //! True when both addresses lie in the same loaded object.
 bool sameObject(void const* first, void const* second) noexcept
@@ -86,7 +147,7 @@ bool sameObject(void const* first, void const* second) noexcept
 //! \p sibling, only a symbol in the same loaded object as \p sibling counts: "getLogger" is a generic
 //! name that another library could export too, and only the one beside getPluginRegistry is
 //! TensorRT's. The RTLD_NOLOAD handle is never closed, so the symbol stays valid as long as this
-//! library.
+//! library. Never loads a libnvinfer itself: the process's own TensorRT is the one to register with.
 void* loadedNvinferSymbol(char const* name, void const* sibling = nullptr) noexcept
 {
     auto const usable = [sibling](void const* symbol) noexcept
@@ -131,7 +192,7 @@ private:
     GetLogger const mGetLogger;
 };
 
-//! For hosts that never call setLoggerFinder (dlopen + initSwishPlugins): route the plugin's messages
+//! For hosts that never call setLoggerFinder (dlopen, initSwishPlugins): route the plugin's messages
 //! to TensorRT's logger instead of stderr, so they reach the host's logger with TensorRT's own.
 //! A finder TensorRT already handed over through setLoggerFinder is kept.
 void installNvinferLoggerFinder(void* getPluginRegistrySymbol) noexcept
@@ -147,16 +208,127 @@ void installNvinferLoggerFinder(void* getPluginRegistrySymbol) noexcept
     tpb::setPluginLoggerFinderIfUnset(&finder);
 }
 
+//! The plugin registry of the libnvinfer this process loaded, or nullptr (no libnvinfer loaded, or
+//! it returned none). \p getRegistrySymbol receives libnvinfer's getPluginRegistry (nullptr if none).
+nvinfer1::IPluginRegistry* loadedRegistry(void*& getRegistrySymbol) noexcept
+{
+    getRegistrySymbol = loadedNvinferSymbol("getPluginRegistry");
+    if (getRegistrySymbol == nullptr)
+    {
+        return nullptr;
+    }
+    using GetRegistry = nvinfer1::IPluginRegistry* (*) ();
+    return reinterpret_cast<GetRegistry>(getRegistrySymbol)();
+}
+
+//! Registers every creator under \p ns (registerOnce). Returns how many are registered there
+//! afterwards, or -1 if the lock could not be taken.
+int32_t registerAll(nvinfer1::IPluginRegistry& registry, char const* ns) noexcept
+{
+    try
+    {
+        std::lock_guard<std::mutex> const lock(registrationMutex());
+        int32_t registered = registerOnce(registry, legacyCreator(), ns) ? 1 : 0;
+#if NV_TENSORRT_MAJOR >= 10
+        registered += registerOnce(registry, v3Creator(), ns) ? 1 : 0;
+#endif
+        return registered;
+    }
+    catch (...) // std::system_error from the lock; nothing may escape into the host
+    {
+        return -1;
+    }
+}
+
+//! For getPluginCreators / getCreators: deregister those of \p creators that the registry holds
+//! (from registerAtLoad or initSwishPlugins), so that the loader's own registration of them is not a
+//! duplicate (loadLibrary fails on one).
+void releaseForLoader(RegistryCreator* const* creators, int32_t count) noexcept
+{
+    void* symbol = nullptr;
+    nvinfer1::IPluginRegistry* const registry = loadedRegistry(symbol);
+    if (registry == nullptr)
+    {
+        return;
+    }
+    try
+    {
+        std::lock_guard<std::mutex> const lock(registrationMutex());
+        for (int32_t i = 0; i < count; ++i)
+        {
+            if (registeredNow(*registry, *creators[i]))
+            {
+                registry->deregisterCreator(*creators[i]);
+            }
+        }
+    }
+    catch (...)
+    {
+    }
+}
+
+//! Runs while the library is being loaded (every dlopen that maps it, including loadLibrary's):
+//! registers the creators under the default namespace "" with the libnvinfer the process already
+//! loaded, as REGISTER_TENSORRT_PLUGIN would. Without a loaded libnvinfer it does nothing: a host
+//! that loads TensorRT later registers through initSwishPlugins or loadLibrary.
+__attribute__((constructor)) void registerAtLoad() noexcept
+{
+    void* symbol = nullptr;
+    nvinfer1::IPluginRegistry* const registry = loadedRegistry(symbol);
+    if (symbol != nullptr)
+    {
+        installNvinferLoggerFinder(symbol);
+    }
+    if (registry == nullptr)
+    {
+        return;
+    }
+    int32_t const registered = registerAll(*registry, "");
+    if (registered != kCreatorCount)
+    {
+        TPB_LOG_WARNING("load", "registered %d of %d creators with TensorRT's plugin registry (see its log)",
+            static_cast<int>(registered), static_cast<int>(kCreatorCount));
+    }
+}
+
 } // namespace
+
+TPB_PLUGIN_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
+{
+    tpb::setPluginLoggerFinder(finder);
+}
+
+TPB_PLUGIN_EXPORT nvinfer1::IPluginCreator* const* getPluginCreators(int32_t& nbCreators)
+{
+    static nvinfer1::IPluginCreator* const kCreators[] = {&legacyCreator()};
+    RegistryCreator* const release[] = {&legacyCreator()};
+    releaseForLoader(release, 1);
+    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
+    return kCreators;
+}
+
+#if NV_TENSORRT_MAJOR >= 10
+TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
+{
+    static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&legacyCreator(), &v3Creator()};
+    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
+    releaseForLoader(kCreators, nbCreators);
+    return kCreators;
+}
+#endif
 
 //! Registers the creators with the process's plugin registry under \p pluginNamespace, for hosts that
 //! load this library with dlopen/ctypes instead of IPluginRegistry::loadLibrary (the same role as
 //! initLibNvInferPlugins), and, unless TensorRT already gave one through setLoggerFinder, points the
-//! plugin's log at libnvinfer's getLogger(). Returns the number of creators registered, or -1 when no
-//! loaded TensorRT provides a plugin registry.
+//! plugin's log at libnvinfer's getLogger(). Idempotent: a creator the registry already holds under
+//! \p pluginNamespace (registered at load, by an earlier call or by loadLibrary) is not registered
+//! again; one held under another namespace is moved to \p pluginNamespace. Returns the number of this
+//! library's creators registered under \p pluginNamespace afterwards, or -1 when no loaded TensorRT
+//! provides a plugin registry.
 TPB_PLUGIN_EXPORT int32_t initSwishPlugins(char const* pluginNamespace) noexcept
 {
-    void* const getRegistry = loadedNvinferSymbol("getPluginRegistry");
+    void* getRegistry = nullptr;
+    nvinfer1::IPluginRegistry* const registry = loadedRegistry(getRegistry);
     if (getRegistry == nullptr)
     {
         TPB_LOG_ERROR("initSwishPlugins", "no loaded libnvinfer provides getPluginRegistry");
@@ -164,20 +336,10 @@ TPB_PLUGIN_EXPORT int32_t initSwishPlugins(char const* pluginNamespace) noexcept
     }
     // Before anything can fail, so that even the errors below reach TensorRT's logger.
     installNvinferLoggerFinder(getRegistry);
-    using GetRegistry = nvinfer1::IPluginRegistry* (*) ();
-    nvinfer1::IPluginRegistry* registry = reinterpret_cast<GetRegistry>(getRegistry)();
     if (registry == nullptr)
     {
         TPB_LOG_ERROR("initSwishPlugins", "getPluginRegistry returned no registry");
         return -1;
     }
-    char const* ns = pluginNamespace == nullptr ? "" : pluginNamespace;
-    int32_t registered = 0;
-    legacyCreator().setPluginNamespace(ns);
-    registered += registry->registerCreator(legacyCreator(), ns) ? 1 : 0;
-#if NV_TENSORRT_MAJOR >= 10
-    v3Creator().setPluginNamespace(ns);
-    registered += registry->registerCreator(v3Creator(), ns) ? 1 : 0;
-#endif
-    return registered;
+    return registerAll(*registry, pluginNamespace == nullptr ? "" : pluginNamespace);
 }

@@ -197,7 +197,7 @@ class TensorRTBackend(Backend):
         self.gpu = GpuContext(0)
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
-        self._ctypes_handles: list[ctypes.CDLL] = []  # keep dlopen'ed plugin libraries loaded
+        self._ctypes_handles: dict[str, ctypes.CDLL] = {}  # dlopen'ed plugin libraries, kept loaded
         self._checked_libraries: set[str] = set()  # whose kernel ids matched KERNEL_IDS
         self.plugin_registration = ""
 
@@ -229,37 +229,49 @@ class TensorRTBackend(Backend):
 
     # -- plugin library ----------------------------------------------------------------------
     def load_plugin_library(self, path: Path | None) -> None:
+        """Load the Swish plugin library and make sure its creators are registered, once.
+
+        A plain dlopen registers them: the library registers itself with this process's libnvinfer
+        while it is loaded (api/swishPluginLibrary.cpp), which ``import tensorrt`` loaded already. So
+        the one ``ctypes.CDLL`` below both reads the kernel names and registers; registry.load_library
+        is not called in the normal case (the library would hand its creators over again; it releases
+        them first, so that would not be a duplicate either, but there is nothing to gain). Fallbacks,
+        only if the creators are still missing: the library's idempotent initSwishPlugins, then
+        registry.load_library."""
         if path is None or not Path(path).exists():
             raise EngineLoadError(
                 f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
             )
         key = str(Path(path).resolve())
-        if key not in self._checked_libraries:
-            try:  # a private dlopen of the same file, only to read its kernel names
-                check_kernel_ids(ctypes.CDLL(key), key)
+        registered_before = _swish_registered()  # this process registered them already (the registry is per process)
+        if key not in self._ctypes_handles:
+            try:  # registers the creators at load; RTLD_GLOBAL as the initSwishPlugins path always used
+                self._ctypes_handles[key] = ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL)
             except OSError as exc:
                 raise EngineLoadError(f"cannot dlopen the Swish plugin library {key}: {exc}") from exc
+        if key not in self._checked_libraries:
+            try:
+                check_kernel_ids(self._ctypes_handles[key], key)
             except KernelIdMismatch as exc:
                 raise EngineLoadError(str(exc)) from exc
             self._checked_libraries.add(key)
+        if registered_before:
+            return
         if _swish_registered():
-            return  # this process already registered the creators (the registry is per process)
-        # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
-        # points. On trt-kit's TensorRT 8.6 it returned None without a message (2026-11-24, H100),
-        # so fall back to the library's initSwishPlugins (the initLibNvInferPlugins pattern).
-        handle = trt.get_plugin_registry().load_library(key)
-        self.plugin_registration = "registry.load_library"
-        if handle is None or not _swish_registered():
-            self._ctypes_handles.append(ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL))
-            init = self._ctypes_handles[-1].initSwishPlugins
-            init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
-            registered = init(PLUGIN_NAMESPACE.encode())
-            self.plugin_registration = f"initSwishPlugins ({registered} creators; load_library returned {handle!r})"
-            print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
+            self.plugin_registration = "dlopen (the library registered its creators at load)"
+            return
+        init = self._ctypes_handles[key].initSwishPlugins
+        init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+        registered = init(PLUGIN_NAMESPACE.encode())
+        self.plugin_registration = f"initSwishPlugins ({registered} creators; none registered at load)"
+        if not _swish_registered():
+            handle = trt.get_plugin_registry().load_library(key)
+            self.plugin_registration += f"; registry.load_library returned {handle!r}"
+        print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
         if not _swish_registered():
             raise EngineLoadError(
-                f"TensorRT could not load plugin library {key}: neither registry.load_library nor "
-                f"initSwishPlugins registered the Swish creators: {self.logger.errors()}"
+                f"TensorRT could not load plugin library {key}: neither loading it, initSwishPlugins nor "
+                f"registry.load_library registered the Swish creators: {self.logger.errors()}"
             )
 
     # -- build -------------------------------------------------------------------------------
