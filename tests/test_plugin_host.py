@@ -183,3 +183,88 @@ def test_creator_check_catches_a_double_registration(tmp_path: Path, include_dir
         assert check.returncode != 0 and failed, f"the planted double registration went unnoticed:\n{check.stdout}"
         assert any("refused as duplicates" in ln for ln in failed), check.stdout
         assert all(REGISTRATION_CHECK.search(ln) for ln in failed), f"a non-registration check failed:\n{check.stdout}"
+
+
+DEBUG_PREFIX = "[swish-plugin debug] "
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_debug_diagnostic_explains_registration(tmp_path: Path, include_dir: str) -> None:
+    """TPB_PLUGIN_DEBUG=1: the library says on stderr, at load and in initSwishPlugins/getPluginCreators,
+    which object's getPluginRegistry it used and what became of each creator; unset, it says nothing.
+    (The H200 run of 2026-12-02 got "no Swish creator" and no word why: this is what explains the next.)"""
+    build = tmp_path / "build"
+    _build_check(build, include_dir)
+    library = build / "libswish_plugin.so"
+    check_exe = build / "swish_creator_check"
+    quiet = _run([str(check_exe), str(library)])
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert DEBUG_PREFIX not in quiet.stderr, quiet.stderr
+    env = {**_clean_env(), "TPB_PLUGIN_DEBUG": "1"}
+    for order in LOAD_ORDERS:
+        loud = subprocess.run([str(check_exe), str(library), *filter(None, [order])], env=env,
+                              capture_output=True, text=True)
+        assert loud.returncode == 0, loud.stdout + loud.stderr  # the checks pass with the diagnostics on
+        lines = [ln[len(DEBUG_PREFIX):] for ln in loud.stderr.splitlines() if ln.startswith(DEBUG_PREFIX)]
+        text = "\n".join(lines)
+        assert f"load: {library} loaded (built against TensorRT " in text, text
+        # the check program is this process's libnvinfer (it exports the stand-in getPluginRegistry)
+        assert re.search(rf"load: getPluginRegistry from {re.escape(str(check_exe))} \(found by ", text), text
+        assert re.search(r"load: registerCreator\(Swish v1 \(IPluginCreator\), \"\"\) registered it", text), text
+        assert re.search(r"initSwishPlugins: Swish v1 \(IPluginCreator\) already registered under \"\"", text), text
+        assert re.search(r"getPluginCreators: hands 1 creator\(s\) to the loader|getCreators: hands 2 creator", text), text
+        assert "initSwishPlugins: returns " in text, text
+
+
+# The real TensorRT 8.6 on this CPU host: trt-kit's libnvinfer.so.8 (its registry needs no GPU) and its
+# 8.6.1 Python bindings. TPB_REAL_TRT_LIB_DIR: a folder with libnvinfer.so.8 and the kit's stand-ins
+# for libnvinfer_plugin/libnvparsers/libnvonnxparser.so.8; TPB_REAL_TRT_SITE: the kit's site folder
+# (tensorrt, tensorrt_libs). Both unset (CI): skipped.
+REAL_LIB_DIR = os.environ.get("TPB_REAL_TRT_LIB_DIR", "")
+REAL_SITE = os.environ.get("TPB_REAL_TRT_SITE", "")
+REAL_PYTHON = shutil.which("python3.11")
+
+REAL_PROGRAM = r"""
+import ctypes, os, sys
+mode, library = sys.argv[1], sys.argv[2]
+if mode == "bindings":
+    import tensorrt as trt
+    registry = trt.get_plugin_registry()
+    def count():
+        return [(c.name, c.plugin_version, c.plugin_namespace) for c in registry.plugin_creator_list].count(("Swish", "1", ""))
+    print("before", count())
+    handle = ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+    print("cdll", count())
+    init = handle.initSwishPlugins
+    init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+    print("init", init(b""), count())
+    print("init", init(b""), count())
+else:  # what a host that dlopens libnvinfer by full path, privately, then the plugin does
+    ctypes.CDLL(os.path.join(os.environ["TPB_REAL_TRT_LIB_DIR"], "libnvinfer.so.8"), mode=os.RTLD_LOCAL)
+    ctypes.CDLL(library, mode=os.RTLD_LOCAL)
+"""
+
+
+@pytest.mark.skipif(not (REAL_LIB_DIR and REAL_SITE and REAL_PYTHON),
+                    reason="TPB_REAL_TRT_LIB_DIR / TPB_REAL_TRT_SITE (trt-kit's real TensorRT 8.6) or python3.11 missing")
+def test_plain_dlopen_registers_with_the_real_tensorrt_86(tmp_path: Path) -> None:
+    include_dir = next((d for d in _header_dirs() if (Path(d) / "NvInferVersion.h").is_file() and re.search(
+        r"#define NV_TENSORRT_MAJOR 8\b", (Path(d) / "NvInferVersion.h").read_text())), None)
+    if include_dir is None:
+        pytest.skip("no TensorRT 8 headers among TENSORRT_INCLUDE_DIR")
+    build = tmp_path / "build"
+    _build_check(build, include_dir)
+    library = str(build / "libswish_plugin.so")
+    env = {**_clean_env(), "PYTHONPATH": REAL_SITE, "TRTKIT_LIB": REAL_LIB_DIR, "TPB_REAL_TRT_LIB_DIR": REAL_LIB_DIR,
+           "TPB_PLUGIN_DEBUG": "1"}
+    program = tmp_path / "real.py"
+    program.write_text(REAL_PROGRAM)
+    proc = subprocess.run([REAL_PYTHON, str(program), "bindings", library], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # ctypes.CDLL alone registers the creator once; initSwishPlugins is idempotent
+    assert proc.stdout.split("\n")[:4] == ["before 0", "cdll 1", "init 1 1", "init 1 1"], proc.stdout + proc.stderr
+    assert f"getPluginRegistry from {REAL_LIB_DIR}/libnvinfer.so.8" in proc.stderr, proc.stderr
+    proc = subprocess.run([REAL_PYTHON, str(program), "private", library], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"load: getPluginRegistry from \S*libnvinfer\.so\.8 \(found by libnvinfer\.so\.8\)", proc.stderr), proc.stderr
+    assert 'load: registerCreator(Swish v1 (IPluginCreator), "") registered it' in proc.stderr, proc.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import json
+import os
 import platform
 import socket
 import sys
@@ -260,13 +261,23 @@ class TensorRTBackend(Backend):
         if _swish_registered():
             self.plugin_registration = "dlopen (the library registered its creators at load)"
             return
+        # Fallbacks, each said in plugin_registration and on stderr (TPB_PLUGIN_DEBUG=1 makes the
+        # library say what it found at load and in initSwishPlugins).
         init = self._ctypes_handles[key].initSwishPlugins
         init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
         registered = init(PLUGIN_NAMESPACE.encode())
-        self.plugin_registration = f"initSwishPlugins ({registered} creators; none registered at load)"
-        if not _swish_registered():
-            handle = trt.get_plugin_registry().load_library(key)
-            self.plugin_registration += f"; registry.load_library returned {handle!r}"
+        self.plugin_registration = "none registered at load; "
+        if _swish_registered():
+            self.plugin_registration += f"initSwishPlugins registered them (returned {registered})"
+        else:
+            self.plugin_registration += f"initSwishPlugins did not (returned {registered}); "
+            unusable = load_library_unusable(trt.__version__, _nvinfer_library_version())
+            if unusable:
+                self.plugin_registration += f"registry.load_library not called: {unusable}"
+            else:
+                handle = trt.get_plugin_registry().load_library(key)
+                worked = "registered them" if _swish_registered() else "did not register them"
+                self.plugin_registration += f"registry.load_library returned {handle!r} and {worked}"
         print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
         if not _swish_registered():
             raise EngineLoadError(
@@ -389,6 +400,35 @@ class TensorRTBackend(Backend):
         finally:
             graph.close()
         return rows
+
+
+def _nvinfer_library_version() -> int | None:
+    """getInferLibVersion() of the libnvinfer this process loaded (``import tensorrt`` did), or None."""
+    try:  # RTLD_NOLOAD: only a library already loaded, never a second one
+        library = ctypes.CDLL(f"libnvinfer.so.{TRT_MAJOR}", mode=os.RTLD_NOLOAD | os.RTLD_LOCAL)
+        return int(library.getInferLibVersion())
+    except (OSError, AttributeError):
+        return None
+
+
+def load_library_unusable(binding_version: str, library_version: int | None) -> str | None:
+    """Why ``registry.load_library`` cannot work in this process, or None.
+
+    TensorRT 8.6.1 moved IPluginRegistry's isParentSearchEnabled .. deregisterLibrary behind
+    deregisterCreator in the vtable, so bindings of one side of 8.6.0/8.6.1 over a library of the
+    other call another method: trt-kit's 8.6.1 bindings over its 8.6.0 library run getErrorRecorder
+    for load_library (None, the file is never opened; seen on the H100 2026-11-24 and the H200
+    2026-12-02, reproduced on the host with the real library)."""
+    parts = binding_version.split(".")
+    if library_version is None or len(parts) < 3 or parts[:2] != ["8", "6"] or not parts[2].isdigit():
+        return None
+    if not 8600 <= library_version <= 8699:
+        return None
+    if (int(parts[2]) == 0) == (library_version == 8600):
+        return None
+    return (f"TensorRT {binding_version} Python bindings over a {library_version // 1000}.{library_version % 1000 // 100}."
+            f"{library_version % 100} libnvinfer: IPluginRegistry's vtable differs (8.6.1 moved loadLibrary), "
+            "so load_library would call another method")
 
 
 def _swish_registered() -> bool:
