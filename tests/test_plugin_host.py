@@ -5,7 +5,11 @@
   every feature it and its modules use.
 - swish_creator_check (plugin/tests/swishCreatorCheck.cpp) built and run against each TensorRT
   include dir listed in the environment variable TENSORRT_INCLUDE_DIR (colon-separated); skipped,
-  saying why, where it is unset (CI has no TensorRT headers) or cmake/nvcc are missing.
+  saying why, where it is unset (CI has no TensorRT headers) or cmake/nvcc are missing. It is run
+  twice: the library first loaded by a plain dlopen, and first loaded by (a stub of) TensorRT's
+  loadLibrary; either way every creator must end up registered exactly once through every later way
+  of loading it. A library built with the planted fault TPB_FAULT_REGISTER_TWICE must fail those
+  registration checks and no other.
 """
 
 from __future__ import annotations
@@ -130,21 +134,137 @@ def _check_params() -> list:
                "and swish_creator_check cannot be built"))]
 
 
-@pytest.mark.parametrize("include_dir", _check_params())
-def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: str) -> None:
+def _build_check(build: Path, include_dir: str, *options: str) -> None:
     missing = [tool for tool in ("cmake", "nvcc") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not on PATH: the plugin library (CUDA) cannot be built")
     assert (Path(include_dir) / "NvInferVersion.h").is_file(), f"{include_dir} has no NvInferVersion.h"
-    build = tmp_path / "build"
     configure = _run(["cmake", "-S", str(PLUGIN_DIR), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                      f"-DTENSORRT_INCLUDE_DIR={include_dir}"])
+                      f"-DTENSORRT_INCLUDE_DIR={include_dir}", *options])
     assert configure.returncode == 0, configure.stdout + configure.stderr
     compiled = _run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", "swish_creator_check"])
     assert compiled.returncode == 0, compiled.stdout[-4000:] + compiled.stderr[-4000:]
-    check = _run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so")])
-    lines = check.stdout.splitlines()
-    print(f"swish_creator_check against {include_dir}:\n{check.stdout}")  # shown with pytest -s / -rA
-    assert lines and re.fullmatch(r"swish_creator_check: \d+ passed, 0 failed", lines[-1]), check.stdout + check.stderr
-    assert check.returncode == 0, check.stdout + check.stderr
-    assert not [ln for ln in lines[:-1] if not ln.startswith("PASS ")], check.stdout
+
+
+# The registration checks' names (swishCreatorCheck.cpp checkRegistration): what the planted fault
+# must fail, and all it may fail.
+REGISTRATION_CHECK = re.compile(r"(dlopen|loadLibrary|initSwishPlugins\()")
+LOAD_ORDERS = ("", "--load-library-first")
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: str) -> None:
+    build = tmp_path / "build"
+    _build_check(build, include_dir)
+    for order in LOAD_ORDERS:
+        check = _run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so"), *filter(None, [order])])
+        lines = check.stdout.splitlines()
+        print(f"swish_creator_check {order} against {include_dir}:\n{check.stdout}")  # shown with pytest -s / -rA
+        assert lines and re.fullmatch(r"swish_creator_check: \d+ passed, 0 failed", lines[-1]), check.stdout + check.stderr
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert not [ln for ln in lines[:-1] if not ln.startswith("PASS ")], check.stdout
+        registration = [ln for ln in lines if ln.startswith("PASS ") and REGISTRATION_CHECK.search(ln)]
+        assert any("registers each creator once" in ln for ln in registration), check.stdout
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_check_catches_a_double_registration(tmp_path: Path, include_dir: str) -> None:
+    """Planted fault: the library built with TPB_FAULT_REGISTER_TWICE forgets what the registry holds,
+    so initSwishPlugins and loadLibrary register the load-time creators again (what a plain
+    REGISTER_TENSORRT_PLUGIN on top of the entry points would do). The check must fail, on
+    registration checks only."""
+    good, faulty = tmp_path / "good", tmp_path / "faulty"
+    _build_check(good, include_dir)
+    _build_check(faulty, include_dir, "-DTPB_FAULT_REGISTER_TWICE=ON")
+    for order in LOAD_ORDERS:
+        # the good check program against the faulty library: the fault is in the library alone
+        check = _run([str(good / "swish_creator_check"), str(faulty / "libswish_plugin.so"), *filter(None, [order])])
+        failed = [ln for ln in check.stdout.splitlines() if ln.startswith("FAIL ")]
+        assert check.returncode != 0 and failed, f"the planted double registration went unnoticed:\n{check.stdout}"
+        assert any("refused as duplicates" in ln for ln in failed), check.stdout
+        assert all(REGISTRATION_CHECK.search(ln) for ln in failed), f"a non-registration check failed:\n{check.stdout}"
+
+
+DEBUG_PREFIX = "[swish-plugin debug] "
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_debug_diagnostic_explains_registration(tmp_path: Path, include_dir: str) -> None:
+    """TPB_PLUGIN_DEBUG=1: the library says on stderr, at load and in initSwishPlugins/getPluginCreators,
+    which object's getPluginRegistry it used and what became of each creator; unset, it says nothing.
+    (The H200 run of 2026-12-02 got "no Swish creator" and no word why: this is what explains the next.)"""
+    build = tmp_path / "build"
+    _build_check(build, include_dir)
+    library = build / "libswish_plugin.so"
+    check_exe = build / "swish_creator_check"
+    quiet = _run([str(check_exe), str(library)])
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert DEBUG_PREFIX not in quiet.stderr, quiet.stderr
+    env = {**_clean_env(), "TPB_PLUGIN_DEBUG": "1"}
+    for order in LOAD_ORDERS:
+        loud = subprocess.run([str(check_exe), str(library), *filter(None, [order])], env=env,
+                              capture_output=True, text=True)
+        assert loud.returncode == 0, loud.stdout + loud.stderr  # the checks pass with the diagnostics on
+        lines = [ln[len(DEBUG_PREFIX):] for ln in loud.stderr.splitlines() if ln.startswith(DEBUG_PREFIX)]
+        text = "\n".join(lines)
+        assert f"load: {library} loaded (built against TensorRT " in text, text
+        # the check program is this process's libnvinfer (it exports the stand-in getPluginRegistry)
+        assert re.search(rf"load: getPluginRegistry from {re.escape(str(check_exe))} \(found by ", text), text
+        assert re.search(r"load: registerCreator\(Swish v1 \(IPluginCreator\), \"\"\) registered it", text), text
+        assert re.search(r"initSwishPlugins: Swish v1 \(IPluginCreator\) already registered under \"\"", text), text
+        assert re.search(r"getPluginCreators: hands 1 creator\(s\) to the loader|getCreators: hands 2 creator", text), text
+        assert "initSwishPlugins: returns " in text, text
+
+
+# The real TensorRT 8.6 on this CPU host: trt-kit's libnvinfer.so.8 (its registry needs no GPU) and its
+# 8.6.1 Python bindings. TPB_REAL_TRT_LIB_DIR: a folder with libnvinfer.so.8 and the kit's stand-ins
+# for libnvinfer_plugin/libnvparsers/libnvonnxparser.so.8; TPB_REAL_TRT_SITE: the kit's site folder
+# (tensorrt, tensorrt_libs). Both unset (CI): skipped.
+REAL_LIB_DIR = os.environ.get("TPB_REAL_TRT_LIB_DIR", "")
+REAL_SITE = os.environ.get("TPB_REAL_TRT_SITE", "")
+REAL_PYTHON = shutil.which("python3.11")
+
+REAL_PROGRAM = r"""
+import ctypes, os, sys
+mode, library = sys.argv[1], sys.argv[2]
+if mode == "bindings":
+    import tensorrt as trt
+    registry = trt.get_plugin_registry()
+    def count():
+        return [(c.name, c.plugin_version, c.plugin_namespace) for c in registry.plugin_creator_list].count(("Swish", "1", ""))
+    print("before", count())
+    handle = ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+    print("cdll", count())
+    init = handle.initSwishPlugins
+    init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+    print("init", init(b""), count())
+    print("init", init(b""), count())
+else:  # what a host that dlopens libnvinfer by full path, privately, then the plugin does
+    ctypes.CDLL(os.path.join(os.environ["TPB_REAL_TRT_LIB_DIR"], "libnvinfer.so.8"), mode=os.RTLD_LOCAL)
+    ctypes.CDLL(library, mode=os.RTLD_LOCAL)
+"""
+
+
+@pytest.mark.skipif(not (REAL_LIB_DIR and REAL_SITE and REAL_PYTHON),
+                    reason="TPB_REAL_TRT_LIB_DIR / TPB_REAL_TRT_SITE (trt-kit's real TensorRT 8.6) or python3.11 missing")
+def test_plain_dlopen_registers_with_the_real_tensorrt_86(tmp_path: Path) -> None:
+    include_dir = next((d for d in _header_dirs() if (Path(d) / "NvInferVersion.h").is_file() and re.search(
+        r"#define NV_TENSORRT_MAJOR 8\b", (Path(d) / "NvInferVersion.h").read_text())), None)
+    if include_dir is None:
+        pytest.skip("no TensorRT 8 headers among TENSORRT_INCLUDE_DIR")
+    build = tmp_path / "build"
+    _build_check(build, include_dir)
+    library = str(build / "libswish_plugin.so")
+    env = {**_clean_env(), "PYTHONPATH": REAL_SITE, "TRTKIT_LIB": REAL_LIB_DIR, "TPB_REAL_TRT_LIB_DIR": REAL_LIB_DIR,
+           "TPB_PLUGIN_DEBUG": "1"}
+    program = tmp_path / "real.py"
+    program.write_text(REAL_PROGRAM)
+    proc = subprocess.run([REAL_PYTHON, str(program), "bindings", library], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # ctypes.CDLL alone registers the creator once; initSwishPlugins is idempotent
+    assert proc.stdout.split("\n")[:4] == ["before 0", "cdll 1", "init 1 1", "init 1 1"], proc.stdout + proc.stderr
+    assert f"getPluginRegistry from {REAL_LIB_DIR}/libnvinfer.so.8" in proc.stderr, proc.stderr
+    proc = subprocess.run([REAL_PYTHON, str(program), "private", library], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"load: getPluginRegistry from \S*libnvinfer\.so\.8 \(found by libnvinfer\.so\.8\)", proc.stderr), proc.stderr
+    assert 'load: registerCreator(Swish v1 (IPluginCreator), "") registered it' in proc.stderr, proc.stderr

@@ -1,26 +1,64 @@
 // Plugin-library entry points: the one place where the Swish plugin creators are handed to TensorRT.
 //
-// Only two paths register the creators:
-//   - IPluginRegistry::loadLibrary (Python registry.load_library, trtexec --dynamicPlugins), which
-//     calls setLoggerFinder and then getPluginCreators / getCreators below;
+// Every way users load the library registers every creator exactly once, in any combination and
+// order within one process:
+//   - a plain dlopen (trtexec --plugins in 8.6, --staticPlugins in 10.x, Polygraphy --plugins,
+//     ctypes.CDLL): registerAtLoad below runs while the library is loaded (what
+//     REGISTER_TENSORRT_PLUGIN does) and registers with the libnvinfer the process already loaded;
+//   - IPluginRegistry::loadLibrary (Python registry.load_library, trtexec --dynamicPlugins): it
+//     dlopens the library (so registerAtLoad has run) and then registers what getPluginCreators /
+//     getCreators return;
 //   - initSwishPlugins below, for hosts that dlopen the library themselves (the role of
 //     initLibNvInferPlugins).
-// A plain dlopen registers nothing: that is what trtexec --plugins (8.6) and --staticPlugins (10.x)
-// do, since they expect the library to register itself statically. There is deliberately no
-// REGISTER_TENSORRT_PLUGIN static registration (yet): on top of loadLibrary it would register every
-// creator twice.
+//
+// Why not REGISTER_TENSORRT_PLUGIN on top of the entry points: TensorRT's registry does not
+// deduplicate. registerCreator returns false and logs an error for a name/version/namespace it
+// already holds, and loadLibrary "will fail and return nullptr if any of the plugins are already
+// registered" (NvInferRuntimeCommon.h, 8.6 and 10+; seen as "Cannot register the library as plugin
+// creator of X exists already"). So the registry itself is asked, before every registration, whether
+// it already holds this very creator object (registeredNow: a scan of the registry's creator list,
+// by address, so a lookup of an absent name never makes TensorRT log "could not find plugin"):
+//   - registerAtLoad and initSwishPlugins register only what the registry does not hold yet
+//     (initSwishPlugins with another namespace moves the creators to it: deregister, re-register);
+//   - getPluginCreators / getCreators, which TensorRT's loadLibrary calls right before it registers
+//     the creators they return, first deregister those the registry already holds from the load-time
+//     registration. loadLibrary's registration then is the only one, owned by its library handle as
+//     TensorRT expects (deregisterLibrary removes them). Only a loader may call these two: they are
+//     the library's hand-over to a caller that is about to register what they return.
+// The creators are function-local statics (constructed on first use, whatever the static
+// initialisation order: their constructors read only constexpr tables), and the registry is found
+// at run time with dlsym, so this library has no link-time dependency on libnvinfer. The one other
+// piece of state is registrationMutex: one check-then-register at a time, as several threads may
+// call initSwishPlugins (the registry has its own lock but cannot make our check-then-act atomic).
 //   getPluginCreators  - TensorRT 8.6 style: IPluginCreator (V2) creators only.
 //   getCreators        - TensorRT >= 10: every creator (V2 + V3) as IPluginCreatorInterface.
 //   setLoggerFinder    - gives the library a way to reach TensorRT's ILogger.
 //   initSwishPlugins   - registers the creators with the loaded libnvinfer's registry.
+// Diagnostics: with TPB_PLUGIN_DEBUG=1 in the environment every entry point (and the load itself)
+// prints to stderr what it found: this library's path, where getPluginRegistry came from (which
+// object, found how), libnvinfer's version, and each creator held already / registered / refused.
+// A silent "no creator" on a GPU machine then explains itself in the next run.
+// TensorRT 8.6.0 -> 8.6.1 moved IPluginRegistry's last virtuals (isParentSearchEnabled ..
+// deregisterLibrary now follow deregisterCreator): code built against one calls another method of
+// the other through deregisterCreator (trt-kit's 8.6.1 Python bindings over its 8.6.0 library turn
+// registry.load_library into getErrorRecorder: None, no file opened). So deregisterCreator is called
+// only when libnvinfer's getInferLibVersion() has the same 8.6 layout as the headers (abiMatches).
+// TPB_FAULT_REGISTER_TWICE (a test-only build flag, CMake option of the same name) plants the naive
+// design: registeredNow always answers "no", so initSwishPlugins and loadLibrary register the
+// load-time creators a second time; swish_creator_check must catch it.
 #include "NvInferRuntime.h"
 
 #include "pluginLog.h"
 #include "swishPlugin.h"
 #include "swishPluginLegacy.h"
 
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <dlfcn.h>
+#include <mutex>
 
 #define TPB_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 #define TPB_STRINGIFY_IMPL(x) #x
@@ -29,8 +67,43 @@
 namespace
 {
 
-// Function-local statics: constructed on first use, one instance per library, shared by both
-// getters so that a namespace set through one is seen through the other.
+//! TPB_PLUGIN_DEBUG set (and not "0"): read once, immutable afterwards.
+bool debugEnabled() noexcept
+{
+    static bool const enabled = []
+    {
+        char const* const value = std::getenv("TPB_PLUGIN_DEBUG");
+        return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
+    }();
+    return enabled;
+}
+
+//! One diagnostic line on stderr (not TensorRT's logger: the point is to be seen also when no
+//! logger is reachable, which is one of the things being diagnosed).
+__attribute__((format(printf, 1, 2))) void debugLine(char const* format, ...) noexcept
+{
+    if (!debugEnabled())
+    {
+        return;
+    }
+    char line[768];
+    va_list arguments;
+    va_start(arguments, format);
+    std::vsnprintf(line, sizeof(line), format, arguments);
+    va_end(arguments);
+    std::fprintf(stderr, "[swish-plugin debug] %s\n", line);
+    std::fflush(stderr);
+}
+
+//! The file of the loaded object that holds \p address ("?" if none).
+char const* objectOf(void const* address) noexcept
+{
+    Dl_info info{};
+    return address != nullptr && dladdr(address, &info) != 0 && info.dli_fname != nullptr ? info.dli_fname : "?";
+}
+
+// Function-local statics: constructed on first use, one instance per library, shared by every
+// entry point so that a namespace set through one is seen through the others.
 tpb::SwishPluginLegacyCreator& legacyCreator() noexcept
 {
     static tpb::SwishPluginLegacyCreator creator;
@@ -43,33 +116,87 @@ tpb::SwishPluginCreator& v3Creator() noexcept
     static tpb::SwishPluginCreator creator;
     return creator;
 }
+
+//! The type the registry stores: every creator kind from TensorRT 10 on, IPluginCreator before.
+using RegistryCreator = nvinfer1::IPluginCreatorInterface;
+constexpr int32_t kCreatorCount = 2;
+#else
+using RegistryCreator = nvinfer1::IPluginCreator;
+constexpr int32_t kCreatorCount = 1;
 #endif
 
-} // namespace
-
-TPB_PLUGIN_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
+//! Serialises our check-then-register sequences (see the top). Function-local: constructed on first
+//! use, also when that use is registerAtLoad during the library's own initialisation.
+std::mutex& registrationMutex() noexcept
 {
-    tpb::setPluginLoggerFinder(finder);
+    static std::mutex mutex;
+    return mutex;
 }
 
-TPB_PLUGIN_EXPORT nvinfer1::IPluginCreator* const* getPluginCreators(int32_t& nbCreators)
+//! Name/version of a creator of either kind (for the diagnostics).
+char const* creatorName(RegistryCreator const& creator) noexcept
 {
-    static nvinfer1::IPluginCreator* const kCreators[] = {&legacyCreator()};
-    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
-    return kCreators;
-}
-
 #if NV_TENSORRT_MAJOR >= 10
-TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
-{
-    static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&legacyCreator(), &v3Creator()};
-    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
-    return kCreators;
-}
+    if (&creator == static_cast<RegistryCreator const*>(&v3Creator()))
+    {
+        return "Swish v2 (IPluginCreatorV3One)";
+    }
 #endif
+    static_cast<void>(creator);
+    return "Swish v1 (IPluginCreator)";
+}
 
-namespace
+//! How many creators the registry lists, and how many of them are this library's (diagnostics).
+void debugRegistryContents(nvinfer1::IPluginRegistry& registry, char const* when) noexcept
 {
+    if (!debugEnabled())
+    {
+        return;
+    }
+    int32_t count = 0;
+#if NV_TENSORRT_MAJOR >= 10
+    RegistryCreator* const* creators = registry.getAllCreators(&count);
+#else
+    RegistryCreator* const* creators = registry.getPluginCreatorList(&count);
+#endif
+    int32_t ours = 0;
+    for (int32_t i = 0; creators != nullptr && i < count; ++i)
+    {
+        ours += creators[i] == static_cast<RegistryCreator*>(&legacyCreator()) ? 1 : 0;
+#if NV_TENSORRT_MAJOR >= 10
+        ours += creators[i] == static_cast<RegistryCreator*>(&v3Creator()) ? 1 : 0;
+#endif
+    }
+    debugLine("%s: the registry lists %d creators, %d of them this library's (of %d)", when, static_cast<int>(count),
+        static_cast<int>(ours), static_cast<int>(kCreatorCount));
+}
+
+//! True when \p registry holds this very creator object (under whatever namespace it was given).
+//! A scan of the registry's list, not a lookup by name: TensorRT logs an error for a lookup that
+//! finds nothing, and a same-named creator of another library is not ours.
+bool registeredNow(nvinfer1::IPluginRegistry& registry, RegistryCreator const& creator) noexcept
+{
+#ifdef TPB_FAULT_REGISTER_TWICE
+    static_cast<void>(registry);
+    static_cast<void>(creator);
+    return false; // planted fault: forget every earlier registration
+#else
+    int32_t count = 0;
+#if NV_TENSORRT_MAJOR >= 10
+    RegistryCreator* const* creators = registry.getAllCreators(&count);
+#else
+    RegistryCreator* const* creators = registry.getPluginCreatorList(&count);
+#endif
+    for (int32_t i = 0; creators != nullptr && i < count; ++i)
+    {
+        if (creators[i] == &creator)
+        {
+            return true;
+        }
+    }
+    return false;
+#endif
+}
 
 //! True when both addresses lie in the same loaded object.
 bool sameObject(void const* first, void const* second) noexcept
@@ -86,27 +213,127 @@ bool sameObject(void const* first, void const* second) noexcept
 //! \p sibling, only a symbol in the same loaded object as \p sibling counts: "getLogger" is a generic
 //! name that another library could export too, and only the one beside getPluginRegistry is
 //! TensorRT's. The RTLD_NOLOAD handle is never closed, so the symbol stays valid as long as this
-//! library.
-void* loadedNvinferSymbol(char const* name, void const* sibling = nullptr) noexcept
+//! library. Never loads a libnvinfer itself: the process's own TensorRT is the one to register with.
+//! \p via (diagnostics) receives how the symbol was found.
+void* loadedNvinferSymbol(char const* name, void const* sibling = nullptr, char const** via = nullptr) noexcept
 {
     auto const usable = [sibling](void const* symbol) noexcept
     { return symbol != nullptr && (sibling == nullptr || sameObject(symbol, sibling)); };
     if (void* symbol = dlsym(RTLD_DEFAULT, name); usable(symbol))
     {
+        if (via != nullptr)
+        {
+            *via = "dlsym(RTLD_DEFAULT)";
+        }
         return symbol;
     }
-    char const* const candidates[] = {"libnvinfer.so." TPB_STRINGIFY(NV_TENSORRT_MAJOR), "libnvinfer.so"};
-    for (char const* library : candidates)
+    static constexpr char const* kCandidates[]
+        = {"libnvinfer.so." TPB_STRINGIFY(NV_TENSORRT_MAJOR), "libnvinfer.so"};
+    for (char const* library : kCandidates)
     {
         if (void* handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD))
         {
             if (void* symbol = dlsym(handle, name); usable(symbol))
             {
+                if (via != nullptr)
+                {
+                    *via = library; // the soname, loaded already (RTLD_NOLOAD)
+                }
                 return symbol;
             }
         }
     }
     return nullptr;
+}
+
+//! libnvinfer's getInferLibVersion() beside \p getRegistrySymbol, or -1 when it exports none.
+int32_t loadedNvinferVersion(void const* getRegistrySymbol) noexcept
+{
+    using GetVersion = int32_t (*)();
+    void* const symbol = loadedNvinferSymbol("getInferLibVersion", getRegistrySymbol);
+    return symbol == nullptr ? -1 : reinterpret_cast<GetVersion>(symbol)();
+}
+
+//! Whether IPluginRegistry's virtuals past getPluginCreator (deregisterCreator here) sit where these
+//! headers put them in the loaded libnvinfer's vtable: 8.6.0 and 8.6.>=1 differ (see the top); other
+//! releases are taken to match their headers' major version (the loader refuses a major mismatch).
+bool abiMatches(int32_t libraryVersion) noexcept
+{
+#if NV_TENSORRT_MAJOR == 8 && NV_TENSORRT_MINOR == 6
+    if (libraryVersion < 8600 || libraryVersion > 8699)
+    {
+        return libraryVersion < 0; // unknown version: nothing better to go by
+    }
+    return (libraryVersion == 8600) == (NV_TENSORRT_PATCH == 0);
+#else
+    static_cast<void>(libraryVersion);
+    return true;
+#endif
+}
+
+//! The loaded libnvinfer: its plugin registry, the getPluginRegistry symbol and whether its registry
+//! vtable matches these headers past getPluginCreator (abiMatches).
+struct LoadedNvinfer
+{
+    nvinfer1::IPluginRegistry* registry{nullptr};
+    void* getRegistrySymbol{nullptr};
+    bool abiMatches{true};
+};
+
+//! Finds the libnvinfer this process loaded (registry nullptr: none loaded, or it returned none).
+//! \p caller names the entry point in the diagnostics.
+LoadedNvinfer loadedNvinfer(char const* caller) noexcept
+{
+    LoadedNvinfer found;
+    char const* via = "";
+    found.getRegistrySymbol = loadedNvinferSymbol("getPluginRegistry", nullptr, &via);
+    if (found.getRegistrySymbol == nullptr)
+    {
+        debugLine("%s: no loaded object exports getPluginRegistry (searched the global scope and the loaded "
+                  "libnvinfer.so." TPB_STRINGIFY(NV_TENSORRT_MAJOR) " / libnvinfer.so): nothing to register with",
+            caller);
+        return found;
+    }
+    int32_t const version = loadedNvinferVersion(found.getRegistrySymbol);
+    found.abiMatches = abiMatches(version);
+    using GetRegistry = nvinfer1::IPluginRegistry* (*) ();
+    found.registry = reinterpret_cast<GetRegistry>(found.getRegistrySymbol)();
+    debugLine("%s: getPluginRegistry from %s (found by %s), getInferLibVersion %d, headers %d.%d.%d, registry %p%s",
+        caller, objectOf(found.getRegistrySymbol), via, static_cast<int>(version), NV_TENSORRT_MAJOR,
+        NV_TENSORRT_MINOR, NV_TENSORRT_PATCH, static_cast<void*>(found.registry),
+        found.abiMatches ? "" : "; registry vtable layout differs from these headers: deregisterCreator not called");
+    return found;
+}
+
+//! Registers \p creator under \p ns unless the registry already holds it there; one held under
+//! another namespace is moved (only where deregisterCreator may be called: \p canDeregister). True
+//! when it is registered under \p ns afterwards. Caller holds registrationMutex.
+template <typename Creator>
+bool registerOnce(nvinfer1::IPluginRegistry& registry, Creator& creator, char const* ns, bool canDeregister,
+    char const* caller) noexcept
+{
+    RegistryCreator& entry = creator;
+    if (registeredNow(registry, entry))
+    {
+        if (std::strcmp(creator.getPluginNamespace(), ns) == 0)
+        {
+            debugLine("%s: %s already registered under \"%s\": left as it is", caller, creatorName(entry), ns);
+            return true;
+        }
+        if (!canDeregister)
+        {
+            debugLine("%s: %s is registered under \"%s\"; not moved to \"%s\" (deregisterCreator unsafe here)", caller,
+                creatorName(entry), creator.getPluginNamespace(), ns);
+            return false;
+        }
+        registry.deregisterCreator(entry);
+        debugLine("%s: %s moved from namespace \"%s\"", caller, creatorName(entry), creator.getPluginNamespace());
+    }
+    creator.setPluginNamespace(ns);
+    bool const registered = registry.registerCreator(entry, ns);
+    debugLine("%s: registerCreator(%s, \"%s\") %s", caller, creatorName(entry), ns,
+        registered ? "registered it" : "REFUSED it (see TensorRT's log)");
+    return registered;
 }
 
 using GetLogger = nvinfer1::ILogger* (*) ();
@@ -131,7 +358,7 @@ private:
     GetLogger const mGetLogger;
 };
 
-//! For hosts that never call setLoggerFinder (dlopen + initSwishPlugins): route the plugin's messages
+//! For hosts that never call setLoggerFinder (dlopen, initSwishPlugins): route the plugin's messages
 //! to TensorRT's logger instead of stderr, so they reach the host's logger with TensorRT's own.
 //! A finder TensorRT already handed over through setLoggerFinder is kept.
 void installNvinferLoggerFinder(void* getPluginRegistrySymbol) noexcept
@@ -139,45 +366,152 @@ void installNvinferLoggerFinder(void* getPluginRegistrySymbol) noexcept
     void* const symbol = loadedNvinferSymbol("getLogger", getPluginRegistrySymbol);
     if (symbol == nullptr)
     {
+        debugLine("no getLogger beside getPluginRegistry: the plugin's messages go to stderr");
         return; // messages keep going to stderr
     }
     // Function-local: one finder per library, constructed on first use and never changed afterwards
     // (a process loads one libnvinfer, so later calls would find the same getLogger).
     static NvinferGlobalLoggerFinder finder(reinterpret_cast<GetLogger>(symbol));
-    tpb::setPluginLoggerFinderIfUnset(&finder);
+    bool const installed = tpb::setPluginLoggerFinderIfUnset(&finder);
+    debugLine("plugin log: %s", installed ? "to libnvinfer's getLogger()" : "kept the finder set before (setLoggerFinder or an earlier load)");
+}
+
+//! Registers every creator under \p ns (registerOnce). Returns how many are registered there
+//! afterwards, or -1 if the lock could not be taken.
+int32_t registerAll(LoadedNvinfer const& nvinfer, char const* ns, char const* caller) noexcept
+{
+    try
+    {
+        std::lock_guard<std::mutex> const lock(registrationMutex());
+        debugRegistryContents(*nvinfer.registry, caller);
+        int32_t registered = registerOnce(*nvinfer.registry, legacyCreator(), ns, nvinfer.abiMatches, caller) ? 1 : 0;
+#if NV_TENSORRT_MAJOR >= 10
+        registered += registerOnce(*nvinfer.registry, v3Creator(), ns, nvinfer.abiMatches, caller) ? 1 : 0;
+#endif
+        debugRegistryContents(*nvinfer.registry, caller);
+        return registered;
+    }
+    catch (...) // std::system_error from the lock; nothing may escape into the host
+    {
+        return -1;
+    }
+}
+
+//! For getPluginCreators / getCreators: deregister those of \p creators that the registry holds
+//! (from registerAtLoad or initSwishPlugins), so that the loader's own registration of them is not a
+//! duplicate (loadLibrary fails on one). Where deregisterCreator is unsafe (abiMatches) they stay,
+//! and that loadLibrary fails, leaving the creators registered: still exactly once.
+void releaseForLoader(RegistryCreator* const* creators, int32_t count, char const* caller) noexcept
+{
+    LoadedNvinfer const nvinfer = loadedNvinfer(caller);
+    if (nvinfer.registry == nullptr)
+    {
+        return;
+    }
+    try
+    {
+        std::lock_guard<std::mutex> const lock(registrationMutex());
+        for (int32_t i = 0; i < count; ++i)
+        {
+            if (!registeredNow(*nvinfer.registry, *creators[i]))
+            {
+                continue;
+            }
+            if (!nvinfer.abiMatches)
+            {
+                debugLine("%s: %s stays registered (deregisterCreator unsafe): the loader will refuse it as a "
+                          "duplicate, the earlier registration remains",
+                    caller, creatorName(*creators[i]));
+                continue;
+            }
+            nvinfer.registry->deregisterCreator(*creators[i]);
+            debugLine("%s: released %s for the loader to register", caller, creatorName(*creators[i]));
+        }
+    }
+    catch (...)
+    {
+    }
+}
+
+//! Runs while the library is being loaded (every dlopen that maps it, including loadLibrary's):
+//! registers the creators under the default namespace "" with the libnvinfer the process already
+//! loaded, as REGISTER_TENSORRT_PLUGIN would. Without a loaded libnvinfer it does nothing: a host
+//! that loads TensorRT later registers through initSwishPlugins or loadLibrary.
+__attribute__((constructor)) void registerAtLoad() noexcept
+{
+    debugLine("load: %s loaded (built against TensorRT %d.%d.%d headers)",
+        objectOf(reinterpret_cast<void const*>(&registerAtLoad)), NV_TENSORRT_MAJOR, NV_TENSORRT_MINOR,
+        NV_TENSORRT_PATCH);
+    LoadedNvinfer const nvinfer = loadedNvinfer("load");
+    if (nvinfer.getRegistrySymbol != nullptr)
+    {
+        installNvinferLoggerFinder(nvinfer.getRegistrySymbol);
+    }
+    if (nvinfer.registry == nullptr)
+    {
+        return;
+    }
+    int32_t const registered = registerAll(nvinfer, "", "load");
+    if (registered != kCreatorCount)
+    {
+        TPB_LOG_WARNING("load", "registered %d of %d creators with TensorRT's plugin registry (see its log)",
+            static_cast<int>(registered), static_cast<int>(kCreatorCount));
+    }
 }
 
 } // namespace
 
+TPB_PLUGIN_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
+{
+    debugLine("setLoggerFinder(%p)", static_cast<void*>(finder));
+    tpb::setPluginLoggerFinder(finder);
+}
+
+TPB_PLUGIN_EXPORT nvinfer1::IPluginCreator* const* getPluginCreators(int32_t& nbCreators)
+{
+    static nvinfer1::IPluginCreator* const kCreators[] = {&legacyCreator()};
+    RegistryCreator* const release[] = {&legacyCreator()};
+    releaseForLoader(release, 1, "getPluginCreators");
+    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
+    debugLine("getPluginCreators: hands %d creator(s) to the loader", static_cast<int>(nbCreators));
+    return kCreators;
+}
+
+#if NV_TENSORRT_MAJOR >= 10
+TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators)
+{
+    static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&legacyCreator(), &v3Creator()};
+    nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
+    releaseForLoader(kCreators, nbCreators, "getCreators");
+    debugLine("getCreators: hands %d creator(s) to the loader", static_cast<int>(nbCreators));
+    return kCreators;
+}
+#endif
+
 //! Registers the creators with the process's plugin registry under \p pluginNamespace, for hosts that
 //! load this library with dlopen/ctypes instead of IPluginRegistry::loadLibrary (the same role as
 //! initLibNvInferPlugins), and, unless TensorRT already gave one through setLoggerFinder, points the
-//! plugin's log at libnvinfer's getLogger(). Returns the number of creators registered, or -1 when no
-//! loaded TensorRT provides a plugin registry.
+//! plugin's log at libnvinfer's getLogger(). Idempotent: a creator the registry already holds under
+//! \p pluginNamespace (registered at load, by an earlier call or by loadLibrary) is not registered
+//! again; one held under another namespace is moved to \p pluginNamespace. Returns the number of this
+//! library's creators registered under \p pluginNamespace afterwards, or -1 when no loaded TensorRT
+//! provides a plugin registry.
 TPB_PLUGIN_EXPORT int32_t initSwishPlugins(char const* pluginNamespace) noexcept
 {
-    void* const getRegistry = loadedNvinferSymbol("getPluginRegistry");
-    if (getRegistry == nullptr)
+    LoadedNvinfer const nvinfer = loadedNvinfer("initSwishPlugins");
+    if (nvinfer.getRegistrySymbol == nullptr)
     {
         TPB_LOG_ERROR("initSwishPlugins", "no loaded libnvinfer provides getPluginRegistry");
         return -1;
     }
     // Before anything can fail, so that even the errors below reach TensorRT's logger.
-    installNvinferLoggerFinder(getRegistry);
-    using GetRegistry = nvinfer1::IPluginRegistry* (*) ();
-    nvinfer1::IPluginRegistry* registry = reinterpret_cast<GetRegistry>(getRegistry)();
-    if (registry == nullptr)
+    installNvinferLoggerFinder(nvinfer.getRegistrySymbol);
+    if (nvinfer.registry == nullptr)
     {
         TPB_LOG_ERROR("initSwishPlugins", "getPluginRegistry returned no registry");
         return -1;
     }
-    char const* ns = pluginNamespace == nullptr ? "" : pluginNamespace;
-    int32_t registered = 0;
-    legacyCreator().setPluginNamespace(ns);
-    registered += registry->registerCreator(legacyCreator(), ns) ? 1 : 0;
-#if NV_TENSORRT_MAJOR >= 10
-    v3Creator().setPluginNamespace(ns);
-    registered += registry->registerCreator(v3Creator(), ns) ? 1 : 0;
-#endif
+    int32_t const registered = registerAll(nvinfer, pluginNamespace == nullptr ? "" : pluginNamespace, "initSwishPlugins");
+    debugLine("initSwishPlugins: returns %d", static_cast<int>(registered));
     return registered;
 }

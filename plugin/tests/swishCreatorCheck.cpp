@@ -1,6 +1,12 @@
 // Host-only check of the Swish plugin library's creators: no GPU, no libnvinfer, no CUDA call.
 //
-//   swish_creator_check path/to/libswish_plugin.so
+//   swish_creator_check path/to/libswish_plugin.so [--load-library-first]
+//
+// First the registration checks (TensorRT 8.x and >= 11 headers): the library, loaded by a plain
+// dlopen (or, with --load-library-first, by the stub registry's loadLibrary), must register every
+// creator exactly once, and stay so through a second dlopen, initSwishPlugins, TensorRT's
+// loadLibrary, initSwishPlugins again and a namespace move: no registerCreator refused as a
+// duplicate, no extra registerCreator call where nothing is missing, nothing logged.
 //
 // dlopens the library, takes every creator from getPluginCreators (and getCreators on TensorRT >= 10,
 // where the V3 creator is told apart by getInterfaceInfo()) and checks that createPlugin refuses an
@@ -20,9 +26,10 @@
 // it must load the library with dlopen as TensorRT does. The random seed is printed on stderr, and
 // SWISH_CHECK_SEED=<n> replays it.
 //
-// libnvinfer is stood in for by getPluginRegistry() (returns no registry) and getLogger() (a
-// capturing logger) defined below and exported from this executable (ENABLE_EXPORTS), which is
-// where the library's run-time dlsym(RTLD_DEFAULT, ...) finds them. Creating plugins touches no CUDA:
+// libnvinfer is stood in for by getPluginRegistry() (the stub registry below; no registry after the
+// registration checks) and getLogger() (a capturing logger) defined below and exported from this
+// executable (ENABLE_EXPORTS), which is where the library's run-time dlsym(RTLD_DEFAULT, ...) finds
+// them. Creating plugins touches no CUDA:
 // the plugin constructors only copy their parameters.
 #include "NvInferRuntime.h"
 #include "../swishPlugin/swishPluginParams.h"
@@ -82,10 +89,282 @@ CapturingLogger& nvinferGlobalLogger()
 
 } // namespace
 
+// The registration checks need a stand-in for TensorRT's plugin registry, an abstract class whose
+// pure virtuals differ between versions: written for 8.x and >= 11 (the headers this check is built
+// against here); against 10.x headers the registration checks are not compiled (said on stderr).
+#if NV_TENSORRT_MAJOR < 10 || NV_TENSORRT_MAJOR >= 11
+#define TPB_CHECK_REGISTRY 1
+#else
+#define TPB_CHECK_REGISTRY 0
+#endif
+
+namespace
+{
+
+//! Whether the stand-in getPluginRegistry() hands out the stub registry (the logger checks need
+//! "no registry"). Function-local, like everything mutable in this check.
+bool& registryEnabled()
+{
+    static bool enabled = true;
+    return enabled;
+}
+
+#if TPB_CHECK_REGISTRY
+#if NV_TENSORRT_MAJOR >= 10
+using RegistryCreator = nvinfer1::IPluginCreatorInterface;
+#else
+using RegistryCreator = nvinfer1::IPluginCreator;
+#endif
+
+//! Name, version and namespace of a creator of any kind the library hands out.
+struct CreatorKey
+{
+    std::string name;
+    std::string version;
+    std::string ns;
+};
+
+CreatorKey keyOf(RegistryCreator const& creator)
+{
+#if NV_TENSORRT_MAJOR >= 10
+    if (std::strcmp(creator.getInterfaceInfo().kind, "PLUGIN CREATOR_V3ONE") == 0)
+    {
+        auto const& v3 = static_cast<nvinfer1::IPluginCreatorV3One const&>(creator);
+        return {v3.getPluginName(), v3.getPluginVersion(), v3.getPluginNamespace()};
+    }
+    auto const& v1 = static_cast<nvinfer1::IPluginCreator const&>(creator);
+#else
+    auto const& v1 = creator;
+#endif
+    return {v1.getPluginName(), v1.getPluginVersion(), v1.getPluginNamespace()};
+}
+
+class LoggerFinderOf final : public nvinfer1::ILoggerFinder
+{
+public:
+    explicit LoggerFinderOf(nvinfer1::ILogger& logger)
+        : mLogger(&logger)
+    {
+    }
+    nvinfer1::ILogger* findLogger() override
+    {
+        return mLogger;
+    }
+
+private:
+    nvinfer1::ILogger* mLogger;
+};
+
+//! TensorRT's registry as its header documents it: registerCreator refuses (returns false, logs an
+//! error) a name/version/namespace it already holds; a lookup that finds nothing logs an error (as
+//! TensorRT's does); loadLibrary dlopens the library, hands it a logger finder, registers what
+//! getCreators (>= 10; else getPluginCreators) returns and fails if any of them is already
+//! registered. Counts every registerCreator call and every refusal.
+class StubRegistry final : public nvinfer1::IPluginRegistry
+{
+public:
+    struct Entry
+    {
+        RegistryCreator* creator;
+        CreatorKey key;
+    };
+
+    ~StubRegistry() noexcept override = default;
+
+    bool registerCreator(RegistryCreator& creator, nvinfer1::AsciiChar const* const pluginNamespace) noexcept override
+    {
+        ++mCalls;
+        CreatorKey key = keyOf(creator);
+        key.ns = pluginNamespace != nullptr ? pluginNamespace : "";
+        if (holds(key))
+        {
+            ++mRefused;
+            error("registerCreator: " + key.ns + "::" + key.name + " version " + key.version + " is already registered");
+            return false;
+        }
+        mEntries.push_back({&creator, key});
+        return true;
+    }
+
+    bool deregisterCreator(RegistryCreator const& creator) noexcept override
+    {
+        auto const before = mEntries.size();
+        mEntries.erase(std::remove_if(mEntries.begin(), mEntries.end(),
+                           [&creator](Entry const& entry) { return entry.creator == &creator; }),
+            mEntries.end());
+        ++mDeregistrations;
+        return mEntries.size() != before;
+    }
+
+#if NV_TENSORRT_MAJOR >= 10
+    RegistryCreator* const* getAllCreators(int32_t* const numCreators) const noexcept override
+    {
+        return list(numCreators);
+    }
+    RegistryCreator* getCreator(nvinfer1::AsciiChar const* const name, nvinfer1::AsciiChar const* const version,
+        nvinfer1::AsciiChar const* const pluginNamespace) noexcept override
+    {
+        return find(name, version, pluginNamespace);
+    }
+    RegistryCreator* const* getAllCreatorsRecursive(int32_t* const numCreators) noexcept override
+    {
+        return list(numCreators);
+    }
+    nvinfer1::IPluginResource* acquirePluginResource(
+        nvinfer1::AsciiChar const* /*key*/, nvinfer1::IPluginResource* /*resource*/) noexcept override
+    {
+        return nullptr;
+    }
+    int32_t releasePluginResource(nvinfer1::AsciiChar const* /*key*/) noexcept override
+    {
+        return -1;
+    }
+#else
+    RegistryCreator* const* getPluginCreatorList(int32_t* const numCreators) const noexcept override
+    {
+        return list(numCreators);
+    }
+    RegistryCreator* getPluginCreator(nvinfer1::AsciiChar const* const name, nvinfer1::AsciiChar const* const version,
+        nvinfer1::AsciiChar const* const pluginNamespace) noexcept override
+    {
+        return find(name, version, pluginNamespace);
+    }
+#endif
+
+    void setErrorRecorder(nvinfer1::IErrorRecorder* const /*recorder*/) noexcept override {}
+    nvinfer1::IErrorRecorder* getErrorRecorder() const noexcept override
+    {
+        return nullptr;
+    }
+    bool isParentSearchEnabled() const override
+    {
+        return true;
+    }
+    void setParentSearchEnabled(bool const /*enabled*/) override {}
+
+    PluginLibraryHandle loadLibrary(nvinfer1::AsciiChar const* pluginPath) noexcept override
+    {
+        void* handle = dlopen(pluginPath, RTLD_NOW | RTLD_LOCAL);
+        if (handle == nullptr)
+        {
+            error(std::string("loadLibrary: cannot dlopen: ") + dlerror());
+            return nullptr;
+        }
+        using SetLoggerFinder = void (*)(nvinfer1::ILoggerFinder*);
+        if (auto set = reinterpret_cast<SetLoggerFinder>(dlsym(handle, "setLoggerFinder")))
+        {
+            set(&mLoaderFinder);
+        }
+        int32_t count = 0;
+        RegistryCreator* const* creators = nullptr;
+#if NV_TENSORRT_MAJOR >= 10
+        using GetCreators = nvinfer1::IPluginCreatorInterface* const* (*) (int32_t&);
+        if (auto get = reinterpret_cast<GetCreators>(dlsym(handle, "getCreators")))
+        {
+            creators = get(count);
+        }
+#else
+        using GetPluginCreators = nvinfer1::IPluginCreator* const* (*) (int32_t&);
+        if (auto get = reinterpret_cast<GetPluginCreators>(dlsym(handle, "getPluginCreators")))
+        {
+            creators = get(count);
+        }
+#endif
+        if (creators == nullptr)
+        {
+            error("loadLibrary: the library exports no creator list");
+            return nullptr;
+        }
+        for (int32_t i = 0; i < count; ++i)
+        {
+            if (holds(keyOf(*creators[i])))
+            {
+                ++mRefused;
+                error("loadLibrary: plugin creator " + keyOf(*creators[i]).name + " exists already");
+                return nullptr;
+            }
+        }
+        for (int32_t i = 0; i < count; ++i)
+        {
+            registerCreator(*creators[i], keyOf(*creators[i]).ns.c_str());
+        }
+        return handle;
+    }
+    void deregisterLibrary(PluginLibraryHandle /*handle*/) noexcept override {}
+
+    //! Entries named \p name version \p version (under \p ns, or any namespace when null).
+    int32_t count(std::string const& name, std::string const& version, char const* ns = nullptr) const
+    {
+        return static_cast<int32_t>(std::count_if(mEntries.begin(), mEntries.end(), [&](Entry const& entry) {
+            return entry.key.name == name && entry.key.version == version && (ns == nullptr || entry.key.ns == ns);
+        }));
+    }
+    int32_t calls() const
+    {
+        return mCalls;
+    }
+    int32_t refused() const
+    {
+        return mRefused;
+    }
+
+private:
+    bool holds(CreatorKey const& key) const
+    {
+        return count(key.name, key.version, key.ns.c_str()) > 0;
+    }
+    RegistryCreator* const* list(int32_t* const numCreators) const
+    {
+        mList.clear();
+        for (Entry const& entry : mEntries)
+        {
+            mList.push_back(entry.creator);
+        }
+        *numCreators = static_cast<int32_t>(mList.size());
+        return mList.empty() ? nullptr : mList.data();
+    }
+    RegistryCreator* find(char const* name, char const* version, char const* ns)
+    {
+        for (Entry const& entry : mEntries)
+        {
+            if (entry.key.name == name && entry.key.version == version && entry.key.ns == (ns != nullptr ? ns : ""))
+            {
+                return entry.creator;
+            }
+        }
+        error(std::string("getCreator could not find plugin ") + name + " version " + version);
+        return nullptr;
+    }
+    void error(std::string const& message)
+    {
+        nvinferGlobalLogger().log(nvinfer1::ILogger::Severity::kERROR, ("[stub registry] " + message).c_str());
+    }
+
+    std::vector<Entry> mEntries;
+    mutable std::vector<RegistryCreator*> mList;
+    int32_t mCalls{0};
+    int32_t mRefused{0};
+    int32_t mDeregistrations{0};
+    LoggerFinderOf mLoaderFinder{nvinferGlobalLogger()};
+};
+
+StubRegistry& stubRegistry()
+{
+    static StubRegistry registry;
+    return registry;
+}
+#endif
+
+} // namespace
+
 // Stand-ins for libnvinfer's two exported C functions the plugin library looks up at run time.
 extern "C" nvinfer1::IPluginRegistry* getPluginRegistry() noexcept
 {
+#if TPB_CHECK_REGISTRY
+    return registryEnabled() ? &stubRegistry() : nullptr;
+#else
     return nullptr;
+#endif
 }
 
 extern "C" nvinfer1::ILogger* getLogger() noexcept
@@ -832,28 +1111,152 @@ void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std:
 }
 #endif
 
+#if TPB_CHECK_REGISTRY
+//! The creators the library must register (name, version).
+std::vector<std::pair<std::string, std::string>> expectedCreators()
+{
+    std::vector<std::pair<std::string, std::string>> creators{{tpb::kSwishPluginName, tpb::kSwishPluginLegacyVersion}};
+#if NV_TENSORRT_MAJOR >= 10
+    creators.emplace_back(tpb::kSwishPluginName, tpb::kSwishPluginV3Version);
+#endif
+    return creators;
+}
+
+//! After \p step: every creator registered exactly once, under \p ns; no registerCreator or
+//! loadLibrary refused since \p refusedBefore; nothing logged; with \p noNewCalls, not one
+//! registerCreator call since \p callsBefore (a second call for a held creator is what TensorRT
+//! logs as an error).
+void checkRegisteredOnce(Report& report, std::string const& step, char const* ns, int32_t callsBefore,
+    int32_t refusedBefore, bool noNewCalls)
+{
+    StubRegistry const& registry = stubRegistry();
+    std::string detail;
+    for (auto const& [name, version] : expectedCreators())
+    {
+        int32_t const here = registry.count(name, version, ns);
+        int32_t const anywhere = registry.count(name, version);
+        if (here != 1 || anywhere != 1)
+        {
+            detail += name + " version " + version + ": " + std::to_string(here) + " under \"" + ns + "\", "
+                + std::to_string(anywhere) + " in all; ";
+        }
+    }
+    if (registry.refused() != refusedBefore)
+    {
+        detail += std::to_string(registry.refused() - refusedBefore) + " registrations refused as duplicates; ";
+    }
+    if (noNewCalls && registry.calls() != callsBefore)
+    {
+        detail += std::to_string(registry.calls() - callsBefore) + " more registerCreator calls; ";
+    }
+    std::vector<std::string> const logged = nvinferGlobalLogger().take();
+    if (!logged.empty())
+    {
+        detail += "logged: " + joined(logged);
+    }
+    report.check(detail.empty(), step, detail);
+}
+
+//! Every way users load the library, combined in one process, registers every creator exactly once.
+//! The library was loaded by main (plain dlopen, or the stub's loadLibrary with \p loadLibraryFirst);
+//! then: a second dlopen, initSwishPlugins, TensorRT's loadLibrary, initSwishPlugins again, and a
+//! move to another namespace and back.
+void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, bool loaded)
+{
+    using InitSwishPlugins = int32_t (*)(char const*);
+    StubRegistry& registry = stubRegistry();
+    int32_t const expected = static_cast<int32_t>(expectedCreators().size());
+    std::string const first = loadLibraryFirst ? "loadLibrary as the first load" : "a plain dlopen";
+    report.check(loaded, first + " succeeds");
+    checkRegisteredOnce(report, first + " registers each creator once", "", 0, 0, false);
+    int32_t refused = registry.refused();
+
+    int32_t calls = registry.calls();
+    void* again = dlopen(path, RTLD_NOW | RTLD_LOCAL); // ctypes.CDLL of the same file once more
+    auto init = again != nullptr ? reinterpret_cast<InitSwishPlugins>(dlsym(again, "initSwishPlugins")) : nullptr;
+    checkRegisteredOnce(report, "a second dlopen registers nothing more", "", calls, refused, true);
+    if (init == nullptr)
+    {
+        report.check(false, "initSwishPlugins found");
+        return;
+    }
+
+    int32_t returned = init("");
+    checkRegisteredOnce(report, "initSwishPlugins(\"\") after " + first + " registers nothing more", "", calls,
+        refused, true);
+    report.check(returned == expected, "initSwishPlugins(\"\") returns the number of creators registered",
+        std::to_string(returned) + ", expected " + std::to_string(expected));
+    refused = registry.refused();
+
+    void* handle = registry.loadLibrary(path);
+    report.check(handle != nullptr, "TensorRT's loadLibrary after " + first + " succeeds (no creator held twice)");
+    checkRegisteredOnce(report, "loadLibrary after " + first + " leaves each creator registered once", "",
+        calls, refused, false);
+    refused = registry.refused();
+
+    calls = registry.calls();
+    returned = init("");
+    checkRegisteredOnce(report, "initSwishPlugins(\"\") after loadLibrary registers nothing more", "", calls,
+        refused, true);
+    report.check(returned == expected, "initSwishPlugins(\"\") after loadLibrary returns " + std::to_string(expected),
+        std::to_string(returned));
+    refused = registry.refused();
+
+    returned = init("tpb_check");
+    checkRegisteredOnce(report, "initSwishPlugins(\"tpb_check\") moves each creator to that namespace", "tpb_check",
+        calls, refused, false);
+    report.check(returned == expected, "initSwishPlugins(\"tpb_check\") returns " + std::to_string(expected),
+        std::to_string(returned));
+    refused = registry.refused();
+    returned = init("");
+    checkRegisteredOnce(report, "initSwishPlugins(\"\") moves them back", "", calls, refused, false);
+    dlclose(again);
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv)
 {
-    if (argc != 2)
+    bool const loadLibraryFirst = argc == 3 && std::strcmp(argv[2], "--load-library-first") == 0;
+    if (argc != 2 && !loadLibraryFirst)
     {
-        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so\n", argv[0]);
+        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first]\n", argv[0]);
         return 2;
     }
+    Report report;
+    // The library registers its creators while it is loaded: load it the way the registration check
+    // is told to, with the stub registry in place, before anything else touches it.
+    bool loaded = false;
+#if TPB_CHECK_REGISTRY
+    if (loadLibraryFirst)
+    {
+        loaded = stubRegistry().loadLibrary(argv[1]) != nullptr;
+    }
+#else
+    std::fprintf(stderr, "swish_creator_check: registration checks not compiled for TensorRT %d headers\n",
+        NV_TENSORRT_MAJOR);
+#endif
     void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr)
     {
         std::fprintf(stderr, "swish_creator_check: cannot dlopen %s: %s\n", argv[1], dlerror());
         return 2;
     }
+#if TPB_CHECK_REGISTRY
+    checkRegistration(report, argv[1], loadLibraryFirst, loadLibraryFirst ? loaded : true);
+#else
+    static_cast<void>(loaded);
+#endif
+    // The checks below want no registry (initSwishPlugins must fail and log): TensorRT's absent.
+    registryEnabled() = false;
+    nvinferGlobalLogger().take();
     using SetLoggerFinder = void (*)(nvinfer1::ILoggerFinder*);
     using GetPluginCreators = nvinfer1::IPluginCreator* const* (*) (int32_t&);
     using InitSwishPlugins = int32_t (*)(char const*);
     auto setLoggerFinder = reinterpret_cast<SetLoggerFinder>(dlsym(library, "setLoggerFinder"));
     auto getPluginCreators = reinterpret_cast<GetPluginCreators>(dlsym(library, "getPluginCreators"));
     auto initSwishPlugins = reinterpret_cast<InitSwishPlugins>(dlsym(library, "initSwishPlugins"));
-    Report report;
     report.check(setLoggerFinder != nullptr && getPluginCreators != nullptr && initSwishPlugins != nullptr,
         "the library exports setLoggerFinder, getPluginCreators and initSwishPlugins");
     if (setLoggerFinder == nullptr || getPluginCreators == nullptr || initSwishPlugins == nullptr)

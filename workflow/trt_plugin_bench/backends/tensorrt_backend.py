@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import json
+import os
 import platform
 import socket
 import sys
@@ -197,7 +198,7 @@ class TensorRTBackend(Backend):
         self.gpu = GpuContext(0)
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
-        self._ctypes_handles: list[ctypes.CDLL] = []  # keep dlopen'ed plugin libraries loaded
+        self._ctypes_handles: dict[str, ctypes.CDLL] = {}  # dlopen'ed plugin libraries, kept loaded
         self._checked_libraries: set[str] = set()  # whose kernel ids matched KERNEL_IDS
         self.plugin_registration = ""
 
@@ -229,37 +230,59 @@ class TensorRTBackend(Backend):
 
     # -- plugin library ----------------------------------------------------------------------
     def load_plugin_library(self, path: Path | None) -> None:
+        """Load the Swish plugin library and make sure its creators are registered, once.
+
+        A plain dlopen registers them: the library registers itself with this process's libnvinfer
+        while it is loaded (api/swishPluginLibrary.cpp), which ``import tensorrt`` loaded already. So
+        the one ``ctypes.CDLL`` below both reads the kernel names and registers; registry.load_library
+        is not called in the normal case (the library would hand its creators over again; it releases
+        them first, so that would not be a duplicate either, but there is nothing to gain). Fallbacks,
+        only if the creators are still missing: the library's idempotent initSwishPlugins, then
+        registry.load_library."""
         if path is None or not Path(path).exists():
             raise EngineLoadError(
                 f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
             )
         key = str(Path(path).resolve())
-        if key not in self._checked_libraries:
-            try:  # a private dlopen of the same file, only to read its kernel names
-                check_kernel_ids(ctypes.CDLL(key), key)
+        registered_before = _swish_registered()  # this process registered them already (the registry is per process)
+        if key not in self._ctypes_handles:
+            try:  # registers the creators at load; RTLD_GLOBAL as the initSwishPlugins path always used
+                self._ctypes_handles[key] = ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL)
             except OSError as exc:
                 raise EngineLoadError(f"cannot dlopen the Swish plugin library {key}: {exc}") from exc
+        if key not in self._checked_libraries:
+            try:
+                check_kernel_ids(self._ctypes_handles[key], key)
             except KernelIdMismatch as exc:
                 raise EngineLoadError(str(exc)) from exc
             self._checked_libraries.add(key)
+        if registered_before:
+            return
         if _swish_registered():
-            return  # this process already registered the creators (the registry is per process)
-        # load_library (TensorRT >= 8.6) calls the library's getPluginCreators/getCreators entry
-        # points. On trt-kit's TensorRT 8.6 it returned None without a message (2026-11-24, H100),
-        # so fall back to the library's initSwishPlugins (the initLibNvInferPlugins pattern).
-        handle = trt.get_plugin_registry().load_library(key)
-        self.plugin_registration = "registry.load_library"
-        if handle is None or not _swish_registered():
-            self._ctypes_handles.append(ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL))
-            init = self._ctypes_handles[-1].initSwishPlugins
-            init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
-            registered = init(PLUGIN_NAMESPACE.encode())
-            self.plugin_registration = f"initSwishPlugins ({registered} creators; load_library returned {handle!r})"
-            print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
+            self.plugin_registration = "dlopen (the library registered its creators at load)"
+            return
+        # Fallbacks, each said in plugin_registration and on stderr (TPB_PLUGIN_DEBUG=1 makes the
+        # library say what it found at load and in initSwishPlugins).
+        init = self._ctypes_handles[key].initSwishPlugins
+        init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+        registered = init(PLUGIN_NAMESPACE.encode())
+        self.plugin_registration = "none registered at load; "
+        if _swish_registered():
+            self.plugin_registration += f"initSwishPlugins registered them (returned {registered})"
+        else:
+            self.plugin_registration += f"initSwishPlugins did not (returned {registered}); "
+            unusable = load_library_unusable(trt.__version__, _nvinfer_library_version())
+            if unusable:
+                self.plugin_registration += f"registry.load_library not called: {unusable}"
+            else:
+                handle = trt.get_plugin_registry().load_library(key)
+                worked = "registered them" if _swish_registered() else "did not register them"
+                self.plugin_registration += f"registry.load_library returned {handle!r} and {worked}"
+        print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
         if not _swish_registered():
             raise EngineLoadError(
-                f"TensorRT could not load plugin library {key}: neither registry.load_library nor "
-                f"initSwishPlugins registered the Swish creators: {self.logger.errors()}"
+                f"TensorRT could not load plugin library {key}: neither loading it, initSwishPlugins nor "
+                f"registry.load_library registered the Swish creators: {self.logger.errors()}"
             )
 
     # -- build -------------------------------------------------------------------------------
@@ -377,6 +400,35 @@ class TensorRTBackend(Backend):
         finally:
             graph.close()
         return rows
+
+
+def _nvinfer_library_version() -> int | None:
+    """getInferLibVersion() of the libnvinfer this process loaded (``import tensorrt`` did), or None."""
+    try:  # RTLD_NOLOAD: only a library already loaded, never a second one
+        library = ctypes.CDLL(f"libnvinfer.so.{TRT_MAJOR}", mode=os.RTLD_NOLOAD | os.RTLD_LOCAL)
+        return int(library.getInferLibVersion())
+    except (OSError, AttributeError):
+        return None
+
+
+def load_library_unusable(binding_version: str, library_version: int | None) -> str | None:
+    """Why ``registry.load_library`` cannot work in this process, or None.
+
+    TensorRT 8.6.1 moved IPluginRegistry's isParentSearchEnabled .. deregisterLibrary behind
+    deregisterCreator in the vtable, so bindings of one side of 8.6.0/8.6.1 over a library of the
+    other call another method: trt-kit's 8.6.1 bindings over its 8.6.0 library run getErrorRecorder
+    for load_library (None, the file is never opened; seen on the H100 2026-11-24 and the H200
+    2026-12-02, reproduced on the host with the real library)."""
+    parts = binding_version.split(".")
+    if library_version is None or len(parts) < 3 or parts[:2] != ["8", "6"] or not parts[2].isdigit():
+        return None
+    if not 8600 <= library_version <= 8699:
+        return None
+    if (int(parts[2]) == 0) == (library_version == 8600):
+        return None
+    return (f"TensorRT {binding_version} Python bindings over a {library_version // 1000}.{library_version % 1000 // 100}."
+            f"{library_version % 100} libnvinfer: IPluginRegistry's vtable differs (8.6.1 moved loadLibrary), "
+            "so load_library would call another method")
 
 
 def _swish_registered() -> bool:

@@ -1,0 +1,811 @@
+// trt_runner: a trtexec in miniature, for concurrency that measures the GPU, not a Python loop.
+//
+//   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
+//              [--graph] [--profile-per-thread] [--warmup W] [--seed S]
+//
+// Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load),
+// deserializes the engine once, and runs N threads, each with its own IExecutionContext (on its own
+// optimization profile with --profile-per-thread: TensorRT 8.6 needs one profile per concurrently
+// live context), its own non-blocking stream and its own device buffers. Every input holds the same
+// random data (fixed seed), so every output must be bit-identical. After W untimed enqueues, the
+// threads start together and each issues M enqueues back to back (enqueueV2 on 8.x, enqueueV3 with
+// tensor addresses on >= 10), or with --graph captures one enqueue into a CUDA graph and replays it
+// M times; a CUDA event pair around each enqueue/replay times it on the GPU. At the end every
+// thread's output is compared bit for bit with thread 0's, and thread 0's with a single-context
+// reference run made after the threads' contexts are gone.
+//
+// Prints ONE JSON object on stdout: threads, iterations, graph, profile_per_thread, shape,
+// inferences_per_second (N*M / wall, wall = the threads' start to the last one's completion),
+// wall_s, per_thread [{thread, profile, p50_us, p90_us, p99_us, mean_us}] (per-enqueue event
+// times), gpu_busy_fraction (length of the union of all event-timed intervals / wall: the share of
+// the wall time at least one enqueue ran on the GPU), gpu_interval_sum_over_wall (their plain sum /
+// wall; above 1 when streams overlap), outputs_identical, errors (TensorRT errors, CUDA errors,
+// mismatches). Exit status 0 only with no error and identical outputs; 2 for a usage error.
+#include "NvInfer.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace
+{
+
+//! Collects TensorRT's errors (thread-safe); warnings go to stderr.
+class RunnerLogger final : public nvinfer1::ILogger
+{
+public:
+    void log(Severity severity, nvinfer1::AsciiChar const* message) noexcept override
+    {
+        if (severity > Severity::kWARNING || message == nullptr)
+        {
+            return;
+        }
+        std::fprintf(stderr, "trt_runner: TensorRT %s: %s\n", severity == Severity::kWARNING ? "warning" : "error",
+            message);
+        if (severity <= Severity::kERROR)
+        {
+            add(std::string("TensorRT: ") + message);
+        }
+    }
+
+    void add(std::string message) noexcept
+    {
+        try
+        {
+            std::lock_guard<std::mutex> const lock(mMutex);
+            mErrors.push_back(std::move(message));
+        }
+        catch (...)
+        {
+        }
+    }
+
+    std::vector<std::string> errors() const
+    {
+        std::lock_guard<std::mutex> const lock(mMutex);
+        return mErrors;
+    }
+
+private:
+    mutable std::mutex mMutex;
+    std::vector<std::string> mErrors;
+};
+
+//! Throws with the CUDA error's text: the thread that hit it records it and stops.
+void cudaCheck(cudaError_t status, char const* what)
+{
+    if (status != cudaSuccess)
+    {
+        throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+    }
+}
+
+struct DeviceBuffer
+{
+    void* data{nullptr};
+    size_t bytes{0};
+    explicit DeviceBuffer(size_t size)
+        : bytes(size)
+    {
+        cudaCheck(cudaMalloc(&data, std::max<size_t>(size, 1)), "cudaMalloc");
+    }
+    DeviceBuffer(DeviceBuffer const&) = delete;
+    DeviceBuffer& operator=(DeviceBuffer const&) = delete;
+    ~DeviceBuffer()
+    {
+        cudaFree(data);
+    }
+};
+
+struct Stream
+{
+    cudaStream_t handle{nullptr};
+    Stream()
+    {
+        cudaCheck(cudaStreamCreateWithFlags(&handle, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    }
+    Stream(Stream const&) = delete;
+    Stream& operator=(Stream const&) = delete;
+    ~Stream()
+    {
+        cudaStreamDestroy(handle);
+    }
+};
+
+struct Event
+{
+    cudaEvent_t handle{nullptr};
+    Event()
+    {
+        cudaCheck(cudaEventCreate(&handle), "cudaEventCreate");
+    }
+    Event(Event const&) = delete;
+    Event& operator=(Event const&) = delete;
+    Event(Event&& other) noexcept
+        : handle(std::exchange(other.handle, nullptr))
+    {
+    }
+    ~Event()
+    {
+        if (handle != nullptr)
+        {
+            cudaEventDestroy(handle);
+        }
+    }
+};
+
+struct Graph
+{
+    cudaGraph_t graph{nullptr};
+    cudaGraphExec_t exec{nullptr};
+    Graph() = default;
+    Graph(Graph const&) = delete;
+    Graph& operator=(Graph const&) = delete;
+    ~Graph()
+    {
+        if (exec != nullptr)
+        {
+            cudaGraphExecDestroy(exec);
+        }
+        if (graph != nullptr)
+        {
+            cudaGraphDestroy(graph);
+        }
+    }
+};
+
+struct Options
+{
+    std::string engine;
+    std::vector<std::string> plugins;
+    int32_t threads{1};
+    int32_t iterations{100};
+    int32_t warmup{10};
+    uint32_t seed{20261203};
+    std::vector<int64_t> shape;
+    bool graph{false};
+    bool profilePerThread{false};
+};
+
+std::vector<std::string> split(std::string const& text, char separator)
+{
+    std::vector<std::string> parts;
+    std::stringstream stream(text);
+    for (std::string part; std::getline(stream, part, separator);)
+    {
+        if (!part.empty())
+        {
+            parts.push_back(part);
+        }
+    }
+    return parts;
+}
+
+int64_t positive(std::string const& text, char const* what)
+{
+    size_t used = 0;
+    long long const value = std::stoll(text, &used);
+    if (used != text.size() || value <= 0)
+    {
+        throw std::invalid_argument(std::string(what) + " must be a positive integer, got '" + text + "'");
+    }
+    return value;
+}
+
+Options parse(int argc, char** argv)
+{
+    Options options;
+    for (int i = 1; i < argc; ++i)
+    {
+        std::string const arg = argv[i];
+        auto value = [&]() -> std::string
+        {
+            if (i + 1 >= argc)
+            {
+                throw std::invalid_argument(arg + " needs a value");
+            }
+            return argv[++i];
+        };
+        if (arg == "--engine")
+            options.engine = value();
+        else if (arg == "--plugins")
+            options.plugins = split(value(), ',');
+        else if (arg == "--threads")
+            options.threads = static_cast<int32_t>(positive(value(), "--threads"));
+        else if (arg == "--iterations")
+            options.iterations = static_cast<int32_t>(positive(value(), "--iterations"));
+        else if (arg == "--warmup")
+            options.warmup = static_cast<int32_t>(positive(value(), "--warmup"));
+        else if (arg == "--seed")
+            options.seed = static_cast<uint32_t>(positive(value(), "--seed"));
+        else if (arg == "--shape")
+        {
+            for (std::string const& dim : split(value(), 'x'))
+            {
+                options.shape.push_back(positive(dim, "--shape dimension"));
+            }
+        }
+        else if (arg == "--graph")
+            options.graph = true;
+        else if (arg == "--profile-per-thread")
+            options.profilePerThread = true;
+        else
+            throw std::invalid_argument("unknown argument " + arg);
+    }
+    if (options.engine.empty() || options.shape.empty())
+    {
+        throw std::invalid_argument("--engine and --shape are required");
+    }
+    if (options.shape.size() > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS))
+    {
+        throw std::invalid_argument("--shape has more dimensions than TensorRT allows");
+    }
+    return options;
+}
+
+size_t elementSize(nvinfer1::DataType type)
+{
+    switch (type)
+    {
+    case nvinfer1::DataType::kFLOAT: return 4;
+    case nvinfer1::DataType::kHALF: return 2;
+    case nvinfer1::DataType::kINT32: return 4;
+    case nvinfer1::DataType::kINT8: return 1;
+    case nvinfer1::DataType::kBOOL: return 1;
+    case nvinfer1::DataType::kUINT8: return 1;
+#if NV_TENSORRT_MAJOR >= 9
+    case nvinfer1::DataType::kBF16: return 2;
+    case nvinfer1::DataType::kINT64: return 8;
+#endif
+    default: throw std::invalid_argument("unsupported tensor data type " + std::to_string(static_cast<int>(type)));
+    }
+}
+
+int64_t volume(nvinfer1::Dims const& dims)
+{
+    int64_t count = 1;
+    for (int32_t i = 0; i < dims.nbDims; ++i)
+    {
+        if (dims.d[i] < 0)
+        {
+            throw std::runtime_error("a tensor shape is still dynamic after the input shapes were set");
+        }
+        count *= dims.d[i];
+    }
+    return count;
+}
+
+//! Random host bytes for a tensor: uniform floats in [-8, 8] in the tensor's float type; random
+//! integers otherwise. The same seed gives every thread the same input.
+std::vector<uint8_t> randomInput(nvinfer1::DataType type, int64_t count, uint32_t seed)
+{
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> uniform(-8.0F, 8.0F);
+    std::vector<uint8_t> bytes(static_cast<size_t>(count) * elementSize(type));
+    for (int64_t i = 0; i < count; ++i)
+    {
+        float const x = uniform(rng);
+        uint8_t* const at = bytes.data() + static_cast<size_t>(i) * elementSize(type);
+        switch (type)
+        {
+        case nvinfer1::DataType::kFLOAT: std::memcpy(at, &x, 4); break;
+        case nvinfer1::DataType::kHALF:
+        {
+            __half const h = __float2half(x);
+            std::memcpy(at, &h, 2);
+            break;
+        }
+#if NV_TENSORRT_MAJOR >= 9
+        case nvinfer1::DataType::kBF16:
+        {
+            __nv_bfloat16 const b = __float2bfloat16(x);
+            std::memcpy(at, &b, 2);
+            break;
+        }
+#endif
+        default:
+        {
+            int32_t const v = static_cast<int32_t>(rng() % 8);
+            std::memcpy(at, &v, std::min<size_t>(4, elementSize(type)));
+        }
+        }
+    }
+    return bytes;
+}
+
+struct IoTensor
+{
+    std::string name;
+    bool input{false};
+    nvinfer1::DataType type{nvinfer1::DataType::kFLOAT};
+};
+
+std::vector<IoTensor> ioTensors(nvinfer1::ICudaEngine const& engine)
+{
+    std::vector<IoTensor> tensors;
+    for (int32_t i = 0; i < engine.getNbIOTensors(); ++i)
+    {
+        char const* name = engine.getIOTensorName(i);
+        tensors.push_back({name, engine.getTensorIOMode(name) == nvinfer1::TensorIOMode::kINPUT,
+            engine.getTensorDataType(name)});
+    }
+    return tensors;
+}
+
+//! One execution context with its own stream, profile and device buffers, set up for the shape.
+class Worker
+{
+public:
+    Worker(nvinfer1::ICudaEngine& engine, std::vector<IoTensor> const& tensors, int32_t profile,
+        std::vector<int64_t> const& shape, uint32_t seed)
+        : mEngine(engine)
+        , mTensors(tensors)
+        , mProfile(profile)
+        , mContext(engine.createExecutionContext())
+    {
+        if (!mContext)
+        {
+            throw std::runtime_error("createExecutionContext failed");
+        }
+        if (!mContext->setOptimizationProfileAsync(profile, mStream.handle))
+        {
+            throw std::runtime_error("setOptimizationProfileAsync(" + std::to_string(profile) + ") failed");
+        }
+        nvinfer1::Dims dims{};
+        dims.nbDims = static_cast<int32_t>(shape.size());
+        std::copy(shape.begin(), shape.end(), dims.d);
+#if NV_TENSORRT_MAJOR < 10
+        int32_t const perProfile = engine.getNbBindings() / engine.getNbOptimizationProfiles();
+        mBindings.assign(static_cast<size_t>(engine.getNbBindings()), nullptr);
+#endif
+        for (IoTensor const& tensor : tensors)
+        {
+            if (tensor.input)
+            {
+#if NV_TENSORRT_MAJOR < 10
+                bool const set = mContext->setBindingDimensions(binding(tensor, perProfile), dims);
+#else
+                bool const set = mContext->setInputShape(tensor.name.c_str(), dims);
+#endif
+                if (!set)
+                {
+                    throw std::runtime_error("the engine refuses shape --shape for input " + tensor.name);
+                }
+            }
+        }
+        for (IoTensor const& tensor : tensors)
+        {
+#if NV_TENSORRT_MAJOR < 10
+            int64_t const count = volume(mContext->getBindingDimensions(binding(tensor, perProfile)));
+#else
+            int64_t const count = volume(mContext->getTensorShape(tensor.name.c_str()));
+#endif
+            mBuffers.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * elementSize(tensor.type)));
+            if (tensor.input)
+            {
+                std::vector<uint8_t> const host = randomInput(tensor.type, count, seed);
+                cudaCheck(cudaMemcpyAsync(mBuffers.back()->data, host.data(), host.size(), cudaMemcpyHostToDevice,
+                              mStream.handle),
+                    "cudaMemcpyAsync (input)");
+                cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (input)");
+            }
+#if NV_TENSORRT_MAJOR < 10
+            mBindings[static_cast<size_t>(binding(tensor, perProfile))] = mBuffers.back()->data;
+#else
+            if (!mContext->setTensorAddress(tensor.name.c_str(), mBuffers.back()->data))
+            {
+                throw std::runtime_error("setTensorAddress failed for " + tensor.name);
+            }
+#endif
+        }
+    }
+
+    int32_t profile() const
+    {
+        return mProfile;
+    }
+    cudaStream_t stream() const
+    {
+        return mStream.handle;
+    }
+
+    void enqueue()
+    {
+#if NV_TENSORRT_MAJOR < 10
+        bool const ok = mContext->enqueueV2(mBindings.data(), mStream.handle, nullptr);
+#else
+        bool const ok = mContext->enqueueV3(mStream.handle);
+#endif
+        if (!ok)
+        {
+            throw std::runtime_error("enqueue failed");
+        }
+    }
+
+    //! Capture one enqueue into \p graph (after an uncaptured one: TensorRT's advice, so that
+    //! shape-dependent setup happens outside the capture).
+    void capture(Graph& graph)
+    {
+        enqueue();
+        cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (before capture)");
+        cudaCheck(cudaStreamBeginCapture(mStream.handle, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        enqueue();
+        cudaCheck(cudaStreamEndCapture(mStream.handle, &graph.graph), "cudaStreamEndCapture");
+        cudaCheck(cudaGraphInstantiate(&graph.exec, graph.graph, 0), "cudaGraphInstantiate");
+    }
+
+    //! Every output's bytes, concatenated (after the stream's work is done).
+    std::vector<uint8_t> outputs()
+    {
+        cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (outputs)");
+        std::vector<uint8_t> bytes;
+        for (size_t i = 0; i < mTensors.size(); ++i)
+        {
+            if (!mTensors[i].input)
+            {
+                std::vector<uint8_t> part(mBuffers[i]->bytes);
+                cudaCheck(cudaMemcpy(part.data(), mBuffers[i]->data, part.size(), cudaMemcpyDeviceToHost),
+                    "cudaMemcpy (output)");
+                bytes.insert(bytes.end(), part.begin(), part.end());
+            }
+        }
+        return bytes;
+    }
+
+private:
+#if NV_TENSORRT_MAJOR < 10
+    //! Binding index of \p tensor in this context's profile (profile k's bindings follow profile k-1's).
+    int32_t binding(IoTensor const& tensor, int32_t perProfile) const
+    {
+        return mEngine.getBindingIndex(tensor.name.c_str()) + mProfile * perProfile;
+    }
+    std::vector<void*> mBindings;
+#endif
+    nvinfer1::ICudaEngine& mEngine;
+    std::vector<IoTensor> const& mTensors;
+    int32_t mProfile;
+    Stream mStream; // before the context: destroyed after it
+    std::vector<std::unique_ptr<DeviceBuffer>> mBuffers;
+    std::unique_ptr<nvinfer1::IExecutionContext> mContext;
+};
+
+//! Releases all waiting threads at once, so that they start their timed loops together.
+class StartGate
+{
+public:
+    explicit StartGate(int32_t parties)
+        : mWaiting(parties)
+    {
+    }
+    void arriveAndWait()
+    {
+        std::unique_lock<std::mutex> lock(mMutex);
+        if (--mWaiting == 0)
+        {
+            mStart = std::chrono::steady_clock::now();
+            mOpen = true;
+            mCondition.notify_all();
+        }
+        mCondition.wait(lock, [this] { return mOpen; });
+    }
+    std::chrono::steady_clock::time_point start() const
+    {
+        return mStart;
+    }
+
+private:
+    std::mutex mMutex;
+    std::condition_variable mCondition;
+    int32_t mWaiting;
+    bool mOpen{false};
+    std::chrono::steady_clock::time_point mStart;
+};
+
+struct ThreadResult
+{
+    std::vector<float> latenciesUs;
+    std::vector<std::pair<double, double>> intervalsMs; //!< [start, end] relative to the reference event
+    std::vector<uint8_t> output;
+    std::chrono::steady_clock::time_point done;
+    std::string error;
+};
+
+void runThread(Worker& worker, Options const& options, StartGate& gate, cudaEvent_t reference, ThreadResult& result)
+{
+    try
+    {
+        cudaCheck(cudaSetDevice(0), "cudaSetDevice");
+        Graph graph;
+        for (int32_t i = 0; i < options.warmup; ++i)
+        {
+            worker.enqueue();
+        }
+        if (options.graph)
+        {
+            worker.capture(graph);
+            cudaCheck(cudaGraphLaunch(graph.exec, worker.stream()), "cudaGraphLaunch (warm-up)");
+        }
+        std::vector<Event> starts(static_cast<size_t>(options.iterations));
+        std::vector<Event> ends(static_cast<size_t>(options.iterations));
+        cudaCheck(cudaStreamSynchronize(worker.stream()), "cudaStreamSynchronize (warm-up)");
+        gate.arriveAndWait();
+        for (int32_t i = 0; i < options.iterations; ++i)
+        {
+            cudaCheck(cudaEventRecord(starts[i].handle, worker.stream()), "cudaEventRecord");
+            if (options.graph)
+            {
+                cudaCheck(cudaGraphLaunch(graph.exec, worker.stream()), "cudaGraphLaunch");
+            }
+            else
+            {
+                worker.enqueue();
+            }
+            cudaCheck(cudaEventRecord(ends[i].handle, worker.stream()), "cudaEventRecord");
+        }
+        cudaCheck(cudaStreamSynchronize(worker.stream()), "cudaStreamSynchronize");
+        result.done = std::chrono::steady_clock::now();
+        for (int32_t i = 0; i < options.iterations; ++i)
+        {
+            float elapsed = 0.0F;
+            float begin = 0.0F;
+            float end = 0.0F;
+            cudaCheck(cudaEventElapsedTime(&elapsed, starts[i].handle, ends[i].handle), "cudaEventElapsedTime");
+            cudaCheck(cudaEventElapsedTime(&begin, reference, starts[i].handle), "cudaEventElapsedTime");
+            cudaCheck(cudaEventElapsedTime(&end, reference, ends[i].handle), "cudaEventElapsedTime");
+            result.latenciesUs.push_back(elapsed * 1000.0F);
+            result.intervalsMs.emplace_back(begin, end);
+        }
+        result.output = worker.outputs();
+    }
+    catch (std::exception const& e)
+    {
+        result.error = "thread " + std::string(e.what());
+        result.done = std::chrono::steady_clock::now();
+    }
+}
+
+double percentile(std::vector<float> values, double p)
+{
+    if (values.empty())
+    {
+        return std::nan("");
+    }
+    std::sort(values.begin(), values.end());
+    size_t const rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
+    return values[std::min(values.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+//! Total length of the union of [start, end] intervals.
+double unionLength(std::vector<std::pair<double, double>> intervals)
+{
+    std::sort(intervals.begin(), intervals.end());
+    double total = 0.0;
+    double coveredTo = -1e300;
+    for (auto const& [start, end] : intervals)
+    {
+        double const from = std::max(start, coveredTo);
+        if (end > from)
+        {
+            total += end - from;
+        }
+        coveredTo = std::max(coveredTo, end);
+    }
+    return total;
+}
+
+std::string jsonString(std::string const& text)
+{
+    std::string out = "\"";
+    for (char c : text)
+    {
+        if (c == '"' || c == '\\')
+        {
+            out += '\\';
+            out += c;
+        }
+        else if (static_cast<unsigned char>(c) < 0x20)
+        {
+            char escaped[8];
+            std::snprintf(escaped, sizeof(escaped), "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out += escaped;
+        }
+        else
+        {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string jsonNumber(double value)
+{
+    if (!std::isfinite(value))
+    {
+        return "null";
+    }
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.6g", value);
+    return text;
+}
+
+std::vector<char> readFile(std::string const& path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+    {
+        throw std::runtime_error("cannot read the engine " + path);
+    }
+    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Options options;
+    try
+    {
+        options = parse(argc, argv);
+    }
+    catch (std::exception const& e)
+    {
+        std::fprintf(stderr,
+            "trt_runner: %s\nusage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
+            "--shape d0xd1x... [--graph] [--profile-per-thread] [--warmup W] [--seed S]\n",
+            e.what(), argv[0]);
+        return 2;
+    }
+
+    RunnerLogger logger;
+    std::vector<ThreadResult> results(static_cast<size_t>(options.threads));
+    std::vector<int32_t> profiles(static_cast<size_t>(options.threads), 0);
+    std::vector<uint8_t> reference;
+    double wallS = 0.0;
+    try
+    {
+        cudaCheck(cudaSetDevice(0), "cudaSetDevice");
+        for (std::string const& plugin : options.plugins)
+        {
+            // A plain dlopen, never closed: the library registers its creators while it is loaded.
+            if (dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr)
+            {
+                throw std::runtime_error("cannot dlopen plugin library " + plugin + ": " + dlerror());
+            }
+        }
+        std::unique_ptr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(logger));
+        std::vector<char> const blob = readFile(options.engine);
+        std::unique_ptr<nvinfer1::ICudaEngine> engine(
+            runtime ? runtime->deserializeCudaEngine(blob.data(), blob.size()) : nullptr);
+        if (!engine)
+        {
+            throw std::runtime_error("the engine did not deserialize");
+        }
+        std::vector<IoTensor> const tensors = ioTensors(*engine);
+        int32_t const nbProfiles = engine->getNbOptimizationProfiles();
+        if (options.profilePerThread && options.threads > nbProfiles)
+        {
+            throw std::runtime_error("--profile-per-thread needs a profile per thread: " + std::to_string(options.threads)
+                + " threads, the engine has " + std::to_string(nbProfiles));
+        }
+        {
+            std::vector<std::unique_ptr<Worker>> workers;
+            for (int32_t t = 0; t < options.threads; ++t)
+            {
+                profiles[static_cast<size_t>(t)] = options.profilePerThread ? t : 0;
+                workers.push_back(
+                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape, options.seed));
+            }
+            Event referenceEvent;
+            cudaCheck(cudaEventRecord(referenceEvent.handle, workers[0]->stream()), "cudaEventRecord");
+            cudaCheck(cudaEventSynchronize(referenceEvent.handle), "cudaEventSynchronize");
+            StartGate gate(options.threads);
+            std::vector<std::thread> threads;
+            for (int32_t t = 0; t < options.threads; ++t)
+            {
+                threads.emplace_back(runThread, std::ref(*workers[static_cast<size_t>(t)]), std::cref(options),
+                    std::ref(gate), referenceEvent.handle, std::ref(results[static_cast<size_t>(t)]));
+            }
+            for (std::thread& thread : threads)
+            {
+                thread.join();
+            }
+            auto last = gate.start();
+            for (ThreadResult const& result : results)
+            {
+                last = std::max(last, result.done);
+            }
+            wallS = std::chrono::duration<double>(last - gate.start()).count();
+        } // every thread's context is destroyed here, before the reference context exists
+        Worker single(*engine, tensors, 0, options.shape, options.seed);
+        single.enqueue();
+        reference = single.outputs();
+    }
+    catch (std::exception const& e)
+    {
+        logger.add(e.what());
+    }
+
+    std::vector<std::string> errors = logger.errors();
+    bool identical = !reference.empty();
+    std::vector<std::pair<double, double>> intervals;
+    double intervalSumMs = 0.0;
+    for (size_t t = 0; t < results.size(); ++t)
+    {
+        if (!results[t].error.empty())
+        {
+            errors.push_back(std::to_string(t) + ": " + results[t].error);
+        }
+        if (results[t].output.empty() || results[t].output != results[0].output || results[t].output != reference)
+        {
+            identical = false;
+            if (!results[t].output.empty() && !reference.empty())
+            {
+                errors.push_back("thread " + std::to_string(t) + "'s output differs from "
+                    + (results[t].output != reference ? "the single-context reference" : "thread 0's"));
+            }
+        }
+        for (auto const& interval : results[t].intervalsMs)
+        {
+            intervals.push_back(interval);
+            intervalSumMs += interval.second - interval.first;
+        }
+    }
+    double const wallMs = wallS * 1000.0;
+    std::string json = "{\"threads\": " + std::to_string(options.threads)
+        + ", \"iterations\": " + std::to_string(options.iterations)
+        + ", \"graph\": " + (options.graph ? "true" : "false")
+        + ", \"profile_per_thread\": " + (options.profilePerThread ? "true" : "false") + ", \"shape\": [";
+    for (size_t i = 0; i < options.shape.size(); ++i)
+    {
+        json += (i ? ", " : "") + std::to_string(options.shape[i]);
+    }
+    json += "], \"tensorrt_version\": " + jsonString(std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR)
+                + "." + std::to_string(NV_TENSORRT_PATCH));
+    json += ", \"wall_s\": " + jsonNumber(wallS) + ", \"inferences_per_second\": "
+        + jsonNumber(wallS > 0 ? options.threads * static_cast<double>(options.iterations) / wallS : std::nan(""))
+        + ", \"per_thread\": [";
+    for (size_t t = 0; t < results.size(); ++t)
+    {
+        std::vector<float> const& latencies = results[t].latenciesUs;
+        double const mean = latencies.empty()
+            ? std::nan("")
+            : std::accumulate(latencies.begin(), latencies.end(), 0.0) / static_cast<double>(latencies.size());
+        json += std::string(t ? ", " : "") + "{\"thread\": " + std::to_string(t)
+            + ", \"profile\": " + std::to_string(profiles[t]) + ", \"p50_us\": " + jsonNumber(percentile(latencies, 0.50))
+            + ", \"p90_us\": " + jsonNumber(percentile(latencies, 0.90))
+            + ", \"p99_us\": " + jsonNumber(percentile(latencies, 0.99)) + ", \"mean_us\": " + jsonNumber(mean) + "}";
+    }
+    json += "], \"gpu_busy_fraction\": " + jsonNumber(wallMs > 0 ? unionLength(intervals) / wallMs : std::nan(""))
+        + ", \"gpu_interval_sum_over_wall\": " + jsonNumber(wallMs > 0 ? intervalSumMs / wallMs : std::nan(""))
+        + ", \"outputs_identical\": " + (identical ? "true" : "false") + ", \"errors\": [";
+    for (size_t i = 0; i < errors.size(); ++i)
+    {
+        json += (i ? ", " : "") + jsonString(errors[i]);
+    }
+    json += "]}";
+    std::printf("%s\n", json.c_str());
+    return errors.empty() && identical ? 0 : 1;
+}

@@ -1,0 +1,144 @@
+"""The native runner (plugin/runner/trtRunner.cpp) and its Python driver (native_runner.py), on the CPU.
+
+- trtRunner.cpp compiles (g++ -fsyntax-only, -Wall -Wextra -Werror) against each TensorRT include
+  dir in TENSORRT_INCLUDE_DIR (colon-separated; skipped where unset, as in CI): there is no
+  libnvinfer here to link it, and no GPU to run it.
+- native_runner builds the runner's arguments, runs a stand-in runner (a Python script printing
+  canned JSON) and validates the JSON: a malformed or inconsistent one is a clear NativeRunnerError.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trt_plugin_bench.native_runner import NativeRunnerError, parse_result, run_native, runner_arguments
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNNER_SOURCE = ROOT / "plugin" / "runner" / "trtRunner.cpp"
+
+
+def _header_params() -> list:
+    dirs = [d for d in os.environ.get("TENSORRT_INCLUDE_DIR", "").split(":") if d]
+    if dirs:
+        return [pytest.param(d, id=Path(d).parent.name or d) for d in dirs]
+    return [pytest.param(None, marks=pytest.mark.skip(reason="TENSORRT_INCLUDE_DIR is not set (no TensorRT headers)"))]
+
+
+def _cuda_include() -> Path | None:
+    nvcc = shutil.which("nvcc")
+    candidates = [Path(nvcc).resolve().parents[1] / "include"] if nvcc else []
+    candidates.append(Path("/usr/local/cuda/include"))
+    return next((c for c in candidates if (c / "cuda_runtime_api.h").is_file()), None)
+
+
+@pytest.mark.parametrize("include_dir", _header_params())
+def test_runner_compiles_against_the_headers(include_dir: str) -> None:
+    cuda = _cuda_include()
+    if shutil.which("g++") is None or cuda is None:
+        pytest.skip("g++ or the CUDA headers are missing")
+    proc = subprocess.run(["g++", "-std=c++17", "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
+                           "-Wno-deprecated-declarations", "-isystem", include_dir, "-isystem", str(cuda),
+                           str(RUNNER_SOURCE)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def _canned(n_threads: int = 2, iterations: int = 50, seed: int = 0, **overrides: object) -> dict:
+    r"""A runner result of random numbers for \p n_threads threads; \p overrides replace top-level keys."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(n_threads):
+        p50, p90, p99 = np.sort(rng.uniform(5.0, 60.0, 3))
+        rows.append({"thread": t, "profile": t, "p50_us": float(p50), "p90_us": float(p90), "p99_us": float(p99),
+                     "mean_us": float(rng.uniform(p50, p90))})
+    obj = {"threads": n_threads, "iterations": iterations, "graph": False, "profile_per_thread": True,
+           "shape": [64, 1024], "tensorrt_version": "8.6.1", "wall_s": float(rng.uniform(0.01, 1.0)),
+           "inferences_per_second": float(rng.uniform(1e3, 1e5)), "per_thread": rows,
+           "gpu_busy_fraction": float(rng.uniform(0.1, 1.0)), "gpu_interval_sum_over_wall": float(rng.uniform(0.1, 3)),
+           "outputs_identical": True, "errors": []}
+    obj.update(overrides)
+    return obj
+
+
+def test_parse_a_canned_result() -> None:
+    obj = _canned(n_threads=3, seed=1)
+    result = parse_result("trt_runner: a warning on stdout would precede it\n" + json.dumps(obj) + "\n")
+    assert result.ok and result.threads == 3 and result.shape == (64, 1024)
+    assert [t.thread for t in result.per_thread] == [0, 1, 2]
+    assert result.per_thread[1].p99_us == pytest.approx(obj["per_thread"][1]["p99_us"])
+    assert result.inferences_per_second == pytest.approx(obj["inferences_per_second"])
+
+
+def test_a_failed_run_parses_with_its_errors() -> None:
+    obj = _canned(outputs_identical=False, errors=["thread 1's output differs from thread 0's"], wall_s=None)
+    result = parse_result(json.dumps(obj))
+    assert not result.ok and result.errors == ("thread 1's output differs from thread 0's",)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "printed nothing"),
+    ('{"threads": 2, "iterations": ', "not JSON"),
+    ("[1, 2]", "not an object"),
+    (json.dumps({k: v for k, v in _canned().items() if k != "gpu_busy_fraction"}), "lacks 'gpu_busy_fraction'"),
+    (json.dumps(_canned(n_threads=2, threads=3)), "expected 0..2"),  # two rows for three threads
+    (json.dumps(_canned(threads="2")), "wrong type"),
+    (json.dumps(_canned(outputs_identical="yes")), "wrong type"),
+    (json.dumps(_canned(gpu_busy_fraction=1.7)), "above 1"),
+    (json.dumps(_canned(wall_s=None)), "missing or negative"),
+    (json.dumps(_canned(shape=[64, "x"])), "list of integers"),
+])
+def test_malformed_output_is_a_clear_error(text: str, words: str) -> None:
+    with pytest.raises(NativeRunnerError, match=re.escape(words)):
+        parse_result(text)
+
+
+def test_descending_percentiles_are_refused() -> None:
+    obj = _canned()
+    obj["per_thread"][0]["p50_us"], obj["per_thread"][0]["p99_us"] = obj["per_thread"][0]["p99_us"] + 1, 1.0
+    with pytest.raises(NativeRunnerError, match="not ascending"):
+        parse_result(json.dumps(obj))
+
+
+def test_runner_arguments() -> None:
+    args = runner_arguments(Path("/b/trt_runner"), Path("/e/s.engine"), [Path("/b/libswish_plugin.so"), Path("/b/x.so")],
+                            threads=4, iterations=1000, shape=(64, 1024), graph=True, profile_per_thread=True, seed=7)
+    assert args == ["/b/trt_runner", "--engine", "/e/s.engine", "--plugins", "/b/libswish_plugin.so,/b/x.so",
+                    "--threads", "4", "--iterations", "1000", "--shape", "64x1024", "--graph",
+                    "--profile-per-thread", "--seed", "7"]
+    assert "--plugins" not in runner_arguments(Path("r"), Path("e"), [], 1, 1, (8,))
+    for bad in ({"threads": 0}, {"iterations": -1}, {"shape": (64, 0)}, {"shape": ()}, {"threads": True}):
+        kwargs = {"threads": 1, "iterations": 1, "shape": (8,), **bad}
+        with pytest.raises(ValueError):
+            runner_arguments(Path("r"), Path("e"), [], **kwargs)
+    with pytest.raises(ValueError, match="','"):
+        runner_arguments(Path("r"), Path("e"), [Path("/a,b/lib.so")], 1, 1, (8,))
+
+
+def _fake_runner(tmp_path: Path, stdout: str, code: int) -> Path:
+    script = tmp_path / "trt_runner"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({stdout!r})\nsys.stderr.write('bad usage')\n"
+                      f"sys.exit({code})\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def test_run_native_against_a_stand_in(tmp_path: Path) -> None:
+    good = json.dumps(_canned(n_threads=2, iterations=50, seed=3)) + "\n"
+    result = run_native(_fake_runner(tmp_path, good, 0), Path("e"), [], 2, 50, (64, 1024))
+    assert result.ok and result.threads == 2
+    with pytest.raises(NativeRunnerError, match="asked for 4"):  # it ran something else than asked
+        run_native(_fake_runner(tmp_path, good, 0), Path("e"), [], 4, 50, (64, 1024))
+    with pytest.raises(NativeRunnerError, match="exited 2: bad usage"):
+        run_native(_fake_runner(tmp_path, "", 2), Path("e"), [], 2, 50, (64, 1024))
+    with pytest.raises(NativeRunnerError, match="disagrees"):  # exit 1 with a clean JSON
+        run_native(_fake_runner(tmp_path, good, 1), Path("e"), [], 2, 50, (64, 1024))
+    failed = json.dumps(_canned(outputs_identical=False, errors=["enqueue failed"])) + "\n"
+    assert not run_native(_fake_runner(tmp_path, failed, 1), Path("e"), [], 2, 50, (64, 1024)).ok

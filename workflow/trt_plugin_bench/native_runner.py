@@ -1,0 +1,164 @@
+"""Drive the native runner (plugin/runner/trtRunner.cpp, built as ``trt_runner``): a trtexec in
+miniature that runs N threads, each with its own execution context and stream, and prints one JSON
+object. Builds its argument list, runs it and validates that JSON into a dataclass. Not wired into a
+rule yet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class NativeRunnerError(RuntimeError):
+    """The runner could not be run, or what it printed is not the JSON object it promises."""
+
+
+@dataclass(frozen=True)
+class ThreadLatency:
+    thread: int
+    profile: int  # the optimization profile its context used
+    p50_us: float  # per-enqueue CUDA-event times
+    p90_us: float
+    p99_us: float
+    mean_us: float
+
+
+@dataclass(frozen=True)
+class NativeRunResult:
+    threads: int
+    iterations: int  # per thread
+    graph: bool  # CUDA-graph replays instead of enqueues
+    profile_per_thread: bool
+    shape: tuple[int, ...]
+    tensorrt_version: str  # the headers the runner was built against
+    wall_s: float
+    inferences_per_second: float  # threads * iterations / wall, all threads together
+    per_thread: tuple[ThreadLatency, ...]
+    gpu_busy_fraction: float  # union of the event-timed intervals / wall, in [0, 1]
+    gpu_interval_sum_over_wall: float  # their plain sum / wall: above 1 when streams overlap
+    outputs_identical: bool  # every thread's output == thread 0's == a single-context reference
+    errors: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.outputs_identical and not self.errors
+
+
+def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
+                     shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
+                     warmup: int | None = None, seed: int | None = None) -> list[str]:
+    """The runner's command line; refuses values the runner would refuse."""
+    for name, value in (("threads", threads), ("iterations", iterations), *(("shape", d) for d in shape)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not shape:
+        raise ValueError("shape must have at least one dimension")
+    args = [str(runner), "--engine", str(engine)]
+    if plugins:
+        if any("," in str(p) for p in plugins):
+            raise ValueError(f"a plugin path contains ',', which the runner's --plugins list cannot carry: {plugins}")
+        args += ["--plugins", ",".join(str(p) for p in plugins)]
+    args += ["--threads", str(threads), "--iterations", str(iterations), "--shape", "x".join(str(d) for d in shape)]
+    if graph:
+        args.append("--graph")
+    if profile_per_thread:
+        args.append("--profile-per-thread")
+    if warmup is not None:
+        args += ["--warmup", str(warmup)]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    return args
+
+
+def _field(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in obj:
+        raise NativeRunnerError(f"the runner's JSON lacks '{key}' ({where})")
+    value = obj[key]
+    if kind is float:  # JSON numbers; null where the runner had nothing to measure
+        if value is None:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise NativeRunnerError(f"'{key}' ({where}) is not a number: {value!r}")
+        return float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise NativeRunnerError(f"'{key}' ({where}) has the wrong type: {value!r}")
+    return value
+
+
+def parse_result(stdout: str) -> NativeRunResult:
+    """The one JSON object the runner printed (the last non-empty stdout line), validated."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise NativeRunnerError("the runner printed nothing on stdout")
+    try:
+        obj = json.loads(lines[-1])
+    except json.JSONDecodeError as exc:
+        raise NativeRunnerError(f"the runner's last stdout line is not JSON ({exc}): {lines[-1][:300]!r}") from exc
+    if not isinstance(obj, dict):
+        raise NativeRunnerError(f"the runner's JSON is not an object: {lines[-1][:300]!r}")
+    top = "top level"
+    rows = _field(obj, "per_thread", list, top)
+    per_thread = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise NativeRunnerError(f"per_thread[{i}] is not an object: {row!r}")
+        where = f"per_thread[{i}]"
+        per_thread.append(ThreadLatency(
+            thread=_field(row, "thread", int, where), profile=_field(row, "profile", int, where),
+            p50_us=_field(row, "p50_us", float, where), p90_us=_field(row, "p90_us", float, where),
+            p99_us=_field(row, "p99_us", float, where), mean_us=_field(row, "mean_us", float, where)))
+    shape = _field(obj, "shape", list, top)
+    errors = _field(obj, "errors", list, top)
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
+        raise NativeRunnerError(f"'shape' is not a list of integers: {shape!r}")
+    if not all(isinstance(e, str) for e in errors):
+        raise NativeRunnerError(f"'errors' is not a list of strings: {errors!r}")
+    result = NativeRunResult(
+        threads=_field(obj, "threads", int, top), iterations=_field(obj, "iterations", int, top),
+        graph=_field(obj, "graph", bool, top), profile_per_thread=_field(obj, "profile_per_thread", bool, top),
+        shape=tuple(shape), tensorrt_version=_field(obj, "tensorrt_version", str, top),
+        wall_s=_field(obj, "wall_s", float, top), inferences_per_second=_field(obj, "inferences_per_second", float, top),
+        per_thread=tuple(per_thread), gpu_busy_fraction=_field(obj, "gpu_busy_fraction", float, top),
+        gpu_interval_sum_over_wall=_field(obj, "gpu_interval_sum_over_wall", float, top),
+        outputs_identical=_field(obj, "outputs_identical", bool, top), errors=tuple(errors))
+    if len(result.per_thread) != result.threads or [t.thread for t in result.per_thread] != list(range(result.threads)):
+        raise NativeRunnerError(f"per_thread holds threads {[t.thread for t in result.per_thread]}, "
+                                f"expected 0..{result.threads - 1}")
+    if result.ok:  # a clean run measured something; a failed one may carry nulls
+        numbers = [result.wall_s, result.inferences_per_second, result.gpu_busy_fraction]
+        numbers += [v for t in result.per_thread for v in (t.p50_us, t.p90_us, t.p99_us, t.mean_us)]
+        if not all(math.isfinite(v) and v >= 0 for v in numbers):
+            raise NativeRunnerError(f"a clean run reported a missing or negative measurement: {lines[-1][:300]!r}")
+        if result.gpu_busy_fraction > 1.0 + 1e-6:
+            raise NativeRunnerError(f"gpu_busy_fraction {result.gpu_busy_fraction} is above 1")
+        if any(not t.p50_us <= t.p90_us <= t.p99_us for t in result.per_thread):
+            raise NativeRunnerError("a thread's latency percentiles are not ascending")
+    return result
+
+
+def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
+               shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
+               timeout_s: float = 600.0) -> NativeRunResult:
+    """Run the runner and return its validated result. A run that reports errors or differing
+    outputs still returns (result.ok is False: the caller labels or refuses it); a usage error, a
+    crash or output that is not the promised JSON raises NativeRunnerError."""
+    args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread)
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NativeRunnerError(f"could not run {' '.join(args)}: {exc}") from exc
+    if proc.returncode not in (0, 1):
+        raise NativeRunnerError(f"{' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    result = parse_result(proc.stdout)
+    if (result.threads, result.iterations, result.shape) != (threads, iterations, tuple(shape)):
+        raise NativeRunnerError(f"the runner reports {result.threads} threads x {result.iterations} at "
+                                f"{result.shape}, asked for {threads} x {iterations} at {tuple(shape)}")
+    if (proc.returncode == 0) != result.ok:
+        raise NativeRunnerError(f"exit status {proc.returncode} disagrees with the JSON (ok={result.ok})")
+    return result
