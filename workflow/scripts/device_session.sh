@@ -11,6 +11,8 @@
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
 #   verdict after dag: the verdict command on this GPU (issue 14): the plugin's latency sweeps measured
 #          again in a copy of the project (the same code twice), and the naive kernel as the change
+#   runner the plugin library's loading (plain ctypes.CDLL, then initSwishPlugins, with TPB_PLUGIN_DEBUG)
+#          and the native runner (plugin/runner) on the fp32 sweep engines: 1-8 threads, plain and graph
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
 # 8 files); a short table is printed last.
@@ -166,6 +168,36 @@ PY
         --out-dir "results/verdict/$case" >> "$LOGS/verdict_$case.log" 2>&1
       note "verdict $case rc=$?: $(grep -m1 'counts' "results/verdict/$case/verdict.md" 2>/dev/null | cut -c1-200)"
     done
+    ;;
+  runner)
+    # engines without the tune rule if the DAG has not run here (a fixed kernel), then the library
+    # and trt_runner built by the compile rule's CMake project
+    engines=(); for op in relu swish_native swish_plugin; do engines+=("results/engines/${op}__fp32__sweep.engine"); done
+    python3 -m snakemake --cores 16 --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${engines[@]}" > "$LOGS/runner_engines.log" 2>&1
+    note "runner engines rc=$? $(grep -c 'Finished job' "$LOGS/runner_engines.log") jobs"
+    cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }
+    rb=/tmp/tpb-runner-build; arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
+    cmake -S plugin -B $rb -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" > "$LOGS/runner_build.log" 2>&1 \
+      && cmake --build $rb -j 16 >> "$LOGS/runner_build.log" 2>&1; note "runner build rc=$?"
+    lib=$rb/libswish_plugin.so; readelf -d $lib | grep NEEDED > "$LOGS/plugin_needed.txt"
+    TPB_PLUGIN_DEBUG=1 python3 - "$lib" > "$LOGS/plugin_cdll.log" 2>&1 <<'PY'
+import ctypes, sys
+import tensorrt as trt
+reg = trt.get_plugin_registry()
+names = lambda: sorted((c.name, c.plugin_version, c.plugin_namespace) for c in reg.plugin_creator_list if c.name == "Swish")
+print("before:", names())
+lib = ctypes.CDLL(sys.argv[1], mode=ctypes.RTLD_GLOBAL)
+print("after ctypes.CDLL alone:", names())
+init = lib.initSwishPlugins; init.argtypes = [ctypes.c_char_p]; init.restype = ctypes.c_int
+print("initSwishPlugins(''):", init(b""), names())
+PY
+    note "plugin load: $(grep -E '^(after|initSwish)' "$LOGS/plugin_cdll.log" | tr '\n' ' ')"
+    for e in "${engines[@]}"; do for g in "" --graph; do for t in 1 2 4 8; do
+      echo "== $(basename $e .engine) threads=$t ${g:-plain}"
+      TPB_PLUGIN_DEBUG=1 timeout 60 $rb/trt_runner --engine "$e" --plugins "$lib" --threads $t --iterations 2000 \
+        --shape 64x1024 --profile-per-thread $g 2>> "$LOGS/runner_stderr.log"
+    done; done; done > "$LOGS/runner.jsonl" 2>&1
+    note "runner: $(grep -c '"outputs_identical": true' "$LOGS/runner.jsonl") of 24 runs with identical outputs"
     ;;
   pack)
     tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' results/tables results/figures results/logs results/build/manifest.json \
