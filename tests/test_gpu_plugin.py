@@ -24,6 +24,7 @@ from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineSpec  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
 from trt_plugin_bench.operators import KERNEL_IDS  # noqa: E402
+from trt_plugin_bench.tune import _build_one  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,10 @@ def test_a_choice_table_runs_each_bands_kernel(tmp_path: Path, plugin_library: P
     for name, kernel, table in (("naive", "naive", ()), ("x1", "vectorized_oneshot_x1", ()),
                                 ("table", "vectorized_oneshot_x1", ((16, "naive"), (-1, "vectorized_oneshot_x1")))):
         path = tmp_path / f"{name}.engine"
-        backend.build(EngineSpec(kernel=kernel, kernel_table=table, **base), path, plugin_library, {"optimization_level": 0})
+        # with its build record, which load() checks the engine against (built bare, it was refused as
+        # corrupt on the H200, 2026-12-02)
+        _build_one("tensorrt", EngineSpec(kernel=kernel, kernel_table=table, **base).to_json(), str(path),
+                   str(plugin_library), {"optimization_level": 0})
         engines[name] = backend.load(path, plugin_library)
     assert engines["table"].spec.kernel_table == ((16, "naive"), (-1, "vectorized_oneshot_x1"))
     rng = np.random.default_rng(20261202)
