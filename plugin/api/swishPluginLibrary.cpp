@@ -147,6 +147,16 @@ char const* creatorName(RegistryCreator const& creator) noexcept
 }
 
 //! How many creators the registry lists, and how many of them are this library's (diagnostics).
+//! Every creator the registry holds (\p count of them), whatever their namespace.
+RegistryCreator* const* registryCreators(nvinfer1::IPluginRegistry& registry, int32_t& count) noexcept
+{
+#if NV_TENSORRT_MAJOR >= 10
+    return registry.getAllCreators(&count);
+#else
+    return registry.getPluginCreatorList(&count);
+#endif
+}
+
 void debugRegistryContents(nvinfer1::IPluginRegistry& registry, char const* when) noexcept
 {
     if (!debugEnabled())
@@ -154,11 +164,7 @@ void debugRegistryContents(nvinfer1::IPluginRegistry& registry, char const* when
         return;
     }
     int32_t count = 0;
-#if NV_TENSORRT_MAJOR >= 10
-    RegistryCreator* const* creators = registry.getAllCreators(&count);
-#else
-    RegistryCreator* const* creators = registry.getPluginCreatorList(&count);
-#endif
+    RegistryCreator* const* creators = registryCreators(registry, count);
     int32_t ours = 0;
     for (int32_t i = 0; creators != nullptr && i < count; ++i)
     {
@@ -182,11 +188,7 @@ bool registeredNow(nvinfer1::IPluginRegistry& registry, RegistryCreator const& c
     return false; // planted fault: forget every earlier registration
 #else
     int32_t count = 0;
-#if NV_TENSORRT_MAJOR >= 10
-    RegistryCreator* const* creators = registry.getAllCreators(&count);
-#else
-    RegistryCreator* const* creators = registry.getPluginCreatorList(&count);
-#endif
+    RegistryCreator* const* creators = registryCreators(registry, count);
     for (int32_t i = 0; creators != nullptr && i < count; ++i)
     {
         if (creators[i] == &creator)
