@@ -159,3 +159,35 @@ def test_plugin_kernel_is_a_name_or_a_map_by_dtype(good: dict) -> None:
     good["plugin_kernel"] = {"fp64": "vectorized"}
     msg = error_of(copy.deepcopy(good))
     assert "fp64" in msg and "allowed keys: bf16, fp16, fp32" in msg
+
+
+def test_nested_cli_overrides_arrive_typed(good: dict) -> None:
+    """`snakemake --config 'timing={max_time_s: 0.5}'` hands the nested values over as strings; they
+    used to be refused ("'0.5' is not of type 'number'"). Strings the schema wants as numbers,
+    integers, booleans or lists are read as YAML; a string that is no such value is still refused by
+    name, and string-typed keys stay strings."""
+    cli = copy.deepcopy(good)
+    cli["timing"].update(max_time_s="0.5", repeats="3", pin_cpu="false")
+    cli["threads"]["counts"] = "[1, 2]"
+    cli["mlflow"]["experiment"] = "123"  # a string key: stays a string
+    cfg = validate_config(cli)
+    assert cfg["timing"]["max_time_s"] == 0.5 and cfg["timing"]["repeats"] == 3 and cfg["timing"]["pin_cpu"] is False
+    assert cfg["threads"]["counts"] == [1, 2] and cfg["mlflow"]["experiment"] == "123"
+    bad = copy.deepcopy(good)
+    bad["timing"]["max_time_s"] = "half a second"
+    assert "timing.max_time_s" in error_of(bad) and "number" in error_of(bad)
+    bad["timing"]["max_time_s"] = "true"  # YAML's boolean is no number
+    assert "timing.max_time_s" in error_of(bad)
+
+
+def test_snakemake_takes_a_nested_number_from_the_command_line(tmp_path: Path, good: dict) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(good))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--snakefile", str(ROOT / "Snakefile"),
+         "--configfile", str(cfg), "--directory", str(tmp_path), "--config", "timing={max_time_s: 0.5}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert '"max_time_s": 0.5' in out and '"repeats": 2' in out  # the number, and the other timing keys kept

@@ -221,14 +221,48 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
     return errors
 
 
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"number": (int, float), "integer": (int,), "boolean": (bool,),
+                                              "array": (list,), "object": (dict,)}
+
+
+def _schema_types(schema: dict[str, Any]) -> list[str]:
+    kind = schema.get("type")
+    return [kind] if isinstance(kind, str) else list(kind or [])
+
+
+def coerce_cli_strings(value: Any, schema: dict[str, Any]) -> Any:
+    """Snakemake's ``--config 'timing={max_time_s: 0.5}'`` hands nested values over as strings
+    ('0.5'), which the schema then refused as "not of type 'number'". Where the schema wants a
+    number, integer, boolean, list or mapping and gets a string, the string is read as YAML and
+    kept if it is of the wanted type; anything else is left for the validator to name."""
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return {k: coerce_cli_strings(v, props.get(k, extra if isinstance(extra, dict) else {}))
+                for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [coerce_cli_strings(v, schema["items"]) for v in value]
+    wanted = _schema_types(schema)
+    if isinstance(value, str) and wanted and "string" not in wanted:
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        for kind in wanted:
+            types = _SCALAR_TYPES.get(kind, ())
+            if isinstance(parsed, types) and not (isinstance(parsed, bool) and kind in ("number", "integer")):
+                return coerce_cli_strings(parsed, schema)
+    return value
+
+
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Return a validated copy of ``config`` with schema defaults filled in.
 
     Raises ConfigError listing every problem found, each naming its key and allowed values.
     """
-    config = copy.deepcopy(config)
+    schema = load_schema()
+    config = coerce_cli_strings(copy.deepcopy(config), schema)
     validator_class = _with_defaults(jsonschema.Draft202012Validator)
-    validator = validator_class(load_schema())
+    validator = validator_class(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(
