@@ -82,8 +82,13 @@ def make_tables(config: dict, backend: str, seed: int = 0) -> dict[str, pd.DataF
         op, dtype, profile = key.split("__")
         for n in config["threads"]["counts"]:
             rows["threads"].append(_row("threads", rng, backend=backend, operator=op, dtype=dtype, profile=profile,
-                                        shape="16x256", threads=n, failures=0,
+                                        shape="16x256", threads=n, failures=0, driver="python", graph=False,
                                         throughput_per_s=float(n * rng.uniform(900, 1100))))
+            for graph in (False, True) if backend == "tensorrt" else ():  # the native runner's rows
+                rows["threads"].append(_row("threads", rng, backend=backend, operator=op, dtype=dtype,
+                                            profile=profile, shape="16x256", threads=n, failures=0, driver="native",
+                                            graph=graph, throughput_per_s=float(min(n, 4) * rng.uniform(9e4, 1.1e5)),
+                                            gpu_busy_fraction=float(min(1.0, 0.3 * n))))
     for key in compare_keys(config, keys):
         a, _, b, dtype, profile = key.split("__")
         for shape in config["profiles"][profile]["shapes"]:
@@ -161,7 +166,7 @@ def test_every_planned_figure_is_drawn_and_none_is_a_placeholder(case: str, tmp_
     planned, skipped = figures.figure_plan(backend, config, 10 if backend == "tensorrt" else None)
     # the DAG's plan (from the config) and the drawing step's (from the tables) agree
     assert (planned, skipped) == figures.plan_from_tables(backend, tables)
-    expected_skips = {"reference": {"kernels", "tune"}, "tensorrt": set()}[case]
+    expected_skips = {"reference": {"kernels", "tune", "stream_scaling"}, "tensorrt": set()}[case]
     assert set(skipped) == expected_skips and set(planned) | set(skipped) == set(figures.FIGURES)
     written = figures.draw_all(tables, device, tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(f"{n}.png" for n in planned)
@@ -202,7 +207,7 @@ def test_summary_names_the_figures_left_out_and_why(tmp_path: Path) -> None:
     summary = (tmp_path / "summary.md").read_text()
     left_out = summary.split("## Left out", 1)[1].split("\n## ", 1)[0]
     _, skipped = figures.plan_from_tables("reference", tables)
-    assert set(skipped) == {"compare", "kernels", "tune"}
+    assert set(skipped) == {"compare", "kernels", "tune", "stream_scaling"}
     for name, why in skipped.items():
         assert f"- {name}: {why}" in left_out
 

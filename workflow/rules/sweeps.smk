@@ -102,10 +102,13 @@ rule roundtrip:
 
 
 rule threads:
-    """1..N threads on one engine, a context and a stream each, every output checked."""
+    """1..N threads on one engine, a context and a stream each, every output checked: the Python loop
+    (driver python, "Python serving") and, on the tensorrt backend, the native runner trt_runner
+    (driver native, plain enqueues and CUDA-graph replays), which the compile rule builds: so there
+    every engine's thread sweep, ReLU's too, depends on the manifest."""
     input:
         engine=ENGINE,
-        manifest=lambda w: dag.manifest_for(w.op),
+        manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(w.op),
     output:
         "results/threads/{op}__{dtype}__{profile}.csv",
     params:

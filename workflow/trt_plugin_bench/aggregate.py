@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .analysis import copy_ceiling, write_summary
+from .native_runner import saturation_point
 from .provenance import git_commit, plugin_source_hash
 from .records import TABLES, columns
 
@@ -28,6 +29,39 @@ def _with_ceiling(table: pd.DataFrame, ceiling: float | None) -> pd.DataFrame:
     table["copy_ceiling_gbs"] = ceiling
     table["pct_of_copy_ceiling"] = 100.0 * table["bandwidth_gbs"] / ceiling
     return table
+
+
+def native_runner_lines(threads: pd.DataFrame, backend: str) -> list[str]:
+    """summary.md's "Native runner" section: on a GPU backend a short table of the native runner's
+    rows (inferences/s per thread count, × one stream, the saturation point); on the CPU reference
+    backend one line saying they need TensorRT (the thread sweep there is the Python loop's)."""
+    if backend != "tensorrt":
+        return ["", "## Native runner", "",
+                "No native runner rows: trt_runner (device-resident buffers, a context, profile and stream per "
+                "thread) needs the tensorrt backend. The thread sweep's rows here are the Python loop's "
+                "(driver python, \"Python serving\").", ""]
+    th = threads[threads["driver"] == "native"] if "driver" in threads else threads.iloc[0:0]
+    if th.empty:
+        return []
+    th = th.assign(graph=th["graph"].astype(str).str.lower().isin(("true", "1")))
+    counts = sorted(int(n) for n in th["threads"].unique())
+    lines = ["", "## Native runner", "",
+             "trt_runner: each thread its own execution context, optimization profile and stream, device-resident "
+             "buffers, every thread's output bit-identical. Inferences/s (in brackets: the share of the ideal, N × "
+             "the smallest thread count's throughput per thread); saturation: the first N with the GPU busy ≥ 95 % or whose next N adds < 10 % "
+             "(native_runner.saturation_point).", "",
+             "| operator | dtype | shape | mode | " + " | ".join(f"{n} threads" for n in counts) + " | saturates at |",
+             "|---|---|---|---|" + "---:|" * len(counts) + "---|"]
+    for (op, dtype, shape, graph), d in th.groupby(["operator", "dtype", "shape", "graph"], sort=True):
+        d = d.sort_values("threads")
+        per_thread = d["throughput_per_s"].iloc[0] / d["threads"].iloc[0]
+        cells = {int(r["threads"]): f"{r['throughput_per_s'] / 1e3:.1f} k ({r['throughput_per_s'] / (per_thread * r['threads']):.0%})"
+                 for _, r in d.iterrows()}
+        point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]), list(d["gpu_busy_fraction"]))
+        lines.append(f"| {op} | {dtype} | {shape} | {'graph replay' if graph else 'enqueue'} | "
+                     + " | ".join(cells.get(n, "") for n in counts)
+                     + f" | {f'{point[0]} ({point[1]})' if point else 'still growing'} |")
+    return lines + [""]
 
 
 def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, skipped: list[str]) -> dict:
@@ -51,4 +85,6 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
     })
     (out_dir / "device.json").write_text(json.dumps(device, indent=2))
     write_summary(out_dir, device, out_dir / "summary.md")
+    with (out_dir / "summary.md").open("a") as summary:  # after analysis.write_summary's sections
+        summary.write("\n".join(native_runner_lines(tables["threads"], device["backend"])))
     return device

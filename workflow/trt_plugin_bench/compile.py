@@ -1,7 +1,8 @@
 """The compile rule: build the plugin with CMake and write a manifest of what was built.
 
 TensorRT backend: the full plugin library (V2, and V3 where TensorRT >= 10) plus the pure-CUDA
-kernel library. Reference backend: the pure-CUDA kernels only where nvcc exists (they cannot
+kernel library, and the native runner trt_runner where CMake found libnvinfer to link it
+(the manifest's "trt_runner": its path, else null). Reference backend: the pure-CUDA kernels only where nvcc exists (they cannot
 run here; building them still catches compile errors), else a manifest saying why nothing was built.
 """
 
@@ -37,6 +38,7 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
         "source_hash": plugin_source_hash(),
         "plugin_library": None,
         "kernels_library": None,
+        "trt_runner": None,  # the native runner (plugin/runner/trtRunner.cpp): the threads rule's native driver
         "built": False,
         "reason": "",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -63,6 +65,8 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
             if not plugin.exists():
                 raise RuntimeError(f"the build finished but {plugin} is missing")
             manifest["plugin_library"] = str(plugin.resolve())
+            runner = build_dir / "trt_runner"  # CMake builds it only where it found libnvinfer
+            manifest["trt_runner"] = str(runner.resolve()) if runner.exists() else None
         manifest["cuda_architectures"] = cuda_architectures or "compiler default"
         manifest["built"] = True
         manifest["reason"] = ("pure-CUDA kernels only (reference backend)" if kernels_only

@@ -40,10 +40,11 @@ from .analysis import (  # noqa: E402
     ratio_table,
 )
 from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
+from .native_runner import SATURATION_BUSY, SATURATION_GAIN, saturation_point  # noqa: E402
 from .operators import ITEMSIZE  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
-           "calibration", "kernels", "tune")
+           "stream_scaling", "calibration", "kernels", "tune")
 
 # The one scheme of every figure.
 DTYPE_MARKERS = {"fp32": "o", "fp16": "s", "bf16": "^"}
@@ -66,6 +67,7 @@ Tables = dict[str, pd.DataFrame]
 # the data each figure needs (a key of the "has" maps below)
 _NEEDS = {"latency": "latency", "bandwidth": "latency", "modes": "latency", "plugin_vs_native": "ratio",
           "compare": "compare", "dynamic_shapes": "dynamic", "thread_scaling": "threads",
+          "stream_scaling": "native_threads",
           "calibration": "calibration", "kernels": "kernel", "tune": "tune"}
 
 
@@ -80,6 +82,9 @@ def _reason(figure: str, backend: str) -> str:
         "compare": "compare is off (compare.enabled) or none of compare.pairs is built on this backend",
         "dynamic_shapes": "no dynamic-shape sweep ran",
         "thread_scaling": "no thread sweep (threads.counts is empty or threads.profile is not built)",
+        "stream_scaling": ("the native runner (trt_runner) needs the tensorrt backend; the thread sweep's rows here "
+                           "are the Python loop's (thread_scaling)" if gpu_only
+                           else "no thread sweep (threads.counts is empty or threads.profile is not built)"),
         "calibration": "no calibration rows",
         "kernels": ("the direct kernel path (no TensorRT) runs only on a GPU, with the tensorrt backend" if gpu_only
                     else "kernel_bench.enabled is false"),
@@ -104,6 +109,7 @@ def figure_plan(backend: str, config: dict, trt_major: int | None = None) -> tup
         "latency": bool(keys), "dynamic": bool(keys), "ratio": ratio, "calibration": True,
         "compare": bool(compare_keys(config, keys)),
         "threads": bool(config["threads"].get("counts")) and bool(thread_keys(config, keys)),
+        "native_threads": gpu and bool(config["threads"].get("counts")) and bool(thread_keys(config, keys)),
         "kernel": gpu and bool(config.get("kernel_bench", {}).get("enabled", True)),
         "tune": gpu and tune_planned(config, keys),  # on the CPU the tune rule writes an empty table
     }
@@ -120,11 +126,21 @@ def plan_from_tables(backend: str, tables: Tables) -> tuple[list[str], dict[str,
     lat, dyn, cal = rows("latency"), rows("dynamic"), rows("calibration")
     has = {
         "latency": not lat.empty, "ratio": not ratio_table(lat).empty, "compare": not rows("compare").empty,
-        "dynamic": not dyn.empty and bool((dyn["status"] == "ok").any()), "threads": not rows("threads").empty,
+        "dynamic": not dyn.empty and bool((dyn["status"] == "ok").any()),
+        "threads": not thread_rows(rows("threads"), "python").empty,
+        "native_threads": not thread_rows(rows("threads"), "native").empty,
         "calibration": not cal.empty and bool(is_copy(cal).any()), "kernel": not rows("kernel").empty,
         "tune": not rows("tune").empty,
     }
     return _plan(backend, has)
+
+
+def thread_rows(th: pd.DataFrame, driver: str) -> pd.DataFrame:
+    """The thread table's rows of one driver: "python" (Python serving) or "native" (trt_runner).
+    A table from before the native runner has no driver column: all its rows are the Python loop's."""
+    if th.empty or "driver" not in th:
+        return th if driver == "python" else th.iloc[0:0]
+    return th[th["driver"] == driver]
 
 
 # ---- style helpers ---------------------------------------------------------------------------
@@ -376,7 +392,7 @@ def dynamic_shapes(tables: Tables, device: dict) -> Figure:
 
 
 def thread_scaling(tables: Tables, device: dict) -> Figure:
-    th = tables["threads"]
+    th = thread_rows(tables["threads"], "python")  # the native runner's rows: stream_scaling
     dtypes, operators = _ordered(th["dtype"], DTYPE_MARKERS), _ordered(th["operator"], OPERATOR_COLORS)
     fig, axes = _facets([0], dtypes, height=2.8)
     for j, dtype in enumerate(dtypes):
@@ -394,8 +410,69 @@ def thread_scaling(tables: Tables, device: dict) -> Figure:
                   else "threads (one engine shared)", fontsize=9)
     _legend(fig, "operator", {op: _color(OPERATOR_COLORS, op) for op in operators}, dtypes)
     shape = ", ".join(f"{p} {s}" for p, s in th[["profile", "shape"]].drop_duplicates().itertuples(index=False))
-    _title(fig, device, f"Does throughput scale with threads sharing one engine? Shape {shape}, host round trip "
-                        f"with copies, every output checked ({int(th['failures'].sum())} wrong)")
+    _title(fig, device, f"Does throughput scale with threads sharing one engine? Python serving: shape {shape}, "
+                        f"host round trip with copies, every output checked ({int(th['failures'].sum())} wrong)")
+    return fig
+
+
+NATIVE_STYLES = {False: ("-", "plain enqueue"), True: ("-.", "CUDA-graph replay")}
+
+
+def stream_scaling(tables: Tables, device: dict) -> Figure:
+    """The native runner's aggregate throughput against threads (a context, profile and stream
+    each): rows dtype, columns operator, plain enqueue and graph replay as line styles, the ideal
+    N × one stream dashed, the saturation point (native_runner.saturation_point) ringed and labelled.
+    The Python serving rows are not drawn here: they are thread_scaling's."""
+    th = thread_rows(tables["threads"], "native").copy()
+    th["graph"] = th["graph"].astype(str).str.lower().isin(("true", "1"))
+    dtypes, operators = _ordered(th["dtype"], DTYPE_MARKERS), _ordered(th["operator"], OPERATOR_COLORS)
+    fig, axes = _facets(dtypes, operators, sharey="row", width=3.0, height=2.6)
+    for i, dtype in enumerate(dtypes):
+        for j, op in enumerate(operators):
+            ax, sub = axes[i][j], th[(th["dtype"] == dtype) & (th["operator"] == op)]
+            if sub.empty:  # no facet without data
+                ax.set_visible(False)
+                continue
+            color = _color(OPERATOR_COLORS, op)
+            notes = []  # where and why each mode saturates, in the facet's empty top left corner
+            for graph, (style, label) in NATIVE_STYLES.items():
+                d = sub[sub["graph"] == graph].sort_values("threads")
+                if d.empty:
+                    continue
+                _line(ax, d, "threads", "throughput_per_s", dtype=dtype, color=color, linestyle=style,
+                      gid=f"operator={op};graph={graph}")
+                one = d.iloc[0]  # the ideal: N × the smallest count's throughput per thread
+                (ideal,) = ax.plot(d["threads"], d["threads"] * one["throughput_per_s"] / one["threads"], color=color,
+                                   linestyle="--", linewidth=0.9, alpha=0.45)
+                ideal.set_gid(f"ideal;operator={op};graph={graph}")
+                point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]), list(d["gpu_busy_fraction"]))
+                if point is not None:
+                    n, why = point
+                    y = float(d.loc[d["threads"] == n, "throughput_per_s"].iloc[0])
+                    (ring,) = ax.plot([n], [y], marker="o", markersize=11, markerfacecolor="none",
+                                      markeredgecolor="black", linestyle="none")
+                    ring.set_gid(f"saturation;operator={op};graph={graph};threads={n}")
+                notes.append(f"{label}: " + (f"N = {point[0]}, {point[1]}" if point else "still growing"))
+            ax.text(0.03, 0.97, "saturates at\n" + "\n".join(notes), transform=ax.transAxes, va="top", ha="left",
+                    fontsize=6.5)
+            _facet_title(ax, op, dtype)
+            _log2_axis(ax, th["threads"], label=lambda k: str(2 ** k))
+            ax.xaxis.set_major_locator(FixedLocator(sorted(th["threads"].unique())))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            _log_y(ax)
+        axes[i][0].set_ylabel("inferences per second")
+    fig.supxlabel("threads (an execution context, optimization profile and stream each)", fontsize=9)
+    extra = [Line2D([], [], linestyle="none", label="driver: native")]
+    extra += [Line2D([], [], color="black", linestyle=style, label=label) for style, label in NATIVE_STYLES.values()]
+    extra += [Line2D([], [], color="black", linestyle="--", linewidth=0.9, alpha=0.45, label="ideal: N × one stream"),
+              Line2D([], [], color="black", marker="o", markersize=9, markerfacecolor="none", linestyle="none",
+                     label="saturation point")]
+    _legend(fig, "operator", {op: _color(OPERATOR_COLORS, op) for op in operators}, dtypes, extra)
+    shape = ", ".join(f"{p} {s}" for p, s in th[["profile", "shape"]].drop_duplicates().itertuples(index=False))
+    _title(fig, device, "Does aggregate throughput grow with streams until the GPU saturates? Native runner, shape "
+                        f"{shape}, device-resident buffers, every thread's output bit-identical; saturation point: the "
+                        f"first N with the GPU busy ≥ {SATURATION_BUSY:.0%} of the wall time or whose next N adds "
+                        f"< {SATURATION_GAIN - 1:.0%} (Python serving: thread_scaling)")
     return fig
 
 
@@ -509,6 +586,7 @@ def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> 
 DRAW: dict[str, Callable[[Tables, dict], Figure]] = {
     "latency": latency, "bandwidth": bandwidth, "plugin_vs_native": plugin_vs_native, "compare": compare,
     "modes": modes, "dynamic_shapes": dynamic_shapes, "thread_scaling": thread_scaling,
+    "stream_scaling": stream_scaling,
     "calibration": calibration, "kernels": kernels, "tune": tune,
 }
 

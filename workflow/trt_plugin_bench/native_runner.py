@@ -1,7 +1,7 @@
 """Drive the native runner (plugin/runner/trtRunner.cpp, built as ``trt_runner``): a trtexec in
 miniature that runs N threads, each with its own execution context and stream, and prints one JSON
-object. Builds its argument list, runs it and validates that JSON into a dataclass. Not wired into a
-rule yet.
+object. Builds its argument list, runs it and validates that JSON into a dataclass; thread_row turns
+it into the threads table's row (driver "native"). The threads rule drives it (sweeps.thread_sweep).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .records import ThreadRow, shape_str
 
 
 class NativeRunnerError(RuntimeError):
@@ -162,3 +164,43 @@ def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int
     if (proc.returncode == 0) != result.ok:
         raise NativeRunnerError(f"exit status {proc.returncode} disagrees with the JSON (ok={result.ok})")
     return result
+
+
+def thread_row(result: NativeRunResult, backend: str, operator: str, dtype: str, profile: str) -> ThreadRow:
+    """The threads table's row of one native run (records.ThreadRow, driver "native")."""
+    inferences = result.threads * result.iterations
+    p50s = sorted(t.p50_us for t in result.per_thread)
+    return ThreadRow(
+        backend=backend, operator=operator, dtype=dtype, profile=profile, shape=shape_str(result.shape),
+        threads=result.threads, iterations_per_thread=result.iterations, inferences=inferences,
+        # the runner checks every thread's final output, not each inference: a wrong run counts whole
+        failures=0 if result.ok else inferences, wall_s=result.wall_s, throughput_per_s=result.inferences_per_second,
+        median_latency_us=p50s[len(p50s) // 2] if p50s else math.nan, all_verified=result.ok,
+        message=("; ".join(result.errors) or "outputs differ between threads") if not result.ok else
+        f"trt_runner (TensorRT {result.tensorrt_version} headers): every thread's output bit-identical",
+        driver="native", graph=result.graph,
+        p99_latency_us=max((t.p99_us for t in result.per_thread), default=math.nan),
+        gpu_busy_fraction=result.gpu_busy_fraction, gpu_interval_sum_over_wall=result.gpu_interval_sum_over_wall)
+
+
+# The saturation point of one native sweep (one engine, one mode), the figure's and the summary's:
+# the first thread count N (ascending) at which the GPU busy fraction reaches SATURATION_BUSY, or
+# whose next thread count adds less than SATURATION_GAIN - 1 to the aggregate throughput. The busy
+# fraction is the share of the wall time at least one enqueue was on the GPU (the union of the
+# per-enqueue event intervals): from 0.95 on, the GPU, not the host's enqueue loop, sets the pace.
+# It says the GPU is never idle, not that its SMs are full: small kernels of several streams may
+# still overlap and add throughput past it, which the second condition (and the figure) shows.
+SATURATION_BUSY = 0.95
+SATURATION_GAIN = 1.10
+
+
+def saturation_point(threads: Sequence[int], throughput: Sequence[float],
+                     busy: Sequence[float]) -> tuple[int, str] | None:
+    """(N, why) of the saturation rule above; None where the sweep still grows at its largest N."""
+    points = sorted(zip(threads, throughput, busy))
+    for i, (n, rate, fraction) in enumerate(points):
+        if fraction >= SATURATION_BUSY:
+            return n, f"GPU busy {fraction:.2f} ≥ {SATURATION_BUSY:g}"
+        if i + 1 < len(points) and points[i + 1][1] < SATURATION_GAIN * rate:
+            return n, f"{points[i + 1][0]} threads add {100 * (points[i + 1][1] / rate - 1):+.0f} %"
+    return None

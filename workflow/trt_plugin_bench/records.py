@@ -7,6 +7,7 @@ TensorRT one. Column order is the dataclass field order; tests pin the schemas.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,17 @@ class RoundtripRow:
 
 @dataclass
 class ThreadRow:
+    """One thread count of the thread sweep, by one of two drivers (``driver``):
+
+    - "python": "Python serving", the Python loop of sweeps.thread_sweep: every inference a host
+      round trip with its copies, latencies host wall-clock times;
+    - "native": the native runner trt_runner (native_runner.py, TensorRT backend only): device-
+      resident buffers, enqueues back to back (``graph``: CUDA-graph replays), latencies the
+      per-enqueue CUDA-event times (median_latency_us: the median thread's p50).
+
+    The columns after ``message`` came with the native runner; a Python row leaves the GPU ones NaN.
+    """
+
     backend: str
     operator: str
     dtype: str
@@ -120,6 +132,11 @@ class ThreadRow:
     median_latency_us: float
     all_verified: bool
     message: str
+    driver: str = "python"  # "python" | "native"
+    graph: bool = False  # native: CUDA-graph replays instead of enqueues
+    p99_latency_us: float = math.nan  # python: over all inferences; native: the slowest thread's p99
+    gpu_busy_fraction: float = math.nan  # native: union of the enqueues' GPU intervals / wall, in [0, 1]
+    gpu_interval_sum_over_wall: float = math.nan  # native: their plain sum / wall (above 1: streams overlap)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -25,6 +26,7 @@ from .backends.base import MODE_START, Backend, EngineSpec, ShapeOutOfProfileErr
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
 from .host import quiet_host
+from .native_runner import NativeRunResult, run_native, thread_row
 from .operators import AUTO_KERNEL, ITEMSIZE, OPERATORS, plugin_kernel, tuned_kernel
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
@@ -556,16 +558,99 @@ def roundtrip(config: dict, backend_name: str, engine_path: Path, golden_path: P
 
 
 # -- threads -------------------------------------------------------------------------------------
+# A native run shorter than threads.native_min_wall_s is run again with its enqueues scaled to last
+# that long, with this margin for the rerun's own jitter; at most MAX_NATIVE_SCALE times as many.
+NATIVE_RERUN_MARGIN = 1.25
+MAX_NATIVE_SCALE = 20
+
+
+def runner_from_manifest(manifest_path: Path | None) -> Path | None:
+    """The native runner the compile rule built (its manifest's "trt_runner"), or None."""
+    if manifest_path is None:
+        return None
+    runner = json.loads(Path(manifest_path).read_text()).get("trt_runner")
+    return Path(runner) if runner else None
+
+
+def check_profile_count(counts: list[int], profile_count: int, engine_name: str) -> None:
+    """Every thread runs its own context on its own optimization profile (TensorRT 8.6 allows one
+    live context per profile): threads.counts may not exceed the engine's profiles."""
+    if max(counts) > profile_count:
+        raise ValueError(
+            f"threads.counts goes up to {max(counts)} threads, but engine {engine_name} has {profile_count} "
+            f"optimization profile{'s' * (profile_count != 1)}: each thread needs its own (TensorRT 8.6 runs one "
+            "execution context per profile at a time). The build_engine rule gives threads.profile's engines "
+            "max(threads.counts) profiles (builder.profiles_per_engine): rebuild this engine "
+            "(snakemake -R build_engine) or lower threads.counts")
+
+
+def _engine_profile_count(engine: object) -> int | None:
+    """The optimization profiles of a TensorRT engine (TrtEngine.engine); None where the backend has none."""
+    return getattr(getattr(engine, "engine", None), "num_optimization_profiles", None)
+
+
+def _native_mode(graph: bool) -> str:
+    return "CUDA-graph replay" if graph else "plain enqueue"
+
+
+def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runner: Path, plugins: list[Path],
+                        profile_count: int, backend_name: str = "tensorrt") -> list[ThreadRow]:
+    """The native runner at every threads.counts, plain enqueues then CUDA-graph replays: each thread
+    its own context on its own profile (the engine has ``profile_count``), device-resident buffers. A
+    run whose threads' outputs are not bit-identical (or that reports an error) fails the rule, naming
+    the engine, thread count and mode."""
+    tcfg = config["threads"]
+    check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
+    shape = tuple(tcfg.get("shape") or spec.opt)
+    base = int(tcfg.get("native_iterations", 20000))
+    min_wall = float(tcfg.get("native_min_wall_s", 0.2))
+    rows: list[ThreadRow] = []
+    wrong: list[str] = []
+
+    def once(count: int, graph: bool, iterations: int) -> NativeRunResult:
+        result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True)
+        if not result.ok:
+            wrong.append(f"{Path(engine_path).name} at {count} threads ({_native_mode(graph)}): "
+                         f"outputs_identical={str(result.outputs_identical).lower()}"
+                         + (f", errors: {'; '.join(result.errors)}" if result.errors else ""))
+        return result
+
+    for graph in (False, True):
+        mode = _native_mode(graph)
+        for count in sorted(tcfg["counts"]):
+            result = once(count, graph, base)
+            if result.ok and result.wall_s < min_wall:  # too short to mean much: once more, longer
+                scale = min(MAX_NATIVE_SCALE, min_wall / max(result.wall_s, 1e-9) * NATIVE_RERUN_MARGIN)
+                result = once(count, graph, math.ceil(base * scale))
+            rows.append(thread_row(result, backend_name, spec.operator, spec.dtype, spec.profile))
+            log(f"native {mode}, {count} threads: {result.threads * result.iterations} enqueues in "
+                f"{result.wall_s:.3f} s, {result.inferences_per_second:.0f} inferences/s, GPU busy "
+                f"{result.gpu_busy_fraction:.3f}, outputs {'identical' if result.ok else 'WRONG'}")
+    if wrong:
+        raise RuntimeError("the native runner found wrong outputs: " + " | ".join(wrong))
+    return rows
+
+
 def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[ThreadRow]:
     """1..N threads on one engine, each with its own execution context and stream; every output
     compared bit for bit with the single-threaded output for that input (itself checked against
-    float64), so a race anywhere shows up as a failure."""
+    float64), so a race anywhere shows up as a failure. These are the "python" driver's rows
+    (Python serving: host copies in every inference). On the TensorRT backend the native runner
+    (trt_runner, from the compile rule's manifest) then adds the "native" rows: native_thread_sweep."""
     backend = get_backend(backend_name)
+    runner = runner_from_manifest(manifest_path) if backend.name == "tensorrt" else None
+    if backend.name == "tensorrt" and runner is None:
+        raise RuntimeError(f"the tensorrt backend's thread sweep drives the native runner, but the compile rule's "
+                           f"manifest ({manifest_path}) names no trt_runner: CMake builds it only where it finds "
+                           "libnvinfer (see results/logs/compile_plugin.cmake.log)")
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
     tcfg = config["threads"]
     shape = tuple(tcfg.get("shape") or spec.opt)
     spec.check_shape(shape)
+    profile_count = _engine_profile_count(engine)
+    if profile_count is not None:
+        check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
     iterations = int(tcfg["iterations"])
     ref_cfg = config.get("reference", {})
     if backend.name == "reference" and not ref_cfg.get("full") and "thread_iterations" in ref_cfg:
@@ -612,12 +697,13 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
         wall = time.perf_counter() - t0
         total = count * iterations
         all_lat = [v for lst in latencies for v in lst]
-        rows.append(ThreadRow(
+        rows.append(ThreadRow(  # driver "python": Python serving, host copies included
             backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
             shape=shape_str(shape), threads=count, iterations_per_thread=iterations, inferences=total,
             failures=sum(failures), wall_s=wall, throughput_per_s=total / wall,
             median_latency_us=float(np.median(all_lat)) * 1e6 if all_lat else float("nan"),
             all_verified=sum(failures) == 0 and not errors, message="; ".join(errors) or "all outputs verified",
+            driver="python", p99_latency_us=float(np.percentile(all_lat, 99)) * 1e6 if all_lat else float("nan"),
         ))
         log(f"threads {count} ({i} of {len(counts)}): {total} inferences, {sum(failures)} failures, "
             f"{total / wall:.0f} inferences/s")
@@ -625,4 +711,9 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
     bad = [r for r in rows if not r.all_verified]
     if bad:
         raise RuntimeError("thread sweep found wrong outputs: " + "; ".join(f"{r.threads} threads: {r.failures} failures, {r.message}" for r in bad))
-    return rows
+    if runner is None or profile_count is None:
+        log("no native runner rows: trt_runner needs the tensorrt backend (these are the Python loop's rows)")
+        return rows
+    plugin = plugin_library_from_manifest(manifest_path) if OPERATORS[spec.operator].uses_plugin else None
+    return rows + native_thread_sweep(config, spec, Path(engine_path), runner, [plugin] if plugin else [],
+                                      profile_count, backend.name)
