@@ -401,3 +401,26 @@ def test_resolve_tracking_precedence(tmp_path: Path) -> None:
     assert cli_mlflow_keys(None) == [] and cli_mlflow_keys({"backend": "reference"}) == []
     assert mlflow_env_fingerprint({}) == "" and mlflow_env_fingerprint(env) != mlflow_env_fingerprint({**env, "MLFLOW_EXPERIMENT_NAME": "y"})
     assert "mlflow.example" not in mlflow_env_fingerprint(env)
+
+
+def test_native_runner_rows_get_their_own_metrics() -> None:
+    """The threads table holds the Python loop's rows and the native runner's (plain and graph) at
+    the same thread counts: logged under one name at one step, they could not be told apart."""
+    base = {"operator": "swish_plugin", "dtype": "fp32", "profile": "sweep", "failures": 0}
+    rows = []
+    for t, (py, plain, graph) in {1: (3600.0, 88612.6, 205957.0), 2: (4100.0, 100359.0, 208357.0)}.items():
+        rows += [{**base, "threads": t, "driver": "python", "graph": False, "throughput_per_s": py,
+                  "gpu_busy_fraction": float("nan")},
+                 {**base, "threads": t, "driver": "native", "graph": False, "throughput_per_s": plain,
+                  "gpu_busy_fraction": 0.87},
+                 {**base, "threads": t, "driver": "native", "graph": True, "throughput_per_s": graph,
+                  "gpu_busy_fraction": 0.73}]
+    _, metrics = tracking.child_payload("swish_plugin__fp32__sweep", {"threads": pd.DataFrame(rows)})
+    by_name: dict[str, list[tuple[float, int]]] = {}
+    for name, value, step in metrics:
+        by_name.setdefault(name, []).append((value, step))
+    assert by_name["threads_throughput_per_s"] == [(3600.0, 1), (4100.0, 2)]
+    assert by_name["threads.native.plain.throughput_per_s"] == [(88612.6, 1), (100359.0, 2)]
+    assert by_name["threads.native.graph.throughput_per_s"] == [(205957.0, 1), (208357.0, 2)]
+    assert by_name["threads.native.graph.gpu_busy_fraction"] == [(0.73, 1), (0.73, 2)]
+    assert all(len({s for _, s in v}) == len(v) for v in by_name.values()), "one value per step and name"

@@ -242,8 +242,17 @@ def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list
         metrics.append(("roundtrip_deserialize_ms", float(r["deserialize_ms"]), 0))
     th = rows("threads")
     for _, r in th.iterrows():
-        metrics.append(("threads_throughput_per_s", float(r["throughput_per_s"]), int(r["threads"])))
-        metrics.append(("threads_failures", float(r["failures"]), int(r["threads"])))
+        driver = str(r["driver"]) if "driver" in r and isinstance(r["driver"], str) else "python"
+        if driver == "python":  # the Python serving loop, host copies included
+            metrics.append(("threads_throughput_per_s", float(r["throughput_per_s"]), int(r["threads"])))
+            metrics.append(("threads_failures", float(r["failures"]), int(r["threads"])))
+            continue
+        # the native runner, one series per way of enqueueing (its rows share the thread-count step)
+        way = "graph" if str(r.get("graph", "")).lower() in ("true", "1") else "plain"
+        metrics.append((f"threads.native.{way}.throughput_per_s", float(r["throughput_per_s"]), int(r["threads"])))
+        if _finite(r.get("gpu_busy_fraction")):
+            metrics.append((f"threads.native.{way}.gpu_busy_fraction", float(r["gpu_busy_fraction"]), int(r["threads"])))
+        metrics.append((f"threads.native.{way}.failures", float(r["failures"]), int(r["threads"])))
     prof = rows("profile")
     for _, r in prof.iterrows():
         if _finite(r["value"]):
