@@ -245,11 +245,24 @@ else:  # what a host that dlopens libnvinfer by full path, privately, then the p
 """
 
 
+def _header_major(include_dir: Path) -> int | None:
+    """The TensorRT major version an include dir declares (its version header's major macro, read by
+    name: 8.x writes the number, 10.x+ routes it through an *_ENTERPRISE macro, read the same way)."""
+    header = include_dir / "NvInferVersion.h"
+    if not header.is_file():
+        return None
+    text = header.read_text()
+    for name in ("NV_TENSORRT_" + "MAJOR", "TRT_MAJOR_" + "ENTERPRISE"):
+        m = re.search(rf"\b{name}\s+(\d+)\b", text)
+        if m:
+            return int(m.group(1))
+    return None
+
+
 @pytest.mark.skipif(not (REAL_LIB_DIR and REAL_SITE and REAL_PYTHON),
                     reason="TPB_REAL_TRT_LIB_DIR / TPB_REAL_TRT_SITE (trt-kit's real TensorRT 8.6) or python3.11 missing")
 def test_plain_dlopen_registers_with_the_real_tensorrt_86(tmp_path: Path) -> None:
-    include_dir = next((d for d in _header_dirs() if (Path(d) / "NvInferVersion.h").is_file() and re.search(
-        r"#define NV_TENSORRT_MAJOR 8\b", (Path(d) / "NvInferVersion.h").read_text())), None)
+    include_dir = next((d for d in _header_dirs() if _header_major(Path(d)) == 8), None)
     if include_dir is None:
         pytest.skip("no TensorRT 8 headers among TENSORRT_INCLUDE_DIR")
     build = tmp_path / "build"
