@@ -22,7 +22,14 @@ import numpy as np
 
 from . import reference as ref
 from .backends import get_backend
-from .backends.base import MODE_START, Backend, EngineSpec, ShapeOutOfProfileError, build_record_path, sha256_file
+from .backends.base import (
+    MODE_START,
+    Backend,
+    EngineSpec,
+    ShapeOutOfProfileError,
+    build_record_path,
+    write_build_record,
+)
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
 from .host import quiet_host
@@ -142,17 +149,9 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
     engine_path.parent.mkdir(parents=True, exist_ok=True)
     log(f"building {op}/{dtype}/{profile_name} on {backend.name}")
     facts = backend.build(spec, engine_path, plugin_library, config.get("builder", {}))
-    info = backend.device_info()
-    record = {
-        "spec": spec.to_json(),
-        "engine_sha256": sha256_file(engine_path),
-        "engine_bytes": engine_path.stat().st_size,
-        "device": asdict(info),
-        "plugin_source_hash": plugin_source_hash() if OPERATORS[op].uses_plugin else None,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **facts,
-    }
-    build_record_path(engine_path).write_text(json.dumps(record, indent=2, default=str))
+    record = write_build_record(engine_path, spec, facts, device=asdict(backend.device_info()),
+                                plugin_source_hash=plugin_source_hash() if OPERATORS[op].uses_plugin else None,
+                                created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     # the golden output: what this (building) process computes, for the round-trip rule. Only the
     # seed and digests are kept (a few hundred bytes, not up to 128 MiB): the loader regenerates
     # the input from the seed, and bit identity needs only the output's digest.

@@ -166,12 +166,11 @@ def _build_one(backend_name: str, spec_json: dict, path: str, library: str | Non
     build is mostly fixed cost (the builder, the library, the check run), so the finalists build
     side by side."""
     from .backends import get_backend
-    from .backends.base import EngineSpec, build_record_path, sha256_file
+    from .backends.base import EngineSpec, write_build_record
 
     spec = EngineSpec.from_json(spec_json)
     facts = get_backend(backend_name).build(spec, Path(path), Path(library) if library else None, builder_cfg)
-    build_record_path(Path(path)).write_text(json.dumps(
-        {"spec": spec.to_json(), "engine_sha256": sha256_file(Path(path)), **facts}, default=str))
+    write_build_record(Path(path), spec, facts)
     return float(facts.get("build_seconds", 0.0))
 
 

@@ -88,6 +88,16 @@ def build_record_path(engine_path: Path) -> Path:
     return Path(engine_path).with_suffix(".build.json")
 
 
+def write_build_record(engine_path: Path, spec: EngineSpec, facts: dict, **extra: object) -> dict:
+    """The record beside a freshly built engine, which load() checks the engine against (its spec,
+    its digest and size, and what the build reported); ``extra`` adds the caller's own facts."""
+    engine_path = Path(engine_path)
+    record = {"spec": spec.to_json(), "engine_sha256": sha256_file(engine_path),
+              "engine_bytes": engine_path.stat().st_size, **extra, **facts}
+    build_record_path(engine_path).write_text(json.dumps(record, indent=2, default=str))
+    return record
+
+
 def read_build_record(engine_path: Path) -> dict:
     """Load the build record and check the engine file is the one that was built."""
     engine_path = Path(engine_path)
