@@ -9,8 +9,8 @@
 #   rerun  after dag: `snakemake -n` after a timing.* change and after a kernel-source edit
 #   native after dag: Nsight Compute launch facts of TensorRT's fused kernel and the plugin's
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
-#   verdict after dag: the verdict command on this GPU (issue 14): the plugin's latency sweeps measured
-#          again in a copy of the project (the same code twice), and the naive kernel as the change
+#   verdict after dag (before pack: it measures the plugin's latency sweeps again in place): the verdict
+#          command on this GPU (issue 14), the same code twice and the naive kernel as the change
 #   runner the plugin library's loading (plain ctypes.CDLL, then initSwishPlugins, with TPB_PLUGIN_DEBUG)
 #          and the native runner (plugin/runner) on the fp32 sweep engines: 1-8 threads, plain and graph
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
@@ -131,23 +131,24 @@ PY
     ;;
   verdict)
     # Candidates, each a results folder of the plugin's latency sweeps alone, judged against this run:
-    #  same   the swish_plugin sweeps measured again in a copy of the project (the same code twice)
+    #  same   the swish_plugin sweeps measured again in place, after this run's results were copied
+    #         aside as the baseline (a copy of the whole project reran compile_plugin there: its
+    #         absolute source paths differ; 2026-12-02)
     #  naive  the DAG's swish_plugin_naive sweeps: the same plugin library with its kernel field set to
     #         the naive kernel, relabelled swish_plugin (the naive kernel as "the change")
-    w=/tmp/tpb-verdict-same; rm -rf "$w"; mkdir -p "$w"
-    cp -a Snakefile config.yaml workflow plugin profiles environment.yml results "$w"/
+    base=/tmp/tpb-verdict-baseline; rm -rf "$base"; cp -a results "$base"
     targets=($(cd results/latency && ls swish_plugin__*.csv | sed 's#^#results/latency/#'))
-    (cd "$w" && python3 -m snakemake --cores 16 --forcerun "${targets[@]}" -- "${targets[@]}") > "$LOGS/verdict_same.log" 2>&1
+    python3 -m snakemake --cores 16 --forcerun "${targets[@]}" -- "${targets[@]}" > "$LOGS/verdict_same.log" 2>&1
     note "verdict same: ${#targets[@]} sweeps measured again rc=$?"
     for case in same naive; do
-      python3 - "$case" "$w/results" results "/tmp/tpb-verdict-view-$case" <<'PY' >> "$LOGS/verdict_$case.log" 2>&1
+      python3 - "$case" "$base" "/tmp/tpb-verdict-view-$case" <<'PY' >> "$LOGS/verdict_$case.log" 2>&1
 import json, shutil, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-case, measured, baseline, view = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
+case, baseline, view = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 source_op = "swish_plugin" if case == "same" else "swish_plugin_naive"
-run = measured if case == "same" else baseline
+run = Path("results") if case == "same" else baseline
 shutil.rmtree(view, ignore_errors=True)
 (view / "tables").mkdir(parents=True); (view / "samples").mkdir()
 csvs = sorted((run / "latency").glob(f"{source_op}__*.csv"))
@@ -155,7 +156,7 @@ table = pd.concat([pd.read_csv(c) for c in csvs])
 table["operator"] = "swish_plugin"
 table.to_csv(view / "tables/latency.csv", index=False)
 for name in ("device.json", "compare.csv"):
-    shutil.copy2(run / "tables" / name, view / "tables" / name)
+    shutil.copy2(baseline / "tables" / name, view / "tables" / name)
 for c in csvs:
     with np.load(run / "samples" / (c.stem + ".npz")) as z:
         arrays = {k: z[k] for k in z.files}
@@ -164,7 +165,7 @@ for c in csvs:
     np.savez_compressed(view / "samples" / c.name.replace(source_op, "swish_plugin", 1).replace(".csv", ".npz"), **arrays)
 print(f"{case}: {len(csvs)} sweeps, {len(table)} rows from {run}")
 PY
-      python3 workflow/scripts/tpb.py verdict --baseline results --candidate "/tmp/tpb-verdict-view-$case" \
+      python3 workflow/scripts/tpb.py verdict --baseline "$base" --candidate "/tmp/tpb-verdict-view-$case" \
         --out-dir "results/verdict/$case" >> "$LOGS/verdict_$case.log" 2>&1
       note "verdict $case rc=$?: $(grep -m1 'counts' "results/verdict/$case/verdict.md" 2>/dev/null | cut -c1-200)"
     done
