@@ -16,7 +16,7 @@ min_version("7.32")
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))  # rules run workflow/scripts/tpb.py, which does the same
 
-from trt_plugin_bench.config import ConfigError, coerce_cli_strings, load_schema, validate_config  # noqa: E402
+from trt_plugin_bench.config import ConfigError, validate_config  # noqa: E402
 
 # A --configfile replaces config.yaml rather than merging into it: a small test sweep must not
 # inherit the default profiles. --config key=value still overrides either.
@@ -29,7 +29,7 @@ try:
     CONFIG = validate_config(config)  # clear messages naming the key and the allowed values
 except ConfigError as exc:
     raise WorkflowError(str(exc))
-config.update(coerce_cli_strings(config, load_schema()))  # --config's nested strings, typed as the schema says
+config.update(CONFIG)  # the typed, defaulted values (nested --config strings read as the schema says)
 validate(config, "workflow/schemas/config.schema.yaml")  # Snakemake's own schema pass (defaults)
 
 report: "workflow/report/workflow.rst"
