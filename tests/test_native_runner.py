@@ -114,7 +114,10 @@ def test_runner_arguments() -> None:
                     "--threads", "4", "--iterations", "1000", "--shape", "64x1024", "--graph",
                     "--profile-per-thread", "--seed", "7"]
     assert "--plugins" not in runner_arguments(Path("r"), Path("e"), [], 1, 1, (8,))
-    for bad in ({"threads": 0}, {"iterations": -1}, {"shape": (64, 0)}, {"shape": ()}, {"threads": True}):
+    assert runner_arguments(Path("r"), Path("e"), [], 1, 32, (8,), time_every=16)[-2:] == ["--time-every", "16"]
+    assert "--time-every" not in runner_arguments(Path("r"), Path("e"), [], 1, 32, (8,), time_every=1)
+    for bad in ({"threads": 0}, {"iterations": -1}, {"shape": (64, 0)}, {"shape": ()}, {"threads": True},
+                {"time_every": 0}):
         kwargs = {"threads": 1, "iterations": 1, "shape": (8,), **bad}
         with pytest.raises(ValueError):
             runner_arguments(Path("r"), Path("e"), [], **kwargs)

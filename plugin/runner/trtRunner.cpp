@@ -1,7 +1,7 @@
 // trt_runner: a trtexec in miniature, for concurrency that measures the GPU, not a Python loop.
 //
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
-//              [--graph] [--profile-per-thread] [--warmup W] [--seed S]
+//              [--graph] [--profile-per-thread] [--warmup W] [--seed S] [--time-every K]
 //
 // Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load),
 // deserializes the engine once, and runs N threads, each with its own IExecutionContext (on its own
@@ -10,7 +10,9 @@
 // random data (fixed seed), so every output must be bit-identical. After W untimed enqueues, the
 // threads start together and each issues M enqueues back to back (enqueueV2 on 8.x, enqueueV3 with
 // tensor addresses on >= 10), or with --graph captures one enqueue into a CUDA graph and replays it
-// M times; a CUDA event pair around each enqueue/replay times it on the GPU. At the end every
+// M times; a CUDA event pair around every K-th enqueue/replay (K = 1 by default) times it on the GPU:
+// an event pair is two more commands for the stream, which at K = 1 are two thirds of what the GPU
+// front end and the driver's launch path handle per inference. At the end every
 // thread's output is compared bit for bit with thread 0's, and thread 0's with a single-context
 // reference run made after the threads' contexts are gone.
 //
@@ -18,8 +20,9 @@
 // inferences_per_second (N*M / wall, wall = the threads' start to the last one's completion),
 // wall_s, per_thread [{thread, profile, p50_us, p90_us, p99_us, mean_us}] (per-enqueue event
 // times), gpu_busy_fraction (length of the union of all event-timed intervals / wall: the share of
-// the wall time at least one enqueue ran on the GPU), gpu_interval_sum_over_wall (their plain sum /
-// wall; above 1 when streams overlap), outputs_identical, errors (TensorRT errors, CUDA errors,
+// the wall time at least one enqueue ran on the GPU; with K > 1 the timed intervals' union times K,
+// at most 1: an estimate), gpu_interval_sum_over_wall (their plain sum / wall, times K; above 1 when
+// streams overlap), time_every, outputs_identical, errors (TensorRT errors, CUDA errors,
 // mismatches). Exit status 0 only with no error and identical outputs; 2 for a usage error.
 #include "NvInfer.h"
 
@@ -188,6 +191,7 @@ struct Options
     std::vector<int64_t> shape;
     bool graph{false};
     bool profilePerThread{false};
+    int32_t timeEvery{1}; //!< an event pair around every timeEvery-th enqueue
 };
 
 std::vector<std::string> split(std::string const& text, char separator)
@@ -248,6 +252,8 @@ Options parse(int argc, char** argv)
                 options.shape.push_back(positive(dim, "--shape dimension"));
             }
         }
+        else if (arg == "--time-every")
+            options.timeEvery = static_cast<int32_t>(positive(value(), "--time-every"));
         else if (arg == "--graph")
             options.graph = true;
         else if (arg == "--profile-per-thread")
@@ -548,13 +554,19 @@ void runThread(Worker& worker, Options const& options, StartGate& gate, cudaEven
             worker.capture(graph);
             cudaCheck(cudaGraphLaunch(graph.exec, worker.stream()), "cudaGraphLaunch (warm-up)");
         }
-        std::vector<Event> starts(static_cast<size_t>(options.iterations));
-        std::vector<Event> ends(static_cast<size_t>(options.iterations));
+        int32_t const every = options.timeEvery;
+        size_t const timed = static_cast<size_t>((options.iterations + every - 1) / every);
+        std::vector<Event> starts(timed);
+        std::vector<Event> ends(timed);
         cudaCheck(cudaStreamSynchronize(worker.stream()), "cudaStreamSynchronize (warm-up)");
         gate.arriveAndWait();
         for (int32_t i = 0; i < options.iterations; ++i)
         {
-            cudaCheck(cudaEventRecord(starts[i].handle, worker.stream()), "cudaEventRecord");
+            bool const timeIt = i % every == 0;
+            if (timeIt)
+            {
+                cudaCheck(cudaEventRecord(starts[i / every].handle, worker.stream()), "cudaEventRecord");
+            }
             if (options.graph)
             {
                 cudaCheck(cudaGraphLaunch(graph.exec, worker.stream()), "cudaGraphLaunch");
@@ -563,11 +575,14 @@ void runThread(Worker& worker, Options const& options, StartGate& gate, cudaEven
             {
                 worker.enqueue();
             }
-            cudaCheck(cudaEventRecord(ends[i].handle, worker.stream()), "cudaEventRecord");
+            if (timeIt)
+            {
+                cudaCheck(cudaEventRecord(ends[i / every].handle, worker.stream()), "cudaEventRecord");
+            }
         }
         cudaCheck(cudaStreamSynchronize(worker.stream()), "cudaStreamSynchronize");
         result.done = std::chrono::steady_clock::now();
-        for (int32_t i = 0; i < options.iterations; ++i)
+        for (size_t i = 0; i < timed; ++i)
         {
             float elapsed = 0.0F;
             float begin = 0.0F;
@@ -798,8 +813,11 @@ int main(int argc, char** argv)
             + ", \"p90_us\": " + jsonNumber(percentile(latencies, 0.90))
             + ", \"p99_us\": " + jsonNumber(percentile(latencies, 0.99)) + ", \"mean_us\": " + jsonNumber(mean) + "}";
     }
-    json += "], \"gpu_busy_fraction\": " + jsonNumber(wallMs > 0 ? unionLength(intervals) / wallMs : std::nan(""))
-        + ", \"gpu_interval_sum_over_wall\": " + jsonNumber(wallMs > 0 ? intervalSumMs / wallMs : std::nan(""))
+    double const scale = static_cast<double>(options.timeEvery);
+    json += "], \"gpu_busy_fraction\": "
+        + jsonNumber(wallMs > 0 ? std::min(1.0, scale * unionLength(intervals) / wallMs) : std::nan(""))
+        + ", \"gpu_interval_sum_over_wall\": " + jsonNumber(wallMs > 0 ? scale * intervalSumMs / wallMs : std::nan(""))
+        + ", \"time_every\": " + std::to_string(options.timeEvery)
         + ", \"outputs_identical\": " + (identical ? "true" : "false") + ", \"errors\": [";
     for (size_t i = 0; i < errors.size(); ++i)
     {

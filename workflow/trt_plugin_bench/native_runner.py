@@ -54,9 +54,10 @@ class NativeRunResult:
 
 def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                      shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
-                     warmup: int | None = None, seed: int | None = None) -> list[str]:
+                     warmup: int | None = None, seed: int | None = None, time_every: int = 1) -> list[str]:
     """The runner's command line; refuses values the runner would refuse."""
-    for name, value in (("threads", threads), ("iterations", iterations), *(("shape", d) for d in shape)):
+    for name, value in (("threads", threads), ("iterations", iterations), ("time_every", time_every),
+                        *(("shape", d) for d in shape)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not shape:
@@ -75,6 +76,8 @@ def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], thread
         args += ["--warmup", str(warmup)]
     if seed is not None:
         args += ["--seed", str(seed)]
+    if time_every != 1:
+        args += ["--time-every", str(time_every)]
     return args
 
 
@@ -146,11 +149,12 @@ def parse_result(stdout: str) -> NativeRunResult:
 
 def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
-               timeout_s: float = 600.0) -> NativeRunResult:
+               timeout_s: float = 600.0, time_every: int = 1) -> NativeRunResult:
     """Run the runner and return its validated result. A run that reports errors or differing
     outputs still returns (result.ok is False: the caller labels or refuses it); a usage error, a
     crash or output that is not the promised JSON raises NativeRunnerError."""
-    args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread)
+    args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread,
+                            time_every=time_every)
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.TimeoutExpired) as exc:

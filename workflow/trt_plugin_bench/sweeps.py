@@ -177,7 +177,7 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     """Time every configured shape in every mode, after checking its output once. The copy
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
     Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
-    backend = get_backend(backend_name)
+    backend = get_backend(backend_name, config["timing"]["l2_flush"])
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     rule = StoppingRule.from_config(config["timing"])
     rule = replace(rule, max_time_s=time_budget(backend, config, rule.max_time_s))
@@ -360,7 +360,7 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     does not carry where each engine's buffers happen to lie. Every round also times b a second
     time: b' ÷ b is the A/A control, what the method reports for two identical things. Both
     outputs are checked before timing."""
-    backend = get_backend(backend_name)
+    backend = get_backend(backend_name, config["timing"]["l2_flush"])
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
     b = backend.load(engine_b, library)
@@ -603,11 +603,13 @@ def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runne
     shape = tuple(tcfg.get("shape") or spec.opt)
     base = int(tcfg.get("native_iterations", 20000))
     min_wall = float(tcfg.get("native_min_wall_s", 0.2))
+    every = int(tcfg.get("native_time_every", 1))
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
     def once(count: int, graph: bool, iterations: int) -> NativeRunResult:
-        result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True)
+        result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
+                            time_every=every)
         if not result.ok:
             wrong.append(f"{Path(engine_path).name} at {count} threads ({_native_mode(graph)}): "
                          f"outputs_identical={str(result.outputs_identical).lower()}"
