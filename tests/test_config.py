@@ -191,3 +191,10 @@ def test_snakemake_takes_a_nested_number_from_the_command_line(tmp_path: Path, g
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert '"max_time_s": 0.5' in out and '"repeats": 2' in out  # the number, and the other timing keys kept
+
+
+def test_l2_flush_defaults_to_clean_and_names_its_values(good: dict) -> None:
+    assert validate_config(copy.deepcopy(good))["timing"]["l2_flush"] == "clean"
+    good["timing"]["l2_flush"] = "memset"
+    msg = error_of(good)
+    assert "timing.l2_flush" in msg and "'memset'" in msg and "clean, dirty" in msg

@@ -256,7 +256,7 @@ def test_arena_timers_bind_one_input_output_and_flush(tmp_path: Path, manifest: 
     try:
         with backend.arena() as arena, ea.timer((8, 96), "cold", 1, 1 << 20, arena=arena) as ta, \
                 eb.timer((8, 96), "cold", 1, 1 << 20, arena=arena) as tb:
-            assert (ta.b.d_in.ptr, ta.b.d_out.ptr, ta.flush.ptr) == (tb.b.d_in.ptr, tb.b.d_out.ptr, tb.flush.ptr)
+            assert (ta.b.d_in.ptr, ta.b.d_out.ptr, ta.flush.buffer.ptr) == (tb.b.d_in.ptr, tb.b.d_out.ptr, tb.flush.buffer.ptr)
             assert ta.verify().ok and tb.verify().ok  # each poisons the shared output, then checks its own
             assert ta.sample()[0] > 0 and tb.sample()[0] > 0
             with pytest.raises(ValueError, match="one arena per shape"):
@@ -440,3 +440,34 @@ def test_fill_tiled_is_ordered_on_its_stream(backend) -> None:
         cuda.memcpy_dtoh(after, dst.ptr)
         np.testing.assert_array_equal(after[: total - 3], np.resize(block2.view(np.uint8), total - 3))
         np.testing.assert_array_equal(after[total - 3:], np.resize(block, total)[total - 3:])
+
+
+def test_l2_flush_kinds(backend) -> None:
+    """The clean flush only reads its buffer (and never stores to its sink); the dirty one writes it.
+    Both are ordered on the given stream, and an unknown kind is refused by name."""
+    from trt_plugin_bench.cuda_utils import L2Flush
+
+    stream = cuda.Stream(flags=1)
+    rng = np.random.default_rng(5)
+    for kind in ("clean", "dirty"):
+        flush = L2Flush(backend.gpu, kind)
+        try:
+            head = rng.integers(0, 256, 1 << 16, dtype=np.uint8)
+            head[:16] = 0x5A  # one 16-byte word stays a memset word
+            cuda.memcpy_htod(flush.buffer.ptr, head)
+            cuda.memset_d8(flush._sink.ptr, 0x11, 256)
+            flush.enqueue(stream)
+            stream.synchronize()
+            got = np.empty(1 << 16, np.uint8)
+            cuda.memcpy_dtoh(got, flush.buffer.ptr)
+            sink = np.empty(256, np.uint8)
+            cuda.memcpy_dtoh(sink, flush._sink.ptr)
+            if kind == "clean":
+                np.testing.assert_array_equal(got, head)
+            else:
+                assert (got == 0x5A).all()
+            assert (sink == 0x11).all()  # random words XOR to the magic value only by a 2^-32 chance
+        finally:
+            flush.free()
+    with pytest.raises(ValueError, match="timing.l2_flush 'lukewarm'; allowed values: clean, dirty"):
+        L2Flush(backend.gpu, "lukewarm")

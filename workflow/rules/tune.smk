@@ -2,7 +2,7 @@ rule tune:
     """plugin_kernel auto: the kernel variants measured per size band on this GPU (direct, then in an
     engine against the native twin), and the choice table the plugin engines are built with. Reruns
     on a new kernel library (a kernel edit), another GPU or driver, or a change of its own keys;
-    timing.* is not among them."""
+    timing.* is not among them, but for timing.l2_flush (how its cold samples start)."""
     input:
         manifest=MANIFEST,
     output:
@@ -12,7 +12,7 @@ rule tune:
         tpb=TPB,
         backend=BACKEND,
         cfg=dag.cfg_json(tune=CONFIG["tune"], dtypes=CONFIG["dtypes"], beta=CONFIG["beta"], builder=CONFIG.get("builder", {}),
-                         compare={"pairs": CONFIG["compare"]["pairs"]}),
+                         compare={"pairs": CONFIG["compare"]["pairs"]}, timing={"l2_flush": CONFIG["timing"]["l2_flush"]}),
         gpu=dag.gpu_identity(BACKEND),
     log:
         "results/logs/tune.log",

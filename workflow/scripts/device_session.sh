@@ -3,6 +3,8 @@
 # `. /opt/trtkit/env.sh`. Steps (any order, several at once):
 #   check  environment, kernel check + compute-sanitizer memcheck/racecheck, ptxas report, SASS widths
 #   probe  after check: plugin/probes' variant probe (direct path, every shape) and ncu on three kernels
+#   flush  the cold mode's two L2 flushes (timing.l2_flush clean / dirty) and warm, interleaved, for the
+#          copy kernel and the Swish kernels at 256 MiB-1 GiB (workflow/scripts/probes.py cold-flush)
 #   smoke  the GPU tests of the timing machinery only (a minute)
 #   tests  the gpu pytest suite (tests/test_gpu*.py) and the host-only creator check against
 #          $TENSORRT_INCLUDE_DIR (tests/test_plugin_host.py)
@@ -13,6 +15,8 @@
 #          command on this GPU (issue 14), the same code twice and the naive kernel as the change
 #   runner the plugin library's loading (plain ctypes.CDLL, then initSwishPlugins, with TPB_PLUGIN_DEBUG)
 #          and the native runner (plugin/runner) on the fp32 sweep engines: 1-8 threads, plain and graph
+#   streams after dag: the DAG's native runner on the fp32 sweep engines, 1-8 threads, plain and graph,
+#          an event pair around every enqueue vs every 16th: what the timing itself costs the stream
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
 # 8 files); a short table is printed last.
@@ -56,6 +60,11 @@ for step in "$@"; do
       fp16:product_vectorized_oneshot_x1 fp16:product_vectorized_oneshot_x2_b128 fp32:product_vectorized_oneshot_x1_b128 \
       > "$LOGS/probe.log" 2>&1
     note "probe $(grep -c . "$LOGS/probe/probe.csv" 2>/dev/null) rows"
+    ;;
+  flush)
+    python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
+    timeout 240 python3 workflow/scripts/probes.py cold-flush --out "$LOGS/cold_flush" > "$LOGS/cold_flush.log" 2>&1
+    note "cold-flush probe rc=$?"; tail -16 "$LOGS/cold_flush.log"
     ;;
   smoke)
     TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 300 python3 -m pytest -m gpu tests/test_gpu.py -q -rs -x \
@@ -199,6 +208,23 @@ PY
         --shape 64x1024 --profile-per-thread $g 2>> "$LOGS/runner_stderr.log"
     done; done; done > "$LOGS/runner.jsonl" 2>&1
     note "runner: $(grep -c '"outputs_identical": true' "$LOGS/runner.jsonl") of 24 runs with identical outputs"
+    ;;
+  streams)
+    runner=$(python3 -c 'import json; print(json.load(open("results/build/manifest.json"))["trt_runner"])')
+    lib=$(python3 -c 'import json; print(json.load(open("results/build/manifest.json"))["plugin_library"])')
+    for op in relu swish_native swish_plugin; do for every in 1 16; do for g in "" --graph; do for t in 1 2 4 8; do
+      timeout 60 "$runner" --engine "results/engines/${op}__fp32__sweep.engine" --plugins "$lib" --threads $t --iterations 20000 \
+        --shape 64x1024 --profile-per-thread --time-every $every $g 2>> "$LOGS/streams_stderr.log" \
+        | python3 -c "import json,sys; r=json.load(sys.stdin); r['operator']='$op'; print(json.dumps(r))"
+    done; done; done; done > "$LOGS/streams.jsonl"
+    note "streams: $(grep -c '"outputs_identical": true' "$LOGS/streams.jsonl") of 48 runs identical"
+    python3 - "$LOGS/streams.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for r in rows:
+    print(f"{r['operator']:<13} every={r['time_every']:<2} {'graph' if r['graph'] else 'plain':<5} N={r['threads']} "
+          f"{r['inferences_per_second'] / 1e3:7.1f} k/s busy {r['gpu_busy_fraction']:.2f} wall {r['wall_s']:.3f}")
+PY
     ;;
   pack)
     tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' results/tables results/figures results/logs results/build/manifest.json \

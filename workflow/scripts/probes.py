@@ -9,6 +9,9 @@ The kernel shapes the product does not ship are timed by plugin/probes/swishVari
                 fastest read+write stream, and the Swish kernel (fp16 beat cudaMemcpy by 0.4 %) is one
   idle-series   seconds of back-to-back idle-start samples (stream, graph) and blocked-start ones:
                 how long the host's slow and fast spells last decides how a window must sample
+  cold-flush    the cold mode's two flushes (timing.l2_flush: clean reads 4x the L2, dirty writes it)
+                and warm, interleaved, for the copy kernel and the Swish kernels at >= 256 MiB: what
+                the flush's own dirty lines cost the timed kernel
   compare-arena the A/A control (TensorRT's kernel against itself) and plugin / native, each engine on
                 buffers of its own vs all on one shared input, output and flush buffer
 
@@ -123,10 +126,9 @@ def copy_family(out: Path, manifest: Path) -> None:
         DeviceBuffer,
         EventTimer,
         GpuContext,
+        L2Flush,
         StreamBlocker,
         fill_tiled,
-        flush_l2,
-        l2_flush_bytes,
     )
 
     gpu = GpuContext(0)
@@ -135,7 +137,7 @@ def copy_family(out: Path, manifest: Path) -> None:
     kernels = {name: module.get_function(name) for name in COPY_VARIANTS}
     stream = cuda.Stream(flags=0x1)
     events = EventTimer(stream, StreamBlocker(gpu))
-    flush = DeviceBuffer(l2_flush_bytes(gpu))
+    flush = L2Flush(gpu, "dirty")  # as these probes ran (2026-11-24), before timing.l2_flush
     rule = StoppingRule(target_rse=0.0004, min_samples=24, max_samples=400, max_time_s=1.5, warmup_min=3,
                         warmup_time_s=0.01)
     rows = []
@@ -181,7 +183,7 @@ def copy_family(out: Path, manifest: Path) -> None:
 
             def sampler(name: str):  # noqa: ANN202
                 def sample() -> tuple[float, float]:
-                    flush_l2(flush, stream)
+                    flush.enqueue(stream)
                     return events.time(launch[name])
                 return sample
 
@@ -201,6 +203,60 @@ def copy_family(out: Path, manifest: Path) -> None:
         print(f"-- {mib} MiB buffers (read + write {2 * mib} MiB), cold, blocked start")
         for r in sel:
             print(f"{r['variant']:<24} {r['gbs']:8.1f} GB/s  {r['median_us']:9.2f} us  rse {100 * r['rse']:.3f} %  n {r['n']}")
+
+
+def cold_flush(out: Path, manifest: Path) -> None:
+    """Warm, cold behind a clean flush and cold behind a dirty one, interleaved per buffer size."""
+    from trt_plugin_bench.cuda_direct import KernelLibrary
+    from trt_plugin_bench.cuda_utils import DeviceBuffer, EventTimer, GpuContext, L2Flush, StreamBlocker, fill_tiled
+
+    gpu = GpuContext(0)
+    lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
+    stream = cuda.Stream(flags=0x1)
+    events = EventTimer(stream, StreamBlocker(gpu))
+    flushes = {kind: L2Flush(gpu, kind) for kind in ("clean", "dirty")}
+    rule = StoppingRule(target_rse=0.0005, min_samples=30, max_samples=600, max_time_s=0.6, warmup_min=3,
+                        warmup_time_s=0.01)
+    rows = []
+    for mib in (256, 512, 1024):
+        size = mib << 20
+        with DeviceBuffer(size) as src, DeviceBuffer(size) as dst:
+            fill_tiled(src, ref.random_input((1 << 20,), "fp16", seed=3), size, stream)
+            stream.synchronize()
+            work = {"copy16": lambda: gpu.copy16(dst.ptr, src.ptr, size, stream)}
+            for dtype, variant in (("fp32", "x1_b128"), ("fp32", "x2_b128"), ("fp16", "x1_b128"), ("fp16", "x1")):
+                n = size // ref.numpy_dtype(dtype).itemsize
+                work[f"swish_{dtype}_{variant}"] = (lambda n=n, dtype=dtype, k="vectorized_oneshot_" + variant:
+                                                    lib.swish(src.ptr, dst.ptr, n, 1.0, dtype, k, stream))
+            for fn in work.values():  # the first launch loads the kernel: never inside a blocked start
+                fn()
+            stream.synchronize()
+            keys = [(name, mode) for name in work for mode in ("warm", "clean", "dirty")]
+
+            def sampler(name: str, mode: str):  # noqa: ANN202
+                def sample() -> tuple[float, float]:
+                    if mode != "warm":
+                        flushes[mode].enqueue(stream)
+                    return events.time(work[name])
+                return sample
+
+            samplers = [sampler(*k) for k in keys]
+            with quiet_host(True):
+                for smp in samplers:
+                    warm_up(smp, rule)
+                series, reason = sample_interleaved(samplers, rule)
+            for (name, mode), x in zip(keys, series):
+                st = summarize(x, reason)
+                rows.append({"buffer_mib": mib, "work": name, "mode": mode, "n": st.n, "median_us": st.median * 1e6,
+                             "rse": st.rse, "gbs": 2 * size / st.median / 1e9, "stop": reason})
+    for f in flushes.values():
+        f.free()
+    _write_csv(out / "cold_flush.csv", rows)
+    print(f"{'MiB':>5} {'work':<18} {'warm GB/s':>10} {'clean GB/s':>11} {'dirty GB/s':>11}")
+    for mib in (256, 512, 1024):
+        for name in dict.fromkeys(r["work"] for r in rows):
+            g = {r["mode"]: r["gbs"] for r in rows if r["buffer_mib"] == mib and r["work"] == name}
+            print(f"{mib:>5} {name:<18} {g['warm']:10.1f} {g['clean']:11.1f} {g['dirty']:11.1f}")
 
 
 def _engines(config: dict, names: list[tuple[str, str, str, str]], workdir: Path, manifest: Path | None):  # noqa: ANN202
@@ -339,7 +395,7 @@ def arena_compare(out: Path, manifest: Path) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-arena"])
+    p.add_argument("probe", choices=["copy-family", "idle-series", "compare-arena", "cold-flush"])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--manifest", type=Path, default=Path("results/build/manifest.json"))
     p.add_argument("--seconds", type=float, default=8.0)
@@ -347,6 +403,8 @@ def main() -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     if a.probe == "copy-family":
         copy_family(a.out, a.manifest)
+    elif a.probe == "cold-flush":
+        cold_flush(a.out, a.manifest)
     elif a.probe == "idle-series":
         idle_series(a.out, a.manifest, a.seconds)
     else:

@@ -16,10 +16,9 @@ from .cuda_utils import (
     DeviceBuffer,
     EventTimer,
     GpuContext,
+    L2Flush,
     StreamBlocker,
     fill_tiled,
-    flush_l2,
-    l2_flush_bytes,
     set_pattern,
 )
 from .gpu_state import read_state, throttled
@@ -63,7 +62,8 @@ def kernel_bench(config: dict, manifest_path: Path) -> list[KernelRow]:
     lib = kernel_library(manifest_path)
     gpu = GpuContext(0)
     bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"],
-                        StoppingRule.from_config(config["timing"]), float(config.get("beta", 1.0)))
+                        StoppingRule.from_config(config["timing"]), float(config.get("beta", 1.0)),
+                        l2_flush=config["timing"]["l2_flush"])
     rows: list[KernelRow] = []
     try:
         with quiet_host(config.get("timing", {}).get("pin_cpu", True)):
@@ -87,7 +87,8 @@ class DirectBench:
     first: the kernel_bench rule, and the tune rule's direct path."""
 
     def __init__(self, lib: KernelLibrary, gpu: GpuContext, kernels: list[str], rule: StoppingRule, beta: float,
-                 modes: tuple[str, ...] = ("warm", "cold"), block_elements: int = RANDOM_BLOCK_ELEMENTS):
+                 modes: tuple[str, ...] = ("warm", "cold"), block_elements: int = RANDOM_BLOCK_ELEMENTS,
+                 l2_flush: str = "clean"):
         self.lib, self.gpu = lib, gpu
         # the random block tiled over the input and checked against float64 after each kernel's first run
         self.block_elements = block_elements
@@ -98,7 +99,7 @@ class DirectBench:
         self.stream = cuda.Stream(flags=0x1)
         # GPU time behind a blocked start, as the engines' warm and cold modes: launch latency out
         self.events = EventTimer(self.stream, StreamBlocker(gpu))
-        self.flush = DeviceBuffer(l2_flush_bytes(gpu))
+        self.flush = L2Flush(gpu, l2_flush)
 
     def size(self, dtype: str, n: int, seed: int) -> list[KernelRow]:
         nbytes = n * ITEMSIZE[dtype]
@@ -119,7 +120,7 @@ class DirectBench:
                 for mode in self.modes:
                     def sample(mode: str = mode, kernel: str = kernel) -> tuple[float, float]:
                         if mode == "cold":
-                            flush_l2(self.flush, stream)
+                            self.flush.enqueue(stream)
                         return self.events.time(lambda: self.lib.swish(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream))
 
                     warm_up(sample, self.rule)

@@ -212,7 +212,8 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     from .stats import StoppingRule, median_ratio, sample_interleaved, summarize, warm_up
     from .sweeps import log, plugin_library_from_manifest
 
-    backend = get_backend("tensorrt")
+    l2_flush = config["timing"]["l2_flush"]  # how cold is made: the one timing.* key the rule reads
+    backend = get_backend("tensorrt", l2_flush)
     info = backend.device_info()
     rule = StoppingRule.from_config(tcfg["timing"])
     beta = float(config.get("beta", 1.0))
@@ -225,7 +226,7 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     # then) was most of the rule's 5.6 minutes on the H200 (2026-12-02); the kernel check and the
     # engines' own checks cover the numerics
     bench = DirectBench(kernel_library(manifest_path), backend.gpu, tcfg["kernels"], rule, beta, modes=("cold",),
-                        block_elements=1 << 18)
+                        block_elements=1 << 18, l2_flush=l2_flush)
     rows: list[TuneRow] = []
     tables: dict[str, list] = {}
     decided: dict[str, str] = {}

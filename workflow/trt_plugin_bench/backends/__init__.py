@@ -38,8 +38,10 @@ def resolve_backend_name(requested: str) -> str:
         return "reference"
 
 
-def get_backend(name: str) -> Backend:
-    """Instantiate a backend by resolved name; TensorRT is imported only here, only on request."""
+def get_backend(name: str, l2_flush: str = "clean") -> Backend:
+    """Instantiate a backend by resolved name; TensorRT is imported only here, only on request.
+    ``l2_flush``: timing.l2_flush, the GPU cold mode's flush (cuda_utils.L2Flush; the CPU backend's
+    flush is a numpy pass over its own buffer)."""
     if name == "reference":
         from .reference import ReferenceBackend
 
@@ -52,7 +54,7 @@ def get_backend(name: str) -> Backend:
                 "backend 'tensorrt' needs the tensorrt and pycuda packages (the optional 'gpu' "
                 f"extra: pip install -e '.[gpu]'): {exc}"
             ) from exc
-        return TensorRTBackend()
+        return TensorRTBackend(l2_flush)
     raise ValueError(f"unknown backend {name!r}; allowed values: {', '.join(BACKENDS)}")
 
 

@@ -30,11 +30,10 @@ from ..cuda_utils import (
     DeviceBuffer,
     EventTimer,
     GpuContext,
+    L2Flush,
     StreamBlocker,
     copy_kernel_measurement,
     fill_tiled,
-    flush_l2,
-    l2_flush_bytes,
     set_pattern,
 )
 from ..operators import KERNEL_IDS, OPERATORS, KernelIdMismatch, check_kernel_ids, tensorrt_support
@@ -194,8 +193,9 @@ class TensorRTBackend(Backend):
     timing_clock = "cuda_event"
     modes = ("warm", "cold", "stream", "graph")
 
-    def __init__(self) -> None:
+    def __init__(self, l2_flush: str = "clean") -> None:
         self.gpu = GpuContext(0)
+        self.l2_flush = l2_flush  # timing.l2_flush: what the cold mode's flush leaves in the L2 (cuda_utils.L2Flush)
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
         self._ctypes_handles: dict[str, ctypes.CDLL] = {}  # dlopen'ed plugin libraries, kept loaded
@@ -360,7 +360,7 @@ class TensorRTBackend(Backend):
 
     # -- calibration -------------------------------------------------------------------------
     def arena(self) -> TrtArena:
-        return TrtArena(self.gpu)
+        return TrtArena(self.gpu, self.l2_flush)
 
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
         from ..stats import measure
@@ -555,11 +555,11 @@ class TrtArena(TimingArena):
     """Device buffers shared by the timers of one comparison (see TimingArena): input, output and
     the cold-mode flush buffer, allocated by the first timer that needs them."""
 
-    def __init__(self, gpu: GpuContext):
+    def __init__(self, gpu: GpuContext, l2_flush: str = "clean"):
         super().__init__()
-        self.gpu = gpu
+        self.gpu, self.l2_flush = gpu, l2_flush
         self._io: tuple[DeviceBuffer, DeviceBuffer] | None = None
-        self._flush: DeviceBuffer | None = None
+        self._flush: L2Flush | None = None
 
     def io(self, nbytes: int) -> tuple[DeviceBuffer, DeviceBuffer]:
         self.reserve(nbytes)
@@ -567,9 +567,9 @@ class TrtArena(TimingArena):
             self._io = DeviceBuffer(self.nbytes), DeviceBuffer(self.nbytes)
         return self._io
 
-    def flush(self) -> DeviceBuffer:
+    def flush(self) -> L2Flush:
         if self._flush is None:
-            self._flush = DeviceBuffer(l2_flush_bytes(self.gpu))
+            self._flush = L2Flush(self.gpu, self.l2_flush)
         return self._flush
 
     def close(self) -> None:
@@ -587,7 +587,7 @@ class TrtTimer(Timer):
         self.engine, self.mode, self.shape = engine, mode, tuple(shape)
         self.gpu = engine.backend.gpu
         self.verify_max_elements = verify_max_elements
-        self.flush: DeviceBuffer | None = None
+        self.flush: L2Flush | None = None
         self._owns_flush = arena is None
         self.graph: CudaGraph | None = None
         self.b = _Bindings(engine, engine.context_lock)
@@ -608,7 +608,7 @@ class TrtTimer(Timer):
         blocked = MODE_START[self.mode] == "blocked"
         self.events = EventTimer(self.b.stream, StreamBlocker(self.gpu) if blocked else None)
         if self.mode == "cold":
-            self.flush = DeviceBuffer(l2_flush_bytes(self.gpu)) if arena is None else arena.flush()
+            self.flush = L2Flush(self.gpu, self.engine.backend.l2_flush) if arena is None else arena.flush()
         if self.mode == "graph":
             self.b.enqueue()  # TensorRT needs one enqueue after a shape change before capture
             self.b.stream.synchronize()
@@ -616,7 +616,7 @@ class TrtTimer(Timer):
 
     def sample(self) -> tuple[float, float]:
         if self.flush is not None:
-            flush_l2(self.flush, self.b.stream)
+            self.flush.enqueue(self.b.stream)
             if self.events.blocker is None:
                 self.b.stream.synchronize()
         try:
