@@ -366,6 +366,9 @@ def test_matrix_command_exit_status(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "UNEXPECTED: bad_sync_in_enqueue: clone_independence failed too" in proc.stdout
     assert json.loads(path.read_text())["flag"] == "SYNC_IN_ENQUEUE"
+    proc = subprocess.run([sys.executable, "-m", "trt_plugin_bench", "conformance-matrix", str(tmp_path / "gone.json"),
+                           "--expect"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and "gone.json: no report" in proc.stdout, proc.stdout + proc.stderr
 
 
 # -- the fixture, built host-only --------------------------------------------------------------------

@@ -271,7 +271,8 @@ def _run(args: argparse.Namespace) -> int:
 
         reports = load_reports([Path(p) for p in args.reports])
         print(matrix_text(reports))
-        problems = expectation_problems(reports)
+        problems = [f"{p}: no report (the target's conformance command failed: see its log)"
+                    for p in args.reports if not Path(p).is_file()] + expectation_problems(reports)
         for problem in problems:
             print(f"UNEXPECTED: {problem}")
         print("conformance matrix: " + ("as expected" if not problems else f"{len(problems)} unexpected"))

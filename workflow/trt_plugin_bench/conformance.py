@@ -623,6 +623,9 @@ def conformance_command(config: dict, backend: str, operator: str, manifest: Pat
     plugin = library or (Path(data["plugin_library"]) if data.get("plugin_library") else None)
     runner = runner or (Path(data["trt_runner"]) if data.get("trt_runner") else None)
     version = tensorrt_version() if backend == "tensorrt" else None
+    if backend == "tensorrt" and version is None:
+        raise ConformanceError("backend tensorrt was requested but `import tensorrt` fails here: install the 'gpu' "
+                               "extra, or run the rule on the reference backend (every check n/a: no TensorRT)")
     major = int(version.split(".")[0]) if version else None
     settings = Settings.from_config(config.get("conformance", {}))
     target = make_target(operator, plugin, flag, beta=float(config.get("beta", 1.0)))

@@ -240,7 +240,10 @@ def mode_graph(payload: dict) -> dict:
         finally:
             graph.close()
     result["graph_outputs"] = outputs
-    ctx.close()
+    try:
+        ctx.close()
+    except Exception as exc:  # what went wrong is in the result already; keep it
+        result["close_error"] = f"{type(exc).__name__}: {exc}"
     return result
 
 
