@@ -126,6 +126,10 @@ def test_rerunning_the_log_rule_does_not_duplicate_runs(project: Path) -> None:
     exp = client.get_experiment_by_name("trt-plugin-bench-small")
     before = len(client.search_runs([exp.experiment_id]))
     assert before == 1 + 6  # one parent per invocation, one nested run per sweep
+    [parent] = client.search_runs([exp.experiment_id], filter_string="tags.`tpb.role` = 'pipeline'")
+    # conformance on the CPU: n/a tags with the reason, no 1/0 metric that could read as a pass
+    assert parent.data.tags["tpb.conformance.swish_plugin.graph_capture"].startswith("n/a: not applicable: no TensorRT")
+    assert not [k for k in parent.data.metrics if k.startswith("conformance.")]
     proc = snakemake(project, "--forcerun", "log_mlflow")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(client.search_runs([exp.experiment_id])) == before
