@@ -28,6 +28,8 @@ from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENG
 from .cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
 
 OUTPUT_CAPACITY = int(np.prod(PROFILE_MAX))  # every context's buffers hold the profile's max
+# runtimes live until the process ends: every engine (a mode's local) is gone before its runtime
+_RUNTIMES: list = []
 
 
 def _target(payload: dict) -> Target:
@@ -192,7 +194,7 @@ def _engine(t: Target, payload: dict) -> tuple[trt.ICudaEngine, tb.CapturingLogg
     engine = runtime.deserialize_cuda_engine(Path(payload["engine"]).read_bytes())
     if engine is None:
         raise RuntimeError(f"the conformance engine did not deserialize: {logger.errors()}")
-    logger.runtime = runtime  # type: ignore[attr-defined]  # the runtime must outlive the engine
+    _RUNTIMES.append(runtime)
     return engine, logger, gpu
 
 
@@ -325,8 +327,12 @@ def mode_v2v3(payload: dict) -> dict:
     gpu = GpuContext(0)
     logger = tb.CapturingLogger(echo=False)
     runtime = trt.Runtime(logger)
+    _RUNTIMES.append(runtime)
     engines = {name: runtime.deserialize_cuda_engine(Path(p).read_bytes())
                for name, p in ((t.implementation, payload["engine"]), (other, other_path))}
+    missing = [name for name, engine in engines.items() if engine is None]
+    if missing:
+        return {"error": f"the {', '.join(missing)} engine did not deserialize: {logger.errors()}"}
     differing, shapes = [], []
     for i, shape in enumerate(tuple(s) for s in payload["shapes"]):
         outs = {}
@@ -341,7 +347,7 @@ def mode_v2v3(payload: dict) -> dict:
         shapes.append(_shape_text(shape))
         if a.tobytes() != b.tobytes():
             differing.append(f"{_shape_text(shape)}: {int(np.count_nonzero(a.view(np.uint8) != b.view(np.uint8)))} bytes")
-    del gpu
+    del engines, gpu
     return {"shapes": shapes, "differing": differing}
 
 
