@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -420,3 +421,50 @@ def test_fixture_libraries_have_their_own_names(fixture_build: Path) -> None:
         assert {"initSwishPlugins", "getPluginCreators", "tpbSwishKernelCount"} <= names
         assert not [n for n in names if n.startswith("_ZN3tpb")], sorted(names)
     assert len(sonames) == len(cf.BAD_FLAGS)
+
+
+# Check 5 against the real TensorRT 8.6 registry on this CPU host (trt-kit's libnvinfer.so.8 and its
+# 8.6.1 bindings, as tests/test_plugin_host.py uses them): the children's load mode itself, with
+# trt.Runtime replaced (creating one needs a GPU; it only routes TensorRT's log to the child's logger).
+REAL_LIB_DIR = os.environ.get("TPB_REAL_TRT_LIB_DIR", "")
+REAL_SITE = os.environ.get("TPB_REAL_TRT_SITE", "")
+REAL_PYTHON = shutil.which("python3.11")
+LOAD_PROGRAM = """
+import sys
+import tensorrt as trt
+trt.Runtime = lambda logger: None
+from trt_plugin_bench import conformance_gpu
+sys.exit(conformance_gpu.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not (REAL_LIB_DIR and REAL_SITE and REAL_PYTHON),
+                    reason="TPB_REAL_TRT_LIB_DIR / TPB_REAL_TRT_SITE (trt-kit's real TensorRT 8.6) or python3.11 missing")
+def test_library_loading_with_the_real_tensorrt_86(fixture_build: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    program = tmp_path / "load.py"
+    program.write_text(LOAD_PROGRAM)
+    monkeypatch.setenv("PYTHONPATH", REAL_SITE)
+    monkeypatch.setenv("TRTKIT_LIB", REAL_LIB_DIR)
+    monkeypatch.setenv("LD_LIBRARY_PATH", REAL_LIB_DIR)  # a libcuda stand-in there, for pycuda's import
+
+    def child(mode: str, payload: dict, timeout: float) -> cf.ChildResult:
+        return cf.run_child(mode, payload, timeout, command=[REAL_PYTHON, str(program), mode, json.dumps(payload)])
+
+    verdicts = {}
+    for flag in (None, "INIT_ONLY_REGISTRATION", "GLOBAL_STATE"):
+        library = fixture_build / (cf.bad_library_name(flag) if flag else "libswish_plugin.so")
+        target = cf.make_target("swish_plugin", library, flag)
+        parts = []
+        for way in ("dlopen", "load_library", "init"):
+            result = child("load", {"target": asdict(target), "seed": 1, "way": way}, 120.0)
+            assert result.ok, result.reason
+            parts.append(cf.judge_loading_way(result.data, [f"{target.plugin_name} v1"]))
+        verdicts[flag] = (cf.combine(parts), parts)
+    (status, reason), parts = verdicts[None]
+    assert status == PASS, reason
+    assert parts[1][0] == NA and "8.6.1 Python bindings over a 8.6.0" in parts[1][1]  # said, not passed
+    (status, reason), parts = verdicts["INIT_ONLY_REGISTRATION"]
+    assert status == FAIL and parts[0] == (FAIL, "dlopen: SwishBadInitOnlyRegistration v1 registered 0x"), parts
+    assert parts[2][0] == PASS  # initSwishPlugins still registers it
+    assert verdicts["GLOBAL_STATE"][0][0] == PASS  # its fault is elsewhere
