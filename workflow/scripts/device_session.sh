@@ -221,12 +221,13 @@ PY
       else
         args=(--op "$t" --library "$cb/libswish_plugin.so" --out "$cr/$t.json")
       fi
-      timeout 400 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --config-json "$cj" \
+      timeout 330 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --config-json "$cj" \
         --workdir "/tmp/tpb-conformance-work/${t/:/_}" "${args[@]}" > "$cr/${t/:/_}.log" 2>&1
       echo "$t rc=$?"
     }
-    # CONFORMANCE_JSON, e.g. '{"conformance": {"sanitizer_tools": ["memcheck"]}}', narrows a rerun
-    cj=${CONFORMANCE_JSON:-}; [ -n "$cj" ] || cj='{}'
+    # tighter limits than the rule's defaults (a hang must not eat the session); CONFORMANCE_JSON, e.g.
+    # '{"conformance": {"sanitizer_tools": ["memcheck"]}}', replaces them for a narrower rerun
+    cj=${CONFORMANCE_JSON:-}; [ -n "$cj" ] || cj='{"conformance": {"child_timeout_s": 60, "sanitizer_timeout_s": 180}}'
     export -f one; export cb cr cj
     start=$(date +%s)
     printf '%s\n' "${targets[@]}" | xargs -P 6 -I{} bash -c 'one {}' > "$cr/rc.txt" 2>&1
