@@ -75,7 +75,8 @@ def _expected(exc: BaseException) -> bool:
     from .config import ConfigError
 
     kinds: list[type] = [ConfigError, EngineLoadError, BackendUnavailable, ShapeOutOfProfileError]
-    for module, name in (("tracking", "TrackingStoreUnreachable"), ("backends.tensorrt_backend", "BuildError")):
+    for module, name in (("tracking", "TrackingStoreUnreachable"), ("backends.tensorrt_backend", "BuildError"),
+                         ("conformance", "ConformanceError")):
         loaded = sys.modules.get(f"{__package__}.{module}")
         if loaded is not None:
             kinds.append(getattr(loaded, name))
