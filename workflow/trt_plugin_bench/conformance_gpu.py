@@ -334,20 +334,22 @@ def mode_v2v3(payload: dict) -> dict:
     if missing:
         return {"error": f"the {', '.join(missing)} engine did not deserialize: {logger.errors()}"}
     differing, shapes = [], []
+    # one context per engine for every shape: destroying a context is check 3's business, not this one's
+    contexts = {name: Context(engine, 0, logger) for name, engine in engines.items()}
     for i, shape in enumerate(tuple(s) for s in payload["shapes"]):
         outs = {}
-        for name, engine in engines.items():
-            ctx = Context(engine, 0, logger)
+        for name, ctx in contexts.items():
             ctx.prepare(shape, t.dtype, payload["seed"] + i)
             ctx.poison(t.dtype)
             ctx.enqueue()
             outs[name] = ctx.output()
-            ctx.close()
         a, b = outs.values()
         shapes.append(_shape_text(shape))
         if a.tobytes() != b.tobytes():
             differing.append(f"{_shape_text(shape)}: {int(np.count_nonzero(a.view(np.uint8) != b.view(np.uint8)))} bytes")
-    del engines, gpu
+    for ctx in contexts.values():
+        ctx.close()
+    del contexts, engines, gpu
     return {"shapes": shapes, "differing": differing}
 
 
