@@ -562,8 +562,17 @@ def summary_lines(reports: Sequence[dict]) -> list[str]:
             status = next((x["status"] for x in r["checks"] if x["check"] == c.name), NA)
             cells.append(STATUS_CELL[status])
         lines.append(f"| {c.number}. {c.name} | " + " | ".join(cells) + " |")
-    notes = [f"- {r['label']} / {x['check']}: {x['status']}: {x['reason']}" for r in reports for x in r["checks"]
-             if x["status"] != PASS]
+    # every FAIL and n/a with its reason, one line per reason (the CPU backend's 7 x n "no TensorRT" is one)
+    grouped: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in reports:
+        for x in r["checks"]:
+            if x["status"] != PASS:
+                grouped.setdefault((x["status"], x["reason"]), {}).setdefault(r["label"], []).append(x["check"])
+    notes = []
+    for (status, reason), where in grouped.items():
+        places = ", ".join(label if len(checks) == len(CHECKS) else f"{label} ({', '.join(checks)})"
+                           for label, checks in where.items())
+        notes.append(f"- {STATUS_CELL[status]}: {places}: {reason}")
     return lines + ([""] + notes if notes else []) + [""]
 
 
