@@ -469,3 +469,13 @@ def test_library_loading_with_the_real_tensorrt_86(fixture_build: Path, tmp_path
     assert status == FAIL and parts[0] == (FAIL, "dlopen: SwishBadInitOnlyRegistration v1 registered 0x"), parts
     assert parts[2][0] == PASS  # initSwishPlugins still registers it
     assert verdicts["GLOBAL_STATE"][0][0] == PASS  # its fault is elsewhere
+
+
+def test_progress_hears_every_outcome_once(tmp_path: Path) -> None:
+    heard: list[cf.CheckOutcome] = []
+    outcomes = cf.run_conformance(_target(tmp=tmp_path), "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(),
+                                  sanitizer_check=_sanitizer_pass, progress=heard.append)
+    assert sorted(o.check for o in heard) == sorted(cf.CHECK_NAMES) and set(heard) == set(outcomes)
+    heard.clear()
+    cf.run_conformance(_target(tmp=tmp_path), "reference", None, tmp_path, cf.Settings(), progress=heard.append)
+    assert [o.check for o in heard] == list(cf.CHECK_NAMES)

@@ -417,19 +417,32 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
 
 def run_conformance(target: Target, backend: str, trt_major: int | None, workdir: Path, settings: Settings,
                     runner: Path | None = None, child: ChildRunner | None = None,
-                    sanitizer_check: Callable[[Target, Path], CheckOutcome] | None = None) -> list[CheckOutcome]:
+                    sanitizer_check: Callable[[Target, Path], CheckOutcome] | None = None,
+                    progress: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
     """Every check for ``target``; ``child`` (run_child) and ``sanitizer_check`` (run_sanitizer) are
-    replaced by fakes in the tests."""
+    replaced by fakes in the tests; ``progress`` hears each outcome as it is decided (the log)."""
+    def told(found: list[CheckOutcome]) -> list[CheckOutcome]:
+        for outcome in found if progress is not None else ():
+            progress(outcome)
+        return found
+
     if backend != "tensorrt" or trt_major is None:
-        return not_applicable("no TensorRT (reference backend: CPU, numpy; the checks need TensorRT and a GPU)")
+        return told(not_applicable("no TensorRT (reference backend: CPU, numpy; the checks need TensorRT and a GPU)"))
     why = tensorrt_support(target.operator, target.dtype, trt_major)
     if why:
-        return not_applicable(why)
+        return told(not_applicable(why))
     child = child or (lambda mode, payload, timeout: run_child(mode, payload, timeout))
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     engine = workdir / f"{target.label}.engine"
-    outcomes: dict[str, CheckOutcome] = {}
+
+    class Outcomes(dict):
+        def __setitem__(self, key: str, value: CheckOutcome) -> None:
+            super().__setitem__(key, value)
+            if progress is not None:
+                progress(value)
+
+    outcomes: dict[str, CheckOutcome] = Outcomes()
     if not target.uses_plugin:
         for c in CHECKS:
             if c.plugin_only:
@@ -646,11 +659,12 @@ def conformance_command(config: dict, backend: str, operator: str, manifest: Pat
         raise ConformanceError(f"{operator} uses the plugin but the manifest {manifest} names no plugin library: run "
                                "the compile_plugin rule on the tensorrt backend")
     workdir = Path(workdir) if workdir else Path(out).parent / "work" / target.label
-    outcomes = run_conformance(target, backend, major, workdir, settings, runner)
+    def say(o: CheckOutcome) -> None:
+        print(f"{target.label} {o.check}: {o.status.upper()} ({o.seconds:.1f} s): {o.reason}", file=sys.stderr, flush=True)
+
+    outcomes = run_conformance(target, backend, major, workdir, settings, runner, progress=say)
     data = report(target, backend, version, outcomes)
     write_report(Path(out), data)
-    for o in outcomes:
-        print(f"{target.label} {o.check}: {o.status.upper()}: {o.reason}", file=sys.stderr)
     return data
 
 
