@@ -51,6 +51,7 @@ include: "workflow/rules/sweeps.smk"
 include: "workflow/rules/device.smk"
 include: "workflow/rules/results.smk"
 include: "workflow/rules/verdict.smk"
+include: "workflow/rules/conformance.smk"
 
 
 rule all:
@@ -60,6 +61,7 @@ rule all:
         expand("results/figures/{figure}.png", figure=FIGURES),
         # seconds: nothing to compare on a first run, a bootstrap per state after a change
         "results/verdict/verdict.md",
+        dag.conformance_outputs(CONFIG),
     default_target: True
 
 

@@ -57,6 +57,12 @@ def test_every_output_exists(project: Path) -> None:
     assert "timed interleaved" in summary and "## Repeat agreement" in summary
     # the speed targets mean nothing on a CPU: no "meets" verdict there
     assert "judged on a GPU backend only" in summary and "meets" not in summary
+    # the conformance rule ran for every operator and says n/a, "no TensorRT", never a pass
+    assert sorted(p.name for p in (project / "results" / "conformance").glob("*.json")) == [
+        "relu.json", "swish_native.json", "swish_plugin.json"]
+    assert "## Conformance" in summary and "| 1. graph_capture | n/a | n/a | n/a |" in summary
+    conformance = (project / "results" / "tables" / "conformance.csv").read_text()
+    assert conformance.count("n/a") == 3 * 7 and ",pass," not in conformance and "no TensorRT" in conformance
     compare = (project / "results" / "tables" / "compare.csv").read_text()
     assert ",32x256," in compare, "compare.extra_shapes reach the compare rule"
     assert "control_ratio" in compare.splitlines()[0]
@@ -88,7 +94,8 @@ def test_kernel_edit_reruns_compile_and_only_its_dependents(project: Path) -> No
     rules = {rule for rule, _ in jobs}
     # the kernel library changed, so the tune rule measures it again (plugin_kernel: auto)
     assert rules == {"compile_plugin", "tune", "build_engine", "latency", "compare", "dynamic_shapes", "roundtrip",
-                     "threads", "aggregate", "log_mlflow", "figures", "verdict", "all"}, jobs
+                     "threads", "conformance", "aggregate", "log_mlflow", "figures", "verdict", "all"}, jobs
+    assert [w for rule, w in jobs if rule == "conformance"] == ["op=swish_plugin"]
     rebuilt = sorted(w for rule, w in jobs if rule == "build_engine")
     assert rebuilt == ["op=swish_plugin, dtype=fp16, profile=tiny", "op=swish_plugin, dtype=fp32, profile=tiny"]
     assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "compare", "dynamic_shapes", "roundtrip",
@@ -119,6 +126,10 @@ def test_rerunning_the_log_rule_does_not_duplicate_runs(project: Path) -> None:
     exp = client.get_experiment_by_name("trt-plugin-bench-small")
     before = len(client.search_runs([exp.experiment_id]))
     assert before == 1 + 6  # one parent per invocation, one nested run per sweep
+    [parent] = client.search_runs([exp.experiment_id], filter_string="tags.`tpb.role` = 'pipeline'")
+    # conformance on the CPU: n/a tags with the reason, no 1/0 metric that could read as a pass
+    assert parent.data.tags["tpb.conformance.swish_plugin.graph_capture"].startswith("n/a: not applicable: no TensorRT")
+    assert not [k for k in parent.data.metrics if k.startswith("conformance.")]
     proc = snakemake(project, "--forcerun", "log_mlflow")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(client.search_runs([exp.experiment_id])) == before
@@ -143,7 +154,7 @@ def test_tensorrt_backend_schedules_the_same_dag(tmp_path: Path, version: str, e
     jobs = scheduled(proc)
     rules = {rule for rule, _ in jobs}
     assert {"compile_plugin", "tune", "build_engine", "latency", "dynamic_shapes", "roundtrip", "threads", "calibrate",
-            "kernel_bench", "profile", "aggregate", "log_mlflow", "figures"} <= rules
+            "kernel_bench", "profile", "conformance", "aggregate", "log_mlflow", "figures"} <= rules
     builds = [w for rule, w in jobs if rule == "build_engine"]
     assert any("dtype=bf16" in w for w in builds) == expect_bf16
     assert any("swish_plugin_v3" in w for w in builds) == expect_bf16

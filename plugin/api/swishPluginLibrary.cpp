@@ -453,6 +453,13 @@ __attribute__((constructor)) void registerAtLoad() noexcept
     {
         return;
     }
+#ifdef TPB_BAD_INIT_ONLY_REGISTRATION
+    // Planted fault of the bad-plugin fixture (plugin/CMakeLists.txt TPB_BAD_PLUGINS): no registration
+    // at load, so a plain dlopen (trtexec --plugins, Polygraphy, ctypes.CDLL) finds no creator; only
+    // initSwishPlugins and loadLibrary register (the conformance check library_loading must see it).
+    debugLine("load: TPB_BAD_INIT_ONLY_REGISTRATION: not registering at load");
+    return;
+#endif
     int32_t const registered = registerAll(nvinfer, "", "load");
     if (registered != kCreatorCount)
     {

@@ -1,9 +1,11 @@
 // trt_runner: a trtexec in miniature, for concurrency that measures the GPU, not a Python loop.
 //
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
-//              [--graph] [--profile-per-thread] [--warmup W] [--seed S] [--time-every K]
+//              [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] [--time-every K]
 //
-// Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load),
+// Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load;
+// with --plugin-init each library's initSwishPlugins("") is called after it, where exported, so a
+// library that registers only there, e.g. the conformance fixture's, runs too),
 // deserializes the engine once, and runs N threads, each with its own IExecutionContext (on its own
 // optimization profile with --profile-per-thread: TensorRT 8.6 needs one profile per concurrently
 // live context), its own non-blocking stream and its own device buffers. Every input holds the same
@@ -191,6 +193,7 @@ struct Options
     std::vector<int64_t> shape;
     bool graph{false};
     bool profilePerThread{false};
+    bool pluginInit{false};
     int32_t timeEvery{1}; //!< an event pair around every timeEvery-th enqueue
 };
 
@@ -258,6 +261,8 @@ Options parse(int argc, char** argv)
             options.graph = true;
         else if (arg == "--profile-per-thread")
             options.profilePerThread = true;
+        else if (arg == "--plugin-init")
+            options.pluginInit = true;
         else
             throw std::invalid_argument("unknown argument " + arg);
     }
@@ -689,7 +694,7 @@ int main(int argc, char** argv)
     {
         std::fprintf(stderr,
             "trt_runner: %s\nusage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
-            "--shape d0xd1x... [--graph] [--profile-per-thread] [--warmup W] [--seed S]\n",
+            "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]\n",
             e.what(), argv[0]);
         return 2;
     }
@@ -705,9 +710,18 @@ int main(int argc, char** argv)
         for (std::string const& plugin : options.plugins)
         {
             // A plain dlopen, never closed: the library registers its creators while it is loaded.
-            if (dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr)
+            void* const handle = dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL);
+            if (handle == nullptr)
             {
                 throw std::runtime_error("cannot dlopen plugin library " + plugin + ": " + dlerror());
+            }
+            if (options.pluginInit)
+            {
+                using InitPlugins = int32_t (*)(char const*);
+                if (void* const init = dlsym(handle, "initSwishPlugins"))
+                {
+                    reinterpret_cast<InitPlugins>(init)("");
+                }
             }
         }
         std::unique_ptr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(logger));

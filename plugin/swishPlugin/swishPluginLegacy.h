@@ -5,6 +5,7 @@
 #include "NvInferRuntime.h"
 #include "swishPluginParams.h"
 
+#include <memory>
 #include <string>
 
 namespace tpb
@@ -47,6 +48,13 @@ public:
 private:
     SwishParams mParams;
     std::string mNamespace;
+#ifdef TPB_BAD_GLOBAL_STATE
+    nvinfer1::Dims mSeenDims{}; //!< fault fixture: the input dims this instance last enqueued with
+#endif
+#ifdef TPB_BAD_SHALLOW_CLONE
+    std::shared_ptr<SwishParams> mShared; //!< fault fixture: the state enqueue reads, shared by every clone
+    bool mEnqueued{false};                //!< fault fixture: this instance ran (a context's clone)
+#endif
 };
 
 class SwishPluginLegacyCreator : public nvinfer1::IPluginCreator

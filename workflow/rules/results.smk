@@ -14,10 +14,11 @@ rule aggregate:
         kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
         profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
         tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
+        conformance=dag.conformance_outputs(CONFIG),
     output:
         tables=expand("results/tables/{name}.csv",
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
-                            "tune"]),
+                            "tune", "conformance"]),
         device="results/tables/device.json",
         summary=report("results/tables/summary.md", category="Summary"),
     params:
@@ -31,7 +32,7 @@ rule aggregate:
         "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
         "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
         "--roundtrip {input.roundtrip} --threads {input.threads} --compare {input.compare} --calibration {input.calibration} "
-        "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} > {log} 2>&1"
+        "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} --conformance {input.conformance} > {log} 2>&1"
 
 
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,

@@ -17,6 +17,9 @@
 #          and the native runner (plugin/runner) on the fp32 sweep engines: 1-8 threads, plain and graph
 #   streams after dag: the DAG's native runner on the fp32 sweep engines, 1-8 threads, plain and graph,
 #          an event pair around every enqueue vs every 16th: what the timing itself costs the stream
+#   conformance the conformance checks (issue 15) for every shipped operator and each bad-plugin flag:
+#          builds the plugin, trt_runner and the fixture (-DTPB_BAD_PLUGINS=ON), prints the check x
+#          (operator | flag) matrix; expected: shipped operators pass or n/a, each flag fails its check alone
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
 # 8 files); a short table is printed last.
@@ -226,10 +229,56 @@ for r in rows:
           f"{r['inferences_per_second'] / 1e3:7.1f} k/s busy {r['gpu_busy_fraction']:.2f} wall {r['wall_s']:.3f}")
 PY
     ;;
+  conformance)
+    # about 3 minutes: one CMake build (kernels for this GPU only), then 9 targets, 6 at a time, each
+    # check in a fresh process on small shapes, the 4 sanitizer tools of a target side by side
+    cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }
+    cb=/tmp/tpb-conformance-build; cr="$LOGS/conformance"; rm -rf "$cr"; mkdir -p "$cr"
+    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
+    cmake -S plugin -B $cb -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_BAD_PLUGINS=ON       > "$LOGS/conformance_build.log" 2>&1 && cmake --build $cb -j 16 >> "$LOGS/conformance_build.log" 2>&1
+    note "conformance build rc=$? $(ls $cb/libswish_plugin*.so $cb/trt_runner 2>/dev/null | wc -l) of 6 artefacts"
+    targets=(relu swish_native swish_plugin swish_plugin_naive swish_plugin_v3 \
+             bad:SYNC_IN_ENQUEUE bad:GLOBAL_STATE bad:SHALLOW_CLONE bad:INIT_ONLY_REGISTRATION)
+    one() {  # one target: an operator with the shipped library, or bad:<FLAG> with its fixture library
+      local t=$1 args
+      if [ "${t%%:*}" = bad ]; then
+        f=${t#bad:}; lower=$(echo "$f" | tr A-Z a-z)
+        args=(--op swish_plugin --flag "$f" --library "$cb/libswish_plugin_bad_${lower}.so" --out "$cr/bad_${lower}.json")
+      else
+        args=(--op "$t" --library "$cb/libswish_plugin.so" --out "$cr/$t.json")
+      fi
+      timeout 330 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --config-json "$cj" \
+        --workdir "/tmp/tpb-conformance-work/${t/:/_}" "${args[@]}" > "$cr/${t/:/_}.log" 2>&1
+      echo "$t rc=$?"
+    }
+    # tighter limits than the rule's defaults (a hang must not eat the session); CONFORMANCE_JSON, e.g.
+    # '{"conformance": {"sanitizer_tools": ["memcheck"]}}', replaces them for a narrower rerun
+    cj=${CONFORMANCE_JSON:-}; [ -n "$cj" ] || cj='{"conformance": {"child_timeout_s": 60, "sanitizer_timeout_s": 180}}'
+    export -f one; export cb cr cj
+    start=$(date +%s)
+    printf '%s\n' "${targets[@]}" | xargs -P 6 -I{} bash -c 'one {}' > "$cr/rc.txt" 2>&1
+    note "conformance: ${#targets[@]} targets in $(( $(date +%s) - start )) s: $(tr '\n' ' ' < "$cr/rc.txt")"
+    reports=(); for t in "${targets[@]}"; do
+      if [ "${t%%:*}" = bad ]; then reports+=("$cr/bad_$(echo "${t#bad:}" | tr A-Z a-z).json"); else reports+=("$cr/$t.json"); fi
+    done
+    python3 workflow/scripts/tpb.py conformance-matrix "${reports[@]}" --expect | tee "$cr/matrix.txt"
+    note "conformance matrix rc=${PIPESTATUS[0]}: $(tail -1 "$cr/matrix.txt")"
+    python3 - "${reports[@]}" <<'PY'  # every non-pass with its reason, for the lead's report
+import json, sys
+for p in sys.argv[1:]:
+    try:
+        r = json.load(open(p))
+    except OSError as e:
+        print(f"{p}: missing ({e})"); continue
+    for c in r["checks"]:
+        if c["status"] != "pass":
+            print(f"{r['label']:28s} {c['check']:22s} {c['status'].upper():5s} {c['reason'][:220]}")
+PY
+    ;;
   pack)
     tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' results/tables results/figures results/logs results/build/manifest.json \
       results/engines/*.build.json results/tune results/samples results/verdict results/report.html results/profile \
-      results/kernel results/calibration results/latency results/compare mlflow.db 2>/dev/null
+      results/kernel results/calibration results/latency results/compare results/conformance mlflow.db 2>/dev/null
     note "packed $(du -h "$OUT/results.tgz" | cut -f1)"
     ;;
   *) echo "unknown step $step"; exit 2;;

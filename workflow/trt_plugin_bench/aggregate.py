@@ -64,7 +64,12 @@ def native_runner_lines(threads: pd.DataFrame, backend: str) -> list[str]:
     return lines + [""]
 
 
-def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, skipped: list[str]) -> dict:
+def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, skipped: list[str],
+              conformance: list[Path] | None = None) -> dict:
+    """``conformance``: the conformance rule's reports (results/conformance/*.json), written as
+    tables/conformance.csv and summary.md's Conformance table."""
+    from .conformance import load_reports, summary_lines, write_table
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {name: _concat(inputs.get(name, []), name) for name in TABLES}
@@ -85,6 +90,9 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
     })
     (out_dir / "device.json").write_text(json.dumps(device, indent=2))
     write_summary(out_dir, device, out_dir / "summary.md")
+    reports = load_reports(conformance or [])
+    write_table(reports, out_dir / "conformance.csv")
     with (out_dir / "summary.md").open("a") as summary:  # after analysis.write_summary's sections
         summary.write("\n".join(native_runner_lines(tables["threads"], device["backend"])))
+        summary.write("\n".join(summary_lines(reports)))
     return device

@@ -26,7 +26,7 @@ def _path(p: str | None) -> Path | None:
 
 
 # Commands whose numbers do not depend on having the GPU alone share it; the rest are timed.
-SHARED_GPU_COMMANDS = {"build", "roundtrip"}
+SHARED_GPU_COMMANDS = {"build", "roundtrip", "conformance"}
 # Children of a command that already holds a GPU: they inherit its CUDA_VISIBLE_DEVICES.
 CHILD_COMMANDS = {"roundtrip-child", "profile-target"}
 
@@ -75,7 +75,8 @@ def _expected(exc: BaseException) -> bool:
     from .config import ConfigError
 
     kinds: list[type] = [ConfigError, EngineLoadError, BackendUnavailable, ShapeOutOfProfileError]
-    for module, name in (("tracking", "TrackingStoreUnreachable"), ("backends.tensorrt_backend", "BuildError")):
+    for module, name in (("tracking", "TrackingStoreUnreachable"), ("backends.tensorrt_backend", "BuildError"),
+                         ("conformance", "ConformanceError")):
         loaded = sys.modules.get(f"{__package__}.{module}")
         if loaded is not None:
             kinds.append(getattr(loaded, name))
@@ -155,6 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     for a in ("--engine", "--golden"):
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
+    p = cmd("conformance")  # the plugin contract, checked (conformance.py)
+    p.add_argument("--op", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--manifest")
+    p.add_argument("--library", help="check this plugin library instead of the manifest's (the bad-plugin fixture)")
+    p.add_argument("--flag", help="the bad-plugin fixture's flag the --library was built with")
+    p.add_argument("--runner", help="trt_runner for the sanitizer check (default: the manifest's)")
+    p.add_argument("--workdir", help="where the conformance engines go (default: beside --out)")
+    p = cmd("conformance-matrix", backend=False, cfg=False)
+    p.add_argument("reports", nargs="+", help="results/conformance/*.json")
+    p.add_argument("--expect", action="store_true",
+                   help="exit 1 unless every shipped operator passes or is n/a and each bad flag fails its check alone")
     p = cmd("calibrate")
     p.add_argument("--out", required=True)
     p.add_argument("--device-json", required=True)
@@ -175,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skipped", default="[]")
     for name in TABLES:
         p.add_argument(f"--{name}", nargs="*", default=[])
+    p.add_argument("--conformance", nargs="*", default=[], help="the conformance rule's reports (JSON)")
     p = cmd("log-mlflow", backend=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out", required=True)
@@ -253,6 +267,17 @@ def _run(args: argparse.Namespace) -> int:
             Path(args.config_out).write_text(yaml.safe_dump({"plugin_kernel": per_dtype}))
         print(json.dumps({"every_dtype": kernel, "per_dtype": per_dtype}))
         return 0
+    if args.command == "conformance-matrix":
+        from .conformance import expectation_problems, load_reports, matrix_text
+
+        reports = load_reports([Path(p) for p in args.reports])
+        print(matrix_text(reports))
+        problems = [f"{p}: no report (the target's conformance command failed: see its log)"
+                    for p in args.reports if not Path(p).is_file()] + expectation_problems(reports)
+        for problem in problems:
+            print(f"UNEXPECTED: {problem}")
+        print("conformance matrix: " + ("as expected" if not problems else f"{len(problems)} unexpected"))
+        return 1 if (args.expect and problems) else 0
     if args.command in ("aggregate", "figures", "log-mlflow"):
         return _host_only(args, config)
     if args.command == "kernel-bench":
@@ -303,7 +328,8 @@ def _host_only(args: argparse.Namespace, config: dict) -> int:
         from .aggregate import aggregate
 
         inputs = {name: [Path(p) for p in getattr(args, name)] for name in TABLES}
-        aggregate(inputs, Path(args.device_json), Path(args.out_dir), json.loads(args.skipped))
+        aggregate(inputs, Path(args.device_json), Path(args.out_dir), json.loads(args.skipped),
+                  [Path(p) for p in args.conformance])
         return 0
     if args.command == "figures":
         import pandas as pd
@@ -369,6 +395,11 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
     elif args.command == "roundtrip-child":
         result = sweeps.roundtrip_child(backend, Path(args.engine), Path(args.golden), manifest)
         print(json.dumps(result))
+    elif args.command == "conformance":
+        from .conformance import conformance_command
+
+        conformance_command(config, backend, args.op, manifest, Path(args.out), _path(args.library), args.flag,
+                            _path(args.workdir), _path(args.runner))
     elif args.command == "calibrate":
         from .backends import get_backend
         from .stats import StoppingRule

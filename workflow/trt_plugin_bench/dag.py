@@ -118,6 +118,13 @@ def sample_outputs(keys: list[str]) -> list[str]:
     return [f"results/samples/{k}.npz" for k in keys]
 
 
+def conformance_outputs(config: dict) -> list[str]:
+    """The conformance rule's reports: one per configured operator (conformance.enabled)."""
+    if not config.get("conformance", {}).get("enabled", True):
+        return []
+    return [f"results/conformance/{op}.json" for op in config["operators"]]
+
+
 def builder_cfg(config: dict, profile: str) -> dict:
     """Builder settings of one engine. The thread-sweep engines carry one optimization profile per
     thread: TensorRT 8.6 runs one execution context per profile at a time."""
@@ -131,6 +138,6 @@ def builder_cfg(config: dict, profile: str) -> dict:
     return cfg
 
 
-__all__ = ["MANIFEST", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "cuda_architectures", "gpu_identity",
+__all__ = ["MANIFEST", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "conformance_outputs", "cuda_architectures", "gpu_identity",
            "tune_input", "tune_planned", "uses_tune", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
            "sample_outputs", "sweep_outputs", "thread_keys"]

@@ -50,6 +50,8 @@ from .samples import samples_digest
 PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
 TABLE_NAMES = tuple(TABLES)
+# tables the aggregate rule writes from other records than row CSVs (conformance: its JSON reports)
+EXTRA_TABLE_NAMES = ("conformance",)
 
 # MLflow 3 shows an experiment by its kind: without the tag the UI opens it on the GenAI pages.
 # custom_model_development is MLflow's machine-learning / training kind (mlflow.experimentKind).
@@ -126,7 +128,7 @@ def load_tables(tables_dir: Path) -> dict[str, pd.DataFrame]:
 def results_digest(tables_dir: Path, device: dict) -> str:
     """Identifies one set of measurements: the same tables always map to the same MLflow runs."""
     h = hashlib.sha256()
-    for name in TABLE_NAMES:
+    for name in (*TABLE_NAMES, *EXTRA_TABLE_NAMES):
         path = Path(tables_dir) / f"{name}.csv"
         if path.exists():
             h.update(name.encode())
@@ -258,6 +260,17 @@ def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list
         if _finite(r["value"]):
             metrics.append((f"ncu.{r['metric']}", float(r["value"]), 0))
     return params, metrics
+
+
+def conformance_payload(path: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """The parent run's conformance metrics (conformance.<operator>.<check> = 1 pass / 0 fail) and
+    tags (tpb.conformance.<operator>.<check> = "n/a: <reason>"), from results/tables/conformance.csv."""
+    from .conformance import mlflow_metrics, reports_from_rows
+
+    if not Path(path).is_file() or Path(path).stat().st_size == 0:
+        return {}, {}
+    table = pd.read_csv(path, keep_default_na=False)
+    return mlflow_metrics(reports_from_rows(table.to_dict("records")))
 
 
 def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict, list[tuple[str, float, int]]]:
@@ -490,6 +503,10 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
     # the parent's params: the config as resolved, where it was logged to included
     effective = {**resolved, "mlflow": {**resolved.get("mlflow", {}), "tracking_uri": uri, "experiment": name}}
     parent_params, parent_metrics = parent_payload(tables, device)
+    conformance_metrics, conformance_tags = conformance_payload(Path(tables_dir) / "conformance.csv")
+    parent_metrics = [*parent_metrics, *((k, v, 0) for k, v in conformance_metrics.items())]
+    for tag, value in conformance_tags.items():  # n/a checks: a tag with the reason, never a metric
+        client.set_tag(parent_id, tag, value)
     _log_params(client, parent_id, {**flatten_config(effective), "config_hash": chash, **parent_params},
                 parent.data.params)
     children = client.search_runs([exp_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
@@ -546,7 +563,8 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         _log_metrics(client, parent_id, parent_metrics, now)
         client.set_tag(parent_id, "tpb.parent_metrics", "logged")
     # the tables too (folder tables/, as summary.md): a later verdict materialises this run from them
-    tables_files = [str(Path(tables_dir) / f"{n}.csv") for n in TABLE_NAMES if (Path(tables_dir) / f"{n}.csv").is_file()]
+    tables_files = [str(Path(tables_dir) / f"{n}.csv") for n in (*TABLE_NAMES, *EXTRA_TABLE_NAMES)
+                    if (Path(tables_dir) / f"{n}.csv").is_file()]
     summary["artifacts"] = _log_artifacts(client, parent_id, effective, config.get("config_files", ()),
                                           [*config.get("artifacts", ()), *tables_files, str(device_json)], reused)
     client.set_tag(parent_id, "tpb.complete", "true")

@@ -122,28 +122,31 @@ def _plugin_fields(spec: EngineSpec, keep: list) -> trt.PluginFieldCollection:
     return trt.PluginFieldCollection(fields)
 
 
-def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpec, keep: list) -> trt.ILayer:
+def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpec, keep: list,
+                plugin_name: str = PLUGIN_NAME, plugin_namespace: str = PLUGIN_NAMESPACE) -> trt.ILayer:
+    """``plugin_name``/``plugin_namespace``: the creator to use (the conformance fixture's libraries
+    name theirs SwishBad<Flag>); the pipeline's engines always use Swish in the default namespace."""
     registry = trt.get_plugin_registry()
     version = PLUGIN_VERSION[spec.implementation]
     if spec.implementation == "plugin_v3":
-        creator = registry.get_creator(PLUGIN_NAME, version, PLUGIN_NAMESPACE)
+        creator = registry.get_creator(plugin_name, version, plugin_namespace)
         if creator is None:
-            raise BuildError(f"plugin creator {PLUGIN_NAME} v{version} (IPluginV3) is not registered")
+            raise BuildError(f"plugin creator {plugin_name} v{version} (IPluginV3) is not registered")
         plugin = creator.create_plugin("swish", _plugin_fields(spec, keep), trt.TensorRTPhase.BUILD)
         if plugin is None:
-            raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
+            raise BuildError(f"{plugin_name} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
                              f"kernel_table={list(spec.kernel_table)}")
         return network.add_plugin_v3([x], [], plugin)
     # get_plugin_creator is gone in 11; get_creator (10+) also returns V2 creators
     lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
-    creator = lookup(PLUGIN_NAME, version, PLUGIN_NAMESPACE)
+    creator = lookup(plugin_name, version, plugin_namespace)
     if creator is None:
         raise BuildError(
-            f"plugin creator {PLUGIN_NAME} v{version} is not registered: was the plugin library loaded?"
+            f"plugin creator {plugin_name} v{version} is not registered: was the plugin library loaded?"
         )
     plugin = creator.create_plugin("swish", _plugin_fields(spec, keep))
     if plugin is None:
-        raise BuildError(f"{PLUGIN_NAME} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
+        raise BuildError(f"{plugin_name} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
                              f"kernel_table={list(spec.kernel_table)}")
     return network.add_plugin_v2([x], plugin)
 
@@ -158,9 +161,11 @@ def _constant(network: trt.INetworkDefinition, value: float, rank: int, dtype: s
     return layer.get_output(0)
 
 
-def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_typed_half: bool, keep: list) -> list[trt.ILayer]:
+def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_typed_half: bool, keep: list,
+                     plugin_name: str = PLUGIN_NAME, plugin_namespace: str = PLUGIN_NAMESPACE) -> list[trt.ILayer]:
     """Add the input, the operator's layers and the output; returns the compute layers.
-    ``keep`` collects host arrays TensorRT still points at until the build ends."""
+    ``keep`` collects host arrays TensorRT still points at until the build ends; the plugin's creator
+    is ``plugin_name`` in ``plugin_namespace`` (see _add_plugin)."""
     dims = [d if lo == hi else -1 for lo, d, hi in zip(spec.min, spec.opt, spec.max)]
     x = network.add_input(INPUT, TRT_DTYPE[spec.dtype], dims)
     layers: list[trt.ILayer] = []
@@ -175,7 +180,7 @@ def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_t
         layers.append(network.add_activation(scaled, trt.ActivationType.SIGMOID))
         layers.append(network.add_elementwise(x, layers[-1].get_output(0), trt.ElementWiseOperation.PROD))
     else:
-        layers.append(_add_plugin(network, x, spec, keep))
+        layers.append(_add_plugin(network, x, spec, keep, plugin_name, plugin_namespace))
     y = layers[-1].get_output(0)
     y.name = OUTPUT
     network.mark_output(y)

@@ -1,0 +1,25 @@
+rule conformance:
+    """The plugin contract, per operator (trt_plugin_bench.conformance): CUDA-graph capture and no
+    synchronization, contexts on several profiles at once, clone independence, a fresh process at
+    shapes other than opt, every way of loading the library, V2 = V3, compute-sanitizer. Each check
+    in a fresh process, pass / fail / n/a with its reason; n/a throughout on the CPU reference backend
+    ("no TensorRT"), and for TensorRT's own layers where there is no plugin to check."""
+    input:
+        # the tensorrt backend's sanitizer check runs trt_runner, which the compile rule builds
+        manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(w.op),
+    output:
+        "results/conformance/{op}.json",
+    params:
+        tpb=TPB,
+        backend=BACKEND,
+        cfg=dag.cfg_json(conformance=CONFIG["conformance"], beta=CONFIG["beta"]),
+        manifest=lambda w, input: dag.manifest_arg(input.manifest),
+    log:
+        "results/logs/conformance/{op}.log",
+    resources:
+        gpu_shared=GPU_RESOURCES,
+    conda:
+        CONDA_ENV
+    shell:
+        "{params.tpb} conformance --backend {params.backend} --config-json {params.cfg:q} --op {wildcards.op} "
+        "{params.manifest} --out {output} > {log} 2>&1"
