@@ -283,9 +283,12 @@ def _verdict(args: argparse.Namespace) -> int:
         rev = None if args.no_rebuild else args.rebuild or _auto_rebuild_rev(args, candidate)
         if rev:
             from .rebuild import verdict_rebuild
+            from .verdict import candidate_from_folder
 
+            uri = args.tracking_uri or _verdict_store(args)
+            tag = None if args.prepare_only else (args.mlflow_run or candidate_from_folder(candidate, uri))
             status, _ = verdict_rebuild(candidate, Path(args.out_dir or candidate / "verdict"), rev, _verdict_config(args),
-                                        settings, args.fail_on, args.mlflow_run, args.tracking_uri,
+                                        settings, args.fail_on, tag, uri,
                                         modes=tuple(m for m in args.rebuild_modes.split(",") if m),
                                         time_s=args.rebuild_time_s, rounds=args.remeasure_rounds,
                                         state_filter=args.rebuild_filter, prepare_only=args.prepare_only)
