@@ -166,3 +166,66 @@ def test_cli_rebuild_refuses_the_cpu_backend_and_old_revisions(tmp_path: Path, c
 
 def _has(root: Path, rev: str) -> bool:
     return subprocess.run(["git", "cat-file", "-e", f"{rev}^{{commit}}"], cwd=root, capture_output=True).returncode == 0
+
+
+def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_interleaved's flow with the CPU reference backend standing in for TensorRT: both
+    "libraries" loaded (the candidate's first), both engines built from the candidate's build record
+    (the baseline under its namespace) and cached, every state timed interleaved, judged, and the
+    verdict files written. The candidate's engine does 4x the work (reference extra_work 3): SLOW."""
+    import json
+
+    import pandas as pd
+    import yaml
+    from trt_plugin_bench import rebuild, sweeps
+    from trt_plugin_bench.backends.reference import ReferenceBackend
+    from trt_plugin_bench.config import validate_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = validate_config(yaml.safe_load((root / "tests" / "configs" / "small.yaml").read_text()))
+    loads: list[tuple[str, str]] = []
+    builds: list[str] = []
+
+    class FakeTrt(ReferenceBackend):
+        name = "tensorrt"
+
+        def load_plugin_library(self, path: Path, namespace: str = "") -> None:
+            loads.append((Path(path).name, namespace))
+
+        def build(self, spec, engine_path, plugin_library, builder_cfg, plugin_namespace=""):  # noqa: ANN001, ANN201
+            builds.append(plugin_namespace)
+            extra = 3 if plugin_namespace == "" else 0  # the candidate is the slow one
+            return super().build(spec, engine_path, plugin_library, {**builder_cfg, "reference_extra_work": extra})
+
+        def load(self, engine_path, plugin_library, plugin_namespace=""):  # noqa: ANN001, ANN201
+            return super().load(engine_path, plugin_library)
+
+    monkeypatch.setattr("trt_plugin_bench.backends.get_backend", lambda name: FakeTrt())
+    cand = tmp_path / "results"
+    (cand / "build").mkdir(parents=True)
+    (cand / "engines").mkdir()
+    (cand / "tables").mkdir()
+    cand_lib, base_lib = cand / "build" / "libswish_plugin.so", tmp_path / "libswish_plugin_base_x.so"
+    cand_lib.write_bytes(b"candidate")
+    base_lib.write_bytes(b"baseline")
+    monkeypatch.setattr(rebuild, "build_baseline", lambda source, arch, log: base_lib)
+    (cand / "build" / "manifest.json").write_text(json.dumps({"plugin_library": str(cand_lib), "cuda_architectures": "90"}))
+    spec = sweeps.make_spec(config, "swish_plugin", "fp32", "tiny")
+    (cand / "engines" / "swish_plugin__fp32__tiny.build.json").write_text(json.dumps({"spec": spec.to_json()}))
+    rows = [{"operator": op, "dtype": "fp32", "profile": "tiny", "shape": shape, "mode": mode}
+            for op in ("swish_plugin", "relu") for shape in ("1x256", "64x256") for mode in ("warm", "cold")]
+    pd.DataFrame(rows).to_csv(cand / "tables" / "latency.csv", index=False)
+    (cand / "tables" / "device.json").write_text(json.dumps({"backend": "tensorrt", "device_name": "fake"}))
+    source = rebuild.RebuildSource("HEAD", "ab" * 20, tmp_path / "rebuild" / ("ab" * 20))
+    config["timing"]["pin_cpu"] = False
+    out, noisy, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 1, SETTINGS, "")
+    assert loads[:2] == [("libswish_plugin.so", ""), (base_lib.name, source.namespace)]  # the candidate's first
+    assert sorted(builds) == ["", source.namespace]
+    assert {(r.operator, r.shape, r.mode) for r in out} == {("swish_plugin", "1x256", "warm"), ("swish_plugin", "64x256", "warm")}
+    big = next(r for r in out if r.shape == "64x256")
+    assert big.verdict == "SLOW" and big.ratio > 1.5, (big, noisy)
+    assert "states timed" in facts
+    engines = sorted(p.name for p in (source.root / "engines").glob("*.engine"))
+    assert len(engines) == 2
+    rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "64x256")
+    assert len(builds) == 2  # cached by spec hash: nothing built again

@@ -114,7 +114,11 @@ def first_supporting_commit(git_root: Path) -> str | None:
 
 
 def is_git_checkout(root: Path) -> bool:
-    proc = _git(["rev-parse", "--is-inside-work-tree"], root)
+    """Whether ``root`` is in a git work tree (False also where git itself is missing)."""
+    try:
+        proc = _git(["rev-parse", "--is-inside-work-tree"], root)
+    except RebuildError:
+        return False
     return proc.returncode == 0 and proc.stdout.strip() == "true"
 
 
