@@ -229,3 +229,14 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert len(engines) == 2
     rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "64x256")
     assert len(builds) == 2  # cached by spec hash: nothing built again
+    # the whole command on this checkout's HEAD (its plugin/ extracted; the build stubbed as above)
+    from trt_plugin_bench.config import PROJECT_ROOT
+
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True).returncode != 0:
+        pytest.skip("the project is not a git checkout here")
+    status, judged = rebuild.verdict_rebuild(cand, tmp_path / "out", "HEAD", config, SETTINGS, fail_on="SLOW",
+                                             rebuild_root=tmp_path / "rb", modes=("warm",), time_s=0.05, rounds=1)
+    md = (tmp_path / "out" / "verdict.md").read_text()
+    assert status == 1 and any(r.verdict == "SLOW" for r in judged)
+    assert "interleaved" in md and "false-positive rate: 5 % per state" in md and "bootstrap (interleaved)" in md
+    assert (tmp_path / "out" / "verdict.png").stat().st_size > 0 and (tmp_path / "out" / "verdict.csv").is_file()

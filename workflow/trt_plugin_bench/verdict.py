@@ -550,7 +550,7 @@ def finish_verdict(rows: list[VerdictRow], facts: dict, noisy_runs: dict[str, li
                                       f"{NOISY_SIGNIFICANCE:g}) is not judged: none of its states is FAST or SLOW"),
               "method": (f"{' and '.join(methods)} intervals"
                          + (f" (bootstrap: {settings.resamples} resamples within each repeat, seed {settings.seed})"
-                            if "bootstrap" in methods else " (from the tables' median standard errors)")
+                            if any(m.startswith("bootstrap") for m in methods) else " (from the tables' median standard errors)")
                          + f"; band = max(min_effect {100 * settings.min_effect:g} %, A/A control |b′ ÷ b − 1| + 2 SE, "
                          "repeat disagreement, 2 timer steps)")}
     out_dir = Path(out_dir)
