@@ -240,3 +240,8 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert status == 1 and any(r.verdict == "SLOW" for r in judged)
     assert "interleaved" in md and "false-positive rate: 5 % per state" in md and "bootstrap (interleaved)" in md
     assert (tmp_path / "out" / "verdict.png").stat().st_size > 0 and (tmp_path / "out" / "verdict.csv").is_file()
+    from trt_plugin_bench.samples import load_samples
+
+    meta, raw = load_samples(tmp_path / "rb" / _git(PROJECT_ROOT, "rev-parse", "HEAD") / "samples"
+                             / "swish_plugin__fp32__tiny.candidate.npz")
+    assert meta["side"] == "candidate" and {(k[0], k[1]) for k in raw} == {("1x256", "warm"), ("64x256", "warm")}

@@ -320,6 +320,25 @@ def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: M
     return rows, noisy, done
 
 
+def write_interleaved_samples(folder: Path, states: list[InterleavedState], device_name: str,
+                              backend: str) -> list[Path]:
+    """Every state's raw samples (µs), samples.py's format, one file per sweep and side:
+    ``<op>__<dtype>__<profile>.<candidate|baseline|control>.npz``, each round a "repeat"."""
+    from .samples import write_samples
+
+    by_sweep: dict[tuple[str, str, str], list[InterleavedState]] = {}
+    for st in states:
+        by_sweep.setdefault(st.key[:3], []).append(st)
+    written = []
+    for (op, dtype, profile), sts in sorted(by_sweep.items()):
+        for side in ("candidate", "baseline", "control"):
+            meta = {"operator": op, "dtype": dtype, "profile": profile, "backend": backend, "device_name": device_name,
+                    "kernel": "", "side": side}
+            arrays = {(st.key[3], st.key[4], r): a for st in sts for r, a in enumerate(getattr(st, side))}
+            written.append(write_samples(Path(folder) / f"{op}__{dtype}__{profile}.{side}.npz", meta, arrays))
+    return written
+
+
 # -- the GPU part ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PluginSweep:
@@ -440,9 +459,12 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     for a, b, _ in loaded.values():
         a.close()
         b.close()
+    written = write_interleaved_samples(source.root / "samples", list(states.values()),
+                                        backend.device_info().device_name, "tensorrt")
     facts = {"states timed": f"{len(keys)} in {time.perf_counter() - t0:.0f} s ({time_s:g} s each)",
              "re-measurement": f"{done} round(s) of at most {rounds} (AMBIGUOUS states only, twice the time each round)",
-             "first round": ", ".join(f"{v} {sum(r.verdict == v for r in first)}" for v in VERDICTS)}
+             "first round": ", ".join(f"{v} {sum(r.verdict == v for r in first)}" for v in VERDICTS),
+             "raw samples": f"{len(written)} files under {source.root / 'samples'}"}
     return rows, noisy, facts
 
 
