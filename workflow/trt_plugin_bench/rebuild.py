@@ -320,6 +320,15 @@ def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: M
     return rows, noisy, done
 
 
+def _mapped_libraries(paths: list[Path]) -> str:
+    """Which of ``paths`` this process has mapped (/proc/self/maps): both, for an interleaved run."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return "unknown (no /proc/self/maps)"
+    return ", ".join(f"{Path(p).name} {'mapped' if str(Path(p).resolve()) in maps else 'NOT MAPPED'}" for p in paths)
+
+
 def write_interleaved_samples(folder: Path, states: list[InterleavedState], device_name: str,
                               backend: str) -> list[Path]:
     """Every state's raw samples (µs), samples.py's format, one file per sweep and side:
@@ -401,6 +410,7 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     backend = get_backend("tensorrt")
     backend.load_plugin_library(cand_lib)  # the candidate's first: its names own the global scope
     backend.load_plugin_library(base_lib, source.namespace)
+    mapped = _mapped_libraries([cand_lib, base_lib])
     engines_dir = source.root / "engines"
     engines_dir.mkdir(parents=True, exist_ok=True)
     builder_cfg = dict(config.get("builder", {}))
@@ -464,7 +474,8 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     facts = {"states timed": f"{len(keys)} in {time.perf_counter() - t0:.0f} s ({time_s:g} s each)",
              "re-measurement": f"{done} round(s) of at most {rounds} (AMBIGUOUS states only, twice the time each round)",
              "first round": ", ".join(f"{v} {sum(r.verdict == v for r in first)}" for v in VERDICTS),
-             "raw samples": f"{len(written)} files under {source.root / 'samples'}"}
+             "raw samples": f"{len(written)} files under {source.root / 'samples'}",
+             "libraries in this process": mapped}
     return rows, noisy, facts
 
 
