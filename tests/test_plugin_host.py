@@ -283,6 +283,17 @@ def test_plain_dlopen_registers_with_the_real_tensorrt_86(tmp_path: Path) -> Non
     assert 'load: registerCreator(Swish v1 (IPluginCreator), "") registered it' in proc.stderr, proc.stderr
 
 
+def self_interposable(library: Path) -> list[str]:
+    """The library's own exported names that its dynamic relocations (PLT slots, GOT entries) still
+    resolve at load time, so through the process's global scope: a copy loaded second would bind
+    them to the first copy's definitions. -Bsymbolic leaves none (the default build has many)."""
+    relocs = _run(["readelf", "-rW", str(library)]).stdout
+    used = {m.group(2).split("@")[0] for m in re.finditer(r"R_X86_64_(JUMP_SLOT|GLOB_DAT|64)\s+\S+\s+(\S+)", relocs)}
+    defined = {line.split()[-1].split("@")[0] for line in _run(["nm", "-D", "--defined-only", str(library)]).stdout.splitlines()
+               if line.strip()}
+    return sorted(used & defined)
+
+
 @pytest.mark.parametrize("include_dir", _check_params())
 def test_namespace_and_suffix_make_a_second_library(tmp_path: Path, include_dir: str) -> None:
     """`tpb verdict --rebuild` loads a baseline copy of the plugin beside the candidate's: built with
@@ -306,6 +317,8 @@ def test_namespace_and_suffix_make_a_second_library(tmp_path: Path, include_dir:
         needed = re.findall(r"Shared library: \[([^\]]+)\]", dynamic)
         assert not [n for n in needed if n.startswith("libswish_") and "_base_hostcheck" not in n], needed
         assert re.search(r"\(FLAGS\)\s+.*SYMBOLIC", dynamic), dynamic
+        if shutil.which("nm"):  # no dynamic relocation resolves one of its own names through the global scope
+            assert not self_interposable(lib), self_interposable(lib)
     env = {**_clean_env(), "SWISH_CHECK_NAMESPACE": "tpb_base_hostcheck"}
     for order in LOAD_ORDERS:
         check = subprocess.run([str(build / "swish_creator_check"), str(plugin), *filter(None, [order])], env=env,
