@@ -281,3 +281,50 @@ def test_plain_dlopen_registers_with_the_real_tensorrt_86(tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"load: getPluginRegistry from \S*libnvinfer\.so\.8 \(found by libnvinfer\.so\.8\)", proc.stderr), proc.stderr
     assert 'load: registerCreator(Swish v1 (IPluginCreator), "") registered it' in proc.stderr, proc.stderr
+
+
+def self_interposable(library: Path) -> list[str]:
+    """The library's own exported names that its dynamic relocations (PLT slots, GOT entries) still
+    resolve at load time, so through the process's global scope: a copy loaded second would bind
+    them to the first copy's definitions. -Bsymbolic leaves none (the default build has many)."""
+    relocs = _run(["readelf", "-rW", str(library)]).stdout
+    used = {m.group(2).split("@")[0] for m in re.finditer(r"R_X86_64_(JUMP_SLOT|GLOB_DAT|64)\s+\S+\s+(\S+)", relocs)}
+    defined = {line.split()[-1].split("@")[0] for line in _run(["nm", "-D", "--defined-only", str(library)]).stdout.splitlines()
+               if line.strip()}
+    return sorted(used & defined)
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_namespace_and_suffix_make_a_second_library(tmp_path: Path, include_dir: str) -> None:
+    """`tpb verdict --rebuild` loads a baseline copy of the plugin beside the candidate's: built with
+    TPB_PLUGIN_NAMESPACE and TPB_LIBRARY_SUFFIX, its creators live under that namespace (the creator
+    check with SWISH_CHECK_NAMESPACE; expecting "" must fail: the check can tell), both libraries carry
+    the suffix in their file names and SONAMEs, no DT_NEEDED names an unsuffixed swish library (the
+    loader would reuse the candidate's), and both bind their own symbols (FLAGS SYMBOLIC)."""
+    if shutil.which("readelf") is None:
+        pytest.skip("readelf is not on PATH")
+    build = tmp_path / "build"
+    _build_check(build, include_dir, "-DTPB_PLUGIN_NAMESPACE=tpb_base_hostcheck", "-DTPB_LIBRARY_SUFFIX=_base_hostcheck",
+                 "-DCMAKE_CUDA_ARCHITECTURES=90")
+    kernels = _run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", "swish_kernels"])
+    assert kernels.returncode == 0, kernels.stdout[-4000:] + kernels.stderr[-4000:]
+    plugin, kernel_lib = build / "libswish_plugin_base_hostcheck.so", build / "libswish_kernels_base_hostcheck.so"
+    assert plugin.is_file() and kernel_lib.is_file(), sorted(p.name for p in build.glob("*.so"))
+    assert not (build / "libswish_plugin.so").exists() and not (build / "libswish_kernels.so").exists()
+    for lib in (plugin, kernel_lib):
+        dynamic = _run(["readelf", "-d", str(lib)]).stdout
+        assert f"Library soname: [{lib.name}]" in dynamic, dynamic
+        needed = re.findall(r"Shared library: \[([^\]]+)\]", dynamic)
+        assert not [n for n in needed if n.startswith("libswish_") and "_base_hostcheck" not in n], needed
+        assert re.search(r"\(FLAGS\)\s+.*SYMBOLIC", dynamic), dynamic
+        if shutil.which("nm"):  # no dynamic relocation resolves one of its own names through the global scope
+            assert not self_interposable(lib), self_interposable(lib)
+    env = {**_clean_env(), "SWISH_CHECK_NAMESPACE": "tpb_base_hostcheck"}
+    for order in LOAD_ORDERS:
+        check = subprocess.run([str(build / "swish_creator_check"), str(plugin), *filter(None, [order])], env=env,
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert 'registers each creator once under "tpb_base_hostcheck"' in check.stdout, check.stdout
+    wrong = _run([str(build / "swish_creator_check"), str(plugin)])  # expects the default namespace ""
+    failed = [ln for ln in wrong.stdout.splitlines() if ln.startswith("FAIL ")]
+    assert wrong.returncode != 0 and any('0 under ""' in ln for ln in failed), wrong.stdout

@@ -63,6 +63,9 @@
 #define TPB_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 #define TPB_STRINGIFY_IMPL(x) #x
 #define TPB_STRINGIFY(x) TPB_STRINGIFY_IMPL(x)
+#ifndef TPB_PLUGIN_NAMESPACE_ID
+#define TPB_PLUGIN_NAMESPACE_ID
+#endif
 
 namespace
 {
@@ -102,11 +105,20 @@ char const* objectOf(void const* address) noexcept
     return address != nullptr && dladdr(address, &info) != 0 && info.dli_fname != nullptr ? info.dli_fname : "?";
 }
 
+//! The creator namespace this build registers under (CMake option TPB_PLUGIN_NAMESPACE, "" by
+//! default): at load, for initSwishPlugins(nullptr), and the creators' namespace before any
+//! registration (what loadLibrary registers them under). A second copy of the library, built from
+//! another revision with its own namespace (and TPB_LIBRARY_SUFFIX), then lives beside the first.
+constexpr char kDefaultNamespace[] = TPB_STRINGIFY(TPB_PLUGIN_NAMESPACE_ID);
+
 // Function-local statics: constructed on first use, one instance per library, shared by every
 // entry point so that a namespace set through one is seen through the others.
 tpb::SwishPluginLegacyCreator& legacyCreator() noexcept
 {
     static tpb::SwishPluginLegacyCreator creator;
+    // once, before the creator is handed out (function-local: thread-safe initialisation)
+    static bool const named = (creator.setPluginNamespace(kDefaultNamespace), true);
+    static_cast<void>(named);
     return creator;
 }
 
@@ -114,6 +126,9 @@ tpb::SwishPluginLegacyCreator& legacyCreator() noexcept
 tpb::SwishPluginCreator& v3Creator() noexcept
 {
     static tpb::SwishPluginCreator creator;
+    // once, before the creator is handed out (function-local: thread-safe initialisation)
+    static bool const named = (creator.setPluginNamespace(kDefaultNamespace), true);
+    static_cast<void>(named);
     return creator;
 }
 
@@ -436,7 +451,8 @@ void releaseForLoader(RegistryCreator* const* creators, int32_t count, char cons
 }
 
 //! Runs while the library is being loaded (every dlopen that maps it, including loadLibrary's):
-//! registers the creators under the default namespace "" with the libnvinfer the process already
+//! registers the creators under this build's namespace (kDefaultNamespace, "" unless TPB_PLUGIN_NAMESPACE
+//! says otherwise) with the libnvinfer the process already
 //! loaded, as REGISTER_TENSORRT_PLUGIN would. Without a loaded libnvinfer it does nothing: a host
 //! that loads TensorRT later registers through initSwishPlugins or loadLibrary.
 __attribute__((constructor)) void registerAtLoad() noexcept
@@ -460,7 +476,7 @@ __attribute__((constructor)) void registerAtLoad() noexcept
     debugLine("load: TPB_BAD_INIT_ONLY_REGISTRATION: not registering at load");
     return;
 #endif
-    int32_t const registered = registerAll(nvinfer, "", "load");
+    int32_t const registered = registerAll(nvinfer, kDefaultNamespace, "load");
     if (registered != kCreatorCount)
     {
         TPB_LOG_WARNING("load", "registered %d of %d creators with TensorRT's plugin registry (see its log)",
@@ -497,7 +513,8 @@ TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t&
 }
 #endif
 
-//! Registers the creators with the process's plugin registry under \p pluginNamespace, for hosts that
+//! Registers the creators with the process's plugin registry under \p pluginNamespace (nullptr: this
+//! build's namespace, TPB_PLUGIN_NAMESPACE), for hosts that
 //! load this library with dlopen/ctypes instead of IPluginRegistry::loadLibrary (the same role as
 //! initLibNvInferPlugins), and, unless TensorRT already gave one through setLoggerFinder, points the
 //! plugin's log at libnvinfer's getLogger(). Idempotent: a creator the registry already holds under
@@ -520,7 +537,8 @@ TPB_PLUGIN_EXPORT int32_t initSwishPlugins(char const* pluginNamespace) noexcept
         TPB_LOG_ERROR("initSwishPlugins", "getPluginRegistry returned no registry");
         return -1;
     }
-    int32_t const registered = registerAll(nvinfer, pluginNamespace == nullptr ? "" : pluginNamespace, "initSwishPlugins");
+    int32_t const registered
+        = registerAll(nvinfer, pluginNamespace == nullptr ? kDefaultNamespace : pluginNamespace, "initSwishPlugins");
     debugLine("initSwishPlugins: returns %d", static_cast<int>(registered));
     return registered;
 }

@@ -1163,42 +1163,47 @@ void checkRegisteredOnce(Report& report, std::string const& step, char const* ns
 //! move to another namespace and back.
 void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, bool loaded)
 {
+    // The library's own namespace (a build with -DTPB_PLUGIN_NAMESPACE=...): SWISH_CHECK_NAMESPACE.
+    char const* const nsText = std::getenv("SWISH_CHECK_NAMESPACE");
+    std::string const own = nsText != nullptr ? nsText : "";
+    char const* const ns = own.c_str();
+    std::string const quoted = "\"" + own + "\"";
     using InitSwishPlugins = int32_t (*)(char const*);
     StubRegistry& registry = stubRegistry();
     int32_t const expected = static_cast<int32_t>(expectedCreators().size());
     std::string const first = loadLibraryFirst ? "loadLibrary as the first load" : "a plain dlopen";
     report.check(loaded, first + " succeeds");
-    checkRegisteredOnce(report, first + " registers each creator once", "", 0, 0, false);
+    checkRegisteredOnce(report, first + " registers each creator once under " + quoted, ns, 0, 0, false);
     int32_t refused = registry.refused();
 
     int32_t calls = registry.calls();
     void* again = dlopen(path, RTLD_NOW | RTLD_LOCAL); // ctypes.CDLL of the same file once more
     auto init = again != nullptr ? reinterpret_cast<InitSwishPlugins>(dlsym(again, "initSwishPlugins")) : nullptr;
-    checkRegisteredOnce(report, "a second dlopen registers nothing more", "", calls, refused, true);
+    checkRegisteredOnce(report, "a second dlopen registers nothing more", ns, calls, refused, true);
     if (init == nullptr)
     {
         report.check(false, "initSwishPlugins found");
         return;
     }
 
-    int32_t returned = init("");
-    checkRegisteredOnce(report, "initSwishPlugins(\"\") after " + first + " registers nothing more", "", calls,
+    int32_t returned = init(ns);
+    checkRegisteredOnce(report, "initSwishPlugins(" + quoted + ") after " + first + " registers nothing more", ns, calls,
         refused, true);
-    report.check(returned == expected, "initSwishPlugins(\"\") returns the number of creators registered",
+    report.check(returned == expected, "initSwishPlugins(" + quoted + ") returns the number of creators registered",
         std::to_string(returned) + ", expected " + std::to_string(expected));
     refused = registry.refused();
 
     void* handle = registry.loadLibrary(path);
     report.check(handle != nullptr, "TensorRT's loadLibrary after " + first + " succeeds (no creator held twice)");
-    checkRegisteredOnce(report, "loadLibrary after " + first + " leaves each creator registered once", "",
+    checkRegisteredOnce(report, "loadLibrary after " + first + " leaves each creator registered once", ns,
         calls, refused, false);
     refused = registry.refused();
 
     calls = registry.calls();
-    returned = init("");
-    checkRegisteredOnce(report, "initSwishPlugins(\"\") after loadLibrary registers nothing more", "", calls,
-        refused, true);
-    report.check(returned == expected, "initSwishPlugins(\"\") after loadLibrary returns " + std::to_string(expected),
+    returned = init(nullptr);
+    checkRegisteredOnce(report, "initSwishPlugins(nullptr) after loadLibrary registers nothing more (its namespace "
+        + quoted + ")", ns, calls, refused, true);
+    report.check(returned == expected, "initSwishPlugins(nullptr) after loadLibrary returns " + std::to_string(expected),
         std::to_string(returned));
     refused = registry.refused();
 
@@ -1208,8 +1213,8 @@ void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, 
     report.check(returned == expected, "initSwishPlugins(\"tpb_check\") returns " + std::to_string(expected),
         std::to_string(returned));
     refused = registry.refused();
-    returned = init("");
-    checkRegisteredOnce(report, "initSwishPlugins(\"\") moves them back", "", calls, refused, false);
+    returned = init(ns);
+    checkRegisteredOnce(report, "initSwishPlugins(" + quoted + ") moves them back", ns, calls, refused, false);
     dlclose(again);
 }
 #endif

@@ -13,6 +13,13 @@
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
 #   verdict after dag (before pack: it measures the plugin's latency sweeps again in place): the verdict
 #          command on this GPU (issue 14), the same code twice and the naive kernel as the change
+#   rebuild after dag: `tpb verdict --rebuild` (issue 14's interleaved mode): HEAD (the same code twice: target
+#          SAME in >= 95 % of states) and HEAD~1 (it must work), each baseline plugin rebuilt from its source and
+#          timed against the DAG's library in one process. This copy has no .git: prepare the sources where
+#          git is and carry them (carry results/verdict/rebuild):
+#            python3 workflow/scripts/tpb.py verdict --rebuild HEAD --prepare-only
+#            python3 workflow/scripts/tpb.py verdict --rebuild HEAD~1 --prepare-only
+#          REBUILD_PREV names another revision than HEAD~1 (one at or after the namespace option's commit).
 #   runner the plugin library's loading (plain ctypes.CDLL, then initSwishPlugins, with TPB_PLUGIN_DEBUG)
 #          and the native runner (plugin/runner) on the fp32 sweep engines: 1-8 threads, plain and graph
 #   streams after dag: the DAG's native runner on the fp32 sweep engines, 1-8 threads, plain and graph,
@@ -181,6 +188,41 @@ PY
         --out-dir "results/verdict/$case" >> "$LOGS/verdict_$case.log" 2>&1
       note "verdict $case rc=$?: $(grep -m1 'counts' "results/verdict/$case/verdict.md" 2>/dev/null | cut -c1-200)"
     done
+    ;;
+  rebuild)
+    # HEAD: every swish_plugin state, warm and cold (2 dtypes x 15 shapes x 2 modes = 60, 0.5 s each and
+    # at most 2 re-measurement rounds of the AMBIGUOUS ones); HEAD~1: the fp32 sweep profile only (22).
+    # Estimate: baseline CMake build ~1-2 min each, engines ~30 s, timing ~1 min (HEAD) / 20 s (HEAD~1).
+    prev=${REBUILD_PREV:-HEAD~1}
+    for case in same prev; do
+      if [ $case = same ]; then rev=HEAD; filter='^swish_plugin/'; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
+      out="results/verdict/rebuild_$case"; rm -rf "$out"
+      TPB_PLUGIN_DEBUG=1 timeout 420 python3 workflow/scripts/tpb.py verdict --candidate results --rebuild "$rev" \
+        --rebuild-filter "$filter" --out-dir "$out" > "$LOGS/rebuild_$case.log" 2>&1
+      rc=$?
+      cp -a "$out" "$LOGS/rebuild_$case" 2>/dev/null
+      cp results/verdict/rebuild/*/build.log "$LOGS/" 2>/dev/null
+      python3 - "$out/verdict.csv" "$case" "$rc" <<'PY' >> "$LOGS/rebuild_summary.txt" 2>&1
+import sys
+import pandas as pd
+path, case, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+try:
+    t = pd.read_csv(path)
+except Exception as exc:
+    print(f"FAIL rebuild {case}: rc {rc}, no verdict.csv ({exc})"); sys.exit()
+n = len(t); same = (t.verdict == "SAME").sum(); fs = t.verdict.isin(["FAST", "SLOW"]).sum(); fail = (t.verdict == "FAIL").sum()
+counts = t.verdict.value_counts().to_dict()
+if case == "same":
+    ok = rc in (0, 1) and n > 0 and same >= 0.95 * n and fs <= 0.05 * n and not fail
+    print(f"{'PASS' if ok else 'FAIL'} rebuild same (HEAD): {same}/{n} SAME (target >= 95 %), {fs} FAST/SLOW, {counts}")
+else:
+    print(f"{'PASS' if rc in (0, 1) and n > 0 and not fail else 'FAIL'} rebuild prev: rc {rc}, {n} states, {counts}")
+PY
+      ns=$(grep -c 'registerCreator(Swish v1 (IPluginCreator), "tpb_base_' "$LOGS/rebuild_$case.log")
+      echo "$([ "$ns" -ge 1 ] && echo PASS || echo FAIL) rebuild $case: the baseline registered under its namespace ($ns)" >> "$LOGS/rebuild_summary.txt"
+      note "rebuild $case ($rev) rc=$rc: $(grep -m1 'counts' "$out/verdict.md" 2>/dev/null | cut -c1-160)"
+    done
+    cat "$LOGS/rebuild_summary.txt"
     ;;
   runner)
     # engines without the tune rule if the DAG has not run here (a fixed kernel), then the library

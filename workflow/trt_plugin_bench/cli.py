@@ -215,6 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--missing-baseline-ok", action="store_true",
                    help="no default baseline in the store: write verdict files saying so and exit 0 (the rule's way)")
     p.add_argument("--mlflow-run", help="tag this MLflow run with the verdict (default: the candidate's run)")
+    p.add_argument("--rebuild", metavar="REV", help="interleaved mode (TensorRT backend): rebuild the plugin of git "
+                   "revision REV as the baseline and time both in one process (rebuild.py)")
+    p.add_argument("--no-rebuild", action="store_true", help="never the interleaved mode: compare separate runs")
+    p.add_argument("--prepare-only", action="store_true", help="with --rebuild: only extract REV's plugin/ under "
+                   "results/verdict/rebuild (for a tree without git, e.g. a GPU machine's copy)")
+    p.add_argument("--rebuild-modes", default="warm,cold", help="modes timed interleaved (default warm,cold)")
+    p.add_argument("--rebuild-time-s", type=float, default=0.5, help="time per state and round (default 0.5 s)")
+    p.add_argument("--rebuild-filter", default="", help="regex on op/dtype/profile/shape/mode: the states to time")
+    p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
+                   "(default: config verdict.remeasure_rounds, else 2)")
     p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --config-json")
     p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
                                           "else the config's mlflow.tracking_uri)")
@@ -295,6 +305,24 @@ def _verdict(args: argparse.Namespace) -> int:
     settings = Settings(min_effect=args.min_effect, max_band=args.max_band, confidence=args.confidence,
                         resamples=args.resamples, force=args.force)
     try:
+        rev = None if args.no_rebuild else args.rebuild or _auto_rebuild_rev(args, candidate)
+        if rev:
+            from .rebuild import verdict_rebuild
+            from .verdict import candidate_from_folder
+
+            uri = args.tracking_uri or _verdict_store(args)
+            tag = None if args.prepare_only else (args.mlflow_run or candidate_from_folder(candidate, uri))
+            status, _ = verdict_rebuild(candidate, Path(args.out_dir or candidate / "verdict"), rev, _verdict_config(args),
+                                        settings, args.fail_on, tag, uri,
+                                        modes=tuple(m for m in args.rebuild_modes.split(",") if m),
+                                        time_s=args.rebuild_time_s, rounds=args.remeasure_rounds,
+                                        state_filter=args.rebuild_filter, prepare_only=args.prepare_only)
+            return status
+        if Path(candidate / "tables" / "device.json").is_file() and not args.candidate_run:
+            backend = json.loads((candidate / "tables" / "device.json").read_text()).get("backend")
+            if backend == "reference":
+                print("tpb verdict: CPU reference backend: separate runs compared (it has no plugin library to "
+                      "rebuild for the interleaved mode)", flush=True)
         status, _ = verdict_from_store(
             None if args.candidate_run else candidate, Path(args.out_dir or candidate / "verdict"),
             args.tracking_uri or _verdict_store(args), candidate_run=args.candidate_run,
@@ -305,6 +333,44 @@ def _verdict(args: argparse.Namespace) -> int:
         print(f"tpb verdict: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
         return 2
     return status
+
+
+def _verdict_config(args: argparse.Namespace) -> dict:
+    """The project config the interleaved mode builds and times with (--config's file, validated)."""
+    from .config import load_config
+
+    return load_config(args.config) if Path(args.config).is_file() else {}
+
+
+def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
+    """The interleaved mode by default: a TensorRT candidate whose MLflow baseline (the default rule's,
+    or --baseline-run's) was logged at a commit this checkout holds, with the namespace option."""
+    if args.baseline or args.baseline_rev or args.candidate_run or args.prepare_only:
+        return None
+    device = candidate / "tables" / "device.json"
+    if not device.is_file() or json.loads(device.read_text()).get("backend") != "tensorrt":
+        return None
+    from .config import PROJECT_ROOT
+    from .rebuild import baseline_source_in_git
+    from .verdict import candidate_from_folder, default_baseline, open_store, parent_run
+
+    uri = args.tracking_uri or _verdict_store(args)
+    try:
+        client = open_store(uri)
+        if args.baseline_run:
+            base = parent_run(client, args.baseline_run, uri)
+        else:
+            cand_id = candidate_from_folder(candidate, uri)
+            if cand_id is None:
+                return None
+            base = default_baseline(client, parent_run(client, cand_id, uri), uri)
+    except Exception:  # no store, no baseline: the separate-run path says why
+        return None
+    sha = baseline_source_in_git(base.tags.get("tpb.git_commit", ""), PROJECT_ROOT)
+    if sha:
+        print(f"tpb verdict: interleaved mode: the baseline {base.label} was logged at {sha[:12]}, which this checkout "
+              "holds (--no-rebuild compares the separate runs)", flush=True)
+    return sha
 
 
 def _verdict_store(args: argparse.Namespace) -> str:

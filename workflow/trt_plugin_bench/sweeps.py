@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -349,6 +349,46 @@ def compare_shapes(config: dict, profile: str) -> list[tuple[int, ...]]:
     return sorted(shapes, key=lambda s: (elements(s), s))
 
 
+@dataclass
+class InterleavedTiming:
+    """One shape timed interleaved (time_interleaved): device seconds per sample of a, b and the A/A
+    control b', the stopping reason, both output checks, and the GPU state before and after."""
+
+    a: np.ndarray
+    b: np.ndarray
+    control: np.ndarray
+    reason: str
+    checks: list
+    before: object
+    after: object
+    start: str
+
+
+def time_interleaved(backend: Backend, a, b, shape: tuple[int, ...], mode: str, rule: StoppingRule,  # noqa: ANN001
+                     seed: int, verify_max: int) -> InterleavedTiming:
+    """Engines ``a`` and ``b`` at ``shape``: one arena (shared input, output and flush buffer), both
+    outputs checked, then a sample of a, of b and of b again in turn until ``rule`` stops (b' ÷ b is
+    the A/A control). The compare rule's method, and `verdict --rebuild`'s (candidate and baseline
+    plugin built from another revision). A wrong output raises RuntimeError naming the engine."""
+    with backend.arena() as arena, \
+            a.timer(shape, mode, seed=seed, verify_max_elements=verify_max, arena=arena) as ta, \
+            b.timer(shape, mode, seed=seed, verify_max_elements=verify_max, arena=arena) as tb:
+        checks = [ta.verify(), tb.verify()]
+        for spec, check in zip((a.spec, b.spec), checks):
+            if not check.ok:
+                raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
+        warm_up(ta.sample, rule)
+        warm_up(tb.sample, rule)
+        before = read_state()
+        (da, db, dc), reason = sample_interleaved([ta.sample, tb.sample, tb.sample], rule)
+        after = read_state()
+        if ta.start != tb.start:
+            raise RuntimeError(f"{a.spec.operator} was timed with a {ta.start} start, {b.spec.operator} with "
+                               f"{tb.start}: their ratio would mean nothing")
+        return InterleavedTiming(np.asarray(da, dtype=np.float64), np.asarray(db, dtype=np.float64),
+                                 np.asarray(dc, dtype=np.float64), reason, checks, before, after, ta.start)
+
+
 def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Path,
                   manifest_path: Path | None) -> list[CompareRow]:
     """Two engines of one dtype and profile (the plugin and the layers it replaces), each shape
@@ -387,41 +427,28 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
             if limit is not None and n > limit:
                 log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({over_limit(config, n, limit)})")
                 continue
-            with backend.arena() as arena, \
-                    a.timer(shape, mode, seed=i, verify_max_elements=verify_max, arena=arena) as ta, \
-                    b.timer(shape, mode, seed=i, verify_max_elements=verify_max, arena=arena) as tb:
-                checks = [ta.verify(), tb.verify()]
-                for spec, check in zip((sa, sb), checks):
-                    if not check.ok:
-                        raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
-                warm_up(ta.sample, rule)
-                warm_up(tb.sample, rule)
-                before = read_state()
-                (da, db, dc), reason = sample_interleaved([ta.sample, tb.sample, tb.sample], rule)
-                after = read_state()
-                if ta.start != tb.start:
-                    raise RuntimeError(f"{sa.operator} was timed with a {ta.start} start, {sb.operator} with "
-                                       f"{tb.start}: their ratio would mean nothing")
-                xa, xb, xc = summarize(da, reason), summarize(db, reason), summarize(dc, reason)
-                ratio, ratio_se = median_ratio(xa, xb)
-                control, control_se = median_ratio(xc, xb)
-                rows.append(CompareRow(
-                    backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
-                    kernel_a=sa.kernel_label, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
-                    tensor_bytes=n * ITEMSIZE[sa.dtype], mode=mode, start=ta.start, n=xa.n,
-                    median_a_us=xa.median * 1e6, median_b_us=xb.median * 1e6,
-                    median_se_a_us=xa.median_se * 1e6, median_se_b_us=xb.median_se * 1e6,
-                    ratio=ratio, ratio_se=ratio_se,
-                    difference_us=(xa.median - xb.median) * 1e6, stop_reason=reason,
-                    verified=all(c.ok for c in checks), throttled=throttled(before, after),
-                    timing_clock=backend.timing_clock,
-                    control_ratio=control, control_ratio_se=control_se,
-                    shared_buffers=True,
-                ))
-                r = rows[-1]
-                log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode}: {sa.operator} {r.median_a_us:.2f} us, "
-                    f"{sb.operator} {r.median_b_us:.2f} us, ratio {r.ratio:.4f} ± {r.ratio_se:.4f}, "
-                    f"A/A control {r.control_ratio:.4f} ± {r.control_ratio_se:.4f} (n {r.n}, {reason})")
+            t = time_interleaved(backend, a, b, shape, mode, rule, i, verify_max)
+            da, db, dc, reason, checks, before, after = t.a, t.b, t.control, t.reason, t.checks, t.before, t.after
+            xa, xb, xc = summarize(da, reason), summarize(db, reason), summarize(dc, reason)
+            ratio, ratio_se = median_ratio(xa, xb)
+            control, control_se = median_ratio(xc, xb)
+            rows.append(CompareRow(
+                backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
+                kernel_a=sa.kernel_label, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
+                tensor_bytes=n * ITEMSIZE[sa.dtype], mode=mode, start=t.start, n=xa.n,
+                median_a_us=xa.median * 1e6, median_b_us=xb.median * 1e6,
+                median_se_a_us=xa.median_se * 1e6, median_se_b_us=xb.median_se * 1e6,
+                ratio=ratio, ratio_se=ratio_se,
+                difference_us=(xa.median - xb.median) * 1e6, stop_reason=reason,
+                verified=all(c.ok for c in checks), throttled=throttled(before, after),
+                timing_clock=backend.timing_clock,
+                control_ratio=control, control_ratio_se=control_se,
+                shared_buffers=True,
+            ))
+            r = rows[-1]
+            log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode}: {sa.operator} {r.median_a_us:.2f} us, "
+                f"{sb.operator} {r.median_b_us:.2f} us, ratio {r.ratio:.4f} ± {r.ratio_se:.4f}, "
+                f"A/A control {r.control_ratio:.4f} ± {r.control_ratio_se:.4f} (n {r.n}, {reason})")
     a.close()
     b.close()
     return rows

@@ -53,7 +53,7 @@ import os
 import subprocess
 import tempfile
 import zlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,9 +66,14 @@ STATE_KEYS = ["operator", "dtype", "profile", "shape", "mode"]
 # what two runs must share to be compared: another GPU, driver or TensorRT is another experiment
 IDENTITY = ("backend", "device_name", "driver_version", "tensorrt_version")
 CLOCK_TOLERANCE = 0.05  # SM clocks at the start of the two runs' rows differ by more: a hot GPU
-# too noisy to judge: more repeat disagreements than NOISY_FACTOR x expected + NOISY_SLACK
-NOISY_FACTOR, NOISY_SLACK = 3.0, 2
-CONTROL_K = 3.0  # an A/A control further from 1 than max(min_effect, CONTROL_K x its SE) is outside its band
+# An A/A control further from 1 than max(min_effect, CONTROL_K x its SE) is outside its band; repeats
+# disagree beyond 3 combined SE (analysis.repeat_agreement). The method allows an honest row to be
+# flagged at its per-state false-positive rate alpha = 1 - confidence (5 %: the normal tail of 3 SE,
+# 0.27 %, is too optimistic where the timer's grain makes the SE small: 6 of 42 H200 compare rows); a
+# run is too noisy when more rows are flagged than that rate explains, a one-sided binomial test at
+# NOISY_SIGNIFICANCE (beyond_chance).
+CONTROL_K = 3.0
+NOISY_SIGNIFICANCE = 0.01
 BOOTSTRAP_CHUNK = 1 << 22  # resampled values held at once (per run): 32 MiB of float64
 
 
@@ -262,28 +267,63 @@ def _verified(rows: pd.DataFrame) -> bool:
     return bool(rows["verified"].astype(str).str.lower().isin(["true", "1"]).all())
 
 
-def too_noisy(run: Run, min_effect: float, max_band: float = Settings.max_band) -> list[str]:
-    """Why this run is too noisy to judge ([] if it is not)."""
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return float(min(1.0, sum(math.comb(n, i) * p ** i * (1.0 - p) ** (n - i) for i in range(k, n + 1))))
+
+
+def beyond_chance(k: int, n: int, p: float, alpha: float) -> bool:
+    """Whether ``k`` of ``n`` rows flagged is more than chance explains, each row flagged with
+    probability ``p`` by chance alone: a one-sided binomial test at level ``alpha``."""
+    return k > 0 and binomial_tail(k, n, p) < alpha
+
+
+def too_noisy(run: Run, min_effect: float, max_band: float = Settings.max_band,
+              alpha: float = 1.0 - Settings.confidence) -> list[str]:
+    """Why this run is too noisy to judge ([] if it is not): its repeats disagree, or its A/A
+    controls lie outside their band, in more rows than chance explains (beyond_chance at ``alpha``,
+    the method's per-state false-positive rate), or an A/A control is too wide to judge with."""
     reasons = []
     agree = repeat_agreement(run.latency)
     if not agree.empty:
-        disagree, expected = int((~agree["agree"].astype(bool)).sum()), expected_disagreements(len(agree))
-        if disagree > NOISY_FACTOR * expected + NOISY_SLACK:
-            reasons.append(f"repeats disagree in {disagree} of {len(agree)} states "
-                           f"({expected:.1f} expected by chance)")
+        disagree, n = int((~agree["agree"].astype(bool)).sum()), len(agree)
+        if beyond_chance(disagree, n, alpha, NOISY_SIGNIFICANCE):
+            reasons.append(f"repeats disagree in {disagree} of {n} states ({expected_disagreements(n):.1f} expected "
+                           f"of honest normal noise, {alpha * n:.1f} allowed at the {100 * alpha:g} % per-state "
+                           f"false-positive rate; binomial P = {binomial_tail(disagree, n, alpha):.2g})")
     cmp = run.compare
     if not cmp.empty and "control_ratio" in cmp:
         dev = (cmp["control_ratio"].astype(float) - 1.0).abs()
         limit = np.maximum(min_effect, CONTROL_K * cmp["control_ratio_se"].astype(float).fillna(0.0))
-        # outside: biased beyond its own noise; or so noisy that its band (|c - 1| + 2 SE) exceeds max_band
-        spread = dev + 2.0 * cmp["control_ratio_se"].astype(float).fillna(0.0)
-        for out, what in ((dev > limit, "outside its band"), (spread > max_band, f"wider than ±{100 * max_band:g} %")):
-            if out.any():
-                worst = cmp.loc[spread[out].idxmax()]
-                reasons.append(f"A/A control {what} in {int(out.sum())} of {len(cmp)} compare rows "
-                               f"(worst {worst['control_ratio']:.4f} ± {worst['control_ratio_se']:.4f} at "
-                               f"{worst['dtype']}/{worst['profile']}/{worst['shape']})")
+        # outside: biased beyond its own noise, in more rows than chance explains
+        outside = dev > limit
+        if beyond_chance(int(outside.sum()), len(cmp), alpha, NOISY_SIGNIFICANCE):
+            reasons.append(_control_reason(cmp, outside, "outside its band")
+                           + f", {alpha * len(cmp):.1f} allowed at the {100 * alpha:g} % per-state false-positive rate")
     return reasons
+
+
+def _control_reason(cmp: pd.DataFrame, rows: pd.Series, what: str) -> str:
+    spread = (cmp["control_ratio"].astype(float) - 1.0).abs() + 2.0 * cmp["control_ratio_se"].astype(float).fillna(0.0)
+    worst = cmp.loc[spread[rows].idxmax()]
+    return (f"A/A control {what} in {int(rows.sum())} of {len(cmp)} compare rows (worst {worst['control_ratio']:.4f} "
+            f"± {worst['control_ratio_se']:.4f} at {worst['dtype']}/{worst['profile']}/{worst['shape']})")
+
+
+def imprecise_controls(run: Run, max_band: float = Settings.max_band) -> list[str]:
+    """A/A controls too wide to tell anything (|c − 1| + 2 SE beyond ``max_band``): imprecise, not
+    biased, so not "too noisy" (a state's band takes its A/A control, so those states are AMBIGUOUS
+    by themselves; a CPU compare row of a few samples is often this wide)."""
+    cmp = run.compare
+    if cmp.empty or "control_ratio" not in cmp:
+        return []
+    spread = (cmp["control_ratio"].astype(float) - 1.0).abs() + 2.0 * cmp["control_ratio_se"].astype(float).fillna(0.0)
+    wide = spread > max_band
+    return [_control_reason(cmp, wide, f"wider than ±{100 * max_band:g} %")] if wide.any() else []
 
 
 def _state_key(row: pd.Series | tuple) -> tuple[str, str, str, str, str]:
@@ -366,9 +406,11 @@ def write_markdown(path: Path, rows: list[VerdictRow], header: dict) -> None:
              f"- states compared: {len(rows)} (only in the baseline: {header['only_baseline']}, only in the "
              f"candidate: {header['only_candidate']})",
              f"- counts: {', '.join(f'{v} {n[v]}' for v in VERDICTS)}",
-             f"- method: {header['method']}", ""]
-    for who in ("baseline", "candidate"):
-        for reason in header["too_noisy"][who]:
+             f"- method: {header['method']}",
+             *([f"- false-positive rate: {header['false_positive_rate']}"] if "false_positive_rate" in header else []),
+             *[f"- {k}: {v}" for k, v in header.get("facts", {}).items()], ""]
+    for who, reasons in header["too_noisy"].items():
+        for reason in reasons:
             lines.append(f"**The {who} run is too noisy to judge**: {reason}.  ")
     for note in header["notes"]:
         lines.append(f"Note: {note}.  ")
@@ -482,17 +524,48 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
     rows, facts = compare_runs(baseline, candidate, settings)
     if not rows:
         raise VerdictInputError(f"no state is in both {baseline_dir} and {candidate_dir}")
-    methods = sorted({r.method for r in rows})
+    noisy_runs = {"baseline": too_noisy(baseline, settings.min_effect, settings.max_band, 1.0 - settings.confidence),
+                  "candidate": too_noisy(candidate, settings.min_effect, settings.max_band, 1.0 - settings.confidence)}
+    rows = demote_when_noisy(rows, [r for rs in noisy_runs.values() for r in rs])
+    for who, run in (("baseline", baseline), ("candidate", candidate)):
+        notes += [f"the {who} run's {r} (those states' bands are as wide)" for r in imprecise_controls(run, settings.max_band)]
     labels = labels or {}
-    header = {"baseline": labels.get("baseline", str(baseline_dir)), "candidate": labels.get("candidate", str(candidate_dir)),
-              "confidence": settings.confidence,
-              "backend_label": candidate.device.get("backend_label", candidate.device.get("backend", "")),
-              "device_name": candidate.device.get("device_name", ""), "notes": notes, **facts,
-              "too_noisy": {"baseline": too_noisy(baseline, settings.min_effect, settings.max_band),
-                            "candidate": too_noisy(candidate, settings.min_effect, settings.max_band)},
+    return finish_verdict(rows, facts, noisy_runs, notes, settings, out_dir, failing, mlflow_run, tracking_uri,
+                          {"baseline": labels.get("baseline", str(baseline_dir)),
+                           "candidate": labels.get("candidate", str(candidate_dir)),
+                           "backend_label": candidate.device.get("backend_label", candidate.device.get("backend", "")),
+                           "device_name": candidate.device.get("device_name", "")},
+                          baseline_id or str(baseline_dir), {"tpb.verdict.mode": "separate runs"})
+
+
+def demote_when_noisy(rows: list[VerdictRow], noisy: list[str]) -> list[VerdictRow]:
+    """A run too noisy to judge judges nothing: its FAST and SLOW states become AMBIGUOUS, saying so
+    (an A/A pair is then SAME or too noisy, never SLOW)."""
+    if not noisy:
+        return rows
+    out = []
+    for r in rows:
+        if r.verdict in ("FAST", "SLOW"):
+            r = replace(r, verdict="AMBIGUOUS", reason=f"too noisy to judge (would be {r.verdict}: see the header)")
+        out.append(r)
+    return out
+
+
+def finish_verdict(rows: list[VerdictRow], facts: dict, noisy_runs: dict[str, list[str]], notes: list[str],
+                   settings: Settings, out_dir: Path, failing: set[str], mlflow_run: str | None,
+                   tracking_uri: str | None, names: dict[str, str], baseline_tag: str,
+                   extra_tags: dict[str, str]) -> tuple[int, list[VerdictRow]]:
+    """The outputs of a judged comparison (verdict.md/csv/png, MLflow tags and metrics) and its exit status."""
+    methods = sorted({r.method for r in rows})
+    alpha = 1.0 - settings.confidence
+    header = {**names, "confidence": settings.confidence, "notes": notes, **facts, "too_noisy": noisy_runs,
+              "false_positive_rate": (f"{100 * alpha:g} % per state (1 − the interval's confidence): an unchanged "
+                                      f"state is FAST or SLOW at most that often; a run whose repeat or A/A rows "
+                                      f"disagree more often than that rate explains (binomial test, P < "
+                                      f"{NOISY_SIGNIFICANCE:g}) is not judged: none of its states is FAST or SLOW"),
               "method": (f"{' and '.join(methods)} intervals"
                          + (f" (bootstrap: {settings.resamples} resamples within each repeat, seed {settings.seed})"
-                            if "bootstrap" in methods else " (from the tables' median standard errors)")
+                            if any(m.startswith("bootstrap") for m in methods) else " (from the tables' median standard errors)")
                          + f"; band = max(min_effect {100 * settings.min_effect:g} %, A/A control |b′ ÷ b − 1| + 2 SE, "
                          "repeat disagreement, 2 timer steps)")}
     out_dir = Path(out_dir)
@@ -504,8 +577,8 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
     noisy = [f"{who}: {r}" for who, rs in header["too_noisy"].items() for r in rs]
     if mlflow_run:
         record_in_mlflow(mlflow_run, tracking_uri,
-                         {"tpb.verdict.baseline": baseline_id or str(baseline_dir), "tpb.verdict.counts": counts_tag(n),
-                          "tpb.verdict.too_noisy": "; ".join(noisy) or "no"},
+                         {"tpb.verdict.baseline": baseline_tag, "tpb.verdict.counts": counts_tag(n),
+                          "tpb.verdict.too_noisy": "; ".join(noisy) or "no", **extra_tags},
                          _verdict_metrics(rows, noisy),
                          [out_dir / f"verdict.{ext}" for ext in ("md", "csv", "png")])
     print(f"verdict: {', '.join(f'{v} {k}' for v, k in n.items())} -> {out_dir / 'verdict.md'}")

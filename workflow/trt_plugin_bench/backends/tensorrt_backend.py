@@ -131,7 +131,8 @@ def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpe
     if spec.implementation == "plugin_v3":
         creator = registry.get_creator(plugin_name, version, plugin_namespace)
         if creator is None:
-            raise BuildError(f"plugin creator {plugin_name} v{version} (IPluginV3) is not registered")
+            raise BuildError(f"plugin creator {plugin_name} v{version} (IPluginV3) is not registered under namespace "
+                             f"{plugin_namespace!r}")
         plugin = creator.create_plugin("swish", _plugin_fields(spec, keep), trt.TensorRTPhase.BUILD)
         if plugin is None:
             raise BuildError(f"{plugin_name} v{version} creator refused the fields beta={spec.beta}, kernel={spec.kernel}, "
@@ -142,7 +143,8 @@ def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpe
     creator = lookup(plugin_name, version, plugin_namespace)
     if creator is None:
         raise BuildError(
-            f"plugin creator {plugin_name} v{version} is not registered: was the plugin library loaded?"
+            f"plugin creator {plugin_name} v{version} is not registered under namespace {plugin_namespace!r}: "
+            "was the plugin library loaded?"
         )
     plugin = creator.create_plugin("swish", _plugin_fields(spec, keep))
     if plugin is None:
@@ -234,8 +236,12 @@ class TensorRTBackend(Backend):
         return tensorrt_support(operator, dtype, TRT_MAJOR)
 
     # -- plugin library ----------------------------------------------------------------------
-    def load_plugin_library(self, path: Path | None) -> None:
+    def load_plugin_library(self, path: Path | None, namespace: str = PLUGIN_NAMESPACE) -> None:
         """Load the Swish plugin library and make sure its creators are registered, once.
+
+        ``namespace``: the creator namespace the library was built with (CMake TPB_PLUGIN_NAMESPACE);
+        another than "" is a second copy (`verdict --rebuild`'s baseline), dlopened RTLD_LOCAL so its
+        names stay out of the process's global scope (it binds its own: -Bsymbolic).
 
         A plain dlopen registers them: the library registers itself with this process's libnvinfer
         while it is loaded (api/swishPluginLibrary.cpp), which ``import tensorrt`` loaded already. So
@@ -249,10 +255,11 @@ class TensorRTBackend(Backend):
                 f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
             )
         key = str(Path(path).resolve())
-        registered_before = _swish_registered()  # this process registered them already (the registry is per process)
+        registered_before = _swish_registered(namespace)  # this process registered them already (the registry is per process)
         if key not in self._ctypes_handles:
+            mode = ctypes.RTLD_GLOBAL if namespace == PLUGIN_NAMESPACE else ctypes.RTLD_LOCAL
             try:  # registers the creators at load; RTLD_GLOBAL as the initSwishPlugins path always used
-                self._ctypes_handles[key] = ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL)
+                self._ctypes_handles[key] = ctypes.CDLL(key, mode=mode)
             except OSError as exc:
                 raise EngineLoadError(f"cannot dlopen the Swish plugin library {key}: {exc}") from exc
         if key not in self._checked_libraries:
@@ -263,16 +270,16 @@ class TensorRTBackend(Backend):
             self._checked_libraries.add(key)
         if registered_before:
             return
-        if _swish_registered():
+        if _swish_registered(namespace):
             self.plugin_registration = "dlopen (the library registered its creators at load)"
             return
         # Fallbacks, each said in plugin_registration and on stderr (TPB_PLUGIN_DEBUG=1 makes the
         # library say what it found at load and in initSwishPlugins).
         init = self._ctypes_handles[key].initSwishPlugins
         init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
-        registered = init(PLUGIN_NAMESPACE.encode())
+        registered = init(namespace.encode())
         self.plugin_registration = "none registered at load; "
-        if _swish_registered():
+        if _swish_registered(namespace):
             self.plugin_registration += f"initSwishPlugins registered them (returned {registered})"
         else:
             self.plugin_registration += f"initSwishPlugins did not (returned {registered}); "
@@ -281,29 +288,32 @@ class TensorRTBackend(Backend):
                 self.plugin_registration += f"registry.load_library not called: {unusable}"
             else:
                 handle = trt.get_plugin_registry().load_library(key)
-                worked = "registered them" if _swish_registered() else "did not register them"
+                worked = "registered them" if _swish_registered(namespace) else "did not register them"
                 self.plugin_registration += f"registry.load_library returned {handle!r} and {worked}"
         print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
-        if not _swish_registered():
+        if not _swish_registered(namespace):
             raise EngineLoadError(
                 f"TensorRT could not load plugin library {key}: neither loading it, initSwishPlugins nor "
                 f"registry.load_library registered the Swish creators: {self.logger.errors()}"
             )
 
     # -- build -------------------------------------------------------------------------------
-    def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict) -> dict:
+    def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict,
+              plugin_namespace: str = PLUGIN_NAMESPACE) -> dict:
+        """``plugin_namespace``: whose creators build the plugin layer (the engine then names it, and
+        deserializes with that library's code): "" the pipeline's library, another a baseline copy's."""
         reason = self.support(spec.operator, spec.dtype)
         if reason:
             raise BuildError(reason)
         if OPERATORS[spec.operator].uses_plugin:
-            self.load_plugin_library(plugin_library)
+            self.load_plugin_library(plugin_library, plugin_namespace)
         builder = trt.Builder(self.logger)
         strongly_typed = TRT_MAJOR >= 10
         network = builder.create_network(network_flags(strongly_typed))
         weakly_typed_half = spec.dtype == "fp16" and not strongly_typed
         keep: list = []
         try:
-            populate_network(network, spec, weakly_typed_half, keep)
+            populate_network(network, spec, weakly_typed_half, keep, plugin_namespace=plugin_namespace)
         except BuildError as exc:  # a creator that refuses says why in TensorRT's log (the plugin logs there)
             raise BuildError(f"{exc}: {self.logger.errors()}") from None
         config = builder.create_builder_config()
@@ -337,7 +347,7 @@ class TensorRTBackend(Backend):
         }
 
     # -- load --------------------------------------------------------------------------------
-    def load(self, engine_path: Path, plugin_library: Path | None) -> Engine:
+    def load(self, engine_path: Path, plugin_library: Path | None, plugin_namespace: str = PLUGIN_NAMESPACE) -> Engine:
         """The engine, checked against its build record. An engine that fails (changed since it
         was built, refused by this TensorRT, or not what its record says) is removed with its
         record and golden output, so the next `snakemake` run rebuilds it. A plugin library that
@@ -351,7 +361,7 @@ class TensorRTBackend(Backend):
         except (EngineLoadError, KeyError, TypeError) as exc:
             raise discard_corrupt(engine_path, exc) from exc
         if OPERATORS[spec.operator].uses_plugin:
-            self.load_plugin_library(plugin_library)
+            self.load_plugin_library(plugin_library, plugin_namespace)
         t0 = time.perf_counter()
         engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
         seconds = time.perf_counter() - t0
@@ -436,10 +446,10 @@ def load_library_unusable(binding_version: str, library_version: int | None) -> 
             "so load_library would call another method")
 
 
-def _swish_registered() -> bool:
+def _swish_registered(namespace: str = PLUGIN_NAMESPACE) -> bool:
     registry = trt.get_plugin_registry()
     lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
-    return lookup(PLUGIN_NAME, PLUGIN_VERSION["plugin_v2"], PLUGIN_NAMESPACE) is not None
+    return lookup(PLUGIN_NAME, PLUGIN_VERSION["plugin_v2"], namespace) is not None
 
 
 def _engine_layers(engine: trt.ICudaEngine) -> list:

@@ -1,0 +1,247 @@
+"""`tpb verdict --rebuild` (issue 14's interleaved mode) on the CPU: the baseline source taken from git
+(and refused, naming the first commit that supports it, for an older revision), the CMake command,
+the judging of interleaved samples, the bounded re-measurement and the binomial too-noisy rule.
+The GPU part (both libraries in one process) runs in workflow/scripts/device_session.sh's rebuild step."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from trt_plugin_bench.rebuild import (
+    InterleavedState,
+    RebuildError,
+    cmake_commands,
+    judge_interleaved,
+    prepare_source,
+    prepared_source,
+    remeasure,
+)
+from trt_plugin_bench.verdict import Settings, beyond_chance, binomial_tail
+
+SETTINGS = Settings(resamples=400)
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "plugin").mkdir(parents=True)
+    _git(root, "init", "-q")
+    _git(root, "config", "user.email", "t@example.com")
+    _git(root, "config", "user.name", "t")
+    (root / "plugin" / "CMakeLists.txt").write_text("project(swish_plugin)\n")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "old plugin")
+    (root / "plugin" / "CMakeLists.txt").write_text('set(TPB_PLUGIN_NAMESPACE "")\nset(TPB_LIBRARY_SUFFIX "")\n')
+    (root / "plugin" / "kernel.cu").write_text("// v2\n")
+    (root / "other.txt").write_text("not the plugin\n")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "namespace option")
+    return root
+
+
+def test_old_revision_is_refused_naming_the_first_supporting_commit(repo: Path, tmp_path: Path) -> None:
+    first = _git(repo, "rev-parse", "HEAD")
+    with pytest.raises(RebuildError) as err:
+        prepare_source("HEAD~1", repo, tmp_path / "rebuild")
+    msg = str(err.value)
+    assert "HEAD~1" in msg and _git(repo, "rev-parse", "HEAD~1")[:12] in msg and first[:12] in msg
+    assert "--rebuild needs a revision at or after" in msg
+    assert not (tmp_path / "rebuild").exists()  # stopped before any work
+
+
+def test_source_extraction_and_cmake_command(repo: Path, tmp_path: Path) -> None:
+    src = prepare_source("HEAD", repo, tmp_path / "rebuild")
+    sha = _git(repo, "rev-parse", "HEAD")
+    assert src.sha == sha and src.root == tmp_path / "rebuild" / sha
+    assert (src.plugin_dir / "kernel.cu").read_text() == "// v2\n"
+    assert not (src.src / "other.txt").exists()  # plugin/ only
+    configure, build = cmake_commands(src, "90", jobs=3)
+    assert configure[:3] == ["cmake", "-S", str(src.plugin_dir)]
+    assert f"-DTPB_PLUGIN_NAMESPACE=tpb_base_{sha[:8]}" in configure
+    assert f"-DTPB_LIBRARY_SUFFIX=_base_{sha[:8]}" in configure and "-DCMAKE_CUDA_ARCHITECTURES=90" in configure
+    assert build[-2:] == ["--target", "swish_plugin"] and "3" in build
+    assert src.library.name == f"libswish_plugin_base_{sha[:8]}.so"
+    assert not any("CUDA_ARCHITECTURES" in a for a in cmake_commands(src, "")[0])
+    # a tree without git (a GPU machine's copy) finds it by the name it was prepared under
+    assert prepared_source("HEAD", tmp_path / "rebuild").sha == sha
+    with pytest.raises(RebuildError, match="--prepare-only"):
+        prepared_source("HEAD~3", tmp_path / "rebuild")
+
+
+def _states(rng: np.random.Generator, n_states: int, slow: float = 1.0, aa_bias: float = 1.0,
+            n: int = 600) -> list[InterleavedState]:
+    out = []
+    for i in range(n_states):
+        base = 5.0 + i
+        key = ("swish_plugin", "fp32", "sweep", f"{i + 1}x1024", "warm")
+        st = InterleavedState(key, (i + 1) * 1024, "tensorrt")
+        st.add(base * slow * rng.lognormal(0, 0.03, n), base * rng.lognormal(0, 0.03, n),
+               base * aa_bias * rng.lognormal(0, 0.03, n))
+        out.append(st)
+    return out
+
+
+def test_interleaved_judging_planted_slowdown_and_identical_code() -> None:
+    rng = np.random.default_rng()  # random data: a wrong method fails some day, not never
+    rows, noisy = judge_interleaved(_states(rng, 12, slow=1.10), SETTINGS)
+    assert {r.verdict for r in rows} == {"SLOW"} and not noisy
+    assert {r.band_from for r in rows} <= {"min_effect", "aa_control", "resolution"}
+    rows, noisy = judge_interleaved(_states(rng, 12), SETTINGS)
+    assert not {"SLOW", "FAST"} & {r.verdict for r in rows} and not noisy
+    assert {r.method for r in rows} == {"bootstrap (interleaved)"}
+
+
+def test_interleaved_run_with_a_biased_aa_is_too_noisy_and_judges_nothing() -> None:
+    rng = np.random.default_rng()
+    rows, noisy = judge_interleaved(_states(rng, 10, slow=1.10, aa_bias=1.08), SETTINGS)
+    assert noisy and "A/A control" in noisy[0]
+    assert {r.verdict for r in rows} == {"AMBIGUOUS"} and all("too noisy" in r.reason for r in rows)
+
+
+def test_remeasure_is_bounded_and_doubles_the_time() -> None:
+    rng = np.random.default_rng()
+    states = _states(rng, 4)
+    # state 0: a 1 % change in noise of 30 %: AMBIGUOUS whatever the rounds add
+    calls: list[tuple[list, float]] = []
+
+    def measure(keys: list, budget: float) -> dict:
+        calls.append((list(keys), budget))
+        return {k: (9 * rng.lognormal(0, 0.3, 40) * 1.01, 9 * rng.lognormal(0, 0.3, 40), 9 * rng.lognormal(0, 0.3, 40))
+                for k in keys}
+
+    noisy_key = states[0].key
+    states[0].candidate, states[0].baseline, states[0].control, states[0].rounds = [], [], [], 0
+    states[0].add(*measure([noisy_key], 0)[noisy_key])
+    calls.clear()
+    rows, _ = judge_interleaved(states, SETTINGS)
+    assert {r.shape for r in rows if r.verdict == "AMBIGUOUS"} == {noisy_key[3]}
+    rows, _, done = remeasure(states, rows, measure, 0.5, 2, SETTINGS)
+    assert done == 2 and [b for _, b in calls] == [1.0, 2.0]
+    assert all(keys == [noisy_key] for keys, _ in calls)  # only the AMBIGUOUS state
+    assert states[0].rounds == 3 and all(st.rounds == 1 for st in states[1:])
+    _, _, none = remeasure(states[1:], [r for r in rows if r.shape != noisy_key[3]], measure, 0.5, 2, SETTINGS)
+    assert none == 0 and len(calls) == 2  # nothing AMBIGUOUS: no round
+
+
+def test_binomial_too_noisy_rule() -> None:
+    assert binomial_tail(0, 10, 0.05) == 1.0 and binomial_tail(11, 10, 0.05) == 0.0
+    assert binomial_tail(1, 1, 0.05) == pytest.approx(0.05)
+    assert binomial_tail(2, 3, 0.5) == pytest.approx(0.5)
+    # 6 of 42 H200 compare rows tripped the old any-row rule: chance at a 5 % per-state rate
+    assert not beyond_chance(6, 42, 0.05, 0.01) and beyond_chance(8, 42, 0.05, 0.01)
+    assert beyond_chance(38, 270, 0.05, 0.01) and not beyond_chance(0, 5, 0.05, 0.01)
+
+
+def test_cli_rebuild_refuses_the_cpu_backend_and_old_revisions(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The CPU reference backend has no plugin library: --rebuild says so (exit 2) and points at the
+    separate-run comparison; a revision of this repository from before the option is refused by name."""
+    import json
+
+    from trt_plugin_bench.cli import main
+    from trt_plugin_bench.config import PROJECT_ROOT
+
+    cand = tmp_path / "cand" / "tables"
+    cand.mkdir(parents=True)
+    (cand / "device.json").write_text(json.dumps({"backend": "reference"}))
+    (cand / "latency.csv").write_text("operator,dtype\nswish_plugin,fp32\n")
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True).returncode != 0:
+        pytest.skip("the project is not a git checkout here")
+    rebuild_root = tmp_path / "rebuild"
+    from trt_plugin_bench.rebuild import verdict_rebuild
+
+    with pytest.raises(RebuildError, match="CPU reference backend has no plugin library"):
+        verdict_rebuild(tmp_path / "cand", tmp_path / "out", "HEAD", {}, rebuild_root=rebuild_root)
+    old = _git(PROJECT_ROOT, "rev-list", "-1", "6128a5a") if _has(PROJECT_ROOT, "6128a5a") else None
+    if old:
+        assert main(["verdict", "--candidate", str(tmp_path / "cand"), "--rebuild", old, "--prepare-only"]) == 2
+        assert "predates the plugin's TPB_PLUGIN_NAMESPACE" in capsys.readouterr().err
+
+
+def _has(root: Path, rev: str) -> bool:
+    return subprocess.run(["git", "cat-file", "-e", f"{rev}^{{commit}}"], cwd=root, capture_output=True).returncode == 0
+
+
+def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_interleaved's flow with the CPU reference backend standing in for TensorRT: both
+    "libraries" loaded (the candidate's first), both engines built from the candidate's build record
+    (the baseline under its namespace) and cached, every state timed interleaved, judged, and the
+    verdict files written. The candidate's engine does 4x the work (reference extra_work 3): SLOW."""
+    import json
+
+    import pandas as pd
+    import yaml
+    from trt_plugin_bench import rebuild, sweeps
+    from trt_plugin_bench.backends.reference import ReferenceBackend
+    from trt_plugin_bench.config import validate_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = validate_config(yaml.safe_load((root / "tests" / "configs" / "small.yaml").read_text()))
+    loads: list[tuple[str, str]] = []
+    builds: list[str] = []
+
+    class FakeTrt(ReferenceBackend):
+        name = "tensorrt"
+
+        def load_plugin_library(self, path: Path, namespace: str = "") -> None:
+            loads.append((Path(path).name, namespace))
+
+        def build(self, spec, engine_path, plugin_library, builder_cfg, plugin_namespace=""):  # noqa: ANN001, ANN201
+            builds.append(plugin_namespace)
+            extra = 3 if plugin_namespace == "" else 0  # the candidate is the slow one
+            return super().build(spec, engine_path, plugin_library, {**builder_cfg, "reference_extra_work": extra})
+
+        def load(self, engine_path, plugin_library, plugin_namespace=""):  # noqa: ANN001, ANN201
+            return super().load(engine_path, plugin_library)
+
+    monkeypatch.setattr("trt_plugin_bench.backends.get_backend", lambda name: FakeTrt())
+    cand = tmp_path / "results"
+    (cand / "build").mkdir(parents=True)
+    (cand / "engines").mkdir()
+    (cand / "tables").mkdir()
+    cand_lib, base_lib = cand / "build" / "libswish_plugin.so", tmp_path / "libswish_plugin_base_x.so"
+    cand_lib.write_bytes(b"candidate")
+    base_lib.write_bytes(b"baseline")
+    monkeypatch.setattr(rebuild, "build_baseline", lambda source, arch, log: base_lib)
+    (cand / "build" / "manifest.json").write_text(json.dumps({"plugin_library": str(cand_lib), "cuda_architectures": "90"}))
+    spec = sweeps.make_spec(config, "swish_plugin", "fp32", "tiny")
+    (cand / "engines" / "swish_plugin__fp32__tiny.build.json").write_text(json.dumps({"spec": spec.to_json()}))
+    rows = [{"operator": op, "dtype": "fp32", "profile": "tiny", "shape": shape, "mode": mode}
+            for op in ("swish_plugin", "relu") for shape in ("1x256", "64x256") for mode in ("warm", "cold")]
+    pd.DataFrame(rows).to_csv(cand / "tables" / "latency.csv", index=False)
+    (cand / "tables" / "device.json").write_text(json.dumps({"backend": "tensorrt", "device_name": "fake"}))
+    source = rebuild.RebuildSource("HEAD", "ab" * 20, tmp_path / "rebuild" / ("ab" * 20))
+    config["timing"]["pin_cpu"] = False
+    out, noisy, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 1, SETTINGS, "")
+    assert loads[:2] == [("libswish_plugin.so", ""), (base_lib.name, source.namespace)]  # the candidate's first
+    assert sorted(builds) == ["", source.namespace]
+    assert {(r.operator, r.shape, r.mode) for r in out} == {("swish_plugin", "1x256", "warm"), ("swish_plugin", "64x256", "warm")}
+    big = next(r for r in out if r.shape == "64x256")
+    assert big.verdict == "SLOW" and big.ratio > 1.5, (big, noisy)
+    assert "states timed" in facts
+    engines = sorted(p.name for p in (source.root / "engines").glob("*.engine"))
+    assert len(engines) == 2
+    rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "64x256")
+    assert len(builds) == 2  # cached by spec hash: nothing built again
+    # the whole command on this checkout's HEAD (its plugin/ extracted; the build stubbed as above)
+    from trt_plugin_bench.config import PROJECT_ROOT
+
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True).returncode != 0:
+        pytest.skip("the project is not a git checkout here")
+    status, judged = rebuild.verdict_rebuild(cand, tmp_path / "out", "HEAD", config, SETTINGS, fail_on="SLOW",
+                                             rebuild_root=tmp_path / "rb", modes=("warm",), time_s=0.05, rounds=1)
+    md = (tmp_path / "out" / "verdict.md").read_text()
+    assert status == 1 and any(r.verdict == "SLOW" for r in judged)
+    assert "interleaved" in md and "false-positive rate: 5 % per state" in md and "bootstrap (interleaved)" in md
+    assert (tmp_path / "out" / "verdict.png").stat().st_size > 0 and (tmp_path / "out" / "verdict.csv").is_file()
+    from trt_plugin_bench.samples import load_samples
+
+    meta, raw = load_samples(tmp_path / "rb" / _git(PROJECT_ROOT, "rev-parse", "HEAD") / "samples"
+                             / "swish_plugin__fp32__tiny.candidate.npz")
+    assert meta["side"] == "candidate" and {(k[0], k[1]) for k in raw} == {("1x256", "warm"), ("64x256", "warm")}
