@@ -200,7 +200,7 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
         def load(self, engine_path, plugin_library, plugin_namespace=""):  # noqa: ANN001, ANN201
             return super().load(engine_path, plugin_library)
 
-    monkeypatch.setattr("trt_plugin_bench.backends.get_backend", lambda name: FakeTrt())
+    monkeypatch.setattr("trt_plugin_bench.backends.get_backend", lambda name, l2_flush="clean": FakeTrt())
     cand = tmp_path / "results"
     (cand / "build").mkdir(parents=True)
     (cand / "engines").mkdir()
