@@ -155,11 +155,15 @@ PY
     #         absolute source paths differ; 2026-12-02)
     #  naive  the DAG's swish_plugin_naive sweeps: the same plugin library with its kernel field set to
     #         the naive kernel, relabelled swish_plugin (the naive kernel as "the change")
+    # VERDICT_CASES="naive" skips the separate-run repeat (the rebuild step judges the same code interleaved)
+    cases=${VERDICT_CASES:-same naive}
     base=/tmp/tpb-verdict-baseline; rm -rf "$base"; cp -a results "$base"
-    targets=($(cd results/latency && ls swish_plugin__*.csv | sed 's#^#results/latency/#'))
-    python3 -m snakemake --cores 16 --forcerun "${targets[@]}" -- "${targets[@]}" > "$LOGS/verdict_same.log" 2>&1
-    note "verdict same: ${#targets[@]} sweeps measured again rc=$?"
-    for case in same naive; do
+    if [[ " $cases " == *" same "* ]]; then
+      targets=($(cd results/latency && ls swish_plugin__*.csv | sed 's#^#results/latency/#'))
+      python3 -m snakemake --cores 16 --forcerun "${targets[@]}" -- "${targets[@]}" > "$LOGS/verdict_same.log" 2>&1
+      note "verdict same: ${#targets[@]} sweeps measured again rc=$?"
+    fi
+    for case in $cases; do
       python3 - "$case" "$base" "/tmp/tpb-verdict-view-$case" <<'PY' >> "$LOGS/verdict_$case.log" 2>&1
 import json, shutil, sys
 from pathlib import Path
