@@ -78,7 +78,7 @@ for step in "$@"; do
     ;;
   smoke)
     TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 300 python3 -m pytest -m gpu tests/test_gpu.py -q -rs -x \
-      -k "stream_blocker or timer_modes or compare_rule or direct_kernel or arena or creator_rejects" > "$LOGS/gpu_smoke.log" 2>&1
+      -k "stream_blocker or timer_modes or compare_rule or direct_kernel or arena or creator_rejects or l2_flush" > "$LOGS/gpu_smoke.log" 2>&1
     note "gpu smoke rc=$? $(tail -1 "$LOGS/gpu_smoke.log")"; tail -30 "$LOGS/gpu_smoke.log"
     ;;
   tests)
