@@ -51,7 +51,7 @@ def plugin_library(manifest: Path) -> Path:
 
 def config(**extra: object) -> dict:
     cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 8},
-           "timing": {"verify_max_elements": 1 << 26}, "reference": {"max_elements": 1 << 22},
+           "timing": {"verify_max_elements": 1 << 26, "l2_flush": "clean"}, "reference": {"max_elements": 1 << 22},
            "threads": {"counts": [8], "iterations": 200, "shape": [8, 96]}}
     cfg.update(extra)
     return cfg
@@ -235,7 +235,7 @@ def test_stream_blocker_holds_the_stream_until_released(backend) -> None:
 
 def test_compare_rule_times_both_engines_interleaved(tmp_path: Path, manifest: Path) -> None:
     cfg = config(timing={"verify_max_elements": 1 << 26, "target_rse": 0.02, "min_samples": 10, "max_samples": 200,
-                         "max_time_s": 0.05, "warmup_min": 3, "warmup_time_s": 0.0, "pin_cpu": True},
+                         "max_time_s": 0.05, "warmup_min": 3, "warmup_time_s": 0.0, "pin_cpu": True, "l2_flush": "clean"},
                  compare={"mode": "cold"})
     a, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
     b, _ = build(tmp_path, "swish_native", "fp32", manifest)

@@ -15,6 +15,7 @@ from trt_plugin_bench.rebuild import (
     RebuildError,
     cmake_commands,
     judge_interleaved,
+    locate_source,
     prepare_source,
     prepared_source,
     remeasure,
@@ -73,6 +74,15 @@ def test_source_extraction_and_cmake_command(repo: Path, tmp_path: Path) -> None
     assert prepared_source("HEAD", tmp_path / "rebuild").sha == sha
     with pytest.raises(RebuildError, match="--prepare-only"):
         prepared_source("HEAD~3", tmp_path / "rebuild")
+    # a checkout whose history lacks the sha (the GPU machine's copy) takes the prepared source of it,
+    # and an unknown sha with nothing prepared is still "not a git revision"
+    other = tmp_path / "other"
+    other.mkdir()
+    for args in (["init", "-q"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]):
+        subprocess.run(["git", *args], cwd=other, check=True)
+    assert locate_source(sha, other, tmp_path / "rebuild").sha == sha
+    with pytest.raises(RebuildError, match="not a git revision"):
+        locate_source("f" * 40, other, tmp_path / "rebuild")
 
 
 def _states(rng: np.random.Generator, n_states: int, slow: float = 1.0, aa_bias: float = 1.0,

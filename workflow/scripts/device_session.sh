@@ -199,7 +199,7 @@ PY
     # Estimate: baseline CMake build ~1-2 min each, engines ~30 s, timing ~1 min (HEAD) / 20 s (HEAD~1).
     prev=${REBUILD_PREV:-HEAD~1}
     for case in same prev; do
-      if [ $case = same ]; then rev=HEAD; filter='^swish_plugin/'; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
+      if [ $case = same ]; then rev=${REBUILD_SAME:-HEAD}; filter='^swish_plugin/'; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
       out="results/verdict/rebuild_$case"; rm -rf "$out"
       TPB_PLUGIN_DEBUG=1 timeout 420 python3 workflow/scripts/tpb.py verdict --candidate results --rebuild "$rev" \
         --rebuild-filter "$filter" --out-dir "$out" > "$LOGS/rebuild_$case.log" 2>&1

@@ -186,6 +186,23 @@ def prepared_source(rev: str, rebuild_root: Path) -> RebuildSource:
     return RebuildSource(rev, sha, rebuild_root / sha)
 
 
+def locate_source(rev: str, git_root: Path, rebuild_root: Path) -> RebuildSource:
+    """The baseline's source: from git where ``rev`` resolves there, else the one prepared for it. A
+    checkout whose history lacks ``rev`` (the GPU machine's copy carries the session's starting commit
+    only, 2026-12-02) takes a prepared source of that full sha, and still refuses an unprepared one."""
+    if not is_git_checkout(git_root):
+        return prepared_source(rev, rebuild_root)
+    try:
+        return prepare_source(rev, git_root, rebuild_root)
+    except RebuildError as exc:
+        if "not a git revision" not in str(exc):
+            raise
+        try:
+            return prepared_source(rev, rebuild_root)
+        except RebuildError:
+            raise exc from None
+
+
 def cmake_commands(source: RebuildSource, cuda_architectures: str, jobs: int | None = None) -> list[list[str]]:
     """Configure and build the baseline library: its namespace and suffix, the candidate's architectures."""
     build = source.root / "build"
@@ -496,8 +513,7 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: dict, 
     failing = parse_fail_on(fail_on)
     git_root = Path(git_root or PROJECT_ROOT)
     rebuild_root = Path(rebuild_root or git_root / REBUILD_ROOT)
-    source = (prepare_source(rev, git_root, rebuild_root) if is_git_checkout(git_root)
-              else prepared_source(rev, rebuild_root))
+    source = locate_source(rev, git_root, rebuild_root)
     print(f"verdict --rebuild {rev}: baseline source {source.sha[:12]} in {source.src} (namespace {source.namespace})")
     if prepare_only:
         return 0, []
