@@ -48,7 +48,7 @@ def native_runner_lines(threads: pd.DataFrame, backend: str) -> list[str]:
     lines = ["", "## Native runner", "",
              "trt_runner: each thread its own execution context, optimization profile and stream, device-resident "
              "buffers, every thread's output bit-identical. Inferences/s (in brackets: the share of the ideal, N × "
-             "the smallest thread count's throughput per thread); saturation: the first N with the GPU busy ≥ 95 % or whose next N adds < 10 % "
+             "the smallest thread count's throughput per thread); saturation: the first N whose next N adds < 10 % "
              "(native_runner.saturation_point).", "",
              "| operator | dtype | shape | mode | " + " | ".join(f"{n} threads" for n in counts) + " | saturates at |",
              "|---|---|---|---|" + "---:|" * len(counts) + "---|"]
@@ -57,7 +57,7 @@ def native_runner_lines(threads: pd.DataFrame, backend: str) -> list[str]:
         per_thread = d["throughput_per_s"].iloc[0] / d["threads"].iloc[0]
         cells = {int(r["threads"]): f"{r['throughput_per_s'] / 1e3:.1f} k ({r['throughput_per_s'] / (per_thread * r['threads']):.0%})"
                  for _, r in d.iterrows()}
-        point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]), list(d["gpu_busy_fraction"]))
+        point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]))
         lines.append(f"| {op} | {dtype} | {shape} | {'graph replay' if graph else 'enqueue'} | "
                      + " | ".join(cells.get(n, "") for n in counts)
                      + f" | {f'{point[0]} ({point[1]})' if point else 'still growing'} |")

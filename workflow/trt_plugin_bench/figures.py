@@ -40,7 +40,7 @@ from .analysis import (  # noqa: E402
     ratio_table,
 )
 from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
-from .native_runner import SATURATION_BUSY, SATURATION_GAIN, saturation_point  # noqa: E402
+from .native_runner import SATURATION_GAIN, saturation_point  # noqa: E402
 from .operators import ITEMSIZE  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
@@ -445,7 +445,7 @@ def stream_scaling(tables: Tables, device: dict) -> Figure:
                 (ideal,) = ax.plot(d["threads"], d["threads"] * one["throughput_per_s"] / one["threads"], color=color,
                                    linestyle="--", linewidth=0.9, alpha=0.45)
                 ideal.set_gid(f"ideal;operator={op};graph={graph}")
-                point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]), list(d["gpu_busy_fraction"]))
+                point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]))
                 if point is not None:
                     n, why = point
                     y = float(d.loc[d["threads"] == n, "throughput_per_s"].iloc[0])
@@ -471,8 +471,7 @@ def stream_scaling(tables: Tables, device: dict) -> Figure:
     shape = ", ".join(f"{p} {s}" for p, s in th[["profile", "shape"]].drop_duplicates().itertuples(index=False))
     _title(fig, device, "Does aggregate throughput grow with streams until the GPU saturates? Native runner, shape "
                         f"{shape}, device-resident buffers, every thread's output bit-identical; saturation point: the "
-                        f"first N with the GPU busy ≥ {SATURATION_BUSY:.0%} of the wall time or whose next N adds "
-                        f"< {SATURATION_GAIN - 1:.0%} (Python serving: thread_scaling)")
+                        f"first N whose next N adds < {SATURATION_GAIN - 1:.0%} (Python serving: thread_scaling)")
     return fig
 
 
