@@ -51,6 +51,7 @@ from .verdict import (
     bootstrap_ratio,
     demote_when_noisy,
     judge,
+    judge_band,
     timer_tick,
 )
 
@@ -284,12 +285,7 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
         if judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW"):
             aa_flagged += 1
         terms["aa_control"] = abs(aa - 1.0) + (aa_high - aa_low) / 2.0
-        band_from = max(terms, key=terms.__getitem__)
-        band = terms[band_from]
-        verdict, reason = judge(low, high, band), ""
-        if verdict == "SAME" and band > settings.max_band:
-            verdict, reason = "AMBIGUOUS", (f"noise band ±{100 * band:.1f} % ({band_from}) is wider than "
-                                            f"{100 * settings.max_band:g} % (--max-band): SAME would say nothing")
+        verdict, reason, band, band_from = judge_band(low, high, terms, settings.max_band)
         if not st.verified_candidate:
             verdict, reason = "FAIL", "the candidate's output check failed"
         elif st.hot:

@@ -231,6 +231,18 @@ def judge(low: float, high: float, band: float) -> str:
     return "AMBIGUOUS"
 
 
+def judge_band(low: float, high: float, terms: dict[str, float], max_band: float) -> tuple[str, str, float, str]:
+    """(verdict, reason, band, the term it came from): the interval against the widest of the noise
+    terms; SAME under a band wider than ``max_band`` says nothing, so it is AMBIGUOUS."""
+    band_from = max(terms, key=terms.__getitem__)
+    band = terms[band_from]
+    verdict, reason = judge(low, high, band), ""
+    if verdict == "SAME" and band > max_band:
+        verdict, reason = "AMBIGUOUS", (f"noise band ±{100 * band:.1f} % ({band_from}) is wider than "
+                                        f"{100 * max_band:g} % (--max-band): SAME would say nothing")
+    return verdict, reason, band, band_from
+
+
 def repeat_spread(rows: pd.DataFrame) -> float:
     """|max − min| ÷ mean of a state's repeat medians: how far the run disagrees with itself."""
     m = rows["median_us"].astype(float)
@@ -372,12 +384,7 @@ def compare_runs(baseline: Run, candidate: Run, settings: Settings) -> tuple[lis
         aa = aa_spread(candidate.compare, dtype, profile, shape, mode)
         if aa is not None:
             terms["aa_control"] = aa
-        band_from = max(terms, key=terms.__getitem__)
-        band = terms[band_from]
-        verdict, reason = judge(low, high, band), ""
-        if verdict == "SAME" and band > settings.max_band:
-            verdict, reason = "AMBIGUOUS", (f"noise band ±{100 * band:.1f} % ({band_from}) is wider than "
-                                            f"{100 * settings.max_band:g} % (--max-band): SAME would say nothing")
+        verdict, reason, band, band_from = judge_band(low, high, terms, settings.max_band)
         hot = hot_gpu(b, c)
         if not _verified(c):
             verdict, reason = "FAIL", "the candidate's output check failed (verified false)"
