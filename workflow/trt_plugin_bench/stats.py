@@ -215,25 +215,48 @@ def measure(sample: SampleFn, rule: StoppingRule) -> TimingSummary:
     return summarize(device, reason)
 
 
+def interleave_order(n: int, round_index: int) -> list[int]:
+    """The samplers' order in one round of sample_interleaved when no pattern is given. Two
+    alternate (A B, B A, ...); three or more rotate (A B C, B C A, C A B, ...), so each takes every
+    position equally often and none is sampled twice in a row."""
+    if n <= 2:
+        return list(range(n)) if round_index % 2 == 0 else list(reversed(range(n)))
+    k = round_index % n
+    return [(k + i) % n for i in range(n)]
+
+
+# An A/A control: samplers [a, b, b again] where b and "b again" time ONE engine. Each round is
+# a b a b', so every sample of either engine follows one of the other: no slot of b's is the
+# second of two b samples in a row. The older order (a b b', b' b a) sampled b twice or more in a
+# row at every turn, and on the H200 (2026-12-02) that alone put the A/A control 5-8 % from 1 in
+# small warm states (3.3 us, one engine timed twice), and a ratio of the same code as far.
+AA_PATTERN = (0, 1, 0, 2)
+
+
 def sample_interleaved(
-    samplers: list[SampleFn], rule: StoppingRule, clock: Callable[[], float] = time.perf_counter
+    samplers: list[SampleFn], rule: StoppingRule, clock: Callable[[], float] = time.perf_counter,
+    pattern: tuple[int, ...] | None = None,
 ) -> tuple[list[np.ndarray], str]:
     """Sample several states in alternation until every one's median is known to the target, or
-    the budget (``max_time_s`` per state) ends. Rounds alternate direction (A B, B A, ...), so
-    drift during the window and any effect of going first fall on every state alike: the way to
-    compare two implementations whose difference is smaller than run-to-run drift."""
+    the budget (``max_time_s`` per state) ends: the way to compare two implementations whose
+    difference is smaller than run-to-run drift. Each round samples in ``pattern`` (indices into
+    ``samplers``; AA_PATTERN for an A/A control) or, by default, in interleave_order's
+    counterbalanced order, so drift during the window and any effect of a position fall on every
+    state alike."""
     if not samplers:
         raise ValueError("nothing to sample")
+    if pattern is not None and sorted(set(pattern)) != list(range(len(samplers))):
+        raise ValueError(f"pattern {pattern} must name each of the {len(samplers)} samplers")
     samples: list[list[float]] = [[] for _ in samplers]
     rounds = [0]
 
     def step() -> None:
-        order = range(len(samplers)) if rounds[0] % 2 == 0 else reversed(range(len(samplers)))
-        for i in order:
+        for i in pattern if pattern is not None else interleave_order(len(samplers), rounds[0]):
             samples[i].append(samplers[i]()[0])
         rounds[0] += 1
 
-    reason = _sample_loop(step, samples, rule, clock, rule.max_time_s * len(samplers))
+    per_round = len(pattern) if pattern is not None else len(samplers)
+    reason = _sample_loop(step, samples, rule, clock, rule.max_time_s * per_round)
     return [np.asarray(s) for s in samples], reason
 
 

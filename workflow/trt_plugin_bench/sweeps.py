@@ -39,6 +39,7 @@ from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .samples import write_samples
 from .stats import (
+    AA_PATTERN,
     StoppingRule,
     TimingSummary,
     measure,
@@ -380,7 +381,7 @@ def time_interleaved(backend: Backend, a, b, shape: tuple[int, ...], mode: str, 
         warm_up(ta.sample, rule)
         warm_up(tb.sample, rule)
         before = read_state()
-        (da, db, dc), reason = sample_interleaved([ta.sample, tb.sample, tb.sample], rule)
+        (da, db, dc), reason = sample_interleaved([ta.sample, tb.sample, tb.sample], rule, pattern=AA_PATTERN)
         after = read_state()
         if ta.start != tb.start:
             raise RuntimeError(f"{a.spec.operator} was timed with a {ta.start} start, {b.spec.operator} with "
