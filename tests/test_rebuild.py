@@ -195,6 +195,7 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     config = validate_config(yaml.safe_load((root / "tests" / "configs" / "small.yaml").read_text()))
     loads: list[tuple[str, str]] = []
     builds: list[str] = []
+    broken = False
 
     class FakeTrt(ReferenceBackend):
         name = "tensorrt"
@@ -208,7 +209,11 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
             return super().build(spec, engine_path, plugin_library, {**builder_cfg, "reference_extra_work": extra})
 
         def load(self, engine_path, plugin_library, plugin_namespace=""):  # noqa: ANN001, ANN201
-            return super().load(engine_path, plugin_library)
+            engine = super().load(engine_path, plugin_library)
+            if broken and plugin_namespace == "":  # planted: the candidate computes a wrong output
+                right = engine.compute
+                engine.compute = lambda x: right(x) + 1.0
+            return engine
 
     monkeypatch.setattr("trt_plugin_bench.backends.get_backend", lambda name, l2_flush="clean": FakeTrt())
     cand = tmp_path / "results"
@@ -239,6 +244,10 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert len(engines) == 2
     rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "64x256")
     assert len(builds) == 2  # cached by spec hash: nothing built again
+    broken = True  # a wrong candidate output is its states' FAIL, and the run goes on to judge them all
+    out, _, _ = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "")
+    assert {r.verdict for r in out} == {"FAIL"} and len(out) == 2
+    broken = False
     # the whole command on this checkout's HEAD (its plugin/ extracted; the build stubbed as above)
     from trt_plugin_bench.config import PROJECT_ROOT
 

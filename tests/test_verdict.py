@@ -123,6 +123,43 @@ def test_bootstrap_interval_covers_a_known_ratio() -> None:
     assert bootstrap_ratio(b, c, seed=3) == (ratio, low, high)  # the fixed seed: the same interval every time
 
 
+def _as_stream(root: Path, host_us: float) -> None:
+    """Relabel a run's warm states as back-to-back (stream) ones whose enqueue took ``host_us``."""
+    table = pd.read_csv(root / "tables" / "latency.csv")
+    table["host_enqueue_median_us"] = table["host_enqueue_median_us"].astype(float)
+    table.loc[table["mode"] == "warm", "host_enqueue_median_us"] = host_us
+    table["mode"] = table["mode"].replace({"warm": "stream"})
+    table.to_csv(root / "tables" / "latency.csv", index=False)
+    for f in (root / "samples").glob("*.npz"):
+        with np.load(f) as z:
+            arrays = {k.replace("|warm|", "|stream|"): z[k] for k in z.files}
+        np.savez_compressed(f, **arrays)
+
+
+def test_a_stream_state_whose_host_enqueue_moved_between_runs_is_flagged_not_blamed(tmp_path: Path) -> None:
+    """Planted: the candidate 10 % slower everywhere, and its run's host 33 % faster at enqueue (the
+    H200's naive-kernel run: 9.95 vs 6.68 us). Separate runs can't tell the host from the change in a
+    back-to-back state: AMBIGUOUS, naming the host; the states that don't count the host stay SLOW;
+    the same host in both runs leaves the stream states SLOW."""
+    from trt_plugin_bench.verdict import host_moved
+
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10})
+    same_host = write_run(tmp_path / "same_host", 2, scale={"swish_plugin": 1.10})
+    _as_stream(base, 9.95)
+    _as_stream(cand, 6.68)
+    _as_stream(same_host, 9.90)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    plugin = [r for r in rows if r.operator == "swish_plugin"]
+    assert {r.verdict for r in plugin if r.mode == "stream"} == {"AMBIGUOUS"}
+    assert all("host moved" in r.reason and "6.68" in r.reason for r in plugin if r.mode == "stream")
+    assert {r.verdict for r in plugin if r.mode == "cold"} == {"SLOW"}
+    _, rows = verdict(base, same_host, tmp_path / "out_same_host")
+    assert {r.verdict for r in rows if r.operator == "swish_plugin"} == {"SLOW"}
+    frame = pd.DataFrame({"backend": ["reference"], "host_enqueue_median_us": [1.0]})
+    assert host_moved(frame, frame.assign(host_enqueue_median_us=2.0), "stream", 0.01) == ""  # the CPU: no host to blame
+
+
 def test_planted_slowdown_is_slow(tmp_path: Path) -> None:
     base = write_run(tmp_path / "base", 1)
     cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10})

@@ -366,17 +366,18 @@ class InterleavedTiming:
 
 
 def time_interleaved(backend: Backend, a, b, shape: tuple[int, ...], mode: str, rule: StoppingRule,  # noqa: ANN001
-                     seed: int, verify_max: int) -> InterleavedTiming:
+                     seed: int, verify_max: int, raise_on_wrong: bool = True) -> InterleavedTiming:
     """Engines ``a`` and ``b`` at ``shape``: one arena (shared input, output and flush buffer), both
     outputs checked, then a sample of a, of b and of b again in turn until ``rule`` stops (b' ÷ b is
     the A/A control). The compare rule's method, and `verdict --rebuild`'s (candidate and baseline
-    plugin built from another revision). A wrong output raises RuntimeError naming the engine."""
+    plugin built from another revision). A wrong output raises RuntimeError naming the engine, or with
+    ``raise_on_wrong`` False is only reported in ``checks`` (the verdict's FAIL state)."""
     with backend.arena() as arena, \
             a.timer(shape, mode, seed=seed, verify_max_elements=verify_max, arena=arena) as ta, \
             b.timer(shape, mode, seed=seed, verify_max_elements=verify_max, arena=arena) as tb:
         checks = [ta.verify(), tb.verify()]
         for spec, check in zip((a.spec, b.spec), checks):
-            if not check.ok:
+            if not check.ok and raise_on_wrong:
                 raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
         warm_up(ta.sample, rule)
         warm_up(tb.sample, rule)
