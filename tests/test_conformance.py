@@ -479,3 +479,36 @@ def test_progress_hears_every_outcome_once(tmp_path: Path) -> None:
     heard.clear()
     cf.run_conformance(_target(tmp=tmp_path), "reference", None, tmp_path, cf.Settings(), progress=heard.append)
     assert [o.check for o in heard] == list(cf.CHECK_NAMES)
+
+
+def test_clone_drive_catches_a_shallow_clone_the_contexts_missed(tmp_path: Path) -> None:
+    """TensorRT 8.6's contexts let the fixture's shallow clone through (H200, 2026-12-02): the clone
+    lifecycle driven by trt_runner --clone-check is check 3's second half. Planted: the runner reports
+    the other clone's output changed; check 3 fails naming it, the contexts' half still said."""
+    runner = tmp_path / "trt_runner"
+    runner.write_bytes(b"")
+    target = _target(flag="SHALLOW_CLONE", tmp=tmp_path)
+    seen: list[list[str]] = []
+
+    def fake_run(ok: bool):  # noqa: ANN202
+        def run(cmd: list[str], timeout: float) -> tuple[int, str]:
+            seen.append(cmd)
+            line = json.dumps({"clone_check": True, "creator": cmd[2], "ok": ok,
+                               "message": "bit-identical" if ok else "the other clone's output changed"})
+            return (0 if ok else 1), "[Swish] a log line\n" + line + "\n"
+        return run
+
+    status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(False))
+    assert status == FAIL and "output changed" in reason
+    assert seen[-1][:3] == [str(runner), "--clone-check", target.plugin_name] and "--plugin-init" in seen[-1]
+    assert cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(True))[0] == PASS
+    assert cf.run_clone_drive(target, runner, cf.Settings(), run=lambda c, t: (139, "Segmentation fault"))[0] == FAIL
+    assert cf.run_clone_drive(target, None, cf.Settings()) is None  # no runner: the contexts' half alone
+
+    outcomes = cf.run_conformance(_target(tmp=tmp_path), "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(),
+                                  sanitizer_check=_sanitizer_pass,
+                                  clone_check=lambda t: (FAIL, "clone lifecycle: the other clone's output changed"))
+    by = {o.check: o for o in outcomes}
+    assert by["clone_independence"].status == FAIL
+    assert "contexts: " in by["clone_independence"].reason and "output changed" in by["clone_independence"].reason
+    assert {o.status for o in outcomes if o.check != "clone_independence"} <= {PASS, NA}

@@ -1,7 +1,9 @@
 // trt_runner: a trtexec in miniature, for concurrency that measures the GPU, not a Python loop.
 //
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
-//              [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] [--time-every K]
+//              [--graph [--graph-batch B]] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]
+//              [--time-every K]
+//   trt_runner --clone-check CREATOR[@NAMESPACE] --plugins LIB[,LIB] --shape d0xd1x... [--plugin-init]
 //
 // Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load;
 // with --plugin-init each library's initSwishPlugins("") is called after it, where exported, so a
@@ -12,7 +14,8 @@
 // random data (fixed seed), so every output must be bit-identical. After W untimed enqueues, the
 // threads start together and each issues M enqueues back to back (enqueueV2 on 8.x, enqueueV3 with
 // tensor addresses on >= 10), or with --graph captures one enqueue into a CUDA graph and replays it
-// M times; a CUDA event pair around every K-th enqueue/replay (K = 1 by default) times it on the GPU:
+// M times (--graph-batch B: B enqueues in one graph, M/B launches: the host's launch cost paid once
+// per B inferences, so what is left is the GPU's); a CUDA event pair around every K-th enqueue/replay (K = 1 by default) times it on the GPU:
 // an event pair is two more commands for the stream, which at K = 1 are two thirds of what the GPU
 // front end and the driver's launch path handle per inference. At the end every
 // thread's output is compared bit for bit with thread 0's, and thread 0's with a single-context
@@ -26,6 +29,16 @@
 // at most 1: an estimate), gpu_interval_sum_over_wall (their plain sum / wall, times K; above 1 when
 // streams overlap), time_every, outputs_identical, errors (TensorRT errors, CUDA errors,
 // mismatches). Exit status 0 only with no error and identical outputs; 2 for a usage error.
+//
+// --clone-check (conformance check 3, no engine): the clone lifecycle TensorRT puts a plugin through,
+// driven on the plugin's own IPluginV2DynamicExt interface: the creator (from the registry, after
+// the libraries load) makes a plugin; two clones, A and B, are each configured (configurePlugin) for
+// the shape and enqueued on their own device buffers; A's output is kept; B is configured again,
+// enqueued and destroyed; A runs again and must give the same bytes. Which objects
+// TensorRT 8.6 clones and destroys for execution contexts is its own business (on the H200,
+// 2026-12-02, a fixture whose destroy() spoils state shared with its clones was not caught through
+// contexts), so the check makes the calls itself. Prints one JSON object: clone_check, creator,
+// ok, message. fp32 input, linear format.
 #include "NvInfer.h"
 
 #include <cuda_bf16.h>
@@ -195,6 +208,8 @@ struct Options
     bool profilePerThread{false};
     bool pluginInit{false};
     int32_t timeEvery{1}; //!< an event pair around every timeEvery-th enqueue
+    int32_t graphBatch{1}; //!< --graph: enqueues captured in one graph (one launch runs this many inferences)
+    std::string cloneCheck; //!< --clone-check CREATOR[@NAMESPACE]: drive the plugin's clone lifecycle, no engine
 };
 
 std::vector<std::string> split(std::string const& text, char separator)
@@ -257,6 +272,10 @@ Options parse(int argc, char** argv)
         }
         else if (arg == "--time-every")
             options.timeEvery = static_cast<int32_t>(positive(value(), "--time-every"));
+        else if (arg == "--graph-batch")
+            options.graphBatch = static_cast<int32_t>(positive(value(), "--graph-batch"));
+        else if (arg == "--clone-check")
+            options.cloneCheck = value();
         else if (arg == "--graph")
             options.graph = true;
         else if (arg == "--profile-per-thread")
@@ -266,10 +285,16 @@ Options parse(int argc, char** argv)
         else
             throw std::invalid_argument("unknown argument " + arg);
     }
-    if (options.engine.empty() || options.shape.empty())
+    if ((options.engine.empty() && options.cloneCheck.empty()) || options.shape.empty())
     {
-        throw std::invalid_argument("--engine and --shape are required");
+        throw std::invalid_argument("--engine (or --clone-check) and --shape are required");
     }
+    if (options.graphBatch > 1 && !options.graph)
+    {
+        throw std::invalid_argument("--graph-batch needs --graph");
+    }
+    // whole launches: the iterations (inferences per thread) rounded up to a multiple of the batch
+    options.iterations = (options.iterations + options.graphBatch - 1) / options.graphBatch * options.graphBatch;
     if (options.shape.size() > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS))
     {
         throw std::invalid_argument("--shape has more dimensions than TensorRT allows");
@@ -458,12 +483,17 @@ public:
 
     //! Capture one enqueue into \p graph (after an uncaptured one: TensorRT's advice, so that
     //! shape-dependent setup happens outside the capture).
-    void capture(Graph& graph)
+    //! \p batch enqueues in one graph: one launch replays them all, so the host's launch cost is paid
+    //! once per \p batch inferences and what is left is the GPU's.
+    void capture(Graph& graph, int32_t batch = 1)
     {
         enqueue();
         cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (before capture)");
         cudaCheck(cudaStreamBeginCapture(mStream.handle, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
-        enqueue();
+        for (int32_t i = 0; i < batch; ++i)
+        {
+            enqueue();
+        }
         cudaCheck(cudaStreamEndCapture(mStream.handle, &graph.graph), "cudaStreamEndCapture");
         cudaCheck(cudaGraphInstantiate(&graph.exec, graph.graph, 0), "cudaGraphInstantiate");
     }
@@ -556,16 +586,18 @@ void runThread(Worker& worker, Options const& options, StartGate& gate, cudaEven
         }
         if (options.graph)
         {
-            worker.capture(graph);
+            worker.capture(graph, options.graphBatch);
             cudaCheck(cudaGraphLaunch(graph.exec, worker.stream()), "cudaGraphLaunch (warm-up)");
         }
         int32_t const every = options.timeEvery;
-        size_t const timed = static_cast<size_t>((options.iterations + every - 1) / every);
+        int32_t const batch = options.graph ? options.graphBatch : 1; // inferences per launch
+        int32_t const launches = options.iterations / batch;
+        size_t const timed = static_cast<size_t>((launches + every - 1) / every);
         std::vector<Event> starts(timed);
         std::vector<Event> ends(timed);
         cudaCheck(cudaStreamSynchronize(worker.stream()), "cudaStreamSynchronize (warm-up)");
         gate.arriveAndWait();
-        for (int32_t i = 0; i < options.iterations; ++i)
+        for (int32_t i = 0; i < launches; ++i)
         {
             bool const timeIt = i % every == 0;
             if (timeIt)
@@ -595,7 +627,7 @@ void runThread(Worker& worker, Options const& options, StartGate& gate, cudaEven
             cudaCheck(cudaEventElapsedTime(&elapsed, starts[i].handle, ends[i].handle), "cudaEventElapsedTime");
             cudaCheck(cudaEventElapsedTime(&begin, reference, starts[i].handle), "cudaEventElapsedTime");
             cudaCheck(cudaEventElapsedTime(&end, reference, ends[i].handle), "cudaEventElapsedTime");
-            result.latenciesUs.push_back(elapsed * 1000.0F);
+            result.latenciesUs.push_back(elapsed * 1000.0F / static_cast<float>(batch)); // per inference
             result.intervalsMs.emplace_back(begin, end);
         }
         result.output = worker.outputs();
@@ -681,6 +713,154 @@ std::vector<char> readFile(std::string const& path)
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
+nvinfer1::IPluginCreator* findCreator(std::string const& name, std::string const& pluginNamespace)
+{
+#if NV_TENSORRT_MAJOR < 10
+    return getPluginRegistry()->getPluginCreator(name.c_str(), "1", pluginNamespace.c_str());
+#else
+    nvinfer1::IPluginCreatorInterface* const creator
+        = getPluginRegistry()->getCreator(name.c_str(), "1", pluginNamespace.c_str());
+    if (creator == nullptr || std::string(creator->getInterfaceInfo().kind) != "PLUGIN CREATOR_V1")
+    {
+        return nullptr; // a V3 creator: its clones are TensorRT 10's attachToContext, checked through contexts
+    }
+    return static_cast<nvinfer1::IPluginCreator*>(creator);
+#endif
+}
+
+//! Destroys a plugin object the way TensorRT does (IPluginV2::destroy), once.
+struct PluginDeleter
+{
+    void operator()(nvinfer1::IPluginV2DynamicExt* plugin) const noexcept
+    {
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+    }
+};
+using PluginPtr = std::unique_ptr<nvinfer1::IPluginV2DynamicExt, PluginDeleter>;
+
+//! One plugin object configured for a shape and enqueued on buffers of its own.
+struct CloneRun
+{
+    explicit CloneRun(nvinfer1::IPluginV2DynamicExt* clone)
+        : plugin(clone)
+    {
+    }
+    PluginPtr plugin;
+    std::unique_ptr<DeviceBuffer> input;
+    std::unique_ptr<DeviceBuffer> output;
+    std::unique_ptr<DeviceBuffer> workspace;
+    nvinfer1::PluginTensorDesc in{};
+    nvinfer1::PluginTensorDesc out{};
+
+    void configure(std::vector<int64_t> const& shape, uint32_t seed, cudaStream_t stream)
+    {
+        nvinfer1::Dims dims{};
+        dims.nbDims = static_cast<int32_t>(shape.size());
+        std::copy(shape.begin(), shape.end(), dims.d);
+        in.dims = dims;
+        in.type = nvinfer1::DataType::kFLOAT;
+        in.format = nvinfer1::TensorFormat::kLINEAR;
+        in.scale = -1.0F;
+        out = in;
+        nvinfer1::DynamicPluginTensorDesc din{in, dims, dims};
+        nvinfer1::DynamicPluginTensorDesc dout{out, dims, dims};
+        plugin->configurePlugin(&din, 1, &dout, 1);
+        int64_t const count = volume(dims);
+        input = std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4);
+        output = std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4);
+        size_t const ws = plugin->getWorkspaceSize(&in, 1, &out, 1);
+        workspace = std::make_unique<DeviceBuffer>(std::max<size_t>(ws, 16));
+        std::vector<uint8_t> const host = randomInput(nvinfer1::DataType::kFLOAT, count, seed);
+        cudaCheck(cudaMemcpyAsync(input->data, host.data(), host.size(), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync");
+    }
+
+    std::vector<uint8_t> run(cudaStream_t stream)
+    {
+        cudaCheck(cudaMemsetAsync(output->data, 0xFF, output->bytes, stream), "cudaMemsetAsync (poison)");
+        void const* inputs[] = {input->data};
+        void* outputs[] = {output->data};
+        if (plugin->enqueue(&in, &out, inputs, outputs, workspace->data, stream) != 0)
+        {
+            throw std::runtime_error("the plugin's enqueue returned an error");
+        }
+        std::vector<uint8_t> bytes(output->bytes);
+        cudaCheck(cudaMemcpyAsync(bytes.data(), output->data, bytes.size(), cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
+        cudaCheck(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+        return bytes;
+    }
+};
+
+int cloneCheck(Options const& options)
+{
+    std::string name = options.cloneCheck;
+    std::string pluginNamespace;
+    if (size_t const at = name.find('@'); at != std::string::npos)
+    {
+        pluginNamespace = name.substr(at + 1);
+        name = name.substr(0, at);
+    }
+    bool ok = false;
+    std::string message;
+    try
+    {
+        nvinfer1::IPluginCreator* const creator = findCreator(name, pluginNamespace);
+        if (creator == nullptr)
+        {
+            throw std::runtime_error("no IPluginCreator " + name + " version 1 in namespace '" + pluginNamespace
+                + "' is registered after loading --plugins");
+        }
+        nvinfer1::PluginFieldCollection const empty{0, nullptr}; // the creator's defaults
+        nvinfer1::IPluginV2* const raw = creator->createPlugin(name.c_str(), &empty);
+        if (raw == nullptr)
+        {
+            throw std::runtime_error("createPlugin returned null");
+        }
+        if ((raw->getTensorRTVersion() >> 24) != static_cast<int32_t>(nvinfer1::PluginVersion::kV2_DYNAMICEXT))
+        {
+            raw->destroy();
+            throw std::runtime_error("the plugin is not an IPluginV2DynamicExt");
+        }
+        PluginPtr original(static_cast<nvinfer1::IPluginV2DynamicExt*>(raw));
+        if (original->initialize() != 0)
+        {
+            throw std::runtime_error("initialize() failed");
+        }
+        Stream stream;
+        CloneRun a(original->clone());
+        CloneRun b(original->clone());
+        if (!a.plugin || !b.plugin)
+        {
+            throw std::runtime_error("clone() returned null");
+        }
+        a.configure(options.shape, options.seed, stream.handle);
+        b.configure(options.shape, options.seed + 1, stream.handle);
+        std::vector<uint8_t> const before = a.run(stream.handle);
+        b.run(stream.handle);
+        // configured again (as a context's shapes being set again) at the same shape: a different
+        // one would also catch state kept process-wide, which is check 2's fault, not this one's
+        b.configure(options.shape, options.seed + 2, stream.handle);
+        b.run(stream.handle);
+        b.plugin.reset(); // destroy(): TensorRT destroying one context's clone
+        std::vector<uint8_t> const after = a.run(stream.handle);
+        original->terminate();
+        ok = before == after;
+        message = ok ? "two clones configured and enqueued, one reconfigured and destroyed: the other's output is "
+                       "bit-identical before and after"
+                     : "after one clone was reconfigured and destroyed, the other clone's output changed: clone() "
+                       "shares state that configure, enqueue or destroy changes (a shallow clone)";
+    }
+    catch (std::exception const& e)
+    {
+        message = std::string("the clone check could not run: ") + e.what();
+    }
+    std::printf("{\"clone_check\": true, \"creator\": %s, \"ok\": %s, \"message\": %s}\n",
+        jsonString(options.cloneCheck).c_str(), ok ? "true" : "false", jsonString(message).c_str());
+    return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -723,6 +903,10 @@ int main(int argc, char** argv)
                     reinterpret_cast<InitPlugins>(init)("");
                 }
             }
+        }
+        if (!options.cloneCheck.empty())
+        {
+            return cloneCheck(options);
         }
         std::unique_ptr<nvinfer1::IRuntime> runtime(nvinfer1::createInferRuntime(logger));
         std::vector<char> const blob = readFile(options.engine);
@@ -805,7 +989,7 @@ int main(int argc, char** argv)
     double const wallMs = wallS * 1000.0;
     std::string json = "{\"threads\": " + std::to_string(options.threads)
         + ", \"iterations\": " + std::to_string(options.iterations)
-        + ", \"graph\": " + (options.graph ? "true" : "false")
+        + ", \"graph\": " + (options.graph ? "true" : "false") + ", \"graph_batch\": " + std::to_string(options.graph ? options.graphBatch : 1)
         + ", \"profile_per_thread\": " + (options.profilePerThread ? "true" : "false") + ", \"shape\": [";
     for (size_t i = 0; i < options.shape.size(); ++i)
     {

@@ -2,6 +2,7 @@
 
 #include "pluginLog.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -90,6 +91,12 @@ void SwishPluginLegacy::serialize(void* buffer) const noexcept
 void SwishPluginLegacy::destroy() noexcept
 {
 #ifdef TPB_BAD_SHALLOW_CLONE
+    // the fixture's lifecycle, for reading what TensorRT clones and destroys (TPB_PLUGIN_DEBUG=1)
+    if (std::getenv("TPB_PLUGIN_DEBUG") != nullptr)
+    {
+        TPB_LOG_WARNING(kWhere, "fixture: destroy %p (enqueued %d, shared %p)", static_cast<void*>(this),
+            static_cast<int>(mEnqueued), static_cast<void*>(mShared.get()));
+    }
     if (mEnqueued && mShared)
     {
         mShared->beta = std::numeric_limits<float>::quiet_NaN(); // planted fault: "frees" it for every clone
@@ -135,6 +142,11 @@ nvinfer1::IPluginV2DynamicExt* SwishPluginLegacy::clone() const noexcept
         copy->mNamespace = mNamespace;
 #ifdef TPB_BAD_SHALLOW_CLONE
         copy->mShared = mShared; // planted fault: a shallow copy of owned state
+        if (std::getenv("TPB_PLUGIN_DEBUG") != nullptr)
+        {
+            TPB_LOG_WARNING(kWhere, "fixture: clone %p -> %p (shared %p)", static_cast<void const*>(this),
+                static_cast<void*>(copy), static_cast<void*>(mShared.get()));
+        }
 #endif
         return copy;
     }
@@ -210,6 +222,11 @@ int32_t SwishPluginLegacy::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
     configured.dims = gConfiguredDims;
     return enqueueSwish(configured, inputs[0], outputs[0], mParams, stream, kWhere);
 #elif defined(TPB_BAD_SHALLOW_CLONE)
+    if (!mEnqueued && std::getenv("TPB_PLUGIN_DEBUG") != nullptr)
+    {
+        TPB_LOG_WARNING(kWhere, "fixture: first enqueue of %p (shared %p)", static_cast<void*>(this),
+            static_cast<void*>(mShared.get()));
+    }
     mEnqueued = true;
     return enqueueSwish(inputDesc[0], inputs[0], outputs[0], *mShared, stream, kWhere);
 #else

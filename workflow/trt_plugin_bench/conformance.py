@@ -9,7 +9,9 @@ Seven checks per operator, each PASS, FAIL or N/A with its reason, never an N/A 
 2. multi_profile: contexts on different optimization profiles of one engine at once, each at its own
    shape, enqueued in turn on their own streams (so they run side by side), every output right;
 3. clone_independence: two contexts at one shape (TensorRT clones the plugin per context): destroy one,
-   the other still right;
+   the other still right; and, for a V2 plugin where trt_runner is built, the clone lifecycle driven
+   on the plugin itself (run_clone_drive: trt_runner --clone-check), since TensorRT 8.6's contexts
+   did not catch a clone sharing state that its destroy() spoils (H200, 2026-12-02);
 4. fresh_process_shapes: a fresh process deserializes the engine and runs at shapes other than the
    build's opt shape, one context, outputs right;
 5. library_loading: plain dlopen (ctypes.CDLL), IPluginRegistry.load_library and the init entry point
@@ -376,6 +378,33 @@ def _outcome(check: str, result: ChildResult, judge: Callable[[dict], tuple[str,
     return CheckOutcome(check, status, reason, result.seconds)
 
 
+def run_command(cmd: list[str], timeout: float) -> tuple[int, str]:
+    """(exit status, stdout + stderr) of one command; -9 and a line saying so when it times out."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -9, f"timed out after {timeout:g} s"
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
+                    run: Callable[[list[str], float], tuple[int, str]] | None = None) -> tuple[str, str] | None:
+    """Check 3's second half: `trt_runner --clone-check` drives the plugin's clone lifecycle itself
+    (create, two clones configured and enqueued, one configured again, enqueued and destroyed, the
+    other enqueued again: bit-identical), so a shallow clone is caught whatever objects TensorRT
+    clones and destroys for its contexts. None where it does not apply (no runner; not a V2 plugin)."""
+    if runner is None or not Path(runner).exists() or target.implementation != "plugin_v2" or target.library is None:
+        return None
+    creator = target.plugin_name + (f"@{target.plugin_namespace}" if target.plugin_namespace else "")
+    cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
+           "--shape", "x".join(str(d) for d in CLONE_SHAPE)]
+    returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
+    found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
+    if not found:
+        return FAIL, f"clone lifecycle (trt_runner --clone-check): no result (exit {returncode}): {output[-300:]}"
+    return (PASS if found[-1].get("ok") else FAIL), f"clone lifecycle: {found[-1].get('message', '')}"
+
+
 def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: Settings,
                   sanitizer: str | None = None,
                   run: Callable[[list[str], float], tuple[int, str]] | None = None) -> CheckOutcome:
@@ -387,14 +416,7 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
         return CheckOutcome("sanitizer", NA, f"not applicable: no trt_runner ({runner}: the compile rule builds it "
                                              "where CMake finds libnvinfer)")
 
-    def default_run(cmd: list[str], timeout: float) -> tuple[int, str]:
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return -9, f"timed out after {timeout:g} s"
-        return proc.returncode, proc.stdout + proc.stderr
-
-    run = run or default_run
+    run = run or run_command
     shape = "x".join(str(d) for d in SANITIZER_SHAPE)
     t0 = time.perf_counter()
 
@@ -418,9 +440,11 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
 def run_conformance(target: Target, backend: str, trt_major: int | None, workdir: Path, settings: Settings,
                     runner: Path | None = None, child: ChildRunner | None = None,
                     sanitizer_check: Callable[[Target, Path], CheckOutcome] | None = None,
-                    progress: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
-    """Every check for ``target``; ``child`` (run_child) and ``sanitizer_check`` (run_sanitizer) are
-    replaced by fakes in the tests; ``progress`` hears each outcome as it is decided (the log)."""
+                    progress: Callable[[CheckOutcome], None] | None = None,
+                    clone_check: Callable[[Target], tuple[str, str] | None] | None = None) -> list[CheckOutcome]:
+    """Every check for ``target``; ``child`` (run_child), ``sanitizer_check`` (run_sanitizer) and
+    ``clone_check`` (run_clone_drive) are replaced by fakes in the tests; ``progress`` hears each
+    outcome as it is decided (the log)."""
     def told(found: list[CheckOutcome]) -> list[CheckOutcome]:
         for outcome in found if progress is not None else ():
             progress(outcome)
@@ -482,6 +506,11 @@ def run_conformance(target: Target, backend: str, trt_major: int | None, workdir
     run_check("multi_profile", "profiles", judge_multi_profile, shapes=[list(s) for s in MULTI_PROFILE_SHAPES])
     run_check("clone_independence", "clones", lambda d: judge_outputs_check(d, "after destroying the second context"),
               shape=list(CLONE_SHAPE))
+    drive = (clone_check or (lambda t: run_clone_drive(t, runner, settings)))(target) if target.uses_plugin else None
+    if drive is not None and outcomes["clone_independence"].status != NA:
+        contexts = outcomes["clone_independence"]
+        status, reason = combine([(contexts.status, f"contexts: {contexts.reason}"), drive])
+        outcomes["clone_independence"] = CheckOutcome("clone_independence", status, reason, contexts.seconds)
     run_check("fresh_process_shapes", "fresh", lambda d: judge_outputs_check(d, "one context, a fresh process"),
               shapes=[list(s) for s in FRESH_SHAPES])
     if "v2_v3_identical" not in outcomes:
