@@ -21,7 +21,7 @@ import pytest
 import yaml
 from test_native_runner import _canned
 from trt_plugin_bench import compile as compile_mod
-from trt_plugin_bench import figures, sweeps
+from trt_plugin_bench import figures, native_runner, sweeps
 from trt_plugin_bench.aggregate import aggregate
 from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.config import validate_config
@@ -60,8 +60,9 @@ with open({log!r}, "a") as f:
 canned = json.load(open({canned!r}))[f"{{threads}},{{graph}}"]
 base = canned.pop("base_iterations")
 # as the real runner: the wall time grows with the enqueues, the throughput does not
+batch = int(value("--graph-batch")) if "--graph-batch" in args else 1
 canned.update(threads=threads, iterations=iterations, graph=graph, shape=[int(d) for d in value("--shape").split("x")],
-              wall_s=canned["wall_s"] * iterations / base)
+              wall_s=canned["wall_s"] * iterations / base, graph_batch=batch)
 print(json.dumps(canned))
 sys.exit(0 if canned["outputs_identical"] and not canned["errors"] else 1)
 """
@@ -87,9 +88,9 @@ SPEC = EngineSpec(operator="swish_plugin", function="swish", implementation="plu
                   profile="sweep", min=(1, 1024), opt=(64, 1024), max=(256, 1024), beta=1.0)
 
 
-def native_config(counts: list[int] = COUNTS, iterations: int = 20000, min_wall: float = 0.2) -> dict:
+def native_config(counts: list[int] = COUNTS, iterations: int = 20000, min_wall: float = 0.2, batch: int = 1) -> dict:
     return {"threads": {"counts": counts, "iterations": 200, "native_iterations": iterations,
-                        "native_min_wall_s": min_wall, "shape": [64, 1024]}}
+                        "native_min_wall_s": min_wall, "shape": [64, 1024], "native_graph_batch": batch}}
 
 
 def canned_results(seed: int, walls: dict[tuple[int, bool], float] | None = None) -> dict[tuple[int, bool], dict]:
@@ -121,6 +122,24 @@ def test_native_rows_for_every_count_in_both_modes(tmp_path: Path) -> None:
     # each thread its own profile, the plugin library handed over, graph replays flagged
     assert all("--profile-per-thread" in a and a[a.index("--plugins") + 1] == str(plugin) for a in argv)
     assert sum("--graph" in a for a in argv) == 4
+
+
+def test_a_graph_of_several_enqueues_is_a_third_series(tmp_path: Path) -> None:
+    """threads.native_graph_batch 16: after plain enqueues and one-enqueue graphs, graphs of 16
+    enqueues (--graph --graph-batch 16), their rows graph_batch 16, named graph_x16 in MLflow."""
+    from trt_plugin_bench.native_runner import native_way, native_way_label
+
+    runner, log = stand_in_runner(tmp_path, canned_results(seed=4), base=20000)
+    rows = sweeps.native_thread_sweep(native_config(batch=16), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+    assert [(r.graph, r.graph_batch) for r in rows] == [(g, b) for g, b in ((False, 1), (True, 1), (True, 16))
+                                                         for _ in COUNTS]
+    argv = calls(log)
+    assert sum(a[a.index("--graph-batch") + 1] == "16" for a in argv if "--graph-batch" in a) == 4
+    assert all("--graph" in a for a in argv if "--graph-batch" in a)
+    assert [native_way(r.graph, r.graph_batch) for r in rows[::4]] == ["plain", "graph", "graph_x16"]
+    assert native_way_label("graph_x16") == "CUDA graph of 16 enqueues" and native_way("True", "16.0") == "graph_x16"
+    with pytest.raises(ValueError, match="graph_batch needs graph"):
+        native_runner.runner_arguments(runner, tmp_path / "e.engine", [], 1, 10, (4,), graph=False, graph_batch=4)
 
 
 def test_a_run_too_short_is_rerun_long_enough(tmp_path: Path) -> None:
@@ -255,7 +274,7 @@ def _rings(fig: plt.Figure) -> dict[tuple[str, bool], int]:
             gid = ln.get_gid() or ""
             if gid.startswith("saturation;"):
                 tags = dict(part.split("=", 1) for part in gid.split(";")[1:])
-                out[tags["operator"], tags["graph"] == "True"] = int(tags["threads"])
+                out[tags["operator"], tags["way"] == "graph"] = int(tags["threads"])
     return out
 
 
@@ -276,10 +295,11 @@ def test_stream_scaling_marks_the_saturation_point_and_the_ideal(source: str, tm
     lines = {ln.get_gid(): ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid()}
     for (op, graph), d in native.groupby(["operator", "graph"]):
         d = d.sort_values("threads")
-        measured = lines[f"dtype=fp32;operator={op};graph={graph}"]
+        way = "graph" if graph else "plain"
+        measured = lines[f"dtype=fp32;operator={op};way={way}"]
         assert list(measured.get_ydata()) == pytest.approx(list(d["throughput_per_s"]))  # native rows only
-        assert measured.get_linestyle() == figures.NATIVE_STYLES[graph][0]
-        ideal = lines[f"ideal;operator={op};graph={graph}"]
+        assert measured.get_linestyle() == figures.NATIVE_STYLES[way]
+        ideal = lines[f"ideal;operator={op};way={way}"]
         assert ideal.get_linestyle() == "--"
         assert list(ideal.get_ydata()) == pytest.approx(list(d["threads"] * d["throughput_per_s"].iloc[0]))
     # one facet per operator; no Python facet
@@ -327,10 +347,10 @@ def test_summary_has_a_native_runner_table_on_the_gpu(tmp_path: Path) -> None:
     section = summary.split("## Native runner", 1)[1]
     rows = [ln for ln in section.splitlines() if ln.startswith("| relu") or ln.startswith("| swish")]
     assert len(rows) == 8  # operator x mode
-    relu_plain = next(ln for ln in rows if ln.startswith("| relu | fp32 | 64x1024 | enqueue"))
+    relu_plain = next(ln for ln in rows if ln.startswith("| relu | fp32 | 64x1024 | plain enqueue"))
     # 352170 / (4 x 135204) = 65 % of the ideal at 4 threads; +67 % from 4 to 8: no saturation point
     assert "| 352.2 k (65%) |" in relu_plain and "| still growing |" in relu_plain
-    relu_graph = next(ln for ln in rows if ln.startswith("| relu | fp32 | 64x1024 | graph replay"))
+    relu_graph = next(ln for ln in rows if ln.startswith("| relu | fp32 | 64x1024 | CUDA-graph replay"))
     assert "| 1 (2 threads add +0 %) |" in relu_graph
 
 

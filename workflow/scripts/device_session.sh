@@ -22,8 +22,9 @@
 #          REBUILD_PREV names another revision than HEAD~1 (one at or after the namespace option's commit).
 #   runner the plugin library's loading (plain ctypes.CDLL, then initSwishPlugins, with TPB_PLUGIN_DEBUG)
 #          and the native runner (plugin/runner) on the fp32 sweep engines: 1-8 threads, plain and graph
-#   streams after dag: the DAG's native runner on the fp32 sweep engines, 1-8 threads, plain and graph,
-#          an event pair around every enqueue vs every 16th: what the timing itself costs the stream
+#   streams after dag: the launch-rate probe (no TensorRT: N threads launching a bare kernel, plain and
+#          graph), then the DAG's native runner on the fp32 sweep engines, 1-8 threads, graphs of 1, 16 and
+#          64 enqueues: where the host's launch path stops and the GPU's concurrency starts
 #   conformance the conformance checks (issue 15) for every shipped operator and each bad-plugin flag:
 #          builds the plugin, trt_runner and the fixture (-DTPB_BAD_PLUGINS=ON), prints the check x
 #          (operator | flag) matrix; expected: shipped operators pass or n/a, each flag fails its check alone
@@ -259,20 +260,29 @@ PY
     note "runner: $(grep -c '"outputs_identical": true' "$LOGS/runner.jsonl") of 24 runs with identical outputs"
     ;;
   streams)
+    # what the launch path allows (no TensorRT: plugin/probes/launchScalingProbe.cu, a bare kernel from
+    # N threads, plain and graph), then the DAG's runner with graphs of 1, 16 and 64 enqueues: plain and
+    # one-enqueue graphs measure the host's launch path, batched graphs the GPU
+    nvcc -O2 -std=c++17 -arch=sm_$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .) \
+      -o /tmp/launch_scaling_probe plugin/probes/launchScalingProbe.cu > "$LOGS/launch_probe_build.log" 2>&1 \
+      && timeout 120 /tmp/launch_scaling_probe --seconds 0.5 > "$LOGS/launch_scaling.csv" 2>> "$LOGS/launch_probe_build.log"
+    note "launch probe rc=$?"; cat "$LOGS/launch_scaling.csv"
     runner=$(python3 -c 'import json; print(json.load(open("results/build/manifest.json"))["trt_runner"])')
     lib=$(python3 -c 'import json; print(json.load(open("results/build/manifest.json"))["plugin_library"])')
-    for op in relu swish_native swish_plugin; do for every in 1 16; do for g in "" --graph; do for t in 1 2 4 8; do
-      timeout 60 "$runner" --engine "results/engines/${op}__fp32__sweep.engine" --plugins "$lib" --threads $t --iterations 20000 \
-        --shape 64x1024 --profile-per-thread --time-every $every $g 2>> "$LOGS/streams_stderr.log" \
+    for op in relu swish_native swish_plugin; do for b in 1 16 64; do for t in 1 2 4 8; do
+      timeout 60 "$runner" --engine "results/engines/${op}__fp32__sweep.engine" --plugins "$lib" --threads $t --iterations 40960 \
+        --shape 64x1024 --profile-per-thread --time-every 16 --graph --graph-batch $b 2>> "$LOGS/streams_stderr.log" \
         | python3 -c "import json,sys; r=json.load(sys.stdin); r['operator']='$op'; print(json.dumps(r))"
-    done; done; done; done > "$LOGS/streams.jsonl"
-    note "streams: $(grep -c '"outputs_identical": true' "$LOGS/streams.jsonl") of 48 runs identical"
+    done; done; done > "$LOGS/streams.jsonl"
+    note "streams: $(grep -c '"outputs_identical": true' "$LOGS/streams.jsonl") of 36 runs identical"
     python3 - "$LOGS/streams.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+one = {(r["operator"], r["graph_batch"]): r["inferences_per_second"] for r in rows if r["threads"] == 1}
 for r in rows:
-    print(f"{r['operator']:<13} every={r['time_every']:<2} {'graph' if r['graph'] else 'plain':<5} N={r['threads']} "
-          f"{r['inferences_per_second'] / 1e3:7.1f} k/s busy {r['gpu_busy_fraction']:.2f} wall {r['wall_s']:.3f}")
+    base = one.get((r["operator"], r["graph_batch"]), float("nan"))
+    print(f"{r['operator']:<13} graph x{r['graph_batch']:<3} N={r['threads']} {r['inferences_per_second'] / 1e3:8.1f} k/s "
+          f"({r['inferences_per_second'] / (base * r['threads']):.2f} of N x one) wall {r['wall_s']:.3f}")
 PY
     ;;
   conformance)
@@ -295,7 +305,9 @@ PY
       else
         args=(--op "$t" --library "$cb/libswish_plugin.so" --out "$cr/$t.json")
       fi
-      timeout 330 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --config-json "$cj" \
+      # the shallow-clone fixture logs what TensorRT clones and destroys (its target's log)
+      local dbg=(); [ "$t" = bad:SHALLOW_CLONE ] && dbg=(TPB_PLUGIN_DEBUG=1)
+      env "${dbg[@]}" timeout 330 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --config-json "$cj" \
         --workdir "/tmp/tpb-conformance-work/${t/:/_}" "${args[@]}" > "$cr/${t/:/_}.log" 2>&1
       echo "$t rc=$?"
     }
@@ -312,6 +324,8 @@ PY
     for t in "${targets[@]}"; do
       [ "${t%%:*}" = bad ] && reports+=("$cr/bad_$(echo "${t#bad:}" | tr A-Z a-z).json")
     done
+    grep -h "fixture:" "$cr/bad_SHALLOW_CLONE.log" | head -40 > "$cr/shallow_clone_lifecycle.txt"
+    note "shallow-clone fixture: $(grep -c 'clone ' "$cr/shallow_clone_lifecycle.txt") clones, $(grep -c 'destroy ' "$cr/shallow_clone_lifecycle.txt") destroys logged"
     python3 workflow/scripts/tpb.py conformance-matrix "${reports[@]}" --expect | tee "$cr/matrix.txt"
     note "conformance matrix rc=${PIPESTATUS[0]}: $(tail -1 "$cr/matrix.txt")"
     python3 - "${reports[@]}" <<'PY'  # every non-pass with its reason, for the lead's report

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .analysis import copy_ceiling, write_summary
-from .native_runner import saturation_point
+from .native_runner import native_way, native_way_label, saturation_point
 from .provenance import git_commit, plugin_source_hash
 from .records import TABLES, columns
 
@@ -43,7 +43,7 @@ def native_runner_lines(threads: pd.DataFrame, backend: str) -> list[str]:
     th = threads[threads["driver"] == "native"] if "driver" in threads else threads.iloc[0:0]
     if th.empty:
         return []
-    th = th.assign(graph=th["graph"].astype(str).str.lower().isin(("true", "1")))
+    th = th.assign(way=[native_way(g, b) for g, b in zip(th["graph"], th.get("graph_batch", pd.Series(1, index=th.index)))])
     counts = sorted(int(n) for n in th["threads"].unique())
     lines = ["", "## Native runner", "",
              "trt_runner: each thread its own execution context, optimization profile and stream, device-resident "
@@ -52,13 +52,13 @@ def native_runner_lines(threads: pd.DataFrame, backend: str) -> list[str]:
              "(native_runner.saturation_point).", "",
              "| operator | dtype | shape | mode | " + " | ".join(f"{n} threads" for n in counts) + " | saturates at |",
              "|---|---|---|---|" + "---:|" * len(counts) + "---|"]
-    for (op, dtype, shape, graph), d in th.groupby(["operator", "dtype", "shape", "graph"], sort=True):
+    for (op, dtype, shape, way), d in th.groupby(["operator", "dtype", "shape", "way"], sort=True):
         d = d.sort_values("threads")
         per_thread = d["throughput_per_s"].iloc[0] / d["threads"].iloc[0]
         cells = {int(r["threads"]): f"{r['throughput_per_s'] / 1e3:.1f} k ({r['throughput_per_s'] / (per_thread * r['threads']):.0%})"
                  for _, r in d.iterrows()}
         point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]))
-        lines.append(f"| {op} | {dtype} | {shape} | {'graph replay' if graph else 'enqueue'} | "
+        lines.append(f"| {op} | {dtype} | {shape} | {native_way_label(way)} | "
                      + " | ".join(cells.get(n, "") for n in counts)
                      + f" | {f'{point[0]} ({point[1]})' if point else 'still growing'} |")
     return lines + [""]

@@ -40,7 +40,7 @@ from .analysis import (  # noqa: E402
     ratio_table,
 )
 from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
-from .native_runner import SATURATION_GAIN, saturation_point  # noqa: E402
+from .native_runner import SATURATION_GAIN, native_way, native_way_label, saturation_point  # noqa: E402
 from .operators import ITEMSIZE  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
@@ -415,7 +415,11 @@ def thread_scaling(tables: Tables, device: dict) -> Figure:
     return fig
 
 
-NATIVE_STYLES = {False: ("-", "plain enqueue"), True: ("-.", "CUDA-graph replay")}
+NATIVE_STYLES = {"plain": "-", "graph": "-.", "batched": ":"}  # batched: graph_x<B>
+
+
+def _native_style(way: str) -> str:
+    return NATIVE_STYLES.get(way, NATIVE_STYLES["batched"])
 
 
 def stream_scaling(tables: Tables, device: dict) -> Figure:
@@ -424,7 +428,8 @@ def stream_scaling(tables: Tables, device: dict) -> Figure:
     N × one stream dashed, the saturation point (native_runner.saturation_point) ringed and labelled.
     The Python serving rows are not drawn here: they are thread_scaling's."""
     th = thread_rows(tables["threads"], "native").copy()
-    th["graph"] = th["graph"].astype(str).str.lower().isin(("true", "1"))
+    th["way"] = [native_way(g, b) for g, b in zip(th["graph"], th.get("graph_batch", pd.Series(1, index=th.index)))]
+    ways = [w for w in ("plain", "graph") if w in set(th["way"])] + sorted(set(th["way"]) - {"plain", "graph"})
     dtypes, operators = _ordered(th["dtype"], DTYPE_MARKERS), _ordered(th["operator"], OPERATOR_COLORS)
     fig, axes = _facets(dtypes, operators, sharey="row", width=3.0, height=2.6)
     for i, dtype in enumerate(dtypes):
@@ -435,23 +440,24 @@ def stream_scaling(tables: Tables, device: dict) -> Figure:
                 continue
             color = _color(OPERATOR_COLORS, op)
             notes = []  # where and why each mode saturates, in the facet's empty top left corner
-            for graph, (style, label) in NATIVE_STYLES.items():
-                d = sub[sub["graph"] == graph].sort_values("threads")
+            for way in ways:
+                style, label = _native_style(way), native_way_label(way)
+                d = sub[sub["way"] == way].sort_values("threads")
                 if d.empty:
                     continue
                 _line(ax, d, "threads", "throughput_per_s", dtype=dtype, color=color, linestyle=style,
-                      gid=f"operator={op};graph={graph}")
+                      gid=f"operator={op};way={way}")
                 one = d.iloc[0]  # the ideal: N × the smallest count's throughput per thread
                 (ideal,) = ax.plot(d["threads"], d["threads"] * one["throughput_per_s"] / one["threads"], color=color,
                                    linestyle="--", linewidth=0.9, alpha=0.45)
-                ideal.set_gid(f"ideal;operator={op};graph={graph}")
+                ideal.set_gid(f"ideal;operator={op};way={way}")
                 point = saturation_point(list(d["threads"]), list(d["throughput_per_s"]))
                 if point is not None:
                     n, why = point
                     y = float(d.loc[d["threads"] == n, "throughput_per_s"].iloc[0])
                     (ring,) = ax.plot([n], [y], marker="o", markersize=11, markerfacecolor="none",
                                       markeredgecolor="black", linestyle="none")
-                    ring.set_gid(f"saturation;operator={op};graph={graph};threads={n}")
+                    ring.set_gid(f"saturation;operator={op};way={way};threads={n}")
                 notes.append(f"{label}: " + (f"N = {point[0]}, {point[1]}" if point else "still growing"))
             ax.text(0.03, 0.97, "saturates at\n" + "\n".join(notes), transform=ax.transAxes, va="top", ha="left",
                     fontsize=6.5)
@@ -463,7 +469,7 @@ def stream_scaling(tables: Tables, device: dict) -> Figure:
         axes[i][0].set_ylabel("inferences per second")
     fig.supxlabel("threads (an execution context, optimization profile and stream each)", fontsize=9)
     extra = [Line2D([], [], linestyle="none", label="driver: native")]
-    extra += [Line2D([], [], color="black", linestyle=style, label=label) for style, label in NATIVE_STYLES.values()]
+    extra += [Line2D([], [], color="black", linestyle=_native_style(w), label=native_way_label(w)) for w in ways]
     extra += [Line2D([], [], color="black", linestyle="--", linewidth=0.9, alpha=0.45, label="ideal: N × one stream"),
               Line2D([], [], color="black", marker="o", markersize=9, markerfacecolor="none", linestyle="none",
                      label="saturation point")]

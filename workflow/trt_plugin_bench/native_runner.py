@@ -46,6 +46,7 @@ class NativeRunResult:
     gpu_interval_sum_over_wall: float  # their plain sum / wall: above 1 when streams overlap
     outputs_identical: bool  # every thread's output == thread 0's == a single-context reference
     errors: tuple[str, ...]
+    graph_batch: int = 1  # enqueues per captured graph (--graph-batch): one launch runs this many
 
     @property
     def ok(self) -> bool:
@@ -54,9 +55,13 @@ class NativeRunResult:
 
 def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                      shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
-                     warmup: int | None = None, seed: int | None = None, time_every: int = 1) -> list[str]:
+                     warmup: int | None = None, seed: int | None = None, time_every: int = 1,
+                     graph_batch: int = 1) -> list[str]:
     """The runner's command line; refuses values the runner would refuse."""
+    if graph_batch != 1 and not graph:
+        raise ValueError("graph_batch needs graph (enqueues captured into one CUDA graph)")
     for name, value in (("threads", threads), ("iterations", iterations), ("time_every", time_every),
+                        ("graph_batch", graph_batch),
                         *(("shape", d) for d in shape)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -70,6 +75,8 @@ def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], thread
     args += ["--threads", str(threads), "--iterations", str(iterations), "--shape", "x".join(str(d) for d in shape)]
     if graph:
         args.append("--graph")
+    if graph_batch != 1:
+        args += ["--graph-batch", str(graph_batch)]
     if profile_per_thread:
         args.append("--profile-per-thread")
     if warmup is not None:
@@ -131,7 +138,8 @@ def parse_result(stdout: str) -> NativeRunResult:
         wall_s=_field(obj, "wall_s", float, top), inferences_per_second=_field(obj, "inferences_per_second", float, top),
         per_thread=tuple(per_thread), gpu_busy_fraction=_field(obj, "gpu_busy_fraction", float, top),
         gpu_interval_sum_over_wall=_field(obj, "gpu_interval_sum_over_wall", float, top),
-        outputs_identical=_field(obj, "outputs_identical", bool, top), errors=tuple(errors))
+        outputs_identical=_field(obj, "outputs_identical", bool, top), errors=tuple(errors),
+        graph_batch=_field(obj, "graph_batch", int, top) if "graph_batch" in obj else 1)
     if len(result.per_thread) != result.threads or [t.thread for t in result.per_thread] != list(range(result.threads)):
         raise NativeRunnerError(f"per_thread holds threads {[t.thread for t in result.per_thread]}, "
                                 f"expected 0..{result.threads - 1}")
@@ -149,12 +157,13 @@ def parse_result(stdout: str) -> NativeRunResult:
 
 def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
-               timeout_s: float = 600.0, time_every: int = 1) -> NativeRunResult:
+               timeout_s: float = 600.0, time_every: int = 1, graph_batch: int = 1) -> NativeRunResult:
     """Run the runner and return its validated result. A run that reports errors or differing
     outputs still returns (result.ok is False: the caller labels or refuses it); a usage error, a
     crash or output that is not the promised JSON raises NativeRunnerError."""
     args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread,
-                            time_every=time_every)
+                            time_every=time_every, graph_batch=graph_batch)
+    iterations = -(-iterations // graph_batch) * graph_batch  # the runner rounds up to whole launches
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -182,9 +191,28 @@ def thread_row(result: NativeRunResult, backend: str, operator: str, dtype: str,
         median_latency_us=p50s[len(p50s) // 2] if p50s else math.nan, all_verified=result.ok,
         message=("; ".join(result.errors) or "outputs differ between threads") if not result.ok else
         f"trt_runner (TensorRT {result.tensorrt_version} headers): every thread's output bit-identical",
-        driver="native", graph=result.graph,
+        driver="native", graph=result.graph, graph_batch=result.graph_batch,
         p99_latency_us=max((t.p99_us for t in result.per_thread), default=math.nan),
         gpu_busy_fraction=result.gpu_busy_fraction, gpu_interval_sum_over_wall=result.gpu_interval_sum_over_wall)
+
+
+def native_way(graph: object, graph_batch: object = 1) -> str:
+    """One native series' name in tables, figures and MLflow: plain, graph, or graph_x<B> (B enqueues
+    per captured graph). Table cells may be strings ("True") or numbers (a CSV read back)."""
+    replayed = str(graph).lower() in ("true", "1")
+    try:
+        batch = int(float(graph_batch))
+    except (TypeError, ValueError):
+        batch = 1
+    batch = batch if batch > 1 else 1
+    return "plain" if not replayed else ("graph" if batch == 1 else f"graph_x{batch}")
+
+
+NATIVE_WAY_LABELS = {"plain": "plain enqueue", "graph": "CUDA-graph replay"}
+
+
+def native_way_label(way: str) -> str:
+    return NATIVE_WAY_LABELS.get(way, f"CUDA graph of {way.removeprefix('graph_x')} enqueues")
 
 
 # The saturation point of one native sweep (one engine, one mode), the figure's and the summary's:

@@ -137,6 +137,7 @@ class ThreadRow:
     p99_latency_us: float = math.nan  # python: over all inferences; native: the slowest thread's p99
     gpu_busy_fraction: float = math.nan  # native: union of the enqueues' GPU intervals / wall, in [0, 1]
     gpu_interval_sum_over_wall: float = math.nan  # native: their plain sum / wall (above 1: streams overlap)
+    graph_batch: int = 1  # native graph replays: enqueues captured per graph (one launch runs this many)
 
 
 @dataclass

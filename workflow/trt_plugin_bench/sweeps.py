@@ -33,7 +33,7 @@ from .backends.base import (
 from .config import TPB_SCRIPT, Profile, profiles
 from .gpu_state import read_state, throttled
 from .host import quiet_host
-from .native_runner import NativeRunResult, run_native, thread_row
+from .native_runner import NativeRunResult, native_way, native_way_label, run_native, thread_row
 from .operators import AUTO_KERNEL, ITEMSIZE, OPERATORS, plugin_kernel, tuned_kernel
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
@@ -617,41 +617,39 @@ def _engine_profile_count(engine: object) -> int | None:
     return getattr(getattr(engine, "engine", None), "num_optimization_profiles", None)
 
 
-def _native_mode(graph: bool) -> str:
-    return "CUDA-graph replay" if graph else "plain enqueue"
-
-
 def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runner: Path, plugins: list[Path],
                         profile_count: int, backend_name: str = "tensorrt") -> list[ThreadRow]:
-    """The native runner at every threads.counts, plain enqueues then CUDA-graph replays: each thread
-    its own context on its own profile (the engine has ``profile_count``), device-resident buffers. A
-    run whose threads' outputs are not bit-identical (or that reports an error) fails the rule, naming
-    the engine, thread count and mode."""
+    """The native runner at every threads.counts: plain enqueues, CUDA-graph replays of one enqueue,
+    and replays of a graph of threads.native_graph_batch enqueues (the host's launch cost paid once
+    per batch: what is left is the GPU's). Each thread its own context on its own profile (the engine
+    has ``profile_count``), device-resident buffers. A run whose threads' outputs are not
+    bit-identical (or that reports an error) fails the rule, naming the engine, thread count and mode."""
     tcfg = config["threads"]
     check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
     shape = tuple(tcfg.get("shape") or spec.opt)
     base = int(tcfg.get("native_iterations", 20000))
     min_wall = float(tcfg.get("native_min_wall_s", 0.2))
     every = int(tcfg.get("native_time_every", 16))  # the schema's default, for configs built by hand
+    batch = int(tcfg.get("native_graph_batch", 16))
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
-    def once(count: int, graph: bool, iterations: int) -> NativeRunResult:
+    def once(count: int, graph: bool, graph_batch: int, iterations: int) -> NativeRunResult:
         result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
-                            time_every=every)
+                            time_every=every, graph_batch=graph_batch)
         if not result.ok:
-            wrong.append(f"{Path(engine_path).name} at {count} threads ({_native_mode(graph)}): "
+            wrong.append(f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))}): "
                          f"outputs_identical={str(result.outputs_identical).lower()}"
                          + (f", errors: {'; '.join(result.errors)}" if result.errors else ""))
         return result
 
-    for graph in (False, True):
-        mode = _native_mode(graph)
+    for graph, graph_batch in ((False, 1), (True, 1), *(((True, batch),) if batch > 1 else ())):
+        mode = native_way_label(native_way(graph, graph_batch))
         for count in sorted(tcfg["counts"]):
-            result = once(count, graph, base)
+            result = once(count, graph, graph_batch, base)
             if result.ok and result.wall_s < min_wall:  # too short to mean much: once more, longer
                 scale = min(MAX_NATIVE_SCALE, min_wall / max(result.wall_s, 1e-9) * NATIVE_RERUN_MARGIN)
-                result = once(count, graph, math.ceil(base * scale))
+                result = once(count, graph, graph_batch, math.ceil(base * scale))
             rows.append(thread_row(result, backend_name, spec.operator, spec.dtype, spec.profile))
             log(f"native {mode}, {count} threads: {result.threads * result.iterations} enqueues in "
                 f"{result.wall_s:.3f} s, {result.inferences_per_second:.0f} inferences/s, GPU busy "

@@ -42,6 +42,7 @@ import pandas as pd
 
 from .analysis import by_state
 from .config import TrackingTarget, resolve_tracking
+from .native_runner import native_way
 from .operators import sweep_key
 from .provenance import plugin_hash
 from .records import TABLES
@@ -250,7 +251,7 @@ def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list
             metrics.append(("threads_failures", float(r["failures"]), int(r["threads"])))
             continue
         # the native runner, one series per way of enqueueing (its rows share the thread-count step)
-        way = "graph" if str(r.get("graph", "")).lower() in ("true", "1") else "plain"
+        way = native_way(r.get("graph", ""), r.get("graph_batch", 1))
         metrics.append((f"threads.native.{way}.throughput_per_s", float(r["throughput_per_s"]), int(r["threads"])))
         if _finite(r.get("gpu_busy_fraction")):
             metrics.append((f"threads.native.{way}.gpu_busy_fraction", float(r["gpu_busy_fraction"]), int(r["threads"])))
