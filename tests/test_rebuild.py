@@ -264,3 +264,26 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     meta, raw = load_samples(tmp_path / "rb" / _git(PROJECT_ROOT, "rev-parse", "HEAD") / "samples"
                              / "swish_plugin__fp32__tiny.candidate.npz")
     assert meta["side"] == "candidate" and {(k[0], k[1]) for k in raw} == {("1x256", "warm"), ("64x256", "warm")}
+
+
+def test_plugin_sweeps_needs_the_records_of_the_filtered_states_only(tmp_path: Path) -> None:
+    """A candidate folder with only swish_plugin's engine records (the device's `engines` step) and a latency
+    table that also holds swish_plugin_naive: the filter decides which records are required."""
+    import json
+
+    import pandas as pd
+    from trt_plugin_bench.rebuild import plugin_sweeps
+
+    rows = [{"operator": op, "dtype": "fp32", "profile": "sweep", "shape": shape, "mode": mode}
+            for op in ("relu", "swish_plugin", "swish_plugin_naive") for shape in ("1x1024", "64x1024")
+            for mode in ("warm", "cold", "stream")]
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "tables" / "latency.csv", index=False)
+    (tmp_path / "engines").mkdir()
+    (tmp_path / "engines" / "swish_plugin__fp32__sweep.build.json").write_text(json.dumps({"spec": {"operator": "swish_plugin"}}))
+    sweeps = plugin_sweeps(tmp_path, ["warm", "cold"], "^swish_plugin/")
+    assert [s.spec_json["operator"] for s in sweeps] == ["swish_plugin"]
+    assert sorted(zip(sweeps[0].shapes, sweeps[0].modes)) == [((1, 1024), "cold"), ((1, 1024), "warm"),
+                                                               ((64, 1024), "cold"), ((64, 1024), "warm")]
+    with pytest.raises(RebuildError, match="swish_plugin_naive__fp32__sweep.build.json"):
+        plugin_sweeps(tmp_path, ["warm", "cold"])

@@ -28,6 +28,10 @@
 #   conformance the conformance checks (issue 15) for every shipped operator and each bad-plugin flag:
 #          builds the plugin, trt_runner and the fixture (-DTPB_BAD_PLUGINS=ON), prints the check x
 #          (operator | flag) matrix; expected: shipped operators pass or n/a, each flag fails its check alone
+#   engines without the DAG (a fresh machine, little time): the plugin library (compile_plugin) and, with one
+#          fixed kernel (no tune rule), the fp32 sweep engines of relu, swish_native and swish_plugin (streams)
+#          and swish_plugin's fp32/fp16 engines (rebuild); the rebuild's candidate states are then the
+#          committed H200 latency table's (docs/h200-2026-12-02/tables/latency.csv.gz), re-timed in place
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
 # 8 files); a short table is printed last.
@@ -38,7 +42,9 @@ mkdir -p "$OUT" "$LOGS"
 export PYTHONUNBUFFERED=1
 DAG_SECONDS=${DAG_SECONDS:-540}
 status=()
-note() { status+=("$1"); echo "== $1"; }
+note() { status+=("$1"); echo "== $1"; echo "$1" >> "$OUT/summary.txt"; }
+# a step's logs come back even if a later step is cut off by the call's time limit
+save_logs() { tar czf "$OUT/logs.tgz" -C "$LOGS" . 2>/dev/null; }
 
 for step in "$@"; do
   case "$step" in
@@ -139,6 +145,15 @@ PY
     done; done; done
     note "native kernels profiled: $(ls "$LOGS"/ncu_swish_*.csv 2>/dev/null | wc -l) files"
     ;;
+  engines)
+    targets=(results/build/manifest.json)
+    for e in relu__fp32__sweep swish_native__fp32__sweep swish_plugin__fp32__sweep swish_plugin__fp32__llm \
+             swish_plugin__fp16__sweep swish_plugin__fp16__llm; do targets+=("results/engines/$e.engine"); done
+    python3 -m snakemake --cores 16 --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${targets[@]}" > "$LOGS/engines.log" 2>&1
+    note "engines rc=$? $(grep -c 'Finished job' "$LOGS/engines.log") jobs"
+    mkdir -p results/tables
+    [ -f results/tables/latency.csv ] || zcat docs/h200-2026-12-02/tables/latency.csv.gz > results/tables/latency.csv
+    ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1
     timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$LOGS/dag.log" 2>&1
@@ -198,9 +213,10 @@ PY
     # HEAD: every swish_plugin state, warm and cold (2 dtypes x 15 shapes x 2 modes = 60, 0.5 s each and
     # at most 2 re-measurement rounds of the AMBIGUOUS ones); HEAD~1: the fp32 sweep profile only (22).
     # Estimate: baseline CMake build ~1-2 min each, engines ~30 s, timing ~1 min (HEAD) / 20 s (HEAD~1).
+    # REBUILD_CASES="same" skips HEAD~1; REBUILD_FILTER narrows the same-code states (a regex on op/dtype/profile/...)
     prev=${REBUILD_PREV:-HEAD~1}
-    for case in same prev; do
-      if [ $case = same ]; then rev=${REBUILD_SAME:-HEAD}; filter='^swish_plugin/'; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
+    for case in ${REBUILD_CASES:-same prev}; do
+      if [ $case = same ]; then rev=${REBUILD_SAME:-HEAD}; filter=${REBUILD_FILTER:-'^swish_plugin/'}; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
       out="results/verdict/rebuild_$case"; rm -rf "$out"
       TPB_PLUGIN_DEBUG=1 timeout 420 python3 workflow/scripts/tpb.py verdict --candidate results --rebuild "$rev" \
         --rebuild-filter "$filter" --out-dir "$out" > "$LOGS/rebuild_$case.log" 2>&1
@@ -348,6 +364,7 @@ PY
     ;;
   *) echo "unknown step $step"; exit 2;;
   esac
+  save_logs
 done
 tar czf "$OUT/logs.tgz" -C "$LOGS" .
 echo

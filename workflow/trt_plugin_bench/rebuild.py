@@ -386,11 +386,6 @@ def plugin_sweeps(candidate_dir: Path, modes: list[str], state_filter: str = "")
     for (op, dtype, profile), grp in latency.groupby(["operator", "dtype", "profile"]):
         if op not in OPERATORS or not OPERATORS[op].uses_plugin:
             continue
-        record = Path(candidate_dir) / "engines" / f"{op}__{dtype}__{profile}.build.json"
-        if not record.is_file():
-            raise RebuildError(f"--rebuild: the candidate's engine record {record} is missing (the build_engine rule "
-                               "writes it): its EngineSpec is what both engines are built from")
-        spec_json = json.loads(record.read_text())["spec"]
         shapes, kept_modes = [], []
         for shape in sorted(set(grp["shape"].astype(str)), key=lambda s: math.prod(int(v) for v in s.split("x"))):
             for mode in modes:
@@ -398,8 +393,13 @@ def plugin_sweeps(candidate_dir: Path, modes: list[str], state_filter: str = "")
                     shapes.append(tuple(int(v) for v in shape.split("x")))
                     kept_modes.append(mode)
         pairs = sorted(set(zip(shapes, kept_modes)))
-        if pairs:
-            out.append(PluginSweep(spec_json, [p[0] for p in pairs], [p[1] for p in pairs]))
+        if not pairs:  # the filter left none of this sweep: its engine is not needed
+            continue
+        record = Path(candidate_dir) / "engines" / f"{op}__{dtype}__{profile}.build.json"
+        if not record.is_file():
+            raise RebuildError(f"--rebuild: the candidate's engine record {record} is missing (the build_engine rule "
+                               "writes it): its EngineSpec is what both engines are built from")
+        out.append(PluginSweep(json.loads(record.read_text())["spec"], [p[0] for p in pairs], [p[1] for p in pairs]))
     return out
 
 
