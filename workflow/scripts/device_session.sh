@@ -30,7 +30,7 @@
 #          (operator | flag) matrix; expected: shipped operators pass or n/a, each flag fails its check alone
 #   engines without the DAG (a fresh machine, little time): the plugin library (compile_plugin) and, with one
 #          fixed kernel (no tune rule), the fp32 sweep engines of relu, swish_native and swish_plugin (streams)
-#          and swish_plugin's fp32/fp16 engines (rebuild); the rebuild's candidate states are then the
+#          and swish_plugin's fp32/fp16 engines (rebuild), the threads rule on the first three; the rebuild's candidate states are then the
 #          committed H200 latency table's (docs/h200-2026-12-02/tables/latency.csv.gz), re-timed in place
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
@@ -149,7 +149,9 @@ PY
     targets=(results/build/manifest.json)
     for e in relu__fp32__sweep swish_native__fp32__sweep swish_plugin__fp32__sweep swish_plugin__fp32__llm \
              swish_plugin__fp16__sweep swish_plugin__fp16__llm; do targets+=("results/engines/$e.engine"); done
-    python3 -m snakemake --cores 16 --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${targets[@]}" > "$LOGS/engines.log" 2>&1
+    # and the threads rule on the three fp32 sweep engines (native runner: plain, graph, graph x16; Python loop)
+    for op in relu swish_native swish_plugin; do targets+=("results/threads/${op}__fp32__sweep.csv"); done
+    python3 -m snakemake --cores 16 --keep-going --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${targets[@]}" > "$LOGS/engines.log" 2>&1
     note "engines rc=$? $(grep -c 'Finished job' "$LOGS/engines.log") jobs"
     mkdir -p results/tables
     [ -f results/tables/latency.csv ] || zcat docs/h200-2026-12-02/tables/latency.csv.gz > results/tables/latency.csv
