@@ -28,6 +28,8 @@
 #   conformance the conformance checks (issue 15) for every shipped operator and each bad-plugin flag:
 #          builds the plugin, trt_runner and the fixture (-DTPB_BAD_PLUGINS=ON), prints the check x
 #          (operator | flag) matrix; expected: shipped operators pass or n/a, each flag fails its check alone
+#   prebuild in the background while the next steps run: the conformance step's CMake build and the rebuild
+#          step's baseline library (REBUILD_SAME); those steps wait for them (CPU work off the GPU's time)
 #   engines without the DAG (a fresh machine, little time): the plugin library (compile_plugin) and, with one
 #          fixed kernel (no tune rule), the fp32 sweep engines of relu, swish_native and swish_plugin (streams)
 #          and swish_plugin's fp32/fp16 engines (rebuild), the threads rule on the first three; the rebuild's candidate states are then the
@@ -145,6 +147,24 @@ PY
     done; done; done
     note "native kernels profiled: $(ls "$LOGS"/ncu_swish_*.csv 2>/dev/null | wc -l) files"
     ;;
+  prebuild)
+    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
+    ( env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B /tmp/tpb-conformance-build -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_BAD_PLUGINS=ON > "$LOGS/conformance_build.log" 2>&1 \
+      && env -u PYTHONHOME -u PYTHONPATH cmake --build /tmp/tpb-conformance-build -j 8 >> "$LOGS/conformance_build.log" 2>&1 ) &
+    PREBUILD_CONFORMANCE=$!
+    ( python3 - "${REBUILD_SAME:-HEAD}" "$arch" > "$LOGS/rebuild_prebuild.log" 2>&1 <<'PY'
+import sys
+from pathlib import Path
+sys.path.insert(0, "workflow")
+from trt_plugin_bench.rebuild import build_baseline, locate_source
+source = locate_source(sys.argv[1], Path("."), Path("results/verdict/rebuild"))
+print("baseline library:", build_baseline(source, sys.argv[2], source.root / "build.log"))
+PY
+    ) &
+    PREBUILD_REBUILD=$!
+    note "prebuild started (conformance build, rebuild baseline)"
+    ;;
   engines)
     targets=(results/build/manifest.json)
     for e in relu__fp32__sweep swish_native__fp32__sweep swish_plugin__fp32__sweep swish_plugin__fp32__llm \
@@ -217,6 +237,7 @@ PY
     # Estimate: baseline CMake build ~1-2 min each, engines ~30 s, timing ~1 min (HEAD) / 20 s (HEAD~1).
     # REBUILD_CASES="same" skips HEAD~1; REBUILD_FILTER narrows the same-code states (a regex on op/dtype/profile/...)
     prev=${REBUILD_PREV:-HEAD~1}
+    [ -n "${PREBUILD_REBUILD:-}" ] && { wait "$PREBUILD_REBUILD"; note "rebuild prebuild: $(tail -1 "$LOGS/rebuild_prebuild.log")"; }
     for case in ${REBUILD_CASES:-same prev}; do
       if [ $case = same ]; then rev=${REBUILD_SAME:-HEAD}; filter=${REBUILD_FILTER:-'^swish_plugin/'}; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
       out="results/verdict/rebuild_$case"; rm -rf "$out"
@@ -309,7 +330,9 @@ PY
     cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }
     cb=/tmp/tpb-conformance-build; cr="$LOGS/conformance"; rm -rf "$cr"; mkdir -p "$cr"
     arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
-    cmake -S plugin -B $cb -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_BAD_PLUGINS=ON       > "$LOGS/conformance_build.log" 2>&1 && cmake --build $cb -j 16 >> "$LOGS/conformance_build.log" 2>&1
+    if [ -n "${PREBUILD_CONFORMANCE:-}" ]; then wait "$PREBUILD_CONFORMANCE"
+    else cmake -S plugin -B $cb -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_BAD_PLUGINS=ON \
+      > "$LOGS/conformance_build.log" 2>&1 && cmake --build $cb -j 16 >> "$LOGS/conformance_build.log" 2>&1; fi
     note "conformance build rc=$? $(ls $cb/libswish_plugin*.so $cb/trt_runner 2>/dev/null | wc -l) of 6 artefacts"
     shipped=(relu swish_native swish_plugin swish_plugin_naive swish_plugin_v3)
     targets=(bad:SYNC_IN_ENQUEUE bad:GLOBAL_STATE bad:SHALLOW_CLONE bad:INIT_ONLY_REGISTRATION)
