@@ -1,5 +1,5 @@
 """`tpb verdict --rebuild REV`: the baseline plugin rebuilt from a git revision and timed against the
-candidate's in ONE process, interleaved on shared buffers (sweeps.time_interleaved, the compare
+candidate's in ONE process, interleaved on shared buffers (measure.measure_interleaved, the compare
 rule's method), with the A/A control of the same run as the noise band.
 
 Separate runs cannot resolve 1 %: on the H200 (2026-12-02) two runs of the same code four minutes
@@ -413,9 +413,10 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     from .backends.base import EngineSpec, sha256_file, write_build_record
     from .gpu_state import throttled
     from .host import quiet_host
+    from .measure import Plan, State, engine_timers, measure_interleaved
     from .records import shape_str
-    from .stats import StoppingRule
-    from .sweeps import plugin_library_from_manifest, time_interleaved
+    from .stats import AA_PATTERN, StoppingRule
+    from .sweeps import plugin_library_from_manifest
 
     manifest = json.loads((Path(candidate_dir) / "build" / "manifest.json").read_text())
     cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json")
@@ -460,16 +461,19 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
                 a, b, _ = loaded[(op, dtype, profile)]
                 dims = tuple(int(v) for v in shape.split("x"))
                 # a wrong output of either is its state's FAIL (or reason), not the end of the run
-                t = time_interleaved(backend, a, b, dims, mode, r, i, verify_max, raise_on_wrong=False)
+                pair = [State(e.spec.operator, dtype, profile, dims, mode, 0, seed=i, source=e) for e in (a, b)]
+                t = measure_interleaved(pair, Plan(engine_timers(verify_max), r, raise_on_wrong=False),
+                                        arena=backend.arena, control=True, pattern=AA_PATTERN)
+                cand_us, base_us, control_us = (s * 1e6 for s in t.samples)
                 st = states.setdefault(key, InterleavedState(key, math.prod(dims), backend.name))
                 st.verified_candidate &= bool(t.checks[0].ok)
                 st.verified_baseline &= bool(t.checks[1].ok)
                 if throttled(t.before, t.after):
                     st.hot = "hot GPU: throttled during the interleaved round"
-                out[key] = (t.a * 1e6, t.b * 1e6, t.control * 1e6)
+                out[key] = (cand_us, base_us, control_us)
                 print(f"[{time.strftime('%H:%M:%S')}] {i}/{len(keys)} {'/'.join(key)}: candidate "
-                      f"{np.median(t.a) * 1e6:.3f} us, baseline {np.median(t.b) * 1e6:.3f} us, A/A "
-                      f"{np.median(t.control) / np.median(t.b):.4f} (n {len(t.a)}, {t.reason})", flush=True)
+                      f"{np.median(cand_us):.3f} us, baseline {np.median(base_us):.3f} us, A/A "
+                      f"{np.median(control_us) / np.median(base_us):.4f} (n {len(cand_us)}, {t.reason})", flush=True)
         return out
 
     keys = [(EngineSpec.from_json(sw.spec_json).operator, EngineSpec.from_json(sw.spec_json).dtype,
