@@ -28,6 +28,7 @@ from .measure import Plan, State, measure_state
 from .operators import ITEMSIZE, KERNEL_IDS, check_kernel_ids
 from .records import KernelRow
 from .rows import KernelReport
+from .settings import Settings
 from .stats import StoppingRule
 
 DTYPE_IDS = {"fp32": 0, "fp16": 1, "bf16": 2}
@@ -63,12 +64,12 @@ class KernelLibrary:
 def kernel_bench(config: dict, manifest_path: Path) -> list[KernelRow]:
     lib = kernel_library(manifest_path)
     gpu = GpuContext(0)
-    bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"],
-                        StoppingRule.from_config(config["timing"]), float(config.get("beta", 1.0)),
-                        l2_flush=config["timing"]["l2_flush"])
+    timing = Settings.from_config(config, ("timing",)).timing
+    bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"], StoppingRule.from_config(timing),
+                        float(config["beta"]), l2_flush=timing.l2_flush)
     rows: list[KernelRow] = []
     try:
-        with quiet_host(config.get("timing", {}).get("pin_cpu", True)):
+        with quiet_host(timing.pin_cpu):
             for dtype in config["dtypes"]:
                 for i, n in enumerate(sorted(config["kernel_bench"]["elements"]), 1):
                     rows.extend(bench.size(dtype, n, seed=i))

@@ -415,13 +415,15 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     from .host import quiet_host
     from .measure import Plan, State, engine_timers, measure_interleaved
     from .records import shape_str
+    from .settings import Settings as TypedSettings
     from .stats import AA_PATTERN, StoppingRule
     from .sweeps import plugin_library_from_manifest
 
     manifest = json.loads((Path(candidate_dir) / "build" / "manifest.json").read_text())
     cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json")
     base_lib = build_baseline(source, candidate_architectures(manifest), source.root / "build.log")
-    backend = get_backend("tensorrt", config["timing"].get("l2_flush", "clean"))  # a stored config may predate the key
+    typed = TypedSettings.from_config(config, ("timing", "compare"))  # a config older than a key: its schema default
+    backend = get_backend("tensorrt", typed.timing.l2_flush)
     backend.load_plugin_library(cand_lib)  # the candidate's first: its names own the global scope
     backend.load_plugin_library(base_lib, source.namespace)
     mapped = _mapped_libraries([cand_lib, base_lib])
@@ -438,9 +440,8 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
             write_build_record(path, spec, facts, plugin_namespace=namespace, plugin_library=str(library))
         return backend.load(path, library, plugin_namespace=namespace)
 
-    rule = replace(StoppingRule.from_config(config["timing"]),
-                   target_rse=float(config.get("compare", {}).get("target_rse", 0.002)), max_time_s=time_s)
-    verify_max = int(config["timing"]["verify_max_elements"])
+    rule = replace(StoppingRule.from_config(typed.timing), target_rse=typed.compare.target_rse, max_time_s=time_s)
+    verify_max = typed.timing.verify_max_elements
     sweeps = plugin_sweeps(candidate_dir, modes, state_filter)
     if not sweeps:
         raise RebuildError(f"--rebuild: no plugin state of {candidate_dir} matches (modes {modes}"
@@ -455,7 +456,7 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     def measure(keys: list[StateKey], budget: float) -> dict[StateKey, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         out = {}
         r = replace(rule, max_time_s=budget)
-        with quiet_host(config["timing"].get("pin_cpu", True)):
+        with quiet_host(typed.timing.pin_cpu):
             for i, key in enumerate(keys, 1):
                 op, dtype, profile, shape, mode = key
                 a, b, _ = loaded[(op, dtype, profile)]

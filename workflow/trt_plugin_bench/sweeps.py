@@ -49,6 +49,7 @@ from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .rows import CompareReport, LatencyReport
 from .samples import write_samples
+from .settings import Settings
 from .stats import AA_PATTERN, StoppingRule
 
 GOLDEN_SEED = 20261124
@@ -94,9 +95,7 @@ def elements(shape: tuple[int, ...]) -> int:
 
 def _reference_limit(config: dict) -> tuple[str, int]:
     """The CPU reference backend's size limit in force: (its config key, elements)."""
-    ref_cfg = config["reference"]
-    key = "full_max_elements" if ref_cfg.get("full") and "full_max_elements" in ref_cfg else "max_elements"
-    return f"reference.{key}", int(ref_cfg[key])
+    return Settings.from_config(config, ("reference",)).reference.limit
 
 
 def max_elements_for(backend: Backend, config: dict) -> int | None:
@@ -114,9 +113,9 @@ def over_limit(config: dict, n: int, limit: int) -> str:
 def time_budget(backend: Backend, config: dict, max_time_s: float) -> float:
     """A timed state's budget: on the CPU reference backend's quick default (reference.full false)
     at most reference.max_time_s; the GPU budgets and the full CPU sweep keep ``max_time_s``."""
-    ref_cfg = config.get("reference", {})
-    if backend.name == "reference" and not ref_cfg.get("full") and "max_time_s" in ref_cfg:
-        return min(float(max_time_s), float(ref_cfg["max_time_s"]))
+    ref_cfg = Settings.from_config(config, ("reference",)).reference
+    if backend.name == "reference" and not ref_cfg.full:
+        return min(float(max_time_s), ref_cfg.max_time_s)
     return float(max_time_s)
 
 
@@ -174,20 +173,21 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     """Time every configured shape in every mode, after checking its output once. The copy
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
     Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
-    backend = get_backend(backend_name, config["timing"]["l2_flush"])
+    timing = Settings.from_config(config, ("timing",)).timing
+    backend = get_backend(backend_name, timing.l2_flush)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
-    rule = StoppingRule.from_config(config["timing"])
+    rule = StoppingRule.from_config(timing)
     rule = replace(rule, max_time_s=time_budget(backend, config, rule.max_time_s))
-    repeats = int(config["timing"]["repeats"])
+    repeats = timing.repeats
     device = backend.device_info().device_name
     prof = profiles(config)[engine.spec.profile]
     limit = max_elements_for(backend, config)
-    modes = [m for m in config["timing"]["modes"] if m in backend.modes]
-    skipped_modes = [m for m in config["timing"]["modes"] if m not in backend.modes]
+    modes = [m for m in timing.modes if m in backend.modes]
+    skipped_modes = [m for m in timing.modes if m not in backend.modes]
     if skipped_modes:
         log(f"modes {skipped_modes} are not available on the {backend.name} backend; skipped")
     shapes = list(prof.shapes)
-    with quiet_host(config["timing"].get("pin_cpu", True)) as cpu:
+    with quiet_host(timing.pin_cpu) as cpu:
         log(f"timing thread pinned to CPU {cpu}, garbage collector paused" if cpu is not None
             else "timing thread not pinned; garbage collector paused")
         raw: dict[tuple[str, str, int], np.ndarray] = {}
@@ -254,7 +254,7 @@ def compare_shapes(config: dict, profile: str) -> list[tuple[int, ...]]:
     """The profile's sweep shapes plus compare.extra_shapes of that profile, smallest first: the
     comparison's target holds at every size, so it may sample sizes the other sweeps skip."""
     prof = profiles(config)[profile]
-    extra = [tuple(s) for s in config["compare"].get("extra_shapes", {}).get(profile, [])]
+    extra = list(Settings.from_config(config, ("compare",)).compare.extra_shapes.get(profile, ()))
     shapes = list(dict.fromkeys([*prof.shapes, *extra]))
     return sorted(shapes, key=lambda s: (elements(s), s))
 
@@ -270,29 +270,29 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     does not carry where each engine's buffers happen to lie. Every round also times b a second
     time: b' ÷ b is the A/A control, what the method reports for two identical things. Both
     outputs are checked before timing."""
-    backend = get_backend(backend_name, config["timing"]["l2_flush"])
+    settings = Settings.from_config(config, ("timing", "compare"))
+    timing, ccfg = settings.timing, settings.compare
+    backend = get_backend(backend_name, timing.l2_flush)
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
     b = backend.load(engine_b, library)
     sa, sb = a.spec, b.spec
     if (sa.dtype, sa.profile, sa.min, sa.max) != (sb.dtype, sb.profile, sb.min, sb.max):
         raise RuntimeError(f"cannot compare {engine_a.name} with {engine_b.name}: different dtype or profile")
-    mode = config["compare"]["mode"]
+    mode = ccfg.mode
     if mode not in backend.modes:
         raise RuntimeError(f"compare.mode {mode!r} is not available on the {backend.name} backend "
                            f"(it has {', '.join(backend.modes)})")
     # its own noise target: the differences it must resolve (tenths of a percent) are below the
     # 1 % that is enough for a latency row
-    rule = replace(StoppingRule.from_config(config["timing"]),
-                   target_rse=float(config["compare"].get("target_rse", 0.002)),
-                   max_time_s=time_budget(backend, config, float(config["compare"].get("max_time_s", 2.0))))
+    rule = replace(StoppingRule.from_config(timing), target_rse=ccfg.target_rse,
+                   max_time_s=time_budget(backend, config, ccfg.max_time_s))
     shapes = compare_shapes(config, sa.profile)
     device = backend.device_info().device_name
-    plan = Plan(engine_timers(config["timing"]["verify_max_elements"]), rule,
-                limit=size_limit(config, max_elements_for(backend, config)))
+    plan = Plan(engine_timers(timing.verify_max_elements), rule, limit=size_limit(config, max_elements_for(backend, config)))
     report = CompareReport(backend.name, device, backend.timing_clock, sa)
     rows: list[CompareRow] = []
-    with quiet_host(config["timing"].get("pin_cpu", True)):
+    with quiet_host(timing.pin_cpu):
         for i, shape in enumerate(shapes, 1):
             states = [latency_state(e, shape, mode, i, len(shapes)) for e in (a, b)]
             m = measure_interleaved(states, plan, arena=backend.arena, control=True, pattern=AA_PATTERN,
@@ -475,13 +475,11 @@ def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runne
     per batch: what is left is the GPU's). Each thread its own context on its own profile (the engine
     has ``profile_count``), device-resident buffers. A run whose threads' outputs are not
     bit-identical (or that reports an error) fails the rule, naming the engine, thread count and mode."""
-    tcfg = config["threads"]
-    check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
-    shape = tuple(tcfg.get("shape") or spec.opt)
-    base = int(tcfg.get("native_iterations", 20000))
-    min_wall = float(tcfg.get("native_min_wall_s", 0.2))
-    every = int(tcfg.get("native_time_every", 16))  # the schema's default, for configs built by hand
-    batch = int(tcfg.get("native_graph_batch", 16))
+    tcfg = Settings.from_config(config, ("threads",)).threads  # a hand-built config: the schema's defaults
+    check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
+    shape = tuple(tcfg.shape or spec.opt)
+    base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
+    every, batch = tcfg.native_time_every, tcfg.native_graph_batch
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
@@ -496,7 +494,7 @@ def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runne
 
     for graph, graph_batch in ((False, 1), (True, 1), *(((True, batch),) if batch > 1 else ())):
         mode = native_way_label(native_way(graph, graph_batch))
-        for count in sorted(tcfg["counts"]):
+        for count in sorted(tcfg.counts):
             result = once(count, graph, graph_batch, base)
             if result.ok and result.wall_s < min_wall:  # too short to mean much: once more, longer
                 scale = min(MAX_NATIVE_SCALE, min_wall / max(result.wall_s, 1e-9) * NATIVE_RERUN_MARGIN)
@@ -524,16 +522,16 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
                            "libnvinfer (see results/logs/compile_plugin.cmake.log)")
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
-    tcfg = config["threads"]
-    shape = tuple(tcfg.get("shape") or spec.opt)
+    tcfg = Settings.from_config(config, ("threads",)).threads
+    shape = tuple(tcfg.shape or spec.opt)
     spec.check_shape(shape)
     profile_count = _engine_profile_count(engine)
     if profile_count is not None:
-        check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
-    iterations = int(tcfg["iterations"])
-    ref_cfg = config.get("reference", {})
-    if backend.name == "reference" and not ref_cfg.get("full") and "thread_iterations" in ref_cfg:
-        iterations = min(iterations, int(ref_cfg["thread_iterations"]))  # the CPU quick default
+        check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
+    iterations = tcfg.iterations
+    ref_cfg = Settings.from_config(config, ("reference",)).reference
+    if backend.name == "reference" and not ref_cfg.full:
+        iterations = min(iterations, ref_cfg.thread_iterations)  # the CPU quick default
     inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
     expected = []
     with engine.worker() as w:
@@ -544,7 +542,7 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
                 raise RuntimeError(f"single-threaded output is wrong: {check.message}")
             expected.append(y)
     rows: list[ThreadRow] = []
-    counts = sorted(tcfg["counts"])
+    counts = sorted(tcfg.counts)
     for i, count in enumerate(counts, 1):
         failures = [0] * count
         latencies: list[list[float]] = [[] for _ in range(count)]
