@@ -6,7 +6,7 @@ rule calibrate:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=dag.cfg_json(calibration=CONFIG.get("calibration", {}), timing=CONFIG["timing"]),
+        cfg=dag.cfg_json(calibration=CONFIG["calibration"], timing=CONFIG["timing"]),
     log:
         "results/logs/calibrate.log",
     resources:

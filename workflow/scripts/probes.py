@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,8 @@ import pycuda.driver as cuda  # noqa: E402
 from trt_plugin_bench import reference as ref  # noqa: E402
 from trt_plugin_bench.config import load_config  # noqa: E402
 from trt_plugin_bench.host import quiet_host  # noqa: E402
-from trt_plugin_bench.stats import StoppingRule, sample_interleaved, summarize, warm_up  # noqa: E402
+from trt_plugin_bench.measure import Plan, State, engine_timers, measure_interleaved  # noqa: E402
+from trt_plugin_bench.stats import StoppingRule  # noqa: E402
 
 COPY_SOURCE = r"""
 #include <cstdint>
@@ -119,34 +121,49 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         w.writerows(rows)
 
 
-def copy_family(out: Path, manifest: Path) -> None:
-    from pycuda.compiler import SourceModule
+COPY_FAMILY_RULE = StoppingRule(target_rse=0.0004, min_samples=24, max_samples=400, max_time_s=1.5, warmup_min=3,
+                                warmup_time_s=0.01)
+COLD_FLUSH_RULE = StoppingRule(target_rse=0.0005, min_samples=30, max_samples=600, max_time_s=0.6, warmup_min=3,
+                               warmup_time_s=0.01)
+
+
+@contextmanager
+def _tiled_pair(size: int, block: np.ndarray, stream: object):  # noqa: ANN202
+    """An input of ``size`` bytes holding ``block`` tiled, and an output of as many."""
+    from trt_plugin_bench.cuda_utils import DeviceBuffer, fill_tiled
+
+    with DeviceBuffer(size) as src, DeviceBuffer(size) as dst:
+        fill_tiled(src, block, size, stream)
+        stream.synchronize()
+        yield src, dst
+
+
+def _direct_path(manifest: Path):  # noqa: ANN202
+    """What the kernel probes time with: GPU 0, the compiled kernel library, a non-blocking stream
+    and events behind a blocked start (GPU time, as the cold and warm modes)."""
     from trt_plugin_bench.cuda_direct import KernelLibrary
-    from trt_plugin_bench.cuda_utils import (
-        DeviceBuffer,
-        EventTimer,
-        GpuContext,
-        L2Flush,
-        StreamBlocker,
-        fill_tiled,
-    )
+    from trt_plugin_bench.cuda_utils import EventTimer, GpuContext, StreamBlocker
 
     gpu = GpuContext(0)
     lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
+    stream = cuda.Stream(flags=0x1)
+    return gpu, lib, stream, EventTimer(stream, StreamBlocker(gpu))
+
+
+def copy_family(out: Path, manifest: Path) -> None:
+    from pycuda.compiler import SourceModule
+    from trt_plugin_bench.cuda_direct import KernelTimer
+    from trt_plugin_bench.cuda_utils import L2Flush
+
+    gpu, lib, stream, events = _direct_path(manifest)
     module = SourceModule(COPY_SOURCE, no_extern_c=True, arch="sm_90", options=["-O3"])
     kernels = {name: module.get_function(name) for name in COPY_VARIANTS}
-    stream = cuda.Stream(flags=0x1)
-    events = EventTimer(stream, StreamBlocker(gpu))
     flush = L2Flush(gpu, "dirty")  # as these probes ran (2026-11-24), before timing.l2_flush
-    rule = StoppingRule(target_rse=0.0004, min_samples=24, max_samples=400, max_time_s=1.5, warmup_min=3,
-                        warmup_time_s=0.01)
     rows = []
     for mib in (1024, 2048):
         size = mib << 20
-        with DeviceBuffer(size) as src, DeviceBuffer(size) as dst:
-            data = ref.random_input((16 << 20,), "fp16", seed=7)  # 32 MiB of fp16 in [-8, 8], tiled
-            fill_tiled(src, data, size, stream)
-            stream.synchronize()
+        # 32 MiB of fp16 in [-8, 8], tiled over the input
+        with _tiled_pair(size, ref.random_input((16 << 20,), "fp16", seed=7), stream) as (src, dst):
 
             def launcher(name: str):  # noqa: ANN202
                 if name.startswith("copy_"):
@@ -181,21 +198,13 @@ def copy_family(out: Path, manifest: Path) -> None:
                         if not np.array_equal(a, b):
                             raise RuntimeError(f"{name} did not copy at offset {off}")
 
-            def sampler(name: str):  # noqa: ANN202
-                def sample() -> tuple[float, float]:
-                    flush.enqueue(stream)
-                    return events.time(launch[name])
-                return sample
-
-            samplers = [sampler(n) for n in names]
+            states = [State(name, "", "", (size,), "cold", 2 * size, kernel=name) for name in names]
+            plan = Plan(lambda st, arena: KernelTimer(events, launch[st.kernel], lambda: flush.enqueue(stream)), COPY_FAMILY_RULE)
             with quiet_host(True):
-                for s in samplers:
-                    warm_up(s, rule)
-                series, reason = sample_interleaved(samplers, rule)
-            for name, x in zip(names, series):
-                s = summarize(x, reason)
+                m = measure_interleaved(states, plan)
+            for name, s in zip(names, m.summaries):
                 rows.append({"buffer_mib": mib, "variant": name, "n": s.n, "median_us": s.median * 1e6,
-                             "rse": s.rse, "gbs": 2 * size / s.median / 1e9, "stop": reason})
+                             "rse": s.rse, "gbs": 2 * size / s.median / 1e9, "stop": m.reason})
     flush.free()
     _write_csv(out / "copy_family.csv", rows)
     for mib in (1024, 2048):
@@ -207,22 +216,15 @@ def copy_family(out: Path, manifest: Path) -> None:
 
 def cold_flush(out: Path, manifest: Path) -> None:
     """Warm, cold behind a clean flush and cold behind a dirty one, interleaved per buffer size."""
-    from trt_plugin_bench.cuda_direct import KernelLibrary
-    from trt_plugin_bench.cuda_utils import DeviceBuffer, EventTimer, GpuContext, L2Flush, StreamBlocker, fill_tiled
+    from trt_plugin_bench.cuda_direct import KernelTimer
+    from trt_plugin_bench.cuda_utils import L2Flush
 
-    gpu = GpuContext(0)
-    lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
-    stream = cuda.Stream(flags=0x1)
-    events = EventTimer(stream, StreamBlocker(gpu))
+    gpu, lib, stream, events = _direct_path(manifest)
     flushes = {kind: L2Flush(gpu, kind) for kind in ("clean", "dirty")}
-    rule = StoppingRule(target_rse=0.0005, min_samples=30, max_samples=600, max_time_s=0.6, warmup_min=3,
-                        warmup_time_s=0.01)
     rows = []
     for mib in (256, 512):
         size = mib << 20
-        with DeviceBuffer(size) as src, DeviceBuffer(size) as dst:
-            fill_tiled(src, ref.random_input((1 << 20,), "fp16", seed=3), size, stream)
-            stream.synchronize()
+        with _tiled_pair(size, ref.random_input((1 << 20,), "fp16", seed=3), stream) as (src, dst):
             work = {"copy16": lambda: gpu.copy16(dst.ptr, src.ptr, size, stream)}
             for dtype, variant in (("fp32", "x1_b128"), ("fp32", "x2_b128"), ("fp16", "x1_b128"), ("fp16", "x1")):
                 n = size // ref.numpy_dtype(dtype).itemsize
@@ -231,24 +233,19 @@ def cold_flush(out: Path, manifest: Path) -> None:
             for fn in work.values():  # the first launch loads the kernel: never inside a blocked start
                 fn()
             stream.synchronize()
-            keys = [(name, mode) for name in work for mode in ("warm", "clean", "dirty")]
+            states = [State(name, "", "", (size,), mode, 2 * size, kernel=name)
+                      for name in work for mode in ("warm", "clean", "dirty")]
 
-            def sampler(name: str, mode: str):  # noqa: ANN202
-                def sample() -> tuple[float, float]:
-                    if mode != "warm":
-                        flushes[mode].enqueue(stream)
-                    return events.time(work[name])
-                return sample
+            def open_timer(st: State, arena: object) -> KernelTimer:
+                flush = (lambda: flushes[st.mode].enqueue(stream)) if st.mode != "warm" else None
+                return KernelTimer(events, work[st.kernel], flush)
 
-            samplers = [sampler(*k) for k in keys]
             with quiet_host(True):
-                for smp in samplers:
-                    warm_up(smp, rule)
-                series, reason = sample_interleaved(samplers, rule)
-            for (name, mode), x in zip(keys, series):
-                st = summarize(x, reason)
-                rows.append({"buffer_mib": mib, "work": name, "mode": mode, "n": st.n, "median_us": st.median * 1e6,
-                             "rse": st.rse, "gbs": 2 * size / st.median / 1e9, "stop": reason})
+                m = measure_interleaved(states, Plan(open_timer, COLD_FLUSH_RULE))
+            for state, st in zip(states, m.summaries):
+                rows.append({"buffer_mib": mib, "work": state.kernel, "mode": state.mode, "n": st.n,
+                             "median_us": st.median * 1e6, "rse": st.rse, "gbs": 2 * size / st.median / 1e9,
+                             "stop": m.reason})
     for f in flushes.values():
         f.free()
     _write_csv(out / "cold_flush.csv", rows)
@@ -361,24 +358,17 @@ def arena_compare(out: Path, manifest: Path) -> None:
     for repeat in (1, 2):
         for i, shape in enumerate([(256, 1024), (1024, 1024), (2048, 1024), (4096, 1024), (16384, 1024)], 1):
             for setup in ("separate", "shared"):
-                arena = backend.arena() if setup == "shared" else None
-                tn = native.timer(shape, "cold", seed=i, verify_max_elements=1 << 26, arena=arena)
-                tn2 = native.timer(shape, "cold", seed=i, verify_max_elements=1 << 26, arena=None) if arena is None else tn
-                tp = plugin.timer(shape, "cold", seed=i, verify_max_elements=1 << 26, arena=arena)
-                try:
-                    for t in {id(t): t for t in (tn, tn2, tp)}.values():
-                        if not t.verify().ok:
-                            raise RuntimeError(f"{shape}: wrong output")
-                    with quiet_host(True):
-                        for t in (tn, tn2, tp):
-                            warm_up(t.sample, rule)
-                        (dn, dn2, dp), reason = sample_interleaved([tn.sample, tn2.sample, tp.sample], rule)
-                finally:
-                    for t in {id(t): t for t in (tn, tn2, tp)}.values():
-                        t.close()
-                    if arena is not None:
-                        arena.close()
-                sn, sn2, sp = (summarize(x, reason) for x in (dn, dn2, dp))
+                # the plugin, native, and native again: on the shared arena the A/A control samples
+                # native's own timer a second time; apart, a second timer on buffers of its own
+                # (the same rotating order over the three samplers either way)
+                states = [State(e.spec.operator, "fp32", "sweep", shape, "cold", 0, seed=i, source=e)
+                          for e in (plugin, native, *((native,) if setup == "separate" else ()))]
+                plan = Plan(engine_timers(1 << 26), rule)
+                with quiet_host(True):
+                    m = measure_interleaved(states, plan, arena=backend.arena if setup == "shared" else None,
+                                            control=setup == "shared")
+                reason = m.reason
+                sp, sn, sn2 = m.summaries
                 row = {"repeat": repeat, "setup": setup, "shape": "x".join(map(str, shape)),
                        "tensor_mib": int(np.prod(shape)) * 4 / 2**20, "n": sn.n, "native_us": sn.median * 1e6,
                        "aa_ratio": sn2.median / sn.median, "aa_se": sn2.median / sn.median * float(np.hypot(sn.rse, sn2.rse)),

@@ -119,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--config-json", default="{}", help="the config keys this command uses, as JSON")
         return p
 
+    set_help = "override a config key, e.g. --set timing.max_time_s=0.5 (value read as YAML, typed by the schema)"
     p = cmd("check-config", backend=False, cfg=False)
     p.add_argument("config")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
+    p.add_argument("--print", action="store_true", help="print the typed settings (timing, threads, reference, compare)")
     p = cmd("resolve-backend", backend=False, cfg=False)
     p.add_argument("requested")
     p = cmd("compile", cfg=False)
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
                    "(default: config verdict.remeasure_rounds, else 2)")
     p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --config-json")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
                                           "else the config's mlflow.tracking_uri)")
 
@@ -245,9 +249,12 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "check-config":
         from .config import load_config
+        from .settings import Settings
 
-        load_config(args.config)  # a ConfigError becomes main's one error line
-        print(f"{args.config}: valid")
+        validated = load_config(args.config, args.set)  # a ConfigError becomes main's one error line
+        print(f"{args.config}: valid" + (f" (with {', '.join(args.set)})" if args.set else ""))
+        if args.print:
+            print(Settings.from_config(validated).to_json())
         return 0
     if args.command == "resolve-backend":
         from .backends import resolve_backend_name
@@ -339,7 +346,7 @@ def _verdict_config(args: argparse.Namespace) -> dict:
     """The project config the interleaved mode builds and times with (--config's file, validated)."""
     from .config import load_config
 
-    return load_config(args.config) if Path(args.config).is_file() else {}
+    return load_config(args.config, args.set) if Path(args.config).is_file() else {}
 
 
 def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
@@ -468,11 +475,12 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
                             _path(args.workdir), _path(args.runner))
     elif args.command == "calibrate":
         from .backends import get_backend
+        from .settings import Settings
         from .stats import StoppingRule
 
         b = get_backend(backend)
-        rule = StoppingRule.from_config(config["timing"])
-        rows = b.calibrate(config.get("calibration", {}).get("copy_mib", [64, 256, 1024]), rule)
+        rule = StoppingRule.from_config(Settings.from_config(config, ("timing",)).timing)
+        rows = b.calibrate(config["calibration"]["copy_mib"], rule)  # the rule passes the defaulted section
         write_rows(args.out, CalibrationRow, rows)
         Path(args.device_json).write_text(json.dumps(asdict(b.device_info()), indent=2))
     elif args.command == "kernel-bench":

@@ -8,6 +8,7 @@ every shape to run lies inside its profile. Every message names the key and the 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -57,6 +58,42 @@ class Profile:
 def load_schema() -> dict[str, Any]:
     with SCHEMA_PATH.open() as f:
         return yaml.safe_load(f)
+
+
+@functools.cache
+def _schema_defaults(section: str) -> tuple[tuple[str, Any], ...]:
+    props = load_schema()["properties"][section].get("properties", {})
+    return tuple((k, sub["default"]) for k, sub in props.items() if "default" in sub)
+
+
+def schema_defaults(section: str) -> dict[str, Any]:
+    """The schema's default of each key of config section ``section`` that has one: the one
+    place defaults live (settings.py and stats.StoppingRule take theirs from here)."""
+    return copy.deepcopy(dict(_schema_defaults(section)))
+
+
+def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """``config`` with each ``key.sub=value`` override set (a copy): the value is read as YAML,
+    and validate_config then types it as the schema says (``timing.max_time_s=0.5`` a number,
+    ``timing.modes=[warm]`` a list). The tpb CLI's --set; Snakemake's own --config takes
+    ``'timing={max_time_s: 0.5}'`` (it refuses a dotted key before the Snakefile runs)."""
+    config = copy.deepcopy(config)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise ConfigError(f"override {item!r}: expected KEY.SUBKEY=VALUE, e.g. timing.max_time_s=0.5")
+        node = config
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: config key '{'.'.join(parts[:i + 1])}' is not a section")
+            node = child
+        try:
+            node[parts[-1]] = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            node[parts[-1]] = value  # the validator names what the key allows
+    return config
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -274,7 +311,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """The config file at ``path``, with ``overrides`` (apply_overrides) set, validated."""
     path = Path(path)
     try:
         with path.open() as f:
@@ -285,7 +323,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
-    return validate_config(raw)
+    return validate_config(apply_overrides(raw, overrides))
 
 
 def to_profile(name: str, prof: dict[str, Any]) -> Profile:

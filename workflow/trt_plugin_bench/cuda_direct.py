@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import ctypes
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pycuda.driver as cuda
 
 from . import reference as ref
+from .backends.base import CheckResult, Timer
 from .cuda_utils import (
     DeviceBuffer,
     EventTimer,
@@ -21,12 +23,13 @@ from .cuda_utils import (
     fill_tiled,
     set_pattern,
 )
-from .gpu_state import read_state, throttled
 from .host import quiet_host
+from .measure import Plan, State, measure_state
 from .operators import ITEMSIZE, KERNEL_IDS, check_kernel_ids
 from .records import KernelRow
-from .stats import StoppingRule, sample_until_stable, summarize, warm_up
-from .sweeps import log
+from .rows import KernelReport
+from .settings import Settings
+from .stats import StoppingRule
 
 DTYPE_IDS = {"fp32": 0, "fp16": 1, "bf16": 2}
 ABI_VERSION = 1
@@ -61,12 +64,12 @@ class KernelLibrary:
 def kernel_bench(config: dict, manifest_path: Path) -> list[KernelRow]:
     lib = kernel_library(manifest_path)
     gpu = GpuContext(0)
-    bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"],
-                        StoppingRule.from_config(config["timing"]), float(config.get("beta", 1.0)),
-                        l2_flush=config["timing"]["l2_flush"])
+    timing = Settings.from_config(config, ("timing",)).timing
+    bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"], StoppingRule.from_config(timing),
+                        float(config["beta"]), l2_flush=timing.l2_flush)
     rows: list[KernelRow] = []
     try:
-        with quiet_host(config.get("timing", {}).get("pin_cpu", True)):
+        with quiet_host(timing.pin_cpu):
             for dtype in config["dtypes"]:
                 for i, n in enumerate(sorted(config["kernel_bench"]["elements"]), 1):
                     rows.extend(bench.size(dtype, n, seed=i))
@@ -82,9 +85,32 @@ def kernel_library(manifest_path: Path) -> KernelLibrary:
     return KernelLibrary(Path(manifest["kernels_library"]))
 
 
+class KernelTimer(Timer):
+    """The direct-kernel path as a timer (base.Timer), for the measuring loop: each sample is one
+    ``launch`` between two events behind a blocked start (``events``: GPU time, launch latency
+    out), after an L2 flush when ``flush`` is given (cold). ``check``, if given, is the output
+    check that ``verify`` runs (else the timed work is trusted: a probe's copy, checked apart)."""
+
+    def __init__(self, events: EventTimer, launch: Callable[[], None], flush: Callable[[], None] | None = None,
+                 check: Callable[[], CheckResult] | None = None):
+        self.events, self.launch, self.flush, self.check = events, launch, flush, check
+        self.start = events.start_kind
+
+    def sample(self) -> tuple[float, float]:
+        if self.flush is not None:
+            self.flush()
+        return self.events.time(self.launch)
+
+    def verify(self) -> CheckResult:
+        if self.check is None:
+            return CheckResult(True, 0, 0, 0, 0.0, 0.0, "not checked here")
+        return self.check()
+
+
 class DirectBench:
     """Every given kernel at one (dtype, size), in each of ``modes`` (warm, cold), output checked
-    first: the kernel_bench rule, and the tune rule's direct path."""
+    first: the kernel_bench rule, and the tune rule's direct path. A state is (kernel, dtype, size,
+    mode); its timer a KernelTimer on the size's buffers, measured by measure.measure_state."""
 
     def __init__(self, lib: KernelLibrary, gpu: GpuContext, kernels: list[str], rule: StoppingRule, beta: float,
                  modes: tuple[str, ...] = ("warm", "cold"), block_elements: int = RANDOM_BLOCK_ELEMENTS,
@@ -104,37 +130,27 @@ class DirectBench:
     def size(self, dtype: str, n: int, seed: int) -> list[KernelRow]:
         nbytes = n * ITEMSIZE[dtype]
         block = ref.random_input((min(n, self.block_elements),), dtype, seed=seed)
-        rows: list[KernelRow] = []
         stream, beta = self.stream, self.beta
         with DeviceBuffer(nbytes) as d_in, DeviceBuffer(nbytes) as d_out:
             fill_tiled(d_in, block, nbytes, stream)
-            for kernel in self.kernels:
+
+            def launch(kernel: str) -> Callable[[], None]:
+                return lambda: self.lib.swish(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream)
+
+            def check(kernel: str) -> CheckResult:
                 set_pattern(d_out, ref.poison((1,), dtype), stream)
-                self.lib.swish(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream)
+                launch(kernel)()
                 stream.synchronize()
                 head = np.empty(block.size, dtype=block.dtype)
                 cuda.memcpy_dtoh(head, d_out.ptr)
-                check = ref.check_output(head, block, "swish", dtype, beta, tensorrt_layers=False)  # plugin kernels never flush
-                if not check.ok:
-                    raise RuntimeError(f"kernel {kernel}/{dtype} n={n} is wrong: {check.message}")
-                for mode in self.modes:
-                    def sample(mode: str = mode, kernel: str = kernel) -> tuple[float, float]:
-                        if mode == "cold":
-                            self.flush.enqueue(stream)
-                        return self.events.time(lambda: self.lib.swish(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream))
+                return ref.check_output(head, block, "swish", dtype, beta, tensorrt_layers=False)  # plugin kernels never flush
 
-                    warm_up(sample, self.rule)
-                    before = read_state()
-                    dev, _, reason = sample_until_stable(sample, self.rule)
-                    after = read_state()
-                    s = summarize(dev, reason)
-                    bw = 2 * nbytes / s.median / 1e9
-                    rows.append(KernelRow(
-                        backend="cuda_direct", device_name=self.gpu.name, kernel=kernel, dtype=dtype, elements=n,
-                        bytes_moved=2 * nbytes, mode=mode, start=self.events.start_kind, n=s.n,
-                        median_us=s.median * 1e6, p90_us=s.p90 * 1e6, rse=s.rse, bandwidth_gbs=bw,
-                        copy_ceiling_gbs=float("nan"), pct_of_copy_ceiling=float("nan"),  # joined by aggregate
-                        verified=check.ok, max_abs_err=check.max_abs_err, throttled=throttled(before, after),
-                    ))
-                    log(f"{dtype} {n} elements {kernel} {mode}: {s.median * 1e6:.2f} us, {bw:.0f} GB/s")
-        return rows
+            def open_timer(state: State, arena: object) -> KernelTimer:
+                flush = (lambda: self.flush.enqueue(stream)) if state.mode == "cold" else None
+                return KernelTimer(self.events, launch(state.kernel), flush, lambda: check(state.kernel))
+
+            report = KernelReport(self.gpu.name)
+            plan = Plan(open_timer, self.rule, row=report.row, line=report.line)
+            states = [State("swish", dtype, "", (n,), mode, 2 * nbytes, seed=seed, kernel=kernel)
+                      for kernel in self.kernels for mode in self.modes]
+            return [m.row for st in states for m in measure_state(st, plan)]

@@ -1,5 +1,5 @@
 """`tpb verdict --rebuild REV`: the baseline plugin rebuilt from a git revision and timed against the
-candidate's in ONE process, interleaved on shared buffers (sweeps.time_interleaved, the compare
+candidate's in ONE process, interleaved on shared buffers (measure.measure_interleaved, the compare
 rule's method), with the A/A control of the same run as the noise band.
 
 Separate runs cannot resolve 1 %: on the H200 (2026-12-02) two runs of the same code four minutes
@@ -413,14 +413,17 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     from .backends.base import EngineSpec, sha256_file, write_build_record
     from .gpu_state import throttled
     from .host import quiet_host
+    from .measure import Plan, State, engine_timers, measure_interleaved
     from .records import shape_str
-    from .stats import StoppingRule
-    from .sweeps import plugin_library_from_manifest, time_interleaved
+    from .settings import Settings as TypedSettings
+    from .stats import AA_PATTERN, StoppingRule
+    from .sweeps import plugin_library_from_manifest
 
     manifest = json.loads((Path(candidate_dir) / "build" / "manifest.json").read_text())
     cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json")
     base_lib = build_baseline(source, candidate_architectures(manifest), source.root / "build.log")
-    backend = get_backend("tensorrt", config["timing"].get("l2_flush", "clean"))  # a stored config may predate the key
+    typed = TypedSettings.from_config(config, ("timing", "compare"))  # a config older than a key: its schema default
+    backend = get_backend("tensorrt", typed.timing.l2_flush)
     backend.load_plugin_library(cand_lib)  # the candidate's first: its names own the global scope
     backend.load_plugin_library(base_lib, source.namespace)
     mapped = _mapped_libraries([cand_lib, base_lib])
@@ -437,9 +440,8 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
             write_build_record(path, spec, facts, plugin_namespace=namespace, plugin_library=str(library))
         return backend.load(path, library, plugin_namespace=namespace)
 
-    rule = replace(StoppingRule.from_config(config["timing"]),
-                   target_rse=float(config.get("compare", {}).get("target_rse", 0.002)), max_time_s=time_s)
-    verify_max = int(config["timing"]["verify_max_elements"])
+    rule = replace(StoppingRule.from_config(typed.timing), target_rse=typed.compare.target_rse, max_time_s=time_s)
+    verify_max = typed.timing.verify_max_elements
     sweeps = plugin_sweeps(candidate_dir, modes, state_filter)
     if not sweeps:
         raise RebuildError(f"--rebuild: no plugin state of {candidate_dir} matches (modes {modes}"
@@ -454,22 +456,25 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     def measure(keys: list[StateKey], budget: float) -> dict[StateKey, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         out = {}
         r = replace(rule, max_time_s=budget)
-        with quiet_host(config["timing"].get("pin_cpu", True)):
+        with quiet_host(typed.timing.pin_cpu):
             for i, key in enumerate(keys, 1):
                 op, dtype, profile, shape, mode = key
                 a, b, _ = loaded[(op, dtype, profile)]
                 dims = tuple(int(v) for v in shape.split("x"))
                 # a wrong output of either is its state's FAIL (or reason), not the end of the run
-                t = time_interleaved(backend, a, b, dims, mode, r, i, verify_max, raise_on_wrong=False)
+                pair = [State(e.spec.operator, dtype, profile, dims, mode, 0, seed=i, source=e) for e in (a, b)]
+                t = measure_interleaved(pair, Plan(engine_timers(verify_max), r, raise_on_wrong=False),
+                                        arena=backend.arena, control=True, pattern=AA_PATTERN)
+                cand_us, base_us, control_us = (s * 1e6 for s in t.samples)
                 st = states.setdefault(key, InterleavedState(key, math.prod(dims), backend.name))
                 st.verified_candidate &= bool(t.checks[0].ok)
                 st.verified_baseline &= bool(t.checks[1].ok)
                 if throttled(t.before, t.after):
                     st.hot = "hot GPU: throttled during the interleaved round"
-                out[key] = (t.a * 1e6, t.b * 1e6, t.control * 1e6)
+                out[key] = (cand_us, base_us, control_us)
                 print(f"[{time.strftime('%H:%M:%S')}] {i}/{len(keys)} {'/'.join(key)}: candidate "
-                      f"{np.median(t.a) * 1e6:.3f} us, baseline {np.median(t.b) * 1e6:.3f} us, A/A "
-                      f"{np.median(t.control) / np.median(t.b):.4f} (n {len(t.a)}, {t.reason})", flush=True)
+                      f"{np.median(cand_us):.3f} us, baseline {np.median(base_us):.3f} us, A/A "
+                      f"{np.median(control_us) / np.median(base_us):.4f} (n {len(cand_us)}, {t.reason})", flush=True)
         return out
 
     keys = [(EngineSpec.from_json(sw.spec_json).operator, EngineSpec.from_json(sw.spec_json).dtype,

@@ -11,38 +11,42 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+
+from .config import schema_defaults
 
 Z95 = 1.959963984540054
 DRIFT_BATCHES = 8  # consecutive batches for the batch-median standard error
 MIN_PER_BATCH = 5  # below 8 x 5 samples only the order-statistic estimate is used
 
 
+_TIMING = schema_defaults("timing")  # the schema is the one place defaults live
+
+
 @dataclass(frozen=True)
 class StoppingRule:
-    target_rse: float = 0.01
-    min_samples: int = 20
-    max_samples: int = 5000
-    max_time_s: float = 0.3
-    warmup_min: int = 5
-    warmup_time_s: float = 0.05
+    """When sampling one state stops; each default is config timing's schema default."""
+
+    target_rse: float = _TIMING["target_rse"]
+    min_samples: int = _TIMING["min_samples"]
+    max_samples: int = _TIMING["max_samples"]
+    max_time_s: float = _TIMING["max_time_s"]
+    warmup_min: int = _TIMING["warmup_min"]
+    warmup_time_s: float = _TIMING["warmup_time_s"]
     # warm-up ends when two consecutive warm-up batch medians agree within this fraction
     warmup_stable_tol: float = 0.05
     warmup_max_batches: int = 20
 
     @classmethod
-    def from_config(cls, timing: dict) -> StoppingRule:
-        return cls(
-            target_rse=timing["target_rse"],
-            min_samples=timing["min_samples"],
-            max_samples=timing["max_samples"],
-            max_time_s=timing["max_time_s"],
-            warmup_min=timing["warmup_min"],
-            warmup_time_s=timing["warmup_time_s"],
-        )
+    def from_config(cls, timing: Any) -> StoppingRule:
+        """From a timing section: settings.TimingSettings, or a validated mapping (timing, tune.timing)."""
+        get = timing.__getitem__ if isinstance(timing, Mapping) else lambda k: getattr(timing, k)
+        return cls(**{k: get(k) for k in ("target_rse", "min_samples", "max_samples", "max_time_s", "warmup_min",
+                                          "warmup_time_s")})
 
 
 @dataclass(frozen=True)

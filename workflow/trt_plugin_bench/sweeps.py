@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,25 +31,26 @@ from .backends.base import (
     write_build_record,
 )
 from .config import TPB_SCRIPT, Profile, profiles
-from .gpu_state import read_state, throttled
 from .host import quiet_host
+from .measure import (
+    Measurement,
+    Plan,
+    SizeLimit,
+    State,
+    engine_timers,
+    log,
+    measure_interleaved,
+    measure_state,
+    measure_visits,
+)
 from .native_runner import NativeRunResult, native_way, native_way_label, run_native, thread_row
 from .operators import AUTO_KERNEL, ITEMSIZE, OPERATORS, plugin_kernel, tuned_kernel
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
+from .rows import CompareReport, LatencyReport
 from .samples import write_samples
-from .stats import (
-    AA_PATTERN,
-    StoppingRule,
-    TimingSummary,
-    measure,
-    median_ratio,
-    sample_interleaved,
-    sample_until_stable,
-    summarize,
-    summarize_visits,
-    warm_up,
-)
+from .settings import Settings
+from .stats import AA_PATTERN, StoppingRule
 
 GOLDEN_SEED = 20261124
 # The reference backend's round trip checks numpy against numpy: a changed output shows in 256 Ki
@@ -57,10 +58,6 @@ GOLDEN_SEED = 20261124
 REFERENCE_GOLDEN_MAX_ELEMENTS = 1 << 18
 # how to run what the CPU reference backend's quick default leaves out (README, summary.md, logs)
 FULL_SWEEP_SWITCH = "snakemake --cores 1 --configfile config.yaml config.cpu-full.yaml"
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def plugin_library_from_manifest(manifest_path: Path | None) -> Path | None:
@@ -98,9 +95,7 @@ def elements(shape: tuple[int, ...]) -> int:
 
 def _reference_limit(config: dict) -> tuple[str, int]:
     """The CPU reference backend's size limit in force: (its config key, elements)."""
-    ref_cfg = config["reference"]
-    key = "full_max_elements" if ref_cfg.get("full") and "full_max_elements" in ref_cfg else "max_elements"
-    return f"reference.{key}", int(ref_cfg[key])
+    return Settings.from_config(config, ("reference",)).reference.limit
 
 
 def max_elements_for(backend: Backend, config: dict) -> int | None:
@@ -118,9 +113,9 @@ def over_limit(config: dict, n: int, limit: int) -> str:
 def time_budget(backend: Backend, config: dict, max_time_s: float) -> float:
     """A timed state's budget: on the CPU reference backend's quick default (reference.full false)
     at most reference.max_time_s; the GPU budgets and the full CPU sweep keep ``max_time_s``."""
-    ref_cfg = config.get("reference", {})
-    if backend.name == "reference" and not ref_cfg.get("full") and "max_time_s" in ref_cfg:
-        return min(float(max_time_s), float(ref_cfg["max_time_s"]))
+    ref_cfg = Settings.from_config(config, ("reference",)).reference
+    if backend.name == "reference" and not ref_cfg.full:
+        return min(float(max_time_s), ref_cfg.max_time_s)
     return float(max_time_s)
 
 
@@ -178,20 +173,21 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     """Time every configured shape in every mode, after checking its output once. The copy
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
     Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
-    backend = get_backend(backend_name, config["timing"]["l2_flush"])
+    timing = Settings.from_config(config, ("timing",)).timing
+    backend = get_backend(backend_name, timing.l2_flush)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
-    rule = StoppingRule.from_config(config["timing"])
+    rule = StoppingRule.from_config(timing)
     rule = replace(rule, max_time_s=time_budget(backend, config, rule.max_time_s))
-    repeats = int(config["timing"]["repeats"])
+    repeats = timing.repeats
     device = backend.device_info().device_name
     prof = profiles(config)[engine.spec.profile]
     limit = max_elements_for(backend, config)
-    modes = [m for m in config["timing"]["modes"] if m in backend.modes]
-    skipped_modes = [m for m in config["timing"]["modes"] if m not in backend.modes]
+    modes = [m for m in timing.modes if m in backend.modes]
+    skipped_modes = [m for m in timing.modes if m not in backend.modes]
     if skipped_modes:
         log(f"modes {skipped_modes} are not available on the {backend.name} backend; skipped")
     shapes = list(prof.shapes)
-    with quiet_host(config["timing"].get("pin_cpu", True)) as cpu:
+    with quiet_host(timing.pin_cpu) as cpu:
         log(f"timing thread pinned to CPU {cpu}, garbage collector paused" if cpu is not None
             else "timing thread not pinned; garbage collector paused")
         raw: dict[tuple[str, str, int], np.ndarray] = {}
@@ -210,134 +206,47 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
                   repeats: int, rule: StoppingRule, device: str,
                   raw: dict[tuple[str, str, int], np.ndarray] | None = None) -> list[LatencyRow]:
     """Blocked-start modes (GPU time) state by state, each repeat one window; idle-start modes
-    (host enqueue included) in visits spread over the whole rule (see _idle_rows). ``raw``, if
-    given, receives each row's device samples in seconds, keyed (shape, mode, repeat)."""
-    spec = engine.spec
-    rows: list[LatencyRow] = []
-    checked: dict[tuple[int, ...], object] = {}
-    measured: list[tuple[int, tuple[int, ...]]] = []
-    verify_max = config["timing"]["verify_max_elements"]
+    (host enqueue included) in ``timing.idle_visits`` visits spread over the whole rule. ``raw``,
+    if given, receives each row's device samples in seconds, keyed (shape, mode, repeat).
 
-    def verify_once(timer, shape: tuple[int, ...]):  # noqa: ANN001, ANN202
-        """The output check of ``shape``, run on the first timer of it: same engine, input and
-        kernels in every mode."""
-        if shape not in checked:
-            check = timer.verify()
-            if not check.ok:
-                raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
-            checked[shape] = check
-        return checked[shape]
-
-    idle_modes = [m for m in modes if MODE_START.get(m) == "idle"]
-    for i, shape in enumerate(shapes, 1):
-        n = elements(shape)
-        if limit is not None and n > limit:
-            log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({over_limit(config, n, limit)})")
-            continue
-        measured.append((i, shape))
-        for mode in [m for m in modes if m not in idle_modes]:
-            with engine.timer(shape, mode, seed=i, verify_max_elements=verify_max) as timer:
-                check = verify_once(timer, shape)
-                for r in range(repeats):
-                    warm_up(timer.sample, rule)
-                    before = read_state()
-                    dev, host, reason = sample_until_stable(timer.sample, rule)
-                    after = read_state()
-                    rows.append(_latency_row(backend, device, spec, shape, mode, timer.start, r, summarize(dev, reason),
-                                             host, check, before, after))
-                    if raw is not None:
-                        raw[(shape_str(shape), mode, r)] = np.asarray(dev, dtype=np.float64)
-                    log(_latency_line(i, len(shapes), rows[-1]))
-    if idle_modes:
-        rows += _idle_rows(config, backend, engine, measured, len(shapes), idle_modes, repeats, rule, device, verify_once,
-                           raw)
-    return rows
-
-
-def _idle_rows(config: dict, backend: Backend, engine, measured: list, total: int, modes: list[str],  # noqa: ANN001
-               repeats: int, rule: StoppingRule, device: str, verify_once,  # noqa: ANN001
-               raw: dict[tuple[str, str, int], np.ndarray] | None = None) -> list[LatencyRow]:
-    """Idle-start latency includes the host's enqueue, and the host drifts slowly: on the H100 of
-    2026-11-24 the medians of 0.25 s windows of one state ranged over 30 % within 8 s, and two
-    4-8 s runs of one state differed by up to 7 % (workflow/scripts/probes.py idle-series). A
+    Why visits: idle-start latency includes the host's enqueue, and the host drifts slowly: on the
+    H100 of 2026-11-24 the medians of 0.25 s windows of one state ranged over 30 % within 8 s, and
+    two 4-8 s runs of one state differed by up to 7 % (workflow/scripts/probes.py idle-series). A
     window of one state cannot see drift slower than itself, so its noise figure was too small.
-    Here every (state, repeat) is sampled in ``timing.idle_visits`` short visits, round-robin over
-    every idle state of the rule: each repeat's median pools host conditions from the whole rule,
-    and its noise comes from the spread of its visit medians (stats.summarize_visits). The
-    repeats take turns first within a visit, so neither always follows the warm-up."""
+    Round-robin visits over every idle state of the rule pool host conditions from the whole rule
+    into each repeat's median, and its noise comes from the spread of its visit medians
+    (measure.measure_visits, stats.summarize_visits)."""
+    report = LatencyReport(backend.name, device, backend.timing_clock, engine.spec)
+    plan = Plan(engine_timers(config["timing"]["verify_max_elements"]), rule, repeats=repeats,
+                limit=size_limit(config, limit), row=report.row, line=report.line)
+    idle_modes = [m for m in modes if MODE_START.get(m) == "idle"]
+    blocked = [latency_state(engine, shape, mode, i, len(shapes)) for i, shape in enumerate(shapes, 1)
+               for mode in modes if mode not in idle_modes]
+    idle = [latency_state(engine, shape, mode, i, len(shapes)) for mode in idle_modes
+            for i, shape in enumerate(shapes, 1)]
+    measured = [m for st in blocked for m in measure_state(st, plan)]
+    if idle:
+        measured += measure_visits(idle, plan, int(config["timing"]["idle_visits"]))
+    if raw is not None:  # an idle state's visit after visit: the samples summarize_visits pooled, in that order
+        raw.update({(shape_str(m.state.shape), m.state.mode, m.repeat): m.device for m in measured if m.row})
+    return [m.row for m in measured if m.row is not None]
+
+
+def state_bytes(dtype: str, shape: tuple[int, ...]) -> int:
+    """The bytes one inference moves: its input read and its output written (the roofline's)."""
+    return 2 * elements(shape) * ITEMSIZE[dtype]
+
+
+def latency_state(engine, shape: tuple[int, ...], mode: str, i: int, total: int) -> State:  # noqa: ANN001
+    """The state of shape ``i`` of ``total`` of an engine's sweep in ``mode`` (its seed is ``i``)."""
     spec = engine.spec
-    visits = int(config["timing"].get("idle_visits", 8))
-    visit_rule = replace(rule, max_samples=max(rule.max_samples // visits, rule.min_samples),
-                         max_time_s=rule.max_time_s / visits)
-    verify_max = config["timing"]["verify_max_elements"]
-    samples: dict[tuple, list[np.ndarray]] = {}
-    hosts: dict[tuple, list[np.ndarray]] = {}
-    reasons: dict[tuple, list[str]] = {}
-    checks: dict[tuple[int, ...], object] = {}
-    first_state: dict[tuple, object] = {}
-    last_state: dict[tuple, object] = {}
-    start_kind: dict[tuple, str] = {}
-    for v in range(visits):
-        for mode in modes:
-            for i, shape in measured:
-                with engine.timer(shape, mode, seed=i, verify_max_elements=verify_max) as timer:
-                    checks[shape] = verify_once(timer, shape)
-                    warm_up(timer.sample, rule)
-                    order = range(repeats) if v % 2 == 0 else reversed(range(repeats))
-                    for r in order:
-                        key = (i, mode, r)
-                        if key not in first_state:
-                            first_state[key] = read_state()
-                        dev, host, reason = sample_until_stable(timer.sample, visit_rule)
-                        samples.setdefault(key, []).append(dev)
-                        hosts.setdefault(key, []).append(host)
-                        reasons.setdefault(key, []).append(reason)
-                        start_kind[key] = timer.start
-                    if v == visits - 1:
-                        for r in range(repeats):
-                            last_state[(i, mode, r)] = read_state()
-        log(f"idle-start visit {v + 1} of {visits} done ({', '.join(modes)}, {len(measured)} shapes)")
-    rows: list[LatencyRow] = []
-    for mode in modes:
-        for i, shape in measured:
-            for r in range(repeats):
-                key = (i, mode, r)
-                reason = f"{visits} visits ({max(set(reasons[key]), key=reasons[key].count)})"
-                s = summarize_visits(samples[key], reason)
-                rows.append(_latency_row(backend, device, spec, shape, mode, start_kind[key], r, s,
-                                         np.concatenate(hosts[key]), checks[shape], first_state[key], last_state[key]))
-                if raw is not None:  # visit after visit: the samples summarize_visits pooled, in that order
-                    raw[(shape_str(shape), mode, r)] = np.concatenate(samples[key]).astype(np.float64)
-                log(_latency_line(i, total, rows[-1]))
-    return rows
+    return State(spec.operator, spec.dtype, spec.profile, tuple(shape), mode, state_bytes(spec.dtype, shape),
+                 seed=i, label=f"shape {i} of {total}", source=engine)
 
 
-def _latency_row(backend: Backend, device: str, spec: EngineSpec, shape: tuple[int, ...], mode: str, start: str,
-                 repeat: int, s: TimingSummary, host: np.ndarray, check, before, after) -> LatencyRow:  # noqa: ANN001
-    n = elements(shape)
-    moved = 2 * n * ITEMSIZE[spec.dtype]
-    bw = moved / s.median / 1e9 if s.median > 0 else float("nan")
-    return LatencyRow(
-        backend=backend.name, device_name=device, operator=spec.operator,
-        implementation=spec.implementation, kernel=spec.kernel_label, dtype=spec.dtype,
-        profile=spec.profile, shape=shape_str(shape), elements=n, bytes_moved=moved,
-        mode=mode, start=start, repeat=repeat, n=s.n, min_us=s.min * 1e6, median_us=s.median * 1e6,
-        mean_us=s.mean * 1e6, p90_us=s.p90 * 1e6, p99_us=s.p99 * 1e6, max_us=s.max * 1e6,
-        stdev_us=s.stdev * 1e6, median_se_us=s.median_se * 1e6, rse=s.rse,
-        stop_reason=s.stop_reason, host_enqueue_median_us=float(np.median(host)) * 1e6,
-        bandwidth_gbs=bw, copy_ceiling_gbs=float("nan"), pct_of_copy_ceiling=float("nan"),  # joined by aggregate
-        verified=check.ok, max_abs_err=check.max_abs_err,
-        throttled=throttled(before, after), sm_clock_start_mhz=before.sm_clock_mhz,
-        sm_clock_end_mhz=after.sm_clock_mhz, mem_clock_mhz=after.mem_clock_mhz,
-        temperature_c=after.temperature_c, power_w=after.power_w,
-        timing_clock=backend.timing_clock,
-    )
-
-
-def _latency_line(i: int, total: int, row: LatencyRow) -> str:
-    return (f"shape {i} of {total}: {row.shape} {row.mode} ({row.start} start) repeat {row.repeat}: "
-            f"median {row.median_us:.2f} us (rse {100 * row.rse:.2f} %, n {row.n}, {row.stop_reason}), "
-            f"{row.bandwidth_gbs:.1f} GB/s")
+def size_limit(config: dict, limit: int | None) -> SizeLimit | None:
+    """The CPU reference backend's size limit (max_elements_for) as the measuring loop takes it."""
+    return None if limit is None else SizeLimit(limit, lambda n: over_limit(config, n, limit))
 
 
 # -- compare -------------------------------------------------------------------------------------
@@ -345,50 +254,9 @@ def compare_shapes(config: dict, profile: str) -> list[tuple[int, ...]]:
     """The profile's sweep shapes plus compare.extra_shapes of that profile, smallest first: the
     comparison's target holds at every size, so it may sample sizes the other sweeps skip."""
     prof = profiles(config)[profile]
-    extra = [tuple(s) for s in config["compare"].get("extra_shapes", {}).get(profile, [])]
+    extra = list(Settings.from_config(config, ("compare",)).compare.extra_shapes.get(profile, ()))
     shapes = list(dict.fromkeys([*prof.shapes, *extra]))
     return sorted(shapes, key=lambda s: (elements(s), s))
-
-
-@dataclass
-class InterleavedTiming:
-    """One shape timed interleaved (time_interleaved): device seconds per sample of a, b and the A/A
-    control b', the stopping reason, both output checks, and the GPU state before and after."""
-
-    a: np.ndarray
-    b: np.ndarray
-    control: np.ndarray
-    reason: str
-    checks: list
-    before: object
-    after: object
-    start: str
-
-
-def time_interleaved(backend: Backend, a, b, shape: tuple[int, ...], mode: str, rule: StoppingRule,  # noqa: ANN001
-                     seed: int, verify_max: int, raise_on_wrong: bool = True) -> InterleavedTiming:
-    """Engines ``a`` and ``b`` at ``shape``: one arena (shared input, output and flush buffer), both
-    outputs checked, then a sample of a, of b and of b again in turn until ``rule`` stops (b' ÷ b is
-    the A/A control). The compare rule's method, and `verdict --rebuild`'s (candidate and baseline
-    plugin built from another revision). A wrong output raises RuntimeError naming the engine, or with
-    ``raise_on_wrong`` False is only reported in ``checks`` (the verdict's FAIL state)."""
-    with backend.arena() as arena, \
-            a.timer(shape, mode, seed=seed, verify_max_elements=verify_max, arena=arena) as ta, \
-            b.timer(shape, mode, seed=seed, verify_max_elements=verify_max, arena=arena) as tb:
-        checks = [ta.verify(), tb.verify()]
-        for spec, check in zip((a.spec, b.spec), checks):
-            if not check.ok and raise_on_wrong:
-                raise RuntimeError(f"{spec.operator}/{spec.dtype} shape {shape_str(shape)}: wrong output: {check.message}")
-        warm_up(ta.sample, rule)
-        warm_up(tb.sample, rule)
-        before = read_state()
-        (da, db, dc), reason = sample_interleaved([ta.sample, tb.sample, tb.sample], rule, pattern=AA_PATTERN)
-        after = read_state()
-        if ta.start != tb.start:
-            raise RuntimeError(f"{a.spec.operator} was timed with a {ta.start} start, {b.spec.operator} with "
-                               f"{tb.start}: their ratio would mean nothing")
-        return InterleavedTiming(np.asarray(da, dtype=np.float64), np.asarray(db, dtype=np.float64),
-                                 np.asarray(dc, dtype=np.float64), reason, checks, before, after, ta.start)
 
 
 def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Path,
@@ -402,55 +270,34 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     does not carry where each engine's buffers happen to lie. Every round also times b a second
     time: b' ÷ b is the A/A control, what the method reports for two identical things. Both
     outputs are checked before timing."""
-    backend = get_backend(backend_name, config["timing"]["l2_flush"])
+    settings = Settings.from_config(config, ("timing", "compare"))
+    timing, ccfg = settings.timing, settings.compare
+    backend = get_backend(backend_name, timing.l2_flush)
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
     b = backend.load(engine_b, library)
     sa, sb = a.spec, b.spec
     if (sa.dtype, sa.profile, sa.min, sa.max) != (sb.dtype, sb.profile, sb.min, sb.max):
         raise RuntimeError(f"cannot compare {engine_a.name} with {engine_b.name}: different dtype or profile")
-    mode = config["compare"]["mode"]
+    mode = ccfg.mode
     if mode not in backend.modes:
         raise RuntimeError(f"compare.mode {mode!r} is not available on the {backend.name} backend "
                            f"(it has {', '.join(backend.modes)})")
     # its own noise target: the differences it must resolve (tenths of a percent) are below the
     # 1 % that is enough for a latency row
-    rule = replace(StoppingRule.from_config(config["timing"]),
-                   target_rse=float(config["compare"].get("target_rse", 0.002)),
-                   max_time_s=time_budget(backend, config, float(config["compare"].get("max_time_s", 2.0))))
+    rule = replace(StoppingRule.from_config(timing), target_rse=ccfg.target_rse,
+                   max_time_s=time_budget(backend, config, ccfg.max_time_s))
     shapes = compare_shapes(config, sa.profile)
-    limit = max_elements_for(backend, config)
     device = backend.device_info().device_name
-    verify_max = config["timing"]["verify_max_elements"]
+    plan = Plan(engine_timers(timing.verify_max_elements), rule, limit=size_limit(config, max_elements_for(backend, config)))
+    report = CompareReport(backend.name, device, backend.timing_clock, sa)
     rows: list[CompareRow] = []
-    with quiet_host(config["timing"].get("pin_cpu", True)):
+    with quiet_host(timing.pin_cpu):
         for i, shape in enumerate(shapes, 1):
-            n = elements(shape)
-            if limit is not None and n > limit:
-                log(f"shape {i} of {len(shapes)}: {shape_str(shape)} skipped ({over_limit(config, n, limit)})")
-                continue
-            t = time_interleaved(backend, a, b, shape, mode, rule, i, verify_max)
-            da, db, dc, reason, checks, before, after = t.a, t.b, t.control, t.reason, t.checks, t.before, t.after
-            xa, xb, xc = summarize(da, reason), summarize(db, reason), summarize(dc, reason)
-            ratio, ratio_se = median_ratio(xa, xb)
-            control, control_se = median_ratio(xc, xb)
-            rows.append(CompareRow(
-                backend=backend.name, device_name=device, operator_a=sa.operator, operator_b=sb.operator,
-                kernel_a=sa.kernel_label, dtype=sa.dtype, profile=sa.profile, shape=shape_str(shape), elements=n,
-                tensor_bytes=n * ITEMSIZE[sa.dtype], mode=mode, start=t.start, n=xa.n,
-                median_a_us=xa.median * 1e6, median_b_us=xb.median * 1e6,
-                median_se_a_us=xa.median_se * 1e6, median_se_b_us=xb.median_se * 1e6,
-                ratio=ratio, ratio_se=ratio_se,
-                difference_us=(xa.median - xb.median) * 1e6, stop_reason=reason,
-                verified=all(c.ok for c in checks), throttled=throttled(before, after),
-                timing_clock=backend.timing_clock,
-                control_ratio=control, control_ratio_se=control_se,
-                shared_buffers=True,
-            ))
-            r = rows[-1]
-            log(f"shape {i} of {len(shapes)}: {shape_str(shape)} {mode}: {sa.operator} {r.median_a_us:.2f} us, "
-                f"{sb.operator} {r.median_b_us:.2f} us, ratio {r.ratio:.4f} ± {r.ratio_se:.4f}, "
-                f"A/A control {r.control_ratio:.4f} ± {r.control_ratio_se:.4f} (n {r.n}, {reason})")
+            states = [latency_state(e, shape, mode, i, len(shapes)) for e in (a, b)]
+            m = measure_interleaved(states, plan, arena=backend.arena, control=True, pattern=AA_PATTERN,
+                                    rows=report.rows, line=report.line)
+            rows += m.rows if m is not None else []
     a.close()
     b.close()
     return rows
@@ -480,27 +327,31 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
     prof = profiles(config)[spec.profile]
-    limit = max_elements_for(backend, config)
     brief = StoppingRule(target_rse=0.02, min_samples=10, max_samples=200, max_time_s=0.05, warmup_min=3)
+
+    def base(shape: tuple[int, ...]) -> dict:
+        return dict(backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
+                    shape=shape_str(shape), elements=elements(shape), in_profile=True)
+
+    def row(m: Measurement) -> DynamicRow:
+        if m.summary is None:
+            return DynamicRow(**base(m.state.shape), status="skipped", output_shape="", verified=False,
+                              median_us=float("nan"), message=m.skipped)
+        return DynamicRow(**base(m.state.shape), status="ok" if m.check.ok else "failed",
+                          output_shape=shape_str(m.state.shape), verified=m.check.ok,
+                          median_us=m.summary.median * 1e6, message=m.check.message)
+
+    plan = Plan(engine_timers(config["timing"]["verify_max_elements"]), brief,
+                limit=size_limit(config, max_elements_for(backend, config)), raise_on_wrong=False, row=row)
     rows: list[DynamicRow] = []
     shapes = dynamic_shapes(prof)
     for i, shape in enumerate(shapes, 1):
-        n = elements(shape)
-        base = dict(backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
-                    shape=shape_str(shape), elements=n, in_profile=True)
-        if limit is not None and n > limit:
-            rows.append(DynamicRow(**base, status="skipped", output_shape="", verified=False, median_us=float("nan"),
-                                   message=over_limit(config, n, limit)))
-            continue
+        state = State(spec.operator, spec.dtype, spec.profile, shape, "warm", state_bytes(spec.dtype, shape),
+                      seed=100 + i, label=f"shape {i} of {len(shapes)}", source=engine)
         try:
-            with engine.timer(shape, "warm", seed=100 + i, verify_max_elements=config["timing"]["verify_max_elements"]) as timer:
-                check = timer.verify()
-                median_us = measure(timer.sample, brief).median * 1e6
-            status = "ok" if check.ok else "failed"
-            rows.append(DynamicRow(**base, status=status, output_shape=shape_str(shape), verified=check.ok,
-                                   median_us=median_us, message=check.message))
+            rows += [m.row for m in measure_state(state, plan)]
         except Exception as exc:  # a failing shape is a result to report, not a reason to stop
-            rows.append(DynamicRow(**base, status="failed", output_shape="", verified=False,
+            rows.append(DynamicRow(**base(shape), status="failed", output_shape="", verified=False,
                                    median_us=float("nan"), message=f"{type(exc).__name__}: {exc}"))
         log(f"shape {i} of {len(shapes)}: {shape_str(shape)} -> {rows[-1].status}")
     for shape in out_of_profile_shapes(prof):
@@ -624,13 +475,11 @@ def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runne
     per batch: what is left is the GPU's). Each thread its own context on its own profile (the engine
     has ``profile_count``), device-resident buffers. A run whose threads' outputs are not
     bit-identical (or that reports an error) fails the rule, naming the engine, thread count and mode."""
-    tcfg = config["threads"]
-    check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
-    shape = tuple(tcfg.get("shape") or spec.opt)
-    base = int(tcfg.get("native_iterations", 20000))
-    min_wall = float(tcfg.get("native_min_wall_s", 0.2))
-    every = int(tcfg.get("native_time_every", 16))  # the schema's default, for configs built by hand
-    batch = int(tcfg.get("native_graph_batch", 16))
+    tcfg = Settings.from_config(config, ("threads",)).threads  # a hand-built config: the schema's defaults
+    check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
+    shape = tuple(tcfg.shape or spec.opt)
+    base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
+    every, batch = tcfg.native_time_every, tcfg.native_graph_batch
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
@@ -645,7 +494,7 @@ def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runne
 
     for graph, graph_batch in ((False, 1), (True, 1), *(((True, batch),) if batch > 1 else ())):
         mode = native_way_label(native_way(graph, graph_batch))
-        for count in sorted(tcfg["counts"]):
+        for count in sorted(tcfg.counts):
             result = once(count, graph, graph_batch, base)
             if result.ok and result.wall_s < min_wall:  # too short to mean much: once more, longer
                 scale = min(MAX_NATIVE_SCALE, min_wall / max(result.wall_s, 1e-9) * NATIVE_RERUN_MARGIN)
@@ -673,16 +522,16 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
                            "libnvinfer (see results/logs/compile_plugin.cmake.log)")
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
-    tcfg = config["threads"]
-    shape = tuple(tcfg.get("shape") or spec.opt)
+    tcfg = Settings.from_config(config, ("threads",)).threads
+    shape = tuple(tcfg.shape or spec.opt)
     spec.check_shape(shape)
     profile_count = _engine_profile_count(engine)
     if profile_count is not None:
-        check_profile_count(list(tcfg["counts"]), profile_count, Path(engine_path).name)
-    iterations = int(tcfg["iterations"])
-    ref_cfg = config.get("reference", {})
-    if backend.name == "reference" and not ref_cfg.get("full") and "thread_iterations" in ref_cfg:
-        iterations = min(iterations, int(ref_cfg["thread_iterations"]))  # the CPU quick default
+        check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
+    iterations = tcfg.iterations
+    ref_cfg = Settings.from_config(config, ("reference",)).reference
+    if backend.name == "reference" and not ref_cfg.full:
+        iterations = min(iterations, ref_cfg.thread_iterations)  # the CPU quick default
     inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
     expected = []
     with engine.worker() as w:
@@ -693,7 +542,7 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
                 raise RuntimeError(f"single-threaded output is wrong: {check.message}")
             expected.append(y)
     rows: list[ThreadRow] = []
-    counts = sorted(tcfg["counts"])
+    counts = sorted(tcfg.counts)
     for i, count in enumerate(counts, 1):
         failures = [0] * count
         latencies: list[list[float]] = [[] for _ in range(count)]

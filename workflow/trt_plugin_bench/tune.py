@@ -29,7 +29,6 @@ import json
 import math
 import os
 import time
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -209,8 +208,9 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     from .backends.base import EngineSpec
     from .cuda_direct import DirectBench, kernel_library
     from .host import quiet_host
-    from .stats import StoppingRule, median_ratio, sample_interleaved, summarize, warm_up
-    from .sweeps import log, plugin_library_from_manifest
+    from .measure import Plan, State, engine_timers, log, measure_interleaved
+    from .stats import StoppingRule, median_ratio
+    from .sweeps import plugin_library_from_manifest
 
     l2_flush = config["timing"]["l2_flush"]  # how cold is made: the one timing.* key the rule reads
     backend = get_backend("tensorrt", l2_flush)
@@ -264,31 +264,24 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
                 build_engines([(spec_of(plugin_op, k), paths[k], library) for k in kernels], config.get("builder", {}))
                 engines = {k: backend.load(paths[k], library) for k in kernels}
                 native = backend.load(native_path, None)
+                plan = Plan(engine_timers(1 << 22), rule)
                 for b in band_list:
                     for i, nbytes in enumerate(sizes[b.index]):
                         shape = (nbytes // item,)
                         names = finalists[b.index]
-                        with ExitStack() as stack:
-                            arena = stack.enter_context(backend.arena())
-                            timers = [stack.enter_context(e.timer(shape, "cold", seed=i + 1, verify_max_elements=1 << 22,
-                                                                  arena=arena))
-                                      for e in (*(engines[k] for k in names), native)]
-                            for name, t in zip((*names, native_op), timers):
-                                check = t.verify()
-                                if not check.ok:
-                                    raise RuntimeError(f"tune: {name}/{dtype} at {shape}: wrong output: {check.message}")
-                            for t in timers:
-                                warm_up(t.sample, rule)
-                            samples, reason = sample_interleaved([*(t.sample for t in timers), timers[-1].sample], rule)
-                        xs = [summarize(s, reason) for s in samples]
-                        xn, xc = xs[-2], xs[-1]
+                        states = [State(e.spec.operator, dtype, "tune", shape, "cold", 2 * nbytes, seed=i + 1,
+                                        kernel=name, source=e)
+                                  for name, e in zip((*names, native_op), (*(engines[k] for k in names), native))]
+                        # native last and sampled again: the A/A control
+                        m = measure_interleaved(states, plan, arena=backend.arena, control=True)
+                        xn, xc = m.summaries[-2], m.summaries[-1]
                         control, _ = median_ratio(xc, xn)
-                        for name, x in zip(names, xs):
+                        for name, x in zip(names, m.summaries):
                             ratio, _ = median_ratio(x, xn)
                             rows.append(_row("tensorrt", info.device_name, dtype, b, nbytes, name, "engine", "cold",
                                              x.n, x.median * 1e6, x.rse, ratio, control))
                             log(f"tune {dtype} {nbytes >> 10} KiB band {b.index}: {name} ÷ {native_op} {ratio:.4f} "
-                                f"(A/A {control:.4f}, n {x.n}, {reason})")
+                                f"(A/A {control:.4f}, n {x.n}, {m.reason})")
                 for e in (*engines.values(), native):
                     e.close()
             winners = {}
