@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pycuda.driver as cuda
 
-from . import reference as ref
+from . import oracle as ref
 from .cuda_utils import (
     DeviceBuffer,
     EventTimer,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import reference as ref
+from . import oracle as ref
 from .backends import get_backend
 from .backends.base import (
     MODE_START,

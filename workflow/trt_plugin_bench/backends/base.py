@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Profile
+from ..oracle import CheckResult, check_output, check_tiled
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult, check_output, check_tiled
 
 
 class BackendUnavailable(RuntimeError):
@@ -219,7 +219,7 @@ class Engine(ABC):
                             tensorrt_layers=self.tensorrt_layers)
 
     def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult:
-        """``check`` of an output whose input repeats ``block`` (reference.check_tiled): one block
+        """``check`` of an output whose input repeats ``block`` (oracle.check_tiled): one block
         against float64, the rest by bit identity with it."""
         spec = self.spec
         return check_tiled(out, block, spec.function, spec.dtype, spec.beta, tensorrt_layers=self.tensorrt_layers)

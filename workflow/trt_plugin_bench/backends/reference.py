@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import reference as ref
+from .. import oracle as ref
+from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult
 from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker, read_build_record
 from .engine_files import discard_corrupt
 

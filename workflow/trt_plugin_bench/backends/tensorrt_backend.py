@@ -22,7 +22,7 @@ import numpy as np
 import pycuda.driver as cuda
 import tensorrt as trt
 
-from .. import reference as ref
+from .. import oracle as ref
 from ..cuda_utils import (
     COPY_KERNEL_BLOCKS,
     BlockedStartTimeout,
@@ -37,8 +37,8 @@ from ..cuda_utils import (
     set_pattern,
 )
 from ..operators import KERNEL_IDS, OPERATORS, KernelIdMismatch, check_kernel_ids, tensorrt_support
+from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult
 from .base import MODE_START, Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
@@ -49,7 +49,7 @@ INPUT, OUTPUT = "x", "y"
 NON_BLOCKING = 0x1  # CU_STREAM_NON_BLOCKING: never implicitly synchronized with the default stream
 # Host random data is drawn for at most this many elements and tiled on the device beyond it.
 # 1 Mi elements (4 MiB of fp32): the block is checked against float64, the repeats of it by bit
-# identity (reference.check_tiled); the values only need to be random, not many
+# identity (oracle.check_tiled); the values only need to be random, not many
 RANDOM_BLOCK_ELEMENTS = 1 << 20
 
 
