@@ -37,9 +37,9 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 wildcard_constraints:
-    op="|".join(OPERATORS),
-    op_a="|".join(OPERATORS),
-    op_b="|".join(OPERATORS),
+    op="|".join(OPERATOR_NAMES),
+    op_a="|".join(OPERATOR_NAMES),
+    op_b="|".join(OPERATOR_NAMES),
     dtype="fp32|fp16|bf16",
     profile="[a-z][a-z0-9_]*",
 

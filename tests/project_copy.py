@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["Snakefile", "config.yaml", "workflow", "plugin", "profiles", "environment.yml"]
+PROJECT_FILES = ["Snakefile", "config.yaml", "workflow", "ops", "plugin", "profiles", "environment.yml"]
 
 
 def copy_project(project: Path) -> Path:

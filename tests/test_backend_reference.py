@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from trt_plugin_bench import reference as ref
+from trt_plugin_bench import oracle as ref
 from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend, resolve_backend_name
 from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gpu_env import require_gpu
-from trt_plugin_bench import reference as ref
+from trt_plugin_bench import oracle as ref
 
 pytestmark = pytest.mark.gpu
 

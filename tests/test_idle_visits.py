@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 from trt_plugin_bench.backends.base import EngineSpec
+from trt_plugin_bench.oracle import CheckResult
 from trt_plugin_bench.records import LatencyRow
-from trt_plugin_bench.reference import CheckResult
 from trt_plugin_bench.stats import StoppingRule, TimingSummary, agree_within_noise
 from trt_plugin_bench.sweeps import _latency_rows
 

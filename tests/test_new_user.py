@@ -16,7 +16,7 @@ import pytest
 import yaml
 from project_copy import copy_project
 from trt_plugin_bench import cli, sweeps
-from trt_plugin_bench import reference as ref
+from trt_plugin_bench import oracle as ref
 from trt_plugin_bench.analysis import write_summary
 from trt_plugin_bench.backends import get_backend
 from trt_plugin_bench.backends.engine_files import engine_files

@@ -17,7 +17,7 @@ from trt_plugin_bench import dag, sweeps
 from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.cli import main
 from trt_plugin_bench.config import validate_config
-from trt_plugin_bench.reference import CheckResult
+from trt_plugin_bench.oracle import CheckResult
 from trt_plugin_bench.samples import (
     META_FIELDS,
     META_KEY,

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from project_copy import copy_project
-from trt_plugin_bench import reference as ref
+from trt_plugin_bench import oracle as ref
 from trt_plugin_bench import sweeps
 from trt_plugin_bench.cli import main
 from trt_plugin_bench.config import ConfigError, validate_config

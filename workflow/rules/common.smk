@@ -22,6 +22,8 @@ logger.info(
     f"trt-plugin-bench: backend tensorrt (TensorRT {TRT_VERSION})" if TRT_VERSION
     else "trt-plugin-bench: backend reference (CPU, numpy): timings are CPU timings, not TensorRT"
 )
+# every operator name a wildcard may take: the built-in specs (ops/) and those config operators: adds
+OPERATOR_NAMES = list(dict.fromkeys([*OPERATORS, *dag.operator_names(CONFIG)]))
 KEYS, SKIPPED = dag.plan_sweeps(CONFIG, BACKEND, TRT_MAJOR)
 for _why in SKIPPED:
     logger.info(f"trt-plugin-bench: skipping {_why}")

@@ -14,6 +14,7 @@ rule conformance:
         backend=BACKEND,
         cfg=dag.cfg_json(conformance=CONFIG["conformance"], beta=CONFIG["beta"]),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
+        op=lambda w: dag.op_arg(w.op),
     log:
         "results/logs/conformance/{op}.log",
     resources:
@@ -21,5 +22,5 @@ rule conformance:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} conformance --backend {params.backend} --config-json {params.cfg:q} --op {wildcards.op} "
+        "{params.tpb} conformance --backend {params.backend} --config-json {params.cfg:q} --op {params.op:q} "
         "{params.manifest} --out {output} > {log} 2>&1"

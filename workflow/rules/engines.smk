@@ -15,6 +15,7 @@ rule build_engine:
                                    plugin_kernel=dag.plugin_kernel(w.op, CONFIG, w.dtype)),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
         kernel_tables=lambda w, input: f"--kernel-tables {input.kernel_tables}" if input.kernel_tables else "",
+        op=lambda w: dag.op_arg(w.op),  # its name, or an external operator's spec file
     log:
         "results/logs/build/{op}__{dtype}__{profile}.log",
     resources:
@@ -22,6 +23,6 @@ rule build_engine:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} build --backend {params.backend} --config-json {params.cfg:q} --op {wildcards.op} "
+        "{params.tpb} build --backend {params.backend} --config-json {params.cfg:q} --op {params.op:q} "
         "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {output.engine} "
         "--golden {output.golden} {params.manifest} {params.kernel_tables} > {log} 2>&1"

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pycuda.driver as cuda  # noqa: E402
-from trt_plugin_bench import reference as ref  # noqa: E402
+from trt_plugin_bench import oracle as ref  # noqa: E402
 from trt_plugin_bench.config import load_config  # noqa: E402
 from trt_plugin_bench.host import quiet_host  # noqa: E402
 from trt_plugin_bench.measure import Plan, State, engine_timers, measure_interleaved  # noqa: E402

@@ -162,8 +162,34 @@ def _format_schema_error(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.message}"
 
 
-def _semantic_errors(config: dict[str, Any]) -> list[str]:
+def _operator_errors(config: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The names of config operators (their specs loaded and checked: specs.SpecError stops the run
+    here, before any work), and the profiles' shapes an operator's inputs refuse."""
+    from .operators import resolve_operators
+    from .specs import SpecError
+
+    try:
+        ops = resolve_operators(config["operators"])
+    except SpecError as exc:
+        return [], [str(exc)]
     errors: list[str] = []
+    for spec in ops:
+        for pname, prof in config["profiles"].items():
+            shapes = [("min", prof["min"]), ("opt", prof["opt"]), ("max", prof["max"])]
+            shapes += [(f"shapes[{i}]", s) for i, s in enumerate(prof["shapes"])]
+            for key, shape in shapes:
+                problem = spec.shape_problem(tuple(shape))
+                if problem:
+                    errors.append(f"config key 'profiles.{pname}.{key}': shape {list(shape)} is outside what operator "
+                                  f"{spec.name} accepts ({spec.path}, key 'inputs[0]'): {problem}")
+                    break
+    return [s.name for s in ops], errors
+
+
+def _semantic_errors(config: dict[str, Any]) -> list[str]:
+    names, errors = _operator_errors(config)
+    if errors:
+        return errors
     for name, prof in config["profiles"].items():
         rank = len(prof["opt"])
         for bound in ("min", "max"):
@@ -220,7 +246,7 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                     f"config key 'profile.shape': {prof_cfg['shape']} is outside profile "
                     f"{pname!r} ({profile.describe()})"
                 )
-        for key, allowed in (("operator", config["operators"]), ("dtype", config["dtypes"])):
+        for key, allowed in (("operator", names), ("dtype", config["dtypes"])):
             if key in prof_cfg and prof_cfg[key] not in allowed:
                 errors.append(
                     f"config key 'profile.{key}': {prof_cfg[key]!r} is not swept; allowed values: "
@@ -230,10 +256,10 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
         if a == b:
             errors.append(f"config key 'compare.pairs[{i}]': compares {a!r} with itself")
         for op in (a, b):
-            if op not in config["operators"]:
+            if op not in names:
                 errors.append(
                     f"config key 'compare.pairs[{i}]': {op!r} is not swept; allowed values: "
-                    + ", ".join(config["operators"])
+                    + ", ".join(names)
                 )
     for pname, shapes in config["compare"].get("extra_shapes", {}).items():
         if pname not in config["profiles"]:

@@ -42,7 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .operators import OPERATORS, tensorrt_support
+from .operators import OPERATORS, from_ref, tensorrt_support
+from .specs import SpecError
 
 PASS, FAIL, NA = "pass", "fail", "n/a"
 STATUSES = (PASS, FAIL, NA)
@@ -149,9 +150,11 @@ def make_target(operator: str, library: Path | str | None, flag: str | None = No
                 kernel: str | None = None) -> Target:
     """The target for ``operator`` (its plugin library ``library``), or with ``flag`` the fixture's
     library for that flag built as ``operator``'s engine (a V2 plugin operator)."""
-    if operator not in OPERATORS:
-        raise ConformanceError(f"unknown operator {operator!r}; allowed values: {', '.join(OPERATORS)}")
-    spec = OPERATORS[operator]
+    try:
+        spec = from_ref(operator)  # a name, or an external operator's spec file (dag.op_arg)
+    except SpecError as exc:
+        raise ConformanceError(f"unknown operator {operator!r}; allowed values: {', '.join(OPERATORS)}") from exc
+    operator = spec.name
     kernel = kernel or ("vectorized_oneshot" if spec.kernel == "optimised" else (spec.kernel or ""))
     if flag is not None:
         _check_flag(flag)

@@ -21,7 +21,7 @@ import numpy as np
 import pycuda.driver as cuda
 import tensorrt as trt
 
-from . import reference as ref
+from . import oracle as ref
 from .backends import tensorrt_backend as tb
 from .backends.base import EngineSpec
 from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENGINE, RESULT_PREFIX, Target

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pycuda.driver as cuda
 
-from . import reference as ref
+from . import oracle as ref
 from .backends.base import CheckResult, Timer
 from .cuda_utils import (
     DeviceBuffer,

@@ -7,7 +7,16 @@ import json
 import shutil
 import subprocess
 
-from .operators import AUTO_KERNEL, OPERATORS, plugin_kernel, sweep_key, tensorrt_support
+from .operators import (
+    AUTO_KERNEL,
+    dtype_support,
+    get_operator,
+    operator_names,
+    operator_ref,
+    plugin_kernel,
+    sweep_key,
+    tensorrt_support,
+)
 
 MANIFEST = "results/build/manifest.json"
 TUNE_CHOICE = "results/tune/choice.json"
@@ -16,7 +25,7 @@ TUNE_TABLE = "results/tune/tune.csv"
 
 def uses_tune(op: str, config: dict, dtype: str) -> bool:
     """Whether (op, dtype) runs the tune rule's choice table (plugin_kernel auto for that dtype)."""
-    return OPERATORS[op].kernel == "optimised" and plugin_kernel(op, config, dtype) == AUTO_KERNEL
+    return get_operator(op).kernel == "optimised" and plugin_kernel(op, config, dtype) == AUTO_KERNEL
 
 
 def tune_planned(config: dict, keys: list[str]) -> bool:
@@ -65,9 +74,10 @@ def plan_sweeps(config: dict, backend: str, trt_major: int | None) -> tuple[list
     """Sweep keys (operator__dtype__profile) the backend can build, and why others are skipped."""
     keys: list[str] = []
     skipped: list[str] = []
-    for op in config["operators"]:
+    for op in operator_names(config):
         for dtype in config["dtypes"]:
             why = tensorrt_support(op, dtype, trt_major) if backend == "tensorrt" and trt_major is not None else None
+            why = why or dtype_support(op, dtype)
             if why:
                 skipped.append(f"{op}/{dtype}: {why}")
                 continue
@@ -102,7 +112,7 @@ def cfg_json(**parts: object) -> str:
 
 def manifest_for(op: str) -> str | list:
     """Only plugin engines depend on the compiled plugin: a kernel edit leaves ReLU alone."""
-    return MANIFEST if OPERATORS[op].uses_plugin else []
+    return MANIFEST if get_operator(op).uses_plugin else []
 
 
 def manifest_arg(manifest: object) -> str:
@@ -122,7 +132,7 @@ def conformance_outputs(config: dict) -> list[str]:
     """The conformance rule's reports: one per configured operator (conformance.enabled)."""
     if not config.get("conformance", {}).get("enabled", True):
         return []
-    return [f"results/conformance/{op}.json" for op in config["operators"]]
+    return [f"results/conformance/{op}.json" for op in operator_names(config)]
 
 
 def builder_cfg(config: dict, profile: str) -> dict:
@@ -138,6 +148,11 @@ def builder_cfg(config: dict, profile: str) -> dict:
     return cfg
 
 
-__all__ = ["MANIFEST", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "conformance_outputs", "cuda_architectures", "gpu_identity",
+def op_arg(op: str) -> str:
+    """A command's --op: the operator's name, or for an external one its spec file (operators.operator_ref)."""
+    return operator_ref(op)
+
+
+__all__ = ["MANIFEST", "op_arg", "operator_names", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "conformance_outputs", "cuda_architectures", "gpu_identity",
            "tune_input", "tune_planned", "uses_tune", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
            "sample_outputs", "sweep_outputs", "thread_keys"]

@@ -3,70 +3,146 @@
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+
+from . import oracle as ref
+from . import specs
+from .specs import OperatorSpec
 
 DTYPES = ("fp32", "fp16", "bf16")
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
 
 
-@dataclass(frozen=True)
-class OperatorSpec:
-    """What a benchmarked operator is and how TensorRT expresses it."""
-
-    name: str
-    description: str
-    function: str  # "relu" | "swish": the math, shared by every implementation
-    implementation: str  # "native" (TensorRT layers) | "plugin_v2" | "plugin_v3"
-    kernel: str | None = None  # plugin kernel variant, see plugin/swishPlugin/README.md
-    min_tensorrt_major: int = 8
-
-    @property
-    def uses_plugin(self) -> bool:
-        return self.implementation.startswith("plugin")
-
-    @property
-    def tensorrt_layers(self) -> bool:
-        """TensorRT's own layers compute this operator, so its outputs are held to what TensorRT's
-        layers do (reference.check_output's tensorrt_layers: flushed subnormals, a half-precision
-        sigmoid in fp16); the plugin kernels are held to the numerics contract."""
-        return self.implementation == "native"
+# The operators are specs (ops/*.yaml, trt_plugin_bench.specs): OPERATORS holds the built-in ones
+# by name; config operators: may add spec files (resolve_operators), found by name afterwards.
+OPERATORS: dict[str, OperatorSpec] = specs.builtin_specs()
 
 
-OPERATORS: dict[str, OperatorSpec] = {
-    spec.name: spec
-    for spec in (
-        OperatorSpec("relu", "TensorRT ReLU activation layer", "relu", "native"),
-        OperatorSpec(
-            "swish_native",
-            "TensorRT-native swish: sigmoid activation x elementwise product",
-            "swish",
-            "native",
-        ),
-        OperatorSpec(
-            "swish_plugin",
-            "Swish plugin, IPluginV2DynamicExt, the optimised kernel (config: plugin_kernel)",
-            "swish",
-            "plugin_v2",
-            kernel="optimised",
-        ),
-        OperatorSpec(
-            "swish_plugin_naive",
-            "Swish plugin, IPluginV2DynamicExt, the seed's scalar kernel (baseline)",
-            "swish",
-            "plugin_v2",
-            kernel="naive",
-        ),
-        OperatorSpec(
-            "swish_plugin_v3",
-            "Swish plugin, IPluginV3 (TensorRT >= 10), the optimised kernel (config: plugin_kernel)",
-            "swish",
-            "plugin_v3",
-            kernel="optimised",
-            min_tensorrt_major=10,
-        ),
-    )
-}
+def get_operator(name: str) -> OperatorSpec:
+    """The operator ``name``: built in (ops/), or an external spec loaded in this process."""
+    spec = specs.lookup(name, OPERATORS)
+    if spec is None:
+        raise KeyError(f"{name!r} is not an operator; allowed values: {', '.join(specs.known_names(OPERATORS))}, "
+                       "or the path of a spec file given in config operators:")
+    return spec
+
+
+def resolve_operators(entries: list[str]) -> list[OperatorSpec]:
+    """config ``operators:`` (names and spec paths) as specs; raises specs.SpecError."""
+    return specs.resolve(list(entries), OPERATORS)
+
+
+def operator_names(config: dict) -> list[str]:
+    """The names of config ``operators:`` (spec paths resolved to their operators' names)."""
+    return [s.name for s in resolve_operators(config["operators"])]
+
+
+def operator_ref(op: str) -> str:
+    """How a rule's command names operator ``op`` (specs.spec_ref): its name, or its spec file."""
+    return specs.spec_ref(get_operator(op))
+
+
+def from_ref(ref: str) -> OperatorSpec:
+    return specs.from_ref(ref, OPERATORS)
+
+
+def for_engine(engine_spec: object) -> OperatorSpec:
+    """The operator an engine computes: its spec file (spec_file, an external spec) or its name."""
+    ref = getattr(engine_spec, "spec_file", "") or ""
+    if ref:
+        spec = from_ref(ref)
+        op = getattr(engine_spec, "operator", spec.name)
+        return spec if spec.name == op else get_operator(op)
+    return get_operator(engine_spec.operator)  # type: ignore[attr-defined]
+
+
+def field_values(spec: OperatorSpec, beta: float = 1.0, kernel: str = "", kernel_table: tuple = ()) -> dict:
+    """Every field's value for one engine: its default, or what value_from names."""
+    values = {}
+    for f in spec.fields:
+        if f.value_from == "beta":
+            values[f.name] = float(beta)
+        elif f.value_from == "kernel":
+            values[f.name] = KERNEL_IDS[kernel] if kernel else None
+        elif f.value_from == "kernel_table":
+            values[f.name] = [v for kib, name in kernel_table for v in (kib, KERNEL_IDS[name])]
+        else:
+            values[f.name] = f.default
+    return values
+
+
+def numerics_of(spec: OperatorSpec) -> ref.Numerics:
+    """The oracle's view of ``spec``: its reference, tolerances and CPU implementation."""
+    reference = spec.fn("reference")
+    beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]
+
+    def kw(fn: object, beta: float) -> dict:
+        return spec.kwargs(fn, {name: beta for name in beta_fields})
+
+    def reference64(x64: np.ndarray, beta: float) -> np.ndarray:
+        return reference(x64, **kw(reference, beta))
+
+    if spec.tolerance_model:
+        model = spec.fn("tolerance_model")
+
+        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
+            return model(x64, dtype, trt_layers, **kw(model, beta))
+
+        describe = getattr(model, "describe", None)
+
+        def text(dtype: str, trt_layers: bool) -> str:
+            return describe(dtype, trt_layers) if describe else f"{spec.tolerance_model}'s bound"
+    else:
+        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
+            tol = spec.tolerance(dtype)
+            if tol is None:
+                raise ValueError(f"operator spec {spec.path}: no tolerance for {dtype}; allowed dtypes: "
+                                 f"{', '.join(d for d, _ in spec.tolerances)}")
+            floor = tol.abs / ref.ulp(np.where(np.isfinite(ref64), ref64, 0.0), dtype) if tol.abs else 0.0
+            return np.maximum(tol.ulps, floor)
+
+        def text(dtype: str, trt_layers: bool) -> str:
+            tol = spec.tolerance(dtype)
+            if tol is None:
+                return "no tolerance"
+            if tol.ulps == 0 and tol.abs == 0:
+                return "0 ulp (exact)"
+            return f"{tol.ulps:g} ulp" + (f" or {tol.abs:g} absolute" if tol.abs else "")
+    cpu = None
+    if spec.cpu_implementation:
+        cpu_fn = spec.fn("cpu_implementation")
+
+        def cpu(x32: np.ndarray, beta: float) -> np.ndarray:
+            return cpu_fn(x32, **kw(cpu_fn, beta))
+
+    return ref.Numerics(spec.function, reference64, bound, text, cpu, spec.nan_input_may_give_zero)
+
+
+_NUMERICS: dict[tuple[str, str], ref.Numerics] = {}
+
+
+def numerics_for(engine_spec: object) -> ref.Numerics:
+    """The Numerics an engine's outputs are checked with (and the CPU backend computes), from its spec."""
+    spec = for_engine(engine_spec)
+    key = (str(spec.path), spec.name)
+    if key not in _NUMERICS:
+        _NUMERICS[key] = numerics_of(spec)
+    return _NUMERICS[key]
+
+
+def generator_for(engine_spec: object) -> specs.Generator | None:
+    """Input 0's value generator of an engine's operator (oracle.random_input's ``generator``)."""
+    return for_engine(engine_spec).inputs[0].generator
+
+
+def moved_bytes(engine_spec: object, shape: tuple[int, ...]) -> int:
+    """Bytes read + written by one inference at ``shape``: the operator's cost model."""
+    spec = for_engine(engine_spec)
+    values = {f.name: getattr(engine_spec, "beta", 1.0) for f in spec.fields if f.value_from == "beta"}
+    return spec.cost_of([tuple(shape)], engine_spec.dtype, values)["bytes"]  # type: ignore[attr-defined]
+
 
 DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"
 # plugin_kernel: auto (the default) runs the tune rule's choice table (tune.py)
@@ -87,7 +163,7 @@ def tuned_kernel(table: list) -> tuple[str, tuple[tuple[int, str], ...]]:
 def plugin_kernel(op: str, config: dict, dtype: str) -> str:
     """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel,
     one name or a {dtype: name} map (the kernel measured best can differ by dtype)."""
-    kernel = OPERATORS[op].kernel or ""
+    kernel = get_operator(op).kernel or ""
     if kernel != "optimised":
         return kernel
     chosen = config.get("plugin_kernel", DEFAULT_PLUGIN_KERNEL)
@@ -140,9 +216,20 @@ def check_kernel_ids(lib: ctypes.CDLL, path: Path | str) -> None:
                 "KERNEL_IDS to match SwishKernel in plugin/swishPlugin/swishPluginKernel.h, or rebuild the library")
 
 
+def dtype_support(op: str, dtype: str) -> str | None:
+    """None when the operator's spec declares ``dtype``; otherwise why it is skipped (every backend)."""
+    spec = get_operator(op)
+    if dtype not in spec.dtypes:
+        return f"{op} declares dtypes {', '.join(spec.dtypes)} ({spec.path}), not {dtype}"
+    return None
+
+
 def tensorrt_support(op: str, dtype: str, major: int) -> str | None:
     """None when TensorRT ``major`` can build (op, dtype); otherwise the reason it cannot."""
-    spec = OPERATORS[op]
+    spec = get_operator(op)
+    why = dtype_support(op, dtype)
+    if why:
+        return why
     if major < spec.min_tensorrt_major:
         return f"{op} needs TensorRT >= {spec.min_tensorrt_major} (IPluginV3); this is {major}"
     if dtype == "bf16" and major < 10:

@@ -44,7 +44,7 @@ def git_commit(root: Path = PROJECT_ROOT) -> str:
 
 
 # What the CPU reference backend's "plugin" engines run: the numpy ops and the engine around them.
-REFERENCE_ENGINE_SOURCES = (Path(__file__).parent / "reference.py", Path(__file__).parent / "backends" / "reference.py")
+REFERENCE_ENGINE_SOURCES = (Path(__file__).parent / "oracle.py", Path(__file__).parent / "backends" / "reference.py")
 
 
 def plugin_hash(backend: str, config: dict) -> str:

@@ -378,13 +378,13 @@ def plugin_sweeps(candidate_dir: Path, modes: list[str], state_filter: str = "")
 
     import pandas as pd
 
-    from .operators import OPERATORS
+    from .operators import OPERATORS, get_operator
 
     latency = pd.read_csv(Path(candidate_dir) / "tables" / "latency.csv")
     out = []
     pattern = re.compile(state_filter) if state_filter else None
     for (op, dtype, profile), grp in latency.groupby(["operator", "dtype", "profile"]):
-        if op not in OPERATORS or not OPERATORS[op].uses_plugin:
+        if op not in OPERATORS or not get_operator(op).uses_plugin:
             continue
         shapes, kept_modes = [], []
         for shape in sorted(set(grp["shape"].astype(str)), key=lambda s: math.prod(int(v) for v in s.split("x"))):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import reference as ref
+from . import oracle as ref
 from .backends import get_backend
 from .backends.base import (
     MODE_START,
@@ -44,7 +44,16 @@ from .measure import (
     measure_visits,
 )
 from .native_runner import NativeRunResult, native_way, native_way_label, run_native, thread_row
-from .operators import AUTO_KERNEL, ITEMSIZE, OPERATORS, plugin_kernel, tuned_kernel
+from .operators import (
+    AUTO_KERNEL,
+    for_engine,
+    from_ref,
+    generator_for,
+    moved_bytes,
+    operator_ref,
+    plugin_kernel,
+    tuned_kernel,
+)
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .rows import CompareReport, LatencyReport
@@ -60,22 +69,31 @@ REFERENCE_GOLDEN_MAX_ELEMENTS = 1 << 18
 FULL_SWEEP_SWITCH = "snakemake --cores 1 --configfile config.yaml config.cpu-full.yaml"
 
 
-def plugin_library_from_manifest(manifest_path: Path | None) -> Path | None:
+def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | None = None) -> Path | None:
+    """The plugin library an operator's engines load: the project's (the manifest's plugin_library),
+    a spec's CMake folder's build (the manifest's spec_libraries) or a spec's prebuilt .so."""
+    library = getattr(getattr(op_spec, "plugin", None), "library", None)
+    if library is not None and library.prebuilt is not None:
+        return library.prebuilt
     if manifest_path is None:
         return None
     manifest = json.loads(Path(manifest_path).read_text())
-    lib = manifest.get("plugin_library")
+    if library is not None and not library.project_plugin:
+        lib = manifest.get("spec_libraries", {}).get(str(library.cmake))
+    else:
+        lib = manifest.get("plugin_library")
     return Path(lib) if lib else None
 
 
 def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpec:
     prof = profiles(config)[profile_name]
-    spec = OPERATORS[op]
+    spec = from_ref(op)  # a name, or an external operator's spec file (dag.op_arg)
     kernel, table = plugin_kernel(op, config, dtype), ()
     if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (config "kernel_tables", from choice.json)
         kernel, table = tuned_kernel(config.get("kernel_tables", {}).get(dtype, []))
     return EngineSpec(
-        operator=op,
+        operator=spec.name,
+        spec_file="" if spec.builtin else operator_ref(spec.name),
         function=spec.function,
         implementation=spec.implementation,
         kernel=kernel,
@@ -137,23 +155,26 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
                  engine_path: Path, golden_path: Path, manifest_path: Path | None) -> dict:
     """Build and serialize one engine, then record what the building process computes with it."""
     backend = get_backend(backend_name)
+    op_ref, op_spec = op, from_ref(op)
+    op = op_spec.name
     reason = backend.support(op, dtype)
     if reason:
         raise RuntimeError(f"cannot build {op}/{dtype} on {backend.name}: {reason}")
-    spec = make_spec(config, op, dtype, profile_name)
-    plugin_library = plugin_library_from_manifest(manifest_path) if OPERATORS[op].uses_plugin else None
+    spec = make_spec(config, op_ref, dtype, profile_name)
+    plugin_library = plugin_library_from_manifest(manifest_path, op_spec) if op_spec.uses_plugin else None
     engine_path.parent.mkdir(parents=True, exist_ok=True)
     log(f"building {op}/{dtype}/{profile_name} on {backend.name}")
     facts = backend.build(spec, engine_path, plugin_library, config.get("builder", {}))
     record = write_build_record(engine_path, spec, facts, device=asdict(backend.device_info()),
-                                plugin_source_hash=plugin_source_hash() if OPERATORS[op].uses_plugin else None,
+                                plugin_source_hash=plugin_source_hash() if op_spec.uses_plugin else None,
+                                plugin_library=str(plugin_library) if plugin_library else None,
                                 created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     # the golden output: what this (building) process computes, for the round-trip rule. Only the
     # seed and digests are kept (a few hundred bytes, not up to 128 MiB): the loader regenerates
     # the input from the seed, and bit identity needs only the output's digest.
     engine = backend.load(engine_path, plugin_library)
     shape = golden_shape(spec, backend.name)
-    x = ref.random_input(shape, dtype, GOLDEN_SEED)
+    x = ref.random_input(shape, dtype, GOLDEN_SEED, generator=generator_for(spec))
     y = engine.infer(x)
     check = engine.check(y, x, shape)
     if not check.ok:
@@ -232,15 +253,15 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
     return [m.row for m in measured if m.row is not None]
 
 
-def state_bytes(dtype: str, shape: tuple[int, ...]) -> int:
-    """The bytes one inference moves: its input read and its output written (the roofline's)."""
-    return 2 * elements(shape) * ITEMSIZE[dtype]
+def state_bytes(spec: EngineSpec, shape: tuple[int, ...]) -> int:
+    """The bytes one inference moves: the operator's cost model (its inputs read, its outputs written)."""
+    return moved_bytes(spec, shape)
 
 
 def latency_state(engine, shape: tuple[int, ...], mode: str, i: int, total: int) -> State:  # noqa: ANN001
     """The state of shape ``i`` of ``total`` of an engine's sweep in ``mode`` (its seed is ``i``)."""
     spec = engine.spec
-    return State(spec.operator, spec.dtype, spec.profile, tuple(shape), mode, state_bytes(spec.dtype, shape),
+    return State(spec.operator, spec.dtype, spec.profile, tuple(shape), mode, state_bytes(spec, shape),
                  seed=i, label=f"shape {i} of {total}", source=engine)
 
 
@@ -346,7 +367,7 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     rows: list[DynamicRow] = []
     shapes = dynamic_shapes(prof)
     for i, shape in enumerate(shapes, 1):
-        state = State(spec.operator, spec.dtype, spec.profile, shape, "warm", state_bytes(spec.dtype, shape),
+        state = State(spec.operator, spec.dtype, spec.profile, shape, "warm", state_bytes(spec, shape),
                       seed=100 + i, label=f"shape {i} of {len(shapes)}", source=engine)
         try:
             rows += [m.row for m in measure_state(state, plan)]
@@ -591,6 +612,7 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
     if runner is None or profile_count is None:
         log("no native runner rows: trt_runner needs the tensorrt backend (these are the Python loop's rows)")
         return rows
-    plugin = plugin_library_from_manifest(manifest_path) if OPERATORS[spec.operator].uses_plugin else None
+    op_spec = for_engine(spec)
+    plugin = plugin_library_from_manifest(manifest_path, op_spec) if op_spec.uses_plugin else None
     return rows + native_thread_sweep(config, spec, Path(engine_path), runner, [plugin] if plugin else [],
                                       profile_count, backend.name)

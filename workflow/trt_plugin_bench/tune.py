@@ -32,7 +32,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .operators import ITEMSIZE, OPERATORS
+from .operators import ITEMSIZE, get_operator
 from .records import TuneRow
 
 KIB = 1024
@@ -251,7 +251,7 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
             if engine_ok:
                 top = max(s for ss in sizes.values() for s in ss) // item
                 def spec_of(op: str, kernel: str, top: int = top) -> EngineSpec:
-                    o = OPERATORS[op]
+                    o = get_operator(op)
                     return EngineSpec(operator=op, function=o.function, implementation=o.implementation,
                                       kernel=kernel, dtype=dtype, profile="tune", min=(1,),
                                       opt=(min(top, 1 << 22),), max=(top,), beta=beta)

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Profile
+from ..oracle import CheckResult, check_output, check_tiled
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult, check_output, check_tiled
 
 
 class BackendUnavailable(RuntimeError):
@@ -45,6 +45,9 @@ class EngineSpec:
     # the tune rule's choice table, ((upper KiB of the input tensor, kernel), ...), the last upper -1
     # (unbounded): the plugin's "kernel_table" field. Empty: ``kernel`` runs at every size.
     kernel_table: tuple[tuple[int, str], ...] = ()
+    # an operator from outside ops/: its spec file (operators.operator_ref), so any process that
+    # loads the engine finds the operator's reference, tolerances and cost model; "": ops/ by name
+    spec_file: str = ""
 
     @property
     def kernel_label(self) -> str:
@@ -214,15 +217,19 @@ class Engine(ABC):
     def check(self, out: np.ndarray, x: np.ndarray, expected_shape: tuple[int, ...] | None = None) -> CheckResult:
         """``out`` against the float64 reference of ``x`` for this engine's operator, with the
         numerics it is held to (the one place that passes the spec and tensorrt_layers on)."""
+        from ..operators import numerics_for  # the operator's spec: its reference and tolerances
+
         spec = self.spec
-        return check_output(out, x, spec.function, spec.dtype, spec.beta, expected_shape,
+        return check_output(out, x, numerics_for(spec), spec.dtype, spec.beta, expected_shape,
                             tensorrt_layers=self.tensorrt_layers)
 
     def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult:
-        """``check`` of an output whose input repeats ``block`` (reference.check_tiled): one block
+        """``check`` of an output whose input repeats ``block`` (oracle.check_tiled): one block
         against float64, the rest by bit identity with it."""
+        from ..operators import numerics_for
+
         spec = self.spec
-        return check_tiled(out, block, spec.function, spec.dtype, spec.beta, tensorrt_layers=self.tensorrt_layers)
+        return check_tiled(out, block, numerics_for(spec), spec.dtype, spec.beta, tensorrt_layers=self.tensorrt_layers)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import reference as ref
+from .. import oracle as ref
+from ..operators import generator_for, numerics_for
+from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult
 from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker, read_build_record
 from .engine_files import discard_corrupt
 
@@ -93,11 +94,11 @@ class ReferenceArena(TimingArena):
         self._inputs: dict[tuple, np.ndarray] = {}
         self._flush: np.ndarray | None = None
 
-    def input(self, shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
+    def input(self, shape: tuple[int, ...], dtype: str, seed: int, generator: object | None = None) -> np.ndarray:
         self.reserve(int(np.prod(shape, dtype=np.int64)) * ref.numpy_dtype(dtype).itemsize)
         key = (tuple(shape), dtype, seed)
-        if key not in self._inputs:
-            self._inputs[key] = ref.random_input(tuple(shape), dtype, seed)
+        if key not in self._inputs:  # the first timer's operator draws it (a comparison's two share its math)
+            self._inputs[key] = ref.random_input(tuple(shape), dtype, seed, generator=generator)
         return self._inputs[key]
 
     def flush(self) -> np.ndarray:
@@ -120,7 +121,7 @@ class ReferenceTimer(Timer):
         engine.spec.check_shape(shape)
         self.engine, self.shape, self.mode = engine, tuple(shape), mode
         arena = arena if arena is not None else ReferenceArena()  # alone: buffers of its own
-        self.x = arena.input(self.shape, engine.spec.dtype, seed)
+        self.x = arena.input(self.shape, engine.spec.dtype, seed, generator_for(engine.spec))
         self._flush = arena.flush() if mode == "cold" else None
 
     def sample(self) -> tuple[float, float]:
@@ -150,9 +151,10 @@ class ReferenceEngine(Engine):
         self.extra_work = extra_work
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        out = ref.compute_float32(self.spec.function, x, self.spec.dtype, self.spec.beta)
+        math = numerics_for(self.spec)  # the operator's spec: its CPU implementation, or its reference
+        out = ref.compute_float32(math, x, self.spec.dtype, self.spec.beta)
         for _ in range(self.extra_work):  # the planted slowdown: the same result, computed again
-            out = ref.compute_float32(self.spec.function, x, self.spec.dtype, self.spec.beta)
+            out = ref.compute_float32(math, x, self.spec.dtype, self.spec.beta)
         return out
 
     def infer(self, x: np.ndarray) -> np.ndarray:

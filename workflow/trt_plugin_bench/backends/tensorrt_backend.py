@@ -22,7 +22,7 @@ import numpy as np
 import pycuda.driver as cuda
 import tensorrt as trt
 
-from .. import reference as ref
+from .. import oracle as ref
 from ..cuda_utils import (
     COPY_KERNEL_BLOCKS,
     BlockedStartTimeout,
@@ -36,9 +36,9 @@ from ..cuda_utils import (
     fill_tiled,
     set_pattern,
 )
-from ..operators import KERNEL_IDS, OPERATORS, KernelIdMismatch, check_kernel_ids, tensorrt_support
+from ..operators import KERNEL_IDS, KernelIdMismatch, check_kernel_ids, field_values, for_engine, tensorrt_support
+from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
-from ..reference import CheckResult
 from .base import MODE_START, Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
@@ -49,7 +49,7 @@ INPUT, OUTPUT = "x", "y"
 NON_BLOCKING = 0x1  # CU_STREAM_NON_BLOCKING: never implicitly synchronized with the default stream
 # Host random data is drawn for at most this many elements and tiled on the device beyond it.
 # 1 Mi elements (4 MiB of fp32): the block is checked against float64, the repeats of it by bit
-# identity (reference.check_tiled); the values only need to be random, not many
+# identity (oracle.check_tiled); the values only need to be random, not many
 RANDOM_BLOCK_ELEMENTS = 1 << 20
 
 
@@ -153,14 +153,73 @@ def _add_plugin(network: trt.INetworkDefinition, x: trt.ITensor, spec: EngineSpe
     return network.add_plugin_v2([x], plugin)
 
 
-def _constant(network: trt.INetworkDefinition, value: float, rank: int, dtype: str, keep: list) -> trt.ITensor:
-    np_dtype = np.float16 if dtype == "fp16" else np.float32
-    weights = np.full((1,) * rank, value, dtype=np_dtype)
-    keep.append(weights)  # TensorRT reads the weights at build time, not now
-    layer = network.add_constant(weights.shape, trt.Weights(weights))
-    if dtype == "bf16":  # numpy has no bf16: cast the fp32 constant in the (strongly typed) network
-        return network.add_cast(layer.get_output(0), trt.bfloat16).get_output(0)
-    return layer.get_output(0)
+# a spec field's type as TensorRT's PluginFieldType member and the numpy dtype that holds it
+FIELD_TYPES = {"float32": ("FLOAT32", np.float32), "float64": ("FLOAT64", np.float64), "float16": ("FLOAT16", np.float16),
+               "int8": ("INT8", np.int8), "int16": ("INT16", np.int16), "int32": ("INT32", np.int32),
+               "char": ("CHAR", np.int8)}
+
+
+def _creator_field_names(creator: object) -> list[str] | None:
+    """The field names a creator declares (getFieldNames), or None where the bindings do not say."""
+    try:
+        names = [str(f.name) for f in creator.field_names]  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - bindings differ between versions: no check rather than a wrong one
+        return None
+    return names or None
+
+
+def check_creator_fields(op_spec: object, creator: object) -> None:
+    """Every field the operator's spec declares must be one the creator names (its getFieldNames);
+    a spec field the creator does not know would be ignored by most creators, silently."""
+    declared = list(op_spec.field_names)  # type: ignore[attr-defined]
+    known = _creator_field_names(creator)
+    if known is None:
+        return
+    unknown = [f for f in declared if f not in known]
+    if unknown:
+        raise BuildError(f"operator spec {op_spec.path}: key 'fields': {', '.join(unknown)} is not a field of plugin "  # type: ignore[attr-defined]
+                         f"creator {op_spec.plugin.creator} v{op_spec.plugin.version}; allowed fields (the creator's "  # type: ignore[attr-defined]
+                         f"getFieldNames): {', '.join(known)}")
+
+
+def _spec_plugin_fields(op_spec: object, spec: EngineSpec, keep: list) -> trt.PluginFieldCollection:
+    """A spec-declared plugin's fields at their values (operators.field_values); a kernel_table left empty is left out."""
+    values = field_values(op_spec, spec.beta, spec.kernel, spec.kernel_table)  # type: ignore[arg-type]
+    fields = []
+    for f in op_spec.fields:  # type: ignore[attr-defined]
+        value = values[f.name]
+        if value is None or (f.value_from == "kernel_table" and not value):
+            continue
+        member, np_type = FIELD_TYPES[f.type]
+        data = (np.frombuffer(value.encode() + b"\0", dtype=np.int8) if isinstance(value, str)
+                else np.atleast_1d(np.asarray(value, dtype=np_type)))
+        keep.append(data)  # a PluginField points at the array's memory
+        fields.append(trt.PluginField(f.name, data, getattr(trt.PluginFieldType, member)))
+    return trt.PluginFieldCollection(fields)
+
+
+def _add_spec_plugin(network: trt.INetworkDefinition, x: trt.ITensor, op_spec: object, spec: EngineSpec,
+                     keep: list) -> trt.ILayer:
+    """The plugin layer of an operator whose spec names its own creator (not the project's Swish)."""
+    p = op_spec.plugin  # type: ignore[attr-defined]
+    registry = trt.get_plugin_registry()
+    lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+    creator = lookup(p.creator, p.version, p.namespace)
+    if creator is None:
+        raise BuildError(f"operator spec {op_spec.path}: key 'plugin': creator {p.creator} v{p.version} is not registered "  # type: ignore[attr-defined]
+                         f"under namespace {p.namespace!r}: did its library load and register it?")
+    check_creator_fields(op_spec, creator)
+    fc = _spec_plugin_fields(op_spec, spec, keep)
+    if spec.implementation == "plugin_v3":
+        plugin = creator.create_plugin(op_spec.name, fc, trt.TensorRTPhase.BUILD)  # type: ignore[attr-defined]
+        layer = None if plugin is None else network.add_plugin_v3([x], [], plugin)
+    else:
+        plugin = creator.create_plugin(op_spec.name, fc)  # type: ignore[attr-defined]
+        layer = None if plugin is None else network.add_plugin_v2([x], plugin)
+    if layer is None:
+        raise BuildError(f"{p.creator} v{p.version} creator refused the fields {[f.name for f in op_spec.fields]} "  # type: ignore[attr-defined]
+                         f"of {op_spec.path}")  # type: ignore[attr-defined]
+    return layer
 
 
 def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_typed_half: bool, keep: list,
@@ -171,16 +230,15 @@ def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_t
     dims = [d if lo == hi else -1 for lo, d, hi in zip(spec.min, spec.opt, spec.max)]
     x = network.add_input(INPUT, TRT_DTYPE[spec.dtype], dims)
     layers: list[trt.ILayer] = []
-    if spec.function == "relu":
-        layers.append(network.add_activation(x, trt.ActivationType.RELU))
-    elif spec.implementation == "native":
-        scaled = x
-        if spec.beta != 1.0:
-            beta = _constant(network, spec.beta, len(dims), spec.dtype, keep)
-            layers.append(network.add_elementwise(x, beta, trt.ElementWiseOperation.PROD))
-            scaled = layers[-1].get_output(0)
-        layers.append(network.add_activation(scaled, trt.ActivationType.SIGMOID))
-        layers.append(network.add_elementwise(x, layers[-1].get_output(0), trt.ElementWiseOperation.PROD))
+    op_spec = for_engine(spec)
+    if spec.implementation == "native":  # the spec's native twin builds TensorRT's own layers
+        twin = op_spec.fn("native_twin")
+        values = field_values(op_spec, spec.beta)
+        layers.extend(twin(trt, network, [x], spec.dtype, keep, **op_spec.kwargs(twin, values)))
+        if not layers:
+            raise BuildError(f"operator spec {op_spec.path}: key 'native_twin': {op_spec.native_twin} added no layer")
+    elif op_spec.plugin is not None and not op_spec.plugin.library.project_plugin:
+        layers.append(_add_spec_plugin(network, x, op_spec, spec, keep))
     else:
         layers.append(_add_plugin(network, x, spec, keep, plugin_name, plugin_namespace))
     y = layers[-1].get_output(0)
@@ -297,6 +355,45 @@ class TensorRTBackend(Backend):
                 f"registry.load_library registered the Swish creators: {self.logger.errors()}"
             )
 
+    def _load_library_of(self, op_spec: object, path: Path | None, namespace: str) -> None:
+        """The project's Swish library (load_plugin_library), or a spec's own (load_spec_library)."""
+        if op_spec.plugin.library.project_plugin:  # type: ignore[attr-defined]
+            self.load_plugin_library(path, namespace)
+        else:
+            self.load_spec_library(op_spec, path)
+
+    def load_spec_library(self, op_spec: object, path: Path | None) -> None:
+        """An external operator's plugin library: a plain dlopen (RTLD_GLOBAL) registers its
+        creator (static registration, as REGISTER_TENSORRT_PLUGIN does); else its spec's init
+        function (initLibNvInferPlugins' shape), else registry.load_library."""
+        p = op_spec.plugin  # type: ignore[attr-defined]
+        if path is None or not Path(path).exists():
+            raise EngineLoadError(f"the plugin library {path} of operator spec {op_spec.path} does not exist; run the "  # type: ignore[attr-defined]
+                                  "compile_plugin rule first (or fix its plugin.library)")
+        registry = trt.get_plugin_registry()
+        lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+
+        def registered() -> bool:
+            return lookup(p.creator, p.version, p.namespace) is not None
+
+        key = str(Path(path).resolve())
+        if key not in self._ctypes_handles:
+            try:
+                self._ctypes_handles[key] = ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL)
+            except OSError as exc:
+                raise EngineLoadError(f"cannot dlopen plugin library {key} (operator spec {op_spec.path}): {exc}") from exc  # type: ignore[attr-defined]
+        if registered():
+            return
+        if p.init:
+            init = getattr(self._ctypes_handles[key], p.init)
+            init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
+            init(p.namespace.encode())
+        if not registered() and not load_library_unusable(trt.__version__, _nvinfer_library_version()):
+            registry.load_library(key)
+        if not registered():
+            raise EngineLoadError(f"{key} loaded but registered no creator {p.creator} v{p.version} in namespace "
+                                  f"{p.namespace!r} (operator spec {op_spec.path}, key 'plugin'): {self.logger.errors()}")  # type: ignore[attr-defined]
+
     # -- build -------------------------------------------------------------------------------
     def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict,
               plugin_namespace: str = PLUGIN_NAMESPACE) -> dict:
@@ -305,8 +402,9 @@ class TensorRTBackend(Backend):
         reason = self.support(spec.operator, spec.dtype)
         if reason:
             raise BuildError(reason)
-        if OPERATORS[spec.operator].uses_plugin:
-            self.load_plugin_library(plugin_library, plugin_namespace)
+        op_spec = for_engine(spec)
+        if op_spec.uses_plugin:
+            self._load_library_of(op_spec, plugin_library, plugin_namespace)
         builder = trt.Builder(self.logger)
         strongly_typed = TRT_MAJOR >= 10
         network = builder.create_network(network_flags(strongly_typed))
@@ -360,8 +458,10 @@ class TensorRTBackend(Backend):
             spec = EngineSpec.from_json(record["spec"])
         except (EngineLoadError, KeyError, TypeError) as exc:
             raise discard_corrupt(engine_path, exc) from exc
-        if OPERATORS[spec.operator].uses_plugin:
-            self.load_plugin_library(plugin_library, plugin_namespace)
+        op_spec = for_engine(spec)
+        if op_spec.uses_plugin:  # an external spec's library: the one its build record names
+            own = record.get("plugin_library") if not op_spec.plugin.library.project_plugin else None
+            self._load_library_of(op_spec, Path(own) if own else plugin_library, plugin_namespace)
         t0 = time.perf_counter()
         engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
         seconds = time.perf_counter() - t0
@@ -728,7 +828,7 @@ class TrtEngine(Engine):
 
     @property
     def tensorrt_layers(self) -> bool:
-        return OPERATORS[self.spec.operator].tensorrt_layers
+        return for_engine(self.spec).tensorrt_layers
 
     def acquire_profile(self) -> int:
         with self.context_lock:

@@ -7,6 +7,7 @@ use random data (never zeros) plus edge inputs, and treat NaN/inf exactly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,24 +112,56 @@ def relu64(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), np.nan, np.maximum(x, 0.0))
 
 
-def reference64(function: str, x64: np.ndarray, beta: float = 1.0) -> np.ndarray:
-    if function == "relu":
-        return relu64(x64)
-    if function == "swish":
-        return swish64(x64, beta)
-    raise ValueError(f"unknown function {function!r}; allowed values: relu, swish")
+def reference64(function: str | Numerics, x64: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    return numerics(function).reference(np.asarray(x64, dtype=np.float64), beta)
 
 
-def random_input(shape: tuple[int, ...], dtype: str, seed: int, with_edges: bool = True) -> np.ndarray:
+# The largest finite value of each dtype: "large" edge values are half of it, "denormal" ones a
+# quarter of the smallest normal (a subnormal in every dtype).
+LARGEST: dict[str, float] = {"fp32": float(np.finfo(np.float32).max), "fp16": 65504.0, "bf16": 3.3895313892515355e38}
+
+
+def edge_values(edges: tuple, dtype: str) -> np.ndarray:
+    """An operator spec's edge values (specs.Generator.edges: kinds or numbers) for ``dtype``."""
+    values: list[float] = []
+    for e in edges:
+        if not isinstance(e, str):
+            values.append(float(e))
+        elif e == "zero":
+            values += [0.0, -0.0]
+        elif e == "denormal":
+            values += [smallest_normal(dtype) / 4, -smallest_normal(dtype) / 4]
+        elif e == "large":
+            values += [LARGEST[dtype] / 2, -LARGEST[dtype] / 2]
+        elif e == "inf":
+            values += [np.inf, -np.inf]
+        elif e == "nan":
+            values.append(np.nan)
+        else:
+            raise ValueError(f"unknown edge value kind {e!r}; allowed values: zero, denormal, large, inf, nan")
+    return np.array(values, dtype=np.float64)
+
+
+def random_input(shape: tuple[int, ...], dtype: str, seed: int, with_edges: bool = True,
+                 generator: object | None = None) -> np.ndarray:
     """Random normal data scaled to exercise the sigmoid's range, the edge values written over its
-    first and its last elements (in a tensor shorter than two lists, the last ones win)."""
+    first and its last elements (in a tensor shorter than two lists, the last ones win).
+    ``generator`` (an operator spec's specs.Generator) chooses the distribution and the edges."""
     rng = np.random.default_rng(seed)
     n = int(np.prod(shape, dtype=np.int64))
-    x = rng.standard_normal(n, dtype=np.float32) * np.float32(6.0)
-    if with_edges and n > 0:
-        k = min(n, EDGE_VALUES.size)
-        x[:k] = EDGE_VALUES[:k].astype(np.float32)
-        x[n - k:] = EDGE_VALUES[:k].astype(np.float32)
+    edges = EDGE_VALUES
+    if generator is None:
+        x = rng.standard_normal(n, dtype=np.float32) * np.float32(6.0)
+    else:
+        if generator.distribution == "uniform":
+            x = rng.uniform(generator.low, generator.high, n).astype(np.float32)
+        else:
+            x = rng.standard_normal(n, dtype=np.float32) * np.float32(generator.scale)
+        edges = edge_values(tuple(generator.edges), dtype)
+    if with_edges and n > 0 and edges.size:
+        k = min(n, edges.size)
+        x[:k] = edges[:k].astype(np.float32)
+        x[n - k:] = edges[:k].astype(np.float32)
     return to_device_dtype(x.reshape(shape), dtype)
 
 
@@ -185,6 +218,56 @@ def bound_text(function: str, dtype: str, tensorrt_layers: bool = False) -> str:
     return f"{SWISH_FP32_BASE_ULPS:g} + ({SWISH_FP32_E_ULPS:g} + {SWISH_FP32_Z_ULPS:g}|z|)(1-sigmoid(z)) ulp"
 
 
+def swish_ulp_bound(x64: np.ndarray, dtype: str, tensorrt_layers: bool = False, beta: float = 1.0) -> np.ndarray:
+    """The Swish spec's tolerance model (ops/swish_*.yaml): ulp_bound of swish."""
+    return ulp_bound("swish", dtype, x64, beta, tensorrt_layers)
+
+
+swish_ulp_bound.describe = lambda dtype, tensorrt_layers=False: bound_text("swish", dtype, tensorrt_layers)  # type: ignore[attr-defined]
+
+
+def swish_float32(x32: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    """The Swish spec's CPU implementation: compute_float32's float32 math."""
+    return _float32_math("swish", x32, beta)
+
+
+def relu_float32(x32: np.ndarray) -> np.ndarray:
+    """The ReLU spec's CPU implementation."""
+    return _float32_math("relu", x32, 1.0)
+
+
+@dataclass(frozen=True)
+class Numerics:
+    """What the checks need of an operator's math: its float64 reference, the bound of each element
+    in ulps of the output dtype, the words for that bound, and what the CPU backend computes. Built
+    from an operator spec (operators.numerics_of), or one of the built-in ones (relu, swish)."""
+
+    function: str
+    reference: Callable[[np.ndarray, float], np.ndarray]  # (x64, beta) -> float64
+    bound: Callable[[str, np.ndarray, np.ndarray, float, bool], np.ndarray]  # (dtype, x64, ref64, beta, trt layers)
+    text: Callable[[str, bool], str]  # (dtype, tensorrt_layers) -> the bound in words
+    cpu: Callable[[np.ndarray, float], np.ndarray] | None = None  # (x32, beta) -> float32; None: reference, rounded
+    nan_input_may_give_zero: bool = False
+
+
+BUILTIN_NUMERICS: dict[str, Numerics] = {
+    "relu": Numerics("relu", lambda x, beta: relu64(x), lambda d, x, r, beta, t: ulp_bound("relu", d, x, beta, t),
+                     lambda d, t: bound_text("relu", d, t), lambda x, beta: relu_float32(x), True),
+    "swish": Numerics("swish", swish64, lambda d, x, r, beta, t: ulp_bound("swish", d, x, beta, t),
+                      lambda d, t: bound_text("swish", d, t), swish_float32, False),
+}
+
+
+def numerics(function: str | Numerics) -> Numerics:
+    """``function``'s Numerics: itself, or a built-in one by name."""
+    if isinstance(function, Numerics):
+        return function
+    if function not in BUILTIN_NUMERICS:
+        raise ValueError(f"unknown function {function!r}; allowed values: {', '.join(BUILTIN_NUMERICS)}, or an "
+                         "operator spec's Numerics (operators.numerics_of)")
+    return BUILTIN_NUMERICS[function]
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of comparing one output tensor against its float64 reference.
@@ -208,7 +291,7 @@ class CheckResult:
 def check_output(
     out: np.ndarray,
     x: np.ndarray,
-    function: str,
+    function: str | Numerics,
     dtype: str,
     beta: float = 1.0,
     expected_shape: tuple[int, ...] | None = None,
@@ -225,14 +308,17 @@ def check_output(
         return CheckResult(False, 0, 0, 0, float("nan"), float("nan"),
                            f"output shape {tuple(out.shape)} != expected {tuple(expected_shape)}",
                            float("nan"), float("nan"))
+    num = numerics(function)
     x64 = to_float64(x, dtype).ravel()
     got = to_float64(out, dtype).ravel()
-    ref = reference64(function, x64, beta)
+    with np.errstate(all="ignore"):
+        ref = np.asarray(num.reference(x64, beta), dtype=np.float64).ravel()
     poison_value = to_float64(to_device_dtype(np.array([POISON], dtype=np.float32), dtype), dtype)[0]
     unwritten = int(np.count_nonzero(got == poison_value))
     finite_ref, finite_got = np.isfinite(ref), np.isfinite(got)
     compared = finite_ref & finite_got
-    bound = ulp_bound(function, dtype, x64, beta, tensorrt_layers)
+    with np.errstate(all="ignore"):
+        bound = np.broadcast_to(np.asarray(num.bound(dtype, x64, ref, beta, tensorrt_layers), dtype=np.float64), got.shape)
     err = np.zeros(got.shape)
     err[compared] = np.abs(got[compared] - ref[compared]) / ulp(ref[compared], dtype)
     with np.errstate(invalid="ignore"):
@@ -241,7 +327,7 @@ def check_output(
         bad |= finite_ref & ~finite_got
         bad |= compared & ~(err <= bound)
     accepted = np.zeros(got.shape, dtype=bool)
-    if function == "relu":
+    if num.nan_input_may_give_zero:
         # ReLU of NaN is implementation-defined: max(NaN, 0) is NaN in IEEE maxNum-with-NaN
         # propagation (numpy, PyTorch) and 0 in TensorRT 8.6 (seen on the H100); accept both
         accepted |= np.isnan(x64) & (got == 0.0)
@@ -268,7 +354,7 @@ def check_output(
     else:
         max_abs = max_rel = max_ulp = max_ratio = 0.0
     ok = mismatches == 0 and unwritten == 0
-    bounds = bound_text(function, dtype, tensorrt_layers)
+    bounds = num.text(dtype, tensorrt_layers)
     if ok:
         message = (f"ok: {got.size} elements within {bounds} (max {max_ulp:.3g} ulp, "
                    f"{max_ratio:.2f} of its bound)")
@@ -303,7 +389,7 @@ def tiles_match(out: np.ndarray, tile: np.ndarray, start: int = 0) -> bool:
     return bool(np.array_equal(got[full * b:], rolled[:rem]))
 
 
-def check_tiled(out: np.ndarray, block: np.ndarray, function: str, dtype: str, beta: float = 1.0,
+def check_tiled(out: np.ndarray, block: np.ndarray, function: str | Numerics, dtype: str, beta: float = 1.0,
                 tensorrt_layers: bool = False) -> CheckResult:
     """``check_output(out, np.resize(block, out.size), ...)``, at the cost of one block.
 
@@ -328,7 +414,7 @@ def check_tiled(out: np.ndarray, block: np.ndarray, function: str, dtype: str, b
                         tensorrt_layers=tensorrt_layers)
 
 
-def compute_float32(function: str, x: np.ndarray, dtype: str, beta: float = 1.0) -> np.ndarray:
+def compute_float32(function: str | Numerics, x: np.ndarray, dtype: str, beta: float = 1.0) -> np.ndarray:
     """The CPU reference backend's implementation: float32 math, as a GPU kernel computes it.
 
     Deliberately not the float64 reference itself, so checking it against float64 means something.
@@ -336,7 +422,18 @@ def compute_float32(function: str, x: np.ndarray, dtype: str, beta: float = 1.0)
     exp overflows (beta x < -88.7), where x * sigmoid(beta x) is still a normal fp32 (x = -89 gives
     -2e-37) that the ulp bound holds it to.
     """
+    num = numerics(function)
     x32 = to_float64(x, dtype).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        if num.cpu is None:  # an operator with no CPU implementation: its float64 reference, rounded once
+            y = np.asarray(num.reference(x32.astype(np.float64), beta)).astype(np.float32)
+        else:
+            y = np.asarray(num.cpu(x32, beta), dtype=np.float32)
+    return to_device_dtype(y.astype(np.float32), dtype)
+
+
+def _float32_math(function: str, x32: np.ndarray, beta: float) -> np.ndarray:
+    """ReLU and Swish in float32, as a GPU kernel computes them."""
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if function == "relu":
             y = np.where(np.isnan(x32), x32, np.maximum(x32, np.float32(0)))
@@ -347,4 +444,4 @@ def compute_float32(function: str, x: np.ndarray, dtype: str, beta: float = 1.0)
             y = x32 * np.where(z >= 0, one / (one + e), e / (one + e))
         else:
             raise ValueError(f"unknown function {function!r}; allowed values: relu, swish")
-    return to_device_dtype(y.astype(np.float32), dtype)
+    return y.astype(np.float32)

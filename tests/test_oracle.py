@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from trt_plugin_bench import reference as ref
+from trt_plugin_bench import oracle as ref
 
 BETAS = [1.0, 1.702, 0.0, -1.5, 1e4]
 # numerics.md's "wrong tail" planted fault: the first x below which writing +0 used to pass

@@ -1,0 +1,203 @@
+"""Operator specs (specs.py): the built-in ones load to the interface the pipeline uses, and every
+spec error stops the run at config load, naming the spec file, the key and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from trt_plugin_bench import oracle, specs
+from trt_plugin_bench.config import ConfigError, validate_config
+from trt_plugin_bench.operators import OPERATORS, get_operator, moved_bytes, numerics_of, resolve_operators
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# a spec of a scaled clamp, written beside its own Python module (as an external plugin's would be)
+MODULE = '''
+import numpy as np
+
+def clamp64(x, *, limit):
+    return np.clip(x, -limit, limit)
+
+def cost(shapes, dtype):
+    n = int(np.prod(shapes[0]))
+    return {"bytes": 2 * n * (4 if dtype == "fp32" else 2), "flops": 2 * n}
+
+def raises(x, *, limit):
+    raise ZeroDivisionError("planted")
+
+def twin(trt, network, inputs, dtype, keep, limit=1.0):
+    return []
+
+NOT_CALLABLE = 3
+'''
+
+
+def spec_dict(**changes: object) -> dict:
+    d = {"name": "clamp", "description": "a scaled clamp", "implementation": "plugin_v2",
+         "plugin": {"creator": "Clamp", "version": "1", "library": {"prebuilt": "libclamp.so"}},
+         "fields": {"limit": {"type": "float32", "default": 2.0}},
+         "dtypes": ["fp32", "fp16"],
+         "inputs": [{"name": "x", "rank": 2, "dims": [None, 256]}], "outputs": [{"name": "y"}],
+         "reference": "clampmod:clamp64", "tolerance": {"fp32": {"ulps": 0}, "fp16": {"ulps": 0.5, "abs": 1e-3}},
+         "native_twin": "clampmod:twin", "cost": "clampmod:cost"}
+    d.update(changes)
+    return d
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry():  # noqa: ANN201 - each test's specs are its own (one process, one config, otherwise)
+    yield
+    specs._LOADED.clear()
+    specs._BY_PATH.clear()
+
+
+@pytest.fixture()
+def write(tmp_path: Path):  # noqa: ANN201
+    (tmp_path / "clampmod.py").write_text(MODULE)
+
+    def _write(d: dict, name: str = "clamp.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(d))
+        return path
+    return _write
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(specs.SpecError) as info:
+        specs.load_spec(path)
+    return str(info.value)
+
+
+def small_config(*operators: str) -> dict:
+    cfg = yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text())
+    cfg["operators"] = list(operators)
+    cfg["compare"]["pairs"] = []
+    return cfg
+
+
+def test_builtin_specs_keep_the_operator_interface() -> None:
+    assert list(OPERATORS) == ["relu", "swish_native", "swish_plugin", "swish_plugin_naive", "swish_plugin_v3"]
+    v3 = OPERATORS["swish_plugin_v3"]
+    assert (v3.function, v3.implementation, v3.kernel, v3.min_tensorrt_major, v3.uses_plugin, v3.tensorrt_layers) == \
+        ("swish", "plugin_v3", "optimised", 10, True, False)
+    assert OPERATORS["swish_plugin_naive"].kernel == "naive" and OPERATORS["relu"].tensorrt_layers
+    assert OPERATORS["swish_plugin"].plugin.library.project_plugin and OPERATORS["swish_plugin"].plugin.creator == "Swish"
+
+
+def test_spec_numerics_match_the_builtin_checks() -> None:
+    """Swish and ReLU through their specs judge exactly as the built-in numerics do (planted errors too)."""
+    for op, function in (("swish_plugin", "swish"), ("relu", "relu")):
+        num = numerics_of(OPERATORS[op])
+        for dtype in ("fp32", "fp16", "bf16"):
+            x = oracle.random_input((4, 300), dtype, seed=3)
+            y = oracle.compute_float32(function, x, dtype, 1.5)
+            assert oracle.compute_float32(num, x, dtype, 1.5).tobytes() == y.tobytes()
+            bad = y.copy()
+            bad.reshape(-1)[200] = oracle.to_device_dtype(np.array([7.0], dtype=np.float32), dtype)[0]
+            for out in (y, bad):
+                a, b = oracle.check_output(out, x, function, dtype, 1.5), oracle.check_output(out, x, num, dtype, 1.5)
+                assert (a.ok, a.mismatches, a.message) == (b.ok, b.mismatches, b.message)
+            assert not oracle.check_output(bad, x, num, dtype, 1.5).ok
+
+
+def test_cost_model_gives_the_bytes() -> None:
+    from trt_plugin_bench.backends.base import EngineSpec
+
+    e = EngineSpec("swish_plugin", "swish", "plugin_v2", "naive", "fp16", "p", (1,), (8,), (8,), 1.0)
+    assert moved_bytes(e, (4, 256)) == 2 * 4 * 256 * 2
+
+
+def test_external_spec_by_path_and_its_twin(write) -> None:  # noqa: ANN001
+    path = write(spec_dict())
+    ops = resolve_operators([str(path), "clamp_native", "relu"])
+    assert [s.name for s in ops] == ["clamp", "clamp_native", "relu"]
+    assert ops[1].implementation == "native" and ops[1].twin_of == "clamp" and get_operator("clamp_native").tensorrt_layers
+    num = numerics_of(ops[0])
+    x = oracle.random_input((2, 256), "fp16", seed=1, generator=ops[0].inputs[0].generator)
+    y = oracle.compute_float32(num, x, "fp16")  # no cpu_implementation: the reference, rounded
+    assert oracle.check_output(y, x, num, "fp16").ok
+    y.reshape(-1)[100] = oracle.to_device_dtype(np.array([1.5], dtype=np.float32), "fp16")[0]
+    assert not oracle.check_output(y, x, num, "fp16").ok  # planted: 1.5 where the clamp gives at most 2 but x differs
+    cfg = validate_config(small_config(str(path), "clamp_native"))
+    assert cfg["operators"] == [str(path), "clamp_native"]
+
+
+def test_generator_edges_cover_every_kind() -> None:
+    g = specs.Generator(edges=specs.EDGE_KINDS)
+    x = oracle.to_float64(oracle.random_input((64,), "fp16", 0, generator=g), "fp16")
+    assert np.isnan(x).any() and np.isposinf(x).any() and np.isneginf(x).any() and (x == 0).any()
+    assert ((np.abs(x) < oracle.smallest_normal("fp16")) & (x != 0)).any() and (np.abs(x) >= 30000).any()
+
+
+def test_unknown_key_names_file_key_and_allowed(write) -> None:  # noqa: ANN001
+    path = write(spec_dict(tolerances={"fp32": {"ulps": 1}}))
+    msg = load_error(path)
+    assert str(path) in msg and "tolerances" in msg and "allowed keys" in msg and "tolerance" in msg
+    path = write(spec_dict(plugin={"creator": "Clamp", "version": "1", "library": {"prebuilt": "l.so"}, "nmespace": ""}))
+    msg = load_error(path)
+    assert "nmespace" in msg and "'plugin'" in msg and "namespace" in msg
+
+
+def test_unknown_field_a_function_takes(write) -> None:  # noqa: ANN001
+    """On the CPU, the fields are checked against the spec's own list: a keyword its reference needs must be declared."""
+    path = write(spec_dict(fields={"limt": {"type": "float32", "default": 2.0}}))
+    msg = load_error(path)
+    assert str(path) in msg and "key 'reference'" in msg and "limit" in msg and "allowed fields: limt" in msg
+
+
+def test_shape_outside_the_spec_stops_the_config(write) -> None:  # noqa: ANN001
+    path = write(spec_dict(inputs=[{"name": "x", "rank": 2, "dims": [None, 128]}]))
+    with pytest.raises(ConfigError) as info:
+        validate_config(small_config(str(path)))
+    msg = str(info.value)
+    assert "profiles.tiny.min" in msg and str(path) in msg and "inputs[0]" in msg and "fixed at 128" in msg
+    path = write(spec_dict(name="clamp3", inputs=[{"name": "x", "rank": 3}]), "clamp3.yaml")
+    with pytest.raises(ConfigError, match=r"rank 2 but inputs\[0\].rank is 3"):
+        validate_config(small_config(str(path)))
+
+
+@pytest.mark.parametrize(("reference", "words"), [
+    ("clampmod:clamp65", "has no function 'clamp65'"),
+    ("nomodule:clamp64", "module 'nomodule' does not import"),
+    ("clampmod:raises", "raised ZeroDivisionError: planted"),
+])
+def test_reference_missing_or_raising(write, reference: str, words: str) -> None:  # noqa: ANN001
+    path = write(spec_dict(reference=reference))
+    msg = load_error(path)
+    assert str(path) in msg and "key 'reference'" in msg and words in msg
+
+
+@pytest.mark.parametrize(("twin", "words"), [
+    ("clampmod:twins", "has no function 'twins'"),
+    ("clampmod:NOT_CALLABLE", "has no function 'NOT_CALLABLE'"),
+    ("missing_twins:twin", "does not import"),
+])
+def test_native_twin_that_does_not_import(write, twin: str, words: str) -> None:  # noqa: ANN001
+    path = write(spec_dict(native_twin=twin))
+    msg = load_error(path)
+    assert str(path) in msg and "key 'native_twin'" in msg and words in msg
+
+
+def test_native_operator_needs_a_twin_and_no_plugin(write) -> None:  # noqa: ANN001
+    d = spec_dict(implementation="native", native_twin=None)
+    del d["plugin"]
+    assert "key 'native_twin'" in load_error(write(d))
+    assert "key 'plugin'" in load_error(write(spec_dict(implementation="native"), "n2.yaml"))
+
+
+def test_spec_error_stops_snakemake_at_parse(write, tmp_path: Path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    path = write(spec_dict(reference="clampmod:raises"))
+    cfg = small_config(str(path))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-n", "--snakefile", str(ROOT / "Snakefile"),
+                           "--configfile", str(tmp_path / "c.yaml"), "--directory", str(tmp_path / "w")],
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and str(path) in out and "raised ZeroDivisionError" in out
+    assert not (tmp_path / "w" / "results").exists()  # no work done
