@@ -83,7 +83,7 @@ def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | N
         return None
     manifest = json.loads(Path(manifest_path).read_text())
     if library is not None and not library.project_plugin:
-        lib = manifest.get("spec_libraries", {}).get(str(library.cmake))
+        lib = manifest.get("spec_libraries", {}).get(library.manifest_key)
     else:
         lib = manifest.get("plugin_library")
     return Path(lib) if lib else None
