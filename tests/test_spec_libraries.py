@@ -181,3 +181,14 @@ def test_the_compile_rule_reads_the_spec_folder(tmp_path: Path) -> None:
     assert not any("stale.cpp" in p or "gainmod.py" in p for p in inputs)  # in-tree builds, Python: not CMake's
     assert dag.compile_spec_args(cfg) == f"--spec {path.resolve()}"
     assert dag.compile_inputs(validate_config({**cfg, "operators": ["relu", "swish_plugin"]})) == []
+
+
+def test_a_config_of_the_required_keys_only_gets_every_section() -> None:
+    """An external config (examples/byo-plugin/config.yaml) leaves out builder, calibration,
+    kernel_bench, profile and reference: their schema defaults fill them, as the rules read them."""
+    cfg = yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text())
+    for key in ("builder", "calibration", "kernel_bench", "profile", "reference"):
+        cfg.pop(key, None)
+    cfg = validate_config(cfg)
+    assert cfg["reference"]["max_elements"] == 262144 and cfg["calibration"]["copy_mib"][-1] == 2048
+    assert cfg["builder"]["workspace_mib"] == 1024 and cfg["kernel_bench"]["enabled"] and not cfg["profile"]["enabled"]
