@@ -1,7 +1,9 @@
 rule compile_plugin:
-    """Build the Swish plugin (and its pure-CUDA kernels) with CMake."""
+    """Build the Swish plugin (and its pure-CUDA kernels) with CMake, and the plugin library of each
+    configured operator spec that has its own (its CMake folder built, its prebuilt .so checked)."""
     input:
         plugin_sources(),
+        dag.compile_inputs(CONFIG),
     output:
         manifest=MANIFEST,
     params:
@@ -10,6 +12,7 @@ rule compile_plugin:
         build_dir=lambda w, output: str(Path(output.manifest).parent / "plugin"),
         # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
         arch=dag.cuda_architectures(CONFIG, BACKEND),
+        specs=dag.compile_spec_args(CONFIG),
     log:
         "results/logs/compile_plugin.log",
     threads: 2
@@ -17,5 +20,5 @@ rule compile_plugin:
         CONDA_ENV
     shell:
         "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir} "
-        "--manifest {output.manifest} --cuda-architectures '{params.arch}' "
+        "--manifest {output.manifest} --cuda-architectures '{params.arch}' {params.specs} "
         "--cmake-log results/logs/compile_plugin.cmake.log > {log} 2>&1"

@@ -57,6 +57,8 @@ def _fix(exc: BaseException) -> str:
     from .config import ConfigError
 
     if isinstance(exc, ConfigError):
+        if str(exc).startswith("operator spec "):  # specs.SpecError: the spec file is named first
+            return "edit the key named above in that operator spec file"
         return "edit the key named above in config.yaml (or your --configfile / --config)"
     if isinstance(exc, EngineCorrupt):
         return ""  # its message says what the next run does
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--manifest", required=True)
     p.add_argument("--cmake-log", required=True)
     p.add_argument("--cuda-architectures", default="", help='CMAKE_CUDA_ARCHITECTURES ("": the compiler default)')
+    p.add_argument("--spec", action="append", default=[],
+                   help="an operator spec file whose plugin library is its own (built too; repeatable)")
     p = cmd("tune")
     p.add_argument("--manifest")
     p.add_argument("--out", required=True, help="tune.csv: every measurement behind the choice")
@@ -263,9 +267,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "compile":
         from .compile import compile_plugin
+        from .specs import load_spec
 
         manifest = compile_plugin(backend, Path(args.build_dir), Path(args.manifest), Path(args.cmake_log),
-                                  args.cuda_architectures)
+                                  args.cuda_architectures, [load_spec(p) for p in args.spec])
         print(json.dumps(manifest, indent=2))
         return 0
     if args.command == "verdict":

@@ -4,16 +4,19 @@ params hold, where outputs go. Kept here (not in .smk files) so they are unit-te
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 
 from .operators import (
     AUTO_KERNEL,
+    OperatorSpec,
     dtype_support,
     get_operator,
     operator_names,
     operator_ref,
     plugin_kernel,
+    resolve_operators,
     sweep_key,
     tensorrt_support,
 )
@@ -68,6 +71,31 @@ def cuda_architectures(config: dict, backend: str) -> str:
         return chosen
     cap = _nvidia_smi("compute_cap") if backend == "tensorrt" else None
     return cap.replace(".", "") if cap else ""
+
+
+def own_library_specs(config: dict) -> list[OperatorSpec]:
+    """The configured operators whose plugin library is their own (a spec's CMake folder or
+    prebuilt .so, not plugin/): the compile rule builds or checks them too."""
+    out = []
+    for spec in resolve_operators(config["operators"]):
+        lib = spec.plugin.library if spec.plugin is not None else None
+        if lib is not None and not lib.project_plugin and spec.path is not None and all(s.path != spec.path for s in out):
+            out.append(spec)
+    return out
+
+
+def compile_inputs(config: dict) -> list[str]:
+    """The compile rule's inputs beyond plugin/: each own-library spec file and every source,
+    header and CMake file of its CMake folder, so an edit there reruns the rule (and what needs it)."""
+    from .compile import spec_library_sources
+
+    return [str(p) for p in spec_library_sources(own_library_specs(config))]
+
+
+def compile_spec_args(config: dict) -> str:
+    """The compile command's ``--spec FILE`` for each own-library spec (also a param: a changed
+    list reruns the rule)."""
+    return " ".join(f"--spec {shlex.quote(str(s.path))}" for s in own_library_specs(config))
 
 
 def plan_sweeps(config: dict, backend: str, trt_major: int | None) -> tuple[list[str], list[str]]:
@@ -153,6 +181,6 @@ def op_arg(op: str) -> str:
     return operator_ref(op)
 
 
-__all__ = ["MANIFEST", "op_arg", "operator_names", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "conformance_outputs", "cuda_architectures", "gpu_identity",
+__all__ = ["MANIFEST", "compile_inputs", "compile_spec_args", "own_library_specs", "op_arg", "operator_names", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "conformance_outputs", "cuda_architectures", "gpu_identity",
            "tune_input", "tune_planned", "uses_tune", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
            "sample_outputs", "sweep_outputs", "thread_keys"]

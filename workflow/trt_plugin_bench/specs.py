@@ -73,6 +73,12 @@ class Library:
     prebuilt: Path | None = None
 
     @property
+    def manifest_key(self) -> str:
+        """Its key in the compile manifest's spec_libraries: the CMake folder and target (one folder
+        may build several), or the prebuilt file."""
+        return str(self.prebuilt) if self.prebuilt is not None else f"{self.cmake}::{self.target}"
+
+    @property
     def project_plugin(self) -> bool:
         """The project's own plugin/ folder: the compile rule's main build (libswish_plugin.so)."""
         return self.cmake is not None and self.cmake.resolve() == (PROJECT_ROOT / "plugin").resolve()

@@ -79,7 +79,7 @@ def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | N
         return None
     manifest = json.loads(Path(manifest_path).read_text())
     if library is not None and not library.project_plugin:
-        lib = manifest.get("spec_libraries", {}).get(str(library.cmake))
+        lib = manifest.get("spec_libraries", {}).get(library.manifest_key)
     else:
         lib = manifest.get("plugin_library")
     return Path(lib) if lib else None
@@ -88,7 +88,7 @@ def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | N
 def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpec:
     prof = profiles(config)[profile_name]
     spec = from_ref(op)  # a name, or an external operator's spec file (dag.op_arg)
-    kernel, table = plugin_kernel(op, config, dtype), ()
+    kernel, table = plugin_kernel(spec.name, config, dtype), ()
     if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (config "kernel_tables", from choice.json)
         kernel, table = tuned_kernel(config.get("kernel_tables", {}).get(dtype, []))
     return EngineSpec(
@@ -409,7 +409,8 @@ def roundtrip_child(backend_name: str, engine_path: Path, golden_path: Path, man
         x, shape, expected = g["x"], tuple(g["x"].shape), digest(g["y"])
     else:
         shape, expected = tuple(int(d) for d in g["shape"]), str(g["y_sha256"])
-        x = ref.random_input(shape, str(g["dtype"]), int(g["seed"]))
+        # the operator's own value generator, as build_engine drew it (the spec's edges and distribution)
+        x = ref.random_input(shape, str(g["dtype"]), int(g["seed"]), generator=generator_for(engine.spec))
         if digest(x) != str(g["x_sha256"]):
             raise RuntimeError(f"the loader regenerated a different input from seed {int(g['seed'])} than the "
                                "building process: are both running the same numpy?")
