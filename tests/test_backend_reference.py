@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend, resolve_backend_name
 from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError
 from trt_plugin_bench.config import validate_config
+from trt_plugin_bench.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,3 +160,41 @@ def test_compare_rule_reports_the_aa_control_and_extra_shapes(tmp_path: Path, co
     assert [r.shape for r in rows] == ["x".join(map(str, s)) for s in shapes]
     for r in rows:
         assert r.verified and r.shared_buffers and r.control_ratio > 0 and r.control_ratio_se >= 0
+
+
+def test_the_size_limit_is_the_backends(built: tuple[Path, Path], config: dict) -> None:
+    """Backend.max_elements gates the sweeps' sizes, not the backend's name: the CPU reference
+    backend's comes from config reference (quick or full), and a planted limit below every shape
+    but the smallest leaves exactly those out, saying which key to change."""
+    def reference(**section: object) -> object:
+        return get_backend("reference", reference=Settings.from_config({"reference": section}, ("reference",)).reference)
+
+    assert reference(max_elements=4096).max_elements == 4096
+    assert reference(full=True, max_elements=4096, full_max_elements=8192).max_elements == 8192
+    assert reference(full=True).max_time_s is None and reference(max_time_s=0.5).max_time_s == 0.5
+    planted = {**config, "reference": {**config["reference"], "max_elements": 256}}  # only 1x256 fits
+    rows = sweeps.dynamic_sweep(planted, "reference", built[0], None)
+    skipped = [r for r in rows if r.status == "skipped"]
+    assert skipped and all(r.elements > 256 for r in skipped)
+    assert all("reference.max_elements 256" in r.message for r in skipped)
+    assert {r.shape for r in rows if r.status == "ok"} == {"1x256"}
+
+
+def test_no_gpu_package_is_imported_by_the_cpu_path() -> None:
+    """tensorrt and pycuda are imported inside the TensorRT backend and the GPU modules only: with
+    both made unimportable, the package, the commands and the CPU backend still import and build."""
+    code = """
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorrt", "pycuda"):
+            raise ImportError(f"{name} refused by the test")
+sys.meta_path.insert(0, Refuse())
+import trt_plugin_bench.cli, trt_plugin_bench.sweeps, trt_plugin_bench.measure, trt_plugin_bench.backends
+from trt_plugin_bench.backends import get_backend
+assert get_backend("reference").max_elements > 0
+assert not any(m.split(".")[0] in ("tensorrt", "pycuda") for m in sys.modules)
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -333,7 +333,7 @@ def test_a_timer_that_fails_to_build_hands_its_profile_back(tmp_path: Path, back
     """With one optimization profile per engine, a timer whose setup raised after taking the profile
     (a shape outside it, a failing allocation, a failing graph capture) used to keep it: every later
     timer on the engine then failed with "all 1 optimization profiles of this engine are in use"."""
-    from trt_plugin_bench.backends import tensorrt_backend as tb
+    from trt_plugin_bench.backends import trt_runtime as tb  # the timers' and workers' module: patched there
 
     cfg = config(builder={"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 1})
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, cfg)
@@ -366,7 +366,7 @@ def test_a_worker_that_fails_to_build_leaves_the_context_stack_as_it_was(
     """TrtWorker pushes the primary context, then builds its bindings: when those raised, the
     context stayed pushed on the thread (and the profile stayed taken). A fresh thread starts with
     no current context, so a leaked push shows as a current context after the failure."""
-    from trt_plugin_bench.backends import tensorrt_backend as tb
+    from trt_plugin_bench.backends import trt_runtime as tb  # the timers' and workers' module: patched there
 
     cfg = config(builder={"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 1})
     engine_path, _ = build(tmp_path, "relu", "fp32", manifest, cfg)

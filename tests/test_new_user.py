@@ -19,6 +19,7 @@ from trt_plugin_bench import cli, sweeps
 from trt_plugin_bench import oracle as ref
 from trt_plugin_bench.analysis import write_summary
 from trt_plugin_bench.backends import get_backend
+from trt_plugin_bench.backends.base import Backend
 from trt_plugin_bench.backends.engine_files import engine_files
 from trt_plugin_bench.config import ConfigError, load_config, validate_config
 from trt_plugin_bench.dag import cfg_json
@@ -48,22 +49,32 @@ def build(cfg: dict, tmp_path: Path, op: str = "swish_plugin", dtype: str = "fp1
 
 # -- a quick default on the CPU, the GPU defaults as they were ----------------------------------------
 def test_default_config_is_quick_on_the_cpu_and_unchanged_on_the_gpu() -> None:
+    """The limits are the backend's (Backend.max_elements, max_time_s, max_thread_iterations): the
+    CPU reference backend's from config reference, none on the base class (the GPU's)."""
     cfg = load_config(ROOT / "config.yaml")
-    cpu, gpu = get_backend("reference"), type("Gpu", (), {"name": "tensorrt"})()
+    cpu = sweeps.backend_for(cfg, "reference")
+    # a backend that keeps the base class's limits, as the TensorRT backend does
+    gpu = type("Gpu", (), {"name": "tensorrt", **{k: getattr(Backend, k) for k in
+                                                  ("max_elements", "max_time_s", "max_thread_iterations")}})()
     assert cfg["reference"]["full"] is False
-    assert sweeps.max_elements_for(cpu, cfg) == cfg["reference"]["max_elements"] < cfg["reference"]["full_max_elements"]
-    assert sweeps.time_budget(cpu, cfg, cfg["timing"]["max_time_s"]) == cfg["reference"]["max_time_s"]
+    assert cpu.max_elements == cfg["reference"]["max_elements"] < cfg["reference"]["full_max_elements"]
+    assert sweeps.time_budget(cpu, cfg["timing"]["max_time_s"]) == cfg["reference"]["max_time_s"]
+    assert cpu.max_thread_iterations == cfg["reference"]["thread_iterations"]
     # the GPU keeps every budget of the timing and compare sections, and has no size limit
-    assert sweeps.max_elements_for(gpu, cfg) is None
-    assert sweeps.time_budget(gpu, cfg, cfg["timing"]["max_time_s"]) == cfg["timing"]["max_time_s"] == 0.25
-    assert sweeps.time_budget(gpu, cfg, cfg["compare"]["max_time_s"]) == cfg["compare"]["max_time_s"] == 2.0
+    assert gpu.max_elements is None and gpu.max_thread_iterations is None
+    assert sweeps.time_budget(gpu, cfg["timing"]["max_time_s"]) == cfg["timing"]["max_time_s"] == 0.25
+    assert sweeps.time_budget(gpu, cfg["compare"]["max_time_s"]) == cfg["compare"]["max_time_s"] == 2.0
     # the full CPU sweep: one switch, the old limit and the timing section's budgets
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     full_file = yaml.safe_load((ROOT / "config.cpu-full.yaml").read_text())  # what FULL_SWEEP_SWITCH adds
     full = validate_config({**raw, "reference": {**raw["reference"], **full_file["reference"]}})
     assert "config.cpu-full.yaml" in sweeps.FULL_SWEEP_SWITCH
-    assert sweeps.max_elements_for(cpu, full) == 4194304
-    assert sweeps.time_budget(cpu, full, full["timing"]["max_time_s"]) == 0.25
+    cpu_full = sweeps.backend_for(full, "reference")
+    assert cpu_full.max_elements == 4194304
+    assert sweeps.time_budget(cpu_full, full["timing"]["max_time_s"]) == 0.25
+    assert cpu_full.max_thread_iterations is None
+    # without settings, the schema's defaults: the quick run
+    assert get_backend("reference").max_elements == cfg["reference"]["max_elements"]
 
 
 def test_reference_keys_are_validated_by_name() -> None:

@@ -1,4 +1,5 @@
-"""GPU plumbing shared by the TensorRT backend and the direct kernel path (pycuda + libcuda).
+"""GPU plumbing shared by the TensorRT backend, the direct kernel path and the calibration
+(pycuda + libcuda).
 
 Imported only where a GPU is used. One process uses the device's primary context (the one the
 CUDA runtime, and so TensorRT, uses too); worker threads push that same context, never a new one.
@@ -134,17 +135,8 @@ DONE:
     ret;
 }
 """
-COPY_KERNEL_BLOCK = 256
-# The calibration copies with both: on the H100 (2026-11-24, workflow/scripts/probes.py
-# copy-family) 1024-thread blocks copied 0.8 % faster than 256-thread ones and cudaMemcpy, and
-# were the only copy faster than the Swish kernel: the ceiling must be the fastest copy there is.
-COPY_KERNEL_BLOCKS = (256, 1024)
-
-
-def copy_kernel_measurement(block: int) -> str:
-    """The calibration row's name for the copy kernel in blocks of ``block`` threads ("copy_kernel"
-    for the default block, the name earlier runs' tables use)."""
-    return "copy_kernel" if block == COPY_KERNEL_BLOCK else f"copy_kernel_b{block}"
+COPY_KERNEL_BLOCK = 256  # copy16's and read16's default block (calibration.COPY_KERNEL_BLOCKS: the calibration's)
+NON_BLOCKING = 0x1  # CU_STREAM_NON_BLOCKING: never implicitly synchronized with the default stream
 
 _CU_STREAM_CAPTURE_MODE_GLOBAL = 0
 

@@ -111,14 +111,15 @@ def elements(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
+def backend_for(config: dict, backend_name: str, l2_flush: str = "clean") -> Backend:
+    """The backend ``backend_name`` with the config's limits (config reference: the CPU reference
+    backend's Backend.max_elements, max_time_s and max_thread_iterations)."""
+    return get_backend(backend_name, l2_flush, Settings.from_config(config, ("reference",)).reference)
+
+
 def _reference_limit(config: dict) -> tuple[str, int]:
     """The CPU reference backend's size limit in force: (its config key, elements)."""
     return Settings.from_config(config, ("reference",)).reference.limit
-
-
-def max_elements_for(backend: Backend, config: dict) -> int | None:
-    """Tensors above this many elements are left out on the CPU reference backend (None: no limit)."""
-    return _reference_limit(config)[1] if backend.name == "reference" else None
 
 
 def over_limit(config: dict, n: int, limit: int) -> str:
@@ -128,13 +129,12 @@ def over_limit(config: dict, n: int, limit: int) -> str:
     return f"{n} elements > {key} {limit}{how}"
 
 
-def time_budget(backend: Backend, config: dict, max_time_s: float) -> float:
-    """A timed state's budget: on the CPU reference backend's quick default (reference.full false)
-    at most reference.max_time_s; the GPU budgets and the full CPU sweep keep ``max_time_s``."""
-    ref_cfg = Settings.from_config(config, ("reference",)).reference
-    if backend.name == "reference" and not ref_cfg.full:
-        return min(float(max_time_s), ref_cfg.max_time_s)
-    return float(max_time_s)
+def time_budget(backend: Backend, max_time_s: float) -> float:
+    """A timed state's budget: ``max_time_s``, at most the backend's cap (Backend.max_time_s: the
+    CPU reference backend's quick default, reference.max_time_s; the GPU and the full CPU sweep
+    have none)."""
+    cap = backend.max_time_s
+    return float(max_time_s) if cap is None else min(float(max_time_s), cap)
 
 
 def digest(a: np.ndarray) -> str:
@@ -142,10 +142,10 @@ def digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8)).hexdigest()
 
 
-def golden_shape(spec: EngineSpec, backend_name: str) -> tuple[int, ...]:
-    """The shape of the golden output: opt, or on the reference backend min when opt has more
-    than REFERENCE_GOLDEN_MAX_ELEMENTS elements."""
-    if backend_name != "reference" or elements(spec.opt) <= REFERENCE_GOLDEN_MAX_ELEMENTS:
+def golden_shape(spec: EngineSpec, backend: Backend) -> tuple[int, ...]:
+    """The shape of the golden output: opt, or on a backend that limits sizes (Backend.max_elements:
+    the CPU reference backend) min when opt has more than REFERENCE_GOLDEN_MAX_ELEMENTS elements."""
+    if backend.max_elements is None or elements(spec.opt) <= REFERENCE_GOLDEN_MAX_ELEMENTS:
         return tuple(spec.opt)
     return tuple(spec.min)
 
@@ -154,7 +154,7 @@ def golden_shape(spec: EngineSpec, backend_name: str) -> tuple[int, ...]:
 def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_name: str,
                  engine_path: Path, golden_path: Path, manifest_path: Path | None) -> dict:
     """Build and serialize one engine, then record what the building process computes with it."""
-    backend = get_backend(backend_name)
+    backend = backend_for(config, backend_name)
     op_ref, op_spec = op, from_ref(op)
     op = op_spec.name
     reason = backend.support(op, dtype)
@@ -173,7 +173,7 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
     # seed and digests are kept (a few hundred bytes, not up to 128 MiB): the loader regenerates
     # the input from the seed, and bit identity needs only the output's digest.
     engine = backend.load(engine_path, plugin_library)
-    shape = golden_shape(spec, backend.name)
+    shape = golden_shape(spec, backend)
     x = ref.random_input(shape, dtype, GOLDEN_SEED, generator=generator_for(spec))
     y = engine.infer(x)
     check = engine.check(y, x, shape)
@@ -195,14 +195,14 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
     Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
     timing = Settings.from_config(config, ("timing",)).timing
-    backend = get_backend(backend_name, timing.l2_flush)
+    backend = backend_for(config, backend_name, timing.l2_flush)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     rule = StoppingRule.from_config(timing)
-    rule = replace(rule, max_time_s=time_budget(backend, config, rule.max_time_s))
+    rule = replace(rule, max_time_s=time_budget(backend, rule.max_time_s))
     repeats = timing.repeats
     device = backend.device_info().device_name
     prof = profiles(config)[engine.spec.profile]
-    limit = max_elements_for(backend, config)
+    limit = backend.max_elements
     modes = [m for m in timing.modes if m in backend.modes]
     skipped_modes = [m for m in timing.modes if m not in backend.modes]
     if skipped_modes:
@@ -266,7 +266,7 @@ def latency_state(engine, shape: tuple[int, ...], mode: str, i: int, total: int)
 
 
 def size_limit(config: dict, limit: int | None) -> SizeLimit | None:
-    """The CPU reference backend's size limit (max_elements_for) as the measuring loop takes it."""
+    """A backend's size limit (Backend.max_elements) as the measuring loop takes it."""
     return None if limit is None else SizeLimit(limit, lambda n: over_limit(config, n, limit))
 
 
@@ -293,7 +293,7 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     outputs are checked before timing."""
     settings = Settings.from_config(config, ("timing", "compare"))
     timing, ccfg = settings.timing, settings.compare
-    backend = get_backend(backend_name, timing.l2_flush)
+    backend = backend_for(config, backend_name, timing.l2_flush)
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
     b = backend.load(engine_b, library)
@@ -307,10 +307,10 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     # its own noise target: the differences it must resolve (tenths of a percent) are below the
     # 1 % that is enough for a latency row
     rule = replace(StoppingRule.from_config(timing), target_rse=ccfg.target_rse,
-                   max_time_s=time_budget(backend, config, ccfg.max_time_s))
+                   max_time_s=time_budget(backend, ccfg.max_time_s))
     shapes = compare_shapes(config, sa.profile)
     device = backend.device_info().device_name
-    plan = Plan(engine_timers(timing.verify_max_elements), rule, limit=size_limit(config, max_elements_for(backend, config)))
+    plan = Plan(engine_timers(timing.verify_max_elements), rule, limit=size_limit(config, backend.max_elements))
     report = CompareReport(backend.name, device, backend.timing_clock, sa)
     rows: list[CompareRow] = []
     with quiet_host(timing.pin_cpu):
@@ -344,7 +344,7 @@ def dynamic_shapes(prof: Profile) -> list[tuple[int, ...]]:
 def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[DynamicRow]:
     """One engine, every shape in its profile: output shape and values checked, then timed briefly;
     shapes outside the profile must be refused with a clear error."""
-    backend = get_backend(backend_name)
+    backend = backend_for(config, backend_name)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
     prof = profiles(config)[spec.profile]
@@ -363,7 +363,7 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
                           median_us=m.summary.median * 1e6, message=m.check.message)
 
     plan = Plan(engine_timers(config["timing"]["verify_max_elements"]), brief,
-                limit=size_limit(config, max_elements_for(backend, config)), raise_on_wrong=False, row=row)
+                limit=size_limit(config, backend.max_elements), raise_on_wrong=False, row=row)
     rows: list[DynamicRow] = []
     shapes = dynamic_shapes(prof)
     for i, shape in enumerate(shapes, 1):
@@ -536,7 +536,7 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
     float64), so a race anywhere shows up as a failure. These are the "python" driver's rows
     (Python serving: host copies in every inference). On the TensorRT backend the native runner
     (trt_runner, from the compile rule's manifest) then adds the "native" rows: native_thread_sweep."""
-    backend = get_backend(backend_name)
+    backend = backend_for(config, backend_name)
     runner = runner_from_manifest(manifest_path) if backend.name == "tensorrt" else None
     if backend.name == "tensorrt" and runner is None:
         raise RuntimeError(f"the tensorrt backend's thread sweep drives the native runner, but the compile rule's "
@@ -551,9 +551,8 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
     if profile_count is not None:
         check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
     iterations = tcfg.iterations
-    ref_cfg = Settings.from_config(config, ("reference",)).reference
-    if backend.name == "reference" and not ref_cfg.full:
-        iterations = min(iterations, ref_cfg.thread_iterations)  # the CPU quick default
+    if backend.max_thread_iterations is not None:  # the CPU reference backend's quick default
+        iterations = min(iterations, backend.max_thread_iterations)
     inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
     expected = []
     with engine.worker() as w:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING
 
 from .base import Backend, BackendUnavailable
+
+if TYPE_CHECKING:
+    from ..settings import ReferenceSettings
 
 BACKENDS = ("tensorrt", "reference")
 
@@ -38,14 +42,15 @@ def resolve_backend_name(requested: str) -> str:
         return "reference"
 
 
-def get_backend(name: str, l2_flush: str = "clean") -> Backend:
+def get_backend(name: str, l2_flush: str = "clean", reference: ReferenceSettings | None = None) -> Backend:
     """Instantiate a backend by resolved name; TensorRT is imported only here, only on request.
     ``l2_flush``: timing.l2_flush, the GPU cold mode's flush (cuda_utils.L2Flush; the CPU backend's
-    flush is a numpy pass over its own buffer)."""
+    flush is a numpy pass over its own buffer). ``reference``: config reference, the CPU reference
+    backend's limits (Backend.max_elements and the rest; None: the schema's defaults)."""
     if name == "reference":
         from .reference import ReferenceBackend
 
-        return ReferenceBackend()
+        return ReferenceBackend(reference)
     if name == "tensorrt":
         try:
             from .tensorrt_backend import TensorRTBackend

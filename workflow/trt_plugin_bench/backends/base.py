@@ -240,6 +240,23 @@ class Backend(ABC):
     timing_clock: str
     modes: tuple[str, ...]
 
+    # Limits of the backend itself, which the sweeps apply without asking which backend this is.
+    # None: no limit (the GPU's); the CPU reference backend's come from its settings (config reference).
+    @property
+    def max_elements(self) -> int | None:
+        """Tensors above this many elements are left out of every sweep on this backend."""
+        return None
+
+    @property
+    def max_time_s(self) -> float | None:
+        """A cap on each timed state's budget (timing.max_time_s, compare.max_time_s) here."""
+        return None
+
+    @property
+    def max_thread_iterations(self) -> int | None:
+        """A cap on the thread sweep's inferences per thread (threads.iterations) here."""
+        return None
+
     @abstractmethod
     def device_info(self) -> DeviceInfo: ...
 

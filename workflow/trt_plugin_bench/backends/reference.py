@@ -22,6 +22,7 @@ from .. import oracle as ref
 from ..operators import generator_for, numerics_for
 from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
+from ..settings import ReferenceSettings, Settings
 from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker, read_build_record
 from .engine_files import discard_corrupt
 
@@ -180,6 +181,26 @@ class ReferenceBackend(Backend):
     name = "reference"
     timing_clock = "cpu_perf_counter"
     modes = ("warm", "cold")
+
+    def __init__(self, settings: ReferenceSettings | None = None) -> None:
+        """``settings``: config reference, which sets the limits below (None: the schema's defaults,
+        the quick run)."""
+        self.settings = settings if settings is not None else Settings.from_config({}, ("reference",)).reference
+
+    @property
+    def max_elements(self) -> int:
+        """reference.max_elements, or reference.full_max_elements in the full CPU sweep."""
+        return self.settings.limit[1]
+
+    @property
+    def max_time_s(self) -> float | None:
+        """reference.max_time_s in the quick run; the full CPU sweep keeps the config's budgets."""
+        return None if self.settings.full else self.settings.max_time_s
+
+    @property
+    def max_thread_iterations(self) -> int | None:
+        """reference.thread_iterations in the quick run; the full CPU sweep keeps threads.iterations."""
+        return None if self.settings.full else self.settings.thread_iterations
 
     def device_info(self) -> DeviceInfo:
         return DeviceInfo(
