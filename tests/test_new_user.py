@@ -4,6 +4,7 @@ one error line per failed job on the console, and a corrupt engine rebuilt on th
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -192,11 +193,23 @@ def test_config_error_is_one_line_with_the_fix(tmp_path: Path) -> None:
 
 
 def test_unexpected_errors_keep_the_traceback_and_end_with_the_line(small: dict, tmp_path: Path) -> None:
-    engine = build(small, tmp_path)  # a good engine, but no config keys: a KeyError, a bug's kind of error
+    """A config without keys is the user's error now (typed settings: one line naming the key, exit 2);
+    a bug's kind of error (a KeyError planted inside the latency sweep) keeps its traceback, exit 1."""
+    engine = build(small, tmp_path)
     proc = tpb("latency", "--backend", "reference", "--config-json", "{}", "--engine", str(engine), "--out", "o.csv",
                cwd=tmp_path)
-    assert proc.returncode != 0 and "Traceback" in proc.stderr
-    assert re.match(r"tpb latency: error: KeyError: 'timing'$", proc.stderr.strip().splitlines()[-1])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("tpb latency: error: config section 'timing': missing key(s) modes")
+    planted = ("import sys; sys.path.insert(0, sys.argv[1]); from trt_plugin_bench import cli, sweeps\n"
+               "def boom(*a, **k): raise KeyError('planted')\n"
+               "sweeps.latency_sweep = boom; sys.exit(cli.main(sys.argv[2:]))")
+    cfg = json.dumps(small)
+    proc = subprocess.run([sys.executable, "-c", planted, str(ROOT / "workflow"), "latency", "--backend", "reference",
+                           "--config-json", cfg, "--engine", str(engine), "--out", "o.csv"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr
+    assert re.match(r"tpb latency: error: KeyError: 'planted'$", proc.stderr.strip().splitlines()[-1])
 
 
 def test_a_missing_engine_is_not_called_corrupt(tmp_path: Path) -> None:
