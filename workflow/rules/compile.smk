@@ -9,7 +9,7 @@ rule compile_plugin:
         backend=BACKEND,
         build_dir=lambda w, output: str(Path(output.manifest).parent / "plugin"),
         # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
-        arch=dag.cuda_architectures(CONFIG, BACKEND),
+        arch=dag.cuda_architectures(SETTINGS, BACKEND),
     log:
         "results/logs/compile_plugin.log",
     threads: 2
