@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 from .config import ConfigError, Profile, schema_defaults, to_profile
@@ -348,7 +348,6 @@ class Settings(_Typed):
     verdict: VerdictSettings
     conformance: ConformanceSettings
     mlflow: MlflowSettings
-    extra: Mapping[str, Any] = field(default_factory=dict)  # not config: what a command adds (kernel_tables)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], mlflow_cli_keys: tuple[str, ...] | list[str] = ()) -> Settings:
@@ -374,7 +373,6 @@ class Settings(_Typed):
         """The settings as plain data: all of them, or only ``reads``: {top-level key: True (all of
         it) or, for a section, the field names read (a nested section: a mapping again)}."""
         data = _to_data(self)
-        data.pop("extra", None)
         return data if reads is None else _select(data, reads, "")
 
     def to_json(self, reads: Mapping[str, Any] | None = None) -> str:
@@ -387,7 +385,7 @@ class Settings(_Typed):
         data = json.loads(text or "{}")
         if not isinstance(data, dict):
             raise ConfigError("--settings-json must hold a JSON object (Settings.to_json)")
-        allowed = {f.name for f in fields(cls)} - {"extra"}
+        allowed = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ConfigError(f"--settings-json: unknown key(s) {', '.join(unknown)}; allowed keys: "
@@ -418,9 +416,6 @@ class Settings(_Typed):
         if profile == self.threads.profile:
             builder = replace(builder, profiles_per_engine=max(builder.profiles_per_engine, max(self.threads.counts)))
         return builder
-
-    def with_extra(self, **extra: Any) -> Settings:
-        return replace(self, extra={**self.extra, **extra})
 
 
 def _select(data: Mapping[str, Any], reads: Mapping[str, Any], where: str) -> dict[str, Any]:
