@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 from .config import ConfigError, Profile, schema_defaults, to_profile
 
 
-class NotHanded(ConfigError):
-    """A command read a settings key its rule did not hand it (dag.RULE_READS)."""
+class NotHanded(LookupError):
+    """A command read a settings key its rule did not hand it (dag.RULE_READS): a bug in the
+    workflow, not in the user's config, so the failing job shows its traceback."""
 
 
 class _NotHandedType:
