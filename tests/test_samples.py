@@ -160,7 +160,7 @@ class FakeBackend:
 def test_idle_start_states_keep_all_visits_in_the_order_measured() -> None:
     rule = StoppingRule(target_rse=1e-9, min_samples=3, max_samples=12, max_time_s=10.0, warmup_min=2,
                         warmup_time_s=0.0)
-    config = {"timing": {"verify_max_elements": 1 << 20, "idle_visits": 3}}
+    config = typed("timing.verify_max_elements=1048576", "timing.idle_visits=3")
     raw: dict = {}
     rows = sweeps._latency_rows(config, FakeBackend(), ClockEngine(), [(1, 4), (8, 4)], ["warm", "graph"], None, 2,
                                 rule, "fake", raw)

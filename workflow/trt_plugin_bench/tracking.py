@@ -155,9 +155,8 @@ def setup_hash(config: Mapping[str, Any]) -> str:
     """config_hash without PLUGIN_CONFIG_KEYS: two runs with equal setup hashes measured the same
     operators, shapes and timing, perhaps with another plugin."""
     stripped = json.loads(json.dumps(dict(config), default=str))
-    for section, key in PLUGIN_CONFIG_KEYS:
-        if isinstance(stripped.get(section), dict):
-            stripped[section].pop(key, None)
+    for section, key in PLUGIN_CONFIG_KEYS:  # the whole config (Settings.to_data): every section is there
+        del stripped[section][key]
     return config_hash(stripped)
 
 
