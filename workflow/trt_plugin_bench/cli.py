@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rebuild-time-s", type=float, default=0.5, help="time per state and round (default 0.5 s)")
     p.add_argument("--rebuild-filter", default="", help="regex on op/dtype/profile/shape/mode: the states to time")
     p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
-                   "(default: config verdict.remeasure_rounds, else 2)")
+                   "(default: config verdict.remeasure_rounds)")
     p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --settings-json")
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
