@@ -16,7 +16,15 @@ min_version("7.32")
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))  # rules run workflow/scripts/tpb.py, which does the same
 
-from trt_plugin_bench.config import ConfigError, validate_config  # noqa: E402
+from trt_plugin_bench.config import (  # noqa: E402
+    SET_KEY,
+    ConfigError,
+    apply_overrides,
+    cli_mlflow_keys,
+    pop_set_overrides,
+    validate_config,
+)
+from trt_plugin_bench.settings import Settings  # noqa: E402
 
 # A --configfile replaces config.yaml rather than merging into it: a small test sweep must not
 # inherit the default profiles. --config key=value still overrides either.
@@ -25,10 +33,19 @@ if not getattr(workflow, "overwrite_configfiles", None):
     configfile: "config.yaml"
 
 
+# Nested overrides: Snakemake's --config refuses a dotted key (timing.max_time_s=0.5) before this
+# file runs, so they come as --config set='timing.max_time_s=0.5,threads.counts=[1,2]' (README),
+# typed by the schema like every other value.
 try:
-    CONFIG = validate_config(config)  # clear messages naming the key and the allowed values
+    _raw, _overrides = pop_set_overrides(config)
+    CONFIG = validate_config(apply_overrides(_raw, _overrides))  # messages name the key and the allowed values
+    # the config parsed once into typed settings; each rule hands its command the part it reads
+    # (dag.rule_settings: the rule's params, so only a change to that part reruns it)
+    SETTINGS = Settings.from_config(
+        CONFIG, mlflow_cli_keys=cli_mlflow_keys(getattr(getattr(workflow, "config_settings", None), "config", None)))
 except ConfigError as exc:
     raise WorkflowError(str(exc))
+config.pop(SET_KEY, None)
 config.update(CONFIG)  # the typed, defaulted values (nested --config strings read as the schema says)
 validate(config, "workflow/schemas/config.schema.yaml")  # Snakemake's own schema pass (defaults)
 
@@ -61,7 +78,7 @@ rule all:
         expand("results/figures/{figure}.png", figure=FIGURES),
         # seconds: nothing to compare on a first run, a bootstrap per state after a change
         "results/verdict/verdict.md",
-        dag.conformance_outputs(CONFIG),
+        dag.conformance_outputs(SETTINGS),
     default_target: True
 
 

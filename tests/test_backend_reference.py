@@ -7,28 +7,28 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from trt_plugin_bench import oracle as ref
 from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend, resolve_backend_name
 from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError
-from trt_plugin_bench.config import validate_config
 from trt_plugin_bench.settings import Settings
+from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
+def config() -> Settings:
+    return typed()
 
 
 @pytest.fixture()
-def built(tmp_path: Path, config: dict) -> tuple[Path, Path]:
+def built(tmp_path: Path, config: Settings) -> tuple[Path, Path]:
     engine, golden = tmp_path / "swish_plugin__fp16__tiny.engine", tmp_path / "swish_plugin__fp16__tiny.golden.npz"
     sweeps.build_engine(config, "reference", "swish_plugin", "fp16", "tiny", engine, golden, None)
     return engine, golden
@@ -79,15 +79,15 @@ def test_corrupted_engines_fail_with_clear_errors(built: tuple[Path, Path]) -> N
         backend.load(engine_path, None)
 
 
-def test_latency_rows_checked_and_labelled(built: tuple[Path, Path], config: dict) -> None:
+def test_latency_rows_checked_and_labelled(built: tuple[Path, Path], config: Settings) -> None:
     rows = sweeps.latency_sweep(config, "reference", built[0], None)
     assert {r.mode for r in rows} == {"warm", "cold"}
     assert {r.repeat for r in rows} == {0, 1}
     assert all(r.verified and r.backend == "reference" and r.timing_clock == "cpu_perf_counter" for r in rows)
-    assert all(r.median_us > 0 and r.n >= config["timing"]["min_samples"] for r in rows)
+    assert all(r.median_us > 0 and r.n >= config.timing.min_samples for r in rows)
 
 
-def test_dynamic_sweep_checks_every_shape_and_rejects_outside(built: tuple[Path, Path], config: dict) -> None:
+def test_dynamic_sweep_checks_every_shape_and_rejects_outside(built: tuple[Path, Path], config: Settings) -> None:
     rows = sweeps.dynamic_sweep(config, "reference", built[0], None)
     ok = [r for r in rows if r.status == "ok"]
     rejected = [r for r in rows if r.status == "rejected"]
@@ -96,14 +96,14 @@ def test_dynamic_sweep_checks_every_shape_and_rejects_outside(built: tuple[Path,
     assert all(r.verified for r in ok)
 
 
-def test_roundtrip_runs_in_a_separate_process(built: tuple[Path, Path], config: dict) -> None:
+def test_roundtrip_runs_in_a_separate_process(built: tuple[Path, Path], config: Settings) -> None:
     engine, golden = built
-    [row] = sweeps.roundtrip(config, "reference", engine, golden, None)
+    [row] = sweeps.roundtrip("reference", engine, golden, None)
     assert row.bit_identical
     assert row.loader_pid != os.getpid() and row.builder_pid == os.getpid()
 
 
-def test_roundtrip_detects_a_different_output(built: tuple[Path, Path], config: dict) -> None:
+def test_roundtrip_detects_a_different_output(built: tuple[Path, Path], config: Settings) -> None:
     engine, golden = built
     data = dict(np.load(golden))
     # the builder's output one ulp off in one element: the loader's digest must differ from it
@@ -113,19 +113,18 @@ def test_roundtrip_detects_a_different_output(built: tuple[Path, Path], config: 
     data["y_sha256"] = np.str_(sweeps.digest(y))
     np.savez(golden, **data)
     with pytest.raises(RuntimeError, match="differ from the building process"):
-        sweeps.roundtrip(config, "reference", engine, golden, None)
+        sweeps.roundtrip("reference", engine, golden, None)
 
 
-def test_thread_sweep_checks_every_output(built: tuple[Path, Path], config: dict) -> None:
+def test_thread_sweep_checks_every_output(built: tuple[Path, Path], config: Settings) -> None:
     rows = sweeps.thread_sweep(config, "reference", built[0], None)
     assert [r.threads for r in rows] == [1, 2]
     assert all(r.all_verified and r.failures == 0 for r in rows)
-    assert rows[1].inferences == 2 * config["threads"]["iterations"]
+    assert rows[1].inferences == 2 * config.threads.iterations
     # the CPU quick default caps the inferences per thread; the full CPU sweep does not
-    quick = {**config, "threads": {**config["threads"], "iterations": 40},
-             "reference": {**config.get("reference", {}), "full": False, "thread_iterations": 7}}
+    quick = typed("threads.iterations=40", "reference.full=false", "reference.thread_iterations=7")
     assert sweeps.thread_sweep(quick, "reference", built[0], None)[1].inferences == 2 * 7
-    full = {**quick, "reference": {**quick["reference"], "full": True}}
+    full = typed("threads.iterations=40", "reference.full=true", "reference.thread_iterations=7")
     assert sweeps.thread_sweep(full, "reference", built[0], None)[1].inferences == 2 * 40
 
 
@@ -143,18 +142,18 @@ def test_timers_of_one_arena_share_input_and_flush(built: tuple[Path, Path]) -> 
     assert alone.x is not a.x and np.array_equal(alone.x, a.x, equal_nan=True)
 
 
-def test_compare_rule_reports_the_aa_control_and_extra_shapes(tmp_path: Path, config: dict) -> None:
+def test_compare_rule_reports_the_aa_control_and_extra_shapes(tmp_path: Path, config: Settings) -> None:
     native = tmp_path / "swish_native__fp16__tiny.engine"
     sweeps.build_engine(config, "reference", "swish_native", "fp16", "tiny", native,
                         tmp_path / "swish_native__fp16__tiny.golden.npz", None)
     plugin = tmp_path / "swish_plugin__fp16__tiny.engine"
     sweeps.build_engine(config, "reference", "swish_plugin", "fp16", "tiny", plugin,
                         tmp_path / "swish_plugin__fp16__tiny.golden.npz", None)
-    prof = config["profiles"]["tiny"]
-    extra = [prof["min"][0] + 1] + list(prof["min"][1:])
-    cfg = {**config, "compare": {**config["compare"], "extra_shapes": {"tiny": [extra, prof["shapes"][0]]}}}
+    prof = config.profiles["tiny"]
+    extra = (prof.min[0] + 1, *prof.min[1:])
+    cfg = replace(config, compare=replace(config.compare, extra_shapes={"tiny": (extra, prof.shapes[0])}))
     shapes = sweeps.compare_shapes(cfg, "tiny")
-    assert tuple(extra) in shapes and len(shapes) == len(set(shapes)) == len(prof["shapes"]) + 1
+    assert extra in shapes and len(shapes) == len(set(shapes)) == len(prof.shapes) + 1
     assert [int(np.prod(s)) for s in shapes] == sorted(int(np.prod(s)) for s in shapes)
     rows = sweeps.compare_sweep(cfg, "reference", plugin, native, None)
     assert [r.shape for r in rows] == ["x".join(map(str, s)) for s in shapes]

@@ -186,8 +186,11 @@ def test_missing_library_is_a_clear_error(tmp_path: Path) -> None:
         cf.make_target("swish_plugin", LIBRARY, "NOPE")
     with pytest.raises(cf.ConformanceError, match="faults are in the V2 plugin"):
         cf.make_target("swish_plugin_v3", LIBRARY, "GLOBAL_STATE")
-    with pytest.raises(cf.ConformanceError, match="must be below blocker_hold_s"):
-        cf.Settings.from_config({"enqueue_max_s": 3.0, "blocker_hold_s": 2.0})
+    from trt_plugin_bench.config import ConfigError, load_config
+
+    small = Path(__file__).resolve().parent / "configs" / "small.yaml"
+    with pytest.raises(ConfigError, match="'conformance.enqueue_max_s': 3 must be below conformance.blocker_hold_s"):
+        load_config(small, ["conformance.enqueue_max_s=3.0", "conformance.blocker_hold_s=2.0"])
 
 
 # -- fresh processes for real: crash, timeout, exception, result ------------------------------------

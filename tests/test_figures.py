@@ -23,6 +23,7 @@ from trt_plugin_bench.config import validate_config
 from trt_plugin_bench.dag import compare_keys, plan_sweeps, thread_keys
 from trt_plugin_bench.operators import ITEMSIZE
 from trt_plugin_bench.records import TABLES
+from trt_plugin_bench.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = {
@@ -56,7 +57,7 @@ def _row(table: str, rng: np.random.Generator, **values: object) -> dict:
 def make_tables(config: dict, backend: str, seed: int = 0) -> dict[str, pd.DataFrame]:
     """The tables a run of ``config`` on ``backend`` makes, with random timings."""
     rng = np.random.default_rng(seed)
-    keys, _ = plan_sweeps(config, backend, 10 if backend == "tensorrt" else None)
+    keys, _ = plan_sweeps(Settings.from_config(config), backend, 10 if backend == "tensorrt" else None)
     modes = config["timing"]["modes"] if backend == "tensorrt" else [m for m in config["timing"]["modes"]
                                                                      if m in ("warm", "cold")]
     rows: dict[str, list[dict]] = {name: [] for name in TABLES}
@@ -78,7 +79,7 @@ def make_tables(config: dict, backend: str, seed: int = 0) -> dict[str, pd.DataF
                                         median_us=float(rng.uniform(5, 50))))
         rows["dynamic"].append(_row("dynamic", rng, backend=backend, operator=op, dtype=dtype, profile=profile,
                                     shape="9999x1", elements=9999, status="rejected", median_us=float("nan")))
-    for key in thread_keys(config, keys) if config["threads"]["counts"] else []:
+    for key in thread_keys(Settings.from_config(config), keys) if config["threads"]["counts"] else []:
         op, dtype, profile = key.split("__")
         for n in config["threads"]["counts"]:
             rows["threads"].append(_row("threads", rng, backend=backend, operator=op, dtype=dtype, profile=profile,
@@ -89,7 +90,7 @@ def make_tables(config: dict, backend: str, seed: int = 0) -> dict[str, pd.DataF
                                             profile=profile, shape="16x256", threads=n, failures=0, driver="native",
                                             graph=graph, throughput_per_s=float(min(n, 4) * rng.uniform(9e4, 1.1e5)),
                                             gpu_busy_fraction=float(min(1.0, 0.3 * n))))
-    for key in compare_keys(config, keys):
+    for key in compare_keys(Settings.from_config(config), keys):
         a, _, b, dtype, profile = key.split("__")
         for shape in config["profiles"][profile]["shapes"]:
             elements = math.prod(shape)
@@ -163,7 +164,7 @@ def test_every_planned_figure_is_drawn_and_none_is_a_placeholder(case: str, tmp_
     config, backend = CASES[case]
     tables = make_tables(config, backend)
     device = DEVICES[backend]
-    planned, skipped = figures.figure_plan(backend, config, 10 if backend == "tensorrt" else None)
+    planned, skipped = figures.figure_plan(backend, Settings.from_config(config), 10 if backend == "tensorrt" else None)
     # the DAG's plan (from the config) and the drawing step's (from the tables) agree
     assert (planned, skipped) == figures.plan_from_tables(backend, tables)
     expected_skips = {"reference": {"kernels", "tune", "stream_scaling"}, "tensorrt": set()}[case]
@@ -182,21 +183,21 @@ def test_every_planned_figure_is_drawn_and_none_is_a_placeholder(case: str, tmp_
 
 
 def test_skip_reasons_are_given_for_what_the_run_does_not_have() -> None:
-    _, skipped = figures.figure_plan("reference", small_config())
+    _, skipped = figures.figure_plan("reference", Settings.from_config(small_config()))
     assert "only on a GPU" in skipped["kernels"] and "only on a GPU" in skipped["tune"]
     config = small_config(compare={"enabled": False})
-    _, skipped = figures.figure_plan("reference", config)
+    _, skipped = figures.figure_plan("reference", Settings.from_config(config))
     assert "compare" in skipped and "compare.enabled" in skipped["compare"]
     tables = make_tables(config, "reference")
     assert tables["compare"].empty
     assert figures.plan_from_tables("reference", tables)[1] == skipped
     # no native twin: no plugin ÷ native figure, in either plan
     config = small_config(operators=["relu", "swish_plugin"], compare={"enabled": False, "pairs": [["swish_plugin", "relu"]]})
-    assert "plugin_vs_native" in figures.figure_plan("reference", config)[1]
+    assert "plugin_vs_native" in figures.figure_plan("reference", Settings.from_config(config))[1]
     assert "plugin_vs_native" in figures.plan_from_tables("reference", make_tables(config, "reference"))[1]
     # an explicit kernel on a GPU skips the tune rule, and its figure
     config = {**CASES["tensorrt"][0], "plugin_kernel": "vectorized_oneshot"}
-    assert "tune rule does not run" in figures.figure_plan("tensorrt", config, 10)[1]["tune"]
+    assert "tune rule does not run" in figures.figure_plan("tensorrt", Settings.from_config(config), 10)[1]["tune"]
 
 
 def test_summary_names_the_figures_left_out_and_why(tmp_path: Path) -> None:
@@ -306,7 +307,7 @@ def test_tune_figure_shows_the_choice_per_band() -> None:
 
 def test_figure_plan_matches_the_dag(tmp_path: Path) -> None:
     """The plan's names are what the Snakefile expands (rule all, figures, log_mlflow)."""
-    plan, skipped = figures.figure_plan("reference", small_config())
+    plan, skipped = figures.figure_plan("reference", Settings.from_config(small_config()))
     assert json.loads(json.dumps(plan)) == [f for f in figures.FIGURES if f not in skipped]
 
 

@@ -25,6 +25,8 @@ from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineLoadError, EngineSpec, ShapeOutOfProfileError  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
 from trt_plugin_bench.operators import KERNEL_ID_COUNT, KERNEL_IDS, OPERATORS, RETIRED_KERNEL_IDS, tensorrt_support  # noqa: E402
+from trt_plugin_bench.settings import Settings  # noqa: E402
+from typed import typed  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,15 +51,15 @@ def plugin_library(manifest: Path) -> Path:
     return sweeps.plugin_library_from_manifest(manifest)
 
 
-def config(**extra: object) -> dict:
-    cfg = {"profiles": {"t": PROFILE}, "beta": 1.0, "builder": {"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 8},
-           "timing": {"verify_max_elements": 1 << 26, "l2_flush": "clean"}, "reference": {"max_elements": 1 << 22},
-           "threads": {"counts": [8], "iterations": 200, "shape": [8, 96]}}
-    cfg.update(extra)
-    return cfg
+def config(*overrides: str) -> Settings:
+    """The small sweep on profile t (PROFILE), small builds, 8 threads at 8x96; ``overrides`` on top."""
+    return typed(f"profiles={{t: {PROFILE}}}", "compare.extra_shapes={}", "builder.workspace_mib=256",
+                 "builder.optimization_level=0", "builder.profiles_per_engine=8", "timing.verify_max_elements=67108864",
+                 "timing.l2_flush=clean", "reference.max_elements=4194304", "threads.counts=[8]",
+                 "threads.iterations=200", "threads.shape=[8, 96]", *overrides)
 
 
-def build(tmp_path: Path, op: str, dtype: str, manifest: Path, cfg: dict | None = None) -> tuple[Path, Path]:
+def build(tmp_path: Path, op: str, dtype: str, manifest: Path, cfg: Settings | None = None) -> tuple[Path, Path]:
     engine, golden = tmp_path / f"{op}__{dtype}__t.engine", tmp_path / f"{op}__{dtype}__t.golden.npz"
     sweeps.build_engine(cfg or config(), "tensorrt", op, dtype, "t", engine, golden, manifest)
     return engine, golden
@@ -93,7 +95,7 @@ def test_engine_numerics_with_edge_inputs(tmp_path: Path, backend, manifest: Pat
 
 @pytest.mark.parametrize("beta", [0.5, 1.702])
 def test_beta_reaches_the_kernel(tmp_path: Path, backend, manifest: Path, beta: float) -> None:
-    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, config(beta=beta))
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, config(f"beta={beta}"))
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     x = ref.random_input((8, 96), "fp32", seed=5)
     assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta, tensorrt_layers=False).ok
@@ -133,7 +135,7 @@ def test_zero_size_batch(tmp_path: Path, backend, manifest: Path) -> None:
 
 def test_separate_process_round_trip_is_bit_identical(tmp_path: Path, manifest: Path) -> None:
     engine_path, golden = build(tmp_path, "swish_plugin", "fp16", manifest)
-    [row] = sweeps.roundtrip(config(), "tensorrt", engine_path, golden, manifest)
+    [row] = sweeps.roundtrip("tensorrt", engine_path, golden, manifest)
     assert row.bit_identical and row.loader_pid != os.getpid()
 
 
@@ -234,9 +236,8 @@ def test_stream_blocker_holds_the_stream_until_released(backend) -> None:
 
 
 def test_compare_rule_times_both_engines_interleaved(tmp_path: Path, manifest: Path) -> None:
-    cfg = config(timing={"verify_max_elements": 1 << 26, "target_rse": 0.02, "min_samples": 10, "max_samples": 200,
-                         "max_time_s": 0.05, "warmup_min": 3, "warmup_time_s": 0.0, "pin_cpu": True, "l2_flush": "clean"},
-                 compare={"mode": "cold"})
+    cfg = config("timing.target_rse=0.02", "timing.min_samples=10", "timing.max_samples=200", "timing.max_time_s=0.05",
+                 "timing.warmup_min=3", "timing.warmup_time_s=0.0", "timing.pin_cpu=true", "compare.mode=cold")
     a, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
     b, _ = build(tmp_path, "swish_native", "fp32", manifest)
     rows = sweeps.compare_sweep(cfg, "tensorrt", a, b, manifest)
@@ -335,7 +336,7 @@ def test_a_timer_that_fails_to_build_hands_its_profile_back(tmp_path: Path, back
     timer on the engine then failed with "all 1 optimization profiles of this engine are in use"."""
     from trt_plugin_bench.backends import trt_runtime as tb  # the timers' and workers' module: patched there
 
-    cfg = config(builder={"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 1})
+    cfg = config("builder.profiles_per_engine=1")
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, cfg)
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     try:
@@ -368,7 +369,7 @@ def test_a_worker_that_fails_to_build_leaves_the_context_stack_as_it_was(
     no current context, so a leaked push shows as a current context after the failure."""
     from trt_plugin_bench.backends import trt_runtime as tb  # the timers' and workers' module: patched there
 
-    cfg = config(builder={"workspace_mib": 256, "optimization_level": 0, "profiles_per_engine": 1})
+    cfg = config("builder.profiles_per_engine=1")
     engine_path, _ = build(tmp_path, "relu", "fp32", manifest, cfg)
     engine = backend.load(engine_path, None)
     seen: dict[str, object] = {}

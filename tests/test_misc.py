@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from trt_plugin_bench import dag, gpu_slot
 from trt_plugin_bench.figures import draw_all
 from trt_plugin_bench.profiling import parse_ncu_csv
+from typed import typed
 
 DEVICE = {"backend": "reference", "backend_label": "reference backend (CPU, numpy) - CPU timings, not TensorRT",
           "device_name": "CPU", "driver_version": "n/a", "tensorrt_version": "n/a", "date": "2026-11-24",
@@ -68,8 +68,8 @@ def test_gpu_slots_are_exclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_plan_skips_what_tensorrt_86_cannot_build() -> None:
-    cfg = {"operators": ["relu", "swish_plugin_v3"], "dtypes": ["fp32", "bf16"], "profiles": {"a": {}, "b": {}},
-           "threads": {}}
+    two = "profiles={a: {min: [1], opt: [2], max: [4], shapes: [[2]]}, b: {min: [1], opt: [2], max: [4], shapes: [[2]]}}"
+    cfg = typed("operators=[relu, swish_plugin_v3]", "dtypes=[fp32, bf16]", two, "compare.pairs=[]", "compare.extra_shapes={}")
     keys, skipped = dag.plan_sweeps(cfg, "tensorrt", 8)
     assert keys == ["relu__fp32__a", "relu__fp32__b"]
     assert len(skipped) == 3 and all("TensorRT >= 10" in s for s in skipped)
@@ -77,13 +77,13 @@ def test_plan_skips_what_tensorrt_86_cannot_build() -> None:
     assert len(keys10) == 8 and skipped10 == []
     assert len(dag.plan_sweeps(cfg, "reference", None)[0]) == 8
     assert dag.thread_keys(cfg, keys) == ["relu__fp32__a"]
-    assert json.loads(dag.cfg_json(b=1, a=2)) == {"a": 2, "b": 1}
 
 
-def test_builder_cfg_gives_thread_engines_one_profile_per_thread() -> None:
-    cfg = {"profiles": {"a": {}, "b": {}}, "threads": {"counts": [1, 8], "profile": "b"}, "builder": {"workspace_mib": 64}}
-    assert dag.builder_cfg(cfg, "a") == {"workspace_mib": 64}
-    assert dag.builder_cfg(cfg, "b") == {"workspace_mib": 64, "profiles_per_engine": 8}
+def test_thread_engines_get_one_profile_per_thread() -> None:
+    two = "profiles={a: {min: [1], opt: [2], max: [4], shapes: [[2]]}, b: {min: [1], opt: [2], max: [4], shapes: [[2]]}}"
+    cfg = typed(two, "threads.counts=[1, 8]", "threads.profile=b", "builder.workspace_mib=64", "compare.extra_shapes={}")
+    assert cfg.engine_builder("a") == cfg.builder
+    assert (cfg.engine_builder("b").workspace_mib, cfg.engine_builder("b").profiles_per_engine) == (64, 8)
 
 
 def test_only_tensorrt_native_operators_may_flush_denormals() -> None:
@@ -92,20 +92,20 @@ def test_only_tensorrt_native_operators_may_flush_denormals() -> None:
     from trt_plugin_bench.sweeps import make_spec
 
     assert {op for op, spec in OPERATORS.items() if spec.tensorrt_layers} == {"relu", "swish_native"}
-    cfg = {"profiles": {"t": {"min": [1, 4], "opt": [2, 4], "max": [4, 4], "shapes": [[2, 4]]}}, "beta": 1.0}
+    cfg = typed()
     for op in OPERATORS:  # numpy never flushes, whichever operator the CPU engine stands for
-        assert not ReferenceEngine(make_spec(cfg, op, "fp32", "t")).tensorrt_layers
+        assert not ReferenceEngine(make_spec(cfg, op, "fp32", "tiny")).tensorrt_layers
 
 
 def test_plugin_kernel_resolution() -> None:
-    assert dag.plugin_kernel("swish_plugin", {"plugin_kernel": "vectorized"}, "fp32") == "vectorized"
-    assert dag.plugin_kernel("swish_plugin", {}, "fp16") == "vectorized_oneshot"
-    assert dag.plugin_kernel("swish_plugin_naive", {"plugin_kernel": "vectorized"}, "fp32") == "naive"
-    assert dag.plugin_kernel("relu", {}, "fp32") == ""
-    per_dtype = {"plugin_kernel": {"fp32": "vectorized_oneshot_x2_b128", "fp16": "vectorized_oneshot_x1"}}
+    assert dag.plugin_kernel("swish_plugin", typed("plugin_kernel=vectorized"), "fp32") == "vectorized"
+    assert dag.plugin_kernel("swish_plugin", typed(), "fp16") == "auto"  # the schema's default
+    assert dag.plugin_kernel("swish_plugin_naive", typed("plugin_kernel=vectorized"), "fp32") == "naive"
+    assert dag.plugin_kernel("relu", typed(), "fp32") == ""
+    per_dtype = typed("plugin_kernel={fp32: vectorized_oneshot_x2_b128, fp16: vectorized_oneshot_x1}")
     assert dag.plugin_kernel("swish_plugin", per_dtype, "fp32") == "vectorized_oneshot_x2_b128"
     assert dag.plugin_kernel("swish_plugin_v3", per_dtype, "fp16") == "vectorized_oneshot_x1"
-    assert dag.plugin_kernel("swish_plugin", per_dtype, "bf16") == "vectorized_oneshot"
+    assert dag.plugin_kernel("swish_plugin", per_dtype, "bf16") == "vectorized_oneshot"  # left out: the default
 
 
 def test_compare_targets_and_expected_disagreements() -> None:
@@ -129,11 +129,10 @@ def test_compare_targets_and_expected_disagreements() -> None:
 
 
 def test_compare_keys_need_both_engines() -> None:
-    cfg = {"compare": {"enabled": True, "pairs": [["swish_plugin", "swish_native"]]}, "dtypes": ["fp32", "bf16"],
-           "profiles": {"sweep": {}}}
-    keys = ["swish_plugin__fp32__sweep", "swish_native__fp32__sweep", "swish_native__bf16__sweep"]
-    assert dag.compare_keys(cfg, keys) == ["swish_plugin__vs__swish_native__fp32__sweep"]
-    assert dag.compare_keys({**cfg, "compare": {**cfg["compare"], "enabled": False}}, keys) == []
+    cfg = typed("dtypes=[fp32, bf16]", "compare.pairs=[[swish_plugin, swish_native]]")
+    keys = ["swish_plugin__fp32__tiny", "swish_native__fp32__tiny", "swish_native__bf16__tiny"]
+    assert dag.compare_keys(cfg, keys) == ["swish_plugin__vs__swish_native__fp32__tiny"]
+    assert dag.compare_keys(typed("compare.enabled=false"), keys) == []
 
 
 def test_quiet_host_pins_and_restores() -> None:

@@ -11,22 +11,22 @@ import json
 import math
 import stat
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from test_native_runner import _canned
 from trt_plugin_bench import compile as compile_mod
 from trt_plugin_bench import figures, native_runner, sweeps
 from trt_plugin_bench.aggregate import aggregate
 from trt_plugin_bench.backends.base import EngineSpec
-from trt_plugin_bench.config import validate_config
 from trt_plugin_bench.native_runner import saturation_point
 from trt_plugin_bench.records import ThreadRow, columns, write_rows
+from trt_plugin_bench.settings import Settings
+from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
 H200_THREADS = ROOT / "docs" / "h200-2026-12-02" / "tables" / "threads.csv"
@@ -88,9 +88,10 @@ SPEC = EngineSpec(operator="swish_plugin", function="swish", implementation="plu
                   profile="sweep", min=(1, 1024), opt=(64, 1024), max=(256, 1024), beta=1.0)
 
 
-def native_config(counts: list[int] = COUNTS, iterations: int = 20000, min_wall: float = 0.2, batch: int = 1) -> dict:
-    return {"threads": {"counts": counts, "iterations": 200, "native_iterations": iterations,
-                        "native_min_wall_s": min_wall, "shape": [64, 1024], "native_graph_batch": batch}}
+def native_config(counts: list[int] = COUNTS, iterations: int = 20000, min_wall: float = 0.2, batch: int = 1) -> Settings:
+    s = typed()
+    return replace(s, threads=replace(s.threads, counts=tuple(counts), iterations=200, native_iterations=iterations,
+                                      native_min_wall_s=min_wall, shape=(64, 1024), native_graph_batch=batch))
 
 
 def canned_results(seed: int, walls: dict[tuple[int, bool], float] | None = None) -> dict[tuple[int, bool], dict]:
@@ -179,14 +180,14 @@ def test_more_threads_than_profiles_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_reference_backend_keeps_the_python_rows_only(tmp_path: Path) -> None:
-    config = validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
+    config = typed()
     engine, golden = tmp_path / "relu__fp32__tiny.engine", tmp_path / "relu__fp32__tiny.golden.npz"
     sweeps.build_engine(config, "reference", "relu", "fp32", "tiny", engine, golden, None)
     manifest = tmp_path / "manifest.json"  # a runner in the manifest changes nothing on the CPU
     manifest.write_text(json.dumps({"plugin_library": None, "trt_runner": str(tmp_path / "trt_runner")}))
     rows = sweeps.thread_sweep(config, "reference", engine, manifest)
     assert rows and all(r.driver == "python" and not r.graph for r in rows)
-    assert [r.threads for r in rows] == sorted(config["threads"]["counts"])
+    assert [r.threads for r in rows] == sorted(config.threads.counts)
     assert all(math.isnan(r.gpu_busy_fraction) and r.p99_latency_us >= r.median_latency_us for r in rows)
 
 

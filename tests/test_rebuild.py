@@ -21,6 +21,7 @@ from trt_plugin_bench.rebuild import (
     remeasure,
 )
 from trt_plugin_bench.verdict import Settings, beyond_chance, binomial_tail
+from typed import typed
 
 SETTINGS = Settings(resamples=400)
 
@@ -167,7 +168,7 @@ def test_cli_rebuild_refuses_the_cpu_backend_and_old_revisions(tmp_path: Path, c
     from trt_plugin_bench.rebuild import verdict_rebuild
 
     with pytest.raises(RebuildError, match="CPU reference backend has no plugin library"):
-        verdict_rebuild(tmp_path / "cand", tmp_path / "out", "HEAD", {}, rebuild_root=rebuild_root)
+        verdict_rebuild(tmp_path / "cand", tmp_path / "out", "HEAD", typed(), rebuild_root=rebuild_root)
     old = _git(PROJECT_ROOT, "rev-list", "-1", "6128a5a") if _has(PROJECT_ROOT, "6128a5a") else None
     if old:
         assert main(["verdict", "--candidate", str(tmp_path / "cand"), "--rebuild", old, "--prepare-only"]) == 2
@@ -186,13 +187,10 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     import json
 
     import pandas as pd
-    import yaml
     from trt_plugin_bench import rebuild, sweeps
     from trt_plugin_bench.backends.reference import ReferenceBackend
-    from trt_plugin_bench.config import validate_config
 
-    root = Path(__file__).resolve().parents[1]
-    config = validate_config(yaml.safe_load((root / "tests" / "configs" / "small.yaml").read_text()))
+    config = typed("timing.pin_cpu=false")
     loads: list[tuple[str, str]] = []
     builds: list[str] = []
     broken = False
@@ -232,7 +230,6 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     pd.DataFrame(rows).to_csv(cand / "tables" / "latency.csv", index=False)
     (cand / "tables" / "device.json").write_text(json.dumps({"backend": "tensorrt", "device_name": "fake"}))
     source = rebuild.RebuildSource("HEAD", "ab" * 20, tmp_path / "rebuild" / ("ab" * 20))
-    config["timing"]["pin_cpu"] = False
     out, noisy, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 1, SETTINGS, "")
     assert loads[:2] == [("libswish_plugin.so", ""), (base_lib.name, source.namespace)]  # the candidate's first
     assert sorted(builds) == ["", source.namespace]

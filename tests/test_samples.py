@@ -10,13 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 from test_tracking import MLFLOW_VARS, config_for, make_tables, sweep_runs
 from trt_plugin_bench import dag, sweeps
 from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.cli import main
-from trt_plugin_bench.config import validate_config
 from trt_plugin_bench.oracle import CheckResult
 from trt_plugin_bench.samples import (
     META_FIELDS,
@@ -27,8 +25,10 @@ from trt_plugin_bench.samples import (
     samples_digest,
     write_samples,
 )
+from trt_plugin_bench.settings import Settings
 from trt_plugin_bench.stats import StoppingRule
 from trt_plugin_bench.tracking import log_results
+from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
 META = {"operator": "swish_plugin", "dtype": "fp16", "profile": "tiny", "backend": "reference",
@@ -43,8 +43,8 @@ def no_mlflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
+def config() -> Settings:
+    return typed()
 
 
 def random_samples(rng: np.random.Generator) -> dict[tuple[str, str, int], np.ndarray]:
@@ -95,7 +95,7 @@ def assert_rows_match_samples(rows: list, path: Path) -> None:
         assert np.median(s.astype(np.float64)) == pytest.approx(r.median_us, rel=1e-6)
 
 
-def test_latency_sweep_writes_every_state_on_the_reference_backend(tmp_path: Path, config: dict) -> None:
+def test_latency_sweep_writes_every_state_on_the_reference_backend(tmp_path: Path, config: Settings) -> None:
     engine, golden = tmp_path / "swish_plugin__fp16__tiny.engine", tmp_path / "swish_plugin__fp16__tiny.golden.npz"
     sweeps.build_engine(config, "reference", "swish_plugin", "fp16", "tiny", engine, golden, None)
     path = tmp_path / "samples" / "swish_plugin__fp16__tiny.npz"
@@ -109,9 +109,8 @@ def test_latency_sweep_writes_every_state_on_the_reference_backend(tmp_path: Pat
     assert meta["device_name"] == rows[0].device_name and meta["kernel"] == rows[0].kernel
     # the CLI's --samples reaches the same writer
     out, cli_path = tmp_path / "latency.csv", tmp_path / "cli.npz"
-    cfg = json.dumps({"profiles": {"tiny": config["profiles"]["tiny"]}, "timing": config["timing"],
-                      "reference": config["reference"]})
-    assert main(["latency", "--backend", "reference", "--config-json", cfg, "--engine", str(engine),
+    cfg = dag.rule_settings(config, "latency", profile="tiny")  # what the latency rule hands it
+    assert main(["latency", "--backend", "reference", "--settings-json", cfg, "--engine", str(engine),
                  "--out", str(out), "--samples", str(cli_path)]) == 0
     assert_rows_match_samples(list(pd.read_csv(out).itertuples()), cli_path)
 
@@ -161,7 +160,7 @@ class FakeBackend:
 def test_idle_start_states_keep_all_visits_in_the_order_measured() -> None:
     rule = StoppingRule(target_rse=1e-9, min_samples=3, max_samples=12, max_time_s=10.0, warmup_min=2,
                         warmup_time_s=0.0)
-    config = {"timing": {"verify_max_elements": 1 << 20, "idle_visits": 3}}
+    config = typed("timing.verify_max_elements=1048576", "timing.idle_visits=3")
     raw: dict = {}
     rows = sweeps._latency_rows(config, FakeBackend(), ClockEngine(), [(1, 4), (8, 4)], ["warm", "graph"], None, 2,
                                 rule, "fake", raw)

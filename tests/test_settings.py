@@ -3,12 +3,17 @@ only defaults, one serialized form, and `--set key.sub=value` overrides typed by
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from trt_plugin_bench import dag
 from trt_plugin_bench.cli import main
-from trt_plugin_bench.config import ConfigError, apply_overrides, load_config, schema_defaults
-from trt_plugin_bench.settings import Settings, TimingSettings
+from trt_plugin_bench.config import ConfigError, apply_overrides, load_config, schema_defaults, split_overrides
+from trt_plugin_bench.settings import NotHanded, Settings
 from trt_plugin_bench.stats import StoppingRule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,15 +55,104 @@ def test_a_bad_override_names_the_key(override: str, words: list[str]) -> None:
 def test_one_serialized_form_round_trips_and_refuses_unknown_keys() -> None:
     s = Settings.from_config(load_config(SMALL))
     assert Settings.from_json(s.to_json()) == s
-    partial = Settings.from_json('{"timing": {"modes": ["warm"], "verify_max_elements": 7}}')  # the rest: the schema's
-    assert partial.timing == TimingSettings(**{**schema_defaults("timing"), "modes": ("warm",), "verify_max_elements": 7})
-    assert partial.threads is None
-    with pytest.raises(ConfigError, match="needs the config section 'threads'"):
-        partial.need("threads")
+    assert s.threads.profile == "tiny" and s.threads.shape == (16, 256), "resolved once: first profile, its opt"
+    assert s.plugin_kernel == {"fp32": "auto", "fp16": "auto", "bf16": "auto"}
+    assert s.builder.profiles_per_engine == 1 and s.kernel_bench.enabled is False  # sections the file leaves out
+    partial = Settings.from_json(s.to_json({"timing": ["modes", "verify_max_elements"]}))
+    assert partial.timing.modes == ("warm", "cold") and partial.timing.verify_max_elements == 67108864
+    assert partial.timing.handed("modes") and not partial.timing.handed("max_time_s")
+    with pytest.raises(NotHanded, match=r"'timing\.max_time_s' was not handed.*dag\.RULE_READS"):
+        partial.timing.max_time_s  # noqa: B018 - the read is the test
+    with pytest.raises(NotHanded, match="'threads' was not handed"):
+        partial.threads  # noqa: B018
     with pytest.raises(ConfigError, match=r"'timing': unknown key\(s\) max_tim_s"):
         Settings.from_json('{"timing": {"modes": ["warm"], "max_tim_s": 1}}')
-    with pytest.raises(ConfigError, match=r"'timing': missing key\(s\) modes"):
-        Settings.from_json('{"timing": {}}')
+    with pytest.raises(ConfigError, match=r"--settings-json: unknown key\(s\) timming"):
+        Settings.from_json('{"timming": {}}')
+    with pytest.raises(ConfigError, match="needs a validated config"):
+        Settings.from_config({"timing": {"modes": ["warm"]}})
+
+
+def _rule(cfg: dict, command: str, **wildcards: str) -> dict:
+    return json.loads(dag.rule_settings(Settings.from_config(cfg), command, **wildcards))
+
+
+def test_a_rule_is_handed_what_it_reads_and_reruns_only_on_that() -> None:
+    """Each rule's params are its command's settings (dag.RULE_READS): a key it reads changes
+    them (Snakemake reruns it), any other key leaves them equal."""
+    base = load_config(SMALL)
+    slower = load_config(SMALL, ["timing.max_time_s=0.5"])
+    assert _rule(base, "dynamic", profile="tiny") == _rule(slower, "dynamic", profile="tiny")
+    assert _rule(base, "latency", profile="tiny") != _rule(slower, "latency", profile="tiny")
+    assert _rule(slower, "latency", profile="tiny")["timing"]["max_time_s"] == 0.5
+    assert _rule(base, "threads") == _rule(slower, "threads")
+    assert _rule(base, "tune") == _rule(slower, "tune")  # its own stopping rule: tune.timing
+    assert set(_rule(base, "latency", profile="tiny")["profiles"]) == {"tiny"}
+    # build: plugin_kernel of its own dtype, for an operator whose kernel it chooses; its engine's builder
+    both = load_config(SMALL, ["plugin_kernel={fp32: vectorized, fp16: vectorized}"])
+    fp16 = load_config(SMALL, ["plugin_kernel={fp32: vectorized, fp16: vectorized_oneshot_x1}"])
+    assert _rule(both, "build", op="swish_plugin", dtype="fp32", profile="tiny") == \
+        _rule(fp16, "build", op="swish_plugin", dtype="fp32", profile="tiny")
+    assert _rule(fp16, "build", op="swish_plugin", dtype="fp16", profile="tiny")["plugin_kernel"] == \
+        {"fp16": "vectorized_oneshot_x1"}
+    assert _rule(load_config(SMALL, ["plugin_kernel={fp32: vectorized}"]), "build", op="swish_plugin", dtype="fp16",
+                 profile="tiny")["plugin_kernel"] == {"fp16": "vectorized_oneshot"}  # left out: the default kernel
+    assert _rule(base, "build", op="relu", dtype="fp16", profile="tiny") == \
+        _rule(fp16, "build", op="relu", dtype="fp16", profile="tiny")
+    three = load_config(SMALL, ["threads.counts=[1, 3]"])
+    assert _rule(three, "build", op="relu", dtype="fp32", profile="tiny")["builder"]["profiles_per_engine"] == 3
+    # compare: extra_shapes of its own profile only
+    assert _rule(base, "compare", profile="tiny")["compare"]["extra_shapes"] == {"tiny": [[32, 256]]}
+    assert _rule(base, "log-mlflow") == Settings.from_config(base).to_data()
+
+
+def test_every_command_reads_only_what_it_is_handed(tmp_path: Path) -> None:
+    """A command that read a key its rule does not hand would raise NotHanded: the CPU commands
+    run on their rule's settings alone."""
+    from trt_plugin_bench import sweeps
+
+    cfg = load_config(SMALL)
+    settings = Settings.from_config(cfg)
+    engine = tmp_path / "swish_plugin__fp32__tiny.engine"
+    build = Settings.from_json(dag.rule_settings(settings, "build", op="swish_plugin", dtype="fp32", profile="tiny"))
+    sweeps.build_engine(build, "reference", "swish_plugin", "fp32", "tiny", engine, tmp_path / "g.npz", None)
+    for command, run in (("latency", sweeps.latency_sweep), ("dynamic", sweeps.dynamic_sweep),
+                         ("threads", sweeps.thread_sweep)):
+        handed = Settings.from_json(dag.rule_settings(settings, command, profile="tiny"))
+        assert run(handed, "reference", engine, None), command
+
+
+def test_snakemake_config_set_reaches_the_rules_typed(tmp_path: Path) -> None:
+    """snakemake --config set='timing.max_time_s=0.5,threads.counts=[1,3]' (its parser refuses a
+    dotted key): a dry run shows the typed values in the rules' --settings-json."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", "--configfile", str(SMALL),
+         "--config", "set=timing.max_time_s=0.5,threads.counts=[1,3],mlflow.experiment=e2", "--directory", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+    def handed(command: str) -> dict:
+        line = next(ln for ln in proc.stdout.splitlines() if f"tpb.py {command} " in ln)
+        return json.loads(re.search(r"--settings-json '(.*?)' ", line).group(1))
+
+    assert handed("latency")["timing"]["max_time_s"] == 0.5  # a number, not "0.5"
+    assert handed("threads")["threads"]["counts"] == [1, 3]
+    assert handed("log-mlflow")["mlflow"]["experiment"] == "e2"
+    assert handed("log-mlflow")["mlflow"]["cli_keys"] == ["experiment"]  # it wins over MLFLOW_EXPERIMENT_NAME
+    bad = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(SMALL),
+         "--config", "set=timing.max_time_s=fast", "--directory", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "timing.max_time_s" in bad.stdout + bad.stderr
+
+
+def test_split_overrides_keeps_list_values_whole() -> None:
+    assert split_overrides("timing.max_time_s=0.5,threads.counts=[1,2]") == ["timing.max_time_s=0.5", "threads.counts=[1,2]"]
+    assert split_overrides("timing.modes=[warm, cold]; mlflow.experiment=a,b") == ["timing.modes=[warm, cold]",
+                                                                                 "mlflow.experiment=a,b"]
+    assert split_overrides("compare.extra_shapes={tiny: [[32, 256]]}") == ["compare.extra_shapes={tiny: [[32, 256]]}"]
+    cfg = load_config(SMALL, split_overrides("timing.max_time_s=0.5,threads.counts=[1,2]"))
+    assert cfg["timing"]["max_time_s"] == 0.5 and cfg["threads"]["counts"] == [1, 2]
 
 
 def test_apply_overrides_copies() -> None:

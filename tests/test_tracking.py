@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,9 @@ from mlflow.tracking import MlflowClient
 from trt_plugin_bench import tracking
 from trt_plugin_bench.analysis import write_summary
 from trt_plugin_bench.records import CalibrationRow, DeviceInfo, DynamicRow, LatencyRow, ThreadRow
+from trt_plugin_bench.settings import Settings
 from trt_plugin_bench.tracking import TrackingStoreUnreachable, check_store, log_results
+from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE = DeviceInfo(backend="reference", backend_label="reference backend (CPU, numpy) - CPU timings, not TensorRT",
@@ -88,9 +90,11 @@ def make_tables(tables: Path, seed: int = 0) -> None:
     (tables / "device.json").write_text(json.dumps(device))
 
 
-def config_for(uri: str, **extra: object) -> dict:
-    return {"mlflow": {"experiment": "tpb-test", "tracking_uri": uri}, "beta": 1.0,
-            "timing": {"modes": list(MODES), "repeats": 2}, **extra}
+def config_for(uri: str, *overrides: str, experiment: str = "tpb-test", mlflow_cli_keys: tuple[str, ...] = ()) -> Settings:
+    """The small sweep's settings logging to ``uri`` (the whole config: what the log rule hands)."""
+    s = typed(f"mlflow.experiment={experiment}", f"mlflow.tracking_uri='{uri}'", "timing.modes=[warm, cold]",
+              "timing.repeats=2", *overrides)
+    return replace(s, mlflow=replace(s.mlflow, cli_keys=tuple(mlflow_cli_keys)))
 
 
 def runs(uri: str, experiment: str = "tpb-test") -> list:
@@ -107,9 +111,9 @@ def sweep_runs(uri: str) -> dict[str, list]:
     return out
 
 
-def log(tmp_path: Path, config: dict) -> dict:
+def log(tmp_path: Path, config: Settings, **files: list[str]) -> dict:
     tables = tmp_path / "tables"
-    return log_results(config, tables, tables / "device.json", tmp_path / "logged.json")
+    return log_results(config, tables, tables / "device.json", tmp_path / "logged.json", **files)
 
 
 def test_logging_twice_creates_no_duplicates(tmp_path: Path) -> None:
@@ -207,7 +211,7 @@ def test_command_line_tracking_uri_wins_over_env(tmp_path: Path, monkeypatch: py
     make_tables(tmp_path / "tables")
     env_uri, cli_uri = f"sqlite:///{tmp_path / 'env.db'}", f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", env_uri)
-    summary = log(tmp_path, config_for(cli_uri, mlflow_cli_keys=["tracking_uri"]))
+    summary = log(tmp_path, config_for(cli_uri, mlflow_cli_keys=("tracking_uri",)))
     assert summary["tracking_uri"] == cli_uri and summary["tracking_uri_from"].startswith("--config")
     assert len(runs(cli_uri)) == 3 and not (tmp_path / "env.db").exists()
 
@@ -229,7 +233,7 @@ def test_env_experiment_name_wins_over_the_config_file(tmp_path: Path, monkeypat
     assert summary["experiment"] == "tpb-from-env" and len(runs(uri, "tpb-from-env")) == 3 and runs(uri) == []
     monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "999")  # not that experiment's id: refused before logging
     with pytest.raises(TrackingStoreUnreachable, match="MLFLOW_EXPERIMENT_ID=999"):
-        log(tmp_path, config_for(uri, timing={"modes": ["cold"]}))
+        log(tmp_path, config_for(uri, "timing.modes=[cold]"))
 
 
 def test_experiment_is_a_training_experiment(tmp_path: Path) -> None:
@@ -240,7 +244,7 @@ def test_experiment_is_a_training_experiment(tmp_path: Path) -> None:
     assert client.get_experiment_by_name("tpb-test").tags["mlflow.experimentKind"] == "custom_model_development"
     # an experiment made before (no kind, so MLflow 3's UI opens it on the GenAI pages) gets the tag
     old = client.create_experiment("tpb-old", artifact_location=(tmp_path / "old").as_uri())
-    log(tmp_path, config_for(uri) | {"mlflow": {"experiment": "tpb-old", "tracking_uri": uri}})
+    log(tmp_path, config_for(uri, experiment="tpb-old"))
     assert client.get_experiment(old).tags["mlflow.experimentKind"] == "custom_model_development"
 
 
@@ -255,14 +259,13 @@ def test_parent_run_has_config_params_and_artifacts(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     rng = np.random.default_rng(2)
     shapes = [[int(rng.integers(1, 64)), 256] for _ in range(800)]  # a value longer than MLflow's 6000 characters
-    resolved = {"backend": "reference", "operators": list(OPS), "mlflow": {"experiment": "tpb-test", "tracking_uri": uri},
-                "timing": {"modes": list(MODES), "repeats": 2, "target_rse": 0.05}, "beta": 1.0,
-                "profiles": {"tiny": {"min": [1, 256], "max": [64, 256], "shapes": shapes}}}
+    settings = config_for(uri, "operators=[relu, swish_plugin]", "compare.pairs=[]", "timing.target_rse=0.05",
+                          f"profiles.tiny.shapes={shapes}")
+    resolved = settings.to_data()
     config_file = tmp_path / "my-config.yaml"
     config_file.write_text(yaml.safe_dump(resolved))
-    summary = log(tmp_path, config_for(uri, config=resolved, config_files=[str(config_file)],
-                                       artifacts=[str(tables / "summary.md"), str(figures / "latency.png"),
-                                                  str(figures / "missing.png")]))
+    summary = log(tmp_path, settings, config_files=[str(config_file)],
+                  artifacts=[str(tables / "summary.md"), str(figures / "latency.png"), str(figures / "missing.png")])
     client = MlflowClient(tracking_uri=uri)
     parent = client.get_run(summary["parent_run_id"])
     params = parent.data.params
@@ -281,8 +284,8 @@ def test_parent_run_has_config_params_and_artifacts(tmp_path: Path) -> None:
     full = json.loads(Path(client.download_artifacts(parent.info.run_id, "config/resolved_config.json", str(tmp_path))).read_text())
     assert full["profiles"]["tiny"]["shapes"] == shapes
     # a config change alone (same tables) is a new parent that reuses every child
-    changed = {**resolved, "beta": 1.0, "threads": {"counts": [1, 2]}}
-    again = log(tmp_path, config_for(uri, config=changed))
+    changed = replace(settings, threads=replace(settings.threads, counts=(1, 3)))
+    again = log(tmp_path, changed)
     assert again["parent_run_id"] != summary["parent_run_id"] and again["created"] == []
     assert sorted(again["reused"]) == ["relu__fp32__tiny", "swish_plugin__fp32__tiny"]
 
@@ -376,10 +379,11 @@ def test_log_rule_gets_the_artifacts_and_the_command_line_keys(tmp_path: Path) -
     inputs = re.search(r"^\s+input: (.*)$", block, re.M).group(1).split(", ")
     assert "results/tables/summary.md" in inputs and "results/figures/latency.png" in inputs
     assert str(ROOT / "tests/configs/small.yaml") in inputs
-    cfg = json.loads(re.search(r"--config-json '(.*?)' --tables-dir", block).group(1))
-    assert cfg["mlflow_cli_keys"] == ["experiment", "tracking_uri"]
-    assert cfg["config"]["timing"]["repeats"] == 2 and "results/figures/latency.png" in cfg["artifacts"]
-    assert "results/figures/kernels.png" not in cfg["artifacts"]  # not drawn on the CPU: never a placeholder
+    cfg = json.loads(re.search(r"--settings-json '(.*?)' --tables-dir", block).group(1))
+    assert cfg["mlflow"]["cli_keys"] == ["experiment", "tracking_uri"]
+    artifacts = re.search(r"--artifact (.*?) --out", block).group(1).split()
+    assert cfg["timing"]["repeats"] == 2 and "results/figures/latency.png" in artifacts
+    assert "results/figures/kernels.png" not in artifacts  # not drawn on the CPU: never a placeholder
 
 
 def test_resolve_tracking_precedence(tmp_path: Path) -> None:

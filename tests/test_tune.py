@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from trt_plugin_bench import dag
-from trt_plugin_bench.config import load_config
 from trt_plugin_bench.operators import DEFAULT_PLUGIN_KERNEL, tuned_kernel
 from trt_plugin_bench.sweeps import make_spec
 from trt_plugin_bench.tune import (
@@ -25,6 +24,7 @@ from trt_plugin_bench.tune import (
     sample_sizes,
     tune,
 )
+from typed import DEFAULT, typed
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
@@ -87,7 +87,7 @@ def test_in_the_engine_the_lowest_worst_ratio_wins_not_the_best_direct_time() ->
 
 
 def test_reference_backend_writes_an_empty_choice_that_says_why(tmp_path: Path) -> None:
-    config = load_config(ROOT / "config.yaml")
+    config = typed(path=DEFAULT)
     choice = tmp_path / "tune" / "choice.json"
     assert tune(config, "reference", None, choice) == []
     written = json.loads(choice.read_text())
@@ -96,29 +96,29 @@ def test_reference_backend_writes_an_empty_choice_that_says_why(tmp_path: Path) 
 
 
 def test_auto_builds_with_the_choice_table_and_an_explicit_kernel_wins() -> None:
-    config = load_config(ROOT / "config.yaml")
-    assert config["plugin_kernel"] == "auto"
+    config = typed(path=DEFAULT)
+    assert config.plugin_kernel == {"fp32": "auto", "fp16": "auto", "bf16": "auto"}
     table = [[15 * KIB, "vectorized_oneshot_x1_b128"], [-1, "vectorized_oneshot_x2_b128"]]
-    spec = make_spec({**config, "kernel_tables": {"fp16": table}}, "swish_plugin", "fp16", "sweep")
+    spec = make_spec(config, "swish_plugin", "fp16", "sweep", {"fp16": table})
     assert spec.kernel == "vectorized_oneshot_x2_b128" and spec.kernel_table == tuple(map(tuple, table))
     assert spec.kernel_label == "tuned"
     # a dtype the rule could not tune runs the default kernel, without a table
-    untuned = make_spec({**config, "kernel_tables": {}}, "swish_plugin", "bf16", "sweep")
+    untuned = make_spec(config, "swish_plugin", "bf16", "sweep", {})
     assert (untuned.kernel, untuned.kernel_table) == (DEFAULT_PLUGIN_KERNEL, ())
     # the naive plugin and TensorRT's own layers never depend on the tune rule
     assert dag.tune_input("swish_plugin", config, "fp16") == [dag.TUNE_CHOICE]
     assert dag.tune_input("swish_plugin_naive", config, "fp16") == []
     assert dag.tune_input("swish_native", config, "fp16") == []
-    explicit = {**config, "plugin_kernel": {"fp32": "vectorized_oneshot_x1", "fp16": "auto"}}
+    explicit = typed("plugin_kernel={fp32: vectorized_oneshot_x1, fp16: auto}", path=DEFAULT)
     assert dag.tune_input("swish_plugin", explicit, "fp32") == []
     assert dag.tune_input("swish_plugin", explicit, "fp16") == [dag.TUNE_CHOICE]
-    assert not dag.tune_planned({**config, "plugin_kernel": "vectorized_oneshot_x1"},
+    assert not dag.tune_planned(typed("plugin_kernel=vectorized_oneshot_x1", path=DEFAULT),
                                 ["swish_plugin__fp32__sweep", "relu__fp32__sweep"])
 
 
 def test_a_retired_kernel_name_is_refused_by_the_config(tmp_path: Path) -> None:
     import yaml
-    from trt_plugin_bench.config import ConfigError
+    from trt_plugin_bench.config import ConfigError, load_config
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["plugin_kernel"] = "vectorized_oneshot_sized"
@@ -129,19 +129,19 @@ def test_a_retired_kernel_name_is_refused_by_the_config(tmp_path: Path) -> None:
 
 
 def test_cuda_architectures_come_from_config_or_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert dag.cuda_architectures({"compile": {"cuda_architectures": "80;90"}}, "tensorrt") == "80;90"
+    assert dag.cuda_architectures(typed("compile.cuda_architectures='80;90'"), "tensorrt") == "80;90"
     monkeypatch.setattr(dag, "_nvidia_smi", lambda query: "9.0" if query == "compute_cap" else None)
-    assert dag.cuda_architectures({"compile": {"cuda_architectures": "auto"}}, "tensorrt") == "90"
-    assert dag.cuda_architectures({}, "reference") == ""  # the compiler's default: nothing runs on the CPU
+    assert dag.cuda_architectures(typed("compile.cuda_architectures=auto"), "tensorrt") == "90"
+    assert dag.cuda_architectures(typed(), "reference") == ""  # the compiler's default: nothing runs on the CPU
     monkeypatch.setattr(dag, "_nvidia_smi", lambda query: None)
-    assert dag.cuda_architectures({}, "tensorrt") == ""
+    assert dag.cuda_architectures(typed(), "tensorrt") == ""
     assert dag.gpu_identity("reference").startswith("cpu")
 
 
 def test_tensorrts_own_shape_is_a_finalist_whatever_its_direct_rank() -> None:
     ranked = ["vectorized_oneshot_x1_b128", "vectorized_oneshot_x1", "vectorized_oneshot", "vectorized_oneshot_x4",
               "vectorized_oneshot_x2_b128"]
-    config = load_config(ROOT / "config.yaml")["tune"]
+    config = typed(path=DEFAULT).tune
     assert finalists_of(ranked, config) == [*ranked[:3], "vectorized_oneshot_x2_b128"]
     assert finalists_of(ranked[:4], config) == ranked[:3]  # not measured: nothing to add
     assert finalists_of(["vectorized_oneshot_x2_b128", *ranked[:2]], config) == ["vectorized_oneshot_x2_b128", *ranked[:2]]
@@ -155,8 +155,8 @@ def test_finalist_engines_build_in_worker_processes_with_their_records(tmp_path:
     from trt_plugin_bench.backends.base import read_build_record
     from trt_plugin_bench.tune import build_engines
 
-    config = {"beta": 1.0, "profiles": {"tune": {"min": [1], "opt": [64], "max": [4096], "shapes": [[64]]}}}
-    specs = [make_spec({**config, "plugin_kernel": k}, "swish_plugin", "fp32", "tune")
+    tune_profile = "profiles={tune: {min: [1], opt: [64], max: [4096], shapes: [[64]]}}"
+    specs = [make_spec(typed(tune_profile, "compare.extra_shapes={}", f"plugin_kernel={k}"), "swish_plugin", "fp32", "tune")
              for k in ("vectorized_oneshot_x1", "vectorized_oneshot_x2_b128")]
     jobs = [(spec, tmp_path / f"{spec.kernel}.engine", None) for spec in specs]
     build_engines(jobs, {}, workers=2, backend_name="reference")

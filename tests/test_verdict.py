@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from trt_plugin_bench.verdict import (
     verdict,
     verdict_from_store,
 )
+from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICE = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1 on NVIDIA H200", "timing_clock": "cuda_event",
@@ -349,10 +351,9 @@ def log_run(root: Path, uri: str, seed: int, extra_work: int, *, scale: dict | N
     from trt_plugin_bench.tracking import log_results
 
     write_run(root, seed, scale=scale, device={**CPU, "git_commit": commit}, sm_clock=0)
-    resolved = {"backend": "reference", "timing": {"max_time_s": timing}, "reference": {"extra_work": extra_work},
-                "mlflow": {"experiment": "verdict-store", "tracking_uri": uri}}
-    summary = log_results({"mlflow": resolved["mlflow"], "beta": 1.0, "timing": resolved["timing"], "config": resolved},
-                          root / "tables", root / "tables" / "device.json", root / "mlflow" / "logged.json")
+    settings = typed(f"timing.max_time_s={timing}", f"reference.extra_work={extra_work}", "mlflow.experiment=verdict-store",
+                     f"mlflow.tracking_uri='{uri}'")
+    summary = log_results(settings, root / "tables", root / "tables" / "device.json", root / "mlflow" / "logged.json")
     time.sleep(0.01)  # distinct start times: "earlier" is by start time
     return summary["parent_run_id"]
 
@@ -468,7 +469,7 @@ def test_extra_work_is_in_the_schema(small: dict) -> None:
 def test_extra_work_repeats_the_plugin_computation(tmp_path: Path, small: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """A plugin engine built with extra_work 2 computes three times (same output); relu, the
     control, once. Counted calls, not timings."""
-    config = {**small, "builder": {"reference_extra_work": 2}}
+    config = typed("reference.extra_work=2")
     calls = []
     real = ref.compute_float32
 
@@ -490,16 +491,16 @@ def test_extra_work_repeats_the_plugin_computation(tmp_path: Path, small: dict, 
     engines["relu"].infer(x)
     assert calls == ["relu"]
     with pytest.raises(ValueError, match="extra_work"):
-        sweeps.build_engine({**small, "builder": {"reference_extra_work": -1}}, "reference", "swish_plugin", "fp32",
+        wrong = replace(config, reference=replace(config.reference, extra_work=-1))  # past the schema's minimum
+        sweeps.build_engine(wrong, "reference", "swish_plugin", "fp32",
                             "tiny", tmp_path / "bad.engine", tmp_path / "bad.golden.npz", None)
 
 
 def _forwards_extra_work() -> bool:
     from trt_plugin_bench import dag
 
-    cfg = validate_config(yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text()))
-    cfg["reference"]["extra_work"] = 3
-    return dag.builder_cfg(cfg, "tiny").get("reference_extra_work") == 3
+    handed = dag.rule_settings(typed("reference.extra_work=3"), "build", op="swish_plugin", dtype="fp32", profile="tiny")
+    return json.loads(handed)["reference"]["extra_work"] == 3
 
 
 @pytest.mark.slow

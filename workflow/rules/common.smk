@@ -10,7 +10,7 @@ from trt_plugin_bench.provenance import plugin_sources
 TPB = f"{sys.executable} {WORKFLOW_DIR / 'scripts' / 'tpb.py'}"
 CONDA_ENV = "../../environment.yml"
 MANIFEST = dag.MANIFEST
-BACKEND = resolve_backend_name(CONFIG["backend"])
+BACKEND = resolve_backend_name(SETTINGS.backend)
 TRT_VERSION = tensorrt_version() if BACKEND == "tensorrt" else None
 if BACKEND == "tensorrt" and TRT_VERSION is None:
     raise WorkflowError(
@@ -23,26 +23,26 @@ logger.info(
     else "trt-plugin-bench: backend reference (CPU, numpy): timings are CPU timings, not TensorRT"
 )
 # every operator name a wildcard may take: the built-in specs (ops/) and those config operators: adds
-OPERATOR_NAMES = list(dict.fromkeys([*OPERATORS, *dag.operator_names(CONFIG)]))
-KEYS, SKIPPED = dag.plan_sweeps(CONFIG, BACKEND, TRT_MAJOR)
+OPERATOR_NAMES = list(dict.fromkeys([*OPERATORS, *dag.operator_names(SETTINGS)]))
+KEYS, SKIPPED = dag.plan_sweeps(SETTINGS, BACKEND, TRT_MAJOR)
 for _why in SKIPPED:
     logger.info(f"trt-plugin-bench: skipping {_why}")
-THREAD_KEYS = dag.thread_keys(CONFIG, KEYS)
-TUNE_PLANNED = dag.tune_planned(CONFIG, KEYS)
-COMPARE_KEYS = dag.compare_keys(CONFIG, KEYS)
+THREAD_KEYS = dag.thread_keys(SETTINGS, KEYS)
+TUNE_PLANNED = dag.tune_planned(SETTINGS, KEYS)
+COMPARE_KEYS = dag.compare_keys(SETTINGS, KEYS)
 # the figures this run has data for (rule all, figures, log_mlflow); the others are named with the
 # reason here and in summary.md (never drawn as placeholders)
-FIGURES, SKIPPED_FIGURES = figure_plan(BACKEND, CONFIG, TRT_MAJOR)
+FIGURES, SKIPPED_FIGURES = figure_plan(BACKEND, SETTINGS, TRT_MAJOR)
 for _name, _why in SKIPPED_FIGURES.items():
     logger.info(f"trt-plugin-bench: no {_name} figure: {_why}")
 GPU_RESOURCES = 1 if BACKEND == "tensorrt" else 0
-KERNEL_BENCH = BACKEND == "tensorrt" and CONFIG.get("kernel_bench", {}).get("enabled", True)
-PROFILE_CFG = CONFIG.get("profile", {})
+KERNEL_BENCH = BACKEND == "tensorrt" and SETTINGS.kernel_bench.enabled
+PROFILE_CFG = SETTINGS.profile
 PROFILE_KEY = (
-    sweep_key(PROFILE_CFG["operator"], PROFILE_CFG["dtype"], PROFILE_CFG["profile"])
-    if PROFILE_CFG.get("enabled") and BACKEND == "tensorrt" else None
+    sweep_key(PROFILE_CFG.operator, PROFILE_CFG.dtype, PROFILE_CFG.profile)
+    if PROFILE_CFG.enabled and BACKEND == "tensorrt" else None
 )
-if PROFILE_CFG.get("enabled") and BACKEND != "tensorrt":
+if PROFILE_CFG.enabled and BACKEND != "tensorrt":
     logger.info("trt-plugin-bench: the Nsight Compute profile rule needs the tensorrt backend; skipped")
 if PROFILE_KEY is not None and PROFILE_KEY not in KEYS:
     raise WorkflowError(f"profile: {PROFILE_KEY} is not built on this backend (skipped: {SKIPPED})")

@@ -3,7 +3,7 @@ rule compile_plugin:
     configured operator spec that has its own (its CMake folder built, its prebuilt .so checked)."""
     input:
         plugin_sources(),
-        dag.compile_inputs(CONFIG),
+        dag.compile_inputs(SETTINGS.operators),
     output:
         manifest=MANIFEST,
     params:
@@ -11,8 +11,8 @@ rule compile_plugin:
         backend=BACKEND,
         build_dir=lambda w, output: str(Path(output.manifest).parent / "plugin"),
         # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
-        arch=dag.cuda_architectures(CONFIG, BACKEND),
-        specs=dag.compile_spec_args(CONFIG),
+        arch=dag.cuda_architectures(SETTINGS, BACKEND),
+        specs=dag.compile_spec_args(SETTINGS.operators),
     log:
         "results/logs/compile_plugin.log",
     threads: 2

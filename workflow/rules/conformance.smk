@@ -12,7 +12,7 @@ rule conformance:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=dag.cfg_json(conformance=CONFIG["conformance"], beta=CONFIG["beta"]),
+        settings=dag.rule_settings(SETTINGS, "conformance"),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
         op=lambda w: dag.op_arg(w.op),
     log:
@@ -22,5 +22,5 @@ rule conformance:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} conformance --backend {params.backend} --config-json {params.cfg:q} --op {params.op:q} "
+        "{params.tpb} conformance --backend {params.backend} --settings-json {params.settings:q} --op {params.op:q} "
         "{params.manifest} --out {output} > {log} 2>&1"

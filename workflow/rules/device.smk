@@ -6,7 +6,7 @@ rule calibrate:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=dag.cfg_json(calibration=CONFIG["calibration"], timing=CONFIG["timing"]),
+        settings=dag.rule_settings(SETTINGS, "calibrate"),
     log:
         "results/logs/calibrate.log",
     resources:
@@ -14,7 +14,7 @@ rule calibrate:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} calibrate --backend {params.backend} --config-json {params.cfg:q} "
+        "{params.tpb} calibrate --backend {params.backend} --settings-json {params.settings:q} "
         "--out {output.csv} --device-json {output.device} > {log} 2>&1"
 
 
@@ -26,8 +26,7 @@ rule kernel_bench:
         "results/kernel/kernels.csv",
     params:
         tpb=TPB,
-        cfg=dag.cfg_json(kernel_bench=CONFIG.get("kernel_bench", {}), timing=CONFIG["timing"],
-                     dtypes=CONFIG["dtypes"], beta=CONFIG["beta"]),
+        settings=dag.rule_settings(SETTINGS, "kernel-bench"),
     log:
         "results/logs/kernel_bench.log",
     resources:
@@ -35,7 +34,7 @@ rule kernel_bench:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} kernel-bench --config-json {params.cfg:q} --manifest {input.manifest} "
+        "{params.tpb} kernel-bench --settings-json {params.settings:q} --manifest {input.manifest} "
         "--out {output} > {log} 2>&1"
 
 
@@ -49,7 +48,7 @@ rule profile:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=dag.cfg_json(profile=PROFILE_CFG),
+        settings=dag.rule_settings(SETTINGS, "profile"),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/profile/{op}__{dtype}__{profile}.log",
@@ -58,6 +57,6 @@ rule profile:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} profile --backend {params.backend} --config-json {params.cfg:q} --op {wildcards.op} "
+        "{params.tpb} profile --backend {params.backend} --settings-json {params.settings:q} --op {wildcards.op} "
         "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {input.engine} {params.manifest} "
         "--out {output} > {log} 2>&1"

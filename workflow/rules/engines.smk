@@ -2,7 +2,7 @@ rule build_engine:
     """Build and serialize one engine; keep what the building process computed with it."""
     input:
         manifest=lambda w: dag.manifest_for(w.op),
-        kernel_tables=lambda w: dag.tune_input(w.op, CONFIG, w.dtype),
+        kernel_tables=lambda w: dag.tune_input(w.op, SETTINGS, w.dtype),
     output:
         engine="results/engines/{op}__{dtype}__{profile}.engine",
         record="results/engines/{op}__{dtype}__{profile}.build.json",
@@ -10,9 +10,9 @@ rule build_engine:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, beta=CONFIG["beta"],
-                                   builder=dag.builder_cfg(CONFIG, w.profile),
-                                   plugin_kernel=dag.plugin_kernel(w.op, CONFIG, w.dtype)),
+        # its profile, beta, this engine's builder settings, plugin_kernel for this dtype where the
+        # operator's kernel is chosen, reference.extra_work (dag.RULE_READS["build"])
+        settings=lambda w: dag.rule_settings(SETTINGS, "build", op=w.op, dtype=w.dtype, profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
         kernel_tables=lambda w, input: f"--kernel-tables {input.kernel_tables}" if input.kernel_tables else "",
         op=lambda w: dag.op_arg(w.op),  # its name, or an external operator's spec file
@@ -23,6 +23,6 @@ rule build_engine:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} build --backend {params.backend} --config-json {params.cfg:q} --op {params.op:q} "
+        "{params.tpb} build --backend {params.backend} --settings-json {params.settings:q} --op {params.op:q} "
         "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {output.engine} "
         "--golden {output.golden} {params.manifest} {params.kernel_tables} > {log} 2>&1"

@@ -1,4 +1,4 @@
-from trt_plugin_bench.config import cli_mlflow_keys, mlflow_env_fingerprint
+from trt_plugin_bench.config import mlflow_env_fingerprint
 
 
 rule aggregate:
@@ -14,7 +14,7 @@ rule aggregate:
         kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
         profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
         tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
-        conformance=dag.conformance_outputs(CONFIG),
+        conformance=dag.conformance_outputs(SETTINGS),
     output:
         tables=expand("results/tables/{name}.csv",
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
@@ -56,21 +56,21 @@ rule log_mlflow:
     params:
         tpb=TPB,
         # plain values, not functions of the input: Snakemake reruns a rule on a change of its
-        # non-derived params only. The resolved config, the files to log, the mlflow keys given
-        # with --config (they win over MLFLOW_TRACKING_URI) and a digest of MLflow's environment
-        # variables (setting MLFLOW_TRACKING_URI reruns this rule)
-        cfg=dag.cfg_json(
-            mlflow=CONFIG["mlflow"], beta=CONFIG["beta"], timing=CONFIG["timing"], config=CONFIG,
-            config_files=CONFIG_FILES, artifacts=PARENT_ARTIFACTS,
-            mlflow_cli_keys=cli_mlflow_keys(getattr(getattr(workflow, "config_settings", None), "config", None)),
-            mlflow_env=mlflow_env_fingerprint()),
+        # non-derived params only. The whole config typed (the parent run's params; its mlflow
+        # section names the keys given with --config, which win over MLFLOW_TRACKING_URI), the files
+        # to log, and a digest of MLflow's environment variables (setting MLFLOW_TRACKING_URI reruns
+        # this rule; the command reads the variables themselves)
+        settings=dag.rule_settings(SETTINGS, "log-mlflow"),
+        config_files=CONFIG_FILES,
+        artifacts=PARENT_ARTIFACTS,
+        mlflow_env=mlflow_env_fingerprint(),
     log:
         "results/logs/log_mlflow.log",
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} log-mlflow --config-json {params.cfg:q} --tables-dir results/tables "
-        "--out {output} > {log} 2>&1"
+        "{params.tpb} log-mlflow --settings-json {params.settings:q} --tables-dir results/tables "
+        "--config-file {params.config_files:q} --artifact {params.artifacts:q} --out {output} > {log} 2>&1"
 
 
 rule figures:

@@ -13,7 +13,8 @@ rule latency:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, timing=CONFIG["timing"], reference=CONFIG["reference"]),
+        # the settings it reads (dag.RULE_READS), typed: a change to one of them reruns it
+        settings=lambda w: dag.rule_settings(SETTINGS, "latency", profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/latency/{op}__{dtype}__{profile}.log",
@@ -22,7 +23,7 @@ rule latency:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} latency --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
+        "{params.tpb} latency --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine} "
         "{params.manifest} --out {output.csv} --samples {output.samples} > {log} 2>&1"
 
 
@@ -38,10 +39,7 @@ rule compare:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, timing=CONFIG["timing"],
-                               reference=CONFIG["reference"],
-                               compare={**{k: CONFIG["compare"][k] for k in ("mode", "target_rse", "max_time_s")},
-                                        "extra_shapes": {w.profile: CONFIG["compare"]["extra_shapes"].get(w.profile, [])}}),
+        settings=lambda w: dag.rule_settings(SETTINGS, "compare", profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.log",
@@ -50,7 +48,7 @@ rule compare:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} compare --backend {params.backend} --config-json {params.cfg:q} --engine-a {input.engine_a} "
+        "{params.tpb} compare --backend {params.backend} --settings-json {params.settings:q} --engine-a {input.engine_a} "
         "--engine-b {input.engine_b} {params.manifest} --out {output} > {log} 2>&1"
 
 
@@ -64,8 +62,7 @@ rule dynamic_shapes:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(profiles={w.profile: CONFIG["profiles"][w.profile]}, reference=CONFIG["reference"],
-                               timing={"verify_max_elements": CONFIG["timing"]["verify_max_elements"]}),
+        settings=lambda w: dag.rule_settings(SETTINGS, "dynamic", profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/dynamic/{op}__{dtype}__{profile}.log",
@@ -74,7 +71,7 @@ rule dynamic_shapes:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} dynamic --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
+        "{params.tpb} dynamic --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine} "
         "{params.manifest} --out {output} > {log} 2>&1"
 
 
@@ -114,7 +111,7 @@ rule threads:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=lambda w: dag.cfg_json(threads=CONFIG["threads"], reference=CONFIG["reference"]),
+        settings=dag.rule_settings(SETTINGS, "threads"),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
         "results/logs/threads/{op}__{dtype}__{profile}.log",
@@ -124,5 +121,5 @@ rule threads:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} threads --backend {params.backend} --config-json {params.cfg:q} --engine {input.engine} "
+        "{params.tpb} threads --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine} "
         "{params.manifest} --out {output} > {log} 2>&1"

@@ -11,8 +11,7 @@ rule tune:
     params:
         tpb=TPB,
         backend=BACKEND,
-        cfg=dag.cfg_json(tune=CONFIG["tune"], dtypes=CONFIG["dtypes"], beta=CONFIG["beta"], builder=CONFIG.get("builder", {}),
-                         compare={"pairs": CONFIG["compare"]["pairs"]}, timing={"l2_flush": CONFIG["timing"]["l2_flush"]}),
+        settings=dag.rule_settings(SETTINGS, "tune"),
         gpu=dag.gpu_identity(BACKEND),
     log:
         "results/logs/tune.log",
@@ -21,5 +20,5 @@ rule tune:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} tune --backend {params.backend} --config-json {params.cfg:q} --manifest {input.manifest} "
+        "{params.tpb} tune --backend {params.backend} --settings-json {params.settings:q} --manifest {input.manifest} "
         "--out {output.table} --choice {output.choice} > {log} 2>&1"

@@ -13,14 +13,13 @@ rule verdict:
         png="results/verdict/verdict.png",
     params:
         tpb=TPB,
-        fail_on=",".join(CONFIG["verdict"]["fail_on"]),
+        fail_on=",".join(SETTINGS.verdict.fail_on),
         # the store as log_mlflow resolves it (its mlflow keys and those given with --config)
-        cfg=dag.cfg_json(mlflow=CONFIG["mlflow"],
-                         mlflow_cli_keys=cli_mlflow_keys(getattr(getattr(workflow, "config_settings", None), "config", None))),
+        settings=dag.rule_settings(SETTINGS, "verdict"),
     log:
         "results/logs/verdict.log",
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} verdict --candidate results --out-dir results/verdict --config-json {params.cfg:q} "
+        "{params.tpb} verdict --candidate results --out-dir results/verdict --settings-json {params.settings:q} "
         "--missing-baseline-ok --fail-on={params.fail_on} > {log} 2>&1"

@@ -128,10 +128,10 @@ print("copy16 bit-identical:", bool((x == y).all()))
 PY
     note "$(tail -1 "$LOGS/copy16_check.log")"
     python3 workflow/scripts/tpb.py calibrate --backend tensorrt --out "$LOGS/calibration_ceiling.csv" --device-json "$LOGS/device_ceiling.json" \
-      --config-json '{"calibration": {"copy_mib": [256, 1024, 2048]}, "timing": {"target_rse": 0.01, "min_samples": 20, "max_samples": 5000, "max_time_s": 0.25, "warmup_min": 5, "warmup_time_s": 0.02}}' > "$LOGS/ceiling.log" 2>&1
+      --settings-json "$(python3 workflow/scripts/tpb.py check-config config.yaml --set 'calibration.copy_mib=[256, 1024, 2048]' --print | tail -1)" > "$LOGS/ceiling.log" 2>&1
     python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
     python3 workflow/scripts/tpb.py kernel-bench --manifest results/build/manifest.json --out "$LOGS/kernel_ceiling.csv" \
-      --config-json '{"kernel_bench": {"kernels": ["vectorized_oneshot_x1", "vectorized_oneshot_x1_b128"], "elements": [268435456, 536870912]}, "timing": {"target_rse": 0.01, "min_samples": 20, "max_samples": 5000, "max_time_s": 0.25, "warmup_min": 5, "warmup_time_s": 0.02}, "dtypes": ["fp32", "fp16", "bf16"], "beta": 1.0}' >> "$LOGS/ceiling.log" 2>&1
+      --settings-json "$(python3 workflow/scripts/tpb.py check-config config.yaml --set 'kernel_bench.kernels=[vectorized_oneshot_x1, vectorized_oneshot_x1_b128]' --set 'kernel_bench.elements=[268435456, 536870912]' --print | tail -1)" >> "$LOGS/ceiling.log" 2>&1
     cut -d, -f3-8,10 "$LOGS/calibration_ceiling.csv"; cut -d, -f3-5,7,9 "$LOGS/kernel_ceiling.csv" | grep cold
     note "ceiling rc=$?"
     ;;
@@ -348,13 +348,15 @@ PY
       fi
       # the shallow-clone fixture logs what TensorRT clones and destroys (its target's log)
       local dbg=(); [ "$t" = bad:SHALLOW_CLONE ] && dbg=(TPB_PLUGIN_DEBUG=1)
-      env "${dbg[@]}" timeout 330 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --config-json "$cj" \
+      env "${dbg[@]}" timeout 330 python3 workflow/scripts/tpb.py conformance --backend tensorrt --runner "$cb/trt_runner" --settings-json "$cj" \
         --workdir "/tmp/tpb-conformance-work/${t/:/_}" "${args[@]}" > "$cr/${t/:/_}.log" 2>&1
       echo "$t rc=$?"
     }
-    # tighter limits than the rule's defaults (a hang must not eat the session); CONFORMANCE_JSON, e.g.
-    # '{"conformance": {"sanitizer_tools": ["memcheck"]}}', replaces them for a narrower rerun
-    cj=${CONFORMANCE_JSON:-}; [ -n "$cj" ] || cj='{"conformance": {"child_timeout_s": 60, "sanitizer_timeout_s": 180}}'
+    # tighter limits than the rule's defaults (a hang must not eat the session): config.yaml's settings with
+    # these overrides (tpb check-config --print); CONFORMANCE_SET, e.g. 'conformance.sanitizer_tools=[memcheck]',
+    # replaces them for a narrower rerun
+    cset=${CONFORMANCE_SET:-"conformance.child_timeout_s=60 conformance.sanitizer_timeout_s=180"}
+    cj=$(python3 workflow/scripts/tpb.py check-config config.yaml $(printf -- '--set %s ' $cset) --print | tail -1)
     export -f one; export cb cr cj
     start=$(date +%s)
     printf '%s\n' "${targets[@]}" | xargs -P 6 -I{} bash -c 'one {}' > "$cr/rc.txt" 2>&1

@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from trt_plugin_bench import oracle as ref  # noqa: E402
 from trt_plugin_bench.config import load_config  # noqa: E402
 from trt_plugin_bench.host import quiet_host  # noqa: E402
 from trt_plugin_bench.measure import Plan, State, engine_timers, measure_interleaved  # noqa: E402
+from trt_plugin_bench.settings import Settings  # noqa: E402
 from trt_plugin_bench.stats import StoppingRule  # noqa: E402
 
 COPY_SOURCE = r"""
@@ -256,21 +258,21 @@ def cold_flush(out: Path, manifest: Path) -> None:
             print(f"{mib:>5} {name:<18} {g['warm']:10.1f} {g['clean']:11.1f} {g['dirty']:11.1f}")
 
 
-def _engines(config: dict, names: list[tuple[str, str, str, str]], workdir: Path, manifest: Path | None):  # noqa: ANN202
+def _engines(config: Settings, names: list[tuple[str, str, str, str]], workdir: Path, manifest: Path | None):  # noqa: ANN202
     """Build (or reuse) engines: (label, operator, kernel, profile, dtype)."""
     from trt_plugin_bench.backends import get_backend
     from trt_plugin_bench.backends.base import build_record_path, sha256_file
-    from trt_plugin_bench.sweeps import make_spec, plugin_library_from_manifest
+    from trt_plugin_bench.sweeps import builder_config, make_spec, plugin_library_from_manifest
 
     backend = get_backend("tensorrt")
     library = plugin_library_from_manifest(manifest)
     out = {}
     for label, op, kernel, profile, dtype in names:
-        cfg = dict(config, plugin_kernel=kernel) if kernel else config
+        cfg = replace(config, plugin_kernel={**config.plugin_kernel, dtype: kernel}) if kernel else config
         spec = make_spec(cfg, op, dtype, profile)
         path = workdir / f"{label}.engine"
         if not path.exists():
-            backend.build(spec, path, library if op.startswith("swish_plugin") else None, config.get("builder", {}))
+            backend.build(spec, path, library if op.startswith("swish_plugin") else None, builder_config(config.builder))
             # the part of sweeps.build_engine's record that load() checks (no golden output here)
             build_record_path(path).write_text(json.dumps({"spec": spec.to_json(), "engine_sha256": sha256_file(path)}))
         out[label] = backend.load(path, library)
@@ -278,7 +280,7 @@ def _engines(config: dict, names: list[tuple[str, str, str, str]], workdir: Path
 
 
 def idle_series(out: Path, manifest: Path, seconds: float) -> None:
-    config = load_config("config.yaml")
+    config = Settings.from_config(load_config("config.yaml"))
     work = Path("/tmp/tpb-probe-engines")
     work.mkdir(exist_ok=True)
     _, engines = _engines(config, [("relu_fp16_sweep", "relu", "", "sweep", "fp16"),
@@ -345,8 +347,7 @@ def arena_compare(out: Path, manifest: Path) -> None:
     control says: TensorRT's kernel against itself (a second execution context) on separate
     buffers, then on one shared input, output and flush buffer (TimingArena), beside plugin ÷ native
     in both set-ups. Fresh allocations for every shape and repeat."""
-    config = load_config("config.yaml")
-    config = dict(config, builder=dict(config["builder"], profiles_per_engine=2))
+    config = Settings.from_config(load_config("config.yaml", ["builder.profiles_per_engine=2"]))
     work = Path("/tmp/tpb-probe-engines")
     work.mkdir(exist_ok=True)
     backend, engines = _engines(config, [("native2_fp32_sweep", "swish_native", "", "sweep", "fp32"),

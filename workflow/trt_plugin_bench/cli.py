@@ -1,8 +1,9 @@
 """`python -m trt_plugin_bench <command>`: the one entry point every Snakemake rule calls.
 
 Each command parses its arguments, takes a GPU slot when it runs on the tensorrt backend, calls
-one function and writes its outputs atomically. Config reaches commands as the JSON of only the
-keys they use (the rule's params), so Snakemake reruns a rule exactly when those keys change.
+one function and writes its outputs atomically. Config reaches a command in one serialized form,
+--settings-json (settings.Settings.to_json of the keys it reads, dag.RULE_READS: the rule's params),
+so Snakemake reruns a rule exactly when those keys change.
 """
 
 from __future__ import annotations
@@ -118,14 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         if backend:
             p.add_argument("--backend", required=True, choices=["tensorrt", "reference"])
         if cfg:
-            p.add_argument("--config-json", default="{}", help="the config keys this command uses, as JSON")
+            p.add_argument("--settings-json", default="{}",
+                           help="the settings this command reads (Settings.to_json; its rule hands them: dag.RULE_READS)")
         return p
 
     set_help = "override a config key, e.g. --set timing.max_time_s=0.5 (value read as YAML, typed by the schema)"
     p = cmd("check-config", backend=False, cfg=False)
     p.add_argument("config")
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
-    p.add_argument("--print", action="store_true", help="print the typed settings (timing, threads, reference, compare)")
+    p.add_argument("--print", action="store_true", help="print the typed settings (Settings.to_json: every section)")
     p = cmd("resolve-backend", backend=False, cfg=False)
     p.add_argument("requested")
     p = cmd("compile", cfg=False)
@@ -155,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     for a in ("--engine-a", "--engine-b", "--out"):
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
-    p = cmd("roundtrip")
+    p = cmd("roundtrip", cfg=False)
     for a in ("--engine", "--golden", "--out"):
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
@@ -199,13 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     p = cmd("log-mlflow", backend=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--config-file", nargs="*", default=[], help="the config files this run read (logged as artifacts)")
+    p.add_argument("--artifact", nargs="*", default=[], help="more files for the parent run (summary.md, figures)")
     p = cmd("pick-kernel", backend=False, cfg=False)
     p.add_argument("--kernel-csv", required=True)
     p.add_argument("--config-out", help="write {plugin_kernel: {dtype: kernel}} here, a config file to add")
     p = cmd("figures", backend=False, cfg=False)
     p.add_argument("--tables-dir", required=True)
     p.add_argument("--out-dir", required=True)
-    p = cmd("verdict", backend=False)  # did my change help? (verdict.py); --config-json: {mlflow: ...} as log-mlflow's
+    p = cmd("verdict", backend=False)  # did my change help? (verdict.py); --settings-json: {mlflow: ...} as log-mlflow's
     base = p.add_mutually_exclusive_group()  # none given: the latest earlier run of this setup, another plugin
     base.add_argument("--baseline", help="the results/ folder of the run before the change")
     base.add_argument("--baseline-run", help="an MLflow parent run id (a child's id means its parent)")
@@ -231,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rebuild-time-s", type=float, default=0.5, help="time per state and round (default 0.5 s)")
     p.add_argument("--rebuild-filter", default="", help="regex on op/dtype/profile/shape/mode: the states to time")
     p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
-                   "(default: config verdict.remeasure_rounds, else 2)")
-    p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --config-json")
+                   "(default: config verdict.remeasure_rounds)")
+    p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --settings-json")
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
                                           "else the config's mlflow.tracking_uri)")
@@ -248,12 +252,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = json.loads(getattr(args, "config_json", "{}") or "{}")
+    from .settings import Settings
+
+    settings = Settings.from_json(getattr(args, "settings_json", "{}"))
     backend = getattr(args, "backend", "reference")
 
     if args.command == "check-config":
         from .config import load_config
-        from .settings import Settings
 
         validated = load_config(args.config, args.set)  # a ConfigError becomes main's one error line
         print(f"{args.config}: valid" + (f" (with {', '.join(args.set)})" if args.set else ""))
@@ -301,11 +306,11 @@ def _run(args: argparse.Namespace) -> int:
         print("conformance matrix: " + ("as expected" if not problems else f"{len(problems)} unexpected"))
         return 1 if (args.expect and problems) else 0
     if args.command in ("aggregate", "figures", "log-mlflow"):
-        return _host_only(args, config)
+        return _host_only(args, settings)
     if args.command == "kernel-bench":
         backend = "tensorrt"  # a GPU job: take a slot like the TensorRT jobs
     with _slot(backend, args.command):
-        return _gpu_or_reference(args, config, backend)
+        return _gpu_or_reference(args, settings, backend)
 
 
 def _verdict(args: argparse.Namespace) -> int:
@@ -347,11 +352,13 @@ def _verdict(args: argparse.Namespace) -> int:
     return status
 
 
-def _verdict_config(args: argparse.Namespace) -> dict:
-    """The project config the interleaved mode builds and times with (--config's file, validated)."""
+def _verdict_config(args: argparse.Namespace):  # noqa: ANN202 - settings.Settings | None
+    """The project settings the interleaved mode builds and times with (--config's file with the
+    --set overrides, validated and typed), or None without a config file."""
     from .config import load_config
+    from .settings import Settings
 
-    return load_config(args.config, args.set) if Path(args.config).is_file() else {}
+    return Settings.from_config(load_config(args.config, args.set)) if Path(args.config).is_file() else None
 
 
 def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
@@ -385,23 +392,30 @@ def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
     return sha
 
 
+# without --settings-json and without a config file: MLflow's own default store (it is no config default)
+MLFLOW_DEFAULT_STORE = "sqlite:///mlflow.db"
+
+
 def _verdict_store(args: argparse.Namespace) -> str:
-    """The store as the log rule resolves it (config.resolve_tracking): the rule's --config-json
-    mlflow section and command-line keys, else the --config file's, else sqlite:///mlflow.db; an
-    MLFLOW_TRACKING_URI in the environment wins over a config file's."""
+    """The store as the log rule resolves it (config.resolve_tracking): the rule's --settings-json
+    mlflow section (its command-line keys too), else the --config file's (with --set), else MLflow's
+    default sqlite:///mlflow.db; an MLFLOW_TRACKING_URI in the environment wins over a config file's."""
     from .config import resolve_tracking
+    from .settings import Settings
 
-    cfg = json.loads(args.config_json or "{}")
-    section = cfg.get("mlflow")
-    if section is None and Path(args.config).is_file():
-        import yaml
+    handed = Settings.from_json(args.settings_json)
+    if handed.handed("mlflow"):
+        mlflow = handed.mlflow
+    else:
+        typed = _verdict_config(args)
+        if typed is None:
+            return resolve_tracking({"tracking_uri": MLFLOW_DEFAULT_STORE, "experiment": ""}).tracking_uri
+        mlflow = typed.mlflow
+    section = {"tracking_uri": mlflow.tracking_uri, "experiment": mlflow.experiment}
+    return resolve_tracking(section, cli_keys=mlflow.cli_keys).tracking_uri
 
-        section = (yaml.safe_load(Path(args.config).read_text()) or {}).get("mlflow")
-    section = {"experiment": "trt-plugin-bench", "tracking_uri": "sqlite:///mlflow.db", **(section or {})}
-    return resolve_tracking(section, cli_keys=cfg.get("mlflow_cli_keys", ())).tracking_uri
 
-
-def _host_only(args: argparse.Namespace, config: dict) -> int:
+def _host_only(args: argparse.Namespace, settings) -> int:  # noqa: ANN001 - settings.Settings
     if args.command == "aggregate":
         from .aggregate import aggregate
 
@@ -425,12 +439,13 @@ def _host_only(args: argparse.Namespace, config: dict) -> int:
     from .tracking import log_results
 
     # an unreachable store raises TrackingStoreUnreachable: main's one error line names it
-    summary = log_results(config, Path(args.tables_dir), Path(args.tables_dir) / "device.json", Path(args.out))
+    summary = log_results(settings, Path(args.tables_dir), Path(args.tables_dir) / "device.json", Path(args.out),
+                          config_files=args.config_file, artifacts=args.artifact)
     print(json.dumps(summary, indent=2))
     return 0
 
 
-def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> int:
+def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int:  # noqa: ANN001 - settings.Settings
     from . import sweeps
     from .records import (
         CalibrationRow,
@@ -449,55 +464,54 @@ def _gpu_or_reference(args: argparse.Namespace, config: dict, backend: str) -> i
         from .records import TuneRow
         from .tune import tune
 
-        write_rows(args.out, TuneRow, tune(config, backend, manifest, Path(args.choice)))
+        write_rows(args.out, TuneRow, tune(settings, backend, manifest, Path(args.choice)))
         return 0
     if args.command == "build":
-        if getattr(args, "kernel_tables", None):
+        tables = None
+        if args.kernel_tables:
             from .tune import load_kernel_tables
 
-            config["kernel_tables"] = load_kernel_tables(Path(args.kernel_tables))
-        sweeps.build_engine(config, backend, args.op, args.dtype, args.profile, Path(args.engine),
-                            Path(args.golden), manifest)
+            tables = load_kernel_tables(Path(args.kernel_tables))
+        sweeps.build_engine(settings, backend, args.op, args.dtype, args.profile, Path(args.engine),
+                            Path(args.golden), manifest, tables)
     elif args.command == "latency":
-        write_rows(args.out, LatencyRow, sweeps.latency_sweep(config, backend, Path(args.engine), manifest,
+        write_rows(args.out, LatencyRow, sweeps.latency_sweep(settings, backend, Path(args.engine), manifest,
                                                              _path(args.samples)))
     elif args.command == "compare":
-        write_rows(args.out, CompareRow, sweeps.compare_sweep(config, backend, Path(args.engine_a), Path(args.engine_b),
+        write_rows(args.out, CompareRow, sweeps.compare_sweep(settings, backend, Path(args.engine_a), Path(args.engine_b),
                                                              manifest))
     elif args.command == "dynamic":
-        write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(config, backend, Path(args.engine), manifest))
+        write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(settings, backend, Path(args.engine), manifest))
     elif args.command == "threads":
-        write_rows(args.out, ThreadRow, sweeps.thread_sweep(config, backend, Path(args.engine), manifest))
+        write_rows(args.out, ThreadRow, sweeps.thread_sweep(settings, backend, Path(args.engine), manifest))
     elif args.command == "roundtrip":
-        write_rows(args.out, RoundtripRow, sweeps.roundtrip(config, backend, Path(args.engine), Path(args.golden), manifest))
+        write_rows(args.out, RoundtripRow, sweeps.roundtrip(backend, Path(args.engine), Path(args.golden), manifest))
     elif args.command == "roundtrip-child":
         result = sweeps.roundtrip_child(backend, Path(args.engine), Path(args.golden), manifest)
         print(json.dumps(result))
     elif args.command == "conformance":
         from .conformance import conformance_command
 
-        conformance_command(config, backend, args.op, manifest, Path(args.out), _path(args.library), args.flag,
+        conformance_command(settings, backend, args.op, manifest, Path(args.out), _path(args.library), args.flag,
                             _path(args.workdir), _path(args.runner))
     elif args.command == "calibrate":
         from .backends import get_backend
-        from .settings import Settings
         from .stats import StoppingRule
 
         b = get_backend(backend)
-        rule = StoppingRule.from_config(Settings.from_config(config, ("timing",)).timing)
-        rows = b.calibrate(config["calibration"]["copy_mib"], rule)  # the rule passes the defaulted section
+        rows = b.calibrate(list(settings.calibration.copy_mib), StoppingRule.from_config(settings.timing))
         write_rows(args.out, CalibrationRow, rows)
         Path(args.device_json).write_text(json.dumps(asdict(b.device_info()), indent=2))
     elif args.command == "kernel-bench":
         from .cuda_direct import kernel_bench
 
-        write_rows(args.out, KernelRow, kernel_bench(config, manifest))
+        write_rows(args.out, KernelRow, kernel_bench(settings, manifest))
     elif args.command == "profile":
         from .profiling import run_profile
 
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        rows = run_profile(config, backend, args.op, args.dtype, args.profile, Path(args.engine), manifest, out.parent)
+        rows = run_profile(settings, backend, args.op, args.dtype, args.profile, Path(args.engine), manifest, out.parent)
         write_rows(out, ProfileRow, rows)
     elif args.command == "profile-target":
         from .profiling import profile_target

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,22 +62,26 @@ def load_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _schema_defaults(section: str) -> tuple[tuple[str, Any], ...]:
-    props = load_schema()["properties"][section].get("properties", {})
+def _schema_defaults(path: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    node = load_schema()
+    for part in path:
+        node = node["properties"][part]
+    props = node.get("properties", {})
     return tuple((k, sub["default"]) for k, sub in props.items() if "default" in sub)
 
 
-def schema_defaults(section: str) -> dict[str, Any]:
-    """The schema's default of each key of config section ``section`` that has one: the one
-    place defaults live (settings.py and stats.StoppingRule take theirs from here)."""
-    return copy.deepcopy(dict(_schema_defaults(section)))
+def schema_defaults(*section: str) -> dict[str, Any]:
+    """The schema's default of each key of config section ``section`` (a nested one: its path,
+    e.g. "tune", "timing") that has one: the one place defaults live (settings.py and
+    stats.StoppingRule take theirs from here)."""
+    return copy.deepcopy(dict(_schema_defaults(tuple(section))))
 
 
 def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """``config`` with each ``key.sub=value`` override set (a copy): the value is read as YAML,
     and validate_config then types it as the schema says (``timing.max_time_s=0.5`` a number,
-    ``timing.modes=[warm]`` a list). The tpb CLI's --set; Snakemake's own --config takes
-    ``'timing={max_time_s: 0.5}'`` (it refuses a dotted key before the Snakefile runs)."""
+    ``timing.modes=[warm]`` a list). The tpb CLI's --set, and ``snakemake --config set=...``
+    (SET_KEY: Snakemake refuses a dotted key before the Snakefile runs)."""
     config = copy.deepcopy(config)
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -94,6 +99,43 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
         except yaml.YAMLError:
             node[parts[-1]] = value  # the validator names what the key allows
     return config
+
+
+# `snakemake --config` refuses a dotted key (its parser wants an identifier, before the Snakefile
+# runs), so nested overrides go under this one key: --config set='timing.max_time_s=0.5,threads.counts=[1,2]'
+SET_KEY = "set"
+_NEXT_OVERRIDE = re.compile(r"\s*[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)+\s*=")
+
+
+def split_overrides(text: str | list | tuple) -> list[str]:
+    """The ``KEY.SUB=VALUE`` overrides of one --config set=... value: separated by commas (or
+    semicolons) outside brackets and braces, each followed by the next dotted key, so a list value
+    such as ``threads.counts=[1,2]`` or ``timing.modes=[warm, cold]`` stays whole."""
+    if isinstance(text, (list, tuple)):
+        return [str(t).strip() for t in text if str(t).strip()]
+    text, out, depth, start = str(text), [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch in ",;" and depth == 0 and _NEXT_OVERRIDE.match(text, i + 1):
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [o.strip() for o in out if o.strip()]
+
+
+def pop_set_overrides(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``config`` without its ``set`` key (a copy), and that key's overrides (split_overrides)."""
+    config = dict(config)
+    value = config.pop(SET_KEY, None)
+    if value is None or value == "":
+        return config, []
+    if not isinstance(value, (str, list, tuple)):
+        raise ConfigError(f"config key '{SET_KEY}': {value!r} is not overrides; expected "
+                          "KEY.SUBKEY=VALUE[,KEY.SUBKEY=VALUE...], e.g. --config set='timing.max_time_s=0.5'")
+    return config, split_overrides(value)
 
 
 def _with_defaults(validator_class: type) -> type:
@@ -228,8 +270,8 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                 errors.append(
                     f"config key 'threads.shape': {tshape} is outside profile {tname!r} ({tprof.describe()})"
                 )
-    prof_cfg = config.get("profile", {})
-    if prof_cfg.get("enabled"):
+    prof_cfg = config["profile"]  # validation time: the keys below may be absent (required only when enabled)
+    if prof_cfg["enabled"]:
         for key in ("operator", "dtype", "profile", "shape"):
             if key not in prof_cfg:
                 errors.append(f"config key 'profile.{key}' is required when profile.enabled is true")
@@ -261,7 +303,7 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                     f"config key 'compare.pairs[{i}]': {op!r} is not swept; allowed values: "
                     + ", ".join(names)
                 )
-    for pname, shapes in config["compare"].get("extra_shapes", {}).items():
+    for pname, shapes in config["compare"]["extra_shapes"].items():
         if pname not in config["profiles"]:
             errors.append(
                 f"config key 'compare.extra_shapes.{pname}': {pname!r} is not a profile; allowed values: "
@@ -275,6 +317,11 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
                     f"config key 'compare.extra_shapes.{pname}[{i}]': shape {list(shape)} is outside "
                     f"its profile ({profile.describe()})"
                 )
+    conf = config["conformance"]
+    if conf["enqueue_max_s"] >= conf["blocker_hold_s"]:
+        errors.append(f"config key 'conformance.enqueue_max_s': {conf['enqueue_max_s']:g} must be below "
+                      f"conformance.blocker_hold_s ({conf['blocker_hold_s']:g}): otherwise a synchronizing "
+                      "enqueue returns in time")
     timing = config["timing"]
     if timing["min_samples"] > timing["max_samples"]:
         errors.append(
@@ -439,8 +486,13 @@ def cli_mlflow_keys(cli_config: Mapping[str, Any] | None) -> list[str]:
     """The mlflow keys given with snakemake --config (Snakemake >= 8 keeps them apart from the
     config files as workflow.config_settings.config; 7.x does not, so there the environment
     variables win over --config too)."""
-    section = (cli_config or {}).get("mlflow")
-    return sorted(section) if isinstance(section, Mapping) else []
+    cli_config = dict(cli_config or {})
+    section = cli_config.get("mlflow")
+    keys = set(section) if isinstance(section, Mapping) else set()
+    _, overrides = pop_set_overrides(cli_config)  # --config set='mlflow.tracking_uri=...'
+    keys |= {o.partition("=")[0].strip().split(".", 1)[1] for o in overrides
+             if o.partition("=")[0].strip().startswith("mlflow.")}
+    return sorted(keys)
 
 
 def mlflow_env_fingerprint(env: Mapping[str, str] | None = None) -> str:

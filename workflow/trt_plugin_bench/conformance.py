@@ -41,9 +41,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .config import schema_defaults
 from .operators import OPERATORS, from_ref, tensorrt_support
 from .specs import SpecError
+
+if TYPE_CHECKING:
+    from .settings import ConformanceSettings
+    from .settings import Settings as TypedSettings
 
 PASS, FAIL, NA = "pass", "fail", "n/a"
 STATUSES = (PASS, FAIL, NA)
@@ -336,32 +342,26 @@ def parse_sanitizer(tool: str, returncode: int, output: str, error_exitcode: int
 
 
 # -- the checks ----------------------------------------------------------------------------------------
+_CONFORMANCE = schema_defaults("conformance")  # the schema is the one place defaults live
+
+
 @dataclass
 class Settings:
-    enqueue_max_s: float = 0.5
-    blocker_hold_s: float = 2.0
-    child_timeout_s: float = 180.0
-    sanitizer_timeout_s: float = 300.0
-    sanitizer_tools: tuple[str, ...] = SANITIZER_TOOLS
+    """The checks' settings: config conformance's (each default its schema default) and the seed."""
+
+    enqueue_max_s: float = _CONFORMANCE["enqueue_max_s"]
+    blocker_hold_s: float = _CONFORMANCE["blocker_hold_s"]
+    child_timeout_s: float = _CONFORMANCE["child_timeout_s"]
+    sanitizer_timeout_s: float = _CONFORMANCE["sanitizer_timeout_s"]
+    sanitizer_tools: tuple[str, ...] = tuple(_CONFORMANCE["sanitizer_tools"])
     seed: int = 20261215
 
     @classmethod
-    def from_config(cls, cfg: dict) -> Settings:
-        c = dict(cfg or {})
-        s = cls()
-        for key in ("enqueue_max_s", "blocker_hold_s", "child_timeout_s", "sanitizer_timeout_s"):
-            if key in c:
-                setattr(s, key, float(c[key]))
-        if "sanitizer_tools" in c:
-            unknown = [t for t in c["sanitizer_tools"] if t not in SANITIZER_TOOLS]
-            if unknown:
-                raise ConformanceError(f"conformance.sanitizer_tools: unknown {unknown}; allowed values: "
-                                       f"{', '.join(SANITIZER_TOOLS)}")
-            s.sanitizer_tools = tuple(c["sanitizer_tools"])
-        if s.enqueue_max_s >= s.blocker_hold_s:
-            raise ConformanceError(f"conformance.enqueue_max_s ({s.enqueue_max_s:g}) must be below blocker_hold_s "
-                                   f"({s.blocker_hold_s:g}): otherwise a synchronizing enqueue returns in time")
-        return s
+    def from_config(cls, section: ConformanceSettings) -> Settings:
+        """From config conformance (typed, validated: enqueue_max_s below blocker_hold_s, the tools known)."""
+        return cls(enqueue_max_s=section.enqueue_max_s, blocker_hold_s=section.blocker_hold_s,
+                   child_timeout_s=section.child_timeout_s, sanitizer_timeout_s=section.sanitizer_timeout_s,
+                   sanitizer_tools=tuple(section.sanitizer_tools))
 
 
 def not_applicable(reason: str, checks: Sequence[str] = CHECK_NAMES) -> list[CheckOutcome]:
@@ -670,7 +670,7 @@ def mlflow_metrics(reports: Sequence[dict]) -> tuple[dict[str, float], dict[str,
     return metrics, tags
 
 
-def conformance_command(config: dict, backend: str, operator: str, manifest: Path | None, out: Path,
+def conformance_command(config: TypedSettings, backend: str, operator: str, manifest: Path | None, out: Path,
                         library: Path | None = None, flag: str | None = None, workdir: Path | None = None,
                         runner: Path | None = None) -> dict:
     """The conformance rule's command: the target from the compile manifest (its plugin library and
@@ -685,8 +685,8 @@ def conformance_command(config: dict, backend: str, operator: str, manifest: Pat
         raise ConformanceError("backend tensorrt was requested but `import tensorrt` fails here: install the 'gpu' "
                                "extra, or run the rule on the reference backend (every check n/a: no TensorRT)")
     major = int(version.split(".")[0]) if version else None
-    settings = Settings.from_config(config.get("conformance", {}))
-    target = make_target(operator, plugin, flag, beta=float(config.get("beta", 1.0)))
+    settings = Settings.from_config(config.conformance)
+    target = make_target(operator, plugin, flag, beta=config.beta)
     if backend == "tensorrt" and target.uses_plugin and plugin is None:
         raise ConformanceError(f"{operator} uses the plugin but the manifest {manifest} names no plugin library: run "
                                "the compile_plugin rule on the tensorrt backend")

@@ -61,17 +61,17 @@ class KernelLibrary:
                                f"{self.lib.tpbCudaErrorString(err).decode()}")
 
 
-def kernel_bench(config: dict, manifest_path: Path) -> list[KernelRow]:
+def kernel_bench(settings: Settings, manifest_path: Path) -> list[KernelRow]:
     lib = kernel_library(manifest_path)
     gpu = GpuContext(0)
-    timing = Settings.from_config(config, ("timing",)).timing
-    bench = DirectBench(lib, gpu, config["kernel_bench"]["kernels"], StoppingRule.from_config(timing),
-                        float(config["beta"]), l2_flush=timing.l2_flush)
+    timing = settings.timing
+    bench = DirectBench(lib, gpu, list(settings.kernel_bench.kernels), StoppingRule.from_config(timing),
+                        settings.beta, l2_flush=timing.l2_flush)
     rows: list[KernelRow] = []
     try:
         with quiet_host(timing.pin_cpu):
-            for dtype in config["dtypes"]:
-                for i, n in enumerate(sorted(config["kernel_bench"]["elements"]), 1):
+            for dtype in settings.dtypes:
+                for i, n in enumerate(sorted(settings.kernel_bench.elements), 1):
                     rows.extend(bench.size(dtype, n, seed=i))
     finally:
         bench.flush.free()

@@ -3,10 +3,12 @@ params hold, where outputs go. Kept here (not in .smk files) so they are unit-te
 
 from __future__ import annotations
 
-import json
 import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from .operators import (
     AUTO_KERNEL,
@@ -20,27 +22,28 @@ from .operators import (
     sweep_key,
     tensorrt_support,
 )
+from .settings import Settings
 
 MANIFEST = "results/build/manifest.json"
 TUNE_CHOICE = "results/tune/choice.json"
 TUNE_TABLE = "results/tune/tune.csv"
 
 
-def uses_tune(op: str, config: dict, dtype: str) -> bool:
+def uses_tune(op: str, settings: Settings, dtype: str) -> bool:
     """Whether (op, dtype) runs the tune rule's choice table (plugin_kernel auto for that dtype)."""
-    return get_operator(op).kernel == "optimised" and plugin_kernel(op, config, dtype) == AUTO_KERNEL
+    return get_operator(op).kernel == "optimised" and plugin_kernel(op, settings, dtype) == AUTO_KERNEL
 
 
-def tune_planned(config: dict, keys: list[str]) -> bool:
+def tune_planned(settings: Settings, keys: list[str]) -> bool:
     """The tune rule is in the DAG when a planned sweep runs the choice table (an explicit
     plugin_kernel skips it)."""
-    return any(uses_tune(op, config, dtype) for op, dtype, _ in (k.split("__") for k in keys))
+    return any(uses_tune(op, settings, dtype) for op, dtype, _ in (k.split("__") for k in keys))
 
 
-def tune_input(op: str, config: dict, dtype: str) -> list[str]:
+def tune_input(op: str, settings: Settings, dtype: str) -> list[str]:
     """build_engine's dependency on the choice table: only where (op, dtype) runs it, so an explicit
     kernel, ReLU or the native twin never waits for (or reruns after) the tune rule."""
-    return [TUNE_CHOICE] if uses_tune(op, config, dtype) else []
+    return [TUNE_CHOICE] if uses_tune(op, settings, dtype) else []
 
 
 def _nvidia_smi(query: str) -> str | None:
@@ -63,79 +66,124 @@ def gpu_identity(backend: str) -> str:
     return _nvidia_smi("name,uuid,driver_version") or "unknown GPU"
 
 
-def cuda_architectures(config: dict, backend: str) -> str:
+def cuda_architectures(settings: Settings, backend: str) -> str:
     """CMAKE_CUDA_ARCHITECTURES for the compile rule: compile.cuda_architectures, or for auto the
     present GPU's compute capability ("9.0" -> "90"), or "" (the compiler's default) without one."""
-    chosen = str(config.get("compile", {}).get("cuda_architectures", "auto"))
+    chosen = settings.compile.cuda_architectures
     if chosen != "auto":
         return chosen
     cap = _nvidia_smi("compute_cap") if backend == "tensorrt" else None
     return cap.replace(".", "") if cap else ""
 
 
-def own_library_specs(config: dict) -> list[OperatorSpec]:
+def own_library_specs(operators: Sequence[str]) -> list[OperatorSpec]:
     """The configured operators whose plugin library is their own (a spec's CMake folder or
     prebuilt .so, not plugin/): the compile rule builds or checks them too."""
     out = []
-    for spec in resolve_operators(config["operators"]):
+    for spec in resolve_operators(list(operators)):
         lib = spec.plugin.library if spec.plugin is not None else None
         if lib is not None and not lib.project_plugin and spec.path is not None and all(s.path != spec.path for s in out):
             out.append(spec)
     return out
 
 
-def compile_inputs(config: dict) -> list[str]:
+def compile_inputs(operators: Sequence[str]) -> list[str]:
     """The compile rule's inputs beyond plugin/: each own-library spec file and every source,
     header and CMake file of its CMake folder, so an edit there reruns the rule (and what needs it)."""
     from .compile import spec_library_sources
 
-    return [str(p) for p in spec_library_sources(own_library_specs(config))]
+    return [str(p) for p in spec_library_sources(own_library_specs(operators))]
 
 
-def compile_spec_args(config: dict) -> str:
+def compile_spec_args(operators: Sequence[str]) -> str:
     """The compile command's ``--spec FILE`` for each own-library spec (also a param: a changed
     list reruns the rule)."""
-    return " ".join(f"--spec {shlex.quote(str(s.path))}" for s in own_library_specs(config))
+    return " ".join(f"--spec {shlex.quote(str(s.path))}" for s in own_library_specs(operators))
 
 
-def plan_sweeps(config: dict, backend: str, trt_major: int | None) -> tuple[list[str], list[str]]:
+def plan_sweeps(settings: Settings, backend: str, trt_major: int | None) -> tuple[list[str], list[str]]:
     """Sweep keys (operator__dtype__profile) the backend can build, and why others are skipped."""
     keys: list[str] = []
     skipped: list[str] = []
-    for op in operator_names(config):
-        for dtype in config["dtypes"]:
+    for op in operator_names(settings):
+        for dtype in settings.dtypes:
             why = tensorrt_support(op, dtype, trt_major) if backend == "tensorrt" and trt_major is not None else None
             why = why or dtype_support(op, dtype)
             if why:
                 skipped.append(f"{op}/{dtype}: {why}")
                 continue
-            keys.extend(sweep_key(op, dtype, profile) for profile in config["profiles"])
+            keys.extend(sweep_key(op, dtype, profile) for profile in settings.profiles)
     return keys, skipped
 
 
-def compare_keys(config: dict, keys: list[str]) -> list[str]:
+def compare_keys(settings: Settings, keys: list[str]) -> list[str]:
     """Compare outputs (a__vs__b__dtype__profile) for each configured pair both of whose engines
     are planned on this backend."""
-    if not config["compare"]["enabled"]:
+    if not settings.compare.enabled:
         return []
     planned = set(keys)
     out = []
-    for a, b in config["compare"]["pairs"]:
-        for dtype in config["dtypes"]:
-            for profile in config["profiles"]:
+    for a, b in settings.compare.pairs:
+        for dtype in settings.dtypes:
+            for profile in settings.profiles:
                 if sweep_key(a, dtype, profile) in planned and sweep_key(b, dtype, profile) in planned:
                     out.append(f"{a}__vs__{b}__{dtype}__{profile}")
     return out
 
 
-def thread_keys(config: dict, keys: list[str]) -> list[str]:
-    profile = config["threads"].get("profile") or next(iter(config["profiles"]))
-    return [k for k in keys if k.endswith(f"__{profile}")]
+def thread_keys(settings: Settings, keys: list[str]) -> list[str]:
+    return [k for k in keys if k.endswith(f"__{settings.threads.profile}")]
 
 
-def cfg_json(**parts: object) -> str:
-    """The config keys a rule uses, as JSON: its params, so only changes to them rerun it."""
-    return json.dumps(parts, sort_keys=True)
+# What each command reads of the settings (Settings.to_data's ``reads``): its rule hands it exactly
+# these keys as its params, so a change to one reruns the rule and a change to any other key does
+# not; the command's copy has nothing else (reading another key raises settings.NotHanded).
+# PROFILE: only the rule's own profile (its wildcard); ALL: every key.
+PROFILE = "<the rule's profile>"
+ALL = "<every key>"
+RULE_READS: dict[str, Any] = {
+    # its own stopping rule (tune.timing); of timing only how cold samples start
+    "tune": {"tune": True, "dtypes": True, "beta": True, "builder": True, "compare": ["pairs"],
+             "timing": ["l2_flush"]},
+    # builder: this engine's (Settings.engine_builder); plugin_kernel: this dtype's, for an
+    # operator whose kernel it chooses; reference.extra_work: the CPU engines' planted slowdown
+    "build": {"profiles": PROFILE, "beta": True, "builder": True, "plugin_kernel": "<the rule's dtype>",
+              "reference": ["extra_work"]},
+    "latency": {"profiles": PROFILE, "timing": True, "reference": True},
+    "compare": {"profiles": PROFILE, "timing": True, "reference": True,
+                "compare": ["mode", "target_rse", "max_time_s", "extra_shapes"]},  # extra_shapes: its profile's
+    "dynamic": {"profiles": PROFILE, "reference": True, "timing": ["verify_max_elements"]},
+    "threads": {"threads": True, "reference": True},
+    "conformance": {"conformance": True, "beta": True},
+    "calibrate": {"calibration": True, "timing": True},
+    "kernel-bench": {"kernel_bench": True, "timing": True, "dtypes": True, "beta": True},
+    "profile": {"profile": True},
+    "log-mlflow": ALL,  # the parent run's params are the whole config
+    "verdict": {"mlflow": True},
+}
+
+
+def rule_settings(settings: Settings, command: str, op: str | None = None, dtype: str | None = None,
+                  profile: str | None = None) -> str:
+    """The one serialized form a rule hands ``command`` (its --settings-json and its params):
+    RULE_READS[command] of ``settings``, narrowed to the rule's wildcards."""
+    reads = RULE_READS[command]
+    if reads == ALL:
+        return settings.to_json()
+    reads = dict(reads)
+    view = settings
+    if reads.get("profiles") == PROFILE:
+        reads["profiles"] = {profile: True}
+    if command == "build":
+        view = replace(view, builder=view.engine_builder(profile))
+        if get_operator(op).kernel == "optimised":
+            reads["plugin_kernel"] = [dtype]
+        else:  # its kernel is its own: plugin_kernel changes never rebuild it
+            del reads["plugin_kernel"]
+    if command == "compare":
+        extra = view.compare.extra_shapes
+        view = replace(view, compare=replace(view.compare, extra_shapes={profile: extra[profile]} if profile in extra else {}))
+    return view.to_json(reads)
 
 
 def manifest_for(op: str) -> str | list:
@@ -156,24 +204,11 @@ def sample_outputs(keys: list[str]) -> list[str]:
     return [f"results/samples/{k}.npz" for k in keys]
 
 
-def conformance_outputs(config: dict) -> list[str]:
+def conformance_outputs(settings: Settings) -> list[str]:
     """The conformance rule's reports: one per configured operator (conformance.enabled)."""
-    if not config.get("conformance", {}).get("enabled", True):
+    if not settings.conformance.enabled:
         return []
-    return [f"results/conformance/{op}.json" for op in operator_names(config)]
-
-
-def builder_cfg(config: dict, profile: str) -> dict:
-    """Builder settings of one engine. The thread-sweep engines carry one optimization profile per
-    thread: TensorRT 8.6 runs one execution context per profile at a time."""
-    cfg = dict(config.get("builder", {}))
-    threads_profile = config["threads"].get("profile") or next(iter(config["profiles"]))
-    if profile == threads_profile:
-        cfg["profiles_per_engine"] = max(cfg.get("profiles_per_engine", 1), max(config["threads"]["counts"]))
-    extra_work = int(config.get("reference", {}).get("extra_work", 0))
-    if extra_work:  # the reference backend's planted slowdown (backends/reference.py): in the engine, so it rebuilds
-        cfg["reference_extra_work"] = extra_work
-    return cfg
+    return [f"results/conformance/{op}.json" for op in operator_names(settings)]
 
 
 def op_arg(op: str) -> str:
@@ -181,6 +216,7 @@ def op_arg(op: str) -> str:
     return operator_ref(op)
 
 
-__all__ = ["MANIFEST", "compile_inputs", "compile_spec_args", "own_library_specs", "op_arg", "operator_names", "TUNE_CHOICE", "TUNE_TABLE", "builder_cfg", "conformance_outputs", "cuda_architectures", "gpu_identity",
-           "tune_input", "tune_planned", "uses_tune", "cfg_json", "compare_keys", "manifest_arg", "manifest_for", "plan_sweeps", "plugin_kernel",
-           "sample_outputs", "sweep_outputs", "thread_keys"]
+__all__ = ["ALL", "MANIFEST", "compile_inputs", "compile_spec_args", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
+           "cuda_architectures", "gpu_identity", "manifest_arg", "manifest_for", "op_arg", "operator_names", "plan_sweeps",
+           "plugin_kernel", "rule_settings", "sample_outputs", "sweep_outputs", "thread_keys", "tune_input", "tune_planned",
+           "uses_tune"]

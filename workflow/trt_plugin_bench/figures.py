@@ -42,6 +42,7 @@ from .analysis import (  # noqa: E402
 from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
 from .native_runner import SATURATION_GAIN, native_way, native_way_label, saturation_point  # noqa: E402
 from .operators import ITEMSIZE  # noqa: E402
+from .settings import Settings  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
            "stream_scaling", "calibration", "kernels", "tune")
@@ -98,20 +99,20 @@ def _plan(backend: str, has: dict[str, bool]) -> tuple[list[str], dict[str, str]
     return names, {f: _reason(f, backend) for f in FIGURES if f not in names}
 
 
-def figure_plan(backend: str, config: dict, trt_major: int | None = None) -> tuple[list[str], dict[str, str]]:
+def figure_plan(backend: str, settings: Settings, trt_major: int | None = None) -> tuple[list[str], dict[str, str]]:
     """The figures this run draws and, for each left out, why: from the config, at DAG time.
     ``trt_major`` (TensorRT's major version) decides which sweeps the tensorrt backend builds."""
-    keys, _ = plan_sweeps(config, backend, trt_major)
+    keys, _ = plan_sweeps(settings, backend, trt_major)
     states = {tuple(k.split("__")) for k in keys}  # (operator, dtype, profile)
     ratio = any(("swish_plugin", d, p) in states and ("swish_native", d, p) in states for _, d, p in states)
     gpu = backend == "tensorrt"
     has = {
         "latency": bool(keys), "dynamic": bool(keys), "ratio": ratio, "calibration": True,
-        "compare": bool(compare_keys(config, keys)),
-        "threads": bool(config["threads"].get("counts")) and bool(thread_keys(config, keys)),
-        "native_threads": gpu and bool(config["threads"].get("counts")) and bool(thread_keys(config, keys)),
-        "kernel": gpu and bool(config.get("kernel_bench", {}).get("enabled", True)),
-        "tune": gpu and tune_planned(config, keys),  # on the CPU the tune rule writes an empty table
+        "compare": bool(compare_keys(settings, keys)),
+        "threads": bool(thread_keys(settings, keys)),  # threads.counts has at least one count (schema)
+        "native_threads": gpu and bool(thread_keys(settings, keys)),
+        "kernel": gpu and settings.kernel_bench.enabled,
+        "tune": gpu and tune_planned(settings, keys),  # on the CPU the tune rule writes an empty table
     }
     return _plan(backend, has)
 

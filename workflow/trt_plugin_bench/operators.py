@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ctypes
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import oracle as ref
 from . import specs
 from .specs import OperatorSpec
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 DTYPES = ("fp32", "fp16", "bf16")
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -34,9 +38,9 @@ def resolve_operators(entries: list[str]) -> list[OperatorSpec]:
     return specs.resolve(list(entries), OPERATORS)
 
 
-def operator_names(config: dict) -> list[str]:
+def operator_names(settings: Settings) -> list[str]:
     """The names of config ``operators:`` (spec paths resolved to their operators' names)."""
-    return [s.name for s in resolve_operators(config["operators"])]
+    return [s.name for s in resolve_operators(list(settings.operators))]
 
 
 def operator_ref(op: str) -> str:
@@ -160,14 +164,21 @@ def tuned_kernel(table: list) -> tuple[str, tuple[tuple[int, str], ...]]:
     return bands[-1][1], bands
 
 
-def plugin_kernel(op: str, config: dict, dtype: str) -> str:
-    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel,
-    one name or a {dtype: name} map (the kernel measured best can differ by dtype)."""
+def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
+    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel
+    (Settings.plugin_kernel: one name or auto per dtype, the kernel measured best can differ by dtype)."""
     kernel = get_operator(op).kernel or ""
     if kernel != "optimised":
         return kernel
-    chosen = config.get("plugin_kernel", DEFAULT_PLUGIN_KERNEL)
-    return chosen.get(dtype, DEFAULT_PLUGIN_KERNEL) if isinstance(chosen, dict) else chosen
+    return settings.plugin_kernel[dtype]
+
+
+def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...]) -> dict[str, str]:
+    """config plugin_kernel (one name, or a {dtype: name} map) for each of ``dtypes``: a dtype the
+    map leaves out runs DEFAULT_PLUGIN_KERNEL, as the schema says (settings.py resolves it once)."""
+    if isinstance(chosen, dict):
+        return {dt: chosen[dt] if dt in chosen else DEFAULT_PLUGIN_KERNEL for dt in dtypes}
+    return {dt: chosen for dt in dtypes}
 
 
 # The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel). Copied by

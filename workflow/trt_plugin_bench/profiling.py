@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .config import TPB_SCRIPT
 from .records import ProfileRow, shape_str
+from .settings import Settings
 from .sweeps import log
 
 NCU_METRICS = {
@@ -35,10 +36,9 @@ def parse_ncu_csv(text: str) -> list[dict[str, str]]:
     return reader[1:]  # the first data row holds the units
 
 
-def run_profile(config: dict, backend_name: str, op: str, dtype: str, profile: str, engine_path: Path,
+def run_profile(settings: Settings, backend_name: str, op: str, dtype: str, profile: str, engine_path: Path,
                 manifest_path: Path | None, out_dir: Path) -> list[ProfileRow]:
-    pcfg = config["profile"]
-    shape = tuple(pcfg["shape"])
+    shape = tuple(settings.profile.shape)  # config profile.shape: required when profile.enabled
     base = dict(backend=backend_name, operator=op, dtype=dtype, profile=profile, shape=shape_str(shape))
     ncu = shutil.which("ncu")
     target = [sys.executable, str(TPB_SCRIPT), "profile-target", "--backend", backend_name,

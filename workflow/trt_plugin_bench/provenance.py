@@ -47,7 +47,7 @@ def git_commit(root: Path = PROJECT_ROOT) -> str:
 REFERENCE_ENGINE_SOURCES = (Path(__file__).parent / "oracle.py", Path(__file__).parent / "backends" / "reference.py")
 
 
-def plugin_hash(backend: str, config: dict) -> str:
+def plugin_hash(backend: str, extra_work: int) -> str:
     """A hash of what the plugin engines run, for the verdict's default baseline (an earlier run with
     the same setup but another plugin). TensorRT: the plugin's sources (plugin_source_hash). The CPU
     reference backend builds no plugin: its plugin engines run the reference modules, repeated
@@ -57,5 +57,5 @@ def plugin_hash(backend: str, config: dict) -> str:
     h = hashlib.sha256()
     for path in REFERENCE_ENGINE_SOURCES:
         h.update(str(path.relative_to(Path(__file__).parent)).encode() + b"\0" + path.read_bytes())
-    h.update(f"extra_work={int(config.get('reference', {}).get('extra_work', 0))}".encode())
+    h.update(f"extra_work={int(extra_work)}".encode())  # config reference.extra_work
     return h.hexdigest()

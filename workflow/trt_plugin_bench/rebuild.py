@@ -35,9 +35,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .settings import Settings as TypedSettings
 from .verdict import (
     NOISY_SIGNIFICANCE,
     STATE_KEYS,
@@ -403,7 +406,7 @@ def plugin_sweeps(candidate_dir: Path, modes: list[str], state_filter: str = "")
     return out
 
 
-def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, modes: list[str], time_s: float,
+def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSettings, modes: list[str], time_s: float,
                     rounds: int, settings: Settings, state_filter: str = "") -> tuple[list[VerdictRow], list[str], dict]:
     """Both libraries in this process (TensorRT backend), every plugin state of the candidate timed
     interleaved with its baseline; AMBIGUOUS states re-measured. Returns rows, too-noisy reasons and facts."""
@@ -415,21 +418,20 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: dict, mo
     from .host import quiet_host
     from .measure import Plan, State, engine_timers, measure_interleaved
     from .records import shape_str
-    from .settings import Settings as TypedSettings
     from .stats import AA_PATTERN, StoppingRule
-    from .sweeps import plugin_library_from_manifest
+    from .sweeps import builder_config, plugin_library_from_manifest
 
     manifest = json.loads((Path(candidate_dir) / "build" / "manifest.json").read_text())
     cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json")
     base_lib = build_baseline(source, candidate_architectures(manifest), source.root / "build.log")
-    typed = TypedSettings.from_config(config, ("timing", "compare"))  # a config older than a key: its schema default
+    typed = config
     backend = get_backend("tensorrt", typed.timing.l2_flush)
     backend.load_plugin_library(cand_lib)  # the candidate's first: its names own the global scope
     backend.load_plugin_library(base_lib, source.namespace)
     mapped = _mapped_libraries([cand_lib, base_lib])
     engines_dir = source.root / "engines"
     engines_dir.mkdir(parents=True, exist_ok=True)
-    builder_cfg = dict(config.get("builder", {}))
+    builder_cfg = builder_config(typed.builder)
     lib_sha = {"": sha256_file(cand_lib), source.namespace: sha256_file(base_lib)}
 
     def engine(spec: EngineSpec, namespace: str, library: Path):  # noqa: ANN202
@@ -502,7 +504,7 @@ __all__ = ["STATE_KEYS", "InterleavedState", "RebuildError", "RebuildSource", "c
            "judge_interleaved", "prepare_source", "prepared_source", "remeasure", "run_interleaved", "supports_rebuild"]
 
 
-def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: dict, settings: Settings | None = None,
+def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedSettings | None, settings: Settings | None = None,
                     fail_on: str = "", mlflow_run: str | None = None, tracking_uri: str | None = None,
                     git_root: Path | None = None, modes: tuple[str, ...] = ("warm", "cold"), time_s: float = 0.5,
                     rounds: int | None = None, state_filter: str = "", prepare_only: bool = False,
@@ -524,7 +526,9 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: dict, 
         raise RebuildError(f"--rebuild: the candidate {candidate_dir} ran on the {candidate.device.get('backend')!r} "
                            "backend; the CPU reference backend has no plugin library to rebuild, so it keeps the "
                            "separate-run comparison (--no-rebuild, or leave --rebuild out)")
-    rounds = int(config.get("verdict", {}).get("remeasure_rounds", 2)) if rounds is None else int(rounds)
+    if config is None:
+        raise RebuildError("--rebuild times with the project's settings: give --config (config.yaml by default)")
+    rounds = config.verdict.remeasure_rounds if rounds is None else int(rounds)
     rows, noisy, facts = run_interleaved(Path(candidate_dir), source, config, list(modes), time_s, rounds, settings,
                                          state_filter)
     names = {"baseline": f"plugin/ of {rev} ({source.sha[:12]}, rebuilt as {source.library.name})",

@@ -1,46 +1,103 @@
-"""Typed settings: the validated config's sections as frozen dataclasses, parsed once.
+"""Typed settings: the validated config as frozen dataclasses, parsed once.
 
-config.validate_config checks a config against the schema and fills the schema's defaults; this
-module turns the sections the measuring commands use into dataclasses, so nothing downstream
-looks a key up with a default of its own (the schema is the one place defaults live; stats.
-StoppingRule takes its defaults from there too). A rule hands its command the sections it uses
-in one serialized form, ``Settings.to_json`` (the rule's params, so a change to them reruns it),
-and the command reads them back with ``Settings.from_json``.
+config.validate_config checks a config against the schema and fills the schema's defaults; then
+``Settings.from_config`` turns every section into a dataclass (derived defaults resolved here once:
+threads.profile is the first profile, threads.shape its opt shape), so nothing downstream looks a
+key up with a default of its own. The schema is the one place defaults live (stats.StoppingRule
+takes its defaults from there too).
+
+A rule hands its command one serialized form, ``Settings.to_json(reads)``: only the keys the
+command reads (dag.RULE_READS), so a change to one of them reruns the rule and a change to any
+other key does not. The command reads it back with ``Settings.from_json``; a key its rule left out
+is *not handed*: reading it raises NotHanded naming the key and the table to add it to, instead
+of silently taking a default.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
+from typing import Any, ClassVar
 
-from .config import ConfigError, schema_defaults
+from .config import ConfigError, Profile, schema_defaults, to_profile
 
 
-def _section(cls: type, name: str, data: dict[str, Any]) -> Any:
-    """``cls`` from ``data`` (a validated section): the schema's default for each key left out,
-    and a clear error for a key the section does not have or one with no default."""
-    defaults = schema_defaults(name)
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"config section '{name}': unknown key(s) {', '.join(unknown)}; allowed keys: "
-                          + ", ".join(sorted(known)))
-    values = {**{k: v for k, v in defaults.items() if k in known}, **data}
-    missing = sorted(known - set(values) - {f.name for f in fields(cls) if f.default is not MISSING})
-    if missing:
-        raise ConfigError(f"config section '{name}': missing key(s) {', '.join(missing)} (no schema default)")
-    return cls(**values)
+class NotHanded(LookupError):
+    """A command read a settings key its rule did not hand it (dag.RULE_READS): a bug in the
+    workflow, not in the user's config, so the failing job shows its traceback."""
+
+
+class _NotHandedType:
+    _instance: ClassVar[_NotHandedType | None] = None
+
+    def __new__(cls) -> _NotHandedType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<not handed>"
+
+
+NOT_HANDED: Any = _NotHandedType()
+
+
+class _Typed:
+    """Base of the frozen sections: reading a field its rule did not hand raises NotHanded."""
+
+    KEY: ClassVar[str] = ""  # the config key of the section ("" for the top level)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if value is NOT_HANDED:
+            where = object.__getattribute__(self, "KEY")
+            key = f"{where}.{name}" if where else name
+            raise NotHanded(f"config key '{key}' was not handed to this command: its rule's settings leave it "
+                            "out (add it to the command's entry in trt_plugin_bench.dag.RULE_READS, so that a "
+                            "change to it reruns the rule)")
+        return value
+
+    def _raw(self) -> dict[str, Any]:
+        return {f.name: object.__getattribute__(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def handed(self, name: str) -> bool:
+        return object.__getattribute__(self, name) is not NOT_HANDED
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._raw() == other._raw()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._raw().items())})"
 
 
 def _tuple(v: Any) -> Any:
     return tuple(_tuple(x) for x in v) if isinstance(v, (list, tuple)) else v
 
 
-@dataclass(frozen=True)
-class TimingSettings:
+def _opt_tuple(v: Any) -> Any:
+    return v if v is None or v is NOT_HANDED else _tuple(v)
+
+
+class _Section(_Typed):
+    """A config section: fields named as the schema's keys; TUPLES are stored as (nested) tuples."""
+
+    TUPLES: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self.TUPLES:
+            object.__setattr__(self, name, _opt_tuple(object.__getattribute__(self, name)))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TimingSettings(_Section):
     """config timing: how every latency state is sampled (stats.StoppingRule) and checked."""
 
+    KEY: ClassVar[str] = "timing"
+    TUPLES: ClassVar[tuple[str, ...]] = ("modes",)
     modes: tuple[str, ...]
     pin_cpu: bool
     target_rse: float
@@ -54,32 +111,90 @@ class TimingSettings:
     l2_flush: str
     verify_max_elements: int
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "modes", _tuple(self.modes))
 
+@dataclass(frozen=True, eq=False, repr=False)
+class ThreadSettings(_Section):
+    """config threads: the thread sweep (Python loop and native runner). ``profile`` and ``shape``
+    are resolved by from_config: the first profile and its opt shape where the config says none."""
 
-@dataclass(frozen=True)
-class ThreadSettings:
-    """config threads: the thread sweep (Python loop and native runner)."""
-
+    KEY: ClassVar[str] = "threads"
+    TUPLES: ClassVar[tuple[str, ...]] = ("counts", "shape")
     counts: tuple[int, ...]
     iterations: int
     native_iterations: int
     native_graph_batch: int
     native_time_every: int
     native_min_wall_s: float
+    profile: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BuilderSettings(_Section):
+    """config builder: the TensorRT builder's knobs (the thread-sweep engines get one optimization
+    profile per thread: Settings.engine_builder)."""
+
+    KEY: ClassVar[str] = "builder"
+    workspace_mib: int
+    optimization_level: int
+    profiles_per_engine: int
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CalibrationSettings(_Section):
+    KEY: ClassVar[str] = "calibration"
+    TUPLES: ClassVar[tuple[str, ...]] = ("copy_mib",)
+    copy_mib: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CompareSettings(_Section):
+    """config compare: the interleaved plugin-vs-native comparison."""
+
+    KEY: ClassVar[str] = "compare"
+    TUPLES: ClassVar[tuple[str, ...]] = ("pairs",)
+    enabled: bool
+    target_rse: float
+    max_time_s: float
+    pairs: tuple[tuple[str, str], ...]
+    mode: str
+    extra_shapes: dict[str, tuple[tuple[int, ...], ...]]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        extra = object.__getattribute__(self, "extra_shapes")
+        if extra is not NOT_HANDED:
+            object.__setattr__(self, "extra_shapes", {k: _tuple(v) for k, v in dict(extra).items()})
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class KernelBenchSettings(_Section):
+    KEY: ClassVar[str] = "kernel_bench"
+    TUPLES: ClassVar[tuple[str, ...]] = ("kernels", "elements")
+    enabled: bool
+    kernels: tuple[str, ...]
+    elements: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ProfileSettings(_Section):
+    """config profile: the opt-in Nsight Compute pass (operator, dtype, profile and shape are
+    required when enabled: config validation says so; None otherwise)."""
+
+    KEY: ClassVar[str] = "profile"
+    TUPLES: ClassVar[tuple[str, ...]] = ("shape",)
+    enabled: bool
+    operator: str | None = None
+    dtype: str | None = None
     profile: str | None = None
     shape: tuple[int, ...] | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "counts", _tuple(self.counts))
-        object.__setattr__(self, "shape", _tuple(self.shape) if self.shape is not None else None)
 
-
-@dataclass(frozen=True)
-class ReferenceSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ReferenceSettings(_Section):
     """config reference: the CPU reference backend's quick default and its full sweep."""
 
+    KEY: ClassVar[str] = "reference"
     full: bool
     max_elements: int
     max_time_s: float
@@ -94,53 +209,232 @@ class ReferenceSettings:
         return f"reference.{key}", getattr(self, key)
 
 
-@dataclass(frozen=True)
-class CompareSettings:
-    """config compare: the interleaved plugin-vs-native comparison."""
+@dataclass(frozen=True, eq=False, repr=False)
+class TuneTimingSettings(_Section):
+    """config tune.timing: the tune rule's own stopping rule."""
 
-    enabled: bool
+    KEY: ClassVar[str] = "tune.timing"
     target_rse: float
+    min_samples: int
+    max_samples: int
     max_time_s: float
-    pairs: tuple[tuple[str, str], ...]
-    mode: str
-    extra_shapes: dict[str, tuple[tuple[int, ...], ...]]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pairs", _tuple(self.pairs))
-        object.__setattr__(self, "extra_shapes", {k: _tuple(v) for k, v in dict(self.extra_shapes).items()})
+    warmup_min: int
+    warmup_time_s: float
+    pin_cpu: bool
 
 
-SECTIONS: dict[str, type] = {"timing": TimingSettings, "threads": ThreadSettings, "reference": ReferenceSettings,
-                             "compare": CompareSettings}
+@dataclass(frozen=True, eq=False, repr=False)
+class TuneSettings(_Section):
+    KEY: ClassVar[str] = "tune"
+    TUPLES: ClassVar[tuple[str, ...]] = ("kernels", "finalists_include", "band_edges_l2")
+    operator: str
+    kernels: tuple[str, ...]
+    finalists: int
+    finalists_include: tuple[str, ...]
+    band_edges_l2: tuple[float, ...]
+    timing: TuneTimingSettings
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The typed sections a command uses (None: not handed to it)."""
+@dataclass(frozen=True, eq=False, repr=False)
+class CompileSettings(_Section):
+    KEY: ClassVar[str] = "compile"
+    cuda_architectures: str
 
-    timing: TimingSettings | None = None
-    threads: ThreadSettings | None = None
-    reference: ReferenceSettings | None = None
-    compare: CompareSettings | None = None
+
+@dataclass(frozen=True, eq=False, repr=False)
+class VerdictSettings(_Section):
+    KEY: ClassVar[str] = "verdict"
+    TUPLES: ClassVar[tuple[str, ...]] = ("fail_on",)
+    fail_on: tuple[str, ...]
+    remeasure_rounds: int
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ConformanceSettings(_Section):
+    KEY: ClassVar[str] = "conformance"
+    TUPLES: ClassVar[tuple[str, ...]] = ("sanitizer_tools",)
+    enabled: bool
+    enqueue_max_s: float
+    blocker_hold_s: float
+    child_timeout_s: float
+    sanitizer_timeout_s: float
+    sanitizer_tools: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MlflowSettings(_Section):
+    """config mlflow, and ``cli_keys``: its keys given with snakemake --config (they win over
+    MLflow's environment variables: config.resolve_tracking)."""
+
+    KEY: ClassVar[str] = "mlflow"
+    TUPLES: ClassVar[tuple[str, ...]] = ("cli_keys",)
+    experiment: str
+    tracking_uri: str
+    cli_keys: tuple[str, ...] = ()
+
+
+# the sections (config key -> dataclass); a nested section (tune.timing) is parsed by its parent
+SECTIONS: dict[str, type] = {
+    "timing": TimingSettings, "threads": ThreadSettings, "builder": BuilderSettings,
+    "calibration": CalibrationSettings, "compare": CompareSettings, "kernel_bench": KernelBenchSettings,
+    "profile": ProfileSettings, "reference": ReferenceSettings, "tune": TuneSettings, "compile": CompileSettings,
+    "verdict": VerdictSettings, "conformance": ConformanceSettings, "mlflow": MlflowSettings,
+}
+NESTED: dict[tuple[str, str], type] = {("tune", "timing"): TuneTimingSettings}
+# the top-level keys that are values, not sections
+SCALARS = ("backend", "operators", "dtypes", "plugin_kernel", "beta")
+
+
+def _section(cls: type, data: Mapping[str, Any], *, partial: bool = False) -> Any:
+    """``cls`` from ``data``: a validated section (from_config: a key left out takes the schema's
+    default; one without any is an error) or a handed one (from_json, ``partial``: a key left out
+    is not handed)."""
+    name = cls.KEY
+    known = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"config section '{name}': unknown key(s) {', '.join(unknown)}; allowed keys: "
+                          + ", ".join(sorted(known)))
+    if partial:
+        values = {k: data.get(k, NOT_HANDED) for k in known}
+    else:
+        defaults = schema_defaults(*name.split(".")) if "." in name else schema_defaults(name)
+        values = {**{k: v for k, v in defaults.items() if k in known}, **data}
+        missing = sorted(set(known) - set(values) - {f.name for f in fields(cls) if f.default is not MISSING})
+        if missing:
+            raise ConfigError(f"config section '{name}': missing key(s) {', '.join(missing)} (no schema default)")
+    for (parent, key), sub in NESTED.items():
+        if parent == name and isinstance(values.get(key), Mapping):
+            values[key] = _section(sub, values[key], partial=partial)
+    return cls(**values)
+
+
+def _to_data(value: Any) -> Any:
+    """JSON-ready data of a settings value (not-handed fields left out)."""
+    if isinstance(value, Profile):
+        return {"min": list(value.min), "opt": list(value.opt), "max": list(value.max),
+                "shapes": [list(s) for s in value.shapes]}
+    if isinstance(value, _Typed):
+        return {k: _to_data(v) for k, v in value._raw().items() if v is not NOT_HANDED}
+    if is_dataclass(value):
+        raise TypeError(f"not a settings value: {value!r}")
+    if isinstance(value, Mapping):
+        return {str(k): _to_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_data(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Settings(_Typed):
+    """The whole validated config, typed. A command's copy (from_json) holds only what its rule
+    handed it; every other field is not handed."""
+
+    backend: str
+    operators: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    plugin_kernel: dict[str, str]  # per dtype: auto or a kernel name (operators.plugin_kernel_per_dtype)
+    beta: float
+    profiles: dict[str, Profile]
+    timing: TimingSettings
+    threads: ThreadSettings
+    builder: BuilderSettings
+    calibration: CalibrationSettings
+    compare: CompareSettings
+    kernel_bench: KernelBenchSettings
+    profile: ProfileSettings
+    reference: ReferenceSettings
+    tune: TuneSettings
+    compile: CompileSettings
+    verdict: VerdictSettings
+    conformance: ConformanceSettings
+    mlflow: MlflowSettings
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], sections: tuple[str, ...] = tuple(SECTIONS)) -> Settings:
-        """The typed ``sections`` of a validated config (a section it lacks: all schema defaults)."""
-        return cls(**{name: _section(SECTIONS[name], name, dict(config.get(name) or {})) for name in sections})
+    def from_config(cls, config: Mapping[str, Any], mlflow_cli_keys: tuple[str, ...] | list[str] = ()) -> Settings:
+        """The typed form of a config that validate_config returned (every section present, the
+        schema's defaults filled); ``mlflow_cli_keys``: the mlflow keys given on the command line."""
+        missing = [k for k in (*SCALARS, "profiles", *SECTIONS) if k not in config]
+        if missing:
+            raise ConfigError(f"Settings.from_config needs a validated config (config.validate_config); this one "
+                              f"lacks {', '.join(missing)}")
+        from .operators import DTYPES, plugin_kernel_per_dtype
 
-    def to_json(self) -> str:
+        profiles = {name: to_profile(name, p) for name, p in config["profiles"].items()}
+        threads = dict(config["threads"])
+        threads.setdefault("profile", next(iter(profiles)))
+        threads.setdefault("shape", profiles[threads["profile"]].opt)
+        sections = {name: _section(sub, threads if name == "threads" else config[name]) for name, sub in SECTIONS.items()}
+        sections["mlflow"] = replace(sections["mlflow"], cli_keys=tuple(sorted(mlflow_cli_keys)))
+        return cls(backend=config["backend"], operators=tuple(config["operators"]), dtypes=tuple(config["dtypes"]),
+                   plugin_kernel=plugin_kernel_per_dtype(config["plugin_kernel"], DTYPES), beta=float(config["beta"]), profiles=profiles, **sections)
+
+    # -- the one serialized form ---------------------------------------------------------------------
+    def to_data(self, reads: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The settings as plain data: all of them, or only ``reads``: {top-level key: True (all of
+        it) or, for a section, the field names read (a nested section: a mapping again)}."""
+        data = _to_data(self)
+        return data if reads is None else _select(data, reads, "")
+
+    def to_json(self, reads: Mapping[str, Any] | None = None) -> str:
         """The one serialized form a command receives (sorted keys: a rule's params compare equal)."""
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, sort_keys=True)
+        return json.dumps(self.to_data(reads), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Settings:
+        """A command's settings: the keys present typed, every other one not handed."""
         data = json.loads(text or "{}")
-        return cls(**{name: _section(SECTIONS[name], name, data[name]) for name in SECTIONS if name in data})
+        if not isinstance(data, dict):
+            raise ConfigError("--settings-json must hold a JSON object (Settings.to_json)")
+        allowed = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ConfigError(f"--settings-json: unknown key(s) {', '.join(unknown)}; allowed keys: "
+                              + ", ".join(sorted(allowed)))
+        values: dict[str, Any] = {k: NOT_HANDED for k in allowed}
+        for key in SCALARS:
+            if key in data:
+                values[key] = _tuple(data[key]) if key in ("operators", "dtypes") else data[key]
+        if "profiles" in data:
+            values["profiles"] = {name: to_profile(name, p) for name, p in data["profiles"].items()}
+        for name, sub in SECTIONS.items():
+            if name in data:
+                values[name] = _section(sub, data[name], partial=True)
+        return cls(**values)
 
-    def need(self, name: str) -> Any:
-        """Section ``name``, or a clear error naming the rule param that should have carried it."""
-        value = getattr(self, name)
-        if value is None:
-            raise ConfigError(f"this command needs the config section '{name}', which its --config-json lacks "
-                              "(the rule's params: see workflow/rules/)")
-        return value
+    # -- derived views -------------------------------------------------------------------------------
+    def profile_named(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise ConfigError(f"profile {name!r} is not in these settings; allowed values: "
+                              + ", ".join(self.profiles)) from None
+
+    def engine_builder(self, profile: str) -> BuilderSettings:
+        """The builder settings of one engine: the thread-sweep profile's engines carry one
+        optimization profile per thread (TensorRT 8.6 runs one execution context per profile)."""
+        builder = self.builder
+        if profile == self.threads.profile:
+            builder = replace(builder, profiles_per_engine=max(builder.profiles_per_engine, max(self.threads.counts)))
+        return builder
+
+
+def _select(data: Mapping[str, Any], reads: Mapping[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, want in reads.items():
+        name = f"{where}{key}"
+        if key not in data:
+            raise ConfigError(f"settings key '{name}' does not exist (dag.RULE_READS names it)")
+        if want is True:
+            out[key] = data[key]
+        elif isinstance(want, Mapping):
+            out[key] = _select(data[key], want, name + ".")
+        else:
+            out[key] = _select(data[key], {k: True for k in want}, name + ".")
+    return out
+
+
+__all__ = ["NOT_HANDED", "SECTIONS", "BuilderSettings", "CalibrationSettings", "CompareSettings", "CompileSettings",
+           "ConformanceSettings", "KernelBenchSettings", "MlflowSettings", "NotHanded", "ProfileSettings",
+           "ReferenceSettings", "Settings", "ThreadSettings", "TimingSettings", "TuneSettings", "TuneTimingSettings",
+           "VerdictSettings"]

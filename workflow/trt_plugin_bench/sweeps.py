@@ -1,7 +1,7 @@
 """What each benchmark rule does: small functions over a backend, returning tidy rows.
 
-Every function takes the validated config and paths, never Snakemake objects, so each is testable
-on its own and a rule stays one command line.
+Every function takes the typed settings (settings.Settings: what the rule handed its command) and
+paths, never Snakemake objects, so each is testable on its own and a rule stays one command line.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .backends.base import (
     build_record_path,
     write_build_record,
 )
-from .config import TPB_SCRIPT, Profile, profiles
+from .config import TPB_SCRIPT, Profile
 from .host import quiet_host
 from .measure import (
     Measurement,
@@ -58,7 +58,7 @@ from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .rows import CompareReport, LatencyReport
 from .samples import write_samples
-from .settings import Settings
+from .settings import BuilderSettings, Settings
 from .stats import AA_PATTERN, StoppingRule
 
 GOLDEN_SEED = 20261124
@@ -85,12 +85,15 @@ def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | N
     return Path(lib) if lib else None
 
 
-def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpec:
-    prof = profiles(config)[profile_name]
+def make_spec(settings: Settings, op: str, dtype: str, profile_name: str,
+              kernel_tables: dict[str, list] | None = None) -> EngineSpec:
+    """The engine of ``op`` at ``dtype`` in profile ``profile_name``. ``kernel_tables``: the tune
+    rule's choice tables per dtype (choice.json), which plugin_kernel auto runs (none: the default)."""
+    prof = settings.profile_named(profile_name)
     spec = from_ref(op)  # a name, or an external operator's spec file (dag.op_arg)
-    kernel, table = plugin_kernel(spec.name, config, dtype), ()
-    if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (config "kernel_tables", from choice.json)
-        kernel, table = tuned_kernel(config.get("kernel_tables", {}).get(dtype, []))
+    kernel, table = plugin_kernel(op, settings, dtype), ()
+    if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (from choice.json)
+        kernel, table = tuned_kernel((kernel_tables or {}).get(dtype, []))
     return EngineSpec(
         operator=spec.name,
         spec_file="" if spec.builtin else operator_ref(spec.name),
@@ -103,7 +106,7 @@ def make_spec(config: dict, op: str, dtype: str, profile_name: str) -> EngineSpe
         min=prof.min,
         opt=prof.opt,
         max=prof.max,
-        beta=float(config.get("beta", 1.0)),
+        beta=settings.beta,
     )
 
 
@@ -111,20 +114,15 @@ def elements(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-def backend_for(config: dict, backend_name: str, l2_flush: str = "clean") -> Backend:
-    """The backend ``backend_name`` with the config's limits (config reference: the CPU reference
-    backend's Backend.max_elements, max_time_s and max_thread_iterations)."""
-    return get_backend(backend_name, l2_flush, Settings.from_config(config, ("reference",)).reference)
+def backend_for(settings: Settings, backend_name: str, l2_flush: str = "clean") -> Backend:
+    """The backend ``backend_name`` with the settings' limits (reference: the CPU reference backend's
+    Backend.max_elements, max_time_s and max_thread_iterations)."""
+    return get_backend(backend_name, l2_flush, settings.reference)
 
 
-def _reference_limit(config: dict) -> tuple[str, int]:
-    """The CPU reference backend's size limit in force: (its config key, elements)."""
-    return Settings.from_config(config, ("reference",)).reference.limit
-
-
-def over_limit(config: dict, n: int, limit: int) -> str:
+def over_limit(settings: Settings, n: int, limit: int) -> str:
     """Why a shape of ``n`` elements is left out, and how to run it (summary.md parses the first part)."""
-    key, _ = _reference_limit(config)
+    key, _ = settings.reference.limit
     how = "" if key == "reference.full_max_elements" else f"; `{FULL_SWEEP_SWITCH}` runs it"
     return f"{n} elements > {key} {limit}{how}"
 
@@ -151,20 +149,31 @@ def golden_shape(spec: EngineSpec, backend: Backend) -> tuple[int, ...]:
 
 
 # -- build ---------------------------------------------------------------------------------------
-def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_name: str,
-                 engine_path: Path, golden_path: Path, manifest_path: Path | None) -> dict:
+def builder_config(builder: BuilderSettings, extra_work: int = 0) -> dict:
+    """The backends' builder configuration: config builder (the build rule hands each engine's,
+    Settings.engine_builder) and the CPU backend's planted slowdown (reference.extra_work)."""
+    cfg = {"workspace_mib": builder.workspace_mib, "optimization_level": builder.optimization_level,
+           "profiles_per_engine": builder.profiles_per_engine}
+    if extra_work:  # backends/reference.py: in the engine, so a change rebuilds it
+        cfg["reference_extra_work"] = extra_work
+    return cfg
+
+
+def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, profile_name: str,
+                 engine_path: Path, golden_path: Path, manifest_path: Path | None,
+                 kernel_tables: dict[str, list] | None = None) -> dict:
     """Build and serialize one engine, then record what the building process computes with it."""
-    backend = backend_for(config, backend_name)
+    backend = backend_for(settings, backend_name)
     op_ref, op_spec = op, from_ref(op)
     op = op_spec.name
     reason = backend.support(op, dtype)
     if reason:
         raise RuntimeError(f"cannot build {op}/{dtype} on {backend.name}: {reason}")
-    spec = make_spec(config, op_ref, dtype, profile_name)
+    spec = make_spec(settings, op_ref, dtype, profile_name, kernel_tables)
     plugin_library = plugin_library_from_manifest(manifest_path, op_spec) if op_spec.uses_plugin else None
     engine_path.parent.mkdir(parents=True, exist_ok=True)
     log(f"building {op}/{dtype}/{profile_name} on {backend.name}")
-    facts = backend.build(spec, engine_path, plugin_library, config.get("builder", {}))
+    facts = backend.build(spec, engine_path, plugin_library, builder_config(settings.builder, settings.reference.extra_work))
     record = write_build_record(engine_path, spec, facts, device=asdict(backend.device_info()),
                                 plugin_source_hash=plugin_source_hash() if op_spec.uses_plugin else None,
                                 plugin_library=str(plugin_library) if plugin_library else None,
@@ -189,19 +198,19 @@ def build_engine(config: dict, backend_name: str, op: str, dtype: str, profile_n
 
 
 # -- latency -------------------------------------------------------------------------------------
-def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None,
+def latency_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None,
                   samples_path: Path | None = None) -> list[LatencyRow]:
     """Time every configured shape in every mode, after checking its output once. The copy
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
     Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
-    timing = Settings.from_config(config, ("timing",)).timing
-    backend = backend_for(config, backend_name, timing.l2_flush)
+    timing = settings.timing
+    backend = backend_for(settings, backend_name, timing.l2_flush)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     rule = StoppingRule.from_config(timing)
     rule = replace(rule, max_time_s=time_budget(backend, rule.max_time_s))
     repeats = timing.repeats
     device = backend.device_info().device_name
-    prof = profiles(config)[engine.spec.profile]
+    prof = settings.profile_named(engine.spec.profile)
     limit = backend.max_elements
     modes = [m for m in timing.modes if m in backend.modes]
     skipped_modes = [m for m in timing.modes if m not in backend.modes]
@@ -212,7 +221,7 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
         log(f"timing thread pinned to CPU {cpu}, garbage collector paused" if cpu is not None
             else "timing thread not pinned; garbage collector paused")
         raw: dict[tuple[str, str, int], np.ndarray] = {}
-        rows = _latency_rows(config, backend, engine, shapes, modes, limit, repeats, rule, device, raw)
+        rows = _latency_rows(settings, backend, engine, shapes, modes, limit, repeats, rule, device, raw)
     spec = engine.spec
     engine.close()
     if samples_path is not None:
@@ -223,7 +232,7 @@ def latency_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
     return rows
 
 
-def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: list[str], limit: int | None,  # noqa: ANN001
+def _latency_rows(settings: Settings, backend: Backend, engine, shapes: list, modes: list[str], limit: int | None,  # noqa: ANN001
                   repeats: int, rule: StoppingRule, device: str,
                   raw: dict[tuple[str, str, int], np.ndarray] | None = None) -> list[LatencyRow]:
     """Blocked-start modes (GPU time) state by state, each repeat one window; idle-start modes
@@ -238,8 +247,8 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
     into each repeat's median, and its noise comes from the spread of its visit medians
     (measure.measure_visits, stats.summarize_visits)."""
     report = LatencyReport(backend.name, device, backend.timing_clock, engine.spec)
-    plan = Plan(engine_timers(config["timing"]["verify_max_elements"]), rule, repeats=repeats,
-                limit=size_limit(config, limit), row=report.row, line=report.line)
+    plan = Plan(engine_timers(settings.timing.verify_max_elements), rule, repeats=repeats,
+                limit=size_limit(settings, limit), row=report.row, line=report.line)
     idle_modes = [m for m in modes if MODE_START.get(m) == "idle"]
     blocked = [latency_state(engine, shape, mode, i, len(shapes)) for i, shape in enumerate(shapes, 1)
                for mode in modes if mode not in idle_modes]
@@ -247,7 +256,7 @@ def _latency_rows(config: dict, backend: Backend, engine, shapes: list, modes: l
             for i, shape in enumerate(shapes, 1)]
     measured = [m for st in blocked for m in measure_state(st, plan)]
     if idle:
-        measured += measure_visits(idle, plan, int(config["timing"]["idle_visits"]))
+        measured += measure_visits(idle, plan, settings.timing.idle_visits)
     if raw is not None:  # an idle state's visit after visit: the samples summarize_visits pooled, in that order
         raw.update({(shape_str(m.state.shape), m.state.mode, m.repeat): m.device for m in measured if m.row})
     return [m.row for m in measured if m.row is not None]
@@ -265,22 +274,23 @@ def latency_state(engine, shape: tuple[int, ...], mode: str, i: int, total: int)
                  seed=i, label=f"shape {i} of {total}", source=engine)
 
 
-def size_limit(config: dict, limit: int | None) -> SizeLimit | None:
+def size_limit(settings: Settings, limit: int | None) -> SizeLimit | None:
     """A backend's size limit (Backend.max_elements) as the measuring loop takes it."""
-    return None if limit is None else SizeLimit(limit, lambda n: over_limit(config, n, limit))
+    return None if limit is None else SizeLimit(limit, lambda n: over_limit(settings, n, limit))
 
 
 # -- compare -------------------------------------------------------------------------------------
-def compare_shapes(config: dict, profile: str) -> list[tuple[int, ...]]:
+def compare_shapes(settings: Settings, profile: str) -> list[tuple[int, ...]]:
     """The profile's sweep shapes plus compare.extra_shapes of that profile, smallest first: the
     comparison's target holds at every size, so it may sample sizes the other sweeps skip."""
-    prof = profiles(config)[profile]
-    extra = list(Settings.from_config(config, ("compare",)).compare.extra_shapes.get(profile, ()))
+    prof = settings.profile_named(profile)
+    extra_shapes = settings.compare.extra_shapes  # validated: a profile without extra shapes has no entry
+    extra = list(extra_shapes[profile]) if profile in extra_shapes else []
     shapes = list(dict.fromkeys([*prof.shapes, *extra]))
     return sorted(shapes, key=lambda s: (elements(s), s))
 
 
-def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Path,
+def compare_sweep(settings: Settings, backend_name: str, engine_a: Path, engine_b: Path,
                   manifest_path: Path | None) -> list[CompareRow]:
     """Two engines of one dtype and profile (the plugin and the layers it replaces), each shape
     timed interleaved, a sample of one then of the other, in one process: clock, temperature and
@@ -291,9 +301,8 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     does not carry where each engine's buffers happen to lie. Every round also times b a second
     time: b' ÷ b is the A/A control, what the method reports for two identical things. Both
     outputs are checked before timing."""
-    settings = Settings.from_config(config, ("timing", "compare"))
     timing, ccfg = settings.timing, settings.compare
-    backend = backend_for(config, backend_name, timing.l2_flush)
+    backend = backend_for(settings, backend_name, timing.l2_flush)
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
     b = backend.load(engine_b, library)
@@ -308,9 +317,9 @@ def compare_sweep(config: dict, backend_name: str, engine_a: Path, engine_b: Pat
     # 1 % that is enough for a latency row
     rule = replace(StoppingRule.from_config(timing), target_rse=ccfg.target_rse,
                    max_time_s=time_budget(backend, ccfg.max_time_s))
-    shapes = compare_shapes(config, sa.profile)
+    shapes = compare_shapes(settings, sa.profile)
     device = backend.device_info().device_name
-    plan = Plan(engine_timers(timing.verify_max_elements), rule, limit=size_limit(config, backend.max_elements))
+    plan = Plan(engine_timers(timing.verify_max_elements), rule, limit=size_limit(settings, backend.max_elements))
     report = CompareReport(backend.name, device, backend.timing_clock, sa)
     rows: list[CompareRow] = []
     with quiet_host(timing.pin_cpu):
@@ -341,13 +350,13 @@ def dynamic_shapes(prof: Profile) -> list[tuple[int, ...]]:
     return sorted(unique, key=lambda s: (elements(s), s))
 
 
-def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[DynamicRow]:
+def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[DynamicRow]:
     """One engine, every shape in its profile: output shape and values checked, then timed briefly;
     shapes outside the profile must be refused with a clear error."""
-    backend = backend_for(config, backend_name)
+    backend = backend_for(settings, backend_name)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
-    prof = profiles(config)[spec.profile]
+    prof = settings.profile_named(spec.profile)
     brief = StoppingRule(target_rse=0.02, min_samples=10, max_samples=200, max_time_s=0.05, warmup_min=3)
 
     def base(shape: tuple[int, ...]) -> dict:
@@ -362,8 +371,8 @@ def dynamic_sweep(config: dict, backend_name: str, engine_path: Path, manifest_p
                           output_shape=shape_str(m.state.shape), verified=m.check.ok,
                           median_us=m.summary.median * 1e6, message=m.check.message)
 
-    plan = Plan(engine_timers(config["timing"]["verify_max_elements"]), brief,
-                limit=size_limit(config, backend.max_elements), raise_on_wrong=False, row=row)
+    plan = Plan(engine_timers(settings.timing.verify_max_elements), brief,
+                limit=size_limit(settings, backend.max_elements), raise_on_wrong=False, row=row)
     rows: list[DynamicRow] = []
     shapes = dynamic_shapes(prof)
     for i, shape in enumerate(shapes, 1):
@@ -423,7 +432,7 @@ def roundtrip_child(backend_name: str, engine_path: Path, golden_path: Path, man
             "sha256": actual, "golden_sha256": expected, "shape": list(shape)}
 
 
-def roundtrip(config: dict, backend_name: str, engine_path: Path, golden_path: Path,
+def roundtrip(backend_name: str, engine_path: Path, golden_path: Path,
               manifest_path: Path | None) -> list[RoundtripRow]:
     """Deserialize the engine in a separate process; its outputs must equal the builder's bit for bit."""
     cmd = [sys.executable, str(TPB_SCRIPT), "roundtrip-child", "--backend", backend_name,
@@ -490,16 +499,16 @@ def _engine_profile_count(engine: object) -> int | None:
     return getattr(getattr(engine, "engine", None), "num_optimization_profiles", None)
 
 
-def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runner: Path, plugins: list[Path],
+def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path, runner: Path, plugins: list[Path],
                         profile_count: int, backend_name: str = "tensorrt") -> list[ThreadRow]:
     """The native runner at every threads.counts: plain enqueues, CUDA-graph replays of one enqueue,
     and replays of a graph of threads.native_graph_batch enqueues (the host's launch cost paid once
     per batch: what is left is the GPU's). Each thread its own context on its own profile (the engine
     has ``profile_count``), device-resident buffers. A run whose threads' outputs are not
     bit-identical (or that reports an error) fails the rule, naming the engine, thread count and mode."""
-    tcfg = Settings.from_config(config, ("threads",)).threads  # a hand-built config: the schema's defaults
+    tcfg = settings.threads
     check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
-    shape = tuple(tcfg.shape or spec.opt)
+    shape = tcfg.shape
     base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
     every, batch = tcfg.native_time_every, tcfg.native_graph_batch
     rows: list[ThreadRow] = []
@@ -530,13 +539,13 @@ def native_thread_sweep(config: dict, spec: EngineSpec, engine_path: Path, runne
     return rows
 
 
-def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[ThreadRow]:
+def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[ThreadRow]:
     """1..N threads on one engine, each with its own execution context and stream; every output
     compared bit for bit with the single-threaded output for that input (itself checked against
     float64), so a race anywhere shows up as a failure. These are the "python" driver's rows
     (Python serving: host copies in every inference). On the TensorRT backend the native runner
     (trt_runner, from the compile rule's manifest) then adds the "native" rows: native_thread_sweep."""
-    backend = backend_for(config, backend_name)
+    backend = backend_for(settings, backend_name)
     runner = runner_from_manifest(manifest_path) if backend.name == "tensorrt" else None
     if backend.name == "tensorrt" and runner is None:
         raise RuntimeError(f"the tensorrt backend's thread sweep drives the native runner, but the compile rule's "
@@ -544,8 +553,8 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
                            "libnvinfer (see results/logs/compile_plugin.cmake.log)")
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
-    tcfg = Settings.from_config(config, ("threads",)).threads
-    shape = tuple(tcfg.shape or spec.opt)
+    tcfg = settings.threads
+    shape = tcfg.shape  # threads.shape, or its profile's opt shape (resolved by Settings.from_config)
     spec.check_shape(shape)
     profile_count = _engine_profile_count(engine)
     if profile_count is not None:
@@ -614,5 +623,5 @@ def thread_sweep(config: dict, backend_name: str, engine_path: Path, manifest_pa
         return rows
     op_spec = for_engine(spec)
     plugin = plugin_library_from_manifest(manifest_path, op_spec) if op_spec.uses_plugin else None
-    return rows + native_thread_sweep(config, spec, Path(engine_path), runner, [plugin] if plugin else [],
+    return rows + native_thread_sweep(settings, spec, Path(engine_path), runner, [plugin] if plugin else [],
                                       profile_count, backend.name)

@@ -47,6 +47,7 @@ from .operators import sweep_key
 from .provenance import plugin_hash
 from .records import TABLES
 from .samples import samples_digest
+from .settings import Settings
 
 PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
@@ -65,8 +66,6 @@ MAX_PARAM_LENGTH = 6000
 MAX_TAG_LENGTH = 8000
 PARAMS_PER_BATCH = 100
 METRICS_PER_BATCH = 900
-# keys of the log rule's --config-json that carry how to log, not the pipeline's config
-TRANSPORT_KEYS = ("config", "config_files", "artifacts", "mlflow_cli_keys", "mlflow_env")
 RESOLVED_CONFIG_ARTIFACT = "config/resolved_config.json"
 # the device facts a sweep's numbers belong to (not the commit or date: an unchanged sweep is
 # one Snakemake did not rerun, whatever the commit)
@@ -156,9 +155,8 @@ def setup_hash(config: Mapping[str, Any]) -> str:
     """config_hash without PLUGIN_CONFIG_KEYS: two runs with equal setup hashes measured the same
     operators, shapes and timing, perhaps with another plugin."""
     stripped = json.loads(json.dumps(dict(config), default=str))
-    for section, key in PLUGIN_CONFIG_KEYS:
-        if isinstance(stripped.get(section), dict):
-            stripped[section].pop(key, None)
+    for section, key in PLUGIN_CONFIG_KEYS:  # the whole config (Settings.to_data): every section is there
+        del stripped[section][key]
     return config_hash(stripped)
 
 
@@ -438,16 +436,17 @@ def _log_artifacts(client: Any, run_id: str, resolved: Mapping[str, Any], config
     return logged
 
 
-def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Path,
-                samples_dir: Path | None = None) -> dict:
-    """Log the tables under ``tables_dir``. ``config`` is the log rule's --config-json: the keys it
-    uses (mlflow, beta, timing) and optionally ``config`` (the whole resolved config),
-    ``config_files`` and ``artifacts`` (paths to log on the parent run) and ``mlflow_cli_keys``
-    (the mlflow keys given with snakemake --config). Each sweep's raw samples are read from
-    ``samples_dir`` (default: ``samples`` beside ``tables_dir``, i.e. results/samples)."""
+def log_results(settings: Settings, tables_dir: Path, device_json: Path, out_path: Path,
+                samples_dir: Path | None = None, config_files: Iterable[str] = (), artifacts: Iterable[str] = ()) -> dict:
+    """Log the tables under ``tables_dir``. ``settings``: the whole config, typed (the log rule's
+    --settings-json; its mlflow section carries the mlflow keys given with snakemake --config);
+    ``config_files`` and ``artifacts``: paths to log on the parent run. Each sweep's raw samples are
+    read from ``samples_dir`` (default: ``samples`` beside ``tables_dir``, i.e. results/samples)."""
     samples_dir = Path(samples_dir) if samples_dir is not None else Path(tables_dir).parent / "samples"
-    resolved = config.get("config") or {k: v for k, v in config.items() if k not in TRANSPORT_KEYS}
-    target = resolve_tracking(config["mlflow"], cli_keys=config.get("mlflow_cli_keys", ()))
+    resolved = settings.to_data()
+    mlflow_cfg = {"experiment": settings.mlflow.experiment, "tracking_uri": settings.mlflow.tracking_uri}
+    resolved["mlflow"] = dict(mlflow_cfg)  # where runs go, not how it was given (cli_keys)
+    target = resolve_tracking(mlflow_cfg, cli_keys=settings.mlflow.cli_keys)
     uri = target.tracking_uri
     _log(f"MLflow store {uri}, from {target.tracking_uri_from}")
     _log(f"experiment {target.experiment_name or 'id ' + str(target.experiment_id)}, from {target.experiment_from}")
@@ -478,7 +477,7 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
         "tpb.results_digest": digest,
         "tpb.config_hash": chash,
         "tpb.setup_hash": setup_hash(resolved),
-        "tpb.plugin_hash": plugin_hash(device["backend"], resolved),
+        "tpb.plugin_hash": plugin_hash(device["backend"], settings.reference.extra_work),
     }
     note = ("CPU reference backend (numpy): these are CPU timings, not TensorRT."
             if device["backend"] == "reference" else f"Measured with {device['backend_label']}.")
@@ -502,7 +501,7 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
     parent_id = parent.info.run_id
     summary["parent_run_id"] = parent_id
     # the parent's params: the config as resolved, where it was logged to included
-    effective = {**resolved, "mlflow": {**resolved.get("mlflow", {}), "tracking_uri": uri, "experiment": name}}
+    effective = {**resolved, "mlflow": {"tracking_uri": uri, "experiment": name}}
     parent_params, parent_metrics = parent_payload(tables, device)
     conformance_metrics, conformance_tags = conformance_payload(Path(tables_dir) / "conformance.csv")
     parent_metrics = [*parent_metrics, *((k, v, 0) for k, v in conformance_metrics.items())]
@@ -524,8 +523,8 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
             summary["skipped"].append(key)
             continue
         params, metrics = child_payload(key, tables)
-        params = {**params, "beta": str(resolved.get("beta", 1.0)),
-                  **{f"timing.{k}": str(v) for k, v in resolved.get("timing", {}).items()}}
+        params = {**params, "beta": str(settings.beta),
+                  **{f"timing.{k}": str(v) for k, v in resolved["timing"].items()}}
         sample_file = samples_dir / f"{key}.npz"
         identity_parts = {"key": key, "params": params, "metrics": metrics, "device": identity}
         if sample_file.is_file():  # other samples are another measurement, even with equal medians
@@ -566,8 +565,8 @@ def log_results(config: dict, tables_dir: Path, device_json: Path, out_path: Pat
     # the tables too (folder tables/, as summary.md): a later verdict materialises this run from them
     tables_files = [str(Path(tables_dir) / f"{n}.csv") for n in (*TABLE_NAMES, *EXTRA_TABLE_NAMES)
                     if (Path(tables_dir) / f"{n}.csv").is_file()]
-    summary["artifacts"] = _log_artifacts(client, parent_id, effective, config.get("config_files", ()),
-                                          [*config.get("artifacts", ()), *tables_files, str(device_json)], reused)
+    summary["artifacts"] = _log_artifacts(client, parent_id, effective, config_files,
+                                          [*artifacts, *tables_files, str(device_json)], reused)
     client.set_tag(parent_id, "tpb.complete", "true")
     client.set_terminated(parent_id)
     _log(f"parent run {parent_id}: {len(summary['created'])} child runs logged, {len(reused)} reused unchanged "

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .operators import ITEMSIZE, get_operator
 from .records import TuneRow
+from .settings import Settings, TuneSettings
 
 KIB = 1024
 SIZE_QUANTUM = 64 * KIB  # sample sizes are whole 64 KiB: 16-byte vectors, no scalar tail
@@ -94,12 +95,12 @@ def rank(rows: list[TuneRow], band: int) -> list[str]:
     return sorted(scores, key=lambda k: (sum(scores[k]) / len(scores[k]), k))
 
 
-def finalists_of(ranked: list[str], tcfg: dict) -> list[str]:
+def finalists_of(ranked: list[str], tcfg: TuneSettings) -> list[str]:
     """The variants a band times in the engine: the best ``tune.finalists`` of the direct path, plus
     each of ``tune.finalists_include`` that was measured (the shape of TensorRT's own kernel: the
     direct path ranked it low at 8 MiB fp32 on the H200, where in the engine it led)."""
-    top = ranked[: int(tcfg["finalists"])]
-    return top + [k for k in tcfg.get("finalists_include", []) if k in ranked and k not in top]
+    top = ranked[: tcfg.finalists]
+    return top + [k for k in tcfg.finalists_include if k in ranked and k not in top]
 
 
 def engine_winner(rows: list[TuneRow], band: int) -> str | None:
@@ -147,16 +148,15 @@ def load_kernel_tables(path: Path | None) -> dict[str, list]:
     return json.loads(Path(path).read_text()).get("tables", {})
 
 
-def tune(config: dict, backend_name: str, manifest_path: Path | None, choice_path: Path) -> list[TuneRow]:
+def tune(settings: Settings, backend_name: str, manifest_path: Path | None, choice_path: Path) -> list[TuneRow]:
     """Measure, choose, write choice.json; the rows go to tune.csv."""
-    tcfg = config["tune"]
     if backend_name != "tensorrt":
         write_choice(choice_path, {
             "backend": backend_name, "tables": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "reason": "the CPU reference backend runs no GPU kernels: nothing to tune; plugin engines keep the "
                       "default kernel"})
         return []
-    return _tune_gpu(config, tcfg, manifest_path, choice_path)
+    return _tune_gpu(settings, manifest_path, choice_path)
 
 
 def _build_one(backend_name: str, spec_json: dict, path: str, library: str | None, builder_cfg: dict) -> float:
@@ -201,7 +201,7 @@ def build_engines(jobs: list[tuple], builder_cfg: dict, workers: int = BUILD_WOR
             print(f"tune: built {Path(a[2]).name} in {_build_one(*a):.1f} s", flush=True)
 
 
-def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path: Path) -> list[TuneRow]:  # pragma: no cover - GPU
+def _tune_gpu(settings: Settings, manifest_path: Path | None, choice_path: Path) -> list[TuneRow]:  # pragma: no cover - GPU
     import pycuda.driver as cuda
 
     from .backends import get_backend
@@ -210,22 +210,23 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     from .host import quiet_host
     from .measure import Plan, State, engine_timers, log, measure_interleaved
     from .stats import StoppingRule, median_ratio
-    from .sweeps import plugin_library_from_manifest
+    from .sweeps import builder_config, plugin_library_from_manifest
 
-    l2_flush = config["timing"]["l2_flush"]  # how cold is made: the one timing.* key the rule reads
+    tcfg = settings.tune
+    l2_flush = settings.timing.l2_flush  # how cold is made: the one timing.* key the rule reads
     backend = get_backend("tensorrt", l2_flush)
     info = backend.device_info()
-    rule = StoppingRule.from_config(tcfg["timing"])
-    beta = float(config.get("beta", 1.0))
-    band_list = bands(info.l2_bytes, tcfg["band_edges_l2"])
+    rule = StoppingRule.from_config(tcfg.timing)
+    beta = settings.beta
+    band_list = bands(info.l2_bytes, list(tcfg.band_edges_l2))
     free, _ = cuda.mem_get_info()
-    plugin_op = tcfg["operator"]
-    native_op = next((b for a, b in config.get("compare", {}).get("pairs", []) if a == plugin_op), None)
+    plugin_op = tcfg.operator
+    native_op = next((b for a, b in settings.compare.pairs if a == plugin_op), None)
     library = plugin_library_from_manifest(manifest_path)
     # a 256 Ki-element check block: the float64 check of every variant at every size (a 4 Mi block
     # then) was most of the rule's 5.6 minutes on the H200 (2026-12-02); the kernel check and the
     # engines' own checks cover the numerics
-    bench = DirectBench(kernel_library(manifest_path), backend.gpu, tcfg["kernels"], rule, beta, modes=("cold",),
+    bench = DirectBench(kernel_library(manifest_path), backend.gpu, list(tcfg.kernels), rule, beta, modes=("cold",),
                         block_elements=1 << 18, l2_flush=l2_flush)
     rows: list[TuneRow] = []
     tables: dict[str, list] = {}
@@ -234,8 +235,8 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     work.mkdir(parents=True, exist_ok=True)
     log(f"tune on {info.device_name} (L2 {info.l2_bytes >> 20} MiB): bands "
         + ", ".join(f"<= {b.hi_bytes >> 10} KiB" if b.hi_bytes > 0 else "above" for b in band_list))
-    with quiet_host(tcfg["timing"].get("pin_cpu", True)):
-        for dtype in config["dtypes"]:
+    with quiet_host(tcfg.timing.pin_cpu):
+        for dtype in settings.dtypes:
             item = ITEMSIZE[dtype]
             # the arena holds input, output and the flush buffer; the direct path two tensors
             max_bytes = min(int(free * 0.3), MAX_TRT_ELEMENTS * item)
@@ -258,10 +259,10 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
                 # the native twin first and alone (TensorRT times its tactics: nothing may share the
                 # GPU), then the finalists' plugin engines at once, each in a process of its own
                 native_path = work / f"{native_op}__{dtype}.engine"
-                build_engines([(spec_of(native_op, ""), native_path, None)], config.get("builder", {}))
+                build_engines([(spec_of(native_op, ""), native_path, None)], builder_config(settings.builder))
                 kernels = sorted({k for ks in finalists.values() for k in ks})
                 paths = {k: work / f"{plugin_op}__{dtype}__{k}.engine" for k in kernels}
-                build_engines([(spec_of(plugin_op, k), paths[k], library) for k in kernels], config.get("builder", {}))
+                build_engines([(spec_of(plugin_op, k), paths[k], library) for k in kernels], builder_config(settings.builder))
                 engines = {k: backend.load(paths[k], library) for k in kernels}
                 native = backend.load(native_path, None)
                 plan = Plan(engine_timers(1 << 22), rule)
@@ -298,7 +299,7 @@ def _tune_gpu(config: dict, tcfg: dict, manifest_path: Path | None, choice_path:
     write_choice(choice_path, {
         "backend": "tensorrt", "device": asdict(info), "l2_bytes": info.l2_bytes,
         "bands": [[b.lo_bytes, b.hi_bytes] for b in band_list], "tables": tables, "decided_on": decided,
-        "kernels": list(tcfg["kernels"]), "native": native_op, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        "kernels": list(tcfg.kernels), "native": native_op, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return rows
 
 
