@@ -16,7 +16,7 @@ from trt_plugin_bench import oracle as ref
 from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend, resolve_backend_name
 from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError
-from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.settings import ReferenceSettings, Settings, section_from
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,17 +161,17 @@ def test_compare_rule_reports_the_aa_control_and_extra_shapes(tmp_path: Path, co
         assert r.verified and r.shared_buffers and r.control_ratio > 0 and r.control_ratio_se >= 0
 
 
-def test_the_size_limit_is_the_backends(built: tuple[Path, Path], config: dict) -> None:
+def test_the_size_limit_is_the_backends(built: tuple[Path, Path], config: Settings) -> None:
     """Backend.max_elements gates the sweeps' sizes, not the backend's name: the CPU reference
     backend's comes from config reference (quick or full), and a planted limit below every shape
     but the smallest leaves exactly those out, saying which key to change."""
     def reference(**section: object) -> object:
-        return get_backend("reference", reference=Settings.from_config({"reference": section}, ("reference",)).reference)
+        return get_backend("reference", reference=section_from(ReferenceSettings, section))
 
     assert reference(max_elements=4096).max_elements == 4096
     assert reference(full=True, max_elements=4096, full_max_elements=8192).max_elements == 8192
     assert reference(full=True).max_time_s is None and reference(max_time_s=0.5).max_time_s == 0.5
-    planted = {**config, "reference": {**config["reference"], "max_elements": 256}}  # only 1x256 fits
+    planted = replace(config, reference=replace(config.reference, max_elements=256))  # only 1x256 fits
     rows = sweeps.dynamic_sweep(planted, "reference", built[0], None)
     skipped = [r for r in rows if r.status == "skipped"]
     assert skipped and all(r.elements > 256 for r in skipped)

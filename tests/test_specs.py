@@ -11,6 +11,7 @@ import yaml
 from trt_plugin_bench import oracle, specs
 from trt_plugin_bench.config import ConfigError, validate_config
 from trt_plugin_bench.operators import OPERATORS, get_operator, moved_bytes, numerics_of, resolve_operators
+from trt_plugin_bench.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,8 +212,8 @@ def test_external_spec_engine_builds_and_round_trips(write, tmp_path: Path) -> N
     d = spec_dict(inputs=[{"name": "x", "rank": 2, "dims": [None, 256],
                            "generator": {"distribution": "uniform", "low": -3.0, "high": 3.0, "edges": [0.0, 1.5]}}])
     path = write(d)
-    cfg = validate_config(small_config(str(path)))
+    cfg = Settings.from_config(validate_config(small_config(str(path))))
     engine, golden = tmp_path / "clamp__fp32__tiny.engine", tmp_path / "clamp__fp32__tiny.golden.npz"
     sweeps.build_engine(cfg, "reference", str(path), "fp32", "tiny", engine, golden, None)
-    rows = sweeps.roundtrip(cfg, "reference", engine, golden, None)
+    rows = sweeps.roundtrip("reference", engine, golden, None)
     assert rows and all(r.bit_identical and r.operator == "clamp" for r in rows)

@@ -146,9 +146,10 @@ RULE_READS: dict[str, Any] = {
     "tune": {"tune": True, "dtypes": True, "beta": True, "builder": True, "compare": ["pairs"],
              "timing": ["l2_flush"]},
     # builder: this engine's (Settings.engine_builder); plugin_kernel: this dtype's, for an
-    # operator whose kernel it chooses; reference.extra_work: the CPU engines' planted slowdown
+    # operator whose kernel it chooses; reference.extra_work: the CPU engines' planted slowdown, and
+    # the CPU backend's size limit (the golden shape is the largest of the profile within it)
     "build": {"profiles": PROFILE, "beta": True, "builder": True, "plugin_kernel": "<the rule's dtype>",
-              "reference": ["extra_work"]},
+              "reference": ["extra_work", "full", "max_elements", "full_max_elements"]},
     "latency": {"profiles": PROFILE, "timing": True, "reference": True},
     "compare": {"profiles": PROFILE, "timing": True, "reference": True,
                 "compare": ["mode", "target_rse", "max_time_s", "extra_shapes"]},  # extra_shapes: its profile's

@@ -309,6 +309,12 @@ def _section(cls: type, data: Mapping[str, Any], *, partial: bool = False) -> An
     return cls(**values)
 
 
+def section_from(cls: type, data: Mapping[str, Any] | None = None) -> Any:
+    """One section alone (``cls``) from ``data``, the schema's defaults filling what it leaves out:
+    e.g. the CPU reference backend's limits when no settings are handed."""
+    return _section(cls, data or {})
+
+
 def _to_data(value: Any) -> Any:
     """JSON-ready data of a settings value (not-handed fields left out)."""
     if isinstance(value, Profile):

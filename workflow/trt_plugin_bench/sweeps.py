@@ -91,7 +91,7 @@ def make_spec(settings: Settings, op: str, dtype: str, profile_name: str,
     rule's choice tables per dtype (choice.json), which plugin_kernel auto runs (none: the default)."""
     prof = settings.profile_named(profile_name)
     spec = from_ref(op)  # a name, or an external operator's spec file (dag.op_arg)
-    kernel, table = plugin_kernel(op, settings, dtype), ()
+    kernel, table = plugin_kernel(spec.name, settings, dtype), ()
     if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (from choice.json)
         kernel, table = tuned_kernel((kernel_tables or {}).get(dtype, []))
     return EngineSpec(
@@ -117,7 +117,8 @@ def elements(shape: tuple[int, ...]) -> int:
 def backend_for(settings: Settings, backend_name: str, l2_flush: str = "clean") -> Backend:
     """The backend ``backend_name`` with the settings' limits (reference: the CPU reference backend's
     Backend.max_elements, max_time_s and max_thread_iterations)."""
-    return get_backend(backend_name, l2_flush, settings.reference)
+    # a command run by hand without settings: the schema's limits (get_backend's None)
+    return get_backend(backend_name, l2_flush, settings.reference if settings.handed("reference") else None)
 
 
 def over_limit(settings: Settings, n: int, limit: int) -> str:

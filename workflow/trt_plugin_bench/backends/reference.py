@@ -22,7 +22,7 @@ from .. import oracle as ref
 from ..operators import generator_for, numerics_for
 from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
-from ..settings import ReferenceSettings, Settings
+from ..settings import ReferenceSettings, section_from
 from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker, read_build_record
 from .engine_files import discard_corrupt
 
@@ -185,7 +185,7 @@ class ReferenceBackend(Backend):
     def __init__(self, settings: ReferenceSettings | None = None) -> None:
         """``settings``: config reference, which sets the limits below (None: the schema's defaults,
         the quick run)."""
-        self.settings = settings if settings is not None else Settings.from_config({}, ("reference",)).reference
+        self.settings = settings if settings is not None else section_from(ReferenceSettings)
 
     @property
     def max_elements(self) -> int:
