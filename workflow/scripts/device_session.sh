@@ -386,7 +386,7 @@ PY
   pack)
     tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' results/tables results/figures results/logs results/build/manifest.json \
       results/engines/*.build.json results/tune results/samples results/verdict results/report.html results/profile \
-      results/kernel results/calibration results/latency results/compare results/conformance mlflow.db 2>/dev/null
+      results/kernel results/calibration results/latency results/compare results/conformance results/threads mlflow.db 2>/dev/null
     note "packed $(du -h "$OUT/results.tgz" | cut -f1)"
     ;;
   *) echo "unknown step $step"; exit 2;;
