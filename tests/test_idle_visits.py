@@ -9,6 +9,7 @@ from trt_plugin_bench.oracle import CheckResult
 from trt_plugin_bench.records import LatencyRow
 from trt_plugin_bench.stats import StoppingRule, TimingSummary, agree_within_noise
 from trt_plugin_bench.sweeps import _latency_rows
+from typed import typed
 
 
 def _summary_of(r: LatencyRow) -> TimingSummary:
@@ -66,7 +67,7 @@ def test_idle_modes_visit_every_state_in_turn_and_report_the_drift() -> None:
     engine = FakeEngine()
     rule = StoppingRule(target_rse=0.01, min_samples=20, max_samples=5000, max_time_s=10.0, warmup_min=3,
                         warmup_time_s=0.0)
-    config = {"timing": {"verify_max_elements": 1 << 20, "idle_visits": 6}}
+    config = typed("timing.verify_max_elements=1048576", "timing.idle_visits=6")
     shapes = [(1, 4), (8, 4), (64, 4)]
     rows = _latency_rows(config, FakeBackend(), engine, shapes, ["warm", "stream", "graph"], None, 2, rule, "fake")
     assert len(rows) == 3 * 3 * 2
