@@ -263,15 +263,10 @@ def _latency_rows(settings: Settings, backend: Backend, engine, shapes: list, mo
     return [m.row for m in measured if m.row is not None]
 
 
-def state_bytes(spec: EngineSpec, shape: tuple[int, ...]) -> int:
-    """The bytes one inference moves: the operator's cost model (its inputs read, its outputs written)."""
-    return moved_bytes(spec, shape)
-
-
 def latency_state(engine, shape: tuple[int, ...], mode: str, i: int, total: int) -> State:  # noqa: ANN001
     """The state of shape ``i`` of ``total`` of an engine's sweep in ``mode`` (its seed is ``i``)."""
     spec = engine.spec
-    return State(spec.operator, spec.dtype, spec.profile, tuple(shape), mode, state_bytes(spec, shape),
+    return State(spec.operator, spec.dtype, spec.profile, tuple(shape), mode, moved_bytes(spec, shape),
                  seed=i, label=f"shape {i} of {total}", source=engine)
 
 
@@ -377,7 +372,7 @@ def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, mani
     rows: list[DynamicRow] = []
     shapes = dynamic_shapes(prof)
     for i, shape in enumerate(shapes, 1):
-        state = State(spec.operator, spec.dtype, spec.profile, shape, "warm", state_bytes(spec, shape),
+        state = State(spec.operator, spec.dtype, spec.profile, shape, "warm", moved_bytes(spec, shape),
                       seed=100 + i, label=f"shape {i} of {len(shapes)}", source=engine)
         try:
             rows += [m.row for m in measure_state(state, plan)]
