@@ -45,6 +45,13 @@ export PYTHONUNBUFFERED=1
 DAG_SECONDS=${DAG_SECONDS:-540}
 status=()
 note() { status+=("$1"); echo "== $1"; echo "$1" >> "$OUT/summary.txt"; }
+# the conformance step's CMake build (plugin, trt_runner, the bad-plugin fixture) for arch $1 with $2 jobs; the
+# prebuild step runs it in the background (the image's cmake is a Python wheel: no PYTHONHOME/PYTHONPATH)
+conformance_build() {
+  env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B /tmp/tpb-conformance-build -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CUDA_ARCHITECTURES="$1" -DTPB_BAD_PLUGINS=ON > "$LOGS/conformance_build.log" 2>&1 \
+    && env -u PYTHONHOME -u PYTHONPATH cmake --build /tmp/tpb-conformance-build -j "$2" >> "$LOGS/conformance_build.log" 2>&1
+}
 # a step's logs come back even if a later step is cut off by the call's time limit
 save_logs() { tar czf "$OUT/logs.tgz" -C "$LOGS" . 2>/dev/null; }
 
@@ -149,9 +156,7 @@ PY
     ;;
   prebuild)
     arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
-    ( env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B /tmp/tpb-conformance-build -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_BAD_PLUGINS=ON > "$LOGS/conformance_build.log" 2>&1 \
-      && env -u PYTHONHOME -u PYTHONPATH cmake --build /tmp/tpb-conformance-build -j 8 >> "$LOGS/conformance_build.log" 2>&1 ) &
+    conformance_build "$arch" 8 &
     PREBUILD_CONFORMANCE=$!
     ( python3 - "${REBUILD_SAME:-HEAD}" "$arch" > "$LOGS/rebuild_prebuild.log" 2>&1 <<'PY'
 import sys
@@ -330,9 +335,7 @@ PY
     cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }
     cb=/tmp/tpb-conformance-build; cr="$LOGS/conformance"; rm -rf "$cr"; mkdir -p "$cr"
     arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
-    if [ -n "${PREBUILD_CONFORMANCE:-}" ]; then wait "$PREBUILD_CONFORMANCE"
-    else cmake -S plugin -B $cb -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" -DTPB_BAD_PLUGINS=ON \
-      > "$LOGS/conformance_build.log" 2>&1 && cmake --build $cb -j 16 >> "$LOGS/conformance_build.log" 2>&1; fi
+    if [ -n "${PREBUILD_CONFORMANCE:-}" ]; then wait "$PREBUILD_CONFORMANCE"; else conformance_build "$arch" 16; fi
     note "conformance build rc=$? $(ls $cb/libswish_plugin*.so $cb/trt_runner 2>/dev/null | wc -l) of 6 artefacts"
     shipped=(relu swish_native swish_plugin swish_plugin_naive swish_plugin_v3)
     targets=(bad:SYNC_IN_ENQUEUE bad:GLOBAL_STATE bad:SHALLOW_CLONE bad:INIT_ONLY_REGISTRATION)
