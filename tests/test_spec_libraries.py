@@ -97,7 +97,7 @@ def test_the_cmake_command_line(tmp_path: Path) -> None:
     assert prebuilt == [] and sb.cmake == src.resolve() and sb.targets == ("libgain.so",)
     build = sb.build_dir(tmp_path / "results" / "build")
     assert build.parent == tmp_path / "results" / "build" / "spec" and build.name.startswith("src-")
-    assert sb.configure_command(build, "90") == ["cmake", "-S", str(src.resolve()), "-B", str(build),
+    assert sb.configure_command(build, "90") == ["cmake", "-S", str(src.resolve()), "-B", str(build.absolute()),
                                                  "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CUDA_ARCHITECTURES=90"]
     assert "-DCMAKE_CUDA_ARCHITECTURES" not in " ".join(sb.configure_command(build, ""))
 

@@ -1,4 +1,6 @@
 # Shared definitions: the resolved backend and the sweeps it can build (trt_plugin_bench.dag).
+import shlex
+
 from snakemake.logging import logger
 
 from trt_plugin_bench import dag
@@ -7,7 +9,8 @@ from trt_plugin_bench.figures import figure_plan
 from trt_plugin_bench.operators import OPERATORS, sweep_key
 from trt_plugin_bench.provenance import plugin_sources
 
-TPB = f"{sys.executable} {WORKFLOW_DIR / 'scripts' / 'tpb.py'}"
+# every rule's command: quoted, since a shell reads it (the project's path may hold a space, a $ or a ;)
+TPB = shlex.join([sys.executable, str(WORKFLOW_DIR / "scripts" / "tpb.py")])
 CONDA_ENV = "../../environment.yml"
 MANIFEST = dag.MANIFEST
 BACKEND = resolve_backend_name(SETTINGS.backend)

@@ -19,6 +19,6 @@ rule compile_plugin:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir} "
-        "--manifest {output.manifest} --cuda-architectures '{params.arch}' {params.specs} "
-        "--cmake-log results/logs/compile_plugin.cmake.log > {log} 2>&1"
+        "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir:q} "
+        "--manifest {output.manifest:q} --cuda-architectures={params.arch:q} {params.specs} "
+        "--cmake-log results/logs/compile_plugin.cmake.log > {log:q} 2>&1"

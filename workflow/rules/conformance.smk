@@ -23,4 +23,4 @@ rule conformance:
         CONDA_ENV
     shell:
         "{params.tpb} conformance --backend {params.backend} --settings-json {params.settings:q} --op {params.op:q} "
-        "{params.manifest} --out {output} > {log} 2>&1"
+        "{params.manifest} --out {output:q} > {log:q} 2>&1"

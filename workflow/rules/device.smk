@@ -15,7 +15,7 @@ rule calibrate:
         CONDA_ENV
     shell:
         "{params.tpb} calibrate --backend {params.backend} --settings-json {params.settings:q} "
-        "--out {output.csv} --device-json {output.device} > {log} 2>&1"
+        "--out {output.csv:q} --device-json {output.device:q} > {log:q} 2>&1"
 
 
 rule kernel_bench:
@@ -34,8 +34,8 @@ rule kernel_bench:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} kernel-bench --settings-json {params.settings:q} --manifest {input.manifest} "
-        "--out {output} > {log} 2>&1"
+        "{params.tpb} kernel-bench --settings-json {params.settings:q} --manifest {input.manifest:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule profile:
@@ -57,6 +57,6 @@ rule profile:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} profile --backend {params.backend} --settings-json {params.settings:q} --op {wildcards.op} "
-        "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {input.engine} {params.manifest} "
-        "--out {output} > {log} 2>&1"
+        "{params.tpb} profile --backend {params.backend} --settings-json {params.settings:q} --op {wildcards.op:q} "
+        "--dtype {wildcards.dtype:q} --profile {wildcards.profile:q} --engine {input.engine:q} {params.manifest} "
+        "--out {output:q} > {log:q} 2>&1"

@@ -14,7 +14,7 @@ rule build_engine:
         # operator's kernel is chosen, reference.extra_work (dag.RULE_READS["build"])
         settings=lambda w: dag.rule_settings(SETTINGS, "build", op=w.op, dtype=w.dtype, profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
-        kernel_tables=lambda w, input: f"--kernel-tables {input.kernel_tables}" if input.kernel_tables else "",
+        kernel_tables=lambda w, input: f"--kernel-tables {shlex.quote(str(input.kernel_tables))}" if input.kernel_tables else "",
         op=lambda w: dag.op_arg(w.op),  # its name, or an external operator's spec file
     log:
         "results/logs/build/{op}__{dtype}__{profile}.log",
@@ -24,5 +24,5 @@ rule build_engine:
         CONDA_ENV
     shell:
         "{params.tpb} build --backend {params.backend} --settings-json {params.settings:q} --op {params.op:q} "
-        "--dtype {wildcards.dtype} --profile {wildcards.profile} --engine {output.engine} "
-        "--golden {output.golden} {params.manifest} {params.kernel_tables} > {log} 2>&1"
+        "--dtype {wildcards.dtype:q} --profile {wildcards.profile:q} --engine {output.engine:q} "
+        "--golden {output.golden:q} {params.manifest} {params.kernel_tables} > {log:q} 2>&1"

@@ -1,4 +1,5 @@
-from trt_plugin_bench.config import mlflow_env_fingerprint
+from trt_plugin_bench.config import mlflow_env_fingerprint, resolve_tracking
+from trt_plugin_bench.mlflow_store import stale_log_marker
 
 
 rule aggregate:
@@ -29,10 +30,10 @@ rule aggregate:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
-        "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
-        "--roundtrip {input.roundtrip} --threads {input.threads} --compare {input.compare} --calibration {input.calibration} "
-        "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} --conformance {input.conformance} > {log} 2>&1"
+        "{params.tpb} aggregate --device-json {input.device:q} --out-dir results/tables "
+        "--skipped {params.skipped:q} --latency {input.latency:q} --dynamic {input.dynamic:q} "
+        "--roundtrip {input.roundtrip:q} --threads {input.threads:q} --compare {input.compare:q} --calibration {input.calibration:q} "
+        "--kernel {input.kernel:q} --profile {input.profile:q} --tune {input.tune:q} --conformance {input.conformance:q} > {log:q} 2>&1"
 
 
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,
@@ -40,6 +41,17 @@ rule aggregate:
 CONFIG_FILES = [str(f) for f in getattr(workflow, "configfiles", [])]
 PARENT_ARTIFACTS = ["results/tables/summary.md", *expand("results/figures/{figure}.png", figure=FIGURES),
                     *([dag.TUNE_CHOICE] if TUNE_PLANNED else [])]
+
+
+# A deleted (or moved) sqlite store holds none of what the log rule's marker says it logged: the
+# marker goes, so this invocation (a dry run too) schedules the log rule, which logs what is on disk.
+_LOG_MARKER = Path("results/mlflow/logged.json")
+_STORE_GONE = stale_log_marker(_LOG_MARKER, resolve_tracking(
+    {"experiment": SETTINGS.mlflow.experiment, "tracking_uri": SETTINGS.mlflow.tracking_uri},
+    cli_keys=SETTINGS.mlflow.cli_keys).tracking_uri)
+if _STORE_GONE:
+    logger.info(f"trt-plugin-bench: {_STORE_GONE}")
+    _LOG_MARKER.unlink(missing_ok=True)
 
 
 rule log_mlflow:
@@ -70,7 +82,7 @@ rule log_mlflow:
         CONDA_ENV
     shell:
         "{params.tpb} log-mlflow --settings-json {params.settings:q} --tables-dir results/tables "
-        "--config-file {params.config_files:q} --artifact {params.artifacts:q} --out {output} > {log} 2>&1"
+        "--config-file {params.config_files:q} --artifact {params.artifacts:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule figures:
@@ -89,4 +101,4 @@ rule figures:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} figures --tables-dir results/tables --out-dir results/figures > {log} 2>&1"
+        "{params.tpb} figures --tables-dir results/tables --out-dir results/figures > {log:q} 2>&1"

@@ -23,8 +23,8 @@ rule latency:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} latency --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine} "
-        "{params.manifest} --out {output.csv} --samples {output.samples} > {log} 2>&1"
+        "{params.tpb} latency --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine:q} "
+        "{params.manifest} --out {output.csv:q} --samples {output.samples:q} > {log:q} 2>&1"
 
 
 rule compare:
@@ -48,8 +48,8 @@ rule compare:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} compare --backend {params.backend} --settings-json {params.settings:q} --engine-a {input.engine_a} "
-        "--engine-b {input.engine_b} {params.manifest} --out {output} > {log} 2>&1"
+        "{params.tpb} compare --backend {params.backend} --settings-json {params.settings:q} --engine-a {input.engine_a:q} "
+        "--engine-b {input.engine_b:q} {params.manifest} --out {output:q} > {log:q} 2>&1"
 
 
 rule dynamic_shapes:
@@ -71,8 +71,8 @@ rule dynamic_shapes:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} dynamic --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine} "
-        "{params.manifest} --out {output} > {log} 2>&1"
+        "{params.tpb} dynamic --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine:q} "
+        "{params.manifest} --out {output:q} > {log:q} 2>&1"
 
 
 rule roundtrip:
@@ -94,8 +94,8 @@ rule roundtrip:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} roundtrip --backend {params.backend} --engine {input.engine} --golden {input.golden} "
-        "{params.manifest} --out {output} > {log} 2>&1"
+        "{params.tpb} roundtrip --backend {params.backend} --engine {input.engine:q} --golden {input.golden:q} "
+        "{params.manifest} --out {output:q} > {log:q} 2>&1"
 
 
 rule threads:
@@ -121,5 +121,5 @@ rule threads:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} threads --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine} "
-        "{params.manifest} --out {output} > {log} 2>&1"
+        "{params.tpb} threads --backend {params.backend} --settings-json {params.settings:q} --engine {input.engine:q} "
+        "{params.manifest} --out {output:q} > {log:q} 2>&1"

@@ -20,5 +20,5 @@ rule tune:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} tune --backend {params.backend} --settings-json {params.settings:q} --manifest {input.manifest} "
-        "--out {output.table} --choice {output.choice} > {log} 2>&1"
+        "{params.tpb} tune --backend {params.backend} --settings-json {params.settings:q} --manifest {input.manifest:q} "
+        "--out {output.table:q} --choice {output.choice:q} > {log:q} 2>&1"

@@ -22,4 +22,4 @@ rule verdict:
         CONDA_ENV
     shell:
         "{params.tpb} verdict --candidate results --out-dir results/verdict --settings-json {params.settings:q} "
-        "--missing-baseline-ok --fail-on={params.fail_on} > {log} 2>&1"
+        "--missing-baseline-ok --fail-on={params.fail_on:q} > {log:q} 2>&1"

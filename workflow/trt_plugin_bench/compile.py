@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,50 @@ from .specs import Library, OperatorSpec, SpecError
 SPEC_BUILD_DIR = "spec"
 
 
+def cmake_path_problem(cmd: Sequence[str]) -> str | None:
+    """Why CMake cannot run ``cmd``, or None: CMake splits a list at ';', so a source or build folder
+    whose path holds one fails deep inside its compiler detection. Said up front instead."""
+    if not cmd or Path(cmd[0]).name != "cmake":
+        return None
+    bad = [a for a in cmd[1:] if ";" in a and not a.startswith("-D")]
+    if not bad:
+        return None
+    return (f"CMake cannot build in {bad[0]}: its path holds a ';', which CMake reads as a list separator; "
+            "move or clone the project to a path without ';' (a space or a $ is fine)")
+
+
+# what nvcc's own shell would expand in a path it is handed (a space it quotes right), and CMake's
+# list separator
+NVCC_UNSAFE = set('$`"\\;')
+
+
+def nvcc_safe(path: Path) -> Path:
+    """``path``, or where it holds a character nvcc's shell would expand (nvcc runs the host
+    compiler through sh: a source at '/p/a $HOME/x.cu' reaches cc1plus as '/p/a /root/x.cu') or a
+    ';' (CMake's list separator), a symbolic link to it that holds none. The link's name is the path's digest, under a folder of
+    this user's in the temporary directory: the same path always gets the same link, so CMake's cache
+    in a build folder stays valid from one run to the next."""
+    path = Path(path).absolute()
+    if not NVCC_UNSAFE & set(str(path)):
+        return path
+    links = Path(tempfile.gettempdir()) / f"tpb-nvcc-links-{os.getuid()}"
+    links.mkdir(mode=0o700, exist_ok=True)
+    if links.is_symlink() or links.stat().st_uid != os.getuid():
+        raise RuntimeError(f"{links} is not a folder of this user's: remove it (it holds links only)")
+    link = links / hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    if not (link.is_symlink() and os.readlink(link) == str(path)):
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = links / f".{link.name}.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(path, target_is_directory=True)
+        os.replace(tmp, link)
+    return link
+
+
 def _run(cmd: list[str], log_file) -> None:  # noqa: ANN001
+    problem = cmake_path_problem(cmd)
+    if problem:
+        raise RuntimeError(problem)
     log_file.write("$ " + " ".join(cmd) + "\n")
     log_file.flush()
     # cmake may itself be a Python program (the PyPI wheel): keep our interpreter's settings away
@@ -64,7 +108,7 @@ class SpecBuild:
     def configure_command(self, build_dir: Path, cuda_architectures: str = "") -> list[str]:
         """The cmake command line that configures it (TensorRT is found by its own CMakeLists, from
         TENSORRT_INCLUDE_DIR / TENSORRT_LIB_DIR / TENSORRT_ROOT in the environment, as plugin/'s is)."""
-        return ["cmake", "-S", str(self.cmake), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
+        return ["cmake", "-S", str(nvcc_safe(self.cmake)), "-B", str(nvcc_safe(build_dir)), "-DCMAKE_BUILD_TYPE=Release",
                 *_arch_args(cuda_architectures)]
 
 
@@ -131,7 +175,7 @@ def compile_spec_libraries(backend_name: str, build_root: Path, op_specs: Sequen
             log_file.write(f"\n# spec library {sb.cmake} (operator specs: {', '.join(map(str, sb.specs))})\n")
             try:
                 _run(sb.configure_command(build_dir, cuda_architectures), log_file)
-                _run(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 2)], log_file)
+                _run(["cmake", "--build", str(nvcc_safe(build_dir)), "-j", str(os.cpu_count() or 2)], log_file)
             except RuntimeError as exc:
                 raise RuntimeError(f"building the plugin library of operator spec {sb.specs[0]} (key "
                                    f"'plugin.library.cmake': {sb.cmake}) failed: {exc}; its output is in {log_path}") from exc
@@ -183,12 +227,12 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
         raise RuntimeError(f"the tensorrt backend needs {', '.join(missing)} to build the plugin; none found on PATH")
     else:
         build_dir.mkdir(parents=True, exist_ok=True)
-        configure = ["cmake", "-S", str(PLUGIN_DIR), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
-                     *_arch_args(cuda_architectures),
+        configure = ["cmake", "-S", str(nvcc_safe(PLUGIN_DIR)), "-B", str(nvcc_safe(build_dir)),
+                     "-DCMAKE_BUILD_TYPE=Release", *_arch_args(cuda_architectures),
                      "-DTPB_PTXAS_VERBOSE=ON", f"-DTPB_KERNELS_ONLY={'ON' if kernels_only else 'OFF'}"]
         with Path(log_path).open("w") as log_file:
             _run(configure, log_file)
-            _run(["cmake", "--build", str(build_dir), "-j", str(os.cpu_count() or 2)], log_file)
+            _run(["cmake", "--build", str(nvcc_safe(build_dir)), "-j", str(os.cpu_count() or 2)], log_file)
         kernels = build_dir / "libswish_kernels.so"
         plugin = build_dir / "libswish_plugin.so"
         manifest["kernels_library"] = str(kernels.resolve()) if kernels.exists() else None

@@ -201,6 +201,11 @@ def _format_schema_error(error: jsonschema.ValidationError) -> str:
         return f"config key '{key}': {error.instance!r} is below the minimum {error.validator_value}"
     if error.validator == "required":
         return f"config key '{key}': {error.message}"
+    if error.validator == "pattern":
+        # a pattern-checked string may carry its allowed forms in words (x-allowed); the value never
+        # reaches a shell or CMake unchecked
+        allowed = error.schema.get("x-allowed", f"a string matching {error.validator_value}")
+        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: {allowed}"
     return f"config key '{key}': {error.message}"
 
 

@@ -193,7 +193,8 @@ def manifest_for(op: str) -> str | list:
 
 
 def manifest_arg(manifest: object) -> str:
-    return f"--manifest {manifest}" if manifest else ""
+    """A command's ``--manifest FILE`` (quoted: a rule's shell reads it), or "" without one."""
+    return f"--manifest {shlex.quote(str(manifest))}" if manifest else ""
 
 
 def sweep_outputs(kind: str, keys: list[str]) -> list[str]:
