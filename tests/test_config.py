@@ -198,3 +198,19 @@ def test_l2_flush_defaults_to_clean_and_names_its_values(good: dict) -> None:
     good["timing"]["l2_flush"] = "memset"
     msg = error_of(good)
     assert "timing.l2_flush" in msg and "'memset'" in msg and "clean, dirty" in msg
+
+
+@pytest.mark.parametrize("value", ["90; touch pwned", "$(touch pwned)", "`id`", "80' '90", "90 -DX=1", "", "sm_90"])
+def test_cuda_architectures_that_could_reach_a_shell_are_refused(good: dict, value: str) -> None:
+    """Issue 26 item 1: compile.cuda_architectures reaches the compile rule's command line and CMake;
+    only CMake's architecture forms are accepted, at config load, naming the key."""
+    good["compile"] = {"cuda_architectures": value}
+    message = error_of(good)
+    assert "config key 'compile.cuda_architectures'" in message and repr(value) in message
+    assert "allowed values: auto, native" in message
+
+
+@pytest.mark.parametrize("value", ["auto", "native", "all-major", "90", "90a", "80;90", "80-real;90-virtual", "100a"])
+def test_cuda_architectures_in_cmake_forms_are_accepted(good: dict, value: str) -> None:
+    good["compile"] = {"cuda_architectures": value}
+    assert validate_config(good)["compile"]["cuda_architectures"] == value
