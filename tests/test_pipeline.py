@@ -37,8 +37,10 @@ def scheduled(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the project, run once end to end."""
-    project = tmp_path_factory.mktemp("project")
+    """A copy of the project, run once end to end, at a path a shell would split or expand (a space,
+    a `$`, a `;`): every rule's command must quote what it is handed, and CMake and nvcc (where
+    present) build there (test_cmake_and_nvcc_get_a_path_they_cannot_misread)."""
+    project = tmp_path_factory.mktemp("tpb project $HOME;x") / "sub dir $1"
     copy_project(project)
     proc = snakemake(project)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -72,6 +74,17 @@ def test_every_output_exists(project: Path) -> None:
                             cwd=project, capture_output=True, text=True, timeout=600)
     assert report.returncode == 0, report.stderr[-2000:]
     assert (project / "results" / "report.html").stat().st_size > 10000
+
+
+@pytest.mark.slow
+def test_the_dag_runs_at_a_path_with_a_space_a_dollar_and_a_semicolon(project: Path) -> None:
+    """Every rule's shell gets its paths quoted (the interpreter, tpb.py, inputs, outputs, logs):
+    the fixture's run above went through at such a path, and no stray file or folder appeared
+    where an unquoted path would have been split at its space."""
+    assert " " in str(project) and "$" in str(project) and ";" in str(project)
+    assert (project / "results" / "tables" / "summary.md").is_file()
+    split_at = [project.parent.parent / project.parent.name.split(" ")[0], project.parent / "sub"]
+    assert not [p for p in split_at if p.exists()], split_at
 
 
 @pytest.mark.slow
@@ -135,6 +148,24 @@ def test_rerunning_the_log_rule_does_not_duplicate_runs(project: Path) -> None:
     assert len(client.search_runs([exp.experiment_id])) == before
 
 
+@pytest.mark.slow
+def test_a_deleted_store_is_noticed_and_logged_again(project: Path) -> None:
+    """Issue 26 item 2: mlflow.db deleted after a complete run. Snakemake alone says "Nothing to be
+    done" (the log rule's marker is there); the workflow notices the store is gone, and a plain rerun
+    logs what is on disk into a new store (the log and verdict rules only: nothing is measured)."""
+    (project / "mlflow.db").unlink()
+    dry = snakemake(project, "-n")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert {rule for rule, _ in scheduled(dry)} == {"log_mlflow", "verdict", "all"}, dry.stdout[-2000:]
+    assert "does not exist: what results/mlflow/logged.json says was logged is logged again" in dry.stdout + dry.stderr
+    proc = snakemake(project)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("trt-plugin-bench-small")
+    assert len(client.search_runs([exp.experiment_id])) == 1 + 6
+    assert scheduled(snakemake(project, "-n")) == []
+
+
 def fake_tensorrt(tmp_path: Path, version: str) -> dict:
     pkg = tmp_path / f"fake-trt-{version}" / "tensorrt"
     pkg.mkdir(parents=True)
@@ -176,3 +207,21 @@ def test_tensorrt_backend_without_tensorrt_is_a_clear_error(tmp_path: Path) -> N
         pass
     assert proc.returncode != 0
     assert "import tensorrt` fails here" in proc.stdout + proc.stderr
+
+
+def test_cmake_and_nvcc_get_a_path_they_cannot_misread(tmp_path: Path) -> None:
+    """nvcc hands paths to the host compiler through sh (a `$` in the path is expanded) and CMake reads
+    ';' as a list separator: they build through a link whose path holds neither, the same link on
+    every run (CMake's cache stays valid), and a cmake command with such a path is refused first."""
+    from trt_plugin_bench import compile as compile_mod
+
+    folder = tmp_path / "tpb project $HOME;x" / "build"
+    link = compile_mod.nvcc_safe(folder)
+    assert link != folder and link.resolve() == folder.resolve() and folder.is_dir()
+    assert not set(str(link)) & set('$;"`\\ ')
+    assert compile_mod.nvcc_safe(folder) == link
+    plain = tmp_path / "plain"
+    assert compile_mod.nvcc_safe(plain) == plain.absolute()
+    assert "CMake cannot build in" in compile_mod.cmake_path_problem(["cmake", "-S", "src", "-B", str(folder)])
+    # an architecture list's ';' is CMake's own list: not a path
+    assert compile_mod.cmake_path_problem(["cmake", "-S", "src", "-B", "b", "-DCMAKE_CUDA_ARCHITECTURES=80;90"]) is None

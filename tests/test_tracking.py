@@ -428,3 +428,87 @@ def test_native_runner_rows_get_their_own_metrics() -> None:
     assert by_name["threads.native.graph.throughput_per_s"] == [(205957.0, 1), (208357.0, 2)]
     assert by_name["threads.native.graph.gpu_busy_fraction"] == [(0.73, 1), (0.73, 2)]
     assert all(len({s for _, s in v}) == len(v) for v in by_name.values()), "one value per step and name"
+
+
+# -- the local sqlite store: created atomically, checked (issue 26 item 2) ----------------------------
+@pytest.fixture(scope="module")
+def complete_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One complete MLflow sqlite store, made once (copies of it are damaged below)."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    check_store(f"sqlite:///{path}")
+    return path
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(TrackingStoreUnreachable) as exc:
+        check_store(f"sqlite:///{path}")
+    message = str(exc.value)
+    assert "\n" not in message and str(path) in message, message  # one line, naming the file
+    return message
+
+
+def test_an_interrupted_first_log_leaves_no_half_created_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while MLflow migrates a new mlflow.db: no mlflow.db is left (it is built in a temporary
+    file beside it and linked into place only when complete), and the next log works."""
+    import mlflow.store.db.utils as db_utils
+
+    make_tables(tmp_path / "tables")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    def interrupted(engine: object) -> None:
+        raise KeyboardInterrupt  # the initial tables are made; the migrations never finish
+
+    monkeypatch.setattr(db_utils, "_upgrade_db", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        log(tmp_path, config_for(uri))
+    monkeypatch.undo()
+    assert not (tmp_path / "mlflow.db").exists()
+    assert not list(tmp_path.glob(".mlflow.db.creating-*")), "the temporary store is removed"
+    log(tmp_path, config_for(uri))
+    assert len(runs(uri)) == 3
+
+
+def test_a_half_created_store_is_named_with_its_remedy(tmp_path: Path, complete_store: Path) -> None:
+    """What an interrupted first log of an earlier version left: the initial tables without
+    alembic_version, or a migration's leftover table and an older revision. One line naming the
+    file and what to do, not MLflow's "table ... already exists" traceback on every later run."""
+    import sqlite3
+
+    import sqlalchemy
+    from mlflow.store.tracking.dbmodels.initial_models import Base as InitialBase
+
+    initial = tmp_path / "initial.db"
+    InitialBase.metadata.create_all(sqlalchemy.create_engine(f"sqlite:///{initial}"))
+    message = _refused(initial)
+    assert "half-created MLflow store" in message and "no alembic_version" in message and "move" in message
+    migrating = tmp_path / "migrating.db"
+    shutil.copy(complete_store, migrating)
+    with sqlite3.connect(migrating) as conn:
+        conn.execute("create table _alembic_tmp_metrics (x integer)")
+        conn.execute("update alembic_version set version_num = '90e64c465722'")
+    message = _refused(migrating)
+    assert "half-created" in message and "_alembic_tmp_metrics" in message and "0 run(s)" in message
+    older = tmp_path / "older.db"
+    shutil.copy(complete_store, older)
+    with sqlite3.connect(older) as conn:
+        conn.execute("update alembic_version set version_num = '90e64c465722'")
+    message = _refused(older)
+    assert "schema revision 90e64c465722" in message and "mlflow db upgrade" in message
+
+
+def test_a_random_or_truncated_file_is_refused_in_one_line(tmp_path: Path, complete_store: Path) -> None:
+    random_file = tmp_path / "random.db"
+    random_file.write_bytes(np.random.default_rng(7).integers(0, 256, 65536, dtype=np.uint8).tobytes())
+    assert "is not an SQLite database" in _refused(random_file)
+    truncated = tmp_path / "truncated.db"
+    truncated.write_bytes(complete_store.read_bytes()[: complete_store.stat().st_size // 3])
+    message = _refused(truncated)
+    assert "damaged" in message or "cannot be read" in message
+    assert "move" in message
+    # the complete store and an empty file (no store yet: made complete in place) are accepted
+    check_store(f"sqlite:///{complete_store}")
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    check_store(f"sqlite:///{empty}")
+    assert empty.stat().st_size > 0
+    check_store(f"sqlite:///{empty}")

@@ -42,6 +42,7 @@ import pandas as pd
 
 from .analysis import by_state
 from .config import TrackingTarget, resolve_tracking
+from .mlflow_store import SqliteStoreError, ensure_sqlite_store
 from .native_runner import native_way
 from .operators import sweep_key
 from .provenance import plugin_hash
@@ -98,10 +99,11 @@ def check_store(uri: str, timeout_s: float = 5.0, source: str = "") -> None:
         path = Path(uri[len("sqlite:///"):])
         if not path.parent.is_dir():
             raise TrackingStoreUnreachable(f"MLflow store {name}: directory {path.parent} does not exist; {HINT}")
-        try:
-            with sqlite3.connect(path, timeout=timeout_s) as conn:
-                conn.execute("select 1")
-        except sqlite3.Error as exc:
+        try:  # created atomically where absent; else an SQLite file of a complete MLflow schema (mlflow_store)
+            ensure_sqlite_store(path, timeout_s)
+        except SqliteStoreError as exc:
+            raise TrackingStoreUnreachable(f"MLflow store {name}: {exc}") from exc
+        except (sqlite3.Error, OSError) as exc:
             raise TrackingStoreUnreachable(f"MLflow store {name} cannot be opened ({exc}); {HINT}") from exc
     elif uri.startswith(("http://", "https://")):
         try:
