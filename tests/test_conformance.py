@@ -88,6 +88,10 @@ def _sanitizer_pass(target: cf.Target, engine: Path) -> cf.CheckOutcome:
     return cf.CheckOutcome("sanitizer", PASS, "memcheck: 0 errors")
 
 
+def _clone_drive_pass(target: cf.Target) -> tuple[str, str]:
+    return PASS, "clone lifecycle: bit-identical"
+
+
 def _statuses(outcomes: list[cf.CheckOutcome]) -> dict[str, str]:
     return {o.check: o.status for o in outcomes}
 
@@ -102,7 +106,7 @@ def test_reference_backend_is_not_applicable_throughout(tmp_path: Path) -> None:
 def test_shipped_plugin_on_86(tmp_path: Path) -> None:
     gpu = FakeGpu()
     outcomes = cf.run_conformance(_target(tmp=tmp_path), "tensorrt", 8, tmp_path, cf.Settings(), child=gpu,
-                                  sanitizer_check=_sanitizer_pass)
+                                  sanitizer_check=_sanitizer_pass, clone_check=_clone_drive_pass)
     statuses = _statuses(outcomes)
     assert statuses == {"graph_capture": PASS, "multi_profile": PASS, "clone_independence": PASS,
                         "fresh_process_shapes": PASS, "library_loading": PASS, "v2_v3_identical": NA, "sanitizer": PASS}
@@ -324,10 +328,12 @@ def test_flag_table_matches_the_cmake_fixture() -> None:
 
 def test_report_table_summary_and_mlflow(tmp_path: Path) -> None:
     shipped = cf.report(_target(tmp=tmp_path), "tensorrt", "8.6.1", cf.run_conformance(
-        _target(tmp=tmp_path), "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(), sanitizer_check=_sanitizer_pass))
+        _target(tmp=tmp_path), "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(), sanitizer_check=_sanitizer_pass,
+        clone_check=_clone_drive_pass))
     bad_target = _target(flag="GLOBAL_STATE", tmp=tmp_path)
     bad = cf.report(bad_target, "tensorrt", "8.6.1", cf.run_conformance(
-        bad_target, "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(), sanitizer_check=_sanitizer_pass))
+        bad_target, "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(), sanitizer_check=_sanitizer_pass,
+        clone_check=_clone_drive_pass))
     paths = []
     for r in (shipped, bad):
         path = tmp_path / "conformance" / f"{r['label']}.json"
@@ -378,7 +384,7 @@ def test_matrix_command_exit_status(tmp_path: Path) -> None:
 
 # -- the fixture, built host-only --------------------------------------------------------------------
 def _trt86_include() -> Path | None:
-    for d in [*os.environ.get("TENSORRT_INCLUDE_DIR", "").split(":"), "/tmp/trt86/include"]:
+    for d in os.environ.get("TENSORRT_INCLUDE_DIR", "").split(":"):  # no fixed /tmp fallback: stale headers
         if d and (Path(d) / "NvInferVersion.h").is_file() and "NV_TENSORRT_MAJOR 8" in (Path(d) / "NvInferVersion.h").read_text():
             return Path(d)
     return None
@@ -391,7 +397,7 @@ def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"{', '.join(missing)} not on PATH: the bad-plugin fixture cannot be built here")
     include = _trt86_include()
     if include is None:
-        pytest.skip("no TensorRT 8.6 headers (TENSORRT_INCLUDE_DIR or /tmp/trt86/include): the fixture cannot be built")
+        pytest.skip("no TensorRT 8.6 headers (set TENSORRT_INCLUDE_DIR): the fixture cannot be built")
     build = tmp_path_factory.mktemp("bad-plugins")
     env = {k: v for k, v in os.environ.items() if k not in ("TENSORRT_INCLUDE_DIR", "TENSORRT_LIB_DIR", "TENSORRT_ROOT",
                                                             "PYTHONHOME", "PYTHONPATH")}
@@ -506,7 +512,7 @@ def test_clone_drive_catches_a_shallow_clone_the_contexts_missed(tmp_path: Path)
     assert seen[-1][:3] == [str(runner), "--clone-check", target.plugin_name] and "--plugin-init" in seen[-1]
     assert cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(True))[0] == PASS
     assert cf.run_clone_drive(target, runner, cf.Settings(), run=lambda c, t: (139, "Segmentation fault"))[0] == FAIL
-    assert cf.run_clone_drive(target, None, cf.Settings()) is None  # no runner: the contexts' half alone
+    assert cf.run_clone_drive(target, None, cf.Settings())[0] == NA  # no runner: the drive did not run
 
     outcomes = cf.run_conformance(_target(tmp=tmp_path), "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(),
                                   sanitizer_check=_sanitizer_pass,
@@ -515,3 +521,38 @@ def test_clone_drive_catches_a_shallow_clone_the_contexts_missed(tmp_path: Path)
     assert by["clone_independence"].status == FAIL
     assert "contexts: " in by["clone_independence"].reason and "output changed" in by["clone_independence"].reason
     assert {o.status for o in outcomes if o.check != "clone_independence"} <= {PASS, NA}
+
+
+def test_clone_independence_without_its_clone_drive_is_never_a_pass(tmp_path: Path) -> None:
+    """Issue 26 item 3: with no trt_runner the clone drive (check 3's second half) cannot run, and
+    the contexts half alone let a shallow clone through on TensorRT 8.6: n/a naming what ran and why
+    the rest did not, never a bare PASS; a failure of the contexts half is still a FAIL."""
+    target = _target(tmp=tmp_path)
+    assert target.implementation == "plugin_v2"
+    outcomes = cf.run_conformance(target, "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(),
+                                  sanitizer_check=_sanitizer_pass, runner=tmp_path / "no-such-trt_runner")
+    clone = {o.check: o for o in outcomes}["clone_independence"]
+    assert clone.status == NA, clone
+    assert "only half of the check ran" in clone.reason and "no trt_runner" in clone.reason
+    assert "contexts: " in clone.reason and "[pass]" in clone.reason
+    # the contexts half failing is a failure, drive or no drive
+    shallow = _target(flag="SHALLOW_CLONE", tmp=tmp_path)
+    outcomes = cf.run_conformance(shallow, "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(),
+                                  sanitizer_check=_sanitizer_pass, runner=None)
+    assert {o.check: o for o in outcomes}["clone_independence"].status == FAIL
+    # both halves ran and passed: a PASS that names both
+    outcomes = cf.run_conformance(target, "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu(),
+                                  sanitizer_check=_sanitizer_pass, clone_check=_clone_drive_pass)
+    clone = {o.check: o for o in outcomes}["clone_independence"]
+    assert clone.status == PASS and "contexts: " in clone.reason and "clone lifecycle: bit-identical" in clone.reason
+
+
+def test_clone_drive_without_a_runner_says_it_did_not_run(tmp_path: Path) -> None:
+    target = _target(tmp=tmp_path)
+    status, reason = cf.run_clone_drive(target, None, cf.Settings())
+    assert status == NA and "not run: no trt_runner" in reason
+    v3 = cf.Target(**{**target.__dict__, "implementation": "plugin_v3"})
+    assert cf.run_clone_drive(v3, None, cf.Settings()) is None  # the drive is for V2 plugins only
+    contexts = cf.CheckOutcome("clone_independence", PASS, "right after destroying the second context")
+    judged = cf.judge_clone_independence(contexts, None)
+    assert judged.status == PASS and "applies to V2 plugins only" in judged.reason

@@ -9,9 +9,12 @@ Seven checks per operator, each PASS, FAIL or N/A with its reason, never an N/A 
 2. multi_profile: contexts on different optimization profiles of one engine at once, each at its own
    shape, enqueued in turn on their own streams (so they run side by side), every output right;
 3. clone_independence: two contexts at one shape (TensorRT clones the plugin per context): destroy one,
-   the other still right; and, for a V2 plugin where trt_runner is built, the clone lifecycle driven
-   on the plugin itself (run_clone_drive: trt_runner --clone-check), since TensorRT 8.6's contexts
-   did not catch a clone sharing state that its destroy() spoils (H200, 2026-12-02);
+   the other still right; and, for a V2 plugin, the clone lifecycle driven on the plugin itself
+   (run_clone_drive: trt_runner --clone-check), since TensorRT 8.6's contexts did not catch a clone
+   sharing state that its destroy() spoils (H200, 2026-12-02). A V2 plugin passes only when both
+   halves ran and passed: without trt_runner the drive cannot run and the check is N/A, saying what
+   the contexts half found (a failure of either half is a FAIL). For a V3 plugin the contexts half is
+   the whole check (the runner drives V2 clones only), and its PASS says so;
 4. fresh_process_shapes: a fresh process deserializes the engine and runs at shapes other than the
    build's opt shape, one context, outputs right;
 5. library_loading: plain dlopen (ctypes.CDLL), IPluginRegistry.load_library and the init entry point
@@ -395,9 +398,13 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
     """Check 3's second half: `trt_runner --clone-check` drives the plugin's clone lifecycle itself
     (create, two clones configured and enqueued, one configured again, enqueued and destroyed, the
     other enqueued again: bit-identical), so a shallow clone is caught whatever objects TensorRT
-    clones and destroys for its contexts. None where it does not apply (no runner; not a V2 plugin)."""
-    if runner is None or not Path(runner).exists() or target.implementation != "plugin_v2" or target.library is None:
+    clones and destroys for its contexts. None where it does not apply (not a V2 plugin library);
+    N/A with the reason where it applies but cannot run (no trt_runner)."""
+    if target.implementation != "plugin_v2" or target.library is None:
         return None
+    if runner is None or not Path(runner).exists():
+        return NA, (f"clone lifecycle: not run: no trt_runner ({runner}: the compile rule builds it where CMake "
+                    "finds libnvinfer)")
     creator = target.plugin_name + (f"@{target.plugin_namespace}" if target.plugin_namespace else "")
     cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
            "--shape", "x".join(str(d) for d in CLONE_SHAPE)]
@@ -406,6 +413,24 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
     if not found:
         return FAIL, f"clone lifecycle (trt_runner --clone-check): no result (exit {returncode}): {output[-300:]}"
     return (PASS if found[-1].get("ok") else FAIL), f"clone lifecycle: {found[-1].get('message', '')}"
+
+
+def judge_clone_independence(contexts: CheckOutcome, drive: tuple[str, str] | None) -> CheckOutcome:
+    """Check 3 from its two halves: the contexts (TensorRT's clones) and the clone drive (None where
+    it does not apply: not a V2 plugin). Never a PASS with half of a V2 plugin's check not run: a
+    drive that could not run makes it N/A, saying what the contexts half found; a FAIL of either
+    half is a FAIL."""
+    said = f"contexts: {contexts.reason}"
+    if drive is None:
+        status, reason = contexts.status, f"{said}; the clone lifecycle drive applies to V2 plugins only"
+    elif FAIL in (contexts.status, drive[0]):
+        status, reason = FAIL, f"{said}; {drive[1]}"
+    elif drive[0] == NA:
+        status, reason = NA, (f"not applicable: only half of the check ran ({said} [{contexts.status}]); "
+                              f"{drive[1]}; the contexts alone did not catch a shallow clone on TensorRT 8.6")
+    else:
+        status, reason = combine([(contexts.status, said), drive])
+    return CheckOutcome("clone_independence", status, reason, contexts.seconds)
 
 
 def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: Settings,
@@ -507,13 +532,13 @@ def run_conformance(target: Target, backend: str, trt_major: int | None, workdir
     run_check("graph_capture", "graph", lambda d: judge_graph_capture(d, settings.enqueue_max_s),
               blocker_hold_s=settings.blocker_hold_s, shape=list(GRAPH_SHAPE))
     run_check("multi_profile", "profiles", judge_multi_profile, shapes=[list(s) for s in MULTI_PROFILE_SHAPES])
-    run_check("clone_independence", "clones", lambda d: judge_outputs_check(d, "after destroying the second context"),
-              shape=list(CLONE_SHAPE))
-    drive = (clone_check or (lambda t: run_clone_drive(t, runner, settings)))(target) if target.uses_plugin else None
-    if drive is not None and outcomes["clone_independence"].status != NA:
-        contexts = outcomes["clone_independence"]
-        status, reason = combine([(contexts.status, f"contexts: {contexts.reason}"), drive])
-        outcomes["clone_independence"] = CheckOutcome("clone_independence", status, reason, contexts.seconds)
+    if "clone_independence" not in outcomes:  # its two halves judged together (judge_clone_independence)
+        contexts = _outcome("clone_independence", child("clones", _payload(
+            target, settings, engine=str(engine), shape=list(CLONE_SHAPE)), settings.child_timeout_s),
+            lambda d: judge_outputs_check(d, "after destroying the second context"))
+        drive = (clone_check or (lambda t: run_clone_drive(t, runner, settings)))(target) if target.uses_plugin else None
+        outcomes["clone_independence"] = (contexts if contexts.status == NA
+                                          else judge_clone_independence(contexts, drive))
     run_check("fresh_process_shapes", "fresh", lambda d: judge_outputs_check(d, "one context, a fresh process"),
               shapes=[list(s) for s in FRESH_SHAPES])
     if "v2_v3_identical" not in outcomes:
