@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +16,74 @@ from .native_runner import native_way, native_way_label, saturation_point
 from .provenance import git_commit, plugin_source_hash
 from .records import TABLES, columns
 
+# the per-sweep tables whose rule always writes rows: a header alone is a cut file (kernel, profile
+# and tune may be empty)
+MUST_HAVE_ROWS = frozenset({"latency", "dynamic", "roundtrip", "threads", "compare", "calibration"})
+CORRUPT_SUFFIX = ".corrupt"
+
+
+class SweepFileError(ValueError):
+    """Per-sweep CSVs the aggregate rule refuses; each is set aside so a plain rerun makes it again."""
+
+
+def sweep_file_problem(path: Path, name: str) -> str | None:
+    """What is wrong with the per-sweep CSV ``path`` of table ``name``, or None: it must exist, end
+    with a line end (records.write_rows writes whole files), have the table's header, every row
+    that many fields, every numeric cell a number and every flag True/False, and (MUST_HAVE_ROWS) a
+    row at least."""
+    path = Path(path)
+    if not path.is_file():
+        return "does not exist"
+    data = path.read_bytes()
+    if not data:
+        return "is empty (0 bytes)"
+    if not data.endswith(b"\n"):
+        return "is cut short (its last line has no line end)"
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        return f"is not a CSV table ({exc})"
+    kinds = {f.name: str(f.type) for f in fields(TABLES[name])}
+    expected = list(kinds)
+    if not rows or rows[0] != expected:
+        return f"does not start with the {name} table's header ({len(expected)} columns: {', '.join(expected[:4])}, ...)"
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(expected):
+            return f"line {line} has {len(row)} fields, the header {len(expected)}"
+        for column, cell in zip(expected, row):
+            kind = kinds[column]
+            if kind in ("int", "float"):
+                try:
+                    float(cell)
+                except ValueError:
+                    return f"line {line}, column {column}: {cell!r} is not a number"
+            elif kind == "bool" and cell not in ("True", "False"):
+                return f"line {line}, column {column}: {cell!r} is not True or False"
+    if name in MUST_HAVE_ROWS and len(rows) < 2:
+        return "holds the header but no row"
+    return None
+
+
+def check_sweep_files(inputs: dict[str, list[Path]]) -> None:
+    """Refuse damaged per-sweep CSVs before anything is written: each is moved to <file>.corrupt (so
+    its rule, finding its output missing, makes it again on a plain rerun) and named in one error."""
+    bad = [(Path(p), why) for name, paths in inputs.items() for p in paths
+           if (why := sweep_file_problem(Path(p), name)) is not None]
+    if not bad:
+        return
+    said = []
+    for path, why in bad:
+        if path.is_file():
+            aside = path.with_name(path.name + CORRUPT_SUFFIX)
+            path.replace(aside)
+            why += f" (moved to {aside.name})"
+        said.append(f"{path} {why}")
+    raise SweepFileError(f"{len(bad)} per-sweep table(s) refused: {'; '.join(said)}; a plain rerun "
+                         "(snakemake --cores 1) measures them again and aggregates")
+
 
 def _concat(paths: list[Path], name: str) -> pd.DataFrame:
-    frames = [pd.read_csv(p) for p in paths if Path(p).exists() and Path(p).stat().st_size > 0]
+    frames = [pd.read_csv(p) for p in paths]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=columns(TABLES[name]))
@@ -70,6 +138,7 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
     tables/conformance.csv and summary.md's Conformance table."""
     from .conformance import load_reports, summary_lines, write_table
 
+    check_sweep_files(inputs)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {name: _concat(inputs.get(name, []), name) for name in TABLES}
