@@ -220,3 +220,21 @@ def test_summary_says_what_the_run_left_out(tmp_path: Path) -> None:
     assert "- relu/bf16: bf16 needs TensorRT >= 10; this is 8" in text
     write_summary(tmp_path, {**device, "skipped": []}, tmp_path / "summary.md")
     assert "Combinations this backend cannot build" not in (tmp_path / "summary.md").read_text()
+
+
+def test_no_fixed_temporary_names_in_the_sources() -> None:
+    """Issue 26 item 10: a fixed /tmp name is shared by every run and user of a machine (stale
+    engines or headers picked up, one run's files under another's). The probes take a folder of
+    their own (tempfile.mkdtemp), the tests their tmp_path, headers come from TENSORRT_INCLUDE_DIR.
+    workflow/scripts/device_session.sh keeps its build folders from one device call to the next on
+    a machine lent to one session, on purpose, and is left out."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    suffixes = {".py", ".sh", ".cmake", ".cpp", ".cu", ".h", ".smk", ".yaml", ".txt"}
+    fixed = re.compile(r"/tmp/[A-Za-z0-9_.$-]")
+    found = [f"{p.relative_to(root)}:{n}" for folder in ("workflow", "tests", "plugin", "examples")
+             for p in sorted((root / folder).rglob("*"))
+             if p.is_file() and p.suffix in suffixes and p.name != "device_session.sh" and p != Path(__file__).resolve()
+             for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if fixed.search(line)]
+    assert found == [], found

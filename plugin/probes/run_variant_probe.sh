@@ -4,7 +4,7 @@
 #   plugin/probes/run_variant_probe.sh <probe binary> [dtype:variant ...]
 set -uo pipefail
 probe=$1; shift
-OUT=${OUT:-/tmp/probe-out}; mkdir -p "$OUT"
+OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/probe-out.XXXXXX")}; mkdir -p "$OUT"; echo "writing under $OUT"
 NCU_MIB=${NCU_MIB:-1024}
 export PATH=$PATH:/usr/local/cuda/bin
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv; } > "$OUT/env.txt" 2>&1

@@ -21,10 +21,13 @@ Run from the repository root: python3 workflow/scripts/probes.py PROBE --out DIR
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import replace
@@ -279,10 +282,17 @@ def _engines(config: Settings, names: list[tuple[str, str, str, str]], workdir: 
     return backend, out
 
 
+def scratch_dir(prefix: str) -> Path:
+    """A folder of this run's own in the temporary directory (never a fixed name another run or user
+    shares, nor one holding an earlier run's engines), removed when the probe exits."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, work, True)
+    return work
+
+
 def idle_series(out: Path, manifest: Path, seconds: float) -> None:
     config = Settings.from_config(load_config("config.yaml"))
-    work = Path("/tmp/tpb-probe-engines")
-    work.mkdir(exist_ok=True)
+    work = scratch_dir("tpb-probe-engines-")
     _, engines = _engines(config, [("relu_fp16_sweep", "relu", "", "sweep", "fp16"),
                                    ("plugin_fp32_sweep", "swish_plugin", "vectorized_oneshot_x1", "sweep", "fp32")],
                           work, manifest)
@@ -348,8 +358,7 @@ def arena_compare(out: Path, manifest: Path) -> None:
     buffers, then on one shared input, output and flush buffer (TimingArena), beside plugin ÷ native
     in both set-ups. Fresh allocations for every shape and repeat."""
     config = Settings.from_config(load_config("config.yaml", ["builder.profiles_per_engine=2"]))
-    work = Path("/tmp/tpb-probe-engines")
-    work.mkdir(exist_ok=True)
+    work = scratch_dir("tpb-probe-engines-")
     backend, engines = _engines(config, [("native2_fp32_sweep", "swish_native", "", "sweep", "fp32"),
                                          ("plugin2_fp32_sweep", "swish_plugin", "", "sweep", "fp32")], work, manifest)
     native, plugin = engines["native2_fp32_sweep"], engines["plugin2_fp32_sweep"]
