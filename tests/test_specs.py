@@ -217,3 +217,36 @@ def test_external_spec_engine_builds_and_round_trips(write, tmp_path: Path) -> N
     sweeps.build_engine(cfg, "reference", str(path), "fp32", "tiny", engine, golden, None)
     rows = sweeps.roundtrip("reference", engine, golden, None)
     assert rows and all(r.bit_identical and r.operator == "clamp" for r in rows)
+
+
+def test_a_dry_run_already_runs_a_specs_python_module(tmp_path: Path) -> None:
+    """Issue 26 item 11 (docs/writing-an-operator-spec.md, "A spec is code you trust"): a spec's
+    Python module is imported when Snakemake reads the config, so `snakemake -n` runs whatever it
+    does at import. A planted side effect shows it; the doc must say so."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "spec"
+    shutil.copytree(ROOT / "examples" / "byo-plugin", folder,
+                    ignore=shutil.ignore_patterns("build", "__pycache__", "*.cu", "*.cpp", "*.h", "CMakeLists.txt"))
+    module = folder / "hardswish_ref.py"
+    module.write_text(module.read_text() + "\nimport os as _os  # noqa: E402\nimport pathlib as _pl  # noqa: E402\n"
+                      "_pl.Path(_os.environ['TPB_SIDE_EFFECT']).write_text('imported')\n")
+    spec = yaml.safe_load((folder / "hardswish.yaml").read_text())
+    spec["plugin"]["library"] = {"prebuilt": "libhardswish_plugin.so"}  # never built on the CPU
+    (folder / "hardswish.yaml").write_text(yaml.safe_dump(spec))
+    cfg = yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text())
+    cfg["operators"] = [str(folder / "hardswish.yaml")]
+    cfg["compare"] = {"pairs": []}
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    marker = tmp_path / "side effect"
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--snakefile", str(ROOT / "Snakefile"),
+                           "--configfile", str(tmp_path / "cfg.yaml"), "--directory", str(tmp_path / "work")],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "TPB_SIDE_EFFECT": str(marker)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert marker.read_text() == "imported", "a dry run imports the spec's module"
+    assert not (tmp_path / "work" / "results").exists(), "and runs no rule"
+    doc = (ROOT / "docs" / "writing-an-operator-spec.md").read_text()
+    assert "## A spec is code you trust" in doc and "a dry run (`snakemake -n`)" in doc
