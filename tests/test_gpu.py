@@ -141,13 +141,18 @@ def test_separate_process_round_trip_is_bit_identical(tmp_path: Path, manifest: 
 
 def test_eight_threads_two_hundred_inferences_each(tmp_path: Path, manifest: Path) -> None:
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
-    rows = sweeps.thread_sweep(config(), "tensorrt", engine_path, manifest)
+    cfg = config()
+    rows = sweeps.thread_sweep(cfg, "tensorrt", engine_path, manifest)
     [row] = [r for r in rows if r.driver == "python"]
     assert row.threads == 8 and row.inferences == 1600
     assert row.failures == 0 and row.all_verified, row.message
-    # then the native runner (trt_runner from the manifest), plain enqueues and graph replays, 8 profiles
+    # then the native runner (trt_runner from the manifest), 8 profiles, its three series
+    # (sweeps.native_thread_sweep): plain enqueues, graph replays of one enqueue, and replays of a
+    # graph of threads.native_graph_batch enqueues (16 by default; the third series only above 1)
+    batch = cfg.threads.native_graph_batch
+    assert batch == 16
     native = [r for r in rows if r.driver == "native"]
-    assert [(r.threads, r.graph) for r in native] == [(8, False), (8, True)]
+    assert [(r.threads, r.graph, r.graph_batch) for r in native] == [(8, False, 1), (8, True, 1), (8, True, batch)]
     assert all(r.all_verified and r.throughput_per_s > 0 and 0 < r.gpu_busy_fraction <= 1 for r in native), native
 
 
