@@ -1,5 +1,7 @@
 # The two commands of the README, and the pieces they are made of. Everything installs into
-# .venv on first use (Python >= 3.10 with venv is all a fresh machine needs).
+# .venv on first use (Python >= 3.10 with venv is all a fresh machine needs). Tools run as
+# `python -m <tool>`, never through the venv's console scripts: in a project whose path holds a
+# space and a `$` their `#!/bin/sh` launcher expands the `$` and cannot find the interpreter.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,19 +19,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # README command 1: the whole DAG (TensorRT backend where TensorRT and a GPU exist, else the
 # CPU reference backend), then Snakemake's HTML report.
 pipeline: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS) --report results/report.html
+	$(BIN)/python -m snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	$(BIN)/python -m snakemake --cores $(CORES) $(SNAKEMAKE_ARGS) --report results/report.html
 
 # README command 2: the tests (GPU tests skip, saying why, on a machine without one).
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check workflow tests
-	$(BIN)/snakemake --lint
+	$(BIN)/python -m ruff check workflow tests
+	$(BIN)/python -m snakemake --lint
 
 ui: $(VENV)/.installed
-	$(BIN)/mlflow ui
+	$(BIN)/python -m mlflow ui
 
 # CI: the pure-CUDA kernels compile with nvcc (no TensorRT headers needed)
 kernels-check:
