@@ -166,6 +166,27 @@ def test_a_deleted_store_is_noticed_and_logged_again(project: Path) -> None:
     assert scheduled(snakemake(project, "-n")) == []
 
 
+@pytest.mark.slow
+def test_a_sweep_file_damaged_after_its_run_is_measured_again(project: Path) -> None:
+    """Issue 26 item 8: a per-sweep CSV cut to its header after a complete run, its time stamp kept:
+    Snakemake alone says "Nothing to be done" and aggregate used to take 0 rows. The workflow sets
+    it aside (<file>.corrupt) when it reads the DAG and a plain rerun measures that sweep again."""
+    path = project / "results" / "latency" / "relu__fp32__tiny.csv"
+    rows = len(path.read_text().splitlines())
+    stat = path.stat()
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    dry = snakemake(project, "-n")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert ("relu__fp32__tiny.csv holds the header but no row (moved to relu__fp32__tiny.csv.corrupt)"
+            in dry.stdout + dry.stderr)
+    assert ("latency", "op=relu, dtype=fp32, profile=tiny") in scheduled(dry), dry.stdout[-2000:]
+    proc = snakemake(project)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(path.read_text().splitlines()) == rows
+    assert scheduled(snakemake(project, "-n")) == []
+
+
 def fake_tensorrt(tmp_path: Path, version: str) -> dict:
     pkg = tmp_path / f"fake-trt-{version}" / "tensorrt"
     pkg.mkdir(parents=True)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 
@@ -64,22 +65,30 @@ def sweep_file_problem(path: Path, name: str) -> str | None:
     return None
 
 
-def check_sweep_files(inputs: dict[str, list[Path]]) -> None:
-    """Refuse damaged per-sweep CSVs before anything is written: each is moved to <file>.corrupt (so
-    its rule, finding its output missing, makes it again on a plain rerun) and named in one error."""
-    bad = [(Path(p), why) for name, paths in inputs.items() for p in paths
-           if (why := sweep_file_problem(Path(p), name)) is not None]
-    if not bad:
-        return
+def set_aside_damaged(inputs: Mapping[str, Sequence[str | Path]]) -> list[str]:
+    """Move each existing per-sweep CSV that sweep_file_problem refuses to <file>.corrupt, so its rule,
+    finding its output missing, makes it again; one line per file moved (what was wrong, where it
+    went). The Snakefile calls it when it reads the DAG, so a file damaged after its run (which
+    Snakemake alone does not notice) is measured again by a plain rerun."""
     said = []
-    for path, why in bad:
-        if path.is_file():
-            aside = path.with_name(path.name + CORRUPT_SUFFIX)
-            path.replace(aside)
-            why += f" (moved to {aside.name})"
-        said.append(f"{path} {why}")
-    raise SweepFileError(f"{len(bad)} per-sweep table(s) refused: {'; '.join(said)}; a plain rerun "
-                         "(snakemake --cores 1) measures them again and aggregates")
+    for name, paths in inputs.items():
+        for path in map(Path, paths):
+            why = sweep_file_problem(path, name) if path.is_file() else None
+            if why is not None:
+                aside = path.with_name(path.name + CORRUPT_SUFFIX)
+                path.replace(aside)
+                said.append(f"{path} {why} (moved to {aside.name})")
+    return said
+
+
+def check_sweep_files(inputs: Mapping[str, Sequence[str | Path]]) -> None:
+    """Refuse missing or damaged per-sweep CSVs before anything is written: each damaged one is set
+    aside (set_aside_damaged) and all are named in one error with the remedy."""
+    missing = [f"{p} does not exist" for paths in inputs.values() for p in paths if not Path(p).is_file()]
+    said = missing + set_aside_damaged(inputs)
+    if said:
+        raise SweepFileError(f"{len(said)} per-sweep table(s) refused: {'; '.join(said)}; a plain rerun "
+                             "(snakemake --cores 1) measures them again and aggregates")
 
 
 def _concat(paths: list[Path], name: str) -> pd.DataFrame:
