@@ -10,10 +10,14 @@ SNAKEMAKE_ARGS ?=
 
 .PHONY: pipeline test lint report ui kernels-check clean
 
+# The package is workflow/trt_plugin_bench, put on the venv's path by a .pth file (what `pip install
+# -e .` amounts to): setuptools cannot install into a venv whose path holds a `$` (it reads `$x` as
+# one of its variables), so the project is not pip-installed; requirements.txt has every dependency.
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'trt_plugin_bench.pth').write_text(str(pathlib.Path('workflow').resolve()) + '\n')"
 	touch $@
 
 # README command 1: the whole DAG (TensorRT backend where TensorRT and a GPU exist, else the
