@@ -369,8 +369,8 @@ def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
     device = candidate / "tables" / "device.json"
     if not device.is_file() or json.loads(device.read_text()).get("backend") != "tensorrt":
         return None
-    from .config import PROJECT_ROOT
     from .rebuild import baseline_source_in_git
+    from .schema import PROJECT_ROOT
     from .verdict import candidate_from_folder, default_baseline, open_store, parent_run
 
     uri = args.tracking_uri or _verdict_store(args)

@@ -15,14 +15,12 @@ from .operators import (
     OperatorSpec,
     dtype_support,
     get_operator,
-    operator_names,
     operator_ref,
-    plugin_kernel,
     resolve_operators,
     sweep_key,
     tensorrt_support,
 )
-from .settings import Settings
+from .settings import Settings, operator_names, plugin_kernel
 
 MANIFEST = "results/build/manifest.json"
 TUNE_CHOICE = "results/tune/choice.json"

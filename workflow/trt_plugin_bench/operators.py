@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import ctypes
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import oracle as ref
 from . import specs
 from .specs import OperatorSpec
-
-if TYPE_CHECKING:
-    from .settings import Settings
 
 DTYPES = ("fp32", "fp16", "bf16")
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -36,11 +32,6 @@ def get_operator(name: str) -> OperatorSpec:
 def resolve_operators(entries: list[str]) -> list[OperatorSpec]:
     """config ``operators:`` (names and spec paths) as specs; raises specs.SpecError."""
     return specs.resolve(list(entries), OPERATORS)
-
-
-def operator_names(settings: Settings) -> list[str]:
-    """The names of config ``operators:`` (spec paths resolved to their operators' names)."""
-    return [s.name for s in resolve_operators(list(settings.operators))]
 
 
 def operator_ref(op: str) -> str:
@@ -162,15 +153,6 @@ def tuned_kernel(table: list) -> tuple[str, tuple[tuple[int, str], ...]]:
     if len(bands) == 1:
         return bands[0][1], ()
     return bands[-1][1], bands
-
-
-def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
-    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel
-    (Settings.plugin_kernel: one name or auto per dtype, the kernel measured best can differ by dtype)."""
-    kernel = get_operator(op).kernel or ""
-    if kernel != "optimised":
-        return kernel
-    return settings.plugin_kernel[dtype]
 
 
 def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...]) -> dict[str, str]:

@@ -510,7 +510,7 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
                     rounds: int | None = None, state_filter: str = "", prepare_only: bool = False,
                     rebuild_root: Path | None = None) -> tuple[int, list[VerdictRow]]:
     """`tpb verdict --rebuild REV`: see the module docstring. Exit status as verdict.verdict's."""
-    from .config import PROJECT_ROOT
+    from .schema import PROJECT_ROOT
     from .verdict import finish_verdict, load_run, parse_fail_on
 
     settings = settings or Settings()

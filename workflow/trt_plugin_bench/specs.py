@@ -33,7 +33,7 @@ import jsonschema
 import numpy as np
 import yaml
 
-from .config import PROJECT_ROOT, WORKFLOW_DIR, ConfigError
+from .schema import PROJECT_ROOT, WORKFLOW_DIR, ConfigError, _format_schema_error, _key_path, _with_defaults
 
 SPEC_SCHEMA_PATH = WORKFLOW_DIR / "schemas" / "operator.schema.yaml"
 OPS_DIR = PROJECT_ROOT / "ops"
@@ -294,8 +294,6 @@ def load_schema() -> dict[str, Any]:
 
 
 def _schema_message(error: jsonschema.ValidationError) -> tuple[str, str]:
-    from .config import _format_schema_error, _key_path
-
     key = _key_path(error)
     text = _format_schema_error(error).replace("config key", "key").replace("unknown config key(s)", "unknown key(s)")
     return key, text
@@ -304,8 +302,6 @@ def _schema_message(error: jsonschema.ValidationError) -> tuple[str, str]:
 def _validate_raw(raw: Any, path: Path | None) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SpecError(f"operator spec {path}: must hold a mapping at the top level")
-    from .config import _with_defaults
-
     data = copy.deepcopy(raw)
     validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))

@@ -51,14 +51,13 @@ from .operators import (
     generator_for,
     moved_bytes,
     operator_ref,
-    plugin_kernel,
     tuned_kernel,
 )
 from .provenance import plugin_source_hash
 from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
 from .rows import CompareReport, LatencyReport
 from .samples import write_samples
-from .settings import BuilderSettings, Settings
+from .settings import BuilderSettings, Settings, plugin_kernel
 from .stats import AA_PATTERN, StoppingRule
 
 GOLDEN_SEED = 20261124

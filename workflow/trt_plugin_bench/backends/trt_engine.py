@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import tensorrt as trt
@@ -25,8 +25,15 @@ from .trt_common import INPUT, PLUGIN_NAMESPACE, TRT_MAJOR, BuildError, Capturin
 from .trt_network import network_flags, populate_network
 from .trt_runtime import TrtArena, TrtTimer, TrtWorker, _Bindings
 
-if TYPE_CHECKING:
-    from .tensorrt_backend import TensorRTBackend
+
+class EngineOwner(Protocol):
+    """What an engine uses of the backend that built or loaded it (tensorrt_backend.TensorRTBackend):
+    a Protocol, so this module does not import the backend that imports it."""
+
+    runtime: trt.Runtime
+    logger: CapturingLogger
+    gpu: Any
+    l2_flush: str
 
 
 def tactic_sources_without_libraries() -> int:
@@ -84,7 +91,7 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
     }
 
 
-def deserialize_engine(backend: TensorRTBackend, engine_path: Path, spec: EngineSpec) -> TrtEngine:
+def deserialize_engine(backend: EngineOwner, engine_path: Path, spec: EngineSpec) -> TrtEngine:
     """The engine at ``engine_path``, whose build record says it computes ``spec`` (its plugin
     library already loaded). One that TensorRT refuses, or whose profile or dtype is not what the
     record says, is removed with its record and golden output (engine_files.discard_corrupt)."""
@@ -118,7 +125,7 @@ def _io_dtype(engine: trt.ICudaEngine, name: str) -> np.dtype:
 
 
 class TrtEngine(Engine):
-    def __init__(self, backend: TensorRTBackend, engine: trt.ICudaEngine, spec: EngineSpec, deserialize_seconds: float):
+    def __init__(self, backend: EngineOwner, engine: trt.ICudaEngine, spec: EngineSpec, deserialize_seconds: float):
         self.backend, self.engine, self.spec = backend, engine, spec
         self.deserialize_seconds = deserialize_seconds
         self.context_lock = threading.Lock()

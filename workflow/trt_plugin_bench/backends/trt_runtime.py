@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pycuda.driver as cuda
@@ -35,7 +35,23 @@ from .trt_common import INPUT, OUTPUT
 if TYPE_CHECKING:
     import tensorrt as trt
 
-    from .trt_engine import TrtEngine
+
+class TrtEngine(Protocol):
+    """What the runtime uses of an engine (trt_engine.TrtEngine): a Protocol, so this module does
+    not import the engine module that imports it."""
+
+    backend: Any  # trt_engine.EngineOwner
+    engine: trt.ICudaEngine
+    spec: Any  # base.EngineSpec
+    context_lock: threading.Lock
+
+    def acquire_profile(self) -> int: ...
+
+    def release_profile(self, index: int) -> None: ...
+
+    def check(self, out: np.ndarray, x: np.ndarray, expected_shape: tuple[int, ...] | None = None) -> CheckResult: ...
+
+    def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult: ...
 
 # The TensorRT backend's timing modes (base.MODE_START says what each measures)
 MODES = ("warm", "cold", "stream", "graph")
