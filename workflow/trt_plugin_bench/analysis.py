@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import pandas as pd
 
+from .operators import get_operator
+from .specs import TWIN_SUFFIX
 from .stats import TimingSummary, agree_within_noise
 
 # CUDA events tick at about half a microsecond; perf_counter far finer.
@@ -47,10 +50,41 @@ def by_state(latency: pd.DataFrame) -> pd.DataFrame:
                                                       pct_of_copy_ceiling=("pct_of_copy_ceiling", "median"))
 
 
-def ratio_table(latency: pd.DataFrame, numerator: str = "swish_plugin", denominator: str = "swish_native") -> pd.DataFrame:
-    """Latency of ``numerator`` / ``denominator`` for every state both were measured in."""
+def native_operator(name: str) -> str | None:
+    """The operator that is plugin operator ``name``'s TensorRT-native twin in the tables: its spec's
+    native_operator, else ``<name>_native`` when it has a native twin; None for a native operator
+    or one this process does not know."""
+    try:
+        spec = get_operator(name)
+    except KeyError:
+        return None
+    if not spec.uses_plugin:
+        return None
+    if spec.native_operator:
+        return spec.native_operator
+    return spec.name + TWIN_SUFFIX if spec.native_twin else None
+
+
+def ratio_pair(operators: Iterable[str]) -> tuple[str, str] | None:
+    """(plugin, its native twin) both among ``operators``: the first plugin by name, or None."""
+    present = set(operators)
+    for name in sorted(present):
+        twin = native_operator(name)
+        if twin is not None and twin in present:
+            return name, twin
+    return None
+
+
+def ratio_table(latency: pd.DataFrame, numerator: str | None = None, denominator: str | None = None) -> pd.DataFrame:
+    """Latency of ``numerator`` / ``denominator`` for every state both were measured in; None: the
+    pair ratio_pair finds in the table (a plugin and its TensorRT-native twin, by their specs)."""
     if latency.empty:
         return pd.DataFrame()
+    if numerator is None or denominator is None:
+        pair = ratio_pair(latency["operator"].astype(str).unique())
+        if pair is None:
+            return pd.DataFrame()
+        numerator, denominator = pair
     s = by_state(latency)
     keys = ["backend", "dtype", "profile", "shape", "elements", "mode"]
     a = s[s["operator"] == numerator][keys + ["median_us"]]

@@ -272,10 +272,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "compile":
         from .compile import compile_plugin
-        from .specs import load_spec
+        from .operators import from_ref
 
         manifest = compile_plugin(backend, Path(args.build_dir), Path(args.manifest), Path(args.cmake_log),
-                                  args.cuda_architectures, [load_spec(p) for p in args.spec])
+                                  args.cuda_architectures, [from_ref(p) for p in args.spec])
         print(json.dumps(manifest, indent=2))
         return 0
     if args.command == "verdict":

@@ -18,7 +18,9 @@ first (so an external plugin's reference lives beside its spec), then by its nam
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -33,13 +35,14 @@ import jsonschema
 import numpy as np
 import yaml
 
+from . import oracle
 from .schema import PROJECT_ROOT, WORKFLOW_DIR, ConfigError, _format_schema_error, _key_path, _with_defaults
 
 SPEC_SCHEMA_PATH = WORKFLOW_DIR / "schemas" / "operator.schema.yaml"
 OPS_DIR = PROJECT_ROOT / "ops"
 DTYPES = ("fp32", "fp16", "bf16")
 TWIN_SUFFIX = "_native"
-EDGE_KINDS = ("zero", "denormal", "large", "inf", "nan")
+EDGE_KINDS = oracle.DEFAULT_EDGES
 # the tiny input every reference, cost model and CPU implementation is called on at load
 PROBE_DIM = 4
 
@@ -78,10 +81,6 @@ class Library:
         may build several), or the prebuilt file."""
         return str(self.prebuilt) if self.prebuilt is not None else f"{self.cmake}::{self.target}"
 
-    @property
-    def project_plugin(self) -> bool:
-        """The project's own plugin/ folder: the compile rule's main build (libswish_plugin.so)."""
-        return self.cmake is not None and self.cmake.resolve() == (PROJECT_ROOT / "plugin").resolve()
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,48 @@ class Plugin:
     namespace: str
     library: Library
     init: str | None = None
+
+
+@dataclass(frozen=True)
+class Variants:
+    """A plugin's kernel variants (spec key ``variants``): the ids its kernel field takes, read from a
+    file beside the spec (``ids``: CSV ``id,name,status``, status ``retired`` for an id the library
+    refuses), the one the framework runs by default, and the C functions the library exports that
+    name its own ids (checked against the file whenever the library is loaded)."""
+
+    ids_file: Path
+    default: str
+    count_symbol: str | None = None  # int32_t f(void): one past the highest id
+    name_symbol: str | None = None  # char const* f(int32_t): an id's name, NULL for a retired one
+    direct_library: str | None = None  # the kernels without TensorRT (the kernel_bench rule), built beside the plugin
+    direct_launch: str | None = None  # its launch function (cuda_direct.KernelLibrary: the ABI)
+
+    def table(self) -> tuple[dict[str, int], dict[int, str], int]:
+        """(name -> id of every live kernel, retired id -> name, one past the highest id)."""
+        return _variant_table(str(self.ids_file))
+
+
+@functools.cache
+def _variant_table(path: str) -> tuple[dict[str, int], dict[int, str], int]:
+    live: dict[str, int] = {}
+    retired: dict[int, str] = {}
+    try:
+        rows = list(csv.DictReader(line for line in Path(path).read_text().splitlines()
+                                   if line.strip() and not line.startswith("#")))
+    except OSError as exc:
+        raise SpecError(f"kernel variant ids {path} (key 'variants.ids'): {exc}") from exc
+    for i, row in enumerate(rows):
+        try:
+            kid, name, status = int(row["id"]), str(row["name"]).strip(), str(row.get("status") or "").strip()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"kernel variant ids {path}: row {i + 1}: {row!r}; allowed: id,name,status with an "
+                            "integer id") from exc
+        if status == "retired":
+            retired[kid] = name
+        else:
+            live[name] = kid
+    count = max([*live.values(), *retired.keys()], default=-1) + 1
+    return live, retired, count
 
 
 @dataclass(frozen=True)
@@ -124,9 +165,10 @@ class OperatorSpec:
 
     name: str
     description: str
-    function: str  # the math, shared by every implementation (swish: plugin, naive, V3, native)
+    function: str  # the math, shared by every implementation of it (plugin variants, native)
     implementation: str  # "native" (TensorRT layers) | "plugin_v2" | "plugin_v3"
-    kernel: str | None = None  # the Swish plugin's kernel variant, see plugin/swishPlugin/README.md
+    kernel: str | None = None  # optimised (config plugin_kernel / the tune rule) | naive: of variants
+    variants: Variants | None = None  # the plugin's kernel variants (their ids, the default)
     min_tensorrt_major: int = 8
     path: Path | None = None  # the spec file (None: built in code, e.g. by a test)
     builtin: bool = False  # from ops/: resolved by name in every process
@@ -140,6 +182,10 @@ class OperatorSpec:
     tolerances: tuple[tuple[str, Tolerance], ...] = ()
     tolerance_model: str | None = None
     nan_input_may_give_zero: bool = False
+    ftz: tuple[bool, bool] = (False, True)  # (the plugin side, TensorRT's layers): a flushed subnormal passes
+    color: str | None = None  # the operator's colour in every figure (None: one from the palette)
+    native_operator: str | None = None  # a plugin's TensorRT-native twin in the tables (None: <name>_native)
+    ncu_kernels: str = "regex:.*"  # the kernels the profile rule's Nsight Compute run profiles (ncu -k)
     native_twin: str | None = None
     cost: str = ""
     twin_of: str | None = None  # the plugin operator whose native twin this is
@@ -194,7 +240,8 @@ class OperatorSpec:
         if self.native_twin is None or not self.uses_plugin:
             raise _fail(self.path, "native_twin", f"{self.name} has no native twin (null, or a native operator)")
         return dataclasses.replace(
-            self, name=self.name + TWIN_SUFFIX, implementation="native", kernel=None, min_tensorrt_major=8,
+            self, name=self.name + TWIN_SUFFIX, implementation="native", kernel=None, variants=None, min_tensorrt_major=8,
+            color=None, native_operator=None, ncu_kernels="regex:.*",
             plugin=None, description=f"TensorRT-native twin of {self.name} ({self.native_twin})",
             fields=tuple(f for f in self.fields if f.value_from not in ("kernel", "kernel_table")), twin_of=self.name)
 
@@ -357,6 +404,23 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
             raise _fail(path, f"fields.{f.name}.value_from", f"{f.value_from} needs key 'kernel' (optimised or naive)")
     if d.get("kernel") is not None and impl == "native":
         raise _fail(path, "kernel", "a native operator runs no plugin kernel; allowed: null")
+    variants = None
+    if "variants" in d:
+        v = d["variants"]
+        ids_file = (folder / v["ids"]).resolve()
+        if not ids_file.is_file():
+            raise _fail(path, "variants.ids", f"{ids_file} does not exist; allowed: a CSV file id,name,status "
+                                              "(relative to the spec file)")
+        direct = v.get("direct") or {}
+        variants = Variants(ids_file, v["default"], v.get("count_symbol"), v.get("name_symbol"), direct.get("library"),
+                            direct.get("launch"))
+        live, _, _ = variants.table()
+        if variants.default not in live:
+            raise _fail(path, "variants.default", f"{variants.default!r} is not a kernel of {ids_file}; allowed "
+                                                  f"values: {', '.join(live)}")
+    if d.get("kernel") is not None and variants is None:
+        raise _fail(path, "kernel", f"{d['kernel']} needs key 'variants' (the plugin's kernel ids); allowed: "
+                                    "null, or declare variants")
     inputs = tuple(_tensor(t) for t in d["inputs"])
     if len(inputs) != 1:
         raise _fail(path, "inputs", f"{len(inputs)} inputs; allowed: 1 (this harness builds, fills and times "
@@ -376,11 +440,13 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
                                        "{ulps: N, abs: A} per dtype, or a model")
     spec = OperatorSpec(
         name=d["name"], description=d["description"], function=d.get("function", d["name"]), implementation=impl,
-        kernel=d.get("kernel"), min_tensorrt_major=int(d["min_tensorrt_major"]), path=path, builtin=builtin,
+        kernel=d.get("kernel"), variants=variants, min_tensorrt_major=int(d["min_tensorrt_major"]), path=path, builtin=builtin,
         plugin=plugin, fields=fields, dtypes=tuple(d["dtypes"]), inputs=inputs,
         outputs=tuple(o["name"] for o in d["outputs"]), reference=d["reference"],
         cpu_implementation=d.get("cpu_implementation"), tolerances=tolerances, tolerance_model=tol.get("model"),
-        nan_input_may_give_zero=bool(tol.get("nan_input_may_give_zero", False)), native_twin=d.get("native_twin"),
+        nan_input_may_give_zero=bool(tol.get("nan_input_may_give_zero", False)),
+        ftz=(bool(tol.get("ftz", {}).get("plugin", False)), bool(tol.get("ftz", {}).get("tensorrt_layers", True))),
+        color=d.get("color"), native_operator=d.get("native_operator"), ncu_kernels=d["ncu_kernels"], native_twin=d.get("native_twin"),
         cost=d["cost"])
     if check:
         check_functions(spec)
@@ -464,22 +530,22 @@ def load_spec(path: str | Path, builtin: bool = False) -> OperatorSpec:
     except yaml.YAMLError as exc:
         raise SpecError(f"operator spec {path} is not valid YAML: {exc}") from exc
     spec = parse_spec(raw, path, builtin=builtin)
-    if not builtin and spec.name != path.stem and path.parent == OPS_DIR:
-        raise _fail(path, "name", f"{spec.name!r} in ops/{path.name}; allowed: the file's stem {path.stem!r}")
+    if not builtin and spec.name != path.stem and OPS_DIR in path.parents:
+        raise _fail(path, "name", f"{spec.name!r} in {path}; allowed: the file's stem {path.stem!r}")
     _BY_PATH[key] = spec
     return spec
 
 
 def builtin_specs(ops_dir: Path = OPS_DIR) -> dict[str, OperatorSpec]:
-    """Every spec in ops/, by name (sorted by file name)."""
+    """Every spec in ops/ and its folders (ops/<op>/<name>.yaml beside the op's modules), by name."""
     if not Path(ops_dir).is_dir():
         raise SpecError(f"the built-in operator specs are missing: {ops_dir} is not a folder (a copy of the project "
                         "needs ops/ beside workflow/)")
     out: dict[str, OperatorSpec] = {}
-    for p in sorted(Path(ops_dir).glob("*.yaml")):
+    for p in sorted(Path(ops_dir).rglob("*.yaml")):
         spec = load_spec(p, builtin=True)
         if spec.name != p.stem:
-            raise _fail(spec.path, "name", f"{spec.name!r} in ops/{p.name}; allowed: the file's stem {p.stem!r}")
+            raise _fail(spec.path, "name", f"{spec.name!r} in {p}; allowed: the file's stem {p.stem!r}")
         out[spec.name] = spec
     return out
 
@@ -510,7 +576,7 @@ def register(spec: OperatorSpec, builtins: Mapping[str, OperatorSpec]) -> None:
 
 def lookup(name: str, builtins: Mapping[str, OperatorSpec]) -> OperatorSpec | None:
     """The operator ``name``: built in (ops/), or an external spec (or its twin) loaded here. The
-    built-in plugins' twins are operators of their own in ops/ (swish_native), so none is derived."""
+    built-in plugins' twins are operators of their own in ops/ (native_operator), so none is derived."""
     return builtins.get(name) or _LOADED.get(name)
 
 
@@ -560,3 +626,63 @@ def from_ref(ref: str, builtins: Mapping[str, OperatorSpec]) -> OperatorSpec:
     if found is None:
         raise SpecError(f"{ref!r} is not an operator; allowed values: {', '.join(known_names(builtins))}")
     return found
+
+
+# -- the numerics registry: one per operator, from its spec ------------------------------------------
+_NUMERICS: dict[int, tuple[OperatorSpec, oracle.Numerics]] = {}
+
+
+def numerics_of(spec: OperatorSpec) -> oracle.Numerics:
+    """The checks' view of ``spec`` (oracle.Numerics): its reference, tolerances, words and CPU
+    implementation, built once per spec object (a spec is loaded once per process). The one place
+    an operator's math comes from."""
+    entry = _NUMERICS.get(id(spec))
+    if entry is None or entry[0] is not spec:  # kept with the spec: an id is never reused while cached
+        entry = _NUMERICS[id(spec)] = (spec, _build_numerics(spec))
+    return entry[1]
+
+
+def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
+    reference = spec.fn("reference")
+    beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]
+
+    def kw(fn: object, beta: float) -> dict:
+        return spec.kwargs(fn, {name: beta for name in beta_fields})  # type: ignore[arg-type]
+
+    def reference64(x64: np.ndarray, beta: float) -> np.ndarray:
+        return reference(x64, **kw(reference, beta))
+
+    if spec.tolerance_model:
+        model = spec.fn("tolerance_model")
+
+        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
+            return model(x64, dtype, trt_layers, **kw(model, beta))
+
+        describe = getattr(model, "describe", None)
+
+        def text(dtype: str, trt_layers: bool) -> str:
+            return describe(dtype, trt_layers) if describe else f"{spec.tolerance_model}'s bound"
+    else:
+        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
+            tol = spec.tolerance(dtype)
+            if tol is None:
+                raise ValueError(f"operator spec {spec.path}: no tolerance for {dtype}; allowed dtypes: "
+                                 f"{', '.join(d for d, _ in spec.tolerances)}")
+            floor = tol.abs / oracle.ulp(np.where(np.isfinite(ref64), ref64, 0.0), dtype) if tol.abs else 0.0
+            return np.maximum(tol.ulps, floor)
+
+        def text(dtype: str, trt_layers: bool) -> str:
+            tol = spec.tolerance(dtype)
+            if tol is None:
+                return "no tolerance"
+            if tol.ulps == 0 and tol.abs == 0:
+                return "0 ulp (exact)"
+            return f"{tol.ulps:g} ulp" + (f" or {tol.abs:g} absolute" if tol.abs else "")
+    cpu = None
+    if spec.cpu_implementation:
+        cpu_fn = spec.fn("cpu_implementation")
+
+        def cpu(x32: np.ndarray, beta: float) -> np.ndarray:
+            return cpu_fn(x32, **kw(cpu_fn, beta))
+
+    return oracle.Numerics(spec.function, reference64, bound, text, cpu, spec.nan_input_may_give_zero, spec.ftz)

@@ -51,6 +51,7 @@ from .operators import (
     generator_for,
     moved_bytes,
     operator_ref,
+    plugin_library_in,
     tuned_kernel,
 )
 from .provenance import plugin_source_hash
@@ -69,18 +70,19 @@ FULL_SWEEP_SWITCH = "snakemake --cores 1 --configfile config.yaml config.cpu-ful
 
 
 def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | None = None) -> Path | None:
-    """The plugin library an operator's engines load: the project's (the manifest's plugin_library),
-    a spec's CMake folder's build (the manifest's spec_libraries) or a spec's prebuilt .so."""
+    """The plugin library an operator's engines load: its spec's CMake folder's build (the
+    manifest's spec_libraries, the main build's plugin/ included) or its prebuilt .so
+    (operators.plugin_library_in); no operator: the main build's library (an engine's own build
+    record names its library)."""
     library = getattr(getattr(op_spec, "plugin", None), "library", None)
     if library is not None and library.prebuilt is not None:
         return library.prebuilt
     if manifest_path is None:
         return None
     manifest = json.loads(Path(manifest_path).read_text())
-    if library is not None and not library.project_plugin:
-        lib = manifest.get("spec_libraries", {}).get(library.manifest_key)
-    else:
-        lib = manifest.get("plugin_library")
+    if op_spec is not None:
+        return plugin_library_in(manifest, op_spec)  # type: ignore[arg-type]
+    lib = manifest.get("plugin_library")
     return Path(lib) if lib else None
 
 
@@ -381,7 +383,7 @@ def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, mani
         log(f"shape {i} of {len(shapes)}: {shape_str(shape)} -> {rows[-1].status}")
     for shape in out_of_profile_shapes(prof):
         # a zero-copy view of the right shape: the engine must refuse it before touching the data
-        x = np.broadcast_to(ref.random_input((1,), spec.dtype, seed=7), shape)
+        x = np.broadcast_to(ref.random_input((1,), spec.dtype, seed=7, generator=generator_for(spec)), shape)
         try:
             engine.infer(x)
             status, message = "failed", "an out-of-profile shape was accepted"
@@ -557,7 +559,7 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
     iterations = tcfg.iterations
     if backend.max_thread_iterations is not None:  # the CPU reference backend's quick default
         iterations = min(iterations, backend.max_thread_iterations)
-    inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
+    inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k, generator=generator_for(spec)) for k in range(4)]
     expected = []
     with engine.worker() as w:
         for x in inputs:

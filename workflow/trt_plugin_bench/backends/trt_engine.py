@@ -21,7 +21,7 @@ from .. import oracle as ref
 from ..operators import for_engine
 from .base import Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 from .engine_files import discard_corrupt
-from .trt_common import INPUT, PLUGIN_NAMESPACE, TRT_MAJOR, BuildError, CapturingLogger
+from .trt_common import INPUT, TRT_MAJOR, BuildError, CapturingLogger
 from .trt_network import network_flags, populate_network
 from .trt_runtime import TrtArena, TrtTimer, TrtWorker, _Bindings
 
@@ -48,7 +48,7 @@ def tactic_sources_without_libraries() -> int:
 
 
 def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec, engine_path: Path,
-                 builder_cfg: dict, plugin_namespace: str = PLUGIN_NAMESPACE) -> dict:
+                 builder_cfg: dict, plugin_namespace: str | None = None) -> dict:
     """Build ``spec``'s network (populate_network; the plugin library already loaded), serialize it
     to ``engine_path`` and check that it deserializes; returns the build facts for the build record."""
     builder = trt.Builder(logger)

@@ -28,6 +28,7 @@ from ..cuda_utils import (
     fill_tiled,
     set_pattern,
 )
+from ..operators import generator_for
 from ..oracle import CheckResult
 from .base import MODE_START, Timer, TimingArena, Worker
 from .trt_common import INPUT, OUTPUT
@@ -210,7 +211,7 @@ class TrtTimer(Timer):
         tensor_bytes = self.n * ref.numpy_dtype(spec.dtype).itemsize
         nbytes = self.b.prepare(self.shape, arena.io(tensor_bytes) if arena is not None else None)
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
-        self.block = ref.random_input((block_n,), spec.dtype, seed)
+        self.block = ref.random_input((block_n,), spec.dtype, seed, generator=generator_for(spec))  # the spec's values
         fill_tiled(self.b.d_in, self.block, nbytes, self.b.stream)
         blocked = MODE_START[self.mode] == "blocked"
         self.events = EventTimer(self.b.stream, StreamBlocker(self.gpu) if blocked else None)
