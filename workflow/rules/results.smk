@@ -15,10 +15,11 @@ rule aggregate:
         profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
         tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
         conformance=dag.conformance_outputs(SETTINGS),
+        accuracy=dag.sweep_outputs("accuracy", KEYS),
     output:
         tables=expand("results/tables/{name}.csv",
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
-                            "tune", "conformance"]),
+                            "tune", "conformance", "accuracy"]),
         device="results/tables/device.json",
         summary=report("results/tables/summary.md", category="Summary"),
     params:
@@ -32,7 +33,8 @@ rule aggregate:
         "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
         "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
         "--roundtrip {input.roundtrip} --threads {input.threads} --compare {input.compare} --calibration {input.calibration} "
-        "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} --conformance {input.conformance} > {log} 2>&1"
+        "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} --conformance {input.conformance} "
+        "--accuracy {input.accuracy} > {log} 2>&1"
 
 
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,

@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
     p.add_argument("--kernel-tables", help="the tune rule's choice.json (plugin_kernel: auto)")
+    p.add_argument("--accuracy", help="the engine's accuracy rows (records.AccuracyRow)")
     for name in ("latency", "dynamic", "threads"):
         p = cmd(name)
         p.add_argument("--engine", required=True)
@@ -473,7 +474,7 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
 
             tables = load_kernel_tables(Path(args.kernel_tables))
         sweeps.build_engine(settings, backend, args.op, args.dtype, args.profile, Path(args.engine),
-                            Path(args.golden), manifest, tables)
+                            Path(args.golden), manifest, tables, _path(args.accuracy))
     elif args.command == "latency":
         write_rows(args.out, LatencyRow, sweeps.latency_sweep(settings, backend, Path(args.engine), manifest,
                                                              _path(args.samples)))

@@ -52,9 +52,10 @@ def float32_from_bf16_bits(bits: np.ndarray) -> np.ndarray:
 
 def to_device_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
     """Round float data to the tensor dtype's host representation."""
-    if dtype == "bf16":
-        return bf16_bits_from_float32(x.astype(np.float32))
-    return x.astype(numpy_dtype(dtype))
+    with np.errstate(over="ignore"):  # a value beyond the dtype's range rounds to +-inf, as IEEE says
+        if dtype == "bf16":
+            return bf16_bits_from_float32(x.astype(np.float32))
+        return x.astype(numpy_dtype(dtype))
 
 
 def to_float64(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -164,6 +165,8 @@ class CheckResult:
     message: str
     max_ulp_err: float = 0.0
     max_bound_ratio: float = 0.0
+    mean_ulp_err: float = 0.0
+    worst: tuple[tuple[float, float, float, float], ...] = ()  # (x, got, ref, ulp error) of the worst elements
 
 
 def check_output(
@@ -191,8 +194,14 @@ def check_output(
     got = to_float64(out, dtype).ravel()
     with np.errstate(all="ignore"):
         ref = np.asarray(num.reference(x64, beta), dtype=np.float64).ravel()
+    # the reference rounded to the output dtype: an output equal to it is right whatever the ulp
+    # bound says, so overflow to +-inf and underflow to 0 or a subnormal pass where the rounded
+    # reference does the same (a 0-ulp operator's correctly rounded result included)
+    with np.errstate(all="ignore"):
+        rounded = to_float64(to_device_dtype(ref.astype(np.float32), dtype), dtype)
     poison_value = to_float64(to_device_dtype(np.array([POISON], dtype=np.float32), dtype), dtype)[0]
-    unwritten = int(np.count_nonzero(got == poison_value))
+    # an element still at the poison value was never written, unless the poison is its right value
+    unwritten = int(np.count_nonzero((got == poison_value) & (rounded != poison_value)))
     finite_ref, finite_got = np.isfinite(ref), np.isfinite(got)
     compared = finite_ref & finite_got
     with np.errstate(all="ignore"):
@@ -218,6 +227,7 @@ def check_output(
         tiny_factor = smallest_normal("fp32") * np.abs(x64)
         flushed = bad & (got == 0.0) & (subnormal_x | (np.abs(ref) < np.maximum(tiny, tiny_factor)))
         accepted |= flushed
+    accepted |= finite_ref & (got == rounded)  # the rounded reference itself (see above)
     bad &= ~accepted
     mismatches = int(np.count_nonzero(bad))
     stats = compared & ~accepted
@@ -226,11 +236,15 @@ def check_output(
         max_abs = float(abs_err.max())
         max_rel = float((abs_err / np.maximum(np.abs(ref[stats]), smallest_normal(dtype))).max())
         max_ulp = float(err[stats].max())
+        mean_ulp = float(err[stats].mean())
+        worst_i = np.flatnonzero(stats)[np.argsort(-err[stats], kind="stable")[:3]]
+        worst = tuple((float(x64[i]), float(got[i]), float(ref[i]), float(err[i])) for i in worst_i)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(err[stats] == 0.0, 0.0, err[stats] / bound[stats])
         max_ratio = float(ratio.max())
     else:
-        max_abs = max_rel = max_ulp = max_ratio = 0.0
+        max_abs = max_rel = max_ulp = max_ratio = mean_ulp = 0.0
+        worst = ()
     ok = mismatches == 0 and unwritten == 0
     bounds = num.text(dtype, tensorrt_layers)
     if ok:
@@ -247,7 +261,8 @@ def check_output(
             f"{mismatches} of {got.size} elements outside {bounds}"
             f"{' (flush to zero allowed)' if num.ftz[1 if tensorrt_layers else 0] else ''}; {unwritten} never written; e.g. {examples}"
         )
-    return CheckResult(ok, int(got.size), mismatches, unwritten, max_abs, max_rel, message, max_ulp, max_ratio)
+    return CheckResult(ok, int(got.size), mismatches, unwritten, max_abs, max_rel, message, max_ulp, max_ratio,
+                       mean_ulp, worst)
 
 
 def tiles_match(out: np.ndarray, tile: np.ndarray, start: int = 0) -> bool:

@@ -150,4 +150,30 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
     if not py.empty:  # the Python serving loop (the native runner's rows have their own section)
         lines.append(f"Thread sweep (Python serving): {int(py['inferences'].sum())} inferences, "
                      f"{int(py['failures'].sum())} wrong outputs; up to {int(py['threads'].max())} threads.")
+    lines += accuracy_lines(read("accuracy"))
     Path(out_md).write_text("\n".join(lines) + "\n")
+
+
+def accuracy_lines(acc: pd.DataFrame) -> list[str]:
+    """summary.md's accuracy section: per operator, dtype and side (the plugin, TensorRT's own
+    layers) the largest and mean error in ulps of the output dtype on random and edge inputs; a
+    side outside its tolerance with its worst inputs."""
+    if acc.empty:
+        return []
+    lines = ["", "## Accuracy (ulps of the output dtype, against the float64 reference)", "",
+             "A plugin outside its tolerance fails its engine; TensorRT's own layers (the native twin) outside "
+             "theirs are reported here and timed all the same.", "",
+             "| operator | dtype | side | inputs | max ulp | mean ulp | within tolerance | tolerance |",
+             "|---|---|---|---|---:|---:|---|---|"]
+    keys = ["operator", "dtype", "side", "inputs"]
+    agg = acc.groupby(keys, sort=True).agg(max_ulp=("max_ulp_err", "max"), mean_ulp=("mean_ulp_err", "mean"),
+                                           ok=("within_tolerance", "all"), tolerance=("tolerance", "first"))
+    for (op, dtype, side, inputs), r in agg.iterrows():
+        lines.append(f"| {op} | {dtype} | {side} | {inputs} | {r['max_ulp']:.3g} | {r['mean_ulp']:.3g} | "
+                     f"{'yes' if r['ok'] else '**no**'} | {r['tolerance']} |")
+    bad = acc[~acc["within_tolerance"].astype(bool)]
+    if not bad.empty:
+        lines += ["", "Outside the tolerance (the worst inputs):", ""]
+        lines += [f"- {r['operator']} {r['dtype']} {r['side']} ({r['inputs']} inputs, {r['profile']} {r['shape']}): "
+                  f"{r['worst']}" for _, r in bad.iterrows()]
+    return lines + [""]
