@@ -80,6 +80,12 @@ class TensorRTBackend(Backend):
             hostname=socket.gethostname(),
         )
 
+    @property
+    def max_tensor_elements(self) -> int | None:
+        """TensorRT 8.6 counts a tensor's elements in 32 bits: above 2^31 - 1 it can neither build
+        nor run it (10 and later count in 64 bits)."""
+        return (1 << 31) - 1 if TRT_MAJOR < 10 else None
+
     def support(self, operator: str, dtype: str) -> str | None:
         return tensorrt_support(operator, dtype, TRT_MAJOR)
 
