@@ -38,8 +38,8 @@ def test_an_fp16_overflow_to_inf_is_right_where_the_rounded_reference_overflows(
     result = ref.check_output(y, x, num, "fp16")
     assert result.ok, result.message
     # a wrong implementation: saturating at the fp16 maximum where the rounded reference is +-inf
-    wrong = dataclasses.replace(num, cpu=lambda x32, beta: import_function("scale:scale_float32_overflow_wrong",
-                                                                            spec.folder)(x32))
+    wrong = dataclasses.replace(num, cpu_all=lambda x32, *_: [import_function("scale:scale_float32_overflow_wrong",
+                                                                                   spec.folder)(x32)])
     bad = ref.check_output(ref.compute_float32(wrong, x, "fp16"), x, num, "fp16")
     assert not bad.ok and "got=65504.0" in bad.message
     # underflow: a tiny result rounds to a subnormal or 0 in fp16, as the reference rounded does

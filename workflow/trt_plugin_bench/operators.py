@@ -90,10 +90,11 @@ def generator_for(engine_spec: object) -> specs.Generator | None:
 
 
 def moved_bytes(engine_spec: object, shape: tuple[int, ...]) -> int:
-    """Bytes read + written by one inference at ``shape``: the operator's cost model."""
+    """Bytes read + written by one inference at ``shape`` (input 0's; the other inputs' and the
+    weights' shapes from their rules): the operator's cost model."""
     spec = for_engine(engine_spec)
     values = {f.name: getattr(engine_spec, "beta", 1.0) for f in spec.fields if f.value_from == "beta"}
-    return spec.cost_of([tuple(shape)], engine_spec.dtype, values)["bytes"]  # type: ignore[attr-defined]
+    return spec.cost_of(spec.all_shapes(tuple(shape)), engine_spec.dtype, values)["bytes"]  # type: ignore[attr-defined]
 
 
 DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"

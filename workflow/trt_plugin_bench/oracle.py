@@ -145,6 +145,22 @@ class Numerics:
     cpu: Callable[[np.ndarray, float], np.ndarray] | None = None  # (x32, beta) -> float32; None: reference, rounded
     nan_input_may_give_zero: bool = False
     ftz: tuple[bool, bool] = (False, True)  # may (the plugin, TensorRT's layers) flush subnormals to 0
+    outputs: int = 1  # how many outputs the operator has
+    # every output (several inputs and weights: derived by the spec from input 0's shape and the dtype)
+    reference_all: Callable[..., list] | None = None  # (x64, beta, dtype) -> [float64 per output]
+    cpu_all: Callable[..., list] | None = None  # (x32, beta, dtype) -> [float32 per output]
+
+    def reference_of(self, x64: np.ndarray, beta: float, dtype: str, output: int = 0) -> np.ndarray:
+        if self.reference_all is not None:
+            return np.asarray(self.reference_all(x64, beta, dtype)[output], dtype=np.float64)
+        return np.asarray(self.reference(x64, beta), dtype=np.float64)
+
+    def cpu_of(self, x32: np.ndarray, beta: float, dtype: str, output: int = 0) -> np.ndarray | None:
+        if self.cpu_all is not None:
+            return np.asarray(self.cpu_all(x32, beta, dtype)[output], dtype=np.float32)
+        if self.cpu is not None:
+            return np.asarray(self.cpu(x32, beta), dtype=np.float32)
+        return None
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,7 @@ def check_output(
     beta: float = 1.0,
     expected_shape: tuple[int, ...] | None = None,
     tensorrt_layers: bool = False,
+    output: int = 0,
 ) -> CheckResult:
     """Compare ``out`` (host representation of ``dtype``) with the float64 reference of ``x``.
 
@@ -190,10 +207,12 @@ def check_output(
                            f"output shape {tuple(out.shape)} != expected {tuple(expected_shape)}",
                            float("nan"), float("nan"))
     num = function
-    x64 = to_float64(x, dtype).ravel()
     got = to_float64(out, dtype).ravel()
     with np.errstate(all="ignore"):
-        ref = np.asarray(num.reference(x64, beta), dtype=np.float64).ravel()
+        ref = num.reference_of(to_float64(x, dtype), beta, dtype, output).ravel()
+    # the input, element by element, where the output is elementwise in it (its allowances: a NaN
+    # input's 0, a subnormal input flushed); an output of another shape has none of them
+    x64 = to_float64(x, dtype).ravel() if x.size == got.size else np.ones(got.shape)
     # the reference rounded to the output dtype: an output equal to it is right whatever the ulp
     # bound says, so overflow to +-inf and underflow to 0 or a subnormal pass where the rounded
     # reference does the same (a 0-ulp operator's correctly rounded result included)
@@ -205,7 +224,8 @@ def check_output(
     finite_ref, finite_got = np.isfinite(ref), np.isfinite(got)
     compared = finite_ref & finite_got
     with np.errstate(all="ignore"):
-        bound = np.broadcast_to(np.asarray(num.bound(dtype, x64, ref, beta, tensorrt_layers), dtype=np.float64), got.shape)
+        bound = np.broadcast_to(np.asarray(num.bound(dtype, x64 if x.size == got.size else ref, ref, beta, tensorrt_layers),
+                                           dtype=np.float64), got.shape)
     err = np.zeros(got.shape)
     err[compared] = np.abs(got[compared] - ref[compared]) / ulp(ref[compared], dtype)
     with np.errstate(invalid="ignore"):
@@ -307,15 +327,14 @@ def check_tiled(out: np.ndarray, block: np.ndarray, function: Numerics, dtype: s
                         tensorrt_layers=tensorrt_layers)
 
 
-def compute_float32(function: Numerics, x: np.ndarray, dtype: str, beta: float = 1.0) -> np.ndarray:
+def compute_float32(function: Numerics, x: np.ndarray, dtype: str, beta: float = 1.0, output: int = 0) -> np.ndarray:
     """The CPU reference backend's implementation: the spec's CPU implementation (float32 math, as a
     GPU kernel computes it; deliberately not the float64 reference itself, so checking it against
     float64 means something), or without one the float64 reference rounded once."""
     num = function
     x32 = to_float64(x, dtype).astype(np.float32)
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
-        if num.cpu is None:  # an operator with no CPU implementation: its float64 reference, rounded once
-            y = np.asarray(num.reference(x32.astype(np.float64), beta)).astype(np.float32)
-        else:
-            y = np.asarray(num.cpu(x32, beta), dtype=np.float32)
+        y = num.cpu_of(x32, beta, dtype, output)
+        if y is None:  # an operator with no CPU implementation: its float64 reference, rounded once
+            y = num.reference_of(x32.astype(np.float64), beta, dtype, output).astype(np.float32)
     return to_device_dtype(y.astype(np.float32), dtype)

@@ -147,10 +147,33 @@ class Generator:
 
 @dataclass(frozen=True)
 class TensorSpec:
+    """An input (or a constant weight) of the operator. Input 0's shape comes from the config's
+    profiles; another input's or a weight's from its shape rule against an input:
+    ``like`` (that input's shape), with ``broadcast`` (those axes of it are 1) or ``axes`` (only
+    those axes of it kept: a weight of shape [H] is ``axes: [-1]``); or ``dims`` alone (its own,
+    fixed shape). ``dtype``: same (the engine's dtype) or a fixed one."""
+
     name: str
     rank: int | None = None  # None: any rank
     dims: tuple[Any, ...] = ()  # per dim: int (fixed), None (dynamic) or (min, max)
     generator: Generator = Generator()
+    dtype: str = "same"
+    like: str | None = None  # the input whose shape this one follows (None: input 0's own profile)
+    broadcast: tuple[int, ...] = ()  # axes of ``like`` that are 1 here
+    axes: tuple[int, ...] | None = None  # the axes of ``like`` this one keeps (None: all)
+
+    def dtype_for(self, engine_dtype: str) -> str:
+        return engine_dtype if self.dtype == "same" else self.dtype
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """An output: its shape is an input's (``like``), or what ``function`` (module:function(shapes,
+    **fields) -> shape, shapes: every input's) returns; its dtype the engine's."""
+
+    name: str
+    like: str | None = None
+    function: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +200,8 @@ class OperatorSpec:
     dtypes: tuple[str, ...] = DTYPES
     inputs: tuple[TensorSpec, ...] = (TensorSpec("x"),)
     outputs: tuple[str, ...] = ("y",)
+    weights: tuple[TensorSpec, ...] = ()  # constants built into the engine (e.g. a norm's gamma, beta)
+    output_specs: tuple[OutputSpec, ...] = ()  # outputs' shape rules (empty: one output like input 0)
     reference: str = ""
     cpu_implementation: str | None = None
     tolerances: tuple[tuple[str, Tolerance], ...] = ()
@@ -244,6 +269,45 @@ class OperatorSpec:
             color=None, native_operator=None, ncu_kernels="regex:.*",
             plugin=None, description=f"TensorRT-native twin of {self.name} ({self.native_twin})",
             fields=tuple(f for f in self.fields if f.value_from not in ("kernel", "kernel_table")), twin_of=self.name)
+
+    def tensor_shape(self, t: TensorSpec, shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
+        """``t``'s shape from the inputs' shapes already known (by name): its shape rule."""
+        if t.like is None:
+            return tuple(v if isinstance(v, int) else 1 for v in t.dims)
+        base = list(shapes[t.like])
+        for axis in t.broadcast:
+            base[axis] = 1
+        if t.axes is not None:
+            base = [base[a] for a in t.axes]
+        return tuple(base)
+
+    def input_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        """Every input's shape when input 0 has ``shape``, in order (the shape rules)."""
+        known = {self.inputs[0].name: tuple(shape)}
+        for t in self.inputs[1:]:
+            known[t.name] = self.tensor_shape(t, known)
+        return [known[t.name] for t in self.inputs]
+
+    def weight_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        known = dict(zip((t.name for t in self.inputs), self.input_shapes(shape)))
+        return [self.tensor_shape(w, known) for w in self.weights]
+
+    def all_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        """The cost model's shapes: every input's, then every weight's, when input 0 has ``shape``."""
+        return [*self.input_shapes(shape), *self.weight_shapes(shape)]
+
+    def output_shapes(self, shape: Sequence[int], values: Mapping[str, Any] | None = None) -> list[tuple[int, ...]]:
+        """Every output's shape when input 0 has ``shape`` (its shape rule)."""
+        shapes = self.input_shapes(shape)
+        known = dict(zip((t.name for t in self.inputs), shapes))
+        out = []
+        for i, o in enumerate(self.output_specs or (OutputSpec(self.outputs[0]),)):
+            if o.function:
+                fn = import_function(o.function, self.folder, self.path, f"outputs[{i}].shape.function")
+                out.append(tuple(int(d) for d in fn(shapes, **self.kwargs(fn, values))))
+            else:
+                out.append(known[o.like or self.inputs[0].name])
+        return out
 
     def shape_problem(self, shape: Sequence[int], index: int = 0) -> str | None:
         """Why ``shape`` cannot be input ``index`` (rank, a fixed or bounded dim), or None."""
@@ -365,9 +429,44 @@ def _edges(raw: list) -> tuple[Any, ...]:
 def _tensor(d: dict) -> TensorSpec:
     g = d.get("generator", {})
     dims = tuple(v if not isinstance(v, dict) else (int(v["min"]), int(v["max"])) for v in d.get("dims", ()))
+    shape = d.get("shape") or {}
+    axes = shape.get("axes")
     return TensorSpec(d["name"], d.get("rank"), dims,
                       Generator(g.get("distribution", "normal"), float(g.get("scale", 6.0)), float(g.get("low", -1.0)),
-                                float(g.get("high", 1.0)), _edges(g.get("edges", list(EDGE_KINDS)))))
+                                float(g.get("high", 1.0)), _edges(g.get("edges", list(EDGE_KINDS)))),
+                      d.get("dtype", "same"), shape.get("like"), tuple(int(a) for a in shape.get("broadcast", ())),
+                      tuple(int(a) for a in axes) if axes is not None else None)
+
+
+def _check_tensors(path: Path | None, inputs: tuple[TensorSpec, ...], weights: tuple[TensorSpec, ...],
+                   outputs: tuple[OutputSpec, ...]) -> None:
+    """The shape rules name inputs that exist (before them), axes inside the rank they can know."""
+    names: list[str] = []
+    for key, tensors in (("inputs", inputs), ("weights", weights)):
+        for i, t in enumerate(tensors):
+            where = f"{key}[{i}].shape"
+            if key == "inputs" and i == 0 and t.like is not None:
+                raise _fail(path, where, "input 0's shape comes from the config's profiles; allowed: no shape rule")
+            if key == "inputs" and i > 0 and t.like is None and not t.dims:
+                raise _fail(path, where, f"input {t.name!r} has no shape rule; allowed: {{like: <an input before "
+                                         "it>, broadcast: [axes]}} or fixed dims")
+            if key == "weights" and t.like is None and not (t.dims and all(isinstance(v, int) for v in t.dims)):
+                raise _fail(path, where, f"weight {t.name!r} has no shape rule; allowed: {{like: <input>, axes: "
+                                         "[axes kept]}} or fixed dims (integers)")
+            if t.like is not None and t.like not in names:
+                allowed = ", ".join(names) or "none (input 0 has no rule)"
+                raise _fail(path, f"{where}.like", f"{t.like!r} is not an input before it; allowed values: {allowed}")
+            if t.broadcast and t.axes is not None:
+                raise _fail(path, where, "broadcast and axes together; allowed: one of them")
+            if key == "inputs":
+                names.append(t.name)
+        if key == "inputs":
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise _fail(path, "inputs", f"input names {', '.join(dup)} repeat; allowed: unique names")
+    for i, o in enumerate(outputs):
+        if o.like is not None and o.like not in names:
+            raise _fail(path, f"outputs[{i}].shape.like", f"{o.like!r} is not an input; allowed values: {', '.join(names)}")
 
 
 def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check: bool = True) -> OperatorSpec:
@@ -422,9 +521,11 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
         raise _fail(path, "kernel", f"{d['kernel']} needs key 'variants' (the plugin's kernel ids); allowed: "
                                     "null, or declare variants")
     inputs = tuple(_tensor(t) for t in d["inputs"])
-    if len(inputs) != 1:
-        raise _fail(path, "inputs", f"{len(inputs)} inputs; allowed: 1 (this harness builds, fills and times "
-                                    "one input tensor per engine today; the cost model already takes a list of shapes)")
+    weights = tuple(_tensor(t) for t in d.get("weights", []))
+    output_specs = tuple(OutputSpec(o["name"], (o.get("shape") or {}).get("like") if isinstance(o.get("shape"), dict) else None,
+                                    (o.get("shape") or {}).get("function") if isinstance(o.get("shape"), dict) else None)
+                         for o in d["outputs"])
+    _check_tensors(path, inputs, weights, output_specs)
     for i, t in enumerate(inputs):
         if t.rank is not None and t.dims and len(t.dims) != t.rank:
             raise _fail(path, f"inputs[{i}].dims", f"{len(t.dims)} dims for rank {t.rank}; allowed: one per dimension")
@@ -442,7 +543,8 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
         name=d["name"], description=d["description"], function=d.get("function", d["name"]), implementation=impl,
         kernel=d.get("kernel"), variants=variants, min_tensorrt_major=int(d["min_tensorrt_major"]), path=path, builtin=builtin,
         plugin=plugin, fields=fields, dtypes=tuple(d["dtypes"]), inputs=inputs,
-        outputs=tuple(o["name"] for o in d["outputs"]), reference=d["reference"],
+        outputs=tuple(o["name"] for o in d["outputs"]), weights=weights, output_specs=output_specs,
+        reference=d["reference"],
         cpu_implementation=d.get("cpu_implementation"), tolerances=tolerances, tolerance_model=tol.get("model"),
         nan_input_may_give_zero=bool(tol.get("nan_input_may_give_zero", False)),
         ftz=(bool(tol.get("ftz", {}).get("plugin", False)), bool(tol.get("ftz", {}).get("tensorrt_layers", True))),
@@ -467,7 +569,8 @@ def check_functions(spec: OperatorSpec) -> None:
     and tolerance model once on a tiny random input (fp32), so a missing or failing one stops the
     run here; every keyword argument without a default must be a declared field."""
     declared = set(spec.field_names)
-    positional = {"reference": len(spec.inputs), "cpu_implementation": len(spec.inputs), "cost": 2,
+    n_arrays = len(spec.inputs) + len(spec.weights)
+    positional = {"reference": n_arrays, "cpu_implementation": n_arrays, "cost": 2,
                   "tolerance_model": 3, "native_twin": 5}
     fns: dict[str, Callable] = {}
     for which, n in positional.items():
@@ -484,10 +587,20 @@ def check_functions(spec: OperatorSpec) -> None:
     problem = spec.shape_problem(shape)
     if problem:  # only a contradictory inputs section gets here
         raise _fail(spec.path, "inputs[0]", f"no shape fits it ({problem})")
-    x64 = np.random.default_rng(0).standard_normal(shape)
+    rng = np.random.default_rng(0)
+    all_shapes = spec.all_shapes(shape)
+    arrays = [rng.standard_normal(s) for s in all_shapes]
+    x64 = arrays[0]
+    try:
+        expected = spec.output_shapes(shape)
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the spec's shape function failed
+        raise _fail(spec.path, "outputs", f"an output's shape rule raised {type(exc).__name__}: {exc} for input "
+                                          f"shapes {[list(s) for s in spec.input_shapes(shape)]}") from exc
     calls = {
-        "reference": lambda fn: fn(x64, **spec.kwargs(fn)),
-        "cpu_implementation": lambda fn: fn(x64.astype(np.float32), **spec.kwargs(fn)),
+        "reference": lambda fn: fn(*arrays, **spec.kwargs(fn)),
+        "cpu_implementation": lambda fn: fn(*(a.astype(np.float32) for a in arrays), **spec.kwargs(fn)),
         "tolerance_model": lambda fn: fn(x64, "fp32", False, **spec.kwargs(fn)),
     }
     for which, call in calls.items():
@@ -495,16 +608,23 @@ def check_functions(spec: OperatorSpec) -> None:
             continue
         key = {"tolerance_model": "tolerance.model"}.get(which, which)
         try:
-            out = np.asarray(call(fns[which]))
+            result = call(fns[which])
         except Exception as exc:  # noqa: BLE001 - the spec's function failed: say so, with its words
-            raise _fail(spec.path, key, f"{getattr(spec, which)} raised {type(exc).__name__}: {exc} on a random "
-                                        f"float64 input of shape {list(shape)}") from exc
-        if out.shape != shape or (which != "tolerance_model" and not np.issubdtype(out.dtype, np.floating)):
-            raise _fail(spec.path, key, f"{getattr(spec, which)} returned {out.dtype} of shape {list(out.shape)} for an "
-                                        f"input of shape {list(shape)}; allowed: a float array of the input's shape")
+            raise _fail(spec.path, key, f"{getattr(spec, which)} raised {type(exc).__name__}: {exc} on random "
+                                        f"float64 inputs of shapes {[list(s) for s in all_shapes]}") from exc
+        outs = list(result) if isinstance(result, (tuple, list)) else [result]
+        wanted = [shape] if which == "tolerance_model" else expected
+        outs = [np.asarray(o) for o in outs]
+        if len(outs) != len(wanted) or any(
+                o.shape != w or (which != "tolerance_model" and not np.issubdtype(o.dtype, np.floating))
+                for o, w in zip(outs, wanted)):
+            got = ", ".join(f"{o.dtype} {list(o.shape)}" for o in outs)
+            raise _fail(spec.path, key, f"{getattr(spec, which)} returned {got} for inputs of shapes "
+                                        f"{[list(s) for s in all_shapes]}; allowed: {len(wanted)} float array(s) of "
+                                        f"shape(s) {[list(w) for w in wanted]} (the outputs' shape rules)")
     try:
         fn = fns["cost"]
-        result = fn([shape] * len(spec.inputs), "fp32", **spec.kwargs(fn))
+        result = fn(all_shapes, "fp32", **spec.kwargs(fn))
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -642,15 +762,51 @@ def numerics_of(spec: OperatorSpec) -> oracle.Numerics:
     return entry[1]
 
 
+AUX_SEED = 7919  # the other inputs' and the weights' draws: fixed, so every process sees the same values
+
+
+def aux_arrays(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> list[tuple[np.ndarray, str]]:
+    """The other inputs (1..N-1) and the weights of ``spec`` when input 0 has ``shape`` at engine
+    dtype ``dtype``: (device array, its dtype), each drawn with its own generator (edge values in its
+    first and last elements), the same in every process. Cached per (shape, dtype)."""
+    key = (id(spec), tuple(shape), dtype)
+    entry = _AUX.get(key)
+    if entry is None or entry[0] is not spec:
+        tensors = [*spec.inputs[1:], *spec.weights]
+        shapes = [*spec.input_shapes(shape)[1:], *spec.weight_shapes(shape)]
+        arrays = [(oracle.random_input(s, t.dtype_for(dtype), AUX_SEED + k, generator=t.generator), t.dtype_for(dtype))
+                  for k, (t, s) in enumerate(zip(tensors, shapes))]
+        if len(_AUX) > 64:
+            _AUX.clear()
+        entry = _AUX[key] = (spec, arrays)
+    return entry[1]
+
+
+_AUX: dict[tuple, tuple[OperatorSpec, list[tuple[np.ndarray, str]]]] = {}
+
+
 def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
     reference = spec.fn("reference")
     beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]
+    single = len(spec.inputs) == 1 and not spec.weights
 
     def kw(fn: object, beta: float) -> dict:
         return spec.kwargs(fn, {name: beta for name in beta_fields})  # type: ignore[arg-type]
 
-    def reference64(x64: np.ndarray, beta: float) -> np.ndarray:
-        return reference(x64, **kw(reference, beta))
+    def others(x: np.ndarray, dtype: str, as_type: Any) -> list[np.ndarray]:
+        """Inputs 1.. and the weights, in ``as_type`` (float64 for the reference, float32 for the CPU)."""
+        if single:
+            return []
+        return [oracle.to_float64(a, dt).astype(as_type) for a, dt in aux_arrays(spec, x.shape, dtype)]
+
+    def listed(result: Any) -> list[np.ndarray]:
+        return list(result) if isinstance(result, (tuple, list)) else [result]
+
+    def reference_all(x64: np.ndarray, beta: float, dtype: str = "fp32") -> list[np.ndarray]:
+        return listed(reference(x64, *others(x64, dtype, np.float64), **kw(reference, beta)))
+
+    def reference64(x64: np.ndarray, beta: float, dtype: str = "fp32") -> np.ndarray:
+        return reference_all(x64, beta, dtype)[0]
 
     if spec.tolerance_model:
         model = spec.fn("tolerance_model")
@@ -678,11 +834,15 @@ def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
             if tol.ulps == 0 and tol.abs == 0:
                 return "0 ulp (exact)"
             return f"{tol.ulps:g} ulp" + (f" or {tol.abs:g} absolute" if tol.abs else "")
-    cpu = None
+    cpu = cpu_all = None
     if spec.cpu_implementation:
         cpu_fn = spec.fn("cpu_implementation")
 
-        def cpu(x32: np.ndarray, beta: float) -> np.ndarray:
-            return cpu_fn(x32, **kw(cpu_fn, beta))
+        def cpu_all(x32: np.ndarray, beta: float, dtype: str = "fp32") -> list[np.ndarray]:
+            return listed(cpu_fn(x32, *others(x32, dtype, np.float32), **kw(cpu_fn, beta)))
 
-    return oracle.Numerics(spec.function, reference64, bound, text, cpu, spec.nan_input_may_give_zero, spec.ftz)
+        def cpu(x32: np.ndarray, beta: float, dtype: str = "fp32") -> np.ndarray:
+            return cpu_all(x32, beta, dtype)[0]
+
+    return oracle.Numerics(spec.function, reference64, bound, text, cpu, spec.nan_input_may_give_zero, spec.ftz,
+                           outputs=len(spec.output_specs) or 1, reference_all=reference_all, cpu_all=cpu_all)
