@@ -52,8 +52,17 @@ def row_norm_float32(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: fl
 
 
 def row_norm_twin(trt, network, inputs, dtype: str, keep: list, eps: float = 1e-5) -> list:  # noqa: ANN001
-    """TensorRT's normalization layer with gamma and beta as constants (not built on the CPU)."""
-    raise NotImplementedError("row_norm's twin is a CPU test operator's; it is never built")
+    """TensorRT's normalization layer over the last axis, gamma and beta reshaped to [1, .., H]."""
+    x, gamma, beta = inputs
+    rank = len(x.shape)
+    layers = []
+    for w in (gamma, beta):
+        shuffle = network.add_shuffle(w)
+        shuffle.reshape_dims = (1,) * (rank - 1) + (w.shape[-1],)
+        layers.append(shuffle)
+    norm = network.add_normalization(x, layers[0].get_output(0), layers[1].get_output(0), 1 << (rank - 1))
+    norm.epsilon = eps
+    return [*layers, norm]
 
 
 def row_norm_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:
@@ -79,7 +88,12 @@ def rows(shapes: Sequence[Sequence[int]]) -> tuple[int, ...]:
 
 
 def add_and_sum_twin(trt, network, inputs, dtype: str, keep: list) -> list:  # noqa: ANN001
-    raise NotImplementedError("add_and_sum's twin is a CPU test operator's; it is never built")
+    """h = x + r (an elementwise sum) and s = its sum over the last axis (a reduce): the twin's last
+    two layers give the two outputs, in order."""
+    x, r = inputs
+    h = network.add_elementwise(x, r, trt.ElementWiseOperation.SUM)
+    s = network.add_reduce(h.get_output(0), trt.ReduceOperation.SUM, 1 << (len(x.shape) - 1), False)
+    return [h, s]
 
 
 def add_and_sum_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:

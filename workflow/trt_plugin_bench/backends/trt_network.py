@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import tensorrt as trt
 
+from .. import oracle as ref
 from ..operators import field_values, for_engine
 from .base import EngineSpec
 from .trt_common import INPUT, OUTPUT, TRT_MAJOR, BuildError
@@ -81,10 +82,11 @@ def _spec_plugin_fields(op_spec: object, spec: EngineSpec, keep: list) -> trt.Pl
     return trt.PluginFieldCollection(fields)
 
 
-def _add_spec_plugin(network: trt.INetworkDefinition, x: trt.ITensor, op_spec: object, spec: EngineSpec,
+def _add_spec_plugin(network: trt.INetworkDefinition, tensors: list, op_spec: object, spec: EngineSpec,
                      keep: list, creator_name: str | None = None, namespace: str | None = None) -> trt.ILayer:
-    """The plugin layer of an operator: its spec's creator (``creator_name``/``namespace``: another
-    creator of the same fields, e.g. a conformance fixture's or a baseline copy's namespace)."""
+    """The plugin layer of an operator on ``tensors`` (its inputs, then its weights' constants): its
+    spec's creator (``creator_name``/``namespace``: another creator of the same fields, e.g. a
+    conformance fixture's or a baseline copy's namespace)."""
     p = op_spec.plugin  # type: ignore[attr-defined]
     name = creator_name or p.creator
     ns = p.namespace if namespace is None else namespace
@@ -96,42 +98,96 @@ def _add_spec_plugin(network: trt.INetworkDefinition, x: trt.ITensor, op_spec: o
     fc = _spec_plugin_fields(op_spec, spec, keep)
     if spec.implementation == "plugin_v3":
         plugin = creator.create_plugin(op_spec.name, fc, trt.TensorRTPhase.BUILD)  # type: ignore[attr-defined]
-        layer = None if plugin is None else network.add_plugin_v3([x], [], plugin)
+        layer = None if plugin is None else network.add_plugin_v3(tensors, [], plugin)
     else:
         plugin = creator.create_plugin(op_spec.name, fc)  # type: ignore[attr-defined]
-        layer = None if plugin is None else network.add_plugin_v2([x], plugin)
+        layer = None if plugin is None else network.add_plugin_v2(tensors, plugin)
     if layer is None:
         values = field_values(op_spec, spec.beta, spec.kernel, spec.kernel_table)  # type: ignore[arg-type]
         raise BuildError(f"{name} v{p.version} creator refused the fields {values} of {op_spec.path}")  # type: ignore[attr-defined]
     return layer
 
 
+def input_names(op_spec: object) -> list[str]:
+    """The network's input tensor names: input 0 is INPUT (what every runtime binds), the others
+    their spec names."""
+    return [INPUT, *(t.name for t in op_spec.inputs[1:])]  # type: ignore[attr-defined]
+
+
+def input_profiles(op_spec: object, spec: EngineSpec) -> list[tuple[str, tuple, tuple, tuple]]:
+    """(name, min, opt, max) of every input: input 0's from the engine's profile, the others' from
+    their shape rules applied to it (OperatorSpec.input_shapes)."""
+    shapes = [op_spec.input_shapes(s) for s in (spec.min, spec.opt, spec.max)]  # type: ignore[attr-defined]
+    return [(name, lo, opt, hi) for name, lo, opt, hi in zip(input_names(op_spec), *shapes)]
+
+
+def _weight_constants(network: trt.INetworkDefinition, op_spec: object, spec: EngineSpec, keep: list) -> list:
+    """The spec's weights as constant layers, drawn with their generators (specs.aux_arrays: the
+    values the CPU reference backend and the checks use), their shapes from the rule at opt."""
+    from ..specs import aux_arrays
+
+    n_others = len(op_spec.inputs) - 1  # type: ignore[attr-defined]
+    out = []
+    for array, dtype in aux_arrays(op_spec, spec.opt, spec.dtype)[n_others:]:  # type: ignore[arg-type]
+        if dtype == "bf16":  # numpy has no bf16: an fp32 constant, cast in the network
+            host = ref.to_float64(array, dtype).astype(np.float32)
+        else:
+            host = np.ascontiguousarray(array)
+        keep.append(host)  # TensorRT reads the weights at build time
+        t = network.add_constant(host.shape, trt.Weights(host)).get_output(0)
+        if dtype == "bf16":
+            t = network.add_cast(t, trt.bfloat16).get_output(0)
+        out.append(t)
+    return out
+
+
 def populate_network(network: trt.INetworkDefinition, spec: EngineSpec, weakly_typed_half: bool, keep: list,
                      plugin_name: str | None = None, plugin_namespace: str | None = None) -> list[trt.ILayer]:
-    """Add the input, the operator's layers and the output; returns the compute layers.
+    """Add the inputs, the weights (constants), the operator's layers and the outputs; returns the
+    compute layers. Input 0 is INPUT with the engine's profile; the other inputs follow their shape
+    rules (a broadcast axis is 1, a dimension dynamic in the profile is -1); the weights are
+    constants; the outputs are the last layer's (a plugin's), or output 0 of each of the twin's last
+    M layers; each is marked, output 0 as OUTPUT.
     ``keep`` collects host arrays TensorRT still points at until the build ends; the plugin's creator
     is ``plugin_name`` in ``plugin_namespace`` (None: the spec's; see _add_spec_plugin)."""
-    dims = [d if lo == hi else -1 for lo, d, hi in zip(spec.min, spec.opt, spec.max)]
-    x = network.add_input(INPUT, TRT_DTYPE[spec.dtype], dims)
-    layers: list[trt.ILayer] = []
     op_spec = for_engine(spec)
+    tensors = []
+    for k, (name, lo, opt, hi) in enumerate(input_profiles(op_spec, spec)):
+        dims = [d if a == b else -1 for a, d, b in zip(lo, opt, hi)]
+        dtype = op_spec.inputs[k].dtype_for(spec.dtype)
+        tensors.append(network.add_input(name, TRT_DTYPE[dtype], dims))
+    tensors += _weight_constants(network, op_spec, spec, keep)
+    layers: list[trt.ILayer] = []
     if spec.implementation == "native":  # the spec's native twin builds TensorRT's own layers
         twin = op_spec.fn("native_twin")
         values = field_values(op_spec, spec.beta)
-        layers.extend(twin(trt, network, [x], spec.dtype, keep, **op_spec.kwargs(twin, values)))
+        layers.extend(twin(trt, network, tensors, spec.dtype, keep, **op_spec.kwargs(twin, values)))
         if not layers:
             raise BuildError(f"operator spec {op_spec.path}: key 'native_twin': {op_spec.native_twin} added no layer")
     elif op_spec.plugin is not None:
-        layers.append(_add_spec_plugin(network, x, op_spec, spec, keep, plugin_name, plugin_namespace))
+        layers.append(_add_spec_plugin(network, tensors, op_spec, spec, keep, plugin_name, plugin_namespace))
     else:
         raise BuildError(f"operator spec {op_spec.path}: key 'plugin': implementation {spec.implementation} needs one")
-    y = layers[-1].get_output(0)
-    y.name = OUTPUT
-    network.mark_output(y)
+    last = layers[-1]
+    names = list(op_spec.outputs)
+    if last.num_outputs >= len(names):  # a plugin (or a layer) with every output
+        results = [last.get_output(j) for j in range(len(names))]
+    elif len(layers) >= len(names):  # a twin: output 0 of each of its last M layers, in order
+        results = [layer.get_output(0) for layer in layers[-len(names):]]
+    else:
+        raise BuildError(f"operator spec {op_spec.path}: key 'outputs': {len(names)} outputs, but the last layer has "
+                         f"{last.num_outputs} and the twin added {len(layers)} layers")
+    outputs = []
+    for j, (name, y) in enumerate(zip(names, results)):
+        y.name = OUTPUT if j == 0 else name
+        network.mark_output(y)
+        outputs.append(y)
     if weakly_typed_half:
         # TensorRT 8.6 has no strong typing: pin every layer and the I/O to fp16
         for layer in layers:
             layer.precision = trt.float16
-            layer.set_output_type(0, trt.float16)
-        y.dtype = trt.float16
+            for j in range(layer.num_outputs):
+                layer.set_output_type(j, trt.float16)
+        for y in outputs:
+            y.dtype = trt.float16
     return layers
