@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .operators import resolve_operators
+from .operators import AUTO_KERNEL, get_operator, resolve_operators
 from .schema import PROJECT_ROOT as PROJECT_ROOT  # re-exported: the project's root, as config.PROJECT_ROOT
 from .schema import WORKFLOW_DIR, ConfigError, _format_schema_error, _with_defaults
 from .specs import SpecError
@@ -154,7 +154,53 @@ def _operator_errors(config: dict[str, Any]) -> tuple[list[str], list[str]]:
                     errors.append(f"config key 'profiles.{pname}.{key}': shape {list(shape)} is outside what operator "
                                   f"{spec.name} accepts ({spec.path}, key 'inputs[0]'): {problem}")
                     break
+    errors += _variant_errors(config, ops)
     return [s.name for s in ops], errors
+
+
+def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
+    """Kernel names are data of a plugin's spec (variants.ids): config plugin_kernel must name a live
+    variant of every swept operator that follows it (kernel optimised), and tune.kernels and
+    tune.finalists_include of the tuned operator (tune.operator, which must declare variants)."""
+    errors: list[str] = []
+
+    def live(spec: Any) -> tuple[dict[str, int], dict[int, str]]:
+        table = spec.variants.table()
+        return table[0], table[1]
+
+    def problem(name: str, spec: Any) -> str | None:
+        names, retired = live(spec)
+        if name in names:
+            return None
+        why = "a retired one" if name in retired.values() else "not one"
+        return (f"{name!r} is not allowed: {why} of {spec.name}'s kernel variants ({spec.variants.ids_file}); "
+                "allowed values: " + ", ".join(names))
+
+    chosen = config["plugin_kernel"]
+    per_dtype = chosen.items() if isinstance(chosen, dict) else [("", chosen)]
+    for spec in ops:
+        if spec.kernel != "optimised" or spec.variants is None:
+            continue
+        for dtype, name in per_dtype:
+            why = None if name == AUTO_KERNEL else problem(name, spec)
+            if why:
+                errors.append(f"config key 'plugin_kernel{'.' + dtype if dtype else ''}': {why}")
+    tuned = config["tune"]["operator"]
+    spec = next((s for s in ops if s.name == tuned), None)
+    if spec is None:
+        try:
+            spec = get_operator(tuned)
+        except KeyError:
+            return errors + [f"config key 'tune.operator': {tuned!r} is not an operator; allowed values: the plugin "
+                             "operators whose specs declare kernel variants (variants)"]
+    if spec.variants is None:
+        return errors + [f"config key 'tune.operator': {tuned} declares no kernel variants ({spec.path}, key 'variants')"]
+    for key in ("kernels", "finalists_include"):
+        for i, name in enumerate(config["tune"][key]):
+            why = problem(name, spec)
+            if why:
+                errors.append(f"config key 'tune.{key}[{i}]': {why}")
+    return errors
 
 
 def _semantic_errors(config: dict[str, Any]) -> list[str]:
