@@ -16,10 +16,12 @@ from trt_plugin_bench import oracle as ref
 from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend, resolve_backend_name
 from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError
+from trt_plugin_bench.operators import OPERATORS
 from trt_plugin_bench.settings import ReferenceSettings, Settings, section_from
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = OPERATORS["swish_plugin"].inputs[0].generator  # the golden input is drawn with the spec's generator
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_build_writes_record_and_golden(built: tuple[Path, Path]) -> None:
     assert record["spec"]["dtype"] == "fp16" and record["spec"]["opt"] == [16, 256]
     data = np.load(golden)  # a seed and digests, not the arrays: a few hundred bytes
     assert tuple(data["shape"]) == (16, 256) and int(data["pid"]) == os.getpid()
-    x = ref.random_input((16, 256), "fp16", int(data["seed"]))
+    x = ref.random_input((16, 256), "fp16", int(data["seed"]), generator=GENERATOR)
     assert str(data["x_sha256"]) == sweeps.digest(x) and golden.stat().st_size < 4096
 
 
@@ -107,7 +109,7 @@ def test_roundtrip_detects_a_different_output(built: tuple[Path, Path], config: 
     engine, golden = built
     data = dict(np.load(golden))
     # the builder's output one ulp off in one element: the loader's digest must differ from it
-    x = ref.random_input(tuple(data["shape"]), "fp16", int(data["seed"]))
+    x = ref.random_input(tuple(data["shape"]), "fp16", int(data["seed"]), generator=GENERATOR)
     y = get_backend("reference").load(engine, None).infer(x)
     y.view(np.uint16).flat[5] ^= 1
     data["y_sha256"] = np.str_(sweeps.digest(y))

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from project_copy import copy_project
 from trt_plugin_bench import oracle, specs
-from trt_plugin_bench.operators import numerics_of
+from trt_plugin_bench.specs import numerics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "byo-plugin"

@@ -29,7 +29,7 @@ LIBRARY = "/nonexistent/libswish_plugin.so"
 def _target(op: str = "swish_plugin", flag: str | None = None, tmp: Path | None = None) -> cf.Target:
     library = None
     if op != "relu":
-        library = tmp / (cf.bad_library_name(flag) if flag else "libswish_plugin.so")
+        library = tmp / (cf.bad_library_name(flag, "libswish_plugin.so") if flag else "libswish_plugin.so")
         library.write_bytes(b"")
     return cf.make_target(op, library, flag)
 
@@ -188,7 +188,7 @@ def test_missing_library_is_a_clear_error(tmp_path: Path) -> None:
         cf.run_conformance(target, "tensorrt", 8, tmp_path, cf.Settings(), child=FakeGpu())
     with pytest.raises(cf.ConformanceError, match="unknown bad-plugin flag 'NOPE'; allowed values: SYNC_IN_ENQUEUE"):
         cf.make_target("swish_plugin", LIBRARY, "NOPE")
-    with pytest.raises(cf.ConformanceError, match="faults are in the V2 plugin"):
+    with pytest.raises(cf.ConformanceError, match="faults are in a V2 plugin"):
         cf.make_target("swish_plugin_v3", LIBRARY, "GLOBAL_STATE")
     from trt_plugin_bench.config import ConfigError, load_config
 
@@ -322,8 +322,8 @@ def test_flag_table_matches_the_cmake_fixture() -> None:
         "swishPlugin/swishPluginLegacy.cpp", "api/swishPluginLibrary.cpp"))
     for flag in cf.BAD_FLAGS:
         assert f"#ifdef TPB_BAD_{flag}" in sources or f"defined(TPB_BAD_{flag})" in sources, flag
-    assert cf.bad_plugin_name("INIT_ONLY_REGISTRATION") == "SwishBadInitOnlyRegistration"
-    assert cf.bad_library_name("SYNC_IN_ENQUEUE") == "libswish_plugin_bad_sync_in_enqueue.so"
+    assert cf.bad_plugin_name("INIT_ONLY_REGISTRATION", "Swish") == "SwishBadInitOnlyRegistration"
+    assert cf.bad_library_name("SYNC_IN_ENQUEUE", "libswish_plugin.so") == "libswish_plugin_bad_sync_in_enqueue.so"
 
 
 def test_report_table_summary_and_mlflow(tmp_path: Path) -> None:
@@ -417,12 +417,12 @@ def test_fixture_libraries_have_their_own_names(fixture_build: Path) -> None:
     assert b"SwishBad" not in shipped, "a fault's name reached the shipped library"
     sonames = set()
     for flag in cf.BAD_FLAGS:
-        library = fixture_build / cf.bad_library_name(flag)
+        library = fixture_build / cf.bad_library_name(flag, "libswish_plugin.so")
         dynamic = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True, check=True).stdout
         soname = re.search(r"Library soname: \[(.+)\]", dynamic).group(1)
-        assert soname == cf.bad_library_name(flag)
+        assert soname == cf.bad_library_name(flag, "libswish_plugin.so")
         sonames.add(soname)
-        assert cf.bad_plugin_name(flag).encode() + b"\0" in library.read_bytes()
+        assert cf.bad_plugin_name(flag, "Swish").encode() + b"\0" in library.read_bytes()
         assert b"\0Swish\0" not in library.read_bytes(), f"{library.name} still names its creator Swish"
         exported = subprocess.run(["nm", "-D", "--defined-only", str(library)], capture_output=True, text=True,
                                   check=True).stdout
@@ -463,7 +463,7 @@ def test_library_loading_with_the_real_tensorrt_86(fixture_build: Path, tmp_path
 
     verdicts = {}
     for flag in (None, "INIT_ONLY_REGISTRATION", "GLOBAL_STATE"):
-        library = fixture_build / (cf.bad_library_name(flag) if flag else "libswish_plugin.so")
+        library = fixture_build / (cf.bad_library_name(flag, "libswish_plugin.so") if flag else "libswish_plugin.so")
         target = cf.make_target("swish_plugin", library, flag)
         parts = []
         for way in ("dlopen", "load_library", "init"):

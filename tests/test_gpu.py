@@ -24,7 +24,11 @@ from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineLoadError, EngineSpec, ShapeOutOfProfileError  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.operators import KERNEL_ID_COUNT, KERNEL_IDS, OPERATORS, RETIRED_KERNEL_IDS, tensorrt_support  # noqa: E402
+from trt_plugin_bench.operators import OPERATORS, tensorrt_support  # noqa: E402
+from trt_plugin_bench.specs import numerics_of  # noqa: E402
+
+SWISH = OPERATORS["swish_plugin"]
+KERNEL_IDS, RETIRED_KERNEL_IDS, KERNEL_ID_COUNT = SWISH.variants.table()  # ops/swish/kernel_ids.csv
 from trt_plugin_bench.settings import Settings  # noqa: E402
 from typed import typed  # noqa: E402
 
@@ -70,7 +74,7 @@ def supported() -> list[tuple[str, str]]:
 
 
 def test_plugin_library_registers_the_creators(backend, plugin_library: Path) -> None:
-    backend.load_plugin_library(plugin_library)
+    backend.load_library_of(SWISH, plugin_library)
     registry = trt.get_plugin_registry()
     lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
     v2 = lookup("Swish", "1", "")
@@ -85,10 +89,10 @@ def test_engine_numerics_with_edge_inputs(tmp_path: Path, backend, manifest: Pat
     engine_path, _ = build(tmp_path, op, dtype, manifest)
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     for seed, shape in enumerate([(1, 96), (8, 96), (64, 96), (3, 96)]):
-        x = ref.random_input(shape, dtype, seed=seed)  # random normal x 6, ref.EDGE_VALUES first and last
+        x = ref.random_input(shape, dtype, seed=seed, generator=SWISH.inputs[0].generator)  # its edges first and last
         y = engine.infer(x)  # output poisoned before the run
         # TensorRT's own layers flush denormals (allowed for them only); the plugin must not
-        result = ref.check_output(y, x, OPERATORS[op].function, dtype, 1.0, shape,
+        result = ref.check_output(y, x, numerics_of(OPERATORS[op]), dtype, 1.0, shape,
                                   tensorrt_layers=OPERATORS[op].tensorrt_layers)
         assert result.ok, f"{op}/{dtype} {shape}: {result.message}"
 
@@ -98,8 +102,8 @@ def test_beta_reaches_the_kernel(tmp_path: Path, backend, manifest: Path, beta: 
     engine_path, _ = build(tmp_path, "swish_plugin", "fp32", manifest, config(f"beta={beta}"))
     engine = backend.load(engine_path, sweeps.plugin_library_from_manifest(manifest))
     x = ref.random_input((8, 96), "fp32", seed=5)
-    assert ref.check_output(engine.infer(x), x, "swish", "fp32", beta, tensorrt_layers=False).ok
-    assert not ref.check_output(engine.infer(x), x, "swish", "fp32", 1.0, tensorrt_layers=False).ok
+    assert ref.check_output(engine.infer(x), x, numerics_of(SWISH), "fp32", beta, tensorrt_layers=False).ok
+    assert not ref.check_output(engine.infer(x), x, numerics_of(SWISH), "fp32", 1.0, tensorrt_layers=False).ok
 
 
 def test_dynamic_shapes_and_out_of_profile_rejected(tmp_path: Path, backend, manifest: Path) -> None:
@@ -129,7 +133,7 @@ def test_zero_size_batch(tmp_path: Path, backend, manifest: Path) -> None:
         y = engine.infer(np.empty((0, 96), dtype=np.float32))
         assert y.shape == (0, 96)
         x = ref.random_input((2, 96), "fp32", seed=1)  # still works after the empty batch
-        assert ref.check_output(engine.infer(x), x, OPERATORS[op].function, "fp32",
+        assert ref.check_output(engine.infer(x), x, numerics_of(OPERATORS[op]), "fp32",
                                 tensorrt_layers=OPERATORS[op].tensorrt_layers).ok
 
 
@@ -161,7 +165,7 @@ def _record(beta: float = 1.0, kernel: int = 1, magic: int = 0x48535754, version
 
 
 def test_plugin_deserialization_is_validated(backend, plugin_library: Path) -> None:
-    backend.load_plugin_library(plugin_library)
+    backend.load_library_of(SWISH, plugin_library)
     registry = trt.get_plugin_registry()
     creator = (registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator)("Swish", "1", "")
     assert creator.deserialize_plugin("ok", _record()) is not None
@@ -175,7 +179,7 @@ def test_plugin_deserialization_is_validated(backend, plugin_library: Path) -> N
 
 
 def test_creator_rejects_bad_fields(backend, plugin_library: Path) -> None:
-    backend.load_plugin_library(plugin_library)
+    backend.load_library_of(SWISH, plugin_library)
     registry = trt.get_plugin_registry()
     creator = (registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator)("Swish", "1", "")
 
@@ -281,7 +285,7 @@ def test_direct_kernel_path_numerics(manifest: Path) -> None:
     from trt_plugin_bench.cuda_utils import DeviceBuffer, GpuContext
 
     GpuContext(0)
-    lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
+    lib = KernelLibrary(Path(json.loads(manifest.read_text())["direct_libraries"]["libswish_kernels.so"]), SWISH)
     stream = cuda.Stream()
     for dtype in ("fp32", "fp16", "bf16"):
         for kernel in KERNEL_IDS:
@@ -291,11 +295,11 @@ def test_direct_kernel_path_numerics(manifest: Path) -> None:
                 with DeviceBuffer((n + offset) * item) as d_in, DeviceBuffer((n + offset) * item) as d_out:
                     cuda.memcpy_htod(d_in.ptr + offset * item, x)
                     cuda.memcpy_htod(d_out.ptr + offset * item, ref.poison((n,), dtype))
-                    lib.swish(d_in.ptr + offset * item, d_out.ptr + offset * item, n, 1.0, dtype, kernel, stream)
+                    lib.launch(d_in.ptr + offset * item, d_out.ptr + offset * item, n, 1.0, dtype, kernel, stream)
                     stream.synchronize()
                     y = np.empty_like(x)
                     cuda.memcpy_dtoh(y, d_out.ptr + offset * item)
-                result = ref.check_output(y, x, "swish", dtype, tensorrt_layers=False)  # the plugin kernels never flush
+                result = ref.check_output(y, x, numerics_of(SWISH), dtype, tensorrt_layers=False)  # the plugin kernels never flush
                 assert result.ok, f"{dtype} {kernel} n={n} offset={offset}: {result.message}"
 
 
@@ -391,7 +395,7 @@ def test_a_worker_that_fails_to_build_leaves_the_context_stack_as_it_was(
                 cuda.Context.pop()  # undo the leak so the rest of the test can run
             x = ref.random_input((8, 96), "fp32", seed=3)
             with engine.worker() as w:  # the profile was handed back too
-                seen["ok"] = ref.check_output(w.infer(x), x, "relu", "fp32", tensorrt_layers=True).ok
+                seen["ok"] = ref.check_output(w.infer(x), x, numerics_of(OPERATORS["relu"]), "fp32", tensorrt_layers=True).ok
             seen["after_close"] = cuda.Context.get_current()
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             seen["unexpected"] = repr(exc)

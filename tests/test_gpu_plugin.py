@@ -23,7 +23,9 @@ from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineSpec  # noqa: E402
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.operators import KERNEL_IDS  # noqa: E402
+from trt_plugin_bench.operators import OPERATORS, kernel_ids  # noqa: E402
+
+KERNEL_IDS = kernel_ids(OPERATORS["swish_plugin"])  # ops/swish/kernel_ids.csv
 from trt_plugin_bench.tune import _build_one  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
@@ -41,7 +43,7 @@ def plugin_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def registry(plugin_library: Path) -> trt.IPluginRegistry:
     """The process's plugin registry with the Swish creators registered (the backend's own path)."""
-    get_backend("tensorrt").load_plugin_library(plugin_library)
+    get_backend("tensorrt").load_library_of(OPERATORS["swish_plugin"], plugin_library)
     return trt.get_plugin_registry()
 
 
@@ -88,7 +90,7 @@ def test_v3_creator_refuses_unknown_and_repeated_fields(registry: trt.IPluginReg
 
 # Runs in a fresh process so that nothing else has touched the library's logger finder or
 # TensorRT's global logger: the library is registered only through ctypes + initSwishPlugins (as
-# load_plugin_library does when registry.load_library fails), never through TensorRT's loader, so
+# load_library_of does when registry.load_library fails), never through TensorRT's loader, so
 # no setLoggerFinder call reaches it. The backend is created first, so its CapturingLogger is the
 # process's first TensorRT logger: the one libnvinfer's getLogger() returns.
 _BUILD_WITH_REFUSED_FIELDS = r"""

@@ -1,6 +1,6 @@
-"""KERNEL_IDS against a compiled library's own kernel names (operators.check_kernel_ids), with
-fake libraries compiled here: the right names, one name swapped, a different count, a retired id
-still named."""
+"""A spec's kernel ids file (variants.ids: ops/swish/kernel_ids.csv) against a compiled library's
+own kernel names (operators.check_kernel_ids), with fake libraries compiled here: the right names,
+one name swapped, a different count, a retired id still named."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench.operators import (
-    KERNEL_ID_COUNT,
-    KERNEL_IDS,
-    RETIRED_KERNEL_IDS,
-    KernelIdMismatch,
-    check_kernel_ids,
-)
+from trt_plugin_bench.operators import OPERATORS, KernelIdMismatch
+from trt_plugin_bench.operators import check_kernel_ids as check_ids
+
+VARIANTS = OPERATORS["swish_plugin"].variants
+KERNEL_IDS, RETIRED_KERNEL_IDS, KERNEL_ID_COUNT = VARIANTS.table()
+
+
+def check_kernel_ids(lib: ctypes.CDLL, path: Path) -> None:
+    check_ids(lib, path, VARIANTS)
 
 CC = next((c for c in ("cc", "gcc", "clang") if shutil.which(c)), None)
 
@@ -55,13 +57,13 @@ def test_a_swapped_name_is_named(tmp_path: Path) -> None:
         check_kernel_ids(lib, path)
     text = str(err.value)
     assert "kernel id 3" in text and repr(in_id_order()[3]) in text and repr(names[3]) in text
-    assert str(path) in text and "operators.py" in text and "swishPluginKernel.h" in text
+    assert str(path) in text and "kernel_ids.csv" in text
 
 
 def test_a_different_count_is_refused(tmp_path: Path) -> None:
     for tag, names in (("more", [*in_id_order(), "vectorized_new"]), ("fewer", in_id_order()[:-1])):
         lib, path = fake_library(tmp_path, tag, names)
-        with pytest.raises(KernelIdMismatch, match=f"has {len(names)} kernel ids but KERNEL_IDS .* expects {KERNEL_ID_COUNT}"):
+        with pytest.raises(KernelIdMismatch, match=f"has {len(names)} kernel ids but .*kernel_ids.csv expects {KERNEL_ID_COUNT}"):
             check_kernel_ids(lib, path)
 
 
@@ -71,7 +73,7 @@ def test_a_retired_id_the_library_still_names_is_refused(tmp_path: Path) -> None
         assert names[kernel_id] is None
         names[kernel_id] = name  # a library from before the retirement
         lib, path = fake_library(tmp_path, f"old{kernel_id}", names)
-        with pytest.raises(KernelIdMismatch, match=f"kernel id {kernel_id} is None in KERNEL_IDS"):
+        with pytest.raises(KernelIdMismatch, match=f"kernel id {kernel_id} is None in .*kernel_ids.csv"):
             check_kernel_ids(lib, path)
 
 

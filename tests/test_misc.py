@@ -208,7 +208,7 @@ def test_copy_ceiling_counts_the_1024_thread_copy_and_nothing_else() -> None:
 
 
 def test_summary_says_what_the_run_left_out(tmp_path: Path) -> None:
-    from trt_plugin_bench.analysis import write_summary
+    from trt_plugin_bench.summary import write_summary
 
     device = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1", "device_name": "a GPU", "driver_version": "1",
               "cuda_version": "13.0", "tensorrt_version": "8.6.1", "timing_clock": "cuda events",

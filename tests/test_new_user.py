@@ -17,13 +17,13 @@ import yaml
 from project_copy import copy_project
 from trt_plugin_bench import cli, dag, sweeps
 from trt_plugin_bench import oracle as ref
-from trt_plugin_bench.analysis import write_summary
 from trt_plugin_bench.backends import get_backend
 from trt_plugin_bench.backends.base import Backend
 from trt_plugin_bench.backends.engine_files import engine_files
 from trt_plugin_bench.config import ConfigError, validate_config
 from trt_plugin_bench.records import DynamicRow, write_rows
 from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.summary import write_summary
 from typed import DEFAULT, typed
 
 ROOT = Path(__file__).resolve().parents[1]

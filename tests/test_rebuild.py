@@ -6,10 +6,12 @@ The GPU part (both libraries in one process) runs in workflow/scripts/device_ses
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from trt_plugin_bench.operators import get_operator
 from trt_plugin_bench.rebuild import (
     InterleavedState,
     RebuildError,
@@ -64,6 +66,7 @@ def test_source_extraction_and_cmake_command(repo: Path, tmp_path: Path) -> None
     assert src.sha == sha and src.root == tmp_path / "rebuild" / sha
     assert (src.plugin_dir / "kernel.cu").read_text() == "// v2\n"
     assert not (src.src / "other.txt").exists()  # plugin/ only
+    src = replace(src, target="libswish_plugin.so")  # the specs' plugin.library.target (run_interleaved sets it)
     configure, build = cmake_commands(src, "90", jobs=3)
     assert configure[:3] == ["cmake", "-S", str(src.plugin_dir)]
     assert f"-DTPB_PLUGIN_NAMESPACE=tpb_base_{sha[:8]}" in configure
@@ -198,7 +201,7 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     class FakeTrt(ReferenceBackend):
         name = "tensorrt"
 
-        def load_plugin_library(self, path: Path, namespace: str = "") -> None:
+        def load_library_of(self, op_spec, path: Path, namespace: str | None = None) -> None:  # noqa: ANN001
             loads.append((Path(path).name, namespace))
 
         def build(self, spec, engine_path, plugin_library, builder_cfg, plugin_namespace=""):  # noqa: ANN001, ANN201
@@ -222,7 +225,9 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     cand_lib.write_bytes(b"candidate")
     base_lib.write_bytes(b"baseline")
     monkeypatch.setattr(rebuild, "build_baseline", lambda source, arch, log: base_lib)
-    (cand / "build" / "manifest.json").write_text(json.dumps({"plugin_library": str(cand_lib), "cuda_architectures": "90"}))
+    key = get_operator("swish_plugin").plugin.library.manifest_key  # the spec's library, as compile records it
+    (cand / "build" / "manifest.json").write_text(json.dumps({"plugin_library": str(cand_lib), "cuda_architectures": "90",
+                                                              "spec_libraries": {key: str(cand_lib)}}))
     spec = sweeps.make_spec(config, "swish_plugin", "fp32", "tiny")
     (cand / "engines" / "swish_plugin__fp32__tiny.build.json").write_text(json.dumps({"spec": spec.to_json()}))
     rows = [{"operator": op, "dtype": "fp32", "profile": "tiny", "shape": shape, "mode": mode}
@@ -231,7 +236,7 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     (cand / "tables" / "device.json").write_text(json.dumps({"backend": "tensorrt", "device_name": "fake"}))
     source = rebuild.RebuildSource("HEAD", "ab" * 20, tmp_path / "rebuild" / ("ab" * 20))
     out, noisy, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 1, SETTINGS, "")
-    assert loads[:2] == [("libswish_plugin.so", ""), (base_lib.name, source.namespace)]  # the candidate's first
+    assert loads[:2] == [("libswish_plugin.so", None), (base_lib.name, source.namespace)]  # the candidate's first
     assert sorted(builds) == ["", source.namespace]
     assert {(r.operator, r.shape, r.mode) for r in out} == {("swish_plugin", "1x256", "warm"), ("swish_plugin", "64x256", "warm")}
     big = next(r for r in out if r.shape == "64x256")

@@ -179,7 +179,8 @@ def test_the_compile_rule_reads_the_spec_folder(tmp_path: Path) -> None:
     assert str(path.resolve()) in inputs
     assert {str((src / n).resolve()) for n in ("CMakeLists.txt", "gainPlugin.cpp", "gainKernel.cu")} <= set(inputs)
     assert not any("stale.cpp" in p or "gainmod.py" in p for p in inputs)  # in-tree builds, Python: not CMake's
-    assert dag.compile_spec_args(cfg["operators"]) == f"--spec {path.resolve()}"
+    # the project's own plugin spec goes the same way, by name (its folder plugin/ is the main build's input)
+    assert dag.compile_spec_args(cfg["operators"]) == f"--spec swish_plugin --spec {path.resolve()}"
     assert dag.compile_inputs(["relu", "swish_plugin"]) == []
 
 

@@ -3,6 +3,7 @@ spec error stops the run at config load, naming the spec file, the key and what 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,9 @@ import pytest
 import yaml
 from trt_plugin_bench import oracle, specs
 from trt_plugin_bench.config import ConfigError, validate_config
-from trt_plugin_bench.operators import OPERATORS, get_operator, moved_bytes, numerics_of, resolve_operators
+from trt_plugin_bench.operators import OPERATORS, get_operator, moved_bytes, resolve_operators
 from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.specs import numerics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,23 +87,32 @@ def test_builtin_specs_keep_the_operator_interface() -> None:
     assert (v3.function, v3.implementation, v3.kernel, v3.min_tensorrt_major, v3.uses_plugin, v3.tensorrt_layers) == \
         ("swish", "plugin_v3", "optimised", 10, True, False)
     assert OPERATORS["swish_plugin_naive"].kernel == "naive" and OPERATORS["relu"].tensorrt_layers
-    assert OPERATORS["swish_plugin"].plugin.library.project_plugin and OPERATORS["swish_plugin"].plugin.creator == "Swish"
+    lib = OPERATORS["swish_plugin"].plugin.library  # the project's plugin/ is a spec library like any user's
+    assert lib.cmake == (ROOT / "plugin").resolve() and lib.target == "libswish_plugin.so"
+    assert OPERATORS["swish_plugin"].plugin.creator == "Swish" and OPERATORS["swish_plugin"].plugin.init == "initSwishPlugins"
 
 
-def test_spec_numerics_match_the_builtin_checks() -> None:
-    """Swish and ReLU through their specs judge exactly as the built-in numerics do (planted errors too)."""
-    for op, function in (("swish_plugin", "swish"), ("relu", "relu")):
-        num = numerics_of(OPERATORS[op])
+def test_no_operator_name_in_the_package() -> None:
+    """An operator is data: its name, math, twin, cost and kernel ids live beside its spec (ops/)."""
+    hits = [str(p.relative_to(ROOT)) for p in (ROOT / "workflow" / "trt_plugin_bench").rglob("*.py")
+            if re.search(r"swish|relu", p.read_text(), re.IGNORECASE)]
+    assert hits == []
+
+
+def test_spec_numerics_are_one_registry() -> None:
+    """Every spec of one function shares its math (the plugin variants, the native operator); a
+    planted error fails; numerics_of builds each operator's numerics once."""
+    for ops in (("swish_plugin", "swish_plugin_v3", "swish_native"), ("relu",)):
+        nums = [numerics_of(OPERATORS[op]) for op in ops]
+        assert numerics_of(OPERATORS[ops[0]]) is nums[0]
         for dtype in ("fp32", "fp16", "bf16"):
-            x = oracle.random_input((4, 300), dtype, seed=3)
-            y = oracle.compute_float32(function, x, dtype, 1.5)
-            assert oracle.compute_float32(num, x, dtype, 1.5).tobytes() == y.tobytes()
+            x = oracle.random_input((4, 300), dtype, seed=3, generator=OPERATORS[ops[0]].inputs[0].generator)
+            y = oracle.compute_float32(nums[0], x, dtype, 1.5)
+            assert all(oracle.compute_float32(n, x, dtype, 1.5).tobytes() == y.tobytes() for n in nums)
             bad = y.copy()
             bad.reshape(-1)[200] = oracle.to_device_dtype(np.array([7.0], dtype=np.float32), dtype)[0]
-            for out in (y, bad):
-                a, b = oracle.check_output(out, x, function, dtype, 1.5), oracle.check_output(out, x, num, dtype, 1.5)
-                assert (a.ok, a.mismatches, a.message) == (b.ok, b.mismatches, b.message)
-            assert not oracle.check_output(bad, x, num, dtype, 1.5).ok
+            assert oracle.check_output(y, x, nums[0], dtype, 1.5).ok
+            assert not oracle.check_output(bad, x, nums[0], dtype, 1.5).ok
 
 
 def test_cost_model_gives_the_bytes() -> None:

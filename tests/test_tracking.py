@@ -19,9 +19,9 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 from trt_plugin_bench import tracking
-from trt_plugin_bench.analysis import write_summary
 from trt_plugin_bench.records import CalibrationRow, DeviceInfo, DynamicRow, LatencyRow, ThreadRow
 from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.summary import write_summary
 from trt_plugin_bench.tracking import TrackingStoreUnreachable, check_store, log_results
 from typed import typed
 

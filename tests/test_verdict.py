@@ -24,7 +24,9 @@ from trt_plugin_bench import oracle as ref
 from trt_plugin_bench import sweeps
 from trt_plugin_bench.cli import main
 from trt_plugin_bench.config import ConfigError, validate_config
+from trt_plugin_bench.operators import OPERATORS
 from trt_plugin_bench.records import CompareRow, LatencyRow, columns
+from trt_plugin_bench.specs import numerics_of
 from trt_plugin_bench.stats import summarize
 from trt_plugin_bench.verdict import (
     STATE_KEYS,
@@ -486,7 +488,7 @@ def test_extra_work_repeats_the_plugin_computation(tmp_path: Path, small: dict, 
     monkeypatch.setattr(ref, "compute_float32", counting)
     y = engines["swish_plugin"].infer(x)
     assert calls == ["swish"] * 3
-    np.testing.assert_array_equal(y, real("swish", x, "fp32", 1.0))
+    np.testing.assert_array_equal(y, real(numerics_of(OPERATORS["swish_plugin"]), x, "fp32", 1.0))
     calls.clear()
     engines["relu"].infer(x)
     assert calls == ["relu"]

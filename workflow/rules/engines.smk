@@ -7,6 +7,7 @@ rule build_engine:
         engine="results/engines/{op}__{dtype}__{profile}.engine",
         record="results/engines/{op}__{dtype}__{profile}.build.json",
         golden="results/engines/{op}__{dtype}__{profile}.golden.npz",
+        accuracy="results/accuracy/{op}__{dtype}__{profile}.csv",
     params:
         tpb=TPB,
         backend=BACKEND,
@@ -25,4 +26,4 @@ rule build_engine:
     shell:
         "{params.tpb} build --backend {params.backend} --settings-json {params.settings:q} --op {params.op:q} "
         "--dtype {wildcards.dtype:q} --profile {wildcards.profile:q} --engine {output.engine:q} "
-        "--golden {output.golden:q} {params.manifest} {params.kernel_tables} > {log:q} 2>&1"
+        "--golden {output.golden:q} --accuracy {output.accuracy:q} {params.manifest} {params.kernel_tables} > {log:q} 2>&1"

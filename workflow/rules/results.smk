@@ -29,10 +29,11 @@ rule aggregate:
         profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
         tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
         conformance=dag.conformance_outputs(SETTINGS),
+        accuracy=dag.sweep_outputs("accuracy", KEYS),
     output:
         tables=expand("results/tables/{name}.csv",
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
-                            "tune", "conformance"]),
+                            "tune", "conformance", "accuracy"]),
         device="results/tables/device.json",
         summary=report("results/tables/summary.md", category="Summary"),
     params:
@@ -46,7 +47,8 @@ rule aggregate:
         "{params.tpb} aggregate --device-json {input.device:q} --out-dir results/tables "
         "--skipped {params.skipped:q} --latency {input.latency:q} --dynamic {input.dynamic:q} "
         "--roundtrip {input.roundtrip:q} --threads {input.threads:q} --compare {input.compare:q} --calibration {input.calibration:q} "
-        "--kernel {input.kernel:q} --profile {input.profile:q} --tune {input.tune:q} --conformance {input.conformance:q} > {log:q} 2>&1"
+        "--kernel {input.kernel:q} --profile {input.profile:q} --tune {input.tune:q} --conformance {input.conformance:q} "
+        "--accuracy {input.accuracy:q} > {log:q} 2>&1"
 
 
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import copy_ceiling, write_summary
+from .analysis import copy_ceiling
 from .native_runner import native_way, native_way_label, saturation_point
 from .provenance import git_commit, plugin_source_hash
 from .records import TABLES, columns
+from .summary import write_summary
 
 # the per-sweep tables whose rule always writes rows: a header alone is a cut file (kernel, profile
 # and tune may be empty)
@@ -170,7 +171,7 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
     write_summary(out_dir, device, out_dir / "summary.md")
     reports = load_reports(conformance or [])
     write_table(reports, out_dir / "conformance.csv")
-    with (out_dir / "summary.md").open("a") as summary:  # after analysis.write_summary's sections
+    with (out_dir / "summary.md").open("a") as summary:  # after summary.write_summary's sections
         summary.write("\n".join(native_runner_lines(tables["threads"], device["backend"])))
         summary.write("\n".join(summary_lines(reports)))
     return device

@@ -33,7 +33,7 @@ from .stats import StoppingRule, measure
 
 # The calibration copies with both: on the H100 (2026-11-24, workflow/scripts/probes.py
 # copy-family) 1024-thread blocks copied 0.8 % faster than 256-thread ones and cudaMemcpy, and
-# were the only copy faster than the Swish kernel: the ceiling must be the fastest copy there is.
+# were the only copy faster than the plugin's kernel: the ceiling must be the fastest copy there is.
 COPY_KERNEL_BLOCKS = (256, 1024)
 
 

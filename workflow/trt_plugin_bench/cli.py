@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
     p.add_argument("--kernel-tables", help="the tune rule's choice.json (plugin_kernel: auto)")
+    p.add_argument("--accuracy", help="the engine's accuracy rows (records.AccuracyRow)")
     for name in ("latency", "dynamic", "threads"):
         p = cmd(name)
         p.add_argument("--engine", required=True)
@@ -272,10 +273,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "compile":
         from .compile import compile_plugin
-        from .specs import load_spec
+        from .operators import from_ref
 
         manifest = compile_plugin(backend, Path(args.build_dir), Path(args.manifest), Path(args.cmake_log),
-                                  args.cuda_architectures, [load_spec(p) for p in args.spec])
+                                  args.cuda_architectures, [from_ref(p) for p in args.spec])
         print(json.dumps(manifest, indent=2))
         return 0
     if args.command == "verdict":
@@ -369,8 +370,8 @@ def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
     device = candidate / "tables" / "device.json"
     if not device.is_file() or json.loads(device.read_text()).get("backend") != "tensorrt":
         return None
-    from .config import PROJECT_ROOT
     from .rebuild import baseline_source_in_git
+    from .schema import PROJECT_ROOT
     from .verdict import candidate_from_folder, default_baseline, open_store, parent_run
 
     uri = args.tracking_uri or _verdict_store(args)
@@ -473,7 +474,7 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
 
             tables = load_kernel_tables(Path(args.kernel_tables))
         sweeps.build_engine(settings, backend, args.op, args.dtype, args.profile, Path(args.engine),
-                            Path(args.golden), manifest, tables)
+                            Path(args.golden), manifest, tables, _path(args.accuracy))
     elif args.command == "latency":
         write_rows(args.out, LatencyRow, sweeps.latency_sweep(settings, backend, Path(args.engine), manifest,
                                                              _path(args.samples)))

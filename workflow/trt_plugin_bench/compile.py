@@ -1,14 +1,15 @@
 """The compile rule: build the plugin with CMake and write a manifest of what was built.
 
-TensorRT backend: the full plugin library (V2, and V3 where TensorRT >= 10) plus the pure-CUDA
-kernel library, and the native runner trt_runner where CMake found libnvinfer to link it
+TensorRT backend: plugin/'s build: the plugin library of the specs that name plugin/ (V2, and V3
+where TensorRT >= 10) plus their direct kernel libraries (variants.direct), and the native runner trt_runner where CMake found libnvinfer to link it
 (the manifest's "trt_runner": its path, else null). Reference backend: the pure-CUDA kernels only where nvcc exists (they cannot
 run here; building them still catches compile errors), else a manifest saying why nothing was built.
 
-Operator specs with a plugin library of their own (config ``operators:`` naming a spec file whose
-``plugin.library`` is not the project's plugin/): on the TensorRT backend a CMake source folder is
+Every operator spec with a plugin library (the project's own specs in ops/ as any user's): on the
+TensorRT backend a CMake source folder is
 configured and built in results/build/spec/<folder>-<hash> (each folder once, whatever number of
-specs name it) and its target must appear there; a prebuilt .so must exist. Both are recorded in
+specs name it; the project's plugin/ is the main build above, not built twice) and its target must
+appear there; a prebuilt .so must exist. Both are recorded in
 the manifest's ``spec_libraries`` ({Library.manifest_key: absolute path}), which the TensorRT
 backend loads them from, and ``spec_builds`` (what was built from where, its source hash). On the
 reference backend nothing of theirs is compiled: numpy evaluates the spec's reference, so each
@@ -24,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,13 +114,12 @@ class SpecBuild:
 
 
 def external_libraries(op_specs: Sequence[OperatorSpec]) -> tuple[list[SpecBuild], list[tuple[Path, Library]]]:
-    """The CMake folders (grouped, in order) and the prebuilt libraries of specs whose plugin
-    library is their own, not the project's plugin/ (the main build)."""
+    """The CMake folders (grouped, in order) and the prebuilt libraries of the specs' plugin libraries."""
     folders: dict[Path, SpecBuild] = {}
     prebuilt: list[tuple[Path, Library]] = []
     for spec in op_specs:
         lib = spec.plugin.library if spec.plugin is not None else None
-        if lib is None or lib.project_plugin:
+        if lib is None:
             continue
         where = spec.path or Path("<no file>")
         if lib.prebuilt is not None:
@@ -141,10 +141,12 @@ def _find_target(build_dir: Path, target: str) -> Path | None:
 
 
 def compile_spec_libraries(backend_name: str, build_root: Path, op_specs: Sequence[OperatorSpec], log_path: Path,
-                           cuda_architectures: str = "") -> dict:
+                           cuda_architectures: str = "", built: Mapping[Path, Path] | None = None) -> dict:
     """Build (TensorRT backend) or record (reference backend) the spec libraries; returns the
-    manifest's {"spec_libraries": ..., "spec_builds": ...}. Raises SpecError naming the spec file
-    and key for a prebuilt library that does not exist or a target the build did not produce."""
+    manifest's {"spec_libraries": ..., "spec_builds": ...}. ``built``: CMake folders this rule built
+    already ({source folder: build folder}, the main build of plugin/): their targets are looked up
+    there, not built twice. Raises SpecError naming the spec file and key for a prebuilt library
+    that does not exist or a target the build did not produce."""
     folders, prebuilt = external_libraries(op_specs)
     libraries: dict[str, str | None] = {}
     builds: dict[str, dict] = {}
@@ -162,6 +164,18 @@ def compile_spec_libraries(backend_name: str, build_root: Path, op_specs: Sequen
     for sb in folders:
         entry: dict = {"specs": [str(p) for p in sb.specs], "cmake": str(sb.cmake), "targets": list(sb.targets),
                        "source_hash": plugin_source_hash(sb.cmake), "built": False}
+        done = (built or {}).get(sb.cmake.resolve())
+        if on_gpu and done is not None:  # the main build: its targets are there
+            build_dir = done
+            for t in sb.targets:
+                found = _find_target(build_dir, t)
+                if found is None:
+                    raise SpecError(f"operator spec {sb.specs[0]}: key 'plugin.library.target': the build of {sb.cmake} "
+                                    f"in {build_dir} produced no {t}")
+                libraries[Library(cmake=sb.cmake, target=t).manifest_key] = str(found.resolve())
+            entry.update(built=True, build_dir=str(build_dir.resolve()), reason="the main build (compile_plugin)")
+            builds[str(sb.cmake)] = entry
+            continue
         if not on_gpu:
             entry["reason"] = ("reference backend: nothing compiled (numpy evaluates the spec's reference; the "
                                "library is built by the compile rule on the tensorrt backend)")
@@ -193,9 +207,11 @@ def compile_spec_libraries(backend_name: str, build_root: Path, op_specs: Sequen
 
 
 def spec_library_sources(op_specs: Sequence[OperatorSpec]) -> list[Path]:
-    """What the compile rule reads of the spec libraries: each spec file naming one, and every
-    source, header and CMake file of each CMake folder (an edit reruns the rule)."""
+    """What the compile rule reads of the spec libraries beyond plugin/ (its main build's input):
+    each spec file naming one, and every source, header and CMake file of each CMake folder (an
+    edit reruns the rule)."""
     folders, prebuilt = external_libraries(op_specs)
+    folders = [sb for sb in folders if sb.cmake.resolve() != PLUGIN_DIR.resolve()]
     out = [p for sb in folders for p in sb.specs] + [p for p, _ in prebuilt]
     out += [src for sb in folders for src in plugin_sources(sb.cmake)]
     return list(dict.fromkeys(out))
@@ -233,13 +249,20 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
         with Path(log_path).open("w") as log_file:
             _run(configure, log_file)
             _run(["cmake", "--build", str(nvcc_safe(build_dir)), "-j", str(os.cpu_count() or 2)], log_file)
-        kernels = build_dir / "libswish_kernels.so"
-        plugin = build_dir / "libswish_plugin.so"
-        manifest["kernels_library"] = str(kernels.resolve()) if kernels.exists() else None
+        # what the specs naming plugin/ say it builds: their plugin libraries and direct kernel libraries
+        mine = [sp for sp in op_specs if sp.plugin is not None and sp.plugin.library.cmake is not None
+                and sp.plugin.library.cmake.resolve() == PLUGIN_DIR.resolve()]
+        direct = list(dict.fromkeys(sp.variants.direct_library for sp in mine
+                                    if sp.variants is not None and sp.variants.direct_library))
+        found = {name: build_dir / name for name in direct if (build_dir / name).exists()}
+        manifest["direct_libraries"] = {name: str(p.resolve()) for name, p in found.items()}
+        manifest["kernels_library"] = next(iter(manifest["direct_libraries"].values()), None)
+        targets = list(dict.fromkeys(sp.plugin.library.target for sp in mine if sp.plugin.library.target))
         if not kernels_only:
-            if not plugin.exists():
-                raise RuntimeError(f"the build finished but {plugin} is missing")
-            manifest["plugin_library"] = str(plugin.resolve())
+            for target in targets:
+                if not (build_dir / target).exists():
+                    raise RuntimeError(f"the build finished but {build_dir / target} is missing")
+            manifest["plugin_library"] = str((build_dir / targets[0]).resolve()) if targets else None
             runner = build_dir / "trt_runner"  # CMake builds it only where it found libnvinfer
             manifest["trt_runner"] = str(runner.resolve()) if runner.exists() else None
         manifest["cuda_architectures"] = cuda_architectures or "compiler default"
@@ -251,7 +274,9 @@ def compile_plugin(backend_name: str, build_dir: Path, manifest_path: Path, log_
     if not Path(log_path).exists():
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         Path(log_path).write_text("")
-    manifest.update(compile_spec_libraries(backend_name, build_dir.parent, op_specs, Path(log_path), cuda_architectures))
+    main = {PLUGIN_DIR.resolve(): build_dir} if manifest["built"] else {}
+    manifest.update(compile_spec_libraries(backend_name, build_dir.parent, op_specs, Path(log_path), cuda_architectures,
+                                           main))
     Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
     Path(manifest_path).write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -21,16 +21,14 @@ from typing import Any
 import jsonschema
 import yaml
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-WORKFLOW_DIR = PACKAGE_DIR.parent
-PROJECT_ROOT = WORKFLOW_DIR.parent
+from .operators import AUTO_KERNEL, get_operator, resolve_operators
+from .schema import PROJECT_ROOT as PROJECT_ROOT  # re-exported: the project's root, as config.PROJECT_ROOT
+from .schema import WORKFLOW_DIR, ConfigError, _format_schema_error, _with_defaults
+from .specs import SpecError
+
 SCHEMA_PATH = WORKFLOW_DIR / "schemas" / "config.schema.yaml"
 # the command-line entry point, runnable whether or not the package is installed
 TPB_SCRIPT = WORKFLOW_DIR / "scripts" / "tpb.py"
-
-
-class ConfigError(ValueError):
-    """A configuration problem, raised before any benchmark work starts."""
 
 
 @dataclass(frozen=True)
@@ -138,83 +136,9 @@ def pop_set_overrides(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]
     return config, split_overrides(value)
 
 
-def _with_defaults(validator_class: type) -> type:
-    """A validator that also fills each property's schema default (as Snakemake's validate does)."""
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 - jsonschema hook
-        if isinstance(instance, dict):
-            for name, subschema in properties.items():
-                if "default" in subschema:
-                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-def _key_path(error: jsonschema.ValidationError) -> str:
-    path = ""
-    for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "<top level>"
-
-
-def _choices(error: jsonschema.ValidationError) -> list:
-    """The values an anyOf of consts and enums (e.g. auto or a kernel name) allows, in order."""
-    if error.validator == "const":
-        return [error.validator_value]
-    if error.validator == "enum":
-        return list(error.validator_value)
-    if error.validator == "anyOf":
-        return [v for e in error.context or [] for v in _choices(e)]
-    return []
-
-
-def _format_schema_error(error: jsonschema.ValidationError) -> str:
-    if error.validator == "anyOf" and _choices(error) and not isinstance(error.instance, (dict, list)):
-        allowed = ", ".join(str(v) for v in _choices(error))
-        return f"config key '{_key_path(error)}': {error.instance!r} is not allowed; allowed values: {allowed}"
-    if error.validator == "oneOf" and error.context:
-        # a value that may take several forms: report the form it came closest to
-        # (the deepest error, and one about the value's contents over one about its type)
-        scalar = not isinstance(error.instance, (dict, list))  # a choice of names fits only a scalar
-
-        def fit(e: jsonschema.ValidationError) -> int:
-            if _choices(e):
-                return 2 if scalar else 0
-            return 0 if e.validator in ("enum", "type") else 1
-
-        closest = max(error.context, key=lambda e: (len(e.absolute_path), fit(e)))
-        return _format_schema_error(closest)
-    key = _key_path(error)
-    if error.validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
-        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: {allowed}"
-    if error.validator == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        where = f"'{key}'" if error.absolute_path else "the top level"
-        return (
-            f"unknown config key(s) {', '.join(unknown)} in {where}; allowed keys: {allowed}"
-        )
-    if error.validator == "minimum":
-        return f"config key '{key}': {error.instance!r} is below the minimum {error.validator_value}"
-    if error.validator == "required":
-        return f"config key '{key}': {error.message}"
-    if error.validator == "pattern":
-        # a pattern-checked string may carry its allowed forms in words (x-allowed); the value never
-        # reaches a shell or CMake unchecked
-        allowed = error.schema.get("x-allowed", f"a string matching {error.validator_value}")
-        return f"config key '{key}': {error.instance!r} is not allowed; allowed values: {allowed}"
-    return f"config key '{key}': {error.message}"
-
-
 def _operator_errors(config: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The names of config operators (their specs loaded and checked: specs.SpecError stops the run
     here, before any work), and the profiles' shapes an operator's inputs refuse."""
-    from .operators import resolve_operators
-    from .specs import SpecError
-
     try:
         ops = resolve_operators(config["operators"])
     except SpecError as exc:
@@ -230,7 +154,53 @@ def _operator_errors(config: dict[str, Any]) -> tuple[list[str], list[str]]:
                     errors.append(f"config key 'profiles.{pname}.{key}': shape {list(shape)} is outside what operator "
                                   f"{spec.name} accepts ({spec.path}, key 'inputs[0]'): {problem}")
                     break
+    errors += _variant_errors(config, ops)
     return [s.name for s in ops], errors
+
+
+def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
+    """Kernel names are data of a plugin's spec (variants.ids): config plugin_kernel must name a live
+    variant of every swept operator that follows it (kernel optimised), and tune.kernels and
+    tune.finalists_include of the tuned operator (tune.operator, which must declare variants)."""
+    errors: list[str] = []
+
+    def live(spec: Any) -> tuple[dict[str, int], dict[int, str]]:
+        table = spec.variants.table()
+        return table[0], table[1]
+
+    def problem(name: str, spec: Any) -> str | None:
+        names, retired = live(spec)
+        if name in names:
+            return None
+        why = "a retired one" if name in retired.values() else "not one"
+        return (f"{name!r} is not allowed: {why} of {spec.name}'s kernel variants ({spec.variants.ids_file}); "
+                "allowed values: " + ", ".join(names))
+
+    chosen = config["plugin_kernel"]
+    per_dtype = chosen.items() if isinstance(chosen, dict) else [("", chosen)]
+    for spec in ops:
+        if spec.kernel != "optimised" or spec.variants is None:
+            continue
+        for dtype, name in per_dtype:
+            why = None if name == AUTO_KERNEL else problem(name, spec)
+            if why:
+                errors.append(f"config key 'plugin_kernel{'.' + dtype if dtype else ''}': {why}")
+    tuned = config["tune"]["operator"]
+    spec = next((s for s in ops if s.name == tuned), None)
+    if spec is None:
+        try:
+            spec = get_operator(tuned)
+        except KeyError:
+            return errors + [f"config key 'tune.operator': {tuned!r} is not an operator; allowed values: the plugin "
+                             "operators whose specs declare kernel variants (variants)"]
+    if spec.variants is None:
+        return errors + [f"config key 'tune.operator': {tuned} declares no kernel variants ({spec.path}, key 'variants')"]
+    for key in ("kernels", "finalists_include"):
+        for i, name in enumerate(config["tune"][key]):
+            why = problem(name, spec)
+            if why:
+                errors.append(f"config key 'tune.{key}[{i}]': {why}")
+    return errors
 
 
 def _semantic_errors(config: dict[str, Any]) -> list[str]:

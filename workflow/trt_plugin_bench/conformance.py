@@ -18,7 +18,7 @@ Seven checks per operator, each PASS, FAIL or N/A with its reason, never an N/A 
 4. fresh_process_shapes: a fresh process deserializes the engine and runs at shapes other than the
    build's opt shape, one context, outputs right;
 5. library_loading: plain dlopen (ctypes.CDLL), IPluginRegistry.load_library and the init entry point
-   (initSwishPlugins), each in a fresh process, each registering every creator exactly once, no
+   (the spec's plugin.init, N/A where it names none), each in a fresh process, each registering every creator exactly once, no
    duplicate-registration error in TensorRT's log (a way that cannot work in this process is N/A);
 6. v2_v3_identical: the V2 and V3 plugins' outputs bit-identical (TensorRT >= 10 only);
 7. sanitizer: the enqueue under compute-sanitizer memcheck, racecheck, synccheck and initcheck, through
@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import schema_defaults
-from .operators import OPERATORS, from_ref, tensorrt_support
-from .specs import SpecError
+from .operators import OPERATORS, from_ref, get_operator, plugin_library_in, tensorrt_support
+from .specs import OperatorSpec, SpecError, known_names, spec_ref
 
 if TYPE_CHECKING:
     from .settings import ConformanceSettings
@@ -71,14 +71,14 @@ CHECKS: tuple[Check, ...] = (
     Check("multi_profile", 2, "contexts on different optimization profiles at once", False),
     Check("clone_independence", 3, "destroying one context's plugin clone leaves the other right", True),
     Check("fresh_process_shapes", 4, "a fresh process deserializes and runs at shapes other than opt", False),
-    Check("library_loading", 5, "dlopen, load_library and initSwishPlugins each register every creator once", True),
+    Check("library_loading", 5, "dlopen, load_library and the init function each register every creator once", True),
     Check("v2_v3_identical", 6, "V2 and V3 outputs bit-identical", True),
     Check("sanitizer", 7, "compute-sanitizer memcheck, racecheck, synccheck, initcheck", True),
 )
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
-# The bad-plugin fixture: flag -> the one check it must fail (plugin/CMakeLists.txt TPB_BAD_PLUGIN_FLAGS,
-# the faults in swishPluginLegacy.cpp and swishPluginLibrary.cpp).
+# The bad-plugin fixture: flag -> the one check it must fail (plugin/CMakeLists.txt TPB_BAD_PLUGIN_FLAGS:
+# the faults in the project plugin's V2 class and library registration).
 BAD_FLAGS: dict[str, str] = {
     "SYNC_IN_ENQUEUE": "graph_capture",
     "GLOBAL_STATE": "multi_profile",
@@ -125,9 +125,13 @@ class Target:
     implementation: str
     kernel: str
     library: str | None  # the plugin library (None for TensorRT's own layers)
-    plugin_name: str = "Swish"
+    plugin_name: str = ""  # the creator (the spec's plugin.creator; a fixture's own for a flag)
     plugin_namespace: str = ""
     flag: str | None = None
+    plugin_init: str | None = None  # the spec's plugin.init: the library's registration entry point
+    # every creator (name, version, min TensorRT major) the library registers: the specs naming it
+    creators: tuple[tuple[str, str, int], ...] = ()
+    spec: str = ""  # how a child process finds the operator (operators.operator_ref: a name or a spec file)
     dtype: str = "fp32"
     beta: float = 1.0
 
@@ -135,19 +139,41 @@ class Target:
     def uses_plugin(self) -> bool:
         return self.implementation.startswith("plugin")
 
+    def expected_creators(self, trt_major: int) -> list[tuple[str, str]]:
+        """(name, version) of each creator the library registers on TensorRT ``trt_major``."""
+        return [(str(n), str(v)) for n, v, major in self.creators if trt_major >= int(major)]
+
 
 def camel(flag: str) -> str:
     return "".join(word.capitalize() for word in flag.lower().split("_"))
 
 
-def bad_library_name(flag: str) -> str:
+def bad_library_name(flag: str, library_target: str) -> str:
+    """The fixture's library for ``flag``: the plugin library's file name with _bad_<flag> before .so."""
     _check_flag(flag)
-    return f"libswish_plugin_bad_{flag.lower()}.so"
+    return f"{Path(library_target).name.removesuffix('.so')}_bad_{flag.lower()}.so"
 
 
-def bad_plugin_name(flag: str) -> str:
+def bad_plugin_name(flag: str, creator: str) -> str:
+    """The fixture's creator for ``flag``: the plugin's creator name + Bad + the flag in CamelCase."""
     _check_flag(flag)
-    return f"SwishBad{camel(flag)}"
+    return f"{creator}Bad{camel(flag)}"
+
+
+def library_creators(spec: OperatorSpec) -> tuple[tuple[str, str, int], ...]:
+    """Every creator (name, version, min TensorRT major) registered by ``spec``'s plugin library:
+    those of the specs known here (ops/ and loaded ones) naming the same library and creator."""
+    if spec.plugin is None:
+        return ()
+    key, name = spec.plugin.library.manifest_key, spec.plugin.creator
+    known = [get_operator(n) for n in known_names(OPERATORS)]
+    found = {(s.plugin.creator, s.plugin.version, s.min_tensorrt_major) for s in known
+             if s.plugin is not None and s.plugin.library.manifest_key == key and s.plugin.creator == name}
+    found.add((name, spec.plugin.version, spec.min_tensorrt_major))
+    versions: dict[tuple[str, str], int] = {}
+    for n, v, major in sorted(found):
+        versions[(n, v)] = min(major, versions.get((n, v), major))
+    return tuple((n, v, m) for (n, v), m in sorted(versions.items()))
 
 
 def _check_flag(flag: str) -> None:
@@ -164,18 +190,26 @@ def make_target(operator: str, library: Path | str | None, flag: str | None = No
     except SpecError as exc:
         raise ConformanceError(f"unknown operator {operator!r}; allowed values: {', '.join(OPERATORS)}") from exc
     operator = spec.name
-    kernel = kernel or ("vectorized_oneshot" if spec.kernel == "optimised" else (spec.kernel or ""))
+    default = spec.variants.default if spec.variants is not None else ""
+    kernel = kernel or (default if spec.kernel == "optimised" else (spec.kernel or ""))
+    p = spec.plugin
+    plugin = dict(plugin_name=p.creator, plugin_namespace=p.namespace, plugin_init=p.init,
+                  creators=library_creators(spec)) if p is not None else {}
     if flag is not None:
         _check_flag(flag)
-        if spec.implementation != "plugin_v2":
-            raise ConformanceError(f"the bad-plugin faults are in the V2 plugin: build flag {flag} as a plugin_v2 "
-                                   f"operator (swish_plugin), not {operator} ({spec.implementation})")
+        if spec.implementation != "plugin_v2" or p is None:
+            raise ConformanceError(f"the bad-plugin faults are in a V2 plugin: build flag {flag} as a plugin_v2 "
+                                   f"operator, not {operator} ({spec.implementation})")
         if library is None:
-            raise ConformanceError(f"flag {flag} needs the fixture library {bad_library_name(flag)} (--library)")
+            raise ConformanceError(f"flag {flag} needs the fixture library "
+                                   f"{bad_library_name(flag, p.library.target or 'lib.so')} (--library)")
+        bad = bad_plugin_name(flag, p.creator)
+        creators = tuple((bad, v, m) for _, v, m in library_creators(spec))
         return Target(operator, f"bad_{flag.lower()}", spec.function, spec.implementation, kernel, str(library),
-                      bad_plugin_name(flag), "", flag, beta=beta)
+                      **{**plugin, "plugin_name": bad, "plugin_namespace": "", "creators": creators}, flag=flag,
+                      spec=spec_ref(spec), beta=beta)
     return Target(operator, operator, spec.function, spec.implementation, kernel,
-                  str(library) if (library and spec.uses_plugin) else None, beta=beta)
+                  str(library) if (library and spec.uses_plugin) else None, **plugin, spec=spec_ref(spec), beta=beta)
 
 
 # -- fresh-process children --------------------------------------------------------------------------
@@ -505,10 +539,12 @@ def run_conformance(target: Target, backend: str, trt_major: int | None, workdir
 
     # 5 first: it needs no engine
     if "library_loading" not in outcomes:
-        expected = [f"{target.plugin_name} v1"] + ([f"{target.plugin_name} v2"] if trt_major >= 10 else [])
+        expected = [f"{n} v{v}" for n, v in target.expected_creators(trt_major or 0)]
         parts = []
         seconds = 0.0
-        for way in ("dlopen", "load_library", "init"):
+        if not target.plugin_init:
+            parts.append((NA, "init: the spec names no plugin.init function"))
+        for way in ("dlopen", "load_library", *(("init",) if target.plugin_init else ())):
             r = child("load", _payload(target, settings, way=way), settings.child_timeout_s)
             seconds += r.seconds
             parts.append(judge_loading_way(r.data, expected) if r.ok else (FAIL, f"{way}: {r.reason}"))
@@ -703,7 +739,11 @@ def conformance_command(config: TypedSettings, backend: str, operator: str, mani
     from .backends import tensorrt_version
 
     data = json.loads(Path(manifest).read_text()) if manifest is not None and Path(manifest).exists() else {}
-    plugin = library or (Path(data["plugin_library"]) if data.get("plugin_library") else None)
+    try:
+        spec = from_ref(operator)
+    except SpecError as exc:
+        raise ConformanceError(f"unknown operator {operator!r}; allowed values: {', '.join(OPERATORS)}") from exc
+    plugin = library or plugin_library_in(data, spec)
     runner = runner or (Path(data["trt_runner"]) if data.get("trt_runner") else None)
     version = tensorrt_version() if backend == "tensorrt" else None
     if backend == "tensorrt" and version is None:

@@ -26,6 +26,8 @@ from .backends import tensorrt_backend as tb
 from .backends.base import EngineSpec
 from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENGINE, RESULT_PREFIX, Target
 from .cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
+from .operators import from_ref
+from .specs import OperatorSpec, numerics_of
 
 OUTPUT_CAPACITY = int(np.prod(PROFILE_MAX))  # every context's buffers hold the profile's max
 # runtimes live until the process ends: every engine (a mode's local) is gone before its runtime
@@ -34,6 +36,11 @@ _RUNTIMES: list = []
 
 def _target(payload: dict) -> Target:
     return Target(**payload["target"])
+
+
+def _operator(t: Target) -> OperatorSpec:
+    """The target's operator, from its spec (a name in ops/, or an external spec file)."""
+    return from_ref(t.spec or t.operator)
 
 
 def _spec(t: Target, implementation: str | None = None) -> EngineSpec:
@@ -50,24 +57,27 @@ def _creator_counts(names: list[tuple[str, str]], namespace: str) -> dict[str, i
 
 
 def _expected_creators(t: Target) -> list[tuple[str, str]]:
-    return [(t.plugin_name, "1")] + ([(t.plugin_name, "2")] if tb.TRT_MAJOR >= 10 else [])
+    return t.expected_creators(tb.TRT_MAJOR)
 
 
 def load_plugin(t: Target) -> str:
     """For checks 1-4 and 6: the library loaded as the backend does (a plain dlopen, then the
-    library's initSwishPlugins where that registered nothing); never load_library. How it went."""
+    spec's plugin.init function where that registered nothing); never load_library. How it went."""
     if t.library is None:
         return "no plugin"
     handle = ctypes.CDLL(t.library, mode=ctypes.RTLD_GLOBAL)
     if all(_creator_counts(_expected_creators(t), t.plugin_namespace).values()):
         return "dlopen registered the creators"
-    init = handle.initSwishPlugins
+    if not t.plugin_init:
+        raise RuntimeError(f"{t.library}: dlopen registered none of {_expected_creators(t)} and the spec names no "
+                           "plugin.init function")
+    init = getattr(handle, t.plugin_init)
     init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
     returned = init(t.plugin_namespace.encode())
     if not all(_creator_counts(_expected_creators(t), t.plugin_namespace).values()):
-        raise RuntimeError(f"{t.library}: neither dlopen nor initSwishPlugins (returned {returned}) registered "
+        raise RuntimeError(f"{t.library}: neither dlopen nor {t.plugin_init} (returned {returned}) registered "
                            f"{_expected_creators(t)}")
-    return f"initSwishPlugins registered the creators (returned {returned})"
+    return f"{t.plugin_init} registered the creators (returned {returned})"
 
 
 # -- check 5 ---------------------------------------------------------------------------------------
@@ -84,11 +94,11 @@ def mode_load(payload: dict) -> dict:
         ctypes.CDLL(t.library)  # what trtexec --plugins, Polygraphy --plugins and plain ctypes users do
     elif way == "init":
         handle = ctypes.CDLL(t.library)
-        init = handle.initSwishPlugins
+        init = getattr(handle, str(t.plugin_init))
         init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
         result["returned"] = int(init(t.plugin_namespace.encode()))
         if result["returned"] != len(names):
-            result["error"] = f"initSwishPlugins returned {result['returned']}, expected {len(names)}"
+            result["error"] = f"{t.plugin_init} returned {result['returned']}, expected {len(names)}"
     elif way == "load_library":
         unusable = tb.load_library_unusable(trt.__version__, tb._nvinfer_library_version())
         if unusable:
@@ -149,14 +159,17 @@ class Context:
         self.shape: tuple[int, ...] = ()
         self.x: np.ndarray | None = None
 
-    def prepare(self, shape: tuple[int, ...], dtype: str, seed: int) -> None:
+    def prepare(self, shape: tuple[int, ...], t: Target, seed: int) -> None:
+        """Input ``shape`` of target ``t``'s dtype, drawn with its operator's generator (the spec's)."""
+        dtype = t.dtype
+        self.generator = _operator(t).inputs[0].generator
         self.shape = tuple(shape)
         if not self.context.set_input_shape(tb.INPUT, self.shape):
             raise RuntimeError(f"set_input_shape({list(shape)}) refused: {self.logger.errors()}")
         for name, buf in ((tb.INPUT, self.d_in), (tb.OUTPUT, self.d_out)):
             if not self.context.set_tensor_address(name, buf.ptr):
                 raise RuntimeError(f"set_tensor_address({name}) failed: {self.logger.errors()}")
-        self.x = ref.random_input(self.shape, dtype, seed)
+        self.x = ref.random_input(self.shape, dtype, seed, generator=self.generator)  # the spec's values
         cuda.memcpy_htod(self.d_in.ptr, np.ascontiguousarray(self.x))
         # a pageable copy may return before its DMA lands, unordered with a non-blocking stream
         cuda.Context.synchronize()
@@ -175,7 +188,7 @@ class Context:
         return out.reshape(self.shape)
 
     def check(self, t: Target, what: str) -> dict:
-        result = ref.check_output(self.output(), self.x, t.function, t.dtype, t.beta, expected_shape=self.shape,
+        result = ref.check_output(self.output(), self.x, numerics_of(_operator(t)), t.dtype, t.beta, expected_shape=self.shape,
                                   tensorrt_layers=t.implementation == "native")
         return {"what": what, "ok": bool(result.ok), "message": result.message}
 
@@ -208,7 +221,7 @@ def mode_graph(payload: dict) -> dict:
     engine, logger, gpu = _engine(t, payload)
     ctx = Context(engine, 0, logger)
     shape = tuple(payload["shape"])
-    ctx.prepare(shape, t.dtype, payload["seed"])
+    ctx.prepare(shape, t, payload["seed"])
     ctx.enqueue()  # TensorRT wants one enqueue after a shape change before a capture
     ctx.stream.synchronize()
     result: dict = {}
@@ -260,7 +273,7 @@ def mode_profiles(payload: dict) -> dict:
         raise RuntimeError(f"the engine has {engine.num_optimization_profiles} profiles, {len(shapes)} needed")
     contexts = [Context(engine, i, logger) for i in range(len(shapes))]
     for i, (ctx, shape) in enumerate(zip(contexts, shapes)):
-        ctx.prepare(shape, t.dtype, payload["seed"] + i)
+        ctx.prepare(shape, t, payload["seed"] + i)
     for _ in range(2):
         for ctx in contexts:
             ctx.poison(t.dtype)
@@ -279,12 +292,12 @@ def mode_clones(payload: dict) -> dict:
     engine, logger, _ = _engine(t, payload)
     shape = tuple(payload["shape"])
     a = Context(engine, 0, logger)
-    a.prepare(shape, t.dtype, payload["seed"])
+    a.prepare(shape, t, payload["seed"])
     a.poison(t.dtype)
     a.enqueue()
     outputs = [a.check(t, "A before B")]
     b = Context(engine, 1, logger)
-    b.prepare(shape, t.dtype, payload["seed"] + 1)
+    b.prepare(shape, t, payload["seed"] + 1)
     b.poison(t.dtype)
     b.enqueue()
     outputs.append(b.check(t, "B"))
@@ -306,7 +319,7 @@ def mode_fresh(payload: dict) -> dict:
     for i, shape in enumerate(tuple(s) for s in payload["shapes"]):
         if shape == tuple(PROFILE_OPT):
             raise ValueError(f"check 4 runs at shapes other than opt {PROFILE_OPT}")
-        ctx.prepare(shape, t.dtype, payload["seed"] + i)
+        ctx.prepare(shape, t, payload["seed"] + i)
         ctx.poison(t.dtype)
         ctx.enqueue()
         outputs.append(ctx.check(t, _shape_text(shape)))
@@ -339,7 +352,7 @@ def mode_v2v3(payload: dict) -> dict:
     for i, shape in enumerate(tuple(s) for s in payload["shapes"]):
         outs = {}
         for name, ctx in contexts.items():
-            ctx.prepare(shape, t.dtype, payload["seed"] + i)
+            ctx.prepare(shape, t, payload["seed"] + i)
             ctx.poison(t.dtype)
             ctx.enqueue()
             outs[name] = ctx.output()

@@ -1,5 +1,5 @@
-"""The direct kernel path: the plugin's CUDA kernels called through the compiled library's C ABI,
-no TensorRT in between. A kernel change is measured in seconds, and bf16 is measured here even
+"""The direct kernel path: a plugin's CUDA kernel variants called through the C ABI of the library
+its spec names (variants.direct: the library and its launch function), no TensorRT in between. A kernel change is measured in seconds, and bf16 is measured here even
 where TensorRT 8.6 cannot carry it."""
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from .cuda_utils import (
 )
 from .host import quiet_host
 from .measure import Plan, State, measure_state
-from .operators import ITEMSIZE, KERNEL_IDS, check_kernel_ids
+from .operators import ITEMSIZE, check_kernel_ids, get_operator, kernel_ids
 from .records import KernelRow
 from .rows import KernelReport
 from .settings import Settings
+from .specs import OperatorSpec, numerics_of
 from .stats import StoppingRule
 
 DTYPE_IDS = {"fp32": 0, "fp16": 1, "bf16": 2}
@@ -37,32 +38,41 @@ RANDOM_BLOCK_ELEMENTS = 1 << 20  # 1 Mi elements (4 MiB of fp32) tiled over the 
 
 
 class KernelLibrary:
-    """ctypes view of libswish_kernels.so (plugin/swishPlugin/swishKernelCApi.cu)."""
+    """ctypes view of an operator's direct kernel library (its spec's variants.direct: the library
+    and its launch function, whose ABI the schema states), its kernel ids checked against the spec's."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, spec: OperatorSpec):
+        variants = spec.variants
+        if variants is None or not variants.direct_launch:
+            raise RuntimeError(f"operator spec {spec.path}: key 'variants.direct': {spec.name} declares no direct "
+                               "kernel library (the kernel_bench rule and the tune rule's direct path need one)")
         if not Path(path).exists():
             raise FileNotFoundError(f"kernel library {path} does not exist; run the compile_plugin rule")
+        self.spec, self.ids = spec, kernel_ids(spec)
         self.lib = ctypes.CDLL(str(path))
-        self.lib.tpbSwishLaunch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_float,
-                                            ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-        self.lib.tpbSwishLaunch.restype = ctypes.c_int
+        self.launch_name = variants.direct_launch
+        self._launch = getattr(self.lib, variants.direct_launch)
+        self._launch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_float,
+                                 ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+        self._launch.restype = ctypes.c_int
         self.lib.tpbCudaErrorString.argtypes = [ctypes.c_int]
         self.lib.tpbCudaErrorString.restype = ctypes.c_char_p
         self.lib.tpbAbiVersion.restype = ctypes.c_int
         if self.lib.tpbAbiVersion() != ABI_VERSION:
             raise RuntimeError(f"kernel library ABI {self.lib.tpbAbiVersion()} != expected {ABI_VERSION}")
-        check_kernel_ids(self.lib, path)
+        check_kernel_ids(self.lib, path, variants)
 
-    def swish(self, d_in: int, d_out: int, n: int, beta: float, dtype: str, kernel: str, stream: cuda.Stream) -> None:
-        err = self.lib.tpbSwishLaunch(ctypes.c_void_p(d_in), ctypes.c_void_p(d_out), n, beta, DTYPE_IDS[dtype],
-                                      KERNEL_IDS[kernel], ctypes.c_void_p(stream.handle))
+    def launch(self, d_in: int, d_out: int, n: int, beta: float, dtype: str, kernel: str, stream: cuda.Stream) -> None:
+        err = self._launch(ctypes.c_void_p(d_in), ctypes.c_void_p(d_out), n, beta, DTYPE_IDS[dtype],
+                           self.ids[kernel], ctypes.c_void_p(stream.handle))
         if err != 0:
-            raise RuntimeError(f"tpbSwishLaunch({dtype}, {kernel}, n={n}) failed: "
+            raise RuntimeError(f"{self.launch_name}({dtype}, {kernel}, n={n}) failed: "
                                f"{self.lib.tpbCudaErrorString(err).decode()}")
 
 
 def kernel_bench(settings: Settings, manifest_path: Path) -> list[KernelRow]:
-    lib = kernel_library(manifest_path)
+    """The kernel variants of the tuned operator (config tune.operator), called directly."""
+    lib = kernel_library(manifest_path, get_operator(settings.tune.operator))
     gpu = GpuContext(0)
     timing = settings.timing
     bench = DirectBench(lib, gpu, list(settings.kernel_bench.kernels), StoppingRule.from_config(timing),
@@ -78,11 +88,14 @@ def kernel_bench(settings: Settings, manifest_path: Path) -> list[KernelRow]:
     return rows
 
 
-def kernel_library(manifest_path: Path) -> KernelLibrary:
+def kernel_library(manifest_path: Path, spec: OperatorSpec) -> KernelLibrary:
+    """``spec``'s direct kernel library, where the compile rule built it (the manifest's direct_libraries)."""
     manifest = json.loads(Path(manifest_path).read_text())
-    if not manifest.get("kernels_library"):
-        raise RuntimeError(f"the compile rule built no kernel library: {manifest.get('reason')}")
-    return KernelLibrary(Path(manifest["kernels_library"]))
+    name = spec.variants.direct_library if spec.variants is not None else None
+    path = manifest.get("direct_libraries", {}).get(name or "")
+    if not path:
+        raise RuntimeError(f"the compile rule built no kernel library {name} for {spec.name}: {manifest.get('reason')}")
+    return KernelLibrary(Path(path), spec)
 
 
 class KernelTimer(Timer):
@@ -129,13 +142,14 @@ class DirectBench:
 
     def size(self, dtype: str, n: int, seed: int) -> list[KernelRow]:
         nbytes = n * ITEMSIZE[dtype]
-        block = ref.random_input((min(n, self.block_elements),), dtype, seed=seed)
+        spec = self.lib.spec
+        block = ref.random_input((min(n, self.block_elements),), dtype, seed=seed, generator=spec.inputs[0].generator)
         stream, beta = self.stream, self.beta
         with DeviceBuffer(nbytes) as d_in, DeviceBuffer(nbytes) as d_out:
             fill_tiled(d_in, block, nbytes, stream)
 
             def launch(kernel: str) -> Callable[[], None]:
-                return lambda: self.lib.swish(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream)
+                return lambda: self.lib.launch(d_in.ptr, d_out.ptr, n, beta, dtype, kernel, stream)
 
             def check(kernel: str) -> CheckResult:
                 set_pattern(d_out, ref.poison((1,), dtype), stream)
@@ -143,7 +157,7 @@ class DirectBench:
                 stream.synchronize()
                 head = np.empty(block.size, dtype=block.dtype)
                 cuda.memcpy_dtoh(head, d_out.ptr)
-                return ref.check_output(head, block, "swish", dtype, beta, tensorrt_layers=False)  # plugin kernels never flush
+                return ref.check_output(head, block, numerics_of(spec), dtype, beta, tensorrt_layers=False)  # the plugin side
 
             def open_timer(state: State, arena: object) -> KernelTimer:
                 flush = (lambda: self.flush.enqueue(stream)) if state.mode == "cold" else None
@@ -151,6 +165,7 @@ class DirectBench:
 
             report = KernelReport(self.gpu.name)
             plan = Plan(open_timer, self.rule, row=report.row, line=report.line)
-            states = [State("swish", dtype, "", (n,), mode, 2 * nbytes, seed=seed, kernel=kernel)
+            nbytes_moved = spec.cost_of([(n,)], dtype, {f.name: beta for f in spec.fields if f.value_from == "beta"})["bytes"]
+            states = [State(spec.name, dtype, "", (n,), mode, nbytes_moved, seed=seed, kernel=kernel)
                       for kernel in self.kernels for mode in self.modes]
             return [m.row for st in states for m in measure_state(st, plan)]

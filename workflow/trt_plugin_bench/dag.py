@@ -15,14 +15,12 @@ from .operators import (
     OperatorSpec,
     dtype_support,
     get_operator,
-    operator_names,
     operator_ref,
-    plugin_kernel,
     resolve_operators,
     sweep_key,
     tensorrt_support,
 )
-from .settings import Settings
+from .settings import Settings, operator_names, plugin_kernel
 
 MANIFEST = "results/build/manifest.json"
 TUNE_CHOICE = "results/tune/choice.json"
@@ -42,7 +40,7 @@ def tune_planned(settings: Settings, keys: list[str]) -> bool:
 
 def tune_input(op: str, settings: Settings, dtype: str) -> list[str]:
     """build_engine's dependency on the choice table: only where (op, dtype) runs it, so an explicit
-    kernel, ReLU or the native twin never waits for (or reruns after) the tune rule."""
+    kernel, a native operator or the native twin never waits for (or reruns after) the tune rule."""
     return [TUNE_CHOICE] if uses_tune(op, settings, dtype) else []
 
 
@@ -77,12 +75,12 @@ def cuda_architectures(settings: Settings, backend: str) -> str:
 
 
 def own_library_specs(operators: Sequence[str]) -> list[OperatorSpec]:
-    """The configured operators whose plugin library is their own (a spec's CMake folder or
-    prebuilt .so, not plugin/): the compile rule builds or checks them too."""
+    """The configured operators with a plugin library (a spec's CMake folder or prebuilt .so): the
+    compile rule builds or checks each, one spec file each."""
     out = []
     for spec in resolve_operators(list(operators)):
         lib = spec.plugin.library if spec.plugin is not None else None
-        if lib is not None and not lib.project_plugin and spec.path is not None and all(s.path != spec.path for s in out):
+        if lib is not None and spec.path is not None and all(s.path != spec.path for s in out):
             out.append(spec)
     return out
 
@@ -98,7 +96,7 @@ def compile_inputs(operators: Sequence[str]) -> list[str]:
 def compile_spec_args(operators: Sequence[str]) -> str:
     """The compile command's ``--spec FILE`` for each own-library spec (also a param: a changed
     list reruns the rule)."""
-    return " ".join(f"--spec {shlex.quote(str(s.path))}" for s in own_library_specs(operators))
+    return " ".join(f"--spec {shlex.quote(operator_ref(s.name))}" for s in own_library_specs(operators))
 
 
 def plan_sweeps(settings: Settings, backend: str, trt_major: int | None) -> tuple[list[str], list[str]]:
@@ -157,7 +155,7 @@ RULE_READS: dict[str, Any] = {
     "threads": {"threads": True, "reference": True},
     "conformance": {"conformance": True, "beta": True},
     "calibrate": {"calibration": True, "timing": True},
-    "kernel-bench": {"kernel_bench": True, "timing": True, "dtypes": True, "beta": True},
+    "kernel-bench": {"kernel_bench": True, "timing": True, "dtypes": True, "beta": True, "tune": ["operator"]},
     "profile": {"profile": True},
     "log-mlflow": ALL,  # the parent run's params are the whole config
     "verdict": {"mlflow": True},
@@ -188,7 +186,7 @@ def rule_settings(settings: Settings, command: str, op: str | None = None, dtype
 
 
 def manifest_for(op: str) -> str | list:
-    """Only plugin engines depend on the compiled plugin: a kernel edit leaves ReLU alone."""
+    """Only plugin engines depend on the compiled plugin: a kernel edit leaves native operators alone."""
     return MANIFEST if get_operator(op).uses_plugin else []
 
 

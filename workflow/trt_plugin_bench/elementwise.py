@@ -1,8 +1,9 @@
-"""The built-in operators' TensorRT-native twins and cost models (named by ops/*.yaml).
+"""Helpers for elementwise operators' native twins and cost models (an op's module beside its spec,
+e.g. ops/<op>/<op>.py, may use them; a user's need not).
 
 A twin builds the operator's math from TensorRT's own layers: ``twin(trt, network, inputs, dtype,
 keep, **fields)`` returns the layers it added, the last one's output being the result. It is given
-the ``tensorrt`` module rather than importing it, so this module imports on a machine without
+the ``tensorrt`` module rather than importing it, so a twin's module imports on a machine without
 TensorRT (the spec loader checks that a twin imports and is callable there). ``keep`` holds host
 arrays TensorRT reads at build time. A cost model returns the bytes one inference reads and writes
 and its FLOPs, from the input shapes and the dtype ("% of the copy ceiling" divides by those bytes).
@@ -27,14 +28,6 @@ def unary_cost(shapes: Sequence[Sequence[int]], dtype: str, flops_per_element: i
     return {"bytes": 2 * n * ITEMSIZE[dtype], "flops": flops_per_element * n}
 
 
-def relu_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:
-    return unary_cost(shapes, dtype, 1)  # max(x, 0)
-
-
-def swish_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:
-    return unary_cost(shapes, dtype, 5)  # beta x, exp, 1 + e, reciprocal, x s (exp counted once)
-
-
 def constant(trt, network, value: float, rank: int, dtype: str, keep: list):  # noqa: ANN001, ANN201 - TensorRT objects
     """A broadcastable scalar constant of ``dtype`` (bf16: an fp32 constant cast in the network)."""
     np_dtype = np.float16 if dtype == "fp16" else np.float32
@@ -44,22 +37,3 @@ def constant(trt, network, value: float, rank: int, dtype: str, keep: list):  # 
     if dtype == "bf16":  # numpy has no bf16
         return network.add_cast(layer.get_output(0), trt.bfloat16).get_output(0)
     return layer.get_output(0)
-
-
-def relu_twin(trt, network, inputs, dtype: str, keep: list) -> list:  # noqa: ANN001 - TensorRT objects
-    """TensorRT's ReLU activation layer."""
-    return [network.add_activation(inputs[0], trt.ActivationType.RELU)]
-
-
-def swish_twin(trt, network, inputs, dtype: str, keep: list, beta: float = 1.0) -> list:  # noqa: ANN001
-    """x * sigmoid(beta x): a sigmoid activation and an elementwise product (and beta's product)."""
-    x = inputs[0]
-    layers = []
-    scaled = x
-    if beta != 1.0:
-        layers.append(network.add_elementwise(x, constant(trt, network, beta, len(x.shape), dtype, keep),
-                                              trt.ElementWiseOperation.PROD))
-        scaled = layers[-1].get_output(0)
-    layers.append(network.add_activation(scaled, trt.ActivationType.SIGMOID))
-    layers.append(network.add_elementwise(x, layers[-1].get_output(0), trt.ElementWiseOperation.PROD))
-    return layers

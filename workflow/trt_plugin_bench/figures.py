@@ -37,11 +37,12 @@ from .analysis import (  # noqa: E402
     by_state,
     compare_targets,
     is_copy,
+    ratio_pair,
     ratio_table,
 )
 from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
 from .native_runner import SATURATION_GAIN, native_way, native_way_label, saturation_point  # noqa: E402
-from .operators import ITEMSIZE  # noqa: E402
+from .operators import ITEMSIZE, OPERATORS  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
@@ -50,8 +51,8 @@ FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dyna
 # The one scheme of every figure.
 DTYPE_MARKERS = {"fp32": "o", "fp16": "s", "bf16": "^"}
 DTYPE_COLORS = {"fp32": "#1b9e77", "fp16": "#d95f02", "bf16": "#7570b3"}
-OPERATOR_COLORS = {"relu": "#7f7f7f", "swish_native": "#1f77b4", "swish_plugin": "#d62728",
-                   "swish_plugin_naive": "#ff9896", "swish_plugin_v3": "#9467bd"}
+# an operator's colour is its spec's (key color); one without gets OTHER_COLOR
+OPERATOR_COLORS = {name: spec.color for name, spec in OPERATORS.items() if spec.color}
 MODE_COLORS = {"warm": "#e6550d", "cold": "#3182bd", "stream": "#31a354", "graph": "#756bb1"}
 MODE_MEANING = {"warm": "warm cache", "cold": "cache flushed", "stream": "from an idle stream, launch included",
                 "graph": "CUDA-graph replay from idle"}
@@ -79,7 +80,8 @@ def _reason(figure: str, backend: str) -> str:
         "latency": "no latency sweep was built",
         "bandwidth": "no latency sweep was built",
         "modes": "no latency sweep was built",
-        "plugin_vs_native": "swish_plugin and swish_native are not both built for one dtype and profile",
+        "plugin_vs_native": ("no plugin operator and its TensorRT-native twin (its spec's native_operator) are both "
+                             "built for one dtype and profile"),
         "compare": "compare is off (compare.enabled) or none of compare.pairs is built on this backend",
         "dynamic_shapes": "no dynamic-shape sweep ran",
         "thread_scaling": "no thread sweep (threads.counts is empty or threads.profile is not built)",
@@ -90,7 +92,7 @@ def _reason(figure: str, backend: str) -> str:
         "kernels": ("the direct kernel path (no TensorRT) runs only on a GPU, with the tensorrt backend" if gpu_only
                     else "kernel_bench.enabled is false"),
         "tune": ("the kernel tuning per size band runs only on a GPU, with the tensorrt backend" if gpu_only
-                 else "plugin_kernel names the kernels, so the tune rule does not run (plugin_kernel: auto runs it)"),
+                 else "no swept operator with kernel variants runs plugin_kernel auto, so the tune rule does not run"),
     }[figure]
 
 
@@ -104,7 +106,7 @@ def figure_plan(backend: str, settings: Settings, trt_major: int | None = None) 
     ``trt_major`` (TensorRT's major version) decides which sweeps the tensorrt backend builds."""
     keys, _ = plan_sweeps(settings, backend, trt_major)
     states = {tuple(k.split("__")) for k in keys}  # (operator, dtype, profile)
-    ratio = any(("swish_plugin", d, p) in states and ("swish_native", d, p) in states for _, d, p in states)
+    ratio = any(ratio_pair(op for op, d2, p2 in states if (d2, p2) == (d, p)) is not None for _, d, p in states)
     gpu = backend == "tensorrt"
     has = {
         "latency": bool(keys), "dynamic": bool(keys), "ratio": ratio, "calibration": True,
@@ -325,7 +327,8 @@ def plugin_vs_native(tables: Tables, device: dict) -> Figure:
                              legend="timing mode")
     for ax in (ax for row in axes for ax in row):
         ax.axhline(1.0, color="black", linewidth=1)
-    _title(fig, device, "Is swish_plugin faster than swish_native in every timing mode? Median latency ratio, "
+    plugin, native = r["numerator"].iloc[0], r["denominator"].iloc[0]
+    _title(fig, device, f"Is {plugin} faster than {native} in every timing mode? Median latency ratio, "
                         "each engine timed in its own rule (below 1: the plugin is faster)")
     return fig
 
@@ -372,7 +375,9 @@ def compare(tables: Tables, device: dict) -> Figure:
 
 def modes(tables: Tables, device: dict) -> Figure:
     lat = tables["latency"]
-    op = next((o for o in ("swish_plugin", *OPERATOR_COLORS) if o in set(lat["operator"])), lat["operator"].iloc[0])
+    pair = ratio_pair(lat["operator"].astype(str).unique())  # the headline plugin, else the first in the scheme
+    first = (pair[0],) if pair else ()
+    op = next((o for o in (*first, *OPERATOR_COLORS) if o in set(lat["operator"])), lat["operator"].iloc[0])
     s = _states(lat[lat["operator"] == op])
     present = _ordered(s["mode"], MODE_COLORS)
     fig, _ = _facet_lines(s, "median_us", "median latency (µs)", log_y=True, hue="mode", palette=MODE_COLORS,
@@ -537,7 +542,7 @@ def kernels(tables: Tables, device: dict, colors: dict[str, str] | None = None) 
     _zero_based(axes)
     fig.supxlabel("tensor size (one input tensor)", fontsize=9)
     _legend(fig, "kernel", {n: colors[n] for n in names}, dtypes)
-    _title(fig, device, "Which Swish kernel reaches the copy ceiling (dashed)? The kernels called directly, "
+    _title(fig, device, "Which plugin kernel reaches the copy ceiling (dashed)? The kernels called directly, "
                         "no TensorRT")
     return fig
 

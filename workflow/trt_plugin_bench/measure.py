@@ -29,6 +29,7 @@ import numpy as np
 
 from .backends.base import CheckResult
 from .gpu_state import GpuState, read_state
+from .operators import for_engine
 from .records import shape_str
 from .stats import (
     StoppingRule,
@@ -161,12 +162,19 @@ def _skip(state: State, plan: Plan) -> str:
     return why
 
 
+def reported_only(state: State) -> bool:
+    """A wrong output that is reported, not raised: TensorRT's own layers (a native operator, the
+    twin) outside their tolerance go to the accuracy table and the timing goes on."""
+    spec = getattr(state.source, "spec", None)
+    return spec is not None and for_engine(spec).tensorrt_layers
+
+
 def _verify(timer: Any, state: State, plan: Plan) -> CheckResult:
     """The output check of ``state``, on its first timer: same engine, input and kernels in every mode."""
     key = state.check_key
     if key not in plan.checks:
         check = timer.verify()
-        if not check.ok and plan.raise_on_wrong:
+        if not check.ok and plan.raise_on_wrong and not reported_only(state):
             raise RuntimeError(f"{state.describe()}: wrong output: {check.message}")
         plan.checks[key] = check
     return plan.checks[key]
@@ -285,7 +293,7 @@ def measure_interleaved(states: Sequence[State], plan: Plan, *, arena: Callable[
         checks = []
         for state, timer in zip(states, timers):
             check = timer.verify()
-            if not check.ok and plan.raise_on_wrong:
+            if not check.ok and plan.raise_on_wrong and not reported_only(state):
                 raise RuntimeError(f"{state.describe()}: wrong output: {check.message}")
             checks.append(check)
         starts = {t.start for t in timers}

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import ctypes
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from . import oracle as ref
 from . import specs
 from .specs import OperatorSpec
-
-if TYPE_CHECKING:
-    from .settings import Settings
 
 DTYPES = ("fp32", "fp16", "bf16")
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -36,11 +30,6 @@ def get_operator(name: str) -> OperatorSpec:
 def resolve_operators(entries: list[str]) -> list[OperatorSpec]:
     """config ``operators:`` (names and spec paths) as specs; raises specs.SpecError."""
     return specs.resolve(list(entries), OPERATORS)
-
-
-def operator_names(settings: Settings) -> list[str]:
-    """The names of config ``operators:`` (spec paths resolved to their operators' names)."""
-    return [s.name for s in resolve_operators(list(settings.operators))]
 
 
 def operator_ref(op: str) -> str:
@@ -69,71 +58,30 @@ def field_values(spec: OperatorSpec, beta: float = 1.0, kernel: str = "", kernel
         if f.value_from == "beta":
             values[f.name] = float(beta)
         elif f.value_from == "kernel":
-            values[f.name] = KERNEL_IDS[kernel] if kernel else None
+            values[f.name] = kernel_ids(spec)[kernel] if kernel else None
         elif f.value_from == "kernel_table":
-            values[f.name] = [v for kib, name in kernel_table for v in (kib, KERNEL_IDS[name])]
+            ids = kernel_ids(spec) if kernel_table else {}
+            values[f.name] = [v for kib, name in kernel_table for v in (kib, ids[name])]
         else:
             values[f.name] = f.default
     return values
 
 
-def numerics_of(spec: OperatorSpec) -> ref.Numerics:
-    """The oracle's view of ``spec``: its reference, tolerances and CPU implementation."""
-    reference = spec.fn("reference")
-    beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]
-
-    def kw(fn: object, beta: float) -> dict:
-        return spec.kwargs(fn, {name: beta for name in beta_fields})
-
-    def reference64(x64: np.ndarray, beta: float) -> np.ndarray:
-        return reference(x64, **kw(reference, beta))
-
-    if spec.tolerance_model:
-        model = spec.fn("tolerance_model")
-
-        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
-            return model(x64, dtype, trt_layers, **kw(model, beta))
-
-        describe = getattr(model, "describe", None)
-
-        def text(dtype: str, trt_layers: bool) -> str:
-            return describe(dtype, trt_layers) if describe else f"{spec.tolerance_model}'s bound"
-    else:
-        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
-            tol = spec.tolerance(dtype)
-            if tol is None:
-                raise ValueError(f"operator spec {spec.path}: no tolerance for {dtype}; allowed dtypes: "
-                                 f"{', '.join(d for d, _ in spec.tolerances)}")
-            floor = tol.abs / ref.ulp(np.where(np.isfinite(ref64), ref64, 0.0), dtype) if tol.abs else 0.0
-            return np.maximum(tol.ulps, floor)
-
-        def text(dtype: str, trt_layers: bool) -> str:
-            tol = spec.tolerance(dtype)
-            if tol is None:
-                return "no tolerance"
-            if tol.ulps == 0 and tol.abs == 0:
-                return "0 ulp (exact)"
-            return f"{tol.ulps:g} ulp" + (f" or {tol.abs:g} absolute" if tol.abs else "")
-    cpu = None
-    if spec.cpu_implementation:
-        cpu_fn = spec.fn("cpu_implementation")
-
-        def cpu(x32: np.ndarray, beta: float) -> np.ndarray:
-            return cpu_fn(x32, **kw(cpu_fn, beta))
-
-    return ref.Numerics(spec.function, reference64, bound, text, cpu, spec.nan_input_may_give_zero)
-
-
-_NUMERICS: dict[tuple[str, str], ref.Numerics] = {}
-
-
 def numerics_for(engine_spec: object) -> ref.Numerics:
     """The Numerics an engine's outputs are checked with (and the CPU backend computes), from its spec."""
-    spec = for_engine(engine_spec)
-    key = (str(spec.path), spec.name)
-    if key not in _NUMERICS:
-        _NUMERICS[key] = numerics_of(spec)
-    return _NUMERICS[key]
+    return specs.numerics_of(for_engine(engine_spec))
+
+
+def plugin_library_in(manifest: dict, spec: OperatorSpec) -> Path | None:
+    """Where the compile manifest says ``spec``'s plugin library is: its prebuilt .so, or its CMake
+    folder's build (spec_libraries); None for an operator without a plugin or a library not built."""
+    if spec.plugin is None:
+        return None
+    library = spec.plugin.library
+    if library.prebuilt is not None:
+        return library.prebuilt
+    lib = manifest.get("spec_libraries", {}).get(library.manifest_key)
+    return Path(lib) if lib else None
 
 
 def generator_for(engine_spec: object) -> specs.Generator | None:
@@ -142,10 +90,11 @@ def generator_for(engine_spec: object) -> specs.Generator | None:
 
 
 def moved_bytes(engine_spec: object, shape: tuple[int, ...]) -> int:
-    """Bytes read + written by one inference at ``shape``: the operator's cost model."""
+    """Bytes read + written by one inference at ``shape`` (input 0's; the other inputs' and the
+    weights' shapes from their rules): the operator's cost model."""
     spec = for_engine(engine_spec)
     values = {f.name: getattr(engine_spec, "beta", 1.0) for f in spec.fields if f.value_from == "beta"}
-    return spec.cost_of([tuple(shape)], engine_spec.dtype, values)["bytes"]  # type: ignore[attr-defined]
+    return spec.cost_of(spec.all_shapes(tuple(shape)), engine_spec.dtype, values)["bytes"]  # type: ignore[attr-defined]
 
 
 DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"
@@ -164,15 +113,6 @@ def tuned_kernel(table: list) -> tuple[str, tuple[tuple[int, str], ...]]:
     return bands[-1][1], bands
 
 
-def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
-    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel
-    (Settings.plugin_kernel: one name or auto per dtype, the kernel measured best can differ by dtype)."""
-    kernel = get_operator(op).kernel or ""
-    if kernel != "optimised":
-        return kernel
-    return settings.plugin_kernel[dtype]
-
-
 def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...]) -> dict[str, str]:
     """config plugin_kernel (one name, or a {dtype: name} map) for each of ``dtypes``: a dtype the
     map leaves out runs DEFAULT_PLUGIN_KERNEL, as the schema says (settings.py resolves it once)."""
@@ -181,50 +121,48 @@ def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...
     return {dt: chosen for dt in dtypes}
 
 
-# The plugin's "kernel" field (plugin/swishPlugin/swishPluginKernel.h: SwishKernel). Copied by
-# hand, so check_kernel_ids compares it with the library's own names whenever one is loaded.
-KERNEL_IDS = {"naive": 0, "vectorized": 1, "vectorized_streaming": 2, "vectorized_oneshot": 3,
-              "vectorized_oneshot_x1": 4, "vectorized_oneshot_x4": 5, "vectorized_oneshot_x1_b128": 6,
-              "vectorized_oneshot_x2_b128": 7, "vectorized_oneshot_x1_ef": 8, "vectorized_oneshot_x1_cs": 9,
-              "vectorized_oneshot_x1_b128_ef": 10,
-              "vectorized_oneshot_x1_l2ef": 12, "vectorized_oneshot_x1_b128_l2ef": 13, "vectorized_oneshot_x1_b1024": 14}
-# Ids the library refuses (swishPluginKernel.h: kSwishRetiredSized, kSwishRetiredWaves): kernels that
-# switched shape inside at sizes measured on one GPU; the tune rule's choice table does that now.
-RETIRED_KERNEL_IDS = {11: "vectorized_oneshot_sized", 15: "vectorized_oneshot_waves"}
-KERNEL_ID_COUNT = 16  # one past the highest id, retired ones included (kSwishKernelCount)
+def kernel_ids(spec: OperatorSpec) -> dict[str, int]:
+    """The id of each live kernel variant of ``spec``'s plugin (its spec's variants.ids file)."""
+    if spec.variants is None:
+        raise specs.SpecError(f"operator spec {spec.path}: key 'variants': {spec.name} declares no kernel variants; "
+                              "a kernel or kernel_table field needs them")
+    return spec.variants.table()[0]
 
 
 class KernelIdMismatch(RuntimeError):
-    """KERNEL_IDS and a compiled library disagree about which id is which kernel."""
+    """A spec's kernel ids file and a compiled library disagree about which id is which kernel."""
 
 
-def check_kernel_ids(lib: ctypes.CDLL, path: Path | str) -> None:
-    """Fail unless KERNEL_IDS names every kernel of ``lib`` (libswish_kernels.so or
-    libswish_plugin.so, loaded from ``path``) by the library's own id, through its exported
-    tpbSwishKernelCount() and tpbSwishKernelName(int) (plugin/swishPlugin/swishKernelCApi.cu):
-    a stale copy would silently time and report one kernel under another's name."""
-    here = Path(__file__).resolve()
+def check_kernel_ids(lib: ctypes.CDLL, path: Path | str, variants: specs.Variants) -> None:
+    """Fail unless ``variants``' ids file (variants.ids beside the spec) names every kernel of
+    ``lib`` (loaded from ``path``) by the library's own id, through the functions the spec says the
+    library exports (variants.count_symbol, variants.name_symbol): a stale file would silently
+    time and report one kernel under another's name. A spec naming no such functions: no check."""
+    if not variants.count_symbol or not variants.name_symbol:
+        return
+    live, _, expected_count = variants.table()
+    where = variants.ids_file
     try:
-        count_fn, name_fn = lib.tpbSwishKernelCount, lib.tpbSwishKernelName
+        count_fn, name_fn = getattr(lib, variants.count_symbol), getattr(lib, variants.name_symbol)
     except AttributeError as exc:
-        raise KernelIdMismatch(f"{path} does not export tpbSwishKernelCount/tpbSwishKernelName ({exc}): "
+        raise KernelIdMismatch(f"{path} does not export {variants.count_symbol}/{variants.name_symbol} ({exc}): "
                                "a library older than this checkout; rebuild it (the compile_plugin rule)") from exc
     count_fn.argtypes, count_fn.restype = [], ctypes.c_int
     name_fn.argtypes, name_fn.restype = [ctypes.c_int], ctypes.c_char_p
     count = int(count_fn())
-    if count != KERNEL_ID_COUNT:
+    if count != expected_count:
         raise KernelIdMismatch(
-            f"{path} has {count} kernel ids but KERNEL_IDS in {here} expects {KERNEL_ID_COUNT}: make KERNEL_IDS match "
-            "SwishKernel in plugin/swishPlugin/swishPluginKernel.h, or rebuild the library")
-    names = {kernel_id: name for name, kernel_id in KERNEL_IDS.items()}
+            f"{path} has {count} kernel ids but {where} expects {expected_count}: make {where} match the "
+            "library's kernel enum, or rebuild the library")
+    names = {kernel_id: name for name, kernel_id in live.items()}
     for kernel_id in range(count):
         name = names.get(kernel_id)  # None: retired, the library must refuse it too (a null name)
         raw = name_fn(kernel_id)
         library_name = raw.decode() if raw is not None else None
         if library_name != name:
             raise KernelIdMismatch(
-                f"kernel id {kernel_id} is {name!r} in KERNEL_IDS ({here}) but {library_name!r} in {path}: fix "
-                "KERNEL_IDS to match SwishKernel in plugin/swishPlugin/swishPluginKernel.h, or rebuild the library")
+                f"kernel id {kernel_id} is {name!r} in {where} but {library_name!r} in {path}: fix {where} to "
+                "match the library's kernel enum, or rebuild the library")
 
 
 def dtype_support(op: str, dtype: str) -> str | None:
@@ -245,6 +183,11 @@ def tensorrt_support(op: str, dtype: str, major: int) -> str | None:
         return f"{op} needs TensorRT >= {spec.min_tensorrt_major} (IPluginV3); this is {major}"
     if dtype == "bf16" and major < 10:
         return f"bf16 needs TensorRT >= 10; this is {major}"
+    if len(spec.inputs) > 1 or len(spec.outputs) > 1:
+        # the network builds them (trt_network.populate_network); the runtime's buffers, timers and
+        # checks bind input 0 and output 0 only so far
+        return (f"{op} has {len(spec.inputs)} inputs and {len(spec.outputs)} outputs; the TensorRT backend's runtime "
+                "binds one input and one output today (the CPU reference backend runs it)")
     return None
 
 

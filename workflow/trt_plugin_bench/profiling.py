@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .config import TPB_SCRIPT
+from .operators import from_ref
 from .records import ProfileRow, shape_str
 from .settings import Settings
 from .sweeps import log
@@ -24,7 +25,6 @@ NCU_METRICS = {
     # threads active per executed instruction (0..32): as a percentage, warp execution efficiency
     "smsp__thread_inst_executed_per_inst_executed.ratio": ("warp_execution_efficiency_pct", 100.0 / 32.0, "%"),
 }
-KERNEL_REGEX = {"swish": "regex:swish", "relu": "regex:.*"}  # our kernels are named swish*Kernel
 
 
 def parse_ncu_csv(text: str) -> list[dict[str, str]]:
@@ -50,7 +50,7 @@ def run_profile(settings: Settings, backend_name: str, op: str, dtype: str, prof
         log("ncu is not on PATH: profile skipped")
         rows.append(ProfileRow(**base, kernel_name="", metric="skipped", value=float("nan"), unit="", tool="ncu not on PATH"))
     else:
-        cmd = [ncu, "--target-processes", "all", "-k", KERNEL_REGEX.get(op.split("_")[0], "regex:.*"),
+        cmd = [ncu, "--target-processes", "all", "-k", from_ref(op).ncu_kernels,
                "-s", "3", "-c", "1", "--metrics", ",".join(NCU_METRICS), "--csv", "--page", "raw",
                "--print-units", "base", "--clock-control", "none", *target]
         log("$ " + " ".join(cmd))

@@ -6,7 +6,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from .schema import PROJECT_ROOT
 
 PLUGIN_DIR = PROJECT_ROOT / "plugin"
 PLUGIN_SOURCE_SUFFIXES = {".cu", ".cuh", ".cpp", ".h", ".hpp", ".cmake", ".txt", ".sh"}

@@ -73,6 +73,7 @@ class RebuildSource:
     rev: str  # as the user named it
     sha: str
     root: Path  # results/verdict/rebuild/<sha>
+    target: str = ""  # the plugin library file its operators' specs name (plugin.library.target)
 
     @property
     def src(self) -> Path:
@@ -92,7 +93,15 @@ class RebuildSource:
 
     @property
     def library(self) -> Path:
-        return self.root / "build" / f"libswish_plugin{self.suffix}.so"
+        """The baseline's copy of the specs' library: its file name with the suffix before .so."""
+        if not self.target:
+            raise RebuildError("--rebuild: no plugin operator names the library to rebuild (plugin.library.target)")
+        return self.root / "build" / f"{Path(self.target).name.removesuffix('.so')}{self.suffix}.so"
+
+    @property
+    def cmake_target(self) -> str:
+        """The CMake target that builds it: the file name without lib and .so."""
+        return Path(self.library.name.removesuffix(f"{self.suffix}.so")).name.removeprefix("lib")
 
 
 def _git(args: list[str], root: Path, binary: bool = False) -> subprocess.CompletedProcess:
@@ -213,7 +222,7 @@ def cmake_commands(source: RebuildSource, cuda_architectures: str, jobs: int | N
     configure = ["cmake", "-S", str(source.plugin_dir), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                  *([f"-DCMAKE_CUDA_ARCHITECTURES={cuda_architectures}"] if cuda_architectures else []),
                  f"-D{NAMESPACE_OPTION}={source.namespace}", f"-D{SUFFIX_OPTION}={source.suffix}"]
-    return [configure, ["cmake", "--build", str(build), "-j", str(jobs or os.cpu_count() or 2), "--target", "swish_plugin"]]
+    return [configure, ["cmake", "--build", str(build), "-j", str(jobs or os.cpu_count() or 2), "--target", source.cmake_target]]
 
 
 def candidate_architectures(manifest: dict) -> str:
@@ -417,17 +426,24 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     from .gpu_state import throttled
     from .host import quiet_host
     from .measure import Plan, State, engine_timers, measure_interleaved
+    from .operators import for_engine
     from .records import shape_str
     from .stats import AA_PATTERN, StoppingRule
     from .sweeps import builder_config, plugin_library_from_manifest
 
     manifest = json.loads((Path(candidate_dir) / "build" / "manifest.json").read_text())
-    cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json")
+    sweeps = plugin_sweeps(candidate_dir, modes, state_filter)
+    if not sweeps:
+        raise RebuildError(f"--rebuild: no plugin state of {candidate_dir} matches (modes {modes}"
+                           + (f", filter {state_filter!r}" if state_filter else "") + ")")
+    op_spec = for_engine(EngineSpec.from_json(sweeps[0].spec_json))  # the specs' library, rebuilt from plugin/
+    source = replace(source, target=op_spec.plugin.library.target or "")
+    cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json", op_spec)
     base_lib = build_baseline(source, candidate_architectures(manifest), source.root / "build.log")
     typed = config
     backend = get_backend("tensorrt", typed.timing.l2_flush)
-    backend.load_plugin_library(cand_lib)  # the candidate's first: its names own the global scope
-    backend.load_plugin_library(base_lib, source.namespace)
+    backend.load_library_of(op_spec, cand_lib)  # the candidate's first: its names own the global scope
+    backend.load_library_of(op_spec, base_lib, source.namespace)
     mapped = _mapped_libraries([cand_lib, base_lib])
     engines_dir = source.root / "engines"
     engines_dir.mkdir(parents=True, exist_ok=True)
@@ -444,10 +460,6 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
 
     rule = replace(StoppingRule.from_config(typed.timing), target_rse=typed.compare.target_rse, max_time_s=time_s)
     verify_max = typed.timing.verify_max_elements
-    sweeps = plugin_sweeps(candidate_dir, modes, state_filter)
-    if not sweeps:
-        raise RebuildError(f"--rebuild: no plugin state of {candidate_dir} matches (modes {modes}"
-                           + (f", filter {state_filter!r}" if state_filter else "") + ")")
     loaded = {}
     for sw in sweeps:
         spec = EngineSpec.from_json(sw.spec_json)
@@ -510,7 +522,7 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
                     rounds: int | None = None, state_filter: str = "", prepare_only: bool = False,
                     rebuild_root: Path | None = None) -> tuple[int, list[VerdictRow]]:
     """`tpb verdict --rebuild REV`: see the module docstring. Exit status as verdict.verdict's."""
-    from .config import PROJECT_ROOT
+    from .schema import PROJECT_ROOT
     from .verdict import finish_verdict, load_run, parse_fail_on
 
     settings = settings or Settings()
@@ -531,7 +543,7 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
     rounds = config.verdict.remeasure_rounds if rounds is None else int(rounds)
     rows, noisy, facts = run_interleaved(Path(candidate_dir), source, config, list(modes), time_s, rounds, settings,
                                          state_filter)
-    names = {"baseline": f"plugin/ of {rev} ({source.sha[:12]}, rebuilt as {source.library.name})",
+    names = {"baseline": f"plugin/ of {rev} ({source.sha[:12]}, rebuilt with suffix {source.suffix})",
              "candidate": str(candidate_dir), "device_name": candidate.device.get("device_name", ""),
              "backend_label": candidate.device.get("backend_label", "tensorrt")}
     notes = ["interleaved: both libraries in one process, each state's candidate, baseline and baseline again (A/A) "

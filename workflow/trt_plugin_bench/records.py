@@ -249,6 +249,31 @@ class TuneRow:
     chosen: bool  # the kernel the choice table runs in this band
 
 
+@dataclass
+class AccuracyRow:
+    """One engine's outputs against the float64 reference, in ulps of the output dtype (the
+    accuracy table): on random inputs and on its spec's edge values. ``side``: plugin (held to the
+    spec's tolerance: outside it fails the engine) or tensorrt_layers (TensorRT's own layers, the
+    native twin: reported here with its worst inputs, and the timing goes on)."""
+
+    backend: str
+    operator: str
+    implementation: str
+    side: str
+    dtype: str
+    profile: str
+    shape: str
+    inputs: str  # random | edge
+    elements: int
+    max_ulp_err: float
+    mean_ulp_err: float
+    max_bound_ratio: float
+    mismatches: int
+    within_tolerance: bool
+    tolerance: str
+    worst: str  # the worst elements: x, got, ref, ulp error
+
+
 TABLES: dict[str, type] = {
     "latency": LatencyRow,
     "dynamic": DynamicRow,
@@ -259,6 +284,7 @@ TABLES: dict[str, type] = {
     "profile": ProfileRow,
     "compare": CompareRow,
     "tune": TuneRow,
+    "accuracy": AccuracyRow,
 }
 
 

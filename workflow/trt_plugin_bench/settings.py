@@ -21,6 +21,7 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 from .config import ConfigError, Profile, schema_defaults, to_profile
+from .operators import DTYPES, get_operator, plugin_kernel_per_dtype, resolve_operators
 
 
 class NotHanded(LookupError):
@@ -364,8 +365,6 @@ class Settings(_Typed):
         if missing:
             raise ConfigError(f"Settings.from_config needs a validated config (config.validate_config); this one "
                               f"lacks {', '.join(missing)}")
-        from .operators import DTYPES, plugin_kernel_per_dtype
-
         profiles = {name: to_profile(name, p) for name, p in config["profiles"].items()}
         threads = dict(config["threads"])
         threads.setdefault("profile", next(iter(profiles)))
@@ -444,3 +443,17 @@ __all__ = ["NOT_HANDED", "SECTIONS", "BuilderSettings", "CalibrationSettings", "
            "ConformanceSettings", "KernelBenchSettings", "MlflowSettings", "NotHanded", "ProfileSettings",
            "ReferenceSettings", "Settings", "ThreadSettings", "TimingSettings", "TuneSettings", "TuneTimingSettings",
            "VerdictSettings"]
+
+
+def operator_names(settings: Settings) -> list[str]:
+    """The names of config ``operators:`` (spec paths resolved to their operators' names)."""
+    return [s.name for s in resolve_operators(list(settings.operators))]
+
+
+def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
+    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel
+    (Settings.plugin_kernel: one name or auto per dtype, the kernel measured best can differ by dtype)."""
+    kernel = get_operator(op).kernel or ""
+    if kernel != "optimised":
+        return kernel
+    return settings.plugin_kernel[dtype]

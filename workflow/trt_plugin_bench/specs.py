@@ -18,7 +18,9 @@ first (so an external plugin's reference lives beside its spec), then by its nam
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -33,13 +35,14 @@ import jsonschema
 import numpy as np
 import yaml
 
-from .config import PROJECT_ROOT, WORKFLOW_DIR, ConfigError
+from . import oracle
+from .schema import PROJECT_ROOT, WORKFLOW_DIR, ConfigError, _format_schema_error, _key_path, _with_defaults
 
 SPEC_SCHEMA_PATH = WORKFLOW_DIR / "schemas" / "operator.schema.yaml"
 OPS_DIR = PROJECT_ROOT / "ops"
 DTYPES = ("fp32", "fp16", "bf16")
 TWIN_SUFFIX = "_native"
-EDGE_KINDS = ("zero", "denormal", "large", "inf", "nan")
+EDGE_KINDS = oracle.DEFAULT_EDGES
 # the tiny input every reference, cost model and CPU implementation is called on at load
 PROBE_DIM = 4
 
@@ -78,10 +81,6 @@ class Library:
         may build several), or the prebuilt file."""
         return str(self.prebuilt) if self.prebuilt is not None else f"{self.cmake}::{self.target}"
 
-    @property
-    def project_plugin(self) -> bool:
-        """The project's own plugin/ folder: the compile rule's main build (libswish_plugin.so)."""
-        return self.cmake is not None and self.cmake.resolve() == (PROJECT_ROOT / "plugin").resolve()
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,48 @@ class Plugin:
     namespace: str
     library: Library
     init: str | None = None
+
+
+@dataclass(frozen=True)
+class Variants:
+    """A plugin's kernel variants (spec key ``variants``): the ids its kernel field takes, read from a
+    file beside the spec (``ids``: CSV ``id,name,status``, status ``retired`` for an id the library
+    refuses), the one the framework runs by default, and the C functions the library exports that
+    name its own ids (checked against the file whenever the library is loaded)."""
+
+    ids_file: Path
+    default: str
+    count_symbol: str | None = None  # int32_t f(void): one past the highest id
+    name_symbol: str | None = None  # char const* f(int32_t): an id's name, NULL for a retired one
+    direct_library: str | None = None  # the kernels without TensorRT (the kernel_bench rule), built beside the plugin
+    direct_launch: str | None = None  # its launch function (cuda_direct.KernelLibrary: the ABI)
+
+    def table(self) -> tuple[dict[str, int], dict[int, str], int]:
+        """(name -> id of every live kernel, retired id -> name, one past the highest id)."""
+        return _variant_table(str(self.ids_file))
+
+
+@functools.cache
+def _variant_table(path: str) -> tuple[dict[str, int], dict[int, str], int]:
+    live: dict[str, int] = {}
+    retired: dict[int, str] = {}
+    try:
+        rows = list(csv.DictReader(line for line in Path(path).read_text().splitlines()
+                                   if line.strip() and not line.startswith("#")))
+    except OSError as exc:
+        raise SpecError(f"kernel variant ids {path} (key 'variants.ids'): {exc}") from exc
+    for i, row in enumerate(rows):
+        try:
+            kid, name, status = int(row["id"]), str(row["name"]).strip(), str(row.get("status") or "").strip()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"kernel variant ids {path}: row {i + 1}: {row!r}; allowed: id,name,status with an "
+                            "integer id") from exc
+        if status == "retired":
+            retired[kid] = name
+        else:
+            live[name] = kid
+    count = max([*live.values(), *retired.keys()], default=-1) + 1
+    return live, retired, count
 
 
 @dataclass(frozen=True)
@@ -106,10 +147,33 @@ class Generator:
 
 @dataclass(frozen=True)
 class TensorSpec:
+    """An input (or a constant weight) of the operator. Input 0's shape comes from the config's
+    profiles; another input's or a weight's from its shape rule against an input:
+    ``like`` (that input's shape), with ``broadcast`` (those axes of it are 1) or ``axes`` (only
+    those axes of it kept: a weight of shape [H] is ``axes: [-1]``); or ``dims`` alone (its own,
+    fixed shape). ``dtype``: same (the engine's dtype) or a fixed one."""
+
     name: str
     rank: int | None = None  # None: any rank
     dims: tuple[Any, ...] = ()  # per dim: int (fixed), None (dynamic) or (min, max)
     generator: Generator = Generator()
+    dtype: str = "same"
+    like: str | None = None  # the input whose shape this one follows (None: input 0's own profile)
+    broadcast: tuple[int, ...] = ()  # axes of ``like`` that are 1 here
+    axes: tuple[int, ...] | None = None  # the axes of ``like`` this one keeps (None: all)
+
+    def dtype_for(self, engine_dtype: str) -> str:
+        return engine_dtype if self.dtype == "same" else self.dtype
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """An output: its shape is an input's (``like``), or what ``function`` (module:function(shapes,
+    **fields) -> shape, shapes: every input's) returns; its dtype the engine's."""
+
+    name: str
+    like: str | None = None
+    function: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,9 +188,10 @@ class OperatorSpec:
 
     name: str
     description: str
-    function: str  # the math, shared by every implementation (swish: plugin, naive, V3, native)
+    function: str  # the math, shared by every implementation of it (plugin variants, native)
     implementation: str  # "native" (TensorRT layers) | "plugin_v2" | "plugin_v3"
-    kernel: str | None = None  # the Swish plugin's kernel variant, see plugin/swishPlugin/README.md
+    kernel: str | None = None  # optimised (config plugin_kernel / the tune rule) | naive: of variants
+    variants: Variants | None = None  # the plugin's kernel variants (their ids, the default)
     min_tensorrt_major: int = 8
     path: Path | None = None  # the spec file (None: built in code, e.g. by a test)
     builtin: bool = False  # from ops/: resolved by name in every process
@@ -135,11 +200,17 @@ class OperatorSpec:
     dtypes: tuple[str, ...] = DTYPES
     inputs: tuple[TensorSpec, ...] = (TensorSpec("x"),)
     outputs: tuple[str, ...] = ("y",)
+    weights: tuple[TensorSpec, ...] = ()  # constants built into the engine (e.g. a norm's gamma, beta)
+    output_specs: tuple[OutputSpec, ...] = ()  # outputs' shape rules (empty: one output like input 0)
     reference: str = ""
     cpu_implementation: str | None = None
     tolerances: tuple[tuple[str, Tolerance], ...] = ()
     tolerance_model: str | None = None
     nan_input_may_give_zero: bool = False
+    ftz: tuple[bool, bool] = (False, True)  # (the plugin side, TensorRT's layers): a flushed subnormal passes
+    color: str | None = None  # the operator's colour in every figure (None: one from the palette)
+    native_operator: str | None = None  # a plugin's TensorRT-native twin in the tables (None: <name>_native)
+    ncu_kernels: str = "regex:.*"  # the kernels the profile rule's Nsight Compute run profiles (ncu -k)
     native_twin: str | None = None
     cost: str = ""
     twin_of: str | None = None  # the plugin operator whose native twin this is
@@ -194,9 +265,49 @@ class OperatorSpec:
         if self.native_twin is None or not self.uses_plugin:
             raise _fail(self.path, "native_twin", f"{self.name} has no native twin (null, or a native operator)")
         return dataclasses.replace(
-            self, name=self.name + TWIN_SUFFIX, implementation="native", kernel=None, min_tensorrt_major=8,
+            self, name=self.name + TWIN_SUFFIX, implementation="native", kernel=None, variants=None, min_tensorrt_major=8,
+            color=None, native_operator=None, ncu_kernels="regex:.*",
             plugin=None, description=f"TensorRT-native twin of {self.name} ({self.native_twin})",
             fields=tuple(f for f in self.fields if f.value_from not in ("kernel", "kernel_table")), twin_of=self.name)
+
+    def tensor_shape(self, t: TensorSpec, shapes: Mapping[str, tuple[int, ...]]) -> tuple[int, ...]:
+        """``t``'s shape from the inputs' shapes already known (by name): its shape rule."""
+        if t.like is None:
+            return tuple(v if isinstance(v, int) else 1 for v in t.dims)
+        base = list(shapes[t.like])
+        for axis in t.broadcast:
+            base[axis] = 1
+        if t.axes is not None:
+            base = [base[a] for a in t.axes]
+        return tuple(base)
+
+    def input_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        """Every input's shape when input 0 has ``shape``, in order (the shape rules)."""
+        known = {self.inputs[0].name: tuple(shape)}
+        for t in self.inputs[1:]:
+            known[t.name] = self.tensor_shape(t, known)
+        return [known[t.name] for t in self.inputs]
+
+    def weight_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        known = dict(zip((t.name for t in self.inputs), self.input_shapes(shape)))
+        return [self.tensor_shape(w, known) for w in self.weights]
+
+    def all_shapes(self, shape: Sequence[int]) -> list[tuple[int, ...]]:
+        """The cost model's shapes: every input's, then every weight's, when input 0 has ``shape``."""
+        return [*self.input_shapes(shape), *self.weight_shapes(shape)]
+
+    def output_shapes(self, shape: Sequence[int], values: Mapping[str, Any] | None = None) -> list[tuple[int, ...]]:
+        """Every output's shape when input 0 has ``shape`` (its shape rule)."""
+        shapes = self.input_shapes(shape)
+        known = dict(zip((t.name for t in self.inputs), shapes))
+        out = []
+        for i, o in enumerate(self.output_specs or (OutputSpec(self.outputs[0]),)):
+            if o.function:
+                fn = import_function(o.function, self.folder, self.path, f"outputs[{i}].shape.function")
+                out.append(tuple(int(d) for d in fn(shapes, **self.kwargs(fn, values))))
+            else:
+                out.append(known[o.like or self.inputs[0].name])
+        return out
 
     def shape_problem(self, shape: Sequence[int], index: int = 0) -> str | None:
         """Why ``shape`` cannot be input ``index`` (rank, a fixed or bounded dim), or None."""
@@ -294,8 +405,6 @@ def load_schema() -> dict[str, Any]:
 
 
 def _schema_message(error: jsonschema.ValidationError) -> tuple[str, str]:
-    from .config import _format_schema_error, _key_path
-
     key = _key_path(error)
     text = _format_schema_error(error).replace("config key", "key").replace("unknown config key(s)", "unknown key(s)")
     return key, text
@@ -304,8 +413,6 @@ def _schema_message(error: jsonschema.ValidationError) -> tuple[str, str]:
 def _validate_raw(raw: Any, path: Path | None) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SpecError(f"operator spec {path}: must hold a mapping at the top level")
-    from .config import _with_defaults
-
     data = copy.deepcopy(raw)
     validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
@@ -322,9 +429,44 @@ def _edges(raw: list) -> tuple[Any, ...]:
 def _tensor(d: dict) -> TensorSpec:
     g = d.get("generator", {})
     dims = tuple(v if not isinstance(v, dict) else (int(v["min"]), int(v["max"])) for v in d.get("dims", ()))
+    shape = d.get("shape") or {}
+    axes = shape.get("axes")
     return TensorSpec(d["name"], d.get("rank"), dims,
                       Generator(g.get("distribution", "normal"), float(g.get("scale", 6.0)), float(g.get("low", -1.0)),
-                                float(g.get("high", 1.0)), _edges(g.get("edges", list(EDGE_KINDS)))))
+                                float(g.get("high", 1.0)), _edges(g.get("edges", list(EDGE_KINDS)))),
+                      d.get("dtype", "same"), shape.get("like"), tuple(int(a) for a in shape.get("broadcast", ())),
+                      tuple(int(a) for a in axes) if axes is not None else None)
+
+
+def _check_tensors(path: Path | None, inputs: tuple[TensorSpec, ...], weights: tuple[TensorSpec, ...],
+                   outputs: tuple[OutputSpec, ...]) -> None:
+    """The shape rules name inputs that exist (before them), axes inside the rank they can know."""
+    names: list[str] = []
+    for key, tensors in (("inputs", inputs), ("weights", weights)):
+        for i, t in enumerate(tensors):
+            where = f"{key}[{i}].shape"
+            if key == "inputs" and i == 0 and t.like is not None:
+                raise _fail(path, where, "input 0's shape comes from the config's profiles; allowed: no shape rule")
+            if key == "inputs" and i > 0 and t.like is None and not t.dims:
+                raise _fail(path, where, f"input {t.name!r} has no shape rule; allowed: {{like: <an input before "
+                                         "it>, broadcast: [axes]}} or fixed dims")
+            if key == "weights" and t.like is None and not (t.dims and all(isinstance(v, int) for v in t.dims)):
+                raise _fail(path, where, f"weight {t.name!r} has no shape rule; allowed: {{like: <input>, axes: "
+                                         "[axes kept]}} or fixed dims (integers)")
+            if t.like is not None and t.like not in names:
+                allowed = ", ".join(names) or "none (input 0 has no rule)"
+                raise _fail(path, f"{where}.like", f"{t.like!r} is not an input before it; allowed values: {allowed}")
+            if t.broadcast and t.axes is not None:
+                raise _fail(path, where, "broadcast and axes together; allowed: one of them")
+            if key == "inputs":
+                names.append(t.name)
+        if key == "inputs":
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise _fail(path, "inputs", f"input names {', '.join(dup)} repeat; allowed: unique names")
+    for i, o in enumerate(outputs):
+        if o.like is not None and o.like not in names:
+            raise _fail(path, f"outputs[{i}].shape.like", f"{o.like!r} is not an input; allowed values: {', '.join(names)}")
 
 
 def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check: bool = True) -> OperatorSpec:
@@ -361,10 +503,29 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
             raise _fail(path, f"fields.{f.name}.value_from", f"{f.value_from} needs key 'kernel' (optimised or naive)")
     if d.get("kernel") is not None and impl == "native":
         raise _fail(path, "kernel", "a native operator runs no plugin kernel; allowed: null")
+    variants = None
+    if "variants" in d:
+        v = d["variants"]
+        ids_file = (folder / v["ids"]).resolve()
+        if not ids_file.is_file():
+            raise _fail(path, "variants.ids", f"{ids_file} does not exist; allowed: a CSV file id,name,status "
+                                              "(relative to the spec file)")
+        direct = v.get("direct") or {}
+        variants = Variants(ids_file, v["default"], v.get("count_symbol"), v.get("name_symbol"), direct.get("library"),
+                            direct.get("launch"))
+        live, _, _ = variants.table()
+        if variants.default not in live:
+            raise _fail(path, "variants.default", f"{variants.default!r} is not a kernel of {ids_file}; allowed "
+                                                  f"values: {', '.join(live)}")
+    if d.get("kernel") is not None and variants is None:
+        raise _fail(path, "kernel", f"{d['kernel']} needs key 'variants' (the plugin's kernel ids); allowed: "
+                                    "null, or declare variants")
     inputs = tuple(_tensor(t) for t in d["inputs"])
-    if len(inputs) != 1:
-        raise _fail(path, "inputs", f"{len(inputs)} inputs; allowed: 1 (this harness builds, fills and times "
-                                    "one input tensor per engine today; the cost model already takes a list of shapes)")
+    weights = tuple(_tensor(t) for t in d.get("weights", []))
+    output_specs = tuple(OutputSpec(o["name"], (o.get("shape") or {}).get("like") if isinstance(o.get("shape"), dict) else None,
+                                    (o.get("shape") or {}).get("function") if isinstance(o.get("shape"), dict) else None)
+                         for o in d["outputs"])
+    _check_tensors(path, inputs, weights, output_specs)
     for i, t in enumerate(inputs):
         if t.rank is not None and t.dims and len(t.dims) != t.rank:
             raise _fail(path, f"inputs[{i}].dims", f"{len(t.dims)} dims for rank {t.rank}; allowed: one per dimension")
@@ -380,11 +541,14 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
                                        "{ulps: N, abs: A} per dtype, or a model")
     spec = OperatorSpec(
         name=d["name"], description=d["description"], function=d.get("function", d["name"]), implementation=impl,
-        kernel=d.get("kernel"), min_tensorrt_major=int(d["min_tensorrt_major"]), path=path, builtin=builtin,
+        kernel=d.get("kernel"), variants=variants, min_tensorrt_major=int(d["min_tensorrt_major"]), path=path, builtin=builtin,
         plugin=plugin, fields=fields, dtypes=tuple(d["dtypes"]), inputs=inputs,
-        outputs=tuple(o["name"] for o in d["outputs"]), reference=d["reference"],
+        outputs=tuple(o["name"] for o in d["outputs"]), weights=weights, output_specs=output_specs,
+        reference=d["reference"],
         cpu_implementation=d.get("cpu_implementation"), tolerances=tolerances, tolerance_model=tol.get("model"),
-        nan_input_may_give_zero=bool(tol.get("nan_input_may_give_zero", False)), native_twin=d.get("native_twin"),
+        nan_input_may_give_zero=bool(tol.get("nan_input_may_give_zero", False)),
+        ftz=(bool(tol.get("ftz", {}).get("plugin", False)), bool(tol.get("ftz", {}).get("tensorrt_layers", True))),
+        color=d.get("color"), native_operator=d.get("native_operator"), ncu_kernels=d["ncu_kernels"], native_twin=d.get("native_twin"),
         cost=d["cost"])
     if check:
         check_functions(spec)
@@ -405,7 +569,8 @@ def check_functions(spec: OperatorSpec) -> None:
     and tolerance model once on a tiny random input (fp32), so a missing or failing one stops the
     run here; every keyword argument without a default must be a declared field."""
     declared = set(spec.field_names)
-    positional = {"reference": len(spec.inputs), "cpu_implementation": len(spec.inputs), "cost": 2,
+    n_arrays = len(spec.inputs) + len(spec.weights)
+    positional = {"reference": n_arrays, "cpu_implementation": n_arrays, "cost": 2,
                   "tolerance_model": 3, "native_twin": 5}
     fns: dict[str, Callable] = {}
     for which, n in positional.items():
@@ -422,10 +587,20 @@ def check_functions(spec: OperatorSpec) -> None:
     problem = spec.shape_problem(shape)
     if problem:  # only a contradictory inputs section gets here
         raise _fail(spec.path, "inputs[0]", f"no shape fits it ({problem})")
-    x64 = np.random.default_rng(0).standard_normal(shape)
+    rng = np.random.default_rng(0)
+    all_shapes = spec.all_shapes(shape)
+    arrays = [rng.standard_normal(s) for s in all_shapes]
+    x64 = arrays[0]
+    try:
+        expected = spec.output_shapes(shape)
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the spec's shape function failed
+        raise _fail(spec.path, "outputs", f"an output's shape rule raised {type(exc).__name__}: {exc} for input "
+                                          f"shapes {[list(s) for s in spec.input_shapes(shape)]}") from exc
     calls = {
-        "reference": lambda fn: fn(x64, **spec.kwargs(fn)),
-        "cpu_implementation": lambda fn: fn(x64.astype(np.float32), **spec.kwargs(fn)),
+        "reference": lambda fn: fn(*arrays, **spec.kwargs(fn)),
+        "cpu_implementation": lambda fn: fn(*(a.astype(np.float32) for a in arrays), **spec.kwargs(fn)),
         "tolerance_model": lambda fn: fn(x64, "fp32", False, **spec.kwargs(fn)),
     }
     for which, call in calls.items():
@@ -433,16 +608,23 @@ def check_functions(spec: OperatorSpec) -> None:
             continue
         key = {"tolerance_model": "tolerance.model"}.get(which, which)
         try:
-            out = np.asarray(call(fns[which]))
+            result = call(fns[which])
         except Exception as exc:  # noqa: BLE001 - the spec's function failed: say so, with its words
-            raise _fail(spec.path, key, f"{getattr(spec, which)} raised {type(exc).__name__}: {exc} on a random "
-                                        f"float64 input of shape {list(shape)}") from exc
-        if out.shape != shape or (which != "tolerance_model" and not np.issubdtype(out.dtype, np.floating)):
-            raise _fail(spec.path, key, f"{getattr(spec, which)} returned {out.dtype} of shape {list(out.shape)} for an "
-                                        f"input of shape {list(shape)}; allowed: a float array of the input's shape")
+            raise _fail(spec.path, key, f"{getattr(spec, which)} raised {type(exc).__name__}: {exc} on random "
+                                        f"float64 inputs of shapes {[list(s) for s in all_shapes]}") from exc
+        outs = list(result) if isinstance(result, (tuple, list)) else [result]
+        wanted = [shape] if which == "tolerance_model" else expected
+        outs = [np.asarray(o) for o in outs]
+        if len(outs) != len(wanted) or any(
+                o.shape != w or (which != "tolerance_model" and not np.issubdtype(o.dtype, np.floating))
+                for o, w in zip(outs, wanted)):
+            got = ", ".join(f"{o.dtype} {list(o.shape)}" for o in outs)
+            raise _fail(spec.path, key, f"{getattr(spec, which)} returned {got} for inputs of shapes "
+                                        f"{[list(s) for s in all_shapes]}; allowed: {len(wanted)} float array(s) of "
+                                        f"shape(s) {[list(w) for w in wanted]} (the outputs' shape rules)")
     try:
         fn = fns["cost"]
-        result = fn([shape] * len(spec.inputs), "fp32", **spec.kwargs(fn))
+        result = fn(all_shapes, "fp32", **spec.kwargs(fn))
     except SpecError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -468,22 +650,22 @@ def load_spec(path: str | Path, builtin: bool = False) -> OperatorSpec:
     except yaml.YAMLError as exc:
         raise SpecError(f"operator spec {path} is not valid YAML: {exc}") from exc
     spec = parse_spec(raw, path, builtin=builtin)
-    if not builtin and spec.name != path.stem and path.parent == OPS_DIR:
-        raise _fail(path, "name", f"{spec.name!r} in ops/{path.name}; allowed: the file's stem {path.stem!r}")
+    if not builtin and spec.name != path.stem and OPS_DIR in path.parents:
+        raise _fail(path, "name", f"{spec.name!r} in {path}; allowed: the file's stem {path.stem!r}")
     _BY_PATH[key] = spec
     return spec
 
 
 def builtin_specs(ops_dir: Path = OPS_DIR) -> dict[str, OperatorSpec]:
-    """Every spec in ops/, by name (sorted by file name)."""
+    """Every spec in ops/ and its folders (ops/<op>/<name>.yaml beside the op's modules), by name."""
     if not Path(ops_dir).is_dir():
         raise SpecError(f"the built-in operator specs are missing: {ops_dir} is not a folder (a copy of the project "
                         "needs ops/ beside workflow/)")
     out: dict[str, OperatorSpec] = {}
-    for p in sorted(Path(ops_dir).glob("*.yaml")):
+    for p in sorted(Path(ops_dir).rglob("*.yaml")):
         spec = load_spec(p, builtin=True)
         if spec.name != p.stem:
-            raise _fail(spec.path, "name", f"{spec.name!r} in ops/{p.name}; allowed: the file's stem {p.stem!r}")
+            raise _fail(spec.path, "name", f"{spec.name!r} in {p}; allowed: the file's stem {p.stem!r}")
         out[spec.name] = spec
     return out
 
@@ -514,7 +696,7 @@ def register(spec: OperatorSpec, builtins: Mapping[str, OperatorSpec]) -> None:
 
 def lookup(name: str, builtins: Mapping[str, OperatorSpec]) -> OperatorSpec | None:
     """The operator ``name``: built in (ops/), or an external spec (or its twin) loaded here. The
-    built-in plugins' twins are operators of their own in ops/ (swish_native), so none is derived."""
+    built-in plugins' twins are operators of their own in ops/ (native_operator), so none is derived."""
     return builtins.get(name) or _LOADED.get(name)
 
 
@@ -564,3 +746,103 @@ def from_ref(ref: str, builtins: Mapping[str, OperatorSpec]) -> OperatorSpec:
     if found is None:
         raise SpecError(f"{ref!r} is not an operator; allowed values: {', '.join(known_names(builtins))}")
     return found
+
+
+# -- the numerics registry: one per operator, from its spec ------------------------------------------
+_NUMERICS: dict[int, tuple[OperatorSpec, oracle.Numerics]] = {}
+
+
+def numerics_of(spec: OperatorSpec) -> oracle.Numerics:
+    """The checks' view of ``spec`` (oracle.Numerics): its reference, tolerances, words and CPU
+    implementation, built once per spec object (a spec is loaded once per process). The one place
+    an operator's math comes from."""
+    entry = _NUMERICS.get(id(spec))
+    if entry is None or entry[0] is not spec:  # kept with the spec: an id is never reused while cached
+        entry = _NUMERICS[id(spec)] = (spec, _build_numerics(spec))
+    return entry[1]
+
+
+AUX_SEED = 7919  # the other inputs' and the weights' draws: fixed, so every process sees the same values
+
+
+def aux_arrays(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> list[tuple[np.ndarray, str]]:
+    """The other inputs (1..N-1) and the weights of ``spec`` when input 0 has ``shape`` at engine
+    dtype ``dtype``: (device array, its dtype), each drawn with its own generator (edge values in its
+    first and last elements), the same in every process. Cached per (shape, dtype)."""
+    key = (id(spec), tuple(shape), dtype)
+    entry = _AUX.get(key)
+    if entry is None or entry[0] is not spec:
+        tensors = [*spec.inputs[1:], *spec.weights]
+        shapes = [*spec.input_shapes(shape)[1:], *spec.weight_shapes(shape)]
+        arrays = [(oracle.random_input(s, t.dtype_for(dtype), AUX_SEED + k, generator=t.generator), t.dtype_for(dtype))
+                  for k, (t, s) in enumerate(zip(tensors, shapes))]
+        if len(_AUX) > 64:
+            _AUX.clear()
+        entry = _AUX[key] = (spec, arrays)
+    return entry[1]
+
+
+_AUX: dict[tuple, tuple[OperatorSpec, list[tuple[np.ndarray, str]]]] = {}
+
+
+def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
+    reference = spec.fn("reference")
+    beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]
+    single = len(spec.inputs) == 1 and not spec.weights
+
+    def kw(fn: object, beta: float) -> dict:
+        return spec.kwargs(fn, {name: beta for name in beta_fields})  # type: ignore[arg-type]
+
+    def others(x: np.ndarray, dtype: str, as_type: Any) -> list[np.ndarray]:
+        """Inputs 1.. and the weights, in ``as_type`` (float64 for the reference, float32 for the CPU)."""
+        if single:
+            return []
+        return [oracle.to_float64(a, dt).astype(as_type) for a, dt in aux_arrays(spec, x.shape, dtype)]
+
+    def listed(result: Any) -> list[np.ndarray]:
+        return list(result) if isinstance(result, (tuple, list)) else [result]
+
+    def reference_all(x64: np.ndarray, beta: float, dtype: str = "fp32") -> list[np.ndarray]:
+        return listed(reference(x64, *others(x64, dtype, np.float64), **kw(reference, beta)))
+
+    def reference64(x64: np.ndarray, beta: float, dtype: str = "fp32") -> np.ndarray:
+        return reference_all(x64, beta, dtype)[0]
+
+    if spec.tolerance_model:
+        model = spec.fn("tolerance_model")
+
+        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
+            return model(x64, dtype, trt_layers, **kw(model, beta))
+
+        describe = getattr(model, "describe", None)
+
+        def text(dtype: str, trt_layers: bool) -> str:
+            return describe(dtype, trt_layers) if describe else f"{spec.tolerance_model}'s bound"
+    else:
+        def bound(dtype: str, x64: np.ndarray, ref64: np.ndarray, beta: float, trt_layers: bool) -> np.ndarray:
+            tol = spec.tolerance(dtype)
+            if tol is None:
+                raise ValueError(f"operator spec {spec.path}: no tolerance for {dtype}; allowed dtypes: "
+                                 f"{', '.join(d for d, _ in spec.tolerances)}")
+            floor = tol.abs / oracle.ulp(np.where(np.isfinite(ref64), ref64, 0.0), dtype) if tol.abs else 0.0
+            return np.maximum(tol.ulps, floor)
+
+        def text(dtype: str, trt_layers: bool) -> str:
+            tol = spec.tolerance(dtype)
+            if tol is None:
+                return "no tolerance"
+            if tol.ulps == 0 and tol.abs == 0:
+                return "0 ulp (exact)"
+            return f"{tol.ulps:g} ulp" + (f" or {tol.abs:g} absolute" if tol.abs else "")
+    cpu = cpu_all = None
+    if spec.cpu_implementation:
+        cpu_fn = spec.fn("cpu_implementation")
+
+        def cpu_all(x32: np.ndarray, beta: float, dtype: str = "fp32") -> list[np.ndarray]:
+            return listed(cpu_fn(x32, *others(x32, dtype, np.float32), **kw(cpu_fn, beta)))
+
+        def cpu(x32: np.ndarray, beta: float, dtype: str = "fp32") -> np.ndarray:
+            return cpu_all(x32, beta, dtype)[0]
+
+    return oracle.Numerics(spec.function, reference64, bound, text, cpu, spec.nan_input_may_give_zero, spec.ftz,
+                           outputs=len(spec.output_specs) or 1, reference_all=reference_all, cpu_all=cpu_all)

@@ -30,7 +30,7 @@ from .backends.base import (
     build_record_path,
     write_build_record,
 )
-from .config import TPB_SCRIPT, Profile
+from .config import TPB_SCRIPT, ConfigError, Profile
 from .host import quiet_host
 from .measure import (
     Measurement,
@@ -50,15 +50,17 @@ from .operators import (
     from_ref,
     generator_for,
     moved_bytes,
+    numerics_for,
     operator_ref,
-    plugin_kernel,
+    plugin_library_in,
     tuned_kernel,
 )
 from .provenance import plugin_source_hash
-from .records import CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str
+from .records import AccuracyRow, CompareRow, DynamicRow, LatencyRow, RoundtripRow, ThreadRow, shape_str, write_rows
 from .rows import CompareReport, LatencyReport
 from .samples import write_samples
-from .settings import BuilderSettings, Settings
+from .settings import BuilderSettings, Settings, plugin_kernel
+from .specs import OperatorSpec
 from .stats import AA_PATTERN, StoppingRule
 
 GOLDEN_SEED = 20261124
@@ -70,18 +72,19 @@ FULL_SWEEP_SWITCH = "snakemake --cores 1 --configfile config.yaml config.cpu-ful
 
 
 def plugin_library_from_manifest(manifest_path: Path | None, op_spec: object | None = None) -> Path | None:
-    """The plugin library an operator's engines load: the project's (the manifest's plugin_library),
-    a spec's CMake folder's build (the manifest's spec_libraries) or a spec's prebuilt .so."""
+    """The plugin library an operator's engines load: its spec's CMake folder's build (the
+    manifest's spec_libraries, the main build's plugin/ included) or its prebuilt .so
+    (operators.plugin_library_in); no operator: the main build's library (an engine's own build
+    record names its library)."""
     library = getattr(getattr(op_spec, "plugin", None), "library", None)
     if library is not None and library.prebuilt is not None:
         return library.prebuilt
     if manifest_path is None:
         return None
     manifest = json.loads(Path(manifest_path).read_text())
-    if library is not None and not library.project_plugin:
-        lib = manifest.get("spec_libraries", {}).get(library.manifest_key)
-    else:
-        lib = manifest.get("plugin_library")
+    if op_spec is not None:
+        return plugin_library_in(manifest, op_spec)  # type: ignore[arg-type]
+    lib = manifest.get("plugin_library")
     return Path(lib) if lib else None
 
 
@@ -160,16 +163,33 @@ def builder_config(builder: BuilderSettings, extra_work: int = 0) -> dict:
     return cfg
 
 
+def check_profile_fits(backend: Backend, prof: Profile) -> None:
+    """A ConfigError naming the profile key when the backend cannot build or run the profile's
+    largest tensor (Backend.max_tensor_elements): one clear line instead of a traceback deep in the
+    bindings (TensorRT 8.6 at 2^31 elements: 'ValueError: __len__() should return >= 0')."""
+    limit = backend.max_tensor_elements
+    if limit is None:
+        return
+    for key, shape in (("max", prof.max), *((f"shapes[{i}]", s) for i, s in enumerate(prof.shapes))):
+        if elements(shape) > limit:
+            raise ConfigError(f"config key 'profiles.{prof.name}.{key}': shape {list(shape)} has {elements(shape)} "
+                              f"elements, more than the {limit} one tensor may have on the {backend.name} backend "
+                              f"({backend.device_info().tensorrt_version or backend.name}); allowed: at most {limit} "
+                              "elements per tensor (a smaller profile, or TensorRT >= 10)")
+
+
 def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, profile_name: str,
                  engine_path: Path, golden_path: Path, manifest_path: Path | None,
-                 kernel_tables: dict[str, list] | None = None) -> dict:
-    """Build and serialize one engine, then record what the building process computes with it."""
+                 kernel_tables: dict[str, list] | None = None, accuracy_path: Path | None = None) -> dict:
+    """Build and serialize one engine, then record what the building process computes with it
+    and, in ``accuracy_path``, its accuracy (accuracy_rows)."""
     backend = backend_for(settings, backend_name)
     op_ref, op_spec = op, from_ref(op)
     op = op_spec.name
     reason = backend.support(op, dtype)
     if reason:
         raise RuntimeError(f"cannot build {op}/{dtype} on {backend.name}: {reason}")
+    check_profile_fits(backend, settings.profile_named(profile_name))
     spec = make_spec(settings, op_ref, dtype, profile_name, kernel_tables)
     plugin_library = plugin_library_from_manifest(manifest_path, op_spec) if op_spec.uses_plugin else None
     engine_path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,8 +207,14 @@ def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, pro
     x = ref.random_input(shape, dtype, GOLDEN_SEED, generator=generator_for(spec))
     y = engine.infer(x)
     check = engine.check(y, x, shape)
-    if not check.ok:
+    accuracy = accuracy_rows(backend.name, engine, op_spec, shape)
+    if accuracy_path is not None:  # written first: a failing engine's accuracy is kept
+        write_rows(accuracy_path, AccuracyRow, accuracy)
+    if not check.ok and not op_spec.tensorrt_layers:
         raise RuntimeError(f"engine {op}/{dtype}/{profile_name} computes wrong values: {check.message}")
+    if not check.ok:  # TensorRT's own layers outside their tolerance: the accuracy table says so
+        log(f"engine {op}/{dtype}/{profile_name} (TensorRT's own layers) is outside its tolerance: {check.message}; "
+            "reported in the accuracy table, the timing goes on")
     tmp = golden_path.with_name(golden_path.name + ".tmp.npz")
     np.savez(tmp, seed=np.int64(GOLDEN_SEED), shape=np.asarray(shape, dtype=np.int64), dtype=np.str_(dtype),
              x_sha256=np.str_(digest(x)), y_sha256=np.str_(digest(y)), pid=np.int64(os.getpid()))
@@ -196,6 +222,29 @@ def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, pro
     engine.close()
     log(f"built {engine_path.name}: {record['engine_bytes']} bytes in {facts.get('build_seconds', 0):.2f} s; {check.message}")
     return record
+
+
+def accuracy_rows(backend_name: str, engine, op_spec: OperatorSpec, shape: tuple[int, ...]) -> list[AccuracyRow]:  # noqa: ANN001
+    """``engine``'s outputs at ``shape`` against the float64 reference: on random inputs of its spec's
+    generator (no edge values), and on the spec's edge values of the dtype, repeated over the tensor."""
+    spec = engine.spec
+    gen = generator_for(spec)
+    n = int(np.prod(shape, dtype=np.int64))
+    random_x = ref.random_input(shape, spec.dtype, GOLDEN_SEED + 1, with_edges=False, generator=gen)
+    edges = ref.edge_values(tuple(gen.edges) if gen is not None else ref.DEFAULT_EDGES, spec.dtype)
+    edge_x = ref.to_device_dtype(np.resize(edges, n).astype(np.float32).reshape(shape), spec.dtype)
+    side = "tensorrt_layers" if op_spec.tensorrt_layers else "plugin"
+    rows = []
+    for inputs, x in (("random", random_x), ("edge", edge_x)):
+        c = engine.check(engine.infer(x), x, shape)
+        worst = "; ".join(f"x={w[0]!r} got={w[1]!r} ref={w[2]!r} ({w[3]:.3g} ulp)" for w in c.worst)
+        if not c.ok:
+            worst = c.message
+        rows.append(AccuracyRow(backend_name, spec.operator, spec.implementation, side, spec.dtype, spec.profile,
+                                shape_str(shape), inputs, n, c.max_ulp_err, c.mean_ulp_err, c.max_bound_ratio,
+                                c.mismatches, bool(c.ok), numerics_for(spec).text(spec.dtype, engine.tensorrt_layers),
+                                worst))
+    return rows
 
 
 # -- latency -------------------------------------------------------------------------------------
@@ -248,8 +297,11 @@ def _latency_rows(settings: Settings, backend: Backend, engine, shapes: list, mo
     into each repeat's median, and its noise comes from the spread of its visit medians
     (measure.measure_visits, stats.summarize_visits)."""
     report = LatencyReport(backend.name, device, backend.timing_clock, engine.spec)
+    # TensorRT's own layers outside their tolerance: the row says verified false (and the accuracy
+    # table why), the timing goes on; a plugin's wrong output stops the rule
     plan = Plan(engine_timers(settings.timing.verify_max_elements), rule, repeats=repeats,
-                limit=size_limit(settings, limit), row=report.row, line=report.line)
+                limit=size_limit(settings, limit), row=report.row, line=report.line,
+                raise_on_wrong=not for_engine(engine.spec).tensorrt_layers)
     idle_modes = [m for m in modes if MODE_START.get(m) == "idle"]
     blocked = [latency_state(engine, shape, mode, i, len(shapes)) for i, shape in enumerate(shapes, 1)
                for mode in modes if mode not in idle_modes]
@@ -353,6 +405,7 @@ def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, mani
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
     prof = settings.profile_named(spec.profile)
+    check_profile_fits(backend, prof)
     brief = StoppingRule(target_rse=0.02, min_samples=10, max_samples=200, max_time_s=0.05, warmup_min=3)
 
     def base(shape: tuple[int, ...]) -> dict:
@@ -380,14 +433,23 @@ def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, mani
             rows.append(DynamicRow(**base(shape), status="failed", output_shape="", verified=False,
                                    median_us=float("nan"), message=f"{type(exc).__name__}: {exc}"))
         log(f"shape {i} of {len(shapes)}: {shape_str(shape)} -> {rows[-1].status}")
+    limit = backend.max_tensor_elements
     for shape in out_of_profile_shapes(prof):
-        # a zero-copy view of the right shape: the engine must refuse it before touching the data
-        x = np.broadcast_to(ref.random_input((1,), spec.dtype, seed=7), shape)
-        try:
-            engine.infer(x)
-            status, message = "failed", "an out-of-profile shape was accepted"
-        except ShapeOutOfProfileError as exc:
-            status, message = "rejected", str(exc)
+        if limit is not None and elements(shape) > limit:  # the backend cannot address it at all
+            status, message = "skipped", (f"{elements(shape)} elements > {limit}, what one tensor may have on the "
+                                          f"{backend.name} backend (profile key 'profiles.{prof.name}.max'): "
+                                          "its refusal is not tested")
+        else:
+            # a zero-copy view of the right shape: the engine must refuse it before touching the data
+            x = np.broadcast_to(ref.random_input((1,), spec.dtype, seed=7, generator=generator_for(spec)), shape)
+            try:
+                engine.infer(x)
+                status, message = "failed", "an out-of-profile shape was accepted"
+            except ShapeOutOfProfileError as exc:
+                status, message = "rejected", str(exc)
+            except Exception as exc:  # noqa: BLE001 - a crash of the refusal is a result, not a traceback
+                status, message = "failed", (f"{type(exc).__name__}: {exc} (profile key 'profiles.{prof.name}.max', "
+                                             f"shape {shape_str(shape)})")
         rows.append(DynamicRow(backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
                                shape=shape_str(shape), elements=elements(shape), in_profile=False, status=status,
                                output_shape="", verified=False, median_us=float("nan"), message=message))
@@ -558,7 +620,7 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
     iterations = tcfg.iterations
     if backend.max_thread_iterations is not None:  # the CPU reference backend's quick default
         iterations = min(iterations, backend.max_thread_iterations)
-    inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k) for k in range(4)]
+    inputs = [ref.random_input(shape, spec.dtype, seed=1000 + k, generator=generator_for(spec)) for k in range(4)]
     expected = []
     with engine.worker() as w:
         for x in inputs:

@@ -222,11 +222,11 @@ def _tune_gpu(settings: Settings, manifest_path: Path | None, choice_path: Path)
     free, _ = cuda.mem_get_info()
     plugin_op = tcfg.operator
     native_op = next((b for a, b in settings.compare.pairs if a == plugin_op), None)
-    library = plugin_library_from_manifest(manifest_path)
+    library = plugin_library_from_manifest(manifest_path, get_operator(plugin_op))
     # a 256 Ki-element check block: the float64 check of every variant at every size (a 4 Mi block
     # then) was most of the rule's 5.6 minutes on the H200 (2026-12-02); the kernel check and the
     # engines' own checks cover the numerics
-    bench = DirectBench(kernel_library(manifest_path), backend.gpu, list(tcfg.kernels), rule, beta, modes=("cold",),
+    bench = DirectBench(kernel_library(manifest_path, get_operator(plugin_op)), backend.gpu, list(tcfg.kernels), rule, beta, modes=("cold",),
                         block_elements=1 << 18, l2_flush=l2_flush)
     rows: list[TuneRow] = []
     tables: dict[str, list] = {}

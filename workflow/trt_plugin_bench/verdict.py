@@ -794,7 +794,7 @@ def verdict_from_store(candidate_dir: Path | None, out_dir: Path, tracking_uri: 
     and a candidate folder or run id; runs from the store are materialised in a temporary folder.
     The candidate's run (``candidate_run``, ``tag_run`` or the one its folder's logged.json names) is
     tagged. With ``missing_baseline_ok``, no default baseline writes verdict files saying so (exit 0)."""
-    from .config import PROJECT_ROOT
+    from .schema import PROJECT_ROOT
 
     parse_fail_on(fail_on)  # a bad name is exit 2 before anything is downloaded
     cand_id = candidate_run or (candidate_from_folder(candidate_dir, tracking_uri) if candidate_dir else None)

@@ -248,6 +248,13 @@ class Backend(ABC):
         return None
 
     @property
+    def max_tensor_elements(self) -> int | None:
+        """The most elements one tensor may have for this backend to build or run it (TensorRT 8.6:
+        2^31 - 1, its 32-bit volumes); None: no such limit. A profile above it is a config error
+        naming the profile key (sweeps.check_profile_fits), never a traceback."""
+        return None
+
+    @property
     def max_time_s(self) -> float | None:
         """A cap on each timed state's budget (timing.max_time_s, compare.max_time_s) here."""
         return None

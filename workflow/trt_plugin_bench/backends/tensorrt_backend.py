@@ -1,11 +1,12 @@
-"""The TensorRT backend: builds ReLU, native swish and the Swish plugin engines, runs and times them.
+"""The TensorRT backend: builds each operator's engine (a spec's plugin, or TensorRT's own layers
+through its native twin), runs and times them.
 
 Written for TensorRT 8.6 (run on the H100 through trt-kit) and 10/11 (IPluginV3, bf16, strongly
 typed networks: written from NVIDIA's documentation, guarded by the major version). The
 differences live in small functions, each named for what it adapts, in the modules that do each
 job; this one is the Backend that composes them:
 
-- trt_common: the TensorRT major version, tensor and plugin names, BuildError, CapturingLogger
+- trt_common: the TensorRT major version, tensor names, BuildError, CapturingLogger
 - trt_network: the network (input, plugin layer or native twin, output)
 - trt_plugins: plugin libraries loaded into the process, creators looked up in the registry
 - trt_engine: build (builder config, profiles, tactic sources, serialize) and deserialize (TrtEngine)
@@ -34,9 +35,6 @@ from .engine_files import discard_corrupt
 from .trt_common import (
     INPUT,
     OUTPUT,
-    PLUGIN_NAME,
-    PLUGIN_NAMESPACE,
-    PLUGIN_VERSION,
     TRT_MAJOR,
     BuildError,
     CapturingLogger,
@@ -82,43 +80,41 @@ class TensorRTBackend(Backend):
             hostname=socket.gethostname(),
         )
 
+    @property
+    def max_tensor_elements(self) -> int | None:
+        """TensorRT 8.6 counts a tensor's elements in 32 bits: above 2^31 - 1 it can neither build
+        nor run it (10 and later count in 64 bits)."""
+        return (1 << 31) - 1 if TRT_MAJOR < 10 else None
+
     def support(self, operator: str, dtype: str) -> str | None:
         return tensorrt_support(operator, dtype, TRT_MAJOR)
 
     # -- plugin library ----------------------------------------------------------------------
     @property
     def plugin_registration(self) -> str:
-        """How the Swish library's creators came to be registered (trt_plugins.PluginLibraries)."""
+        """How the last plugin library's creators came to be registered (trt_plugins.PluginLibraries)."""
         return self.plugins.plugin_registration
 
-    def load_plugin_library(self, path: Path | None, namespace: str = PLUGIN_NAMESPACE) -> None:
-        """The Swish plugin library loaded and its creators registered, once (see
-        trt_plugins.PluginLibraries.load_plugin_library)."""
-        self.plugins.load_plugin_library(path, namespace)
-
-    def load_spec_library(self, op_spec: object, path: Path | None) -> None:
-        """An external operator's plugin library (trt_plugins.PluginLibraries.load_spec_library)."""
-        self.plugins.load_spec_library(op_spec, path)
-
-    def _load_library_of(self, op_spec: object, path: Path | None, namespace: str) -> None:
-        """The project's Swish library, or a spec's own."""
+    def load_library_of(self, op_spec: object, path: Path | None, namespace: str | None = None) -> None:
+        """An operator's plugin library loaded and its creator registered, once (see
+        trt_plugins.PluginLibraries.load_library_of); ``namespace`` None: the spec's."""
         self.plugins.load_library_of(op_spec, path, namespace)
 
     # -- build -------------------------------------------------------------------------------
     def build(self, spec: EngineSpec, engine_path: Path, plugin_library: Path | None, builder_cfg: dict,
-              plugin_namespace: str = PLUGIN_NAMESPACE) -> dict:
+              plugin_namespace: str | None = None) -> dict:
         """``plugin_namespace``: whose creators build the plugin layer (the engine then names it, and
-        deserializes with that library's code): "" the pipeline's library, another a baseline copy's."""
+        deserializes with that library's code): None the spec's own, another a baseline copy's."""
         reason = self.support(spec.operator, spec.dtype)
         if reason:
             raise BuildError(reason)
         op_spec = for_engine(spec)
         if op_spec.uses_plugin:
-            self._load_library_of(op_spec, plugin_library, plugin_namespace)
+            self.load_library_of(op_spec, plugin_library, plugin_namespace)
         return build_engine(self.logger, self.runtime, spec, engine_path, builder_cfg, plugin_namespace)
 
     # -- load --------------------------------------------------------------------------------
-    def load(self, engine_path: Path, plugin_library: Path | None, plugin_namespace: str = PLUGIN_NAMESPACE) -> Engine:
+    def load(self, engine_path: Path, plugin_library: Path | None, plugin_namespace: str | None = None) -> Engine:
         """The engine, checked against its build record. An engine that fails (changed since it
         was built, refused by this TensorRT, or not what its record says) is removed with its
         record and golden output, so the next `snakemake` run rebuilds it. A plugin library that
@@ -129,9 +125,9 @@ class TensorRTBackend(Backend):
         except (EngineLoadError, KeyError, TypeError) as exc:
             raise discard_corrupt(engine_path, exc) from exc
         op_spec = for_engine(spec)
-        if op_spec.uses_plugin:  # an external spec's library: the one its build record names
-            own = record.get("plugin_library") if not op_spec.plugin.library.project_plugin else None
-            self._load_library_of(op_spec, Path(own) if own else plugin_library, plugin_namespace)
+        if op_spec.uses_plugin:  # the library its build record names where it still is, else the caller's
+            own = Path(record["plugin_library"]) if record.get("plugin_library") else None
+            self.load_library_of(op_spec, own if own is not None and own.is_file() else plugin_library, plugin_namespace)
         return deserialize_engine(self, engine_path, spec)
 
     # -- calibration -------------------------------------------------------------------------
@@ -146,7 +142,7 @@ class TensorRTBackend(Backend):
 
 
 __all__ = [
-    "FIELD_TYPES", "INPUT", "MODES", "NON_BLOCKING", "OUTPUT", "PLUGIN_NAME", "PLUGIN_NAMESPACE", "PLUGIN_VERSION",
+    "FIELD_TYPES", "INPUT", "MODES", "NON_BLOCKING", "OUTPUT",
     "RANDOM_BLOCK_ELEMENTS", "TRT_DTYPE", "TRT_MAJOR", "BuildError", "CapturingLogger", "CudaGraph", "DeviceBuffer",
     "EngineLoadError", "EngineSpec", "TensorRTBackend", "TrtArena", "TrtEngine", "TrtTimer", "TrtWorker",
     "_nvinfer_library_version", "check_creator_fields", "creator_lookup", "cuda", "load_library_unusable",

@@ -1,5 +1,5 @@
-"""What every part of the TensorRT backend shares: the TensorRT major version, the tensor and
-plugin names of the pipeline's engines, the build error and the logger that keeps TensorRT's words.
+"""What every part of the TensorRT backend shares: the TensorRT major version, the tensor
+names of the pipeline's engines, the build error and the logger that keeps TensorRT's words.
 
 Imported only through the TensorRT backend (backends.get_backend), never at package import.
 """
@@ -12,9 +12,6 @@ import threading
 import tensorrt as trt
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
-PLUGIN_NAME = "Swish"
-PLUGIN_VERSION = {"plugin_v2": "1", "plugin_v3": "2"}
-PLUGIN_NAMESPACE = ""
 INPUT, OUTPUT = "x", "y"
 
 

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import tensorrt as trt
@@ -21,12 +21,19 @@ from .. import oracle as ref
 from ..operators import for_engine
 from .base import Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 from .engine_files import discard_corrupt
-from .trt_common import INPUT, PLUGIN_NAMESPACE, TRT_MAJOR, BuildError, CapturingLogger
-from .trt_network import network_flags, populate_network
+from .trt_common import INPUT, TRT_MAJOR, BuildError, CapturingLogger
+from .trt_network import input_profiles, network_flags, populate_network
 from .trt_runtime import TrtArena, TrtTimer, TrtWorker, _Bindings
 
-if TYPE_CHECKING:
-    from .tensorrt_backend import TensorRTBackend
+
+class EngineOwner(Protocol):
+    """What an engine uses of the backend that built or loaded it (tensorrt_backend.TensorRTBackend):
+    a Protocol, so this module does not import the backend that imports it."""
+
+    runtime: trt.Runtime
+    logger: CapturingLogger
+    gpu: Any
+    l2_flush: str
 
 
 def tactic_sources_without_libraries() -> int:
@@ -41,7 +48,7 @@ def tactic_sources_without_libraries() -> int:
 
 
 def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec, engine_path: Path,
-                 builder_cfg: dict, plugin_namespace: str = PLUGIN_NAMESPACE) -> dict:
+                 builder_cfg: dict, plugin_namespace: str | None = None) -> dict:
     """Build ``spec``'s network (populate_network; the plugin library already loaded), serialize it
     to ``engine_path`` and check that it deserializes; returns the build facts for the build record."""
     builder = trt.Builder(logger)
@@ -64,7 +71,8 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
     # identical profiles, one per concurrently running execution context (see TrtEngine)
     for _ in range(int(builder_cfg.get("profiles_per_engine", 1))):
         profile = builder.create_optimization_profile()
-        profile.set_shape(INPUT, spec.min, spec.opt, spec.max)
+        for name, lo, opt, hi in input_profiles(for_engine(spec), spec):  # input 0 and the others' rules
+            profile.set_shape(name, lo, opt, hi)
         config.add_optimization_profile(profile)
     t0 = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
@@ -84,7 +92,7 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
     }
 
 
-def deserialize_engine(backend: TensorRTBackend, engine_path: Path, spec: EngineSpec) -> TrtEngine:
+def deserialize_engine(backend: EngineOwner, engine_path: Path, spec: EngineSpec) -> TrtEngine:
     """The engine at ``engine_path``, whose build record says it computes ``spec`` (its plugin
     library already loaded). One that TensorRT refuses, or whose profile or dtype is not what the
     record says, is removed with its record and golden output (engine_files.discard_corrupt)."""
@@ -118,7 +126,7 @@ def _io_dtype(engine: trt.ICudaEngine, name: str) -> np.dtype:
 
 
 class TrtEngine(Engine):
-    def __init__(self, backend: TensorRTBackend, engine: trt.ICudaEngine, spec: EngineSpec, deserialize_seconds: float):
+    def __init__(self, backend: EngineOwner, engine: trt.ICudaEngine, spec: EngineSpec, deserialize_seconds: float):
         self.backend, self.engine, self.spec = backend, engine, spec
         self.deserialize_seconds = deserialize_seconds
         self.context_lock = threading.Lock()

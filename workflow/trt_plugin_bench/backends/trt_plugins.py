@@ -1,8 +1,8 @@
 """Plugin libraries: loading them into this process and finding their creators in TensorRT's registry.
 
-The project's Swish library (load_plugin_library: a dlopen registers its creators, with the
-library's initSwishPlugins and registry.load_library as fallbacks) and an operator spec's own
-library (load_spec_library). PluginLibraries keeps every library it opened loaded for the
+Every operator's plugin library, the project's own as any user's, by its spec (load_library_of:
+a dlopen registers its creators, with the spec's plugin.init function and registry.load_library as
+fallbacks). PluginLibraries keeps every library it opened loaded for the
 process's life, as TensorRT needs for the engines built or deserialized with them.
 
 Imported only through the TensorRT backend (backends.get_backend), never at package import.
@@ -20,7 +20,7 @@ import tensorrt as trt
 
 from ..operators import KernelIdMismatch, check_kernel_ids
 from .base import EngineLoadError
-from .trt_common import PLUGIN_NAME, PLUGIN_NAMESPACE, PLUGIN_VERSION, TRT_MAJOR, CapturingLogger
+from .trt_common import TRT_MAJOR, CapturingLogger
 
 
 def creator_lookup(registry: trt.IPluginRegistry | None = None) -> Callable[[str, str, str], object]:
@@ -31,114 +31,83 @@ def creator_lookup(registry: trt.IPluginRegistry | None = None) -> Callable[[str
 
 
 class PluginLibraries:
-    """The plugin libraries this process loaded (dlopen'ed, kept loaded) and how the Swish
-    library's creators came to be registered (``plugin_registration``)."""
+    """The plugin libraries this process loaded (dlopen'ed, kept loaded) and how the last one's
+    creators came to be registered (``plugin_registration``)."""
 
     def __init__(self, logger: CapturingLogger) -> None:
         self.logger = logger
         self._ctypes_handles: dict[str, ctypes.CDLL] = {}  # dlopen'ed plugin libraries, kept loaded
-        self._checked_libraries: set[str] = set()  # whose kernel ids matched KERNEL_IDS
+        self._checked_libraries: set[str] = set()  # whose kernel ids matched their spec's variants.ids
         self.plugin_registration = ""
 
-    def load_plugin_library(self, path: Path | None, namespace: str = PLUGIN_NAMESPACE) -> None:
-        """Load the Swish plugin library and make sure its creators are registered, once.
+    def load_library_of(self, op_spec: object, path: Path | None, namespace: str | None = None) -> None:
+        """Load an operator's plugin library (its spec's plugin.library, built where ``path`` says) and
+        make sure the spec's creator is registered, once. Every plugin, the project's own included,
+        goes this one way.
 
-        ``namespace``: the creator namespace the library was built with (CMake TPB_PLUGIN_NAMESPACE);
-        another than "" is a second copy (`verdict --rebuild`'s baseline), dlopened RTLD_LOCAL so its
-        names stay out of the process's global scope (it binds its own: -Bsymbolic).
+        ``namespace``: the creator namespace the library was built with; None: the spec's
+        plugin.namespace. Another is a second copy (`verdict --rebuild`'s baseline, CMake
+        TPB_PLUGIN_NAMESPACE), dlopened RTLD_LOCAL so its names stay out of the process's global
+        scope (it binds its own: -Bsymbolic).
 
-        A plain dlopen registers them: the library registers itself with this process's libnvinfer
-        while it is loaded (api/swishPluginLibrary.cpp), which ``import tensorrt`` loaded already. So
-        the one ``ctypes.CDLL`` below both reads the kernel names and registers; registry.load_library
-        is not called in the normal case (the library would hand its creators over again; it releases
-        them first, so that would not be a duplicate either, but there is nothing to gain). Fallbacks,
-        only if the creators are still missing: the library's idempotent initSwishPlugins, then
-        registry.load_library."""
+        A plain dlopen (RTLD_GLOBAL) registers the creators of a library that registers itself at
+        load (REGISTER_TENSORRT_PLUGIN, or a static registrar as plugin/api does) with this process's
+        libnvinfer, which ``import tensorrt`` loaded already; registry.load_library is not called in
+        the normal case. Fallbacks, only if the creator is still missing: the spec's plugin.init
+        function (initLibNvInferPlugins' shape, idempotent), then registry.load_library. A spec with
+        kernel variants has its ids file checked against the library's own names (check_kernel_ids)."""
+        p = op_spec.plugin  # type: ignore[attr-defined]
+        ns = p.namespace if namespace is None else namespace
+        where = f"operator spec {op_spec.path}"  # type: ignore[attr-defined]
         if path is None or not Path(path).exists():
-            raise EngineLoadError(
-                f"the Swish plugin library {path} does not exist; run the compile_plugin rule first"
-            )
+            raise EngineLoadError(f"the plugin library {path} of {where} does not exist; run the compile_plugin rule "
+                                  "first (or fix its plugin.library)")
+        lookup = creator_lookup()
+
+        def registered() -> bool:
+            return lookup(p.creator, p.version, ns) is not None
+
         key = str(Path(path).resolve())
-        registered_before = _swish_registered(namespace)  # this process registered them already (the registry is per process)
+        registered_before = registered()  # this process registered them already (the registry is per process)
         if key not in self._ctypes_handles:
-            mode = ctypes.RTLD_GLOBAL if namespace == PLUGIN_NAMESPACE else ctypes.RTLD_LOCAL
-            try:  # registers the creators at load; RTLD_GLOBAL as the initSwishPlugins path always used
+            mode = ctypes.RTLD_GLOBAL if ns == p.namespace else ctypes.RTLD_LOCAL
+            try:
                 self._ctypes_handles[key] = ctypes.CDLL(key, mode=mode)
             except OSError as exc:
-                raise EngineLoadError(f"cannot dlopen the Swish plugin library {key}: {exc}") from exc
-        if key not in self._checked_libraries:
+                raise EngineLoadError(f"cannot dlopen plugin library {key} ({where}): {exc}") from exc
+        variants = getattr(op_spec, "variants", None)
+        if variants is not None and key not in self._checked_libraries:
             try:
-                check_kernel_ids(self._ctypes_handles[key], key)
+                check_kernel_ids(self._ctypes_handles[key], key, variants)
             except KernelIdMismatch as exc:
                 raise EngineLoadError(str(exc)) from exc
             self._checked_libraries.add(key)
         if registered_before:
             return
-        if _swish_registered(namespace):
+        if registered():
             self.plugin_registration = "dlopen (the library registered its creators at load)"
             return
-        # Fallbacks, each said in plugin_registration and on stderr (TPB_PLUGIN_DEBUG=1 makes the
-        # library say what it found at load and in initSwishPlugins).
-        init = self._ctypes_handles[key].initSwishPlugins
-        init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
-        registered = init(namespace.encode())
+        # Fallbacks, each said in plugin_registration and on stderr.
         self.plugin_registration = "none registered at load; "
-        if _swish_registered(namespace):
-            self.plugin_registration += f"initSwishPlugins registered them (returned {registered})"
-        else:
-            self.plugin_registration += f"initSwishPlugins did not (returned {registered}); "
-            unusable = load_library_unusable(trt.__version__, _nvinfer_library_version())
-            if unusable:
-                self.plugin_registration += f"registry.load_library not called: {unusable}"
-            else:
-                handle = trt.get_plugin_registry().load_library(key)
-                worked = "registered them" if _swish_registered(namespace) else "did not register them"
-                self.plugin_registration += f"registry.load_library returned {handle!r} and {worked}"
-        print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
-        if not _swish_registered(namespace):
-            raise EngineLoadError(
-                f"TensorRT could not load plugin library {key}: neither loading it, initSwishPlugins nor "
-                f"registry.load_library registered the Swish creators: {self.logger.errors()}"
-            )
-
-    def load_library_of(self, op_spec: object, path: Path | None, namespace: str) -> None:
-        """The project's Swish library (load_plugin_library), or a spec's own (load_spec_library)."""
-        if op_spec.plugin.library.project_plugin:  # type: ignore[attr-defined]
-            self.load_plugin_library(path, namespace)
-        else:
-            self.load_spec_library(op_spec, path)
-
-    def load_spec_library(self, op_spec: object, path: Path | None) -> None:
-        """An external operator's plugin library: a plain dlopen (RTLD_GLOBAL) registers its
-        creator (static registration, as REGISTER_TENSORRT_PLUGIN does); else its spec's init
-        function (initLibNvInferPlugins' shape), else registry.load_library."""
-        p = op_spec.plugin  # type: ignore[attr-defined]
-        if path is None or not Path(path).exists():
-            raise EngineLoadError(f"the plugin library {path} of operator spec {op_spec.path} does not exist; run the "  # type: ignore[attr-defined]
-                                  "compile_plugin rule first (or fix its plugin.library)")
-        registry = trt.get_plugin_registry()
-        lookup = creator_lookup(registry)
-
-        def registered() -> bool:
-            return lookup(p.creator, p.version, p.namespace) is not None
-
-        key = str(Path(path).resolve())
-        if key not in self._ctypes_handles:
-            try:
-                self._ctypes_handles[key] = ctypes.CDLL(key, mode=ctypes.RTLD_GLOBAL)
-            except OSError as exc:
-                raise EngineLoadError(f"cannot dlopen plugin library {key} (operator spec {op_spec.path}): {exc}") from exc  # type: ignore[attr-defined]
-        if registered():
-            return
         if p.init:
             init = getattr(self._ctypes_handles[key], p.init)
             init.argtypes, init.restype = [ctypes.c_char_p], ctypes.c_int32
-            init(p.namespace.encode())
-        if not registered() and not load_library_unusable(trt.__version__, _nvinfer_library_version()):
-            registry.load_library(key)
+            returned = init(ns.encode())
+            did = "registered them" if registered() else "did not"
+            self.plugin_registration += f"{p.init} {did} (returned {returned})"
+        if not registered():
+            unusable = load_library_unusable(trt.__version__, _nvinfer_library_version())
+            if unusable:
+                self.plugin_registration += f"; registry.load_library not called: {unusable}"
+            else:
+                handle = trt.get_plugin_registry().load_library(key)
+                worked = "registered them" if registered() else "did not register them"
+                self.plugin_registration += f"; registry.load_library returned {handle!r} and {worked}"
+        print(f"trt_plugin_bench: {self.plugin_registration}", file=sys.stderr)
         if not registered():
             raise EngineLoadError(f"{key} loaded but registered no creator {p.creator} v{p.version} in namespace "
-                                  f"{p.namespace!r} (operator spec {op_spec.path}, key 'plugin'): {self.logger.errors()}")  # type: ignore[attr-defined]
+                                  f"{ns!r} ({where}, key 'plugin'): neither loading it, its init function nor "
+                                  f"registry.load_library did: {self.logger.errors()}")
 
 
 def _nvinfer_library_version() -> int | None:
@@ -168,7 +137,3 @@ def load_library_unusable(binding_version: str, library_version: int | None) -> 
     return (f"TensorRT {binding_version} Python bindings over a {library_version // 1000}.{library_version % 1000 // 100}."
             f"{library_version % 100} libnvinfer: IPluginRegistry's vtable differs (8.6.1 moved loadLibrary), "
             "so load_library would call another method")
-
-
-def _swish_registered(namespace: str = PLUGIN_NAMESPACE) -> bool:
-    return creator_lookup()(PLUGIN_NAME, PLUGIN_VERSION["plugin_v2"], namespace) is not None

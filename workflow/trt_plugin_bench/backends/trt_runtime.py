@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pycuda.driver as cuda
@@ -28,6 +28,7 @@ from ..cuda_utils import (
     fill_tiled,
     set_pattern,
 )
+from ..operators import generator_for
 from ..oracle import CheckResult
 from .base import MODE_START, Timer, TimingArena, Worker
 from .trt_common import INPUT, OUTPUT
@@ -35,7 +36,23 @@ from .trt_common import INPUT, OUTPUT
 if TYPE_CHECKING:
     import tensorrt as trt
 
-    from .trt_engine import TrtEngine
+
+class TrtEngine(Protocol):
+    """What the runtime uses of an engine (trt_engine.TrtEngine): a Protocol, so this module does
+    not import the engine module that imports it."""
+
+    backend: Any  # trt_engine.EngineOwner
+    engine: trt.ICudaEngine
+    spec: Any  # base.EngineSpec
+    context_lock: threading.Lock
+
+    def acquire_profile(self) -> int: ...
+
+    def release_profile(self, index: int) -> None: ...
+
+    def check(self, out: np.ndarray, x: np.ndarray, expected_shape: tuple[int, ...] | None = None) -> CheckResult: ...
+
+    def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult: ...
 
 # The TensorRT backend's timing modes (base.MODE_START says what each measures)
 MODES = ("warm", "cold", "stream", "graph")
@@ -194,7 +211,7 @@ class TrtTimer(Timer):
         tensor_bytes = self.n * ref.numpy_dtype(spec.dtype).itemsize
         nbytes = self.b.prepare(self.shape, arena.io(tensor_bytes) if arena is not None else None)
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
-        self.block = ref.random_input((block_n,), spec.dtype, seed)
+        self.block = ref.random_input((block_n,), spec.dtype, seed, generator=generator_for(spec))  # the spec's values
         fill_tiled(self.b.d_in, self.block, nbytes, self.b.stream)
         blocked = MODE_START[self.mode] == "blocked"
         self.events = EventTimer(self.b.stream, StreamBlocker(self.gpu) if blocked else None)
