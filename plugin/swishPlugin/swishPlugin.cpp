@@ -297,7 +297,7 @@ nvinfer1::IPluginV3* SwishPluginCreator::createPlugin(
         {
             return nullptr;
         }
-        return new SwishPlugin(params, mNamespace.c_str());
+        return new SwishPlugin(params, mNamespace.get());
     }
     catch (std::exception const& e)
     {
@@ -323,18 +323,14 @@ char const* SwishPluginCreator::getPluginVersion() const noexcept
 
 char const* SwishPluginCreator::getPluginNamespace() const noexcept
 {
-    return mNamespace.c_str();
+    return mNamespace.get();
 }
 
 void SwishPluginCreator::setPluginNamespace(char const* pluginNamespace) noexcept
 {
-    try
+    if (!mNamespace.set(pluginNamespace))
     {
-        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
-    }
-    catch (std::exception const& e)
-    {
-        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
+        TPB_LOG_ERROR(kWhere, "setPluginNamespace: could not store the namespace (out of memory)");
     }
 }
 

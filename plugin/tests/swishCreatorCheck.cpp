@@ -13,8 +13,9 @@
 // unknown field ("Beta"), a repeated field (two "beta") and accepts a valid collection; that the
 // "kernel_table" field is taken (a random 3-band table reaches the record / the serialized fields) or
 // refused with a logged error (odd length, 9 bands, limits not ascending, last limit not -1, invalid
-// or retired kernel id); that a version-1 record (engines built before the table) still
-// deserializes; that selectSwishKernel picks the right band at, just below and just above random
+// or retired kernel id); that records of versions 1 and 2 (before the checksum) are refused saying to
+// rebuild the engine, and every single-byte change of a version-3 record is refused (issue 26); that
+// selectSwishKernel picks the right band at, just below and just above random
 // limits; on TensorRT >= 10 that the V3 tactics are advertised and a tactic never advertised is
 // refused; that the V2 getOutputDimensions and the V3 getOutputShapes refuse a bad call with an
 // invalid result; and that initSwishPlugins routes the plugin's log to libnvinfer's getLogger()
@@ -615,9 +616,27 @@ std::string tableText(std::vector<int32_t> const& table)
     return out.empty() ? "{}" : out + "}";
 }
 
-//! The legacy record as the check expects it: magic, version, beta, kernel (and for version 2 the
-//! band count and the table).
-std::vector<unsigned char> record(uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table)
+//! CRC-32 (IEEE, reflected 0xEDB88320), written here independently of the library's.
+uint32_t checkCrc32(unsigned char const* data, size_t length)
+{
+    uint32_t crc = 0xFFFFFFFFU;
+    for (size_t i = 0; i < length; ++i)
+    {
+        crc ^= data[i];
+        for (int bit = 0; bit < 8; ++bit)
+        {
+            crc = (crc & 1U) != 0 ? (crc >> 1) ^ 0xEDB88320U : crc >> 1;
+        }
+    }
+    return ~crc;
+}
+
+//! The legacy record as the check expects it. Version 3 (the current one, plugin/swishPlugin/swishRecord.h):
+//! magic, version, payload length, payload (beta, kernel, band count, table), CRC-32 of all before it.
+//! Versions 1 (magic, version, beta, kernel) and 2 (also band count and table), written before the
+//! checksum, only for the refusal checks. \p bands overrides the band count written (-1: table.size() / 2).
+std::vector<unsigned char> record(
+    uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table, int32_t bands = -1)
 {
     std::vector<unsigned char> bytes;
     auto append = [&bytes](auto value) {
@@ -627,17 +646,55 @@ std::vector<unsigned char> record(uint32_t version, float beta, int32_t kernel, 
     };
     append(uint32_t{0x48535754U});
     append(version);
+    if (version >= 3)
+    {
+        append(static_cast<uint32_t>(12 + 4 * table.size()));
+    }
     append(beta);
     append(kernel);
     if (version >= 2)
     {
-        append(static_cast<int32_t>(table.size() / 2));
+        append(bands >= 0 ? bands : static_cast<int32_t>(table.size() / 2));
         for (int32_t value : table)
         {
             append(value);
         }
     }
+    if (version >= 3)
+    {
+        append(checkCrc32(bytes.data(), bytes.size()));
+    }
     return bytes;
+}
+
+//! Every single-byte change of \p good (each byte set to each of its 255 other values, which includes
+//! every single-bit flip) given to deserializePlugin: how many were accepted, and the first of them.
+int32_t acceptedChanges(nvinfer1::IPluginCreator& creator, std::vector<unsigned char> const& good, std::string& first)
+{
+    int32_t accepted = 0;
+    for (size_t at = 0; at < good.size(); ++at)
+    {
+        for (int value = 0; value < 256; ++value)
+        {
+            if (value == good[at])
+            {
+                continue;
+            }
+            std::vector<unsigned char> bad = good;
+            bad[at] = static_cast<unsigned char>(value);
+            nvinfer1::IPluginV2* plugin = creator.deserializePlugin("check", bad.data(), bad.size());
+            if (plugin != nullptr)
+            {
+                if (accepted++ == 0)
+                {
+                    first = "byte " + std::to_string(at) + " = " + std::to_string(value);
+                }
+                plugin->destroy();
+            }
+        }
+        nvinferGlobalLogger().take(); // the refusals' messages, dropped as they come
+    }
+    return accepted;
 }
 
 std::vector<unsigned char> serialized(nvinfer1::IPluginV2& plugin)
@@ -667,13 +724,13 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     if (plugin != nullptr)
     {
         std::vector<unsigned char> const bytes = serialized(*plugin);
-        std::vector<unsigned char> const expected = record(2, fields.beta, fields.kernel, table);
-        report.check(bytes == expected, label + " the created plugin's record (version 2, 44 bytes) holds the table",
+        std::vector<unsigned char> const expected = record(3, fields.beta, fields.kernel, table);
+        report.check(bytes == expected, label + " the created plugin's record (version 3, 52 bytes) holds the table",
             std::to_string(bytes.size()) + " bytes");
         plugin->destroy();
         nvinfer1::IPluginV2* restored = creator.deserializePlugin("check", expected.data(), expected.size());
         report.check(restored != nullptr && serialized(*restored) == expected,
-            label + " deserializePlugin(version 2 record with the table) serializes the same bytes",
+            label + " deserializePlugin(version 3 record with the table) serializes the same bytes",
             joined(nvinferGlobalLogger().take()));
         if (restored != nullptr)
         {
@@ -682,8 +739,8 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     }
 
     plugin = creator.createPlugin("check", fields.withTable({}));
-    report.check(plugin != nullptr && serialized(*plugin) == record(2, fields.beta, fields.kernel, {}),
-        label + " createPlugin accepts an empty kernel_table (no data): a 20-byte record without bands",
+    report.check(plugin != nullptr && serialized(*plugin) == record(3, fields.beta, fields.kernel, {}),
+        label + " createPlugin accepts an empty kernel_table (no data): a 28-byte record without bands",
         joined(nvinferGlobalLogger().take()));
     if (plugin != nullptr)
     {
@@ -714,7 +771,7 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
             continue; // a record holds whole pairs
         }
         // The same table in a record: deserialization validates what it reads just as createPlugin.
-        std::vector<unsigned char> const bytes = record(2, fields.beta, fields.kernel, bad.table);
+        std::vector<unsigned char> const bytes = record(3, fields.beta, fields.kernel, bad.table);
         plugin = creator.deserializePlugin("check", bytes.data(), bytes.size());
         report.check(plugin == nullptr, label + " deserializePlugin refuses a record whose table has " + bad.what);
         checkTableRefusalMessage(report, label + " record with " + bad.what, bad.problem);
@@ -724,30 +781,52 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
         }
     }
 
-    // Engines built before the table carry a 16-byte version-1 record: it must still load, and the
-    // plugin then writes the current version with no bands.
+    // Records written before the checksum (versions 1 and 2) are refused, saying to rebuild the engine:
+    // ~20 % of their single-byte changes decoded as another valid plugin (issue 26).
     float const oldBeta = 0.5F + std::uniform_real_distribution<float>(0.0F, 2.0F)(rng);
     int32_t const oldKernel = library.validKernels[rng() % library.validKernels.size()];
-    std::vector<unsigned char> const v1 = record(1, oldBeta, oldKernel, {});
-    plugin = creator.deserializePlugin("check", v1.data(), v1.size());
-    report.check(plugin != nullptr && v1.size() == 16 && serialized(*plugin) == record(2, oldBeta, oldKernel, {}),
-        label + " deserializePlugin reads a 16-byte version-1 record (no table)", joined(nvinferGlobalLogger().take()));
-    if (plugin != nullptr)
+    for (uint32_t const oldVersion : {1U, 2U})
     {
-        plugin->destroy();
+        std::vector<unsigned char> const old = record(oldVersion, oldBeta, oldKernel, oldVersion == 2 ? table : std::vector<int32_t>{});
+        plugin = creator.deserializePlugin("check", old.data(), old.size());
+        std::vector<std::string> const messages = nvinferGlobalLogger().take();
+        report.check(plugin == nullptr && contains(messages, "rebuild the engine"),
+            label + " deserializePlugin refuses a version-" + std::to_string(oldVersion)
+                + " record (no checksum) and says to rebuild the engine",
+            joined(messages));
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
     }
-    std::vector<unsigned char> longV1 = v1;
-    longV1.resize(20);
-    std::vector<unsigned char> const v2 = record(2, fields.beta, fields.kernel, table);
-    std::vector<unsigned char> longV2 = v2;
-    longV2.push_back(0);
-    std::vector<unsigned char> nineBands = record(2, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
+    // Every single-byte change of a record is refused (CRC-32 over header and payload).
+    for (std::vector<int32_t> const& flipTable : {std::vector<int32_t>{}, table})
+    {
+        std::vector<unsigned char> const good = record(3, fields.beta, fields.kernel, flipTable);
+        plugin = creator.deserializePlugin("check", good.data(), good.size());
+        bool const goodLoads = plugin != nullptr;
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+        std::string first;
+        int32_t const accepted = acceptedChanges(creator, good, first);
+        report.check(goodLoads && accepted == 0,
+            label + " deserializePlugin refuses all " + std::to_string(good.size() * 255) + " single-byte changes of a "
+                + std::to_string(good.size()) + "-byte record (accepted: " + std::to_string(accepted) + ")",
+            first);
+    }
+    std::vector<unsigned char> const v3 = record(3, fields.beta, fields.kernel, table);
+    std::vector<unsigned char> longV3 = v3;
+    longV3.push_back(0);
+    std::vector<unsigned char> const nineBands
+        = record(3, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
     std::pair<char const*, std::vector<unsigned char>> const badRecords[] = {
-        {"a version-1 record of 20 bytes", longV1},
-        {"a version-2 record one byte short", std::vector<unsigned char>(v2.begin(), v2.end() - 1)},
-        {"a version-2 record one byte long", longV2},
-        {"a version-2 record of 9 bands", nineBands},
-        {"a version-3 record", record(3, fields.beta, fields.kernel, table)},
+        {"a version-3 record one byte short", std::vector<unsigned char>(v3.begin(), v3.end() - 1)},
+        {"a version-3 record one byte long", longV3},
+        {"a version-3 record of 9 bands", nineBands},
+        {"a version-3 record whose band count disagrees with its payload", record(3, fields.beta, fields.kernel, table, 2)},
+        {"a version-4 record", record(4, fields.beta, fields.kernel, table)},
     };
     for (auto const& bad : badRecords)
     {
@@ -787,10 +866,11 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
     {
         return;
     }
-    // The record is uint32 magic, uint32 version 2, float beta, int32 kernel, int32 bandCount (0 here).
+    // The record is uint32 magic, uint32 version 3, uint32 payload length, float beta, int32 kernel, int32
+    // bandCount (0 here), uint32 CRC-32.
     std::vector<unsigned char> const bytes = serialized(*plugin);
-    report.check(bytes == record(2, fields.beta, fields.kernel, {}),
-        label + " the created plugin holds the given beta and kernel (a 20-byte record, no bands)",
+    report.check(bytes == record(3, fields.beta, fields.kernel, {}),
+        label + " the created plugin holds the given beta and kernel (a 28-byte record, no bands)",
         std::to_string(bytes.size()) + " bytes");
 
     bool const dynamicExt = (static_cast<uint32_t>(plugin->getTensorRTVersion()) >> 24U)
