@@ -1237,6 +1237,45 @@ void checkRegisteredOnce(Report& report, std::string const& step, char const* ns
     report.check(detail.empty(), step, detail);
 }
 
+//! Another library's creator of the same name and version as the Swish V1 creator ("Swish" "1"): what
+//! a second plugin library, or another build of this one, puts into the registry.
+class ForeignSwishCreator final : public nvinfer1::IPluginCreator
+{
+public:
+    char const* getPluginName() const noexcept override
+    {
+        return "Swish";
+    }
+    char const* getPluginVersion() const noexcept override
+    {
+        return "1";
+    }
+    nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override
+    {
+        return &mFields;
+    }
+    nvinfer1::IPluginV2* createPlugin(char const* /*name*/, nvinfer1::PluginFieldCollection const* /*fc*/) noexcept override
+    {
+        return nullptr;
+    }
+    nvinfer1::IPluginV2* deserializePlugin(char const* /*name*/, void const* /*data*/, size_t /*length*/) noexcept override
+    {
+        return nullptr;
+    }
+    void setPluginNamespace(char const* ns) noexcept override
+    {
+        mNamespace = ns != nullptr ? ns : "";
+    }
+    char const* getPluginNamespace() const noexcept override
+    {
+        return mNamespace.c_str();
+    }
+
+private:
+    nvinfer1::PluginFieldCollection mFields{};
+    std::string mNamespace;
+};
+
 //! Every way users load the library, combined in one process, registers every creator exactly once.
 //! The library was loaded by main (plain dlopen, or the stub's loadLibrary with \p loadLibraryFirst);
 //! then: a second dlopen, initSwishPlugins, TensorRT's loadLibrary, initSwishPlugins again, and a
@@ -1295,7 +1334,55 @@ void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, 
     refused = registry.refused();
     returned = init(ns);
     checkRegisteredOnce(report, "initSwishPlugins(" + quoted + ") moves them back", ns, calls, refused, false);
+
+    // Another library's "Swish" version 1 holds "tpb_taken": initSwishPlugins("tpb_taken") must fail clearly
+    // and leave ours registered where it was (issue 26: it returned 0 and left it registered nowhere).
+    ForeignSwishCreator foreign;
+    foreign.setPluginNamespace("tpb_taken");
+    registry.registerCreator(foreign, "tpb_taken");
+    nvinferGlobalLogger().take();
+    returned = init("tpb_taken");
+    std::vector<std::string> const conflict = nvinferGlobalLogger().take();
+    report.check(returned < expected && registry.count("Swish", "1", ns) == 1 && registry.count("Swish", "1", "tpb_taken") == 1
+            && contains(conflict, "stays registered under " + quoted),
+        "initSwishPlugins(\"tpb_taken\") while another Swish v1 holds it: fails (returns " + std::to_string(returned)
+            + " of " + std::to_string(expected) + "), says so, and ours stays registered under " + quoted,
+        std::to_string(registry.count("Swish", "1", ns)) + " under " + quoted + "; logged: " + joined(conflict));
+    registry.deregisterCreator(foreign);
+    refused = registry.refused();
+    calls = registry.calls();
+    init(ns);
+    checkRegisteredOnce(report, "initSwishPlugins(" + quoted + ") afterwards: each creator registered once again", ns,
+        calls, refused, false);
     dlclose(again);
+}
+
+//! --unload: the library loaded by a plain dlopen registers its creators; after its last dlclose the
+//! registry must hold none of them (issue 26: it kept a creator whose code was unmapped, SEGV on use).
+int checkUnload(char const* path)
+{
+    Report report;
+    void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    StubRegistry& registry = stubRegistry();
+    int32_t const before = registry.count("Swish", "1") + registry.count("Swish", "2");
+    report.check(handle != nullptr && before == static_cast<int32_t>(expectedCreators().size()),
+        "a plain dlopen registers the creators (" + std::to_string(before) + ")");
+    if (handle == nullptr)
+    {
+        return report.finish();
+    }
+    dlclose(handle);
+    void* const still = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    report.check(still == nullptr, "dlclose of the only handle unmaps the library");
+    if (still != nullptr)
+    {
+        dlclose(still);
+    }
+    int32_t const after = registry.count("Swish", "1") + registry.count("Swish", "2");
+    std::vector<std::string> const logged = nvinferGlobalLogger().take();
+    report.check(after == 0, "after dlclose the registry holds none of the library's creators",
+        std::to_string(after) + " still registered; logged: " + joined(logged));
+    return report.finish();
 }
 #endif
 
@@ -1304,11 +1391,24 @@ void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, 
 int main(int argc, char** argv)
 {
     bool const loadLibraryFirst = argc == 3 && std::strcmp(argv[2], "--load-library-first") == 0;
-    if (argc != 2 && !loadLibraryFirst)
+    bool const unload = argc == 3 && std::strcmp(argv[2], "--unload") == 0;
+    if (argc != 2 && !loadLibraryFirst && !unload)
     {
-        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first | --unload]\n", argv[0]);
         return 2;
     }
+#if TPB_CHECK_REGISTRY
+    if (unload)
+    {
+        return checkUnload(argv[1]);
+    }
+#else
+    if (unload)
+    {
+        std::fprintf(stderr, "swish_creator_check: --unload needs the registration checks (not compiled here)\n");
+        return 2;
+    }
+#endif
     Report report;
     // The library registers its creators while it is loaded: load it the way the registration check
     // is told to, with the stub registry in place, before anything else touches it.
