@@ -44,6 +44,8 @@
 #include <dlfcn.h>
 #include <limits>
 #include <random>
+#include <thread>
+#include <atomic>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -841,6 +843,45 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     }
 }
 
+//! Issue 26, item 7: enqueue's element count, on paths that never reach CUDA (a refusal, or a count
+//! of 0 that launches nothing). 65536^4 is 2^64 elements: f8ee435 multiplied the dims unchecked (signed
+//! overflow, in practice 0) and returned success without launching; it must fail. A dim of 0 is really
+//! empty: success, nothing launched. Rank 9 and a negative dim fail. Null buffers are passed: a launch
+//! would be refused by the kernel launcher's own checks, so none of these touches the GPU.
+template <typename Plugin>
+void checkEnqueueCounts(Report& report, Plugin& plugin, std::string const& label)
+{
+    nvinfer1::PluginTensorDesc desc{};
+    desc.type = nvinfer1::DataType::kFLOAT;
+    desc.format = nvinfer1::TensorFormat::kLINEAR;
+    void const* inputs[1] = {nullptr};
+    void* outputs[1] = {nullptr};
+    auto enqueue = [&](std::vector<int64_t> const& dims, int32_t nbDims)
+    {
+        desc.dims.nbDims = nbDims;
+        for (size_t i = 0; i < dims.size() && i < 8; ++i)
+        {
+            desc.dims.d[i] = static_cast<std::remove_reference_t<decltype(desc.dims.d[0])>>(dims[i]);
+        }
+        return plugin.enqueue(&desc, &desc, inputs, outputs, nullptr, nullptr);
+    };
+    int32_t status = enqueue({65536, 65536, 65536, 65536}, 4);
+    std::vector<std::string> logged = nvinferGlobalLogger().take();
+    report.check(status != 0 && contains(logged, "overflows int64"),
+        label + " enqueue of 65536^4 elements (2^64: wraps to 0 unchecked) fails, naming the overflow",
+        "status " + std::to_string(status) + "; logged: " + joined(logged));
+    status = enqueue({7, 0}, 2);
+    logged = nvinferGlobalLogger().take();
+    report.check(status == 0 && logged.empty(), label + " enqueue of 7x0 elements succeeds without a launch",
+        "status " + std::to_string(status) + "; logged: " + joined(logged));
+    status = enqueue({1, 1, 1, 1, 1, 1, 1, 1}, 9);
+    logged = nvinferGlobalLogger().take();
+    report.check(status != 0 && !logged.empty(), label + " enqueue of rank 9 fails (logged)", joined(logged));
+    status = enqueue({4, -1}, 2);
+    logged = nvinferGlobalLogger().take();
+    report.check(status != 0 && !logged.empty(), label + " enqueue with a negative dim fails (logged)", joined(logged));
+}
+
 void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::string const& label)
 {
     Fields fields;
@@ -893,6 +934,7 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
         report.check(good.nbDims == 2, label + " getOutputDimensions(output 0 of 1 input) returns the input's rank",
             "nbDims " + std::to_string(good.nbDims));
         nvinferGlobalLogger().take();
+        checkEnqueueCounts(report, *dynamic, label);
     }
     plugin->destroy();
 }
@@ -1133,6 +1175,10 @@ void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std:
             joined(nvinferGlobalLogger().take()));
         report.check(serializesAs(runtimeOf(plugin), fields.beta, fields.kernel, {}),
             where + " the created plugin serializes the given beta and kernel and an empty kernel_table");
+        if (build && runtimeOf(plugin) != nullptr)
+        {
+            checkEnqueueCounts(report, *runtimeOf(plugin), where);
+        }
         delete plugin;
 
         plugin = creator.createPlugin("check", fields.withTable(table), phase);
@@ -1357,6 +1403,80 @@ void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, 
     dlclose(again);
 }
 
+//! --threads (built with -fsanitize=thread): while 3 threads call initSwishPlugins with changing
+//! namespaces (the library serialises them under its mutex), 3 others read the creators'
+//! getPluginNamespace() without any lock, as TensorRT's threads do. f8ee435's creators kept the
+//! namespace in a std::string written under the mutex and read without it: a data race TSan reports,
+//! and a returned pointer that could dangle.
+int checkThreads(char const* path)
+{
+    Report report;
+    void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    using InitSwishPlugins = int32_t (*)(char const*);
+    auto init = handle != nullptr ? reinterpret_cast<InitSwishPlugins>(dlsym(handle, "initSwishPlugins")) : nullptr;
+    StubRegistry& registry = stubRegistry();
+    int32_t count = 0;
+#if NV_TENSORRT_MAJOR >= 10
+    RegistryCreator* const* listed = registry.getAllCreators(&count);
+#else
+    RegistryCreator* const* listed = registry.getPluginCreatorList(&count);
+#endif
+    std::vector<RegistryCreator*> const creators(listed, listed + (listed != nullptr ? count : 0));
+    report.check(init != nullptr && !creators.empty(), "the library loads and registers its creators");
+    if (init == nullptr || creators.empty())
+    {
+        return report.finish();
+    }
+    char const* const namespaces[] = {"", "tpb_a", "tpb_b_a_longer_namespace_than_any_small_string_buffer"};
+    std::atomic<bool> stop{false};
+    std::atomic<long> reads{0};
+    std::atomic<long> unknown{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 3; ++w)
+    {
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < 300; ++i)
+            {
+                init(namespaces[(i + w) % 3]);
+            }
+        });
+    }
+    for (int r = 0; r < 3; ++r)
+    {
+        threads.emplace_back([&] {
+            while (!stop.load())
+            {
+                for (RegistryCreator* creator : creators)
+                {
+                    std::string const ns = keyOf(*creator).ns; // getPluginNamespace(), copied: every byte read
+                    bool known = false;
+                    for (char const* n : namespaces)
+                    {
+                        known = known || ns == n;
+                    }
+                    unknown += known ? 0 : 1;
+                    ++reads;
+                }
+            }
+        });
+    }
+    for (int w = 0; w < 3; ++w)
+    {
+        threads[static_cast<size_t>(w)].join();
+    }
+    stop = true;
+    for (size_t t = 3; t < threads.size(); ++t)
+    {
+        threads[t].join();
+    }
+    nvinferGlobalLogger().take();
+    report.check(unknown == 0 && reads > 0,
+        std::to_string(reads.load()) + " unlocked getPluginNamespace() reads during 900 initSwishPlugins calls from "
+            "3 threads all saw a whole namespace");
+    init("");
+    return report.finish();
+}
+
 //! --unload: the library loaded by a plain dlopen registers its creators; after its last dlclose the
 //! registry must hold none of them (issue 26: it kept a creator whose code was unmapped, SEGV on use).
 int checkUnload(char const* path)
@@ -1392,9 +1512,10 @@ int main(int argc, char** argv)
 {
     bool const loadLibraryFirst = argc == 3 && std::strcmp(argv[2], "--load-library-first") == 0;
     bool const unload = argc == 3 && std::strcmp(argv[2], "--unload") == 0;
-    if (argc != 2 && !loadLibraryFirst && !unload)
+    bool const threads = argc == 3 && std::strcmp(argv[2], "--threads") == 0;
+    if (argc != 2 && !loadLibraryFirst && !unload && !threads)
     {
-        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first | --unload]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first | --unload | --threads]\n", argv[0]);
         return 2;
     }
 #if TPB_CHECK_REGISTRY
@@ -1402,8 +1523,12 @@ int main(int argc, char** argv)
     {
         return checkUnload(argv[1]);
     }
+    if (threads)
+    {
+        return checkThreads(argv[1]);
+    }
 #else
-    if (unload)
+    if (unload || threads)
     {
         std::fprintf(stderr, "swish_creator_check: --unload needs the registration checks (not compiled here)\n");
         return 2;
