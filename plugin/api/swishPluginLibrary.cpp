@@ -347,6 +347,16 @@ private:
     bool const mAbiMatches;
 };
 
+//! Whether the library's own registration (at load, initSwishPlugins) holds each creator now, as
+//! opposed to a loader that took it over (getPluginCreators / getCreators); what the unload deregisters.
+//! Read and written only under registrationMutex. Function-local: constructed on first use, before the
+//! UnloadDeregistrar that reads it at unload.
+bool (&registeredByLibrary() noexcept)[kCreatorCount]
+{
+    static bool registered[kCreatorCount] = {};
+    return registered;
+}
+
 //! This library's creators as the bookkeeping sees them (the pointers the registry stores).
 struct LibraryCreators
 {
@@ -356,9 +366,11 @@ struct LibraryCreators
 LibraryCreators libraryCreators() noexcept
 {
     LibraryCreators creators{{
-        {static_cast<RegistryCreator*>(&legacyCreator()), "Swish v1 (IPluginCreator)", &legacyCreator().namespaceSlot()},
+        {static_cast<RegistryCreator*>(&legacyCreator()), "Swish v1 (IPluginCreator)", &legacyCreator().namespaceSlot(),
+            &registeredByLibrary()[0]},
 #if NV_TENSORRT_MAJOR >= 10
-        {static_cast<RegistryCreator*>(&v3Creator()), "Swish v2 (IPluginCreatorV3One)", &v3Creator().namespaceSlot()},
+        {static_cast<RegistryCreator*>(&v3Creator()), "Swish v2 (IPluginCreatorV3One)", &v3Creator().namespaceSlot(),
+            &registeredByLibrary()[1]},
 #endif
     }};
     return creators;
@@ -405,13 +417,13 @@ void installNvinferLoggerFinder(void* getPluginRegistrySymbol) noexcept
 }
 
 //! Deregisters, when this library is unmapped (dlclose of its last handle, or process exit), every
-//! creator of it that the registry still holds: a listed creator whose code is unmapped would crash
-//! the next lookup. A function-local static constructed right after the first registration, so after
+//! creator that the library's own registration put in the registry and that it still holds: a listed
+//! creator whose code is unmapped would crash the next lookup. A function-local static constructed right after the first registration, so after
 //! the registry it registered with (which getPluginRegistry returned before) and after the creators and
 //! registrationMutex; static destructors run in reverse order of construction (at dlclose through
 //! __cxa_finalize, at exit through the exit handlers), so it runs while all of those still exist.
-//! Creators that TensorRT's loadLibrary registered are deregistered by deregisterLibrary before it
-//! unloads the library, so there is nothing left here for those.
+//! Creators handed to TensorRT's loadLibrary are its to deregister (deregisterLibrary, before it unloads
+//! the library): left alone here.
 class UnloadDeregistrar
 {
 public:
@@ -431,7 +443,7 @@ public:
             NvinferCreatorRegistry registry(*nvinfer.registry, nvinfer.abiMatches);
             LibraryCreators const creators = libraryCreators();
             int32_t const removed = tpb::deregisterOnUnload(registry, creators.entries, kCreatorCount);
-            debugLine("unload: deregistered %d creator(s) the registry still held%s", static_cast<int>(removed),
+            debugLine("unload: deregistered %d creator(s) this library had registered%s", static_cast<int>(removed),
                 nvinfer.abiMatches ? "" : " (none: deregisterCreator unsafe with this libnvinfer)");
         }
         catch (...)

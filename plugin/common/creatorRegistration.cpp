@@ -4,8 +4,18 @@
 
 namespace tpb
 {
+namespace
+{
 
-RegisterOutcome registerOnce(CreatorRegistry& registry, CreatorEntry const& entry, char const* ns, ErrorText& detail) noexcept
+void markOwned(CreatorEntry const& entry, bool owned) noexcept
+{
+    if (entry.registeredByLibrary != nullptr)
+    {
+        *entry.registeredByLibrary = owned;
+    }
+}
+
+RegisterOutcome decide(CreatorRegistry& registry, CreatorEntry const& entry, char const* ns, ErrorText& detail) noexcept
 {
     char const* const wanted = ns == nullptr ? "" : ns;
     char const* const before = entry.ns->get(); // interned: stays valid whatever set() does later
@@ -59,6 +69,24 @@ RegisterOutcome registerOnce(CreatorRegistry& registry, CreatorEntry const& entr
     return RegisterOutcome::kLOST;
 }
 
+} // namespace
+
+RegisterOutcome registerOnce(CreatorRegistry& registry, CreatorEntry const& entry, char const* ns, ErrorText& detail) noexcept
+{
+    RegisterOutcome const outcome = decide(registry, entry, ns, detail);
+    // Registered by this call (or moved, or put back): the library's own registration holds it. One held
+    // already is left as it was (a loader's stays the loader's).
+    if (outcome == RegisterOutcome::kREGISTERED || outcome == RegisterOutcome::kMOVED || outcome == RegisterOutcome::kKEPT)
+    {
+        markOwned(entry, true);
+    }
+    else if (outcome == RegisterOutcome::kLOST)
+    {
+        markOwned(entry, false);
+    }
+    return outcome;
+}
+
 int32_t releaseForLoader(CreatorRegistry& registry, CreatorEntry const* entries, int32_t count, ErrorText& detail) noexcept
 {
     int32_t released = 0;
@@ -78,6 +106,7 @@ int32_t releaseForLoader(CreatorRegistry& registry, CreatorEntry const* entries,
         if (registry.remove(entries[i].creator))
         {
             ++released;
+            markOwned(entries[i], false); // the loader registers it next, and owns that registration
         }
     }
     return released;
@@ -92,9 +121,11 @@ int32_t deregisterOnUnload(CreatorRegistry& registry, CreatorEntry const* entrie
     }
     for (int32_t i = 0; entries != nullptr && i < count; ++i)
     {
-        if (registry.holds(entries[i].creator) && registry.remove(entries[i].creator))
+        bool const owned = entries[i].registeredByLibrary == nullptr || *entries[i].registeredByLibrary;
+        if (owned && registry.holds(entries[i].creator) && registry.remove(entries[i].creator))
         {
             ++removed;
+            markOwned(entries[i], false);
         }
     }
     return removed;

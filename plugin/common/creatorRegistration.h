@@ -10,10 +10,12 @@
 //     put back where it was: never left registered nowhere. The outcome says which happened.
 //   - releaseForLoader (getPluginCreators / getCreators): deregisters the creators the registry holds,
 //     because the caller (TensorRT's loadLibrary) registers what those functions return right after;
-//     a second registration would be refused and fail loadLibrary.
+//     a second registration would be refused and fail loadLibrary. From then on the loader owns their
+//     registration (deregisterLibrary removes them before it unloads the library).
 //   - deregisterOnUnload: when the library is unmapped (its UnloadDeregistrar is destroyed, at dlclose or
-//     exit) every creator of it the registry still holds is deregistered: a creator whose code is
-//     unmapped must not stay listed.
+//     exit) every creator the library's own registration put in the registry and that it still holds is
+//     deregistered: a creator whose code is unmapped must not stay listed. Those a loader owns are left to
+//     it.
 // Callers serialise these sequences under one mutex (the registry cannot make check-then-act atomic).
 #pragma once
 
@@ -40,12 +42,15 @@ public:
     virtual bool canRemove() const noexcept = 0;
 };
 
-//! One creator of the library: the pointer the registry stores, a label for messages, its namespace.
+//! One creator of the library: the pointer the registry stores, a label for messages, its namespace,
+//! and whether the library's own registration holds it now (set by registerOnce, cleared when it is
+//! handed to a loader or deregistered at unload; guarded by the caller's registration mutex).
 struct CreatorEntry
 {
     void* creator;
     char const* label;
     CreatorNamespace* ns;
+    bool* registeredByLibrary;
 };
 
 enum class RegisterOutcome : int32_t
@@ -74,7 +79,8 @@ RegisterOutcome registerOnce(CreatorRegistry& registry, CreatorEntry const& entr
 //! many were released; where remove is unsafe nothing is released and \p detail says so.
 int32_t releaseForLoader(CreatorRegistry& registry, CreatorEntry const* entries, int32_t count, ErrorText& detail) noexcept;
 
-//! Deregisters those of \p entries the registry still holds; returns how many (the library's unload).
+//! Deregisters those of \p entries that the library's own registration holds in the registry (not those
+//! handed to a loader); returns how many (the library's unload).
 int32_t deregisterOnUnload(CreatorRegistry& registry, CreatorEntry const* entries, int32_t count) noexcept;
 
 } // namespace tpb

@@ -364,6 +364,7 @@ struct FakeCreator
     char const* name;
     char const* version;
     tpb::CreatorNamespace ns;
+    bool registeredByLibrary{false};
 };
 
 //! Refuses a second creator of one name, version and namespace, as TensorRT's registry does.
@@ -451,7 +452,7 @@ private:
 
 tpb::CreatorEntry entryOf(FakeCreator& creator, char const* label)
 {
-    return tpb::CreatorEntry{&creator, label, &creator.ns};
+    return tpb::CreatorEntry{&creator, label, &creator.ns, &creator.registeredByLibrary};
 }
 
 void checkRegistration(Report& report)
@@ -514,12 +515,19 @@ void checkRegistration(Report& report)
     tpb::ErrorText releaseDetail;
     report.check(tpb::releaseForLoader(registry, entries, 1, releaseDetail) == 1 && registry.heldUnder(&ours) == "<none>",
         "releaseForLoader: deregisters the creator registered at load, for the loader to register");
-    report.check(registry.add(&ours, ours.ns.get()) && registry.heldUnder(&ours) == "y",
-        "releaseForLoader: the loader's registration then is the only one (not refused as a duplicate)");
-    // unload: nothing of an unmapped library stays listed
+    report.check(registry.add(&ours, ours.ns.get()) && registry.heldUnder(&ours) == "y" && !ours.registeredByLibrary,
+        "releaseForLoader: the loader's registration then is the only one (not refused as a duplicate), and the "
+        "loader's to remove");
+    report.check(tpb::deregisterOnUnload(registry, entries, 1) == 0 && registry.heldUnder(&ours) == "y",
+        "deregisterOnUnload: leaves a creator the loader registered to the loader (deregisterLibrary)");
+    registry.remove(&ours); // the loader's deregisterLibrary
+    // unload: nothing the library registered itself stays listed once its code is unmapped
+    report.check(tpb::registerOnce(registry, entry, "", detail) == tpb::RegisterOutcome::kREGISTERED
+            && ours.registeredByLibrary,
+        "registerOnce: a creator registered by the library is marked as the library's", detail.c_str());
     report.check(tpb::deregisterOnUnload(registry, entries, 1) == 1 && registry.heldUnder(&ours) == "<none>"
             && registry.heldUnder(&other) == "x",
-        "deregisterOnUnload: removes this library's creators, and only them");
+        "deregisterOnUnload: removes the creators this library registered, and only them");
     report.check(tpb::deregisterOnUnload(registry, entries, 1) == 0, "deregisterOnUnload: nothing left to remove twice");
 }
 
