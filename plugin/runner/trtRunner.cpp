@@ -676,8 +676,13 @@ struct CloneRun
         in.format = nvinfer1::TensorFormat::kLINEAR;
         in.scale = -1.0F;
         out = in;
-        nvinfer1::DynamicPluginTensorDesc din{in, dims, dims};
-        nvinfer1::DynamicPluginTensorDesc dout{out, dims, dims};
+        // Member by member: TensorRT >= 10 adds fields (opt) that stay zero, as in an aggregate init.
+        nvinfer1::DynamicPluginTensorDesc din{};
+        din.desc = in;
+        din.min = dims;
+        din.max = dims;
+        nvinfer1::DynamicPluginTensorDesc dout = din;
+        dout.desc = out;
         plugin->configurePlugin(&din, 1, &dout, 1);
         int64_t const count = volume(dims);
         input = std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4);
