@@ -25,11 +25,19 @@
 //     registration. loadLibrary's registration then is the only one, owned by its library handle as
 //     TensorRT expects (deregisterLibrary removes them). Only a loader may call these two: they are
 //     the library's hand-over to a caller that is about to register what they return.
+// The decisions (register, move, keep where it was when a move is refused, hand over to a loader,
+// deregister at unload) are common/creatorRegistration.cpp's, TensorRT-free and driven by the host
+// harness in CI; NvinferCreatorRegistry below adapts IPluginRegistry to it. plugin/README.md,
+// "Registration policy", states the rules.
 // The creators are function-local statics (constructed on first use, whatever the static
 // initialisation order: their constructors read only constexpr tables), and the registry is found
-// at run time with dlsym, so this library has no link-time dependency on libnvinfer. The one other
-// piece of state is registrationMutex: one check-then-register at a time, as several threads may
-// call initSwishPlugins (the registry has its own lock but cannot make our check-then-act atomic).
+// at run time with dlsym, so this library has no link-time dependency on libnvinfer. The other
+// state: registrationMutex (one check-then-register at a time, as several threads may call
+// initSwishPlugins; the registry has its own lock but cannot make our check-then-act atomic), under
+// it registeredByLibrary (which creators the library's own registration holds), and the
+// UnloadDeregistrar that deregisters those when the library is unmapped. The creators' namespaces are
+// interned (common/creatorNamespace.h): getPluginNamespace() may be read from any thread without the
+// mutex, and its pointer stays valid.
 //   getPluginCreators  - TensorRT 8.6 style: IPluginCreator (V2) creators only.
 //   getCreators        - TensorRT >= 10: every creator (V2 + V3) as IPluginCreatorInterface.
 //   setLoggerFinder    - gives the library a way to reach TensorRT's ILogger.
