@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -160,8 +161,13 @@ def test_eight_threads_two_hundred_inferences_each(tmp_path: Path, manifest: Pat
     assert all(r.all_verified and r.throughput_per_s > 0 and 0 < r.gpu_busy_fraction <= 1 for r in native), native
 
 
-def _record(beta: float = 1.0, kernel: int = 1, magic: int = 0x48535754, version: int = 1) -> bytes:
-    return struct.pack("<IIfi", magic, version, beta, kernel)
+def _record(beta: float = 1.0, kernel: int = 1, magic: int = 0x48535754, version: int = 3) -> bytes:
+    """The V1 plugin's record (plugin/README.md): magic, version, payload length, beta, kernel, no bands,
+    CRC-32 of all before it. Version 1 (engines built before 2026-12-06) has no length, bands or checksum."""
+    if version == 1:
+        return struct.pack("<IIfi", magic, version, beta, kernel)
+    body = struct.pack("<IIIfii", magic, version, 12, beta, kernel, 0)
+    return body + struct.pack("<I", zlib.crc32(body))
 
 
 def test_plugin_deserialization_is_validated(backend, plugin_library: Path) -> None:
@@ -173,6 +179,9 @@ def test_plugin_deserialization_is_validated(backend, plugin_library: Path) -> N
         "short": _record()[:12], "long": _record() + b"\0", "magic": _record(magic=0xDEADBEEF),
         "version": _record(version=99), "nan beta": _record(beta=float("nan")),
         "inf beta": _record(beta=float("inf")), "kernel": _record(kernel=42), "empty": b"",
+        "old version 1": _record(version=1),
+        # one byte of beta changed (its checksum not): beta 1.0 -> 65536.0 was accepted before the checksum
+        "changed byte": _record()[:15] + b"\x47" + _record()[16:],
     }
     for what, blob in bad.items():
         assert creator.deserialize_plugin("bad", blob) is None, what

@@ -328,3 +328,75 @@ def test_namespace_and_suffix_make_a_second_library(tmp_path: Path, include_dir:
     wrong = _run([str(build / "swish_creator_check"), str(plugin)])  # expects the default namespace ""
     failed = [ln for ln in wrong.stdout.splitlines() if ln.startswith("FAIL ")]
     assert wrong.returncode != 0 and any('0 under ""' in ln for ln in failed), wrong.stdout
+
+
+def _cuda_root() -> Path | None:
+    """The CUDA toolkit (headers and libcudart): CUDA_HOME / CUDA_PATH, /usr/local/cuda, or beside nvcc."""
+    nvcc = shutil.which("nvcc")
+    candidates = [os.environ.get("CUDA_HOME", ""), os.environ.get("CUDA_PATH", ""), "/usr/local/cuda",
+                  str(Path(nvcc).resolve().parent.parent) if nvcc else ""]
+    return next((Path(c) for c in candidates if c and (Path(c) / "include" / "cuda_runtime_api.h").is_file()), None)
+
+
+SANITIZERS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_byo_example_check_under_sanitizers(tmp_path: Path, include_dir: str) -> None:
+    """Issue 26, item 6: the byo example through its TensorRT interfaces (plugin/tests/byoExampleCheck.cpp,
+    linked with the example's sources and a counting stand-in for its kernel launcher), under ASan+UBSan:
+    null field data with nbFields 2, nbFields -1, duplicates, null inputs to getOutputDimensions /
+    getOutputDataType / supportsFormatCombination / enqueue, rank 9, a count that wraps to 0, the old
+    4-byte record and every single-byte change of the record it serializes."""
+    cuda = _cuda_root()
+    cxx = shutil.which("g++")
+    if cuda is None or cxx is None:
+        pytest.skip("g++ or the CUDA toolkit (nvcc on PATH, its headers and libcudart) missing")
+    example = ROOT / "examples" / "byo-plugin"
+    lib = next((d for d in (cuda / "lib64", cuda / "lib") if (d / "libcudart.so").exists()), cuda / "lib64")
+    exe = tmp_path / "byo_example_check"
+    built = _run([cxx, "-std=c++17", "-O1", "-g", *SANITIZERS, "-Wall", "-Wextra", "-Werror",
+                  "-Wno-deprecated-declarations", "-isystem", include_dir, "-isystem", str(cuda / "include"),
+                  f"-I{example}", str(PLUGIN_DIR / "tests" / "byoExampleCheck.cpp"), str(example / "hardSwishPlugin.cpp"),
+                  str(example / "hardSwishCore.cpp"), f"-L{lib}", "-lcudart", f"-Wl,-rpath,{lib}", "-o", str(exe)])
+    assert built.returncode == 0, built.stderr[-4000:]
+    check = _run([str(exe)])
+    print(check.stdout)
+    lines = check.stdout.splitlines()
+    assert check.returncode == 0, check.stdout + check.stderr[-4000:]
+    assert lines and re.fullmatch(r"byo_example_check: \d+ passed, 0 failed", lines[-1]), check.stdout
+    assert not re.search(r"AddressSanitizer|runtime error:", check.stderr), check.stderr[-4000:]
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_check_under_sanitizers(tmp_path: Path, include_dir: str) -> None:
+    """The plugin library and swish_creator_check built with -fsanitize=address,undefined: every check,
+    in both load orders and --unload, passes with no sanitizer report."""
+    build = tmp_path / "build"
+    flags = " ".join(SANITIZERS)
+    _build_check(build, include_dir, "-DCMAKE_BUILD_TYPE=Debug", f"-DCMAKE_CXX_FLAGS={flags}",
+                 "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined",
+                 "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined", "-DCMAKE_CUDA_ARCHITECTURES=90")
+    env = _clean_env()
+    for order in (*LOAD_ORDERS, "--unload"):
+        check = subprocess.run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so"),
+                                *filter(None, [order])], env=env, capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-4000:]
+        assert not re.search(r"AddressSanitizer|runtime error:", check.stderr), check.stderr[-4000:]
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_creator_namespaces_under_tsan(tmp_path: Path, include_dir: str) -> None:
+    """Issue 26, item 4: the plugin library and swish_creator_check built with -fsanitize=thread; three
+    threads call initSwishPlugins with changing namespaces while three read getPluginNamespace() without a
+    lock (swish_creator_check --threads): no data race, every read a whole namespace."""
+    build = tmp_path / "build"
+    _build_check(build, include_dir, "-DCMAKE_BUILD_TYPE=Debug", "-DCMAKE_CXX_FLAGS=-fsanitize=thread",
+                 "-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread", "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread",
+                 "-DCMAKE_CUDA_ARCHITECTURES=90")
+    env = {**_clean_env(), "TSAN_OPTIONS": "halt_on_error=1"}
+    check = subprocess.run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so"), "--threads"],
+                           env=env, capture_output=True, text=True, timeout=600)
+    print(check.stdout)
+    assert "ThreadSanitizer" not in check.stderr, check.stderr[-6000:]
+    assert check.returncode == 0 and check.stdout.rstrip().endswith("passed, 0 failed"), check.stdout + check.stderr[-3000:]

@@ -2,6 +2,7 @@
 // noexcept interface: nothing may throw out of one, so each that allocates catches and reports.
 #include "hardSwishPlugin.h"
 
+#include "hardSwishCore.h"
 #include "hardSwishKernel.h"
 
 #include <cmath>
@@ -21,19 +22,23 @@ void report(char const* where, char const* what) noexcept
     std::fprintf(stderr, "[HardSwish plugin] %s: %s\n", where, what);
 }
 
-bool validAlpha(float alpha) noexcept
+//! The collection as hardSwishCore.h's plain views: null, a negative or too large count or no fields
+//! pointer are passed on as "no views" with the count, for parseHardSwishFields to refuse by name.
+bool parseFields(nvinfer1::PluginFieldCollection const* fc, float& alpha, Problem& problem) noexcept
 {
-    return std::isfinite(alpha);
-}
-
-int64_t volume(nvinfer1::Dims const& dims) noexcept
-{
-    int64_t n = 1;
-    for (int32_t i = 0; i < dims.nbDims; ++i)
+    if (fc == nullptr)
     {
-        n *= dims.d[i];
+        return parseHardSwishFields(nullptr, 0, alpha, problem);
     }
-    return n;
+    FieldView views[kHardSwishMaxFields];
+    bool const convertible = fc->fields != nullptr && fc->nbFields >= 0 && fc->nbFields <= kHardSwishMaxFields;
+    for (int32_t i = 0; convertible && i < fc->nbFields; ++i)
+    {
+        nvinfer1::PluginField const& field = fc->fields[i];
+        views[i] = FieldView{field.name, field.data,
+            field.type == nvinfer1::PluginFieldType::kFLOAT32 ? FieldKind::kFloat32 : FieldKind::kOther, field.length};
+    }
+    return parseHardSwishFields(convertible ? views : nullptr, fc->nbFields, alpha, problem);
 }
 
 } // namespace
@@ -68,12 +73,16 @@ void HardSwishPlugin::terminate() noexcept {}
 
 size_t HardSwishPlugin::getSerializationSize() const noexcept
 {
-    return sizeof(mAlpha);
+    return kHardSwishRecordSize; // magic, version, length, alpha, checksum (hardSwishCore.h)
 }
 
 void HardSwishPlugin::serialize(void* buffer) const noexcept
 {
-    std::memcpy(buffer, &mAlpha, sizeof(mAlpha));
+    // TensorRT provides exactly getSerializationSize() bytes.
+    if (!writeHardSwishRecord(mAlpha, buffer, kHardSwishRecordSize))
+    {
+        report("serialize", "null buffer");
+    }
 }
 
 void HardSwishPlugin::destroy() noexcept
@@ -101,8 +110,12 @@ char const* HardSwishPlugin::getPluginNamespace() const noexcept
 nvinfer1::DataType HardSwishPlugin::getOutputDataType(
     int32_t index, nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    static_cast<void>(index);
-    return nbInputs > 0 ? inputTypes[0] : nvinfer1::DataType::kFLOAT;
+    if (index != 0 || inputTypes == nullptr || nbInputs != 1)
+    {
+        report("getOutputDataType", "expected output 0 of 1 input type");
+        return nvinfer1::DataType::kFLOAT;
+    }
+    return inputTypes[0];
 }
 
 nvinfer1::IPluginV2DynamicExt* HardSwishPlugin::clone() const noexcept
@@ -123,16 +136,22 @@ nvinfer1::IPluginV2DynamicExt* HardSwishPlugin::clone() const noexcept
 nvinfer1::DimsExprs HardSwishPlugin::getOutputDimensions(int32_t outputIndex, nvinfer1::DimsExprs const* inputs,
     int32_t nbInputs, nvinfer1::IExprBuilder& exprBuilder) noexcept
 {
-    static_cast<void>(outputIndex);
-    static_cast<void>(nbInputs);
     static_cast<void>(exprBuilder);
+    if (outputIndex != 0 || inputs == nullptr || nbInputs != 1 || inputs[0].nbDims < 0
+        || inputs[0].nbDims > kHardSwishMaxRank)
+    {
+        report("getOutputDimensions", "expected output 0 of 1 input of rank 0 .. 8");
+        nvinfer1::DimsExprs invalid{};
+        invalid.nbDims = -1; // no shape at all: TensorRT refuses the network (0 would be a scalar)
+        return invalid;
+    }
     return inputs[0]; // elementwise: the output has the input's shape
 }
 
 bool HardSwishPlugin::supportsFormatCombination(
     int32_t pos, nvinfer1::PluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (nbInputs != 1 || nbOutputs != 1 || pos < 0 || pos > 1)
+    if (inOut == nullptr || nbInputs != 1 || nbOutputs != 1 || pos < 0 || pos > 1)
     {
         return false;
     }
@@ -173,6 +192,27 @@ int32_t HardSwishPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
 {
     static_cast<void>(outputDesc);
     static_cast<void>(workspace);
+    if (inputDesc == nullptr || inputs == nullptr || outputs == nullptr)
+    {
+        report("enqueue", "null tensor descriptors or pointers");
+        return -1;
+    }
+    Problem problem;
+    int64_t count = 0;
+    if (!hardSwishElementCount(inputDesc[0].dims.d, inputDesc[0].dims.nbDims, count, problem))
+    {
+        report("enqueue", problem.c_str());
+        return -1;
+    }
+    if (count == 0)
+    {
+        return 0; // a dimension is 0: nothing to compute (never a wrapped product)
+    }
+    if (inputs[0] == nullptr || outputs[0] == nullptr)
+    {
+        report("enqueue", "null input or output buffer");
+        return -1;
+    }
     HardSwishDtype dtype{};
     switch (inputDesc[0].type)
     {
@@ -181,7 +221,7 @@ int32_t HardSwishPlugin::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
     default: report("enqueue", "input type is neither fp32 nor fp16"); return -1;
     }
     cudaError_t const status
-        = launchHardSwish(dtype, inputs[0], outputs[0], volume(inputDesc[0].dims), mAlpha, stream);
+        = launchHardSwish(dtype, inputs[0], outputs[0], count, mAlpha, stream);
     if (status != cudaSuccess)
     {
         report("enqueue", cudaGetErrorString(status));
@@ -218,24 +258,10 @@ nvinfer1::IPluginV2* HardSwishPluginCreator::createPlugin(
 {
     static_cast<void>(name);
     float alpha = kHardSwishDefaultAlpha;
-    for (int32_t i = 0; fc != nullptr && i < fc->nbFields; ++i)
+    Problem problem;
+    if (!parseFields(fc, alpha, problem))
     {
-        nvinfer1::PluginField const& field = fc->fields[i];
-        if (field.name == nullptr || std::strcmp(field.name, "alpha") != 0)
-        {
-            report("createPlugin", "unknown field (allowed: alpha)");
-            return nullptr;
-        }
-        if (field.type != nvinfer1::PluginFieldType::kFLOAT32 || field.length != 1 || field.data == nullptr)
-        {
-            report("createPlugin", "field alpha must be one kFLOAT32 value");
-            return nullptr;
-        }
-        std::memcpy(&alpha, field.data, sizeof(alpha));
-    }
-    if (!validAlpha(alpha))
-    {
-        report("createPlugin", "alpha must be finite");
+        report("createPlugin", problem.c_str());
         return nullptr;
     }
     try
@@ -256,15 +282,10 @@ nvinfer1::IPluginV2* HardSwishPluginCreator::deserializePlugin(
 {
     static_cast<void>(name);
     float alpha = 0.0F;
-    if (serialData == nullptr || serialLength != sizeof(alpha))
+    Problem problem;
+    if (!readHardSwishRecord(serialData, serialLength, alpha, problem))
     {
-        report("deserializePlugin", "the serialized plugin is not the 4 bytes of alpha");
-        return nullptr;
-    }
-    std::memcpy(&alpha, serialData, sizeof(alpha));
-    if (!validAlpha(alpha))
-    {
-        report("deserializePlugin", "the serialized alpha is not finite");
+        report("deserializePlugin", problem.c_str());
         return nullptr;
     }
     try

@@ -1,11 +1,14 @@
 // Hard-swish as a TensorRT IPluginV2DynamicExt (TensorRT 8.6 to 11): y = alpha * x * clamp(x + 3, 0, 6) / 6,
 // fp32 or fp16 in and out (the same type), linear format, any rank. One attribute, the PluginField
-// "alpha" (kFLOAT32, 1 value, default 1.0), scales the output; it is the plugin's whole state and its
-// whole serialization (4 bytes). The kernel is hardSwishKernel.cu; the creator is registered in one
-// place, hardSwishLibrary.cpp.
+// "alpha" (kFLOAT32, 1 value, default 1.0), scales the output; it is the plugin's whole state. Its
+// serialization is a 20-byte record with magic, version, length and a CRC-32 (hardSwishCore.h, where the
+// field parsing and the element count live too, free of TensorRT so they can be
+// tested without it). The kernel is hardSwishKernel.cu; the creator is registered in one place,
+// hardSwishLibrary.cpp.
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "hardSwishCore.h"
 
 #include <string>
 
@@ -14,7 +17,6 @@ namespace byo
 
 constexpr char kHardSwishName[] = "HardSwish";
 constexpr char kHardSwishVersion[] = "1";
-constexpr float kHardSwishDefaultAlpha = 1.0F;
 
 class HardSwishPlugin final : public nvinfer1::IPluginV2DynamicExt
 {

@@ -25,11 +25,19 @@
 //     registration. loadLibrary's registration then is the only one, owned by its library handle as
 //     TensorRT expects (deregisterLibrary removes them). Only a loader may call these two: they are
 //     the library's hand-over to a caller that is about to register what they return.
+// The decisions (register, move, keep where it was when a move is refused, hand over to a loader,
+// deregister at unload) are common/creatorRegistration.cpp's, TensorRT-free and driven by the host
+// harness in CI; NvinferCreatorRegistry below adapts IPluginRegistry to it. plugin/README.md,
+// "Registration policy", states the rules.
 // The creators are function-local statics (constructed on first use, whatever the static
 // initialisation order: their constructors read only constexpr tables), and the registry is found
-// at run time with dlsym, so this library has no link-time dependency on libnvinfer. The one other
-// piece of state is registrationMutex: one check-then-register at a time, as several threads may
-// call initSwishPlugins (the registry has its own lock but cannot make our check-then-act atomic).
+// at run time with dlsym, so this library has no link-time dependency on libnvinfer. The other
+// state: registrationMutex (one check-then-register at a time, as several threads may call
+// initSwishPlugins; the registry has its own lock but cannot make our check-then-act atomic), under
+// it registeredByLibrary (which creators the library's own registration holds), and the
+// UnloadDeregistrar that deregisters those when the library is unmapped. The creators' namespaces are
+// interned (common/creatorNamespace.h): getPluginNamespace() may be read from any thread without the
+// mutex, and its pointer stays valid.
 //   getPluginCreators  - TensorRT 8.6 style: IPluginCreator (V2) creators only.
 //   getCreators        - TensorRT >= 10: every creator (V2 + V3) as IPluginCreatorInterface.
 //   setLoggerFinder    - gives the library a way to reach TensorRT's ILogger.
@@ -48,6 +56,7 @@
 // load-time creators a second time; swish_creator_check must catch it.
 #include "NvInferRuntime.h"
 
+#include "creatorRegistration.h"
 #include "pluginLog.h"
 #include "swishPlugin.h"
 #include "swishPluginLegacy.h"
@@ -146,19 +155,6 @@ std::mutex& registrationMutex() noexcept
 {
     static std::mutex mutex;
     return mutex;
-}
-
-//! Name/version of a creator of either kind (for the diagnostics).
-char const* creatorName(RegistryCreator const& creator) noexcept
-{
-#if NV_TENSORRT_MAJOR >= 10
-    if (&creator == static_cast<RegistryCreator const*>(&v3Creator()))
-    {
-        return "Swish v2 (IPluginCreatorV3One)";
-    }
-#endif
-    static_cast<void>(creator);
-    return "Swish v1 (IPluginCreator)";
 }
 
 //! How many creators the registry lists, and how many of them are this library's (diagnostics).
@@ -322,35 +318,70 @@ LoadedNvinfer loadedNvinfer(char const* caller) noexcept
     return found;
 }
 
-//! Registers \p creator under \p ns unless the registry already holds it there; one held under
-//! another namespace is moved (only where deregisterCreator may be called: \p canDeregister). True
-//! when it is registered under \p ns afterwards. Caller holds registrationMutex.
-template <typename Creator>
-bool registerOnce(nvinfer1::IPluginRegistry& registry, Creator& creator, char const* ns, bool canDeregister,
-    char const* caller) noexcept
+//! TensorRT's IPluginRegistry as the CreatorRegistry the registration bookkeeping decides against
+//! (common/creatorRegistration.h, TensorRT-free, driven by the host harness in CI). The creators are
+//! handed over as RegistryCreator* converted to void*, and converted back here.
+class NvinferCreatorRegistry final : public tpb::CreatorRegistry
 {
-    RegistryCreator& entry = creator;
-    if (registeredNow(registry, entry))
+public:
+    NvinferCreatorRegistry(nvinfer1::IPluginRegistry& registry, bool abiMatches) noexcept
+        : mRegistry(registry)
+        , mAbiMatches(abiMatches)
     {
-        if (std::strcmp(creator.getPluginNamespace(), ns) == 0)
-        {
-            debugLine("%s: %s already registered under \"%s\": left as it is", caller, creatorName(entry), ns);
-            return true;
-        }
-        if (!canDeregister)
-        {
-            debugLine("%s: %s is registered under \"%s\"; not moved to \"%s\" (deregisterCreator unsafe here)", caller,
-                creatorName(entry), creator.getPluginNamespace(), ns);
-            return false;
-        }
-        registry.deregisterCreator(entry);
-        debugLine("%s: %s moved from namespace \"%s\"", caller, creatorName(entry), creator.getPluginNamespace());
     }
-    creator.setPluginNamespace(ns);
-    bool const registered = registry.registerCreator(entry, ns);
-    debugLine("%s: registerCreator(%s, \"%s\") %s", caller, creatorName(entry), ns,
-        registered ? "registered it" : "REFUSED it (see TensorRT's log)");
+
+    bool holds(void const* creator) noexcept override
+    {
+        return registeredNow(mRegistry, *static_cast<RegistryCreator const*>(creator));
+    }
+
+    bool add(void* creator, char const* ns) noexcept override
+    {
+        return mRegistry.registerCreator(*static_cast<RegistryCreator*>(creator), ns);
+    }
+
+    bool remove(void* creator) noexcept override
+    {
+        return mAbiMatches && mRegistry.deregisterCreator(*static_cast<RegistryCreator const*>(creator));
+    }
+
+    bool canRemove() const noexcept override
+    {
+        return mAbiMatches;
+    }
+
+private:
+    nvinfer1::IPluginRegistry& mRegistry;
+    bool const mAbiMatches;
+};
+
+//! Whether the library's own registration (at load, initSwishPlugins) holds each creator now, as
+//! opposed to a loader that took it over (getPluginCreators / getCreators); what the unload deregisters.
+//! Read and written only under registrationMutex. Function-local: constructed on first use, before the
+//! UnloadDeregistrar that reads it at unload.
+bool (&registeredByLibrary() noexcept)[kCreatorCount]
+{
+    static bool registered[kCreatorCount] = {};
     return registered;
+}
+
+//! This library's creators as the bookkeeping sees them (the pointers the registry stores).
+struct LibraryCreators
+{
+    tpb::CreatorEntry entries[kCreatorCount];
+};
+
+LibraryCreators libraryCreators() noexcept
+{
+    LibraryCreators creators{{
+        {static_cast<RegistryCreator*>(&legacyCreator()), "Swish v1 (IPluginCreator)", &legacyCreator().namespaceSlot(),
+            &registeredByLibrary()[0]},
+#if NV_TENSORRT_MAJOR >= 10
+        {static_cast<RegistryCreator*>(&v3Creator()), "Swish v2 (IPluginCreatorV3One)", &v3Creator().namespaceSlot(),
+            &registeredByLibrary()[1]},
+#endif
+    }};
+    return creators;
 }
 
 using GetLogger = nvinfer1::ILogger* (*) ();
@@ -393,18 +424,79 @@ void installNvinferLoggerFinder(void* getPluginRegistrySymbol) noexcept
     debugLine("plugin log: %s", installed ? "to libnvinfer's getLogger()" : "kept the finder set before (setLoggerFinder or an earlier load)");
 }
 
-//! Registers every creator under \p ns (registerOnce). Returns how many are registered there
-//! afterwards, or -1 if the lock could not be taken.
+//! Deregisters, when this library is unmapped (dlclose of its last handle, or process exit), every
+//! creator that the library's own registration put in the registry and that it still holds: a listed
+//! creator whose code is unmapped would crash the next lookup. A function-local static constructed right after the first registration, so after
+//! the registry it registered with (which getPluginRegistry returned before) and after the creators and
+//! registrationMutex; static destructors run in reverse order of construction (at dlclose through
+//! __cxa_finalize, at exit through the exit handlers), so it runs while all of those still exist.
+//! Creators handed to TensorRT's loadLibrary are its to deregister (deregisterLibrary, before it unloads
+//! the library): left alone here.
+class UnloadDeregistrar
+{
+public:
+    UnloadDeregistrar() noexcept = default;
+    UnloadDeregistrar(UnloadDeregistrar const&) = delete;
+    UnloadDeregistrar& operator=(UnloadDeregistrar const&) = delete;
+    ~UnloadDeregistrar()
+    {
+        LoadedNvinfer const nvinfer = loadedNvinfer("unload");
+        if (nvinfer.registry == nullptr)
+        {
+            return;
+        }
+        try
+        {
+            std::lock_guard<std::mutex> const lock(registrationMutex());
+            NvinferCreatorRegistry registry(*nvinfer.registry, nvinfer.abiMatches);
+            LibraryCreators const creators = libraryCreators();
+            int32_t const removed = tpb::deregisterOnUnload(registry, creators.entries, kCreatorCount);
+            debugLine("unload: deregistered %d creator(s) this library had registered%s", static_cast<int>(removed),
+                nvinfer.abiMatches ? "" : " (none: deregisterCreator unsafe with this libnvinfer)");
+        }
+        catch (...)
+        {
+        }
+    }
+};
+
+void armUnloadDeregistrar() noexcept
+{
+    static UnloadDeregistrar const deregistrar;
+    static_cast<void>(deregistrar);
+}
+
+//! Registers every creator under \p ns (tpb::registerOnce: held there already: left; held elsewhere:
+//! moved, or kept where it was if the registry refuses the move). Returns how many are registered under
+//! \p ns afterwards, or -1 if the lock could not be taken. A creator that could not be registered there
+//! is logged as an error naming why (e.g. another library's "Swish" version 1 holds the namespace).
 int32_t registerAll(LoadedNvinfer const& nvinfer, char const* ns, char const* caller) noexcept
 {
     try
     {
         std::lock_guard<std::mutex> const lock(registrationMutex());
         debugRegistryContents(*nvinfer.registry, caller);
-        int32_t registered = registerOnce(*nvinfer.registry, legacyCreator(), ns, nvinfer.abiMatches, caller) ? 1 : 0;
-#if NV_TENSORRT_MAJOR >= 10
-        registered += registerOnce(*nvinfer.registry, v3Creator(), ns, nvinfer.abiMatches, caller) ? 1 : 0;
-#endif
+        NvinferCreatorRegistry registry(*nvinfer.registry, nvinfer.abiMatches);
+        LibraryCreators const creators = libraryCreators();
+        int32_t registered = 0;
+        for (tpb::CreatorEntry const& entry : creators.entries)
+        {
+            tpb::ErrorText detail;
+            tpb::RegisterOutcome const outcome = tpb::registerOnce(registry, entry, ns, detail);
+            debugLine("%s: %s", caller, detail.c_str());
+            if (tpb::registeredThere(outcome))
+            {
+                ++registered;
+            }
+            else
+            {
+                TPB_LOG_ERROR(caller, "%s", detail.c_str());
+            }
+            if (registry.holds(entry.creator))
+            {
+                armUnloadDeregistrar();
+            }
+        }
         debugRegistryContents(*nvinfer.registry, caller);
         return registered;
     }
@@ -414,11 +506,12 @@ int32_t registerAll(LoadedNvinfer const& nvinfer, char const* ns, char const* ca
     }
 }
 
-//! For getPluginCreators / getCreators: deregister those of \p creators that the registry holds
-//! (from registerAtLoad or initSwishPlugins), so that the loader's own registration of them is not a
-//! duplicate (loadLibrary fails on one). Where deregisterCreator is unsafe (abiMatches) they stay,
+//! For getPluginCreators / getCreators: deregister those of this library's creators that the registry
+//! holds (from registerAtLoad or initSwishPlugins), because the caller, TensorRT's loadLibrary,
+//! registers what those functions return right after and would refuse a duplicate (plugin/README.md,
+//! "Registration": only a loader calls them). Where deregisterCreator is unsafe (abiMatches) they stay,
 //! and that loadLibrary fails, leaving the creators registered: still exactly once.
-void releaseForLoader(RegistryCreator* const* creators, int32_t count, char const* caller) noexcept
+void releaseForLoader(int32_t count, char const* caller) noexcept
 {
     LoadedNvinfer const nvinfer = loadedNvinfer(caller);
     if (nvinfer.registry == nullptr)
@@ -428,22 +521,12 @@ void releaseForLoader(RegistryCreator* const* creators, int32_t count, char cons
     try
     {
         std::lock_guard<std::mutex> const lock(registrationMutex());
-        for (int32_t i = 0; i < count; ++i)
-        {
-            if (!registeredNow(*nvinfer.registry, *creators[i]))
-            {
-                continue;
-            }
-            if (!nvinfer.abiMatches)
-            {
-                debugLine("%s: %s stays registered (deregisterCreator unsafe): the loader will refuse it as a "
-                          "duplicate, the earlier registration remains",
-                    caller, creatorName(*creators[i]));
-                continue;
-            }
-            nvinfer.registry->deregisterCreator(*creators[i]);
-            debugLine("%s: released %s for the loader to register", caller, creatorName(*creators[i]));
-        }
+        NvinferCreatorRegistry registry(*nvinfer.registry, nvinfer.abiMatches);
+        LibraryCreators const creators = libraryCreators();
+        tpb::ErrorText detail;
+        int32_t const released = tpb::releaseForLoader(registry, creators.entries, count, detail);
+        debugLine("%s: released %d creator(s) for the loader to register%s%s", caller, static_cast<int>(released),
+            detail.empty() ? "" : "; ", detail.c_str());
     }
     catch (...)
     {
@@ -495,8 +578,7 @@ TPB_PLUGIN_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder)
 TPB_PLUGIN_EXPORT nvinfer1::IPluginCreator* const* getPluginCreators(int32_t& nbCreators)
 {
     static nvinfer1::IPluginCreator* const kCreators[] = {&legacyCreator()};
-    RegistryCreator* const release[] = {&legacyCreator()};
-    releaseForLoader(release, 1, "getPluginCreators");
+    releaseForLoader(1, "getPluginCreators"); // the V1 creator comes first in libraryCreators()
     nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
     debugLine("getPluginCreators: hands %d creator(s) to the loader", static_cast<int>(nbCreators));
     return kCreators;
@@ -507,7 +589,7 @@ TPB_PLUGIN_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t&
 {
     static nvinfer1::IPluginCreatorInterface* const kCreators[] = {&legacyCreator(), &v3Creator()};
     nbCreators = static_cast<int32_t>(sizeof(kCreators) / sizeof(kCreators[0]));
-    releaseForLoader(kCreators, nbCreators, "getCreators");
+    releaseForLoader(nbCreators, "getCreators");
     debugLine("getCreators: hands %d creator(s) to the loader", static_cast<int>(nbCreators));
     return kCreators;
 }

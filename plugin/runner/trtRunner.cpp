@@ -40,6 +40,7 @@
 // contexts), so the check makes the calls itself. Prints one JSON object: clone_check, creator,
 // ok, message. fp32 input, linear format.
 #include "NvInfer.h"
+#include "runnerArgs.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -57,6 +58,7 @@
 #include <dlfcn.h>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -65,6 +67,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -195,111 +198,19 @@ struct Graph
     }
 };
 
-struct Options
-{
-    std::string engine;
-    std::vector<std::string> plugins;
-    int32_t threads{1};
-    int32_t iterations{100};
-    int32_t warmup{10};
-    uint32_t seed{20261203};
-    std::vector<int64_t> shape;
-    bool graph{false};
-    bool profilePerThread{false};
-    bool pluginInit{false};
-    int32_t timeEvery{1}; //!< an event pair around every timeEvery-th enqueue
-    int32_t graphBatch{1}; //!< --graph: enqueues captured in one graph (one launch runs this many inferences)
-    std::string cloneCheck; //!< --clone-check CREATOR[@NAMESPACE]: drive the plugin's clone lifecycle, no engine
-};
+// The command line is parsed without TensorRT (runnerArgs.cpp, driven by the host harness in CI).
+using Options = tpb::RunnerOptions;
 
-std::vector<std::string> split(std::string const& text, char separator)
+//! What this TensorRT's Dims hold: at most MAX_DIMS entries of its element type (int32 before 10).
+tpb::RunnerLimits runnerLimits()
 {
-    std::vector<std::string> parts;
-    std::stringstream stream(text);
-    for (std::string part; std::getline(stream, part, separator);)
-    {
-        if (!part.empty())
-        {
-            parts.push_back(part);
-        }
-    }
-    return parts;
-}
-
-int64_t positive(std::string const& text, char const* what)
-{
-    size_t used = 0;
-    long long const value = std::stoll(text, &used);
-    if (used != text.size() || value <= 0)
-    {
-        throw std::invalid_argument(std::string(what) + " must be a positive integer, got '" + text + "'");
-    }
-    return value;
+    using Dim = std::remove_reference_t<decltype(nvinfer1::Dims{}.d[0])>;
+    return tpb::RunnerLimits{nvinfer1::Dims::MAX_DIMS, static_cast<int64_t>(std::numeric_limits<Dim>::max())};
 }
 
 Options parse(int argc, char** argv)
 {
-    Options options;
-    for (int i = 1; i < argc; ++i)
-    {
-        std::string const arg = argv[i];
-        auto value = [&]() -> std::string
-        {
-            if (i + 1 >= argc)
-            {
-                throw std::invalid_argument(arg + " needs a value");
-            }
-            return argv[++i];
-        };
-        if (arg == "--engine")
-            options.engine = value();
-        else if (arg == "--plugins")
-            options.plugins = split(value(), ',');
-        else if (arg == "--threads")
-            options.threads = static_cast<int32_t>(positive(value(), "--threads"));
-        else if (arg == "--iterations")
-            options.iterations = static_cast<int32_t>(positive(value(), "--iterations"));
-        else if (arg == "--warmup")
-            options.warmup = static_cast<int32_t>(positive(value(), "--warmup"));
-        else if (arg == "--seed")
-            options.seed = static_cast<uint32_t>(positive(value(), "--seed"));
-        else if (arg == "--shape")
-        {
-            for (std::string const& dim : split(value(), 'x'))
-            {
-                options.shape.push_back(positive(dim, "--shape dimension"));
-            }
-        }
-        else if (arg == "--time-every")
-            options.timeEvery = static_cast<int32_t>(positive(value(), "--time-every"));
-        else if (arg == "--graph-batch")
-            options.graphBatch = static_cast<int32_t>(positive(value(), "--graph-batch"));
-        else if (arg == "--clone-check")
-            options.cloneCheck = value();
-        else if (arg == "--graph")
-            options.graph = true;
-        else if (arg == "--profile-per-thread")
-            options.profilePerThread = true;
-        else if (arg == "--plugin-init")
-            options.pluginInit = true;
-        else
-            throw std::invalid_argument("unknown argument " + arg);
-    }
-    if ((options.engine.empty() && options.cloneCheck.empty()) || options.shape.empty())
-    {
-        throw std::invalid_argument("--engine (or --clone-check) and --shape are required");
-    }
-    if (options.graphBatch > 1 && !options.graph)
-    {
-        throw std::invalid_argument("--graph-batch needs --graph");
-    }
-    // whole launches: the iterations (inferences per thread) rounded up to a multiple of the batch
-    options.iterations = (options.iterations + options.graphBatch - 1) / options.graphBatch * options.graphBatch;
-    if (options.shape.size() > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS))
-    {
-        throw std::invalid_argument("--shape has more dimensions than TensorRT allows");
-    }
-    return options;
+    return tpb::parseRunnerArgs(argc, argv, runnerLimits());
 }
 
 size_t elementSize(nvinfer1::DataType type)
@@ -765,8 +676,13 @@ struct CloneRun
         in.format = nvinfer1::TensorFormat::kLINEAR;
         in.scale = -1.0F;
         out = in;
-        nvinfer1::DynamicPluginTensorDesc din{in, dims, dims};
-        nvinfer1::DynamicPluginTensorDesc dout{out, dims, dims};
+        // Member by member: TensorRT >= 10 adds fields (opt) that stay zero, as in an aggregate init.
+        nvinfer1::DynamicPluginTensorDesc din{};
+        din.desc = in;
+        din.min = dims;
+        din.max = dims;
+        nvinfer1::DynamicPluginTensorDesc dout = din;
+        dout.desc = out;
         plugin->configurePlugin(&din, 1, &dout, 1);
         int64_t const count = volume(dims);
         input = std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4);

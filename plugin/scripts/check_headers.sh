@@ -83,6 +83,10 @@ sources=(
     swishPlugin/swishPluginParams.cpp
     api/swishPluginLibrary.cpp
     common/pluginLog.cpp
+    common/pluginRecord.cpp
+    common/creatorNamespace.cpp
+    common/creatorRegistration.cpp
+    swishPlugin/swishRecord.cpp
     tests/swishCreatorCheck.cpp
 )
 

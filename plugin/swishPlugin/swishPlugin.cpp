@@ -190,8 +190,13 @@ char const* SwishPlugin::getTimingCacheID() noexcept
         std::string id = head;
         for (int32_t band = 0; band < std::min(mParams.bandCount, kSwishMaxBands); ++band)
         {
-            id += (band == 0 ? "" : ",") + std::to_string(mParams.table[2 * band]) + ":"
-                + std::to_string(mParams.table[2 * band + 1]);
+            // snprintf, not std::to_string: GCC 12's to_string instantiates a vague-linkage table
+            // (__to_chars_10_impl's digits) that a -Bsymbolic second copy would still bind through the
+            // global scope (test_namespace_and_suffix_make_a_second_library, 11.1 headers).
+            char pair[32] = {};
+            std::snprintf(pair, sizeof(pair), "%s%" PRId32 ":%" PRId32, band == 0 ? "" : ",", mParams.table[2 * band],
+                mParams.table[2 * band + 1]);
+            id += pair;
         }
         mTimingCacheId = std::move(id);
         return mTimingCacheId.c_str();
@@ -297,7 +302,7 @@ nvinfer1::IPluginV3* SwishPluginCreator::createPlugin(
         {
             return nullptr;
         }
-        return new SwishPlugin(params, mNamespace.c_str());
+        return new SwishPlugin(params, mNamespace.get());
     }
     catch (std::exception const& e)
     {
@@ -323,18 +328,14 @@ char const* SwishPluginCreator::getPluginVersion() const noexcept
 
 char const* SwishPluginCreator::getPluginNamespace() const noexcept
 {
-    return mNamespace.c_str();
+    return mNamespace.get();
 }
 
 void SwishPluginCreator::setPluginNamespace(char const* pluginNamespace) noexcept
 {
-    try
+    if (!mNamespace.set(pluginNamespace))
     {
-        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
-    }
-    catch (std::exception const& e)
-    {
-        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
+        TPB_LOG_ERROR(kWhere, "setPluginNamespace: could not store the namespace (out of memory)");
     }
 }
 

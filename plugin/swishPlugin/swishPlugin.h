@@ -6,6 +6,7 @@
 
 #if NV_TENSORRT_MAJOR >= 10
 
+#include "creatorNamespace.h"
 #include "swishPluginParams.h"
 
 #include <string>
@@ -95,10 +96,17 @@ public:
     //! Not part of IPluginCreatorV3One: set before registration; plugins created later inherit it.
     void setPluginNamespace(char const* pluginNamespace) noexcept;
 
+    //! The namespace storage the library's registration sets (creatorNamespace.h: safe from any thread;
+    //! getPluginNamespace's pointer stays valid as long as the creator).
+    CreatorNamespace& namespaceSlot() noexcept
+    {
+        return mNamespace;
+    }
+
 private:
     nvinfer1::PluginField mFieldDescriptions[kSwishFieldCount];
     nvinfer1::PluginFieldCollection mFieldCollection{};
-    std::string mNamespace;
+    CreatorNamespace mNamespace;
 };
 
 } // namespace tpb

@@ -270,7 +270,7 @@ nvinfer1::IPluginV2* SwishPluginLegacyCreator::createPlugin(
             return nullptr;
         }
         auto* plugin = new SwishPluginLegacy(params);
-        plugin->setPluginNamespace(mNamespace.c_str());
+        plugin->setPluginNamespace(mNamespace.get());
         return plugin;
     }
     catch (std::exception const& e)
@@ -291,7 +291,7 @@ nvinfer1::IPluginV2* SwishPluginLegacyCreator::deserializePlugin(
             return nullptr;
         }
         auto* plugin = new SwishPluginLegacy(params);
-        plugin->setPluginNamespace(mNamespace.c_str());
+        plugin->setPluginNamespace(mNamespace.get());
         return plugin;
     }
     catch (std::exception const& e)
@@ -303,19 +303,15 @@ nvinfer1::IPluginV2* SwishPluginLegacyCreator::deserializePlugin(
 
 void SwishPluginLegacyCreator::setPluginNamespace(char const* pluginNamespace) noexcept
 {
-    try
+    if (!mNamespace.set(pluginNamespace))
     {
-        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
-    }
-    catch (std::exception const& e)
-    {
-        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
+        TPB_LOG_ERROR(kWhere, "setPluginNamespace: could not store the namespace (out of memory)");
     }
 }
 
 char const* SwishPluginLegacyCreator::getPluginNamespace() const noexcept
 {
-    return mNamespace.c_str();
+    return mNamespace.get();
 }
 
 } // namespace tpb

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "creatorNamespace.h"
 #include "swishPluginParams.h"
 
 #include <memory>
@@ -71,10 +72,17 @@ public:
     void setPluginNamespace(char const* pluginNamespace) noexcept override;
     char const* getPluginNamespace() const noexcept override;
 
+    //! The namespace storage the library's registration sets (creatorNamespace.h: safe from any thread;
+    //! getPluginNamespace's pointer stays valid as long as the creator).
+    CreatorNamespace& namespaceSlot() noexcept
+    {
+        return mNamespace;
+    }
+
 private:
     nvinfer1::PluginField mFieldDescriptions[kSwishFieldCount];
     nvinfer1::PluginFieldCollection mFieldCollection{};
-    std::string mNamespace;
+    CreatorNamespace mNamespace;
 };
 
 } // namespace tpb

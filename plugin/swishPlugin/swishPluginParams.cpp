@@ -1,13 +1,13 @@
 #include "swishPluginParams.h"
 
 #include "pluginLog.h"
-#include "pluginSerialize.h"
+#include "elementCount.h"
+#include "errorText.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iterator>
-#include <limits>
 
 namespace tpb
 {
@@ -187,12 +187,6 @@ SwishKernel selectSwishKernel(SwishParams const& params, int64_t tensorBytes) no
     return static_cast<SwishKernel>(params.table[2 * bands - 1]);
 }
 
-size_t swishRecordSize(SwishParams const& params) noexcept
-{
-    int32_t const bands = std::max(0, std::min(params.bandCount, kSwishMaxBands));
-    return kSwishRecordHeaderSize + static_cast<size_t>(bands) * 2 * sizeof(int32_t);
-}
-
 bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
     SwishFieldPolicy policy) noexcept
 {
@@ -288,90 +282,13 @@ nvinfer1::PluginField describeSwishField(int32_t index) noexcept
         kSwishFieldKernelTable, nullptr, nvinfer1::PluginFieldType::kINT32, 2 * kSwishMaxBands);
 }
 
-bool writeSwishRecord(SwishParams const& params, void* buffer, size_t capacity) noexcept
-{
-    ByteWriter writer(buffer, capacity);
-    writer.write(kSwishRecordMagic);
-    writer.write(kSwishRecordVersion);
-    writer.write(params.beta);
-    writer.write(params.kernel);
-    int32_t const bands = std::max(0, std::min(params.bandCount, kSwishMaxBands));
-    writer.write(bands);
-    for (int32_t i = 0; i < 2 * bands; ++i)
-    {
-        writer.write(params.table[i]);
-    }
-    return writer.ok() && writer.written() == swishRecordSize(params);
-}
-
 bool readSwishRecord(void const* data, size_t length, SwishParams& params, char const* where) noexcept
 {
-    if (data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "serialized data is null");
-        return false;
-    }
-    ByteReader reader(data, length);
-    uint32_t magic = 0;
-    uint32_t version = 0;
-    if (!reader.read(magic) || !reader.read(version))
-    {
-        TPB_LOG_ERROR(where, "serialized data must be at least 8 bytes (magic, version), got %zu", length);
-        return false;
-    }
-    if (magic != kSwishRecordMagic)
-    {
-        TPB_LOG_ERROR(where, "bad magic 0x%08x (expected 0x%08x): not a Swish plugin record",
-            static_cast<unsigned>(magic), static_cast<unsigned>(kSwishRecordMagic));
-        return false;
-    }
-    if (version != kSwishRecordVersion && version != kSwishRecordVersionNoTable)
-    {
-        TPB_LOG_ERROR(where, "unsupported record version %u (expected %u, or %u without a kernel table)",
-            static_cast<unsigned>(version), static_cast<unsigned>(kSwishRecordVersion),
-            static_cast<unsigned>(kSwishRecordVersionNoTable));
-        return false;
-    }
+    ErrorText error;
     SwishParams decoded;
-    reader.read(decoded.beta);
-    reader.read(decoded.kernel);
-    if (version == kSwishRecordVersionNoTable)
+    if (!readSwishRecordPayload(data, length, decoded, error))
     {
-        // Engines built before the table: beta and kernel only, the kernel decides at every size.
-        if (length != kSwishRecordV1Size)
-        {
-            TPB_LOG_ERROR(where, "record version 1 must be %zu bytes, got %zu", kSwishRecordV1Size, length);
-            return false;
-        }
-    }
-    else
-    {
-        if (!reader.read(decoded.bandCount))
-        {
-            TPB_LOG_ERROR(where, "record version 2 must be at least %zu bytes, got %zu", kSwishRecordHeaderSize, length);
-            return false;
-        }
-        // Check the count before it sizes anything: the length must then match it exactly.
-        if (decoded.bandCount < 0 || decoded.bandCount > kSwishMaxBands)
-        {
-            TPB_LOG_ERROR(where, "record version 2: field \"%s\" holds %d bands, at most %d allowed",
-                kSwishFieldKernelTable, static_cast<int>(decoded.bandCount), static_cast<int>(kSwishMaxBands));
-            return false;
-        }
-        if (length != swishRecordSize(decoded))
-        {
-            TPB_LOG_ERROR(where, "record version 2 with %d bands must be %zu bytes, got %zu",
-                static_cast<int>(decoded.bandCount), swishRecordSize(decoded), length);
-            return false;
-        }
-        for (int32_t i = 0; i < 2 * decoded.bandCount; ++i)
-        {
-            reader.read(decoded.table[i]);
-        }
-    }
-    if (!reader.ok() || reader.remaining() != 0)
-    {
-        TPB_LOG_ERROR(where, "serialized data is truncated or too long (%zu bytes)", length);
+        TPB_LOG_ERROR(where, "%s", error.c_str());
         return false;
     }
     if (!validateSwishParams(decoded, where))
@@ -414,24 +331,16 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
     SwishParams const& params, cudaStream_t stream, char const* where) noexcept
 {
     nvinfer1::Dims const& dims = inputDesc.dims;
-    if (dims.nbDims < 0 || dims.nbDims > nvinfer1::Dims::MAX_DIMS)
+    ErrorText error;
+    int64_t count = 0;
+    if (!checkedElementCount(dims.d, dims.nbDims, count, error, "enqueue input"))
     {
-        TPB_LOG_ERROR(where, "invalid input rank %d", static_cast<int>(dims.nbDims));
+        TPB_LOG_ERROR(where, "%s", error.c_str());
         return -1;
-    }
-    int64_t count = 1;
-    for (int32_t i = 0; i < dims.nbDims; ++i)
-    {
-        if (dims.d[i] < 0)
-        {
-            TPB_LOG_ERROR(where, "unresolved input dimension %d at enqueue", static_cast<int>(i));
-            return -1;
-        }
-        count *= static_cast<int64_t>(dims.d[i]);
     }
     if (count == 0)
     {
-        return 0;
+        return 0; // a dimension is 0: nothing to compute (never a wrapped product: see elementCount.h)
     }
     SwishDataType dtype{};
     if (!toSwishDataType(inputDesc.type, dtype))
@@ -439,10 +348,13 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
         TPB_LOG_ERROR(where, "unsupported input type %d", static_cast<int>(inputDesc.type));
         return -1;
     }
-    // Bytes of one tensor, as the table's limits count them; saturated (no real tensor comes close).
-    int64_t const elementBytes = dtype == SwishDataType::kFLOAT ? 4 : 2;
-    int64_t const maxBytes = std::numeric_limits<int64_t>::max();
-    int64_t const tensorBytes = count > maxBytes / elementBytes ? maxBytes : count * elementBytes;
+    // Bytes of one tensor, as the table's limits count them; a count whose bytes overflow is refused.
+    int64_t tensorBytes = 0;
+    if (!checkedByteCount(count, dtype == SwishDataType::kFLOAT ? 4 : 2, tensorBytes, error, "enqueue input"))
+    {
+        TPB_LOG_ERROR(where, "%s", error.c_str());
+        return -1;
+    }
     cudaError_t const status
         = launchSwish(input, output, count, params.beta, dtype, selectSwishKernel(params, tensorBytes), stream);
     if (status != cudaSuccess)

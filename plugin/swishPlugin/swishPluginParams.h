@@ -5,6 +5,7 @@
 
 #include "NvInferRuntime.h"
 #include "swishPluginKernel.h"
+#include "swishRecord.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,48 +32,13 @@ constexpr char const* kSwishFieldKernel = "kernel"; // kINT32 x 1, isValidSwishK
 // kINT32 x 2n, 0 <= n <= kSwishMaxBands: pairs (upper_kib, kernel), see SwishParams::table.
 constexpr char const* kSwishFieldKernelTable = "kernel_table";
 
-constexpr float kSwishDefaultBeta = 1.0F;
-// The fastest kernel measured on the H100 (docs/kernel-notes.md), used when the field is absent.
+// SwishParams, the limits of its kernel table and the record (TensorRT-free) are in swishRecord.h.
 constexpr int32_t kSwishDefaultKernel = static_cast<int32_t>(SwishKernel::kVECTORIZED_ONESHOT);
-
-//! Most size bands a kernel table may hold. A fixed bound keeps SwishParams trivially copyable (no
-//! heap: PluginField points straight at the array) and the serialised record small.
-constexpr int32_t kSwishMaxBands = 8;
-//! The last band's upper_kib: no upper limit.
-constexpr int32_t kSwishUnboundedKib = -1;
-
-//! Plugin attributes. kernel stays int32_t (not the enum) so PluginField can point straight at it.
-//!
-//! Kernel choice table (the "kernel_table" field, measured per GPU by the pipeline's tune rule):
-//! bandCount pairs table[2i] = upper_kib, table[2i + 1] = kernel id. Band i covers input tensors of
-//! byte size (volume x element size) above band i-1's limit and at most upper_kib * 1024; the limits
-//! ascend strictly, are > 0, and the last one is kSwishUnboundedKib. bandCount == 0 means no table:
-//! "kernel" decides at every size. Entries past 2 * bandCount stay 0, so equal parameters compare and
-//! serialise byte for byte alike.
-struct SwishParams
-{
-    float beta{kSwishDefaultBeta};
-    int32_t kernel{kSwishDefaultKernel};
-    int32_t bandCount{0};
-    int32_t table[2 * kSwishMaxBands]{};
-};
-static_assert(std::is_trivially_copyable<SwishParams>::value, "PluginField and the record copy SwishParams bytewise");
+static_assert(kSwishDefaultKernel == kSwishDefaultKernelId, "swishRecord.h's default kernel id is kVECTORIZED_ONESHOT");
 
 //! The kernel enqueue launches for an input of \p tensorBytes bytes: the band's kernel when there is
 //! a table, else params.kernel. Expects validated params (the last band is taken as unbounded).
 SwishKernel selectSwishKernel(SwishParams const& params, int64_t tensorBytes) noexcept;
-
-//! Serialised record (legacy plugin), version 2: uint32 magic, uint32 format version, float beta,
-//! int32 kernel, int32 bandCount, then 2 * bandCount int32 (the table). Version 1 (16 bytes: magic,
-//! version, beta, kernel; no table) is still read so engines built before the table still load.
-constexpr uint32_t kSwishRecordMagic = 0x48535754U; // bytes "TWSH" in little-endian order
-constexpr uint32_t kSwishRecordVersion = 2;
-constexpr uint32_t kSwishRecordVersionNoTable = 1;
-constexpr size_t kSwishRecordV1Size = 16;
-constexpr size_t kSwishRecordHeaderSize = 20; //!< version 2 without the table
-
-//! Bytes of the version-2 record for \p params: 20 + 8 * bandCount.
-size_t swishRecordSize(SwishParams const& params) noexcept;
 
 //! Finite beta, a valid kernel id and a well-formed kernel table (see SwishParams); logs the
 //! offending value under \p where otherwise.
@@ -99,11 +65,8 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept;
 constexpr int32_t kSwishFieldCount = 3;
 
-//! Write the version-2 record; false unless exactly swishRecordSize(params) bytes fit in \p capacity.
-bool writeSwishRecord(SwishParams const& params, void* buffer, size_t capacity) noexcept;
-
-//! Validate length, magic, version (2, or 1 from engines built before the table) and values; logs
-//! what is wrong and returns false on any problem.
+//! Decode and validate a record (swishRecord.h: magic, version 3, length, checksum; then the values);
+//! logs what is wrong under \p where and returns false on any problem.
 bool readSwishRecord(void const* data, size_t length, SwishParams& params, char const* where) noexcept;
 
 //! TensorRT tensor type -> kernel dtype; false for types the kernels do not handle.
@@ -114,7 +77,8 @@ bool toSwishDataType(nvinfer1::DataType type, SwishDataType& dtype) noexcept;
 bool swishSupportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs, nvinfer1::TensorFormat format,
     nvinfer1::DataType type, nvinfer1::DataType inputType) noexcept;
 
-//! Enqueue body shared by both plugins: volume of inputDesc.dims (0 -> no launch), dtype from
+//! Enqueue body shared by both plugins: checkedElementCount of inputDesc.dims (elementCount.h: a rank
+//! over 8, a negative dim or an int64 overflow refused; 0 only when a dim is 0 -> no launch), dtype from
 //! inputDesc.type, kernel from selectSwishKernel(params, volume x element size), launch on \p stream.
 //! Returns 0 on success, -1 (after logging) otherwise.
 //! Touches no mutable state, so concurrent execution contexts are safe.

@@ -13,8 +13,9 @@
 // unknown field ("Beta"), a repeated field (two "beta") and accepts a valid collection; that the
 // "kernel_table" field is taken (a random 3-band table reaches the record / the serialized fields) or
 // refused with a logged error (odd length, 9 bands, limits not ascending, last limit not -1, invalid
-// or retired kernel id); that a version-1 record (engines built before the table) still
-// deserializes; that selectSwishKernel picks the right band at, just below and just above random
+// or retired kernel id); that records of versions 1 and 2 (before the checksum) are refused saying to
+// rebuild the engine, and every single-byte change of a version-3 record is refused (issue 26); that
+// selectSwishKernel picks the right band at, just below and just above random
 // limits; on TensorRT >= 10 that the V3 tactics are advertised and a tactic never advertised is
 // refused; that the V2 getOutputDimensions and the V3 getOutputShapes refuse a bad call with an
 // invalid result; and that initSwishPlugins routes the plugin's log to libnvinfer's getLogger()
@@ -43,6 +44,8 @@
 #include <dlfcn.h>
 #include <limits>
 #include <random>
+#include <thread>
+#include <atomic>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -615,9 +618,27 @@ std::string tableText(std::vector<int32_t> const& table)
     return out.empty() ? "{}" : out + "}";
 }
 
-//! The legacy record as the check expects it: magic, version, beta, kernel (and for version 2 the
-//! band count and the table).
-std::vector<unsigned char> record(uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table)
+//! CRC-32 (IEEE, reflected 0xEDB88320), written here independently of the library's.
+uint32_t checkCrc32(unsigned char const* data, size_t length)
+{
+    uint32_t crc = 0xFFFFFFFFU;
+    for (size_t i = 0; i < length; ++i)
+    {
+        crc ^= data[i];
+        for (int bit = 0; bit < 8; ++bit)
+        {
+            crc = (crc & 1U) != 0 ? (crc >> 1) ^ 0xEDB88320U : crc >> 1;
+        }
+    }
+    return ~crc;
+}
+
+//! The legacy record as the check expects it. Version 3 (the current one, plugin/swishPlugin/swishRecord.h):
+//! magic, version, payload length, payload (beta, kernel, band count, table), CRC-32 of all before it.
+//! Versions 1 (magic, version, beta, kernel) and 2 (also band count and table), written before the
+//! checksum, only for the refusal checks. \p bands overrides the band count written (-1: table.size() / 2).
+std::vector<unsigned char> record(
+    uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table, int32_t bands = -1)
 {
     std::vector<unsigned char> bytes;
     auto append = [&bytes](auto value) {
@@ -627,17 +648,55 @@ std::vector<unsigned char> record(uint32_t version, float beta, int32_t kernel, 
     };
     append(uint32_t{0x48535754U});
     append(version);
+    if (version >= 3)
+    {
+        append(static_cast<uint32_t>(12 + 4 * table.size()));
+    }
     append(beta);
     append(kernel);
     if (version >= 2)
     {
-        append(static_cast<int32_t>(table.size() / 2));
+        append(bands >= 0 ? bands : static_cast<int32_t>(table.size() / 2));
         for (int32_t value : table)
         {
             append(value);
         }
     }
+    if (version >= 3)
+    {
+        append(checkCrc32(bytes.data(), bytes.size()));
+    }
     return bytes;
+}
+
+//! Every single-byte change of \p good (each byte set to each of its 255 other values, which includes
+//! every single-bit flip) given to deserializePlugin: how many were accepted, and the first of them.
+int32_t acceptedChanges(nvinfer1::IPluginCreator& creator, std::vector<unsigned char> const& good, std::string& first)
+{
+    int32_t accepted = 0;
+    for (size_t at = 0; at < good.size(); ++at)
+    {
+        for (int value = 0; value < 256; ++value)
+        {
+            if (value == good[at])
+            {
+                continue;
+            }
+            std::vector<unsigned char> bad = good;
+            bad[at] = static_cast<unsigned char>(value);
+            nvinfer1::IPluginV2* plugin = creator.deserializePlugin("check", bad.data(), bad.size());
+            if (plugin != nullptr)
+            {
+                if (accepted++ == 0)
+                {
+                    first = "byte " + std::to_string(at) + " = " + std::to_string(value);
+                }
+                plugin->destroy();
+            }
+        }
+        nvinferGlobalLogger().take(); // the refusals' messages, dropped as they come
+    }
+    return accepted;
 }
 
 std::vector<unsigned char> serialized(nvinfer1::IPluginV2& plugin)
@@ -667,13 +726,13 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     if (plugin != nullptr)
     {
         std::vector<unsigned char> const bytes = serialized(*plugin);
-        std::vector<unsigned char> const expected = record(2, fields.beta, fields.kernel, table);
-        report.check(bytes == expected, label + " the created plugin's record (version 2, 44 bytes) holds the table",
+        std::vector<unsigned char> const expected = record(3, fields.beta, fields.kernel, table);
+        report.check(bytes == expected, label + " the created plugin's record (version 3, 52 bytes) holds the table",
             std::to_string(bytes.size()) + " bytes");
         plugin->destroy();
         nvinfer1::IPluginV2* restored = creator.deserializePlugin("check", expected.data(), expected.size());
         report.check(restored != nullptr && serialized(*restored) == expected,
-            label + " deserializePlugin(version 2 record with the table) serializes the same bytes",
+            label + " deserializePlugin(version 3 record with the table) serializes the same bytes",
             joined(nvinferGlobalLogger().take()));
         if (restored != nullptr)
         {
@@ -682,8 +741,8 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     }
 
     plugin = creator.createPlugin("check", fields.withTable({}));
-    report.check(plugin != nullptr && serialized(*plugin) == record(2, fields.beta, fields.kernel, {}),
-        label + " createPlugin accepts an empty kernel_table (no data): a 20-byte record without bands",
+    report.check(plugin != nullptr && serialized(*plugin) == record(3, fields.beta, fields.kernel, {}),
+        label + " createPlugin accepts an empty kernel_table (no data): a 28-byte record without bands",
         joined(nvinferGlobalLogger().take()));
     if (plugin != nullptr)
     {
@@ -714,7 +773,7 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
             continue; // a record holds whole pairs
         }
         // The same table in a record: deserialization validates what it reads just as createPlugin.
-        std::vector<unsigned char> const bytes = record(2, fields.beta, fields.kernel, bad.table);
+        std::vector<unsigned char> const bytes = record(3, fields.beta, fields.kernel, bad.table);
         plugin = creator.deserializePlugin("check", bytes.data(), bytes.size());
         report.check(plugin == nullptr, label + " deserializePlugin refuses a record whose table has " + bad.what);
         checkTableRefusalMessage(report, label + " record with " + bad.what, bad.problem);
@@ -724,30 +783,52 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
         }
     }
 
-    // Engines built before the table carry a 16-byte version-1 record: it must still load, and the
-    // plugin then writes the current version with no bands.
+    // Records written before the checksum (versions 1 and 2) are refused, saying to rebuild the engine:
+    // ~20 % of their single-byte changes decoded as another valid plugin (issue 26).
     float const oldBeta = 0.5F + std::uniform_real_distribution<float>(0.0F, 2.0F)(rng);
     int32_t const oldKernel = library.validKernels[rng() % library.validKernels.size()];
-    std::vector<unsigned char> const v1 = record(1, oldBeta, oldKernel, {});
-    plugin = creator.deserializePlugin("check", v1.data(), v1.size());
-    report.check(plugin != nullptr && v1.size() == 16 && serialized(*plugin) == record(2, oldBeta, oldKernel, {}),
-        label + " deserializePlugin reads a 16-byte version-1 record (no table)", joined(nvinferGlobalLogger().take()));
-    if (plugin != nullptr)
+    for (uint32_t const oldVersion : {1U, 2U})
     {
-        plugin->destroy();
+        std::vector<unsigned char> const old = record(oldVersion, oldBeta, oldKernel, oldVersion == 2 ? table : std::vector<int32_t>{});
+        plugin = creator.deserializePlugin("check", old.data(), old.size());
+        std::vector<std::string> const messages = nvinferGlobalLogger().take();
+        report.check(plugin == nullptr && contains(messages, "rebuild the engine"),
+            label + " deserializePlugin refuses a version-" + std::to_string(oldVersion)
+                + " record (no checksum) and says to rebuild the engine",
+            joined(messages));
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
     }
-    std::vector<unsigned char> longV1 = v1;
-    longV1.resize(20);
-    std::vector<unsigned char> const v2 = record(2, fields.beta, fields.kernel, table);
-    std::vector<unsigned char> longV2 = v2;
-    longV2.push_back(0);
-    std::vector<unsigned char> nineBands = record(2, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
+    // Every single-byte change of a record is refused (CRC-32 over header and payload).
+    for (std::vector<int32_t> const& flipTable : {std::vector<int32_t>{}, table})
+    {
+        std::vector<unsigned char> const good = record(3, fields.beta, fields.kernel, flipTable);
+        plugin = creator.deserializePlugin("check", good.data(), good.size());
+        bool const goodLoads = plugin != nullptr;
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+        std::string first;
+        int32_t const accepted = acceptedChanges(creator, good, first);
+        report.check(goodLoads && accepted == 0,
+            label + " deserializePlugin refuses all " + std::to_string(good.size() * 255) + " single-byte changes of a "
+                + std::to_string(good.size()) + "-byte record (accepted: " + std::to_string(accepted) + ")",
+            first);
+    }
+    std::vector<unsigned char> const v3 = record(3, fields.beta, fields.kernel, table);
+    std::vector<unsigned char> longV3 = v3;
+    longV3.push_back(0);
+    std::vector<unsigned char> const nineBands
+        = record(3, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
     std::pair<char const*, std::vector<unsigned char>> const badRecords[] = {
-        {"a version-1 record of 20 bytes", longV1},
-        {"a version-2 record one byte short", std::vector<unsigned char>(v2.begin(), v2.end() - 1)},
-        {"a version-2 record one byte long", longV2},
-        {"a version-2 record of 9 bands", nineBands},
-        {"a version-3 record", record(3, fields.beta, fields.kernel, table)},
+        {"a version-3 record one byte short", std::vector<unsigned char>(v3.begin(), v3.end() - 1)},
+        {"a version-3 record one byte long", longV3},
+        {"a version-3 record of 9 bands", nineBands},
+        {"a version-3 record whose band count disagrees with its payload", record(3, fields.beta, fields.kernel, table, 2)},
+        {"a version-4 record", record(4, fields.beta, fields.kernel, table)},
     };
     for (auto const& bad : badRecords)
     {
@@ -760,6 +841,45 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
             plugin->destroy();
         }
     }
+}
+
+//! Issue 26, item 7: enqueue's element count, on paths that never reach CUDA (a refusal, or a count
+//! of 0 that launches nothing). 65536^4 is 2^64 elements: f8ee435 multiplied the dims unchecked (signed
+//! overflow, in practice 0) and returned success without launching; it must fail. A dim of 0 is really
+//! empty: success, nothing launched. Rank 9 and a negative dim fail. Null buffers are passed: a launch
+//! would be refused by the kernel launcher's own checks, so none of these touches the GPU.
+template <typename Plugin>
+void checkEnqueueCounts(Report& report, Plugin& plugin, std::string const& label)
+{
+    nvinfer1::PluginTensorDesc desc{};
+    desc.type = nvinfer1::DataType::kFLOAT;
+    desc.format = nvinfer1::TensorFormat::kLINEAR;
+    void const* inputs[1] = {nullptr};
+    void* outputs[1] = {nullptr};
+    auto enqueue = [&](std::vector<int64_t> const& dims, int32_t nbDims)
+    {
+        desc.dims.nbDims = nbDims;
+        for (size_t i = 0; i < dims.size() && i < 8; ++i)
+        {
+            desc.dims.d[i] = static_cast<std::remove_reference_t<decltype(desc.dims.d[0])>>(dims[i]);
+        }
+        return plugin.enqueue(&desc, &desc, inputs, outputs, nullptr, nullptr);
+    };
+    int32_t status = enqueue({65536, 65536, 65536, 65536}, 4);
+    std::vector<std::string> logged = nvinferGlobalLogger().take();
+    report.check(status != 0 && contains(logged, "overflows int64"),
+        label + " enqueue of 65536^4 elements (2^64: wraps to 0 unchecked) fails, naming the overflow",
+        "status " + std::to_string(status) + "; logged: " + joined(logged));
+    status = enqueue({7, 0}, 2);
+    logged = nvinferGlobalLogger().take();
+    report.check(status == 0 && logged.empty(), label + " enqueue of 7x0 elements succeeds without a launch",
+        "status " + std::to_string(status) + "; logged: " + joined(logged));
+    status = enqueue({1, 1, 1, 1, 1, 1, 1, 1}, 9);
+    logged = nvinferGlobalLogger().take();
+    report.check(status != 0 && !logged.empty(), label + " enqueue of rank 9 fails (logged)", joined(logged));
+    status = enqueue({4, -1}, 2);
+    logged = nvinferGlobalLogger().take();
+    report.check(status != 0 && !logged.empty(), label + " enqueue with a negative dim fails (logged)", joined(logged));
 }
 
 void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::string const& label)
@@ -787,10 +907,11 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
     {
         return;
     }
-    // The record is uint32 magic, uint32 version 2, float beta, int32 kernel, int32 bandCount (0 here).
+    // The record is uint32 magic, uint32 version 3, uint32 payload length, float beta, int32 kernel, int32
+    // bandCount (0 here), uint32 CRC-32.
     std::vector<unsigned char> const bytes = serialized(*plugin);
-    report.check(bytes == record(2, fields.beta, fields.kernel, {}),
-        label + " the created plugin holds the given beta and kernel (a 20-byte record, no bands)",
+    report.check(bytes == record(3, fields.beta, fields.kernel, {}),
+        label + " the created plugin holds the given beta and kernel (a 28-byte record, no bands)",
         std::to_string(bytes.size()) + " bytes");
 
     bool const dynamicExt = (static_cast<uint32_t>(plugin->getTensorRTVersion()) >> 24U)
@@ -813,6 +934,7 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
         report.check(good.nbDims == 2, label + " getOutputDimensions(output 0 of 1 input) returns the input's rank",
             "nbDims " + std::to_string(good.nbDims));
         nvinferGlobalLogger().take();
+        checkEnqueueCounts(report, *dynamic, label);
     }
     plugin->destroy();
 }
@@ -1053,6 +1175,10 @@ void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std:
             joined(nvinferGlobalLogger().take()));
         report.check(serializesAs(runtimeOf(plugin), fields.beta, fields.kernel, {}),
             where + " the created plugin serializes the given beta and kernel and an empty kernel_table");
+        if (build && runtimeOf(plugin) != nullptr)
+        {
+            checkEnqueueCounts(report, *runtimeOf(plugin), where);
+        }
         delete plugin;
 
         plugin = creator.createPlugin("check", fields.withTable(table), phase);
@@ -1157,6 +1283,45 @@ void checkRegisteredOnce(Report& report, std::string const& step, char const* ns
     report.check(detail.empty(), step, detail);
 }
 
+//! Another library's creator of the same name and version as the Swish V1 creator ("Swish" "1"): what
+//! a second plugin library, or another build of this one, puts into the registry.
+class ForeignSwishCreator final : public nvinfer1::IPluginCreator
+{
+public:
+    char const* getPluginName() const noexcept override
+    {
+        return "Swish";
+    }
+    char const* getPluginVersion() const noexcept override
+    {
+        return "1";
+    }
+    nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override
+    {
+        return &mFields;
+    }
+    nvinfer1::IPluginV2* createPlugin(char const* /*name*/, nvinfer1::PluginFieldCollection const* /*fc*/) noexcept override
+    {
+        return nullptr;
+    }
+    nvinfer1::IPluginV2* deserializePlugin(char const* /*name*/, void const* /*data*/, size_t /*length*/) noexcept override
+    {
+        return nullptr;
+    }
+    void setPluginNamespace(char const* ns) noexcept override
+    {
+        mNamespace = ns != nullptr ? ns : "";
+    }
+    char const* getPluginNamespace() const noexcept override
+    {
+        return mNamespace.c_str();
+    }
+
+private:
+    nvinfer1::PluginFieldCollection mFields{};
+    std::string mNamespace;
+};
+
 //! Every way users load the library, combined in one process, registers every creator exactly once.
 //! The library was loaded by main (plain dlopen, or the stub's loadLibrary with \p loadLibraryFirst);
 //! then: a second dlopen, initSwishPlugins, TensorRT's loadLibrary, initSwishPlugins again, and a
@@ -1215,7 +1380,129 @@ void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, 
     refused = registry.refused();
     returned = init(ns);
     checkRegisteredOnce(report, "initSwishPlugins(" + quoted + ") moves them back", ns, calls, refused, false);
+
+    // Another library's "Swish" version 1 holds "tpb_taken": initSwishPlugins("tpb_taken") must fail clearly
+    // and leave ours registered where it was (issue 26: it returned 0 and left it registered nowhere).
+    ForeignSwishCreator foreign;
+    foreign.setPluginNamespace("tpb_taken");
+    registry.registerCreator(foreign, "tpb_taken");
+    nvinferGlobalLogger().take();
+    returned = init("tpb_taken");
+    std::vector<std::string> const conflict = nvinferGlobalLogger().take();
+    report.check(returned < expected && registry.count("Swish", "1", ns) == 1 && registry.count("Swish", "1", "tpb_taken") == 1
+            && contains(conflict, "stays registered under " + quoted),
+        "initSwishPlugins(\"tpb_taken\") while another Swish v1 holds it: fails (returns " + std::to_string(returned)
+            + " of " + std::to_string(expected) + "), says so, and ours stays registered under " + quoted,
+        std::to_string(registry.count("Swish", "1", ns)) + " under " + quoted + "; logged: " + joined(conflict));
+    registry.deregisterCreator(foreign);
+    refused = registry.refused();
+    calls = registry.calls();
+    init(ns);
+    checkRegisteredOnce(report, "initSwishPlugins(" + quoted + ") afterwards: each creator registered once again", ns,
+        calls, refused, false);
     dlclose(again);
+}
+
+//! --threads (built with -fsanitize=thread): while 3 threads call initSwishPlugins with changing
+//! namespaces (the library serialises them under its mutex), 3 others read the creators'
+//! getPluginNamespace() without any lock, as TensorRT's threads do. f8ee435's creators kept the
+//! namespace in a std::string written under the mutex and read without it: a data race TSan reports,
+//! and a returned pointer that could dangle.
+int checkThreads(char const* path)
+{
+    Report report;
+    void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    using InitSwishPlugins = int32_t (*)(char const*);
+    auto init = handle != nullptr ? reinterpret_cast<InitSwishPlugins>(dlsym(handle, "initSwishPlugins")) : nullptr;
+    StubRegistry& registry = stubRegistry();
+    int32_t count = 0;
+#if NV_TENSORRT_MAJOR >= 10
+    RegistryCreator* const* listed = registry.getAllCreators(&count);
+#else
+    RegistryCreator* const* listed = registry.getPluginCreatorList(&count);
+#endif
+    std::vector<RegistryCreator*> const creators(listed, listed + (listed != nullptr ? count : 0));
+    report.check(init != nullptr && !creators.empty(), "the library loads and registers its creators");
+    if (init == nullptr || creators.empty())
+    {
+        return report.finish();
+    }
+    char const* const namespaces[] = {"", "tpb_a", "tpb_b_a_longer_namespace_than_any_small_string_buffer"};
+    std::atomic<bool> stop{false};
+    std::atomic<long> reads{0};
+    std::atomic<long> unknown{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 3; ++w)
+    {
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < 300; ++i)
+            {
+                init(namespaces[(i + w) % 3]);
+            }
+        });
+    }
+    for (int r = 0; r < 3; ++r)
+    {
+        threads.emplace_back([&] {
+            while (!stop.load())
+            {
+                for (RegistryCreator* creator : creators)
+                {
+                    std::string const ns = keyOf(*creator).ns; // getPluginNamespace(), copied: every byte read
+                    bool known = false;
+                    for (char const* n : namespaces)
+                    {
+                        known = known || ns == n;
+                    }
+                    unknown += known ? 0 : 1;
+                    ++reads;
+                }
+            }
+        });
+    }
+    for (int w = 0; w < 3; ++w)
+    {
+        threads[static_cast<size_t>(w)].join();
+    }
+    stop = true;
+    for (size_t t = 3; t < threads.size(); ++t)
+    {
+        threads[t].join();
+    }
+    nvinferGlobalLogger().take();
+    report.check(unknown == 0 && reads > 0,
+        std::to_string(reads.load()) + " unlocked getPluginNamespace() reads during 900 initSwishPlugins calls from "
+            "3 threads all saw a whole namespace");
+    init("");
+    return report.finish();
+}
+
+//! --unload: the library loaded by a plain dlopen registers its creators; after its last dlclose the
+//! registry must hold none of them (issue 26: it kept a creator whose code was unmapped, SEGV on use).
+int checkUnload(char const* path)
+{
+    Report report;
+    void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    StubRegistry& registry = stubRegistry();
+    int32_t const before = registry.count("Swish", "1") + registry.count("Swish", "2");
+    report.check(handle != nullptr && before == static_cast<int32_t>(expectedCreators().size()),
+        "a plain dlopen registers the creators (" + std::to_string(before) + ")");
+    if (handle == nullptr)
+    {
+        return report.finish();
+    }
+    dlclose(handle);
+    void* const still = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    report.check(still == nullptr, "dlclose of the only handle unmaps the library");
+    if (still != nullptr)
+    {
+        dlclose(still);
+    }
+    int32_t const after = registry.count("Swish", "1") + registry.count("Swish", "2");
+    std::vector<std::string> const logged = nvinferGlobalLogger().take();
+    report.check(after == 0, "after dlclose the registry holds none of the library's creators",
+        std::to_string(after) + " still registered; logged: " + joined(logged));
+    return report.finish();
 }
 #endif
 
@@ -1224,11 +1511,29 @@ void checkRegistration(Report& report, char const* path, bool loadLibraryFirst, 
 int main(int argc, char** argv)
 {
     bool const loadLibraryFirst = argc == 3 && std::strcmp(argv[2], "--load-library-first") == 0;
-    if (argc != 2 && !loadLibraryFirst)
+    bool const unload = argc == 3 && std::strcmp(argv[2], "--unload") == 0;
+    bool const threads = argc == 3 && std::strcmp(argv[2], "--threads") == 0;
+    if (argc != 2 && !loadLibraryFirst && !unload && !threads)
     {
-        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s path/to/libswish_plugin.so [--load-library-first | --unload | --threads]\n", argv[0]);
         return 2;
     }
+#if TPB_CHECK_REGISTRY
+    if (unload)
+    {
+        return checkUnload(argv[1]);
+    }
+    if (threads)
+    {
+        return checkThreads(argv[1]);
+    }
+#else
+    if (unload || threads)
+    {
+        std::fprintf(stderr, "swish_creator_check: --unload needs the registration checks (not compiled here)\n");
+        return 2;
+    }
+#endif
     Report report;
     // The library registers its creators while it is loaded: load it the way the registration check
     // is told to, with the stub registry in place, before anything else touches it.

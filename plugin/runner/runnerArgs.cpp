@@ -1,0 +1,150 @@
+#include "runnerArgs.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+namespace tpb
+{
+namespace
+{
+
+std::vector<std::string> split(std::string const& text, char separator)
+{
+    std::vector<std::string> parts;
+    std::stringstream stream(text);
+    for (std::string part; std::getline(stream, part, separator);)
+    {
+        if (!part.empty())
+        {
+            parts.push_back(part);
+        }
+    }
+    return parts;
+}
+
+int32_t parseInt32(std::string const& text, char const* what, int64_t min)
+{
+    return static_cast<int32_t>(parseRunnerInteger(text, what, min, std::numeric_limits<int32_t>::max()));
+}
+
+} // namespace
+
+int64_t parseRunnerInteger(std::string const& text, char const* what, int64_t min, int64_t max)
+{
+    bool digits = !text.empty();
+    for (char const c : text)
+    {
+        digits = digits && c >= '0' && c <= '9';
+    }
+    if (!digits)
+    {
+        throw std::invalid_argument(std::string(what) + " must be a whole number in " + std::to_string(min) + " .. "
+            + std::to_string(max) + " (decimal digits only), got '" + text + "'");
+    }
+    errno = 0;
+    char* end = nullptr;
+    long long const value = std::strtoll(text.c_str(), &end, 10);
+    if (errno == ERANGE || end != text.c_str() + text.size() || value < min || value > max)
+    {
+        throw std::invalid_argument(std::string(what) + " must be in " + std::to_string(min) + " .. "
+            + std::to_string(max) + ", got '" + text + "'");
+    }
+    return value;
+}
+
+RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits const& limits)
+{
+    RunnerOptions options;
+    for (int i = 1; i < argc; ++i)
+    {
+        std::string const arg = argv[i] == nullptr ? "" : argv[i];
+        auto value = [&]() -> std::string
+        {
+            if (i + 1 >= argc || argv[i + 1] == nullptr)
+            {
+                throw std::invalid_argument(arg + " needs a value");
+            }
+            return argv[++i];
+        };
+        if (arg == "--engine")
+            options.engine = value();
+        else if (arg == "--plugins")
+            options.plugins = split(value(), ',');
+        else if (arg == "--threads")
+            options.threads = static_cast<int32_t>(parseRunnerInteger(value(), "--threads", 1, kRunnerMaxThreads));
+        else if (arg == "--iterations")
+            options.iterations = parseInt32(value(), "--iterations", 1);
+        else if (arg == "--warmup")
+            options.warmup = parseInt32(value(), "--warmup", 1);
+        else if (arg == "--seed")
+            options.seed = static_cast<uint32_t>(
+                parseRunnerInteger(value(), "--seed", 1, std::numeric_limits<uint32_t>::max()));
+        else if (arg == "--shape")
+        {
+            std::string const text = value();
+            std::vector<std::string> const dims = split(text, 'x');
+            if (dims.empty())
+            {
+                throw std::invalid_argument("--shape must be d0xd1x..., got '" + text + "'");
+            }
+            options.shape.clear();
+            for (std::string const& dim : dims)
+            {
+                options.shape.push_back(parseRunnerInteger(dim, "--shape dimension", 1, limits.maxDimension));
+            }
+        }
+        else if (arg == "--time-every")
+            options.timeEvery = parseInt32(value(), "--time-every", 1);
+        else if (arg == "--graph-batch")
+            options.graphBatch = parseInt32(value(), "--graph-batch", 1);
+        else if (arg == "--clone-check")
+            options.cloneCheck = value();
+        else if (arg == "--graph")
+            options.graph = true;
+        else if (arg == "--profile-per-thread")
+            options.profilePerThread = true;
+        else if (arg == "--plugin-init")
+            options.pluginInit = true;
+        else
+            throw std::invalid_argument("unknown argument " + arg);
+    }
+    if ((options.engine.empty() && options.cloneCheck.empty()) || options.shape.empty())
+    {
+        throw std::invalid_argument("--engine (or --clone-check) and --shape are required");
+    }
+    if (options.graphBatch > 1 && !options.graph)
+    {
+        throw std::invalid_argument("--graph-batch needs --graph");
+    }
+    if (options.shape.size() > static_cast<size_t>(limits.maxRank))
+    {
+        throw std::invalid_argument("--shape has " + std::to_string(options.shape.size())
+            + " dimensions, TensorRT allows at most " + std::to_string(limits.maxRank));
+    }
+    int64_t elements = 1;
+    for (int64_t const dim : options.shape)
+    {
+        if (elements > std::numeric_limits<int64_t>::max() / dim)
+        {
+            throw std::invalid_argument("--shape: the element count overflows int64");
+        }
+        elements *= dim;
+    }
+    // whole launches: the iterations (inferences per thread) rounded up to a multiple of the batch, in
+    // int64, and refused if that no longer fits the int32 the runner counts in
+    int64_t const batch = options.graphBatch;
+    int64_t const rounded = (int64_t{options.iterations} + batch - 1) / batch * batch;
+    if (rounded > std::numeric_limits<int32_t>::max())
+    {
+        throw std::invalid_argument("--iterations " + std::to_string(options.iterations)
+            + " rounded up to a multiple of --graph-batch " + std::to_string(options.graphBatch) + " is "
+            + std::to_string(rounded) + ", over " + std::to_string(std::numeric_limits<int32_t>::max()));
+    }
+    options.iterations = static_cast<int32_t>(rounded);
+    return options;
+}
+
+} // namespace tpb

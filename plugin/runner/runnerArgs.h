@@ -1,0 +1,49 @@
+// trt_runner's command line, parsed without TensorRT (the host harness, plugin/tests/hostHarness.cpp,
+// drives it under ASan/UBSan in CI). Strict: every number is decimal digits only (no sign, no space,
+// no suffix), parsed with strtoll and range-checked before it is narrowed, and every refusal names the
+// argument: --threads 2147483648 or 4294967297 is refused (never truncated to int32 or wrapped),
+// --iterations rounded up to a multiple of --graph-batch must fit int32, a --shape dimension must fit
+// the dims of the TensorRT it runs with (int32 before TensorRT 10) and the shape's element count int64.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tpb
+{
+
+struct RunnerOptions
+{
+    std::string engine;
+    std::vector<std::string> plugins;
+    int32_t threads{1};
+    int32_t iterations{100};
+    int32_t warmup{10};
+    uint32_t seed{20261203};
+    std::vector<int64_t> shape;
+    bool graph{false};
+    bool profilePerThread{false};
+    bool pluginInit{false};
+    int32_t timeEvery{1};   //!< an event pair around every timeEvery-th enqueue
+    int32_t graphBatch{1};  //!< --graph: enqueues captured in one graph (one launch runs this many inferences)
+    std::string cloneCheck; //!< --clone-check CREATOR[@NAMESPACE]: drive the plugin's clone lifecycle, no engine
+};
+
+//! What the TensorRT the runner is built against allows.
+struct RunnerLimits
+{
+    int32_t maxRank{8};                //!< Dims::MAX_DIMS
+    int64_t maxDimension{INT32_MAX};   //!< the largest value a Dims entry holds (int32 before TensorRT 10)
+};
+
+//! Most threads --threads accepts (each has a context, a stream and buffers of its own).
+constexpr int64_t kRunnerMaxThreads = 4096;
+
+//! Parses argv[1 .. argc); throws std::invalid_argument with a message naming the argument.
+RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits const& limits);
+
+//! Decimal digits only, 1 .. \p max: the value, else std::invalid_argument naming \p what.
+int64_t parseRunnerInteger(std::string const& text, char const* what, int64_t min, int64_t max);
+
+} // namespace tpb
