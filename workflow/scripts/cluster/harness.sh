@@ -10,7 +10,8 @@
 #
 # Needs root (apt-get, the daemons) on a Debian/Ubuntu machine; listens on 127.0.0.1 only.
 # Environment: TPB_CLUSTER_STATE (state directory, default /tmp/tpb-cluster), TPB_CLUSTER_NO_INSTALL=1
-# (skip apt-get/pip when the packages are there), PYTEST_ARGS (extra pytest arguments).
+# (skip apt-get/pip when the packages are there), PYTEST_ARGS (extra pytest arguments),
+# TPB_CLUSTER_KEEP=1 (leave it up after the tests; then `harness.sh down`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 HERE="$ROOT/workflow/scripts/cluster"
@@ -164,7 +165,7 @@ down() {
 all() {
   local t0=$SECONDS
   [[ ${TPB_CLUSTER_NO_INSTALL:-0} == 1 ]] || install_packages
-  trap down EXIT
+  [[ ${TPB_CLUSTER_KEEP:-0} == 1 ]] || trap down EXIT  # KEEP=1: left up, to rerun tests by hand
   up
   log "up in $((SECONDS - t0)) s; running pytest -m cluster"
   # shellcheck disable=SC1091
