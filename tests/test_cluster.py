@@ -363,3 +363,93 @@ def test_two_cell_matrix_through_slurm_one_experiment_one_table():
     assert len({p.data.tags["tpb.setup_hash"] for p in parents}) == 1
     assert len({p.data.tags["tpb.plugin_hash"] for p in parents}) == 2
     assert (out / "matrix_summary.md").read_text().count("|") > 10
+
+
+# ---------------------------------------------------------------- the claim on a parent run (no cluster needed)
+# tracking._claim_parent's protocol against a real MLflow store (SQLite here, standing for the server:
+# the protocol is the same, only the settle delay matters there)
+
+
+@pytest.fixture
+def claim_store(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+    from trt_plugin_bench import tracking
+
+    monkeypatch.setattr(tracking, "CLAIM_SETTLE_S", 0.05)
+    monkeypatch.setattr(tracking, "CLAIM_POLL_S", 0.05)
+    c = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = c.create_experiment("claim", artifact_location=(tmp_path / "mlruns").as_uri())
+    filt = "tags.`tpb.role` = 'pipeline' and tags.`tpb.results_digest` = 'd1'"
+
+    def create(tags, start_time=None):
+        return c.create_run(exp, start_time=start_time, tags={"tpb.role": "pipeline", "tpb.results_digest": "d1", **tags})
+
+    return tracking, c, exp, filt, create
+
+
+def complete_later(c, run_id, after_s=0.3):
+    import threading
+
+    def done():
+        time.sleep(after_s)
+        c.set_tag(run_id, "tpb.complete", "true")
+
+    t = threading.Thread(target=done)
+    t.start()
+    return t
+
+
+def test_claim_takes_over_a_parent_whose_heartbeat_is_stale(claim_store):
+    tracking, c, exp, filt, create = claim_store
+    old = create({tracking.TOKEN_TAG: "dead", tracking.HEARTBEAT_TAG: f"{time.time() - 3600:.3f}"})
+    got = tracking._claim_parent(c, exp, filt, create, shared=True)
+    assert got.info.run_id == old.info.run_id and got.data.tags[tracking.TOKEN_TAG] != "dead"
+
+
+def test_claim_waits_for_a_live_parent_and_returns_it_complete(claim_store):
+    tracking, c, exp, filt, create = claim_store
+    live = create({tracking.TOKEN_TAG: "other", tracking.HEARTBEAT_TAG: f"{time.time():.3f}"})
+    t = complete_later(c, live.info.run_id)
+    got = tracking._claim_parent(c, exp, filt, create, shared=True)
+    t.join()
+    assert got.info.run_id == live.info.run_id and got.data.tags["tpb.complete"] == "true"
+    assert len(c.search_runs([exp], filt)) == 1  # it made no candidate of its own
+
+
+def test_claim_the_younger_of_two_concurrent_candidates_deletes_itself(claim_store):
+    tracking, c, exp, filt, create = claim_store
+    made = []
+
+    def racing_create(tags):  # another process's candidate lands, started a moment earlier
+        rival = create({tracking.TOKEN_TAG: "rival", tracking.HEARTBEAT_TAG: f"{time.time():.3f}"},
+                       start_time=int(time.time() * 1000) - 500)
+        made.append(rival)
+        mine = create(tags)
+        made.append(mine)
+        return mine
+
+    threads = []
+    orig_sleep = time.sleep
+
+    def sleep_then_rival_completes(s):  # once this process waits, the rival finishes
+        if len(made) == 2 and not threads:
+            threads.append(complete_later(c, made[0].info.run_id, 0.1))
+        orig_sleep(s)
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(tracking.time, "sleep", sleep_then_rival_completes):
+        got = tracking._claim_parent(c, exp, filt, racing_create, shared=True)
+    threads[0].join()
+    assert got.info.run_id == made[0].info.run_id
+    assert c.get_run(made[1].info.run_id).info.lifecycle_stage == "deleted"
+    assert [r.info.run_id for r in c.search_runs([exp], filt)] == [made[0].info.run_id]
+
+
+def test_claim_gives_up_on_a_parent_that_never_finishes(claim_store, monkeypatch):
+    tracking, c, exp, filt, create = claim_store
+    monkeypatch.setattr(tracking, "CLAIM_WAIT_S", 0.3)
+    monkeypatch.setattr(tracking, "CLAIM_STALE_S", 3600)
+    live = create({tracking.TOKEN_TAG: "other", tracking.HEARTBEAT_TAG: f"{time.time():.3f}"})
+    with pytest.raises(tracking.TrackingBusy, match=live.info.run_id):
+        tracking._claim_parent(c, exp, filt, create, shared=True)
