@@ -162,13 +162,38 @@ def new_measurements(workdir: Path) -> str:
     return digest_of(workdir)
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stop_started():
+    """No DAG started in the background outlives the tests (a failed test may leave one running)."""
+    yield
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def start(workdir: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    """The DAG in the background, its console output to a file (a pipe nobody reads would fill)."""
+    log = STATE / "work" / f"{name}.log"
+    with log.open("w") as f:
+        proc = subprocess.Popen(snakemake_cmd(workdir), stdout=f, stderr=subprocess.STDOUT, text=True, env=env())
+    STARTED.append(proc)
+    return proc, log
+
+
 def wait_for_parent(digest: str, proc: subprocess.Popen, timeout_s: float = 600) -> None:
     """Until the log rule has created the parent run of ``digest`` (it is logging now)."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         if parents_of(digest):
             return
-        assert proc.poll() is None, f"snakemake ended before logging began:\n{proc.stderr.read()[-4000:]}"
+        assert proc.poll() is None, "snakemake ended before logging began"
         time.sleep(0.1)
     raise AssertionError(f"no parent run for {digest} within {timeout_s} s")
 
@@ -259,7 +284,7 @@ def test_scancel_of_the_logging_job_then_a_plain_rerun_resumes(main_run):
     its heartbeat goes stale) and finishes it; nothing is duplicated."""
     work = main_run[0]
     digest = new_measurements(work)
-    proc = subprocess.Popen(snakemake_cmd(work), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env())
+    proc, _ = start(work, "scancel")
     wait_for_parent(digest, proc)
     job = [j for j, state, comment in squeue_jobs() if comment == "rule_log_mlflow" and state == "RUNNING"]
     assert job, squeue_jobs()
@@ -277,12 +302,12 @@ def test_scancel_of_the_logging_job_then_a_plain_rerun_resumes(main_run):
 def test_server_stopped_mid_run_keeps_the_measurements_and_logs_them_once_back(main_run):
     work = main_run[0]
     digest = new_measurements(work)
-    proc = subprocess.Popen(snakemake_cmd(work), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env())
+    proc, log = start(work, "server-stopped")
     try:
         wait_for_parent(digest, proc)
         run(["bash", str(HARNESS), "mlflow-stop"])
-        err = proc.communicate(timeout=600)[1]
-        assert proc.returncode != 0
+        assert proc.wait(timeout=600) != 0
+        err = log.read_text()
         # the error names the server and where its URI came from; the measurements are on disk
         line = next(x for x in err.splitlines() if "tpb log-mlflow: error:" in x)
         assert os.environ["MLFLOW_TRACKING_URI"] in line and "from MLFLOW_TRACKING_URI" in line, line
@@ -304,10 +329,9 @@ def test_two_dags_logging_the_same_measurements_at_once_log_them_once(main_run):
     digest = new_measurements(work)
     twin = STATE / "work" / "twin"
     shutil.copytree(work, twin, symlinks=True)
-    procs = [subprocess.Popen(snakemake_cmd(w), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env())
-             for w in (work, twin)]
-    errs = [p.communicate(timeout=900)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], errs
+    started = [start(w, name) for w, name in ((work, "first"), (twin, "twin"))]
+    codes = [p.wait(timeout=900) for p, _ in started]
+    assert codes == [0, 0], [log.read_text()[-4000:] for _, log in started]
     parents = parents_of(digest)
     assert len(parents) == 1 and parents[0].data.tags["tpb.complete"] == "true"
     logged = [json.loads((w / "results" / "mlflow" / "logged.json").read_text())["parent_run_id"] for w in (work, twin)]
@@ -344,7 +368,7 @@ def test_two_cell_matrix_through_slurm_one_experiment_one_table():
          "--out", str(out), "--", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "1"])
     print(f"the two-cell matrix through SLURM: {time.monotonic() - t0:.0f} s")
     matrix = yaml.safe_load(MATRIX.read_text())
-    table = pd.read_csv(out / "matrix_summary.csv")
+    table = pd.read_csv(out / "matrix_summary.csv", keep_default_na=False)  # a tag "None" stays "None"
     assert set(table["cell"]) == set(matrix["cells"])
     c = client()
     exp = c.get_experiment_by_name(matrix["experiment"])

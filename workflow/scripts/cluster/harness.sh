@@ -166,6 +166,7 @@ all() {
   local t0=$SECONDS
   [[ ${TPB_CLUSTER_NO_INSTALL:-0} == 1 ]] || install_packages
   [[ ${TPB_CLUSTER_KEEP:-0} == 1 ]] || trap down EXIT  # KEEP=1: left up, to rerun tests by hand
+  trap 'exit 143' TERM INT  # killed: still through the EXIT trap
   up
   log "up in $((SECONDS - t0)) s; running pytest -m cluster"
   # shellcheck disable=SC1091
