@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= 1
 SNAKEMAKE_ARGS ?=
 
-.PHONY: pipeline test lint report ui kernels-check clean
+.PHONY: pipeline test lint report ui kernels-check cluster-test clean
 
 # The package is workflow/trt_plugin_bench, put on the venv's path by a .pth file (what `pip install
 # -e .` amounts to): setuptools cannot install into a venv whose path holds a `$` (it reads `$x` as
@@ -36,6 +36,13 @@ lint: $(VENV)/.installed
 
 ui: $(VENV)/.installed
 	$(BIN)/python -m mlflow ui
+
+# The DAG through SLURM with every job logging to an MLflow server on PostgreSQL, all on 127.0.0.1
+# of this machine (root, Debian/Ubuntu: it apt-get installs slurm-wlm, munge, postgresql and pip
+# installs requirements-cluster.txt), the fault cases, a two-cell matrix; then everything stopped
+# and removed (docs/clusters.md)
+cluster-test: $(VENV)/.installed
+	bash workflow/scripts/cluster/harness.sh
 
 # CI: the pure-CUDA kernels compile with nvcc (no TensorRT headers needed)
 kernels-check:

@@ -367,6 +367,79 @@ def _log(message: str) -> None:
     print(f"log_mlflow: {message}", file=sys.stderr)
 
 
+# Several processes may log to one tracking server at once (two DAGs, a rerun beside a run still
+# logging, the jobs of a matrix). MLflow has no transactions across requests, so the parent run of a
+# set of measurements is claimed: every logging process creates its own candidate (or, for an
+# interrupted parent, writes its token on it), waits CLAIM_SETTLE_S for concurrent requests to land,
+# and reads back: the oldest candidate (start time, then run id) or the last token written wins; the
+# others delete their candidate and wait for the winner's tpb.complete. The winner refreshes
+# tpb.heartbeat as it logs; a parent whose heartbeat is older than CLAIM_STALE_S was left by a process
+# that died (scancel, a lost node, the server gone), and the next process takes it over.
+# Only for shared stores (a tracking server): a local SQLite or file store has one writer.
+CLAIM_SETTLE_S = 2.0
+CLAIM_STALE_S = 30.0
+CLAIM_WAIT_S = 900.0
+CLAIM_POLL_S = 1.0
+TOKEN_TAG = "tpb.logging_token"
+HEARTBEAT_TAG = "tpb.heartbeat"
+
+
+class TrackingBusy(TrackingStoreUnreachable):
+    """Another process holds these measurements' parent run and did not finish within CLAIM_WAIT_S."""
+
+
+def _shared_store(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
+def _heartbeat(client: Any, run: Any) -> None:
+    if run.data.tags.get(TOKEN_TAG):  # claimed (a shared store): say this process is still at it
+        client.set_tag(run.info.run_id, HEARTBEAT_TAG, f"{time.time():.3f}")
+
+
+def _claim_parent(client: Any, exp_id: str, parent_filter: str, create: Any, shared: bool) -> Any:
+    """The parent run these measurements go to: a complete one (nothing to log), or one this
+    process now owns (to create its children in and complete). ``create(tags)`` makes a new one."""
+    import uuid
+
+    if not shared:  # one writer: the earlier parent, complete or interrupted, or a new one
+        found = client.search_runs([exp_id], filter_string=parent_filter)
+        return found[0] if found else create({})
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while True:
+        found = client.search_runs([exp_id], filter_string=parent_filter,
+                                   order_by=["attributes.start_time ASC", "attributes.run_id ASC"])
+        complete = [r for r in found if r.data.tags.get("tpb.complete") == "true"]
+        if complete:
+            return complete[0]
+        if not found:  # a candidate of its own; the oldest one wins
+            mine = create({TOKEN_TAG: token, HEARTBEAT_TAG: f"{time.time():.3f}"})
+            time.sleep(CLAIM_SETTLE_S)
+            found = client.search_runs([exp_id], filter_string=parent_filter,
+                                       order_by=["attributes.start_time ASC", "attributes.run_id ASC"])
+            winner = min(found, key=lambda r: (r.info.start_time, r.info.run_id), default=mine)
+            if winner.info.run_id == mine.info.run_id:
+                return client.get_run(mine.info.run_id)
+            client.delete_run(mine.info.run_id)
+            _log(f"another process is logging these measurements (run {winner.info.run_id}); waiting for it")
+        else:
+            parent = found[0]
+            beat = float(parent.data.tags.get(HEARTBEAT_TAG, "0") or 0)
+            if time.time() - beat > CLAIM_STALE_S:  # interrupted: take it over, the last token written wins
+                client.set_tag(parent.info.run_id, TOKEN_TAG, token)
+                client.set_tag(parent.info.run_id, HEARTBEAT_TAG, f"{time.time():.3f}")
+                time.sleep(CLAIM_SETTLE_S)
+                parent = client.get_run(parent.info.run_id)
+                if parent.data.tags.get(TOKEN_TAG) == token:
+                    _log(f"resuming the interrupted run {parent.info.run_id}")
+                    return parent
+        if time.monotonic() > deadline:
+            raise TrackingBusy(f"another process has been logging these measurements (run {found[0].info.run_id if found else '?'}) "
+                               f"for over {CLAIM_WAIT_S:.0f} s without finishing; {HINT}")
+        time.sleep(CLAIM_POLL_S)
+
+
 def _experiment(client: Any, target: TrackingTarget, uri: str) -> tuple[str, str]:
     """The experiment's id and name, created if named and missing, marked as a training experiment."""
     from mlflow.exceptions import MlflowException
@@ -440,6 +513,28 @@ def _log_artifacts(client: Any, run_id: str, resolved: Mapping[str, Any], config
 
 def log_results(settings: Settings, tables_dir: Path, device_json: Path, out_path: Path,
                 samples_dir: Path | None = None, config_files: Iterable[str] = (), artifacts: Iterable[str] = ()) -> dict:
+    """_log_results; a tracking server that stops answering part way is named (and where its URI came
+    from) in a TrackingStoreUnreachable, as one that never answered is: what was logged stays, and the
+    next run of the log rule resumes the same runs (_claim_parent), so nothing is logged twice."""
+    try:
+        return _log_results(settings, tables_dir, device_json, out_path, samples_dir, config_files, artifacts)
+    except TrackingStoreUnreachable:
+        raise
+    except Exception as exc:
+        target = resolve_tracking({"experiment": settings.mlflow.experiment, "tracking_uri": settings.mlflow.tracking_uri},
+                                  cli_keys=settings.mlflow.cli_keys)
+        if not _shared_store(target.tracking_uri):
+            raise
+        try:
+            check_store(target.tracking_uri, source=target.tracking_uri_from.split(" (")[0])
+        except TrackingStoreUnreachable as lost:
+            raise TrackingStoreUnreachable(f"{lost} [it stopped answering while logging: {type(exc).__name__}: "
+                                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''}]") from exc
+        raise
+
+
+def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_path: Path,
+                 samples_dir: Path | None = None, config_files: Iterable[str] = (), artifacts: Iterable[str] = ()) -> dict:
     """Log the tables under ``tables_dir``. ``settings``: the whole config, typed (the log rule's
     --settings-json; its mlflow section carries the mlflow keys given with snakemake --config);
     ``config_files`` and ``artifacts``: paths to log on the parent run. Each sweep's raw samples are
@@ -483,23 +578,24 @@ def log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pat
     }
     note = ("CPU reference backend (numpy): these are CPU timings, not TensorRT."
             if device["backend"] == "reference" else f"Measured with {device['backend_label']}.")
-    found = client.search_runs([exp_id], filter_string=f"tags.`tpb.results_digest` = '{digest}' and "
-                               f"tags.`tpb.config_hash` = '{chash}' and tags.`tpb.role` = '{PARENT_ROLE}'")
+    parent_filter = (f"tags.`tpb.results_digest` = '{digest}' and tags.`tpb.config_hash` = '{chash}' "
+                     f"and tags.`tpb.role` = '{PARENT_ROLE}'")
     summary = {"tracking_uri": uri, "tracking_uri_from": target.tracking_uri_from, "experiment": name,
                "experiment_id": exp_id, "experiment_from": target.experiment_from, "results_digest": digest,
                "config_hash": chash, "created": [], "reused": {}, "skipped": []}
-    if found and found[0].data.tags.get("tpb.complete") == "true":
-        summary["parent_run_id"] = found[0].info.run_id
+
+    def new_parent(tags: Mapping[str, str]) -> Any:
+        label = "reference CPU" if device["backend"] == "reference" else device["device_name"]
+        return client.create_run(exp_id, run_name=f"{time.strftime('%Y-%m-%d %H:%M')} {label}",
+                                 tags={**base_tags, "tpb.role": PARENT_ROLE, "mlflow.note.content": note, **tags})
+
+    parent = _claim_parent(client, exp_id, parent_filter, new_parent, shared=_shared_store(uri))
+    if parent.data.tags.get("tpb.complete") == "true":
+        summary["parent_run_id"] = parent.info.run_id
         summary["skipped"] = ["all: already logged"]
-        _log(f"these measurements and config are logged already (run {found[0].info.run_id}); nothing to do")
+        _log(f"these measurements and config are logged already (run {parent.info.run_id}); nothing to do")
         _write(out_path, summary)
         return summary
-    if found:
-        parent = found[0]
-    else:
-        label = "reference CPU" if device["backend"] == "reference" else device["device_name"]
-        parent = client.create_run(exp_id, run_name=f"{time.strftime('%Y-%m-%d %H:%M')} {label}",
-                                   tags={**base_tags, "tpb.role": PARENT_ROLE, "mlflow.note.content": note})
     parent_id = parent.info.run_id
     summary["parent_run_id"] = parent_id
     # the parent's params: the config as resolved, where it was logged to included
@@ -521,6 +617,7 @@ def log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pat
             client.delete_run(child.info.run_id)
     now = int(time.time() * 1000)
     for key in sweep_keys(tables):
+        _heartbeat(client, parent)
         if key in done:
             summary["skipped"].append(key)
             continue
@@ -564,6 +661,7 @@ def log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pat
     if parent_metrics and parent.data.tags.get("tpb.parent_metrics") != "logged":  # not twice on a resume
         _log_metrics(client, parent_id, parent_metrics, now)
         client.set_tag(parent_id, "tpb.parent_metrics", "logged")
+    _heartbeat(client, parent)
     # the tables too (folder tables/, as summary.md): a later verdict materialises this run from them
     tables_files = [str(Path(tables_dir) / f"{n}.csv") for n in (*TABLE_NAMES, *EXTRA_TABLE_NAMES)
                     if (Path(tables_dir) / f"{n}.csv").is_file()]
