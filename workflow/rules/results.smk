@@ -3,15 +3,19 @@ from trt_plugin_bench.config import mlflow_env_fingerprint, resolve_tracking
 from trt_plugin_bench.mlflow_store import stale_log_marker
 
 
-# A per-sweep CSV damaged after its rule ran (emptied, cut short: Snakemake alone sees nothing to do)
-# is set aside now, so this invocation measures it again (aggregate.set_aside_damaged)
-for _line in set_aside_damaged({
-        "latency": dag.sweep_outputs("latency", KEYS), "dynamic": dag.sweep_outputs("dynamic", KEYS),
-        "roundtrip": dag.sweep_outputs("roundtrip", KEYS), "threads": dag.sweep_outputs("threads", THREAD_KEYS),
-        "compare": dag.sweep_outputs("compare", COMPARE_KEYS), "calibration": ["results/calibration/calibration.csv"],
-        "kernel": ["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
-        "profile": [f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
-        "tune": [dag.TUNE_TABLE] if TUNE_PLANNED else []}):
+# Every per-sweep table, by kind. A per-sweep CSV damaged after its rule ran (emptied, cut short) is
+# set aside now (aggregate.set_aside_damaged), and rule all asks for each of them: Snakemake does not
+# rerun a job for a missing intermediate file while the files made from it are there, so without
+# that a plain rerun would say "Nothing to be done".
+SWEEP_TABLES = {
+    "latency": dag.sweep_outputs("latency", KEYS), "dynamic": dag.sweep_outputs("dynamic", KEYS),
+    "roundtrip": dag.sweep_outputs("roundtrip", KEYS), "threads": dag.sweep_outputs("threads", THREAD_KEYS),
+    "compare": dag.sweep_outputs("compare", COMPARE_KEYS), "calibration": ["results/calibration/calibration.csv"],
+    "kernel": ["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
+    "profile": [f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
+    "tune": [dag.TUNE_TABLE] if TUNE_PLANNED else [],
+}
+for _line in set_aside_damaged(SWEEP_TABLES):
     logger.info(f"trt-plugin-bench: {_line}: its rule runs again")
 
 
