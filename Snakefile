@@ -2,7 +2,8 @@
 # latency, dynamic shapes, the serialize/deserialize round trip and threads, log to MLflow, draw.
 #
 #   snakemake --cores 1                 # the whole DAG (backend from config.yaml: auto)
-#   snakemake --cores 1 --report results/report.html
+#   snakemake --cores 1 --report results/default/report.html
+# Every output goes under results/<experiment>/ (config key experiment, default "default").
 #   snakemake --cores 1 -R compile_plugin   # after a kernel change (a touched .cu does it too)
 import json
 import sys
@@ -73,12 +74,12 @@ include: "workflow/rules/conformance.smk"
 
 rule all:
     input:
-        "results/tables/summary.md",
-        "results/mlflow/logged.json",
-        expand("results/figures/{figure}.png", figure=FIGURES),
+        R("tables/summary.md"),
+        R("mlflow/logged.json"),
+        expand(R("figures/{figure}.png"), figure=FIGURES),
         # seconds: nothing to compare on a first run, a bootstrap per state after a change
-        "results/verdict/verdict.md",
-        dag.conformance_outputs(SETTINGS),
+        R("verdict/verdict.md"),
+        dag.conformance_outputs(RESULTS, SETTINGS),
     default_target: True
 
 
@@ -93,7 +94,7 @@ ONERROR_SINCE = _time.time()
 onerror:
     from trt_plugin_bench.cli import failure_lines
 
-    _lines = failure_lines(Path("results/logs"), ONERROR_SINCE)
+    _lines = failure_lines(Path(R("logs")), ONERROR_SINCE)
     print("trt-plugin-bench: " + ("why it failed, from each failed job's log:" if _lines else
           "no failed job's log has a `tpb ...: error:` line; see the logs named above"), file=sys.stderr)
     for _line in _lines:

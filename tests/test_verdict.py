@@ -526,9 +526,9 @@ def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
                               cwd=project, capture_output=True, text=True, timeout=1200,
                               env={**os.environ, "MLFLOW_TRACKING_URI": uri})
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        if not list((project / "results" / "samples").glob("*.npz")):
+        if not list((project / "results" / "small" / "samples").glob("*.npz")):
             pytest.skip("the latency rule wrote no results/samples/*.npz: the verdict needs the raw samples")
-        runs[name] = project / "results"
+        runs[name] = project / "results" / "small"
         parents[name] = json.loads((runs[name] / "mlflow" / "logged.json").read_text())["parent_run_id"]
     assert "no baseline" in (runs["base"] / "verdict" / "verdict.md").read_text().lower()
     ruled = pd.read_csv(runs["cand"] / "verdict" / "verdict.csv")  # the verdict rule's, baseline from the store

@@ -9,7 +9,16 @@ from trt_plugin_bench.provenance import plugin_sources
 
 TPB = f"{sys.executable} {WORKFLOW_DIR / 'scripts' / 'tpb.py'}"
 CONDA_ENV = "../../environment.yml"
-MANIFEST = dag.MANIFEST
+# every output under results/<experiment>/ (config key experiment; dag.results_dir)
+RESULTS = dag.results_dir(SETTINGS.experiment)
+
+
+def R(*parts):
+    """A path under this experiment's results folder."""
+    return dag.results_path(RESULTS, *parts)
+
+
+MANIFEST = R(dag.MANIFEST)
 BACKEND = resolve_backend_name(SETTINGS.backend)
 TRT_VERSION = tensorrt_version() if BACKEND == "tensorrt" else None
 if BACKEND == "tensorrt" and TRT_VERSION is None:

@@ -13,12 +13,13 @@ rule compile_plugin:
         # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
         arch=dag.cuda_architectures(SETTINGS, BACKEND),
         specs=dag.compile_spec_args(SETTINGS.operators),
+        cmake_log=R("logs/compile_plugin.cmake.log"),
     log:
-        "results/logs/compile_plugin.log",
+        R("logs/compile_plugin.log"),
     threads: 2
     conda:
         CONDA_ENV
     shell:
         "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir} "
         "--manifest {output.manifest} --cuda-architectures '{params.arch}' {params.specs} "
-        "--cmake-log results/logs/compile_plugin.cmake.log > {log} 2>&1"
+        "--cmake-log {params.cmake_log} > {log} 2>&1"

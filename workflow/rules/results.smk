@@ -4,32 +4,33 @@ from trt_plugin_bench.config import mlflow_env_fingerprint
 rule aggregate:
     """Per-sweep CSVs -> one tidy table per measurement kind, the device record and a summary."""
     input:
-        latency=dag.sweep_outputs("latency", KEYS),
-        dynamic=dag.sweep_outputs("dynamic", KEYS),
-        roundtrip=dag.sweep_outputs("roundtrip", KEYS),
-        threads=dag.sweep_outputs("threads", THREAD_KEYS),
-        compare=dag.sweep_outputs("compare", COMPARE_KEYS),
-        calibration="results/calibration/calibration.csv",
-        device="results/calibration/device.json",
-        kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
-        profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
-        tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
-        conformance=dag.conformance_outputs(SETTINGS),
+        latency=dag.sweep_outputs(RESULTS, "latency", KEYS),
+        dynamic=dag.sweep_outputs(RESULTS, "dynamic", KEYS),
+        roundtrip=dag.sweep_outputs(RESULTS, "roundtrip", KEYS),
+        threads=dag.sweep_outputs(RESULTS, "threads", THREAD_KEYS),
+        compare=dag.sweep_outputs(RESULTS, "compare", COMPARE_KEYS),
+        calibration=R("calibration/calibration.csv"),
+        device=R("calibration/device.json"),
+        kernel=[R("kernel/kernels.csv")] if KERNEL_BENCH else [],
+        profile=[R(f"profile/{PROFILE_KEY}.csv")] if PROFILE_KEY else [],
+        tune=[R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
+        conformance=dag.conformance_outputs(RESULTS, SETTINGS),
     output:
-        tables=expand("results/tables/{name}.csv",
+        tables=expand(R("tables/{name}.csv"),
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
                             "tune", "conformance"]),
-        device="results/tables/device.json",
-        summary=report("results/tables/summary.md", category="Summary"),
+        device=R("tables/device.json"),
+        summary=report(R("tables/summary.md"), category="Summary"),
     params:
         tpb=TPB,
+        tables_dir=R("tables"),
         skipped=json.dumps(SKIPPED),
     log:
-        "results/logs/aggregate.log",
+        R("logs/aggregate.log"),
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} aggregate --device-json {input.device} --out-dir results/tables "
+        "{params.tpb} aggregate --device-json {input.device} --out-dir {params.tables_dir} "
         "--skipped {params.skipped:q} --latency {input.latency} --dynamic {input.dynamic} "
         "--roundtrip {input.roundtrip} --threads {input.threads} --compare {input.compare} --calibration {input.calibration} "
         "--kernel {input.kernel} --profile {input.profile} --tune {input.tune} --conformance {input.conformance} > {log} 2>&1"
@@ -38,8 +39,8 @@ rule aggregate:
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,
 # summary.md and the figures (the figures rule, defined below, makes them)
 CONFIG_FILES = [str(f) for f in getattr(workflow, "configfiles", [])]
-PARENT_ARTIFACTS = ["results/tables/summary.md", *expand("results/figures/{figure}.png", figure=FIGURES),
-                    *([dag.TUNE_CHOICE] if TUNE_PLANNED else [])]
+PARENT_ARTIFACTS = [R("tables/summary.md"), *expand(R("figures/{figure}.png"), figure=FIGURES),
+                    *([R(dag.TUNE_CHOICE)] if TUNE_PLANNED else [])]
 
 
 rule log_mlflow:
@@ -49,10 +50,10 @@ rule log_mlflow:
         rules.aggregate.output.tables,
         PARENT_ARTIFACTS,
         CONFIG_FILES,
-        device="results/tables/device.json",
-        samples=dag.sample_outputs(KEYS),  # each sweep's child run logs its raw samples
+        device=R("tables/device.json"),
+        samples=dag.sample_outputs(RESULTS, KEYS),  # each sweep's child run logs its raw samples
     output:
-        "results/mlflow/logged.json",
+        R("mlflow/logged.json"),
     params:
         tpb=TPB,
         # plain values, not functions of the input: Snakemake reruns a rule on a change of its
@@ -61,15 +62,16 @@ rule log_mlflow:
         # to log, and a digest of MLflow's environment variables (setting MLFLOW_TRACKING_URI reruns
         # this rule; the command reads the variables themselves)
         settings=dag.rule_settings(SETTINGS, "log-mlflow"),
+        tables_dir=R("tables"),
         config_files=CONFIG_FILES,
         artifacts=PARENT_ARTIFACTS,
         mlflow_env=mlflow_env_fingerprint(),
     log:
-        "results/logs/log_mlflow.log",
+        R("logs/log_mlflow.log"),
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} log-mlflow --settings-json {params.settings:q} --tables-dir results/tables "
+        "{params.tpb} log-mlflow --settings-json {params.settings:q} --tables-dir {params.tables_dir} "
         "--config-file {params.config_files:q} --artifact {params.artifacts:q} --out {output} > {log} 2>&1"
 
 
@@ -78,15 +80,17 @@ rule figures:
     with the backend, device and versions; the figures it cannot draw are named in summary.md."""
     input:
         rules.aggregate.output.tables,
-        device="results/tables/device.json",
+        device=R("tables/device.json"),
     output:
-        [report(f"results/figures/{name}.png", category="Figures", caption="../report/figure.rst")
+        [report(R(f"figures/{name}.png"), category="Figures", caption="../report/figure.rst")
          for name in FIGURES],
     params:
         tpb=TPB,
+        tables_dir=R("tables"),
+        figures_dir=R("figures"),
     log:
-        "results/logs/figures.log",
+        R("logs/figures.log"),
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} figures --tables-dir results/tables --out-dir results/figures > {log} 2>&1"
+        "{params.tpb} figures --tables-dir {params.tables_dir} --out-dir {params.figures_dir} > {log} 2>&1"
