@@ -80,6 +80,14 @@ rule all:
         # seconds: nothing to compare on a first run, a bootstrap per state after a change
         R("verdict/verdict.md"),
         dag.conformance_outputs(RESULTS, SETTINGS),
+        # every intermediate file too: Snakemake reruns a job whose output is missing only where a
+        # job downstream has to run, so without these a file gone (an engine found corrupt and
+        # removed, a failed job's outputs) would stay gone under tables that still exist. Listed
+        # here, a plain rerun restores it and reruns what depends on it.
+        rules.aggregate.input,
+        dag.sample_outputs(RESULTS, KEYS),
+        dag.engine_outputs(RESULTS, KEYS),
+        dag.manifest_outputs(RESULTS, KEYS),
     default_target: True
 
 
@@ -94,6 +102,11 @@ ONERROR_SINCE = _time.time()
 onerror:
     from trt_plugin_bench.cli import failure_lines
 
+    # tables never keep the rows of a sweep whose file is gone: the next run rewrites them
+    _stale = dag.stale_tables(list(rules.aggregate.input), list(rules.aggregate.output))
+    if _stale:
+        print(f"trt-plugin-bench: removed {len(_stale)} aggregated tables under {R('tables')} (a sweep's file they "
+              "were built from is gone); the next run restores that file and rewrites them", file=sys.stderr)
     _lines = failure_lines(Path(R("logs")), ONERROR_SINCE)
     print("trt-plugin-bench: " + ("why it failed, from each failed job's log:" if _lines else
           "no failed job's log has a `tpb ...: error:` line; see the logs named above"), file=sys.stderr)

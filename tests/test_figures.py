@@ -235,12 +235,12 @@ def test_one_marker_and_colour_scheme_in_every_figure() -> None:
             seen_dtypes.add(dtype)
             assert ln.get_marker() == figures.DTYPE_MARKERS[dtype], (name, tags)
             colour = ln.get_color()
+            # one colour meaning per figure set: the operator (a timing mode is a line style)
+            assert "operator" in tags or "kernel" in tags, (name, tags)
             if "operator" in tags:
                 assert colour == figures.OPERATOR_COLORS[tags["operator"]], (name, tags)
-            elif "mode" in tags:
-                assert colour == figures.MODE_COLORS[tags["mode"]], (name, tags)
-            elif "pair" in tags:  # compare: the dtype is the colour
-                assert colour == figures.DTYPE_COLORS[dtype], (name, tags)
+                if "mode" in tags:
+                    assert ln.get_linestyle() == figures.MODE_STYLES[tags["mode"]], (name, tags)
             elif "kernel" in tags:  # the same kernel, the same colour in kernels and tune
                 assert kernel_colour.setdefault(tags["kernel"], colour) == colour, (name, tags)
     assert seen_dtypes == {"fp32", "fp16", "bf16"}

@@ -27,6 +27,7 @@ if BACKEND == "tensorrt" and TRT_VERSION is None:
         "extra (tensorrt, pycuda) or set backend: reference (or auto)"
     )
 TRT_MAJOR = int(TRT_VERSION.split(".")[0]) if TRT_VERSION else None
+logger.info(f"trt-plugin-bench: results under {RESULTS}/")  # trt_plugin_bench.console reads it
 logger.info(
     f"trt-plugin-bench: backend tensorrt (TensorRT {TRT_VERSION})" if TRT_VERSION
     else "trt-plugin-bench: backend reference (CPU, numpy): timings are CPU timings, not TensorRT"

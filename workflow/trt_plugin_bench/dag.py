@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .operators import (
@@ -220,6 +221,32 @@ def sample_outputs(root: str, keys: list[str]) -> list[str]:
     return [results_path(root, "samples", f"{k}.npz") for k in keys]
 
 
+def engine_outputs(root: str, keys: list[str]) -> list[str]:
+    """The build rule's files of each sweep: the engine, its build record and its golden outputs."""
+    return [results_path(root, "engines", f"{k}{ext}") for k in keys for ext in (".engine", ".build.json", ".golden.npz")]
+
+
+def manifest_outputs(root: str, keys: list[str]) -> list[str]:
+    """The compile rule's manifest where a planned sweep's engine needs it (a plugin operator)."""
+    found = [manifest_for(root, k.split("__")[0]) for k in keys]
+    return list(dict.fromkeys(m for m in found if m))
+
+
+def stale_tables(inputs: Sequence[str], outputs: Sequence[str]) -> list[str]:
+    """The aggregated tables to remove because a per-sweep file they were built from is gone (a
+    failed job's outputs, an engine found corrupt and removed): they would keep rows of a sweep
+    whose file no longer exists. Removes those that exist and returns them (none while every
+    input is present)."""
+    if all(Path(f).exists() for f in inputs):
+        return []
+    removed = []
+    for f in outputs:
+        if Path(f).exists():
+            Path(f).unlink()
+            removed.append(str(f))
+    return removed
+
+
 def conformance_outputs(root: str, settings: Settings) -> list[str]:
     """The conformance rule's reports: one per configured operator (conformance.enabled)."""
     if not settings.conformance.enabled:
@@ -232,7 +259,7 @@ def op_arg(op: str) -> str:
     return operator_ref(op)
 
 
-__all__ = ["ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
+__all__ = ["ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "engine_outputs", "manifest_outputs", "stale_tables", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
            "cuda_architectures", "gpu_identity", "manifest_arg", "manifest_for", "op_arg", "operator_names", "plan_sweeps",
            "plugin_kernel", "rule_settings", "sample_outputs", "sweep_outputs", "thread_keys", "tune_input", "tune_planned",
            "uses_tune"]
