@@ -61,7 +61,7 @@ class Job:
     rule: str
     wildcards: str = ""
     jobid: str = ""
-    started: float = 0.0
+    started: float | None = None
     log: str = ""
 
     def label(self) -> str:
@@ -88,7 +88,7 @@ class Console:
     _in_onerror: bool = False
 
     def _job_line(self, status: str, job: Job) -> str:
-        took = fmt_seconds(self.clock() - job.started) if job.started else "?"
+        took = fmt_seconds(self.clock() - job.started) if job.started is not None else "?"
         count = f"[{self.finished}/{self.total}] " if self.total else ""
         return f"{count}{status:<7} {job.label()}  ({took})"
 

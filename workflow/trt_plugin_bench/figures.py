@@ -272,7 +272,7 @@ def line_profiles(s: pd.DataFrame) -> tuple[list[str], list[str]]:
     size each on this backend, e.g. the CPU backend's llm profile): no row of single points. With
     none of at least two sizes, all are kept."""
     profiles = _ordered(s["profile"])
-    kept = [p for p in profiles if s.loc[s["profile"] == p, "tensor_bytes"].nunique() >= 2]
+    kept = [p for p in profiles if s[s["profile"] == p].groupby("dtype")["tensor_bytes"].nunique().max() >= 2]
     return (kept, [p for p in profiles if p not in kept]) if kept else (profiles, [])
 
 
