@@ -138,3 +138,30 @@ def test_every_output_is_under_the_experiment_folder(configfile: str, experiment
     assert root == f"results/{experiment}"
     assert all(p.startswith(root + "/") for p in paths), [p for p in paths if not p.startswith(root + "/")][:5]
     assert "trt-plugin-bench: results under results/" + experiment in proc.stdout + proc.stderr
+
+
+def test_stale_tables_go_when_a_sweep_file_they_were_built_from_is_gone(tmp_path: Path) -> None:
+    inputs = [tmp_path / "latency" / f"{k}.csv" for k in ("a", "b")]
+    outputs = [tmp_path / "tables" / "latency.csv", tmp_path / "tables" / "summary.md"]
+    for f in inputs + outputs:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("x")
+    assert dag.stale_tables(list(map(str, inputs)), list(map(str, outputs))) == []
+    assert all(f.exists() for f in outputs)
+    inputs[1].unlink()  # a failed job's output removed
+    assert dag.stale_tables(list(map(str, inputs)), list(map(str, outputs))) == list(map(str, outputs))
+    assert not any(f.exists() for f in outputs)
+
+
+def test_rule_all_asks_for_every_intermediate_file() -> None:
+    """Snakemake reruns a job whose output is missing only where a job downstream must run: rule all
+    names the engines, samples, per-sweep CSVs and the manifest, so a plain rerun restores them."""
+    snakefile = (ROOT / "Snakefile").read_text()
+    rule_all = snakefile[snakefile.index("rule all:"):snakefile.index("default_target")]
+    for part in ("rules.aggregate.input", "dag.sample_outputs(RESULTS, KEYS)", "dag.engine_outputs(RESULTS, KEYS)",
+                 "dag.manifest_outputs(RESULTS, KEYS)"):
+        assert part in rule_all, part
+    keys = ["relu__fp32__tiny", "swish_plugin__fp32__tiny"]
+    assert dag.engine_outputs("results/x", keys[:1]) == [f"results/x/engines/relu__fp32__tiny{e}"
+                                                         for e in (".engine", ".build.json", ".golden.npz")]
+    assert dag.manifest_outputs("results/x", keys) == ["results/x/build/manifest.json"]

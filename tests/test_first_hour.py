@@ -72,7 +72,9 @@ def hashes(folder: Path) -> dict[str, str]:
 
 
 def dry_run(project: Path, args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *args.split()], cwd=project,
+    # the venv's python, as `make pipeline` runs it: the rules' command lines name it (a param)
+    python = project / ".venv" / "bin" / "python"
+    proc = subprocess.run([str(python), "-m", "snakemake", "-n", "--cores", "1", *args.split()], cwd=project,
                           env=env(project), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
