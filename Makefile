@@ -14,17 +14,21 @@ SNAKEMAKE_ARGS ?=
 # -e .` amounts to): setuptools cannot install into a venv whose path holds a `$` (it reads `$x` as
 # one of its variables), so the project is not pip-installed; requirements.txt has every dependency.
 $(VENV)/.installed: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'trt_plugin_bench.pth').write_text(str(pathlib.Path('workflow').resolve()) + '\n')"
-	touch $@
+	@echo "install 1/3: a virtual environment in $(VENV) (once; make clean keeps it)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "install 2/3: pip itself (a few seconds)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "install 3/3: requirements.txt (snakemake, mlflow, seaborn, numpy...: about 1-2 minutes, silent)"
+	@$(BIN)/python -m pip install --quiet -r requirements.txt
+	@$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'trt_plugin_bench.pth').write_text(str(pathlib.Path('workflow').resolve()) + '\n')"
+	@touch $@
+	@echo "install done: $(VENV)"
 
 # README command 1: the whole DAG (TensorRT backend where TensorRT and a GPU exist, else the
-# CPU reference backend), then Snakemake's HTML report.
+# CPU reference backend), then Snakemake's HTML report, everything under results/<experiment>/
+# (config key experiment). One line per job; Snakemake's full console is in .snakemake/log/.
 pipeline: $(VENV)/.installed
-	$(BIN)/python -m snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
-	$(BIN)/python -m snakemake --cores $(CORES) $(SNAKEMAKE_ARGS) --report results/report.html
+	@$(BIN)/python -m trt_plugin_bench.console --rerun-as make --cores $(CORES) -- $(SNAKEMAKE_ARGS)
 
 # README command 2: the tests (GPU tests skip, saying why, on a machine without one).
 test: $(VENV)/.installed

@@ -2,7 +2,8 @@
 # latency, dynamic shapes, the serialize/deserialize round trip and threads, log to MLflow, draw.
 #
 #   snakemake --cores 1                 # the whole DAG (backend from config.yaml: auto)
-#   snakemake --cores 1 --report results/report.html
+#   snakemake --cores 1 --report results/default/report.html
+# Every output goes under results/<experiment>/ (config key experiment, default "default").
 #   snakemake --cores 1 -R compile_plugin   # after a kernel change (a touched .cu does it too)
 import json
 import sys
@@ -73,15 +74,20 @@ include: "workflow/rules/conformance.smk"
 
 rule all:
     input:
-        "results/tables/summary.md",
-        "results/mlflow/logged.json",
-        expand("results/figures/{figure}.png", figure=FIGURES),
+        R("tables/summary.md"),
+        R("mlflow/logged.json"),
+        expand(R("figures/{figure}.png"), figure=FIGURES),
         # seconds: nothing to compare on a first run, a bootstrap per state after a change
-        "results/verdict/verdict.md",
-        dag.conformance_outputs(SETTINGS),
-        # every per-sweep table (results.smk SWEEP_TABLES): one deleted or set aside as damaged is
-        # made again, though the tables aggregated from it are still there
-        [path for paths in SWEEP_TABLES.values() for path in paths],
+        R("verdict/verdict.md"),
+        dag.conformance_outputs(RESULTS, SETTINGS),
+        # every intermediate file too: Snakemake reruns a job whose output is missing only where a
+        # job downstream has to run, so without these a file gone (an engine found corrupt and
+        # removed, a failed job's outputs) would stay gone under tables that still exist. Listed
+        # here, a plain rerun restores it and reruns what depends on it.
+        rules.aggregate.input,
+        dag.sample_outputs(RESULTS, KEYS),
+        dag.engine_outputs(RESULTS, KEYS),
+        dag.manifest_outputs(RESULTS, KEYS),
     default_target: True
 
 
@@ -96,7 +102,12 @@ ONERROR_SINCE = _time.time()
 onerror:
     from trt_plugin_bench.cli import failure_lines
 
-    _lines = failure_lines(Path("results/logs"), ONERROR_SINCE)
+    # tables never keep the rows of a sweep whose file is gone: the next run rewrites them
+    _stale = dag.stale_tables(list(rules.aggregate.input), list(rules.aggregate.output))
+    if _stale:
+        print(f"trt-plugin-bench: removed {len(_stale)} aggregated tables under {R('tables')} (a sweep's file they "
+              "were built from is gone); the next run restores that file and rewrites them", file=sys.stderr)
+    _lines = failure_lines(Path(R("logs")), ONERROR_SINCE)
     print("trt-plugin-bench: " + ("why it failed, from each failed job's log:" if _lines else
           "no failed job's log has a `tpb ...: error:` line; see the logs named above"), file=sys.stderr)
     for _line in _lines:

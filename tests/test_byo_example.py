@@ -131,19 +131,19 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_example_runs_through_the_dag(project: Path) -> None:
     import pandas as pd
 
-    lat = pd.read_csv(project / "results" / "tables" / "latency.csv")
+    lat = pd.read_csv(project / "results" / "byo-hardswish" / "tables" / "latency.csv")
     ours = lat[lat["operator"] == "hardswish"]
     assert set(ours["dtype"]) == {"fp32", "fp16"} and ours["verified"].all()
     assert set(ours["implementation"]) == {"plugin_v2"} and set(ours["backend"]) == {"reference"}
     assert lat[lat["operator"] == "hardswish_native"]["verified"].all()
-    compare = pd.read_csv(project / "results" / "tables" / "compare.csv")
+    compare = pd.read_csv(project / "results" / "byo-hardswish" / "tables" / "compare.csv")
     pair = compare[(compare["operator_a"] == "hardswish") & (compare["operator_b"] == "hardswish_native")]
     assert set(pair["dtype"]) == {"fp32", "fp16"} and pair["verified"].all()
-    assert "hardswish" in (project / "results" / "tables" / "summary.md").read_text()
-    logged = json.loads((project / "results" / "mlflow" / "logged.json").read_text())
+    assert "hardswish" in (project / "results" / "byo-hardswish" / "tables" / "summary.md").read_text()
+    logged = json.loads((project / "results" / "byo-hardswish" / "mlflow" / "logged.json").read_text())
     assert {"hardswish__fp32__tiny", "hardswish__fp16__tiny"} <= set(logged["created"])
-    assert (project / "results" / "figures" / "compare.png").stat().st_size > 1000
-    manifest = json.loads((project / "results" / "build" / "manifest.json").read_text())
+    assert (project / "results" / "byo-hardswish" / "figures" / "compare.png").stat().st_size > 1000
+    manifest = json.loads((project / "results" / "byo-hardswish" / "build" / "manifest.json").read_text())
     key = specs.load_spec(project / "examples" / "byo-plugin" / "hardswish.yaml").plugin.library.manifest_key
     assert manifest["spec_libraries"] == {key: None}  # the CPU backend compiles none of it
     # an edit of the plugin's CUDA source reruns the compile rule and the plugin's engines

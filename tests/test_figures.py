@@ -235,12 +235,12 @@ def test_one_marker_and_colour_scheme_in_every_figure() -> None:
             seen_dtypes.add(dtype)
             assert ln.get_marker() == figures.DTYPE_MARKERS[dtype], (name, tags)
             colour = ln.get_color()
+            # one colour meaning per figure set: the operator (a timing mode is a line style)
+            assert "operator" in tags or "kernel" in tags, (name, tags)
             if "operator" in tags:
                 assert colour == figures.OPERATOR_COLORS[tags["operator"]], (name, tags)
-            elif "mode" in tags:
-                assert colour == figures.MODE_COLORS[tags["mode"]], (name, tags)
-            elif "pair" in tags:  # compare: the dtype is the colour
-                assert colour == figures.DTYPE_COLORS[dtype], (name, tags)
+                if "mode" in tags:
+                    assert ln.get_linestyle() == figures.MODE_STYLES[tags["mode"]], (name, tags)
             elif "kernel" in tags:  # the same kernel, the same colour in kernels and tune
                 assert kernel_colour.setdefault(tags["kernel"], colour) == colour, (name, tags)
     assert seen_dtypes == {"fp32", "fp16", "bf16"}
@@ -322,3 +322,38 @@ def test_a_dtype_without_engine_rows_gets_no_empty_facet() -> None:
     assert titles == sorted(["fp32 · direct path", "bf16 · direct path", "fp32 · engine path"]), titles
     assert all(ax.get_lines() for ax in facets)
     assert "bf16: decided on the direct path" in fig._supxlabel.get_text()
+
+
+def test_a_profile_of_one_size_is_left_out_and_said() -> None:
+    """The CPU backend's llm profile keeps one shape below reference.max_elements: a row of single
+    points answers nothing, so the line figures leave it out and their title says so."""
+    config = small_config(profiles={**small_config()["profiles"],
+                                    "llm": {"min": [1, 1, 256], "opt": [1, 1, 256], "max": [1, 1, 256],
+                                            "shapes": [[1, 1, 256]]}})
+    tables, device = make_tables(config, "reference"), DEVICES["reference"]
+    assert set(tables["latency"]["profile"]) == {"tiny", "llm"}
+    for name in ("latency", "bandwidth", "modes", "plugin_vs_native", "dynamic_shapes"):
+        fig = figures.draw(name, tables, device)
+        titles = {ax.get_title() for ax in fig.axes if ax.get_visible()}
+        assert titles and not any("llm" in t for t in titles), (name, titles)
+        assert "profile llm left out: one size only" in " ".join(fig.get_suptitle().split()), name
+        plt.close(fig)
+
+
+def test_compare_axis_spans_the_ratios_and_clips_a_wide_error_bar_saying_so() -> None:
+    tables, device = make_tables(CASES["reference"][0], "reference"), DEVICES["reference"]
+    tables["compare"].loc[tables["compare"].index[0], "ratio_se"] = 2.0  # one wild interval
+    fig = figures.draw("compare", tables, device)
+    lo, hi = fig.axes[0].get_ylim()
+    c = tables["compare"]
+    assert lo > 0.5 and lo <= min(c["ratio"].min(), c["control_ratio"].min()), (lo, hi)
+    assert hi >= max(c["ratio"].max(), c["control_ratio"].max()) and hi < 1.5, (lo, hi)
+    assert "error bar ends clipped at the axis" in " ".join(fig.get_suptitle().split())
+
+
+def test_bandwidth_on_a_log_axis_where_it_spans_decades() -> None:
+    tables, device = make_tables(CASES["reference"][0], "reference"), DEVICES["reference"]
+    lat = tables["latency"]
+    lat.loc[lat["elements"] == lat["elements"].min(), "bandwidth_gbs"] *= 1e-3  # launch-bound small tensors
+    fig = figures.draw("bandwidth", tables, device)
+    assert all(ax.get_yscale() == "log" for ax in fig.axes if ax.get_visible() and ax.get_lines())

@@ -241,7 +241,7 @@ def test_corrupt_engine_fails_with_one_line_then_is_rebuilt(tmp_path: Path) -> N
     copy_project(project)
     first = snakemake(project)
     assert first.returncode == 0, first.stderr[-3000:]
-    engine = project / "results" / "engines" / "swish_plugin__fp32__tiny.engine"
+    engine = project / "results" / "small" / "engines" / "swish_plugin__fp32__tiny.engine"
     blob = bytearray(engine.read_bytes())
     blob[len(blob) // 2] ^= 0x01
     engine.write_bytes(bytes(blob))
@@ -264,8 +264,8 @@ def test_corrupt_engine_fails_with_one_line_then_is_rebuilt(tmp_path: Path) -> N
     assert again.returncode == 0, again.stderr[-3000:]
     assert re.search(r"rule build_engine:\n(?:.*\n)*?\s+wildcards: op=swish_plugin, dtype=fp32, profile=tiny",
                      again.stdout + again.stderr)
-    assert engine.exists() and (project / "results" / "mlflow" / "logged.json").exists()
-    assert pd.read_csv(project / "results" / "tables" / "roundtrip.csv")["bit_identical"].all()
+    assert engine.exists() and (project / "results" / "small" / "mlflow" / "logged.json").exists()
+    assert pd.read_csv(project / "results" / "small" / "tables" / "roundtrip.csv")["bit_identical"].all()
 
 
 # -- the TensorRT load path (GPU suite) ---------------------------------------------------------------

@@ -50,30 +50,30 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_every_output_exists(project: Path) -> None:
     for name in ("latency", "dynamic", "roundtrip", "threads", "calibration", "compare"):
-        assert (project / "results" / "tables" / f"{name}.csv").stat().st_size > 100, name
-    figures = sorted(p.name for p in (project / "results" / "figures").glob("*.png"))
+        assert (project / "results" / "small" / "tables" / f"{name}.csv").stat().st_size > 100, name
+    figures = sorted(p.name for p in (project / "results" / "small" / "figures").glob("*.png"))
     assert figures == sorted(f"{n}.png" for n in ("latency", "bandwidth", "plugin_vs_native", "compare", "modes",
                                                   "dynamic_shapes", "thread_scaling", "calibration"))
-    summary = (project / "results" / "tables" / "summary.md").read_text()
+    summary = (project / "results" / "small" / "tables" / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary
     assert "timed interleaved" in summary and "## Repeat agreement" in summary
     # the speed targets mean nothing on a CPU: no "meets" verdict there
     assert "judged on a GPU backend only" in summary and "meets" not in summary
     # the conformance rule ran for every operator and says n/a, "no TensorRT", never a pass
-    assert sorted(p.name for p in (project / "results" / "conformance").glob("*.json")) == [
+    assert sorted(p.name for p in (project / "results" / "small" / "conformance").glob("*.json")) == [
         "relu.json", "swish_native.json", "swish_plugin.json"]
     assert "## Conformance" in summary and "| 1. graph_capture | n/a | n/a | n/a |" in summary
-    conformance = (project / "results" / "tables" / "conformance.csv").read_text()
+    conformance = (project / "results" / "small" / "tables" / "conformance.csv").read_text()
     assert conformance.count("n/a") == 3 * 7 and ",pass," not in conformance and "no TensorRT" in conformance
-    compare = (project / "results" / "tables" / "compare.csv").read_text()
+    compare = (project / "results" / "small" / "tables" / "compare.csv").read_text()
     assert ",32x256," in compare, "compare.extra_shapes reach the compare rule"
     assert "control_ratio" in compare.splitlines()[0]
     assert (project / "mlflow.db").exists(), "the default store is sqlite:///mlflow.db in the project root"
     report = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--configfile",
-                             "tests/configs/small.yaml", "--report", "results/report.html"],
+                             "tests/configs/small.yaml", "--report", "results/small/report.html"],
                             cwd=project, capture_output=True, text=True, timeout=600)
     assert report.returncode == 0, report.stderr[-2000:]
-    assert (project / "results" / "report.html").stat().st_size > 10000
+    assert (project / "results" / "small" / "report.html").stat().st_size > 10000
 
 
 @pytest.mark.slow
@@ -157,7 +157,7 @@ def test_a_deleted_store_is_noticed_and_logged_again(project: Path) -> None:
     dry = snakemake(project, "-n")
     assert dry.returncode == 0, dry.stderr[-2000:]
     assert {rule for rule, _ in scheduled(dry)} == {"log_mlflow", "verdict", "all"}, dry.stdout[-2000:]
-    assert "does not exist: what results/mlflow/logged.json says was logged is logged again" in dry.stdout + dry.stderr
+    assert "does not exist: what results/small/mlflow/logged.json says was logged is logged again" in dry.stdout + dry.stderr
     proc = snakemake(project)
     assert proc.returncode == 0, proc.stderr[-2000:]
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")

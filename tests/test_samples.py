@@ -199,11 +199,12 @@ def test_missing_or_corrupt_file_names_the_file(tmp_path: Path) -> None:
 
 def test_log_rule_waits_for_the_samples_of_every_sweep() -> None:
     keys = ["relu__fp32__tiny", "swish_plugin__fp16__tiny"]
-    assert dag.sample_outputs(keys) == [f"results/samples/{k}.npz" for k in keys]
-    assert dag.sample_outputs(keys) == [p.replace(".csv", ".npz") for p in dag.sweep_outputs("samples", keys)]
+    root = dag.results_dir("small")
+    assert dag.sample_outputs(root, keys) == [f"results/small/samples/{k}.npz" for k in keys]
+    assert dag.sample_outputs(root, keys) == [p.replace(".csv", ".npz") for p in dag.sweep_outputs(root, "samples", keys)]
     rules = (ROOT / "workflow" / "rules" / "results.smk").read_text()
     log_rule = rules[rules.index("rule log_mlflow:"):rules.index("output:", rules.index("rule log_mlflow:"))]
-    assert "dag.sample_outputs(KEYS)" in log_rule
+    assert "dag.sample_outputs(RESULTS, KEYS)" in log_rule
 
 
 def test_each_child_run_logs_its_samples_artifact(tmp_path: Path) -> None:

@@ -377,13 +377,13 @@ def test_log_rule_gets_the_artifacts_and_the_command_line_keys(tmp_path: Path) -
     block = proc.stdout[proc.stdout.index("rule log_mlflow:"):]
     block = block[:block.index("\n\n")]
     inputs = re.search(r"^\s+input: (.*)$", block, re.M).group(1).split(", ")
-    assert "results/tables/summary.md" in inputs and "results/figures/latency.png" in inputs
+    assert "results/small/tables/summary.md" in inputs and "results/small/figures/latency.png" in inputs
     assert str(ROOT / "tests/configs/small.yaml") in inputs
     cfg = json.loads(re.search(r"--settings-json '(.*?)' --tables-dir", block).group(1))
     assert cfg["mlflow"]["cli_keys"] == ["experiment", "tracking_uri"]
     artifacts = re.search(r"--artifact (.*?) --out", block).group(1).split()
-    assert cfg["timing"]["repeats"] == 2 and "results/figures/latency.png" in artifacts
-    assert "results/figures/kernels.png" not in artifacts  # not drawn on the CPU: never a placeholder
+    assert cfg["timing"]["repeats"] == 2 and "results/small/figures/latency.png" in artifacts
+    assert "results/small/figures/kernels.png" not in artifacts  # not drawn on the CPU: never a placeholder
 
 
 def test_resolve_tracking_precedence(tmp_path: Path) -> None:

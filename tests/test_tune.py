@@ -106,12 +106,12 @@ def test_auto_builds_with_the_choice_table_and_an_explicit_kernel_wins() -> None
     untuned = make_spec(config, "swish_plugin", "bf16", "sweep", {})
     assert (untuned.kernel, untuned.kernel_table) == (DEFAULT_PLUGIN_KERNEL, ())
     # the naive plugin and TensorRT's own layers never depend on the tune rule
-    assert dag.tune_input("swish_plugin", config, "fp16") == [dag.TUNE_CHOICE]
+    assert dag.tune_input("swish_plugin", config, "fp16") == ["results/default/tune/choice.json"]
     assert dag.tune_input("swish_plugin_naive", config, "fp16") == []
     assert dag.tune_input("swish_native", config, "fp16") == []
     explicit = typed("plugin_kernel={fp32: vectorized_oneshot_x1, fp16: auto}", path=DEFAULT)
     assert dag.tune_input("swish_plugin", explicit, "fp32") == []
-    assert dag.tune_input("swish_plugin", explicit, "fp16") == [dag.TUNE_CHOICE]
+    assert dag.tune_input("swish_plugin", explicit, "fp16") == ["results/default/tune/choice.json"]
     assert not dag.tune_planned(typed("plugin_kernel=vectorized_oneshot_x1", path=DEFAULT),
                                 ["swish_plugin__fp32__sweep", "relu__fp32__sweep"])
 

@@ -528,9 +528,9 @@ def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
                               cwd=project, capture_output=True, text=True, timeout=1200,
                               env={**os.environ, "MLFLOW_TRACKING_URI": uri})
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        if not list((project / "results" / "samples").glob("*.npz")):
+        if not list((project / "results" / "small" / "samples").glob("*.npz")):
             pytest.skip("the latency rule wrote no results/samples/*.npz: the verdict needs the raw samples")
-        runs[name] = project / "results"
+        runs[name] = project / "results" / "small"
         parents[name] = json.loads((runs[name] / "mlflow" / "logged.json").read_text())["parent_run_id"]
     assert "no baseline" in (runs["base"] / "verdict" / "verdict.md").read_text().lower()
     ruled = pd.read_csv(runs["cand"] / "verdict" / "verdict.csv")  # the verdict rule's, baseline from the store
@@ -560,3 +560,32 @@ def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
     # a revision no run was logged at (the copies are not git checkouts: their runs say "unknown")
     assert main(["verdict", "--candidate", str(runs["cand"]), "--tracking-uri", uri, "--baseline-rev", "HEAD",
                  "--out-dir", str(tmp_path / "rev")]) == 2
+
+
+def test_the_verdict_figure_stays_bounded_with_the_same_states_grouped(tmp_path: Path) -> None:
+    """verdict.png was one row per state (4,944 px tall on the CPU sweep, shapes sorted as text): the
+    states that changed get a row each, sorted by size numerically; the SAME ones one row per series."""
+    from PIL import Image
+    from trt_plugin_bench.verdict import MAX_FIGURE_ROWS, VerdictRow, draw, figure_rows
+
+    def row(elements: int, verdict: str, op: str = "swish_plugin", ratio: float = 1.0) -> VerdictRow:
+        return VerdictRow(operator=op, dtype="fp32", profile="sweep", shape=f"{elements // 1024}x1024",
+                          elements=elements, mode="cold", backend="reference", median_baseline_us=1.0,
+                          median_candidate_us=ratio, ratio=ratio, ci_low=ratio * 0.99, ci_high=ratio * 1.01,
+                          band=0.02, band_from="min_effect", method="bootstrap", n_baseline=10, n_candidate=10,
+                          verdict=verdict, reason="")
+    sizes = [1024 * 4 ** k for k in range(11)]
+    rows = [row(e, "SLOW", ratio=1.2) for e in sizes] + [row(e, "SAME", op=op) for e in sizes
+                                                        for op in ("relu", "swish_native")]
+    shown, left_out = figure_rows(rows)
+    slow = [r.label for r in shown if r.verdict == "SLOW"]
+    assert slow == [f"swish_plugin fp32 sweep {e // 1024}x1024 cold" for e in sizes]  # numeric, not text, order
+    assert [r.label.split(":")[0] for r in shown if r.verdict == "SAME"] == ["relu fp32 sweep cold",
+                                                                            "swish_native fp32 sweep cold"]
+    assert left_out == 0 and len(shown) == 13
+    many = [row(1024 * k, "FAST", op=f"op{k % 7}", ratio=0.5 + k / 1000) for k in range(1, 400)]
+    shown, left_out = figure_rows(many + rows)
+    assert len(shown) <= MAX_FIGURE_ROWS and left_out > 0
+    header = {"confidence": 0.95, "candidate": "c", "baseline": "b", "backend_label": "CPU", "device_name": "cpu"}
+    draw(tmp_path / "v.png", many + rows, header)
+    assert Image.open(tmp_path / "v.png").size[1] < 1400

@@ -12,7 +12,16 @@ from trt_plugin_bench.provenance import plugin_sources
 # every rule's command: quoted, since a shell reads it (the project's path may hold a space, a $ or a ;)
 TPB = shlex.join([sys.executable, str(WORKFLOW_DIR / "scripts" / "tpb.py")])
 CONDA_ENV = "../../environment.yml"
-MANIFEST = dag.MANIFEST
+# every output under results/<experiment>/ (config key experiment; dag.results_dir)
+RESULTS = dag.results_dir(SETTINGS.experiment)
+
+
+def R(*parts):
+    """A path under this experiment's results folder."""
+    return dag.results_path(RESULTS, *parts)
+
+
+MANIFEST = R(dag.MANIFEST)
 BACKEND = resolve_backend_name(SETTINGS.backend)
 TRT_VERSION = tensorrt_version() if BACKEND == "tensorrt" else None
 if BACKEND == "tensorrt" and TRT_VERSION is None:
@@ -21,6 +30,7 @@ if BACKEND == "tensorrt" and TRT_VERSION is None:
         "extra (tensorrt, pycuda) or set backend: reference (or auto)"
     )
 TRT_MAJOR = int(TRT_VERSION.split(".")[0]) if TRT_VERSION else None
+logger.info(f"trt-plugin-bench: results under {RESULTS}/")  # trt_plugin_bench.console reads it
 logger.info(
     f"trt-plugin-bench: backend tensorrt (TensorRT {TRT_VERSION})" if TRT_VERSION
     else "trt-plugin-bench: backend reference (CPU, numpy): timings are CPU timings, not TensorRT"

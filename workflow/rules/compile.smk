@@ -13,12 +13,13 @@ rule compile_plugin:
         # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
         arch=dag.cuda_architectures(SETTINGS, BACKEND),
         specs=dag.compile_spec_args(SETTINGS.operators),
+        cmake_log=R("logs/compile_plugin.cmake.log"),
     log:
-        "results/logs/compile_plugin.log",
+        R("logs/compile_plugin.log"),
     threads: 2
     conda:
         CONDA_ENV
     shell:
         "{params.tpb} compile --backend {params.backend} --build-dir {params.build_dir:q} "
         "--manifest {output.manifest:q} --cuda-architectures={params.arch:q} {params.specs} "
-        "--cmake-log results/logs/compile_plugin.cmake.log > {log:q} 2>&1"
+        "--cmake-log {params.cmake_log:q} > {log:q} 2>&1"

@@ -6,9 +6,9 @@ rule conformance:
     ("no TensorRT"), and for TensorRT's own layers where there is no plugin to check."""
     input:
         # the tensorrt backend's sanitizer check runs trt_runner, which the compile rule builds
-        manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(w.op),
+        manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(RESULTS, w.op),
     output:
-        "results/conformance/{op}.json",
+        R("conformance/{op}.json"),
     params:
         tpb=TPB,
         backend=BACKEND,
@@ -16,7 +16,7 @@ rule conformance:
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
         op=lambda w: dag.op_arg(w.op),
     log:
-        "results/logs/conformance/{op}.log",
+        R("logs/conformance/{op}.log"),
     resources:
         gpu_shared=GPU_RESOURCES,
     conda:

@@ -1,14 +1,14 @@
 rule calibrate:
     """Once per machine: copy bandwidth far beyond the L2 and the empty-launch floor."""
     output:
-        csv="results/calibration/calibration.csv",
-        device="results/calibration/device.json",
+        csv=R("calibration/calibration.csv"),
+        device=R("calibration/device.json"),
     params:
         tpb=TPB,
         backend=BACKEND,
         settings=dag.rule_settings(SETTINGS, "calibrate"),
     log:
-        "results/logs/calibrate.log",
+        R("logs/calibrate.log"),
     resources:
         gpu=GPU_RESOURCES,
     conda:
@@ -23,12 +23,12 @@ rule kernel_bench:
     input:
         manifest=MANIFEST,
     output:
-        "results/kernel/kernels.csv",
+        R("kernel/kernels.csv"),
     params:
         tpb=TPB,
         settings=dag.rule_settings(SETTINGS, "kernel-bench"),
     log:
-        "results/logs/kernel_bench.log",
+        R("logs/kernel_bench.log"),
     resources:
         gpu=1,
     conda:
@@ -42,16 +42,16 @@ rule profile:
     """Opt-in: Nsight Compute metrics of the plugin kernel at one shape (nsys where present)."""
     input:
         engine=ENGINE,
-        manifest=lambda w: dag.manifest_for(w.op),
+        manifest=lambda w: dag.manifest_for(RESULTS, w.op),
     output:
-        "results/profile/{op}__{dtype}__{profile}.csv",
+        R("profile/{op}__{dtype}__{profile}.csv"),
     params:
         tpb=TPB,
         backend=BACKEND,
         settings=dag.rule_settings(SETTINGS, "profile"),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
-        "results/logs/profile/{op}__{dtype}__{profile}.log",
+        R("logs/profile/{op}__{dtype}__{profile}.log"),
     resources:
         gpu=GPU_RESOURCES,
     conda:

@@ -1,13 +1,13 @@
 rule build_engine:
     """Build and serialize one engine; keep what the building process computed with it."""
     input:
-        manifest=lambda w: dag.manifest_for(w.op),
+        manifest=lambda w: dag.manifest_for(RESULTS, w.op),
         kernel_tables=lambda w: dag.tune_input(w.op, SETTINGS, w.dtype),
     output:
-        engine="results/engines/{op}__{dtype}__{profile}.engine",
-        record="results/engines/{op}__{dtype}__{profile}.build.json",
-        golden="results/engines/{op}__{dtype}__{profile}.golden.npz",
-        accuracy="results/accuracy/{op}__{dtype}__{profile}.csv",
+        engine=R("engines/{op}__{dtype}__{profile}.engine"),
+        record=R("engines/{op}__{dtype}__{profile}.build.json"),
+        golden=R("engines/{op}__{dtype}__{profile}.golden.npz"),
+        accuracy=R("accuracy/{op}__{dtype}__{profile}.csv"),
     params:
         tpb=TPB,
         backend=BACKEND,
@@ -18,7 +18,7 @@ rule build_engine:
         kernel_tables=lambda w, input: f"--kernel-tables {shlex.quote(str(input.kernel_tables))}" if input.kernel_tables else "",
         op=lambda w: dag.op_arg(w.op),  # its name, or an external operator's spec file
     log:
-        "results/logs/build/{op}__{dtype}__{profile}.log",
+        R("logs/build/{op}__{dtype}__{profile}.log"),
     resources:
         gpu_shared=GPU_RESOURCES,
     conda:

@@ -8,12 +8,14 @@ from trt_plugin_bench.mlflow_store import stale_log_marker
 # rerun a job for a missing intermediate file while the files made from it are there, so without
 # that a plain rerun would say "Nothing to be done".
 SWEEP_TABLES = {
-    "latency": dag.sweep_outputs("latency", KEYS), "dynamic": dag.sweep_outputs("dynamic", KEYS),
-    "roundtrip": dag.sweep_outputs("roundtrip", KEYS), "threads": dag.sweep_outputs("threads", THREAD_KEYS),
-    "compare": dag.sweep_outputs("compare", COMPARE_KEYS), "calibration": ["results/calibration/calibration.csv"],
-    "kernel": ["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
-    "profile": [f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
-    "tune": [dag.TUNE_TABLE] if TUNE_PLANNED else [],
+    "latency": dag.sweep_outputs(RESULTS, "latency", KEYS), "dynamic": dag.sweep_outputs(RESULTS, "dynamic", KEYS),
+    "roundtrip": dag.sweep_outputs(RESULTS, "roundtrip", KEYS),
+    "threads": dag.sweep_outputs(RESULTS, "threads", THREAD_KEYS),
+    "compare": dag.sweep_outputs(RESULTS, "compare", COMPARE_KEYS), "calibration": [R("calibration/calibration.csv")],
+    "kernel": [R("kernel/kernels.csv")] if KERNEL_BENCH else [],
+    "profile": [R(f"profile/{PROFILE_KEY}.csv")] if PROFILE_KEY else [],
+    "tune": [R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
+    "accuracy": dag.sweep_outputs(RESULTS, "accuracy", KEYS),
 }
 for _line in set_aside_damaged(SWEEP_TABLES):
     logger.info(f"trt-plugin-bench: {_line}: its rule runs again")
@@ -22,33 +24,34 @@ for _line in set_aside_damaged(SWEEP_TABLES):
 rule aggregate:
     """Per-sweep CSVs -> one tidy table per measurement kind, the device record and a summary."""
     input:
-        latency=dag.sweep_outputs("latency", KEYS),
-        dynamic=dag.sweep_outputs("dynamic", KEYS),
-        roundtrip=dag.sweep_outputs("roundtrip", KEYS),
-        threads=dag.sweep_outputs("threads", THREAD_KEYS),
-        compare=dag.sweep_outputs("compare", COMPARE_KEYS),
-        calibration="results/calibration/calibration.csv",
-        device="results/calibration/device.json",
-        kernel=["results/kernel/kernels.csv"] if KERNEL_BENCH else [],
-        profile=[f"results/profile/{PROFILE_KEY}.csv"] if PROFILE_KEY else [],
-        tune=[dag.TUNE_TABLE] if TUNE_PLANNED else [],
-        conformance=dag.conformance_outputs(SETTINGS),
-        accuracy=dag.sweep_outputs("accuracy", KEYS),
+        latency=dag.sweep_outputs(RESULTS, "latency", KEYS),
+        dynamic=dag.sweep_outputs(RESULTS, "dynamic", KEYS),
+        roundtrip=dag.sweep_outputs(RESULTS, "roundtrip", KEYS),
+        threads=dag.sweep_outputs(RESULTS, "threads", THREAD_KEYS),
+        compare=dag.sweep_outputs(RESULTS, "compare", COMPARE_KEYS),
+        calibration=R("calibration/calibration.csv"),
+        device=R("calibration/device.json"),
+        kernel=[R("kernel/kernels.csv")] if KERNEL_BENCH else [],
+        profile=[R(f"profile/{PROFILE_KEY}.csv")] if PROFILE_KEY else [],
+        tune=[R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
+        conformance=dag.conformance_outputs(RESULTS, SETTINGS),
+        accuracy=dag.sweep_outputs(RESULTS, "accuracy", KEYS),
     output:
-        tables=expand("results/tables/{name}.csv",
+        tables=expand(R("tables/{name}.csv"),
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
                             "tune", "conformance", "accuracy"]),
-        device="results/tables/device.json",
-        summary=report("results/tables/summary.md", category="Summary"),
+        device=R("tables/device.json"),
+        summary=report(R("tables/summary.md"), category="Summary"),
     params:
         tpb=TPB,
+        tables_dir=R("tables"),
         skipped=json.dumps(SKIPPED),
     log:
-        "results/logs/aggregate.log",
+        R("logs/aggregate.log"),
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} aggregate --device-json {input.device:q} --out-dir results/tables "
+        "{params.tpb} aggregate --device-json {input.device:q} --out-dir {params.tables_dir:q} "
         "--skipped {params.skipped:q} --latency {input.latency:q} --dynamic {input.dynamic:q} "
         "--roundtrip {input.roundtrip:q} --threads {input.threads:q} --compare {input.compare:q} --calibration {input.calibration:q} "
         "--kernel {input.kernel:q} --profile {input.profile:q} --tune {input.tune:q} --conformance {input.conformance:q} "
@@ -58,13 +61,13 @@ rule aggregate:
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,
 # summary.md and the figures (the figures rule, defined below, makes them)
 CONFIG_FILES = [str(f) for f in getattr(workflow, "configfiles", [])]
-PARENT_ARTIFACTS = ["results/tables/summary.md", *expand("results/figures/{figure}.png", figure=FIGURES),
-                    *([dag.TUNE_CHOICE] if TUNE_PLANNED else [])]
+PARENT_ARTIFACTS = [R("tables/summary.md"), *expand(R("figures/{figure}.png"), figure=FIGURES),
+                    *([R(dag.TUNE_CHOICE)] if TUNE_PLANNED else [])]
 
 
 # A deleted (or moved) sqlite store holds none of what the log rule's marker says it logged: the
 # marker goes, so this invocation (a dry run too) schedules the log rule, which logs what is on disk.
-_LOG_MARKER = Path("results/mlflow/logged.json")
+_LOG_MARKER = Path(R("mlflow/logged.json"))
 _STORE_GONE = stale_log_marker(_LOG_MARKER, resolve_tracking(
     {"experiment": SETTINGS.mlflow.experiment, "tracking_uri": SETTINGS.mlflow.tracking_uri},
     cli_keys=SETTINGS.mlflow.cli_keys).tracking_uri)
@@ -80,10 +83,10 @@ rule log_mlflow:
         rules.aggregate.output.tables,
         PARENT_ARTIFACTS,
         CONFIG_FILES,
-        device="results/tables/device.json",
-        samples=dag.sample_outputs(KEYS),  # each sweep's child run logs its raw samples
+        device=R("tables/device.json"),
+        samples=dag.sample_outputs(RESULTS, KEYS),  # each sweep's child run logs its raw samples
     output:
-        "results/mlflow/logged.json",
+        R("mlflow/logged.json"),
     params:
         tpb=TPB,
         # plain values, not functions of the input: Snakemake reruns a rule on a change of its
@@ -92,15 +95,16 @@ rule log_mlflow:
         # to log, and a digest of MLflow's environment variables (setting MLFLOW_TRACKING_URI reruns
         # this rule; the command reads the variables themselves)
         settings=dag.rule_settings(SETTINGS, "log-mlflow"),
+        tables_dir=R("tables"),
         config_files=CONFIG_FILES,
         artifacts=PARENT_ARTIFACTS,
         mlflow_env=mlflow_env_fingerprint(),
     log:
-        "results/logs/log_mlflow.log",
+        R("logs/log_mlflow.log"),
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} log-mlflow --settings-json {params.settings:q} --tables-dir results/tables "
+        "{params.tpb} log-mlflow --settings-json {params.settings:q} --tables-dir {params.tables_dir:q} "
         "--config-file {params.config_files:q} --artifact {params.artifacts:q} --out {output:q} > {log:q} 2>&1"
 
 
@@ -109,15 +113,17 @@ rule figures:
     with the backend, device and versions; the figures it cannot draw are named in summary.md."""
     input:
         rules.aggregate.output.tables,
-        device="results/tables/device.json",
+        device=R("tables/device.json"),
     output:
-        [report(f"results/figures/{name}.png", category="Figures", caption="../report/figure.rst")
+        [report(R(f"figures/{name}.png"), category="Figures", caption="../report/figure.rst")
          for name in FIGURES],
     params:
         tpb=TPB,
+        tables_dir=R("tables"),
+        figures_dir=R("figures"),
     log:
-        "results/logs/figures.log",
+        R("logs/figures.log"),
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} figures --tables-dir results/tables --out-dir results/figures > {log:q} 2>&1"
+        "{params.tpb} figures --tables-dir {params.tables_dir:q} --out-dir {params.figures_dir:q} > {log:q} 2>&1"

@@ -1,15 +1,15 @@
-ENGINE = "results/engines/{op}__{dtype}__{profile}.engine"
+ENGINE = R("engines/{op}__{dtype}__{profile}.engine")
 
 
 rule latency:
     """Every configured shape of the profile, in every timing mode, output checked first."""
     input:
         engine=ENGINE,
-        manifest=lambda w: dag.manifest_for(w.op),
+        manifest=lambda w: dag.manifest_for(RESULTS, w.op),
     output:
-        csv="results/latency/{op}__{dtype}__{profile}.csv",
+        csv=R("latency/{op}__{dtype}__{profile}.csv"),
         # every state's raw samples, for comparing two runs state by state (samples.py)
-        samples="results/samples/{op}__{dtype}__{profile}.npz",
+        samples=R("samples/{op}__{dtype}__{profile}.npz"),
     params:
         tpb=TPB,
         backend=BACKEND,
@@ -17,7 +17,7 @@ rule latency:
         settings=lambda w: dag.rule_settings(SETTINGS, "latency", profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
-        "results/logs/latency/{op}__{dtype}__{profile}.log",
+        R("logs/latency/{op}__{dtype}__{profile}.log"),
     resources:
         gpu=GPU_RESOURCES,
     conda:
@@ -31,18 +31,18 @@ rule compare:
     """Two engines of one dtype and profile timed interleaved: the plugin against the layers it
     replaces, with clock and host drift cancelled (the plugin ÷ native table and figure)."""
     input:
-        engine_a="results/engines/{op_a}__{dtype}__{profile}.engine",
-        engine_b="results/engines/{op_b}__{dtype}__{profile}.engine",
-        manifest=lambda w: dag.manifest_for(w.op_a) or dag.manifest_for(w.op_b),
+        engine_a=R("engines/{op_a}__{dtype}__{profile}.engine"),
+        engine_b=R("engines/{op_b}__{dtype}__{profile}.engine"),
+        manifest=lambda w: dag.manifest_for(RESULTS, w.op_a) or dag.manifest_for(RESULTS, w.op_b),
     output:
-        "results/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.csv",
+        R("compare/{op_a}__vs__{op_b}__{dtype}__{profile}.csv"),
     params:
         tpb=TPB,
         backend=BACKEND,
         settings=lambda w: dag.rule_settings(SETTINGS, "compare", profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
-        "results/logs/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.log",
+        R("logs/compare/{op_a}__vs__{op_b}__{dtype}__{profile}.log"),
     resources:
         gpu=GPU_RESOURCES,
     conda:
@@ -56,16 +56,16 @@ rule dynamic_shapes:
     """One engine, every shape in its profile; out-of-profile shapes must be refused."""
     input:
         engine=ENGINE,
-        manifest=lambda w: dag.manifest_for(w.op),
+        manifest=lambda w: dag.manifest_for(RESULTS, w.op),
     output:
-        "results/dynamic/{op}__{dtype}__{profile}.csv",
+        R("dynamic/{op}__{dtype}__{profile}.csv"),
     params:
         tpb=TPB,
         backend=BACKEND,
         settings=lambda w: dag.rule_settings(SETTINGS, "dynamic", profile=w.profile),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
-        "results/logs/dynamic/{op}__{dtype}__{profile}.log",
+        R("logs/dynamic/{op}__{dtype}__{profile}.log"),
     resources:
         gpu=GPU_RESOURCES,
     conda:
@@ -79,16 +79,16 @@ rule roundtrip:
     """Deserialize the engine in a fresh process: outputs bit-identical to the building process."""
     input:
         engine=ENGINE,
-        golden="results/engines/{op}__{dtype}__{profile}.golden.npz",
-        manifest=lambda w: dag.manifest_for(w.op),
+        golden=R("engines/{op}__{dtype}__{profile}.golden.npz"),
+        manifest=lambda w: dag.manifest_for(RESULTS, w.op),
     output:
-        "results/roundtrip/{op}__{dtype}__{profile}.csv",
+        R("roundtrip/{op}__{dtype}__{profile}.csv"),
     params:
         tpb=TPB,
         backend=BACKEND,
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
-        "results/logs/roundtrip/{op}__{dtype}__{profile}.log",
+        R("logs/roundtrip/{op}__{dtype}__{profile}.log"),
     resources:
         gpu_shared=GPU_RESOURCES,
     conda:
@@ -105,16 +105,16 @@ rule threads:
     every engine's thread sweep, ReLU's too, depends on the manifest."""
     input:
         engine=ENGINE,
-        manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(w.op),
+        manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(RESULTS, w.op),
     output:
-        "results/threads/{op}__{dtype}__{profile}.csv",
+        R("threads/{op}__{dtype}__{profile}.csv"),
     params:
         tpb=TPB,
         backend=BACKEND,
         settings=dag.rule_settings(SETTINGS, "threads"),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
     log:
-        "results/logs/threads/{op}__{dtype}__{profile}.log",
+        R("logs/threads/{op}__{dtype}__{profile}.log"),
     threads: 4
     resources:
         gpu=GPU_RESOURCES,

@@ -6,15 +6,15 @@ rule tune:
     input:
         manifest=MANIFEST,
     output:
-        choice=dag.TUNE_CHOICE,
-        table=dag.TUNE_TABLE,
+        choice=R(dag.TUNE_CHOICE),
+        table=R(dag.TUNE_TABLE),
     params:
         tpb=TPB,
         backend=BACKEND,
         settings=dag.rule_settings(SETTINGS, "tune"),
         gpu=dag.gpu_identity(BACKEND),
     log:
-        "results/logs/tune.log",
+        R("logs/tune.log"),
     resources:
         gpu=GPU_RESOURCES,
     conda:

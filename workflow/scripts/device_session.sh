@@ -43,6 +43,8 @@ LOGS=${LOGS:-/tmp/tpb-logs}
 mkdir -p "$OUT" "$LOGS"
 export PYTHONUNBUFFERED=1
 DAG_SECONDS=${DAG_SECONDS:-540}
+# the default config's results folder (config.yaml experiment: default; dag.results_dir)
+export RES=${RES:-results/default}
 status=()
 note() { status+=("$1"); echo "== $1"; echo "$1" >> "$OUT/summary.txt"; }
 # the conformance step's CMake build (plugin, trt_runner, the bad-plugin fixture) for arch $1 with $2 jobs; the
@@ -137,7 +139,7 @@ PY
     python3 workflow/scripts/tpb.py calibrate --backend tensorrt --out "$LOGS/calibration_ceiling.csv" --device-json "$LOGS/device_ceiling.json" \
       --settings-json "$(python3 workflow/scripts/tpb.py check-config config.yaml --set 'calibration.copy_mib=[256, 1024, 2048]' --print | tail -1)" > "$LOGS/ceiling.log" 2>&1
     python3 -m snakemake --cores 16 compile_plugin >> "$LOGS/dag.log" 2>&1
-    python3 workflow/scripts/tpb.py kernel-bench --manifest results/build/manifest.json --out "$LOGS/kernel_ceiling.csv" \
+    python3 workflow/scripts/tpb.py kernel-bench --manifest $RES/build/manifest.json --out "$LOGS/kernel_ceiling.csv" \
       --settings-json "$(python3 workflow/scripts/tpb.py check-config config.yaml --set 'kernel_bench.kernels=[vectorized_oneshot_x1, vectorized_oneshot_x1_b128]' --set 'kernel_bench.elements=[268435456, 536870912]' --print | tail -1)" >> "$LOGS/ceiling.log" 2>&1
     cut -d, -f3-8,10 "$LOGS/calibration_ceiling.csv"; cut -d, -f3-5,7,9 "$LOGS/kernel_ceiling.csv" | grep cold
     note "ceiling rc=$?"
@@ -145,9 +147,9 @@ PY
   native)
     # what TensorRT's own fused sigmoid x mul kernel is (name, grid, block, registers), beside the plugin's
     for op in swish_native swish_plugin; do for dt in fp32 fp16; do for shape in 256,1024 16384,1024; do
-      eng=results/engines/${op}__${dt}__sweep.engine
+      eng=$RES/engines/${op}__${dt}__sweep.engine
       [ -f "$eng" ] || continue
-      man=(); [ "$op" = swish_plugin ] && man=(--manifest results/build/manifest.json)
+      man=(); [ "$op" = swish_plugin ] && man=(--manifest $RES/build/manifest.json)
       ncu --csv --page raw --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size,launch__registers_per_thread,dram__bytes_read.sum,dram__bytes_write.sum \
         python3 workflow/scripts/tpb.py profile-target --backend tensorrt --engine "$eng" --shape $shape "${man[@]}" \
         > "$LOGS/ncu_${op}_${dt}_${shape/,/x}.csv" 2>> "$LOGS/ncu_native.log"
@@ -171,15 +173,15 @@ PY
     note "prebuild started (conformance build, rebuild baseline)"
     ;;
   engines)
-    targets=(results/build/manifest.json)
+    targets=($RES/build/manifest.json)
     for e in relu__fp32__sweep swish_native__fp32__sweep swish_plugin__fp32__sweep swish_plugin__fp32__llm \
-             swish_plugin__fp16__sweep swish_plugin__fp16__llm; do targets+=("results/engines/$e.engine"); done
+             swish_plugin__fp16__sweep swish_plugin__fp16__llm; do targets+=("$RES/engines/$e.engine"); done
     # and the threads rule on the three fp32 sweep engines (native runner: plain, graph, graph x16; Python loop)
-    for op in relu swish_native swish_plugin; do targets+=("results/threads/${op}__fp32__sweep.csv"); done
+    for op in relu swish_native swish_plugin; do targets+=("$RES/threads/${op}__fp32__sweep.csv"); done
     python3 -m snakemake --cores 16 --keep-going --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${targets[@]}" > "$LOGS/engines.log" 2>&1
     note "engines rc=$? $(grep -c 'Finished job' "$LOGS/engines.log") jobs"
-    mkdir -p results/tables
-    [ -f results/tables/latency.csv ] || zcat docs/h200-2026-12-02/tables/latency.csv.gz > results/tables/latency.csv
+    mkdir -p $RES/tables
+    [ -f $RES/tables/latency.csv ] || zcat docs/h200-2026-12-02/tables/latency.csv.gz > $RES/tables/latency.csv
     ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1
@@ -187,7 +189,7 @@ PY
     rc=$?
     note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"
     if [ $rc -eq 0 ]; then
-      python3 -m snakemake --cores 16 --report results/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
+      python3 -m snakemake --cores 16 --report $RES/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
     fi
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
@@ -200,9 +202,9 @@ PY
     #         the naive kernel, relabelled swish_plugin (the naive kernel as "the change")
     # VERDICT_CASES="naive" skips the separate-run repeat (the rebuild step judges the same code interleaved)
     cases=${VERDICT_CASES:-same naive}
-    base=/tmp/tpb-verdict-baseline; rm -rf "$base"; cp -a results "$base"
+    base=/tmp/tpb-verdict-baseline; rm -rf "$base"; cp -a "$RES" "$base"
     if [[ " $cases " == *" same "* ]]; then
-      targets=($(cd results/latency && ls swish_plugin__*.csv | sed 's#^#results/latency/#'))
+      targets=($(cd $RES/latency && ls swish_plugin__*.csv | sed "s#^#$RES/latency/#"))
       python3 -m snakemake --cores 16 --forcerun "${targets[@]}" -- "${targets[@]}" > "$LOGS/verdict_same.log" 2>&1
       note "verdict same: ${#targets[@]} sweeps measured again rc=$?"
     fi
@@ -214,7 +216,7 @@ import numpy as np
 import pandas as pd
 case, baseline, view = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 source_op = "swish_plugin" if case == "same" else "swish_plugin_naive"
-run = Path("results") if case == "same" else baseline
+run = Path(os.environ.get("RES", "results/default")) if case == "same" else baseline
 shutil.rmtree(view, ignore_errors=True)
 (view / "tables").mkdir(parents=True); (view / "samples").mkdir()
 csvs = sorted((run / "latency").glob(f"{source_op}__*.csv"))
@@ -232,8 +234,8 @@ for c in csvs:
 print(f"{case}: {len(csvs)} sweeps, {len(table)} rows from {run}")
 PY
       python3 workflow/scripts/tpb.py verdict --baseline "$base" --candidate "/tmp/tpb-verdict-view-$case" \
-        --out-dir "results/verdict/$case" >> "$LOGS/verdict_$case.log" 2>&1
-      note "verdict $case rc=$?: $(grep -m1 'counts' "results/verdict/$case/verdict.md" 2>/dev/null | cut -c1-200)"
+        --out-dir "$RES/verdict/$case" >> "$LOGS/verdict_$case.log" 2>&1
+      note "verdict $case rc=$?: $(grep -m1 'counts' "$RES/verdict/$case/verdict.md" 2>/dev/null | cut -c1-200)"
     done
     ;;
   rebuild)
@@ -245,8 +247,8 @@ PY
     [ -n "${PREBUILD_REBUILD:-}" ] && { wait "$PREBUILD_REBUILD"; note "rebuild prebuild: $(tail -1 "$LOGS/rebuild_prebuild.log")"; }
     for case in ${REBUILD_CASES:-same prev}; do
       if [ $case = same ]; then rev=${REBUILD_SAME:-HEAD}; filter=${REBUILD_FILTER:-'^swish_plugin/'}; else rev=$prev; filter='^swish_plugin/fp32/sweep/'; fi
-      out="results/verdict/rebuild_$case"; rm -rf "$out"
-      TPB_PLUGIN_DEBUG=1 timeout 420 python3 workflow/scripts/tpb.py verdict --candidate results --rebuild "$rev" \
+      out="$RES/verdict/rebuild_$case"; rm -rf "$out"
+      TPB_PLUGIN_DEBUG=1 timeout 420 python3 workflow/scripts/tpb.py verdict --candidate "$RES" --rebuild "$rev" \
         --rebuild-filter "$filter" --out-dir "$out" > "$LOGS/rebuild_$case.log" 2>&1
       rc=$?
       cp -a "$out" "$LOGS/rebuild_$case" 2>/dev/null
@@ -276,7 +278,7 @@ PY
   runner)
     # engines without the tune rule if the DAG has not run here (a fixed kernel), then the library
     # and trt_runner built by the compile rule's CMake project
-    engines=(); for op in relu swish_native swish_plugin; do engines+=("results/engines/${op}__fp32__sweep.engine"); done
+    engines=(); for op in relu swish_native swish_plugin; do engines+=("$RES/engines/${op}__fp32__sweep.engine"); done
     python3 -m snakemake --cores 16 --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${engines[@]}" > "$LOGS/runner_engines.log" 2>&1
     note "runner engines rc=$? $(grep -c 'Finished job' "$LOGS/runner_engines.log") jobs"
     cmake() { env -u PYTHONHOME -u PYTHONPATH cmake "$@"; }
@@ -311,10 +313,10 @@ PY
       -o /tmp/launch_scaling_probe plugin/probes/launchScalingProbe.cu > "$LOGS/launch_probe_build.log" 2>&1 \
       && timeout 120 /tmp/launch_scaling_probe --seconds 0.5 > "$LOGS/launch_scaling.csv" 2>> "$LOGS/launch_probe_build.log"
     note "launch probe rc=$?"; cat "$LOGS/launch_scaling.csv"
-    runner=$(python3 -c 'import json; print(json.load(open("results/build/manifest.json"))["trt_runner"])')
-    lib=$(python3 -c 'import json; print(json.load(open("results/build/manifest.json"))["plugin_library"])')
+    runner=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1] + "/build/manifest.json"))["trt_runner"])' "$RES")
+    lib=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1] + "/build/manifest.json"))["plugin_library"])' "$RES")
     for op in relu swish_native swish_plugin; do for b in 1 16 64; do for t in 1 2 4 8; do
-      timeout 60 "$runner" --engine "results/engines/${op}__fp32__sweep.engine" --plugins "$lib" --threads $t --iterations 40960 \
+      timeout 60 "$runner" --engine "$RES/engines/${op}__fp32__sweep.engine" --plugins "$lib" --threads $t --iterations 40960 \
         --shape 64x1024 --profile-per-thread --time-every 16 --graph --graph-batch $b 2>> "$LOGS/streams_stderr.log" \
         | python3 -c "import json,sys; r=json.load(sys.stdin); r['operator']='$op'; print(json.dumps(r))"
     done; done; done > "$LOGS/streams.jsonl"
@@ -340,7 +342,7 @@ PY
     shipped=(relu swish_native swish_plugin swish_plugin_naive swish_plugin_v3)
     targets=(bad:SYNC_IN_ENQUEUE bad:GLOBAL_STATE bad:SHALLOW_CLONE bad:INIT_ONLY_REGISTRATION)
     # the shipped operators' reports are the DAG's conformance rule's where it ran (results/conformance)
-    for t in "${shipped[@]}"; do [ -f "results/conformance/$t.json" ] || targets=("$t" "${targets[@]}"); done
+    for t in "${shipped[@]}"; do [ -f "$RES/conformance/$t.json" ] || targets=("$t" "${targets[@]}"); done
     one() {  # one target: an operator with the shipped library, or bad:<FLAG> with its fixture library
       local t=$1 args
       if [ "${t%%:*}" = bad ]; then
@@ -365,7 +367,7 @@ PY
     printf '%s\n' "${targets[@]}" | xargs -P 6 -I{} bash -c 'one {}' > "$cr/rc.txt" 2>&1
     note "conformance: ${#targets[@]} targets in $(( $(date +%s) - start )) s: $(tr '\n' ' ' < "$cr/rc.txt")"
     reports=(); for t in "${shipped[@]}"; do
-      if [ -f "$cr/$t.json" ]; then reports+=("$cr/$t.json"); else reports+=("results/conformance/$t.json"); fi
+      if [ -f "$cr/$t.json" ]; then reports+=("$cr/$t.json"); else reports+=("$RES/conformance/$t.json"); fi
     done
     for t in "${targets[@]}"; do
       [ "${t%%:*}" = bad ] && reports+=("$cr/bad_$(echo "${t#bad:}" | tr A-Z a-z).json")
@@ -387,9 +389,9 @@ for p in sys.argv[1:]:
 PY
     ;;
   pack)
-    tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' results/tables results/figures results/logs results/build/manifest.json \
-      results/engines/*.build.json results/tune results/samples results/verdict results/report.html results/profile \
-      results/kernel results/calibration results/latency results/compare results/conformance results/threads mlflow.db 2>/dev/null
+    tar czf "$OUT/results.tgz" --ignore-failed-read --exclude='*.engine' $RES/tables $RES/figures $RES/logs $RES/build/manifest.json \
+      $RES/engines/*.build.json $RES/tune $RES/samples $RES/verdict $RES/report.html $RES/profile \
+      $RES/kernel $RES/calibration $RES/latency $RES/compare $RES/conformance $RES/threads mlflow.db 2>/dev/null
     note "packed $(du -h "$OUT/results.tgz" | cut -f1)"
     ;;
   *) echo "unknown step $step"; exit 2;;
@@ -400,5 +402,5 @@ tar czf "$OUT/logs.tgz" -C "$LOGS" .
 echo
 echo "== summary"
 printf '%s\n' "${status[@]}"
-[ -f results/tables/summary.md ] && head -60 results/tables/summary.md
+[ -f $RES/tables/summary.md ] && head -60 $RES/tables/summary.md
 exit 0

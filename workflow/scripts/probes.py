@@ -397,7 +397,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("probe", choices=["copy-family", "idle-series", "compare-arena", "cold-flush"])
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--manifest", type=Path, default=Path("results/build/manifest.json"))
+    p.add_argument("--manifest", type=Path, default=Path("results/default/build/manifest.json"))
     p.add_argument("--seconds", type=float, default=8.0)
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)

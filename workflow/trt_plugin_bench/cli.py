@@ -17,7 +17,10 @@ from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
+from .dag import results_dir
 from .records import TABLES
+
+DEFAULT_RESULTS = results_dir()  # the default config's results folder, results/default
 
 GPU_LOCK_DIR = Path("results") / ".gpu-locks"  # in the working directory, beside the outputs
 
@@ -215,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     base.add_argument("--baseline", help="the results/ folder of the run before the change")
     base.add_argument("--baseline-run", help="an MLflow parent run id (a child's id means its parent)")
     base.add_argument("--baseline-rev", help="a git revision or tag: the latest run logged at that commit")
-    p.add_argument("--candidate", default="results", help="the results/ folder of the run after it (default: results)")
+    p.add_argument("--candidate", default=DEFAULT_RESULTS, help="the results folder of the run after it, "
+                   f"results/<experiment> (default: {DEFAULT_RESULTS})")
     p.add_argument("--candidate-run", help="an MLflow parent run id instead of --candidate's folder")
     p.add_argument("--out-dir", help="where verdict.md, .csv and .png go (default: <candidate>/verdict)")
     p.add_argument("--min-effect", type=float, default=0.01, help="the smallest change that counts (default 0.01: 1 %%)")

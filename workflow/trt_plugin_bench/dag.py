@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .operators import (
@@ -22,9 +23,24 @@ from .operators import (
 )
 from .settings import Settings, operator_names, plugin_kernel
 
-MANIFEST = "results/build/manifest.json"
-TUNE_CHOICE = "results/tune/choice.json"
-TUNE_TABLE = "results/tune/tune.csv"
+# Every output of the DAG lives under results/<experiment>/ (config key ``experiment``), so two
+# configs never overwrite or rerun each other's results; mlflow.db stays at the project root. The
+# paths below are relative to that folder: results_path(root, ...) joins them.
+RESULTS_ROOT = "results"
+DEFAULT_EXPERIMENT = "default"
+MANIFEST = "build/manifest.json"
+TUNE_CHOICE = "tune/choice.json"
+TUNE_TABLE = "tune/tune.csv"
+
+
+def results_dir(experiment: str = DEFAULT_EXPERIMENT) -> str:
+    """The folder every output of ``experiment`` goes under: results/<experiment>."""
+    return f"{RESULTS_ROOT}/{experiment}"
+
+
+def results_path(root: str, *parts: str) -> str:
+    """A path under an experiment's results folder ``root`` (results_dir)."""
+    return "/".join([root, *parts])
 
 
 def uses_tune(op: str, settings: Settings, dtype: str) -> bool:
@@ -41,7 +57,7 @@ def tune_planned(settings: Settings, keys: list[str]) -> bool:
 def tune_input(op: str, settings: Settings, dtype: str) -> list[str]:
     """build_engine's dependency on the choice table: only where (op, dtype) runs it, so an explicit
     kernel, a native operator or the native twin never waits for (or reruns after) the tune rule."""
-    return [TUNE_CHOICE] if uses_tune(op, settings, dtype) else []
+    return [results_path(results_dir(settings.experiment), TUNE_CHOICE)] if uses_tune(op, settings, dtype) else []
 
 
 def _nvidia_smi(query: str) -> str | None:
@@ -185,9 +201,9 @@ def rule_settings(settings: Settings, command: str, op: str | None = None, dtype
     return view.to_json(reads)
 
 
-def manifest_for(op: str) -> str | list:
+def manifest_for(root: str, op: str) -> str | list:
     """Only plugin engines depend on the compiled plugin: a kernel edit leaves native operators alone."""
-    return MANIFEST if get_operator(op).uses_plugin else []
+    return results_path(root, MANIFEST) if get_operator(op).uses_plugin else []
 
 
 def manifest_arg(manifest: object) -> str:
@@ -195,20 +211,46 @@ def manifest_arg(manifest: object) -> str:
     return f"--manifest {shlex.quote(str(manifest))}" if manifest else ""
 
 
-def sweep_outputs(kind: str, keys: list[str]) -> list[str]:
-    return [f"results/{kind}/{k}.csv" for k in keys]
+def sweep_outputs(root: str, kind: str, keys: list[str]) -> list[str]:
+    return [results_path(root, kind, f"{k}.csv") for k in keys]
 
 
-def sample_outputs(keys: list[str]) -> list[str]:
+def sample_outputs(root: str, keys: list[str]) -> list[str]:
     """The latency rule's raw samples of each sweep (samples.py), which the log rule logs."""
-    return [f"results/samples/{k}.npz" for k in keys]
+    return [results_path(root, "samples", f"{k}.npz") for k in keys]
 
 
-def conformance_outputs(settings: Settings) -> list[str]:
+def engine_outputs(root: str, keys: list[str]) -> list[str]:
+    """The build rule's files of each sweep: the engine, its build record and its golden outputs."""
+    return [results_path(root, "engines", f"{k}{ext}") for k in keys for ext in (".engine", ".build.json", ".golden.npz")]
+
+
+def manifest_outputs(root: str, keys: list[str]) -> list[str]:
+    """The compile rule's manifest where a planned sweep's engine needs it (a plugin operator)."""
+    found = [manifest_for(root, k.split("__")[0]) for k in keys]
+    return list(dict.fromkeys(m for m in found if m))
+
+
+def stale_tables(inputs: Sequence[str], outputs: Sequence[str]) -> list[str]:
+    """The aggregated tables to remove because a per-sweep file they were built from is gone (a
+    failed job's outputs, an engine found corrupt and removed): they would keep rows of a sweep
+    whose file no longer exists. Removes those that exist and returns them (none while every
+    input is present)."""
+    if all(Path(f).exists() for f in inputs):
+        return []
+    removed = []
+    for f in outputs:
+        if Path(f).exists():
+            Path(f).unlink()
+            removed.append(str(f))
+    return removed
+
+
+def conformance_outputs(root: str, settings: Settings) -> list[str]:
     """The conformance rule's reports: one per configured operator (conformance.enabled)."""
     if not settings.conformance.enabled:
         return []
-    return [f"results/conformance/{op}.json" for op in operator_names(settings)]
+    return [results_path(root, "conformance", f"{op}.json") for op in operator_names(settings)]
 
 
 def op_arg(op: str) -> str:
@@ -216,7 +258,7 @@ def op_arg(op: str) -> str:
     return operator_ref(op)
 
 
-__all__ = ["ALL", "MANIFEST", "compile_inputs", "compile_spec_args", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
+__all__ = ["ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "engine_outputs", "manifest_outputs", "stale_tables", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
            "cuda_architectures", "gpu_identity", "manifest_arg", "manifest_for", "op_arg", "operator_names", "plan_sweeps",
            "plugin_kernel", "rule_settings", "sample_outputs", "sweep_outputs", "thread_keys", "tune_input", "tune_planned",
            "uses_tune"]

@@ -54,6 +54,8 @@ DTYPE_COLORS = {"fp32": "#1b9e77", "fp16": "#d95f02", "bf16": "#7570b3"}
 # an operator's colour is its spec's (key color); one without gets OTHER_COLOR
 OPERATOR_COLORS = {name: spec.color for name, spec in OPERATORS.items() if spec.color}
 MODE_COLORS = {"warm": "#e6550d", "cold": "#3182bd", "stream": "#31a354", "graph": "#756bb1"}
+# colour means the operator in every figure of a run; a timing mode is a line style
+MODE_STYLES = {"warm": "-", "cold": "--", "stream": "-.", "graph": ":"}
 MODE_MEANING = {"warm": "warm cache", "cold": "cache flushed", "stream": "from an idle stream, launch included",
                 "graph": "CUDA-graph replay from idle"}
 OTHER_COLOR = "#444444"  # a name the scheme does not know yet (a new operator)
@@ -267,35 +269,67 @@ def _states(lat: pd.DataFrame) -> pd.DataFrame:
 
 # ---- the figures: each takes the tables and the device record and returns the figure ----------
 
-def _facet_lines(s: pd.DataFrame, y: str, ylabel: str, *, log_y: bool, hue: str = "operator",
-                 palette: dict[str, str] = OPERATOR_COLORS, legend: str = "operator") -> tuple[Figure, list[list[Axes]]]:
-    """Rows profile, columns dtype, one line per ``hue`` value against tensor bytes: the layout of
-    latency, bandwidth, modes and dynamic_shapes."""
-    profiles, dtypes = _ordered(s["profile"]), _ordered(s["dtype"], DTYPE_MARKERS)
+def line_profiles(s: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The profiles a size axis can show a trend for (at least two sizes), and those left out (one
+    size each on this backend, e.g. the CPU backend's llm profile): no row of single points. With
+    none of at least two sizes, all are kept."""
+    profiles = _ordered(s["profile"])
+    kept = [p for p in profiles if s[s["profile"] == p].groupby("dtype")["tensor_bytes"].nunique().max() >= 2]
+    return (kept, [p for p in profiles if p not in kept]) if kept else (profiles, [])
+
+
+def _one_size_note(dropped: list[str]) -> str:
+    return f" (profile {', '.join(dropped)} left out: one size only on this backend)" if dropped else ""
+
+
+def _facet_lines(s: pd.DataFrame, y: str, ylabel: str, *, log_y: bool | None, hue: str = "operator",
+                 palette: dict[str, str] = OPERATOR_COLORS, legend: str = "operator",
+                 style: str | None = None) -> tuple[Figure, list[list[Axes]], list[str]]:
+    """Rows profile, columns dtype, one line per ``hue`` value (and per ``style`` value, a line
+    style: the timing mode) against tensor bytes: the layout of latency, bandwidth, modes and
+    dynamic_shapes. Colour is the operator. Profiles of one size are left out (returned), panels
+    without data hidden; ``log_y`` None: a log axis where the values span more than a decade."""
+    profiles, dropped = line_profiles(s)
+    s = s[s["profile"].isin(profiles)]
+    dtypes = _ordered(s["dtype"], DTYPE_MARKERS)
+    if log_y is None:
+        v = s[y][s[y] > 0]
+        log_y = not v.empty and v.max() / v.min() > 10
+    styles = _ordered(s[style], MODE_STYLES) if style else [None]
     fig, axes = _facets(profiles, dtypes)
     for i, profile in enumerate(profiles):
         for j, dtype in enumerate(dtypes):
             ax, sub = axes[i][j], s[(s["profile"] == profile) & (s["dtype"] == dtype)]
+            if sub.empty:  # no panel without data
+                ax.set_visible(False)
+                continue
             for value in _ordered(sub[hue], palette):
-                _line(ax, sub[sub[hue] == value], "tensor_bytes", y, dtype=dtype,
-                      color=_color(palette, value), gid=f"{hue}={value}")
+                for st in styles:
+                    d = sub[(sub[hue] == value) & (sub[style] == st)] if style else sub[sub[hue] == value]
+                    if d.empty:
+                        continue
+                    _line(ax, d, "tensor_bytes", y, dtype=dtype, color=_color(palette, value),
+                          gid=f"{hue}={value}" + (f";{style}={st}" if style else ""),
+                          linestyle=MODE_STYLES.get(st, "-") if style else "-")
             _facet_title(ax, dtype, f"profile {profile}")
             _log2_axis(ax, s.loc[s["profile"] == profile, "tensor_bytes"])
             if log_y:
                 _log_y(ax)
         axes[i][0].set_ylabel(ylabel)
     fig.supxlabel("tensor size (one input tensor)", fontsize=9)
-    _legend(fig, legend, {v: _color(palette, v) for v in _ordered(s[hue], palette)}, dtypes)
-    return fig, axes
+    extra = ([Line2D([], [], linestyle="none", label="timing mode")]
+             + [Line2D([], [], color="black", linestyle=MODE_STYLES.get(m, "-"), label=m) for m in styles]) if style else []
+    _legend(fig, legend, {v: _color(palette, v) for v in _ordered(s[hue], palette)}, dtypes, extra)
+    return fig, axes, dropped
 
 
 def latency(tables: Tables, device: dict) -> Figure:
     lat = tables["latency"]
     mode = _headline_mode(lat)
     s = _states(lat[lat["mode"] == mode])
-    fig, _ = _facet_lines(s, "median_us", "median latency (µs)", log_y=True)
+    fig, _, dropped = _facet_lines(s, "median_us", "median latency (µs)", log_y=True)
     _title(fig, device, f"How does latency grow with tensor size? Median over repeats, {mode} mode "
-                        f"({MODE_MEANING.get(mode, mode)})")
+                        f"({MODE_MEANING.get(mode, mode)}){_one_size_note(dropped)}")
     return fig
 
 
@@ -303,33 +337,41 @@ def bandwidth(tables: Tables, device: dict) -> Figure:
     lat = tables["latency"]
     mode = _headline_mode(lat)
     s = _states(lat[lat["mode"] == mode])
-    fig, axes = _facet_lines(s, "bandwidth_gbs", "achieved GB/s (read + write)", log_y=False)
+    # log where the sizes take bandwidth across decades (launch-bound small tensors, the CPU): a
+    # linear axis from 0 leaves them flat at 0
+    fig, axes, dropped = _facet_lines(s, "bandwidth_gbs", "achieved GB/s (read + write)", log_y=None)
+    log_y = axes[0][0].get_yscale() == "log"
     ceiling, l2 = device.get("copy_ceiling_gbs"), int(device.get("l2_bytes") or 0)
-    for ax in (a for row in axes for a in row):
+    for ax in (a for row in axes for a in row if a.get_visible()):
         if ceiling:
             ax.axhline(ceiling, color="black", linestyle="--", linewidth=1)
         if l2:
             ax.axvline(l2, color=CONTROL_COLOR, linestyle=":", linewidth=1)
-    _zero_based(axes)
+        if log_y:
+            _log_y(ax)
+    if not log_y:
+        _zero_based(axes)
     notes = []
     if ceiling:
         notes.append(f"dashed: copy ceiling {ceiling:,.0f} GB/s")
     if l2:
         notes.append(f"dotted: {l2 / 2**20:.0f} MiB L2")
     _title(fig, device, f"How close to the memory roofline? Bandwidth, {mode} mode"
-                        + (f" ({'; '.join(notes)})" if notes else ""))
+                        + (f" ({'; '.join(notes)})" if notes else "") + ("; log axis" if log_y else "")
+                        + _one_size_note(dropped))
     return fig
 
 
 def plugin_vs_native(tables: Tables, device: dict) -> Figure:
     r = ratio_table(tables["latency"]).assign(tensor_bytes=lambda d: d["elements"] * d["dtype"].map(ITEMSIZE))
-    fig, axes = _facet_lines(r, "ratio", "plugin ÷ native latency", log_y=False, hue="mode", palette=MODE_COLORS,
-                             legend="timing mode")
-    for ax in (ax for row in axes for ax in row):
-        ax.axhline(1.0, color="black", linewidth=1)
     plugin, native = r["numerator"].iloc[0], r["denominator"].iloc[0]
+    r = r.assign(operator=plugin)  # the colour of the plugin, the mode a line style
+    # a log axis where the ratios span a decade (a noisy CPU state): 0.5 and 2 equally far from 1
+    fig, axes, dropped = _facet_lines(r, "ratio", "plugin ÷ native latency", log_y=None, style="mode")
+    for ax in (ax for row in axes for ax in row if ax.get_visible()):
+        ax.axhline(1.0, color="black", linewidth=1)
     _title(fig, device, f"Is {plugin} faster than {native} in every timing mode? Median latency ratio, "
-                        "each engine timed in its own rule (below 1: the plugin is faster)")
+                        "each engine timed in its own rule (below 1: the plugin is faster)" + _one_size_note(dropped))
     return fig
 
 
@@ -339,6 +381,12 @@ def compare(tables: Tables, device: dict) -> Figure:
     pairs, profiles = _ordered(c["pair"]), _ordered(c["profile"])
     dtypes = _ordered(c["dtype"], DTYPE_MARKERS)
     fig, axes = _facets(pairs, profiles, sharey=True, width=4.2, height=2.8)
+    # the y axis spans the ratios and the controls (and 1), not the error bars: one state's wide
+    # interval must not squash the rest (compare's axis ran to -1); bars beyond it are clipped, and said
+    values = pd.concat([c["ratio"], c["control_ratio"], pd.Series([1.0])]).dropna()
+    span = max(float(values.max() - values.min()), 0.02)
+    y_lo, y_hi = float(values.min()) - 0.15 * span, float(values.max()) + 0.15 * span
+    clipped = 0
     for i, pair in enumerate(pairs):
         for j, profile in enumerate(profiles):
             ax, sub = axes[i][j], c[(c["pair"] == pair) & (c["profile"] == profile)]
@@ -346,10 +394,15 @@ def compare(tables: Tables, device: dict) -> Figure:
                 d = sub[sub["dtype"] == dtype].sort_values("tensor_bytes")
                 if d.empty:
                     continue
-                _line(ax, d, "tensor_bytes", "ratio", dtype=dtype, color=DTYPE_COLORS.get(dtype, OTHER_COLOR),
-                      gid=f"pair={pair}")
-                ax.errorbar(d["tensor_bytes"], d["ratio"], yerr=d["ratio_se"], fmt="none",
-                            ecolor=DTYPE_COLORS.get(dtype, OTHER_COLOR), linewidth=0.8)
+                color = _color(OPERATOR_COLORS, d["operator_a"].iloc[0])
+                _line(ax, d, "tensor_bytes", "ratio", dtype=dtype, color=color,
+                      gid=f"operator={d['operator_a'].iloc[0]};pair={pair}")
+                low = (d["ratio"] - d["ratio_se"]).clip(lower=y_lo)
+                high = (d["ratio"] + d["ratio_se"]).clip(upper=y_hi)
+                clipped += int(((d["ratio"] - d["ratio_se"]) < y_lo).sum() + ((d["ratio"] + d["ratio_se"]) > y_hi).sum())
+                ax.errorbar(d["tensor_bytes"], d["ratio"], yerr=[(d["ratio"] - low).clip(lower=0),
+                                                                  (high - d["ratio"]).clip(lower=0)],
+                            fmt="none", ecolor=color, linewidth=0.8)
                 # the A/A control: what the method reports for two identical engines
                 ax.scatter(d["tensor_bytes"], d["control_ratio"], marker="x", s=18, color=CONTROL_COLOR, zorder=4)
             ax.axhline(1.0, color="black", linewidth=1)
@@ -360,16 +413,20 @@ def compare(tables: Tables, device: dict) -> Figure:
                            zorder=5)
             _facet_title(ax, pair, f"profile {profile}", c["mode"].iloc[0] + " mode")
             _log2_axis(ax, sub["tensor_bytes"])
+            ax.set_ylim(y_lo, y_hi)
         axes[i][0].set_ylabel("median latency ratio a ÷ b")
     fig.supxlabel("tensor size (one input tensor)", fontsize=9)
     extra = [Line2D([], [], color=CONTROL_COLOR, marker="x", linestyle="none", label="A/A control b′ ÷ b")]
     if on_gpu:
         extra.append(Line2D([], [], color="red", marker="o", markerfacecolor="none", linestyle="none",
                             label="target missed"))
-    _legend(fig, "dtype", {d: DTYPE_COLORS.get(d, OTHER_COLOR) for d in dtypes}, dtypes, extra)
+    operators_a = _ordered(c["operator_a"], OPERATOR_COLORS)
+    _legend(fig, "operator (a)", {o: _color(OPERATOR_COLORS, o) for o in operators_a}, dtypes, extra)
     target = (f"; target ≤ 1 at ≥ 1 MiB (dotted), ≤ b + {SMALL_TENSOR_ALLOWANCE_US:g} µs below" if on_gpu
               else "; the speed targets are judged on a GPU only")
-    _title(fig, device, "Plugin ÷ native, timed interleaved on shared buffers (drift cancels), ± 1 SE" + target)
+    clip_note = f"; {clipped} error bar ends clipped at the axis" if clipped else ""
+    _title(fig, device, "Plugin ÷ native, timed interleaved on shared buffers (drift cancels), ± 1 SE"
+                        + target + clip_note)
     return fig
 
 
@@ -380,20 +437,19 @@ def modes(tables: Tables, device: dict) -> Figure:
     op = next((o for o in (*first, *OPERATOR_COLORS) if o in set(lat["operator"])), lat["operator"].iloc[0])
     s = _states(lat[lat["operator"] == op])
     present = _ordered(s["mode"], MODE_COLORS)
-    fig, _ = _facet_lines(s, "median_us", "median latency (µs)", log_y=True, hue="mode", palette=MODE_COLORS,
-                          legend="timing mode")
+    fig, _, dropped = _facet_lines(s, "median_us", "median latency (µs)", log_y=True, style="mode")
     listed = ", ".join(f"{m} ({MODE_MEANING.get(m, m)})" for m in present)
-    _title(fig, device, f"How much does each timing mode add to {op}'s latency? {listed}")
+    _title(fig, device, f"How much does each timing mode add to {op}'s latency? {listed}" + _one_size_note(dropped))
     return fig
 
 
 def dynamic_shapes(tables: Tables, device: dict) -> Figure:
     dyn = tables["dynamic"]
     ok = dyn[dyn["status"] == "ok"].assign(tensor_bytes=lambda d: d["elements"] * d["dtype"].map(ITEMSIZE))
-    fig, _ = _facet_lines(ok, "median_us", "median latency (µs)", log_y=True)
+    fig, _, dropped = _facet_lines(ok, "median_us", "median latency (µs)", log_y=True)
     rejected = int((dyn["status"] == "rejected").sum())
     _title(fig, device, f"Does every shape of a profile run on one engine? {len(ok)} shapes checked and timed (warm); "
-                        f"{rejected} out-of-profile shapes refused as expected (not plotted)")
+                        f"{rejected} out-of-profile shapes refused as expected (not plotted)" + _one_size_note(dropped))
     return fig
 
 

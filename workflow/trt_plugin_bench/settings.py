@@ -283,7 +283,7 @@ SECTIONS: dict[str, type] = {
 }
 NESTED: dict[tuple[str, str], type] = {("tune", "timing"): TuneTimingSettings}
 # the top-level keys that are values, not sections
-SCALARS = ("backend", "operators", "dtypes", "plugin_kernel", "beta")
+SCALARS = ("experiment", "backend", "operators", "dtypes", "plugin_kernel", "beta")
 
 
 def _section(cls: type, data: Mapping[str, Any], *, partial: bool = False) -> Any:
@@ -356,6 +356,7 @@ class Settings(_Typed):
     verdict: VerdictSettings
     conformance: ConformanceSettings
     mlflow: MlflowSettings
+    experiment: str = "default"  # the results folder's name: results/<experiment>/ (dag.results_dir)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], mlflow_cli_keys: tuple[str, ...] | list[str] = ()) -> Settings:
@@ -371,7 +372,7 @@ class Settings(_Typed):
         threads.setdefault("shape", profiles[threads["profile"]].opt)
         sections = {name: _section(sub, threads if name == "threads" else config[name]) for name, sub in SECTIONS.items()}
         sections["mlflow"] = replace(sections["mlflow"], cli_keys=tuple(sorted(mlflow_cli_keys)))
-        return cls(backend=config["backend"], operators=tuple(config["operators"]), dtypes=tuple(config["dtypes"]),
+        return cls(experiment=config["experiment"], backend=config["backend"], operators=tuple(config["operators"]), dtypes=tuple(config["dtypes"]),
                    plugin_kernel=plugin_kernel_per_dtype(config["plugin_kernel"], DTYPES), beta=float(config["beta"]), profiles=profiles, **sections)
 
     # -- the one serialized form ---------------------------------------------------------------------

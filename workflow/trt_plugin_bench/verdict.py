@@ -461,8 +461,56 @@ def write_csv(path: Path, rows: list[VerdictRow]) -> None:
 VERDICT_COLORS = {"FAIL": "#000000", "SLOW": "#d62728", "AMBIGUOUS": "#ff7f0e", "FAST": "#2ca02c", "SAME": "#7f7f7f"}
 
 
+MAX_FIGURE_ROWS = 40  # the figure's height is bounded: verdict.md lists every state
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """One row of verdict.png: a state that is not SAME, or the SAME states of one series."""
+
+    label: str
+    verdict: str
+    ratio: float
+    ci_low: float
+    ci_high: float
+    band: float
+
+
+def _numeric_key(r: VerdictRow) -> tuple:
+    return (r.operator, r.dtype, r.profile, r.mode, r.elements)
+
+
+def figure_rows(rows: list[VerdictRow], limit: int = MAX_FIGURE_ROWS) -> tuple[list[FigureRow], int]:
+    """What verdict.png draws: each state that is not SAME on its own row, sorted by operator, dtype,
+    profile, mode and size (numerically), and the SAME states as one row per series (operator, dtype,
+    profile, mode: the span of their intervals). At most ``limit`` rows: beyond that the states
+    furthest from 1 are kept. Returns the rows and how many states were left out."""
+    changed = sorted((r for r in rows if r.verdict != "SAME"), key=_numeric_key)
+    left_out = 0
+    same: dict[tuple, list[VerdictRow]] = {}
+    for r in sorted((r for r in rows if r.verdict == "SAME"), key=_numeric_key):
+        same.setdefault((r.operator, r.dtype, r.profile, r.mode), []).append(r)
+    if len(changed) + len(same) > limit:
+        room = max(limit - min(len(same), limit // 4), 1)
+        if len(changed) > room:
+            keep = set(map(id, sorted(changed, key=lambda r: -abs(math.log(max(r.ratio, 1e-12))))[:room]))
+            left_out = len(changed) - room
+            changed = [r for r in changed if id(r) in keep]
+        groups = list(same.items())[:max(limit - len(changed), 0)]
+        left_out += sum(len(v) for _, v in list(same.items())[len(groups):])
+        same = dict(groups)
+    out = [FigureRow(_label(r), r.verdict, r.ratio, r.ci_low, r.ci_high, r.band) for r in changed]
+    for (op, dtype, profile, mode), group in same.items():
+        ratios = sorted(r.ratio for r in group)
+        sizes = f"{group[0].shape}" if len(group) == 1 else f"{len(group)} sizes, {group[0].shape} .. {group[-1].shape}"
+        out.append(FigureRow(f"{op} {dtype} {profile} {mode}: {sizes}", "SAME", ratios[len(ratios) // 2],
+                             min(r.ci_low for r in group), max(r.ci_high for r in group), max(r.band for r in group)))
+    return out, left_out
+
+
 def draw(path: Path, rows: list[VerdictRow], header: dict) -> None:
-    """Ratio ± interval per state, coloured by verdict, each state's noise band in grey."""
+    """Ratio ± interval per state that changed, coloured by verdict, its noise band in grey; the SAME
+    states one row per series (figure_rows): the height stays bounded whatever the sweep's size."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -472,13 +520,14 @@ def draw(path: Path, rows: list[VerdictRow], header: dict) -> None:
     from matplotlib.ticker import FuncFormatter
 
     sns.set_theme(style="whitegrid", font_scale=0.8)
-    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.22 * max(len(rows), 1)), layout="constrained")
-    for y, r in enumerate(rows):
+    shown, left_out = figure_rows(rows)
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.22 * max(len(shown), 1)), layout="constrained")
+    for y, r in enumerate(shown):
         ax.plot([1 - r.band, 1 + r.band], [y, y], color="#dddddd", lw=7, solid_capstyle="butt", zorder=1)
         ax.errorbar(r.ratio, y, xerr=[[r.ratio - r.ci_low], [r.ci_high - r.ratio]], fmt="o", ms=4, capsize=2,
                     color=VERDICT_COLORS[r.verdict], zorder=2)
     ax.axvline(1.0, color="#444444", lw=0.8)
-    ax.set_yticks(range(len(rows)), [_label(r) for r in rows], fontsize=7)
+    ax.set_yticks(range(len(shown)), [r.label for r in shown], fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")  # 0.5x and 2x equally far from 1
     plain = FuncFormatter(lambda v, _: f"{v:.3g}")
@@ -487,8 +536,10 @@ def draw(path: Path, rows: list[VerdictRow], header: dict) -> None:
     ax.set_xlabel(f"candidate ÷ baseline median latency ({100 * header['confidence']:g} % interval; grey: noise band)")
     ax.legend(handles=[Line2D([], [], marker="o", ls="", color=VERDICT_COLORS[v], label=f"{v} ({n})")
                        for v, n in counts(rows).items() if n], loc="best", fontsize=7)
+    more = f"; {left_out} more states in verdict.md" if left_out else ""
     fig.suptitle(f"Did the change help? {header['candidate']} ÷ {header['baseline']}\n"
-                 f"{header['backend_label']} | {header['device_name']}", fontsize=9)
+                 f"{header['backend_label']} | {header['device_name']} | SAME states: one row per series{more}",
+                 fontsize=9)
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
