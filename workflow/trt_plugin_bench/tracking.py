@@ -407,6 +407,7 @@ def _claim_parent(client: Any, exp_id: str, parent_filter: str, create: Any, sha
         return found[0] if found else create({})
     token = uuid.uuid4().hex
     deadline = time.monotonic() + CLAIM_WAIT_S
+    said_waiting = False
     while True:
         found = client.search_runs([exp_id], filter_string=parent_filter,
                                    order_by=["attributes.start_time ASC", "attributes.run_id ASC"])
@@ -426,6 +427,10 @@ def _claim_parent(client: Any, exp_id: str, parent_filter: str, create: Any, sha
         else:
             parent = found[0]
             beat = float(parent.data.tags.get(HEARTBEAT_TAG, "0") or 0)
+            if time.time() - beat <= CLAIM_STALE_S and not said_waiting:
+                _log(f"another process is logging these measurements (run {parent.info.run_id}, its heartbeat "
+                     f"{time.time() - beat:.0f} s ago); waiting for it")
+                said_waiting = True
             if time.time() - beat > CLAIM_STALE_S:  # interrupted: take it over, the last token written wins
                 client.set_tag(parent.info.run_id, TOKEN_TAG, token)
                 client.set_tag(parent.info.run_id, HEARTBEAT_TAG, f"{time.time():.3f}")

@@ -110,7 +110,8 @@ def merge(cells: list[Cell], out: Path) -> pd.DataFrame:
         workdir = out / cell.name
         states = by_state(pd.read_csv(workdir / "results" / "tables" / "latency.csv"))
         for col, value in reversed(run_tags(workdir).items()):
-            states.insert(0, col, value)
+            if col not in states.columns:  # by_state's backend column is the run's tpb.backend
+                states.insert(0, col, value)
         states.insert(0, "cell", cell.name)
         frames.append(states)
     table = pd.concat(frames, ignore_index=True)
@@ -121,7 +122,7 @@ def merge(cells: list[Cell], out: Path) -> pd.DataFrame:
              "driver and TensorRT measured the same setup (the verdict compares those only).", "",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in table.iterrows():
-        lines.append("| " + " | ".join(f"{r[c]:.3f}" if c == "median_us" else str(r[c])[:16] for c in cols) + " |")
+        lines.append("| " + " | ".join(f"{r[c]:.3f}" if c == "median_us" else str(r[c])[:40] for c in cols) + " |")
     (out / "matrix_summary.md").write_text("\n".join(lines) + "\n")
     return table
 
