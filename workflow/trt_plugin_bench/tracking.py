@@ -85,16 +85,17 @@ REPEATS_COMBINED = "median over repeats of each repeat's median (summary.md's nu
 # JSON, applied by the URL's ?viewStateShareKey=<key>). Column keys are the UI's: <kind>.`<name>`.
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 RUNS_VIEW_KEY = "tpb-runs"
-RUNS_VIEW_COLUMNS = ("tags.`tpb.changed`", "tags.`tpb.git_commit`", "tags.`tpb.plugin_hash`", "tags.`tpb.backend_label`",
-                     "metrics.`verdict.slow`", "metrics.`verdict.fast`", "metrics.`verdict.same`",
-                     "metrics.`copy_ceiling_gbs`", "params.`config_hash`")
+RUNS_VIEW_COLUMNS = ("metrics.`verdict.slow`", "metrics.`verdict.fast`", "metrics.`verdict.same`",
+                     "metrics.`verdict.ambiguous`", "metrics.`copy_ceiling_gbs`", "tags.`tpb.changed`",
+                     "tags.`tpb.plugin_hash`", "tags.`tpb.git_commit`")
+RUNS_VIEW_WIDTHS = {"attributes.`Run Name`": 440}  # the name says what differs: let it show
 # what a parent run's name says in this order (the UI cuts long names): the change, commit, plugin, backend
 NAME_CHANGES_SHOWN = 2
 EXPERIMENT_DESCRIPTION = (
-    "trt-plugin-bench: one parent run per pipeline run with new measurements or config, named "
-    "<what changed since the previous parent> · <git commit> · plugin <plugin hash> · <backend>; its description "
-    "lists every change. Each (operator, dtype, profile) sweep is a nested child run. The columns: "
-    "docs/mlflow.md.")
+    "trt-plugin-bench: one parent run per pipeline run with new measurements or config. Its name says what "
+    "changed since the previous parent run (config keys, plugin edited), then the git commit, the plugin hash and "
+    "the backend; its description lists every change. Each (operator, dtype, profile) sweep is a nested child run. "
+    "The columns are the shared view tpb-runs (docs/mlflow.md).")
 
 
 class TrackingStoreUnreachable(RuntimeError):
@@ -426,14 +427,15 @@ def runs_url(experiment_id: str, base: str = "") -> str:
 def runs_view_state() -> dict[str, Any]:
     """The runs page's state the shared view applies: its columns, newest run first."""
     return {"searchFilter": "", "orderByKey": "attributes.start_time", "orderByAsc": False,
-            "selectedColumns": list(RUNS_VIEW_COLUMNS)}
+            "selectedColumns": list(RUNS_VIEW_COLUMNS), "columnWidths": dict(RUNS_VIEW_WIDTHS)}
 
 
 def _mark_experiment(client: Any, experiment_id: str) -> None:
     """The experiment's description and the runs list's shared view (rewritten when they differ)."""
     tags = client.get_experiment(experiment_id).tags
     wanted = {SHARED_VIEW_TAG_PREFIX + RUNS_VIEW_KEY: json.dumps(runs_view_state(), sort_keys=True)}
-    if not tags.get("mlflow.note.content"):  # a description a person wrote is left alone
+    description = tags.get("mlflow.note.content", "")
+    if not description or description.startswith("trt-plugin-bench: "):  # a person's own description is left alone
         wanted["mlflow.note.content"] = EXPERIMENT_DESCRIPTION
     for key, value in wanted.items():
         if tags.get(key) != value:
