@@ -29,7 +29,7 @@ lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
 
 ui: $(VENV)/.installed
-	$(BIN)/mlflow ui
+	$(BIN)/trt-plugin-bench ui
 
 # CI: the pure-CUDA kernels compile with nvcc (no TensorRT headers needed)
 kernels-check:
