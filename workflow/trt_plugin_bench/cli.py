@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
+import threading
 import traceback
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -181,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--print-url", action="store_true", help="print the runs list's address and exit (no server)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the address in the desktop's browser")
     p = cmd("resolve-backend", backend=False, cfg=False)
     p.add_argument("requested")
     p = cmd("compile", cfg=False)
@@ -375,8 +378,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _ui(args: argparse.Namespace) -> int:
     """`mlflow ui` on the store and experiment the log rule uses (config.resolve_tracking), after printing
-    the address of the experiment's runs list: MLflow 3.17 opens a fresh browser on its GenAI pages
-    unless the address says otherwise (tracking.runs_url)."""
+    the address of the experiment's runs list, which it opens in the desktop's browser once the server
+    answers (where there is a desktop): MLflow 3.17 opens a fresh browser on its GenAI pages unless the
+    address says otherwise (tracking.runs_url)."""
     import os
     import shutil
 
@@ -405,9 +409,36 @@ def _ui(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.flush()
     mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-    argv = [mlflow_bin, "ui", "--host", "127.0.0.1", "--port", str(args.port), "--backend-store-uri", target.tracking_uri]
-    os.execv(mlflow_bin, argv)
-    return 0  # not reached: the server replaces this process
+    argv = [mlflow_bin, "ui", "--host", "127.0.0.1", "--port", str(args.port), "--workers", "1",
+            "--backend-store-uri", target.tracking_uri]  # one user: one worker
+    url = runs_url(experiment_id, base) if experiment_id is not None else base
+    server = subprocess.Popen(argv)
+    if not args.no_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
+        threading.Thread(target=_open_when_up, args=(f"{base}/health", url, server), daemon=True).start()
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
+        print("tpb ui: interrupted; the MLflow server stopped")
+        return 130
+
+
+def _open_when_up(health: str, url: str, server: subprocess.Popen) -> None:
+    """Open ``url`` in the desktop's browser once the server answers (MLflow takes seconds to start)."""
+    import time
+    import urllib.request
+    import webbrowser
+
+    for _ in range(300):
+        if server.poll() is not None:
+            return
+        try:
+            with urllib.request.urlopen(health, timeout=2):
+                webbrowser.open(url)
+                return
+        except OSError:
+            time.sleep(1)
 
 
 def _verdict(args: argparse.Namespace) -> int:
