@@ -5,7 +5,8 @@
 1. Copies the project to a temporary folder (tests/project_copy.py) and runs the small DAG there
    three times, as a user would: plain, with a config change (timing.max_time_s), and with the
    planted CPU slowdown (reference.extra_work: a plugin change). Each logs a parent run into the
-   copy's sqlite store. (--project DIR reuses a copy made before and runs nothing.)
+   copy's sqlite store. (--project DIR: the copy goes there and is kept; a copy made before is
+   reused and runs nothing.)
 2. Starts `mlflow ui` on that store (127.0.0.1, a free port).
 3. Opens headless Chromium with an empty profile (a fresh browser: nothing in localStorage) through
    its DevTools protocol, loads each page, waits until the page's text shows what it is waiting
@@ -44,7 +45,7 @@ from trt_plugin_bench.tracking import runs_url  # noqa: E402
 SMALL = "tests/configs/small.yaml"
 # the three runs a newcomer's first hour makes: plain, a config change, a plugin change (planted slowdown)
 RUNS: tuple[tuple[str, ...], ...] = ((), ("--config", "set=timing.max_time_s=0.03"), ("slow.yaml",))
-WINDOW = (1600, 900)
+WINDOW = (1920, 1000)
 MAX_BYTES = 150_000
 
 
@@ -57,6 +58,10 @@ def free_port() -> int:
 def run_dags(project: Path) -> None:
     (project / "slow.yaml").write_text("reference: {extra_work: 3}\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    # a commit of the copy, as a clone has one (the runs' tpb.git_commit)
+    for git in (["init", "-q"], ["add", "-A"], ["-c", "user.name=screens", "-c", "user.email=screens@localhost",
+                                                 "commit", "-qm", "the project, copied"]):
+        subprocess.run(["git", *git], cwd=project, check=True)
     for extra in RUNS:
         configfiles = [SMALL, *(a for a in extra if a.endswith(".yaml"))]
         rest = [a for a in extra if not a.endswith(".yaml")]
@@ -141,13 +146,14 @@ def shrink(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screens")
-    parser.add_argument("--project", type=Path, help="a project copy whose mlflow.db holds the runs (no DAG run)")
+    parser.add_argument("--project", type=Path, help="where the project copy goes (default: a temporary folder); "
+                        "a copy made before, with its mlflow.db, is reused and runs no DAG")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser") or "chromium")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        project = args.project
-        if project is None:
-            project = copy_project(Path(tmp) / "project")
+        project = args.project or Path(tmp) / "project"
+        if not (project / "mlflow.db").is_file():
+            copy_project(project)
             run_dags(project)
         store = f"sqlite:///{project / 'mlflow.db'}"
         from mlflow.tracking import MlflowClient
@@ -161,7 +167,7 @@ def main() -> int:
         try:
             wait_http(f"{base}/health", 600)
             args.out.mkdir(parents=True, exist_ok=True)
-            pages = (("mlflow-home-fresh.png", f"{base}/", "Experiments"),
+            pages = (("mlflow-home-fresh.png", f"{base}/", "trt-plugin-bench-small"),
                      ("mlflow-runs.png", runs_url(experiment.experiment_id, base), "first run"))
             for name, url, wait_for in pages:
                 text = asyncio.run(screenshot(args.chromium, url, wait_for, args.out / name))

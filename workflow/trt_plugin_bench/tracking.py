@@ -3,7 +3,12 @@ nested child run per (operator, dtype, profile) sweep.
 
 MLflow's conventions: MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_NAME (or MLFLOW_EXPERIMENT_ID) win
 over the config file, a key given with snakemake --config wins over both (config.resolve_tracking);
-the experiment is marked as a machine-learning (training) experiment, so the UI opens on its runs.
+the experiment is marked as a machine-learning (training) experiment and carries the runs list's
+columns as a shared view; runs_url() is the address that opens that list in MLflow 3.17's UI.
+
+- Parent run names say what differs from the previous parent run (describe_parent): the changed
+  config keys or an edited plugin, then the git commit, the plugin hash and the backend; the run's
+  description (mlflow.note.content) lists every change.
 
 - Parent run: the resolved config flattened into params (dotted keys) with its hash, the config
   files, summary.md, the figures and the tables (``tables/*.csv``, ``tables/device.json``: what the
@@ -427,7 +432,8 @@ def runs_url(experiment_id: str, base: str = "") -> str:
 def runs_view_state() -> dict[str, Any]:
     """The runs page's state the shared view applies: its columns, newest run first."""
     return {"searchFilter": "", "orderByKey": "attributes.start_time", "orderByAsc": False,
-            "selectedColumns": list(RUNS_VIEW_COLUMNS), "columnWidths": dict(RUNS_VIEW_WIDTHS)}
+            "selectedColumns": list(RUNS_VIEW_COLUMNS), "columnWidths": dict(RUNS_VIEW_WIDTHS),
+            "columnOrder": list(RUNS_VIEW_WIDTHS)}  # the UI applies a width only to a column in columnOrder
 
 
 def _mark_experiment(client: Any, experiment_id: str) -> None:
