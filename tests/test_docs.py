@@ -31,7 +31,9 @@ from project_copy import copy_project
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "byo-plugin" / "README.md"]
 SHELL_LANGS = {"sh", "bash", "console", "shell"}
-INLINE_STARTS = ("make ", ".venv/bin/", "trt-plugin-bench ", "printf ", "workflow/scripts/", "bash ")
+INLINE_STARTS = ("make ", ".venv/bin/", "trt-plugin-bench ", "printf ", "workflow/scripts/", "bash ",
+                 # false names, so that test_no_false_command_names sees them
+                 "snakemake ", "tpb ", "mlflow ", "python ", "python3 ", "pytest ")
 # the two README commands, in this order, are the README's first command block
 README_COMMANDS = ["make pipeline", "make test"]
 # link targets written on another branch of this session (docs/clusters.md: the clusters helper);
