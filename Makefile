@@ -21,6 +21,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@echo "install 3/3: requirements.txt (snakemake, mlflow, seaborn, numpy...: about 1-2 minutes, silent)"
 	@$(BIN)/python -m pip install --quiet -r requirements.txt
 	@$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'trt_plugin_bench.pth').write_text(str(pathlib.Path('workflow').resolve()) + '\n')"
+	@printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m trt_plugin_bench "$$@"\n' > $(BIN)/trt-plugin-bench
+	@chmod +x $(BIN)/trt-plugin-bench
 	@touch $@
 	@echo "install done: $(VENV)"
 
@@ -39,7 +41,7 @@ lint: $(VENV)/.installed
 	$(BIN)/python -m snakemake --lint
 
 ui: $(VENV)/.installed
-	$(BIN)/python -m mlflow ui
+	$(BIN)/python -m trt_plugin_bench ui
 
 # The DAG through SLURM with every job logging to an MLflow server on PostgreSQL, all on 127.0.0.1
 # of this machine (root, Debian/Ubuntu: it apt-get installs slurm-wlm, munge, postgresql and pip

@@ -151,8 +151,8 @@ def squeue_jobs() -> list[tuple[str, str, str]]:
 def digest_of(workdir: Path) -> str:
     from trt_plugin_bench.tracking import results_digest
 
-    device = json.loads((workdir / "results" / "tables" / "device.json").read_text())
-    return results_digest(workdir / "results" / "tables", device)
+    device = json.loads((workdir / "results" / "small" / "tables" / "device.json").read_text())
+    return results_digest(workdir / "results" / "small" / "tables", device)
 
 
 def new_measurements(workdir: Path) -> str:
@@ -226,8 +226,8 @@ def test_every_job_went_through_sbatch(main_run):
     expected.pop("all")
     assert collections.Counter(rule_of(c) for c in calls) == collections.Counter(expected)
     assert "localrule" not in log.replace("localrule all:", "")
-    assert (work / "results" / "tables" / "summary.md").is_file()
-    assert (work / "results" / "verdict" / "verdict.md").is_file()
+    assert (work / "results" / "small" / "tables" / "summary.md").is_file()
+    assert (work / "results" / "small" / "verdict" / "verdict.md").is_file()
 
 
 @pytest.mark.cluster
@@ -261,12 +261,12 @@ def test_gpu_rules_asked_for_a_gpu_and_cpu_rules_did_not(main_run):
 @needs_cluster
 def test_the_server_holds_exactly_the_expected_runs(main_run):
     work = main_run[0]
-    logged = json.loads((work / "results" / "mlflow" / "logged.json").read_text())
+    logged = json.loads((work / "results" / "small" / "mlflow" / "logged.json").read_text())
     assert logged["tracking_uri"] == os.environ["MLFLOW_TRACKING_URI"]
     assert logged["tracking_uri_from"].startswith("MLFLOW_TRACKING_URI")
     parents = runs("pipeline")
     assert [p.info.run_id for p in parents] == [logged["parent_run_id"]]
-    latency = pd.read_csv(work / "results" / "tables" / "latency.csv")
+    latency = pd.read_csv(work / "results" / "small" / "tables" / "latency.csv")
     keys = {f"{o}__{d}__{p}" for o, d, p in latency[["operator", "dtype", "profile"]].drop_duplicates().itertuples(index=False)}
     children = runs("sweep")
     assert sorted(c.data.tags["tpb.sweep_key"] for c in children) == sorted(keys)
@@ -334,7 +334,7 @@ def test_two_dags_logging_the_same_measurements_at_once_log_them_once(main_run):
     assert codes == [0, 0], [log.read_text()[-4000:] for _, log in started]
     parents = parents_of(digest)
     assert len(parents) == 1 and parents[0].data.tags["tpb.complete"] == "true"
-    logged = [json.loads((w / "results" / "mlflow" / "logged.json").read_text())["parent_run_id"] for w in (work, twin)]
+    logged = [json.loads((w / "results" / "small" / "mlflow" / "logged.json").read_text())["parent_run_id"] for w in (work, twin)]
     assert logged == [parents[0].info.run_id] * 2
     assert_no_duplicates()
 
@@ -375,7 +375,7 @@ def test_two_cell_matrix_through_slurm_one_experiment_one_table():
     parents = c.search_runs([exp.experiment_id], filter_string="tags.`tpb.role` = 'pipeline'")
     assert len(parents) == len(matrix["cells"])
     for cell in matrix["cells"]:
-        logged = json.loads((out / cell / "results" / "mlflow" / "logged.json").read_text())
+        logged = json.loads((out / cell / "results" / cell / "mlflow" / "logged.json").read_text())
         assert logged["experiment"] == matrix["experiment"]
         mine = [p for p in parents if p.info.run_id == logged["parent_run_id"]]
         assert len(mine) == 1

@@ -47,7 +47,7 @@ def backend():
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = Path(os.environ.get("TPB_TEST_BUILD_DIR", tmp_path_factory.mktemp("plugin-build")))
     manifest = out / "manifest.json"
-    compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log")
+    compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log", op_specs=list(OPERATORS.values()))
     return manifest
 
 

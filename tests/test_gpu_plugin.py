@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def plugin_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = Path(os.environ.get("TPB_TEST_BUILD_DIR", tmp_path_factory.mktemp("plugin-build")))
     manifest = out / "manifest.json"
-    compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log")
+    compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log", op_specs=list(OPERATORS.values()))
     return sweeps.plugin_library_from_manifest(manifest)
 
 

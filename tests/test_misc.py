@@ -227,7 +227,9 @@ def test_no_fixed_temporary_names_in_the_sources() -> None:
     engines or headers picked up, one run's files under another's). The probes take a folder of
     their own (tempfile.mkdtemp), the tests their tmp_path, headers come from TENSORRT_INCLUDE_DIR.
     workflow/scripts/device_session.sh keeps its build folders from one device call to the next on
-    a machine lent to one session, on purpose, and is left out."""
+    a machine lent to one session, on purpose, and is left out; so is the cluster harness
+    (workflow/scripts/cluster/harness.sh), whose state folder is the one instance's lock: it refuses to
+    start while that folder exists (never reusing it) and removes it when it stops."""
     import re
 
     root = Path(__file__).resolve().parents[1]
@@ -235,6 +237,6 @@ def test_no_fixed_temporary_names_in_the_sources() -> None:
     fixed = re.compile(r"/tmp/[A-Za-z0-9_.$-]")
     found = [f"{p.relative_to(root)}:{n}" for folder in ("workflow", "tests", "plugin", "examples")
              for p in sorted((root / folder).rglob("*"))
-             if p.is_file() and p.suffix in suffixes and p.name != "device_session.sh" and p != Path(__file__).resolve()
+             if p.is_file() and p.suffix in suffixes and p.name not in ("device_session.sh", "harness.sh") and p != Path(__file__).resolve()
              for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if fixed.search(line)]
     assert found == [], found

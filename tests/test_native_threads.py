@@ -1,7 +1,7 @@
 """The threads rule's native driver on the CPU: sweeps.native_thread_sweep against a stand-in runner
 (a Python script answering with canned JSON, test_native_runner's _canned), the profile-count
 check, the compile manifest naming trt_runner, the saturation rule and the stream_scaling figure
-on the H200's runner output (docs/h200-2026-12-02/runner/runner.jsonl), and the summary's
+on the H200's runner output (docs/runs/h200-2026-12-02/runner/runner.jsonl), and the summary's
 "Native runner" section. Nothing here runs TensorRT or CUDA.
 """
 
@@ -29,7 +29,7 @@ from trt_plugin_bench.settings import Settings
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
-H200_THREADS = ROOT / "docs" / "h200-2026-12-02" / "tables" / "threads.csv"
+H200_THREADS = ROOT / "docs" / "runs" / "h200-2026-12-02" / "tables" / "threads.csv"
 DEVICE = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1 on NVIDIA H200", "timing_clock": "cuda_event",
           "device_name": "NVIDIA H200", "driver_version": "570.1", "cuda_version": "12.8", "tensorrt_version": "8.6.1",
           "l2_bytes": 50 * 2**20, "date": "2026-12-02"}

@@ -379,8 +379,13 @@ def test_creator_check_under_sanitizers(tmp_path: Path, include_dir: str) -> Non
                  "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined", "-DCMAKE_CUDA_ARCHITECTURES=90")
     env = _clean_env()
     for order in (*LOAD_ORDERS, "--unload"):
+        # --unload dlcloses the library: against a real libnvinfer (trt-kit, H100 2026-12-06) LeakSanitizer
+        # then reports the 73728-byte block a loaded library's static initialiser allocated (the size of
+        # libstdc++'s emergency exception pool) as lost once its owner is unmapped. That run checks the
+        # registry after dlclose; leaks are checked in the load-order runs, which unload nothing.
+        run_env = {**env, "ASAN_OPTIONS": "detect_leaks=0"} if order == "--unload" else env
         check = subprocess.run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so"),
-                                *filter(None, [order])], env=env, capture_output=True, text=True)
+                                *filter(None, [order])], env=run_env, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-4000:]
         assert not re.search(r"AddressSanitizer|runtime error:", check.stderr), check.stderr[-4000:]
 

@@ -512,3 +512,69 @@ def test_a_random_or_truncated_file_is_refused_in_one_line(tmp_path: Path, compl
     check_store(f"sqlite:///{empty}")
     assert empty.stat().st_size > 0
     check_store(f"sqlite:///{empty}")
+
+
+def parents(uri: str) -> list:
+    """The parent runs, oldest first."""
+    return sorted((r for r in runs(uri) if r.data.tags.get("tpb.role") == "pipeline"), key=lambda r: r.info.start_time)
+
+
+def test_parent_run_names_say_what_differs_from_the_previous_one(tmp_path: Path) -> None:
+    """Three runs that differ only by a config key, then by the planted slowdown (a plugin change):
+    each name starts with what changed and carries the commit, plugin hash and backend; the description
+    lists every change with its old and new value. Before, every name was "<date> reference CPU"."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    for seed, overrides in enumerate(((), ("timing.max_time_s=0.5",), ("timing.max_time_s=0.5", "reference.extra_work=3"))):
+        shutil.rmtree(tmp_path / "tables", ignore_errors=True)
+        make_tables(tmp_path / "tables", seed=seed)
+        log(tmp_path, config_for(uri, *overrides))
+    first, second, third = parents(uri)
+    names = [r.data.tags["mlflow.runName"] for r in (first, second, third)]
+    assert len(set(names)) == 3, names
+    assert names[0].startswith("first run · abc · plugin ") and names[0].endswith(" · CPU reference")
+    assert names[1].startswith("timing.max_time_s=0.5 · abc · plugin ")
+    assert names[2].startswith("reference.extra_work=3, plugin edited · abc")
+    assert first.data.tags["tpb.plugin_hash"][:7] in names[0] and third.data.tags["tpb.plugin_hash"][:7] in names[2]
+    note = second.data.tags["mlflow.note.content"]
+    assert names[0] in note and "`timing.max_time_s`: `0.02` → `0.5`" in note and "not TensorRT" in note
+    assert "- plugin hash: " in third.data.tags["mlflow.note.content"]
+    assert second.data.tags["tpb.changed"] == "timing.max_time_s=0.5"
+
+
+def test_parent_name_of_a_plain_rerun_and_of_many_changes() -> None:
+    from types import SimpleNamespace
+
+    tags = {"tpb.git_commit": "0123456789abcdef", "tpb.plugin_hash": "fedcba9876543210", "tpb.backend": "tensorrt",
+            "tpb.gpu": "NVIDIA H200", "tpb.config_hash": "c0ffee", "tpb.backend_label": "TensorRT 8.6"}
+    params = {"timing.repeats": "2", "dtypes": '["fp32"]', "beta": "1.0", "steps.latency": "8=256"}
+    previous = SimpleNamespace(data=SimpleNamespace(tags={**tags, "mlflow.runName": "before"}, params=params),
+                               info=SimpleNamespace(run_id="r0"))
+    name, note, changed = tracking.describe_parent(tags, {k: v for k, v in params.items() if k != "steps.latency"},
+                                                   previous, "Measured.")
+    assert name == "same setup, new measurements · 0123456 · plugin fedcba9 · NVIDIA H200" and changed in name
+    assert "a rerun of the same setup" in note
+    name, note, _ = tracking.describe_parent(
+        {**tags, "tpb.git_commit": "1111111aaaa"}, {"timing.repeats": "3", "dtypes": '["fp16"]', "beta": "2.0"},
+        previous, "Measured.")
+    assert name.startswith("beta=2.0, dtypes=[\"fp16\"] +1 more · 1111111 ·"), name
+    assert "- git commit: `0123456789abcdef` → `1111111aaaa`" in note and "`timing.repeats`: `2` → `3`" in note
+
+
+def test_experiment_opens_on_the_runs_with_their_columns(tmp_path: Path) -> None:
+    """MLflow 3.17 opens a fresh browser on the GenAI pages unless the URL says workflowType=machine_learning;
+    the runs list's columns are a shared view (an experiment tag the URL's viewStateShareKey applies)."""
+    make_tables(tmp_path / "tables")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    summary = log(tmp_path, config_for(uri))
+    exp = MlflowClient(tracking_uri=uri).get_experiment_by_name("tpb-test")
+    assert summary["runs_url"] == (f"/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning"
+                                   f"&viewStateShareKey={tracking.RUNS_VIEW_KEY}")
+    view = json.loads(exp.tags[tracking.SHARED_VIEW_TAG_PREFIX + tracking.RUNS_VIEW_KEY])
+    assert "tags.`tpb.changed`" in view["selectedColumns"] and view["orderByKey"] == "attributes.start_time"
+    assert exp.tags["mlflow.note.content"] == tracking.EXPERIMENT_DESCRIPTION
+    parent = parents(uri)[0]
+    for column in view["selectedColumns"]:  # every column names something a parent run has (verdict: its rule's)
+        kind, key = re.fullmatch(r"(\w+)\.`(.+)`", column).groups()
+        assert kind in ("tags", "metrics", "params")
+        if kind != "metrics" or not key.startswith("verdict."):
+            assert key in getattr(parent.data, kind), column

@@ -33,7 +33,7 @@
 #   engines without the DAG (a fresh machine, little time): the plugin library (compile_plugin) and, with one
 #          fixed kernel (no tune rule), the fp32 sweep engines of relu, swish_native and swish_plugin (streams)
 #          and swish_plugin's fp32/fp16 engines (rebuild), the threads rule on the first three; the rebuild's candidate states are then the
-#          committed H200 latency table's (docs/h200-2026-12-02/tables/latency.csv.gz), re-timed in place
+#          committed H200 latency table's (docs/runs/h200-2026-12-02/tables/latency.csv.gz), re-timed in place
 #   pack   tables, figures, logs, report and mlflow.db into $OUT/results.tgz
 # Full logs are kept in $LOGS across calls and come back as $OUT/logs.tgz (the device returns at most
 # 8 files); a short table is printed last.
@@ -181,7 +181,7 @@ PY
     python3 -m snakemake --cores 16 --keep-going --config plugin_kernel=vectorized_oneshot_x1_b128 -- "${targets[@]}" > "$LOGS/engines.log" 2>&1
     note "engines rc=$? $(grep -c 'Finished job' "$LOGS/engines.log") jobs"
     mkdir -p $RES/tables
-    [ -f $RES/tables/latency.csv ] || zcat docs/h200-2026-12-02/tables/latency.csv.gz > $RES/tables/latency.csv
+    [ -f $RES/tables/latency.csv ] || zcat docs/runs/h200-2026-12-02/tables/latency.csv.gz > $RES/tables/latency.csv
     ;;
   dag)
     python3 -m snakemake --unlock > /dev/null 2>&1

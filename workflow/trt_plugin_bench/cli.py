@@ -1,7 +1,8 @@
-"""`python -m trt_plugin_bench <command>`: the one entry point every Snakemake rule calls.
+"""trt-plugin-bench (or `python -m trt_plugin_bench`): the commands a person types, and the ones every
+Snakemake rule calls (hidden from --help; each has its own --help).
 
 Each command parses its arguments, takes a GPU slot when it runs on the tensorrt backend, calls
-one function and writes its outputs atomically. Config reaches a command in one serialized form,
+one function and writes its outputs atomically. Config reaches a rule's command in one serialized form,
 --settings-json (settings.Settings.to_json of the keys it reads, dag.RULE_READS: the rule's params),
 so Snakemake reruns a rule exactly when those keys change.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
+import threading
 import traceback
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .dag import results_dir
@@ -113,12 +116,58 @@ def failure_lines(logs_dir: Path, since: float) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Command:
+    summary: str  # the one line `--help` shows
+    internal: bool = False  # only the Snakefile's rules (or another command) call it: hidden from --help
+
+
+COMMANDS: dict[str, Command] = {
+    "check-config": Command("validate a config file (with --set overrides); --print shows the typed settings"),
+    "config-reference": Command("print the configuration reference (docs/configuration.md) from the config schema"),
+    "ui": Command("start the MLflow UI on this project's store and print the address of the runs list"),
+    "verdict": Command("did my change help? this run against a baseline, per state: FAST, SLOW, SAME, ..."),
+    "conformance-matrix": Command("the conformance reports as one matrix (--expect: exit 1 on a surprise)"),
+    "pick-kernel": Command("the fastest kernel of a kernel_bench table, as a config file to add"),
+    "resolve-backend": Command("the backend a requested one (auto, tensorrt, reference) resolves to here"),
+    "compile": Command("build the plugin libraries (rule compile_plugin)", internal=True),
+    "tune": Command("time the kernel variants per size band; write the choice table (rule tune)", internal=True),
+    "build": Command("build one engine and its golden output (rule build_engine)", internal=True),
+    "latency": Command("time one engine over its shapes and modes (rule latency)", internal=True),
+    "dynamic": Command("run one engine at every shape, in and out of its profile (rule dynamic_shapes)",
+                       internal=True),
+    "threads": Command("inference throughput against thread count (rule threads)", internal=True),
+    "compare": Command("time two engines interleaved on shared buffers (rule compare)", internal=True),
+    "roundtrip": Command("serialize, deserialize in a fresh process, compare (rule roundtrip)", internal=True),
+    "roundtrip-child": Command("the fresh process of roundtrip", internal=True),
+    "conformance": Command("check one operator against TensorRT's plugin contract (rule conformance)", internal=True),
+    "calibrate": Command("measure the copy ceiling and the launch floor (rule calibrate)", internal=True),
+    "kernel-bench": Command("time the plugin's kernels directly, no TensorRT (rule kernel_bench)", internal=True),
+    "profile": Command("Nsight Compute over one engine (rule profile)", internal=True),
+    "profile-target": Command("the process profile runs under Nsight Compute", internal=True),
+    "aggregate": Command("merge the per-job CSVs into tables/ and summary.md (rule aggregate)", internal=True),
+    "log-mlflow": Command("log the tables to MLflow (rule log_mlflow)", internal=True),
+    "figures": Command("draw the figures from tables/ (rule figures)", internal=True),
+}
+
+
+def _help_epilog() -> str:
+    internal = ", ".join(name for name, c in COMMANDS.items() if c.internal)
+    return (f"commands the Snakefile's rules run (each has --help): {internal}. "
+            "The pipeline itself: `make pipeline` (.venv/bin/snakemake --cores 1); the tests: `make test`.")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trt_plugin_bench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="trt-plugin-bench", description="TensorRT plugin benchmark: the commands a person types.",
+        epilog=_help_epilog())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     def cmd(name: str, *, backend: bool = True, cfg: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name)
+        command = COMMANDS[name]
+        # no help= for an internal command: argparse then lists it nowhere (help=SUPPRESS prints "==SUPPRESS==")
+        p = sub.add_parser(name, description=command.summary,
+                           **({} if command.internal else {"help": command.summary}))
         if backend:
             p.add_argument("--backend", required=True, choices=["tensorrt", "reference"])
         if cfg:
@@ -131,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("config")
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--print", action="store_true", help="print the typed settings (Settings.to_json: every section)")
+    cmd("config-reference", backend=False, cfg=False)
+    p = cmd("ui", backend=False, cfg=False)
+    p.add_argument("--config", default="config.yaml", help="its mlflow section names the store and experiment")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--print-url", action="store_true", help="print the runs list's address and exit (no server)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the address in the desktop's browser")
     p = cmd("resolve-backend", backend=False, cfg=False)
     p.add_argument("requested")
     p = cmd("compile", cfg=False)
@@ -270,6 +326,13 @@ def _run(args: argparse.Namespace) -> int:
         if args.print:
             print(Settings.from_config(validated).to_json())
         return 0
+    if args.command == "config-reference":
+        from .config_reference import config_reference
+
+        sys.stdout.write(config_reference())
+        return 0
+    if args.command == "ui":
+        return _ui(args)
     if args.command == "resolve-backend":
         from .backends import resolve_backend_name
 
@@ -316,6 +379,71 @@ def _run(args: argparse.Namespace) -> int:
         backend = "tensorrt"  # a GPU job: take a slot like the TensorRT jobs
     with _slot(backend, args.command):
         return _gpu_or_reference(args, settings, backend)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    """`mlflow ui` on the store and experiment the log rule uses (config.resolve_tracking), after printing
+    the address of the experiment's runs list, which it opens in the desktop's browser once the server
+    answers (where there is a desktop): MLflow 3.17 opens a fresh browser on its GenAI pages unless the
+    address says otherwise (tracking.runs_url)."""
+    import os
+    import shutil
+
+    from .config import load_config, resolve_tracking
+    from .settings import Settings
+    from .tracking import runs_url
+
+    mlflow = Settings.from_config(load_config(args.config, args.set)).mlflow
+    target = resolve_tracking({"tracking_uri": mlflow.tracking_uri, "experiment": mlflow.experiment})
+    base = f"http://127.0.0.1:{args.port}"
+    experiment_id = target.experiment_id
+    if target.experiment_name is not None:
+        experiment_id = None
+        if not target.tracking_uri.startswith("sqlite:///") or Path(target.tracking_uri[10:]).is_file():
+            from mlflow.tracking import MlflowClient
+
+            found = MlflowClient(tracking_uri=target.tracking_uri).get_experiment_by_name(target.experiment_name)
+            experiment_id = found.experiment_id if found else None
+    if experiment_id is None:
+        print(f"tpb ui: no experiment {target.experiment_name} in {target.tracking_uri} yet (run `make pipeline` "
+              f"first); the UI's home page is {base}")
+    else:
+        print(f"tpb ui: the runs of experiment {target.experiment_name or experiment_id} ({target.tracking_uri}):\n"
+              f"  {runs_url(experiment_id, base)}")
+    if args.print_url:
+        return 0
+    sys.stdout.flush()
+    mlflow_bin = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    argv = [mlflow_bin, "ui", "--host", "127.0.0.1", "--port", str(args.port), "--workers", "1",
+            "--backend-store-uri", target.tracking_uri]  # one user: one worker
+    url = runs_url(experiment_id, base) if experiment_id is not None else base
+    server = subprocess.Popen(argv)
+    if not args.no_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
+        threading.Thread(target=_open_when_up, args=(f"{base}/health", url, server), daemon=True).start()
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
+        print("tpb ui: interrupted; the MLflow server stopped")
+        return 130
+
+
+def _open_when_up(health: str, url: str, server: subprocess.Popen) -> None:
+    """Open ``url`` in the desktop's browser once the server answers (MLflow takes seconds to start)."""
+    import time
+    import urllib.request
+    import webbrowser
+
+    for _ in range(300):
+        if server.poll() is not None:
+            return
+        try:
+            with urllib.request.urlopen(health, timeout=2):
+                webbrowser.open(url)
+                return
+        except OSError:
+            time.sleep(1)
 
 
 def _verdict(args: argparse.Namespace) -> int:

@@ -3,7 +3,12 @@ nested child run per (operator, dtype, profile) sweep.
 
 MLflow's conventions: MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_NAME (or MLFLOW_EXPERIMENT_ID) win
 over the config file, a key given with snakemake --config wins over both (config.resolve_tracking);
-the experiment is marked as a machine-learning (training) experiment, so the UI opens on its runs.
+the experiment is marked as a machine-learning (training) experiment and carries the runs list's
+columns as a shared view; runs_url() is the address that opens that list in MLflow 3.17's UI.
+
+- Parent run names say what differs from the previous parent run (describe_parent): the changed
+  config keys or an edited plugin, then the git commit, the plugin hash and the backend; the run's
+  description (mlflow.note.content) lists every change.
 
 - Parent run: the resolved config flattened into params (dotted keys) with its hash, the config
   files, summary.md, the figures and the tables (``tables/*.csv``, ``tables/device.json``: what the
@@ -56,8 +61,10 @@ TABLE_NAMES = tuple(TABLES)
 # tables the aggregate rule writes from other records than row CSVs (conformance: its JSON reports)
 EXTRA_TABLE_NAMES = ("conformance",)
 
-# MLflow 3 shows an experiment by its kind: without the tag the UI opens it on the GenAI pages.
-# custom_model_development is MLflow's machine-learning / training kind (mlflow.experimentKind).
+# MLflow 3 shows an experiment by its kind (mlflow.experimentKind; custom_model_development is the
+# machine-learning / training kind). MLflow 3.17's UI no longer reads that tag: it takes the kind from
+# the browser's workflow switch (localStorage "mlflow.workflowType", GenAI on a fresh browser) unless
+# the URL says ?workflowType=machine_learning, which runs_url() does. The tag is kept for other versions.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 TRAINING_KIND = "custom_model_development"
 # no kind, or one the UI only inferred: replaced; a kind a person chose is left alone
@@ -77,6 +84,24 @@ LATENCY_METRICS = (("latency_median_us", "median_us"), ("latency_p99_us", "p99_u
                    ("bandwidth_gbs", "bandwidth_gbs"), ("pct_of_copy_ceiling", "pct_of_copy_ceiling"),
                    ("host_enqueue_us", "host_enqueue_median_us"))
 REPEATS_COMBINED = "median over repeats of each repeat's median (summary.md's number)"
+
+
+# The runs list's columns, as a shared view of the runs page (MLflow 3.17 has no per-experiment default
+# columns; a shared view is an experiment tag mlflow.sharedViewState.<key> holding the page's state as
+# JSON, applied by the URL's ?viewStateShareKey=<key>). Column keys are the UI's: <kind>.`<name>`.
+SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
+RUNS_VIEW_KEY = "tpb-runs"
+RUNS_VIEW_COLUMNS = ("metrics.`verdict.slow`", "metrics.`verdict.fast`", "metrics.`verdict.same`",
+                     "metrics.`verdict.ambiguous`", "metrics.`copy_ceiling_gbs`", "tags.`tpb.changed`",
+                     "tags.`tpb.plugin_hash`", "tags.`tpb.git_commit`")
+RUNS_VIEW_WIDTHS = {"attributes.`Run Name`": 440}  # the name says what differs: let it show
+# what a parent run's name says in this order (the UI cuts long names): the change, commit, plugin, backend
+NAME_CHANGES_SHOWN = 2
+EXPERIMENT_DESCRIPTION = (
+    "trt-plugin-bench: one parent run per pipeline run with new measurements or config. Its name says what "
+    "changed since the previous parent run (config keys, plugin edited), then the git commit, the plugin hash and "
+    "the backend; its description lists every change. Each (operator, dtype, profile) sweep is a nested child run. "
+    "The columns are the shared view tpb-runs (docs/mlflow.md).")
 
 
 class TrackingStoreUnreachable(RuntimeError):
@@ -476,6 +501,96 @@ def _experiment(client: Any, target: TrackingTarget, uri: str) -> tuple[str, str
     return experiment.experiment_id, experiment.name
 
 
+def runs_url(experiment_id: str, base: str = "") -> str:
+    """The address of the experiment's runs list in the MLflow UI, in the machine-learning view
+    (MLflow 3.17 opens a fresh browser on the GenAI pages otherwise) with the shared view that
+    selects RUNS_VIEW_COLUMNS. ``base``: the server, e.g. http://127.0.0.1:5000."""
+    return (f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs"
+            f"?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW_KEY}")
+
+
+def runs_view_state() -> dict[str, Any]:
+    """The runs page's state the shared view applies: its columns, newest run first."""
+    return {"searchFilter": "", "orderByKey": "attributes.start_time", "orderByAsc": False,
+            "selectedColumns": list(RUNS_VIEW_COLUMNS), "columnWidths": dict(RUNS_VIEW_WIDTHS),
+            "columnOrder": list(RUNS_VIEW_WIDTHS)}  # the UI applies a width only to a column in columnOrder
+
+
+def _mark_experiment(client: Any, experiment_id: str) -> None:
+    """The experiment's description and the runs list's shared view (rewritten when they differ)."""
+    tags = client.get_experiment(experiment_id).tags
+    wanted = {SHARED_VIEW_TAG_PREFIX + RUNS_VIEW_KEY: json.dumps(runs_view_state(), sort_keys=True)}
+    description = tags.get("mlflow.note.content", "")
+    if not description or description.startswith("trt-plugin-bench: "):  # a person's own description is left alone
+        wanted["mlflow.note.content"] = EXPERIMENT_DESCRIPTION
+    for key, value in wanted.items():
+        if tags.get(key) != value:
+            client.set_experiment_tag(experiment_id, key, value)
+
+
+# flattened-config keys that are not configuration (the parent's other params) or not what was measured
+NOT_CONFIG_PARAMS = ("steps.", "tune.", "mlflow.", "config_hash")
+
+
+def _short(value: str, limit: int = 24) -> str:
+    return value if len(value) <= limit else value[:limit - 1] + "…"
+
+
+def config_changes(previous: Mapping[str, str], current: Mapping[str, str]) -> list[tuple[str, str | None, str | None]]:
+    """(key, old, new) for each configuration param that differs between a previous parent run's params
+    and this run's flattened config (None: the key was absent), in key order."""
+    def config(params: Mapping[str, str]) -> dict[str, str]:
+        return {k: fit(str(v), MAX_PARAM_LENGTH, RESOLVED_CONFIG_ARTIFACT) for k, v in params.items()
+                if not k.startswith(NOT_CONFIG_PARAMS)}
+
+    old, new = config(previous), config(current)
+    return [(k, old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
+
+
+def describe_parent(tags: Mapping[str, str], config_params: Mapping[str, str], previous: Any | None,
+                    backend_note: str) -> tuple[str, str, str]:
+    """A parent run's name, its description (markdown, mlflow.note.content) and its ``tpb.changed`` tag.
+    The name says what differs, first, since the UI cuts long names: the config keys that changed since
+    ``previous`` (the latest earlier parent run, or None), else an edited plugin or another commit, then
+    the short git commit, the plugin hash and the backend."""
+    commit, plugin = tags["tpb.git_commit"], tags["tpb.plugin_hash"]
+    backend = "CPU reference" if tags["tpb.backend"] == "reference" else tags["tpb.gpu"]
+    lines: list[str] = []
+    if previous is None:
+        what, lines = "first run", ["The first pipeline run in this experiment."]
+    else:
+        prev_tags = previous.data.tags
+        changes = config_changes(previous.data.params, config_params)
+        parts = [f"{k}={_short(new if new is not None else '(unset)')}" for k, _, new in changes]
+        what = ", ".join(parts[:NAME_CHANGES_SHOWN]) + (f" +{len(parts) - NAME_CHANGES_SHOWN} more"
+                                                         if len(parts) > NAME_CHANGES_SHOWN else "")
+        prev_name = prev_tags.get("mlflow.runName", previous.info.run_id)
+        lines = [f"What differs from the previous run, **{prev_name}** ({previous.info.run_id}):", ""]
+        lines += [f"- config `{k}`: `{old if old is not None else '(unset)'}` → `{new if new is not None else '(unset)'}`"
+                  for k, old, new in changes]
+        for key, label in (("tpb.plugin_hash", "plugin hash"), ("tpb.git_commit", "git commit"),
+                           ("tpb.backend_label", "backend"), ("tpb.gpu", "device")):
+            if prev_tags.get(key, tags.get(key)) != tags.get(key):
+                lines.append(f"- {label}: `{prev_tags.get(key)}` → `{tags.get(key)}`")
+        if prev_tags.get("tpb.plugin_hash") != plugin:
+            what = ", ".join(p for p in (what, "plugin edited") if p)
+        elif not what:
+            what = "other commit" if prev_tags.get("tpb.git_commit") != commit else "same setup, new measurements"
+        if len(lines) == 2:
+            lines.append("- nothing in the config, plugin, commit or backend: a rerun of the same setup")
+    name = f"{what} · {commit[:7]} · plugin {plugin[:7]} · {backend}"
+    lines += ["", backend_note, "",
+              f"git commit `{commit}`, plugin hash `{plugin}`, config hash `{tags['tpb.config_hash']}`."]
+    return name, "\n".join(lines), what
+
+
+def _previous_parent(client: Any, experiment_id: str) -> Any | None:
+    """The latest complete parent run of the experiment, or None."""
+    found = client.search_runs([experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
+                               filter_string=f"tags.`tpb.role` = '{PARENT_ROLE}' and tags.`tpb.complete` = 'true'")
+    return found[0] if found else None
+
+
 def _log_params(client: Any, run_id: str, params: Mapping[str, str], present: Mapping[str, str]) -> None:
     """Params not yet on the run (MLflow refuses to change one), in batches MLflow accepts."""
     from mlflow.entities import Param
@@ -564,6 +679,7 @@ def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pa
     chash = config_hash(resolved)
     client = MlflowClient(tracking_uri=uri)
     exp_id, name = _experiment(client, target, uri)
+    _mark_experiment(client, exp_id)
     identity = {k: device.get(k) for k in DEVICE_IDENTITY}
 
     base_tags = {
@@ -586,13 +702,16 @@ def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pa
     parent_filter = (f"tags.`tpb.results_digest` = '{digest}' and tags.`tpb.config_hash` = '{chash}' "
                      f"and tags.`tpb.role` = '{PARENT_ROLE}'")
     summary = {"tracking_uri": uri, "tracking_uri_from": target.tracking_uri_from, "experiment": name,
-               "experiment_id": exp_id, "experiment_from": target.experiment_from, "results_digest": digest,
+               "experiment_id": exp_id, "runs_url": runs_url(exp_id), "experiment_from": target.experiment_from, "results_digest": digest,
                "config_hash": chash, "created": [], "reused": {}, "skipped": []}
 
     def new_parent(tags: Mapping[str, str]) -> Any:
-        label = "reference CPU" if device["backend"] == "reference" else device["device_name"]
-        return client.create_run(exp_id, run_name=f"{time.strftime('%Y-%m-%d %H:%M')} {label}",
-                                 tags={**base_tags, "tpb.role": PARENT_ROLE, "mlflow.note.content": note, **tags})
+        # the name says what differs from the previous parent (config keys, plugin, commit), then the
+        # commit, plugin hash and backend; the description lists every change (describe_parent)
+        run_name, description, changed = describe_parent(
+            base_tags, flatten_config(resolved), _previous_parent(client, exp_id), note)
+        return client.create_run(exp_id, run_name=run_name, tags={
+            **base_tags, "tpb.role": PARENT_ROLE, "tpb.changed": changed, "mlflow.note.content": description, **tags})
 
     parent = _claim_parent(client, exp_id, parent_filter, new_parent, shared=_shared_store(uri))
     if parent.data.tags.get("tpb.complete") == "true":
@@ -676,6 +795,7 @@ def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pa
     client.set_terminated(parent_id)
     _log(f"parent run {parent_id}: {len(summary['created'])} child runs logged, {len(reused)} reused unchanged "
          f"from earlier parents, {len(summary['skipped'])} already logged under it")
+    _log(f"the runs list: `make ui` (or .venv/bin/mlflow ui), then {runs_url(exp_id, 'http://127.0.0.1:5000')}")
     _write(out_path, summary)
     return summary
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from trt_plugin_bench.analysis import by_state  # noqa: E402
+from trt_plugin_bench.dag import DEFAULT_EXPERIMENT, results_dir  # noqa: E402
 
 PROFILE = ROOT / "profiles" / "slurm"
 # the verdict's like-with-like tags (verdict.SAME_SETUP_TAGS) and the plugin revision's
@@ -43,6 +44,11 @@ class Cell:
     gpu_model: str | None
     python: str
     checkout: Path
+
+    def results(self, workdir: Path) -> Path:
+        """The cell's results folder in its working directory: results/<the config's experiment>."""
+        experiment = (yaml.safe_load(self.configfile.read_text()) or {}).get("experiment", DEFAULT_EXPERIMENT)
+        return workdir / results_dir(experiment)
 
 
 def read_matrix(path: Path) -> tuple[str, list[Cell]]:
@@ -94,11 +100,11 @@ def run_cells(experiment: str, cells: list[Cell], out: Path, extra: list[str]) -
         raise SystemExit(f"matrix: cells failed: {', '.join(failed)} (the others' results are kept under {out})")
 
 
-def run_tags(workdir: Path) -> dict[str, str]:
+def run_tags(results: Path) -> dict[str, str]:
     """The verdict's tags of the cell's parent run, from the tracking server it was logged to."""
     from mlflow.tracking import MlflowClient
 
-    logged = json.loads((workdir / "results" / "mlflow" / "logged.json").read_text())
+    logged = json.loads((results / "mlflow" / "logged.json").read_text())
     tags = MlflowClient(logged["tracking_uri"]).get_run(logged["parent_run_id"]).data.tags
     return {"run_id": logged["parent_run_id"], "experiment": logged["experiment"],
             **{col: tags.get(tag, "") for col, tag in TAG_COLUMNS.items()}}
@@ -108,8 +114,8 @@ def merge(cells: list[Cell], out: Path) -> pd.DataFrame:
     frames = []
     for cell in cells:
         workdir = out / cell.name
-        states = by_state(pd.read_csv(workdir / "results" / "tables" / "latency.csv"))
-        for col, value in reversed(run_tags(workdir).items()):
+        states = by_state(pd.read_csv(cell.results(workdir) / "tables" / "latency.csv"))
+        for col, value in reversed(run_tags(cell.results(workdir)).items()):
             if col not in states.columns:  # by_state's backend column is the run's tpb.backend
                 states.insert(0, col, value)
         states.insert(0, "cell", cell.name)
