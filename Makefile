@@ -41,7 +41,7 @@ lint: $(VENV)/.installed
 	$(BIN)/python -m snakemake --lint
 
 ui: $(VENV)/.installed
-	$(BIN)/python -m trt_plugin_bench ui
+	$(BIN)/trt-plugin-bench ui
 
 # The DAG through SLURM with every job logging to an MLflow server on PostgreSQL, all on 127.0.0.1
 # of this machine (root, Debian/Ubuntu: it apt-get installs slurm-wlm, munge, postgresql and pip

@@ -91,6 +91,10 @@ def all_commands() -> list[DocCommand]:
 # Commands run in full elsewhere: the command -> the tests or CI steps that run it ("path::test" or
 # "path: text it contains"). Each must exist (test_mapped_targets_exist).
 MAPPED: dict[str, list[str]] = {
+    # docs/clusters.md: the harness (make cluster-test, CI) runs each of these on 127.0.0.1
+    ".venv/bin/pip install -r requirements-cluster.txt": ["workflow/scripts/cluster/harness.sh: requirements-cluster.txt"],
+    "bash workflow/scripts/cluster/harness.sh up": ["workflow/scripts/cluster/harness.sh: up) up ;;"],
+    "out=$(mktemp -d)": ["tests/test_spec_libraries.py: nvcc"],
     "make pipeline": ["tests/test_pipeline.py::test_every_output_exists", ".ci/run: --configfile tests/configs/small.yaml"],
     "make test": [".ci/run: make test"],
     "make lint": [".ci/run: make lint"],

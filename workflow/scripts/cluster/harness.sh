@@ -17,6 +17,12 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 HERE="$ROOT/workflow/scripts/cluster"
 STATE=${TPB_CLUSTER_STATE:-/tmp/tpb-cluster}
 PY="$ROOT/.venv/bin/python"
+# The harness writes ROOT into shebangs (the sbatch shim), env.sh and SLURM job scripts, none of
+# which can carry a space or a shell character: refuse such a checkout in one line.
+if [[ $ROOT =~ [[:space:]\$\;\'\"\`] ]]; then
+  echo "cluster-harness: the project path '$ROOT' holds a space or a shell character; SLURM job scripts and the shims this harness writes cannot carry one: run it from a checkout at a plain path" >&2
+  exit 2
+fi
 PG_BIN=""
 log() { echo "cluster-harness: $*" >&2; }
 
@@ -121,7 +127,7 @@ EOF
 mlflow_start() {  # also used by the tests to bring the server back after stopping it
   # shellcheck disable=SC1091
   source "$STATE/env.sh"
-  setsid "$ROOT/.venv/bin/mlflow" server --backend-store-uri "$TPB_CLUSTER_STORE" \
+  setsid "$PY" -m mlflow server --backend-store-uri "$TPB_CLUSTER_STORE" \
     --artifacts-destination "$STATE/artifacts" --host 127.0.0.1 --port "$TPB_CLUSTER_MLFLOW_PORT" \
     --workers 2 >>"$STATE/log/mlflow.log" 2>&1 </dev/null &
   echo $! >"$STATE/mlflow.pid"
