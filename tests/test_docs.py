@@ -94,6 +94,7 @@ MAPPED: dict[str, list[str]] = {
     # docs/clusters.md: the harness (make cluster-test, CI) runs each of these on 127.0.0.1
     ".venv/bin/pip install -r requirements-cluster.txt": ["workflow/scripts/cluster/harness.sh: requirements-cluster.txt"],
     "bash workflow/scripts/cluster/harness.sh up": ["workflow/scripts/cluster/harness.sh: up) up ;;"],
+    "make cluster-test": [".ci/run: bash workflow/scripts/cluster/harness.sh", "Makefile: cluster-test:"],
     "out=$(mktemp -d)": ["tests/test_spec_libraries.py: nvcc"],
     "make pipeline": ["tests/test_pipeline.py::test_every_output_exists", ".ci/run: --configfile tests/configs/small.yaml"],
     "make test": [".ci/run: make test"],
