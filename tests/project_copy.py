@@ -19,3 +19,17 @@ def copy_project(project: Path) -> Path:
     (project / "tests" / "configs").mkdir(parents=True)
     shutil.copy2(ROOT / "tests" / "configs" / "small.yaml", project / "tests" / "configs")
     return project
+
+
+def python_executable(path: Path, code: str) -> Path:
+    """An executable ``path`` that runs ``code`` with this Python. A ``#!`` line cannot hold a path with
+    a space (CI runs from one), so ``path`` is a sh script that execs this interpreter on ``path``.py."""
+    import shlex
+    import stat
+    import sys
+
+    source = path.with_name(path.name + ".py")
+    source.write_text(code)
+    path.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(source))} \"$@\"\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path

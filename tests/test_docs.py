@@ -147,10 +147,15 @@ def dry_run(command: str) -> list[str] | None:
     words = shlex.split(command)
     if words[:2] == ["make", "pipeline"]:
         args = [w.split("=", 1)[1] for w in words[2:] if w.startswith("SNAKEMAKE_ARGS=")]
-        return [".venv/bin/snakemake", "-n", "--cores", "1", *(shlex.split(args[0]) if args else [])]
+        return [*SNAKEMAKE, "-n", "--cores", "1", *(shlex.split(args[0]) if args else [])]
     if words[:1] == [".venv/bin/snakemake"]:
-        return [*words, "-n"]
+        return [*SNAKEMAKE, *words[1:], "-n"]
     return None
+
+
+# pip's console scripts (.venv/bin/snakemake) cannot start in a project whose path holds a `$` (CI runs
+# in one): the dry runs start Snakemake through the venv's python, which is what that script does
+SNAKEMAKE = [".venv/bin/python", "-m", "snakemake"]
 
 
 def runs_here(command: str) -> bool:

@@ -58,7 +58,11 @@ def fresh_copy(tmp: Path) -> Path:
 
 
 def env(project: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(project / "workflow"), "PYTHONUNBUFFERED": "1"}
+    """A newcomer's shell: no make of ours around it (CI runs this inside `make test`, whose MAKELEVEL and
+    MAKEFLAGS would make the inner make print "Entering/Leaving directory" lines after the console's own)."""
+    outer = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+    return {**{k: v for k, v in os.environ.items() if k not in outer},
+            "PYTHONPATH": str(project / "workflow"), "PYTHONUNBUFFERED": "1"}
 
 
 def make(project: Path, args: str, timeout: int = 1200) -> subprocess.CompletedProcess:

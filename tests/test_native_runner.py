@@ -13,13 +13,12 @@ import json
 import os
 import re
 import shutil
-import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from project_copy import python_executable
 from trt_plugin_bench.native_runner import NativeRunnerError, parse_result, run_native, runner_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,11 +125,8 @@ def test_runner_arguments() -> None:
 
 
 def _fake_runner(tmp_path: Path, stdout: str, code: int) -> Path:
-    script = tmp_path / "trt_runner"
-    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({stdout!r})\nsys.stderr.write('bad usage')\n"
-                      f"sys.exit({code})\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
+    return python_executable(tmp_path / "trt_runner", f"import sys\nsys.stdout.write({stdout!r})\n"
+                             f"sys.stderr.write('bad usage')\nsys.exit({code})\n")
 
 
 def test_run_native_against_a_stand_in(tmp_path: Path) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import stat
-import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from project_copy import python_executable
 from test_native_runner import _canned
 from trt_plugin_bench import compile as compile_mod
 from trt_plugin_bench import figures, native_runner, sweeps
@@ -50,8 +49,7 @@ def h200_rows() -> pd.DataFrame:
 
 # ---- the rule's Python side, against a stand-in runner -------------------------------------------
 
-STAND_IN = """#!{python}
-import json, sys
+STAND_IN = """import json, sys
 args = sys.argv[1:]
 def value(flag): return args[args.index(flag) + 1]
 threads, iterations, graph = int(value("--threads")), int(value("--iterations")), "--graph" in args
@@ -73,9 +71,7 @@ def stand_in_runner(tmp_path: Path, results: dict[tuple[int, bool], dict], base:
     canned = {f"{n},{g}": {**r, "base_iterations": base} for (n, g), r in results.items()}
     (tmp_path / "canned.json").write_text(json.dumps(canned))
     log = tmp_path / "calls.jsonl"
-    script = tmp_path / "trt_runner"
-    script.write_text(STAND_IN.format(python=sys.executable, log=str(log), canned=str(tmp_path / "canned.json")))
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    script = python_executable(tmp_path / "trt_runner", STAND_IN.format(log=str(log), canned=str(tmp_path / "canned.json")))
     return script, log
 
 

@@ -82,7 +82,7 @@ def test_the_dag_runs_at_a_path_with_a_space_a_dollar_and_a_semicolon(project: P
     the fixture's run above went through at such a path, and no stray file or folder appeared
     where an unquoted path would have been split at its space."""
     assert " " in str(project) and "$" in str(project) and ";" in str(project)
-    assert (project / "results" / "tables" / "summary.md").is_file()
+    assert (project / "results" / "small" / "tables" / "summary.md").is_file()
     split_at = [project.parent.parent / project.parent.name.split(" ")[0], project.parent / "sub"]
     assert not [p for p in split_at if p.exists()], split_at
 
@@ -171,7 +171,7 @@ def test_a_sweep_file_damaged_after_its_run_is_measured_again(project: Path) -> 
     """Issue 26 item 8: a per-sweep CSV cut to its header after a complete run, its time stamp kept:
     Snakemake alone says "Nothing to be done" and aggregate used to take 0 rows. The workflow sets
     it aside (<file>.corrupt) when it reads the DAG and a plain rerun measures that sweep again."""
-    path = project / "results" / "latency" / "relu__fp32__tiny.csv"
+    path = project / "results" / "small" / "latency" / "relu__fp32__tiny.csv"
     rows = len(path.read_text().splitlines())
     stat = path.stat()
     path.write_text(path.read_text().splitlines()[0] + "\n")

@@ -132,7 +132,8 @@ def test_snakemake_config_set_reaches_the_rules_typed(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
     def handed(command: str) -> dict:
-        line = next(ln for ln in proc.stdout.splitlines() if f"tpb.py {command} " in ln)
+        # the rules' command starts with shlex.join([python, tpb.py]): quoted where the path needs it
+        line = next(ln for ln in proc.stdout.splitlines() if re.search(rf"tpb\.py'? {command} ", ln))
         return json.loads(re.search(r"--settings-json '(.*?)' ", line).group(1))
 
     assert handed("latency")["timing"]["max_time_s"] == 0.5  # a number, not "0.5"

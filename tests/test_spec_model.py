@@ -92,7 +92,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     shutil.copytree(MULTI, project / "tests" / "specs" / "multi", ignore=shutil.ignore_patterns("__pycache__"))
     cfg = yaml.safe_load((ROOT / "tests" / "configs" / "small.yaml").read_text())
-    cfg.update(operators=[f"tests/specs/multi/{n}.yaml" for n in OPS], compare={"pairs": []},
+    cfg.update(experiment="multi", operators=[f"tests/specs/multi/{n}.yaml" for n in OPS], compare={"pairs": []},
                mlflow={"experiment": "trt-plugin-bench-multi-test", "tracking_uri": "sqlite:///mlflow.db"})
     (project / "tests" / "configs" / "multi.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tests/configs/multi.yaml"],
@@ -103,7 +103,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_each_operator_runs_through_the_dag_and_its_bytes_are_its_cost_models(project: Path) -> None:
-    tables = project / "results" / "tables"
+    tables = project / "results" / "multi" / "tables"
     lat = pd.read_csv(tables / "latency.csv")
     assert set(lat["operator"]) == set(OPS) and lat["verified"].all()
     for name in OPS:

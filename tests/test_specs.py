@@ -260,4 +260,4 @@ def test_a_dry_run_already_runs_a_specs_python_module(tmp_path: Path) -> None:
     assert marker.read_text() == "imported", "a dry run imports the spec's module"
     assert not (tmp_path / "work" / "results").exists(), "and runs no rule"
     doc = (ROOT / "docs" / "writing-an-operator-spec.md").read_text()
-    assert "## A spec is code you trust" in doc and "a dry run (`snakemake -n`)" in doc
+    assert "## A spec is code you trust" in doc and "a dry run (Snakemake's `-n`)" in doc

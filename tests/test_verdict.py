@@ -317,6 +317,21 @@ def test_noisy_runs_are_named_in_the_header(tmp_path: Path) -> None:
     assert "A/A control wider than ±10 %" in (tmp_path / "out2" / "verdict.md").read_text()
 
 
+def test_noise_widens_the_band_and_never_vetoes(tmp_path: Path) -> None:
+    """Issue 28: both runs too noisy to judge (repeats 20 % apart in every state, as on a loaded CPU), the
+    plugin 3x slower (the README's planted slowdown): every plugin state is still SLOW, its band widened
+    to the runs' own disagreement and saying so; the unchanged operators are never FAST or SLOW. Before,
+    the flag vetoed every FAST/SLOW (0 SLOW, all AMBIGUOUS)."""
+    base = write_run(tmp_path / "base", 1, repeat_skew=1.2)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 3.0}, repeat_skew=1.2)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    assert "too noisy to judge" in (tmp_path / "out" / "verdict.md").read_text()
+    plugin = [r for r in rows if r.operator == "swish_plugin"]
+    assert plugin and {r.verdict for r in plugin} == {"SLOW"}
+    assert {r.verdict for r in rows if r.operator != "swish_plugin"} <= {"SAME", "AMBIGUOUS"}
+    assert all(r.band >= 0.15 for r in rows)  # at least the runs' repeat disagreement
+
+
 def test_mlflow_tags(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 

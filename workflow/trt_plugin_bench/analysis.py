@@ -53,11 +53,16 @@ def by_state(latency: pd.DataFrame) -> pd.DataFrame:
 def native_operator(name: str) -> str | None:
     """The operator that is plugin operator ``name``'s TensorRT-native twin in the tables: its spec's
     native_operator, else ``<name>_native`` when it has a native twin; None for a native operator
-    or one this process does not know."""
+    (built-in or registered).
+
+    A process handed only the tables (the aggregate and figures rules) knows the built-in specs, not a
+    config's external ones: for an operator it does not know, the candidate is ``<name>_native``, the
+    name the DAG gives a spec's native twin, and ratio_pair pairs it only where that operator was
+    measured too."""
     try:
         spec = get_operator(name)
     except KeyError:
-        return None
+        return name + TWIN_SUFFIX
     if not spec.uses_plugin:
         return None
     if spec.native_operator:

@@ -606,7 +606,9 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
         raise VerdictInputError(f"no state is in both {baseline_dir} and {candidate_dir}")
     noisy_runs = {"baseline": too_noisy(baseline, settings.min_effect, settings.max_band, 1.0 - settings.confidence),
                   "candidate": too_noisy(candidate, settings.min_effect, settings.max_band, 1.0 - settings.confidence)}
-    rows = demote_when_noisy(rows, [r for rs in noisy_runs.values() for r in rs])
+    widen = max([run_noise(run) for who, run in (("baseline", baseline), ("candidate", candidate)) if noisy_runs[who]],
+                default=0.0)
+    rows = widen_when_noisy(rows, widen, settings.max_band)
     for who, run in (("baseline", baseline), ("candidate", candidate)):
         notes += [f"the {who} run's {r} (those states' bands are as wide)" for r in imprecise_controls(run, settings.max_band)]
     labels = labels or {}
@@ -616,6 +618,39 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
                            "backend_label": candidate.device.get("backend_label", candidate.device.get("backend", "")),
                            "device_name": candidate.device.get("device_name", "")},
                           baseline_id or str(baseline_dir), {"tpb.verdict.mode": "separate runs"})
+
+
+def run_noise(run: Run, quantile: float = 0.95) -> float:
+    """How far a run disagrees with itself, run-wide: the ``quantile`` over its states of the spread of
+    their repeats (repeat_spread) and over its compare rows of the A/A control's |c − 1| + 2 SE. Only a
+    run too noisy to judge (too_noisy) uses it: every state's band widens to it (widen_when_noisy)."""
+    spreads = [repeat_spread(g) for _, g in run.latency.groupby(STATE_KEYS)]
+    cmp = run.compare
+    if not cmp.empty and "control_ratio" in cmp:
+        aa = (cmp["control_ratio"].astype(float) - 1.0).abs() + 2.0 * cmp["control_ratio_se"].astype(float).fillna(0.0)
+        spreads += [float(v) for v in aa if np.isfinite(v)]
+    return float(np.quantile(spreads, quantile)) if spreads else 0.0
+
+
+def widen_when_noisy(rows: list[VerdictRow], widen: float, max_band: float) -> list[VerdictRow]:
+    """Noise widens the band; it never vetoes (issue 28). In a comparison with a run too noisy to judge
+    (``widen`` > 0: run_noise of that run), each state's band is at least ``widen`` and the state is
+    judged again against it: an effect beyond what the run's own disagreement explains (a planted 3x
+    slowdown on a loaded CPU) stays SLOW or FAST; a SAME under a band wider than ``max_band`` is
+    AMBIGUOUS, as ever. A FAIL, or an AMBIGUOUS for a hot GPU or a moved host, stays as it is."""
+    if widen <= 0:
+        return rows
+    out = []
+    for r in rows:
+        if r.verdict in ("FAST", "SLOW", "SAME") and widen > r.band:
+            verdict = judge(r.ci_low, r.ci_high, widen)
+            reason = f"band widened to ±{100 * widen:.1f} % from ±{100 * r.band:.1f} %: a run too noisy (header)"
+            if verdict == "SAME" and widen > max_band:
+                verdict = "AMBIGUOUS"
+                reason += f"; wider than {100 * max_band:g} %, SAME would say nothing"
+            r = replace(r, verdict=verdict, band=widen, band_from="noisy run", reason=reason)
+        out.append(r)
+    return out
 
 
 def demote_when_noisy(rows: list[VerdictRow], noisy: list[str]) -> list[VerdictRow]:
