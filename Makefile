@@ -17,9 +17,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@echo "install 1/3: a virtual environment in $(VENV) (once; make clean keeps it)"
 	@$(PYTHON) -m venv $(VENV)
 	@echo "install 2/3: pip itself (a few seconds)"
-	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install -qq --upgrade pip
 	@echo "install 3/3: requirements.txt (snakemake, mlflow, seaborn, numpy...: about 1-2 minutes, silent)"
-	@$(BIN)/python -m pip install --quiet -r requirements.txt
+	@$(BIN)/python -m pip install -qq -r requirements.txt
 	@$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'trt_plugin_bench.pth').write_text(str(pathlib.Path('workflow').resolve()) + '\n')"
 	@printf '#!/bin/sh\nexec "$$(dirname "$$0")/python" -m trt_plugin_bench "$$@"\n' > $(BIN)/trt-plugin-bench
 	@chmod +x $(BIN)/trt-plugin-bench
