@@ -44,7 +44,7 @@ rule aggregate:
         summary=report(R("tables/summary.md"), category="Summary"),
     params:
         tpb=TPB,
-        tables_dir=R("tables"),
+        tables_dir=lambda w, output: str(Path(output.device).parent),  # derived: snakemake --lint
         skipped=json.dumps(SKIPPED),
     log:
         R("logs/aggregate.log"),
@@ -95,7 +95,7 @@ rule log_mlflow:
         # to log, and a digest of MLflow's environment variables (setting MLFLOW_TRACKING_URI reruns
         # this rule; the command reads the variables themselves)
         settings=dag.rule_settings(SETTINGS, "log-mlflow"),
-        tables_dir=R("tables"),
+        tables_dir=lambda w, input: str(Path(input.device).parent),
         config_files=CONFIG_FILES,
         artifacts=PARENT_ARTIFACTS,
         mlflow_env=mlflow_env_fingerprint(),
@@ -119,8 +119,8 @@ rule figures:
          for name in FIGURES],
     params:
         tpb=TPB,
-        tables_dir=R("tables"),
-        figures_dir=R("figures"),
+        tables_dir=lambda w, input: str(Path(input.device).parent),
+        figures_dir=lambda w, output: str(Path(output[0]).parent),
     log:
         R("logs/figures.log"),
     conda:

@@ -13,8 +13,8 @@ rule verdict:
         png=R("verdict/verdict.png"),
     params:
         tpb=TPB,
-        candidate=RESULTS,
-        out_dir=R("verdict"),
+        candidate=lambda w, input: str(Path(input.device).parents[1]),  # results/<experiment>
+        out_dir=lambda w, output: str(Path(output.md).parent),
         fail_on=",".join(SETTINGS.verdict.fail_on),
         # the store as log_mlflow resolves it (its mlflow keys and those given with --config)
         settings=dag.rule_settings(SETTINGS, "verdict"),
