@@ -578,3 +578,14 @@ def test_experiment_opens_on_the_runs_with_their_columns(tmp_path: Path) -> None
         assert kind in ("tags", "metrics", "params")
         if kind != "metrics" or not key.startswith("verdict."):
             assert key in getattr(parent.data, kind), column
+
+
+def test_setup_hash_ignores_the_results_folder_name() -> None:
+    """Two sites of a matrix measure one setup into results/site-a and results/site-b: the experiment
+    key names a folder, measures nothing, so the verdict's like-with-like tag must not see it (the
+    cluster harness's matrix test found two setup hashes). A measured key still changes it."""
+    cfg = typed().to_data()
+    assert tracking.setup_hash({**cfg, "experiment": "site-a"}) == tracking.setup_hash({**cfg, "experiment": "site-b"})
+    other = json.loads(json.dumps(cfg, default=str))
+    other["timing"]["repeats"] = int(other["timing"]["repeats"]) + 1
+    assert tracking.setup_hash(other) != tracking.setup_hash(cfg)

@@ -179,11 +179,13 @@ PLUGIN_CONFIG_KEYS = (("reference", "extra_work"),)
 
 
 def setup_hash(config: Mapping[str, Any]) -> str:
-    """config_hash without PLUGIN_CONFIG_KEYS: two runs with equal setup hashes measured the same
-    operators, shapes and timing, perhaps with another plugin."""
+    """config_hash without PLUGIN_CONFIG_KEYS and without ``experiment`` (the results folder's name,
+    nothing measured): two runs with equal setup hashes measured the same operators, shapes and timing,
+    perhaps with another plugin (two sites of a matrix, each in its own results folder)."""
     stripped = json.loads(json.dumps(dict(config), default=str))
     for section, key in PLUGIN_CONFIG_KEYS:  # the whole config (Settings.to_data): every section is there
         del stripped[section][key]
+    stripped.pop("experiment", None)
     return config_hash(stripped)
 
 
