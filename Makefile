@@ -51,9 +51,12 @@ cluster-test: $(VENV)/.installed
 	bash workflow/scripts/cluster/harness.sh
 
 # CI: the pure-CUDA kernels compile with nvcc (no TensorRT headers needed)
-kernels-check:
-	cmake -S plugin -B build/kernels -DTPB_KERNELS_ONLY=ON -DCMAKE_BUILD_TYPE=Release
-	cmake --build build/kernels -j 2
+# (through compile.nvcc_safe's link where the project path holds a `$` or `;`, which nvcc's shell or CMake
+# would read: the compile rule builds the same way)
+kernels-check: $(VENV)/.installed
+	@src=$$($(BIN)/python -c "import pathlib; from trt_plugin_bench.compile import nvcc_safe; print(nvcc_safe(pathlib.Path.cwd()))") && \
+	cmake -S "$$src/plugin" -B "$$src/build/kernels" -DTPB_KERNELS_ONLY=ON -DCMAKE_BUILD_TYPE=Release && \
+	cmake --build "$$src/build/kernels" -j 2
 
 clean:
 	rm -rf results .snakemake build
