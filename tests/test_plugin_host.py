@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import byo_broken
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -341,18 +342,12 @@ def _cuda_root() -> Path | None:
 SANITIZERS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 
-@pytest.mark.parametrize("include_dir", _check_params())
-def test_byo_example_check_under_sanitizers(tmp_path: Path, include_dir: str) -> None:
-    """Issue 26, item 6: the byo example through its TensorRT interfaces (plugin/tests/byoExampleCheck.cpp,
-    linked with the example's sources and a counting stand-in for its kernel launcher), under ASan+UBSan:
-    null field data with nbFields 2, nbFields -1, duplicates, null inputs to getOutputDimensions /
-    getOutputDataType / supportsFormatCombination / enqueue, rank 9, a count that wraps to 0, the old
-    4-byte record and every single-byte change of the record it serializes."""
+def _byo_example_check(tmp_path: Path, include_dir: str, example: Path) -> subprocess.CompletedProcess:
+    """plugin/tests/byoExampleCheck.cpp built with ``example``'s sources under ASan+UBSan, and run."""
     cuda = _cuda_root()
     cxx = shutil.which("g++")
     if cuda is None or cxx is None:
         pytest.skip("g++ or the CUDA toolkit (nvcc on PATH, its headers and libcudart) missing")
-    example = ROOT / "examples" / "byo-plugin"
     lib = next((d for d in (cuda / "lib64", cuda / "lib") if (d / "libcudart.so").exists()), cuda / "lib64")
     exe = tmp_path / "byo_example_check"
     built = _run([cxx, "-std=c++17", "-O1", "-g", *SANITIZERS, "-Wall", "-Wextra", "-Werror",
@@ -362,10 +357,39 @@ def test_byo_example_check_under_sanitizers(tmp_path: Path, include_dir: str) ->
     assert built.returncode == 0, built.stderr[-4000:]
     check = _run([str(exe)])
     print(check.stdout)
+    assert not re.search(r"AddressSanitizer|runtime error:", check.stderr), check.stderr[-4000:]
+    return check
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_byo_example_check_under_sanitizers(tmp_path: Path, include_dir: str) -> None:
+    """Issue 26, item 6: the byo example through its TensorRT interfaces (plugin/tests/byoExampleCheck.cpp,
+    linked with the example's sources and a counting stand-in for its kernel launcher), under ASan+UBSan:
+    null field data with nbFields 2, nbFields -1, duplicates, null inputs to getOutputDimensions /
+    getOutputDataType / supportsFormatCombination / enqueue, rank 9, a count that wraps to 0, the old
+    4-byte record and every single-byte change of the record it serializes; issue 23: the clone
+    lifecycle and no synchronizing call in enqueue."""
+    check = _byo_example_check(tmp_path, include_dir, ROOT / "examples" / "byo-plugin")
     lines = check.stdout.splitlines()
     assert check.returncode == 0, check.stdout + check.stderr[-4000:]
     assert lines and re.fullmatch(r"byo_example_check: \d+ passed, 0 failed", lines[-1]), check.stdout
-    assert not re.search(r"AddressSanitizer|runtime error:", check.stderr), check.stderr[-4000:]
+    for needle in byo_broken.fixture()["expected_failures"]["host_check"]:
+        assert f"PASS {needle}" in lines, needle
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
+def test_byo_broken_copy_fails_exactly_its_faults_on_the_host(tmp_path: Path, include_dir: str) -> None:
+    """Issue 23: the broken copy of the example (tests/fixtures/byo-broken: a shallow clone, a
+    synchronizing enqueue) through the same host check: exactly the clone-lifecycle and the
+    no-synchronization lines fail, every other line passes, no sanitizer report."""
+    broken = byo_broken.make_broken_copy(tmp_path / "byo-broken")
+    check = _byo_example_check(tmp_path, include_dir, broken.folder)
+    lines = check.stdout.splitlines()
+    failed = [ln for ln in lines if ln.startswith("FAIL ")]
+    assert len(failed) == len(broken.host_check_failures), check.stdout
+    for needle in broken.host_check_failures:
+        assert any(ln.startswith(f"FAIL {needle}") for ln in failed), (needle, check.stdout)
+    assert check.returncode == 1 and re.fullmatch(rf"byo_example_check: \d+ passed, {len(failed)} failed", lines[-1])
 
 
 @pytest.mark.parametrize("include_dir", _check_params())

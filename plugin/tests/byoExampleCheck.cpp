@@ -5,7 +5,11 @@
 // kernel launcher (launchHardSwish, the example's function, not TensorRT's), so enqueue's decisions are
 // seen without a GPU. Issue 26, item 6: null field data with nbFields 2, nbFields -1, duplicate fields,
 // null inputs to getOutputDimensions / getOutputDataType / supportsFormatCombination / enqueue, rank 9,
-// element counts that wrap to 0, the 4-byte record and every single-byte change of a record.
+// element counts that wrap to 0, the 4-byte record and every single-byte change of a record. Issue 23:
+// two conformance checks' host halves: the clone lifecycle (two clones enqueued, one destroyed, the
+// other's alpha unchanged: check 3) and no synchronizing CUDA call inside enqueue (check 1), seen
+// through stand-ins for the runtime's synchronize calls. tests/fixtures/byo-broken plants both faults
+// in a copy of the example; built against it, exactly those two lines fail.
 // The record bytes are made here independently of the example's code (its layout: examples/byo-plugin/README.md).
 // One line per check, then "byo_example_check: N passed, M failed"; exit 0 only when all pass.
 #include "hardSwishKernel.h"
@@ -26,14 +30,37 @@ namespace
 {
 int gLaunches = 0;
 int64_t gLastCount = -1;
+float gLastAlpha = 0.0F;
+int gSyncs = 0; // synchronizing runtime calls made since the last reset
 } // namespace
 
 // The example's kernel launcher, stood in for: counts the launches enqueue asks for.
 cudaError_t byo::launchHardSwish(
-    HardSwishDtype /*dtype*/, void const* /*x*/, void* /*y*/, int64_t count, float /*alpha*/, cudaStream_t /*stream*/) noexcept
+    HardSwishDtype /*dtype*/, void const* /*x*/, void* /*y*/, int64_t count, float alpha, cudaStream_t /*stream*/) noexcept
 {
     ++gLaunches;
     gLastCount = count;
+    gLastAlpha = alpha;
+    return cudaSuccess;
+}
+
+// The CUDA runtime's synchronizing calls, stood in for (this executable's definitions come before
+// libcudart's): counted, never run. An enqueue must make none (conformance check 1).
+extern "C" cudaError_t cudaStreamSynchronize(cudaStream_t /*stream*/)
+{
+    ++gSyncs;
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaDeviceSynchronize()
+{
+    ++gSyncs;
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t cudaEventSynchronize(cudaEvent_t /*event*/)
+{
+    ++gSyncs;
     return cudaSuccess;
 }
 
@@ -264,7 +291,56 @@ void checkCalls(Report& report, byo::HardSwishPluginCreator& creator)
     void const* nullInput[1] = {nullptr};
     report.check(survives([&] { return enqueue({2, 3}, 2, nullInput, outputs) == -1 && gLaunches == 0; }),
         "enqueue with a null input buffer fails, no launch");
+    gSyncs = 0;
+    status = enqueue({2, 3}, 2, inputs, outputs);
+    report.check(status == 0 && gSyncs == 0, "enqueue makes no synchronizing CUDA call",
+        std::to_string(gSyncs) + " cudaStreamSynchronize / cudaDeviceSynchronize / cudaEventSynchronize call(s): "
+            "an enqueue that waits for its stream cannot be captured in a CUDA graph");
     plugin->destroy();
+}
+
+//! Conformance check 3's host half, as trt_runner --clone-check drives it on a GPU: two clones of one
+//! plugin each enqueued, one destroyed, the other enqueued again with the same alpha (under ASan a
+//! clone sharing an owned pointer that destroy() frees is a use-after-free report).
+void checkClones(Report& report, byo::HardSwishPluginCreator& creator)
+{
+    float const alpha = 0.75F;
+    nvinfer1::PluginField const field("alpha", &alpha, nvinfer1::PluginFieldType::kFLOAT32, 1);
+    nvinfer1::PluginFieldCollection const fc{1, &field};
+    auto* original = static_cast<nvinfer1::IPluginV2DynamicExt*>(creator.createPlugin("check", &fc));
+    if (original == nullptr)
+    {
+        report.check(false, "createPlugin for the clone lifecycle");
+        return;
+    }
+    float x[6] = {};
+    float y[6] = {};
+    void const* inputs[1] = {x};
+    void* outputs[1] = {y};
+    nvinfer1::PluginTensorDesc desc{};
+    desc.type = nvinfer1::DataType::kFLOAT;
+    desc.format = nvinfer1::TensorFormat::kLINEAR;
+    desc.dims.nbDims = 2;
+    desc.dims.d[0] = 2;
+    desc.dims.d[1] = 3;
+    auto alphaOf = [&](nvinfer1::IPluginV2DynamicExt* plugin)
+    {
+        gLastAlpha = -1.0F;
+        return plugin->enqueue(&desc, &desc, inputs, outputs, nullptr, nullptr) == 0 ? gLastAlpha : -1.0F;
+    };
+    nvinfer1::IPluginV2DynamicExt* a = original->clone();
+    nvinfer1::IPluginV2DynamicExt* b = original->clone();
+    bool const cloned = a != nullptr && b != nullptr;
+    float const before = cloned ? alphaOf(a) : -1.0F;
+    float const other = cloned ? alphaOf(b) : -1.0F;
+    destroy(b);
+    float const after = cloned ? alphaOf(a) : -1.0F;
+    report.check(cloned && before == alpha && other == alpha && after == alpha,
+        "clone lifecycle: destroying one clone that ran leaves the other's alpha",
+        "alpha " + std::to_string(before) + " before, " + std::to_string(after)
+            + " after the other clone was destroyed (clone() shares state that destroy() spoils: a shallow clone)");
+    destroy(a);
+    destroy(original);
 }
 
 } // namespace
@@ -276,5 +352,6 @@ int main()
     checkFields(report, creator);
     checkRecords(report, creator);
     checkCalls(report, creator);
+    checkClones(report, creator);
     return report.finish();
 }
