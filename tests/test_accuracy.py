@@ -75,6 +75,12 @@ def test_a_twin_that_flushes_shows_in_the_accuracy_table_and_the_timing_goes_on(
     assert rows and not any(r.verified for r in rows)  # timed, marked unverified
     text = "\n".join(accuracy_lines(table))
     assert "scale_ftz_native | fp16 | tensorrt_layers" in text and "**no**" in text and "got=0.0" in text
+    # the dynamic and threads rules go on too (before: "dynamic-shape sweep failed", "single-threaded output is wrong")
+    dynamic = sweeps.dynamic_sweep(settings, "reference", engine, None)
+    inside = [r for r in dynamic if r.in_profile]
+    assert inside and all(r.status == "ok" for r in inside) and not any(r.verified for r in inside)
+    threads = sweeps.thread_sweep(settings, "reference", engine, None)
+    assert threads and all(r.all_verified for r in threads)  # bit for bit with the single-threaded outputs
 
 
 def test_a_plugin_outside_its_tolerance_still_fails_its_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

