@@ -227,6 +227,30 @@ def test_the_gpu_child_without_tensorrt_is_a_fail_with_the_reason() -> None:
     assert not result.ok and "exited with 1" in result.reason and "ModuleNotFoundError" in result.reason
 
 
+@pytest.mark.parametrize("operator", ["examples/byo-plugin/hardswish.yaml", "hardswish_native", "swish_plugin"])
+def test_a_fresh_child_finds_the_operator_of_its_engine(operator: str) -> None:
+    """Issue 23: the conformance engine a child builds names an external spec's file, so a fresh
+    process (which has loaded no spec) finds the operator; before, EngineSpec named only
+    "hardswish" and the build child raised KeyError: 'hardswish' is not an operator."""
+    if operator == "hardswish_native":
+        cf.make_target(str(ROOT / "examples" / "byo-plugin" / "hardswish.yaml"), None)  # loads the twin too
+    ref = str(ROOT / operator) if operator.endswith(".yaml") else operator
+    target = cf.make_target(ref, None)
+    code = ("import json, sys\n"
+            "from trt_plugin_bench.conformance import Target, engine_spec\n"
+            "from trt_plugin_bench.operators import for_engine\n"
+            "t = Target(**json.loads(sys.argv[1]))\n"
+            "spec = for_engine(engine_spec(t))\n"
+            "print(spec.name, spec.implementation)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(asdict(target))], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[0] == target.operator
+    built_in = cf.engine_spec(target).spec_file == ""
+    assert built_in == (operator == "swish_plugin")
+
+
 # -- judging -------------------------------------------------------------------------------------------
 def test_judge_graph_capture() -> None:
     good = {"blocked_enqueue_s": 0.001, "blocked_outputs_ok": True, "graph_outputs": [{"what": "r", "ok": True}]}

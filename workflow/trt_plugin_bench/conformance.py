@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .backends.base import EngineSpec
 from .config import schema_defaults
 from .operators import OPERATORS, from_ref, get_operator, plugin_library_in, tensorrt_support
 from .specs import OperatorSpec, SpecError, known_names, spec_ref
@@ -142,6 +143,17 @@ class Target:
     def expected_creators(self, trt_major: int) -> list[tuple[str, str]]:
         """(name, version) of each creator the library registers on TensorRT ``trt_major``."""
         return [(str(n), str(v)) for n, v, major in self.creators if trt_major >= int(major)]
+
+
+def engine_spec(target: Target, implementation: str | None = None) -> EngineSpec:
+    """The conformance engine of ``target`` (the small profile, twice per engine), naming the spec file
+    of an operator from outside ops/ so the fresh process that builds or loads it finds the operator
+    (operators.for_engine): without it an external spec's name was unknown there."""
+    spec = from_ref(target.spec or target.operator)
+    return EngineSpec(operator=target.operator, function=target.function,
+                      implementation=implementation or target.implementation, kernel=target.kernel, dtype=target.dtype,
+                      profile="conformance", min=PROFILE_MIN, opt=PROFILE_OPT, max=PROFILE_MAX, beta=target.beta,
+                      spec_file="" if spec.builtin else target.spec)
 
 
 def camel(flag: str) -> str:
@@ -766,7 +778,8 @@ def conformance_command(config: TypedSettings, backend: str, operator: str, mani
 
 
 __all__ = ["BAD_FLAGS", "CHECKS", "CHECK_NAMES", "FAIL", "NA", "PASS", "CheckOutcome", "ChildResult", "ConformanceError",
-           "Settings", "Target", "bad_library_name", "bad_plugin_name", "combine", "conformance_command", "expectation_problems",
+           "Settings", "Target", "bad_library_name", "bad_plugin_name", "combine", "conformance_command", "engine_spec",
+           "expectation_problems",
            "judge_graph_capture", "judge_loading_way", "judge_multi_profile", "judge_outputs", "load_reports",
            "make_target", "matrix_text", "mlflow_metrics", "parse_child_output", "parse_sanitizer", "report",
            "reports_from_rows", "run_child", "run_conformance", "run_sanitizer", "summary_lines", "table_rows",

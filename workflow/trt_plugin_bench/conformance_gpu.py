@@ -24,7 +24,7 @@ import tensorrt as trt
 from . import oracle as ref
 from .backends import tensorrt_backend as tb
 from .backends.base import EngineSpec
-from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENGINE, RESULT_PREFIX, Target
+from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENGINE, RESULT_PREFIX, Target, engine_spec
 from .cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
 from .operators import from_ref
 from .specs import OperatorSpec, numerics_of
@@ -44,9 +44,7 @@ def _operator(t: Target) -> OperatorSpec:
 
 
 def _spec(t: Target, implementation: str | None = None) -> EngineSpec:
-    return EngineSpec(operator=t.operator, function=t.function, implementation=implementation or t.implementation,
-                      kernel=t.kernel, dtype=t.dtype, profile="conformance", min=PROFILE_MIN, opt=PROFILE_OPT,
-                      max=PROFILE_MAX, beta=t.beta)
+    return engine_spec(t, implementation)  # an external spec's file named: this process finds the operator
 
 
 def _creator_counts(names: list[tuple[str, str]], namespace: str) -> dict[str, int]:
