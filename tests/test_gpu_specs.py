@@ -83,9 +83,8 @@ def test_the_example_passes_every_conformance_check_with_its_own_library(project
     assert path.exists(), (project / "snakemake.out").read_text()[-4000:]
     report = json.loads(path.read_text())
     target = report["target"]
-    spec = load_spec(project / "examples" / "byo-plugin" / "hardswish.yaml")
     assert (target["plugin_name"], target["plugin_namespace"], target["plugin_init"]) == ("HardSwish", "", "initHardSwishPlugins")
-    assert [tuple(c) for c in target["creators"]] == [("HardSwish", "1", spec.min_tensorrt_major)]
+    assert [(name, version) for name, version, _ in target["creators"]] == [("HardSwish", "1")]
     assert Path(target["library"]).name == "libhardswish_plugin.so" and target["spec"].endswith("hardswish.yaml")
     assert report["backend"] == "tensorrt"
     got = statuses(report)
