@@ -54,6 +54,7 @@ def gpu_config() -> dict:
     cfg.update(experiment=EXPERIMENT, operators=[*cfg["operators"], *scale["operators"]],
                compare={**cfg["compare"], "pairs": [*cfg["compare"]["pairs"], *scale["compare"]["pairs"]]})
     cfg["mlflow"] = {"experiment": "trt-plugin-bench-issue23-gpu", "tracking_uri": "sqlite:///mlflow.db"}
+    cfg["builder"] = {"workspace_mib": 256, "optimization_level": 0}  # small builds, as tests/test_gpu.py's
     return cfg
 
 
