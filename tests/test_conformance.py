@@ -117,6 +117,46 @@ def test_shipped_plugin_on_86(tmp_path: Path) -> None:
     assert gpu.calls.count("load") == 3 and "v2v3" not in gpu.calls
 
 
+BYO = ROOT / "examples" / "byo-plugin" / "hardswish.yaml"
+
+
+def test_an_external_plugin_is_checked_as_its_spec_says(tmp_path: Path) -> None:
+    """Issue 23: the byo example's target is its own library, creator, namespace and init function;
+    on TensorRT 10 a V2 plugin without a V3 version is n/a for check 6 (before: a plugin_v3 engine of
+    it was built and failed)."""
+    library = tmp_path / "libhardswish_plugin.so"
+    library.write_bytes(b"")
+    target = cf.make_target(str(BYO), library)
+    assert (target.plugin_name, target.plugin_namespace, target.plugin_init) == ("HardSwish", "", "initHardSwishPlugins")
+    assert target.creators == (("HardSwish", "1", 8),) and target.library == str(library)
+    assert target.spec == str(BYO) and cf.engine_spec(target).spec_file == str(BYO)
+    for major in (8, 10):
+        gpu = FakeGpu()
+        outcomes = cf.run_conformance(target, "tensorrt", major, tmp_path, cf.Settings(), child=gpu,
+                                      sanitizer_check=_sanitizer_pass, clone_check=_clone_drive_pass)
+        statuses = _statuses(outcomes)
+        assert statuses.pop("v2_v3_identical") == NA and set(statuses.values()) == {PASS}, outcomes
+        assert "v2v3" not in gpu.calls
+    assert "HardSwish has one version" in {o.check: o for o in outcomes}["v2_v3_identical"].reason
+
+
+def test_the_broken_copy_fails_its_two_checks_with_fakes(tmp_path: Path) -> None:
+    """The broken copy of the example (tests/fixtures/byo-broken) with the fake GPU showing its two
+    faults where the real ones show: exactly the fixture's expected checks fail (the GPU suite runs the
+    real copy: tests/test_gpu_specs.py)."""
+    import byo_broken
+
+    broken = byo_broken.make_broken_copy(tmp_path / "byo-broken")
+    library = tmp_path / "libhardswish_plugin.so"
+    library.write_bytes(b"")
+    target = cf.make_target(str(broken.spec), library)
+    assert target.operator == "hardswish_broken" and target.plugin_name == "HardSwish"
+    outcomes = cf.run_conformance(target, "tensorrt", 8, tmp_path / "work", cf.Settings(),
+                                  child=FakeGpu({"SYNC_IN_ENQUEUE", "SHALLOW_CLONE"}), sanitizer_check=_sanitizer_pass,
+                                  clone_check=lambda t: (FAIL, "clone lifecycle: output changed"))
+    assert {o.check for o in outcomes if o.status == FAIL} == set(broken.conformance_failures), outcomes
+
+
 def test_native_operator_plugin_checks_not_applicable(tmp_path: Path) -> None:
     gpu = FakeGpu()
     outcomes = cf.run_conformance(_target("relu", tmp=tmp_path), "tensorrt", 10, tmp_path, cf.Settings(), child=gpu,

@@ -590,9 +590,14 @@ def run_conformance(target: Target, backend: str, trt_major: int | None, workdir
     run_check("fresh_process_shapes", "fresh", lambda d: judge_outputs_check(d, "one context, a fresh process"),
               shapes=[list(s) for s in FRESH_SHAPES])
     if "v2_v3_identical" not in outcomes:
+        versions = sorted({v for _, v, _ in target.creators})
         if trt_major < 10:
             outcomes["v2_v3_identical"] = CheckOutcome(
                 "v2_v3_identical", NA, f"not applicable: TensorRT {trt_major} has no IPluginV3 (needs >= 10)")
+        elif len(versions) < 2:  # an external V2 plugin alone: no V3 of its creator to build (its spec names none)
+            outcomes["v2_v3_identical"] = CheckOutcome(
+                "v2_v3_identical", NA, f"not applicable: {target.plugin_name} has one version in the specs "
+                f"({', '.join(versions) or 'none'}): no IPluginV2 / IPluginV3 pair to compare")
         else:
             run_check("v2_v3_identical", "v2v3", judge_v2_v3, shapes=[list(s) for s in FRESH_SHAPES],
                       workdir=str(workdir))
