@@ -20,7 +20,7 @@ Seven checks per operator, each PASS, FAIL or N/A with its reason, never an N/A 
 5. library_loading: plain dlopen (ctypes.CDLL), IPluginRegistry.load_library and the init entry point
    (the spec's plugin.init, N/A where it names none), each in a fresh process, each registering every creator exactly once, no
    duplicate-registration error in TensorRT's log (a way that cannot work in this process is N/A);
-6. v2_v3_identical: the V2 and V3 plugins' outputs bit-identical (TensorRT >= 10 only);
+6. v2_v3_identical: the V2 and V3 plugins' outputs bit-identical (TensorRT >= 10 only, a creator with two versions);
 7. sanitizer: the enqueue under compute-sanitizer memcheck, racecheck, synccheck and initcheck, through
    the native runner on a small shape (N/A without compute-sanitizer or trt_runner).
 
