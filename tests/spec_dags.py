@@ -67,9 +67,10 @@ def project_with(tmp: Path, name: str, cfg: dict) -> Path:
     return project
 
 
-def snakemake(project: Path, name: str, *args: str, timeout: float = 3000) -> subprocess.CompletedProcess:
+def snakemake(project: Path, name: str, *args: str, cores: int = 2, timeout: float = 3000) -> subprocess.CompletedProcess:
     """The whole DAG (rule all) of tests/configs/<name>.yaml in ``project``, --keep-going: one failed
-    job leaves the others' results to look at."""
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--keep-going", "--configfile",
+    job leaves the others' results to look at. The timing rules take the GPU one at a time (the
+    default profile's gpu=1); more ``cores`` run the builds and conformance checks beside them."""
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "--keep-going", "--configfile",
                            f"tests/configs/{name}.yaml", *args], cwd=project, capture_output=True, text=True,
                           timeout=timeout)
