@@ -8,6 +8,9 @@
 #   smoke  the GPU tests of the timing machinery only (a minute)
 #   tests  the gpu pytest suite (tests/test_gpu*.py) and the host-only creator check against
 #          $TENSORRT_INCLUDE_DIR (tests/test_plugin_host.py)
+#   specs  issue 23's GPU tests (tests/test_gpu_specs.py, after tests: it reuses that build of plugin/):
+#          the byo example's whole DAG with conformance, its broken copy failing exactly its two checks,
+#          the overflowing scale plugin and the twins' flush in the accuracy table (about 8 minutes)
 #   rerun  after dag: `snakemake -n` after a timing.* change and after a kernel-source edit
 #   native after dag: Nsight Compute launch facts of TensorRT's fused kernel and the plugin's
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
@@ -105,6 +108,11 @@ for step in "$@"; do
     note "gpu tests rc=$? $(tail -1 "$LOGS/gpu_tests.log")"
     timeout 300 python3 -m pytest tests/test_plugin_host.py -q -rA > "$LOGS/plugin_host.log" 2>&1
     note "plugin host tests rc=$? $(tail -1 "$LOGS/plugin_host.log") $(grep -ho 'swish_creator_check: .*' "$LOGS/plugin_host.log" | sort -u | tr '\n' ' ')"
+    ;;
+  specs)
+    TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout 590 python3 -m pytest -m gpu tests/test_gpu_specs.py -q -rA \
+      --durations=8 > "$LOGS/gpu_specs.log" 2>&1
+    note "gpu specs tests rc=$? $(tail -1 "$LOGS/gpu_specs.log")"; grep -E "^(PASSED|FAILED|ERROR)|flush" "$LOGS/gpu_specs.log" | head -20
     ;;
   rerun)
     # what a change reruns, after a complete DAG (snakemake -n): a timing.* key (no tune, no
