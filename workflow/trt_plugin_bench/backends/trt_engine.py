@@ -161,6 +161,9 @@ class TrtEngine(Engine):
             self._free_profiles.append(index)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.infer_all(x)[0]
+
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
         self.spec.check_shape(tuple(x.shape))
         if self._bindings is None:
             self._bindings = _Bindings(self, self.context_lock)
