@@ -77,6 +77,7 @@ class IoLayout:
 
     inputs: tuple[tuple[str, tuple[int, ...], str], ...]
     outputs: tuple[tuple[str, tuple[int, ...], str], ...]
+    weights: int = 0  # constants built into the engine (a norm's gamma, beta): not bound
 
     @property
     def input_bytes(self) -> list[int]:
@@ -88,8 +89,10 @@ class IoLayout:
 
     @property
     def simple(self) -> bool:
-        """One input, one output of its shape: the elementwise case the tiled checks are for."""
-        return len(self.inputs) == 1 and len(self.outputs) == 1 and self.outputs[0][1] == self.inputs[0][1]
+        """One input, no weights, one output of its shape: the elementwise case the tiled checks are
+        for (a weight is along an axis, so its operator is not elementwise in input 0's order)."""
+        return (len(self.inputs) == 1 and len(self.outputs) == 1 and not self.weights
+                and self.outputs[0][1] == self.inputs[0][1])
 
 
 def io_layout(engine_spec: Any, shape: tuple[int, ...]) -> IoLayout:
@@ -101,7 +104,7 @@ def io_layout(engine_spec: Any, shape: tuple[int, ...]) -> IoLayout:
     out_names = [OUTPUT, *op.outputs[1:]]
     values = field_values(op, engine_spec.beta)
     outputs = tuple((name, tuple(s), dtype) for name, s in zip(out_names, op.output_shapes(shape, values)))
-    return IoLayout(inputs, outputs)
+    return IoLayout(inputs, outputs, len(op.weights))
 
 
 def other_inputs(engine_spec: Any, shape: tuple[int, ...]) -> list[np.ndarray]:
