@@ -116,6 +116,28 @@ for name, dtype in (("bias_add", "fp32"), ("bias_add", "fp16"), ("row_norm", "fp
         bad.close()
     engine.close(); b_engine.close()
     result[f"{name}/{dtype}"] = r
+# the conformance checks' contexts (conformance_gpu.Context): every input and output bound, checked
+from trt_plugin_bench import conformance_gpu as cg
+from trt_plugin_bench.conformance import Target
+for name, dtype in (("bias_add", "fp16"), ("row_norm", "fp32"), ("add_and_sum", "fp32")):
+    ref_file = str(Path("tests/specs/multi") / f"{name}.yaml")
+    t = Target(operator=name, label=name, function=name, implementation="native", kernel="", library=None,
+               spec=ref_file, dtype=dtype)
+    spec = cg._spec(t)
+    engines = {"good": fake_engine(spec), "bad": fake_engine(spec, fault="skip_output_1")}
+    r = {"profile": [list(spec.min), list(spec.max)]}
+    for which, fe in engines.items():
+        ctx = cg.Context(fe, 0, backend.logger)
+        checks = []
+        for i, shape in enumerate(((3, 77), (16, 1024), (1, 8))):
+            ctx.prepare(shape, t, 11 + i)
+            ctx.poison(dtype)
+            ctx.enqueue()
+            checks.append(ctx.check(t, f"{shape}"))
+        r[which] = [c["ok"] for c in checks]
+        r[which + "_message"] = checks[0]["message"][:200]
+        ctx.close()
+    result[f"conformance {name}/{dtype}"] = r
 result["live_allocations"] = driver.live_allocations()
 print(json.dumps(result))
 """
@@ -127,6 +149,13 @@ def test_the_runtime_binds_fills_and_checks_every_input_and_output() -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got.pop("live_allocations") == 0  # every buffer freed (arena, timers, workers, engines)
+    conf = {k: got.pop(k) for k in list(got) if k.startswith("conformance ")}
+    assert conf["conformance row_norm/fp32"]["profile"] == [[1, 256], [16, 256]]  # the weights' axis at opt
+    assert conf["conformance bias_add/fp16"]["profile"] == [[1, 8], [16, 1024]]
+    for key, r in conf.items():
+        assert all(r["good"]), (key, r["good_message"])
+        if "add_and_sum" in key:
+            assert not any(r["bad"]) and "output 1" in r["bad_message"], (key, r)
     for key, r in got.items():
         assert r["infer_ok"] and r["infer0_is_output0"], (key, r)
         for mode in ("warm", "cold", "stream", "graph"):
