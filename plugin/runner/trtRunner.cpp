@@ -1,6 +1,7 @@
 // trt_runner: a trtexec in miniature, for concurrency that measures the GPU, not a Python loop.
 //
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
+//              [--input-shape NAME=d0xd1x... ...] (another input's shape: an operator of several inputs)
 //              [--graph [--graph-batch B]] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]
 //              [--time-every K]
 //   trt_runner --clone-check CREATOR[@NAMESPACE] --plugins LIB[,LIB] --shape d0xd1x... [--plugin-init]
@@ -12,8 +13,8 @@
 // optimization profile with --profile-per-thread: TensorRT 8.6 needs one profile per concurrently
 // live context), its own non-blocking stream and its own device buffers. Every input holds the same
 // random data (fixed seed), so every output must be bit-identical. After W untimed enqueues, the
-// threads start together and each issues M enqueues back to back (enqueueV2 on 8.x, enqueueV3 with
-// tensor addresses on >= 10), or with --graph captures one enqueue into a CUDA graph and replays it
+// threads start together and each issues M enqueues back to back (enqueueV3, every input and output
+// bound by name: TensorRT 8.6's name-based API), or with --graph captures one enqueue into a CUDA graph and replays it
 // M times (--graph-batch B: B enqueues in one graph, M/B launches: the host's launch cost paid once
 // per B inferences, so what is left is the GPU's); a CUDA event pair around every K-th enqueue/replay (K = 1 by default) times it on the GPU:
 // an event pair is two more commands for the stream, which at K = 1 are two thirds of what the GPU
@@ -302,14 +303,30 @@ std::vector<IoTensor> ioTensors(nvinfer1::ICudaEngine const& engine)
     return tensors;
 }
 
-//! One execution context with its own stream, profile and device buffers, set up for the shape.
+//! Input \p name's shape: its --input-shape, else --shape (input 0's).
+std::vector<int64_t> const& inputShape(std::string const& name, std::vector<int64_t> const& shape,
+    std::vector<std::pair<std::string, std::vector<int64_t>>> const& inputShapes)
+{
+    for (auto const& named : inputShapes)
+    {
+        if (named.first == name)
+        {
+            return named.second;
+        }
+    }
+    return shape;
+}
+
+//! One execution context with its own stream, profile and device buffers, set up for the shapes:
+//! every input and every output of the engine bound by name (TensorRT 8.6's name-based API:
+//! setInputShape, getTensorShape, setTensorAddress, enqueueV3), every dynamic input at its shape.
 class Worker
 {
 public:
     Worker(nvinfer1::ICudaEngine& engine, std::vector<IoTensor> const& tensors, int32_t profile,
-        std::vector<int64_t> const& shape, uint32_t seed)
-        : mEngine(engine)
-        , mTensors(tensors)
+        std::vector<int64_t> const& shape, std::vector<std::pair<std::string, std::vector<int64_t>>> const& inputShapes,
+        uint32_t seed)
+        : mTensors(tensors)
         , mProfile(profile)
         , mContext(engine.createExecutionContext())
     {
@@ -321,35 +338,41 @@ public:
         {
             throw std::runtime_error("setOptimizationProfileAsync(" + std::to_string(profile) + ") failed");
         }
-        nvinfer1::Dims dims{};
-        dims.nbDims = static_cast<int32_t>(shape.size());
-        std::copy(shape.begin(), shape.end(), dims.d);
-#if NV_TENSORRT_MAJOR < 10
-        int32_t const perProfile = engine.getNbBindings() / engine.getNbOptimizationProfiles();
-        mBindings.assign(static_cast<size_t>(engine.getNbBindings()), nullptr);
-#endif
-        for (IoTensor const& tensor : tensors)
+        for (auto const& named : inputShapes)
         {
-            if (tensor.input)
+            bool const known = std::any_of(tensors.begin(), tensors.end(),
+                [&](IoTensor const& t) { return t.input && t.name == named.first; });
+            if (!known)
             {
-#if NV_TENSORRT_MAJOR < 10
-                bool const set = mContext->setBindingDimensions(binding(tensor, perProfile), dims);
-#else
-                bool const set = mContext->setInputShape(tensor.name.c_str(), dims);
-#endif
-                if (!set)
-                {
-                    throw std::runtime_error("the engine refuses shape --shape for input " + tensor.name);
-                }
+                throw std::runtime_error("--input-shape names '" + named.first + "', not an input of the engine");
             }
         }
         for (IoTensor const& tensor : tensors)
         {
-#if NV_TENSORRT_MAJOR < 10
-            int64_t const count = volume(mContext->getBindingDimensions(binding(tensor, perProfile)));
-#else
+            if (!tensor.input)
+            {
+                continue;
+            }
+            nvinfer1::Dims const declared = engine.getTensorShape(tensor.name.c_str());
+            bool const dynamic = std::any_of(declared.d, declared.d + std::max(declared.nbDims, 0),
+                [](auto d) { return d < 0; });
+            if (!dynamic)
+            {
+                continue; // a static input (a broadcast one of fixed shape) has no shape to set
+            }
+            std::vector<int64_t> const& s = inputShape(tensor.name, shape, inputShapes);
+            nvinfer1::Dims dims{};
+            dims.nbDims = static_cast<int32_t>(s.size());
+            std::copy(s.begin(), s.end(), dims.d);
+            if (!mContext->setInputShape(tensor.name.c_str(), dims))
+            {
+                throw std::runtime_error("the engine refuses the shape of input " + tensor.name
+                    + (tensor.name == mTensors.front().name ? std::string(" (--shape)") : std::string(" (--shape or --input-shape)")));
+            }
+        }
+        for (IoTensor const& tensor : tensors)
+        {
             int64_t const count = volume(mContext->getTensorShape(tensor.name.c_str()));
-#endif
             mBuffers.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * elementSize(tensor.type)));
             if (tensor.input)
             {
@@ -359,14 +382,10 @@ public:
                     "cudaMemcpyAsync (input)");
                 cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (input)");
             }
-#if NV_TENSORRT_MAJOR < 10
-            mBindings[static_cast<size_t>(binding(tensor, perProfile))] = mBuffers.back()->data;
-#else
             if (!mContext->setTensorAddress(tensor.name.c_str(), mBuffers.back()->data))
             {
                 throw std::runtime_error("setTensorAddress failed for " + tensor.name);
             }
-#endif
         }
     }
 
@@ -381,11 +400,7 @@ public:
 
     void enqueue()
     {
-#if NV_TENSORRT_MAJOR < 10
-        bool const ok = mContext->enqueueV2(mBindings.data(), mStream.handle, nullptr);
-#else
         bool const ok = mContext->enqueueV3(mStream.handle);
-#endif
         if (!ok)
         {
             throw std::runtime_error("enqueue failed");
@@ -428,15 +443,6 @@ public:
     }
 
 private:
-#if NV_TENSORRT_MAJOR < 10
-    //! Binding index of \p tensor in this context's profile (profile k's bindings follow profile k-1's).
-    int32_t binding(IoTensor const& tensor, int32_t perProfile) const
-    {
-        return mEngine.getBindingIndex(tensor.name.c_str()) + mProfile * perProfile;
-    }
-    std::vector<void*> mBindings;
-#endif
-    nvinfer1::ICudaEngine& mEngine;
     std::vector<IoTensor> const& mTensors;
     int32_t mProfile;
     Stream mStream; // before the context: destroyed after it
@@ -845,7 +851,7 @@ int main(int argc, char** argv)
             {
                 profiles[static_cast<size_t>(t)] = options.profilePerThread ? t : 0;
                 workers.push_back(
-                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape, options.seed));
+                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape, options.inputShapes, options.seed));
             }
             Event referenceEvent;
             cudaCheck(cudaEventRecord(referenceEvent.handle, workers[0]->stream()), "cudaEventRecord");
@@ -868,7 +874,7 @@ int main(int argc, char** argv)
             }
             wallS = std::chrono::duration<double>(last - gate.start()).count();
         } // every thread's context is destroyed here, before the reference context exists
-        Worker single(*engine, tensors, 0, options.shape, options.seed);
+        Worker single(*engine, tensors, 0, options.shape, options.inputShapes, options.seed);
         single.enqueue();
         reference = single.outputs();
     }

@@ -577,12 +577,15 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
     shape = tcfg.shape
     base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
     every, batch = tcfg.native_time_every, tcfg.native_graph_batch
+    op_spec = for_engine(spec)
+    # the other inputs' shapes from the spec's rules (input 0 is threads.shape): the runner binds them all by name
+    others = list(zip((t.name for t in op_spec.inputs[1:]), op_spec.input_shapes(tuple(shape))[1:]))
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
     def once(count: int, graph: bool, graph_batch: int, iterations: int) -> NativeRunResult:
         result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
-                            time_every=every, graph_batch=graph_batch)
+                            time_every=every, graph_batch=graph_batch, input_shapes=others)
         if not result.ok:
             wrong.append(f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))}): "
                          f"outputs_identical={str(result.outputs_identical).lower()}"
