@@ -116,23 +116,24 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
                 parseRunnerInteger(value(), "--seed", 1, std::numeric_limits<uint32_t>::max()));
         else if (arg == "--shape")
             options.shape = parseShape(value(), "--shape", limits);
-        else if (arg == "--input-shape")
+        else if (arg == "--input-shape" || arg == "--output-shape")
         {
             std::string const text = value();
             size_t const eq = text.find('=');
             if (eq == std::string::npos || eq == 0)
             {
-                throw std::invalid_argument("--input-shape must be NAME=d0xd1x..., got '" + text + "'");
+                throw std::invalid_argument(arg + " must be NAME=d0xd1x..., got '" + text + "'");
             }
             std::string const name = text.substr(0, eq);
-            for (auto const& named : options.inputShapes)
+            auto& list = arg == "--input-shape" ? options.inputShapes : options.outputShapes;
+            for (auto const& named : list)
             {
                 if (named.first == name)
                 {
-                    throw std::invalid_argument("--input-shape names input '" + name + "' twice");
+                    throw std::invalid_argument(arg + " names '" + name + "' twice");
                 }
             }
-            options.inputShapes.emplace_back(name, parseShape(text.substr(eq + 1), "--input-shape " + name, limits));
+            list.emplace_back(name, parseShape(text.substr(eq + 1), arg + " " + name, limits));
         }
         else if (arg == "--time-every")
             options.timeEvery = parseInt32(value(), "--time-every", 1);

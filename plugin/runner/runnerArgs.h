@@ -26,6 +26,9 @@ struct RunnerOptions
     //! --input-shape NAME=d0xd1x... (repeatable): another input's shape, by its tensor name (an
     //! operator of several inputs: a broadcast input, one of its own profile)
     std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+    //! --output-shape NAME=d0xd1x... (repeatable, --clone-check only): every output of the plugin in
+    //! order (none: one output of --shape); there the --input-shape entries are its inputs 1.., in order
+    std::vector<std::pair<std::string, std::vector<int64_t>>> outputShapes;
     bool graph{false};
     bool profilePerThread{false};
     bool pluginInit{false};

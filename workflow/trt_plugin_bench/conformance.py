@@ -97,6 +97,41 @@ SANITIZER_SHAPE = (3, 77)
 RESULT_PREFIX = "TPB_CONFORMANCE_RESULT "
 
 
+def fit_shape(op: OperatorSpec, shape: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """A conformance shape of input 0 as the operator can take it: an axis a weight keeps (a norm's
+    hidden size: its constants are built at opt) or that inputs[0].dims fixes is opt's (or the fixed
+    value); the other axes as given."""
+    shape = list(shape)
+    first = op.inputs[0].name
+    for w in op.weights:
+        if (w.like or first) == first and w.axes is not None:
+            for axis in w.axes:
+                shape[axis] = PROFILE_OPT[axis]
+    for axis, d in enumerate(op.inputs[0].dims[: len(shape)]):
+        if isinstance(d, int):
+            shape[axis] = d
+    return tuple(shape)
+
+
+def clone_shapes(op: OperatorSpec) -> list[str]:
+    """The clone drive's shapes beyond --shape for a plugin of several inputs (its weights included:
+    they are plugin inputs) or outputs: --input-shape for each input 1.. then each weight, and
+    --output-shape for every output, in the plugin's order, at CLONE_SHAPE (fit_shape); none for an
+    operator of one input and one output of its shape."""
+    shape = fit_shape(op, CLONE_SHAPE)
+    shapes = op.all_shapes(shape)
+    outs = op.output_shapes(shape)
+    if len(shapes) == 1 and len(outs) == 1 and tuple(outs[0]) == tuple(shape):
+        return []
+    names = [t.name for t in (*op.inputs, *op.weights)]
+    args = []
+    for name, s in zip(names[1:], shapes[1:]):
+        args += ["--input-shape", f"{name}=" + "x".join(str(d) for d in s)]
+    for name, s in zip(op.outputs, outs):
+        args += ["--output-shape", f"{name}=" + "x".join(str(d) for d in s)]
+    return args
+
+
 class ConformanceError(RuntimeError):
     """A bad request to the conformance rule (unknown operator or flag, a missing library)."""
 
@@ -440,8 +475,9 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
         return NA, (f"clone lifecycle: not run: no trt_runner ({runner}: the compile rule builds it where CMake "
                     "finds libnvinfer)")
     creator = target.plugin_name + (f"@{target.plugin_namespace}" if target.plugin_namespace else "")
+    op = from_ref(target.spec or target.operator)
     cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
-           "--shape", "x".join(str(d) for d in CLONE_SHAPE)]
+           "--shape", "x".join(str(d) for d in fit_shape(op, CLONE_SHAPE)), *clone_shapes(op)]
     returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
     found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
     if not found:

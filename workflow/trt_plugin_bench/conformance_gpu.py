@@ -25,7 +25,15 @@ from . import oracle as ref
 from .backends import tensorrt_backend as tb
 from .backends.base import EngineSpec, combine_checks
 from .backends.trt_network import input_profiles
-from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENGINE, RESULT_PREFIX, Target
+from .conformance import (
+    PROFILE_MAX,
+    PROFILE_MIN,
+    PROFILE_OPT,
+    PROFILES_PER_ENGINE,
+    RESULT_PREFIX,
+    Target,
+    fit_shape,
+)
 from .cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
 from .operators import from_ref
 from .specs import OperatorSpec, aux_arrays, numerics_of
@@ -42,22 +50,6 @@ def _target(payload: dict) -> Target:
 def _operator(t: Target) -> OperatorSpec:
     """The target's operator, from its spec (a name in ops/, or an external spec file)."""
     return from_ref(t.spec or t.operator)
-
-
-def fit_shape(op: OperatorSpec, shape: tuple[int, ...] | list[int]) -> tuple[int, ...]:
-    """A conformance shape of input 0 as the operator can take it: an axis a weight keeps (a norm's
-    hidden size: its constants are built at opt) or that inputs[0].dims fixes is opt's (or the fixed
-    value); the other axes as given."""
-    shape = list(shape)
-    first = op.inputs[0].name
-    for w in op.weights:
-        if (w.like or first) == first and w.axes is not None:
-            for axis in w.axes:
-                shape[axis] = PROFILE_OPT[axis]
-    for axis, d in enumerate(op.inputs[0].dims[: len(shape)]):
-        if isinstance(d, int):
-            shape[axis] = d
-    return tuple(shape)
 
 
 def _spec(t: Target, implementation: str | None = None) -> EngineSpec:
