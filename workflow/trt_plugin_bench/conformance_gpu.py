@@ -36,7 +36,7 @@ from .conformance import (
 )
 from .cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
 from .operators import from_ref
-from .specs import OperatorSpec, aux_arrays, numerics_of
+from .specs import OperatorSpec, aux_arrays, input0_generator, numerics_of
 
 OUTPUT_CAPACITY = int(np.prod(PROFILE_MAX))  # every context's buffers hold the profile's max
 # runtimes live until the process ends: every engine (a mode's local) is gone before its runtime
@@ -189,7 +189,7 @@ class Context:
         its operator's generator (the spec's); the other inputs the spec's values (specs.aux_arrays)."""
         dtype = t.dtype
         op = _operator(t)
-        self.generator = op.inputs[0].generator
+        self.generator = input0_generator(op)  # every edge value of input 0 meets each of the others'
         self.shape = fit_shape(op, shape)
         shapes = op.input_shapes(self.shape)
         others = [a for a, _ in aux_arrays(op, self.shape, dtype)[: len(op.inputs) - 1]]

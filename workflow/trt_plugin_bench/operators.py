@@ -85,8 +85,9 @@ def plugin_library_in(manifest: dict, spec: OperatorSpec) -> Path | None:
 
 
 def generator_for(engine_spec: object) -> specs.Generator | None:
-    """Input 0's value generator of an engine's operator (oracle.random_input's ``generator``)."""
-    return for_engine(engine_spec).inputs[0].generator
+    """Input 0's value generator of an engine's operator (oracle.random_input's ``generator``): its
+    edge values repeated to meet each of the other inputs' (specs.input0_generator)."""
+    return specs.input0_generator(for_engine(engine_spec))
 
 
 def moved_bytes(engine_spec: object, shape: tuple[int, ...]) -> int:
