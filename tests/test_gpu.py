@@ -613,3 +613,18 @@ def test_multi_io_accuracy_rows_cover_every_output(tmp_path: Path, manifest: Pat
     acc = pd.read_csv(tmp_path / f"{name}__{dtype}.accuracy.csv")
     assert set(acc["inputs"]) == {"random", "edge"} and (acc["side"] == "tensorrt_layers").all()
     assert (acc["elements"] > 0).all()
+
+
+@pytest.mark.parametrize("name,dtype", MULTI_CASES)
+def test_multi_io_latency_rows_bytes_are_the_cost_model(tmp_path: Path, manifest: Path, name: str, dtype: str) -> None:
+    """The latency rule on the GPU: every shape and mode verified (every output), its bytes the spec's cost model."""
+    engine_path, _ = build_multi(tmp_path, name, dtype, manifest)
+    cfg = multi_config("timing.target_rse=0.05", "timing.min_samples=5", "timing.max_samples=100",
+                       "timing.max_time_s=0.02", "timing.warmup_min=2", "timing.warmup_time_s=0.0", "timing.repeats=1",
+                       "timing.idle_visits=3")
+    rows = sweeps.latency_sweep(cfg, "tensorrt", engine_path, manifest)
+    op = _multi_spec(name)
+    assert {r.mode for r in rows} == {"warm", "cold", "stream", "graph"} and all(r.verified for r in rows)
+    for r in rows:
+        shape = tuple(int(d) for d in r.shape.split("x"))
+        assert r.bytes_moved == op.cost_of(op.all_shapes(shape), dtype)["bytes"], (r.shape, r.mode)
