@@ -621,7 +621,7 @@ def test_multi_io_latency_rows_bytes_are_the_cost_model(tmp_path: Path, manifest
     engine_path, _ = build_multi(tmp_path, name, dtype, manifest)
     cfg = multi_config("timing.target_rse=0.05", "timing.min_samples=5", "timing.max_samples=100",
                        "timing.max_time_s=0.02", "timing.warmup_min=2", "timing.warmup_time_s=0.0", "timing.repeats=1",
-                       "timing.idle_visits=3")
+                       "timing.idle_visits=3", "timing.modes=[warm, cold, stream, graph]")
     rows = sweeps.latency_sweep(cfg, "tensorrt", engine_path, manifest)
     op = _multi_spec(name)
     assert {r.mode for r in rows} == {"warm", "cold", "stream", "graph"} and all(r.verified for r in rows)
