@@ -515,7 +515,12 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
                                              "where CMake finds libnvinfer)")
 
     run = run or run_command
-    shape = "x".join(str(d) for d in SANITIZER_SHAPE)
+    op = from_ref(target.spec or target.operator)
+    fitted = fit_shape(op, SANITIZER_SHAPE)
+    shape = "x".join(str(d) for d in fitted)
+    # the engine's other inputs at their rules' shapes (the runner binds every input by name)
+    others = [arg for t, s in zip(op.inputs[1:], op.input_shapes(fitted)[1:])
+              for arg in ("--input-shape", f"{t.name}=" + "x".join(str(d) for d in s))]
     t0 = time.perf_counter()
 
     def one(tool: str) -> tuple[str, str]:
@@ -525,7 +530,7 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
         cmd = [sanitizer, "--tool", tool, "--error-exitcode", "99", "--report-api-errors", "no",
                *(["--racecheck-report", "all"] if tool == "racecheck" else []),
                str(runner), "--engine", str(engine), "--plugins", str(target.library), "--plugin-init",
-               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape]
+               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape, *others]
         returncode, output = run(cmd, settings.sanitizer_timeout_s)
         return parse_sanitizer(tool, returncode, output)
 
