@@ -75,8 +75,9 @@ import contextlib
 gpu = types.SimpleNamespace(current=contextlib.nullcontext)  # a worker pushes the primary context: nothing here
 backend = types.SimpleNamespace(logger=CapturingLogger(echo=False), gpu=gpu, l2_flush="clean")
 result = {}
-for name, dtype in (("bias_add", "fp32"), ("bias_add", "fp16"), ("row_norm", "fp32"), ("row_norm", "fp16"), ("add_and_sum", "fp32")):
-    ref_file = str(Path("tests/specs/multi") / f"{name}.yaml")
+for name, dtype in (("bias_add", "fp32"), ("bias_add", "fp16"), ("row_norm", "fp32"), ("row_norm", "fp16"),
+                    ("add_and_sum", "fp32"), ("swish_native", "fp16")):  # and one input, one output: as before
+    ref_file = "" if name == "swish_native" else str(Path("tests/specs/multi") / f"{name}.yaml")
     spec = EngineSpec(name, name, "native", "", dtype, "t", (1, 256), (16, 256), (64, 256), 1.0, spec_file=ref_file)
     fe = fake_engine(spec)
     engine = TrtEngine(backend, fe, spec, 0.0)
@@ -162,6 +163,7 @@ def test_the_runtime_binds_fills_and_checks_every_input_and_output() -> None:
             assert r[f"verify_{mode}"][0], (key, mode, r[f"verify_{mode}"][1])
         assert r["arena_shared"] and all(r["arena_verify"]), (key, r)
         assert all(r["dynamic"]) and r["out_of_profile"] == "rejected", (key, r)
+    assert got["swish_native/fp16"]["infer_shapes"] == [[5, 256]] and got["swish_native/fp16"]["arena_buffers"] == 2
     assert got["bias_add/fp32"]["infer_shapes"] == [[5, 256]] and got["bias_add/fp32"]["arena_buffers"] == 3  # x, b, y
     assert got["row_norm/fp16"]["arena_buffers"] == 2  # x, y: gamma and beta are constants in the engine
     two = got["add_and_sum/fp32"]

@@ -129,6 +129,7 @@ class _Bindings:
         self._staging: dict[tuple[str, int], np.ndarray] = {}  # page-locked, so copies are truly async
         self.shape: tuple[int, ...] | None = None
         self.layout: IoLayout | None = None
+        self.several_inputs = len(for_engine(engine.spec).inputs) > 1
         self.profile_index: int | None = engine.acquire_profile()
         try:
             with context_lock:  # context creation touches the engine's shared state
@@ -166,7 +167,8 @@ class _Bindings:
         our own. Returns input 0's bytes."""
         spec = self.engine.spec
         spec.check_shape(shape)
-        layout = io_layout(spec, tuple(shape))
+        # the same shape again (every inference of a worker): the layout already known
+        layout = self.layout if self.layout is not None and self.shape == tuple(shape) else io_layout(spec, tuple(shape))
         if io is not None:
             if not io.fits(layout):
                 raise ValueError(f"shared buffers ({io.describe()}) cannot hold the tensors of {list(shape)} "
@@ -227,7 +229,8 @@ class _Bindings:
         if x.dtype != ref.numpy_dtype(spec.dtype):
             raise TypeError(f"input dtype {x.dtype} does not match engine dtype {spec.dtype}")
         spec.check_shape(tuple(x.shape))
-        inputs = [np.ascontiguousarray(x), *other_inputs(spec, tuple(x.shape))]
+        others = other_inputs(spec, tuple(x.shape)) if self.several_inputs else []
+        inputs = [np.ascontiguousarray(x), *others]
         self.prepare(tuple(x.shape))
         for k, (a, buf) in enumerate(zip(inputs, self.d_ins)):
             if a.nbytes:
