@@ -98,7 +98,7 @@ RESULT_PREFIX = "TPB_CONFORMANCE_RESULT "
 
 
 def fit_shape(op: OperatorSpec, shape: tuple[int, ...] | list[int]) -> tuple[int, ...]:
-    """A conformance shape of input 0 as the operator can take it: an axis a weight keeps (a norm's
+    """A conformance shape of input 0 as the operator can take it: an axis a weight keeps (a row's
     hidden size: its constants are built at opt) or that inputs[0].dims fixes is opt's (or the fixed
     value); the other axes as given."""
     shape = list(shape)

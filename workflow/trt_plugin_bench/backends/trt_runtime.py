@@ -77,7 +77,7 @@ class IoLayout:
 
     inputs: tuple[tuple[str, tuple[int, ...], str], ...]
     outputs: tuple[tuple[str, tuple[int, ...], str], ...]
-    weights: int = 0  # constants built into the engine (a norm's gamma, beta): not bound
+    weights: int = 0  # constants built into the engine (a scale, a shift): not bound
 
     @property
     def input_bytes(self) -> list[int]:
