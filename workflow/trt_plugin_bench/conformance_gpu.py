@@ -24,7 +24,7 @@ import tensorrt as trt
 from . import oracle as ref
 from .backends import tensorrt_backend as tb
 from .backends.base import EngineSpec, combine_checks
-from .backends.trt_network import input_profiles
+from .backends.trt_network import dynamic_input_profiles
 from .conformance import (
     PROFILE_MAX,
     PROFILE_MIN,
@@ -138,7 +138,7 @@ def _build(t: Target, path: Path, implementation: str | None = None) -> dict:
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 64 << 20)
     for _ in range(PROFILES_PER_ENGINE):
         profile = builder.create_optimization_profile()
-        for name, lo, opt, hi in input_profiles(_operator(t), spec):  # input 0 and the others' shape rules
+        for name, lo, opt, hi in dynamic_input_profiles(_operator(t), spec):  # input 0 and the others' shape rules
             profile.set_shape(name, lo, opt, hi)
         config.add_optimization_profile(profile)
     t0 = time.perf_counter()
