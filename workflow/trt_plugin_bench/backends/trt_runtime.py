@@ -180,8 +180,10 @@ class _Bindings:
             self._borrowed = True
         elif self._borrowed or not self._fits(layout):
             self.free_buffers()
-            self.d_ins = [DeviceBuffer(n) for n in layout.input_bytes]
-            self.d_outs = [DeviceBuffer(n) for n in layout.output_bytes]
+            for n in layout.input_bytes:  # one at a time: what a failing allocation leaves, free_buffers frees
+                self.d_ins.append(DeviceBuffer(n))
+            for n in layout.output_bytes:
+                self.d_outs.append(DeviceBuffer(n))
         logger = self.engine.backend.logger
         for name, s, _ in layout.inputs:
             # a static input (a broadcast one of fixed shape) has no shape to set
@@ -298,8 +300,16 @@ class TrtArena(TimingArena):
     def io(self, layout: IoLayout) -> TrtIo:
         self.reserve(sum(layout.input_bytes) + sum(layout.output_bytes))
         if self._io is None:
-            self._io = TrtIo(tuple(DeviceBuffer(n) for n in layout.input_bytes),
-                             tuple(DeviceBuffer(n) for n in layout.output_bytes))
+            made: list[DeviceBuffer] = []
+            try:
+                for n in (*layout.input_bytes, *layout.output_bytes):
+                    made.append(DeviceBuffer(n))
+            except BaseException:
+                for buf in made:  # a failing allocation leaves none of the others behind
+                    buf.free()
+                raise
+            k = len(layout.inputs)
+            self._io = TrtIo(tuple(made[:k]), tuple(made[k:]))
         if not self._io.fits(layout):
             raise ValueError(f"this timing arena's buffers ({self._io.describe()}) do not fit a timer's tensors "
                              f"(inputs {layout.input_bytes}, outputs {layout.output_bytes}): one arena per shape and operator")
