@@ -620,3 +620,26 @@ def test_clone_drive_without_a_runner_says_it_did_not_run(tmp_path: Path) -> Non
     contexts = cf.CheckOutcome("clone_independence", PASS, "right after destroying the second context")
     judged = cf.judge_clone_independence(contexts, None)
     assert judged.status == PASS and "applies to V2 plugins only" in judged.reason
+
+
+def test_sanitizer_and_clone_drive_name_every_input_of_a_multi_spec(tmp_path: Path) -> None:
+    """An operator of several inputs (tests/specs/multi/add_and_sum: x, r; outputs h, s): the sanitizer's
+    runner gets r's shape by name, the clone drive every input's and output's, each at its rule's shape."""
+    spec = str(ROOT / "tests" / "specs" / "multi" / "add_and_sum.yaml")
+    target = cf.Target(operator="add_and_sum", label="add_and_sum", function="add_and_sum", implementation="plugin_v2",
+                       kernel="", library=str(tmp_path / "lib.so"), plugin_name="AddAndSum", spec=spec)
+    runner = tmp_path / "trt_runner"
+    runner.write_text("")
+    seen: list[list[str]] = []
+
+    def fake(cmd: list[str], timeout: float) -> tuple[int, str]:
+        seen.append(cmd)
+        return 0, SANITIZER_CLEAN
+
+    cf.run_sanitizer(target, tmp_path / "e", runner, cf.Settings(), sanitizer="cs", run=fake)
+    assert seen and all(c[c.index("--shape") + 1] == "3x77" and c[c.index("--input-shape") + 1] == "r=3x77" for c in seen)
+    seen.clear()
+    cf.run_clone_drive(target, runner, cf.Settings(), run=fake)
+    [cmd] = seen
+    assert cmd[cmd.index("--shape"):] == ["--shape", "5x200", "--input-shape", "r=5x200", "--output-shape", "h=5x200",
+                                          "--output-shape", "s=5"]

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from project_copy import python_executable
+from trt_plugin_bench.conformance import clone_shapes, fit_shape
 from trt_plugin_bench.native_runner import NativeRunnerError, parse_result, run_native, runner_arguments
+from trt_plugin_bench.specs import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER_SOURCE = ROOT / "plugin" / "runner" / "trtRunner.cpp"
@@ -141,3 +143,79 @@ def test_run_native_against_a_stand_in(tmp_path: Path) -> None:
         run_native(_fake_runner(tmp_path, good, 1), Path("e"), [], 2, 50, (64, 1024))
     failed = json.dumps(_canned(outputs_identical=False, errors=["enqueue failed"])) + "\n"
     assert not run_native(_fake_runner(tmp_path, failed, 1), Path("e"), [], 2, 50, (64, 1024)).ok
+
+
+def test_runner_arguments_name_the_other_inputs_shapes() -> None:
+    args = runner_arguments(Path("r"), Path("e"), [], 1, 1, (16, 256), input_shapes=[("b", (1, 256)), ("r", (16, 256))])
+    assert args[args.index("--shape"):args.index("--shape") + 6] == [
+        "--shape", "16x256", "--input-shape", "b=1x256", "--input-shape", "r=16x256"]
+    for bad in ([("", (1,))], [("a=b", (1,))], [("b", ())], [("b", (0, 4))]):
+        with pytest.raises(ValueError, match="input_shapes"):
+            runner_arguments(Path("r"), Path("e"), [], 1, 1, (8,), input_shapes=bad)
+
+
+PARSE_MAIN = r"""
+#include "runnerArgs.h"
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+int main(int argc, char** argv)
+{
+    try
+    {
+        tpb::RunnerOptions const o = tpb::parseRunnerArgs(argc, argv, tpb::RunnerLimits{8, std::numeric_limits<int32_t>::max()});
+        for (auto const* list : {&o.inputShapes, &o.outputShapes})
+        {
+            for (auto const& named : *list)
+            {
+                std::printf("%s:", named.first.c_str());
+                for (long long d : named.second) std::printf(" %lld", d);
+                std::printf("\n");
+            }
+        }
+        return 0;
+    }
+    catch (std::invalid_argument const& e)
+    {
+        std::printf("refused: %s\n", e.what());
+        return 2;
+    }
+}
+"""
+
+
+def test_the_runner_parses_input_shapes_by_name(tmp_path: Path) -> None:
+    """runnerArgs.cpp's --input-shape NAME=d0xd1 (repeatable), refusals naming the argument; no TensorRT needed."""
+    if shutil.which("g++") is None:
+        pytest.skip("g++ is missing")
+    src = tmp_path / "parse.cpp"
+    src.write_text(PARSE_MAIN)
+    exe = tmp_path / "parse"
+    proc = subprocess.run(["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-I", str(RUNNER_SOURCE.parent), str(src),
+                           str(RUNNER_SOURCE.parent / "runnerArgs.cpp"), "-o", str(exe)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    def run(*extra: str) -> tuple[int, str]:
+        p = subprocess.run([str(exe), "--engine", "e", "--shape", "16x256", *extra], capture_output=True, text=True)
+        return p.returncode, p.stdout.strip()
+
+    assert run("--input-shape", "b=1x256", "--input-shape", "r=16x256") == (0, "b: 1 256\nr: 16 256")
+    assert run("--input-shape", "gamma=256", "--output-shape", "y=16x256", "--output-shape", "h=16x256") == (
+        0, "gamma: 256\ny: 16 256\nh: 16 256")
+    for args, words in ((("--input-shape", "b"), "NAME=d0xd1"), (("--input-shape", "=4"), "NAME=d0xd1"),
+                        (("--input-shape", "b=0x4"), "--input-shape b dimension must be in"),
+                        (("--input-shape", "b=1x1x1x1x1x1x1x1x1"), "--input-shape b has 9 dimensions"),
+                        (("--input-shape", "b=4", "--input-shape", "b=4"), "names 'b' twice"),
+                        (("--output-shape", "y"), "--output-shape must be NAME=d0xd1")):
+        code, out = run(*args)
+        assert code == 2 and words in out, (args, out)
+
+
+def test_the_clone_drive_names_every_input_weight_and_output_of_a_multi_spec() -> None:
+    """conformance.clone_shapes: a plugin's weights are its inputs too; none for a one-in-one-out op."""
+    multi = ROOT / "tests" / "specs" / "multi"
+    norm, two = load_spec(multi / "row_norm.yaml"), load_spec(multi / "add_and_sum.yaml")
+    assert fit_shape(norm, (5, 200)) == (5, 256)  # gamma's axis at the conformance profile's opt
+    assert clone_shapes(norm) == ["--input-shape", "gamma=256", "--input-shape", "beta=256", "--output-shape", "y=5x256"]
+    assert clone_shapes(two) == ["--input-shape", "r=5x200", "--output-shape", "h=5x200", "--output-shape", "s=5"]
+    assert clone_shapes(load_spec(multi / "bias_add.yaml"))[:2] == ["--input-shape", "b=1x200"]

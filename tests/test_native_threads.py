@@ -361,3 +361,15 @@ def test_summary_says_native_rows_need_tensorrt_on_the_cpu(tmp_path: Path) -> No
     summary = _aggregate(tmp_path, "reference", th)
     section = summary.split("## Native runner", 1)[1]
     assert "needs the tensorrt backend" in section and "| relu" not in section
+
+
+def test_the_runner_gets_the_other_inputs_shapes_of_a_multi_input_spec(tmp_path: Path) -> None:
+    """bias_add (tests/specs/multi: x [N, H] and b [1, H]): every run names b's shape from its rule."""
+    results = canned_results(seed=3)
+    runner, log = stand_in_runner(tmp_path, results, base=20000)
+    spec = EngineSpec(operator="bias_add", function="bias_add", implementation="native", kernel="", dtype="fp32",
+                      profile="sweep", min=(1, 1024), opt=(64, 1024), max=(256, 1024), beta=1.0,
+                      spec_file=str(ROOT / "tests" / "specs" / "multi" / "bias_add.yaml"))
+    sweeps.native_thread_sweep(native_config(), spec, tmp_path / "e.engine", runner, [], profile_count=8)
+    argv = calls(log)
+    assert argv and all(a[a.index("--input-shape") + 1] == "b=1x1024" and a.count("--input-shape") == 1 for a in argv)

@@ -57,7 +57,7 @@ def test_the_other_inputs_are_drawn_with_their_own_generators() -> None:
     [(b, dtype)] = aux_arrays(spec, (16, 256), "fp16")
     b64 = ref.to_float64(b, dtype)
     assert b.shape == (1, 256) and dtype == "fp16"
-    assert b64[0, 0] == 1.0 and b64[0, 1] == -1.0  # its own edge values first
+    assert list(b64[0, :10]) == [1.0] * 5 + [-1.0] * 5  # its own edge values first, each over input 0's five
     assert np.all(np.abs(b64[0, 2:-2]) <= 2.0)  # uniform in [-2, 2], not input 0's normal
     assert aux_arrays(spec, (16, 256), "fp16")[0][0] is b  # the same values in every call
 
@@ -118,3 +118,25 @@ def test_each_operator_runs_through_the_dag_and_its_bytes_are_its_cost_models(pr
     acc = pd.read_csv(tables / "accuracy.csv")
     assert set(acc["operator"]) == set(OPS) and acc["within_tolerance"].all()
     assert "## Accuracy" in (tables / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["bias_add", "add_and_sum"])
+def test_edge_values_meet_pairwise_across_inputs(name: str) -> None:
+    """Every edge value of input 0 meets every edge value of each other input in one element, in the
+    inputs every rule draws (operators.generator_for for input 0, specs.aux_arrays for the others),
+    a broadcast input included; the weights are never paired (constants of the engine)."""
+    from trt_plugin_bench.operators import generator_for
+    from trt_plugin_bench.specs import aux_arrays
+
+    spec = load_spec(MULTI / f"{name}.yaml")
+    engine = type("E", (), {"spec_file": str(MULTI / f"{name}.yaml"), "operator": name})()
+    for dtype in spec.dtypes:
+        x = ref.random_input((16, 256), dtype, 3, generator=generator_for(engine))
+        [(other, dt)] = aux_arrays(spec, (16, 256), dtype)
+        pairs = set(zip(ref.to_float64(x, dtype).ravel().tolist(),
+                        np.broadcast_to(ref.to_float64(other, dt), x.shape).ravel().tolist()))
+        e0 = ref.edge_values(tuple(spec.inputs[0].generator.edges), dtype).tolist()
+        e1 = ref.edge_values(tuple(spec.inputs[1].generator.edges), dt).tolist()
+        missing = [(a, b) for a in e0 for b in e1
+                   if not any((p[0] == a or (np.isnan(a) and np.isnan(p[0]))) and p[1] == b for p in pairs)]
+        assert not missing, (name, dtype, missing)

@@ -32,7 +32,8 @@ for name, dtype in (("bias_add", "fp16"), ("row_norm", "fp32"), ("add_and_sum", 
                  "constants": [list(l.outputs[0].shape) for l in net.layers if l.kind == "constant"],
                  "layers": [l.kind for l in layers],
                  "marked": [[t.name, list(t.shape)] for t in net.marked],
-                 "profiles": [[n, list(a), list(b), list(c)] for n, a, b, c in tn.input_profiles(tn.for_engine(spec), spec)]}
+                 "profiles": [[n, list(a), list(b), list(c)] for n, a, b, c in tn.input_profiles(tn.for_engine(spec), spec)],
+                 "profiled": [p[0] for p in tn.dynamic_input_profiles(tn.for_engine(spec), spec)]}
 print(json.dumps(out))
 """
 
@@ -45,11 +46,13 @@ def test_the_network_of_several_inputs_weights_and_outputs() -> None:
     bias = got["bias_add"]
     assert bias["inputs"] == [["x", [-1, 256], "float16"], ["b", [1, 256], "float16"]]  # b broadcast along axis 0
     assert bias["profiles"][1] == ["b", [1, 256], [1, 256], [1, 256]] and bias["marked"] == [["y", [-1, 256]]]
+    assert bias["profiled"] == ["x"]  # b is a static network input: the optimization profile leaves it out
     norm = got["row_norm"]
     assert norm["inputs"] == [["x", [-1, 256], "float32"]] and norm["constants"] == [[256], [256]]  # gamma, beta
     assert norm["layers"] == ["shuffle", "shuffle", "normalization"]
     two = got["add_and_sum"]
     assert two["marked"] == [["y", [-1, 256]], ["s", [-1]]] and two["layers"] == ["elementwise", "reduce"]
+    assert two["profiled"] == ["x", "r"]
     swish = got["swish_plugin"]  # one input, one output: as before, the plugin layer from the spec's creator
     assert swish["inputs"] == [["x", [-1, 256], "float32"]] and swish["layers"] == ["plugin_v2"]
     assert swish["marked"] == [["y", [-1, 256]]]

@@ -30,6 +30,38 @@ int32_t parseInt32(std::string const& text, char const* what, int64_t min)
     return static_cast<int32_t>(parseRunnerInteger(text, what, min, std::numeric_limits<int32_t>::max()));
 }
 
+//! "d0xd1x..." as dimensions (each 1 .. the TensorRT's largest), at most maxRank of them, whose element
+//! count fits int64; \p what names the argument in every refusal.
+std::vector<int64_t> parseShape(std::string const& text, std::string const& what, RunnerLimits const& limits)
+{
+    std::vector<std::string> const dims = split(text, 'x');
+    if (dims.empty())
+    {
+        throw std::invalid_argument(what + " must be d0xd1x..., got '" + text + "'");
+    }
+    std::vector<int64_t> shape;
+    std::string const dimension = what + " dimension";
+    for (std::string const& dim : dims)
+    {
+        shape.push_back(parseRunnerInteger(dim, dimension.c_str(), 1, limits.maxDimension));
+    }
+    if (shape.size() > static_cast<size_t>(limits.maxRank))
+    {
+        throw std::invalid_argument(what + " has " + std::to_string(shape.size())
+            + " dimensions, TensorRT allows at most " + std::to_string(limits.maxRank));
+    }
+    int64_t elements = 1;
+    for (int64_t const dim : shape)
+    {
+        if (elements > std::numeric_limits<int64_t>::max() / dim)
+        {
+            throw std::invalid_argument(what + ": the element count overflows int64");
+        }
+        elements *= dim;
+    }
+    return shape;
+}
+
 } // namespace
 
 int64_t parseRunnerInteger(std::string const& text, char const* what, int64_t min, int64_t max)
@@ -83,18 +115,25 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
             options.seed = static_cast<uint32_t>(
                 parseRunnerInteger(value(), "--seed", 1, std::numeric_limits<uint32_t>::max()));
         else if (arg == "--shape")
+            options.shape = parseShape(value(), "--shape", limits);
+        else if (arg == "--input-shape" || arg == "--output-shape")
         {
             std::string const text = value();
-            std::vector<std::string> const dims = split(text, 'x');
-            if (dims.empty())
+            size_t const eq = text.find('=');
+            if (eq == std::string::npos || eq == 0)
             {
-                throw std::invalid_argument("--shape must be d0xd1x..., got '" + text + "'");
+                throw std::invalid_argument(arg + " must be NAME=d0xd1x..., got '" + text + "'");
             }
-            options.shape.clear();
-            for (std::string const& dim : dims)
+            std::string const name = text.substr(0, eq);
+            auto& list = arg == "--input-shape" ? options.inputShapes : options.outputShapes;
+            for (auto const& named : list)
             {
-                options.shape.push_back(parseRunnerInteger(dim, "--shape dimension", 1, limits.maxDimension));
+                if (named.first == name)
+                {
+                    throw std::invalid_argument(arg + " names '" + name + "' twice");
+                }
             }
+            list.emplace_back(name, parseShape(text.substr(eq + 1), arg + " " + name, limits));
         }
         else if (arg == "--time-every")
             options.timeEvery = parseInt32(value(), "--time-every", 1);
@@ -118,20 +157,6 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
     if (options.graphBatch > 1 && !options.graph)
     {
         throw std::invalid_argument("--graph-batch needs --graph");
-    }
-    if (options.shape.size() > static_cast<size_t>(limits.maxRank))
-    {
-        throw std::invalid_argument("--shape has " + std::to_string(options.shape.size())
-            + " dimensions, TensorRT allows at most " + std::to_string(limits.maxRank));
-    }
-    int64_t elements = 1;
-    for (int64_t const dim : options.shape)
-    {
-        if (elements > std::numeric_limits<int64_t>::max() / dim)
-        {
-            throw std::invalid_argument("--shape: the element count overflows int64");
-        }
-        elements *= dim;
     }
     // whole launches: the iterations (inferences per thread) rounded up to a multiple of the batch, in
     // int64, and refused if that no longer fits the int32 the runner counts in

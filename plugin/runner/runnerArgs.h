@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tpb
@@ -21,7 +22,13 @@ struct RunnerOptions
     int32_t iterations{100};
     int32_t warmup{10};
     uint32_t seed{20261203};
-    std::vector<int64_t> shape;
+    std::vector<int64_t> shape; //!< input 0's shape (and every input's that --input-shape does not name)
+    //! --input-shape NAME=d0xd1x... (repeatable): another input's shape, by its tensor name (an
+    //! operator of several inputs: a broadcast input, one of its own profile)
+    std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+    //! --output-shape NAME=d0xd1x... (repeatable, --clone-check only): every output of the plugin in
+    //! order (none: one output of --shape); there the --input-shape entries are its inputs 1.., in order
+    std::vector<std::pair<std::string, std::vector<int64_t>>> outputShapes;
     bool graph{false};
     bool profilePerThread{false};
     bool pluginInit{false};

@@ -1,9 +1,12 @@
 // trt_runner: a trtexec in miniature, for concurrency that measures the GPU, not a Python loop.
 //
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
+//              [--input-shape NAME=d0xd1x... ...] (another input's shape: an operator of several inputs)
 //              [--graph [--graph-batch B]] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]
 //              [--time-every K]
 //   trt_runner --clone-check CREATOR[@NAMESPACE] --plugins LIB[,LIB] --shape d0xd1x... [--plugin-init]
+//              [--input-shape NAME=d0xd1x... ...] [--output-shape NAME=d0xd1x... ...] (a plugin of several
+//              inputs, its weights included, or outputs: each in the plugin's order)
 //
 // Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load;
 // with --plugin-init each library's initSwishPlugins("") is called after it, where exported, so a
@@ -12,8 +15,8 @@
 // optimization profile with --profile-per-thread: TensorRT 8.6 needs one profile per concurrently
 // live context), its own non-blocking stream and its own device buffers. Every input holds the same
 // random data (fixed seed), so every output must be bit-identical. After W untimed enqueues, the
-// threads start together and each issues M enqueues back to back (enqueueV2 on 8.x, enqueueV3 with
-// tensor addresses on >= 10), or with --graph captures one enqueue into a CUDA graph and replays it
+// threads start together and each issues M enqueues back to back (enqueueV3, every input and output
+// bound by name: TensorRT 8.6's name-based API), or with --graph captures one enqueue into a CUDA graph and replays it
 // M times (--graph-batch B: B enqueues in one graph, M/B launches: the host's launch cost paid once
 // per B inferences, so what is left is the GPU's); a CUDA event pair around every K-th enqueue/replay (K = 1 by default) times it on the GPU:
 // an event pair is two more commands for the stream, which at K = 1 are two thirds of what the GPU
@@ -302,14 +305,30 @@ std::vector<IoTensor> ioTensors(nvinfer1::ICudaEngine const& engine)
     return tensors;
 }
 
-//! One execution context with its own stream, profile and device buffers, set up for the shape.
+//! Input \p name's shape: its --input-shape, else --shape (input 0's).
+std::vector<int64_t> const& inputShape(std::string const& name, std::vector<int64_t> const& shape,
+    std::vector<std::pair<std::string, std::vector<int64_t>>> const& inputShapes)
+{
+    for (auto const& named : inputShapes)
+    {
+        if (named.first == name)
+        {
+            return named.second;
+        }
+    }
+    return shape;
+}
+
+//! One execution context with its own stream, profile and device buffers, set up for the shapes:
+//! every input and every output of the engine bound by name (TensorRT 8.6's name-based API:
+//! setInputShape, getTensorShape, setTensorAddress, enqueueV3), every dynamic input at its shape.
 class Worker
 {
 public:
     Worker(nvinfer1::ICudaEngine& engine, std::vector<IoTensor> const& tensors, int32_t profile,
-        std::vector<int64_t> const& shape, uint32_t seed)
-        : mEngine(engine)
-        , mTensors(tensors)
+        std::vector<int64_t> const& shape, std::vector<std::pair<std::string, std::vector<int64_t>>> const& inputShapes,
+        uint32_t seed)
+        : mTensors(tensors)
         , mProfile(profile)
         , mContext(engine.createExecutionContext())
     {
@@ -321,35 +340,41 @@ public:
         {
             throw std::runtime_error("setOptimizationProfileAsync(" + std::to_string(profile) + ") failed");
         }
-        nvinfer1::Dims dims{};
-        dims.nbDims = static_cast<int32_t>(shape.size());
-        std::copy(shape.begin(), shape.end(), dims.d);
-#if NV_TENSORRT_MAJOR < 10
-        int32_t const perProfile = engine.getNbBindings() / engine.getNbOptimizationProfiles();
-        mBindings.assign(static_cast<size_t>(engine.getNbBindings()), nullptr);
-#endif
-        for (IoTensor const& tensor : tensors)
+        for (auto const& named : inputShapes)
         {
-            if (tensor.input)
+            bool const known = std::any_of(tensors.begin(), tensors.end(),
+                [&](IoTensor const& t) { return t.input && t.name == named.first; });
+            if (!known)
             {
-#if NV_TENSORRT_MAJOR < 10
-                bool const set = mContext->setBindingDimensions(binding(tensor, perProfile), dims);
-#else
-                bool const set = mContext->setInputShape(tensor.name.c_str(), dims);
-#endif
-                if (!set)
-                {
-                    throw std::runtime_error("the engine refuses shape --shape for input " + tensor.name);
-                }
+                throw std::runtime_error("--input-shape names '" + named.first + "', not an input of the engine");
             }
         }
         for (IoTensor const& tensor : tensors)
         {
-#if NV_TENSORRT_MAJOR < 10
-            int64_t const count = volume(mContext->getBindingDimensions(binding(tensor, perProfile)));
-#else
+            if (!tensor.input)
+            {
+                continue;
+            }
+            nvinfer1::Dims const declared = engine.getTensorShape(tensor.name.c_str());
+            bool const dynamic = std::any_of(declared.d, declared.d + std::max(declared.nbDims, 0),
+                [](auto d) { return d < 0; });
+            if (!dynamic)
+            {
+                continue; // a static input (a broadcast one of fixed shape) has no shape to set
+            }
+            std::vector<int64_t> const& s = inputShape(tensor.name, shape, inputShapes);
+            nvinfer1::Dims dims{};
+            dims.nbDims = static_cast<int32_t>(s.size());
+            std::copy(s.begin(), s.end(), dims.d);
+            if (!mContext->setInputShape(tensor.name.c_str(), dims))
+            {
+                throw std::runtime_error("the engine refuses the shape of input " + tensor.name
+                    + (tensor.name == mTensors.front().name ? std::string(" (--shape)") : std::string(" (--shape or --input-shape)")));
+            }
+        }
+        for (IoTensor const& tensor : tensors)
+        {
             int64_t const count = volume(mContext->getTensorShape(tensor.name.c_str()));
-#endif
             mBuffers.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * elementSize(tensor.type)));
             if (tensor.input)
             {
@@ -359,14 +384,10 @@ public:
                     "cudaMemcpyAsync (input)");
                 cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (input)");
             }
-#if NV_TENSORRT_MAJOR < 10
-            mBindings[static_cast<size_t>(binding(tensor, perProfile))] = mBuffers.back()->data;
-#else
             if (!mContext->setTensorAddress(tensor.name.c_str(), mBuffers.back()->data))
             {
                 throw std::runtime_error("setTensorAddress failed for " + tensor.name);
             }
-#endif
         }
     }
 
@@ -381,11 +402,7 @@ public:
 
     void enqueue()
     {
-#if NV_TENSORRT_MAJOR < 10
-        bool const ok = mContext->enqueueV2(mBindings.data(), mStream.handle, nullptr);
-#else
         bool const ok = mContext->enqueueV3(mStream.handle);
-#endif
         if (!ok)
         {
             throw std::runtime_error("enqueue failed");
@@ -428,15 +445,6 @@ public:
     }
 
 private:
-#if NV_TENSORRT_MAJOR < 10
-    //! Binding index of \p tensor in this context's profile (profile k's bindings follow profile k-1's).
-    int32_t binding(IoTensor const& tensor, int32_t perProfile) const
-    {
-        return mEngine.getBindingIndex(tensor.name.c_str()) + mProfile * perProfile;
-    }
-    std::vector<void*> mBindings;
-#endif
-    nvinfer1::ICudaEngine& mEngine;
     std::vector<IoTensor> const& mTensors;
     int32_t mProfile;
     Stream mStream; // before the context: destroyed after it
@@ -652,7 +660,9 @@ struct PluginDeleter
 };
 using PluginPtr = std::unique_ptr<nvinfer1::IPluginV2DynamicExt, PluginDeleter>;
 
-//! One plugin object configured for a shape and enqueued on buffers of its own.
+//! One plugin object configured for its input and output shapes (input 0 --shape, the others
+//! --input-shape in order; the outputs --output-shape, or one of --shape) and enqueued on buffers of
+//! its own. fp32, linear format.
 struct CloneRun
 {
     explicit CloneRun(nvinfer1::IPluginV2DynamicExt* clone)
@@ -660,51 +670,104 @@ struct CloneRun
     {
     }
     PluginPtr plugin;
-    std::unique_ptr<DeviceBuffer> input;
-    std::unique_ptr<DeviceBuffer> output;
+    std::vector<std::unique_ptr<DeviceBuffer>> inputs;
+    std::vector<std::unique_ptr<DeviceBuffer>> outputs;
     std::unique_ptr<DeviceBuffer> workspace;
-    nvinfer1::PluginTensorDesc in{};
-    nvinfer1::PluginTensorDesc out{};
+    std::vector<nvinfer1::PluginTensorDesc> in;
+    std::vector<nvinfer1::PluginTensorDesc> out;
 
-    void configure(std::vector<int64_t> const& shape, uint32_t seed, cudaStream_t stream)
+    static nvinfer1::PluginTensorDesc describe(std::vector<int64_t> const& shape)
     {
-        nvinfer1::Dims dims{};
-        dims.nbDims = static_cast<int32_t>(shape.size());
-        std::copy(shape.begin(), shape.end(), dims.d);
-        in.dims = dims;
-        in.type = nvinfer1::DataType::kFLOAT;
-        in.format = nvinfer1::TensorFormat::kLINEAR;
-        in.scale = -1.0F;
-        out = in;
-        // Member by member: TensorRT >= 10 adds fields (opt) that stay zero, as in an aggregate init.
-        nvinfer1::DynamicPluginTensorDesc din{};
-        din.desc = in;
-        din.min = dims;
-        din.max = dims;
-        nvinfer1::DynamicPluginTensorDesc dout = din;
-        dout.desc = out;
-        plugin->configurePlugin(&din, 1, &dout, 1);
-        int64_t const count = volume(dims);
-        input = std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4);
-        output = std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4);
-        size_t const ws = plugin->getWorkspaceSize(&in, 1, &out, 1);
-        workspace = std::make_unique<DeviceBuffer>(std::max<size_t>(ws, 16));
-        std::vector<uint8_t> const host = randomInput(nvinfer1::DataType::kFLOAT, count, seed);
-        cudaCheck(cudaMemcpyAsync(input->data, host.data(), host.size(), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync");
+        nvinfer1::PluginTensorDesc desc{};
+        desc.dims.nbDims = static_cast<int32_t>(shape.size());
+        std::copy(shape.begin(), shape.end(), desc.dims.d);
+        desc.type = nvinfer1::DataType::kFLOAT;
+        desc.format = nvinfer1::TensorFormat::kLINEAR;
+        desc.scale = -1.0F;
+        return desc;
     }
 
+    void configure(std::vector<std::vector<int64_t>> const& inShapes, std::vector<std::vector<int64_t>> const& outShapes,
+        uint32_t seed, cudaStream_t stream)
+    {
+        in.clear();
+        out.clear();
+        for (auto const& s : inShapes)
+        {
+            in.push_back(describe(s));
+        }
+        for (auto const& s : outShapes)
+        {
+            out.push_back(describe(s));
+        }
+        if (plugin->getNbOutputs() != static_cast<int32_t>(out.size()))
+        {
+            throw std::runtime_error("the plugin has " + std::to_string(plugin->getNbOutputs()) + " outputs, "
+                + std::to_string(out.size()) + " given (--output-shape)");
+        }
+        // Member by member: TensorRT >= 10 adds fields (opt) that stay zero, as in an aggregate init.
+        std::vector<nvinfer1::DynamicPluginTensorDesc> din(in.size());
+        std::vector<nvinfer1::DynamicPluginTensorDesc> dout(out.size());
+        for (size_t i = 0; i < in.size(); ++i)
+        {
+            din[i].desc = in[i];
+            din[i].min = in[i].dims;
+            din[i].max = in[i].dims;
+        }
+        for (size_t i = 0; i < out.size(); ++i)
+        {
+            dout[i].desc = out[i];
+            dout[i].min = out[i].dims;
+            dout[i].max = out[i].dims;
+        }
+        plugin->configurePlugin(din.data(), static_cast<int32_t>(din.size()), dout.data(), static_cast<int32_t>(dout.size()));
+        inputs.clear();
+        outputs.clear();
+        for (size_t i = 0; i < in.size(); ++i)
+        {
+            int64_t const count = volume(in[i].dims);
+            inputs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4));
+            std::vector<uint8_t> const host = randomInput(nvinfer1::DataType::kFLOAT, count, seed + static_cast<uint32_t>(i));
+            cudaCheck(cudaMemcpyAsync(inputs.back()->data, host.data(), host.size(), cudaMemcpyHostToDevice, stream),
+                "cudaMemcpyAsync");
+        }
+        for (auto const& desc : out)
+        {
+            outputs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(volume(desc.dims)) * 4));
+        }
+        size_t const ws = plugin->getWorkspaceSize(in.data(), static_cast<int32_t>(in.size()), out.data(),
+            static_cast<int32_t>(out.size()));
+        workspace = std::make_unique<DeviceBuffer>(std::max<size_t>(ws, 16));
+        cudaCheck(cudaStreamSynchronize(stream), "cudaStreamSynchronize (inputs)"); // the host staging dies here
+    }
+
+    //! Every output's bytes, output 0 first.
     std::vector<uint8_t> run(cudaStream_t stream)
     {
-        cudaCheck(cudaMemsetAsync(output->data, 0xFF, output->bytes, stream), "cudaMemsetAsync (poison)");
-        void const* inputs[] = {input->data};
-        void* outputs[] = {output->data};
-        if (plugin->enqueue(&in, &out, inputs, outputs, workspace->data, stream) != 0)
+        std::vector<void const*> ins;
+        std::vector<void*> outs;
+        for (auto const& buffer : inputs)
+        {
+            ins.push_back(buffer->data);
+        }
+        for (auto const& buffer : outputs)
+        {
+            cudaCheck(cudaMemsetAsync(buffer->data, 0xFF, buffer->bytes, stream), "cudaMemsetAsync (poison)");
+            outs.push_back(buffer->data);
+        }
+        if (plugin->enqueue(in.data(), out.data(), ins.data(), outs.data(), workspace->data, stream) != 0)
         {
             throw std::runtime_error("the plugin's enqueue returned an error");
         }
-        std::vector<uint8_t> bytes(output->bytes);
-        cudaCheck(cudaMemcpyAsync(bytes.data(), output->data, bytes.size(), cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
-        cudaCheck(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+        std::vector<uint8_t> bytes;
+        for (auto const& buffer : outputs)
+        {
+            std::vector<uint8_t> part(buffer->bytes);
+            cudaCheck(cudaMemcpyAsync(part.data(), buffer->data, part.size(), cudaMemcpyDeviceToHost, stream),
+                "cudaMemcpyAsync");
+            cudaCheck(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+            bytes.insert(bytes.end(), part.begin(), part.end());
+        }
         return bytes;
     }
 };
@@ -744,6 +807,20 @@ int cloneCheck(Options const& options)
         {
             throw std::runtime_error("initialize() failed");
         }
+        std::vector<std::vector<int64_t>> inShapes{options.shape};
+        for (auto const& named : options.inputShapes)
+        {
+            inShapes.push_back(named.second);
+        }
+        std::vector<std::vector<int64_t>> outShapes;
+        for (auto const& named : options.outputShapes)
+        {
+            outShapes.push_back(named.second);
+        }
+        if (outShapes.empty())
+        {
+            outShapes.push_back(options.shape);
+        }
         Stream stream;
         CloneRun a(original->clone());
         CloneRun b(original->clone());
@@ -751,13 +828,13 @@ int cloneCheck(Options const& options)
         {
             throw std::runtime_error("clone() returned null");
         }
-        a.configure(options.shape, options.seed, stream.handle);
-        b.configure(options.shape, options.seed + 1, stream.handle);
+        a.configure(inShapes, outShapes, options.seed, stream.handle);
+        b.configure(inShapes, outShapes, options.seed + 1, stream.handle);
         std::vector<uint8_t> const before = a.run(stream.handle);
         b.run(stream.handle);
         // configured again (as a context's shapes being set again) at the same shape: a different
         // one would also catch state kept process-wide, which is check 2's fault, not this one's
-        b.configure(options.shape, options.seed + 2, stream.handle);
+        b.configure(inShapes, outShapes, options.seed + 2, stream.handle);
         b.run(stream.handle);
         b.plugin.reset(); // destroy(): TensorRT destroying one context's clone
         std::vector<uint8_t> const after = a.run(stream.handle);
@@ -845,7 +922,7 @@ int main(int argc, char** argv)
             {
                 profiles[static_cast<size_t>(t)] = options.profilePerThread ? t : 0;
                 workers.push_back(
-                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape, options.seed));
+                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape, options.inputShapes, options.seed));
             }
             Event referenceEvent;
             cudaCheck(cudaEventRecord(referenceEvent.handle, workers[0]->stream()), "cudaEventRecord");
@@ -868,7 +945,7 @@ int main(int argc, char** argv)
             }
             wallS = std::chrono::duration<double>(last - gate.start()).count();
         } // every thread's context is destroyed here, before the reference context exists
-        Worker single(*engine, tensors, 0, options.shape, options.seed);
+        Worker single(*engine, tensors, 0, options.shape, options.inputShapes, options.seed);
         single.enqueue();
         reference = single.outputs();
     }

@@ -98,6 +98,41 @@ SANITIZER_SHAPE = (3, 77)
 RESULT_PREFIX = "TPB_CONFORMANCE_RESULT "
 
 
+def fit_shape(op: OperatorSpec, shape: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """A conformance shape of input 0 as the operator can take it: an axis a weight keeps (a row's
+    hidden size: its constants are built at opt) or that inputs[0].dims fixes is opt's (or the fixed
+    value); the other axes as given."""
+    shape = list(shape)
+    first = op.inputs[0].name
+    for w in op.weights:
+        if (w.like or first) == first and w.axes is not None:
+            for axis in w.axes:
+                shape[axis] = PROFILE_OPT[axis]
+    for axis, d in enumerate(op.inputs[0].dims[: len(shape)]):
+        if isinstance(d, int):
+            shape[axis] = d
+    return tuple(shape)
+
+
+def clone_shapes(op: OperatorSpec) -> list[str]:
+    """The clone drive's shapes beyond --shape for a plugin of several inputs (its weights included:
+    they are plugin inputs) or outputs: --input-shape for each input 1.. then each weight, and
+    --output-shape for every output, in the plugin's order, at CLONE_SHAPE (fit_shape); none for an
+    operator of one input and one output of its shape."""
+    shape = fit_shape(op, CLONE_SHAPE)
+    shapes = op.all_shapes(shape)
+    outs = op.output_shapes(shape)
+    if len(shapes) == 1 and len(outs) == 1 and tuple(outs[0]) == tuple(shape):
+        return []
+    names = [t.name for t in (*op.inputs, *op.weights)]
+    args = []
+    for name, s in zip(names[1:], shapes[1:]):
+        args += ["--input-shape", f"{name}=" + "x".join(str(d) for d in s)]
+    for name, s in zip(op.outputs, outs):
+        args += ["--output-shape", f"{name}=" + "x".join(str(d) for d in s)]
+    return args
+
+
 class ConformanceError(RuntimeError):
     """A bad request to the conformance rule (unknown operator or flag, a missing library)."""
 
@@ -152,7 +187,8 @@ def engine_spec(target: Target, implementation: str | None = None) -> EngineSpec
     spec = from_ref(target.spec or target.operator)
     return EngineSpec(operator=target.operator, function=target.function,
                       implementation=implementation or target.implementation, kernel=target.kernel, dtype=target.dtype,
-                      profile="conformance", min=PROFILE_MIN, opt=PROFILE_OPT, max=PROFILE_MAX, beta=target.beta,
+                      profile="conformance", min=fit_shape(spec, PROFILE_MIN), opt=fit_shape(spec, PROFILE_OPT),
+                      max=fit_shape(spec, PROFILE_MAX), beta=target.beta,
                       spec_file="" if spec.builtin else target.spec)
 
 
@@ -452,8 +488,9 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
         return NA, (f"clone lifecycle: not run: no trt_runner ({runner}: the compile rule builds it where CMake "
                     "finds libnvinfer)")
     creator = target.plugin_name + (f"@{target.plugin_namespace}" if target.plugin_namespace else "")
+    op = from_ref(target.spec or target.operator)
     cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
-           "--shape", "x".join(str(d) for d in CLONE_SHAPE)]
+           "--shape", "x".join(str(d) for d in fit_shape(op, CLONE_SHAPE)), *clone_shapes(op)]
     returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
     found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
     if not found:
@@ -491,7 +528,12 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
                                              "where CMake finds libnvinfer)")
 
     run = run or run_command
-    shape = "x".join(str(d) for d in SANITIZER_SHAPE)
+    op = from_ref(target.spec or target.operator)
+    fitted = fit_shape(op, SANITIZER_SHAPE)
+    shape = "x".join(str(d) for d in fitted)
+    # the engine's other inputs at their rules' shapes (the runner binds every input by name)
+    others = [arg for t, s in zip(op.inputs[1:], op.input_shapes(fitted)[1:])
+              for arg in ("--input-shape", f"{t.name}=" + "x".join(str(d) for d in s))]
     t0 = time.perf_counter()
 
     def one(tool: str) -> tuple[str, str]:
@@ -501,7 +543,7 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
         cmd = [sanitizer, "--tool", tool, "--error-exitcode", "99", "--report-api-errors", "no",
                *(["--racecheck-report", "all"] if tool == "racecheck" else []),
                str(runner), "--engine", str(engine), "--plugins", str(target.library), "--plugin-init",
-               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape]
+               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape, *others]
         returncode, output = run(cmd, settings.sanitizer_timeout_s)
         return parse_sanitizer(tool, returncode, output)
 

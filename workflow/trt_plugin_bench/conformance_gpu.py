@@ -23,11 +23,20 @@ import tensorrt as trt
 
 from . import oracle as ref
 from .backends import tensorrt_backend as tb
-from .backends.base import EngineSpec
-from .conformance import PROFILE_MAX, PROFILE_MIN, PROFILE_OPT, PROFILES_PER_ENGINE, RESULT_PREFIX, Target, engine_spec
+from .backends.base import EngineSpec, combine_checks
+from .backends.trt_network import dynamic_input_profiles
+from .conformance import (
+    PROFILE_MAX,
+    PROFILE_OPT,
+    PROFILES_PER_ENGINE,
+    RESULT_PREFIX,
+    Target,
+    engine_spec,
+    fit_shape,
+)
 from .cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
 from .operators import from_ref
-from .specs import OperatorSpec, numerics_of
+from .specs import OperatorSpec, aux_arrays, input0_generator, numerics_of
 
 OUTPUT_CAPACITY = int(np.prod(PROFILE_MAX))  # every context's buffers hold the profile's max
 # runtimes live until the process ends: every engine (a mode's local) is gone before its runtime
@@ -125,7 +134,8 @@ def _build(t: Target, path: Path, implementation: str | None = None) -> dict:
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 64 << 20)
     for _ in range(PROFILES_PER_ENGINE):
         profile = builder.create_optimization_profile()
-        profile.set_shape(tb.INPUT, PROFILE_MIN, PROFILE_OPT, PROFILE_MAX)
+        for name, lo, opt, hi in dynamic_input_profiles(_operator(t), spec):  # input 0 and the others' shape rules
+            profile.set_shape(name, lo, opt, hi)
         config.add_optimization_profile(profile)
     t0 = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
@@ -142,58 +152,101 @@ def mode_build(payload: dict) -> dict:
 
 
 class Context:
-    """One execution context on its own profile and non-blocking stream, with max-sized buffers."""
+    """One execution context on its own profile and non-blocking stream, with max-sized buffers for
+    every input and every output of the engine (bound by name)."""
 
     def __init__(self, engine: trt.ICudaEngine, profile: int, logger: tb.CapturingLogger):
         self.logger = logger
+        self.engine = engine
         self.context = engine.create_execution_context()
         if self.context is None:
             raise RuntimeError(f"create_execution_context failed: {logger.errors()}")
         self.stream = cuda.Stream(flags=tb.NON_BLOCKING)
         if not self.context.set_optimization_profile_async(profile, self.stream.handle):
             raise RuntimeError(f"set_optimization_profile_async({profile}) failed: {logger.errors()}")
-        self.d_in = DeviceBuffer(OUTPUT_CAPACITY * 4)
-        self.d_out = DeviceBuffer(OUTPUT_CAPACITY * 4)
+        self.names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        self.inputs = [n for n in self.names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.outputs = [n for n in self.names if engine.get_tensor_mode(n) != trt.TensorIOMode.INPUT]
+        # every tensor at most the profile's max of input 0 (an output or another input is no larger)
+        self.buffers = {n: DeviceBuffer(OUTPUT_CAPACITY * 4) for n in self.names}
         self.shape: tuple[int, ...] = ()
         self.x: np.ndarray | None = None
 
+    @property
+    def d_in(self) -> DeviceBuffer:
+        return self.buffers[tb.INPUT]
+
+    @property
+    def d_out(self) -> DeviceBuffer:
+        return self.buffers[tb.OUTPUT]
+
     def prepare(self, shape: tuple[int, ...], t: Target, seed: int) -> None:
-        """Input ``shape`` of target ``t``'s dtype, drawn with its operator's generator (the spec's)."""
+        """Input 0 at ``shape`` (fit to the operator: fit_shape) of target ``t``'s dtype, drawn with
+        its operator's generator (the spec's); the other inputs the spec's values (specs.aux_arrays)."""
         dtype = t.dtype
-        self.generator = _operator(t).inputs[0].generator
-        self.shape = tuple(shape)
-        if not self.context.set_input_shape(tb.INPUT, self.shape):
-            raise RuntimeError(f"set_input_shape({list(shape)}) refused: {self.logger.errors()}")
-        for name, buf in ((tb.INPUT, self.d_in), (tb.OUTPUT, self.d_out)):
+        op = _operator(t)
+        self.generator = input0_generator(op)  # every edge value of input 0 meets each of the others'
+        self.shape = fit_shape(op, shape)
+        shapes = op.input_shapes(self.shape)
+        others = [a for a, _ in aux_arrays(op, self.shape, dtype)[: len(op.inputs) - 1]]
+        names = [tb.INPUT, *(i.name for i in op.inputs[1:])]
+        if sorted(names) != sorted(self.inputs):
+            raise RuntimeError(f"the engine's inputs {self.inputs} are not the spec's {names}")
+        for name, s in zip(names, shapes):
+            if any(d < 0 for d in self.engine.get_tensor_shape(name)) and not self.context.set_input_shape(name, s):
+                raise RuntimeError(f"set_input_shape({name}, {list(s)}) refused: {self.logger.errors()}")
+        for name, buf in self.buffers.items():
             if not self.context.set_tensor_address(name, buf.ptr):
                 raise RuntimeError(f"set_tensor_address({name}) failed: {self.logger.errors()}")
         self.x = ref.random_input(self.shape, dtype, seed, generator=self.generator)  # the spec's values
-        cuda.memcpy_htod(self.d_in.ptr, np.ascontiguousarray(self.x))
+        for name, a in zip(names, [self.x, *others]):
+            cuda.memcpy_htod(self.buffers[name].ptr, np.ascontiguousarray(a))
         # a pageable copy may return before its DMA lands, unordered with a non-blocking stream
         cuda.Context.synchronize()
 
     def poison(self, dtype: str) -> None:
-        set_pattern(self.d_out, ref.poison((1,), dtype), self.stream)
+        for name in self.outputs:
+            set_pattern(self.buffers[name], ref.poison((1,), dtype), self.stream)
 
     def enqueue(self) -> None:
         if not self.context.execute_async_v3(self.stream.handle):
             raise RuntimeError(f"execute_async_v3 failed: {self.logger.errors()}")
 
-    def output(self) -> np.ndarray:
+    def outputs_all(self) -> list[np.ndarray]:
+        """Every output in the spec's order (output 0 OUTPUT, the others by their names)."""
         self.stream.synchronize()
-        out = np.empty(self.x.size, dtype=self.x.dtype)
-        cuda.memcpy_dtoh(out, self.d_out.ptr)
-        return out.reshape(self.shape)
+        outs = []
+        for name in [tb.OUTPUT, *(n for n in self.outputs if n != tb.OUTPUT)]:
+            out = np.empty(tuple(self.context.get_tensor_shape(name)), dtype=self.x.dtype)
+            if out.size:
+                cuda.memcpy_dtoh(out, self.buffers[name].ptr)
+            outs.append(out)
+        return outs
+
+    def output(self) -> np.ndarray:
+        """Every output's bytes, output 0 first, flat (what two engines are compared by, bit for bit)."""
+        outs = self.outputs_all()
+        return outs[0] if len(outs) == 1 else np.concatenate([o.reshape(-1) for o in outs])
 
     def check(self, t: Target, what: str) -> dict:
-        result = ref.check_output(self.output(), self.x, numerics_of(_operator(t)), t.dtype, t.beta, expected_shape=self.shape,
-                                  tensorrt_layers=t.implementation == "native")
-        return {"what": what, "ok": bool(result.ok), "message": result.message}
+        op = _operator(t)
+        num = numerics_of(op)
+        expected = op.output_shapes(self.shape)
+        outs = self.outputs_all()
+        order = [tb.OUTPUT, *op.outputs[1:]]
+        got_order = [tb.OUTPUT, *(n for n in self.outputs if n != tb.OUTPUT)]
+        if got_order != order and sorted(got_order) == sorted(order):
+            outs = [outs[got_order.index(n)] for n in order]
+        results = [ref.check_output(y, self.x, num, t.dtype, t.beta, expected_shape=s,
+                                    tensorrt_layers=t.implementation == "native", output=j)
+                   for j, (y, s) in enumerate(zip(outs, expected))]
+        result = combine_checks(results)
+        return {"what": what, "ok": bool(result.ok) and len(outs) == len(expected), "message": result.message}
 
     def close(self) -> None:
         self.stream.synchronize()
-        self.d_in.free()
-        self.d_out.free()
+        for buf in self.buffers.values():
+            buf.free()
         self.context = None  # the last reference: TensorRT destroys the context (and its plugin clones)
 
 

@@ -56,8 +56,10 @@ class NativeRunResult:
 def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                      shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
                      warmup: int | None = None, seed: int | None = None, time_every: int = 1,
-                     graph_batch: int = 1) -> list[str]:
-    """The runner's command line; refuses values the runner would refuse."""
+                     graph_batch: int = 1, input_shapes: Sequence[tuple[str, Sequence[int]]] = ()) -> list[str]:
+    """The runner's command line; refuses values the runner would refuse. ``input_shapes``: (name,
+    shape) of the engine's other inputs (an operator of several inputs; ``shape`` is input 0's):
+    one --input-shape NAME=d0xd1 each."""
     if graph_batch != 1 and not graph:
         raise ValueError("graph_batch needs graph (enqueues captured into one CUDA graph)")
     for name, value in (("threads", threads), ("iterations", iterations), ("time_every", time_every),
@@ -67,12 +69,19 @@ def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], thread
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not shape:
         raise ValueError("shape must have at least one dimension")
+    for name, other in input_shapes:
+        if not name or "=" in name or not other or any(
+                not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in other):
+            raise ValueError(f"input_shapes: input {name!r} needs a name without '=' and positive dimensions, "
+                             f"got {list(other)}")
     args = [str(runner), "--engine", str(engine)]
     if plugins:
         if any("," in str(p) for p in plugins):
             raise ValueError(f"a plugin path contains ',', which the runner's --plugins list cannot carry: {plugins}")
         args += ["--plugins", ",".join(str(p) for p in plugins)]
     args += ["--threads", str(threads), "--iterations", str(iterations), "--shape", "x".join(str(d) for d in shape)]
+    for name, other in input_shapes:
+        args += ["--input-shape", f"{name}=" + "x".join(str(d) for d in other)]
     if graph:
         args.append("--graph")
     if graph_batch != 1:
@@ -157,12 +166,13 @@ def parse_result(stdout: str) -> NativeRunResult:
 
 def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
-               timeout_s: float = 600.0, time_every: int = 1, graph_batch: int = 1) -> NativeRunResult:
+               timeout_s: float = 600.0, time_every: int = 1, graph_batch: int = 1,
+               input_shapes: Sequence[tuple[str, Sequence[int]]] = ()) -> NativeRunResult:
     """Run the runner and return its validated result. A run that reports errors or differing
     outputs still returns (result.ok is False: the caller labels or refuses it); a usage error, a
     crash or output that is not the promised JSON raises NativeRunnerError."""
     args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread,
-                            time_every=time_every, graph_batch=graph_batch)
+                            time_every=time_every, graph_batch=graph_batch, input_shapes=input_shapes)
     iterations = -(-iterations // graph_batch) * graph_batch  # the runner rounds up to whole launches
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)

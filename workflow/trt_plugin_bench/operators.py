@@ -85,8 +85,9 @@ def plugin_library_in(manifest: dict, spec: OperatorSpec) -> Path | None:
 
 
 def generator_for(engine_spec: object) -> specs.Generator | None:
-    """Input 0's value generator of an engine's operator (oracle.random_input's ``generator``)."""
-    return for_engine(engine_spec).inputs[0].generator
+    """Input 0's value generator of an engine's operator (oracle.random_input's ``generator``): its
+    edge values repeated to meet each of the other inputs' (specs.input0_generator)."""
+    return specs.input0_generator(for_engine(engine_spec))
 
 
 def moved_bytes(engine_spec: object, shape: tuple[int, ...]) -> int:
@@ -183,11 +184,6 @@ def tensorrt_support(op: str, dtype: str, major: int) -> str | None:
         return f"{op} needs TensorRT >= {spec.min_tensorrt_major} (IPluginV3); this is {major}"
     if dtype == "bf16" and major < 10:
         return f"bf16 needs TensorRT >= 10; this is {major}"
-    if len(spec.inputs) > 1 or len(spec.outputs) > 1:
-        # the network builds them (trt_network.populate_network); the runtime's buffers, timers and
-        # checks bind input 0 and output 0 only so far
-        return (f"{op} has {len(spec.inputs)} inputs and {len(spec.outputs)} outputs; the TensorRT backend's runtime "
-                "binds one input and one output today (the CPU reference backend runs it)")
     return None
 
 

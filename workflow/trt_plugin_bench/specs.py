@@ -765,10 +765,58 @@ def numerics_of(spec: OperatorSpec) -> oracle.Numerics:
 AUX_SEED = 7919  # the other inputs' and the weights' draws: fixed, so every process sees the same values
 
 
+def _edge_count(gen: Generator) -> int:
+    """How many edge values a generator's edges give (the same for every dtype: a kind is two or one)."""
+    return int(oracle.edge_values(tuple(gen.edges), "fp32").size)
+
+
+def input0_generator(spec: OperatorSpec) -> Generator:
+    """Input 0's generator as every rule draws it: its own, with its edge values repeated once per
+    combination of the other inputs' edge values (the product of their counts), so that, element by
+    element, each of its edge values meets each of theirs (aux_arrays lays theirs out to match:
+    edge values checked pairwise across inputs). One input: its generator unchanged."""
+    gen = spec.inputs[0].generator
+    repeats = 1
+    for t in spec.inputs[1:]:
+        repeats *= max(1, _edge_count(t.generator))
+    return gen if repeats == 1 or not gen.edges else dataclasses.replace(gen, edges=tuple(gen.edges) * repeats)
+
+
+def _pairwise_edges(spec: OperatorSpec, shape: Sequence[int], dtype: str, arrays: list[np.ndarray]) -> None:
+    """Lay the other inputs' edge values over the first elements of input 0 that carry its repeated
+    edge values (input0_generator): input 0's element m holds its edge m mod e0; input k's element
+    that meets it (broadcasting) holds its edge (m // (e0 e1 .. e(k-1))) mod ek, so every combination
+    of edge values meets in one element. An input whose elements would meet two of those positions
+    (a broadcast axis inside the block) keeps the first; its own edges at its end stay as drawn."""
+    shape0 = tuple(int(d) for d in shape)
+    n0 = int(np.prod(shape0, dtype=np.int64))
+    period = _edge_count(spec.inputs[0].generator)
+    if n0 == 0 or period == 0:
+        return
+    total = period
+    for t in spec.inputs[1:]:
+        total *= max(1, _edge_count(t.generator))
+    m = np.arange(min(n0, total), dtype=np.int64)
+    coords = np.unravel_index(m, shape0)
+    for t, arr in zip(spec.inputs[1:], arrays):
+        dt = t.dtype_for(dtype)
+        values = oracle.edge_values(tuple(t.generator.edges), dt)
+        if values.size == 0 or arr.ndim != len(shape0) or any(a not in (1, b) for a, b in zip(arr.shape, shape0)):
+            continue  # no edges, or not broadcast against input 0 axis by axis: its own layout stands
+        idx = tuple(np.zeros_like(c) if a == 1 else c for c, a in zip(coords, arr.shape))
+        flat = np.ravel_multi_index(idx, arr.shape)
+        _, first = np.unique(flat, return_index=True)
+        chosen = values[(m[first] // period) % values.size]
+        arr.reshape(-1)[flat[first]] = oracle.to_device_dtype(chosen.astype(np.float32), dt)
+        period *= values.size
+
+
 def aux_arrays(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> list[tuple[np.ndarray, str]]:
     """The other inputs (1..N-1) and the weights of ``spec`` when input 0 has ``shape`` at engine
     dtype ``dtype``: (device array, its dtype), each drawn with its own generator (edge values in its
-    first and last elements), the same in every process. Cached per (shape, dtype)."""
+    first and last elements; the other inputs' first ones laid out to meet each of input 0's edge
+    values: _pairwise_edges), the same in every process. Cached per (shape, dtype). The weights are
+    constants of the engine: drawn alone, never paired."""
     key = (id(spec), tuple(shape), dtype)
     entry = _AUX.get(key)
     if entry is None or entry[0] is not spec:
@@ -776,6 +824,7 @@ def aux_arrays(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> list[tup
         shapes = [*spec.input_shapes(shape)[1:], *spec.weight_shapes(shape)]
         arrays = [(oracle.random_input(s, t.dtype_for(dtype), AUX_SEED + k, generator=t.generator), t.dtype_for(dtype))
                   for k, (t, s) in enumerate(zip(tensors, shapes))]
+        _pairwise_edges(spec, shape, dtype, [a for a, _ in arrays[: len(spec.inputs) - 1]])
         if len(_AUX) > 64:
             _AUX.clear()
         entry = _AUX[key] = (spec, arrays)

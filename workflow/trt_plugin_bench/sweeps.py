@@ -144,6 +144,14 @@ def digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8)).hexdigest()
 
 
+def digest_all(outs: list[np.ndarray]) -> str:
+    """Every output's bytes (output 0 first): ``digest`` of the one output of a one-output operator
+    (so golden files of before stay valid), else sha256 of each output's digest in order."""
+    if len(outs) == 1:
+        return digest(outs[0])
+    return hashlib.sha256("".join(digest(y) for y in outs).encode()).hexdigest()
+
+
 def golden_shape(spec: EngineSpec, backend: Backend) -> tuple[int, ...]:
     """The shape of the golden output: opt, or on a backend that limits sizes (Backend.max_elements:
     the CPU reference backend) min when opt has more than REFERENCE_GOLDEN_MAX_ELEMENTS elements."""
@@ -205,8 +213,8 @@ def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, pro
     engine = backend.load(engine_path, plugin_library)
     shape = golden_shape(spec, backend)
     x = ref.random_input(shape, dtype, GOLDEN_SEED, generator=generator_for(spec))
-    y = engine.infer(x)
-    check = engine.check(y, x, shape)
+    ys = engine.infer_all(x)  # every output, checked against float64 and digested for the round trip
+    check = engine.check_all(ys, x, shape)
     accuracy = accuracy_rows(backend.name, engine, op_spec, shape)
     if accuracy_path is not None:  # written first: a failing engine's accuracy is kept
         write_rows(accuracy_path, AccuracyRow, accuracy)
@@ -217,7 +225,7 @@ def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, pro
             "reported in the accuracy table, the timing goes on")
     tmp = golden_path.with_name(golden_path.name + ".tmp.npz")
     np.savez(tmp, seed=np.int64(GOLDEN_SEED), shape=np.asarray(shape, dtype=np.int64), dtype=np.str_(dtype),
-             x_sha256=np.str_(digest(x)), y_sha256=np.str_(digest(y)), pid=np.int64(os.getpid()))
+             x_sha256=np.str_(digest(x)), y_sha256=np.str_(digest_all(ys)), pid=np.int64(os.getpid()))
     tmp.replace(golden_path)
     engine.close()
     log(f"built {engine_path.name}: {record['engine_bytes']} bytes in {facts.get('build_seconds', 0):.2f} s; {check.message}")
@@ -236,7 +244,7 @@ def accuracy_rows(backend_name: str, engine, op_spec: OperatorSpec, shape: tuple
     side = "tensorrt_layers" if op_spec.tensorrt_layers else "plugin"
     rows = []
     for inputs, x in (("random", random_x), ("edge", edge_x)):
-        c = engine.check(engine.infer(x), x, shape)
+        c = engine.check_all(engine.infer_all(x), x, shape)  # every output
         worst = "; ".join(f"x={w[0]!r} got={w[1]!r} ref={w[2]!r} ({w[3]:.3g} ulp)" for w in c.worst)
         if not c.ok:
             worst = c.message
@@ -485,10 +493,10 @@ def roundtrip_child(backend_name: str, engine_path: Path, golden_path: Path, man
         if digest(x) != str(g["x_sha256"]):
             raise RuntimeError(f"the loader regenerated a different input from seed {int(g['seed'])} than the "
                                "building process: are both running the same numpy?")
-    y = engine.infer(x)
-    actual = digest(y)
+    ys = engine.infer_all(x)  # every output, digested as the building process did (digest_all)
+    actual = digest_all(ys)
     engine.close()
-    same = tuple(y.shape) == shape and actual == expected
+    same = tuple(ys[0].shape) == shape and actual == expected
     return {"loader_pid": os.getpid(), "builder_pid": int(g["pid"]), "bit_identical": same,
             "differing_bytes": 0 if same else -1, "deserialize_ms": deserialize_ms,
             "sha256": actual, "golden_sha256": expected, "shape": list(shape)}
@@ -573,12 +581,15 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
     shape = tcfg.shape
     base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
     every, batch = tcfg.native_time_every, tcfg.native_graph_batch
+    op_spec = for_engine(spec)
+    # the other inputs' shapes from the spec's rules (input 0 is threads.shape): the runner binds them all by name
+    others = list(zip((t.name for t in op_spec.inputs[1:]), op_spec.input_shapes(tuple(shape))[1:]))
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
     def once(count: int, graph: bool, graph_batch: int, iterations: int) -> NativeRunResult:
         result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
-                            time_every=every, graph_batch=graph_batch)
+                            time_every=every, graph_batch=graph_batch, input_shapes=others)
         if not result.ok:
             wrong.append(f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))}): "
                          f"outputs_identical={str(result.outputs_identical).lower()}"
@@ -628,14 +639,14 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
     expected = []
     with engine.worker() as w:
         for x in inputs:
-            y = w.infer(x)
-            check = engine.check(y, x, shape)
+            ys = w.infer_all(x)  # every output
+            check = engine.check_all(ys, x, shape)
             if not check.ok and not for_engine(spec).tensorrt_layers:
                 raise RuntimeError(f"single-threaded output is wrong: {check.message}")
             if not check.ok:  # TensorRT's own layers: the accuracy table says so; threads compare bit for bit
                 log(f"single-threaded output outside the tolerance of TensorRT's layers (the accuracy table "
                     f"reports it; the threads are compared with it bit for bit): {check.message[:300]}")
-            expected.append(y)
+            expected.append(ys)
     rows: list[ThreadRow] = []
     counts = sorted(tcfg.counts)
     for i, count in enumerate(counts, 1):
@@ -651,9 +662,9 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
                     for it in range(iterations):
                         k = (t + it) % len(inputs)
                         t0 = time.perf_counter()
-                        y = w.infer(inputs[k])
+                        ys = w.infer_all(inputs[k])
                         latencies[t].append(time.perf_counter() - t0)
-                        if not np.array_equal(y.view(np.uint8), expected[k].view(np.uint8)):
+                        if not all(np.array_equal(y.view(np.uint8), e.view(np.uint8)) for y, e in zip(ys, expected[k])):
                             failures[t] += 1
             except Exception as exc:
                 errors.append(f"thread {t}: {type(exc).__name__}: {exc}")

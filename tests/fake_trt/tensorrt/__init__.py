@@ -1,9 +1,14 @@
-"""A stand-in for the tensorrt module (tests only): just what trt_network needs to build a network
-description, recorded instead of built. tests/test_trt_network.py imports it in a subprocess."""
+"""A stand-in for the tensorrt module (tests only): what trt_network needs to build a network
+description, recorded instead of built (tests/test_trt_network.py), and an engine and execution
+contexts that run on the CPU through the stand-in pycuda (fake_trt/pycuda: "device" memory is host
+memory) with TensorRT 8.6's name-based API (tests/test_trt_runtime_multi.py). Imported in a subprocess."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
+
+import numpy as np
 
 __version__ = "10.0.0"
 float32, float16, bfloat16 = "float32", "float16", "bfloat16"
@@ -137,3 +142,119 @@ class _Registry:
 
 def get_plugin_registry() -> _Registry:
     return _Registry()
+
+
+# -- runtime: an engine of named I/O tensors and its execution contexts (TensorRT 8.6's name-based API)
+class TensorIOMode(Enum):
+    NONE = 0
+    INPUT = 1
+    OUTPUT = 2
+
+
+def nptype(dtype: str) -> type:
+    return {"float32": np.float32, "float16": np.float16}[dtype]
+
+
+class FakeEngine:
+    """An ICudaEngine stand-in. ``io``: (name, TensorIOMode, dtype, dims with -1 where dynamic) per
+    tensor; ``profile``: {input name: (min, opt, max)}; ``output_shapes(input shapes by name)`` and
+    ``compute(input arrays by name)`` give each output's shape and values (by name). A context
+    refuses to run unless every dynamic input has its shape and every tensor its address, and reads
+    its inputs from (and writes its outputs to) the addresses bound, as TensorRT does."""
+
+    def __init__(self, io: list, profile: dict, output_shapes: Callable, compute: Callable, profiles: int = 1) -> None:
+        self.io, self.profile, self.output_shapes, self.compute = io, profile, output_shapes, compute
+        self.num_optimization_profiles = profiles
+        self.contexts_created = 0
+        self.executions = 0
+
+    @property
+    def num_io_tensors(self) -> int:
+        return len(self.io)
+
+    def _entry(self, name: str) -> tuple:
+        for entry in self.io:
+            if entry[0] == name:
+                return entry
+        raise KeyError(f"fake engine: no tensor {name!r}")
+
+    def get_tensor_name(self, i: int) -> str:
+        return self.io[i][0]
+
+    def get_tensor_mode(self, name: str) -> TensorIOMode:
+        return self._entry(name)[1]
+
+    def get_tensor_dtype(self, name: str) -> str:
+        return self._entry(name)[2]
+
+    def get_tensor_shape(self, name: str) -> tuple:
+        return tuple(self._entry(name)[3])
+
+    def get_tensor_profile_shape(self, name: str, profile: int) -> tuple:
+        return self.profile[name]
+
+    def create_execution_context(self) -> FakeContext:
+        self.contexts_created += 1
+        return FakeContext(self)
+
+
+class FakeContext:
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+        self.shapes: dict[str, tuple] = {}
+        self.addresses: dict[str, int] = {}
+        self.profile: int | None = None
+
+    def set_optimization_profile_async(self, index: int, stream: int) -> bool:
+        self.profile = index
+        return 0 <= index < self.engine.num_optimization_profiles
+
+    def set_input_shape(self, name: str, shape: tuple) -> bool:
+        lo, _, hi = self.engine.profile[name]
+        shape = tuple(shape)
+        if len(shape) != len(lo) or any(not a <= d <= b for a, d, b in zip(lo, shape, hi)):
+            return False
+        self.shapes[name] = shape
+        return True
+
+    def _input_shapes(self) -> dict[str, tuple] | None:
+        out = {}
+        for name, mode, _, dims in self.engine.io:
+            if mode is TensorIOMode.INPUT:
+                shape = tuple(dims) if all(d >= 0 for d in dims) else self.shapes.get(name)
+                if shape is None:
+                    return None
+                out[name] = shape
+        return out
+
+    def get_tensor_shape(self, name: str) -> tuple:
+        entry = self.engine._entry(name)
+        shapes = self._input_shapes()
+        if entry[1] is TensorIOMode.INPUT:
+            return shapes[name] if shapes and name in shapes else tuple(entry[3])
+        if shapes is None:
+            return tuple(entry[3])  # still dynamic: an input's shape is unset
+        return tuple(self.engine.output_shapes(shapes)[name])
+
+    def set_tensor_address(self, name: str, ptr: int) -> bool:
+        self.engine._entry(name)
+        self.addresses[name] = int(ptr)
+        return True
+
+    def execute_async_v3(self, stream: int) -> bool:
+        from pycuda import driver
+
+        shapes = self._input_shapes()
+        if shapes is None or any(entry[0] not in self.addresses for entry in self.engine.io):
+            return False  # TensorRT: "not all input shapes/addresses are specified"
+        arrays = {}
+        for name, shape in shapes.items():
+            dt = np.dtype(nptype(self.engine.get_tensor_dtype(name)))
+            n = int(np.prod(shape, dtype=np.int64))
+            arrays[name] = driver.read(self.addresses[name], n * dt.itemsize).view(dt).reshape(shape)
+        outs = self.engine.compute(arrays)
+        for name, value in outs.items():
+            dt = np.dtype(nptype(self.engine.get_tensor_dtype(name)))
+            driver.write(self.addresses[name], np.ascontiguousarray(value, dtype=dt))
+        self.engine.executions += 1
+        return True

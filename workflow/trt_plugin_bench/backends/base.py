@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from abc import ABC, abstractmethod
@@ -186,6 +187,11 @@ class Worker(AbstractContextManager):
     @abstractmethod
     def infer(self, x: np.ndarray) -> np.ndarray: ...
 
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every output of one inference (output 0 first); input 0 is ``x``, the other inputs the
+        spec's (specs.aux_arrays). An operator of one output: ``[infer(x)]``."""
+        return [self.infer(x)]
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 
@@ -198,7 +204,12 @@ class Engine(ABC):
 
     @abstractmethod
     def infer(self, x: np.ndarray) -> np.ndarray:
-        """One inference, host in and out; refuses shapes outside the profile."""
+        """One inference, host in and out; refuses shapes outside the profile. Output 0."""
+
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every output of one inference, output 0 first (input 0 is ``x``; the other inputs and the
+        weights are the spec's, specs.aux_arrays). An operator of one output: ``[infer(x)]``."""
+        return [self.infer(x)]
 
     @abstractmethod
     def timer(self, shape: tuple[int, ...], mode: str, seed: int, verify_max_elements: int,
@@ -223,6 +234,20 @@ class Engine(ABC):
         return check_output(out, x, numerics_for(spec), spec.dtype, spec.beta, expected_shape,
                             tensorrt_layers=self.tensorrt_layers)
 
+    def check_all(self, outs: list[np.ndarray], x: np.ndarray, shape: tuple[int, ...] | None = None) -> CheckResult:
+        """Every output of one inference (``infer_all``) against its float64 reference, each held to
+        the spec's tolerance for this engine's side and to its own shape rule: one result, failing
+        if any output fails (combine_checks). One output: ``check``."""
+        from ..operators import for_engine, numerics_for
+
+        if len(outs) == 1:
+            return self.check(outs[0], x, shape)
+        spec = self.spec
+        shapes = for_engine(spec).output_shapes(tuple(x.shape)) if shape is not None else [None] * len(outs)
+        num = numerics_for(spec)
+        return combine_checks([check_output(y, x, num, spec.dtype, spec.beta, s, tensorrt_layers=self.tensorrt_layers,
+                                            output=j) for j, (y, s) in enumerate(zip(outs, shapes))])
+
     def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult:
         """``check`` of an output whose input repeats ``block`` (oracle.check_tiled): one block
         against float64, the rest by bit identity with it."""
@@ -233,6 +258,21 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
+
+
+def combine_checks(results: list[CheckResult]) -> CheckResult:
+    """The checks of an inference's outputs (output 0 first) as one result: failing if any output
+    fails, its counts summed, its worst element the worst output's, its message one part per output."""
+    if len(results) == 1:
+        return results[0]
+    bad = [r for r in results if not r.ok]
+    worst = max(results, key=lambda r: r.max_ulp_err)
+    return dataclasses.replace(
+        bad[0] if bad else results[0], ok=not bad, checked=sum(r.checked for r in results),
+        mismatches=sum(r.mismatches for r in results), unwritten=sum(r.unwritten for r in results),
+        max_ulp_err=worst.max_ulp_err, max_bound_ratio=max(r.max_bound_ratio for r in results),
+        mean_ulp_err=float(np.mean([r.mean_ulp_err for r in results])), worst=worst.worst,
+        message="; ".join(f"output {j}: {r.message}" for j, r in enumerate(results)))
 
 
 class Backend(ABC):

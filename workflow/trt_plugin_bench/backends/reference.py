@@ -7,7 +7,6 @@ so the build / serialize / load / round-trip path is exercised the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -24,7 +23,17 @@ from ..operators import generator_for, numerics_for
 from ..oracle import CheckResult
 from ..records import CalibrationRow, DeviceInfo
 from ..settings import ReferenceSettings, section_from
-from .base import Backend, Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker, read_build_record
+from .base import (
+    Backend,
+    Engine,
+    EngineLoadError,
+    EngineSpec,
+    Timer,
+    TimingArena,
+    Worker,
+    combine_checks,
+    read_build_record,
+)
 from .engine_files import discard_corrupt
 
 MAGIC = b"TPBREF\x00\x01"
@@ -146,6 +155,9 @@ class ReferenceWorker(Worker):
     def infer(self, x: np.ndarray) -> np.ndarray:
         return self.engine.infer(x)
 
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.engine.infer_all(x)
+
 
 class ReferenceEngine(Engine):
     def __init__(self, spec: EngineSpec, extra_work: int = 0):
@@ -171,14 +183,14 @@ class ReferenceEngine(Engine):
         for j in range(1, self.math.outputs):
             y = ref.compute_float32(self.math, x, spec.dtype, spec.beta, output=j)
             results.append(ref.check_output(y, x, self.math, spec.dtype, spec.beta, output=j))
-        bad = [r for r in results if not r.ok]
-        worst = max(results, key=lambda r: r.max_ulp_err)
-        return dataclasses.replace(
-            bad[0] if bad else first, ok=not bad, checked=sum(r.checked for r in results),
-            mismatches=sum(r.mismatches for r in results), unwritten=sum(r.unwritten for r in results),
-            max_ulp_err=worst.max_ulp_err, max_bound_ratio=max(r.max_bound_ratio for r in results),
-            mean_ulp_err=float(np.mean([r.mean_ulp_err for r in results])), worst=worst.worst,
-            message="; ".join(f"output {j}: {r.message}" for j, r in enumerate(results)))
+        return combine_checks(results)
+
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every output, as the spec's CPU implementation computes them (output 0 through ``infer``)."""
+        first = self.infer(x)
+        spec = self.spec
+        return [first, *(ref.compute_float32(self.math, x, spec.dtype, spec.beta, output=j)
+                         for j in range(1, self.math.outputs))]
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         self.spec.check_shape(tuple(x.shape))

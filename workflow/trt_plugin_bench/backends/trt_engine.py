@@ -22,7 +22,7 @@ from ..operators import for_engine
 from .base import Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 from .engine_files import discard_corrupt
 from .trt_common import INPUT, TRT_MAJOR, BuildError, CapturingLogger
-from .trt_network import input_profiles, network_flags, populate_network
+from .trt_network import dynamic_input_profiles, network_flags, populate_network
 from .trt_runtime import TrtArena, TrtTimer, TrtWorker, _Bindings
 
 
@@ -71,7 +71,7 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
     # identical profiles, one per concurrently running execution context (see TrtEngine)
     for _ in range(int(builder_cfg.get("profiles_per_engine", 1))):
         profile = builder.create_optimization_profile()
-        for name, lo, opt, hi in input_profiles(for_engine(spec), spec):  # input 0 and the others' rules
+        for name, lo, opt, hi in dynamic_input_profiles(for_engine(spec), spec):  # input 0 and the others' rules
             profile.set_shape(name, lo, opt, hi)
         config.add_optimization_profile(profile)
     t0 = time.perf_counter()
@@ -161,6 +161,9 @@ class TrtEngine(Engine):
             self._free_profiles.append(index)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.infer_all(x)[0]
+
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
         self.spec.check_shape(tuple(x.shape))
         if self._bindings is None:
             self._bindings = _Bindings(self, self.context_lock)

@@ -121,6 +121,13 @@ def input_profiles(op_spec: object, spec: EngineSpec) -> list[tuple[str, tuple, 
     return [(name, lo, opt, hi) for name, lo, opt, hi in zip(input_names(op_spec), *shapes)]
 
 
+def dynamic_input_profiles(op_spec: object, spec: EngineSpec) -> list[tuple[str, tuple, tuple, tuple]]:
+    """input_profiles of the inputs an optimization profile sets: input 0, and every other input
+    whose shape varies within the profile (a static one, e.g. a bias [1, H] of a fixed H, is a
+    network input of fixed dimensions: TensorRT needs no profile for it)."""
+    return [p for p in input_profiles(op_spec, spec) if p[0] == INPUT or tuple(p[1]) != tuple(p[3])]
+
+
 def _weight_constants(network: trt.INetworkDefinition, op_spec: object, spec: EngineSpec, keep: list) -> list:
     """The spec's weights as constant layers, drawn with their generators (specs.aux_arrays: the
     values the CPU reference backend and the checks use), their shapes from the rule at opt."""
