@@ -1,0 +1,71 @@
+"""The fused residual add + RMSNorm's Python side, named by the specs beside it
+(residual_rms_norm_plugin*.yaml, residual_rms_norm_native.yaml): the float64 reference, what the CPU
+reference backend computes, the TensorRT-native twin (TensorRT 8.6 has no RMSNorm layer: a
+reduce/elementwise graph) and the cost model.
+
+h = x + r;  y = h / sqrt(mean(h^2) + eps) * gamma over the last axis; outputs y and h (the residual
+stream); gamma is the spec's weight ([hidden]); eps the field (float32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from trt_plugin_bench.elementwise import constant
+
+ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
+# FLOPs an element (plugin/residualRmsNormPlugin/residualRmsNormKernel.cu): x + r, h^2 (an fma), h * rstd, * gamma
+FLOPS_PER_ELEMENT = 5
+
+
+def residual_rms_norm64(x: np.ndarray, r: np.ndarray, gamma: np.ndarray,
+                        eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The float64 reference: (y, h)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        h = np.asarray(x, dtype=np.float64) + np.asarray(r, dtype=np.float64)
+        ms = (h * h).mean(axis=-1, keepdims=True)
+        y = h / np.sqrt(ms + float(np.float32(eps))) * np.asarray(gamma, np.float64)
+    return y, h
+
+
+def residual_rms_norm_float32(x: np.ndarray, r: np.ndarray, gamma: np.ndarray,
+                              eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The CPU implementation, the kernels' fp32 math: h = x + r, rstd = rsqrt(sum(h^2)/H + eps),
+    y = h rstd gamma (y from the fp32 h, h then rounded to the I/O dtype by the caller)."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        h = (np.asarray(x, dtype=np.float32) + np.asarray(r, dtype=np.float32)).astype(np.float32)
+        n = np.float32(h.shape[-1]) if h.ndim else np.float32(1)
+        ss = (h * h).sum(axis=-1, keepdims=True, dtype=np.float32)
+        rstd = np.float32(1) / np.sqrt(ss / n + np.float32(eps))
+        y = h * rstd * np.asarray(gamma, np.float32)
+    return y.astype(np.float32), h
+
+
+def residual_rms_norm_twin(trt, network, inputs, dtype: str, keep: list, eps: float = 1e-6) -> list:  # noqa: ANN001
+    """h = x + r (elementwise sum); ms = mean of h * h over the last axis (reduce AVG, kept); y = h /
+    sqrt(ms + eps) * gamma ([H] reshaped to [1, .., 1, H]). The list ends with y's layer, then h's: the
+    network's outputs are output 0 of the last two layers, in order (y, h)."""
+    x, r, gamma = inputs
+    rank = len(x.shape)
+    h = network.add_elementwise(x, r, trt.ElementWiseOperation.SUM)
+    square = network.add_elementwise(h.get_output(0), h.get_output(0), trt.ElementWiseOperation.PROD)
+    mean = network.add_reduce(square.get_output(0), trt.ReduceOperation.AVG, 1 << (rank - 1), True)
+    plus_eps = network.add_elementwise(mean.get_output(0), constant(trt, network, float(np.float32(eps)), rank, dtype, keep),
+                                       trt.ElementWiseOperation.SUM)
+    root = network.add_unary(plus_eps.get_output(0), trt.UnaryOperation.SQRT)
+    normed = network.add_elementwise(h.get_output(0), root.get_output(0), trt.ElementWiseOperation.DIV)
+    g = network.add_shuffle(gamma)
+    g.reshape_dims = (1,) * (rank - 1) + (int(gamma.shape[-1]),)
+    y = network.add_elementwise(normed.get_output(0), g.get_output(0), trt.ElementWiseOperation.PROD)
+    return [square, mean, plus_eps, root, normed, g, y, h]
+
+
+def _n(shape: Sequence[int]) -> int:
+    return int(np.prod(tuple(shape), dtype=np.int64))
+
+
+def residual_rms_norm_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:
+    """x and r read, y and h written, gamma read once: 4 N + H elements; FLOPS_PER_ELEMENT a element."""
+    x, r, gamma = shapes
+    return {"bytes": (_n(x) + _n(r) + 2 * _n(x) + _n(gamma)) * ITEMSIZE[dtype], "flops": FLOPS_PER_ELEMENT * _n(x)}
