@@ -20,8 +20,11 @@ FLOPS_PER_ELEMENT = 9
 
 
 def _eps32(eps: float) -> float:
-    """eps as the plugin holds it: a float32 field."""
-    return float(np.float32(eps))
+    """eps as the plugin holds it (a float32 field), refused as the plugin refuses it: not finite or <= 0."""
+    e = float(np.float32(eps))
+    if not (np.isfinite(e) and e > 0.0):
+        raise ValueError(f"eps must be finite and > 0 (as the plugin's field), got {eps}")
+    return e
 
 
 def layer_norm64(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -46,7 +49,7 @@ def layer_norm_float32(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: 
         s2 = (d * d).sum(axis=-1, keepdims=True, dtype=np.float32)
         c = s1 / h
         var = np.maximum((s2 - s1 * c) / h, np.float32(0))
-        rstd = np.float32(1) / np.sqrt(var + np.float32(eps))
+        rstd = np.float32(1) / np.sqrt(var + np.float32(_eps32(eps)))
         y = (d - c) * rstd * np.asarray(gamma, np.float32) + np.asarray(beta, np.float32)
     return y.astype(np.float32)
 
@@ -73,7 +76,8 @@ def _n(shape: Sequence[int]) -> int:
     return int(np.prod(tuple(shape), dtype=np.int64))
 
 
-def layer_norm_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:
+def layer_norm_cost(shapes: Sequence[Sequence[int]], dtype: str, eps: float = 1e-5) -> dict:
     """x read, y written, gamma and beta read once: 2 N + 2 H elements; FLOPS_PER_ELEMENT a element."""
+    _eps32(eps)
     x, gamma, beta = shapes
     return {"bytes": (2 * _n(x) + _n(gamma) + _n(beta)) * ITEMSIZE[dtype], "flops": FLOPS_PER_ELEMENT * _n(x)}

@@ -19,13 +19,21 @@ ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
 FLOPS_PER_ELEMENT = 5
 
 
+def _eps32(eps: float) -> float:
+    """eps as the plugin holds it (a float32 field), refused as the plugin refuses it: not finite or <= 0."""
+    e = float(np.float32(eps))
+    if not (np.isfinite(e) and e > 0.0):
+        raise ValueError(f"eps must be finite and > 0 (as the plugin's field), got {eps}")
+    return e
+
+
 def residual_rms_norm64(x: np.ndarray, r: np.ndarray, gamma: np.ndarray,
                         eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """The float64 reference: (y, h)."""
     with np.errstate(invalid="ignore", over="ignore"):
         h = np.asarray(x, dtype=np.float64) + np.asarray(r, dtype=np.float64)
         ms = (h * h).mean(axis=-1, keepdims=True)
-        y = h / np.sqrt(ms + float(np.float32(eps))) * np.asarray(gamma, np.float64)
+        y = h / np.sqrt(ms + _eps32(eps)) * np.asarray(gamma, np.float64)
     return y, h
 
 
@@ -37,7 +45,7 @@ def residual_rms_norm_float32(x: np.ndarray, r: np.ndarray, gamma: np.ndarray,
         h = (np.asarray(x, dtype=np.float32) + np.asarray(r, dtype=np.float32)).astype(np.float32)
         n = np.float32(h.shape[-1]) if h.ndim else np.float32(1)
         ss = (h * h).sum(axis=-1, keepdims=True, dtype=np.float32)
-        rstd = np.float32(1) / np.sqrt(ss / n + np.float32(eps))
+        rstd = np.float32(1) / np.sqrt(ss / n + np.float32(_eps32(eps)))
         y = h * rstd * np.asarray(gamma, np.float32)
     return y.astype(np.float32), h
 
@@ -51,7 +59,7 @@ def residual_rms_norm_twin(trt, network, inputs, dtype: str, keep: list, eps: fl
     h = network.add_elementwise(x, r, trt.ElementWiseOperation.SUM)
     square = network.add_elementwise(h.get_output(0), h.get_output(0), trt.ElementWiseOperation.PROD)
     mean = network.add_reduce(square.get_output(0), trt.ReduceOperation.AVG, 1 << (rank - 1), True)
-    plus_eps = network.add_elementwise(mean.get_output(0), constant(trt, network, float(np.float32(eps)), rank, dtype, keep),
+    plus_eps = network.add_elementwise(mean.get_output(0), constant(trt, network, _eps32(eps), rank, dtype, keep),
                                        trt.ElementWiseOperation.SUM)
     root = network.add_unary(plus_eps.get_output(0), trt.UnaryOperation.SQRT)
     normed = network.add_elementwise(h.get_output(0), root.get_output(0), trt.ElementWiseOperation.DIV)
@@ -65,7 +73,8 @@ def _n(shape: Sequence[int]) -> int:
     return int(np.prod(tuple(shape), dtype=np.int64))
 
 
-def residual_rms_norm_cost(shapes: Sequence[Sequence[int]], dtype: str) -> dict:
+def residual_rms_norm_cost(shapes: Sequence[Sequence[int]], dtype: str, eps: float = 1e-6) -> dict:
     """x and r read, y and h written, gamma read once: 4 N + H elements; FLOPS_PER_ELEMENT a element."""
+    _eps32(eps)
     x, r, gamma = shapes
     return {"bytes": (_n(x) + _n(r) + 2 * _n(x) + _n(gamma)) * ITEMSIZE[dtype], "flops": FLOPS_PER_ELEMENT * _n(x)}

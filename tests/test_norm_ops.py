@@ -1,0 +1,142 @@
+"""LayerNorm and the fused residual add + RMSNorm (ops/layer_norm, ops/residual_rms_norm) on the CPU:
+the CPU implementations (the kernels' fp32 math) against the float64 references through the specs'
+own tolerances, at the hidden sizes of issue 24 and odd ones; rows whose mean is far above their spread
+(where a one-pass variance fails the same check); edge rows; both outputs of the residual op; the cost
+models; eps refused at spec load where it is not finite and > 0; the specs' plugin/twin pairing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from trt_plugin_bench import oracle as ref
+from trt_plugin_bench.operators import OPERATORS
+from trt_plugin_bench.specs import SpecError, load_spec, numerics_of
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER_NORM = ROOT / "ops" / "layer_norm"
+RMS_NORM = ROOT / "ops" / "residual_rms_norm"
+PLUGINS = ("layer_norm_plugin", "residual_rms_norm_plugin")
+SHAPES = [(16, 256), (3, 1024), (2, 4096), (1, 8192), (2, 3, 1000), (5, 7), (4, 1)]
+
+
+def test_every_plugin_spec_names_an_existing_twin_of_the_same_function() -> None:
+    for name in ("layer_norm", "residual_rms_norm"):
+        for suffix in ("plugin", "plugin_naive", "plugin_v3"):
+            spec = OPERATORS[f"{name}_{suffix}"]
+            twin = OPERATORS[spec.native_operator]
+            assert twin.implementation == "native" and twin.function == spec.function == name
+            assert [f.name for f in spec.fields] == ["eps", "kernel", "kernel_table"]
+            assert spec.variants is not None and spec.variants.default == "registers"
+    assert OPERATORS["layer_norm_plugin_naive"].kernel == "naive"
+    assert OPERATORS["residual_rms_norm_plugin"].outputs == ("y", "h")
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_cpu_implementation_is_within_the_tolerance_and_a_planted_error_fails(name: str, shape: tuple) -> None:
+    spec = OPERATORS[name]
+    num = numerics_of(spec)
+    for dtype in spec.dtypes:
+        x = ref.random_input(shape, dtype, 11, generator=spec.inputs[0].generator)
+        for j in range(num.outputs):
+            y = ref.compute_float32(num, x, dtype, output=j)
+            check = ref.check_output(y, x, num, dtype, output=j)
+            assert check.ok, (name, shape, dtype, j, check)
+            bad = y.copy()
+            flat = bad.reshape(-1)
+            k = flat.size // 2
+            flat[k] = ref.to_device_dtype(np.array([ref.to_float64(flat[k:k + 1], dtype)[0] + 0.25], np.float32), dtype)[0]
+            assert not ref.check_output(bad, x, num, dtype, output=j).ok, (name, shape, dtype, j)
+
+
+def _module(folder: Path, name: str):  # noqa: ANN202 - a spec module
+    import importlib.util
+
+    loaded = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+def _within(got: np.ndarray, want: np.ndarray, ulps: float, abs_tol: float, dtype: str = "fp32") -> bool:
+    err = np.abs(got.astype(np.float64) - want)
+    return bool(np.all(err <= np.maximum(ulps * ref.ulp(want, dtype), abs_tol)))
+
+
+def test_rows_with_a_mean_far_above_their_spread_pass_where_a_one_pass_variance_fails() -> None:
+    ln = _module(LAYER_NORM, "layer_norm")
+    tol = OPERATORS["layer_norm_plugin"].tolerance("fp32")
+    rng = np.random.default_rng(24)
+    hidden = 4096
+    x = (1.0e4 + rng.normal(0.0, 1.0, (8, hidden))).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, hidden).astype(np.float32)
+    beta = rng.uniform(-0.5, 0.5, hidden).astype(np.float32)
+    want = ln.layer_norm64(x, gamma, beta)
+    assert _within(ln.layer_norm_float32(x, gamma, beta), want, tol.ulps, tol.abs)
+    # E[x^2] - E[x]^2 in fp32: the check must catch it on these rows (they are there to break it)
+    mean = x.mean(axis=-1, keepdims=True, dtype=np.float32)
+    var = np.maximum((x * x).mean(axis=-1, keepdims=True, dtype=np.float32) - mean * mean, np.float32(0))
+    one_pass = ((x - mean) / np.sqrt(var + np.float32(1e-5)) * gamma + beta).astype(np.float32)
+    assert not _within(one_pass, want, tol.ulps, tol.abs)
+
+
+def test_edge_rows_constant_infinite_nan_and_zero_rows() -> None:
+    ln = _module(LAYER_NORM, "layer_norm")
+    hidden = 64
+    gamma = np.linspace(0.5, 1.5, hidden, dtype=np.float32)
+    beta = np.linspace(-0.5, 0.5, hidden, dtype=np.float32)
+    x = np.full((3, hidden), 5.0, np.float32)
+    x[1, 3] = np.inf
+    x[2, 0] = np.nan
+    for fn in (ln.layer_norm64, ln.layer_norm_float32):
+        y = fn(x, gamma, beta)
+        assert np.array_equal(y[0], beta.astype(y.dtype))  # var 0: y = beta
+        assert np.isnan(y[1]).all() and np.isnan(y[2]).all()
+        assert fn(np.zeros((0, hidden), np.float32), gamma, beta).shape == (0, hidden)
+
+
+def test_the_residual_outputs_cancel_exactly_and_h_is_one_rounding() -> None:
+    rms = _module(RMS_NORM, "residual_rms_norm")
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 3, (4, 1024)).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, 1024).astype(np.float32)
+    r = -x.copy()
+    r[1:] = rng.normal(0, 3, (3, 1024)).astype(np.float32)
+    for fn in (rms.residual_rms_norm64, rms.residual_rms_norm_float32):
+        y, h = fn(x, r, gamma)
+        assert not np.any(y[0]) and not np.any(h[0])  # r = -x: h = 0, y = 0
+    y64, h64 = rms.residual_rms_norm64(x, r, gamma)
+    y32, h32 = rms.residual_rms_norm_float32(x, r, gamma)
+    assert _within(h32, h64, 0.5, 0.0) and _within(y32, y64, 8, 0.0)
+
+
+def test_the_cost_models_count_every_tensor_once() -> None:
+    ln, rms = OPERATORS["layer_norm_plugin"], OPERATORS["residual_rms_norm_plugin"]
+    for dtype, item in (("fp32", 4), ("fp16", 2)):
+        shapes = ln.all_shapes((64, 4096))
+        assert shapes == [(64, 4096), (4096,), (4096,)]
+        assert ln.cost_of(shapes, dtype)["bytes"] == (2 * 64 * 4096 + 2 * 4096) * item  # x, y; gamma, beta
+        shapes = rms.all_shapes((64, 4096))
+        assert shapes == [(64, 4096), (64, 4096), (4096,)]
+        assert rms.cost_of(shapes, dtype)["bytes"] == (4 * 64 * 4096 + 4096) * item  # x, r, y, h; gamma
+        assert ln.cost_of(ln.all_shapes((2, 8)), dtype)["flops"] > 0 < rms.cost_of(rms.all_shapes((2, 8)), dtype)["flops"]
+
+
+@pytest.mark.parametrize("eps", [0.0, -1.0e-5, ".nan", ".inf"])
+@pytest.mark.parametrize("folder,name", [(LAYER_NORM, "layer_norm_native"), (RMS_NORM, "residual_rms_norm_native")])
+def test_an_eps_that_is_not_finite_and_positive_is_refused_naming_the_file(tmp_path: Path, folder: Path, name: str,
+                                                                          eps: object) -> None:
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    path = copy / f"{name}.yaml"
+    text = re.sub(r"eps: \{type: float32, default: [^}]*\}", f"eps: {{type: float32, default: {eps}}}", path.read_text())
+    assert yaml.safe_load(text)["fields"]["eps"]["default"] != yaml.safe_load(path.read_text())["fields"]["eps"]["default"]
+    path.write_text(text)
+    with pytest.raises(SpecError, match=r"eps must be finite and > 0") as err:
+        load_spec(path)
+    assert str(path) in str(err.value)
