@@ -140,3 +140,102 @@ def test_an_eps_that_is_not_finite_and_positive_is_refused_naming_the_file(tmp_p
     with pytest.raises(SpecError, match=r"eps must be finite and > 0") as err:
         load_spec(path)
     assert str(path) in str(err.value)
+
+
+# -- the native twins, evaluated on numpy layers (no TensorRT here) -----------------------------------
+class _Tensor:
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = value
+
+    @property
+    def shape(self) -> tuple:
+        return self.value.shape
+
+
+class _Layer:
+    """A layer whose output is computed when asked (a shuffle's reshape_dims is set after it is added)."""
+
+    def __init__(self, compute) -> None:  # noqa: ANN001
+        self.compute = compute
+        self.reshape_dims = None
+        self.epsilon = 1e-5
+        self.compute_precision = None
+        self.precision = None
+
+    def set_output_type(self, index: int, dtype: object) -> None:
+        self.output_type = dtype
+
+    def get_output(self, index: int) -> _Tensor:
+        return _Tensor(self.compute(self))
+
+
+class NumpyNetwork:
+    """The INetworkDefinition calls the row norms' twins make, evaluated eagerly in the tensors' own
+    dtype (fp16 in half arithmetic: the worst TensorRT's layers may do), reductions in fp32."""
+
+    float32, float16 = np.float32, np.float16
+
+    class ElementWiseOperation:
+        SUM, DIV, PROD = "add", "divide", "multiply"
+
+    class ReduceOperation:
+        AVG = "mean"
+
+    class UnaryOperation:
+        SQRT = "sqrt"
+
+    Weights = staticmethod(lambda a: a)
+
+    def add_constant(self, shape: tuple, weights: np.ndarray) -> _Layer:
+        return _Layer(lambda _: weights.reshape(shape))
+
+    def add_elementwise(self, a: _Tensor, b: _Tensor, op: str) -> _Layer:
+        def run(_: _Layer) -> np.ndarray:
+            with np.errstate(all="ignore"):
+                return getattr(np, op)(a.value, b.value).astype(a.value.dtype)
+        return _Layer(run)
+
+    def add_shuffle(self, t: _Tensor) -> _Layer:
+        return _Layer(lambda layer: t.value.reshape(layer.reshape_dims))
+
+    def add_reduce(self, t: _Tensor, op: str, axes: int, keep: bool) -> _Layer:
+        axis = tuple(i for i in range(t.value.ndim) if axes >> i & 1)
+        return _Layer(lambda _: getattr(np, op)(t.value.astype(np.float32), axis=axis, keepdims=keep).astype(t.value.dtype))
+
+    def add_cast(self, t: _Tensor, dtype: type) -> _Layer:
+        return _Layer(lambda _: t.value.astype(dtype))
+
+    def add_unary(self, t: _Tensor, op: str) -> _Layer:
+        return _Layer(lambda _: getattr(np, op)(t.value))
+
+    def add_normalization(self, x: _Tensor, scale: _Tensor, bias: _Tensor, axes: int) -> _Layer:
+        def run(layer: _Layer) -> np.ndarray:
+            axis = tuple(i for i in range(x.value.ndim) if axes >> i & 1)
+            v = x.value.astype(np.float32)
+            mean = v.mean(axis=axis, keepdims=True)
+            var = ((v - mean) ** 2).mean(axis=axis, keepdims=True)
+            y = (v - mean) / np.sqrt(var + np.float32(layer.epsilon)) * scale.value + bias.value
+            return y.astype(x.value.dtype)
+        return _Layer(run)
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16"])
+@pytest.mark.parametrize("name", ["layer_norm_native", "residual_rms_norm_native"])
+def test_the_native_twins_compute_the_reference_with_outputs_in_order(name: str, dtype: str) -> None:
+    spec = OPERATORS[name]
+    num = numerics_of(spec)
+    shape = (8, 3, 256)
+    x = ref.random_input(shape, dtype, 4, generator=spec.inputs[0].generator)
+    others = [ref.to_device_dtype(ref.to_float64(a, dt).astype(np.float32), dt)
+              for a, dt in __import__("trt_plugin_bench.specs", fromlist=["aux_arrays"]).aux_arrays(spec, shape, dtype)]
+    keep: list = []
+    layers = spec.fn("native_twin")(NumpyNetwork, NumpyNetwork(), [_Tensor(x), *(_Tensor(a) for a in others)], dtype,
+                                    keep, eps=spec.fields[0].default)
+    # populate_network's rule: output 0 of each of the last M layers, in order (one layer: its outputs)
+    outs = [layer.get_output(0).value for layer in layers[-len(spec.outputs):]]
+    for j, y in enumerate(outs):
+        assert y.shape == shape
+        check = ref.check_output(y, x, num, dtype, output=j, tensorrt_layers=True)
+        # fp16 elementwise layers in half arithmetic: a rounding per layer (the accuracy table reports
+        # TensorRT's own); the statistics in fp32, so no overflow on the edge rows
+        assert check.ok if dtype == "fp32" else check.max_bound_ratio < 4, (name, j, check.message)

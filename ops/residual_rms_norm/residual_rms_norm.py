@@ -50,23 +50,54 @@ def residual_rms_norm_float32(x: np.ndarray, r: np.ndarray, gamma: np.ndarray,
     return y.astype(np.float32), h
 
 
+def _weakly_typed(trt) -> bool:  # noqa: ANN001
+    """TensorRT < 10 (no strongly typed networks): layer precisions are pinned, not derived from types."""
+    flags = getattr(trt, "NetworkDefinitionCreationFlag", None)
+    return flags is not None and "STRONGLY_TYPED" not in getattr(flags, "__members__", {})
+
+
 def residual_rms_norm_twin(trt, network, inputs, dtype: str, keep: list, eps: float = 1e-6) -> list:  # noqa: ANN001
     """h = x + r (elementwise sum); ms = mean of h * h over the last axis (reduce AVG, kept); y = h /
-    sqrt(ms + eps) * gamma ([H] reshaped to [1, .., 1, H]). The list ends with y's layer, then h's: the
-    network's outputs are output 0 of the last two layers, in order (y, h)."""
+    sqrt(ms + eps) * gamma ([H] reshaped to [1, .., 1, H]). The statistics run in fp32 for every I/O
+    dtype, as every RMSNorm does (h * h overflows fp16 from |h| > 256): h cast up, sqrt(ms + eps) cast
+    back. Those fp32 layers are not in the returned list (the pipeline pins the returned layers of a
+    weakly typed fp16 network to fp16); on TensorRT 8.6 they are pinned to fp32 here. The list ends with
+    y's layer, then h's: the network's outputs are output 0 of the last two layers, in order (y, h)."""
     x, r, gamma = inputs
     rank = len(x.shape)
     h = network.add_elementwise(x, r, trt.ElementWiseOperation.SUM)
-    square = network.add_elementwise(h.get_output(0), h.get_output(0), trt.ElementWiseOperation.PROD)
+    half = dtype != "fp32"
+    pin = half and _weakly_typed(trt)
+    stats = h.get_output(0)
+    fp32_layers = []
+    if half:
+        up = network.add_cast(stats, trt.float32)
+        fp32_layers.append(up)
+        stats = up.get_output(0)
+    square = network.add_elementwise(stats, stats, trt.ElementWiseOperation.PROD)
     mean = network.add_reduce(square.get_output(0), trt.ReduceOperation.AVG, 1 << (rank - 1), True)
-    plus_eps = network.add_elementwise(mean.get_output(0), constant(trt, network, _eps32(eps), rank, dtype, keep),
-                                       trt.ElementWiseOperation.SUM)
+    plus_eps = network.add_elementwise(mean.get_output(0), constant(trt, network, _eps32(eps), rank, "fp32" if half else dtype,
+                                                                    keep), trt.ElementWiseOperation.SUM)
     root = network.add_unary(plus_eps.get_output(0), trt.UnaryOperation.SQRT)
-    normed = network.add_elementwise(h.get_output(0), root.get_output(0), trt.ElementWiseOperation.DIV)
+    stat_layers = [square, mean, plus_eps, root]
+    rms = root.get_output(0)
+    returned = []
+    if half:
+        fp32_layers += stat_layers
+        down = network.add_cast(rms, trt.float16 if dtype == "fp16" else trt.bfloat16)
+        rms = down.get_output(0)
+        returned.append(down)
+    else:
+        returned += stat_layers
+    if pin:
+        for layer in fp32_layers:
+            layer.precision = trt.float32
+            layer.set_output_type(0, trt.float32)
+    normed = network.add_elementwise(h.get_output(0), rms, trt.ElementWiseOperation.DIV)
     g = network.add_shuffle(gamma)
     g.reshape_dims = (1,) * (rank - 1) + (int(gamma.shape[-1]),)
     y = network.add_elementwise(normed.get_output(0), g.get_output(0), trt.ElementWiseOperation.PROD)
-    return [square, mean, plus_eps, root, normed, g, y, h]
+    return [*returned, normed, g, y, h]
 
 
 def _n(shape: Sequence[int]) -> int:
