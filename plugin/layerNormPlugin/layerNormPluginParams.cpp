@@ -363,7 +363,7 @@ void layerNormSerializedFields(LayerNormParams& params, nvinfer1::PluginField (&
         kLayerNormFieldKernelTable, params.table, nvinfer1::PluginFieldType::kINT32, 2 * clampedBands(params));
 }
 
-bool toRowNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept
+bool toLayerNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept
 {
     switch (type)
     {
@@ -384,7 +384,7 @@ bool layerNormSupportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutpu
         return false;
     }
     RowNormDataType unused{};
-    if (format != nvinfer1::TensorFormat::kLINEAR || !toRowNormDataType(type, unused))
+    if (format != nvinfer1::TensorFormat::kLINEAR || !toLayerNormDataType(type, unused))
     {
         return false;
     }
@@ -455,7 +455,7 @@ int32_t enqueueLayerNorm(nvinfer1::PluginTensorDesc const* inputDesc, void const
         return -1;
     }
     RowNormDataType dtype{};
-    if (!toRowNormDataType(inputDesc[0].type, dtype) || inputDesc[1].type != inputDesc[0].type
+    if (!toLayerNormDataType(inputDesc[0].type, dtype) || inputDesc[1].type != inputDesc[0].type
         || inputDesc[2].type != inputDesc[0].type)
     {
         TPB_LOG_ERROR(where, "unsupported or mixed input types %d, %d, %d", static_cast<int>(inputDesc[0].type),

@@ -363,7 +363,7 @@ void residualRmsNormSerializedFields(ResidualRmsNormParams& params, nvinfer1::Pl
         kResidualRmsNormFieldKernelTable, params.table, nvinfer1::PluginFieldType::kINT32, 2 * clampedBands(params));
 }
 
-bool toRowNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept
+bool toResidualRmsNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept
 {
     switch (type)
     {
@@ -384,7 +384,7 @@ bool residualRmsNormSupportsCombination(int32_t pos, int32_t nbInputs, int32_t n
         return false;
     }
     RowNormDataType unused{};
-    if (format != nvinfer1::TensorFormat::kLINEAR || !toRowNormDataType(type, unused))
+    if (format != nvinfer1::TensorFormat::kLINEAR || !toResidualRmsNormDataType(type, unused))
     {
         return false;
     }
@@ -473,7 +473,7 @@ int32_t enqueueResidualRmsNorm(nvinfer1::PluginTensorDesc const* inputDesc, void
         return -1;
     }
     RowNormDataType dtype{};
-    if (!toRowNormDataType(inputDesc[0].type, dtype) || inputDesc[1].type != inputDesc[0].type
+    if (!toResidualRmsNormDataType(inputDesc[0].type, dtype) || inputDesc[1].type != inputDesc[0].type
         || inputDesc[2].type != inputDesc[0].type)
     {
         TPB_LOG_ERROR(where, "unsupported or mixed input types %d, %d, %d", static_cast<int>(inputDesc[0].type),

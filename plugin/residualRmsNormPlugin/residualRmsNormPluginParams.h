@@ -81,7 +81,7 @@ nvinfer1::PluginField describeResidualRmsNormField(int32_t index) noexcept;
 //! The fields of \p params (pointing into it) for the V3 plugin's getFieldsToSerialize().
 void residualRmsNormSerializedFields(ResidualRmsNormParams& params, nvinfer1::PluginField (&fields)[kResidualRmsNormFieldCount]) noexcept;
 
-bool toRowNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept;
+bool toResidualRmsNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept;
 
 //! supportsFormatCombination: linear, fp32/fp16 (bf16 on TensorRT >= 10), every tensor of input 0's type.
 bool residualRmsNormSupportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs, nvinfer1::TensorFormat format,
