@@ -21,7 +21,12 @@
 // GELU (plugin/geluPlugin)
 #include "geluPlugin.h"
 #include "geluPluginLegacy.h"
-// NORM CREATOR HEADERS: the LayerNorm / residual-add + RMSNorm headers go here.
+// LayerNorm (plugin/layerNormPlugin)
+#include "layerNormPlugin.h"
+#include "layerNormPluginLegacy.h"
+// residual-add + RMSNorm (plugin/residualRmsNormPlugin)
+#include "residualRmsNormPlugin.h"
+#include "residualRmsNormPluginLegacy.h"
 // ------------------------------------------------------------------------------------------------------
 
 #include <cstdarg>
@@ -107,12 +112,14 @@ Creator& creatorInstance() noexcept
 // ======================================================================================================
 #define TPB_OPS_LEGACY_CREATORS(X)                                                                             \
     X(tpb::GeluPluginLegacyCreator, "Gelu v1 (IPluginCreator)")                                                \
-    /* NORM LEGACY CREATORS: add X(tpb::...LegacyCreator, "... v1 (IPluginCreator)") lines here */
+    X(tpb::LayerNormPluginLegacyCreator, "TpbLayerNorm v1 (IPluginCreator)")                                   \
+    X(tpb::ResidualRmsNormPluginLegacyCreator, "TpbResidualRmsNorm v1 (IPluginCreator)")
 
 #if NV_TENSORRT_MAJOR >= 10
 #define TPB_OPS_V3_CREATORS(X)                                                                                 \
     X(tpb::GeluPluginCreator, "Gelu v2 (IPluginCreatorV3One)")                                                 \
-    /* NORM V3 CREATORS: add X(tpb::...PluginCreator, "... v2 (IPluginCreatorV3One)") lines here */
+    X(tpb::LayerNormPluginCreator, "TpbLayerNorm v2 (IPluginCreatorV3One)")                                    \
+    X(tpb::ResidualRmsNormPluginCreator, "TpbResidualRmsNorm v2 (IPluginCreatorV3One)")
 //! The type the registry stores: every creator kind from TensorRT 10 on, IPluginCreator before.
 using RegistryCreator = nvinfer1::IPluginCreatorInterface;
 #else
