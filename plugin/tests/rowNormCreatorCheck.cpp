@@ -7,15 +7,15 @@
 // Exit code 0 only if every check passes.
 //
 // Usage: row_norm_creator_check
+#include "layerNormPluginLegacy.h"
 #include "residualRmsNormPluginLegacy.h"
 #include <cstdio>
 #include <cmath>
 #include <vector>
 using namespace nvinfer1;
-int gFails = 0; // the checks failed (this executable only)
-#define CHECK(c) do { if (!(c)) { std::printf("FAIL %s:%d %s\n", __FILE__, __LINE__, #c); ++gFails; } } while (0)
+#define CHECK(c) do { if (!(c)) { std::printf("FAIL %s:%d %s\n", __FILE__, __LINE__, #c); ++fails; } } while (0)
 template <typename Creator>
-void run(char const* name) {
+void run(char const* name, int& fails) {
     Creator creator;
     float eps = 1e-5F; int32_t kernel = 2;
     PluginField ok[2] = {PluginField("eps", &eps, PluginFieldType::kFLOAT32, 1), PluginField("kernel", &kernel, PluginFieldType::kINT32, 1)};
@@ -46,4 +46,11 @@ void run(char const* name) {
     p->destroy(); q->destroy();
     std::printf("%s done, outputs %d\n", name, n - 3);
 }
-int main() { run<tpb::LayerNormPluginLegacyCreator>("ln"); run<tpb::ResidualRmsNormPluginLegacyCreator>("rms"); std::printf("row_norm_creator_check: %d failed\n", gFails); return gFails != 0 ? 1 : 0; }
+int main()
+{
+    int fails = 0;
+    run<tpb::LayerNormPluginLegacyCreator>("ln", fails);
+    run<tpb::ResidualRmsNormPluginLegacyCreator>("rms", fails);
+    std::printf("row_norm_creator_check: %d failed\n", fails);
+    return fails != 0 ? 1 : 0;
+}
