@@ -181,9 +181,19 @@ from trt_plugin_bench.specs import aux_arrays, numerics_of  # noqa: E402
 ROW_NORM_CREATORS = {"layer_norm_plugin": "TpbLayerNorm", "residual_rms_norm_plugin": "TpbResidualRmsNorm"}
 
 
+@pytest.fixture(scope="session")
+def ops_library(plugin_library: Path) -> Path:
+    """The row norms' plugin library (libtpb_ops_plugin.so), where the same compile put it (its manifest)."""
+    manifest = next((p / "manifest.json" for p in plugin_library.parents if (p / "manifest.json").is_file()), None)
+    lib = sweeps.plugin_library_from_manifest(manifest, OPERATORS["layer_norm_plugin"]) if manifest else None
+    lib = Path(lib) if lib else plugin_library.with_name("libtpb_ops_plugin.so")
+    assert lib.is_file(), f"no row-norm plugin library at {lib}"
+    return lib
+
+
 @pytest.mark.parametrize("op", sorted(ROW_NORM_CREATORS))
-def test_row_norm_v2_creators_refuse_bad_fields(plugin_library: Path, op: str) -> None:
-    get_backend("tensorrt").load_library_of(OPERATORS[op], plugin_library)
+def test_row_norm_v2_creators_refuse_bad_fields(ops_library: Path, op: str) -> None:
+    get_backend("tensorrt").load_library_of(OPERATORS[op], ops_library)
     creator = trt.get_plugin_registry().get_plugin_creator(ROW_NORM_CREATORS[op], "1", "")
     assert creator is not None, f"{ROW_NORM_CREATORS[op]} v1 is not registered"
     assert [f.name for f in creator.field_names] == ["eps", "kernel", "kernel_table"]
@@ -267,20 +277,20 @@ def _run_row_norm(engine, o, shape: tuple, dtype: str, seed: int) -> tuple[np.nd
 @pytest.mark.parametrize("dtype", ["fp32", "fp16"])
 @pytest.mark.parametrize("hidden", [1024, 4096, 8192])
 @pytest.mark.parametrize("op", ["layer_norm_plugin", "residual_rms_norm_plugin"])
-def test_row_norm_plugin_engines_match_the_reference_and_the_twin_is_reported(plugin_library: Path, op: str,
+def test_row_norm_plugin_engines_match_the_reference_and_the_twin_is_reported(ops_library: Path, op: str,
                                                                               hidden: int, dtype: str) -> None:
     o = OPERATORS[op]
     num = numerics_of(o)
     shapes = [(1, hidden), (37, hidden), (64, hidden)]
     for kernel in kernel_ids(o):  # every variant, the naive one included
-        engine, _ = _row_norm_engine(op, dtype, (1, hidden), (16, hidden), (64, hidden), kernel, plugin_library)
+        engine, _ = _row_norm_engine(op, dtype, (1, hidden), (16, hidden), (64, hidden), kernel, ops_library)
         for seed, shape in enumerate(shapes, 1):
             x, outs = _run_row_norm(engine, o, shape, dtype, seed)
             for j, y in enumerate(outs):
                 check = oracle.check_output(y, x, num, dtype, output=j)
                 assert check.ok, f"{op} {kernel} {dtype} {shape} output {o.outputs[j]}: {check.message}"
     twin_op = o.native_operator
-    engine, twin = _row_norm_engine(twin_op, dtype, (1, hidden), (16, hidden), (64, hidden), "", plugin_library)
+    engine, twin = _row_norm_engine(twin_op, dtype, (1, hidden), (16, hidden), (64, hidden), "", ops_library)
     x, outs = _run_row_norm(engine, twin, (37, hidden), dtype, 99)
     for j, y in enumerate(outs):
         check = oracle.check_output(y, x, numerics_of(twin), dtype, output=j, tensorrt_layers=True)
@@ -290,11 +300,11 @@ def test_row_norm_plugin_engines_match_the_reference_and_the_twin_is_reported(pl
 
 
 @pytest.mark.parametrize("op", ["layer_norm_plugin", "residual_rms_norm_plugin"])
-def test_row_norm_plugins_take_any_rank_and_odd_hidden_sizes(plugin_library: Path, op: str) -> None:
+def test_row_norm_plugins_take_any_rank_and_odd_hidden_sizes(ops_library: Path, op: str) -> None:
     o = OPERATORS[op]
     num = numerics_of(o)
     for dtype in ("fp32", "fp16"):
-        engine, _ = _row_norm_engine(op, dtype, (1, 1, 1000), (2, 3, 1000), (4, 5, 1000), "registers", plugin_library)
+        engine, _ = _row_norm_engine(op, dtype, (1, 1, 1000), (2, 3, 1000), (4, 5, 1000), "registers", ops_library)
         x, outs = _run_row_norm(engine, o, (2, 5, 1000), dtype, 3)
         for j, y in enumerate(outs):
             check = oracle.check_output(y, x, num, dtype, output=j)
