@@ -146,11 +146,18 @@ inline double load(RowNormDataType dtype, std::vector<unsigned char> const& in, 
 }
 
 //! The value the dtype holds for \p value (what the kernel reads): the reference is computed from these.
+//! Rounded as store() rounds, without a buffer (it runs for every compared element).
 inline double rounded(RowNormDataType dtype, double value)
 {
-    std::vector<unsigned char> one(4);
-    store(dtype, one, 0, value);
-    return load(dtype, one, 0);
+    if (dtype == RowNormDataType::kFLOAT)
+    {
+        return static_cast<double>(static_cast<float>(value));
+    }
+    if (dtype == RowNormDataType::kHALF)
+    {
+        return static_cast<double>(__half2float(__double2half(value)));
+    }
+    return static_cast<double>(__bfloat162float(__float2bfloat16(static_cast<float>(value))));
 }
 
 //! ulp of |value| in the dtype (at least the subnormal spacing).
