@@ -239,3 +239,45 @@ def test_the_native_twins_compute_the_reference_with_outputs_in_order(name: str,
         # fp16 elementwise layers in half arithmetic: a rounding per layer (the accuracy table reports
         # TensorRT's own); the statistics in fp32, so no overflow on the edge rows
         assert check.ok if dtype == "fp32" else check.max_bound_ratio < 4, (name, j, check.message)
+
+
+# -- the DAG on the CPU (CI): tests/configs/norm-small.yaml ----------------------------------------------
+NORM_OPS = ("layer_norm_native", "layer_norm_plugin", "residual_rms_norm_native", "residual_rms_norm_plugin")
+
+
+@pytest.fixture(scope="module")
+def norm_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import subprocess
+    import sys
+
+    from project_copy import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("norm"))
+    shutil.copy2(ROOT / "tests" / "configs" / "norm-small.yaml", project / "tests" / "configs")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile",
+                           "tests/configs/norm-small.yaml"], cwd=project, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return project
+
+
+@pytest.mark.slow
+def test_the_row_norms_run_through_every_rule_on_the_cpu(norm_project: Path) -> None:
+    import pandas as pd
+
+    tables = norm_project / "results" / "norm-small" / "tables"
+    lat = pd.read_csv(tables / "latency.csv")
+    assert set(lat["operator"]) == set(NORM_OPS) and lat["verified"].all()
+    for _, r in lat.iterrows():  # the roofline's bytes are each cost model's
+        spec = OPERATORS[r["operator"]]
+        shape = tuple(int(v) for v in r["shape"].split("x"))
+        assert r["bytes_moved"] == spec.cost_of(spec.all_shapes(shape), r["dtype"])["bytes"], (r["operator"], shape)
+    acc = pd.read_csv(tables / "accuracy.csv")
+    assert set(acc["operator"]) == set(NORM_OPS) and acc["within_tolerance"].all()
+    compare = pd.read_csv(tables / "compare.csv")
+    assert {("layer_norm_plugin", "layer_norm_native"), ("residual_rms_norm_plugin", "residual_rms_norm_native")} == \
+        set(zip(compare["operator_a"], compare["operator_b"]))
+    assert (pd.read_csv(tables / "dynamic.csv").query("in_profile")["status"] == "ok").all()
+    assert sorted(p.stem for p in (norm_project / "results" / "norm-small" / "conformance").glob("*.json")) == \
+        sorted(NORM_OPS)
+    summary = (tables / "summary.md").read_text()
+    assert "CPU timings, not TensorRT" in summary and "layer_norm_plugin ÷ layer_norm_native" in summary
