@@ -50,7 +50,9 @@ ui: $(VENV)/.installed
 cluster-test: $(VENV)/.installed
 	bash workflow/scripts/cluster/harness.sh
 
-# CI: the pure-CUDA kernels compile with nvcc (no TensorRT headers needed)
+# CI: the pure-CUDA kernels compile with nvcc (no TensorRT headers needed): every kernel library and kernel
+# check of plugin/CMakeLists.txt's TPB_KERNELS_ONLY part (libswish_kernels.so, swish_kernel_check,
+# libtpb_ops_kernels.so with GELU and the norm operators, gelu_kernel_check and the norm kernel checks)
 # (through compile.nvcc_safe's link where the project path holds a `$` or `;`, which nvcc's shell or CMake
 # would read: the compile rule builds the same way)
 kernels-check: $(VENV)/.installed

@@ -166,3 +166,146 @@ def test_build_error_carries_the_plugin_rejection_text(tmp_path: Path, plugin_li
     # ... and from there the BuildError the pipeline reports.
     assert "BUILD_ERROR" in lines, report
     assert rejection in lines["BUILD_ERROR"], f"the BuildError lacks the plugin's rejection text\n{report}"
+
+
+# -- the row norms (ops/layer_norm, ops/residual_rms_norm): creators and engines ------------------------
+# Built and run with TensorRT's own API here (every input and output bound by name), so these checks do
+# not depend on the pipeline runtime's I/O binding.
+from trt_plugin_bench import oracle  # noqa: E402
+from trt_plugin_bench.backends.trt_common import OUTPUT  # noqa: E402
+from trt_plugin_bench.backends.trt_engine import tactic_sources_without_libraries  # noqa: E402
+from trt_plugin_bench.backends.trt_network import input_names, network_flags, populate_network  # noqa: E402
+from trt_plugin_bench.backends.trt_network import input_profiles as _input_profiles  # noqa: E402
+from trt_plugin_bench.specs import aux_arrays, numerics_of  # noqa: E402
+
+ROW_NORM_CREATORS = {"layer_norm_plugin": "TpbLayerNorm", "residual_rms_norm_plugin": "TpbResidualRmsNorm"}
+
+
+@pytest.fixture(scope="session")
+def ops_library(plugin_library: Path) -> Path:
+    """The row norms' plugin library (libtpb_ops_plugin.so), where the same compile put it (its manifest)."""
+    manifest = next((p / "manifest.json" for p in plugin_library.parents if (p / "manifest.json").is_file()), None)
+    lib = sweeps.plugin_library_from_manifest(manifest, OPERATORS["layer_norm_plugin"]) if manifest else None
+    lib = Path(lib) if lib else plugin_library.with_name("libtpb_ops_plugin.so")
+    assert lib.is_file(), f"no row-norm plugin library at {lib}"
+    return lib
+
+
+@pytest.mark.parametrize("op", sorted(ROW_NORM_CREATORS))
+def test_row_norm_v2_creators_refuse_bad_fields(ops_library: Path, op: str) -> None:
+    get_backend("tensorrt").load_library_of(OPERATORS[op], ops_library)
+    creator = trt.get_plugin_registry().get_plugin_creator(ROW_NORM_CREATORS[op], "1", "")
+    assert creator is not None, f"{ROW_NORM_CREATORS[op]} v1 is not registered"
+    assert [f.name for f in creator.field_names] == ["eps", "kernel", "kernel_table"]
+    refused = {"eps 0": [_field("eps", 0.0)], "eps -1": [_field("eps", -1.0)], "eps nan": [_field("eps", float("nan"))],
+               "eps inf": [_field("eps", float("inf"))], "kernel 99": [_field("kernel", 99)],
+               "misspelled Eps": [_field("Eps", 1e-5)], "two eps": [_field("eps", 1e-5), _field("eps", 1e-6)],
+               "eps as int32": [_field("eps", 1)]}
+    for what, fields in refused.items():
+        assert creator.create_plugin(op, trt.PluginFieldCollection(fields)) is None, what
+    for kernel in kernel_ids(OPERATORS[op]).values():
+        ok = creator.create_plugin(op, trt.PluginFieldCollection([_field("eps", 1e-5), _field("kernel", kernel)]))
+        assert ok is not None, kernel
+
+
+def _row_norm_engine(op: str, dtype: str, lo: tuple, opt: tuple, hi: tuple, kernel: str, plugin_library: Path):  # noqa: ANN202
+    """(engine, spec) of ``op`` built with the pipeline's own network (populate_network)."""
+    backend = get_backend("tensorrt")
+    o = OPERATORS[op]
+    if o.uses_plugin:
+        backend.load_library_of(o, plugin_library)
+    spec = EngineSpec(operator=op, function=o.function, implementation=o.implementation, kernel=kernel, dtype=dtype,
+                      profile="t", min=lo, opt=opt, max=hi, beta=1.0)
+    builder = trt.Builder(backend.logger)
+    strongly_typed = TRT_MAJOR >= 10
+    network = builder.create_network(network_flags(strongly_typed))
+    half = dtype == "fp16" and not strongly_typed
+    keep: list = []
+    populate_network(network, spec, half, keep)
+    config = builder.create_builder_config()
+    config.set_tactic_sources(tactic_sources_without_libraries())
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 256 << 20)
+    config.builder_optimization_level = 0
+    if half:
+        config.set_flag(trt.BuilderFlag.FP16)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    profile = builder.create_optimization_profile()
+    for name, a, b, c in _input_profiles(o, spec):
+        profile.set_shape(name, a, b, c)
+    config.add_optimization_profile(profile)
+    blob = builder.build_serialized_network(network, config)
+    assert blob is not None, f"{op} {dtype}: the build failed: {backend.logger.errors()}"
+    engine = backend.runtime.deserialize_cuda_engine(blob)
+    assert engine is not None
+    return engine, o
+
+
+def _run_row_norm(engine, o, shape: tuple, dtype: str, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:  # noqa: ANN001
+    """x, then every output of one inference at ``shape`` (inputs from the spec's generators)."""
+    x = oracle.random_input(shape, dtype, seed, generator=o.inputs[0].generator)
+    others = [a for a, _ in aux_arrays(o, shape, dtype)[: len(o.inputs) - 1]]
+    ctx = engine.create_execution_context()
+    stream = cuda.Stream()
+    keep = []
+    for name, host in zip(input_names(o), [x, *others]):
+        host = np.ascontiguousarray(host)
+        ctx.set_input_shape(name, host.shape)
+        buf = cuda.mem_alloc(max(host.nbytes, 1))
+        cuda.memcpy_htod(buf, host)
+        ctx.set_tensor_address(name, int(buf))
+        keep.append(buf)
+    outs = []
+    for j, spec_name in enumerate(o.outputs):
+        name = OUTPUT if j == 0 else spec_name
+        out_shape = tuple(ctx.get_tensor_shape(name))
+        assert out_shape == tuple(shape), (name, out_shape, shape)
+        host = np.full(out_shape, 7777.0, dtype=trt.nptype(engine.get_tensor_dtype(name)))  # poisoned
+        buf = cuda.mem_alloc(max(host.nbytes, 1))
+        cuda.memcpy_htod(buf, host)
+        ctx.set_tensor_address(name, int(buf))
+        outs.append((host, buf))
+        keep.append(buf)
+    assert ctx.execute_async_v3(stream.handle)
+    stream.synchronize()
+    results = []
+    for host, buf in outs:
+        cuda.memcpy_dtoh(host, buf)
+        results.append(host)
+    return x, results
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16"])
+@pytest.mark.parametrize("hidden", [1024, 4096, 8192])
+@pytest.mark.parametrize("op", ["layer_norm_plugin", "residual_rms_norm_plugin"])
+def test_row_norm_plugin_engines_match_the_reference_and_the_twin_is_reported(ops_library: Path, op: str,
+                                                                              hidden: int, dtype: str) -> None:
+    o = OPERATORS[op]
+    num = numerics_of(o)
+    shapes = [(1, hidden), (37, hidden), (64, hidden)]
+    for kernel in kernel_ids(o):  # every variant, the naive one included
+        engine, _ = _row_norm_engine(op, dtype, (1, hidden), (16, hidden), (64, hidden), kernel, ops_library)
+        for seed, shape in enumerate(shapes, 1):
+            x, outs = _run_row_norm(engine, o, shape, dtype, seed)
+            for j, y in enumerate(outs):
+                check = oracle.check_output(y, x, num, dtype, output=j)
+                assert check.ok, f"{op} {kernel} {dtype} {shape} output {o.outputs[j]}: {check.message}"
+    twin_op = o.native_operator
+    engine, twin = _row_norm_engine(twin_op, dtype, (1, hidden), (16, hidden), (64, hidden), "", ops_library)
+    x, outs = _run_row_norm(engine, twin, (37, hidden), dtype, 99)
+    for j, y in enumerate(outs):
+        check = oracle.check_output(y, x, numerics_of(twin), dtype, output=j, tensorrt_layers=True)
+        # TensorRT's own layers are reported, not held to the plugin's contract (the accuracy table's way)
+        print(f"{twin_op} {dtype} hidden {hidden} output {twin.outputs[j]}: ok={check.ok} {check.message}")
+        assert check.checked > 0
+
+
+@pytest.mark.parametrize("op", ["layer_norm_plugin", "residual_rms_norm_plugin"])
+def test_row_norm_plugins_take_any_rank_and_odd_hidden_sizes(ops_library: Path, op: str) -> None:
+    o = OPERATORS[op]
+    num = numerics_of(o)
+    for dtype in ("fp32", "fp16"):
+        engine, _ = _row_norm_engine(op, dtype, (1, 1, 1000), (2, 3, 1000), (4, 5, 1000), "registers", ops_library)
+        x, outs = _run_row_norm(engine, o, (2, 5, 1000), dtype, 3)
+        for j, y in enumerate(outs):
+            check = oracle.check_output(y, x, num, dtype, output=j)
+            assert check.ok, f"{op} {dtype} rank 3 hidden 1000 output {o.outputs[j]}: {check.message}"

@@ -86,3 +86,44 @@ def test_a_library_without_the_names_is_refused(tmp_path: Path) -> None:
     subprocess.run([CC, "-shared", "-fPIC", "-o", str(lib), str(source)], check=True, capture_output=True)
     with pytest.raises(KernelIdMismatch, match="does not export tpbSwishKernelCount"):
         check_kernel_ids(ctypes.CDLL(str(lib)), lib)
+
+
+# The row norms' variants come from one X-macro table each (plugin/<op>Plugin/<op>Kernels.def): the
+# enum, the names the library exports and the dispatch. A library compiled here from that very table
+# (the C preprocessor expanding it as the kernel source does) must match the spec's kernel_ids.csv; a
+# table with two names swapped must not.
+ROOT = Path(__file__).resolve().parents[1]
+ROW_NORMS = [("layer_norm_plugin", "layerNormPlugin/layerNormKernels.def", "TPB_LAYER_NORM_KERNEL", "LayerNorm"),
+             ("residual_rms_norm_plugin", "residualRmsNormPlugin/residualRmsNormKernels.def",
+              "TPB_RESIDUAL_RMS_NORM_KERNEL", "ResidualRmsNorm")]
+
+
+def table_library(tmp_path: Path, tag: str, table: Path, macro: str, symbol: str) -> tuple[ctypes.CDLL, Path]:
+    if CC is None:
+        pytest.skip("no C compiler (cc, gcc, clang) to build the fake kernel library")
+    source = tmp_path / f"{tag}.c"
+    source.write_text(
+        f"#define {macro}(id, enumerator, name, shape) #name,\n"
+        f"static const char* const kNames[] = {{\n#include \"{table}\"\n}};\n"
+        f"#undef {macro}\n"
+        "#define COUNT ((int)(sizeof(kNames) / sizeof(kNames[0])))\n"
+        f"int tpb{symbol}KernelCount(void) {{ return COUNT; }}\n"
+        f"const char* tpb{symbol}KernelName(int k) {{ return k >= 0 && k < COUNT ? kNames[k] : 0; }}\n")
+    lib = tmp_path / f"lib{tag}.so"
+    subprocess.run([CC, "-shared", "-fPIC", "-o", str(lib), str(source)], check=True, capture_output=True)
+    return ctypes.CDLL(str(lib)), lib
+
+
+@pytest.mark.parametrize("op,table,macro,symbol", ROW_NORMS)
+def test_a_row_norms_names_come_from_its_one_table(tmp_path: Path, op: str, table: str, macro: str, symbol: str) -> None:
+    variants = OPERATORS[op].variants
+    assert variants.count_symbol == f"tpb{symbol}KernelCount" and variants.name_symbol == f"tpb{symbol}KernelName"
+    path = ROOT / "plugin" / table
+    check_ids(*table_library(tmp_path, "table", path, macro, symbol), variants)
+    lines = path.read_text().splitlines()
+    rows = [i for i, line in enumerate(lines) if line.startswith(macro)]
+    lines[rows[1]], lines[rows[2]] = lines[rows[2]], lines[rows[1]]  # two names swapped
+    swapped = tmp_path / "swapped.def"
+    swapped.write_text("\n".join(lines) + "\n")
+    with pytest.raises(KernelIdMismatch, match="kernel id 1 is"):
+        check_ids(*table_library(tmp_path, "swapped", swapped, macro, symbol), variants)

@@ -82,7 +82,10 @@ def small_config(*operators: str) -> dict:
 
 
 def test_builtin_specs_keep_the_operator_interface() -> None:
-    assert list(OPERATORS) == ["relu", "swish_native", "swish_plugin", "swish_plugin_naive", "swish_plugin_v3"]
+    # relu and Swish's specs as before (the other operators of ops/ are checked beside their specs, e.g.
+    # tests/test_norm_ops.py)
+    assert [n for n in OPERATORS if n == "relu" or n.startswith("swish")] == \
+        ["relu", "swish_native", "swish_plugin", "swish_plugin_naive", "swish_plugin_v3"]
     v3 = OPERATORS["swish_plugin_v3"]
     assert (v3.function, v3.implementation, v3.kernel, v3.min_tensorrt_major, v3.uses_plugin, v3.tensorrt_layers) == \
         ("swish", "plugin_v3", "optimised", 10, True, False)
