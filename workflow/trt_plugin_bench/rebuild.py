@@ -52,10 +52,12 @@ from .verdict import (
     beyond_chance,
     binomial_tail,
     bootstrap_ratio,
-    demote_when_noisy,
+    confirm_by_ranks,
     judge,
     judge_band,
+    rank_test,
     timer_tick,
+    widen_when_noisy,
 )
 
 NAMESPACE_OPTION = "TPB_PLUGIN_NAMESPACE"
@@ -287,6 +289,8 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
     without the A/A term, FAST or SLOW in more states than the per-state false-positive rate explains."""
     rows: list[VerdictRow] = []
     aa_flagged = 0
+    aa_terms: list[float] = []
+    alpha = 1.0 - settings.confidence
     for st in states:
         seed = _state_seed(settings.seed, st.key)
         ratio, low, high = bootstrap_ratio(st.baseline, st.candidate, settings.confidence, settings.resamples, seed)
@@ -294,10 +298,14 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
         med_b, med_c = float(np.median(np.concatenate(st.baseline))), float(np.median(np.concatenate(st.candidate)))
         terms = {"min_effect": settings.min_effect,
                  "resolution": 2.0 * timer_tick([*st.baseline, *st.candidate, *st.control]) / max(min(med_b, med_c), 1e-12)}
-        if judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW"):
+        if (judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW")
+                and rank_test(st.baseline, st.control) < alpha):
             aa_flagged += 1
         terms["aa_control"] = abs(aa - 1.0) + (aa_high - aa_low) / 2.0
+        aa_terms.append(terms["aa_control"])
         verdict, reason, band, band_from = judge_band(low, high, terms, settings.max_band)
+        rank_p = rank_test(st.baseline, st.candidate)
+        verdict, reason = confirm_by_ranks(verdict, reason, rank_p, settings.confidence)
         if not st.verified_candidate:
             verdict, reason = "FAIL", "the candidate's output check failed"
         elif st.hot:
@@ -309,14 +317,16 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
         op, dtype, profile, shape, mode = st.key
         rows.append(VerdictRow(op, dtype, profile, shape, st.elements, mode, st.backend, med_b, med_c, ratio, low, high,
                                band, band_from, "bootstrap (interleaved)", sum(map(len, st.baseline)),
-                               sum(map(len, st.candidate)), verdict, reason))
-    alpha = 1.0 - settings.confidence
+                               sum(map(len, st.candidate)), verdict, reason, rank_p))
     noisy = []
     if beyond_chance(aa_flagged, len(states), alpha, NOISY_SIGNIFICANCE):
-        noisy.append(f"its A/A control (the baseline timed twice) is FAST or SLOW in {aa_flagged} of {len(states)} "
+        widen = float(np.quantile(aa_terms, 0.95))
+        noisy.append(f"its A/A control (the baseline's second build) is FAST or SLOW in {aa_flagged} of {len(states)} "
                      f"states, {alpha * len(states):.1f} allowed at the {100 * alpha:g} % per-state false-positive "
-                     f"rate (binomial P = {binomial_tail(aa_flagged, len(states), alpha):.2g})")
-    return demote_when_noisy(rows, noisy), noisy
+                     f"rate (binomial P = {binomial_tail(aa_flagged, len(states), alpha):.2g}): every state's band is "
+                     f"widened to at least ±{100 * widen:.1f} % (the 95th percentile of the A/A terms)")
+        rows = widen_when_noisy(rows, widen, settings.max_band)
+    return rows, noisy
 
 
 MeasureFn = Callable[[list[StateKey], float], dict[StateKey, tuple[np.ndarray, np.ndarray, np.ndarray]]]
