@@ -270,6 +270,24 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert len(engines) == 3
     rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "64x256")
     assert len(builds) == 3  # cached by spec hash: nothing built again
+    # a planted candidate: this checkout's plugin/ built again with a CMake option, timed under its own namespace;
+    # the naive kernel: the candidate's engines built with that kernel
+    specs_built: list = []
+    real_build = FakeTrt.build
+
+    def recording_build(self, spec, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        specs_built.append((spec.kernel, k.get("plugin_namespace", "")))
+        return real_build(self, spec, *a, **k)
+
+    monkeypatch.setattr(FakeTrt, "build", recording_build)
+    opts = rebuild.CandidateOptions(("-DTPB_PLANTED_SLOWDOWN_PERMILLE=20",), "naive")
+    _, _, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "", opts)
+    cand_copy = [ns for role, ns in built if role == "cand"]
+    assert cand_copy and cand_copy[0].startswith("tpb_cand_")
+    assert ("naive", cand_copy[0]) in specs_built and all(k != "naive" for k, ns in specs_built if ns != cand_copy[0])
+    args = json.loads(next((source.root.parent).glob("candidate-*/args.json")).read_text())
+    assert args["cmake_args"] == ["-DTPB_PLANTED_SLOWDOWN_PERMILLE=20"]
+    assert "planted" in facts["candidate"] and "naive" in facts["candidate"]
     broken = True  # a wrong candidate output is its states' FAIL, and the run goes on to judge them all
     out, _, _ = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "")
     assert {r.verdict for r in out} == {"FAIL"} and len(out) == 2

@@ -282,7 +282,8 @@ def candidate_source(plugin_dir: Path, cmake_args: tuple[str, ...], rebuild_root
     import shutil
 
     h = hashlib.sha256(json.dumps(list(cmake_args)).encode())
-    files = sorted(p for p in Path(plugin_dir).rglob("*") if p.is_file() and "build" not in p.relative_to(plugin_dir).parts)
+    skip = {"build", "__pycache__"}
+    files = sorted(p for p in Path(plugin_dir).rglob("*") if p.is_file() and not skip & set(p.relative_to(plugin_dir).parts))
     for f in files:
         h.update(str(f.relative_to(plugin_dir)).encode() + b"\0" + f.read_bytes())
     digest = h.hexdigest()
