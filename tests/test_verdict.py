@@ -399,6 +399,25 @@ def test_a_kernel_edit_on_the_cpu_is_not_measurable_here(tmp_path: Path) -> None
         verdict_from_store(tmp_path / "after", tmp_path / "w", uri)
 
 
+def test_the_false_positive_script_counts_aa_pairs_and_planted_slowdowns(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """workflow/scripts/verdict_false_positives.py on three runs of the same work and one 3x plugin slowdown:
+    the A/A pairs' FAST/SLOW count and the planted slowdown's SLOW plugin states."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fp", ROOT / "workflow" / "scripts" / "verdict_false_positives.py")
+    fp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fp)
+    same = [write_run(tmp_path / f"a{i}", 10 + i) for i in range(3)]
+    slow = write_run(tmp_path / "s", 20, scale={"swish_plugin": 3.0})
+    md = tmp_path / "fp.md"
+    assert fp.main(["--same", *map(str, same), "--slow", str(slow), "--out", str(tmp_path / "v"), "--markdown", str(md)]) == 0
+    out = capsys.readouterr().out
+    assert "A/A: 3 pairs of 3 runs of the same code, 48 states: FAST or SLOW 0 (0.0 %)" in out
+    assert f"plugin states SLOW {3 * len(STATES) // 2} of {3 * len(STATES) // 2}" in out
+    assert md.read_text().startswith("- A/A: 3 pairs")
+
+
 def test_mlflow_tags(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 

@@ -637,7 +637,7 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
         from .backends import get_backend
         from .stats import StoppingRule
 
-        b = get_backend(backend)
+        b = get_backend(backend, settings.timing.l2_flush)  # the cold copies flush as the cold states do
         rows = b.calibrate(list(settings.calibration.copy_mib), StoppingRule.from_config(settings.timing))
         write_rows(args.out, CalibrationRow, rows)
         Path(args.device_json).write_text(json.dumps(asdict(b.device_info()), indent=2))

@@ -439,16 +439,22 @@ def between_run_terms(pairs: dict[tuple, tuple[pd.DataFrame, pd.DataFrame]],
         if _is_control(b) and _is_control(c):
             mb, mc = float(b["median_us"].astype(float).mean()), float(c["median_us"].astype(float).mean())
             if mb > 0 and mc > 0:
-                by_mode.setdefault(mode, []).append(abs(math.log(mc / mb)))
+                by_mode.setdefault(mode, []).append(math.log(mc / mb))
     if not by_mode:
         return {}
     pooled = [v for vs in by_mode.values() for v in vs]
     modes = {m for (_, _, _, _, m) in pairs}
     out = {}
+    z = float(sps.norm.ppf(1.0 - (1.0 - quantile) / 2.0))
     for mode in modes:
         values = by_mode.get(mode, [])
-        values = values if len(values) >= MIN_CONTROL_STATES else pooled
-        out[mode] = (float(math.expm1(np.quantile(values, quantile))), len(values))
+        values = np.asarray(values if len(values) >= MIN_CONTROL_STATES else pooled)
+        # robust: the drift (median) and the scatter (MAD, scipy.stats.median_abs_deviation, normal scale) of
+        # the log ratios, so one state 12x off under load does not make the band 780 % for every state
+        center = float(np.median(values))
+        scatter = float(sps.median_abs_deviation(values, scale="normal"))
+        spread = float(np.quantile(np.abs(values - center), quantile))
+        out[mode] = (float(math.expm1(abs(center) + max(z * scatter, spread))), int(values.size))
     return out
 
 
