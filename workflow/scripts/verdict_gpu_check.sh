@@ -104,7 +104,7 @@ run_case() {
   local name=$1; shift
   local start=$(date +%s)
   timeout "$CASE_TIMEOUT" python3 workflow/scripts/tpb.py verdict --candidate "$RES" --rebuild HEAD --config "$CFG" \
-    --rebuild-time-s "$TIME_S" --remeasure-rounds "$ROUNDS" --out-dir "$OUT/$name" "$@" > "$OUT/logs/$name.log" 2>&1
+    --rebuild-time-s "$TIME_S" --remeasure-rounds "$ROUNDS" --resamples 1000 --out-dir "$OUT/$name" "$@" > "$OUT/logs/$name.log" 2>&1
   local rc=$?
   echo "$name $rc $(( $(date +%s) - start ))" >> "$OUT/logs/walltimes.txt"
   note "case $name rc=$rc wall $(( $(date +%s) - start )) s: $(grep -m1 '^verdict:' "$OUT/logs/$name.log")"

@@ -316,12 +316,16 @@ class InterleavedState:
     verified_baseline: bool = True
     hot: str = ""  # why the GPU's state, not the change, may explain the timings ('' if none)
     rounds: int = 0
+    # the bootstrap intervals and rank tests of these samples, by (rounds, settings): a re-judging after a
+    # re-measurement round bootstraps only the states it re-measured (each state's intervals take ~1 s)
+    judged: dict = field(default_factory=dict)
 
     def add(self, cand: np.ndarray, base: np.ndarray, control: np.ndarray) -> None:
         self.candidate.append(np.asarray(cand, dtype=np.float64))
         self.baseline.append(np.asarray(base, dtype=np.float64))
         self.control.append(np.asarray(control, dtype=np.float64))
         self.rounds += 1
+        self.judged.clear()
 
 
 def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tuple[list[VerdictRow], list[str]]:
@@ -336,18 +340,21 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
     alpha = 1.0 - settings.confidence
     for st in states:
         seed = _state_seed(settings.seed, st.key)
-        ratio, low, high = bootstrap_ratio(st.baseline, st.candidate, settings.confidence, settings.resamples, seed)
-        aa, aa_low, aa_high = bootstrap_ratio(st.baseline, st.control, settings.confidence, settings.resamples, seed + 1)
+        memo = (st.rounds, settings.confidence, settings.resamples, seed)
+        if memo not in st.judged:
+            st.judged[memo] = (
+                bootstrap_ratio(st.baseline, st.candidate, settings.confidence, settings.resamples, seed),
+                bootstrap_ratio(st.baseline, st.control, settings.confidence, settings.resamples, seed + 1),
+                rank_test(st.baseline, st.control), rank_test(st.baseline, st.candidate))
+        (ratio, low, high), (aa, aa_low, aa_high), aa_rank_p, rank_p = st.judged[memo]
         med_b, med_c = float(np.median(np.concatenate(st.baseline))), float(np.median(np.concatenate(st.candidate)))
         terms = {"min_effect": settings.min_effect,
                  "resolution": 2.0 * timer_tick([*st.baseline, *st.candidate, *st.control]) / max(min(med_b, med_c), 1e-12)}
-        if (judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW")
-                and rank_test(st.baseline, st.control) < alpha):
+        if judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW") and aa_rank_p < alpha:
             aa_flagged += 1
         terms["aa_control"] = abs(aa - 1.0) + (aa_high - aa_low) / 2.0
         aa_terms.append(terms["aa_control"])
         verdict, reason, band, band_from = judge_band(low, high, terms, settings.max_band)
-        rank_p = rank_test(st.baseline, st.candidate)
         verdict, reason = confirm_by_ranks(verdict, reason, rank_p, settings.confidence)
         if not st.verified_candidate:
             verdict, reason = "FAIL", "the candidate's output check failed"
@@ -393,13 +400,13 @@ def remeasure_factor(row: VerdictRow) -> int:
 
 
 def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: MeasureFn, time_s: float,
-              rounds: int, settings: Settings) -> tuple[list[VerdictRow], list[str], int]:
+              rounds: int, settings: Settings, noisy: list[str] | None = None) -> tuple[list[VerdictRow], list[str], int]:
     """Re-measure the AMBIGUOUS states (their interval straddles a band edge, or the band is too wide to
     call SAME and more samples narrow its A/A term; not those a hot GPU made so), adaptively: each state gets remeasure_factor
     times ``time_s`` (2x to 8x, more the closer its ratio sits to the edge), at most ``rounds`` rounds;
     each round's samples are one more stratum. Returns the final rows, the noisy reasons and the rounds run."""
     by_key = {st.key: st for st in states}
-    noisy = judge_interleaved(states, settings)[1]
+    noisy = judge_interleaved(states, settings)[1] if noisy is None else noisy
     done = 0
     for k in range(1, rounds + 1):
         todo = [r for r in rows if r.verdict == "AMBIGUOUS"
@@ -610,9 +617,11 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     t0 = time.perf_counter()
     for key, (cand, base, control) in measure(keys, time_s).items():
         states[key].add(cand, base, control)
-    first, _ = judge_interleaved(list(states.values()), settings)
+    print(f"verdict --rebuild: {len(states)} states timed in {time.perf_counter() - t0:.0f} s; judging them "
+          f"({settings.resamples} bootstrap resamples each)", flush=True)
+    first, first_noisy = judge_interleaved(list(states.values()), settings)
     t_first = time.perf_counter()
-    rows, noisy, done = remeasure(list(states.values()), first, measure, time_s, rounds, settings)
+    rows, noisy, done = remeasure(list(states.values()), first, measure, time_s, rounds, settings, first_noisy)
     for a, b, c, _ in loaded.values():
         a.close()
         b.close()
