@@ -11,11 +11,18 @@ apart were SAME in only 44 of 120 states (idle-start modes drifted up to 32 % be
 2. CMake with ``-DTPB_PLUGIN_NAMESPACE=tpb_base_<sha8> -DTPB_LIBRARY_SUFFIX=_base_<sha8>`` and the
    candidate's CUDA architectures (cmake_commands), into results/verdict/rebuild/<sha>/build.
 3. Per state of the candidate's plugin sweeps (the engines' build records give the EngineSpec): the
-   candidate engine (its library, namespace "") and the baseline engine (same spec, the baseline's
-   namespace), built into results/verdict/rebuild/<sha>/engines and cached by spec hash; each shape
-   and mode timed interleaved: candidate, baseline, baseline again (A/A).
+   candidate engine (its library, namespace ""), the baseline engine (same spec, the baseline's
+   namespace) and the A/A control's engine (a second, independent build of the baseline: its own
+   library ``tpb_aa_<sha8>``, its own engine, so a stable per-build offset enters the band), built into
+   results/verdict/rebuild/<sha>/engines and cached by spec hash; each shape and mode timed interleaved,
+   candidate, baseline, candidate, second build (stats.AA_PATTERN), with a progress line per state.
 4. judge_interleaved: verdict.py's statistics on those raw samples; AMBIGUOUS states re-measured
-   (remeasure: at most verdict.remeasure_rounds rounds, each with twice the time, only those states).
+   adaptively (remeasure: 2x to 8x the time, more near the band's edge, at most
+   verdict.remeasure_rounds rounds); a noisy A/A widens every band, never vetoes; the wall time printed.
+
+For tests of the method (CandidateOptions): ``--candidate-cmake-arg`` builds this checkout's plugin/
+again with extra CMake arguments (the planted slowdown TPB_PLANTED_SLOWDOWN_PERMILLE) and times that as
+the candidate; ``--candidate-kernel`` builds the candidate's engines with another kernel variant.
 
 The CPU reference backend has no plugin library: it keeps the separate-run comparison (verdict.py).
 Without git (a copy of the tree, as on the GPU machines) a source prepared before is used: run

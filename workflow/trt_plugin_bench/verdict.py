@@ -6,19 +6,23 @@ samples.py), judged against a noise band:
 
 - **The interval**: a percentile bootstrap of the ratio of the two pooled medians, resampling
   within each repeat (each repeat is a stratum, so a resample keeps every repeat's share), with a
-  fixed seed per state. The project reports medians everywhere, and a latency change is a scale
+  fixed seed per state (``scipy.stats.bootstrap``, percentile method, each repeat one sample). The
+  project reports medians everywhere, and a latency change is a scale
   change on a skewed, heavy-tailed distribution: the bootstrap interval is of exactly that
   number, with no shift model (Hodges-Lehmann's estimate is of a location shift, in µs, and its
   Mann-Whitney interval assumes the two distributions differ by that shift only). A results folder
   without samples (from before they were kept) gets a normal interval on the log ratio from the
   tables' median standard errors instead; the ``method`` column says which.
 - **The band**: the largest of ``min_effect`` (1 %), the candidate's A/A control at that shape
-  (|b′ ÷ b − 1| + 2 SE, the compare table) and the two runs' own repeat disagreement
-  (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs), and two steps of the timer's
-  grain over the median (``timer_tick``): a difference smaller than what the method reports for
-  identical work, than a run disagrees with itself, or than the clock can tell, is not the change's.
+  (|b′ ÷ b − 1| + min(2 SE, max_band), the compare table: aa_term), the two runs' own repeat
+  disagreement (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs), two steps of the
+  timer's grain over the median (``timer_tick``) and the between-run drift and scatter of the states
+  the change cannot touch (between_run_terms: the operators without the plugin): a difference smaller
+  than what the method reports for identical work, than a run disagrees with itself or with another
+  run, or than the clock can tell, is not the change's.
 - **The verdict**: SLOW when the interval lies entirely above 1 + band, FAST entirely below
-  1 − band, SAME entirely inside [1 − band, 1 + band] (and the band at most ``max_band``, 10 %: a
+  1 − band (either also needing a two-sided Mann-Whitney rank test, ``scipy.stats.mannwhitneyu``, at
+  P < 1 − confidence: confirm_by_ranks), SAME entirely inside [1 − band, 1 + band] (and the band at most ``max_band``, 10 %: a
   wider one says nothing), AMBIGUOUS otherwise; FAIL whatever the speed
   when the candidate's output check failed (verified false); AMBIGUOUS, saying so, when a GPU row
   is throttled or the SM clocks at the start differ by more than 5 % between the runs (a hot GPU,
@@ -26,8 +30,11 @@ samples.py), judged against a noise band:
 
 A run whose repeats disagree far beyond chance, or whose A/A control lies outside its band, is
 *noisy beyond chance*: the header and the MLflow tag say so, and every state's band is widened to that
-run's own disagreement (run_noise); noise widens the band, it never vetoes a FAST or SLOW. Runs from different devices, drivers,
-TensorRT versions or backends are refused unless forced.
+run's own disagreement (run_noise); noise widens the band, it never vetoes a FAST or SLOW (issue 28).
+"More rows than chance explains" is a one-sided ``scipy.stats.binomtest``. Runs from different devices,
+drivers, TensorRT versions or backends are refused unless forced. On the CPU reference backend, an
+edit of the plugin's sources alone is "not measurable here" (NotMeasurableHere): that backend never
+runs the kernel.
 
 **Baselines from the MLflow store** (the second half of this module): a pipeline parent run is
 materialised into a results-like folder from its artifacts (the parent's ``tables/``, each child
