@@ -3,7 +3,7 @@ of the same code (A/A: FAST or SLOW is a false positive) and every pair of a sam
 slowdown run (the plugin's states should be SLOW), judged by the verdict command's separate-run comparison.
 
     python workflow/scripts/verdict_false_positives.py --same results/a1 results/a2 results/a3 \
-        --slow results/s1 [--out /tmp/fp] [--markdown docs/verdict-cpu-aa.md]
+        --slow results/s1 [--out OUT_DIR] [--markdown FILE.md]
 
 Each folder is a pipeline results folder (results/<experiment>/) of one setup; the --slow ones carry the planted
 slowdown (reference.extra_work on the CPU). Prints one line per pair and the totals.
