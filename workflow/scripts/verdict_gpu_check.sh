@@ -12,7 +12,7 @@
 #   bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-$(date +%F)-verdict
 #
 # Environment: PERMILLE (default 25: the planted slowdown's permille of kernel time), TIME_S (0.2: seconds per
-# state and sampler round), ROUNDS (1: re-measurement rounds), CASE_TIMEOUT (240 s per case).
+# state and sampler round), ROUNDS (1: re-measurement rounds), CASE_TIMEOUT (150 s per case: the three fit one 10-minute device call).
 # The baseline "HEAD" is this tree's plugin/: from git where HEAD resolves, else copied (a GPU machine's copy).
 set -u
 cd "$(dirname "$0")/../.."
@@ -22,7 +22,7 @@ RES=results/verdict_gpu_check
 PERMILLE=${PERMILLE:-25}
 TIME_S=${TIME_S:-0.2}
 ROUNDS=${ROUNDS:-1}
-CASE_TIMEOUT=${CASE_TIMEOUT:-240}
+CASE_TIMEOUT=${CASE_TIMEOUT:-150}
 mkdir -p "$OUT/logs"
 T0=$(date +%s)
 note() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/logs/steps.txt"; }
