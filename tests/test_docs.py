@@ -134,6 +134,11 @@ MAPPED: dict[str, list[str]] = {
         "tests/test_byo_example.py::test_the_example_runs_through_the_dag"],
     ".venv/bin/trt-plugin-bench verdict --candidate results/default --baseline-rev HEAD~1": [
         "tests/test_verdict.py::test_rev_with_no_run_names_the_rev"],
+    # docs/verdict.md: the CPU A/A measurement (its test runs it on synthetic runs) and the GPU check (the GPU only)
+    ".venv/bin/python workflow/scripts/verdict_false_positives.py --same results/a1 results/a2 results/a3 --slow "
+    "results/s1": ["tests/test_verdict.py::test_the_false_positive_script_counts_aa_pairs_and_planted_slowdowns"],
+    ". /opt/trtkit/env.sh && bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-2026-12-06-verdict": [
+        "workflow/scripts/verdict_gpu_check.sh: run_case naive --candidate-kernel naive"],
     # needs TensorRT headers (never in CI): the same files compile in the GPU session's compile rule
     "for f in hardSwishKernel.cu hardSwishPlugin.cpp hardSwishLibrary.cpp; do": [
         "tests/test_spec_libraries.py: nvcc"],

@@ -207,6 +207,10 @@ def test_copy_ceiling_counts_the_1024_thread_copy_and_nothing_else() -> None:
     cal = pd.DataFrame({"measurement": ["copy", "copy_kernel", "copy_kernel_b1024", "empty_kernel"],
                         "bytes": [big, big, big, big], "bandwidth_gbs": [3024.1, 3032.0, 3055.8, 9999.0]})
     assert copy_ceiling(cal, 50 << 20) == 3055.8
+    # issue 28: the copies timed after the cold mode's flush count too (the cold states' conditions)
+    cold = pd.concat([cal, pd.DataFrame({"measurement": ["copy_kernel_b1024_cold", "empty_kernel_cold"],
+                                         "bytes": [big, big], "bandwidth_gbs": [3081.0, 9999.0]})])
+    assert copy_ceiling(cold, 50 << 20) == 3081.0
 
 
 def test_summary_says_what_the_run_left_out(tmp_path: Path) -> None:

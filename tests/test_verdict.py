@@ -51,7 +51,7 @@ MAX_FALSE_POSITIVE_RATE = 0.0
 
 def write_run(root: Path, seed: int, *, scale: dict | None = None, n: int = 400, sigma: float = 0.05,
               device: dict | None = None, unverified: tuple = (), repeat_skew: float = 1.0, sm_clock: int = 1980,
-              samples: bool = True, compare_control: float | None = None) -> Path:
+              samples: bool = True, compare_control: float | None = None, control_se: float = 0.001) -> Path:
     """A results folder: every state of STATES twice (repeats), lognormal samples around a state's
     own base time times ``scale[operator]``. ``repeat_skew`` scales repeat 1 (a run disagreeing
     with itself); ``unverified`` lists states whose output check failed."""
@@ -84,7 +84,7 @@ def write_run(root: Path, seed: int, *, scale: dict | None = None, n: int = 400,
             row = dict.fromkeys(columns(CompareRow), 0)
             row.update(backend="tensorrt", operator_a="swish_plugin", operator_b="swish_native", dtype="fp32",
                        profile="sweep", shape=shape, mode="cold", ratio=1.0, ratio_se=0.001,
-                       control_ratio=compare_control, control_ratio_se=0.001, verified=True)
+                       control_ratio=compare_control, control_ratio_se=control_se, verified=True)
             cmp.append(row)
         pd.DataFrame(cmp, columns=columns(CompareRow)).to_csv(tables / "compare.csv", index=False)
     if samples:
@@ -178,7 +178,8 @@ def test_planted_slowdown_is_slow(tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "out" / "verdict.csv")
     assert len(table) == len(STATES) and (table["ci_low"] <= table["ratio"]).all()
     md = (tmp_path / "out" / "verdict.md").read_text()
-    assert f"SLOW {len(STATES) // 2}" in md and "too noisy" not in md
+    assert f"SLOW {len(STATES) // 2}" in md and "noisy beyond chance" not in md
+    assert (table["rank_p"] < 0.05).sum() >= len(STATES) // 2  # the rank test's P, confirming each SLOW
 
 
 def test_planted_speedup_is_fast_and_tables_alone_suffice(tmp_path: Path) -> None:
@@ -302,15 +303,17 @@ def test_a_band_too_wide_is_not_same(tmp_path: Path) -> None:
 
 
 def test_noisy_runs_are_named_in_the_header(tmp_path: Path) -> None:
-    """Repeats 20 % apart in every state, or an A/A control 3 % off: too noisy to judge. The repeat
+    """Repeats 20 % apart in every state, or an A/A control 3 % off: noisy beyond chance. The repeat
     disagreement also widens each state's band, so a 10 % change is no longer called SLOW."""
     base = write_run(tmp_path / "base", 1, repeat_skew=1.2)
     cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10}, compare_control=1.03)
     wide = write_run(tmp_path / "wide", 3, compare_control=1.15)
     _, rows = verdict(base, cand, tmp_path / "out")
     md = (tmp_path / "out" / "verdict.md").read_text()
-    assert "baseline run is too noisy to judge**: repeats disagree" in md
-    assert "candidate run is too noisy to judge**: A/A control outside its band" in md
+    assert "baseline run is noisy beyond chance** (bands widened to its own disagreement, nothing vetoed): repeats " \
+        "disagree" in md
+    assert "candidate run is noisy beyond chance** (bands widened to its own disagreement, nothing vetoed): A/A " \
+        "control outside its band" in md
     assert "SLOW" not in {r.verdict for r in rows}
     assert {r.band_from for r in rows} == {"repeats"}
     verdict(base, wide, tmp_path / "out2")
@@ -325,11 +328,94 @@ def test_noise_widens_the_band_and_never_vetoes(tmp_path: Path) -> None:
     base = write_run(tmp_path / "base", 1, repeat_skew=1.2)
     cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 3.0}, repeat_skew=1.2)
     _, rows = verdict(base, cand, tmp_path / "out")
-    assert "too noisy to judge" in (tmp_path / "out" / "verdict.md").read_text()
+    md = (tmp_path / "out" / "verdict.md").read_text()
+    assert "noisy beyond chance" in md and "noise widens the band, it never vetoes: every state's band is at least" in md
     plugin = [r for r in rows if r.operator == "swish_plugin"]
     assert plugin and {r.verdict for r in plugin} == {"SLOW"}
     assert {r.verdict for r in rows if r.operator != "swish_plugin"} <= {"SAME", "AMBIGUOUS"}
     assert all(r.band >= 0.15 for r in rows)  # at least the runs' repeat disagreement
+
+
+def test_an_imprecise_aa_control_widens_without_vetoing_a_3x_slowdown(tmp_path: Path) -> None:
+    """A CPU compare row of a few samples: its A/A control 1.05 ± 1.5 (SE). Its offset (5 %) is measured, its
+    imprecision is the few samples': the band takes the offset and at most max_band of the imprecision, so
+    the planted 3x slowdown is SLOW in those states (before: a band of ±305 % made them AMBIGUOUS), and a
+    state no slower is not SLOW."""
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 3.0}, compare_control=1.05, control_se=1.5)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    plugin = [r for r in rows if r.operator == "swish_plugin"]
+    assert {r.verdict for r in plugin} == {"SLOW"}, [(r.shape, r.band, r.band_from) for r in plugin]
+    assert max(r.band for r in rows if r.band_from == "aa_control") == pytest.approx(0.15)
+    assert not {"SLOW", "FAST"} & {r.verdict for r in rows if r.operator != "swish_plugin"}
+
+
+def test_a_drift_between_separate_runs_is_in_the_band(tmp_path: Path) -> None:
+    """The candidate's run 15 % slower in every state, the plugin's and the unchanged operator's alike
+    (a loaded machine, a clock: not the change). The unchanged (native) states measure that drift, so
+    no state is SLOW (before: every state was); a 3x plugin slowdown on top of it still is, and the
+    header states the between-run band."""
+    base = write_run(tmp_path / "base", 1)
+    drift = write_run(tmp_path / "drift", 2, scale={"swish_plugin": 1.15, "relu": 1.15})
+    _, rows = verdict(base, drift, tmp_path / "o1")
+    assert not {"SLOW", "FAST"} & {r.verdict for r in rows}, [(r.operator, r.ratio, r.band) for r in rows]
+    assert {r.band_from for r in rows} == {"between_runs"}
+    assert "between runs: cold: ±" in (tmp_path / "o1" / "verdict.md").read_text()
+    slow = write_run(tmp_path / "slow", 3, scale={"swish_plugin": 3 * 1.15, "relu": 1.15})
+    _, rows = verdict(base, slow, tmp_path / "o2")
+    assert by_op(rows)["swish_plugin"] == {"SLOW"} and "SLOW" not in by_op(rows)["relu"]
+
+
+def test_a_slow_interval_needs_the_rank_test_too() -> None:
+    """The interval beyond the band and a rank test that sees nothing (P = 0.3): AMBIGUOUS, naming both."""
+    from trt_plugin_bench.verdict import confirm_by_ranks, rank_test
+
+    assert confirm_by_ranks("SLOW", "", 0.3, 0.95)[0] == "AMBIGUOUS"
+    assert "Mann-Whitney" in confirm_by_ranks("FAST", "", 0.3, 0.95)[1]
+    assert confirm_by_ranks("SLOW", "", 0.001, 0.95) == ("SLOW", "")
+    assert confirm_by_ranks("SAME", "", 0.9, 0.95) == ("SAME", "")
+    rng = np.random.default_rng(5)
+    assert rank_test([rng.normal(10, 1, 200)], [rng.normal(13, 1, 200)]) < 1e-10
+    assert rank_test([np.ones(5)], [np.ones(5)]) == 1.0
+
+
+def test_a_kernel_edit_on_the_cpu_is_not_measurable_here(tmp_path: Path) -> None:
+    """Two CPU runs of one setup and one reference plugin whose plugin/ sources differ (a kernel edit): the
+    CPU backend never runs the kernel, so the verdict says "not measurable here", not "no baseline"."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    old = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        log_run(tmp_path / "before", uri, 1, 0, source="a" * 64)
+        log_run(tmp_path / "after", uri, 2, 0, source="b" * 64)
+    finally:
+        if old is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = old
+    status, rows = verdict_from_store(tmp_path / "after", tmp_path / "v", uri, missing_baseline_ok=True)
+    md = (tmp_path / "v" / "verdict.md").read_text()
+    assert status == 0 and not rows
+    assert md.startswith("# Verdict: not measurable here")
+    assert "not measurable here (the CPU backend does not run the kernel)" in md and "no baseline" not in md.lower()
+    with pytest.raises(VerdictInputError, match=r"not measurable here \(the CPU backend does not run the kernel\)"):
+        verdict_from_store(tmp_path / "after", tmp_path / "w", uri)
+
+
+def test_the_false_positive_script_counts_aa_pairs_and_planted_slowdowns(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """workflow/scripts/verdict_false_positives.py on three runs of the same work and one 3x plugin slowdown:
+    the A/A pairs' FAST/SLOW count and the planted slowdown's SLOW plugin states."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fp", ROOT / "workflow" / "scripts" / "verdict_false_positives.py")
+    fp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fp)
+    same = [write_run(tmp_path / f"a{i}", 10 + i) for i in range(3)]
+    slow = write_run(tmp_path / "s", 20, scale={"swish_plugin": 3.0})
+    md = tmp_path / "fp.md"
+    assert fp.main(["--same", *map(str, same), "--slow", str(slow), "--out", str(tmp_path / "v"), "--markdown", str(md)]) == 0
+    out = capsys.readouterr().out
+    assert "A/A: 3 pairs of 3 runs of the same code, 48 states: FAST or SLOW 0 (0.0 %)" in out
+    assert f"plugin states SLOW {3 * len(STATES) // 2} of {3 * len(STATES) // 2}" in out
+    assert md.read_text().startswith("- A/A: 3 pairs")
 
 
 def test_mlflow_tags(tmp_path: Path) -> None:
@@ -362,12 +448,12 @@ def _head() -> str | None:
 
 
 def log_run(root: Path, uri: str, seed: int, extra_work: int, *, scale: dict | None = None, timing: float = 0.02,
-            commit: str = "unknown") -> str:
+            commit: str = "unknown", source: str = "unknown") -> str:
     """A synthetic CPU results folder logged as the pipeline logs it (tracking.log_results); its
     parent run id. ``extra_work`` is the plugin (tpb.plugin_hash), ``timing`` part of the setup."""
     from trt_plugin_bench.tracking import log_results
 
-    write_run(root, seed, scale=scale, device={**CPU, "git_commit": commit}, sm_clock=0)
+    write_run(root, seed, scale=scale, device={**CPU, "git_commit": commit, "plugin_source_hash": source}, sm_clock=0)
     settings = typed(f"timing.max_time_s={timing}", f"reference.extra_work={extra_work}", "mlflow.experiment=verdict-store",
                      f"mlflow.tracking_uri='{uri}'")
     summary = log_results(settings, root / "tables", root / "tables" / "device.json", root / "mlflow" / "logged.json")

@@ -260,7 +260,7 @@ PY
         --rebuild-filter "$filter" --out-dir "$out" > "$LOGS/rebuild_$case.log" 2>&1
       rc=$?
       cp -a "$out" "$LOGS/rebuild_$case" 2>/dev/null
-      cp results/verdict/rebuild/*/build.log "$LOGS/" 2>/dev/null
+      cp results/verdict/rebuild/*/build*.log "$LOGS/" 2>/dev/null
       python3 - "$out/verdict.csv" "$case" "$rc" <<'PY' >> "$LOGS/rebuild_summary.txt" 2>&1
 import sys
 import pandas as pd

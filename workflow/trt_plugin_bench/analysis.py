@@ -13,8 +13,9 @@ from .stats import TimingSummary, agree_within_noise
 
 # CUDA events tick at about half a microsecond; perf_counter far finer.
 CLOCK_RESOLUTION_S = {"cuda_event": 0.5e-6, "cpu_perf_counter": 1e-7}
-# cudaMemcpy ("copy") and the copy kernel in any block size ("copy_kernel", "copy_kernel_b1024", ...)
-COPY_MEASUREMENT = r"copy(_kernel(_b\d+)?)?"
+# cudaMemcpy ("copy") and the copy kernel in any block size ("copy_kernel", "copy_kernel_b1024", ...), each
+# also timed after the cold mode's L2 flush ("copy_cold", ...: calibration.gpu_calibration)
+COPY_MEASUREMENT = r"copy(_kernel(_b\d+)?)?(_cold)?"
 
 # Issue 5's bar: the plugin no slower than native (median ratio <= 1) for tensors of at least 1 MiB,
 # within 1 µs of it below (where both are a few µs of fixed cost).
@@ -28,8 +29,8 @@ def is_copy(calibration: pd.DataFrame) -> pd.Series:
 
 
 def copy_ceiling(calibration: pd.DataFrame, l2_bytes: int) -> float | None:
-    """The memory roofline: the best copy bandwidth, cudaMemcpy or a 16-byte copy kernel, among
-    buffers of at least 4x the L2 (a copy of an L2-resident buffer measures the cache, not HBM);
+    """The memory roofline: the best copy bandwidth, cudaMemcpy or a 16-byte copy kernel, timed warm or
+    after the cold mode's flush (the cold states' own conditions), among buffers of at least 4x the L2 (a copy of an L2-resident buffer measures the cache, not HBM);
     the largest buffer if none is that big."""
     if calibration.empty:
         return None

@@ -25,6 +25,7 @@ from .cuda_utils import (
     DeviceBuffer,
     EventTimer,
     GpuContext,
+    L2Flush,
     StreamBlocker,
     fill_tiled,
 )
@@ -37,6 +38,9 @@ from .stats import StoppingRule, measure
 COPY_KERNEL_BLOCKS = (256, 1024)
 
 
+COLD_SUFFIX = "_cold"  # a copy row timed after the cold mode's L2 flush, as the cold states are
+
+
 def copy_kernel_measurement(block: int) -> str:
     """The calibration row's name for the copy kernel in blocks of ``block`` threads ("copy_kernel"
     for the default block, the name earlier runs' tables use)."""
@@ -44,31 +48,49 @@ def copy_kernel_measurement(block: int) -> str:
 
 
 def gpu_calibration(gpu: GpuContext, copy_mib: Iterable[int], rule: StoppingRule, backend: str,
-                    timing_clock: str) -> list[CalibrationRow]:
+                    timing_clock: str, l2_flush: str = "clean") -> list[CalibrationRow]:
     """The copy ceiling at each of ``copy_mib`` MiB and the three launch floors on ``gpu``, each
-    sampled by ``rule``; ``backend`` and ``timing_clock`` label the rows."""
+    sampled by ``rule``; ``backend`` and ``timing_clock`` label the rows. Copies of at least 4x the L2
+    (the ones the ceiling is taken from, analysis.copy_ceiling) are also timed after the cold mode's
+    flush (cuda_utils.L2Flush of kind ``l2_flush``, rows named ``<copy>_cold``): the same flush as the
+    cold states the roofline divides. On the H100 and the H200 a plugin read up to 100.6 % of a
+    ceiling timed without it (a warm copy pays the write-back of the lines its previous sample left dirty)."""
     rows: list[CalibrationRow] = []
     stream = cuda.Stream(flags=NON_BLOCKING)
     idle = EventTimer(stream)
     blocked = EventTimer(stream, StreamBlocker(gpu))
     name = gpu.name
 
-    def row(measurement: str, timer: EventTimer, nbytes: int, enqueue: Callable[[], object]) -> CalibrationRow:
-        s = measure(lambda: timer.time(enqueue), rule)
+    def row(measurement: str, timer: EventTimer, nbytes: int, enqueue: Callable[[], object],
+            flush: L2Flush | None = None) -> CalibrationRow:
+        if flush is None:
+            s = measure(lambda: timer.time(enqueue), rule)
+        else:  # the flush first; behind the blocked start the blocking kernel waits for it (as in the cold mode)
+            s = measure(lambda: (flush.enqueue(stream), timer.time(enqueue))[1], rule)
         bw = nbytes / s.median / 1e9 if nbytes else 0.0
         return CalibrationRow(backend, name, measurement, nbytes, s.n, s.median * 1e6, s.rse, bw,
                               timing_clock, timer.start_kind)
 
     # The ceiling is GPU time (blocked start), like the cold and warm rows it is compared with.
-    for mib in sorted(set(copy_mib)):
-        size = mib << 20
-        with DeviceBuffer(size) as a, DeviceBuffer(size) as b:
-            fill_tiled(a, np.random.default_rng(0).integers(0, 255, min(size, 64 << 20), dtype=np.uint8), size, stream)
-            rows.append(row("copy", blocked, 2 * size,
-                            lambda a=a, b=b, size=size: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream)))
-            for block in COPY_KERNEL_BLOCKS:
-                rows.append(row(copy_kernel_measurement(block), blocked, 2 * size,
-                                lambda a=a, b=b, size=size, block=block: gpu.copy16(b.ptr, a.ptr, size, stream, block)))
+    cold = L2Flush(gpu, l2_flush)
+    try:
+        for mib in sorted(set(copy_mib)):
+            size = mib << 20
+            flushes = [None, cold] if size >= 4 * gpu.l2_bytes else [None]
+            with DeviceBuffer(size) as a, DeviceBuffer(size) as b:
+                fill_tiled(a, np.random.default_rng(0).integers(0, 255, min(size, 64 << 20), dtype=np.uint8), size,
+                           stream)
+                for flush in flushes:
+                    suffix = COLD_SUFFIX if flush is not None else ""
+                    rows.append(row("copy" + suffix, blocked, 2 * size,
+                                    lambda a=a, b=b, size=size: cuda.memcpy_dtod_async(b.ptr, a.ptr, size, stream),
+                                    flush))
+                    for block in COPY_KERNEL_BLOCKS:
+                        rows.append(row(copy_kernel_measurement(block) + suffix, blocked, 2 * size,
+                                        lambda a=a, b=b, size=size, block=block: gpu.copy16(b.ptr, a.ptr, size, stream,
+                                                                                            block), flush))
+    finally:
+        cold.free()
 
     def empty() -> None:
         gpu.empty_kernel(block=(1, 1, 1), grid=(1, 1), stream=stream)

@@ -295,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rebuild-modes", default="warm,cold", help="modes timed interleaved (default warm,cold)")
     p.add_argument("--rebuild-time-s", type=float, default=0.5, help="time per state and round (default 0.5 s)")
     p.add_argument("--rebuild-filter", default="", help="regex on op/dtype/profile/shape/mode: the states to time")
+    p.add_argument("--candidate-cmake-arg", action="append", default=[], metavar="ARG",
+                   help="with --rebuild: build this checkout's plugin/ again with ARG (repeatable; e.g. "
+                   "-DTPB_PLANTED_SLOWDOWN_PERMILLE=20, a planted slowdown) and time that as the candidate")
+    p.add_argument("--candidate-kernel", default="", metavar="NAME",
+                   help="with --rebuild: build the candidate's engines with this kernel variant (e.g. naive)")
     p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
                    "(default: config verdict.remeasure_rounds)")
     p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --settings-json")
@@ -457,7 +462,7 @@ def _verdict(args: argparse.Namespace) -> int:
     try:
         rev = None if args.no_rebuild else args.rebuild or _auto_rebuild_rev(args, candidate)
         if rev:
-            from .rebuild import verdict_rebuild
+            from .rebuild import CandidateOptions, verdict_rebuild
             from .verdict import candidate_from_folder
 
             uri = args.tracking_uri or _verdict_store(args)
@@ -466,7 +471,8 @@ def _verdict(args: argparse.Namespace) -> int:
                                         settings, args.fail_on, tag, uri,
                                         modes=tuple(m for m in args.rebuild_modes.split(",") if m),
                                         time_s=args.rebuild_time_s, rounds=args.remeasure_rounds,
-                                        state_filter=args.rebuild_filter, prepare_only=args.prepare_only)
+                                        state_filter=args.rebuild_filter, prepare_only=args.prepare_only,
+                                        options=CandidateOptions(tuple(args.candidate_cmake_arg), args.candidate_kernel))
             return status
         if Path(candidate / "tables" / "device.json").is_file() and not args.candidate_run:
             backend = json.loads((candidate / "tables" / "device.json").read_text()).get("backend")
@@ -631,7 +637,7 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
         from .backends import get_backend
         from .stats import StoppingRule
 
-        b = get_backend(backend)
+        b = get_backend(backend, settings.timing.l2_flush)  # the cold copies flush as the cold states do
         rows = b.calibrate(list(settings.calibration.copy_mib), StoppingRule.from_config(settings.timing))
         write_rows(args.out, CalibrationRow, rows)
         Path(args.device_json).write_text(json.dumps(asdict(b.device_info()), indent=2))

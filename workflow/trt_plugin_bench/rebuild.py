@@ -11,11 +11,18 @@ apart were SAME in only 44 of 120 states (idle-start modes drifted up to 32 % be
 2. CMake with ``-DTPB_PLUGIN_NAMESPACE=tpb_base_<sha8> -DTPB_LIBRARY_SUFFIX=_base_<sha8>`` and the
    candidate's CUDA architectures (cmake_commands), into results/verdict/rebuild/<sha>/build.
 3. Per state of the candidate's plugin sweeps (the engines' build records give the EngineSpec): the
-   candidate engine (its library, namespace "") and the baseline engine (same spec, the baseline's
-   namespace), built into results/verdict/rebuild/<sha>/engines and cached by spec hash; each shape
-   and mode timed interleaved: candidate, baseline, baseline again (A/A).
+   candidate engine (its library, namespace ""), the baseline engine (same spec, the baseline's
+   namespace) and the A/A control's engine (a second, independent build of the baseline: its own
+   library ``tpb_aa_<sha8>``, its own engine, so a stable per-build offset enters the band), built into
+   results/verdict/rebuild/<sha>/engines and cached by spec hash; each shape and mode timed interleaved,
+   candidate, baseline, candidate, second build (stats.AA_PATTERN), with a progress line per state.
 4. judge_interleaved: verdict.py's statistics on those raw samples; AMBIGUOUS states re-measured
-   (remeasure: at most verdict.remeasure_rounds rounds, each with twice the time, only those states).
+   adaptively (remeasure: 2x to 8x the time, more near the band's edge, at most
+   verdict.remeasure_rounds rounds); a noisy A/A widens every band, never vetoes; the wall time printed.
+
+For tests of the method (CandidateOptions): ``--candidate-cmake-arg`` builds this checkout's plugin/
+again with extra CMake arguments (the planted slowdown TPB_PLANTED_SLOWDOWN_PERMILLE) and times that as
+the candidate; ``--candidate-kernel`` builds the candidate's engines with another kernel variant.
 
 The CPU reference backend has no plugin library: it keeps the separate-run comparison (verdict.py).
 Without git (a copy of the tree, as on the GPU machines) a source prepared before is used: run
@@ -33,7 +40,7 @@ import subprocess
 import tarfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,10 +59,12 @@ from .verdict import (
     beyond_chance,
     binomial_tail,
     bootstrap_ratio,
-    demote_when_noisy,
+    confirm_by_ranks,
     judge,
     judge_band,
+    rank_test,
     timer_tick,
+    widen_when_noisy,
 )
 
 NAMESPACE_OPTION = "TPB_PLUGIN_NAMESPACE"
@@ -74,6 +83,10 @@ class RebuildSource:
     sha: str
     root: Path  # results/verdict/rebuild/<sha>
     target: str = ""  # the plugin library file its operators' specs name (plugin.library.target)
+    # "base": the baseline; "aa": a second, independent build of it (the A/A control, so stable per-build
+    # offsets enter the band); "cand": the candidate built here with extra CMake arguments (a planted change)
+    role: str = "base"
+    cmake_args: tuple[str, ...] = ()
 
     @property
     def src(self) -> Path:
@@ -85,18 +98,26 @@ class RebuildSource:
 
     @property
     def namespace(self) -> str:
-        return f"tpb_base_{self.sha[:8]}"
+        return f"tpb_{self.role}_{self.sha[:8]}"
 
     @property
     def suffix(self) -> str:
-        return f"_base_{self.sha[:8]}"
+        return f"_{self.role}_{self.sha[:8]}"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / ("build" if self.role == "base" else f"build_{self.role}")
 
     @property
     def library(self) -> Path:
-        """The baseline's copy of the specs' library: its file name with the suffix before .so."""
+        """This copy of the specs' library: its file name with the suffix before .so."""
         if not self.target:
             raise RebuildError("--rebuild: no plugin operator names the library to rebuild (plugin.library.target)")
-        return self.root / "build" / f"{Path(self.target).name.removesuffix('.so')}{self.suffix}.so"
+        return self.build_dir / f"{Path(self.target).name.removesuffix('.so')}{self.suffix}.so"
+
+    def second_build(self) -> RebuildSource:
+        """The A/A control's copy: the same source, built again into its own folder under its own names."""
+        return replace(self, role="aa")
 
     @property
     def cmake_target(self) -> str:
@@ -218,10 +239,10 @@ def locate_source(rev: str, git_root: Path, rebuild_root: Path) -> RebuildSource
 
 def cmake_commands(source: RebuildSource, cuda_architectures: str, jobs: int | None = None) -> list[list[str]]:
     """Configure and build the baseline library: its namespace and suffix, the candidate's architectures."""
-    build = source.root / "build"
+    build = source.build_dir
     configure = ["cmake", "-S", str(source.plugin_dir), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                  *([f"-DCMAKE_CUDA_ARCHITECTURES={cuda_architectures}"] if cuda_architectures else []),
-                 f"-D{NAMESPACE_OPTION}={source.namespace}", f"-D{SUFFIX_OPTION}={source.suffix}"]
+                 f"-D{NAMESPACE_OPTION}={source.namespace}", f"-D{SUFFIX_OPTION}={source.suffix}", *source.cmake_args]
     return [configure, ["cmake", "--build", str(build), "-j", str(jobs or os.cpu_count() or 2), "--target", source.cmake_target]]
 
 
@@ -231,7 +252,7 @@ def candidate_architectures(manifest: dict) -> str:
     return "" if arch == "compiler default" else arch
 
 
-def build_baseline(source: RebuildSource, cuda_architectures: str, log_path: Path) -> Path:
+def build_baseline(source: RebuildSource, cuda_architectures: str, log_path: Path, jobs: int | None = None) -> Path:
     """Build (once) the baseline library; RebuildError naming the log when CMake fails."""
     from .compile import _run
 
@@ -240,7 +261,7 @@ def build_baseline(source: RebuildSource, cuda_architectures: str, log_path: Pat
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log_file:
         try:
-            for cmd in cmake_commands(source, cuda_architectures):
+            for cmd in cmake_commands(source, cuda_architectures, jobs):
                 _run(cmd, log_file)
         except (RuntimeError, OSError) as exc:
             raise RebuildError(f"--rebuild {source.rev}: building the baseline plugin of {source.sha[:12]} failed: "
@@ -248,6 +269,37 @@ def build_baseline(source: RebuildSource, cuda_architectures: str, log_path: Pat
     if not source.library.is_file():
         raise RebuildError(f"--rebuild {source.rev}: the build finished but {source.library} is missing (log: {log_path})")
     return source.library
+
+
+def build_all(sources: list[RebuildSource], cuda_architectures: str) -> list[Path]:
+    """build_baseline for every copy at once (CPU work: the baseline, its A/A copy, a planted candidate),
+    each CMake build with its share of the cores; the libraries in ``sources``' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = max(1, (os.cpu_count() or 2) // max(len(sources), 1))
+    with ThreadPoolExecutor(max_workers=max(len(sources), 1)) as pool:
+        futures = [pool.submit(build_baseline, src, cuda_architectures, src.root / f"build_{src.role}.log", jobs)
+                   for src in sources]
+        return [f.result() for f in futures]
+
+
+def candidate_source(plugin_dir: Path, cmake_args: tuple[str, ...], rebuild_root: Path) -> RebuildSource:
+    """This checkout's plugin/ (as it is now, edits included) copied under ``rebuild_root``/candidate-<hash>,
+    to be built with ``cmake_args`` (e.g. -DTPB_PLANTED_SLOWDOWN_PERMILLE=20) as the candidate."""
+    import shutil
+
+    h = hashlib.sha256(json.dumps(list(cmake_args)).encode())
+    skip = {"build", "__pycache__"}
+    files = sorted(p for p in Path(plugin_dir).rglob("*") if p.is_file() and not skip & set(p.relative_to(plugin_dir).parts))
+    for f in files:
+        h.update(str(f.relative_to(plugin_dir)).encode() + b"\0" + f.read_bytes())
+    digest = h.hexdigest()
+    root = Path(rebuild_root) / f"candidate-{digest[:12]}"
+    source = RebuildSource("this checkout", digest, root, role="cand", cmake_args=tuple(cmake_args))
+    if not (source.plugin_dir / "CMakeLists.txt").is_file():
+        shutil.copytree(plugin_dir, source.plugin_dir, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    (root / "args.json").write_text(json.dumps({"cmake_args": list(cmake_args), "sources": digest}, indent=2))
+    return source
 
 
 def spec_hash(spec_json: dict, namespace: str, library_sha: str) -> str:
@@ -271,12 +323,16 @@ class InterleavedState:
     verified_baseline: bool = True
     hot: str = ""  # why the GPU's state, not the change, may explain the timings ('' if none)
     rounds: int = 0
+    # the bootstrap intervals and rank tests of these samples, by (rounds, settings): a re-judging after a
+    # re-measurement round bootstraps only the states it re-measured (each state's intervals take ~1 s)
+    judged: dict = field(default_factory=dict)
 
     def add(self, cand: np.ndarray, base: np.ndarray, control: np.ndarray) -> None:
         self.candidate.append(np.asarray(cand, dtype=np.float64))
         self.baseline.append(np.asarray(base, dtype=np.float64))
         self.control.append(np.asarray(control, dtype=np.float64))
         self.rounds += 1
+        self.judged.clear()
 
 
 def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tuple[list[VerdictRow], list[str]]:
@@ -287,17 +343,26 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
     without the A/A term, FAST or SLOW in more states than the per-state false-positive rate explains."""
     rows: list[VerdictRow] = []
     aa_flagged = 0
+    aa_terms: list[float] = []
+    alpha = 1.0 - settings.confidence
     for st in states:
         seed = _state_seed(settings.seed, st.key)
-        ratio, low, high = bootstrap_ratio(st.baseline, st.candidate, settings.confidence, settings.resamples, seed)
-        aa, aa_low, aa_high = bootstrap_ratio(st.baseline, st.control, settings.confidence, settings.resamples, seed + 1)
+        memo = (st.rounds, settings.confidence, settings.resamples, seed)
+        if memo not in st.judged:
+            st.judged[memo] = (
+                bootstrap_ratio(st.baseline, st.candidate, settings.confidence, settings.resamples, seed),
+                bootstrap_ratio(st.baseline, st.control, settings.confidence, settings.resamples, seed + 1),
+                rank_test(st.baseline, st.control), rank_test(st.baseline, st.candidate))
+        (ratio, low, high), (aa, aa_low, aa_high), aa_rank_p, rank_p = st.judged[memo]
         med_b, med_c = float(np.median(np.concatenate(st.baseline))), float(np.median(np.concatenate(st.candidate)))
         terms = {"min_effect": settings.min_effect,
                  "resolution": 2.0 * timer_tick([*st.baseline, *st.candidate, *st.control]) / max(min(med_b, med_c), 1e-12)}
-        if judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW"):
+        if judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW") and aa_rank_p < alpha:
             aa_flagged += 1
         terms["aa_control"] = abs(aa - 1.0) + (aa_high - aa_low) / 2.0
+        aa_terms.append(terms["aa_control"])
         verdict, reason, band, band_from = judge_band(low, high, terms, settings.max_band)
+        verdict, reason = confirm_by_ranks(verdict, reason, rank_p, settings.confidence)
         if not st.verified_candidate:
             verdict, reason = "FAIL", "the candidate's output check failed"
         elif st.hot:
@@ -309,37 +374,61 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
         op, dtype, profile, shape, mode = st.key
         rows.append(VerdictRow(op, dtype, profile, shape, st.elements, mode, st.backend, med_b, med_c, ratio, low, high,
                                band, band_from, "bootstrap (interleaved)", sum(map(len, st.baseline)),
-                               sum(map(len, st.candidate)), verdict, reason))
-    alpha = 1.0 - settings.confidence
+                               sum(map(len, st.candidate)), verdict, reason, rank_p))
     noisy = []
     if beyond_chance(aa_flagged, len(states), alpha, NOISY_SIGNIFICANCE):
-        noisy.append(f"its A/A control (the baseline timed twice) is FAST or SLOW in {aa_flagged} of {len(states)} "
+        widen = float(np.quantile(aa_terms, 0.95))
+        noisy.append(f"its A/A control (the baseline's second build) is FAST or SLOW in {aa_flagged} of {len(states)} "
                      f"states, {alpha * len(states):.1f} allowed at the {100 * alpha:g} % per-state false-positive "
-                     f"rate (binomial P = {binomial_tail(aa_flagged, len(states), alpha):.2g})")
-    return demote_when_noisy(rows, noisy), noisy
+                     f"rate (binomial P = {binomial_tail(aa_flagged, len(states), alpha):.2g}): every state's band is "
+                     f"widened to at least ±{100 * widen:.1f} % (the 95th percentile of the A/A terms)")
+        rows = widen_when_noisy(rows, widen, settings.max_band)
+    return rows, noisy
 
 
 MeasureFn = Callable[[list[StateKey], float], dict[StateKey, tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
 
+MAX_REMEASURE_FACTOR = 8  # a state's re-measurement gets at most this many times the first round's time
+
+
+def remeasure_factor(row: VerdictRow) -> int:
+    """How much more time an AMBIGUOUS state needs, as a power of two in [2, MAX_REMEASURE_FACTOR]: the
+    interval's half width shrinks as 1/√n, so to clear the nearest band edge from the ratio's distance d
+    to it, n grows by (half width ÷ d)²; a ratio on the edge takes the most (Pinpoint's "more runs where
+    it is unknown", bounded)."""
+    half = (row.ci_high - row.ci_low) / 2.0
+    d = min(abs(row.ratio - (1.0 + row.band)), abs(row.ratio - (1.0 - row.band)))
+    need = (half / d) ** 2 if d > 0 else math.inf
+    factor = 2
+    while factor < MAX_REMEASURE_FACTOR and factor < need:
+        factor *= 2
+    return factor
+
+
 def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: MeasureFn, time_s: float,
-              rounds: int, settings: Settings) -> tuple[list[VerdictRow], list[str], int]:
-    """Re-measure the AMBIGUOUS states (not those a hot GPU or a failed check made so), at most
-    ``rounds`` rounds, each with twice the previous round's time per state; each round's samples are
-    one more stratum. Returns the final rows, the too-noisy reasons and the rounds run."""
+              rounds: int, settings: Settings, noisy: list[str] | None = None) -> tuple[list[VerdictRow], list[str], int]:
+    """Re-measure the AMBIGUOUS states (their interval straddles a band edge, or the band is too wide to
+    call SAME and more samples narrow its A/A term; not those a hot GPU made so), adaptively: each state gets remeasure_factor
+    times ``time_s`` (2x to 8x, more the closer its ratio sits to the edge), at most ``rounds`` rounds;
+    each round's samples are one more stratum. Returns the final rows, the noisy reasons and the rounds run."""
     by_key = {st.key: st for st in states}
-    noisy = judge_interleaved(states, settings)[1]
+    noisy = judge_interleaved(states, settings)[1] if noisy is None else noisy
     done = 0
     for k in range(1, rounds + 1):
-        todo = [(r.operator, r.dtype, r.profile, r.shape, r.mode) for r in rows
-                if r.verdict == "AMBIGUOUS" and not by_key[(r.operator, r.dtype, r.profile, r.shape, r.mode)].hot]
+        todo = [r for r in rows if r.verdict == "AMBIGUOUS"
+                and not by_key[(r.operator, r.dtype, r.profile, r.shape, r.mode)].hot]
         if not todo:
             break
-        budget = time_s * 2 ** k
-        print(f"verdict --rebuild: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s), "
-              f"{budget:g} s each", flush=True)
-        for key, (cand, base, control) in measure(todo, budget).items():
-            by_key[key].add(cand, base, control)
+        groups: dict[int, list[StateKey]] = {}
+        for r in todo:
+            groups.setdefault(remeasure_factor(r), []).append((r.operator, r.dtype, r.profile, r.shape, r.mode))
+        print(f"verdict --rebuild: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s) "
+              "straddling the band, " + ", ".join(f"{len(v)} at {time_s * f:g} s" for f, v in sorted(groups.items())),
+              flush=True)
+        for factor, keys in sorted(groups.items()):
+            for key, (cand, base, control) in measure(keys, time_s * factor).items():
+                by_key[key].add(cand, base, control)
         done = k
         rows, noisy = judge_interleaved(states, settings)
     return rows, noisy, done
@@ -415,12 +504,27 @@ def plugin_sweeps(candidate_dir: Path, modes: list[str], state_filter: str = "")
     return out
 
 
-def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSettings, modes: list[str], time_s: float,
-                    rounds: int, settings: Settings, state_filter: str = "") -> tuple[list[VerdictRow], list[str], dict]:
-    """Both libraries in this process (TensorRT backend), every plugin state of the candidate timed
-    interleaved with its baseline; AMBIGUOUS states re-measured. Returns rows, too-noisy reasons and facts."""
-    from dataclasses import replace
+@dataclass(frozen=True)
+class CandidateOptions:
+    """What stands for the candidate in --rebuild beyond its results folder (planted changes, for tests of
+    the method): ``cmake_args`` builds this checkout's plugin/ again with them (candidate_source) and times
+    that library; ``kernel`` builds the candidate's engines with that kernel variant (e.g. the naive one)."""
 
+    cmake_args: tuple[str, ...] = ()
+    kernel: str = ""
+
+    @property
+    def label(self) -> str:
+        parts = [f"built with {' '.join(self.cmake_args)}"] if self.cmake_args else []
+        return ", ".join(parts + ([f"kernel {self.kernel}"] if self.kernel else []))
+
+
+def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSettings, modes: list[str], time_s: float,
+                    rounds: int, settings: Settings, state_filter: str = "",
+                    options: CandidateOptions | None = None) -> tuple[list[VerdictRow], list[str], dict]:
+    """The libraries in this process (TensorRT backend), every plugin state of the candidate timed
+    interleaved with its baseline and the baseline's second build (the A/A control); AMBIGUOUS states
+    re-measured. Returns rows, noisy reasons and facts."""
     from .backends import get_backend
     from .backends.base import EngineSpec, sha256_file, write_build_record
     from .gpu_state import throttled
@@ -431,6 +535,8 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     from .stats import AA_PATTERN, StoppingRule
     from .sweeps import builder_config, plugin_library_from_manifest
 
+    options = options or CandidateOptions()
+    wall = {"start": time.perf_counter()}
     manifest = json.loads((Path(candidate_dir) / "build" / "manifest.json").read_text())
     sweeps = plugin_sweeps(candidate_dir, modes, state_filter)
     if not sweeps:
@@ -438,17 +544,30 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
                            + (f", filter {state_filter!r}" if state_filter else "") + ")")
     op_spec = for_engine(EngineSpec.from_json(sweeps[0].spec_json))  # the specs' library, rebuilt from plugin/
     source = replace(source, target=op_spec.plugin.library.target or "")
-    cand_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json", op_spec)
-    base_lib = build_baseline(source, candidate_architectures(manifest), source.root / "build.log")
+    aa_source = source.second_build()
+    copies = [source, aa_source]
+    if options.cmake_args:
+        from .schema import PROJECT_ROOT
+
+        copies.append(replace(candidate_source(PROJECT_ROOT / "plugin", options.cmake_args, source.root.parent),
+                              target=source.target))
+    manifest_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json", op_spec)
+    print(f"verdict --rebuild: building {len(copies)} plugin copies at once ("
+          + ", ".join(f"{c.role} {c.namespace}" for c in copies) + ")", flush=True)
+    libs = build_all(copies, candidate_architectures(manifest))
+    base_lib, aa_lib = libs[0], libs[1]
+    wall["built"] = time.perf_counter()
     typed = config
     backend = get_backend("tensorrt", typed.timing.l2_flush)
-    backend.load_library_of(op_spec, cand_lib)  # the candidate's first: its names own the global scope
-    backend.load_library_of(op_spec, base_lib, source.namespace)
-    mapped = _mapped_libraries([cand_lib, base_lib])
+    backend.load_library_of(op_spec, manifest_lib)  # the candidate's first: its names own the global scope
+    for copy, lib in zip(copies, libs):
+        backend.load_library_of(op_spec, lib, copy.namespace)
+    cand_ns, cand_lib = (copies[2].namespace, libs[2]) if options.cmake_args else ("", manifest_lib)
+    mapped = _mapped_libraries([manifest_lib, *libs])
     engines_dir = source.root / "engines"
     engines_dir.mkdir(parents=True, exist_ok=True)
     builder_cfg = builder_config(typed.builder)
-    lib_sha = {"": sha256_file(cand_lib), source.namespace: sha256_file(base_lib)}
+    lib_sha = {"": sha256_file(manifest_lib), **{c.namespace: sha256_file(lib) for c, lib in zip(copies, libs)}}
 
     def engine(spec: EngineSpec, namespace: str, library: Path):  # noqa: ANN202
         key = spec_hash(spec.to_json(), namespace, lib_sha[namespace])
@@ -463,32 +582,40 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     loaded = {}
     for sw in sweeps:
         spec = EngineSpec.from_json(sw.spec_json)
-        loaded[(spec.operator, spec.dtype, spec.profile)] = (engine(spec, "", cand_lib),
-                                                             engine(spec, source.namespace, base_lib), sw)
+        cand_spec = replace(spec, kernel=options.kernel, kernel_table=()) if options.kernel else spec
+        loaded[(spec.operator, spec.dtype, spec.profile)] = (engine(cand_spec, cand_ns, cand_lib),
+                                                             engine(spec, source.namespace, base_lib),
+                                                             engine(spec, aa_source.namespace, aa_lib), sw)
+    wall["engines"] = time.perf_counter()
     states: dict[StateKey, InterleavedState] = {}
 
     def measure(keys: list[StateKey], budget: float) -> dict[StateKey, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         out = {}
         r = replace(rule, max_time_s=budget)
+        t_start = time.perf_counter()
         with quiet_host(typed.timing.pin_cpu):
             for i, key in enumerate(keys, 1):
                 op, dtype, profile, shape, mode = key
-                a, b, _ = loaded[(op, dtype, profile)]
+                a, b, c, _ = loaded[(op, dtype, profile)]
                 dims = tuple(int(v) for v in shape.split("x"))
-                # a wrong output of either is its state's FAIL (or reason), not the end of the run
-                pair = [State(e.spec.operator, dtype, profile, dims, mode, 0, seed=i, source=e) for e in (a, b)]
-                t = measure_interleaved(pair, Plan(engine_timers(verify_max), r, raise_on_wrong=False),
-                                        arena=backend.arena, control=True, pattern=AA_PATTERN)
+                # a wrong output of any is its state's FAIL (or reason), not the end of the run; the three
+                # sampled a b a c each round: candidate, baseline, candidate, the baseline's second build
+                trio = [State(e.spec.operator, dtype, profile, dims, mode, 0, seed=i, source=e) for e in (a, b, c)]
+                t = measure_interleaved(trio, Plan(engine_timers(verify_max), r, raise_on_wrong=False),
+                                        arena=backend.arena, pattern=AA_PATTERN)
                 cand_us, base_us, control_us = (s * 1e6 for s in t.samples)
                 st = states.setdefault(key, InterleavedState(key, math.prod(dims), backend.name))
                 st.verified_candidate &= bool(t.checks[0].ok)
-                st.verified_baseline &= bool(t.checks[1].ok)
+                st.verified_baseline &= bool(t.checks[1].ok) and bool(t.checks[2].ok)
                 if throttled(t.before, t.after):
                     st.hot = "hot GPU: throttled during the interleaved round"
                 out[key] = (cand_us, base_us, control_us)
+                elapsed = time.perf_counter() - t_start
                 print(f"[{time.strftime('%H:%M:%S')}] {i}/{len(keys)} {'/'.join(key)}: candidate "
-                      f"{np.median(cand_us):.3f} us, baseline {np.median(base_us):.3f} us, A/A "
-                      f"{np.median(control_us) / np.median(base_us):.4f} (n {len(cand_us)}, {t.reason})", flush=True)
+                      f"{np.median(cand_us):.3f} us, baseline {np.median(base_us):.3f} us "
+                      f"({np.median(cand_us) / np.median(base_us):.4f}), A/A second build "
+                      f"{np.median(control_us) / np.median(base_us):.4f} (n {len(cand_us)}, {t.reason}); "
+                      f"{elapsed:.0f} s, about {elapsed / i * (len(keys) - i):.0f} s left", flush=True)
         return out
 
     keys = [(EngineSpec.from_json(sw.spec_json).operator, EngineSpec.from_json(sw.spec_json).dtype,
@@ -497,22 +624,34 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     t0 = time.perf_counter()
     for key, (cand, base, control) in measure(keys, time_s).items():
         states[key].add(cand, base, control)
-    first, _ = judge_interleaved(list(states.values()), settings)
-    rows, noisy, done = remeasure(list(states.values()), first, measure, time_s, rounds, settings)
-    for a, b, _ in loaded.values():
+    print(f"verdict --rebuild: {len(states)} states timed in {time.perf_counter() - t0:.0f} s; judging them "
+          f"({settings.resamples} bootstrap resamples each)", flush=True)
+    first, first_noisy = judge_interleaved(list(states.values()), settings)
+    t_first = time.perf_counter()
+    rows, noisy, done = remeasure(list(states.values()), first, measure, time_s, rounds, settings, first_noisy)
+    for a, b, c, _ in loaded.values():
         a.close()
         b.close()
+        c.close()
     written = write_interleaved_samples(source.root / "samples", list(states.values()),
                                         backend.device_info().device_name, "tensorrt")
-    facts = {"states timed": f"{len(keys)} in {time.perf_counter() - t0:.0f} s ({time_s:g} s each)",
-             "re-measurement": f"{done} round(s) of at most {rounds} (AMBIGUOUS states only, twice the time each round)",
+    end = time.perf_counter()
+    facts = {"states timed": f"{len(keys)} in {t_first - t0:.0f} s ({time_s:g} s each)",
+             "re-measurement": f"{done} round(s) of at most {rounds} (AMBIGUOUS states straddling the band only, "
+                               f"2x to {MAX_REMEASURE_FACTOR}x the time each, more the nearer the edge): "
+                               f"{end - t_first:.0f} s",
              "first round": ", ".join(f"{v} {sum(r.verdict == v for r in first)}" for v in VERDICTS),
+             "A/A control": f"a second, independent build of the baseline ({aa_source.namespace}, its own engines)",
+             "wall time": f"{end - wall['start']:.0f} s (builds {wall['built'] - wall['start']:.0f} s, engines "
+                          f"{wall['engines'] - wall['built']:.0f} s, timing {end - t0:.0f} s)",
              "raw samples": f"{len(written)} files under {source.root / 'samples'}",
              "libraries in this process": mapped}
+    if options.label:
+        facts["candidate"] = f"planted: {options.label}"
     return rows, noisy, facts
 
 
-__all__ = ["STATE_KEYS", "InterleavedState", "RebuildError", "RebuildSource", "cmake_commands", "first_supporting_commit",
+__all__ = ["STATE_KEYS", "CandidateOptions", "InterleavedState", "RebuildError", "RebuildSource", "cmake_commands", "first_supporting_commit",
            "judge_interleaved", "prepare_source", "prepared_source", "remeasure", "run_interleaved", "supports_rebuild"]
 
 
@@ -520,7 +659,8 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
                     fail_on: str = "", mlflow_run: str | None = None, tracking_uri: str | None = None,
                     git_root: Path | None = None, modes: tuple[str, ...] = ("warm", "cold"), time_s: float = 0.5,
                     rounds: int | None = None, state_filter: str = "", prepare_only: bool = False,
-                    rebuild_root: Path | None = None) -> tuple[int, list[VerdictRow]]:
+                    rebuild_root: Path | None = None,
+                    options: CandidateOptions | None = None) -> tuple[int, list[VerdictRow]]:
     """`tpb verdict --rebuild REV`: see the module docstring. Exit status as verdict.verdict's."""
     from .schema import PROJECT_ROOT
     from .verdict import finish_verdict, load_run, parse_fail_on
@@ -541,18 +681,25 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
     if config is None:
         raise RebuildError("--rebuild times with the project's settings: give --config (config.yaml by default)")
     rounds = config.verdict.remeasure_rounds if rounds is None else int(rounds)
+    t0 = time.perf_counter()
+    options = options or CandidateOptions()
     rows, noisy, facts = run_interleaved(Path(candidate_dir), source, config, list(modes), time_s, rounds, settings,
-                                         state_filter)
+                                         state_filter, options)
     names = {"baseline": f"plugin/ of {rev} ({source.sha[:12]}, rebuilt with suffix {source.suffix})",
-             "candidate": str(candidate_dir), "device_name": candidate.device.get("device_name", ""),
+             "candidate": str(candidate_dir) + (f" ({options.label})" if options.label else ""),
+             "device_name": candidate.device.get("device_name", ""),
              "backend_label": candidate.device.get("backend_label", "tensorrt")}
-    notes = ["interleaved: both libraries in one process, each state's candidate, baseline and baseline again (A/A) "
-             "sampled in turn on shared buffers; the band's A/A term is this run's"]
+    notes = ["interleaved: the libraries in one process, each state's candidate, baseline, candidate and the baseline's "
+             "second, independent build (A/A) sampled in turn on shared buffers; the band's A/A term is this run's, so "
+             "stable per-build offsets are in it"]
     facts = {"only_baseline": 0, "only_candidate": 0, "facts": facts}
-    return finish_verdict(rows, facts, {"interleaved run": noisy}, notes, settings, Path(out_dir), failing, mlflow_run,
+    result = finish_verdict(rows, facts, {"interleaved run": noisy}, notes, settings, Path(out_dir), failing, mlflow_run,
                           tracking_uri, names, f"rev:{source.sha}",
                           {"tpb.verdict.mode": "interleaved", "tpb.verdict.baseline_rev": source.sha,
                            "tpb.verdict.remeasure_rounds": str(rounds)})
+    print(f"verdict --rebuild {rev}: wall time {time.perf_counter() - t0:.0f} s ({facts['facts']['wall time']})",
+          flush=True)
+    return result
 
 
 def baseline_source_in_git(git_commit: str, git_root: Path) -> str | None:

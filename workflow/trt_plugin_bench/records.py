@@ -144,7 +144,9 @@ class ThreadRow:
 class CalibrationRow:
     backend: str
     device_name: str
-    measurement: str  # "copy" (cudaMemcpy) | "copy_kernel" | "copy_kernel_b1024" | "empty_launch" | "empty_kernel" | "empty_graph_launch"
+    # "copy" (cudaMemcpy) | "copy_kernel" | "copy_kernel_b1024" (each also "<copy>_cold": after the cold mode's
+    # flush) | "empty_launch" | "empty_kernel" | "empty_graph_launch"
+    measurement: str
     bytes: int
     n: int
     median_us: float

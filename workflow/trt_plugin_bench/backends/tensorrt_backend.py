@@ -138,7 +138,8 @@ class TensorRTBackend(Backend):
         """The copy ceiling and launch floors on this GPU (calibration.gpu_calibration)."""
         from ..calibration import gpu_calibration
 
-        return gpu_calibration(self.gpu, copy_mib, rule, self.name, self.timing_clock)  # type: ignore[arg-type]
+        return gpu_calibration(self.gpu, copy_mib, rule, self.name, self.timing_clock,  # type: ignore[arg-type]
+                               self.l2_flush)
 
 
 __all__ = [

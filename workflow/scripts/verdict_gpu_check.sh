@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The verdict method checked on a GPU (issue 28), in about 5 minutes of GPU time, scripted for one shot:
+#   1. identical source rebuilt  -> `verdict --rebuild HEAD`                      (target: SAME in >= 95 % of states)
+#   2. a planted small slowdown  -> ... --candidate-cmake-arg -DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE
+#                                   (target: SLOW in >= 90 % of states >= 1 MiB, never FAST)
+#   3. the naive kernel          -> ... --candidate-kernel naive                  (target: SLOW in every state >= 1 MiB)
+# for swish_plugin fp32 + fp16, six sizes of 1 KiB .. 256 MiB, warm and cold (workflow/scripts/verdict_gpu_check.yaml),
+# each run's wall time measured. A short table goes to stdout; everything (verdict.md/csv/png per case, logs,
+# summary.md with GPU, driver and TensorRT) to OUT, a folder to commit under docs/runs/.
+#
+#   . /opt/trtkit/env.sh     # the trt-kit environment (python3 with TensorRT)
+#   bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-$(date +%F)-verdict
+#
+# Environment: PERMILLE (default 25: the planted slowdown's permille of kernel time), TIME_S (0.2: seconds per
+# state and sampler round), ROUNDS (1: re-measurement rounds), CASE_TIMEOUT (150 s per case: the three fit one 10-minute device call).
+# The baseline "HEAD" is this tree's plugin/: from git where HEAD resolves, else copied (a GPU machine's copy).
+set -u
+cd "$(dirname "$0")/../.."
+OUT=${1:-docs/runs/verdict-gpu-check-$(date +%F)}
+CFG=workflow/scripts/verdict_gpu_check.yaml
+RES=results/verdict_gpu_check
+PERMILLE=${PERMILLE:-25}
+TIME_S=${TIME_S:-0.2}
+ROUNDS=${ROUNDS:-1}
+CASE_TIMEOUT=${CASE_TIMEOUT:-150}
+mkdir -p "$OUT/logs"
+T0=$(date +%s)
+note() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/logs/steps.txt"; }
+export PYTHONPATH=$PWD/workflow${PYTHONPATH:+:$PYTHONPATH}
+
+# -- the baseline's source: git's HEAD, or this tree's plugin/ prepared as "HEAD" (no git here) --------------
+if ! git rev-parse --verify --quiet HEAD > /dev/null 2>&1; then
+  python3 - <<'PY' 2>&1 | tee -a "$OUT/logs/steps.txt"
+import hashlib, json, shutil
+from pathlib import Path
+root = Path("results/verdict/rebuild")
+files = sorted(p for p in Path("plugin").rglob("*") if p.is_file() and not {"build", "__pycache__"} & set(p.parts))
+h = hashlib.sha1()
+for f in files:
+    h.update(str(f).encode() + b"\0" + f.read_bytes())
+sha = h.hexdigest()
+if not (root / sha / "src" / "plugin" / "CMakeLists.txt").is_file():
+    shutil.copytree("plugin", root / sha / "src" / "plugin", ignore=shutil.ignore_patterns("build", "__pycache__"))
+names = {}
+try:
+    names = json.loads((root / "revs.json").read_text())
+except (OSError, ValueError):
+    pass
+names["HEAD"] = sha
+(root / "revs.json").write_text(json.dumps(names, indent=2))
+print(f"no git here: this tree's plugin/ prepared as HEAD ({sha[:12]})")
+PY
+fi
+
+# -- CPU work first, at once: the pipeline's compile + the candidate's engines + the device facts (snakemake),
+#    and the three rebuilt libraries (baseline, its A/A second build, the planted candidate) ---------------------
+arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
+python3 - "$arch" "$PERMILLE" > "$OUT/logs/prebuild.log" 2>&1 <<'PY' &
+import sys, time
+from dataclasses import replace
+from pathlib import Path
+from trt_plugin_bench.operators import get_operator
+from trt_plugin_bench.rebuild import build_all, candidate_source, locate_source
+t = time.time()
+root = Path("results/verdict/rebuild")
+base = locate_source("HEAD", Path("."), root)
+base = replace(base, target=get_operator("swish_plugin").plugin.library.target)
+cand = replace(candidate_source(Path("plugin"), (f"-DTPB_PLANTED_SLOWDOWN_PERMILLE={sys.argv[2]}",), root), target=base.target)
+for lib in build_all([base, base.second_build(), cand], sys.argv[1]):
+    print("built", lib)
+print(f"prebuild {time.time() - t:.0f} s")
+PY
+PREBUILD=$!
+note "prebuild started (baseline, A/A second build, planted candidate; arch $arch)"
+python3 -m snakemake --cores 16 --configfile "$CFG" -- "$RES/build/manifest.json" \
+  "$RES/engines/swish_plugin__fp32__sweep.build.json" "$RES/engines/swish_plugin__fp16__sweep.build.json" \
+  "$RES/calibration/device.json" > "$OUT/logs/snakemake.log" 2>&1
+note "snakemake (compile, 2 engines, calibrate) rc=$?"
+wait $PREBUILD
+note "prebuild rc=$?: $(tail -1 "$OUT/logs/prebuild.log")"
+
+# -- the candidate folder --rebuild reads: the states to time (tables/latency.csv: no separate sweep needed, the
+#    verdict times every state itself), the device facts, the engines' build records, the build manifest -------
+python3 - "$RES" "$CFG" <<'PY' 2>&1 | tee -a "$OUT/logs/steps.txt"
+import json, shutil, sys
+from pathlib import Path
+import pandas as pd
+import yaml
+res, cfg = Path(sys.argv[1]), yaml.safe_load(Path(sys.argv[2]).read_text())
+(res / "tables").mkdir(parents=True, exist_ok=True)
+shutil.copy(res / "calibration" / "device.json", res / "tables" / "device.json")
+rows = [{"operator": op, "dtype": dt, "profile": prof, "shape": "x".join(map(str, shape)), "mode": mode,
+         "backend": "tensorrt"}
+        for op in cfg["operators"] for dt in cfg["dtypes"] for prof, p in cfg["profiles"].items()
+        for shape in p["shapes"] for mode in cfg["timing"]["modes"]]
+pd.DataFrame(rows).to_csv(res / "tables" / "latency.csv", index=False)
+dev = json.loads((res / "tables" / "device.json").read_text())
+print(f"candidate folder: {len(rows)} states; {dev.get('device_name')}, driver {dev.get('driver_version')}, "
+      f"TensorRT {dev.get('tensorrt_version')}")
+PY
+
+# -- the three verdicts, each timed ------------------------------------------------------------------------
+run_case() {
+  local name=$1; shift
+  local start=$(date +%s)
+  timeout "$CASE_TIMEOUT" python3 workflow/scripts/tpb.py verdict --candidate "$RES" --rebuild HEAD --config "$CFG" \
+    --rebuild-time-s "$TIME_S" --remeasure-rounds "$ROUNDS" --resamples 1000 --out-dir "$OUT/$name" "$@" > "$OUT/logs/$name.log" 2>&1
+  local rc=$?
+  echo "$name $rc $(( $(date +%s) - start ))" >> "$OUT/logs/walltimes.txt"
+  note "case $name rc=$rc wall $(( $(date +%s) - start )) s: $(grep -m1 '^verdict:' "$OUT/logs/$name.log")"
+}
+rm -f "$OUT/logs/walltimes.txt"
+run_case same
+run_case planted --candidate-cmake-arg "-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE"
+run_case naive --candidate-kernel naive
+
+# -- the table ---------------------------------------------------------------------------------------------
+python3 - "$OUT" "$PERMILLE" "$RES/tables/device.json" <<'PY' | tee "$OUT/summary.md"
+import json, sys
+from pathlib import Path
+import pandas as pd
+out, permille, dev = Path(sys.argv[1]), sys.argv[2], json.loads(Path(sys.argv[3]).read_text())
+walls = {}
+for line in (out / "logs" / "walltimes.txt").read_text().splitlines():
+    name, rc, wall = line.split()
+    walls[name] = (int(rc), int(wall))
+print(f"# Verdict method on the GPU (issue 28): {dev.get('device_name')}, driver {dev.get('driver_version')}, "
+      f"TensorRT {dev.get('tensorrt_version')}, CUDA {dev.get('cuda_version')}\n")
+print("swish_plugin fp32 + fp16, 6 sizes 1 KiB .. 256 MiB (fp32), warm and cold; `verdict --rebuild HEAD` "
+      "(A/A control: a second, independent build of the baseline)\n")
+print("| case | wall s | rc | states | SAME | SLOW | FAST | AMBIGUOUS | FAIL | states >= 1 MiB: SLOW | median ratio >= 1 MiB "
+      "| target | met |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|")
+for name, target in (("same", "SAME >= 95 %"), ("planted", "SLOW >= 90 % of >= 1 MiB, no FAST"),
+                     ("naive", "SLOW in every state >= 1 MiB")):
+    rc, wall = walls.get(name, (-1, 0))
+    csv = out / name / "verdict.csv"
+    if not csv.is_file():
+        print(f"| {name} | {wall} | {rc} | - | - | - | - | - | - | - | - | {target} | no verdict.csv |")
+        continue
+    t = pd.read_csv(csv)
+    size = {"fp32": 4, "fp16": 2, "bf16": 2}
+    t["bytes"] = t["elements"] * t["dtype"].map(size)
+    big = t[t["bytes"] >= 1 << 20]
+    n = {v: int((t["verdict"] == v).sum()) for v in ("SAME", "SLOW", "FAST", "AMBIGUOUS", "FAIL")}
+    if name == "same":
+        met = n["SAME"] >= 0.95 * len(t) and n["FAIL"] == 0
+    elif name == "planted":
+        met = (big["verdict"] == "SLOW").sum() >= 0.9 * len(big) and n["FAST"] == 0
+    else:
+        met = len(big) > 0 and (big["verdict"] == "SLOW").all()
+    print(f"| {name} | {wall} | {rc} | {len(t)} | {n['SAME']} | {n['SLOW']} | {n['FAST']} | {n['AMBIGUOUS']} | "
+          f"{n['FAIL']} | {(big['verdict'] == 'SLOW').sum()} of {len(big)} | {big['ratio'].median():.4f} | {target} | "
+          f"{'yes' if met else 'NO'} |")
+print(f"\nplanted: -DTPB_PLANTED_SLOWDOWN_PERMILLE={permille} (each kernel thread spins {permille} permille of its own "
+      "work's time; the ratio column of planted/verdict.csv is the effect measured per state)")
+PY
+note "done: $OUT (summary.md, same/ planted/ naive/, logs/)"
