@@ -2,6 +2,8 @@
 # One session on a GPU machine with trt-kit (TensorRT 8.6): run from the repository root after
 # `. /opt/trtkit/env.sh`. Steps (any order, several at once):
 #   check  environment, kernel check + compute-sanitizer memcheck/racecheck, ptxas report, SASS widths
+#   opschecks the kernel checks of the other operators (libtpb_ops_kernels: GELU, the row norms), every variant
+#   (DAG_CONFIG=<config> with dag: that config's DAG instead of config.yaml's)
 #   probe  after check: plugin/probes' variant probe (direct path, every shape) and ncu on three kernels
 #   flush  the cold mode's two L2 flushes (timing.l2_flush clean / dirty) and warm, interleaved, for the
 #          copy kernel and the Swish kernels at 256 MiB-1 GiB (workflow/scripts/probes.py cold-flush)
@@ -46,6 +48,12 @@ LOGS=${LOGS:-/tmp/tpb-logs}
 mkdir -p "$OUT" "$LOGS"
 export PYTHONUNBUFFERED=1
 DAG_SECONDS=${DAG_SECONDS:-540}
+# DAG_CONFIG: another config file for the dag step (its results: results/<its experiment>/, RES set to match)
+cfg=()
+if [ -n "${DAG_CONFIG:-}" ]; then
+  cfg=(--configfile "$DAG_CONFIG")
+  RES=${RES:-results/$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["experiment"])' "$DAG_CONFIG")}
+fi
 # the default config's results folder (config.yaml experiment: default; dag.results_dir)
 export RES=${RES:-results/default}
 status=()
@@ -84,6 +92,20 @@ for step in "$@"; do
     else
       note "kernel build FAILED (see kernels_build.log)"
     fi
+    ;;
+  opschecks)
+    # the operators of plugin/api/opsPluginLibrary.cpp: their kernel checks (no TensorRT), every variant and dtype
+    kb=/tmp/tpb-kernels
+    arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader -i 0 | tr -d .)
+    if env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B $kb -DTPB_KERNELS_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" -DCMAKE_BUILD_TYPE=Release > "$LOGS/ops_kernels_build.log" 2>&1 \
+       && env -u PYTHONHOME -u PYTHONPATH cmake --build $kb -j 16 >> "$LOGS/ops_kernels_build.log" 2>&1; then
+      for c in $(cd $kb && ls *_kernel_check | grep -v '^swish_'); do
+        timeout 240 $kb/$c > "$LOGS/$c.log" 2>&1; note "$c rc=$? $(tail -1 "$LOGS/$c.log")"
+      done
+    else
+      note "ops kernels build failed: $(tail -3 "$LOGS/ops_kernels_build.log" | tr '\n' ' ')"
+    fi
+    save_logs
     ;;
   probe)
     # after check (its build): the kernel shapes timed on the direct path, and Nsight Compute on three
@@ -192,12 +214,12 @@ PY
     [ -f $RES/tables/latency.csv ] || zcat docs/runs/h200-2026-12-02/tables/latency.csv.gz > $RES/tables/latency.csv
     ;;
   dag)
-    python3 -m snakemake --unlock > /dev/null 2>&1
-    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake --cores 16 --keep-going --rerun-incomplete >> "$LOGS/dag.log" 2>&1
+    python3 -m snakemake "${cfg[@]}" --unlock > /dev/null 2>&1
+    timeout --signal=INT --kill-after=20 "$DAG_SECONDS" python3 -m snakemake "${cfg[@]}" --cores 16 --keep-going --rerun-incomplete >> "$LOGS/dag.log" 2>&1
     rc=$?
-    note "dag rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"
+    note "dag${DAG_CONFIG:+ ($DAG_CONFIG)} rc=$rc $(grep -E '[0-9]+ of [0-9]+ steps' "$LOGS/dag.log" | tail -1)"
     if [ $rc -eq 0 ]; then
-      python3 -m snakemake --cores 16 --report $RES/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
+      python3 -m snakemake "${cfg[@]}" --cores 16 --report $RES/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
     fi
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
