@@ -159,7 +159,8 @@ def gelu_float32(x32: np.ndarray, approximation: int = ERF) -> np.ndarray:
 
 def gelu_twin(trt, network, inputs, dtype: str, keep: list, approximation: int = ERF) -> list:  # noqa: ANN001
     """GELU from TensorRT 8.6 layers, the textbook graphs: erf form 0.5 x (1 + erf(x / sqrt 2)) (IUnaryLayer
-    ERF); tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (IActivationLayer TANH)."""
+    ERF); tanh form 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (IActivationLayer TANH). In fp16 the
+    cube overflows for |x| > 40 (to +-inf: tanh(+-inf) = +-1 is still the right saturation)."""
     x = inputs[0]
     rank = len(x.shape)
     layers: list = []
@@ -181,7 +182,8 @@ def gelu_twin(trt, network, inputs, dtype: str, keep: list, approximation: int =
         u = add("PROD", poly, const(SQRT_2_OVER_PI))
         layers.append(network.add_activation(u, trt.ActivationType.TANH))
         inner = layers[-1].get_output(0)
-    add("PROD", add("PROD", add("SUM", inner, const(1.0)), x), const(0.5))
+    # (0.5 x) (1 + inner): 0.5 x first, so that fp16 x (1 + inner) cannot overflow (x = 60000: 2x is inf)
+    add("PROD", add("PROD", x, const(0.5)), add("SUM", inner, const(1.0)))
     return layers
 
 
