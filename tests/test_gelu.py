@@ -239,7 +239,8 @@ def test_bad_field_values_are_refused_with_a_clear_message(tmp_path: Path, inclu
     plugin = ROOT / "plugin"
     exe = tmp_path / "gelu_field_check"
     build = subprocess.run(
-        [CC, "-std=c++17", "-Wall", "-Wextra", "-Wno-deprecated-declarations", "-isystem", include_dir, "-isystem",
+        [CC, "-std=c++17", "-Wall", "-Wextra", "-Wno-deprecated-declarations", "-DTPB_LOG_PREFIX_ID=TpbOps",
+         "-isystem", include_dir, "-isystem",
          cuda_include, "-I", str(plugin / "common"), "-I", str(GELU_DIR), "-o", str(exe),
          str(plugin / "tests" / "geluFieldCheck.cpp"), str(GELU_DIR / "geluPluginParams.cpp"),
          str(GELU_DIR / "geluRecord.cpp"), str(plugin / "common" / "pluginRecord.cpp"),
