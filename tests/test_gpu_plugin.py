@@ -33,11 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def plugin_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def plugin_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = Path(os.environ.get("TPB_TEST_BUILD_DIR", tmp_path_factory.mktemp("plugin-build")))
     manifest = out / "manifest.json"
     compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log", op_specs=list(OPERATORS.values()))
-    return sweeps.plugin_library_from_manifest(manifest)
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def plugin_library(plugin_manifest: Path) -> Path:
+    """libswish_plugin.so, by Swish's spec (the manifest's main library is the first spec's)."""
+    return sweeps.plugin_library_from_manifest(plugin_manifest, OPERATORS["swish_plugin"])
 
 
 @pytest.fixture(scope="session")

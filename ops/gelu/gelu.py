@@ -45,7 +45,7 @@ FP32_TANH_Z_ULPS = 5.0
 # result; their bound adds TWIN_CANCEL_ULPS |x| ulp_d(1) / ulp_d(ref) to the fp32 model (in ulps of the
 # I/O dtype for fp16/bf16, whose math TensorRT may run in the I/O dtype: seen for Swish's sigmoid).
 # They flush subnormals (the spec's tolerance.ftz default for that side).
-TWIN_CANCEL_ULPS = 4.0
+TWIN_CANCEL_ULPS = 16.0
 
 
 def tanh_z(x64: np.ndarray) -> np.ndarray:
