@@ -179,7 +179,7 @@ __device__ __forceinline__ float naiveGeluErf(float x)
     // erfc(-x / sqrt 2) with the argument's rounding compensated where it matters (x < 0: the relative
     // error of erfc(t) is 2 t dt; dt = the residual of t = -x / sqrt 2, from an FMA and the constant's tail).
     float const t = -x * kRsqrt2;
-    float const residual = fmaf(-x, kRsqrt2, -t) + (-x) * 1.2101359e-08F; // 1/sqrt2 - kRsqrt2
+    float const residual = fmaf(-x, kRsqrt2, -t) + (-x) * 1.2101617e-08F; // 1/sqrt2 - kRsqrt2
     float e = erfcf(t);
     if (t > 0.0F)
     {
