@@ -249,3 +249,29 @@ def test_bad_field_values_are_refused_with_a_clear_message(tmp_path: Path, inclu
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "gelu_field_check: all passed" in run.stdout
+
+
+@pytest.mark.parametrize("include_dir", include_dirs() or [pytest.param("", marks=pytest.mark.skip(
+    reason="TENSORRT_INCLUDE_DIR names no TensorRT include dir (CI has none): the creator check needs TensorRT headers"))])
+def test_the_ops_library_creators_and_gelu_plugins_on_the_host(tmp_path: Path, include_dir: str) -> None:
+    """plugin/tests/opsCreatorCheck.cpp over api/opsPluginLibrary.cpp and the GELU plugin sources (the CUDA
+    launch a stub): the entry points list the creators; create, formats, serialize/deserialize, a corrupted
+    record, clone; the V3 plugin with TensorRT >= 10 headers."""
+    cuda_include = next((d for d in ("/usr/local/cuda/include", "/usr/include") if Path(d, "cuda_runtime_api.h").exists()),
+                        None)
+    if CC is None or cuda_include is None:
+        pytest.skip("no C++ compiler or no cuda_runtime_api.h (TensorRT's headers include it)")
+    plugin = ROOT / "plugin"
+    sources = [plugin / "tests" / "opsCreatorCheck.cpp", plugin / "api" / "opsPluginLibrary.cpp",
+               *(GELU_DIR / f for f in ("geluPluginParams.cpp", "geluPluginLegacy.cpp", "geluPlugin.cpp", "geluRecord.cpp")),
+               *(plugin / "common" / f for f in ("pluginRecord.cpp", "pluginLog.cpp", "creatorNamespace.cpp",
+                                                 "creatorRegistration.cpp"))]
+    exe = tmp_path / "ops_creator_check"
+    build = subprocess.run(
+        [CC, "-std=c++17", "-Wall", "-Wextra", "-Wno-deprecated-declarations", "-DTPB_LOG_PREFIX_ID=TpbOps",
+         "-DTPB_PLUGIN_NAMESPACE_ID=", "-isystem", include_dir, "-isystem", cuda_include, "-I", str(plugin),
+         "-I", str(plugin / "common"), "-I", str(GELU_DIR), "-o", str(exe), *map(str, sources), "-ldl", "-pthread"],
+        capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "ops_creator_check: all passed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
