@@ -23,7 +23,7 @@
 // x 2^t = (x h) h, h = exp2f(t / 2) accurate, as 2^t overflows there while the exact result is a normal
 // or subnormal number (fp32 and bf16; fp16 rounds every such result to zero anyway). t carries a
 // relative error of ~4 units of 2^-24 (the constants, x^2, the FMA, the product), which exp turns into
-// |z| times that: fp32 bound 4 + (3 + 4.5 |z|) (1 - sigmoid(z)) ulps, z = 2u (float64); fp16 / bf16 1 ulp.
+// |z| times that: fp32 bound 4 + (4 + 5 |z|) (1 - sigmoid(z)) ulps, z = 2u (float64); fp16 / bf16 1 ulp.
 // Edge values (both forms): +-0 -> +-0 (the sign kept), +inf -> +inf, NaN -> NaN, -inf -> NaN, as the
 // float64 reference x Phi(x) = -inf * 0 (the limit is -0; plugin/geluPlugin/README.md says why the
 // reference's value is kept: the twin and every textbook form give NaN too).
