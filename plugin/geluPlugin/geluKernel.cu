@@ -27,8 +27,9 @@
 // Edge values (both forms): +-0 -> +-0 (the sign kept), +inf -> +inf, NaN -> NaN, -inf -> NaN, as the
 // float64 reference x Phi(x) = -inf * 0 (the limit is -0; plugin/geluPlugin/README.md says why the
 // reference's value is kept: the twin and every textbook form give NaN too).
-// The naive kernel computes the same functions the textbook way with IEEE libm (erfcf, expf, a true
-// division), one scalar element per thread: the contrast, inside the same bounds.
+// The naive kernel computes the same functions with IEEE libm instead of the fitted polynomial and the
+// approximate MUFU instructions (erfcxf, expf, a true division), one scalar element per thread: the
+// contrast, inside the same bounds.
 #include "geluKernel.h"
 
 #include <cuda_bf16.h>
@@ -176,16 +177,16 @@ __device__ __forceinline__ float fastGeluTanh(float x)
 // The naive kernel's numerics: IEEE libm and division, no fitted polynomial, no approximate MUFU op.
 __device__ __forceinline__ float naiveGeluErf(float x)
 {
-    // erfc(-x / sqrt 2) with the argument's rounding compensated where it matters (x < 0: the relative
-    // error of erfc(t) is 2 t dt; dt = the residual of t = -x / sqrt 2, from an FMA and the constant's tail).
-    float const t = -x * kRsqrt2;
-    float const residual = fmaf(-x, kRsqrt2, -t) + (-x) * 1.2101617e-08F; // 1/sqrt2 - kRsqrt2
-    float e = erfcf(t);
-    if (t > 0.0F)
-    {
-        e = fmaf(e, -2.0F * t * residual, e);
-    }
-    return x * (0.5F * e);
+    // libm's erfcxf (exp(t^2) erfc(t), documented within 4 ulps) times exp(-x^2 / 2), the exponential
+    // multiplied in last as in the fast kernels: erfcf itself is subnormal for x < -13, and x times a
+    // subnormal erfcf would magnify its few bits' error by |x| / 2 in the result's ulps. The square's
+    // residual as in fastGeluErf. Emulated worst case at the documented errors' worst signs: 14.2 ulps.
+    float const xc = fminf(fabsf(x), 16.0F);
+    float const a = xc * xc;
+    float g = expf(-0.5F * a);
+    g = fmaf(g, -0.5F * fmaf(xc, xc, -a), g);
+    float const h = 0.5F * erfcxf(fabsf(x) * kRsqrt2);
+    return x < 0.0F ? (x * h) * g : x * fmaf(-g, h, 1.0F);
 }
 
 __device__ __forceinline__ float naiveGeluTanh(float x)
