@@ -126,7 +126,9 @@ __device__ __forceinline__ float halfErfcx16(float s)
 }
 
 //! Erf-form GELU in fp32 arithmetic; kWide: the fp32 output's accuracy (see the top), else 16-bit.
-template <bool kWide>
+//! kFlushTiny (fp16 only): the exponential through ex2.approx.ftz, which flushes exp(-x^2 / 2) below
+//! 2^-126 (|x| > 13.2), where every fp16 result rounds to zero anyway; bf16 keeps fp32's range.
+template <bool kWide, bool kFlushTiny = false>
 __device__ __forceinline__ float fastGeluErf(float x)
 {
     float const s = rcpApproxFtz(fmaf(fabsf(x), kErfcxP * kRsqrt2, 1.0F)); // 1 + t/2 >= 1: never subnormal
@@ -145,7 +147,15 @@ __device__ __forceinline__ float fastGeluErf(float x)
     }
     else
     {
-        g = exp2f(a * (-0.5F * kLog2E));
+        float const exponent = a * (-0.5F * kLog2E);
+        if constexpr (kFlushTiny)
+        {
+            g = ex2ApproxFtz(exponent);
+        }
+        else
+        {
+            g = exp2f(exponent);
+        }
         e = halfErfcx16(s);
     }
     // x < 0: y = x h = (x E) g, the exponential last, so a subnormal result is rounded once, at the end.
@@ -264,7 +274,7 @@ struct ElementOps<__half>
     {
         if constexpr (kForm == GeluApproximation::kERF)
         {
-            return fastGeluErf<false>(x);
+            return fastGeluErf<false, true>(x);
         }
         else
         {
