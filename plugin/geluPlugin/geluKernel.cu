@@ -393,6 +393,42 @@ __global__ void __launch_bounds__(kBlock) geluOneShotKernel(
     }
 }
 
+// Persistent grid-stride kernel (Swish's "vectorized"): kVectors independent 16-byte loads per thread per
+// iteration, a grid of at most kPersistentBlocksPerSm blocks per SM (queried per launch), the scalar tail
+// by block 0. For contrast with the one-shot shapes (and for config kernel lists that name it).
+constexpr int32_t kPersistentBlocksPerSm = 4;
+
+template <typename T, GeluApproximation kForm, int32_t kVectors, int32_t kBlock>
+__global__ void __launch_bounds__(kBlock, kPersistentBlocksPerSm) geluPersistentKernel(
+    uint4 const* input, uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount)
+{
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    for (; index + (kVectors - 1) * stride < vectorCount; index += kVectors * stride)
+    {
+        uint4 vectors[kVectors];
+#pragma unroll
+        for (int32_t k = 0; k < kVectors; ++k)
+        {
+            vectors[k] = input[index + k * stride];
+        }
+#pragma unroll
+        for (int32_t k = 0; k < kVectors; ++k)
+        {
+            output[index + k * stride] = geluVector<T, kForm>(vectors[k]);
+        }
+    }
+    for (; index < vectorCount; index += stride)
+    {
+        output[index] = geluVector<T, kForm>(input[index]);
+    }
+    if (blockIdx.x == 0 && static_cast<int32_t>(threadIdx.x) < tailCount)
+    {
+        float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
+        tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(ElementOps<T>::template gelu<kForm>(x));
+    }
+}
+
 // Fallback for pointers that are not 16-byte aligned (views at odd element offsets): scalar accesses,
 // the fast kernels' numerics.
 template <typename T, GeluApproximation kForm>
@@ -451,12 +487,51 @@ cudaError_t launchScalarFast(T const* input, T* output, int64_t count, cudaStrea
     return launchStatus();
 }
 
+//! The SM count of the current device (the persistent grid's size).
+cudaError_t multiProcessorCount(int& smCount) noexcept
+{
+    int device = 0;
+    cudaError_t status = cudaGetDevice(&device);
+    if (status == cudaSuccess)
+    {
+        status = cudaDeviceGetAttribute(&smCount, cudaDevAttrMultiProcessorCount, device);
+    }
+    smCount = smCount > 0 ? smCount : 1;
+    return status;
+}
+
 template <typename T, GeluApproximation kForm, int32_t kVectors, int32_t kBlock, GeluCachePolicy kPolicy>
 cudaError_t launchVariant(T const* input, T* output, int64_t count, cudaStream_t stream) noexcept
 {
     if constexpr (kVectors == 0)
     {
         return launchNaive<T, kForm>(input, output, count, kBlock, stream);
+    }
+    else if constexpr (kVectors < 0)
+    {
+        static_assert(kBlock >= 8, "the scalar tail (< 8 elements) is handled by block 0's first threads");
+        if (!isAligned16(input) || !isAligned16(output))
+        {
+            return launchScalarFast<T, kForm>(input, output, count, stream);
+        }
+        int smCount = 0;
+        cudaError_t const status = multiProcessorCount(smCount);
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        constexpr int64_t kElementsPerVector = kVectorBytes / static_cast<int64_t>(sizeof(T));
+        int64_t const vectorCount = count / kElementsPerVector;
+        int32_t const tailCount = static_cast<int32_t>(count % kElementsPerVector);
+        int64_t const tailOffset = vectorCount * kElementsPerVector;
+        // just enough threads for one unrolled iteration each, at most the resident capacity; at least one block
+        int64_t const blocksNeeded = ceilDiv(ceilDiv(vectorCount, -kVectors), kBlock);
+        int64_t const blocksCap = static_cast<int64_t>(smCount) * kPersistentBlocksPerSm;
+        int64_t const blocks = blocksNeeded < 1 ? 1 : (blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
+        geluPersistentKernel<T, kForm, -kVectors, kBlock><<<static_cast<unsigned int>(blocks), kBlock, 0, stream>>>(
+            reinterpret_cast<uint4 const*>(input), reinterpret_cast<uint4*>(output), vectorCount, input + tailOffset,
+            output + tailOffset, tailCount);
+        return launchStatus();
     }
     else
     {
