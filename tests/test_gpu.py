@@ -54,7 +54,9 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def plugin_library(manifest: Path) -> Path:
-    return sweeps.plugin_library_from_manifest(manifest)
+    # Swish's library by its spec: the manifest's main library is the first spec's, and ops/ holds
+    # libtpb_ops_plugin.so's operators (GELU, ...) too
+    return sweeps.plugin_library_from_manifest(manifest, SWISH)
 
 
 def config(*overrides: str) -> Settings:
@@ -271,7 +273,7 @@ def test_arena_timers_bind_one_input_output_and_flush(tmp_path: Path, manifest: 
     a, _ = build(tmp_path, "swish_plugin", "fp32", manifest)
     b, _ = build(tmp_path, "swish_native", "fp32", manifest)
     backend = get_backend("tensorrt")
-    library = sweeps.plugin_library_from_manifest(manifest)
+    library = sweeps.plugin_library_from_manifest(manifest, SWISH)
     ea, eb = backend.load(a, library), backend.load(b, library)
     try:
         with backend.arena() as arena, ea.timer((8, 96), "cold", 1, 1 << 20, arena=arena) as ta, \

@@ -6,6 +6,7 @@ Skipped, with the reason, where TensorRT, pycuda or a GPU is missing. Run on the
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.gpu
 
 trt, cuda = require_gpu()
 
+from trt_plugin_bench import oracle as ref  # noqa: E402
 from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineSpec  # noqa: E402
@@ -33,11 +35,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def plugin_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def plugin_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = Path(os.environ.get("TPB_TEST_BUILD_DIR", tmp_path_factory.mktemp("plugin-build")))
     manifest = out / "manifest.json"
     compile_plugin("tensorrt", out / "plugin", manifest, out / "cmake.log", op_specs=list(OPERATORS.values()))
-    return sweeps.plugin_library_from_manifest(manifest)
+    return manifest
+
+
+@pytest.fixture(scope="session")
+def plugin_library(plugin_manifest: Path) -> Path:
+    """libswish_plugin.so, by Swish's spec (the manifest's main library is the first spec's)."""
+    return sweeps.plugin_library_from_manifest(plugin_manifest, OPERATORS["swish_plugin"])
 
 
 @pytest.fixture(scope="session")
@@ -309,3 +317,77 @@ def test_row_norm_plugins_take_any_rank_and_odd_hidden_sizes(ops_library: Path, 
         for j, y in enumerate(outs):
             check = oracle.check_output(y, x, num, dtype, output=j)
             assert check.ok, f"{op} {dtype} rank 3 hidden 1000 output {o.outputs[j]}: {check.message}"
+
+# -- GELU (ops/gelu, libtpb_ops_plugin.so) -----------------------------------------------------------------
+GELU_FORMS = {"gelu_plugin": 0, "gelu_plugin_naive": 0, "gelu_tanh_plugin": 1, "gelu_native": 0, "gelu_tanh_native": 1}
+
+
+@pytest.fixture(scope="session")
+def gelu_library(plugin_manifest: Path) -> Path:
+    """libtpb_ops_plugin.so, registered through the backend's own path."""
+    library = sweeps.plugin_library_from_manifest(plugin_manifest, OPERATORS["gelu_plugin"])
+    assert library is not None and library.name == "libtpb_ops_plugin.so", library
+    get_backend("tensorrt").load_library_of(OPERATORS["gelu_plugin"], library)
+    return library
+
+
+def test_gelu_kernel_ids_match_both_libraries(plugin_manifest: Path, gelu_library: Path) -> None:
+    """ops/gelu/kernel_ids.csv against the names the built plugin and kernel libraries export."""
+    import ctypes
+
+    from trt_plugin_bench.operators import check_kernel_ids
+
+    variants = OPERATORS["gelu_plugin"].variants
+    kernels = Path(json.loads(plugin_manifest.read_text())["direct_libraries"]["libtpb_ops_kernels.so"])
+    for library in (gelu_library, kernels):
+        check_kernel_ids(ctypes.CDLL(str(library)), library, variants)
+
+
+def test_gelu_creator_refuses_bad_fields(gelu_library: Path) -> None:
+    registry = trt.get_plugin_registry()
+    lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
+    creator = lookup("Gelu", "1", "")
+    assert creator is not None, "the Gelu v1 creator is not registered"
+    assert {f.name for f in creator.field_names} == {"approximation", "kernel", "kernel_table"}
+    good = {form: trt.PluginFieldCollection([_field("approximation", form), _field("kernel", 2)]) for form in (0, 1)}
+    for form, fields in good.items():
+        assert creator.create_plugin(f"valid {form}", fields) is not None, f"approximation {form} was refused"
+    bad = {
+        "approximation 2": [_field("approximation", 2)],
+        "approximation as float": [_field("approximation", 1.0)],
+        "misspelled Approximation": [_field("Approximation", 1)],
+        "two approximation": [_field("approximation", 0), _field("approximation", 1)],
+        "kernel past the end": [_field("kernel", len(kernel_ids(OPERATORS["gelu_plugin"])))],
+        "Swish's beta": [_field("beta", 1.0)],
+    }
+    for what, fields in bad.items():
+        assert creator.create_plugin(what, trt.PluginFieldCollection(fields)) is None, f"{what}: a plugin was created"
+    if TRT_MAJOR >= 10:
+        v3 = registry.get_creator("Gelu", "2", "")
+        assert v3 is not None, "the Gelu v2 (IPluginV3) creator is not registered"
+        assert v3.create_plugin("valid", good[1], trt.TensorRTPhase.BUILD) is not None
+        assert v3.create_plugin("bad", trt.PluginFieldCollection(bad["approximation 2"]), trt.TensorRTPhase.BUILD) is None
+
+
+@pytest.mark.parametrize("op", list(GELU_FORMS))
+@pytest.mark.parametrize("dtype", ["fp32", "fp16"])
+def test_gelu_engines_match_the_reference(tmp_path: Path, gelu_library: Path, op: str, dtype: str) -> None:
+    """The plugin (erf and tanh forms, the default and the naive kernel) and its TensorRT twin, built as
+    engines, on the spec's random and edge inputs at odd sizes and ranks: the plugin within the contract,
+    the twin within TensorRT's side of the model (what the accuracy table reports), printed either way."""
+    spec = OPERATORS[op]
+    kernel = {"optimised": "vectorized_oneshot", "naive": "naive"}.get(spec.kernel or "", "")
+    engine_spec = EngineSpec(operator=op, function=spec.function, implementation=spec.implementation, kernel=kernel,
+                             dtype=dtype, profile="t", min=(1, 1), opt=(8, 1000), max=(64, 4099), beta=1.0)
+    path = tmp_path / f"{op}.engine"
+    _build_one("tensorrt", engine_spec.to_json(), str(path), str(gelu_library) if spec.uses_plugin else None,
+               {"optimization_level": 0})
+    engine = get_backend("tensorrt").load(path, gelu_library)
+    try:
+        for seed, shape in enumerate([(1, 1), (3, 7), (8, 1000), (64, 4099), (5, 1)]):
+            x = ref.random_input(shape, dtype, seed=seed, generator=spec.inputs[0].generator)
+            result = engine.check(engine.infer(x), x)
+            print(f"{op}/{dtype} {shape}: {result.message}")
+            assert result.ok, f"{op}/{dtype} {shape}: {result.message}"
+    finally:
+        engine.close()

@@ -27,10 +27,11 @@ SOURCES = [
     PLUGIN / "common" / "creatorNamespace.cpp",
     PLUGIN / "common" / "creatorRegistration.cpp",
     PLUGIN / "swishPlugin" / "swishRecord.cpp",
+    PLUGIN / "geluPlugin" / "geluRecord.cpp",
     PLUGIN / "runner" / "runnerArgs.cpp",
     EXAMPLE / "hardSwishCore.cpp",
 ]
-INCLUDES = [PLUGIN / "common", PLUGIN / "swishPlugin", PLUGIN / "runner", EXAMPLE]
+INCLUDES = [PLUGIN / "common", PLUGIN / "swishPlugin", PLUGIN / "geluPlugin", PLUGIN / "runner", EXAMPLE]
 CXX = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
 SANITIZER_REPORT = re.compile(r"AddressSanitizer|LeakSanitizer|ThreadSanitizer|UndefinedBehaviorSanitizer|runtime error:")
 
@@ -91,7 +92,8 @@ def test_harness_reports_a_planted_race(tmp_path: Path) -> None:
            *(f"-I{d}" for d in INCLUDES if d != PLUGIN / "common"),
            str(PLUGIN / "tests" / "hostHarness.cpp"), str(common / "pluginRecord.cpp"),
            str(common / "creatorRegistration.cpp"), str(PLUGIN / "swishPlugin" / "swishRecord.cpp"),
-           str(PLUGIN / "runner" / "runnerArgs.cpp"), str(EXAMPLE / "hardSwishCore.cpp"), "-o", str(exe), "-pthread"]
+           str(PLUGIN / "geluPlugin" / "geluRecord.cpp"), str(PLUGIN / "runner" / "runnerArgs.cpp"),
+           str(EXAMPLE / "hardSwishCore.cpp"), "-o", str(exe), "-pthread"]
     built = subprocess.run(cmd, capture_output=True, text=True)
     if built.returncode != 0 and "sanitize" in built.stderr:
         pytest.skip(f"{CXX} cannot link TSan here")

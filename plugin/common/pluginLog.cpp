@@ -63,10 +63,21 @@ bool setPluginLoggerFinderIfUnset(nvinfer1::ILoggerFinder* finder) noexcept
     return loggerFinderSlot().compare_exchange_strong(expected, finder, std::memory_order_acq_rel);
 }
 
+// The library's name in every message: "Swish" (libswish_plugin.so), or the identifier a target sets with
+// TPB_LOG_PREFIX_ID (libtpb_ops_plugin.so: TpbOps).
+#ifdef TPB_LOG_PREFIX_ID
+#define TPB_LOG_STRINGIFY_IMPL(x) #x
+#define TPB_LOG_STRINGIFY(x) TPB_LOG_STRINGIFY_IMPL(x)
+#define TPB_LOG_PREFIX TPB_LOG_STRINGIFY(TPB_LOG_PREFIX_ID)
+#else
+#define TPB_LOG_PREFIX "Swish"
+#endif
+
 void logPluginMessage(nvinfer1::ILogger::Severity severity, char const* where, char const* format, ...) noexcept
 {
     char message[512];
-    int const prefixLength = std::snprintf(message, sizeof(message), "[Swish] %s: ", where != nullptr ? where : "");
+    int const prefixLength
+        = std::snprintf(message, sizeof(message), "[" TPB_LOG_PREFIX "] %s: ", where != nullptr ? where : "");
     size_t const offset
         = prefixLength < 0 ? 0 : (static_cast<size_t>(prefixLength) < sizeof(message) ? prefixLength : sizeof(message) - 1);
     va_list arguments;

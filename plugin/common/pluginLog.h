@@ -16,7 +16,7 @@ void setPluginLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept;
 //! installed. Thread-safe.
 bool setPluginLoggerFinderIfUnset(nvinfer1::ILoggerFinder* finder) noexcept;
 
-//! printf-style message prefixed with "[Swish] <where>: ".
+//! printf-style message prefixed with "[<library>] <where>: " (pluginLog.cpp: Swish, or TPB_LOG_PREFIX_ID).
 void logPluginMessage(nvinfer1::ILogger::Severity severity, char const* where, char const* format, ...) noexcept
     __attribute__((format(printf, 3, 4)));
 

@@ -10,11 +10,12 @@
 //   Phi(x) = h for x < 0, 1 - h for x >= 0, h = erfc(|x| / sqrt 2) / 2 = exp(-x^2 / 2) E(s) / 2,
 // with E(s) ~ erfcx(t) = exp(t^2) erfc(t), t = |x| / sqrt 2, a polynomial in s = 1 / (1 + t / 2), fitted
 // (relative error) over t in [0, 10.2] (beyond, exp(-t^2) is below fp32's smallest subnormal).
-//   * fp32: degree 10 (fit error 6e-9), exp(-x^2 / 2) from expf of the rounded square times the
+//   * fp32: degree 10 (fit error 9e-8 with its float32 coefficients), exp(-x^2 / 2) from expf of the rounded square times the
 //     square's FMA residual (exp(-(a + r) / 2) = exp(-a / 2) (1 - r / 2)): the argument's rounding
-//     would otherwise cost x^2 / 2 ulps in the tail. Bound 12 ulps (docs: the fit, 10 Horner FMAs,
-//     rcp.approx's 1 ulp in s amplified by at most 2.3, expf's 2 ulps); subnormal results 12 + |x| / 2
-//     steps (E and the exponential are rounded before their product reaches the subnormal range).
+//     would otherwise cost x^2 / 2 ulps in the tail. Bound 16 ulps: the fit, 10 Horner FMAs, rcp.approx's
+//     1 ulp in s (amplified by up to 2.3), expf's 2 ulps; emulated at the worst signs of those errors,
+//     11.3 ulps (plugin/scripts/gelu_erfcx_fit.py), subnormal results included (the exponential is
+//     multiplied in last, so they are rounded once).
 //   * fp16 / bf16: degree 5 (fit error 2.1e-5, ~0.04 fp16 ulp), exp2f of the rounded argument: 1 ulp.
 // Tanh form, 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2 / pi) (x + 0.044715 x^3), computed as
 // Swish is (plugin/swishPlugin/swishPluginKernel.cu, fastSwish): x rcp(1 + 2^t), t = -2u log2 e =
@@ -22,12 +23,13 @@
 // x 2^t = (x h) h, h = exp2f(t / 2) accurate, as 2^t overflows there while the exact result is a normal
 // or subnormal number (fp32 and bf16; fp16 rounds every such result to zero anyway). t carries a
 // relative error of ~4 units of 2^-24 (the constants, x^2, the FMA, the product), which exp turns into
-// |z| times that: fp32 bound 4 + (3 + 4.5 |z|) (1 - sigmoid(z)) ulps, z = 2u (float64); fp16 / bf16 1 ulp.
+// |z| times that: fp32 bound 4 + (4 + 5 |z|) (1 - sigmoid(z)) ulps, z = 2u (float64); fp16 / bf16 1 ulp.
 // Edge values (both forms): +-0 -> +-0 (the sign kept), +inf -> +inf, NaN -> NaN, -inf -> NaN, as the
 // float64 reference x Phi(x) = -inf * 0 (the limit is -0; plugin/geluPlugin/README.md says why the
 // reference's value is kept: the twin and every textbook form give NaN too).
-// The naive kernel computes the same functions the textbook way with IEEE libm (erfcf, expf, a true
-// division), one scalar element per thread: the contrast, inside the same bounds.
+// The naive kernel computes the same functions with IEEE libm instead of the fitted polynomial and the
+// approximate MUFU instructions (erfcxf, expf, a true division), one scalar element per thread: the
+// contrast, inside the same bounds.
 #include "geluKernel.h"
 
 #include <cuda_bf16.h>
@@ -94,7 +96,7 @@ constexpr float kLog2E = 1.4426950408889634F;
 constexpr float kErfcxP = 0.5F;
 
 // erfcx(t) / 2 ~ E(s), degree 10 (fp32), Horner from s^10 down to s^0; relative fit error 6e-9 on t in
-// [0, 10.2] (plugin/scripts/gelu_erfcx_fit.py makes both polynomials).
+// [0, 10.2] in float64, 9e-8 with these float32 coefficients (plugin/scripts/gelu_erfcx_fit.py makes both).
 __device__ __forceinline__ float halfErfcxFp32(float s)
 {
     float e = 1.358900219e-02F;
@@ -124,7 +126,9 @@ __device__ __forceinline__ float halfErfcx16(float s)
 }
 
 //! Erf-form GELU in fp32 arithmetic; kWide: the fp32 output's accuracy (see the top), else 16-bit.
-template <bool kWide>
+//! kFlushTiny (fp16 only): the exponential through ex2.approx.ftz, which flushes exp(-x^2 / 2) below
+//! 2^-126 (|x| > 13.2), where every fp16 result rounds to zero anyway; bf16 keeps fp32's range.
+template <bool kWide, bool kFlushTiny = false>
 __device__ __forceinline__ float fastGeluErf(float x)
 {
     float const s = rcpApproxFtz(fmaf(fabsf(x), kErfcxP * kRsqrt2, 1.0F)); // 1 + t/2 >= 1: never subnormal
@@ -143,7 +147,15 @@ __device__ __forceinline__ float fastGeluErf(float x)
     }
     else
     {
-        g = exp2f(a * (-0.5F * kLog2E));
+        float const exponent = a * (-0.5F * kLog2E);
+        if constexpr (kFlushTiny)
+        {
+            g = ex2ApproxFtz(exponent);
+        }
+        else
+        {
+            g = exp2f(exponent);
+        }
         e = halfErfcx16(s);
     }
     // x < 0: y = x h = (x E) g, the exponential last, so a subnormal result is rounded once, at the end.
@@ -175,16 +187,16 @@ __device__ __forceinline__ float fastGeluTanh(float x)
 // The naive kernel's numerics: IEEE libm and division, no fitted polynomial, no approximate MUFU op.
 __device__ __forceinline__ float naiveGeluErf(float x)
 {
-    // erfc(-x / sqrt 2) with the argument's rounding compensated where it matters (x < 0: the relative
-    // error of erfc(t) is 2 t dt; dt = the residual of t = -x / sqrt 2, from an FMA and the constant's tail).
-    float const t = -x * kRsqrt2;
-    float const residual = fmaf(-x, kRsqrt2, -t) + (-x) * 1.2101359e-08F; // 1/sqrt2 - kRsqrt2
-    float e = erfcf(t);
-    if (t > 0.0F)
-    {
-        e = fmaf(e, -2.0F * t * residual, e);
-    }
-    return x * (0.5F * e);
+    // libm's erfcxf (exp(t^2) erfc(t), documented within 4 ulps) times exp(-x^2 / 2), the exponential
+    // multiplied in last as in the fast kernels: erfcf itself is subnormal for x < -13, and x times a
+    // subnormal erfcf would magnify its few bits' error by |x| / 2 in the result's ulps. The square's
+    // residual as in fastGeluErf. Emulated worst case at the documented errors' worst signs: 14.2 ulps.
+    float const xc = fminf(fabsf(x), 16.0F);
+    float const a = xc * xc;
+    float g = expf(-0.5F * a);
+    g = fmaf(g, -0.5F * fmaf(xc, xc, -a), g);
+    float const h = 0.5F * erfcxf(fabsf(x) * kRsqrt2);
+    return x < 0.0F ? (x * h) * g : x * fmaf(-g, h, 1.0F);
 }
 
 __device__ __forceinline__ float naiveGeluTanh(float x)
@@ -262,7 +274,7 @@ struct ElementOps<__half>
     {
         if constexpr (kForm == GeluApproximation::kERF)
         {
-            return fastGeluErf<false>(x);
+            return fastGeluErf<false, true>(x);
         }
         else
         {
@@ -381,6 +393,42 @@ __global__ void __launch_bounds__(kBlock) geluOneShotKernel(
     }
 }
 
+// Persistent grid-stride kernel (Swish's "vectorized"): kVectors independent 16-byte loads per thread per
+// iteration, a grid of at most kPersistentBlocksPerSm blocks per SM (queried per launch), the scalar tail
+// by block 0. For contrast with the one-shot shapes (and for config kernel lists that name it).
+constexpr int32_t kPersistentBlocksPerSm = 4;
+
+template <typename T, GeluApproximation kForm, int32_t kVectors, int32_t kBlock>
+__global__ void __launch_bounds__(kBlock, kPersistentBlocksPerSm) geluPersistentKernel(
+    uint4 const* input, uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount)
+{
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    for (; index + (kVectors - 1) * stride < vectorCount; index += kVectors * stride)
+    {
+        uint4 vectors[kVectors];
+#pragma unroll
+        for (int32_t k = 0; k < kVectors; ++k)
+        {
+            vectors[k] = input[index + k * stride];
+        }
+#pragma unroll
+        for (int32_t k = 0; k < kVectors; ++k)
+        {
+            output[index + k * stride] = geluVector<T, kForm>(vectors[k]);
+        }
+    }
+    for (; index < vectorCount; index += stride)
+    {
+        output[index] = geluVector<T, kForm>(input[index]);
+    }
+    if (blockIdx.x == 0 && static_cast<int32_t>(threadIdx.x) < tailCount)
+    {
+        float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
+        tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(ElementOps<T>::template gelu<kForm>(x));
+    }
+}
+
 // Fallback for pointers that are not 16-byte aligned (views at odd element offsets): scalar accesses,
 // the fast kernels' numerics.
 template <typename T, GeluApproximation kForm>
@@ -439,12 +487,51 @@ cudaError_t launchScalarFast(T const* input, T* output, int64_t count, cudaStrea
     return launchStatus();
 }
 
+//! The SM count of the current device (the persistent grid's size).
+cudaError_t multiProcessorCount(int& smCount) noexcept
+{
+    int device = 0;
+    cudaError_t status = cudaGetDevice(&device);
+    if (status == cudaSuccess)
+    {
+        status = cudaDeviceGetAttribute(&smCount, cudaDevAttrMultiProcessorCount, device);
+    }
+    smCount = smCount > 0 ? smCount : 1;
+    return status;
+}
+
 template <typename T, GeluApproximation kForm, int32_t kVectors, int32_t kBlock, GeluCachePolicy kPolicy>
 cudaError_t launchVariant(T const* input, T* output, int64_t count, cudaStream_t stream) noexcept
 {
     if constexpr (kVectors == 0)
     {
         return launchNaive<T, kForm>(input, output, count, kBlock, stream);
+    }
+    else if constexpr (kVectors < 0)
+    {
+        static_assert(kBlock >= 8, "the scalar tail (< 8 elements) is handled by block 0's first threads");
+        if (!isAligned16(input) || !isAligned16(output))
+        {
+            return launchScalarFast<T, kForm>(input, output, count, stream);
+        }
+        int smCount = 0;
+        cudaError_t const status = multiProcessorCount(smCount);
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        constexpr int64_t kElementsPerVector = kVectorBytes / static_cast<int64_t>(sizeof(T));
+        int64_t const vectorCount = count / kElementsPerVector;
+        int32_t const tailCount = static_cast<int32_t>(count % kElementsPerVector);
+        int64_t const tailOffset = vectorCount * kElementsPerVector;
+        // just enough threads for one unrolled iteration each, at most the resident capacity; at least one block
+        int64_t const blocksNeeded = ceilDiv(ceilDiv(vectorCount, -kVectors), kBlock);
+        int64_t const blocksCap = static_cast<int64_t>(smCount) * kPersistentBlocksPerSm;
+        int64_t const blocks = blocksNeeded < 1 ? 1 : (blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
+        geluPersistentKernel<T, kForm, -kVectors, kBlock><<<static_cast<unsigned int>(blocks), kBlock, 0, stream>>>(
+            reinterpret_cast<uint4 const*>(input), reinterpret_cast<uint4*>(output), vectorCount, input + tailOffset,
+            output + tailOffset, tailCount);
+        return launchStatus();
     }
     else
     {

@@ -1,7 +1,8 @@
 // Host harness of the plugin libraries' TensorRT-free units: no TensorRT, no CUDA, no GPU. CI builds it
 // with g++ under -fsanitize=address,undefined (mode "all") and -fsanitize=thread (mode "threads") and
 // fails on any sanitizer report (tests/test_host_harness.py). What it drives (issue 26):
-//   records      plugin/common/pluginRecord + plugin/swishPlugin/swishRecord (the Swish V2 record) and
+//   records      plugin/common/pluginRecord + plugin/swishPlugin/swishRecord (the Swish V2 record),
+//                plugin/geluPlugin/geluRecord (GELU's) and
 //                examples/byo-plugin/hardSwishCore (the example's record): every single-byte change of
 //                several records (each byte set to each of its 255 other values, every bit flip among
 //                them) is refused; records of the old formats are refused with a message that says so.
@@ -22,6 +23,7 @@
 #include "creatorRegistration.h"
 #include "elementCount.h"
 #include "errorText.h"
+#include "geluRecord.h"
 #include "hardSwishCore.h"
 #include "pluginRecord.h"
 #include "runnerArgs.h"
@@ -193,6 +195,47 @@ void checkRecords(Report& report)
         tpb::ErrorText error;
         report.check(!tpb::readSwishRecordPayload(nullptr, 28, back, error) && has(error.c_str(), "null"),
             "Swish record: null data refused", error.c_str());
+    }
+
+    // GELU's record (plugin/geluPlugin/geluRecord.h)
+    {
+        tpb::GeluParams tanhTwoBands;
+        tanhTwoBands.approximation = 1;
+        tanhTwoBands.kernel = 5;
+        tanhTwoBands.bandCount = 2;
+        int32_t const table2[] = {256, 1, -1, 2};
+        std::memcpy(tanhTwoBands.table, table2, sizeof(table2));
+        for (tpb::GeluParams const& params : {tpb::GeluParams{}, tanhTwoBands})
+        {
+            std::string const label = "GELU record with " + std::to_string(params.bandCount) + " bands";
+            std::vector<unsigned char> good(tpb::geluRecordSize(params));
+            bool const written = tpb::writeGeluRecord(params, good.data(), good.size());
+            tpb::GeluParams back;
+            tpb::ErrorText error;
+            bool const read = tpb::readGeluRecordPayload(good.data(), good.size(), back, error);
+            report.check(written && read && std::memcmp(&back, &params, sizeof(back)) == 0
+                    && good.size() == 28 + 8 * size_t(params.bandCount),
+                label + ": written (" + std::to_string(good.size()) + " bytes) and read back equal", error.c_str());
+            std::string first;
+            int const accepted = countAcceptedChanges(
+                good,
+                [](unsigned char const* data, size_t length)
+                {
+                    tpb::GeluParams decoded;
+                    tpb::ErrorText refused;
+                    return tpb::readGeluRecordPayload(data, length, decoded, refused);
+                },
+                first);
+            report.check(accepted == 0,
+                label + ": all " + std::to_string(good.size() * 255) + " single-byte changes refused (accepted "
+                    + std::to_string(accepted) + ")",
+                first);
+            tpb::ErrorText refused;
+            report.check(!tpb::readGeluRecordPayload(good.data(), good.size() - 1, back, refused)
+                    && !tpb::readGeluRecordPayload(nullptr, good.size(), back, refused)
+                    && !tpb::writeGeluRecord(params, good.data(), good.size() - 1),
+                label + ": a short record, null data and a short buffer refused", refused.c_str());
+        }
     }
 
     // the example's record
