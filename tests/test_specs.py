@@ -82,7 +82,7 @@ def small_config(*operators: str) -> dict:
 
 
 def test_builtin_specs_keep_the_operator_interface() -> None:
-    assert list(OPERATORS) == ["relu", "swish_native", "swish_plugin", "swish_plugin_naive", "swish_plugin_v3"]
+    assert list(OPERATORS) == ["relu", "swish_native", "swish_plugin", "swish_plugin_anyformat", "swish_plugin_naive", "swish_plugin_v3"]
     v3 = OPERATORS["swish_plugin_v3"]
     assert (v3.function, v3.implementation, v3.kernel, v3.min_tensorrt_major, v3.uses_plugin, v3.tensorrt_layers) == \
         ("swish", "plugin_v3", "optimised", 10, True, False)
