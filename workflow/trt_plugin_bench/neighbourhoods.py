@@ -31,16 +31,23 @@ Operator = Callable[[Any], Any]
 NORM_EPSILON = 1e-5  # INormalizationLayer's default epsilon
 
 
-def _weights(rng: np.random.Generator, out_channels: int, in_channels: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+def weight_dtype(dtype: str) -> type:
+    """The weights' host type: the block's dtype (a strongly typed network takes no fp32 weights in
+    an fp16 layer), fp32 for fp32 and bf16 (numpy has no bf16)."""
+    return np.float16 if dtype == "fp16" else np.float32
+
+
+def _weights(rng: np.random.Generator, out_channels: int, in_channels: int, k: int,
+             dtype: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
     """A convolution's weights (He-like scale, so activations stay O(1) through the block) and bias."""
-    w = (rng.standard_normal((out_channels, in_channels, k, k)) / np.sqrt(in_channels * k * k)).astype(np.float32)
-    b = (0.1 * rng.standard_normal(out_channels)).astype(np.float32)
+    w = (rng.standard_normal((out_channels, in_channels, k, k)) / np.sqrt(in_channels * k * k)).astype(weight_dtype(dtype))
+    b = (0.1 * rng.standard_normal(out_channels)).astype(weight_dtype(dtype))
     return w, b
 
 
-def _conv(trt, network, x, k: int, keep: list, rng: np.random.Generator, name: str):  # noqa: ANN001, ANN202
+def _conv(trt, network, x, k: int, dtype: str, keep: list, rng: np.random.Generator, name: str):  # noqa: ANN001, ANN202
     c = int(x.shape[1])
-    w, b = _weights(rng, c, c, k)
+    w, b = _weights(rng, c, c, k, dtype)
     keep += [w, b]
     layer = network.add_convolution_nd(x, c, (k, k), trt.Weights(w), trt.Weights(b))
     layer.padding_nd = (k // 2, k // 2)
@@ -48,11 +55,11 @@ def _conv(trt, network, x, k: int, keep: list, rng: np.random.Generator, name: s
     return layer.get_output(0)
 
 
-def _norm(trt, network, x, keep: list, rng: np.random.Generator, name: str):  # noqa: ANN001, ANN202
+def _norm(trt, network, x, dtype: str, keep: list, rng: np.random.Generator, name: str):  # noqa: ANN001, ANN202
     """INormalizationLayer over C, H, W (a layer norm of NCHW), scale and bias per channel."""
     c = int(x.shape[1])
-    scale = (1.0 + 0.1 * rng.standard_normal((1, c, 1, 1))).astype(np.float32)
-    bias = (0.1 * rng.standard_normal((1, c, 1, 1))).astype(np.float32)
+    scale = (1.0 + 0.1 * rng.standard_normal((1, c, 1, 1))).astype(weight_dtype(dtype))
+    bias = (0.1 * rng.standard_normal((1, c, 1, 1))).astype(weight_dtype(dtype))
     keep += [scale, bias]
     tensors = [network.add_constant(a.shape, trt.Weights(a)).get_output(0) for a in (scale, bias)]
     layer = network.add_normalization(x, tensors[0], tensors[1], 0b1110)
@@ -63,9 +70,9 @@ def _norm(trt, network, x, keep: list, rng: np.random.Generator, name: str):  # 
 
 def conv3x3(trt, network, x, dtype: str, keep: list, operator: Operator, rng: np.random.Generator):  # noqa: ANN001, ANN201
     """conv3x3 (C -> C, pad 1) -> operator -> conv3x3 (C -> C): a ResNet-style block, NCHW."""
-    y = _conv(trt, network, x, 3, keep, rng, "producer.conv3x3")
+    y = _conv(trt, network, x, 3, dtype, keep, rng, "producer.conv3x3")
     y = operator(y)
-    return _conv(trt, network, y, 3, keep, rng, "consumer.conv3x3")
+    return _conv(trt, network, y, 3, dtype, keep, rng, "consumer.conv3x3")
 
 
 def matmul(trt, network, x, dtype: str, keep: list, operator: Operator, rng: np.random.Generator):  # noqa: ANN001, ANN201
@@ -79,9 +86,9 @@ def matmul(trt, network, x, dtype: str, keep: list, operator: Operator, rng: np.
         layer.name = name
         return layer.get_output(0)
 
-    y = _conv(trt, network, reshape(x, (m, k, 1, 1), "producer.to_nchw"), 1, keep, rng, "producer.gemm")
+    y = _conv(trt, network, reshape(x, (m, k, 1, 1), "producer.to_nchw"), 1, dtype, keep, rng, "producer.gemm")
     y = operator(reshape(y, (m, k), "producer.to_mk"))
-    y = _conv(trt, network, reshape(y, (m, k, 1, 1), "consumer.to_nchw"), 1, keep, rng, "consumer.gemm")
+    y = _conv(trt, network, reshape(y, (m, k, 1, 1), "consumer.to_nchw"), 1, dtype, keep, rng, "consumer.gemm")
     return reshape(y, (m, k), "consumer.to_mk")
 
 
@@ -91,7 +98,7 @@ def matmul_mm(trt, network, x, dtype: str, keep: list, operator: Operator, rng: 
     k = int(x.shape[1])
 
     def mm(t, name):  # noqa: ANN001, ANN202
-        w, _ = _weights(rng, k, k, 1)
+        w, _ = _weights(rng, k, k, 1, dtype)
         w = np.ascontiguousarray(w.reshape(k, k).T)
         keep.append(w)
         const = network.add_constant((k, k), trt.Weights(w)).get_output(0)
@@ -104,14 +111,14 @@ def matmul_mm(trt, network, x, dtype: str, keep: list, operator: Operator, rng: 
 
 def norm_after(trt, network, x, dtype: str, keep: list, operator: Operator, rng: np.random.Generator):  # noqa: ANN001, ANN201
     """conv3x3 -> operator -> normalization (over C, H, W): the normalisation after the operator."""
-    y = operator(_conv(trt, network, x, 3, keep, rng, "producer.conv3x3"))
-    return _norm(trt, network, y, keep, rng, "consumer.norm")
+    y = operator(_conv(trt, network, x, 3, dtype, keep, rng, "producer.conv3x3"))
+    return _norm(trt, network, y, dtype, keep, rng, "consumer.norm")
 
 
 def norm_before(trt, network, x, dtype: str, keep: list, operator: Operator, rng: np.random.Generator):  # noqa: ANN001, ANN201
     """normalization (over C, H, W) -> operator -> conv3x3: the normalisation before the operator."""
-    y = operator(_norm(trt, network, x, keep, rng, "producer.norm"))
-    return _conv(trt, network, y, 3, keep, rng, "consumer.conv3x3")
+    y = operator(_norm(trt, network, x, dtype, keep, rng, "producer.norm"))
+    return _conv(trt, network, y, 3, dtype, keep, rng, "consumer.conv3x3")
 
 
 # -- the numpy stand-ins (CPU reference backend): float32 math, rounded to the dtype between layers
@@ -125,19 +132,19 @@ def conv_np(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     p = k // 2
     xp = np.pad(x.astype(np.float32), ((0, 0), (0, 0), (p, p), (p, p)))
     win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))  # N, C, H, W, k, k
-    y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # N, H, W, O
+    y = np.tensordot(win, w.astype(np.float32), axes=([1, 4, 5], [1, 2, 3]))  # N, H, W, O
     return (np.moveaxis(y, -1, 1) + b.reshape(1, -1, 1, 1)).astype(np.float32)
 
 
 def _conv_cpu(x: np.ndarray, k: int, dtype: str, rng: np.random.Generator) -> np.ndarray:
-    w, b = _weights(rng, x.shape[1], x.shape[1], k)
+    w, b = _weights(rng, x.shape[1], x.shape[1], k, dtype)
     return _round(conv_np(x, w, b), dtype)
 
 
 def _norm_cpu(x: np.ndarray, dtype: str, rng: np.random.Generator) -> np.ndarray:
     c = x.shape[1]
-    scale = (1.0 + 0.1 * rng.standard_normal((1, c, 1, 1))).astype(np.float32)
-    bias = (0.1 * rng.standard_normal((1, c, 1, 1))).astype(np.float32)
+    scale = (1.0 + 0.1 * rng.standard_normal((1, c, 1, 1))).astype(weight_dtype(dtype)).astype(np.float32)
+    bias = (0.1 * rng.standard_normal((1, c, 1, 1))).astype(weight_dtype(dtype)).astype(np.float32)
     x32 = x.astype(np.float32)
     mean = x32.mean(axis=(1, 2, 3), keepdims=True)
     var = x32.var(axis=(1, 2, 3), keepdims=True)
@@ -150,16 +157,16 @@ def conv3x3_cpu(x: np.ndarray, dtype: str, operator: Operator, rng: np.random.Ge
 
 def matmul_cpu(x: np.ndarray, dtype: str, operator: Operator, rng: np.random.Generator) -> np.ndarray:
     def gemm(a: np.ndarray) -> np.ndarray:
-        w, b = _weights(rng, a.shape[1], a.shape[1], 1)
-        return _round(a.astype(np.float32) @ w.reshape(w.shape[0], -1).T + b, dtype)
+        w, b = _weights(rng, a.shape[1], a.shape[1], 1, dtype)
+        return _round(a.astype(np.float32) @ w.reshape(w.shape[0], -1).T.astype(np.float32) + b, dtype)
 
     return gemm(operator(gemm(x)))
 
 
 def matmul_mm_cpu(x: np.ndarray, dtype: str, operator: Operator, rng: np.random.Generator) -> np.ndarray:
     def mm(a: np.ndarray) -> np.ndarray:
-        w, _ = _weights(rng, a.shape[1], a.shape[1], 1)
-        return _round(a.astype(np.float32) @ w.reshape(w.shape[0], -1).T, dtype)
+        w, _ = _weights(rng, a.shape[1], a.shape[1], 1, dtype)
+        return _round(a.astype(np.float32) @ w.reshape(w.shape[0], -1).T.astype(np.float32), dtype)
 
     return mm(operator(mm(x)))
 
@@ -172,5 +179,5 @@ def norm_before_cpu(x: np.ndarray, dtype: str, operator: Operator, rng: np.rando
     return _conv_cpu(operator(_norm_cpu(x, dtype, rng)), 3, dtype, rng)
 
 
-__all__ = ["conv3x3", "conv3x3_cpu", "conv_np", "matmul", "matmul_cpu", "matmul_mm", "matmul_mm_cpu", "norm_after",
+__all__ = ["weight_dtype", "conv3x3", "conv3x3_cpu", "conv_np", "matmul", "matmul_cpu", "matmul_mm", "matmul_mm_cpu", "norm_after",
            "norm_after_cpu", "norm_before", "norm_before_cpu"]
