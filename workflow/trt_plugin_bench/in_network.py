@@ -38,7 +38,7 @@ from .host import quiet_host
 from .measure import Interleaved, Plan, State, log, measure_interleaved
 from .operators import from_ref
 from .oracle import CheckResult
-from .records import shape_str
+from .records import InNetworkLayerRow, InNetworkRow, shape_str
 from .settings import InNetworkSettings, Settings, plugin_kernel
 from .specs import OperatorSpec, import_function, numerics_of
 from .stats import AA_PATTERN, StoppingRule
@@ -222,83 +222,17 @@ def aggregate_layer_times(reports: Iterable[Sequence[tuple[str, float]]]) -> lis
 
 
 # -- rows ----------------------------------------------------------------------------------------
-@dataclass
-class InNetworkRow:
-    """One block pair timed interleaved: the plugin's block against the twin's (plugin ÷ twin)."""
-
-    backend: str
-    label: str  # "TensorRT 8.6.1 on <GPU>" or the CPU stand-in's label
-    device_name: str
-    operator: str
-    twin: str
-    block: str
-    size: str
-    dtype: str
-    shape: str  # the block's input shape
-    operator_shape: str  # the tensor the operator sees
-    elements: int
-    mode: str
-    start: str
-    n: int
-    median_plugin_us: float
-    median_twin_us: float
-    median_se_plugin_us: float
-    median_se_twin_us: float
-    ratio: float  # plugin ÷ twin: above 1, the plugin's block is slower (the fusion loss)
-    ratio_se: float
-    difference_us: float
-    control_ratio: float  # the A/A control: the twin block timed twice per round
-    control_ratio_se: float
-    stop_reason: str
-    verified: bool
-    check_message: str
-    throttled: bool
-    sm_clock_start_mhz: int
-    timing_clock: str
-    plugin_layer_us: float  # the plugin's layer in its block (IProfiler; nan on the CPU)
-    plugin_alone_us: float  # the plugin's layer in an engine of its own at operator_shape
-    integration_overhead_us: float  # plugin_layer_us - plugin_alone_us
-    plugin_engine_layers: int
-    twin_engine_layers: int
-    reformats_plugin: int  # layers TensorRT inserted (reformats, copies) in the plugin's engine
-    reformats_twin: int
-    plugin_in_format: str
-    plugin_out_format: str
-    twin_built_as: str  # fused_description
-    reason: str  # edge_reason's phrase
-    sentence: str
-
-
-@dataclass
-class InNetworkLayerRow:
-    """One layer of one engine: its profiler time (median over the runs) and what the inspector says."""
-
-    backend: str
-    operator: str
-    block: str
-    size: str
-    dtype: str
-    engine: str  # plugin | twin | alone
-    index: int
-    layer: str
-    layer_type: str
-    role: str  # neighbour | operator | fused operator | inserted
-    median_us: float
-    inputs_format: str
-    outputs_format: str
-    tactic: str
-
-
 def sentence(block: str, shape: str, dtype: str, diff_us: float, ratio: float, twin_built_as: str, reason: str,
              backend: str) -> str:
     """summary.md's sentence for one block pair."""
     if not math.isfinite(diff_us) or not math.isfinite(ratio):
         return f"in a {block} block at {shape} {dtype}: not timed"
     pct = 100.0 * (ratio - 1.0)
+    if backend == "reference":
+        return (f"{STANDIN_LABEL}: in a {block} block at {shape} {dtype} the plugin's side costs {diff_us:+.1f} us "
+                f"({pct:+.1f} %) against the twin's side (both the operator's numpy implementation: nothing to fuse)")
     head = (f"in a {block} block at {shape} {dtype} the plugin costs {diff_us:+.1f} us ({pct:+.1f} %) against "
             f"TensorRT's {twin_built_as}")
-    if backend == "reference":
-        return f"{head} [{STANDIN_LABEL}]"
     return f"{head}; {reason}" if reason else head
 
 
