@@ -3,6 +3,7 @@ params hold, where outputs go. Kept here (not in .smk files) so they are unit-te
 
 from __future__ import annotations
 
+import math
 import shlex
 import shutil
 import subprocess
@@ -286,7 +287,14 @@ def in_network_keys(settings: Settings, backend: str, trt_major: int | None) -> 
                 if backend == "reference" and not decl.get("cpu"):
                     skipped.append(f"in_network {spec.name}/{block}: no CPU stand-in (in_network.blocks.{block}.cpu)")
                     continue
-                keys.extend(f"{spec.name}__{block}__{dtype}__{size}" for size in decl["sizes"])
+                for size, shape in decl["sizes"].items():
+                    n = math.prod(shape)
+                    key, limit = settings.reference.limit if backend == "reference" else ("", None)
+                    if limit is not None and n > limit:
+                        skipped.append(f"in_network {spec.name}/{block}/{dtype}/{size}: {n} elements > {key} {limit} "
+                                       "(the CPU stand-in)")
+                        continue
+                    keys.append(f"{spec.name}__{block}__{dtype}__{size}")
     return keys, skipped
 
 
