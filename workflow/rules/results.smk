@@ -49,7 +49,7 @@ rule aggregate:
     params:
         tpb=TPB,
         tables_dir=lambda w, output: str(Path(output.device).parent),  # derived: snakemake --lint
-        skipped=json.dumps(SKIPPED),
+        skipped=json.dumps(SKIPPED + IN_NETWORK_SKIPPED),
     log:
         R("logs/aggregate.log"),
     conda:

@@ -106,8 +106,12 @@ def plugin_operator(op: str) -> OperatorSpec:
 def _names(layer: Mapping[str, Any]) -> list[str]:
     """The network layer names a (possibly fused) engine layer is made of."""
     name = str(layer.get("Name", ""))
-    inner = re.sub(r"^(PWN|ForeignNode)\((.*)\)$", r"\2", name)
-    return [n.strip() for n in re.split(r"\s\+\s|,\s*", inner) if n.strip()]
+    out = []
+    for token in re.split(r"\s\+\s|,\s*", name):
+        token = re.sub(r"^(?:\w+\()+", "", token.strip()).rstrip(")").strip()  # PWN(a, b), ForeignNode(...)
+        if token:
+            out.append(token)
+    return out
 
 
 def is_inserted(layer: Mapping[str, Any]) -> bool:
@@ -153,7 +157,8 @@ def classify_layers(layers: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _short(fmt: str) -> str:
     """'Row major linear FP16 format' -> 'linear FP16'; other formats kept, lower-cased."""
-    f = fmt.replace(" format", "").strip()
+    f = fmt.strip()
+    f = f[: -len(" format")] if f.endswith(" format") else f
     m = re.match(r"Row major linear (\w+)", f)
     return f"linear {m.group(1)}" if m else f
 
@@ -181,7 +186,7 @@ def edge_reason(plugin_engine: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         dst = _short(c["outputs_format"].split("; ")[0]) if c["outputs_format"] else "?"
         moves.append(f"{src} -> {dst}")
     n = len(inserted)
-    others = sorted({m.split(" -> ")[0] for m in moves} | {m.split(" -> ")[1] for m in moves}
+    others = sorted(({m.split(" -> ")[0] for m in moves} | {m.split(" -> ")[1] for m in moves})
                     - {facts["plugin_in_format"], facts["plugin_out_format"]})
     because = (f"because the plugin runs in {facts['plugin_in_format']} while its neighbours chose "
                f"{', '.join(others)}" if others else f"the plugin runs in {facts['plugin_in_format']}")
