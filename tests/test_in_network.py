@@ -37,7 +37,7 @@ from trt_plugin_bench.in_network import (
     run_standin,
     sentence,
 )
-from trt_plugin_bench.records import InNetworkLayerRow, InNetworkRow
+from trt_plugin_bench.records import InNetworkRow
 from trt_plugin_bench.settings import Settings
 from trt_plugin_bench.summary import in_network_lines
 from trt_plugin_bench.tracking import in_network_metrics
