@@ -284,6 +284,8 @@ def in_network_keys(settings: Settings, backend: str, trt_major: int | None) -> 
                 skipped.append(f"in_network {spec.name}/{dtype}: {why}")
                 continue
             for block, decl in cfg.blocks.items():
+                if decl.get("operators") and spec.name not in {o.name for o in resolve_operators(list(decl["operators"]))}:
+                    continue  # the block names the operators it runs (in_network.blocks.<name>.operators)
                 if backend == "reference" and not decl.get("cpu"):
                     skipped.append(f"in_network {spec.name}/{block}: no CPU stand-in (in_network.blocks.{block}.cpu)")
                     continue

@@ -688,7 +688,8 @@ def in_network(tables: Tables, device: dict) -> Figure:
                         ax.bar(x, layer["median_us"], width=0.38, bottom=bottom, color=ROLE_COLORS.get(layer["role"], OTHER_COLOR),
                                edgecolor="white", linewidth=0.5, gid=f"layer={layer['layer']}")
                         bottom += float(layer["median_us"])
-                    ax.plot([x - 0.19, x + 0.19], [median, median], color="black", linewidth=1.2)
+                    (tick,) = ax.plot([x - 0.19, x + 0.19], [median, median], color="black", linewidth=1.2)
+                    tick.set_gid(f"engine={side},block={r['block']},size={r['size']}")
                     ax.annotate(side, (x, max(bottom, median)), fontsize=6, ha="center", textcoords="offset points",
                                 xytext=(0, 2))
                 ticks.append(k)
