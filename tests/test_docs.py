@@ -124,6 +124,8 @@ MAPPED: dict[str, list[str]] = {
         ".ci/run: --configfile tests/configs/small.yaml"],
     ".venv/bin/python -m pytest tests/test_config.py -q": [".ci/run: make test"],
     ".venv/bin/python -m pytest -m gpu": ["workflow/scripts/device_session.sh: pytest"],
+    ".venv/bin/python -m pytest -m gpu tests/test_gpu_in_network.py": [
+        "tests/test_gpu_in_network.py::test_the_block_pair_is_built_checked_profiled_and_inspected"],
     # the GPU session (TensorRT and a GPU; never in CI): how the dated runs in docs/runs/ were made
     "workflow/scripts/device_session.sh check tests dag pack": ["workflow/scripts/device_session.sh: pack"],
     "workflow/scripts/device_session.sh conformance": ["workflow/scripts/device_session.sh: conformance"],
