@@ -626,7 +626,7 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
             from .backends.trt_blocks import run_trt_job
 
             rows, layers, record = run_trt_job(settings, prepared, plugin_kernel_of(prepared.op_spec, settings, args.dtype),
-                                               sweeps.plugin_library_from_manifest(manifest, prepared.op_spec))
+                                               sweeps.plugin_library_from_manifest(manifest, prepared.op_spec), manifest)
         else:
             rows, layers, record = run_standin(settings, prepared)
         write_rows(args.layers, InNetworkLayerRow, layers)

@@ -319,6 +319,8 @@ class InNetworkRow:
     twin_built_as: str  # fused_description
     reason: str  # edge_reason's phrase
     sentence: str
+    # the plugin's kernel called directly at operator_shape (cuda_direct; nan without a direct library)
+    plugin_direct_us: float = math.nan
 
 
 @dataclass

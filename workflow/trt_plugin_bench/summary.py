@@ -156,6 +156,11 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
     Path(out_md).write_text("\n".join(lines) + "\n")
 
 
+def _us(value: object) -> str:
+    v = float(value)  # type: ignore[arg-type]
+    return f"{v:.1f}" if np.isfinite(v) else "n/a"
+
+
 def in_network_lines(pairs: pd.DataFrame) -> list[str]:
     """summary.md's in_network section: one sentence per block pair (in_network.sentence: the cost
     against the twin, how TensorRT built the twin and the plugin's edges, read from the engines), then
@@ -169,11 +174,12 @@ def in_network_lines(pairs: pd.DataFrame) -> list[str]:
         flag = "" if bool(r["verified"]) else f" **(output check failed: {r['check_message']})**"
         lines.append(f"- {r['operator']}: {r['sentence']}{flag}.")
     lines += ["", "| operator | block | shape | dtype | plugin µs | twin µs | plugin ÷ twin | A/A | plugin layer µs "
-              "(in block / alone / overhead) | reformats (plugin / twin engine) | plugin edges | twin built as |",
+              "(in block / alone / overhead; its kernel direct) | reformats (plugin / twin engine) | plugin edges | twin built as |",
               "|---|---|---|---|---:|---:|---:|---:|---|---|---|---|"]
     for _, r in pairs.sort_values(["operator", "block", "dtype", "elements"]).iterrows():
         layer = ("n/a" if not np.isfinite(float(r["plugin_layer_us"])) else
-                 f"{r['plugin_layer_us']:.1f} / {r['plugin_alone_us']:.1f} / {r['integration_overhead_us']:+.1f}")
+                 f"{r['plugin_layer_us']:.1f} / {r['plugin_alone_us']:.1f} / {r['integration_overhead_us']:+.1f}; "
+                 f"{_us(r.get('plugin_direct_us', math.nan))}")
         lines.append(f"| {r['operator']} | {r['block']} | {r['shape']} | {r['dtype']} | {r['median_plugin_us']:.1f} | "
                      f"{r['median_twin_us']:.1f} | {r['ratio']:.3f} ± {r['ratio_se']:.3f} | {r['control_ratio']:.3f} | "
                      f"{layer} | {int(r['reformats_plugin'])} / {int(r['reformats_twin'])} | "

@@ -354,7 +354,7 @@ def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict,
 
 
 IN_NETWORK_METRICS = ("ratio", "difference_us", "control_ratio", "median_plugin_us", "median_twin_us",
-                      "plugin_layer_us", "plugin_alone_us", "integration_overhead_us", "reformats_plugin",
+                      "plugin_layer_us", "plugin_alone_us", "plugin_direct_us", "integration_overhead_us", "reformats_plugin",
                       "reformats_twin")
 
 

@@ -19,7 +19,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import numpy as np
 import pycuda.driver as cuda
 import tensorrt as trt
 
+from ..cuda_direct import DirectBench, kernel_library
 from ..cuda_utils import (
     NON_BLOCKING,
     BlockedStartTimeout,
@@ -324,7 +325,32 @@ class BlockTimer:
 
 
 # -- the job -------------------------------------------------------------------------------------
-def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_library: Path | None) -> tuple[list[InNetworkRow], list[InNetworkLayerRow], dict]:
+def direct_kernel_us(settings: Settings, backend: TensorRTBackend, op_spec: OperatorSpec, dtype: str,
+                     shape: tuple[int, ...], kernel: str, manifest: Path | None) -> float:
+    """The plugin's kernel called directly (no TensorRT) at the tensor it sees in the block, in the
+    rule's mode: the third term of the integration overhead. nan, logged, where the spec declares no
+    direct kernel library (variants.direct) or the compile rule built none."""
+    if manifest is None or op_spec.variants is None or not op_spec.variants.direct_launch or not kernel:
+        log(f"{op_spec.name}: no direct kernel library (spec key variants.direct): no direct-kernel time")
+        return math.nan
+    cfg = settings.in_network
+    try:
+        lib = kernel_library(manifest, op_spec)
+        rule = replace(_rule(cfg, settings, None), max_time_s=max(cfg.max_time_s / 4, 0.05))
+        bench = DirectBench(lib, backend.gpu, [kernel], rule, settings.beta, modes=(cfg.mode,),
+                            l2_flush=settings.timing.l2_flush)
+        try:
+            rows = bench.size(dtype, int(np.prod(shape, dtype=np.int64)), seed=1)
+        finally:
+            bench.flush.free()
+    except (RuntimeError, OSError) as exc:
+        log(f"{op_spec.name}: the direct kernel path failed ({exc}): no direct-kernel time")
+        return math.nan
+    return float(rows[0].median_us) if rows and rows[0].median_us == rows[0].median_us else math.nan
+
+
+def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_library: Path | None,
+                manifest: Path | None = None) -> tuple[list[InNetworkRow], list[InNetworkLayerRow], dict]:
     """The in_network job on TensorRT: build the three engines, check, time, profile, inspect."""
     job, op_spec, twin, tolerance = prepared.job, prepared.op_spec, prepared.twin, prepared.tolerance
     cfg = settings.in_network
@@ -383,9 +409,11 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
         "plugin_in_format": edges["plugin_in_format"], "plugin_out_format": edges["plugin_out_format"],
         "twin_built_as": fused_description(inspected["twin"]), "reason": edges["reason"],
     }
+    direct_us = direct_kernel_us(settings, backend, op_spec, dtype, op_shape, kernel, manifest)
     info = backend.device_info()
     row = _pair_row(m, "tensorrt", info.backend_label, info.device_name, backend.timing_clock, job, op_spec, twin,
                     op_shape, check, extra)
+    row.plugin_direct_us = direct_us
     log(row.sentence)
     if not math.isfinite(row.ratio):
         log("the pair's ratio is not finite: see the row's stop reason")
