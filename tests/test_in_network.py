@@ -56,6 +56,8 @@ def _t(name: str, fmt: str) -> dict:
 # conv3x3 -> Swish -> conv3x3 block in fp16 on TensorRT 8.6, in the shape 8.6 writes them: the
 # linear-only plugin between two convolutions that chose HWC8, and the twin fused into the first
 PLUGIN_ENGINE = [
+    {"Name": "Reformatting CopyNode for Input Tensor 0 to producer.conv3x3", "LayerType": "Reformat",
+     "Inputs": [_t("x", LINEAR)], "Outputs": [_t("x.hwc8", HWC8)]},
     {"Name": "producer.conv3x3", "LayerType": "CaskConvolution", "Inputs": [_t("x", HWC8)],
      "Outputs": [_t("producer.out", HWC8)], "TacticName": "sm80_xmma_fprop_implicit_gemm_f16f16"},
     {"Name": "Reformatting CopyNode for Input Tensor 0 to op.plugin", "LayerType": "Reformat",
@@ -73,18 +75,19 @@ TWIN_ENGINE = [
     {"Name": "consumer.conv3x3", "LayerType": "CaskConvolution", "Inputs": [_t("t", HWC8)], "Outputs": [_t("y", HWC8)]},
 ]
 ANY_FORMAT_ENGINE = [
-    PLUGIN_ENGINE[0],
+    PLUGIN_ENGINE[1],
     {"Name": OP_PLUGIN, "LayerType": "PluginV2", "Inputs": [_t("producer.out", HWC8)], "Outputs": [_t("op.out", HWC8)]},
-    {**PLUGIN_ENGINE[4], "Inputs": [_t("op.out", HWC8)]},
+    {**PLUGIN_ENGINE[5], "Inputs": [_t("op.out", HWC8)]},
 ]
 
 
 def test_the_inspector_sample_says_what_tensorrt_fused_and_inserted() -> None:
     roles = [c["role"] for c in classify_layers(PLUGIN_ENGINE)]
-    assert roles == ["neighbour", "inserted", "operator", "inserted", "neighbour"]
+    assert roles == ["inserted", "neighbour", "inserted", "operator", "inserted", "neighbour"]
     edges = edge_reason(PLUGIN_ENGINE)
-    assert edges["reformats"] == 2 and edges["plugin_in_format"] == "linear FP16"
-    assert "TensorRT inserted 2 reformat layers" in edges["reason"]
+    assert edges["reformats"] == 3 and edges["around"] == 2 and edges["plugin_in_format"] == "linear FP16"
+    assert "TensorRT inserted 2 reformat layers around the plugin" in edges["reason"]
+    assert "(and 1 elsewhere in the block)" in edges["reason"]
     assert f"{HWC8} -> linear FP16" in edges["reason"] and f"while its neighbours chose {HWC8}" in edges["reason"]
     assert [c["role"] for c in classify_layers(TWIN_ENGINE)] == ["fused operator", "neighbour"]
     assert fused_description(TWIN_ENGINE) == "fused producer.conv3x3+twin (CaskConvolution)"
@@ -106,10 +109,10 @@ def test_profiler_reports_are_medians_per_layer_in_engine_order() -> None:
 def test_layer_rows_join_the_inspector_and_the_profiler() -> None:
     times = [(c["Name"], 0.01 * (i + 1)) for i, c in enumerate(PLUGIN_ENGINE)] + [("unlisted", 0.5)]
     rows = layer_rows("tensorrt", "swish_plugin", "conv3x3", "s", "fp16", "plugin", PLUGIN_ENGINE, times)
-    assert [r.role for r in rows] == ["neighbour", "inserted", "operator", "inserted", "neighbour", "neighbour"]
-    assert rows[2].median_us == pytest.approx(30.0) and rows[-1].layer == "unlisted"
-    assert operator_layer_us(rows) == pytest.approx(30.0)
-    assert math.isnan(operator_layer_us(rows[:2]))
+    assert [r.role for r in rows] == ["inserted", "neighbour", "inserted", "operator", "inserted", "neighbour", "neighbour"]
+    assert rows[3].median_us == pytest.approx(40.0) and rows[-1].layer == "unlisted"
+    assert operator_layer_us(rows) == pytest.approx(40.0)
+    assert math.isnan(operator_layer_us(rows[:3]))
 
 
 def test_the_pair_check_catches_a_poisoned_or_misformatted_output() -> None:
@@ -147,7 +150,8 @@ def test_the_sentence_summary_figure_and_metrics_from_recorded_rows(tmp_path: Pa
 
     row = _row()
     assert row.sentence.startswith("in a conv3x3 block at 8x256x56x56 fp16 the plugin costs +17.9 us (+12.8 %) "
-                                   "against TensorRT's fused producer.conv3x3+twin (CaskConvolution); TensorRT inserted 2")
+                                   "against TensorRT's fused producer.conv3x3+twin (CaskConvolution); TensorRT inserted 2 "
+                                   "reformat layers around the plugin")
     any_row = _row(operator="swish_plugin_anyformat", median_plugin_us=141.0, difference_us=1.2, ratio=141.0 / 139.8,
                    reformats_plugin=0, reason=edge_reason(ANY_FORMAT_ENGINE)["reason"])
     pairs = pd.DataFrame([asdict(row), asdict(any_row)])

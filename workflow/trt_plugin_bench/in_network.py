@@ -163,34 +163,47 @@ def _short(fmt: str) -> str:
     return f"linear {m.group(1)}" if m else f
 
 
+def _tensor_names(layer: Mapping[str, Any], side: str) -> set[str]:
+    return {str(t.get("Name")) for t in layer.get(side, []) if isinstance(t, Mapping) and t.get("Name")}
+
+
 def edge_reason(plugin_engine: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """What the plugin engine's layer list says about the plugin's edges: the formats it runs in,
-    the reformat/copy layers TensorRT inserted (and between which formats), as a phrase."""
+    """What the plugin engine's layer list says about the plugin's edges: the formats it runs in, the
+    reformat/copy layers TensorRT inserted around it (a layer that writes the plugin's input or reads
+    its output; others, at the block's own input or output, are counted apart), between which
+    formats, as a phrase."""
     layers = classify_layers(plugin_engine)
     plugin = next((c for c in layers if OP_PLUGIN in _names(c["raw"])), None)
     inserted = [c for c in layers if c["role"] == "inserted"]
-    facts: dict[str, Any] = {"reformats": len(inserted), "plugin_in_format": "", "plugin_out_format": "",
+    facts: dict[str, Any] = {"reformats": len(inserted), "around": 0, "plugin_in_format": "", "plugin_out_format": "",
                              "inserted": [c["name"] for c in inserted]}
     if plugin is None:
         facts["reason"] = "the engine's layer list does not name the plugin layer (inspector without detail?)"
         return facts
     facts["plugin_in_format"] = _short(plugin["inputs_format"].split("; ")[0]) if plugin["inputs_format"] else "?"
     facts["plugin_out_format"] = _short(plugin["outputs_format"].split("; ")[0]) if plugin["outputs_format"] else "?"
-    if not inserted:
-        facts["reason"] = (f"TensorRT inserted no reformat or copy layer: the plugin runs in "
+    ins, outs = _tensor_names(plugin["raw"], "Inputs"), _tensor_names(plugin["raw"], "Outputs")
+    around = [c for c in inserted if _tensor_names(c["raw"], "Outputs") & ins or _tensor_names(c["raw"], "Inputs") & outs
+              or c["name"].endswith(f" to {OP_PLUGIN}")]
+    facts["around"] = len(around)
+    elsewhere = len(inserted) - len(around)
+    more = f" (and {elsewhere} elsewhere in the block)" if elsewhere else ""
+    if not around:
+        facts["reason"] = (f"TensorRT inserted no reformat or copy layer around the plugin{more}: the plugin runs in "
                            f"{facts['plugin_in_format']}, as its neighbours do")
         return facts
     moves = []
-    for c in inserted:
+    for c in around:
         src = _short(c["inputs_format"].split("; ")[0]) if c["inputs_format"] else "?"
         dst = _short(c["outputs_format"].split("; ")[0]) if c["outputs_format"] else "?"
         moves.append(f"{src} -> {dst}")
-    n = len(inserted)
+    n = len(around)
     others = sorted(({m.split(" -> ")[0] for m in moves} | {m.split(" -> ")[1] for m in moves})
                     - {facts["plugin_in_format"], facts["plugin_out_format"]})
     because = (f"because the plugin runs in {facts['plugin_in_format']} while its neighbours chose "
                f"{', '.join(others)}" if others else f"the plugin runs in {facts['plugin_in_format']}")
-    facts["reason"] = f"TensorRT inserted {n} reformat layer{'s' if n != 1 else ''} ({'; '.join(moves)}) {because}"
+    facts["reason"] = (f"TensorRT inserted {n} reformat layer{'s' if n != 1 else ''} around the plugin "
+                       f"({'; '.join(moves)}){more} {because}")
     return facts
 
 
