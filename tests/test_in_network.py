@@ -299,3 +299,24 @@ def test_the_shipped_neighbourhoods_build_their_tensorrt_networks() -> None:
     assert got["matmul_mm"]["kinds"] == ["matrix_multiply", "activation", "matrix_multiply"]
     assert got["norm_after"]["kinds"] == ["convolution", "activation", "normalization"]
     assert got["norm_before"]["kinds"] == ["normalization", "activation", "convolution"]
+
+
+def test_the_config_refuses_an_operator_without_a_plugin_or_twin(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="in_network.operators': swish_native is not a plugin operator"):
+        _settings(tmp_path, "").__class__.from_config(load_config(_write(tmp_path, "[swish_native]", "")))
+    with pytest.raises(ConfigError, match=r"in_network.blocks.conv3x3.operators': 'swish_plugin_naive' is not in"):
+        load_config(_write(tmp_path, "[swish_plugin]", "      operators: [swish_plugin_naive]\n"))
+
+
+def _write(tmp_path: Path, operators: str, block_extra: str) -> Path:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text((ROOT / "tests" / "configs" / "small.yaml").read_text() + f"""
+in_network:
+  enabled: true
+  operators: {operators}
+  blocks:
+    conv3x3:
+      network: trt_plugin_bench.neighbourhoods:conv3x3
+{block_extra}      sizes: {{n2c8s8: [2, 8, 8, 8]}}
+""")
+    return cfg
