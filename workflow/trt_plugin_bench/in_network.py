@@ -36,7 +36,7 @@ from .config import PROJECT_ROOT, ConfigError
 from .gpu_state import GpuState, throttled
 from .host import quiet_host
 from .measure import Interleaved, Plan, State, log, measure_interleaved
-from .operators import from_ref
+from .operators import from_ref, kernel_ids
 from .oracle import CheckResult
 from .records import InNetworkLayerRow, InNetworkRow, shape_str
 from .settings import InNetworkSettings, Settings, plugin_kernel
@@ -426,12 +426,17 @@ def prepare_job(settings: Settings, op: str, block_name: str, dtype: str, size: 
 
 def plugin_kernel_of(op_spec: OperatorSpec, settings: Settings, dtype: str) -> str:
     """The kernel the plugin runs in the block: config plugin_kernel for its dtype, the spec's
-    default where that is auto (the tune rule's table is per profile size band, not per block)."""
+    default where that is auto (the tune rule's table is per profile size band, not per block) or
+    names a kernel this operator's variants do not have (plugin_kernel names one operator's kernels)."""
     if op_spec.kernel != "optimised":
         return op_spec.kernel or ""
+    default = op_spec.variants.default if op_spec.variants is not None else ""
     chosen = plugin_kernel(op_spec.name, settings, dtype) if settings.handed("plugin_kernel") else "auto"
     if chosen == "auto":
-        return op_spec.variants.default if op_spec.variants is not None else ""
+        return default
+    if chosen not in kernel_ids(op_spec):
+        log(f"{op_spec.name}: plugin_kernel {chosen!r} is not one of its kernel variants; its default {default!r} runs")
+        return default
     return chosen
 
 
