@@ -70,6 +70,7 @@ include: "workflow/rules/device.smk"
 include: "workflow/rules/results.smk"
 include: "workflow/rules/verdict.smk"
 include: "workflow/rules/conformance.smk"
+include: "workflow/rules/in_network.smk"
 
 
 rule all:

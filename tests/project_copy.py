@@ -10,14 +10,16 @@ PROJECT_FILES = ["Snakefile", "config.yaml", "workflow", "ops", "plugin", "profi
 
 
 def copy_project(project: Path) -> Path:
-    """The files the DAG needs, plus tests/configs/small.yaml (the CI sweep), copied into ``project``."""
+    """The files the DAG needs, plus tests/configs/*.yaml (small.yaml: the CI sweep; the docs name the
+    others), copied into ``project``."""
     project.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, project / name, **(
             {"ignore": shutil.ignore_patterns("build", "__pycache__")} if src.is_dir() else {}))
     (project / "tests" / "configs").mkdir(parents=True)
-    shutil.copy2(ROOT / "tests" / "configs" / "small.yaml", project / "tests" / "configs")
+    for config in sorted((ROOT / "tests" / "configs").glob("*.yaml")):
+        shutil.copy2(config, project / "tests" / "configs")
     return project
 
 

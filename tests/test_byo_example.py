@@ -143,6 +143,11 @@ def test_the_example_runs_through_the_dag(project: Path) -> None:
     logged = json.loads((project / "results" / "byo-hardswish" / "mlflow" / "logged.json").read_text())
     assert {"hardswish__fp32__tiny", "hardswish__fp16__tiny"} <= set(logged["created"])
     assert (project / "results" / "byo-hardswish" / "figures" / "compare.png").stat().st_size > 1000
+    # the user's own neighbourhood (hardswish_block.py) through the in_network rule, on the CPU stand-in
+    inn = pd.read_csv(project / "results" / "byo-hardswish" / "tables" / "in_network.csv")
+    assert set(inn["block"]) == {"expand"} and set(inn["dtype"]) == {"fp32", "fp16"} and inn["verified"].all()
+    assert set(inn["backend"]) == {"reference"} and inn["label"].str.startswith("CPU stand-in").all()
+    assert (project / "results" / "byo-hardswish" / "figures" / "in_network.png").stat().st_size > 1000
     manifest = json.loads((project / "results" / "byo-hardswish" / "build" / "manifest.json").read_text())
     key = specs.load_spec(project / "examples" / "byo-plugin" / "hardswish.yaml").plugin.library.manifest_key
     assert manifest["spec_libraries"] == {key: None}  # the CPU backend compiles none of it

@@ -124,6 +124,13 @@ MAPPED: dict[str, list[str]] = {
         ".ci/run: --configfile tests/configs/small.yaml"],
     ".venv/bin/python -m pytest tests/test_config.py -q": [".ci/run: make test"],
     ".venv/bin/python -m pytest -m gpu": ["workflow/scripts/device_session.sh: pytest"],
+    # the GPU session's in_network run (never in CI; on the CPU its blocks are above the stand-in's limit):
+    # the rule on the CPU in full is the byo example's DAG test
+    ".venv/bin/snakemake --cores 1 --configfile tests/configs/gpu-in-network.yaml": [
+        "tests/configs/gpu-in-network.yaml: experiment: gpu-in-network",
+        "tests/test_byo_example.py::test_the_example_runs_through_the_dag"],
+    ".venv/bin/python -m pytest -m gpu tests/test_gpu_in_network.py": [
+        "tests/test_gpu_in_network.py::test_the_block_pair_is_built_checked_profiled_and_inspected"],
     # the GPU session (TensorRT and a GPU; never in CI): how the dated runs in docs/runs/ were made
     "workflow/scripts/device_session.sh check tests dag pack": ["workflow/scripts/device_session.sh: pack"],
     "workflow/scripts/device_session.sh conformance": ["workflow/scripts/device_session.sh: conformance"],

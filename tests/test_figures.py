@@ -167,7 +167,8 @@ def test_every_planned_figure_is_drawn_and_none_is_a_placeholder(case: str, tmp_
     planned, skipped = figures.figure_plan(backend, Settings.from_config(config), 10 if backend == "tensorrt" else None)
     # the DAG's plan (from the config) and the drawing step's (from the tables) agree
     assert (planned, skipped) == figures.plan_from_tables(backend, tables)
-    expected_skips = {"reference": {"kernels", "tune", "stream_scaling"}, "tensorrt": set()}[case]
+    # in_network is off in the small config (tests/test_in_network.py draws its figure)
+    expected_skips = {"reference": {"kernels", "tune", "stream_scaling", "in_network"}, "tensorrt": {"in_network"}}[case]
     assert set(skipped) == expected_skips and set(planned) | set(skipped) == set(figures.FIGURES)
     written = figures.draw_all(tables, device, tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(f"{n}.png" for n in planned)
@@ -208,7 +209,7 @@ def test_summary_names_the_figures_left_out_and_why(tmp_path: Path) -> None:
     summary = (tmp_path / "summary.md").read_text()
     left_out = summary.split("## Left out", 1)[1].split("\n## ", 1)[0]
     _, skipped = figures.plan_from_tables("reference", tables)
-    assert set(skipped) == {"compare", "kernels", "tune", "stream_scaling"}
+    assert set(skipped) == {"compare", "kernels", "tune", "stream_scaling", "in_network"}
     for name, why in skipped.items():
         assert f"- {name}: {why}" in left_out
 

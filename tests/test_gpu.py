@@ -83,7 +83,7 @@ def test_plugin_library_registers_the_creators(backend, plugin_library: Path) ->
     lookup = registry.get_creator if TRT_MAJOR >= 10 else registry.get_plugin_creator
     v2 = lookup("Swish", "1", "")
     assert v2 is not None and v2.name == "Swish"
-    assert {f.name for f in v2.field_names} == {"beta", "kernel", "kernel_table"}
+    assert {f.name for f in v2.field_names} == {"beta", "kernel", "kernel_table", "formats"}
     if TRT_MAJOR >= 10:
         assert registry.get_creator("Swish", "2", "") is not None
 

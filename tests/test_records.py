@@ -28,6 +28,15 @@ EXPECTED = {
                 "elements", "tensor_bytes", "mode", "start", "n", "median_a_us", "median_b_us", "median_se_a_us",
                 "median_se_b_us", "ratio", "ratio_se", "difference_us", "stop_reason", "verified", "throttled",
                 "timing_clock", "control_ratio", "control_ratio_se", "shared_buffers"],
+    "in_network": ["backend", "label", "device_name", "operator", "twin", "block", "size", "dtype", "shape",
+                "operator_shape", "elements", "mode", "start", "n", "median_plugin_us", "median_twin_us",
+                "median_se_plugin_us", "median_se_twin_us", "ratio", "ratio_se", "difference_us", "control_ratio",
+                "control_ratio_se", "stop_reason", "verified", "check_message", "throttled", "sm_clock_start_mhz",
+                "timing_clock", "plugin_layer_us", "plugin_alone_us", "integration_overhead_us", "plugin_engine_layers",
+                "twin_engine_layers", "reformats_plugin", "reformats_twin", "plugin_in_format", "plugin_out_format",
+                "twin_built_as", "reason", "sentence", "plugin_direct_us"],
+    "in_network_layers": ["backend", "operator", "block", "size", "dtype", "engine", "index", "layer", "layer_type", "role",
+                "median_us", "inputs_format", "outputs_format", "tactic"],
 }
 
 

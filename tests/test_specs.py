@@ -83,7 +83,8 @@ def small_config(*operators: str) -> dict:
 
 def test_builtin_specs_keep_the_operator_interface() -> None:
     # every built-in spec of ops/ (each operator folder asserts its own names: GELU in tests/test_gelu.py)
-    assert {"relu", "swish_native", "swish_plugin", "swish_plugin_naive", "swish_plugin_v3"} <= set(OPERATORS)
+    assert {"relu", "swish_native", "swish_plugin", "swish_plugin_anyformat", "swish_plugin_naive",
+            "swish_plugin_v3"} <= set(OPERATORS)
     v3 = OPERATORS["swish_plugin_v3"]
     assert (v3.function, v3.implementation, v3.kernel, v3.min_tensorrt_major, v3.uses_plugin, v3.tensorrt_layers) == \
         ("swish", "plugin_v3", "optimised", 10, True, False)

@@ -143,8 +143,8 @@ bool SwishPlugin::supportsFormatCombination(
     {
         return false;
     }
-    return swishSupportsCombination(
-        pos, nbInputs, nbOutputs, inOut[pos].desc.format, inOut[pos].desc.type, inOut[0].desc.type);
+    return swishSupportsCombination(pos, nbInputs, nbOutputs, inOut[pos].desc.format, inOut[pos].desc.type,
+        inOut[0].desc.type, inOut[0].desc.format, inOut[pos].desc.dims.nbDims, mParams.formats);
 }
 
 int32_t SwishPlugin::getNbOutputs() const noexcept
@@ -268,9 +268,11 @@ nvinfer1::PluginFieldCollection const* SwishPlugin::getFieldsToSerialize() noexc
     mSerializedFields[0] = nvinfer1::PluginField(kSwishFieldBeta, &mParams.beta, nvinfer1::PluginFieldType::kFLOAT32, 1);
     mSerializedFields[1]
         = nvinfer1::PluginField(kSwishFieldKernel, &mParams.kernel, nvinfer1::PluginFieldType::kINT32, 1);
-    // Always written (length 0 without a table) so the runtime phase can require all three fields.
+    // Always written (length 0 without a table) so the runtime phase can require them.
     mSerializedFields[2] = nvinfer1::PluginField(
         kSwishFieldKernelTable, mParams.table, nvinfer1::PluginFieldType::kINT32, 2 * mParams.bandCount);
+    mSerializedFields[3]
+        = nvinfer1::PluginField(kSwishFieldFormats, &mParams.formats, nvinfer1::PluginFieldType::kINT32, 1);
     mSerializedFieldCollection.nbFields = kSwishFieldCount;
     mSerializedFieldCollection.fields = mSerializedFields;
     return &mSerializedFieldCollection;

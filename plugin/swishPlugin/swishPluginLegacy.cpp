@@ -180,7 +180,8 @@ bool SwishPluginLegacy::supportsFormatCombination(
     {
         return false;
     }
-    return swishSupportsCombination(pos, nbInputs, nbOutputs, inOut[pos].format, inOut[pos].type, inOut[0].type);
+    return swishSupportsCombination(pos, nbInputs, nbOutputs, inOut[pos].format, inOut[pos].type, inOut[0].type,
+        inOut[0].format, inOut[pos].dims.nbDims, mParams.formats);
 }
 
 void SwishPluginLegacy::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* /*in*/, int32_t nbInputs,

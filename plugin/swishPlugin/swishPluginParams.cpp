@@ -18,9 +18,11 @@ namespace
 constexpr int32_t kBetaIndex = 0;
 constexpr int32_t kKernelIndex = 1;
 constexpr int32_t kTableIndex = 2;
-constexpr char const* kFieldNames[kSwishFieldCount] = {kSwishFieldBeta, kSwishFieldKernel, kSwishFieldKernelTable};
+constexpr int32_t kFormatsIndex = 3;
+constexpr char const* kFieldNames[kSwishFieldCount]
+    = {kSwishFieldBeta, kSwishFieldKernel, kSwishFieldKernelTable, kSwishFieldFormats};
 // Listed in every refusal of a name, so the message says what would have been accepted.
-constexpr char const* kAllowedNames = "\"beta\", \"kernel\", \"kernel_table\"";
+constexpr char const* kAllowedNames = "\"beta\", \"kernel\", \"kernel_table\", \"formats\"";
 
 //! Index into kFieldNames, -1 for any other (case-sensitive) name.
 int32_t fieldIndex(char const* name) noexcept
@@ -166,6 +168,13 @@ bool validateSwishParams(SwishParams const& params, char const* where) noexcept
             static_cast<int>(params.kernel), static_cast<int>(kSwishKernelCount - 1));
         return false;
     }
+    if (params.formats != kSwishFormatsLinearOnly && params.formats != kSwishFormatsAnyLayout)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must be %d (linear only) or %d (any layout), got %d", kSwishFieldFormats,
+            static_cast<int>(kSwishFormatsLinearOnly), static_cast<int>(kSwishFormatsAnyLayout),
+            static_cast<int>(params.formats));
+        return false;
+    }
     return validateSwishTable(params, where);
 }
 
@@ -250,10 +259,18 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
         {
             return false;
         }
+        else if (index == kFormatsIndex)
+        {
+            if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
+            {
+                return false;
+            }
+            std::memcpy(&parsed.formats, field.data, sizeof(int32_t));
+        }
     }
     for (int32_t index = 0; allRequired && index < kSwishFieldCount; ++index)
     {
-        if (!seen[index])
+        if (!seen[index] && index != kFormatsIndex) // formats: absent from V3 engines serialized before it
         {
             TPB_LOG_ERROR(where, "field \"%s\" is missing (expected %s)", kFieldNames[index], kAllowedNames);
             return false;
@@ -276,6 +293,10 @@ nvinfer1::PluginField describeSwishField(int32_t index) noexcept
     if (index == kKernelIndex)
     {
         return nvinfer1::PluginField(kSwishFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
+    }
+    if (index == kFormatsIndex)
+    {
+        return nvinfer1::PluginField(kSwishFieldFormats, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
     }
     // The longest table allowed; any even length up to it (0 included) is accepted.
     return nvinfer1::PluginField(
@@ -312,19 +333,44 @@ bool toSwishDataType(nvinfer1::DataType type, SwishDataType& dtype) noexcept
     }
 }
 
+int32_t swishFormatVector(nvinfer1::TensorFormat format, nvinfer1::DataType type) noexcept
+{
+    using nvinfer1::TensorFormat;
+    bool const half = type == nvinfer1::DataType::kHALF;
+    bool const single = type == nvinfer1::DataType::kFLOAT;
+    switch (format)
+    {
+    case TensorFormat::kLINEAR: return 1;
+    case TensorFormat::kCHW2: return half ? 2 : 0;
+    case TensorFormat::kCHW4: return half ? 4 : 0;
+    case TensorFormat::kHWC8: return half ? 8 : 0;
+    case TensorFormat::kCHW16: return half ? 16 : 0;
+    case TensorFormat::kHWC16: return half ? 16 : 0;
+    case TensorFormat::kCHW32: return half || single ? 32 : 0;
+    case TensorFormat::kHWC: return single ? 1 : 0;
+    default: return 0;
+    }
+}
+
 bool swishSupportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs, nvinfer1::TensorFormat format,
-    nvinfer1::DataType type, nvinfer1::DataType inputType) noexcept
+    nvinfer1::DataType type, nvinfer1::DataType inputType, nvinfer1::TensorFormat inputFormat, int32_t rank,
+    int32_t formats) noexcept
 {
     if (nbInputs != 1 || nbOutputs != 1 || pos < 0 || pos >= nbInputs + nbOutputs)
     {
         return false;
     }
     SwishDataType unused{};
-    if (format != nvinfer1::TensorFormat::kLINEAR || !toSwishDataType(type, unused))
+    if (!toSwishDataType(type, unused))
     {
         return false;
     }
-    return pos == 0 || type == inputType;
+    if (format != nvinfer1::TensorFormat::kLINEAR
+        && (formats != kSwishFormatsAnyLayout || rank < 3 || swishFormatVector(format, type) == 0))
+    {
+        return false;
+    }
+    return pos == 0 || (type == inputType && format == inputFormat);
 }
 
 int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* input, void* output,
@@ -341,6 +387,25 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
     if (count == 0)
     {
         return 0; // a dimension is 0: nothing to compute (never a wrapped product: see elementCount.h)
+    }
+    // a vectorized format's allocation: the channel dim (rank - 3, C of NCHW) rounded up to its vector
+    int32_t const vector = swishFormatVector(inputDesc.format, inputDesc.type);
+    if (vector == 0 || (vector > 1 && dims.nbDims < 3))
+    {
+        TPB_LOG_ERROR(where, "unsupported tensor format %d for type %d at rank %d", static_cast<int>(inputDesc.format),
+            static_cast<int>(inputDesc.type), static_cast<int>(dims.nbDims));
+        return -1;
+    }
+    if (vector > 1)
+    {
+        nvinfer1::Dims padded = dims;
+        int32_t const channel = dims.nbDims - 3;
+        padded.d[channel] = static_cast<std::remove_reference_t<decltype(padded.d[0])>>((dims.d[channel] + vector - 1) / vector * vector);
+        if (!checkedElementCount(padded.d, padded.nbDims, count, error, "enqueue input (padded channels)"))
+        {
+            TPB_LOG_ERROR(where, "%s", error.c_str());
+            return -1;
+        }
     }
     SwishDataType dtype{};
     if (!toSwishDataType(inputDesc.type, dtype))

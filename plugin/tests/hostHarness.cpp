@@ -145,15 +145,18 @@ void checkRecords(Report& report)
         eightBands.table[i] = i % 2 == 0 ? (i + 2) * 100 : 1;
     }
     eightBands.table[2 * tpb::kSwishMaxBands - 2] = -1;
-    for (tpb::SwishParams const& params : {noTable, threeBands, eightBands})
+    tpb::SwishParams anyLayout = threeBands;
+    anyLayout.formats = tpb::kSwishFormatsAnyLayout;
+    for (tpb::SwishParams const& params : {noTable, threeBands, eightBands, anyLayout})
     {
-        std::string const label = "Swish record with " + std::to_string(params.bandCount) + " bands";
+        std::string const label = "Swish record with " + std::to_string(params.bandCount) + " bands, formats "
+            + std::to_string(params.formats);
         std::vector<unsigned char> good(tpb::swishRecordSize(params));
         bool const written = tpb::writeSwishRecord(params, good.data(), good.size());
         tpb::SwishParams back;
         tpb::ErrorText error;
         bool const read = tpb::readSwishRecordPayload(good.data(), good.size(), back, error);
-        report.check(written && read && sameParams(back, params) && good.size() == 28 + 8 * size_t(params.bandCount),
+        report.check(written && read && sameParams(back, params) && good.size() == 32 + 8 * size_t(params.bandCount),
             label + ": written (" + std::to_string(good.size()) + " bytes) and read back equal", error.c_str());
         std::string first;
         int const accepted = countAcceptedChanges(
@@ -179,6 +182,23 @@ void checkRecords(Report& report)
         }
         report.check(!tpb::writeSwishRecord(params, good.data(), good.size() - 1),
             label + ": writeSwishRecord refuses a buffer one byte short");
+    }
+    {
+        // version 3 (before the formats field): still read, as formats = linear only
+        unsigned char payload[12 + 8]{};
+        float const beta = 1.5F;
+        int32_t const v3[] = {6, 1, -1, 4};
+        std::memcpy(payload, &beta, 4);
+        std::memcpy(payload + 4, v3, sizeof(v3));
+        std::vector<unsigned char> old(tpb::recordSize(sizeof(payload)));
+        bool const written = tpb::writeRecord(tpb::kSwishRecordMagic, 3, payload, sizeof(payload), old.data(), old.size());
+        tpb::SwishParams back;
+        back.formats = tpb::kSwishFormatsAnyLayout;
+        tpb::ErrorText error;
+        bool const read = tpb::readSwishRecordPayload(old.data(), old.size(), back, error);
+        report.check(written && read && back.beta == beta && back.kernel == 6 && back.bandCount == 1
+                && back.table[0] == -1 && back.table[1] == 4 && back.formats == tpb::kSwishFormatsLinearOnly,
+            "Swish record of format version 3 (no formats field) read as formats 0 (linear only)", error.c_str());
     }
     for (uint32_t const version : {1U, 2U})
     {

@@ -637,8 +637,8 @@ uint32_t checkCrc32(unsigned char const* data, size_t length)
 //! magic, version, payload length, payload (beta, kernel, band count, table), CRC-32 of all before it.
 //! Versions 1 (magic, version, beta, kernel) and 2 (also band count and table), written before the
 //! checksum, only for the refusal checks. \p bands overrides the band count written (-1: table.size() / 2).
-std::vector<unsigned char> record(
-    uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table, int32_t bands = -1)
+std::vector<unsigned char> record(uint32_t version, float beta, int32_t kernel, std::vector<int32_t> const& table,
+    int32_t bands = -1, int32_t formats = 0)
 {
     std::vector<unsigned char> bytes;
     auto append = [&bytes](auto value) {
@@ -650,7 +650,7 @@ std::vector<unsigned char> record(
     append(version);
     if (version >= 3)
     {
-        append(static_cast<uint32_t>(12 + 4 * table.size()));
+        append(static_cast<uint32_t>(12 + 4 * table.size() + (version >= 4 ? 4 : 0)));
     }
     append(beta);
     append(kernel);
@@ -661,6 +661,10 @@ std::vector<unsigned char> record(
         {
             append(value);
         }
+    }
+    if (version >= 4)
+    {
+        append(formats); // version 4: the "formats" field after the table
     }
     if (version >= 3)
     {
@@ -706,18 +710,19 @@ std::vector<unsigned char> serialized(nvinfer1::IPluginV2& plugin)
     return bytes;
 }
 
-bool namesThreeFields(nvinfer1::PluginFieldCollection const* names)
+bool namesTheFields(nvinfer1::PluginFieldCollection const* names)
 {
-    return names != nullptr && names->nbFields == 3 && std::strcmp(names->fields[0].name, "beta") == 0
+    return names != nullptr && names->nbFields == 4 && std::strcmp(names->fields[0].name, "beta") == 0
         && std::strcmp(names->fields[1].name, "kernel") == 0 && std::strcmp(names->fields[2].name, "kernel_table") == 0
-        && names->fields[2].type == nvinfer1::PluginFieldType::kINT32;
+        && names->fields[2].type == nvinfer1::PluginFieldType::kINT32 && std::strcmp(names->fields[3].name, "formats") == 0
+        && names->fields[3].type == nvinfer1::PluginFieldType::kINT32;
 }
 
 void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::string const& label,
     LibraryFunctions const& library, std::mt19937& rng)
 {
     Fields fields;
-    report.check(namesThreeFields(creator.getFieldNames()), label + " getFieldNames lists beta, kernel, kernel_table");
+    report.check(namesTheFields(creator.getFieldNames()), label + " getFieldNames lists beta, kernel, kernel_table, formats");
 
     std::vector<int32_t> const table = randomTable(rng, 3, library.validKernels);
     nvinfer1::IPluginV2* plugin = creator.createPlugin("check", fields.withTable(table));
@@ -726,13 +731,13 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     if (plugin != nullptr)
     {
         std::vector<unsigned char> const bytes = serialized(*plugin);
-        std::vector<unsigned char> const expected = record(3, fields.beta, fields.kernel, table);
-        report.check(bytes == expected, label + " the created plugin's record (version 3, 52 bytes) holds the table",
+        std::vector<unsigned char> const expected = record(4, fields.beta, fields.kernel, table);
+        report.check(bytes == expected, label + " the created plugin's record (version 4, 56 bytes) holds the table",
             std::to_string(bytes.size()) + " bytes");
         plugin->destroy();
         nvinfer1::IPluginV2* restored = creator.deserializePlugin("check", expected.data(), expected.size());
         report.check(restored != nullptr && serialized(*restored) == expected,
-            label + " deserializePlugin(version 3 record with the table) serializes the same bytes",
+            label + " deserializePlugin(version 4 record with the table) serializes the same bytes",
             joined(nvinferGlobalLogger().take()));
         if (restored != nullptr)
         {
@@ -741,8 +746,8 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     }
 
     plugin = creator.createPlugin("check", fields.withTable({}));
-    report.check(plugin != nullptr && serialized(*plugin) == record(3, fields.beta, fields.kernel, {}),
-        label + " createPlugin accepts an empty kernel_table (no data): a 28-byte record without bands",
+    report.check(plugin != nullptr && serialized(*plugin) == record(4, fields.beta, fields.kernel, {}),
+        label + " createPlugin accepts an empty kernel_table (no data): a 32-byte record without bands",
         joined(nvinferGlobalLogger().take()));
     if (plugin != nullptr)
     {
@@ -773,7 +778,7 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
             continue; // a record holds whole pairs
         }
         // The same table in a record: deserialization validates what it reads just as createPlugin.
-        std::vector<unsigned char> const bytes = record(3, fields.beta, fields.kernel, bad.table);
+        std::vector<unsigned char> const bytes = record(4, fields.beta, fields.kernel, bad.table);
         plugin = creator.deserializePlugin("check", bytes.data(), bytes.size());
         report.check(plugin == nullptr, label + " deserializePlugin refuses a record whose table has " + bad.what);
         checkTableRefusalMessage(report, label + " record with " + bad.what, bad.problem);
@@ -804,7 +809,7 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
     // Every single-byte change of a record is refused (CRC-32 over header and payload).
     for (std::vector<int32_t> const& flipTable : {std::vector<int32_t>{}, table})
     {
-        std::vector<unsigned char> const good = record(3, fields.beta, fields.kernel, flipTable);
+        std::vector<unsigned char> const good = record(4, fields.beta, fields.kernel, flipTable);
         plugin = creator.deserializePlugin("check", good.data(), good.size());
         bool const goodLoads = plugin != nullptr;
         if (plugin != nullptr)
@@ -818,17 +823,30 @@ void checkV2Tables(Report& report, nvinfer1::IPluginCreator& creator, std::strin
                 + std::to_string(good.size()) + "-byte record (accepted: " + std::to_string(accepted) + ")",
             first);
     }
-    std::vector<unsigned char> const v3 = record(3, fields.beta, fields.kernel, table);
-    std::vector<unsigned char> longV3 = v3;
-    longV3.push_back(0);
+    // a version-3 record (before the formats field) still loads, as formats 0, and serializes as version 4
+    {
+        std::vector<unsigned char> const v3 = record(3, fields.beta, fields.kernel, table);
+        plugin = creator.deserializePlugin("check", v3.data(), v3.size());
+        report.check(plugin != nullptr && serialized(*plugin) == record(4, fields.beta, fields.kernel, table),
+            label + " deserializePlugin reads a version-3 record (no formats) as formats 0, serializing version 4",
+            joined(nvinferGlobalLogger().take()));
+        if (plugin != nullptr)
+        {
+            plugin->destroy();
+        }
+    }
+    std::vector<unsigned char> const v4 = record(4, fields.beta, fields.kernel, table);
+    std::vector<unsigned char> longV4 = v4;
+    longV4.push_back(0);
     std::vector<unsigned char> const nineBands
-        = record(3, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
+        = record(4, fields.beta, fields.kernel, randomTable(rng, 9, library.validKernels));
     std::pair<char const*, std::vector<unsigned char>> const badRecords[] = {
-        {"a version-3 record one byte short", std::vector<unsigned char>(v3.begin(), v3.end() - 1)},
-        {"a version-3 record one byte long", longV3},
-        {"a version-3 record of 9 bands", nineBands},
-        {"a version-3 record whose band count disagrees with its payload", record(3, fields.beta, fields.kernel, table, 2)},
-        {"a version-4 record", record(4, fields.beta, fields.kernel, table)},
+        {"a version-4 record one byte short", std::vector<unsigned char>(v4.begin(), v4.end() - 1)},
+        {"a version-4 record one byte long", longV4},
+        {"a version-4 record of 9 bands", nineBands},
+        {"a version-4 record whose band count disagrees with its payload", record(4, fields.beta, fields.kernel, table, 2)},
+        {"a version-4 record with formats 2 (neither 0 nor 1)", record(4, fields.beta, fields.kernel, table, -1, 2)},
+        {"a version-5 record", record(5, fields.beta, fields.kernel, table)},
     };
     for (auto const& bad : badRecords)
     {
@@ -907,11 +925,11 @@ void checkV2Creator(Report& report, nvinfer1::IPluginCreator& creator, std::stri
     {
         return;
     }
-    // The record is uint32 magic, uint32 version 3, uint32 payload length, float beta, int32 kernel, int32
-    // bandCount (0 here), uint32 CRC-32.
+    // The record is uint32 magic, uint32 version 4, uint32 payload length, float beta, int32 kernel, int32
+    // bandCount (0 here), int32 formats (0), uint32 CRC-32.
     std::vector<unsigned char> const bytes = serialized(*plugin);
-    report.check(bytes == record(3, fields.beta, fields.kernel, {}),
-        label + " the created plugin holds the given beta and kernel (a 28-byte record, no bands)",
+    report.check(bytes == record(4, fields.beta, fields.kernel, {}),
+        label + " the created plugin holds the given beta and kernel (a 32-byte record, no bands)",
         std::to_string(bytes.size()) + " bytes");
 
     bool const dynamicExt = (static_cast<uint32_t>(plugin->getTensorRTVersion()) >> 24U)
@@ -1005,8 +1023,9 @@ nvinfer1::IPluginCapability* capability(
 bool serializesAs(nvinfer1::IPluginV3OneRuntime* runtime, float beta, int32_t kernel, std::vector<int32_t> const& table)
 {
     nvinfer1::PluginFieldCollection const* fields = runtime != nullptr ? runtime->getFieldsToSerialize() : nullptr;
-    if (!namesThreeFields(fields) || fields->fields[0].length != 1 || fields->fields[1].length != 1
-        || fields->fields[2].length != static_cast<int32_t>(table.size()))
+    if (!namesTheFields(fields) || fields->fields[0].length != 1 || fields->fields[1].length != 1
+        || fields->fields[2].length != static_cast<int32_t>(table.size()) || fields->fields[3].length != 1
+        || fields->fields[3].data == nullptr || *static_cast<int32_t const*>(fields->fields[3].data) != 0)
     {
         return false;
     }
@@ -1138,7 +1157,7 @@ void checkV3Creator(Report& report, nvinfer1::IPluginCreatorV3One& creator, std:
     LibraryFunctions const& library, std::mt19937& rng)
 {
     Fields fields;
-    report.check(namesThreeFields(creator.getFieldNames()), label + " getFieldNames lists beta, kernel, kernel_table");
+    report.check(namesTheFields(creator.getFieldNames()), label + " getFieldNames lists beta, kernel, kernel_table, formats");
     std::vector<int32_t> const table = randomTable(rng, 3, library.validKernels);
     for (nvinfer1::TensorRTPhase phase : {nvinfer1::TensorRTPhase::kBUILD, nvinfer1::TensorRTPhase::kRUNTIME})
     {

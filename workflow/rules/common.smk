@@ -41,6 +41,11 @@ KEYS, SKIPPED = dag.plan_sweeps(SETTINGS, BACKEND, TRT_MAJOR)
 for _why in SKIPPED:
     logger.info(f"trt-plugin-bench: skipping {_why}")
 THREAD_KEYS = dag.thread_keys(SETTINGS, KEYS)
+# the in_network rule's jobs (operator__block__dtype__size), and why others are left out
+IN_NETWORK_KEYS, IN_NETWORK_SKIPPED = dag.in_network_keys(SETTINGS, BACKEND, TRT_MAJOR)
+for _why in IN_NETWORK_SKIPPED:
+    logger.info(f"trt-plugin-bench: skipping {_why}")
+OPERATOR_NAMES += [k.split("__")[0] for k in IN_NETWORK_KEYS if k.split("__")[0] not in OPERATOR_NAMES]
 TUNE_PLANNED = dag.tune_planned(SETTINGS, KEYS)
 COMPARE_KEYS = dag.compare_keys(SETTINGS, KEYS)
 # the figures this run has data for (rule all, figures, log_mlflow); the others are named with the

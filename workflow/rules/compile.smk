@@ -3,7 +3,7 @@ rule compile_plugin:
     configured operator spec that has its own (its CMake folder built, its prebuilt .so checked)."""
     input:
         plugin_sources(),
-        dag.compile_inputs(SETTINGS.operators),
+        dag.compile_inputs(dag.compile_operators(SETTINGS)),
     output:
         manifest=MANIFEST,
     params:
@@ -12,7 +12,7 @@ rule compile_plugin:
         build_dir=lambda w, output: str(Path(output.manifest).parent / "plugin"),
         # the present GPU's architecture (or config compile.cuda_architectures): another GPU rebuilds
         arch=dag.cuda_architectures(SETTINGS, BACKEND),
-        specs=dag.compile_spec_args(SETTINGS.operators),
+        specs=dag.compile_spec_args(dag.compile_operators(SETTINGS)),
         cmake_log=R("logs/compile_plugin.cmake.log"),
     log:
         R("logs/compile_plugin.log"),

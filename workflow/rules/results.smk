@@ -16,6 +16,8 @@ SWEEP_TABLES = {
     "profile": [R(f"profile/{PROFILE_KEY}.csv")] if PROFILE_KEY else [],
     "tune": [R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
     "accuracy": dag.sweep_outputs(RESULTS, "accuracy", KEYS),
+    "in_network": dag.in_network_outputs(RESULTS, IN_NETWORK_KEYS),
+    "in_network_layers": dag.in_network_layer_outputs(RESULTS, IN_NETWORK_KEYS),
 }
 for _line in set_aside_damaged(SWEEP_TABLES):
     logger.info(f"trt-plugin-bench: {_line}: its rule runs again")
@@ -36,16 +38,18 @@ rule aggregate:
         tune=[R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
         conformance=dag.conformance_outputs(RESULTS, SETTINGS),
         accuracy=dag.sweep_outputs(RESULTS, "accuracy", KEYS),
+        in_network=dag.in_network_outputs(RESULTS, IN_NETWORK_KEYS),
+        in_network_layers=dag.in_network_layer_outputs(RESULTS, IN_NETWORK_KEYS),
     output:
         tables=expand(R("tables/{name}.csv"),
                       name=["latency", "dynamic", "roundtrip", "threads", "calibration", "kernel", "profile", "compare",
-                            "tune", "conformance", "accuracy"]),
+                            "tune", "conformance", "accuracy", "in_network", "in_network_layers"]),
         device=R("tables/device.json"),
         summary=report(R("tables/summary.md"), category="Summary"),
     params:
         tpb=TPB,
         tables_dir=lambda w, output: str(Path(output.device).parent),  # derived: snakemake --lint
-        skipped=json.dumps(SKIPPED),
+        skipped=json.dumps(SKIPPED + IN_NETWORK_SKIPPED),
     log:
         R("logs/aggregate.log"),
     conda:
@@ -55,7 +59,8 @@ rule aggregate:
         "--skipped {params.skipped:q} --latency {input.latency:q} --dynamic {input.dynamic:q} "
         "--roundtrip {input.roundtrip:q} --threads {input.threads:q} --compare {input.compare:q} --calibration {input.calibration:q} "
         "--kernel {input.kernel:q} --profile {input.profile:q} --tune {input.tune:q} --conformance {input.conformance:q} "
-        "--accuracy {input.accuracy:q} > {log:q} 2>&1"
+        "--accuracy {input.accuracy:q} --in_network {input.in_network:q} --in_network_layers {input.in_network_layers:q} "
+        "> {log:q} 2>&1"
 
 
 # what log_mlflow logs on the parent run besides the tables: the config files this invocation read,

@@ -138,6 +138,7 @@ COMMANDS: dict[str, Command] = {
                        internal=True),
     "threads": Command("inference throughput against thread count (rule threads)", internal=True),
     "compare": Command("time two engines interleaved on shared buffers (rule compare)", internal=True),
+    "in-network": Command("a plugin between real neighbours against its native twin (rule in_network)", internal=True),
     "roundtrip": Command("serialize, deserialize in a fresh process, compare (rule roundtrip)", internal=True),
     "roundtrip-child": Command("the fresh process of roundtrip", internal=True),
     "conformance": Command("check one operator against TensorRT's plugin contract (rule conformance)", internal=True),
@@ -215,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--samples", help="the raw per-sample timings of every state (.npz, samples.py)")
     p = cmd("compare")
     for a in ("--engine-a", "--engine-b", "--out"):
+        p.add_argument(a, required=True)
+    p.add_argument("--manifest")
+    p = cmd("in-network")
+    for a in ("--op", "--block", "--dtype", "--size", "--out", "--layers", "--record"):
         p.add_argument(a, required=True)
     p.add_argument("--manifest")
     p = cmd("roundtrip", cfg=False)
@@ -619,6 +624,20 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
     elif args.command == "compare":
         write_rows(args.out, CompareRow, sweeps.compare_sweep(settings, backend, Path(args.engine_a), Path(args.engine_b),
                                                              manifest))
+    elif args.command == "in-network":
+        from .in_network import InNetworkLayerRow, InNetworkRow, plugin_kernel_of, prepare_job, run_standin
+
+        prepared = prepare_job(settings, args.op, args.block, args.dtype, args.size)
+        if backend == "tensorrt":
+            from .backends.trt_blocks import run_trt_job
+
+            rows, layers, record = run_trt_job(settings, prepared, plugin_kernel_of(prepared.op_spec, settings, args.dtype),
+                                               sweeps.plugin_library_from_manifest(manifest, prepared.op_spec), manifest)
+        else:
+            rows, layers, record = run_standin(settings, prepared)
+        write_rows(args.layers, InNetworkLayerRow, layers)
+        Path(args.record).write_text(json.dumps(record, indent=2, default=str))
+        write_rows(args.out, InNetworkRow, rows)  # last: the rule's first output says the job finished
     elif args.command == "dynamic":
         write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(settings, backend, Path(args.engine), manifest))
     elif args.command == "threads":

@@ -297,12 +297,40 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
         errors.append(f"config key 'conformance.enqueue_max_s': {conf['enqueue_max_s']:g} must be below "
                       f"conformance.blocker_hold_s ({conf['blocker_hold_s']:g}): otherwise a synchronizing "
                       "enqueue returns in time")
+    errors += _in_network_errors(config.get("in_network", {}))
     timing = config["timing"]
     if timing["min_samples"] > timing["max_samples"]:
         errors.append(
             f"config key 'timing.min_samples': {timing['min_samples']} exceeds "
             f"timing.max_samples {timing['max_samples']}"
         )
+    return errors
+
+
+def _in_network_errors(cfg: Mapping[str, Any]) -> list[str]:
+    """config in_network: its operators plugins with a native twin, each block's operators among them."""
+    if not cfg.get("enabled"):
+        return []
+    errors = []
+    try:
+        specs = resolve_operators(list(cfg.get("operators", [])))
+    except SpecError as exc:
+        return [f"config key 'in_network.operators': {exc}"]
+    for spec in specs:
+        if not spec.uses_plugin or spec.native_twin is None:
+            errors.append(f"config key 'in_network.operators': {spec.name} is not a plugin operator with a native twin "
+                          "(its spec's plugin and native_twin); in_network compares a plugin with its twin")
+    names = {s.name for s in specs}
+    for block, decl in cfg.get("blocks", {}).items():
+        try:
+            chosen = [s.name for s in resolve_operators(list(decl.get("operators", [])))]
+        except SpecError as exc:
+            errors.append(f"config key 'in_network.blocks.{block}.operators': {exc}")
+            continue
+        for name in chosen:
+            if name not in names:
+                errors.append(f"config key 'in_network.blocks.{block}.operators': {name!r} is not in in_network.operators; "
+                              "allowed values: " + ", ".join(sorted(names)))
     return errors
 
 

@@ -3,6 +3,7 @@ params hold, where outputs go. Kept here (not in .smk files) so they are unit-te
 
 from __future__ import annotations
 
+import math
 import shlex
 import shutil
 import subprocess
@@ -175,6 +176,9 @@ RULE_READS: dict[str, Any] = {
     "profile": {"profile": True},
     "log-mlflow": ALL,  # the parent run's params are the whole config
     "verdict": {"mlflow": True},
+    # the blocks, sizes, dtypes and its own stopping rule; the builder; beta and the plugin's kernel
+    "in-network": {"in_network": True, "timing": True, "builder": True, "beta": True, "plugin_kernel": True,
+                   "reference": True},
 }
 
 
@@ -253,12 +257,64 @@ def conformance_outputs(root: str, settings: Settings) -> list[str]:
     return [results_path(root, "conformance", f"{op}.json") for op in operator_names(settings)]
 
 
+def compile_operators(settings: Settings) -> list[str]:
+    """The operators whose plugin libraries the compile rule builds: config operators, and the
+    in_network rule's where it is on."""
+    extra = list(settings.in_network.operators) if settings.in_network.enabled else []
+    return list(dict.fromkeys([*settings.operators, *extra]))
+
+
+IN_NETWORK = "in_network"
+
+
+def in_network_keys(settings: Settings, backend: str, trt_major: int | None) -> tuple[list[str], list[str]]:
+    """The in_network jobs (operator__block__dtype__size) this backend can run, and why others are
+    left out: off, a dtype the operator or TensorRT lacks, a block without a CPU stand-in on the
+    reference backend."""
+    cfg = settings.in_network
+    if not cfg.enabled:
+        return [], []
+    keys: list[str] = []
+    skipped: list[str] = []
+    for spec in resolve_operators(list(cfg.operators)):  # registers an external spec for op_arg
+        for dtype in cfg.dtypes:
+            why = tensorrt_support(spec.name, dtype, trt_major) if backend == "tensorrt" and trt_major is not None else None
+            why = why or dtype_support(spec.name, dtype)
+            if why:
+                skipped.append(f"in_network {spec.name}/{dtype}: {why}")
+                continue
+            for block, decl in cfg.blocks.items():
+                if decl.get("operators") and spec.name not in {o.name for o in resolve_operators(list(decl["operators"]))}:
+                    continue  # the block names the operators it runs (in_network.blocks.<name>.operators)
+                if backend == "reference" and not decl.get("cpu"):
+                    skipped.append(f"in_network {spec.name}/{block}: no CPU stand-in (in_network.blocks.{block}.cpu)")
+                    continue
+                for size, shape in decl["sizes"].items():
+                    n = math.prod(shape)
+                    key, limit = settings.reference.limit if backend == "reference" else ("", None)
+                    if limit is not None and n > limit:
+                        skipped.append(f"in_network {spec.name}/{block}/{dtype}/{size}: {n} elements > {key} {limit} "
+                                       "(the CPU stand-in)")
+                        continue
+                    keys.append(f"{spec.name}__{block}__{dtype}__{size}")
+    return keys, skipped
+
+
+def in_network_outputs(root: str, keys: list[str]) -> list[str]:
+    """The in_network rule's pair tables (its layer tables and records sit beside them)."""
+    return [results_path(root, IN_NETWORK, f"{k}.csv") for k in keys]
+
+
+def in_network_layer_outputs(root: str, keys: list[str]) -> list[str]:
+    return [results_path(root, IN_NETWORK, f"{k}.layers.csv") for k in keys]
+
+
 def op_arg(op: str) -> str:
     """A command's --op: the operator's name, or for an external one its spec file (operators.operator_ref)."""
     return operator_ref(op)
 
 
-__all__ = ["ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "engine_outputs", "manifest_outputs", "stale_tables", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
+__all__ = ["IN_NETWORK", "compile_operators", "in_network_keys", "in_network_layer_outputs", "in_network_outputs", "ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "engine_outputs", "manifest_outputs", "stale_tables", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
            "cuda_architectures", "gpu_identity", "manifest_arg", "manifest_for", "op_arg", "operator_names", "plan_sweeps",
            "plugin_kernel", "rule_settings", "sample_outputs", "sweep_outputs", "thread_keys", "tune_input", "tune_planned",
            "uses_tune"]

@@ -40,13 +40,13 @@ from .analysis import (  # noqa: E402
     ratio_pair,
     ratio_table,
 )
-from .dag import compare_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
+from .dag import compare_keys, in_network_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
 from .native_runner import SATURATION_GAIN, native_way, native_way_label, saturation_point  # noqa: E402
 from .operators import ITEMSIZE, OPERATORS  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
-           "stream_scaling", "calibration", "kernels", "tune")
+           "stream_scaling", "calibration", "kernels", "tune", "in_network")
 
 # The one scheme of every figure.
 DTYPE_MARKERS = {"fp32": "o", "fp16": "s", "bf16": "^"}
@@ -72,7 +72,7 @@ Tables = dict[str, pd.DataFrame]
 _NEEDS = {"latency": "latency", "bandwidth": "latency", "modes": "latency", "plugin_vs_native": "ratio",
           "compare": "compare", "dynamic_shapes": "dynamic", "thread_scaling": "threads",
           "stream_scaling": "native_threads",
-          "calibration": "calibration", "kernels": "kernel", "tune": "tune"}
+          "calibration": "calibration", "kernels": "kernel", "tune": "tune", "in_network": "in_network"}
 
 
 def _reason(figure: str, backend: str) -> str:
@@ -95,6 +95,9 @@ def _reason(figure: str, backend: str) -> str:
                     else "kernel_bench.enabled is false"),
         "tune": ("the kernel tuning per size band runs only on a GPU, with the tensorrt backend" if gpu_only
                  else "no swept operator with kernel variants runs plugin_kernel auto, so the tune rule does not run"),
+        "in_network": ("in_network is off (in_network.enabled), or none of its blocks runs on this backend (on the CPU: "
+                       "a block needs its numpy stand-in, in_network.blocks.<name>.cpu, and sizes within "
+                       "reference.max_elements)"),
     }[figure]
 
 
@@ -117,6 +120,7 @@ def figure_plan(backend: str, settings: Settings, trt_major: int | None = None) 
         "native_threads": gpu and bool(thread_keys(settings, keys)),
         "kernel": gpu and settings.kernel_bench.enabled,
         "tune": gpu and tune_planned(settings, keys),  # on the CPU the tune rule writes an empty table
+        "in_network": bool(in_network_keys(settings, backend, trt_major)[0]),
     }
     return _plan(backend, has)
 
@@ -135,7 +139,7 @@ def plan_from_tables(backend: str, tables: Tables) -> tuple[list[str], dict[str,
         "threads": not thread_rows(rows("threads"), "python").empty,
         "native_threads": not thread_rows(rows("threads"), "native").empty,
         "calibration": not cal.empty and bool(is_copy(cal).any()), "kernel": not rows("kernel").empty,
-        "tune": not rows("tune").empty,
+        "tune": not rows("tune").empty, "in_network": not rows("in_network").empty,
     }
     return _plan(backend, has)
 
@@ -650,11 +654,65 @@ def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> 
     return fig
 
 
+# the in_network figure's colours: a layer's role in its engine (in_network.role)
+ROLE_COLORS = {"neighbour": "#bdbdbd", "operator": "#d62728", "fused operator": "#ff7f0e", "inserted": "#6a3d9a",
+               "whole block": "#9ecae1"}
+
+
+def in_network(tables: Tables, device: dict) -> Figure:
+    """Per block (and size), the plugin's engine beside the twin's: stacked bars of their layers'
+    times (IProfiler medians, coloured by role: the block's own layers, the operator's, the twin
+    fused into a neighbour, layers TensorRT inserted), a tick at each engine's whole-block median
+    (timed interleaved). Without per-layer times (the CPU stand-in) each bar is the whole block."""
+    pairs = tables["in_network"]
+    layers = tables.get("in_network_layers", pd.DataFrame())
+    dtypes = _ordered(pairs["dtype"], DTYPE_MARKERS)
+    ops = _ordered(pairs["operator"])
+    fig, axes = _facets(ops, dtypes, sharey=False, width=max(3.3, 0.9 * pairs.groupby(["block", "size"]).ngroups),
+                        height=3.0)
+    for i, op in enumerate(ops):
+        for j, dtype in enumerate(dtypes):
+            ax = axes[i][j]
+            d = pairs[(pairs["operator"] == op) & (pairs["dtype"] == dtype)].sort_values(["block", "elements"])
+            ticks, labels = [], []
+            for k, (_, r) in enumerate(d.iterrows()):
+                for side, dx, median in (("plugin", -0.2, r["median_plugin_us"]), ("twin", 0.2, r["median_twin_us"])):
+                    x = k + dx
+                    lay = layers[(layers["operator"] == op) & (layers["block"] == r["block"]) & (layers["size"] == r["size"])
+                                 & (layers["dtype"] == dtype) & (layers["engine"] == side)] if not layers.empty else layers
+                    lay = lay[lay["median_us"].astype(float).map(math.isfinite)] if not lay.empty else lay
+                    bottom = 0.0
+                    if lay.empty:
+                        ax.bar(x, median, width=0.38, color=ROLE_COLORS["whole block"], edgecolor="white", linewidth=0.5)
+                    for _, layer in lay.sort_values("index").iterrows():
+                        ax.bar(x, layer["median_us"], width=0.38, bottom=bottom, color=ROLE_COLORS.get(layer["role"], OTHER_COLOR),
+                               edgecolor="white", linewidth=0.5, gid=f"layer={layer['layer']}")
+                        bottom += float(layer["median_us"])
+                    (tick,) = ax.plot([x - 0.19, x + 0.19], [median, median], color="black", linewidth=1.2)
+                    tick.set_gid(f"engine={side},block={r['block']},size={r['size']}")
+                    ax.annotate(side, (x, max(bottom, median)), fontsize=6, ha="center", textcoords="offset points",
+                                xytext=(0, 2))
+                ticks.append(k)
+                labels.append(f"{r['block']}\n{r['shape']}\n{r['ratio']:.3f}x")
+            ax.set_xticks(ticks)
+            ax.set_xticklabels(labels, fontsize=6)
+            ax.set_ylabel("µs")
+            _facet_title(ax, op, dtype)
+    _zero_based(axes)
+    extra = [Line2D([], [], color="black", linewidth=1.2, label="whole block, timed interleaved (median)")]
+    _legend(fig, "layer role", ROLE_COLORS, [], extra)
+    what = ("per-layer times (IProfiler) of the plugin's engine and the native twin's, per block; below each pair "
+            "plugin ÷ twin" if device["backend"] == "tensorrt" else
+            "CPU stand-in (numpy): whole blocks only, no TensorRT, no fusion, no per-layer times")
+    _title(fig, device, f"Is the plugin worth it in the network? {what}")
+    return fig
+
+
 DRAW: dict[str, Callable[[Tables, dict], Figure]] = {
     "latency": latency, "bandwidth": bandwidth, "plugin_vs_native": plugin_vs_native, "compare": compare,
     "modes": modes, "dynamic_shapes": dynamic_shapes, "thread_scaling": thread_scaling,
     "stream_scaling": stream_scaling,
-    "calibration": calibration, "kernels": kernels, "tune": tune,
+    "calibration": calibration, "kernels": kernels, "tune": tune, "in_network": in_network,
 }
 
 

@@ -276,6 +276,75 @@ class AccuracyRow:
     worst: str  # the worst elements: x, got, ref, ulp error
 
 
+@dataclass
+class InNetworkRow:
+    """One block pair timed interleaved: the plugin's block against the twin's (plugin ÷ twin)."""
+
+    backend: str
+    label: str  # "TensorRT 8.6.1 on <GPU>" or the CPU stand-in's label (in_network.STANDIN_LABEL)
+    device_name: str
+    operator: str
+    twin: str
+    block: str
+    size: str
+    dtype: str
+    shape: str  # the block's input shape
+    operator_shape: str  # the tensor the operator sees
+    elements: int
+    mode: str
+    start: str
+    n: int
+    median_plugin_us: float
+    median_twin_us: float
+    median_se_plugin_us: float
+    median_se_twin_us: float
+    ratio: float  # plugin ÷ twin: above 1, the plugin's block is slower (the fusion loss)
+    ratio_se: float
+    difference_us: float
+    control_ratio: float  # the A/A control: the twin block timed twice per round
+    control_ratio_se: float
+    stop_reason: str
+    verified: bool
+    check_message: str
+    throttled: bool
+    sm_clock_start_mhz: int
+    timing_clock: str
+    plugin_layer_us: float  # the plugin's layer in its block (IProfiler; nan on the CPU)
+    plugin_alone_us: float  # the plugin's layer in an engine of its own at operator_shape
+    integration_overhead_us: float  # plugin_layer_us - plugin_alone_us
+    plugin_engine_layers: int
+    twin_engine_layers: int
+    reformats_plugin: int  # layers TensorRT inserted (reformats, copies) in the plugin's engine
+    reformats_twin: int
+    plugin_in_format: str
+    plugin_out_format: str
+    twin_built_as: str  # fused_description
+    reason: str  # edge_reason's phrase
+    sentence: str
+    # the plugin's kernel called directly at operator_shape (cuda_direct; nan without a direct library)
+    plugin_direct_us: float = math.nan
+
+
+@dataclass
+class InNetworkLayerRow:
+    """One layer of one engine: its profiler time (median over the runs) and what the inspector says."""
+
+    backend: str
+    operator: str
+    block: str
+    size: str
+    dtype: str
+    engine: str  # plugin | twin | alone
+    index: int
+    layer: str
+    layer_type: str
+    role: str  # neighbour | operator | fused operator | inserted
+    median_us: float
+    inputs_format: str
+    outputs_format: str
+    tactic: str
+
+
 TABLES: dict[str, type] = {
     "latency": LatencyRow,
     "dynamic": DynamicRow,
@@ -287,6 +356,8 @@ TABLES: dict[str, type] = {
     "compare": CompareRow,
     "tune": TuneRow,
     "accuracy": AccuracyRow,
+    "in_network": InNetworkRow,  # the in_network rule (in_network.py): one row per block pair
+    "in_network_layers": InNetworkLayerRow,  # and one per layer of its engines
 }
 
 

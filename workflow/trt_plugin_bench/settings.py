@@ -263,6 +263,24 @@ class ConformanceSettings(_Section):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class InNetworkSettings(_Section):
+    """config in_network: each plugin operator between real neighbours against its native twin
+    (in_network.py). ``blocks``: name -> {network, cpu, description, sizes: name -> shape}."""
+
+    KEY: ClassVar[str] = "in_network"
+    TUPLES: ClassVar[tuple[str, ...]] = ("operators", "dtypes")
+    enabled: bool
+    operators: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    blocks: dict[str, Any]
+    mode: str
+    target_rse: float
+    max_time_s: float
+    profile_runs: int
+    tolerance: dict[str, float]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class MlflowSettings(_Section):
     """config mlflow, and ``cli_keys``: its keys given with snakemake --config (they win over
     MLflow's environment variables: config.resolve_tracking)."""
@@ -279,7 +297,8 @@ SECTIONS: dict[str, type] = {
     "timing": TimingSettings, "threads": ThreadSettings, "builder": BuilderSettings,
     "calibration": CalibrationSettings, "compare": CompareSettings, "kernel_bench": KernelBenchSettings,
     "profile": ProfileSettings, "reference": ReferenceSettings, "tune": TuneSettings, "compile": CompileSettings,
-    "verdict": VerdictSettings, "conformance": ConformanceSettings, "mlflow": MlflowSettings,
+    "verdict": VerdictSettings, "conformance": ConformanceSettings, "in_network": InNetworkSettings,
+    "mlflow": MlflowSettings,
 }
 NESTED: dict[tuple[str, str], type] = {("tune", "timing"): TuneTimingSettings}
 # the top-level keys that are values, not sections
@@ -356,6 +375,7 @@ class Settings(_Typed):
     verdict: VerdictSettings
     conformance: ConformanceSettings
     mlflow: MlflowSettings
+    in_network: InNetworkSettings = NOT_HANDED  # a section older callers' Settings(...) may leave out
     experiment: str = "default"  # the results folder's name: results/<experiment>/ (dag.results_dir)
 
     @classmethod
@@ -441,7 +461,7 @@ def _select(data: Mapping[str, Any], reads: Mapping[str, Any], where: str) -> di
 
 
 __all__ = ["NOT_HANDED", "SECTIONS", "BuilderSettings", "CalibrationSettings", "CompareSettings", "CompileSettings",
-           "ConformanceSettings", "KernelBenchSettings", "MlflowSettings", "NotHanded", "ProfileSettings",
+           "ConformanceSettings", "InNetworkSettings", "KernelBenchSettings", "MlflowSettings", "NotHanded", "ProfileSettings",
            "ReferenceSettings", "Settings", "ThreadSettings", "TimingSettings", "TuneSettings", "TuneTimingSettings",
            "VerdictSettings"]
 

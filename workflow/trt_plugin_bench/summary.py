@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .analysis import (
@@ -151,7 +152,39 @@ def write_summary(tables_dir: Path, device: dict, out_md: Path) -> None:
         lines.append(f"Thread sweep (Python serving): {int(py['inferences'].sum())} inferences, "
                      f"{int(py['failures'].sum())} wrong outputs; up to {int(py['threads'].max())} threads.")
     lines += accuracy_lines(read("accuracy"))
+    lines += in_network_lines(read("in_network"))
     Path(out_md).write_text("\n".join(lines) + "\n")
+
+
+def _us(value: object) -> str:
+    v = float(value)  # type: ignore[arg-type]
+    return f"{v:.1f}" if np.isfinite(v) else "n/a"
+
+
+def in_network_lines(pairs: pd.DataFrame) -> list[str]:
+    """summary.md's in_network section: one sentence per block pair (in_network.sentence: the cost
+    against the twin, how TensorRT built the twin and the plugin's edges, read from the engines), then
+    the table behind them."""
+    if pairs.empty:
+        return []
+    lines = ["", "## In the network: the plugin between real neighbours, against its native twin (the in_network rule)", ""]
+    if (pairs["backend"] == "reference").all():
+        lines += [f"**{pairs['label'].iloc[0]}.** These rows only show that the rule and the block functions run.", ""]
+    for _, r in pairs.sort_values(["operator", "block", "dtype", "elements"]).iterrows():
+        flag = "" if bool(r["verified"]) else f" **(output check failed: {r['check_message']})**"
+        lines.append(f"- {r['operator']}: {r['sentence']}{flag}.")
+    lines += ["", "| operator | block | shape | dtype | plugin µs | twin µs | plugin ÷ twin | A/A | plugin layer µs "
+              "(in block / alone / overhead; its kernel direct) | reformats (plugin / twin engine) | plugin edges | twin built as |",
+              "|---|---|---|---|---:|---:|---:|---:|---|---|---|---|"]
+    for _, r in pairs.sort_values(["operator", "block", "dtype", "elements"]).iterrows():
+        layer = ("n/a" if not np.isfinite(float(r["plugin_layer_us"])) else
+                 f"{r['plugin_layer_us']:.1f} / {r['plugin_alone_us']:.1f} / {r['integration_overhead_us']:+.1f}; "
+                 f"{_us(r.get('plugin_direct_us', math.nan))}")
+        lines.append(f"| {r['operator']} | {r['block']} | {r['shape']} | {r['dtype']} | {r['median_plugin_us']:.1f} | "
+                     f"{r['median_twin_us']:.1f} | {r['ratio']:.3f} ± {r['ratio_se']:.3f} | {r['control_ratio']:.3f} | "
+                     f"{layer} | {int(r['reformats_plugin'])} / {int(r['reformats_twin'])} | "
+                     f"{r['plugin_in_format'] if isinstance(r['plugin_in_format'], str) else ''} | {r['twin_built_as']} |")
+    return lines + [""]
 
 
 def accuracy_lines(acc: pd.DataFrame) -> list[str]:

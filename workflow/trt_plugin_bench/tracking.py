@@ -349,7 +349,29 @@ def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict,
                 metrics.append((f"{name}.difference_us", float(r["difference_us"]), step))
                 if "control_ratio" in r:  # tables written before the A/A control have none
                     metrics.append((f"{name}.control_ratio", float(r["control_ratio"]), step))
+    metrics += in_network_metrics(tables.get("in_network"))
     return params, metrics
+
+
+IN_NETWORK_METRICS = ("ratio", "difference_us", "control_ratio", "median_plugin_us", "median_twin_us",
+                      "plugin_layer_us", "plugin_alone_us", "plugin_direct_us", "integration_overhead_us", "reformats_plugin",
+                      "reformats_twin")
+
+
+def in_network_metrics(table: pd.DataFrame | None) -> list[tuple[str, float, int]]:
+    """The in_network rule's metrics per block pair: in_network.<operator>.<block>.<size>.<dtype>.<metric>
+    (plugin ÷ twin, the difference, the A/A control, the plugin layer's time in the block and alone, the
+    reformats TensorRT inserted); a value the backend has none of (the CPU stand-in's layer times) is left out."""
+    if table is None or table.empty:
+        return []
+    out = []
+    for _, r in table.iterrows():
+        name = f"in_network.{r['operator']}.{r['block']}.{r['size']}.{r['dtype']}"
+        for m in IN_NETWORK_METRICS:
+            value = float(r[m]) if m in r else math.nan
+            if math.isfinite(value):
+                out.append((f"{name}.{m}", value, 0))
+    return out
 
 
 def sweep_keys(tables: dict[str, pd.DataFrame]) -> list[str]:

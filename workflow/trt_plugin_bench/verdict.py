@@ -164,9 +164,35 @@ def load_run(path: Path) -> Run:
     latency = _read_csv(tables / "latency.csv")
     if latency.empty:
         raise VerdictInputError(f"{tables / 'latency.csv'} has no rows: nothing to compare")
-    run = Run(path, device, latency, _read_csv(tables / "compare.csv"))
+    states, controls = in_network_states(_read_csv(tables / "in_network.csv"))
+    run = Run(path, device, pd.concat([latency, states], ignore_index=True) if not states.empty else latency,
+              pd.concat([_read_csv(tables / "compare.csv"), controls], ignore_index=True))
     run.samples, run.samples_note = _load_samples_dir(path / "samples")
     return run
+
+
+IN_NETWORK_SIDES = (("plugin", "{op}@{block}"), ("twin", "{op}@{block}:twin"))
+
+
+def in_network_states(pairs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The in_network rule's block pairs (tables/in_network.csv) as states like the latency table's:
+    each pair gives the plugin's block (operator <op>@<block>) and the twin's (<op>@<block>:twin), the
+    size's name as the profile; and its A/A control as a compare row, so a state's band takes it."""
+    if pairs.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    states = []
+    for side, name in IN_NETWORK_SIDES:
+        states.append(pd.DataFrame({
+            "operator": [name.format(op=o, block=b) for o, b in zip(pairs["operator"], pairs["block"])],
+            "dtype": pairs["dtype"], "profile": pairs["size"], "shape": pairs["shape"].astype(str), "mode": pairs["mode"],
+            "elements": pairs["elements"], "backend": pairs["backend"], "repeat": 0, "n": pairs["n"],
+            "median_us": pairs[f"median_{side}_us"], "median_se_us": pairs[f"median_se_{side}_us"],
+            "verified": pairs["verified"], "throttled": pairs["throttled"],
+            "sm_clock_start_mhz": pairs["sm_clock_start_mhz"]}))
+    controls = pd.DataFrame({"dtype": pairs["dtype"], "profile": pairs["size"], "shape": pairs["shape"].astype(str),
+                             "mode": pairs["mode"], "control_ratio": pairs["control_ratio"],
+                             "control_ratio_se": pairs["control_ratio_se"]})
+    return pd.concat(states, ignore_index=True), controls
 
 
 def _load_samples_dir(folder: Path) -> tuple[dict, str]:

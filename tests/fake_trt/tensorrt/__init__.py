@@ -41,6 +41,10 @@ class ActivationType(Enum):
     RELU = "relu"
 
 
+class MatrixOperation(Enum):
+    NONE = "none"
+
+
 class PluginFieldType(Enum):
     FLOAT32 = "f32"
     INT32 = "i32"
@@ -76,6 +80,11 @@ class Layer:
 
     def get_output(self, i: int) -> Tensor:
         return self.outputs[i]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name == "reshape_dims":  # a shuffle's output takes its reshape
+            self.outputs[0].shape = tuple(value)  # type: ignore[arg-type]
 
     def set_output_type(self, i: int, dtype: str) -> None:
         self.outputs[i].dtype = dtype
@@ -115,8 +124,16 @@ class Network:
     def add_reduce(self, t: Tensor, op: ReduceOperation, axes: int, keep_dims: bool) -> Layer:
         return self._layer("reduce", [t], [t.shape[:-1]], axes=axes)
 
+    def add_convolution_nd(self, x: Tensor, out_channels: int, kernel: tuple, w: Weights, b: Weights) -> Layer:
+        """'same' padding assumed (the blocks set padding_nd = k // 2): spatial dims kept."""
+        return self._layer("convolution", [x], [(x.shape[0], out_channels, *x.shape[2:])], kernel=tuple(kernel),
+                           weights=w, bias=b)
+
+    def add_matrix_multiply(self, a: Tensor, op_a: MatrixOperation, b: Tensor, op_b: MatrixOperation) -> Layer:
+        return self._layer("matrix_multiply", [a, b], [(*a.shape[:-1], b.shape[-1])])
+
     def add_activation(self, t: Tensor, kind: ActivationType) -> Layer:
-        return self._layer("activation", [t], [t.shape], kind=kind)
+        return self._layer("activation", [t], [t.shape], activation=kind)
 
     def add_plugin_v2(self, tensors: list, plugin: object) -> Layer:
         return self._layer("plugin_v2", list(tensors), [t.shape for t in tensors[:1]] * getattr(plugin, "outputs", 1))

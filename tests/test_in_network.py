@@ -1,0 +1,322 @@
+"""The in_network rule on the CPU (docs/in-network.md): the engine inspector's layer list read from a
+recorded TensorRT 8.6 sample (roles, fusions, reformats, formats at the plugin's edges, the reason),
+IProfiler reports aggregated, the pair's output check catching a poisoned or misformatted output,
+the sentence, summary, figure and MLflow metrics from recorded rows, the verdict's states, the DAG's
+jobs, the shipped and a user's neighbourhood on the CPU stand-in (labelled so, never TensorRT), and
+the neighbourhoods' TensorRT networks against the stand-in tensorrt module (tests/fake_trt). The
+GPU half (real engines, profiler, inspector) is tests/test_gpu_in_network.py."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from trt_plugin_bench import dag, neighbourhoods
+from trt_plugin_bench.config import ConfigError, load_config
+from trt_plugin_bench.in_network import (
+    OP_PLUGIN,
+    STANDIN_LABEL,
+    aggregate_layer_times,
+    block_input,
+    classify_layers,
+    edge_reason,
+    fused_description,
+    layer_rows,
+    load_function,
+    operator_layer_us,
+    pair_check,
+    prepare_job,
+    run_standin,
+    sentence,
+)
+from trt_plugin_bench.records import InNetworkRow
+from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.summary import in_network_lines
+from trt_plugin_bench.tracking import in_network_metrics
+from trt_plugin_bench.verdict import in_network_states
+
+ROOT = Path(__file__).resolve().parents[1]
+HWC8 = "Channel major FP16 format where channel % 8 == 0"
+LINEAR = "Row major linear FP16 format"
+
+
+def _t(name: str, fmt: str) -> dict:
+    return {"Name": name, "Location": "Device", "Dimensions": [8, 256, 56, 56], "Format/Datatype": fmt}
+
+
+# the engine inspector's layers (LayerInformationFormat.JSON, ProfilingVerbosity.DETAILED) of a
+# conv3x3 -> Swish -> conv3x3 block in fp16 on TensorRT 8.6, in the shape 8.6 writes them: the
+# linear-only plugin between two convolutions that chose HWC8, and the twin fused into the first
+PLUGIN_ENGINE = [
+    {"Name": "Reformatting CopyNode for Input Tensor 0 to producer.conv3x3", "LayerType": "Reformat",
+     "Inputs": [_t("x", LINEAR)], "Outputs": [_t("x.hwc8", HWC8)]},
+    {"Name": "producer.conv3x3", "LayerType": "CaskConvolution", "Inputs": [_t("x", HWC8)],
+     "Outputs": [_t("producer.out", HWC8)], "TacticName": "sm80_xmma_fprop_implicit_gemm_f16f16"},
+    {"Name": "Reformatting CopyNode for Input Tensor 0 to op.plugin", "LayerType": "Reformat",
+     "Inputs": [_t("producer.out", HWC8)], "Outputs": [_t("reformatted", LINEAR)]},
+    {"Name": OP_PLUGIN, "LayerType": "PluginV2", "Inputs": [_t("reformatted", LINEAR)],
+     "Outputs": [_t("op.out", LINEAR)]},
+    {"Name": "Reformatting CopyNode for Input Tensor 0 to consumer.conv3x3", "LayerType": "Reformat",
+     "Inputs": [_t("op.out", LINEAR)], "Outputs": [_t("reformatted2", HWC8)]},
+    {"Name": "consumer.conv3x3", "LayerType": "CaskConvolution", "Inputs": [_t("reformatted2", HWC8)],
+     "Outputs": [_t("y", HWC8)]},
+]
+TWIN_ENGINE = [
+    {"Name": "producer.conv3x3 + PWN(op.twin.0, op.twin.1)", "LayerType": "CaskConvolution",
+     "Inputs": [_t("x", HWC8)], "Outputs": [_t("t", HWC8)]},
+    {"Name": "consumer.conv3x3", "LayerType": "CaskConvolution", "Inputs": [_t("t", HWC8)], "Outputs": [_t("y", HWC8)]},
+]
+ANY_FORMAT_ENGINE = [
+    PLUGIN_ENGINE[1],
+    {"Name": OP_PLUGIN, "LayerType": "PluginV2", "Inputs": [_t("producer.out", HWC8)], "Outputs": [_t("op.out", HWC8)]},
+    {**PLUGIN_ENGINE[5], "Inputs": [_t("op.out", HWC8)]},
+]
+
+
+def test_the_inspector_sample_says_what_tensorrt_fused_and_inserted() -> None:
+    roles = [c["role"] for c in classify_layers(PLUGIN_ENGINE)]
+    assert roles == ["inserted", "neighbour", "inserted", "operator", "inserted", "neighbour"]
+    edges = edge_reason(PLUGIN_ENGINE)
+    assert edges["reformats"] == 3 and edges["around"] == 2 and edges["plugin_in_format"] == "linear FP16"
+    assert "TensorRT inserted 2 reformat layers around the plugin" in edges["reason"]
+    assert "(and 1 elsewhere in the block)" in edges["reason"]
+    assert f"{HWC8} -> linear FP16" in edges["reason"] and f"while its neighbours chose {HWC8}" in edges["reason"]
+    assert [c["role"] for c in classify_layers(TWIN_ENGINE)] == ["fused operator", "neighbour"]
+    assert fused_description(TWIN_ENGINE) == "fused producer.conv3x3+twin (CaskConvolution)"
+    unfused = [{"Name": "PWN(op.twin.0, op.twin.1)", "LayerType": "PointWiseV2"}]
+    assert fused_description(unfused) == "unfused twin (PointWiseV2)"
+    # a plugin that takes the neighbours' format: nothing inserted, and the engine says so
+    any_format = edge_reason(ANY_FORMAT_ENGINE)
+    assert any_format["reformats"] == 0 and any_format["plugin_in_format"] == HWC8
+    assert "inserted no reformat" in any_format["reason"]
+    # an engine built without detailed verbosity lists names only: no roles invented
+    assert edge_reason(["producer.conv3x3", OP_PLUGIN])["reformats"] == 0
+
+
+def test_profiler_reports_are_medians_per_layer_in_engine_order() -> None:
+    runs = [[("a", 1.0), ("b", 2.0), ("b", 1.0)], [("a", 3.0), ("b", 2.0)], [("a", 2.0), ("c", 9.0)]]
+    assert aggregate_layer_times(runs) == [("a", 2.0), ("b", 2.0), ("c", 0.0)]  # b: 3, 2, 0; c: 0, 0, 9
+
+
+def test_layer_rows_join_the_inspector_and_the_profiler() -> None:
+    times = [(c["Name"], 0.01 * (i + 1)) for i, c in enumerate(PLUGIN_ENGINE)] + [("unlisted", 0.5)]
+    rows = layer_rows("tensorrt", "swish_plugin", "conv3x3", "s", "fp16", "plugin", PLUGIN_ENGINE, times)
+    assert [r.role for r in rows] == ["inserted", "neighbour", "inserted", "operator", "inserted", "neighbour", "neighbour"]
+    assert rows[3].median_us == pytest.approx(40.0) and rows[-1].layer == "unlisted"
+    assert operator_layer_us(rows) == pytest.approx(40.0)
+    assert math.isnan(operator_layer_us(rows[:3]))
+
+
+def test_the_pair_check_catches_a_poisoned_or_misformatted_output() -> None:
+    rng = np.random.default_rng(1)
+    twin = rng.standard_normal(4096).astype(np.float16)
+    assert pair_check(twin.copy(), twin, 0.05).ok
+    poisoned = twin.copy()
+    poisoned[100:200] = np.nan  # unwritten by the plugin's block
+    bad = pair_check(poisoned, twin, 0.05)
+    assert not bad.ok and bad.unwritten == 100
+    # a plugin that read a vectorized format as linear: the values land in the wrong places
+    assert not pair_check(twin.reshape(8, 512).T.ravel(), twin, 0.05).ok
+
+
+def _row(**kw: object) -> InNetworkRow:
+    base = dict(backend="tensorrt", label="TensorRT 8.6.1 on NVIDIA H100", device_name="NVIDIA H100", operator="swish_plugin",
+                twin="swish_native", block="conv3x3", size="n8c256s56", dtype="fp16", shape="8x256x56x56",
+                operator_shape="8x256x56x56", elements=6422528, mode="warm", start="blocked", n=400,
+                median_plugin_us=157.7, median_twin_us=139.8, median_se_plugin_us=0.1, median_se_twin_us=0.1,
+                ratio=157.7 / 139.8, ratio_se=0.001, difference_us=17.9, control_ratio=1.0004, control_ratio_se=0.0005,
+                stop_reason="target", verified=True, check_message="ok", throttled=False, sm_clock_start_mhz=1980,
+                timing_clock="cuda_event", plugin_layer_us=14.2, plugin_alone_us=13.9, integration_overhead_us=0.3,
+                plugin_engine_layers=5, twin_engine_layers=2, reformats_plugin=2, reformats_twin=0,
+                plugin_in_format="linear FP16", plugin_out_format="linear FP16",
+                twin_built_as=fused_description(TWIN_ENGINE), reason=edge_reason(PLUGIN_ENGINE)["reason"], sentence="")
+    base.update(kw)
+    row = InNetworkRow(**base)  # type: ignore[arg-type]
+    row.sentence = sentence(row.block, row.shape, row.dtype, row.difference_us, row.ratio, row.twin_built_as, row.reason,
+                            row.backend)
+    return row
+
+
+def test_the_sentence_summary_figure_and_metrics_from_recorded_rows(tmp_path: Path) -> None:
+    from trt_plugin_bench.figures import draw, plan_from_tables
+
+    row = _row()
+    assert row.sentence.startswith("in a conv3x3 block at 8x256x56x56 fp16 the plugin costs +17.9 us (+12.8 %) "
+                                   "against TensorRT's fused producer.conv3x3+twin (CaskConvolution); TensorRT inserted 2 "
+                                   "reformat layers around the plugin")
+    any_row = _row(operator="swish_plugin_anyformat", median_plugin_us=141.0, difference_us=1.2, ratio=141.0 / 139.8,
+                   reformats_plugin=0, reason=edge_reason(ANY_FORMAT_ENGINE)["reason"])
+    pairs = pd.DataFrame([asdict(row), asdict(any_row)])
+    text = "\n".join(in_network_lines(pairs))
+    assert row.sentence in text and "inserted no reformat" in text and "| 2 / 0 |" in text and "| 0 / 0 |" in text
+    times = [(c["Name"], 0.01) for c in PLUGIN_ENGINE]
+    layers = pd.DataFrame([asdict(r) for r in layer_rows("tensorrt", "swish_plugin", "conv3x3", "n8c256s56", "fp16", "plugin",
+                                                         PLUGIN_ENGINE, times)])
+    tables = {"in_network": pairs, "in_network_layers": layers}
+    assert "in_network" in plan_from_tables("tensorrt", tables)[0]
+    device = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1 on NVIDIA H100", "device_name": "NVIDIA H100",
+              "driver_version": "x", "cuda_version": "y", "tensorrt_version": "8.6.1", "date": "2026-12-06"}
+    fig = draw("in_network", tables, device)
+    gids = {p.get_gid() for ax in fig.axes for p in ax.patches}
+    assert "layer=Reformatting CopyNode for Input Tensor 0 to op.plugin" in gids
+    fig.savefig(tmp_path / "in_network.png")
+    metrics = dict((name, value) for name, value, _ in in_network_metrics(pairs))
+    assert metrics["in_network.swish_plugin.conv3x3.n8c256s56.fp16.reformats_plugin"] == 2
+    assert metrics["in_network.swish_plugin_anyformat.conv3x3.n8c256s56.fp16.difference_us"] == pytest.approx(1.2)
+
+
+def test_the_verdict_compares_in_network_states() -> None:
+    states, controls = in_network_states(pd.DataFrame([asdict(_row())]))
+    assert list(states["operator"]) == ["swish_plugin@conv3x3", "swish_plugin@conv3x3:twin"]
+    assert list(states["median_us"]) == [157.7, 139.8] and set(states["profile"]) == {"n8c256s56"}
+    assert float(controls["control_ratio"].iloc[0]) == pytest.approx(1.0004)
+    empty_states, _ = in_network_states(pd.DataFrame())
+    assert empty_states.empty
+
+
+def _settings(tmp_path: Path, extra: str = "") -> Settings:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text((ROOT / "tests" / "configs" / "small.yaml").read_text() + """
+in_network:
+  enabled: true
+  operators: [swish_plugin, swish_plugin_anyformat]
+  dtypes: [fp32, fp16]
+  max_time_s: 0.01
+  blocks:
+    conv3x3:
+      network: trt_plugin_bench.neighbourhoods:conv3x3
+      cpu: trt_plugin_bench.neighbourhoods:conv3x3_cpu
+      sizes: {n2c8s8: [2, 8, 8, 8], big: [8, 256, 56, 56]}
+    matmul_mm:
+      network: trt_plugin_bench.neighbourhoods:matmul_mm
+      sizes: {m64k32: [64, 32]}
+""" + extra)
+    return Settings.from_config(load_config(cfg))
+
+
+def test_the_dag_plans_each_block_pair_and_says_what_it_leaves_out(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    keys, skipped = dag.in_network_keys(s, "reference", None)
+    assert keys == ["swish_plugin__conv3x3__fp32__n2c8s8", "swish_plugin__conv3x3__fp16__n2c8s8",
+                    "swish_plugin_anyformat__conv3x3__fp32__n2c8s8", "swish_plugin_anyformat__conv3x3__fp16__n2c8s8"]
+    assert any("big: 6422528 elements > reference.max_elements" in w for w in skipped)
+    assert any("matmul_mm: no CPU stand-in" in w for w in skipped)
+    gpu_keys, _ = dag.in_network_keys(s, "tensorrt", 8)
+    assert "swish_plugin__conv3x3__fp16__big" in gpu_keys and "swish_plugin__matmul_mm__fp32__m64k32" in gpu_keys
+    assert dag.in_network_keys(_settings(tmp_path, "").__class__.from_config(load_config(ROOT / "tests" / "configs" /
+                                                                                         "small.yaml")), "reference",
+                               None) == ([], [])
+    assert "swish_plugin_anyformat" in dag.compile_operators(s)
+
+
+def test_the_cpu_stand_in_labels_itself_and_checks_the_pair(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    rows, layers, record = run_standin(s, prepare_job(s, "swish_plugin", "conv3x3", "fp16", "n2c8s8"))
+    (row,) = rows
+    assert row.backend == "reference" and row.label == STANDIN_LABEL and "TensorRT" not in row.twin_built_as
+    assert row.sentence.startswith(STANDIN_LABEL) and row.verified and row.n > 0
+    assert row.operator_shape == "2x8x8x8" and math.isnan(row.plugin_layer_us) and layers == []
+    assert record["label"] == STANDIN_LABEL
+    with pytest.raises(ConfigError, match="in_network.blocks.conv3x3.sizes"):
+        prepare_job(s, "swish_plugin", "conv3x3", "fp16", "nope")
+    with pytest.raises(ConfigError, match="not a plugin operator with a native twin"):
+        prepare_job(s, "swish_native", "conv3x3", "fp16", "n2c8s8")
+
+
+def test_a_users_own_neighbourhood_runs_through_the_same_rule() -> None:
+    s = Settings.from_config(load_config(ROOT / "examples" / "byo-plugin" / "config.yaml", ["backend=reference"]))
+    keys, _ = dag.in_network_keys(s, "reference", None)
+    assert keys == ["hardswish__expand__fp32__n1c16s16", "hardswish__expand__fp16__n1c16s16"]
+    rows, _, _ = run_standin(s, prepare_job(s, "examples/byo-plugin/hardswish.yaml", "expand", "fp32", "n1c16s16"))
+    assert rows[0].operator == "hardswish" and rows[0].twin == "hardswish_native" and rows[0].verified
+    assert rows[0].label == STANDIN_LABEL
+    with pytest.raises(ConfigError, match="in_network.blocks.x.network.*does not exist"):
+        load_function("examples/byo-plugin/missing.py:f", "in_network.blocks.x.network")
+
+
+def test_the_numpy_convolution_against_float64_loops() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ref = np.zeros((2, 3, 5, 6))
+    for n in range(2):
+        for o in range(3):
+            for h in range(5):
+                for v in range(6):
+                    ref[n, o, h, v] = (xp[n, :, h:h + 3, v:v + 3] * w[o]).sum() + b[o]
+    np.testing.assert_allclose(neighbourhoods.conv_np(x, w, b), ref, rtol=1e-5, atol=1e-5)
+    assert block_input((2, 3), "fp16").dtype == np.float16 and np.isfinite(block_input((64,), "fp32")).all()
+
+
+SCRIPT = r"""
+import json
+import numpy as np
+import tensorrt as trt
+from trt_plugin_bench import neighbourhoods as nb
+
+out = {}
+for name, shape in (("conv3x3", (8, 64, 14, 14)), ("matmul", (256, 128)), ("matmul_mm", (256, 128)),
+                    ("norm_after", (2, 16, 8, 8)), ("norm_before", (2, 16, 8, 8))):
+    net = trt.Network()
+    x = net.add_input("x", trt.float16, shape)
+    seen = []
+    def op(t):
+        seen.append(list(t.shape))
+        layer = net.add_activation(t, trt.ActivationType.SIGMOID)
+        layer.name = "op.twin.0"
+        return layer.get_output(0)
+    y = getattr(nb, name)(trt, net, x, "fp16", [], op, np.random.default_rng(0))
+    out[name] = {"kinds": [l.kind for l in net.layers if l.kind != "constant"], "seen": seen, "out": list(y.shape),
+                 "names": [getattr(l, "name", "") for l in net.layers if l.kind != "constant"],
+                 "weights": sorted({str(l.extra["weights"].array.dtype) for l in net.layers if "weights" in l.extra})}
+print(json.dumps(out))
+"""
+
+
+def test_the_shipped_neighbourhoods_build_their_tensorrt_networks() -> None:
+    """Against the stand-in tensorrt module (tests/fake_trt): each block's layers, where the operator
+    goes, what tensor it sees, the block's output shape (the real build runs on the GPU)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fake_trt"), str(ROOT / "workflow")])}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    conv = got["conv3x3"]
+    assert conv["kinds"] == ["convolution", "activation", "convolution"] and conv["seen"] == [[8, 64, 14, 14]]
+    assert conv["names"] == ["producer.conv3x3", "op.twin.0", "consumer.conv3x3"] and conv["weights"] == ["float16"]
+    mm = got["matmul"]  # the GEMMs as 1x1 convolutions, the operator on (M, K)
+    assert mm["kinds"] == ["shuffle", "convolution", "shuffle", "activation", "shuffle", "convolution", "shuffle"]
+    assert mm["seen"] == [[256, 128]] and mm["out"] == [256, 128]
+    assert got["matmul_mm"]["kinds"] == ["matrix_multiply", "activation", "matrix_multiply"]
+    assert got["norm_after"]["kinds"] == ["convolution", "activation", "normalization"]
+    assert got["norm_before"]["kinds"] == ["normalization", "activation", "convolution"]
+
+
+def test_the_config_refuses_an_operator_without_a_plugin_or_twin(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="in_network.operators': swish_native is not a plugin operator"):
+        _settings(tmp_path, "").__class__.from_config(load_config(_write(tmp_path, "[swish_native]", "")))
+    with pytest.raises(ConfigError, match=r"in_network.blocks.conv3x3.operators': 'swish_plugin_naive' is not in"):
+        load_config(_write(tmp_path, "[swish_plugin]", "      operators: [swish_plugin_naive]\n"))
+
+
+def _write(tmp_path: Path, operators: str, block_extra: str) -> Path:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text((ROOT / "tests" / "configs" / "small.yaml").read_text() + f"""
+in_network:
+  enabled: true
+  operators: {operators}
+  blocks:
+    conv3x3:
+      network: trt_plugin_bench.neighbourhoods:conv3x3
+{block_extra}      sizes: {{n2c8s8: [2, 8, 8, 8]}}
+""")
+    return cfg
