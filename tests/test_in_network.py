@@ -320,3 +320,27 @@ in_network:
 {block_extra}      sizes: {{n2c8s8: [2, 8, 8, 8]}}
 """)
     return cfg
+
+
+TWIN_NAMES_SCRIPT = """
+import tensorrt as trt
+from trt_plugin_bench.backends.trt_blocks import twin_operator
+from trt_plugin_bench.in_network import OP_PREFIX
+from trt_plugin_bench.operators import OPERATORS
+network = trt.Network()
+x = network.add_input("x", trt.float32, (8, 64))
+before = network.num_layers
+twin_operator(network, [], OPERATORS["gelu_tanh_native"], "fp32", 1.0, [])(x)
+names = [network.get_layer(i).name for i in range(before, network.num_layers)]
+print(names)
+assert names and all(n.startswith(OP_PREFIX) for n in names), names
+"""
+
+
+def test_every_layer_a_twin_adds_is_the_operators_its_constants_too() -> None:
+    """The H100 run of 2026-12-06: GELU's twin made its constants inside the twin function; unnamed,
+    they read as a neighbour's, and the twin's own pointwise layer as "fused" with them."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fake_trt"), str(ROOT / "workflow")])}
+    proc = subprocess.run([sys.executable, "-c", TWIN_NAMES_SCRIPT], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 from project_copy import copy_project
+from trt_plugin_bench.operators import OPERATORS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +23,16 @@ def snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.
         [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tests/configs/small.yaml", *args],
         cwd=project, capture_output=True, text=True, timeout=1200, env=env,
     )
+
+
+def small_operators(project: Path) -> list[str]:
+    return yaml.safe_load((project / "tests" / "configs" / "small.yaml").read_text())["operators"]
+
+
+def n_sweeps(project: Path) -> int:
+    """The small config's sweeps (operator x dtype x profile): one nested MLflow run each."""
+    cfg = yaml.safe_load((project / "tests" / "configs" / "small.yaml").read_text())
+    return len(cfg["operators"]) * len(cfg["dtypes"]) * len(cfg["profiles"])
 
 
 def scheduled(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
@@ -109,11 +120,14 @@ def test_kernel_edit_reruns_compile_and_only_its_dependents(project: Path) -> No
     # the kernel library changed, so the tune rule measures it again (plugin_kernel: auto)
     assert rules == {"compile_plugin", "tune", "build_engine", "latency", "compare", "dynamic_shapes", "roundtrip",
                      "threads", "conformance", "aggregate", "log_mlflow", "figures", "verdict", "all"}, jobs
-    assert [w for rule, w in jobs if rule == "conformance"] == ["op=swish_plugin"]
+    # plugin/ is one CMake project (Swish's library and the ops library beside it) and one compile rule
+    # with one manifest: a kernel edit there reruns every operator built from it, and no native one
+    plugin_ops = sorted(op for op in small_operators(project) if OPERATORS[op].uses_plugin)
+    assert sorted(w for rule, w in jobs if rule == "conformance") == [f"op={op}" for op in plugin_ops]
     rebuilt = sorted(w for rule, w in jobs if rule == "build_engine")
-    assert rebuilt == ["op=swish_plugin, dtype=fp16, profile=tiny", "op=swish_plugin, dtype=fp32, profile=tiny"]
-    assert all("swish_plugin" in w for rule, w in jobs if rule in {"latency", "compare", "dynamic_shapes", "roundtrip",
-                                                                   "threads"})
+    assert rebuilt == sorted(f"op={op}, dtype={d}, profile=tiny" for op in plugin_ops for d in ("fp16", "fp32"))
+    assert all(any(op in w for op in plugin_ops) for rule, w in jobs
+               if rule in {"latency", "compare", "dynamic_shapes", "roundtrip", "threads"})
 
 
 @pytest.mark.slow
@@ -139,7 +153,7 @@ def test_rerunning_the_log_rule_does_not_duplicate_runs(project: Path) -> None:
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name("trt-plugin-bench-small")
     before = len(client.search_runs([exp.experiment_id]))
-    assert before == 1 + 6  # one parent per invocation, one nested run per sweep
+    assert before == 1 + n_sweeps(project)  # one parent per invocation, one nested run per sweep
     [parent] = client.search_runs([exp.experiment_id], filter_string="tags.`tpb.role` = 'pipeline'")
     # conformance on the CPU: n/a tags with the reason, no 1/0 metric that could read as a pass
     assert parent.data.tags["tpb.conformance.swish_plugin.graph_capture"].startswith("n/a: not applicable: no TensorRT")
@@ -163,7 +177,7 @@ def test_a_deleted_store_is_noticed_and_logged_again(project: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     exp = client.get_experiment_by_name("trt-plugin-bench-small")
-    assert len(client.search_runs([exp.experiment_id])) == 1 + 6
+    assert len(client.search_runs([exp.experiment_id])) == 1 + n_sweeps(project)
     assert scheduled(snakemake(project, "-n")) == []
 
 

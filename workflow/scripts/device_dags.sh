@@ -7,7 +7,7 @@
 # tables, figures, logs and engine layer lists are packed into $OUT/<experiment>.tgz.
 #   DAG_SECONDS=500 bash workflow/scripts/device_dags.sh tests/configs/norm-gpu.yaml tests/configs/gelu-gpu.yaml
 set -uo pipefail
-OUT=${OUT:-/tmp/tpb-out}
+OUT=${OUT:-results/device-out}  # the device tool sets OUT (what comes back)
 mkdir -p "$OUT"
 DAG_SECONDS=${DAG_SECONDS:-500}
 CORES=${CORES:-$(( $(nproc) / $# ))}
@@ -16,15 +16,15 @@ pids=()
 for cfg in "$@"; do
   exp=$(experiment "$cfg")
   mkdir -p "results/$exp"
-  ( python3 -m snakemake --configfile "$cfg" --nolock --cores "$CORES" --keep-going --rerun-incomplete \
-      >> "results/$exp/dag.log" 2>&1 ) &
+  # the time limit: a clean interrupt (Snakemake stops its jobs and removes their incomplete outputs),
+  # then a kill 40 s later if it has not exited. (A first version interrupted the children of a
+  # subshell from a sleeping watcher: Snakemake kept running and the device call ran out of time before
+  # anything was packed, 2026-12-06.)
+  timeout --signal=INT --kill-after=40 "$DAG_SECONDS" python3 -m snakemake --configfile "$cfg" --nolock \
+    --cores "$CORES" --keep-going --rerun-incomplete >> "results/$exp/dag.log" 2>&1 &
   pids+=($!)
 done
-# the time limit: a clean interrupt (Snakemake removes the incomplete outputs of running jobs)
-( sleep "$DAG_SECONDS"; for p in "${pids[@]}"; do pkill -INT -P "$p" 2>/dev/null; done ) &
-killer=$!
 for p in "${pids[@]}"; do wait "$p"; done
-kill "$killer" 2>/dev/null
 for cfg in "$@"; do
   exp=$(experiment "$cfg")
   echo "== $exp: $(grep -E '[0-9]+ of [0-9]+ steps' "results/$exp/dag.log" | tail -1)"

@@ -39,6 +39,7 @@ class ReduceOperation(Enum):
 class ActivationType(Enum):
     SIGMOID = "sigmoid"
     RELU = "relu"
+    TANH = "tanh"
 
 
 class MatrixOperation(Enum):
@@ -95,6 +96,13 @@ class Network:
         self.inputs: list[Tensor] = []
         self.layers: list[Layer] = []
         self.marked: list[Tensor] = []
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    def get_layer(self, index: int) -> Layer:
+        return self.layers[index]
 
     def _layer(self, kind: str, inputs: list, shapes: list[tuple], **extra: object) -> Layer:
         layer = Layer(kind, inputs, [Tensor(f"{kind}{len(self.layers)}_{i}", s) for i, s in enumerate(shapes)], **extra)
@@ -275,3 +283,10 @@ class FakeContext:
             driver.write(self.addresses[name], np.ascontiguousarray(value, dtype=dt))
         self.engine.executions += 1
         return True
+
+
+class IProfiler:
+    """TensorRT's profiler interface (a subclass reports each layer's time; nothing calls it here)."""
+
+    def __init__(self) -> None:
+        pass

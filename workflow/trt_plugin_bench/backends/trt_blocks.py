@@ -101,11 +101,17 @@ def twin_operator(network: trt.INetworkDefinition, keep: list, op_spec: Operator
         shape = tuple(int(d) for d in t.shape)
         seen.append(shape)
         spec = _operator_spec(op_spec, dtype, shape, beta, "")
+        first = network.num_layers
         weights = _weight_constants(network, op_spec, spec, keep)
         twin = op_spec.fn("native_twin")
         layers = twin(trt, network, [t, *weights], dtype, keep, **op_spec.kwargs(twin, field_values(op_spec, beta)))
         if not layers:
             raise BuildError(f"operator spec {op_spec.path}: key 'native_twin': {op_spec.native_twin} added no layer")
+        # every layer the twin added is the operator's, its constants too (a twin need not return them:
+        # unnamed, they read as a neighbour's and the twin's own pointwise layer as "fused" with them,
+        # seen for GELU's constants on the H100, 2026-12-06)
+        for j in range(first, network.num_layers):
+            network.get_layer(j).name = f"{OP_TWIN}.k{j - first}"
         for i, layer in enumerate(layers):
             layer.name = f"{OP_TWIN}.{i}"
         return layers[-1].get_output(0)
