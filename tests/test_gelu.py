@@ -251,6 +251,39 @@ def test_bad_field_values_are_refused_with_a_clear_message(tmp_path: Path, inclu
     assert "gelu_field_check: all passed" in run.stdout
 
 
+ROW_NORM_STUBS = r"""
+#include "layerNormKernel.h"
+#include "residualRmsNormKernel.h"
+namespace tpb
+{
+namespace
+{
+char const* const kLayerNormNames[] = {
+#define TPB_LAYER_NORM_KERNEL(id, enumerator, name, shape) #name,
+#include "layerNormKernels.def"
+#undef TPB_LAYER_NORM_KERNEL
+};
+char const* const kResidualRmsNormNames[] = {
+#define TPB_RESIDUAL_RMS_NORM_KERNEL(id, enumerator, name, shape) #name,
+#include "residualRmsNormKernels.def"
+#undef TPB_RESIDUAL_RMS_NORM_KERNEL
+};
+} // namespace
+bool isValidLayerNormKernel(int32_t k) noexcept { return k >= 0 && k < kLayerNormKernelCount; }
+char const* layerNormKernelName(int32_t k) noexcept { return isValidLayerNormKernel(k) ? kLayerNormNames[k] : nullptr; }
+cudaError_t launchLayerNorm(void const*, void const*, void const*, void*, int64_t, int64_t, float, RowNormDataType,
+    LayerNormKernel, cudaStream_t) noexcept { return cudaSuccess; }
+bool isValidResidualRmsNormKernel(int32_t k) noexcept { return k >= 0 && k < kResidualRmsNormKernelCount; }
+char const* residualRmsNormKernelName(int32_t k) noexcept
+{
+    return isValidResidualRmsNormKernel(k) ? kResidualRmsNormNames[k] : nullptr;
+}
+cudaError_t launchResidualRmsNorm(void const*, void const*, void const*, void*, void*, int64_t, int64_t, float,
+    RowNormDataType, ResidualRmsNormKernel, cudaStream_t) noexcept { return cudaSuccess; }
+} // namespace tpb
+"""
+
+
 @pytest.mark.parametrize("include_dir", include_dirs() or [pytest.param("", marks=pytest.mark.skip(
     reason="TENSORRT_INCLUDE_DIR names no TensorRT include dir (CI has none): the creator check needs TensorRT headers"))])
 def test_the_ops_library_creators_and_gelu_plugins_on_the_host(tmp_path: Path, include_dir: str) -> None:
@@ -262,15 +295,23 @@ def test_the_ops_library_creators_and_gelu_plugins_on_the_host(tmp_path: Path, i
     if CC is None or cuda_include is None:
         pytest.skip("no C++ compiler or no cuda_runtime_api.h (TensorRT's headers include it)")
     plugin = ROOT / "plugin"
-    sources = [plugin / "tests" / "opsCreatorCheck.cpp", plugin / "api" / "opsPluginLibrary.cpp",
+    # the library registers the row norms too: their plugin sources, and their kernels' host entry
+    # points stubbed (names from their one table, launches that do nothing) as GELU's launch is
+    row_norms = [("layerNormPlugin", "layerNorm"), ("residualRmsNormPlugin", "residualRmsNorm")]
+    stubs = tmp_path / "row_norm_kernel_stubs.cpp"
+    stubs.write_text(ROW_NORM_STUBS)
+    sources = [plugin / "tests" / "opsCreatorCheck.cpp", plugin / "api" / "opsPluginLibrary.cpp", stubs,
                *(GELU_DIR / f for f in ("geluPluginParams.cpp", "geluPluginLegacy.cpp", "geluPlugin.cpp", "geluRecord.cpp")),
+               *(plugin / d / f"{op}{f}" for d, op in row_norms for f in ("PluginParams.cpp", "PluginLegacy.cpp",
+                                                                         "Plugin.cpp")),
                *(plugin / "common" / f for f in ("pluginRecord.cpp", "pluginLog.cpp", "creatorNamespace.cpp",
                                                  "creatorRegistration.cpp"))]
     exe = tmp_path / "ops_creator_check"
     build = subprocess.run(
         [CC, "-std=c++17", "-Wall", "-Wextra", "-Wno-deprecated-declarations", "-DTPB_LOG_PREFIX_ID=TpbOps",
          "-DTPB_PLUGIN_NAMESPACE_ID=", "-isystem", include_dir, "-isystem", cuda_include, "-I", str(plugin),
-         "-I", str(plugin / "common"), "-I", str(GELU_DIR), "-o", str(exe), *map(str, sources), "-ldl", "-pthread"],
+         "-I", str(plugin / "common"), "-I", str(GELU_DIR), *(a for d, _ in row_norms for a in ("-I", str(plugin / d))),
+         "-o", str(exe), *map(str, sources), "-ldl", "-pthread"],
         capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-3000:]
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
