@@ -170,6 +170,16 @@ def builder_config(builder: BuilderSettings, extra_work: int = 0) -> dict:
         cfg["reference_extra_work"] = extra_work
     return cfg
 
+def outside_tolerance(check: ref.CheckResult, tensorrt_layers: bool, what: str, goes_on: str) -> None:
+    """A check outside its tolerance: wrong values from a plugin (or any operator that is not TensorRT's
+    own layers) raise; TensorRT's own layers are reported (the accuracy table says how far) and ``goes_on``."""
+    if check.ok:
+        return
+    if not tensorrt_layers:
+        raise RuntimeError(f"{what} computes wrong values: {check.message}")
+    log(f"{what} (TensorRT's own layers) is outside its tolerance: {check.message[:300]}; {goes_on}")
+
+
 
 def check_profile_fits(backend: Backend, prof: Profile) -> None:
     """A ConfigError naming the profile key when the backend cannot build or run the profile's
@@ -218,11 +228,8 @@ def build_engine(settings: Settings, backend_name: str, op: str, dtype: str, pro
     accuracy = accuracy_rows(backend.name, engine, op_spec, shape)
     if accuracy_path is not None:  # written first: a failing engine's accuracy is kept
         write_rows(accuracy_path, AccuracyRow, accuracy)
-    if not check.ok and not op_spec.tensorrt_layers:
-        raise RuntimeError(f"engine {op}/{dtype}/{profile_name} computes wrong values: {check.message}")
-    if not check.ok:  # TensorRT's own layers outside their tolerance: the accuracy table says so
-        log(f"engine {op}/{dtype}/{profile_name} (TensorRT's own layers) is outside its tolerance: {check.message}; "
-            "reported in the accuracy table, the timing goes on")
+    outside_tolerance(check, op_spec.tensorrt_layers, f"engine {op}/{dtype}/{profile_name}",
+                      "reported in the accuracy table, the timing goes on")
     tmp = golden_path.with_name(golden_path.name + ".tmp.npz")
     np.savez(tmp, seed=np.int64(GOLDEN_SEED), shape=np.asarray(shape, dtype=np.int64), dtype=np.str_(dtype),
              x_sha256=np.str_(digest(x)), y_sha256=np.str_(digest_all(ys)), pid=np.int64(os.getpid()))
@@ -641,11 +648,8 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
         for x in inputs:
             ys = w.infer_all(x)  # every output
             check = engine.check_all(ys, x, shape)
-            if not check.ok and not for_engine(spec).tensorrt_layers:
-                raise RuntimeError(f"single-threaded output is wrong: {check.message}")
-            if not check.ok:  # TensorRT's own layers: the accuracy table says so; threads compare bit for bit
-                log(f"single-threaded output outside the tolerance of TensorRT's layers (the accuracy table "
-                    f"reports it; the threads are compared with it bit for bit): {check.message[:300]}")
+            outside_tolerance(check, for_engine(spec).tensorrt_layers, "the single-threaded output",
+                              "the threads are compared with it bit for bit")
             expected.append(ys)
     rows: list[ThreadRow] = []
     counts = sorted(tcfg.counts)
