@@ -52,8 +52,11 @@ def test_a_default_build_has_no_trace_and_a_planted_one_spins(tmp_path: Path) ->
     ptx = {}
     for name, extra in (("default", []), ("planted", [f"-D{OPTION}=20"])):
         out = tmp_path / f"{name}.ptx"
-        proc = subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-O3", "-ptx", *extra, str(KERNEL),
-                               "-I", str(KERNEL.parent), "-o", str(out)], capture_output=True, text=True, timeout=600)
+        # relative to the kernel's folder: nvcc hands paths to the host compiler through sh, so a checkout
+        # under a path with a `$` in it (as CI's is) would otherwise reach cc1plus expanded
+        proc = subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-O3", "-ptx", *extra, KERNEL.name,
+                               "-I", ".", "-o", str(out)], capture_output=True, text=True, timeout=600,
+                              cwd=KERNEL.parent)
         assert proc.returncode == 0, proc.stderr[-2000:]
         ptx[name] = out.read_text()
     assert "clock64" not in ptx["default"] and "%clock64" in ptx["planted"]
