@@ -29,6 +29,8 @@ for cfg in "$@"; do
   exp=$(experiment "$cfg")
   echo "== $exp: $(grep -E '[0-9]+ of [0-9]+ steps' "results/$exp/dag.log" | tail -1)"
   grep -E "^Error in rule|Exception|Error:" "results/$exp/dag.log" | sort | uniq -c | head -8
-  tar czf "$OUT/$exp.tgz" --ignore-failed-read --exclude='*.engine' --exclude='*.npy' -C results "$exp/tables" \
-    "$exp/figures" "$exp/logs" "$exp/dag.log" "$exp/in_network" "$exp/conformance" "$exp/accuracy" 2>/dev/null
+  # everything the DAG wrote (the per-job tables too: a DAG cut short has no aggregate), but the engines,
+  # the arrays and the plugin builds
+  tar czf "$OUT/$exp.tgz" --ignore-failed-read --exclude='*.engine' --exclude='*.npy' --exclude='*.so' \
+    --exclude="$exp/build/plugin*" --exclude='CMakeFiles' -C results "$exp" 2>/dev/null
 done
