@@ -161,6 +161,30 @@ def test_plugin_kernel_is_a_name_or_a_map_by_dtype(good: dict) -> None:
     assert "fp64" in msg and "allowed keys: bf16, fp16, fp32" in msg
 
 
+def test_operator_kernels_give_an_operator_its_own_kernel(good: dict) -> None:
+    """plugin_kernel names one family's kernels; an operator with other variants beside it (a row norm
+    beside a pointwise op) gets its own in operator_kernels, checked against its own spec's variants,
+    each error naming its key."""
+    good["operators"] = ["swish_plugin", "swish_native", "layer_norm_plugin", "layer_norm_native"]
+    good["plugin_kernel"] = "vectorized_oneshot"
+    msg = error_of(copy.deepcopy(good))
+    assert "config key 'plugin_kernel'" in msg and "layer_norm_plugin's kernel variants" in msg and "registers" in msg
+    good["operator_kernels"] = {"layer_norm_plugin": "registers"}
+    assert validate_config(copy.deepcopy(good))["operator_kernels"] == {"layer_norm_plugin": "registers"}
+    good["operator_kernels"] = {"layer_norm_plugin": {"fp32": "registers", "fp16": "warp_per_row"}}
+    msg = error_of(copy.deepcopy(good))  # bf16 is left to plugin_kernel, which is not a LayerNorm kernel
+    assert "config key 'plugin_kernel'" in msg and "layer_norm_plugin" in msg
+    good["operator_kernels"]["layer_norm_plugin"]["bf16"] = "registers"
+    validate_config(copy.deepcopy(good))
+    good["operator_kernels"] = {"layer_norm_plugin": {"fp16": "bogus", "fp32": "registers", "bf16": "registers"}}
+    msg = error_of(copy.deepcopy(good))
+    assert "config key 'operator_kernels.layer_norm_plugin.fp16'" in msg and "'bogus' is not allowed" in msg
+    good["operator_kernels"] = {"layer_norm_plugin": "registers", "layer_norm_native": "registers"}
+    msg = error_of(copy.deepcopy(good))
+    assert "config key 'operator_kernels.layer_norm_native'" in msg and "allowed values: " in msg
+    assert "swish_plugin" in msg.split("operator_kernels.layer_norm_native")[1]
+
+
 def test_nested_cli_overrides_arrive_typed(good: dict) -> None:
     """`snakemake --config 'timing={max_time_s: 0.5}'` hands the nested values over as strings; they
     used to be refused ("'0.5' is not of type 'number'"). Strings the schema wants as numbers,

@@ -99,6 +99,16 @@ def test_a_rule_is_handed_what_it_reads_and_reruns_only_on_that() -> None:
                  profile="tiny")["plugin_kernel"] == {"fp16": "vectorized_oneshot"}  # left out: the default kernel
     assert _rule(base, "build", op="relu", dtype="fp16", profile="tiny") == \
         _rule(fp16, "build", op="relu", dtype="fp16", profile="tiny")
+    # operator_kernels: an operator named there reads only its own choice, the others plugin_kernel
+    own = load_config(SMALL, ["operator_kernels={swish_plugin: {fp16: vectorized}}"])
+    swish16 = _rule(own, "build", op="swish_plugin", dtype="fp16", profile="tiny")
+    assert "plugin_kernel" not in swish16 and swish16["operator_kernels"] == {"swish_plugin": {"fp16": "vectorized"}}
+    assert _rule(own, "build", op="swish_plugin", dtype="fp32", profile="tiny")["operator_kernels"] == \
+        {"swish_plugin": {"fp32": "auto"}}  # left out of its map: plugin_kernel's (auto)
+    gelu = _rule(own, "build", op="gelu_plugin", dtype="fp16", profile="tiny")
+    assert gelu["operator_kernels"] == {} and gelu["plugin_kernel"] == {"fp16": "auto"}
+    assert _rule(base, "build", op="gelu_plugin", dtype="fp16", profile="tiny") == gelu
+    assert dag.plugin_kernel("swish_plugin", Settings.from_json(json.dumps(swish16)), "fp16") == "vectorized"
     three = load_config(SMALL, ["threads.counts=[1, 3]"])
     assert _rule(three, "build", op="relu", dtype="fp32", profile="tiny")["builder"]["profiles_per_engine"] == 3
     # compare: extra_shapes of its own profile only

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .operators import AUTO_KERNEL, get_operator, resolve_operators
+from .operators import AUTO_KERNEL, DTYPES, get_operator, resolve_operators
 from .schema import PROJECT_ROOT as PROJECT_ROOT  # re-exported: the project's root, as config.PROJECT_ROOT
 from .schema import WORKFLOW_DIR, ConfigError, _format_schema_error, _with_defaults
 from .specs import SpecError
@@ -176,15 +176,29 @@ def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
         return (f"{name!r} is not allowed: {why} of {spec.name}'s kernel variants ({spec.variants.ids_file}); "
                 "allowed values: " + ", ".join(names))
 
-    chosen = config["plugin_kernel"]
-    per_dtype = chosen.items() if isinstance(chosen, dict) else [("", chosen)]
-    for spec in ops:
-        if spec.kernel != "optimised" or spec.variants is None:
-            continue
-        for dtype, name in per_dtype:
-            why = None if name == AUTO_KERNEL else problem(name, spec)
+    def choices(key: str, chosen: Any) -> list[tuple[str, str]]:
+        """(config key, kernel name) of one plugin_kernel-shaped value: a name, or a {dtype: name} map."""
+        return [(f"{key}.{dtype}", name) for dtype, name in chosen.items()] if isinstance(chosen, dict) else [(key, chosen)]
+
+    own = config.get("operator_kernels") or {}
+    followers = {s.name: s for s in ops if s.kernel == "optimised" and s.variants is not None}
+    for name in own:
+        if name not in followers:
+            errors.append(f"config key 'operator_kernels.{name}': {name!r} is not an operator of config operators "
+                          "whose spec lets the config choose its kernel (kernel: optimised, with variants); allowed "
+                          "values: " + (", ".join(followers) or "none in this config"))
+    for spec in followers.values():
+        mine = own.get(spec.name)
+        # the dtypes plugin_kernel still decides for this operator: all, or those its own map leaves out
+        left = set(DTYPES) if mine is None else set(DTYPES) - set(mine) if isinstance(mine, dict) else set()
+        chosen = [(key, kernel) for key, kernel in choices("plugin_kernel", config["plugin_kernel"])
+                  if left and (key == "plugin_kernel" or key.rpartition(".")[2] in left)]
+        if mine is not None:
+            chosen += choices(f"operator_kernels.{spec.name}", mine)
+        for key, kernel in chosen:
+            why = None if kernel == AUTO_KERNEL else problem(kernel, spec)
             if why:
-                errors.append(f"config key 'plugin_kernel{'.' + dtype if dtype else ''}': {why}")
+                errors.append(f"config key '{key}': {why}")
     tuned = config["tune"]["operator"]
     spec = next((s for s in ops if s.name == tuned), None)
     if spec is None:

@@ -71,8 +71,11 @@ def type_text(node: Mapping[str, Any], schema: Mapping[str, Any], nested: bool =
             text += f" (at least {node['minItems']})"
         return text
     if kind == "object":
-        if isinstance(node.get("additionalProperties"), Mapping) and not node.get("properties"):
-            return "map: name → section below"
+        extra = node.get("additionalProperties")
+        if isinstance(extra, Mapping) and not node.get("properties"):
+            if _resolve(extra, schema).get("type") == "object":
+                return "map: name → section below"
+            return f"map: name → {type_text(extra, schema, nested=True)}"
         if nested and node.get("properties"):
             return "a map with keys " + ", ".join(f"`{k}`" for k in node["properties"])
         return "section"

@@ -160,10 +160,11 @@ RULE_READS: dict[str, Any] = {
     # its own stopping rule (tune.timing); of timing only how cold samples start
     "tune": {"tune": True, "dtypes": True, "beta": True, "builder": True, "compare": ["pairs"],
              "timing": ["l2_flush"]},
-    # builder: this engine's (Settings.engine_builder); plugin_kernel: this dtype's, for an
-    # operator whose kernel it chooses; reference.extra_work: the CPU engines' planted slowdown, and
+    # builder: this engine's (Settings.engine_builder); plugin_kernel or operator_kernels: this
+    # operator's and dtype's, for an operator whose kernel the config chooses; reference.extra_work: the CPU engines' planted slowdown, and
     # the CPU backend's size limit (the golden shape is the largest of the profile within it)
     "build": {"profiles": PROFILE, "beta": True, "builder": True, "plugin_kernel": "<the rule's dtype>",
+              "operator_kernels": "<the rule's operator and dtype>",
               "reference": ["extra_work", "full", "max_elements", "full_max_elements"]},
     "latency": {"profiles": PROFILE, "timing": True, "reference": True},
     "compare": {"profiles": PROFILE, "timing": True, "reference": True,
@@ -178,6 +179,7 @@ RULE_READS: dict[str, Any] = {
     "verdict": {"mlflow": True},
     # the blocks, sizes, dtypes and its own stopping rule; the builder; beta and the plugin's kernel
     "in-network": {"in_network": True, "timing": True, "builder": True, "beta": True, "plugin_kernel": True,
+                   "operator_kernels": True,
                    "reference": True},
 }
 
@@ -195,10 +197,14 @@ def rule_settings(settings: Settings, command: str, op: str | None = None, dtype
         reads["profiles"] = {profile: True}
     if command == "build":
         view = replace(view, builder=view.engine_builder(profile))
-        if get_operator(op).kernel == "optimised":
-            reads["plugin_kernel"] = [dtype]
-        else:  # its kernel is its own: plugin_kernel changes never rebuild it
+        if get_operator(op).kernel != "optimised":  # its kernel is its own: no kernel key rebuilds it
+            del reads["plugin_kernel"], reads["operator_kernels"]
+        elif op in view.operator_kernels:  # its own choice: plugin_kernel changes never rebuild it
             del reads["plugin_kernel"]
+            reads["operator_kernels"] = {op: [dtype]}
+        else:
+            reads["plugin_kernel"] = [dtype]
+            reads["operator_kernels"] = {}  # handed, empty: it names no other operator's choice
     if command == "compare":
         extra = view.compare.extra_shapes
         view = replace(view, compare=replace(view.compare, extra_shapes={profile: extra[profile]} if profile in extra else {}))

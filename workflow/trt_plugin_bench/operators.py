@@ -122,6 +122,17 @@ def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...
     return {dt: chosen for dt in dtypes}
 
 
+def operator_kernels_per_dtype(overrides: dict[str, str | dict[str, str]],
+                               plugin_kernel: dict[str, str]) -> dict[str, dict[str, str]]:
+    """config operator_kernels ({operator: one name, or a {dtype: name} map}) for every dtype: a dtype
+    an operator's map leaves out follows plugin_kernel (already resolved per dtype)."""
+    out: dict[str, dict[str, str]] = {}
+    for op, chosen in overrides.items():
+        given = chosen if isinstance(chosen, dict) else dict.fromkeys(plugin_kernel, chosen)
+        out[op] = {dt: given.get(dt, plugin_kernel[dt]) for dt in plugin_kernel}
+    return out
+
+
 def kernel_ids(spec: OperatorSpec) -> dict[str, int]:
     """The id of each live kernel variant of ``spec``'s plugin (its spec's variants.ids file)."""
     if spec.variants is None:

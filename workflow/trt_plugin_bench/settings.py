@@ -21,7 +21,7 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 from .config import ConfigError, Profile, schema_defaults, to_profile
-from .operators import DTYPES, get_operator, plugin_kernel_per_dtype, resolve_operators
+from .operators import DTYPES, get_operator, operator_kernels_per_dtype, plugin_kernel_per_dtype, resolve_operators
 
 
 class NotHanded(LookupError):
@@ -302,7 +302,7 @@ SECTIONS: dict[str, type] = {
 }
 NESTED: dict[tuple[str, str], type] = {("tune", "timing"): TuneTimingSettings}
 # the top-level keys that are values, not sections
-SCALARS = ("experiment", "backend", "operators", "dtypes", "plugin_kernel", "beta")
+SCALARS = ("experiment", "backend", "operators", "dtypes", "plugin_kernel", "operator_kernels", "beta")
 
 
 def _section(cls: type, data: Mapping[str, Any], *, partial: bool = False) -> Any:
@@ -360,6 +360,8 @@ class Settings(_Typed):
     operators: tuple[str, ...]
     dtypes: tuple[str, ...]
     plugin_kernel: dict[str, str]  # per dtype: auto or a kernel name (operators.plugin_kernel_per_dtype)
+    # per operator named in config operator_kernels, per dtype: its kernel (operators.operator_kernels_per_dtype)
+    operator_kernels: dict[str, dict[str, str]]
     beta: float
     profiles: dict[str, Profile]
     timing: TimingSettings
@@ -392,8 +394,10 @@ class Settings(_Typed):
         threads.setdefault("shape", profiles[threads["profile"]].opt)
         sections = {name: _section(sub, threads if name == "threads" else config[name]) for name, sub in SECTIONS.items()}
         sections["mlflow"] = replace(sections["mlflow"], cli_keys=tuple(sorted(mlflow_cli_keys)))
+        plugin_kernel = plugin_kernel_per_dtype(config["plugin_kernel"], DTYPES)
         return cls(experiment=config["experiment"], backend=config["backend"], operators=tuple(config["operators"]), dtypes=tuple(config["dtypes"]),
-                   plugin_kernel=plugin_kernel_per_dtype(config["plugin_kernel"], DTYPES), beta=float(config["beta"]), profiles=profiles, **sections)
+                   plugin_kernel=plugin_kernel, operator_kernels=operator_kernels_per_dtype(config["operator_kernels"], plugin_kernel),
+                   beta=float(config["beta"]), profiles=profiles, **sections)
 
     # -- the one serialized form ---------------------------------------------------------------------
     def to_data(self, reads: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -472,9 +476,11 @@ def operator_names(settings: Settings) -> list[str]:
 
 
 def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
-    """The kernel variant an operator's plugin runs: 'optimised' resolves to config plugin_kernel
-    (Settings.plugin_kernel: one name or auto per dtype, the kernel measured best can differ by dtype)."""
+    """The kernel variant an operator's plugin runs: 'optimised' resolves to config operator_kernels
+    where it names the operator, else to config plugin_kernel (Settings.plugin_kernel: one name or
+    auto per dtype, the kernel measured best can differ by dtype)."""
     kernel = get_operator(op).kernel or ""
     if kernel != "optimised":
         return kernel
-    return settings.plugin_kernel[dtype]
+    own = settings.operator_kernels.get(op)
+    return own[dtype] if own else settings.plugin_kernel[dtype]
