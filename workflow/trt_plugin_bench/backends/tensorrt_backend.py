@@ -71,8 +71,8 @@ class TensorRTBackend(Backend):
         float64 check of an output): from HOST_WORK_MIN_ELEMENTS on (tenths of a second and more),
         outside the GPU slot's exclusive hold (gpu_slot.GpuSlot.host_work), once every stream of this
         context has finished (nothing of this process runs on the GPU while another job may);
-        smaller work where it is. The caller launches nothing inside."""
-        if elements < HOST_WORK_MIN_ELEMENTS:
+        smaller work, and any without a slot (NO_SLOT), where it is. The caller launches nothing inside."""
+        if elements < HOST_WORK_MIN_ELEMENTS or self.slot is NO_SLOT:
             yield
             return
         cuda.Context.synchronize()

@@ -31,7 +31,7 @@ from ..cuda_utils import (
 )
 from ..operators import field_values, for_engine, generator_for
 from ..oracle import CheckResult
-from ..specs import aux_arrays
+from ..specs import aux_arrays, aux_drawn
 from .base import MODE_START, Timer, TimingArena, Worker
 from .trt_common import INPUT, OUTPUT
 
@@ -352,7 +352,9 @@ class TrtTimer(Timer):
         self.layout = io_layout(spec, self.shape)
         nbytes = self.b.prepare(self.shape, arena.io(self.layout) if arena is not None else None)
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
-        drawn = block_n + sum(math.prod(s) for _, s, _ in self.layout.inputs[1:])
+        # the other inputs are drawn at full shape, once per shape (aux_arrays caches them)
+        drawn = block_n + (0 if aux_drawn(self.b.op, self.shape, spec.dtype)
+                           else sum(math.prod(s) for _, s, _ in self.layout.inputs[1:]))
         # drawing the inputs is host work: a large draw steps out of the GPU slot (TensorRTBackend.host_work)
         with self.engine.backend.host_work(drawn):
             self.block = ref.random_input((block_n,), spec.dtype, seed, generator=generator_for(spec))  # the spec's values
