@@ -36,15 +36,17 @@ def off_timing_cpu(allowed: set[int] | None) -> Iterator[None]:
     was where affinity cannot be set or no other CPU is allowed."""
     cpu = timing_cpu(allowed) if allowed else None
     others = set(allowed or ()) - {cpu}
-    if cpu is None or not others:
-        yield
-        return
-    previous = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, others)
+    previous = os.sched_getaffinity(0) if cpu is not None and others else None
+    if previous is not None:
+        try:
+            os.sched_setaffinity(0, others)
+        except OSError:  # a CPU set this process may no longer use: the work runs where it is
+            previous = None
     try:
         yield
     finally:
-        os.sched_setaffinity(0, previous)
+        if previous is not None:
+            os.sched_setaffinity(0, previous)
 
 
 @contextmanager

@@ -146,8 +146,13 @@ class SharedTimingCache:
             raise BuildError(f"in_network {what}: TensorRT refused the pair's timing cache")
 
     def built(self) -> None:
+        """After a build: the cache's serialized size, a sign of what it took in (informational only)."""
         assert self.cache is not None
-        self.sizes.append(len(bytes(self.cache.serialize())))
+        try:
+            self.sizes.append(len(bytes(self.cache.serialize())))
+        except Exception as exc:  # noqa: BLE001 - the size only informs; the build itself succeeded
+            log(f"the pair's timing cache did not serialize ({type(exc).__name__}: {exc}); its size is not recorded")
+            self.sizes.append(-1)
 
     def record(self) -> dict[str, Any]:
         return {"shared_by": ["plugin", "twin"], "bytes_after_each_build": self.sizes}
