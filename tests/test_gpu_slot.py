@@ -92,6 +92,25 @@ def test_an_exclusive_hold_is_free_only_inside_host_work(tmp_path: Path, monkeyp
     assert _try_exclusive(slot.lock_path)
 
 
+def test_a_new_job_prefers_a_free_gpu_to_one_whose_holder_stepped_out(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a host of two GPUs: job A holds GPU 3 and steps out; a new job takes GPU 5 (free), not 3 (A comes
+    back to it); a third, with none free, takes 3. (One process: each gpu_slot opens its own lock file
+    description, which flock treats as another holder; the environment is reset as a new job's would be.)"""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    with gpu_slot.gpu_slot(tmp_path) as a:
+        assert a.device == "3"
+        with a.host_work():
+            os.environ["CUDA_VISIBLE_DEVICES"] = "3,5"
+            with gpu_slot.gpu_slot(tmp_path) as c:
+                assert c.device == "5"
+                os.environ["CUDA_VISIBLE_DEVICES"] = "3,5"
+                with gpu_slot.gpu_slot(tmp_path) as d:
+                    assert d.device == "3"
+            assert gpu_slot._holder_away(a.lock_path)
+        assert not gpu_slot._holder_away(a.lock_path) and not _try_exclusive(a.lock_path)
+
+
 def test_a_shared_hold_is_never_stepped_out_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     with gpu_slot.gpu_slot(tmp_path, exclusive=False) as slot:

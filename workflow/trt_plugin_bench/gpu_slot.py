@@ -9,7 +9,8 @@ A timing job (exclusive) that has host-only work to do (drawing inputs with the 
 the float64 check of an output) steps out of its hold for it (``GpuSlot.host_work``): the lock is
 released, so another job may use the GPU meanwhile, and taken again on the same device, waiting
 until that job releases it. Its CUDA context stays; it launches nothing while out. Timing never
-runs outside the hold.
+runs outside the hold. While out it marks the device (a shared lock on ``<lock>.away``): a job
+looking for a GPU takes a free one first, and one whose holder stepped out only when none is free.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class GpuSlot:
             return
         self._depth = 1
         t0 = time.perf_counter()
+        away = _away_path(self.lock_path).open("a")
+        fcntl.flock(away, fcntl.LOCK_SH)  # marked before the device looks free: new jobs prefer another
         fcntl.flock(self._handle, fcntl.LOCK_UN)
         try:
             with off_timing_cpu(self._cpus):
@@ -93,6 +96,8 @@ class GpuSlot:
             t1 = time.perf_counter()
             fcntl.flock(self._handle, fcntl.LOCK_EX)  # the same file: the same device
             t2 = time.perf_counter()
+            fcntl.flock(away, fcntl.LOCK_UN)
+            away.close()
             self._depth = 0
             self.steps += 1
             self.out_s += t2 - t0
@@ -105,12 +110,31 @@ class GpuSlot:
                 f"{self.out_s:.1f} s out in all ({self.waited_s:.1f} s of it waiting to come back)")
 
 
+def _away_path(lock_path: Path) -> Path:
+    return lock_path.with_suffix(".away")
+
+
+def _holder_away(lock_path: Path) -> bool:
+    """Whether a job holding ``lock_path``'s device has stepped out of it (GpuSlot.host_work)."""
+    away = _away_path(lock_path)
+    if not away.exists():
+        return False
+    with away.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 @contextmanager
 def gpu_slot(lock_dir: Path, exclusive: bool = True, poll_s: float = 0.5) -> Iterator[GpuSlot]:
     """Hold a GPU for this process. Timing jobs hold it exclusively; jobs whose results do not
     depend on having the GPU alone (engine builds, the round trip) share it with each other but
     never run beside a timing job. Yields the GpuSlot (its ``device``: the CUDA_VISIBLE_DEVICES
-    entry it holds)."""
+    entry it holds). A device whose holder stepped out for host work is taken only when no other is free
+    (its holder comes back to it, after this job)."""
     visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
     candidates = visible or [str(i) for i in range(max(gpu_count(), 1))]
     lock_dir = Path(lock_dir)
@@ -118,8 +142,11 @@ def gpu_slot(lock_dir: Path, exclusive: bool = True, poll_s: float = 0.5) -> Ite
     host = socket.gethostname()
     while True:
         start = 0 if exclusive else os.getpid() % len(candidates)  # spread shared jobs over GPUs
-        for device in candidates[start:] + candidates[:start]:
-            path = lock_dir / f"{host}-gpu{device}.lock"
+        order = candidates[start:] + candidates[:start]
+        paths = {device: lock_dir / f"{host}-gpu{device}.lock" for device in order}
+        away = {device for device in order if _holder_away(paths[device])}
+        for device in [d for d in order if d not in away] + [d for d in order if d in away]:
+            path = paths[device]
             handle = path.open("a")
             try:
                 fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
