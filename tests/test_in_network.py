@@ -22,6 +22,7 @@ import pytest
 from trt_plugin_bench import dag, neighbourhoods
 from trt_plugin_bench.config import ConfigError, load_config
 from trt_plugin_bench.in_network import (
+    NO_TIMING_CACHE,
     OP_PLUGIN,
     STANDIN_LABEL,
     aggregate_layer_times,
@@ -222,6 +223,7 @@ def test_the_cpu_stand_in_labels_itself_and_checks_the_pair(tmp_path: Path) -> N
     rows, layers, record = run_standin(s, prepare_job(s, "swish_plugin", "conv3x3", "fp16", "n2c8s8"))
     (row,) = rows
     assert row.backend == "reference" and row.label == STANDIN_LABEL and "TensorRT" not in row.twin_built_as
+    assert row.timing_cache == NO_TIMING_CACHE  # no engine, no builder timing cache
     assert row.sentence.startswith(STANDIN_LABEL) and row.verified and row.n > 0
     assert row.operator_shape == "2x8x8x8" and math.isnan(row.plugin_layer_us) and layers == []
     assert record["label"] == STANDIN_LABEL
@@ -299,6 +301,54 @@ def test_the_shipped_neighbourhoods_build_their_tensorrt_networks() -> None:
     assert got["matmul_mm"]["kinds"] == ["matrix_multiply", "activation", "matrix_multiply"]
     assert got["norm_after"]["kinds"] == ["convolution", "activation", "normalization"]
     assert got["norm_before"]["kinds"] == ["normalization", "activation", "convolution"]
+
+
+BUILD_SCRIPT = r"""
+import json, types
+import tensorrt as trt
+from trt_plugin_bench import neighbourhoods as nb
+from trt_plugin_bench.backends.trt_blocks import SharedTimingCache, build_block, plugin_operator, twin_operator
+from trt_plugin_bench.backends.trt_common import CapturingLogger
+from trt_plugin_bench.operators import OPERATORS
+
+backend = types.SimpleNamespace(logger=CapturingLogger(echo=False))
+settings = types.SimpleNamespace(builder=types.SimpleNamespace(workspace_mib=64, optimization_level=3))
+op = OPERATORS["swish_plugin"]
+out = {}
+for shared in (False, True):
+    cache = SharedTimingCache() if shared else None
+    trt.BUILDS.clear()
+    build_block(backend, settings, nb.conv3x3, (8, 64, 14, 14), "fp32",
+                lambda n, k: plugin_operator(n, k, op, "fp32", 1.0, "", []), "plugin", cache)
+    build_block(backend, settings, nb.conv3x3, (8, 64, 14, 14), "fp32",
+                lambda n, k: twin_operator(n, k, op, "fp32", 1.0, []), "twin", cache)
+    out["shared" if shared else "own"] = {
+        "builds": [{"timed": [json.loads(k)[0] for k in b["timed"]], "cached": [json.loads(k)[0] for k in b["cached"]],
+                    "shared_cache": b["shared_cache"], "ignore_mismatch": b["ignore_mismatch"]} for b in trt.BUILDS],
+        "record": cache.record() if cache else None}
+print(json.dumps(out))
+"""
+
+
+def test_the_pair_builds_share_one_timing_cache() -> None:
+    """The plugin's block and the twin's are built with one builder timing cache (trt_blocks.SharedTimingCache,
+    against the stand-in builder of tests/fake_trt, which times a layer unless the cache holds its signature):
+    the neighbours' convolutions are timed once, in the first build, and the twin's build takes them from the
+    cache; without it each build times them afresh (as before)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fake_trt"), str(ROOT / "workflow")])}
+    proc = subprocess.run([sys.executable, "-c", BUILD_SCRIPT], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    own, shared = got["own"]["builds"], got["shared"]["builds"]
+    assert [b["timed"].count("convolution") for b in own] == [1, 1] and not any(b["shared_cache"] for b in own)
+    plugin, twin = shared
+    assert plugin["timed"] == ["convolution", "plugin_v2"] and "convolution" not in twin["timed"]
+    assert twin["cached"] == ["convolution", "convolution"] and twin["timed"]  # the twin's own layers are timed
+    assert all(b["shared_cache"] and b["ignore_mismatch"] is False for b in shared)
+    record = got["shared"]["record"]
+    assert record["shared_by"] == ["plugin", "twin"]
+    assert len(record["bytes_after_each_build"]) == 2 and record["bytes_after_each_build"][1] > record["bytes_after_each_build"][0]
 
 
 def test_the_config_refuses_an_operator_without_a_plugin_or_twin(tmp_path: Path) -> None:

@@ -48,8 +48,8 @@ def test_parse_ncu_csv() -> None:
 
 def _take_slot(lock_dir: str, barrier, out) -> None:  # noqa: ANN001 - multiprocessing objects
     gpu_slot.gpu_count = lambda: 2
-    with gpu_slot.gpu_slot(Path(lock_dir)) as device:
-        out.put(device)
+    with gpu_slot.gpu_slot(Path(lock_dir)) as slot:
+        out.put(slot.device)
         barrier.wait(timeout=20)  # both hold a slot at the same time
 
 

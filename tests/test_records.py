@@ -34,7 +34,7 @@ EXPECTED = {
                 "control_ratio_se", "stop_reason", "verified", "check_message", "throttled", "sm_clock_start_mhz",
                 "timing_clock", "plugin_layer_us", "plugin_alone_us", "integration_overhead_us", "plugin_engine_layers",
                 "twin_engine_layers", "reformats_plugin", "reformats_twin", "plugin_in_format", "plugin_out_format",
-                "twin_built_as", "reason", "sentence", "plugin_direct_us"],
+                "twin_built_as", "reason", "sentence", "plugin_direct_us", "timing_cache"],
     "in_network_layers": ["backend", "operator", "block", "size", "dtype", "engine", "index", "layer", "layer_type", "role",
                 "median_us", "inputs_format", "outputs_format", "tactic"],
 }

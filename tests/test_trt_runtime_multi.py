@@ -72,8 +72,34 @@ def fake_engine(spec, fault=None):
     return trt.FakeEngine(io, {n: (lo, opt, hi) for n, lo, opt, hi in profiles}, output_shapes, compute, profiles=4)
 
 import contextlib
+from trt_plugin_bench.backends import tensorrt_backend as tb
 gpu = types.SimpleNamespace(current=contextlib.nullcontext)  # a worker pushes the primary context: nothing here
-backend = types.SimpleNamespace(logger=CapturingLogger(echo=False), gpu=gpu, l2_flush="clean")
+
+class Slot:  # gpu_slot.GpuSlot's host_work, recorded: while out, nothing may be launched or copied
+    out, steps = False, 0
+    @contextlib.contextmanager
+    def host_work(self):
+        Slot.out, Slot.steps = True, Slot.steps + 1
+        try:
+            yield
+        finally:
+            Slot.out = False
+launched_out = []
+def guarded(name, fn):
+    def call(*args, **kwargs):
+        if Slot.out:
+            launched_out.append(name)
+        return fn(*args, **kwargs)
+    return call
+for fn in ("memcpy_htod_async", "memcpy_htod", "memcpy_dtoh_async", "memcpy_dtoh", "memcpy_dtod_async",
+           "memset_d32_async", "memset_d16_async", "memset_d8_async", "memset_d8", "mem_alloc"):
+    setattr(driver, fn, guarded(fn, getattr(driver, fn)))
+trt.FakeContext.execute_async_v3 = guarded("execute_async_v3", trt.FakeContext.execute_async_v3)
+tb.HOST_WORK_MIN_ELEMENTS = 1500  # these tensors are small: (7, 256) and (9, 256) step out, (5, 256) would not
+backend = types.SimpleNamespace(logger=CapturingLogger(echo=False), gpu=gpu, l2_flush="clean", slot=Slot())
+backend.host_work = lambda elements: tb.TensorRTBackend.host_work(backend, elements)  # the backend's own method
+with backend.host_work(1499):
+    small_stepped_out = Slot.out
 result = {}
 for name, dtype in (("bias_add", "fp32"), ("bias_add", "fp16"), ("row_norm", "fp32"), ("row_norm", "fp16"),
                     ("add_and_sum", "fp32"), ("swish_native", "fp16")):  # and one input, one output: as before
@@ -87,11 +113,13 @@ for name, dtype in (("bias_add", "fp32"), ("bias_add", "fp16"), ("row_norm", "fp
     r["infer_shapes"] = [list(o.shape) for o in outs]
     r["infer_ok"] = bool(engine.check_all(outs, x, (5, 256)).ok)
     r["infer0_is_output0"] = bool(np.array_equal(engine.infer(x).view(np.uint8), outs[0].view(np.uint8)))
+    steps = Slot.steps
     for mode in rt.MODES:
         with engine.timer((7, 256), mode, seed=1, verify_max_elements=1 << 20) as t:
             c = t.verify()
             t.sample()
             r[f"verify_{mode}"] = [bool(c.ok), c.message[:300]]
+    r["host_steps"] = Slot.steps - steps  # per timer: the inputs drawn, the output checked
     b_engine = TrtEngine(backend, fake_engine(spec), spec, 0.0)  # the comparison's other side
     with rt.TrtArena(None) as arena:
         t1 = engine.timer((9, 256), "cold", seed=2, verify_max_elements=1 << 20, arena=arena)
@@ -140,6 +168,8 @@ for name, dtype in (("bias_add", "fp16"), ("row_norm", "fp32"), ("add_and_sum", 
         ctx.close()
     result[f"conformance {name}/{dtype}"] = r
 result["live_allocations"] = driver.live_allocations()
+result["launched_out"] = launched_out
+result["small_stepped_out"] = small_stepped_out
 print(json.dumps(result))
 """
 
@@ -150,6 +180,9 @@ def test_the_runtime_binds_fills_and_checks_every_input_and_output() -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got.pop("live_allocations") == 0  # every buffer freed (arena, timers, workers, engines)
+    # the timers step out of the GPU slot to draw inputs and check outputs (TensorRTBackend.host_work), and
+    # nothing is launched or copied while out; host work under HOST_WORK_MIN_ELEMENTS stays in
+    assert got.pop("launched_out") == [] and got.pop("small_stepped_out") is False
     conf = {k: got.pop(k) for k in list(got) if k.startswith("conformance ")}
     assert conf["conformance row_norm/fp32"]["profile"] == [[1, 256], [16, 256]]  # the weights' axis at opt
     assert conf["conformance bias_add/fp16"]["profile"] == [[1, 8], [16, 1024]]
@@ -159,6 +192,7 @@ def test_the_runtime_binds_fills_and_checks_every_input_and_output() -> None:
             assert not any(r["bad"]) and "output 1" in r["bad_message"], (key, r)
     for key, r in got.items():
         assert r["infer_ok"] and r["infer0_is_output0"], (key, r)
+        assert r["host_steps"] == 2 * len(("warm", "cold", "stream", "graph")), (key, r["host_steps"])
         for mode in ("warm", "cold", "stream", "graph"):
             assert r[f"verify_{mode}"][0], (key, mode, r[f"verify_{mode}"][1])
         assert r["arena_shared"] and all(r["arena_verify"]), (key, r)

@@ -38,11 +38,13 @@ SHARED_GPU_COMMANDS = {"build", "roundtrip", "conformance"}
 CHILD_COMMANDS = {"roundtrip-child", "profile-target"}
 
 
-def _slot(backend: str, command: str):  # noqa: ANN202
-    if backend != "tensorrt" or command in CHILD_COMMANDS:
-        return nullcontext()
-    from .gpu_slot import gpu_slot
+def _slot(backend: str, command: str):  # noqa: ANN202 - a context manager yielding a gpu_slot.HostWork
+    """The GPU slot a command holds (gpu_slot.gpu_slot), or gpu_slot.NO_SLOT where it takes none; the
+    timed commands step out of it for host-only work (GpuSlot.host_work)."""
+    from .gpu_slot import NO_SLOT, gpu_slot
 
+    if backend != "tensorrt" or command in CHILD_COMMANDS:
+        return nullcontext(NO_SLOT)
     return gpu_slot(GPU_LOCK_DIR, exclusive=command not in SHARED_GPU_COMMANDS)
 
 
@@ -387,8 +389,8 @@ def _run(args: argparse.Namespace) -> int:
         return _host_only(args, settings)
     if args.command == "kernel-bench":
         backend = "tensorrt"  # a GPU job: take a slot like the TensorRT jobs
-    with _slot(backend, args.command):
-        return _gpu_or_reference(args, settings, backend)
+    with _slot(backend, args.command) as slot:
+        return _gpu_or_reference(args, settings, backend, slot)
 
 
 def _ui(args: argparse.Namespace) -> int:
@@ -589,7 +591,7 @@ def _host_only(args: argparse.Namespace, settings) -> int:  # noqa: ANN001 - set
     return 0
 
 
-def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int:  # noqa: ANN001 - settings.Settings
+def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) -> int:  # noqa: ANN001 - Settings, HostWork
     from . import sweeps
     from .records import (
         CalibrationRow,
@@ -620,10 +622,10 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
                             Path(args.golden), manifest, tables, _path(args.accuracy))
     elif args.command == "latency":
         write_rows(args.out, LatencyRow, sweeps.latency_sweep(settings, backend, Path(args.engine), manifest,
-                                                             _path(args.samples)))
+                                                             _path(args.samples), slot=slot))
     elif args.command == "compare":
         write_rows(args.out, CompareRow, sweeps.compare_sweep(settings, backend, Path(args.engine_a), Path(args.engine_b),
-                                                             manifest))
+                                                             manifest, slot=slot))
     elif args.command == "in-network":
         from .in_network import InNetworkLayerRow, InNetworkRow, plugin_kernel_of, prepare_job, run_standin
 
@@ -632,14 +634,15 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str) -> int: 
             from .backends.trt_blocks import run_trt_job
 
             rows, layers, record = run_trt_job(settings, prepared, plugin_kernel_of(prepared.op_spec, settings, args.dtype),
-                                               sweeps.plugin_library_from_manifest(manifest, prepared.op_spec), manifest)
+                                               sweeps.plugin_library_from_manifest(manifest, prepared.op_spec), manifest,
+                                               slot=slot)
         else:
             rows, layers, record = run_standin(settings, prepared)
         write_rows(args.layers, InNetworkLayerRow, layers)
         Path(args.record).write_text(json.dumps(record, indent=2, default=str))
         write_rows(args.out, InNetworkRow, rows)  # last: the rule's first output says the job finished
     elif args.command == "dynamic":
-        write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(settings, backend, Path(args.engine), manifest))
+        write_rows(args.out, DynamicRow, sweeps.dynamic_sweep(settings, backend, Path(args.engine), manifest, slot=slot))
     elif args.command == "threads":
         write_rows(args.out, ThreadRow, sweeps.thread_sweep(settings, backend, Path(args.engine), manifest))
     elif args.command == "roundtrip":

@@ -49,6 +49,10 @@ OP_PLUGIN = "op.plugin"
 OP_TWIN = "op.twin"
 OP_PREFIX = "op."
 STANDIN_LABEL = "CPU stand-in (numpy): not TensorRT, no fusion, no per-layer times"
+# the rows' timing_cache: the plugin's and the twin's block engines built with one builder timing cache
+# (backends/trt_blocks.SharedTimingCache), so their common neighbour layers get the same tactics
+SHARED_TIMING_CACHE = "shared by the plugin and twin engines"
+NO_TIMING_CACHE = "none (CPU stand-in: no engine is built)"
 WEIGHT_SEED = 20261206
 INPUT_SEED = 29
 
@@ -396,7 +400,8 @@ def _pair_row(m: Interleaved, backend: str, label: str, device: str, clock: str,
         int(extra.get("plugin_engine_layers", 0)), int(extra.get("twin_engine_layers", 0)),
         int(extra.get("reformats_plugin", 0)), int(extra.get("reformats_twin", 0)),
         extra.get("plugin_in_format", ""), extra.get("plugin_out_format", ""), built_as, reason,
-        sentence(job.block.name, shape, job.dtype, diff, ratio, built_as, reason, backend))
+        sentence(job.block.name, shape, job.dtype, diff, ratio, built_as, reason, backend),
+        timing_cache=extra.get("timing_cache", NO_TIMING_CACHE))
 
 
 @dataclass(frozen=True)
@@ -485,7 +490,8 @@ def layer_times_note(backend: str) -> str:
     return "" if backend == "tensorrt" else "no per-layer times on the CPU stand-in"
 
 
-__all__ = ["OP_PLUGIN", "OP_PREFIX", "OP_TWIN", "STANDIN_LABEL", "Block", "InNetworkLayerRow", "InNetworkRow",
+__all__ = ["NO_TIMING_CACHE", "OP_PLUGIN", "OP_PREFIX", "OP_TWIN", "SHARED_TIMING_CACHE", "STANDIN_LABEL", "Block",
+           "InNetworkLayerRow", "InNetworkRow",
            "aggregate_layer_times", "block_input", "blocks_of", "classify_layers", "edge_reason", "fused_description",
            "job_key", "layer_rows", "load_function", "operator_layer_us", "pair_check",
            "plugin_operator", "prepare_job", "role", "run_standin", "sentence"]

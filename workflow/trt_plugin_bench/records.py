@@ -323,6 +323,9 @@ class InNetworkRow:
     sentence: str
     # the plugin's kernel called directly at operator_shape (cuda_direct; nan without a direct library)
     plugin_direct_us: float = math.nan
+    # the builder timing cache of the two block engines: in_network.SHARED_TIMING_CACHE (one cache, the
+    # neighbours' tactics timed once) or NO_TIMING_CACHE (the CPU stand-in); empty in rows of before
+    timing_cache: str = ""
 
 
 @dataclass

@@ -834,6 +834,13 @@ def aux_arrays(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> list[tup
 _AUX: dict[tuple, tuple[OperatorSpec, list[tuple[np.ndarray, str]]]] = {}
 
 
+def aux_drawn(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> bool:
+    """Whether aux_arrays of (``spec``, ``shape``, ``dtype``) are already drawn (cached): asking for
+    them again is no host work."""
+    entry = _AUX.get((id(spec), tuple(shape), dtype))
+    return entry is not None and entry[0] is spec
+
+
 def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
     reference = spec.fn("reference")
     beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]

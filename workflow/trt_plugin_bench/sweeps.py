@@ -31,6 +31,7 @@ from .backends.base import (
     write_build_record,
 )
 from .config import TPB_SCRIPT, ConfigError, Profile
+from .gpu_slot import HostWork
 from .host import quiet_host
 from .measure import (
     Measurement,
@@ -117,11 +118,12 @@ def elements(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-def backend_for(settings: Settings, backend_name: str, l2_flush: str = "clean") -> Backend:
+def backend_for(settings: Settings, backend_name: str, l2_flush: str = "clean", slot: HostWork | None = None) -> Backend:
     """The backend ``backend_name`` with the settings' limits (reference: the CPU reference backend's
-    Backend.max_elements, max_time_s and max_thread_iterations)."""
+    Backend.max_elements, max_time_s and max_thread_iterations) and, on TensorRT, the command's GPU
+    slot (``slot``, gpu_slot.GpuSlot: its timers step out of it for host work; None: none held)."""
     # a command run by hand without settings: the schema's limits (get_backend's None)
-    return get_backend(backend_name, l2_flush, settings.reference if settings.handed("reference") else None)
+    return get_backend(backend_name, l2_flush, settings.reference if settings.handed("reference") else None, slot)
 
 
 def over_limit(settings: Settings, n: int, limit: int) -> str:
@@ -264,12 +266,13 @@ def accuracy_rows(backend_name: str, engine, op_spec: OperatorSpec, shape: tuple
 
 # -- latency -------------------------------------------------------------------------------------
 def latency_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None,
-                  samples_path: Path | None = None) -> list[LatencyRow]:
+                  samples_path: Path | None = None, slot: HostWork | None = None) -> list[LatencyRow]:
     """Time every configured shape in every mode, after checking its output once. The copy
     ceiling is joined in by the aggregate rule, so recalibrating never forces a re-measurement.
-    Given ``samples_path``, every state's raw samples go there too (samples.py's format)."""
+    Given ``samples_path``, every state's raw samples go there too (samples.py's format). ``slot``:
+    the command's GPU slot, stepped out of while inputs are drawn and outputs checked (backend_for)."""
     timing = settings.timing
-    backend = backend_for(settings, backend_name, timing.l2_flush)
+    backend = backend_for(settings, backend_name, timing.l2_flush, slot)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     rule = StoppingRule.from_config(timing)
     rule = replace(rule, max_time_s=time_budget(backend, rule.max_time_s))
@@ -354,7 +357,7 @@ def compare_shapes(settings: Settings, profile: str) -> list[tuple[int, ...]]:
 
 
 def compare_sweep(settings: Settings, backend_name: str, engine_a: Path, engine_b: Path,
-                  manifest_path: Path | None) -> list[CompareRow]:
+                  manifest_path: Path | None, slot: HostWork | None = None) -> list[CompareRow]:
     """Two engines of one dtype and profile (the plugin and the layers it replaces), each shape
     timed interleaved, a sample of one then of the other, in one process: clock, temperature and
     host drift fall on both alike, so the ratio of their medians resolves differences smaller than
@@ -363,9 +366,9 @@ def compare_sweep(settings: Settings, backend_name: str, engine_a: Path, engine_
     Both engines run on one input, one output and one flush buffer (a TimingArena), so the ratio
     does not carry where each engine's buffers happen to lie. Every round also times b a second
     time: b' ÷ b is the A/A control, what the method reports for two identical things. Both
-    outputs are checked before timing."""
+    outputs are checked before timing. ``slot``: as latency_sweep's."""
     timing, ccfg = settings.timing, settings.compare
-    backend = backend_for(settings, backend_name, timing.l2_flush)
+    backend = backend_for(settings, backend_name, timing.l2_flush, slot)
     library = plugin_library_from_manifest(manifest_path)
     a = backend.load(engine_a, library)
     b = backend.load(engine_b, library)
@@ -413,10 +416,11 @@ def dynamic_shapes(prof: Profile) -> list[tuple[int, ...]]:
     return sorted(unique, key=lambda s: (elements(s), s))
 
 
-def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[DynamicRow]:
+def dynamic_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None,
+                  slot: HostWork | None = None) -> list[DynamicRow]:
     """One engine, every shape in its profile: output shape and values checked, then timed briefly;
-    shapes outside the profile must be refused with a clear error."""
-    backend = backend_for(settings, backend_name)
+    shapes outside the profile must be refused with a clear error. ``slot``: as latency_sweep's."""
+    backend = backend_for(settings, backend_name, slot=slot)
     engine = backend.load(engine_path, plugin_library_from_manifest(manifest_path))
     spec = engine.spec
     prof = settings.profile_named(spec.profile)

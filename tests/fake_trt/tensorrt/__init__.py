@@ -1,10 +1,13 @@
 """A stand-in for the tensorrt module (tests only): what trt_network needs to build a network
 description, recorded instead of built (tests/test_trt_network.py), and an engine and execution
 contexts that run on the CPU through the stand-in pycuda (fake_trt/pycuda: "device" memory is host
-memory) with TensorRT 8.6's name-based API (tests/test_trt_runtime_multi.py). Imported in a subprocess."""
+memory) with TensorRT 8.6's name-based API (tests/test_trt_runtime_multi.py); a builder whose "build"
+times each layer's tactics unless its builder config's timing cache already holds that layer's
+signature, as TensorRT's does (tests/test_in_network.py: BUILDS). Imported in a subprocess."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from enum import Enum
 
@@ -283,6 +286,108 @@ class FakeContext:
             driver.write(self.addresses[name], np.ascontiguousarray(value, dtype=dt))
         self.engine.executions += 1
         return True
+
+
+# -- builder: a build "times" every layer whose signature its timing cache lacks (TensorRT: the layer's
+# kind, parameters and tensor shapes, never its name); each build's timed signatures are kept in BUILDS
+BUILDS: list[dict] = []
+
+
+class TacticSource:
+    __members__ = {"CUBLAS": 0, "CUBLAS_LT": 1, "CUDNN": 2, "EDGE_MASK_CONVOLUTIONS": 3, "JIT_CONVOLUTIONS": 4}
+
+
+class MemoryPoolType(Enum):
+    WORKSPACE = "workspace"
+
+
+class ProfilingVerbosity(Enum):
+    DETAILED = "detailed"
+
+
+class BuilderFlag(Enum):
+    FP16 = "fp16"
+    OBEY_PRECISION_CONSTRAINTS = "obey_precision_constraints"
+
+
+class LayerType(Enum):
+    CONSTANT = "constant"
+
+
+class ITimingCache:
+    """Signature -> the tactic picked (the builder's timing results)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.entries: dict[str, str] = json.loads(bytes(blob).decode()) if blob else {}
+
+    def serialize(self) -> bytes:
+        return json.dumps(self.entries, sort_keys=True).encode()
+
+
+class IBuilderConfig:
+    def __init__(self) -> None:
+        self.flags: set = set()
+        self.pools: dict = {}
+        self.tactic_sources = 0
+        self.builder_optimization_level = 3
+        self.profiling_verbosity = None
+        self._cache: ITimingCache | None = None
+        self.ignore_mismatch: bool | None = None
+
+    def set_tactic_sources(self, mask: int) -> bool:
+        self.tactic_sources = int(mask)
+        return True
+
+    def set_memory_pool_limit(self, pool: MemoryPoolType, size: int) -> None:
+        self.pools[pool] = int(size)
+
+    def set_flag(self, flag: BuilderFlag) -> None:
+        self.flags.add(flag)
+
+    def create_timing_cache(self, serialized_timing_cache: bytes) -> ITimingCache:
+        return ITimingCache(serialized_timing_cache)
+
+    def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        if not isinstance(cache, ITimingCache):
+            return False
+        self._cache, self.ignore_mismatch = cache, bool(ignore_mismatch)
+        return True
+
+    def get_timing_cache(self) -> ITimingCache | None:
+        return self._cache
+
+
+def _signature(layer: Layer) -> str:
+    ins = [list(t.shape) for t in layer.inputs if isinstance(t, Tensor)]
+    outs = [list(t.shape) for t in layer.outputs]
+    params = {k: str(v) for k, v in sorted(layer.extra.items()) if k not in ("weights", "bias")}
+    return json.dumps([layer.kind, ins, outs, params])
+
+
+class Builder:
+    def __init__(self, logger: object) -> None:
+        self.logger = logger
+
+    def create_network(self, flags: int = 0) -> Network:
+        return Network()
+
+    def create_builder_config(self) -> IBuilderConfig:
+        return IBuilderConfig()
+
+    def build_serialized_network(self, network: Network, config: IBuilderConfig) -> bytes:
+        """Times the layers whose signature the timing cache lacks (a build without one: a cache of
+        its own, dropped after), adds them to it; the "engine" is the layers' signatures."""
+        cache = config.get_timing_cache() or ITimingCache(b"")
+        timed, cached = [], []
+        for layer in network.layers:
+            if layer.kind == "constant":
+                continue
+            key = _signature(layer)
+            (cached if key in cache.entries else timed).append(key)
+            cache.entries.setdefault(key, f"tactic{len(cache.entries)}")
+        BUILDS.append({"timed": timed, "cached": cached, "shared_cache": config.get_timing_cache() is not None,
+                       "ignore_mismatch": config.ignore_mismatch})
+        return json.dumps([_signature(layer) for layer in network.layers]).encode()
 
 
 class IProfiler:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .base import Backend, BackendUnavailable
 
 if TYPE_CHECKING:
+    from ..gpu_slot import HostWork
     from ..settings import ReferenceSettings
 
 BACKENDS = ("tensorrt", "reference")
@@ -42,11 +43,14 @@ def resolve_backend_name(requested: str) -> str:
         return "reference"
 
 
-def get_backend(name: str, l2_flush: str = "clean", reference: ReferenceSettings | None = None) -> Backend:
+def get_backend(name: str, l2_flush: str = "clean", reference: ReferenceSettings | None = None,
+                slot: HostWork | None = None) -> Backend:
     """Instantiate a backend by resolved name; TensorRT is imported only here, only on request.
     ``l2_flush``: timing.l2_flush, the GPU cold mode's flush (cuda_utils.L2Flush; the CPU backend's
     flush is a numpy pass over its own buffer). ``reference``: config reference, the CPU reference
-    backend's limits (Backend.max_elements and the rest; None: the schema's defaults)."""
+    backend's limits (Backend.max_elements and the rest; None: the schema's defaults). ``slot``: the
+    command's GPU slot (gpu_slot.GpuSlot), which the TensorRT backend's timers step out of for host
+    work (None: none held; the CPU reference backend holds none)."""
     if name == "reference":
         from .reference import ReferenceBackend
 
@@ -59,7 +63,7 @@ def get_backend(name: str, l2_flush: str = "clean", reference: ReferenceSettings
                 "backend 'tensorrt' needs the tensorrt and pycuda packages (the optional 'gpu' "
                 f"extra: pip install -e '.[gpu]'): {exc}"
             ) from exc
-        return TensorRTBackend(l2_flush)
+        return TensorRTBackend(l2_flush) if slot is None else TensorRTBackend(l2_flush, slot)
     raise ValueError(f"unknown backend {name!r}; allowed values: {', '.join(BACKENDS)}")
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import platform
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ import pycuda.driver as cuda
 import tensorrt as trt
 
 from ..cuda_utils import NON_BLOCKING, CudaGraph, DeviceBuffer, GpuContext
+from ..gpu_slot import NO_SLOT, HostWork
 from ..operators import for_engine, tensorrt_support
 from ..records import CalibrationRow, DeviceInfo
 from .base import Backend, Engine, EngineLoadError, EngineSpec, read_build_record
@@ -44,18 +47,37 @@ from .trt_network import FIELD_TYPES, TRT_DTYPE, check_creator_fields, network_f
 from .trt_plugins import PluginLibraries, _nvinfer_library_version, creator_lookup, load_library_unusable
 from .trt_runtime import MODES, RANDOM_BLOCK_ELEMENTS, TrtArena, TrtTimer, TrtWorker
 
+# Host work over fewer elements than this (4 Mi: tens of milliseconds) is done inside the GPU slot's
+# hold: stepping out and back in would cost more than it frees.
+HOST_WORK_MIN_ELEMENTS = 1 << 22
+
 
 class TensorRTBackend(Backend):
     name = "tensorrt"
     timing_clock = "cuda_event"
     modes = MODES
 
-    def __init__(self, l2_flush: str = "clean") -> None:
+    def __init__(self, l2_flush: str = "clean", slot: HostWork = NO_SLOT) -> None:
         self.gpu = GpuContext(0)
         self.l2_flush = l2_flush  # timing.l2_flush: what the cold mode's flush leaves in the L2 (cuda_utils.L2Flush)
+        self.slot = slot  # the command's GPU slot (gpu_slot.GpuSlot): host_work steps out of it
         self.logger = CapturingLogger()
         self.runtime = trt.Runtime(self.logger)
         self.plugins = PluginLibraries(self.logger)  # dlopen'ed plugin libraries, kept loaded
+
+    @contextmanager
+    def host_work(self, elements: int) -> Iterator[None]:
+        """Host-only work over ``elements`` elements (drawing inputs with the spec's generators, the
+        float64 check of an output): from HOST_WORK_MIN_ELEMENTS on (tenths of a second and more),
+        outside the GPU slot's exclusive hold (gpu_slot.GpuSlot.host_work), once every stream of this
+        context has finished (nothing of this process runs on the GPU while another job may);
+        smaller work, and any without a slot (NO_SLOT), where it is. The caller launches nothing inside."""
+        if elements < HOST_WORK_MIN_ELEMENTS or self.slot is NO_SLOT:
+            yield
+            return
+        cuda.Context.synchronize()
+        with self.slot.host_work():
+            yield
 
     # -- facts -------------------------------------------------------------------------------
     def device_info(self) -> DeviceInfo:

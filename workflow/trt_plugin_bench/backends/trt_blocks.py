@@ -37,10 +37,12 @@ from ..cuda_utils import (
     StreamBlocker,
     set_pattern,
 )
+from ..gpu_slot import NO_SLOT, HostWork
 from ..host import quiet_host
 from ..in_network import (
     OP_PLUGIN,
     OP_TWIN,
+    SHARED_TIMING_CACHE,
     WEIGHT_SEED,
     InNetworkLayerRow,
     InNetworkRow,
@@ -124,10 +126,45 @@ def alone(trt_: Any, network: Any, x: Any, dtype: str, keep: list, operator: Ope
     return operator(x)
 
 
+class SharedTimingCache:
+    """One builder timing cache for the engines of a pair (the plugin's block and the twin's): the
+    neighbours' tactics (the convolutions, the GEMMs) are timed once, in the first build, and the second
+    build takes the same tactics for the same unfused neighbour layers from the cache (TensorRT 8.6:
+    IBuilderConfig.create_timing_cache / set_timing_cache; "it can be shared by multiple builder
+    instances", NvInfer.h). The builder adds each build's new timings to the cache in place."""
+
+    def __init__(self) -> None:
+        self.cache: trt.ITimingCache | None = None
+        self.sizes: list[int] = []  # the serialized cache's bytes after each build
+
+    def attach(self, config: trt.IBuilderConfig, what: str) -> None:
+        if self.cache is None:
+            self.cache = config.create_timing_cache(b"")  # empty: a new cache
+            if self.cache is None:
+                raise BuildError(f"in_network {what}: TensorRT could not create a timing cache")
+        if not config.set_timing_cache(self.cache, False):  # False: no mismatch ignored (one device, one process)
+            raise BuildError(f"in_network {what}: TensorRT refused the pair's timing cache")
+
+    def built(self) -> None:
+        """After a build: the cache's serialized size, a sign of what it took in (informational only)."""
+        assert self.cache is not None
+        try:
+            self.sizes.append(len(bytes(self.cache.serialize())))
+        except Exception as exc:  # noqa: BLE001 - the size only informs; the build itself succeeded
+            log(f"the pair's timing cache did not serialize ({type(exc).__name__}: {exc}); its size is not recorded")
+            self.sizes.append(-1)
+
+    def record(self) -> dict[str, Any]:
+        return {"shared_by": ["plugin", "twin"], "bytes_after_each_build": self.sizes}
+
+
 def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable, shape: tuple[int, ...], dtype: str,
-                make_operator: Callable[[trt.INetworkDefinition, list], Operator], what: str) -> bytes:
+                make_operator: Callable[[trt.INetworkDefinition, list], Operator], what: str,
+                timing_cache: SharedTimingCache | None = None) -> bytes:
     """Build one block engine: input x of ``shape`` (static), the block's layers around the operator
-    that ``make_operator(network, keep)`` adds, output y; returns the serialized engine."""
+    that ``make_operator(network, keep)`` adds, output y; returns the serialized engine. With
+    ``timing_cache``, the builder times tactics into (and takes them from) that cache, shared with the
+    pair's other engine; without, each build times every tactic afresh."""
     if dtype not in TRT_DTYPE:
         raise BuildError(f"in_network {what}: dtype {dtype} is not available with TensorRT {trt.__version__}")
     builder = trt.Builder(backend.logger)
@@ -160,11 +197,17 @@ def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable
     if weakly_typed_half:
         config.set_flag(trt.BuilderFlag.FP16)
         config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    if timing_cache is not None:
+        timing_cache.attach(config, what)
     t0 = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise BuildError(f"TensorRT failed to build the in_network {what} engine: {backend.logger.errors()}")
-    log(f"built the {what} engine in {time.perf_counter() - t0:.1f} s")
+    shared = ""
+    if timing_cache is not None:
+        timing_cache.built()
+        shared = f" (the pair's shared timing cache: {timing_cache.sizes[-1]} bytes)"
+    log(f"built the {what} engine in {time.perf_counter() - t0:.1f} s{shared}")
     return bytes(serialized)
 
 
@@ -356,22 +399,27 @@ def direct_kernel_us(settings: Settings, backend: TensorRTBackend, op_spec: Oper
 
 
 def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_library: Path | None,
-                manifest: Path | None = None) -> tuple[list[InNetworkRow], list[InNetworkLayerRow], dict]:
-    """The in_network job on TensorRT: build the three engines, check, time, profile, inspect."""
+                manifest: Path | None = None, slot: HostWork = NO_SLOT,
+                ) -> tuple[list[InNetworkRow], list[InNetworkLayerRow], dict]:
+    """The in_network job on TensorRT: build the three engines (the plugin's block and the twin's with
+    one timing cache: SharedTimingCache; the plugin alone with its own), check, time, profile, inspect.
+    ``slot``: the command's GPU slot, stepped out of while the input is drawn and the pair checked."""
     job, op_spec, twin, tolerance = prepared.job, prepared.op_spec, prepared.twin, prepared.tolerance
     cfg = settings.in_network
-    backend = TensorRTBackend(settings.timing.l2_flush)
+    backend = TensorRTBackend(settings.timing.l2_flush, slot)
     backend.load_library_of(op_spec, plugin_library)
     block_fn = load_function(job.block.network, f"in_network.blocks.{job.block.name}.network")
     beta, dtype = settings.beta, job.dtype
     seen_plugin: list = []
     seen_twin: list = []
     what = f"{op_spec.name}/{job.block.name}/{dtype}/{job.size}"
+    pair_cache = SharedTimingCache()
     plugin_blob = build_block(backend, settings, block_fn, job.shape, dtype,
                               lambda n, k: plugin_operator(n, k, op_spec, dtype, beta, kernel, seen_plugin),
-                              f"{what} plugin")
+                              f"{what} plugin", pair_cache)
     twin_blob = build_block(backend, settings, block_fn, job.shape, dtype,
-                            lambda n, k: twin_operator(n, k, op_spec, dtype, beta, seen_twin), f"{what} twin")
+                            lambda n, k: twin_operator(n, k, op_spec, dtype, beta, seen_twin), f"{what} twin",
+                            pair_cache)
     if not seen_plugin:
         raise BuildError(f"config key 'in_network.blocks.{job.block.name}.network': {job.block.network} never called "
                          "operator(tensor): the block has no place for the operator")
@@ -381,8 +429,13 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
     engines = {"plugin": BlockEngine(backend, plugin_blob, f"{what} plugin"),
                "twin": BlockEngine(backend, twin_blob, f"{what} twin"),
                "alone": BlockEngine(backend, alone_blob, f"{what} alone")}
-    x = block_input(job.shape, dtype)
-    check = pair_check(engines["plugin"].run(x), engines["twin"].run(x), tolerance)
+    n = int(np.prod(job.shape, dtype=np.int64))
+    with backend.host_work(n):
+        x = block_input(job.shape, dtype)
+    outs = engines["plugin"].run(x), engines["twin"].run(x)
+    with backend.host_work(n):
+        check = pair_check(*outs, tolerance)
+    del outs
     log(check.message)
     engines["plugin"].check = engines["twin"].check = check
     rule = _rule(cfg, settings, None)
@@ -397,7 +450,7 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
     layers: list[InNetworkLayerRow] = []
     times: dict[str, list] = {}
     for side, e in engines.items():
-        x_side = block_input(e.in_shape, dtype)
+        x_side = x if e.in_shape == tuple(job.shape) else block_input(e.in_shape, dtype)  # the same values
         arena = BlockArena(backend, x_side)
         try:
             times[side] = e.layer_times(int(cfg.profile_runs), *arena.io(e))
@@ -414,6 +467,7 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
         "reformats_plugin": edges["reformats"], "reformats_twin": twin_edges["reformats"],
         "plugin_in_format": edges["plugin_in_format"], "plugin_out_format": edges["plugin_out_format"],
         "twin_built_as": fused_description(inspected["twin"]), "reason": edges["reason"],
+        "timing_cache": SHARED_TIMING_CACHE,
     }
     direct_us = direct_kernel_us(settings, backend, op_spec, dtype, op_shape, kernel, manifest)
     info = backend.device_info()
@@ -426,9 +480,10 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
     record = {"backend": "tensorrt", "label": info.backend_label, "device": asdict(info), "operator_shape": list(op_shape),
               "engines": {side: [c["raw"] for c in classify_layers(v)] for side, v in inspected.items()},
               "layer_times_ms": times, "engine_bytes": {"plugin": len(plugin_blob), "twin": len(twin_blob),
-                                                        "alone": len(alone_blob)}}
+                                                        "alone": len(alone_blob)},
+              "timing_cache": pair_cache.record()}
     return [row], layers, record
 
 
-__all__ = ["BlockArena", "BlockEngine", "BlockTimer", "alone", "build_block", "plugin_operator", "run_trt_job",
-           "twin_operator"]
+__all__ = ["BlockArena", "BlockEngine", "BlockTimer", "SharedTimingCache", "alone", "build_block", "plugin_operator",
+           "run_trt_job", "twin_operator"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ class EngineOwner(Protocol):
     logger: CapturingLogger
     gpu: Any
     l2_flush: str
+
+    def host_work(self, elements: int) -> AbstractContextManager[None]:
+        """Host-only work over ``elements`` elements, outside the GPU slot's exclusive hold where large."""
 
 
 def tactic_sources_without_libraries() -> int:

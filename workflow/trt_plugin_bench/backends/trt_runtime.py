@@ -8,6 +8,7 @@ Imported only through the TensorRT backend (backends.get_backend), never at pack
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,7 +31,7 @@ from ..cuda_utils import (
 )
 from ..operators import field_values, for_engine, generator_for
 from ..oracle import CheckResult
-from ..specs import aux_arrays
+from ..specs import aux_arrays, aux_drawn
 from .base import MODE_START, Timer, TimingArena, Worker
 from .trt_common import INPUT, OUTPUT
 
@@ -351,10 +352,16 @@ class TrtTimer(Timer):
         self.layout = io_layout(spec, self.shape)
         nbytes = self.b.prepare(self.shape, arena.io(self.layout) if arena is not None else None)
         block_n = min(self.n, RANDOM_BLOCK_ELEMENTS)
-        self.block = ref.random_input((block_n,), spec.dtype, seed, generator=generator_for(spec))  # the spec's values
+        # the other inputs are drawn at full shape, once per shape (aux_arrays caches them)
+        drawn = block_n + (0 if aux_drawn(self.b.op, self.shape, spec.dtype)
+                           else sum(math.prod(s) for _, s, _ in self.layout.inputs[1:]))
+        # drawing the inputs is host work: a large draw steps out of the GPU slot (TensorRTBackend.host_work)
+        with self.engine.backend.host_work(drawn):
+            self.block = ref.random_input((block_n,), spec.dtype, seed, generator=generator_for(spec))  # the spec's values
+            # the other inputs: the spec's values at this shape (specs.aux_arrays), what the reference uses
+            others = other_inputs(spec, self.shape, self.b.op)
         fill_tiled(self.b.d_in, self.block, nbytes, self.b.stream)
-        # the other inputs: the spec's values at this shape (specs.aux_arrays), what the reference uses
-        for a, buf in zip(other_inputs(spec, self.shape, self.b.op), self.b.d_ins[1:]):
+        for a, buf in zip(others, self.b.d_ins[1:]):
             fill_tiled(buf, a, a.nbytes, self.b.stream)
         blocked = MODE_START[self.mode] == "blocked"
         self.events = EventTimer(self.b.stream, StreamBlocker(self.gpu) if blocked else None)
@@ -391,17 +398,22 @@ class TrtTimer(Timer):
         # the synchronous copies below go through the legacy stream, which a non-blocking stream
         # is not ordered with: they read finished output only because this waits for the stream
         self.b.stream.synchronize()
+        # the outputs are copied out first (GPU work); the check against float64 is host work, which
+        # over a large output steps out of the GPU slot (TensorRTBackend.host_work)
         if not self.layout.simple:
             # several inputs or outputs (a broadcast, a reduction, weights): every output in full
             # against float64 of the inputs as filled (input 0 the block repeated, the others the spec's)
-            x = np.resize(self.block, self.n).reshape(self.shape)
-            return self.engine.check_all(self.b.read_outputs(), x, self.shape)
+            outs = self.b.read_outputs()
+            with self.engine.backend.host_work(self.n):
+                x = np.resize(self.block, self.n).reshape(self.shape)
+                return self.engine.check_all(outs, x, self.shape)
         item = ref.numpy_dtype(spec.dtype).itemsize
         if self.n <= self.verify_max_elements:
             out = np.empty(self.n, dtype=ref.numpy_dtype(spec.dtype))
             if self.n:
                 cuda.memcpy_dtoh(out, self.b.d_out.ptr)
-            return self.engine.check_tiled(out, self.block)  # the input is self.block, repeated
+            with self.engine.backend.host_work(self.n):
+                return self.engine.check_tiled(out, self.block)  # the input is self.block, repeated
         # large tensors: the first random block in full, then the last block's worth
         b = self.block.size
         head = np.empty(b, dtype=self.block.dtype)
