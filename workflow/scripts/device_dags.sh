@@ -11,6 +11,9 @@ OUT=${OUT:-results/device-out}  # the device tool sets OUT (what comes back)
 mkdir -p "$OUT"
 DAG_SECONDS=${DAG_SECONDS:-500}
 CORES=${CORES:-$(( $(nproc) / $# ))}
+# GPU jobs each DAG keeps in flight: more than the GPUs, so that while one timing job has stepped out of
+# its exclusive hold for host work (GpuSlot.host_work) another one times; the lock still lets one time at once
+GPU_JOBS=${GPU_JOBS:-2}
 experiment() { python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["experiment"])' "$1"; }
 pids=()
 for cfg in "$@"; do
@@ -21,7 +24,7 @@ for cfg in "$@"; do
   # subshell from a sleeping watcher: Snakemake kept running and the device call ran out of time before
   # anything was packed, 2026-12-06.)
   timeout --signal=INT --kill-after=40 "$DAG_SECONDS" python3 -m snakemake --configfile "$cfg" --nolock \
-    --cores "$CORES" --keep-going --rerun-incomplete >> "results/$exp/dag.log" 2>&1 &
+    --cores "$CORES" --resources gpu="$GPU_JOBS" --keep-going --rerun-incomplete >> "results/$exp/dag.log" 2>&1 &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
