@@ -179,7 +179,7 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
     reports = load_reports(conformance or [])
     write_table(reports, out_dir / "conformance.csv")
     with (out_dir / "summary.md").open("a") as summary:  # after summary.write_summary's sections
-        summary.write("\n".join(native_runner_lines(tables["threads"], device["backend"])))
         summary.write("\n".join(concurrency_summary_lines(tables["threads"], device["backend"])))
+        summary.write("\n".join(native_runner_lines(tables["threads"], device["backend"])))
         summary.write("\n".join(summary_lines(reports)))
     return device

@@ -140,16 +140,17 @@ def _n(value: float) -> str:
 
 
 def _shortfalls(d: pd.DataFrame, column: str, target: float) -> str:
-    """"at N=4: 0.91 (-4 % under 0.95)" for every N below ``target``; "" where none is."""
+    """"at N=4: 0.912 (-4.0 % against 0.95)" for every N below ``target``; "" where none is."""
     low = d[d[column].notna() & (d[column] < target)]
-    return "; ".join(f"at N={int(r['threads'])}: {r[column]:.2f} ({100 * (r[column] / target - 1):+.0f} % against "
+    return "; ".join(f"at N={int(r['threads'])}: {r[column]:.3f} ({100 * (r[column] / target - 1):+.1f} % against "
                      f"{target:.2f})" for _, r in low.iterrows())
 
 
 def sentences(table: pd.DataFrame, max_threads: int = 8) -> list[str]:
     """summary.md's sentences, one per plugin operator, dtype, shape and way, over N <= ``max_threads``:
     "at N streams the plugin reaches X of the bare kernel of the same bytes and Y of TensorRT's twin;
-    saturation at N=...", then where it is below 0.95 (bare) or 1.00 (twin), at which N and by how much."""
+    saturation at N=...", then where it is below 0.95 (bare) or 1.00 (twin), at which N and by how much.
+    A ratio that could not be formed says so in a word (the reasons: the table's bare_status, twin_status)."""
     out = []
     if table.empty:
         return out
@@ -159,25 +160,31 @@ def sentences(table: pd.DataFrame, max_threads: int = 8) -> list[str]:
             continue
         top = d.iloc[-1]
         n = int(top["threads"])
-        bare = (f"{top['plugin_over_bare']:.2f} of the bare kernel of the same bytes" if math.isfinite(top["plugin_over_bare"])
-                else f"no bare-kernel ratio ({top['bare_status']})")
-        twin = (f"{top['plugin_over_twin']:.2f} of TensorRT's twin ({top['twin']})" if math.isfinite(top["plugin_over_twin"])
-                else f"no twin ratio ({top['twin_status']})")
+        cpu = top["backend"] != "tensorrt"
+        bare = (f"{top['plugin_over_bare']:.3f} of the bare kernel of the same bytes"
+                if math.isfinite(top["plugin_over_bare"]) else
+                "no bare kernel (the CPU reference backend runs none)" if cpu else "no bare-kernel ratio (not measured)")
+        twin = (f"{top['plugin_over_twin']:.3f} of TensorRT's twin ({top['twin']})" if math.isfinite(top["plugin_over_twin"])
+                else "no twin ratio (" + str(top["twin_status"]).removeprefix(NOT_MEASURED) + ")")
+        if cpu and math.isfinite(top["plugin_over_twin"]):
+            twin = f"{top['plugin_over_twin']:.3f} of the twin's numpy stand-in ({top['twin']})"
+        saturation = [f"saturation at {_n(top['saturation_plugin'])}"]
+        if d["bare_per_s"].notna().any():
+            saturation.append(f"bare kernel {_n(top['saturation_bare'])}")
+        if d["twin_per_s"].notna().any():
+            saturation.append(f"twin {_n(top['saturation_twin'])}")
         text = (f"{op} {dtype} {shape}, {way}: at {n} stream{'s' * (n != 1)} the plugin reaches {bare} and {twin}; "
-                f"saturation at {_n(top['saturation_plugin'])} (bare kernel {_n(top['saturation_bare'])}"
-                + (f", twin {_n(top['saturation_twin'])}" if top["twin"] else "") + ").")
+                + "; ".join(saturation) + ".")
         below_bare = _shortfalls(d, "plugin_over_bare", BARE_TARGET)
         below_twin = _shortfalls(d, "plugin_over_twin", TWIN_TARGET)
-        measured_bare = d["plugin_over_bare"].notna().any()
-        measured_twin = d["plugin_over_twin"].notna().any()
         if below_bare:
             text += f" Below {BARE_TARGET:.2f} × the bare kernel {below_bare}."
-        elif measured_bare:
-            text += f" At every N ≤ {max_threads} measured: ≥ {BARE_TARGET:.2f} × the bare kernel."
+        elif d["plugin_over_bare"].notna().any():
+            text += f" At every measured N ≤ {max_threads}: ≥ {BARE_TARGET:.2f} × the bare kernel."
         if below_twin:
             text += f" Below the twin {below_twin}."
-        elif measured_twin:
-            text += f" At every N ≤ {max_threads} measured: ≥ the twin."
+        elif d["plugin_over_twin"].notna().any():
+            text += f" At every measured N ≤ {max_threads}: ≥ the twin."
         out.append(text)
     return out
 
@@ -189,8 +196,8 @@ def summary_lines(threads: pd.DataFrame, backend: str) -> list[str]:
         return []
     lines = ["", "## Concurrency against its limit", ""]
     if backend != "tensorrt":
-        lines += [f"CPU reference backend (numpy, Python serving rows): no bare kernel, {CPU_NO_BARE.removeprefix(NOT_MEASURED)}. "
-                  "Plugin ÷ twin below is the Python loop's, not a GPU's.", ""]
+        lines += [f"CPU reference backend (numpy, the Python loop's rows): no bare kernel: "
+                  f"{CPU_NO_BARE.removeprefix(NOT_MEASURED)}. Plugin ÷ twin below is the Python loop's, not a GPU's.", ""]
     else:
         lines += ["Beside each native run, trt_runner --bare-kernel: the launch-rate probe's kernel reading the engine's "
                   "input bytes and writing its output bytes (the engine's I/O sizes at the shape), no TensorRT, the same "
@@ -207,10 +214,11 @@ def summary_lines(threads: pd.DataFrame, backend: str) -> list[str]:
     for _, r in table.iterrows():
         lines.append(f"| {r['operator']} | {r['dtype']} | {r['shape']} | {r['way']} | {int(r['threads'])} | "
                      f"{cell(r['plugin_per_s'] / 1e3, '.1f')} k | {cell(r['twin_per_s'] / 1e3, '.1f')} k | "
-                     f"{cell(r['bare_per_s'] / 1e3, '.1f')} k | {cell(r['plugin_over_bare'], '.2f')}"
-                     f"{' ⚠' if r['below_bare'] else ''} | {cell(r['plugin_over_twin'], '.2f')}"
+                     f"{cell(r['bare_per_s'] / 1e3, '.1f')} k | {cell(r['plugin_over_bare'], '.3f')}"
+                     f"{' ⚠' if r['below_bare'] else ''} | {cell(r['plugin_over_twin'], '.3f')}"
                      f"{' ⚠' if r['below_twin'] else ''} |")
+    lines += ["", "⚠: below the target (the sentences above say by how much)."]
     reasons = sorted(set(table.loc[table["bare_status"] != "measured", "bare_status"]))
     if reasons and backend == "tensorrt":
-        lines += ["", "Bare kernel not measured: " + " | ".join(reasons)]
+        lines += ["", "Bare kernel " + " | ".join(reasons)]
     return lines + [""]
