@@ -255,6 +255,7 @@ bare = "--bare-kernel" in args
 if bare and {refuse_bare}:
     print("trt_runner: unknown argument --bare-kernel", file=sys.stderr)
     sys.exit(2)
+fail = bare and {fail_bare} and "--graph" in args  # a bare run that reports an error (graphs only)
 threads, iterations = int(value("--threads")), int(value("--iterations"))
 obj = json.load(open({canned!r}))
 rows = [dict(obj["per_thread"][0], thread=t, profile=t) for t in range(threads)]
@@ -262,15 +263,18 @@ obj.update(threads=threads, iterations=iterations, graph="--graph" in args, per_
            graph_batch=int(value("--graph-batch")) if "--graph-batch" in args else 1,
            shape=[int(d) for d in value("--shape").split("x")], bare_kernel=bare, bytes_in=262144, bytes_out=262144,
            inferences_per_second=(2.0 if bare else 1.0) * 1e5 * threads)
+if fail:
+    obj.update(outputs_identical=False, errors=["thread 0 the bare kernel's launch: invalid configuration argument"])
 print(json.dumps(obj))
+sys.exit(1 if fail else 0)
 """
 
 
-def stand_in(tmp_path: Path, refuse_bare: bool) -> tuple[Path, Path]:
+def stand_in(tmp_path: Path, refuse_bare: bool, fail_bare: bool = False) -> tuple[Path, Path]:
     (tmp_path / "canned.json").write_text(json.dumps(_canned(n_threads=1, wall_s=0.5)))
     log = tmp_path / "calls.jsonl"
     script = python_executable(tmp_path / "trt_runner", STAND_IN.format(
-        log=str(log), canned=str(tmp_path / "canned.json"), refuse_bare=refuse_bare))
+        log=str(log), canned=str(tmp_path / "canned.json"), refuse_bare=refuse_bare, fail_bare=fail_bare))
     return script, log
 
 
@@ -317,3 +321,14 @@ def test_a_runner_without_the_bare_kernel_gives_reasons_and_the_rule_goes_on(tmp
     table = concurrency_table(frame(rows), "tensorrt")
     assert table["plugin_over_bare"].isna().all() and all(s.startswith("not measured: trt_runner") for s in
                                                           table["bare_status"])
+
+
+def test_a_bare_run_with_errors_is_not_measured_and_the_engine_rows_stay(tmp_path: Path) -> None:
+    runner, log = stand_in(tmp_path, refuse_bare=False, fail_bare=True)
+    rows = sweeps.native_thread_sweep(settings(batch=1), SPEC, tmp_path / "e.engine", runner, [], profile_count=8,
+                                      bare=True)  # no RuntimeError: the engine's outputs were right
+    bare = {r.graph: r for r in rows if r.driver == "bare"}
+    assert bare[False].all_verified and bare[False].throughput_per_s > 0  # plain: measured
+    assert math.isnan(bare[True].throughput_per_s) and "invalid configuration argument" in bare[True].message
+    assert bare[True].message.startswith("not measured: trt_runner --bare-kernel reported outputs_identical=false")
+    assert len([r for r in rows if r.driver == "native" and r.all_verified]) == 4

@@ -595,8 +595,8 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
     ``bare``: right after each run, the same run with --bare-kernel (driver "bare" rows): the
     launch-rate probe's kernel reading the engine's input bytes and writing its output bytes at the
     same thread count, way, enqueues and timing, in the same job, so the two share the GPU's state.
-    A bare run that cannot be made (a runner without --bare-kernel, an error) gets a "not measured:
-    <reason>" row and the sweep goes on; one that runs with wrong outputs fails the rule as above."""
+    A bare run that cannot be made (a runner without --bare-kernel: not tried again) or that reports
+    errors or differing outputs gets a "not measured: <reason>" row, and the sweep goes on."""
     tcfg = settings.threads
     check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
     shape = tcfg.shape
@@ -611,9 +611,8 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
     def once(count: int, graph: bool, graph_batch: int, iterations: int, bare_kernel: bool = False) -> NativeRunResult:
         result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
                             time_every=every, graph_batch=graph_batch, input_shapes=others, bare_kernel=bare_kernel)
-        if not result.ok:
-            wrong.append(f"{'the bare kernel of ' if bare_kernel else ''}{Path(engine_path).name} at {count} threads "
-                         f"({native_way_label(native_way(graph, graph_batch))}): "
+        if not result.ok and not bare_kernel:  # the bare kernel's own failures are its rows' reasons, below
+            wrong.append(f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))}): "
                          f"outputs_identical={str(result.outputs_identical).lower()}"
                          + (f", errors: {'; '.join(result.errors)}" if result.errors else ""))
         return result
@@ -643,10 +642,18 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
                     bare_reason = f"trt_runner --bare-kernel could not run ({exc})"[:600]
                     log(f"bare kernel not measured from here on: {bare_reason}")
                 else:
-                    rows.append(thread_row(b, backend_name, spec.operator, spec.dtype, spec.profile))
-                    log(f"bare kernel ({b.bytes_in} B in, {b.bytes_out} B out), {mode}, {count} threads: "
-                        f"{b.inferences_per_second:.0f} launches/s ({b.inferences_per_second / max(result.inferences_per_second, 1e-9):.3f} "
-                        f"x the engine's inferences/s), outputs {'identical' if b.ok else 'WRONG'}")
+                    if b.ok:
+                        rows.append(thread_row(b, backend_name, spec.operator, spec.dtype, spec.profile))
+                        log(f"bare kernel ({b.bytes_in} B in, {b.bytes_out} B out), {mode}, {count} threads: "
+                            f"{b.inferences_per_second:.0f} launches/s ({b.inferences_per_second / max(result.inferences_per_second, 1e-9):.3f} "
+                            "x the engine's inferences/s), outputs identical")
+                        continue
+                    # a bare run that failed is no fault of the engine: this row says why, the sweep goes on
+                    failed = (f"trt_runner --bare-kernel reported outputs_identical={str(b.outputs_identical).lower()}"
+                              + (f", errors: {'; '.join(b.errors)}" if b.errors else ""))[:600]
+                    log(f"bare kernel not measured at {count} threads, {mode}: {failed}")
+                    rows.append(bare_not_measured(backend_name, spec.operator, spec.dtype, spec.profile, shape, count,
+                                                  graph, graph_batch, failed))
                     continue
             rows.append(bare_not_measured(backend_name, spec.operator, spec.dtype, spec.profile, shape, count, graph,
                                           graph_batch, bare_reason))
