@@ -101,9 +101,16 @@ def test_saturation_n_edges() -> None:
 # ---- the table ----------------------------------------------------------------------------------
 
 def test_columns_ratios_and_saturation_on_the_gpu() -> None:
-    table = concurrency_table(gpu_table(), "tensorrt")
-    assert list(table.columns) == concurrency.COLUMNS
-    assert list(table["threads"]) == COUNTS and set(table["operator"]) == {"swish_plugin"}  # the twin is a column
+    whole = concurrency_table(gpu_table(), "tensorrt")
+    assert list(whole.columns) == concurrency.COLUMNS
+    # every engine beside the bare kernel of its bytes; the twin also a column of its plugin's rows
+    assert set(whole["operator"]) == {"swish_plugin", "swish_native"}
+    assert dict(zip(whole["operator"], whole["kind"])) == {"swish_plugin": "plugin", "swish_native": "native"}
+    native = whole[whole["operator"] == "swish_native"]
+    assert list(native["plugin_over_bare"]) == pytest.approx([t / b for t, b in zip(TWIN, BARE)])
+    assert native["twin_per_s"].isna().all() and (native["twin"] == "").all()
+    table = whole[whole["operator"] == "swish_plugin"]
+    assert list(table["threads"]) == COUNTS
     assert set(table["twin"]) == {"swish_native"} and set(table["way"]) == {"graph_x16"}
     assert list(table["plugin_over_bare"]) == pytest.approx([p / b for p, b in zip(PLUGIN, BARE)])
     assert list(table["plugin_over_twin"]) == pytest.approx([p / t for p, t in zip(PLUGIN, TWIN)])
@@ -119,6 +126,7 @@ def test_columns_ratios_and_saturation_on_the_gpu() -> None:
 
 def test_no_twin_in_the_run_and_no_bare_rows() -> None:
     table = concurrency_table(gpu_table(bare=None, twin=None), "tensorrt")
+    assert set(table["operator"]) == {"swish_plugin"}
     assert table["twin_per_s"].isna().all() and table["plugin_over_twin"].isna().all()
     assert set(table["twin_status"]) == {"not measured: swish_native is not in this run's thread sweep"}
     assert table["bare_per_s"].isna().all() and set(table["bare_status"]) == {concurrency.NO_BARE_ROWS}
@@ -128,6 +136,7 @@ def test_no_twin_in_the_run_and_no_bare_rows() -> None:
 def test_a_bare_kernel_not_measured_says_why() -> None:
     why = "not measured: trt_runner --bare-kernel could not run (exited 2: unknown argument --bare-kernel)"
     table = concurrency_table(gpu_table(bare=[math.nan] * 4, bare_message=why), "tensorrt")
+    table = table[table["operator"] == "swish_plugin"]
     assert table["bare_per_s"].isna().all() and table["plugin_over_bare"].isna().all()
     assert set(table["bare_status"]) == {why}
     assert table["plugin_over_twin"].notna().all()  # the twin still measured
@@ -142,6 +151,7 @@ def test_the_cpu_reference_backend_has_no_bare_kernel() -> None:
     rows += [row("swish_plugin", "bare", n, r, backend="reference") for n, r in zip(COUNTS, BARE)]  # never used there
     table = concurrency_table(frame(rows), "reference")
     assert set(table["way"]) == {"python"} and table["bare_per_s"].isna().all()
+    table = table[table["operator"] == "swish_plugin"]
     assert set(table["bare_status"]) == {concurrency.CPU_NO_BARE} and "CPU reference backend" in concurrency.CPU_NO_BARE
     assert table["plugin_over_twin"].notna().all()
     text = "\n".join(summary_lines(frame(rows), "reference"))
@@ -154,21 +164,27 @@ def test_the_cpu_reference_backend_has_no_bare_kernel() -> None:
 def test_empty_tables() -> None:
     assert concurrency_table(pd.DataFrame(), "tensorrt").empty
     assert summary_lines(pd.DataFrame(), "tensorrt") == []
-    only_native = frame([row("swish_native", "native", n, r) for n, r in zip(COUNTS, TWIN)])
-    assert concurrency_table(only_native, "tensorrt").empty  # no plugin operator
+    only_native = frame([row("swish_native", "native", n, r) for n, r in zip(COUNTS, TWIN)]
+                        + [row("swish_native", "bare", n, r) for n, r in zip(COUNTS, BARE)])
+    table = concurrency_table(only_native, "tensorrt")  # TensorRT's own layers against the bare kernel
+    assert set(table["kind"]) == {"native"} and table["plugin_over_bare"].notna().all()
+    [text] = sentences(table)
+    assert text.startswith("swish_native fp32 64x1024, graph_x16: at 8 streams TensorRT's own layers reach "
+                           "0.971 of the bare kernel of the same bytes; saturation at none")
+    assert "twin" not in text.split(";")[0]
 
 
 # ---- the sentence -------------------------------------------------------------------------------
 
 def test_the_sentence_says_where_and_by_how_much() -> None:
-    [text] = sentences(concurrency_table(gpu_table(), "tensorrt"))
+    [text, _] = sentences(concurrency_table(gpu_table(), "tensorrt"))  # swish_plugin's, then swish_native's
     assert text.startswith("swish_plugin fp32 64x1024, graph_x16: at 8 streams the plugin reaches 0.900 of the bare "
                            "kernel of the same bytes and 0.926 of TensorRT's twin (swish_native); saturation at N=4")
     # 300/310 = 0.968 is above 0.95; 315/350 = 0.900 is 5.3 % under it; 315/340 = 0.926 is 7.4 % under the twin
     assert "Below 0.95 × the bare kernel at N=8: 0.900 (-5.3 % against 0.95)." in text
     assert "Below the twin at N=8: 0.926 (-7.4 % against 1.00)." in text
     good = gpu_table(bare=[p / 0.97 for p in PLUGIN], twin=[p / 1.05 for p in PLUGIN])
-    [text] = sentences(concurrency_table(good, "tensorrt"))
+    [text, _] = sentences(concurrency_table(good, "tensorrt"))
     assert "At every measured N ≤ 8: ≥ 0.95 × the bare kernel." in text and "At every measured N ≤ 8: ≥ the twin." in text
     assert "Below" not in text
 
@@ -176,7 +192,7 @@ def test_the_sentence_says_where_and_by_how_much() -> None:
 def test_the_sentence_stops_at_eight_streams() -> None:
     rows = gpu_table()
     rows = pd.concat([rows, frame([row("swish_plugin", "native", 16, 100e3), row("swish_plugin", "bare", 16, 400e3)])])
-    [text] = sentences(concurrency_table(rows, "tensorrt"))
+    [text, _] = sentences(concurrency_table(rows, "tensorrt"))
     assert "at 8 streams" in text and "N=16" not in text
 
 
@@ -189,11 +205,12 @@ def test_aggregate_writes_the_table_and_the_section(tmp_path: Path) -> None:
     (tmp_path / "device.json").write_text(json.dumps(DEVICE))
     aggregate({"threads": [csv]}, tmp_path / "device.json", tmp_path / "tables", [])
     table = pd.read_csv(tmp_path / "tables" / "concurrency.csv")
-    assert list(table.columns) == concurrency.COLUMNS and len(table) == 4
+    assert list(table.columns) == concurrency.COLUMNS and len(table) == 8  # the plugin's rows and the twin's
     summary = (tmp_path / "tables" / "summary.md").read_text()
     section = summary.split("## Concurrency against its limit", 1)[1].split("\n## ", 1)[0]
     assert "at 8 streams the plugin reaches 0.900 of the bare kernel of the same bytes" in section
     assert "| swish_plugin | fp32 | 64x1024 | graph_x16 | 8 | 315.0 k | 340.0 k | 350.0 k | 0.900 ⚠ | 0.926 ⚠ |" in section
+    assert "| swish_native | fp32 | 64x1024 | graph_x16 | 8 | 340.0 k | – k | 350.0 k | 0.971 | – |" in section
     # the native runner's own table keeps its engines' rows only (no bare-kernel row in it)
     native = summary.split("## Native runner", 1)[1].split("\n## ", 1)[0]
     assert sum(ln.startswith("| swish") for ln in native.splitlines()) == 2  # swish_plugin, swish_native

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .analysis import native_operator
 from .native_runner import NOT_MEASURED, SATURATION_GAIN, native_way, saturation_point
+from .operators import get_operator
 
 # The issue's targets: the plugin >= 0.95 x the bare kernel of the same bytes, >= 1.00 x its twin.
 BARE_TARGET = 0.95
@@ -34,7 +35,7 @@ CPU_NO_BARE = ("not measured: the CPU reference backend runs no GPU kernel (nump
                "trt_runner --bare-kernel on a GPU (tensorrt backend)")
 NO_BARE_ROWS = "not measured: no bare-kernel row in threads.csv (a run from before the bare kernel)"
 
-COLUMNS = ["backend", "operator", "twin", "dtype", "profile", "shape", "way", "threads", "bytes_in", "bytes_out",
+COLUMNS = ["backend", "operator", "kind", "twin", "dtype", "profile", "shape", "way", "threads", "bytes_in", "bytes_out",
            "plugin_per_s", "twin_per_s", "bare_per_s", "plugin_over_bare", "plugin_over_twin", "bare_status",
            "twin_status", "saturation_plugin", "saturation_twin", "saturation_bare", "below_bare", "below_twin"]
 
@@ -57,20 +58,35 @@ def _with_way(th: pd.DataFrame) -> pd.DataFrame:
     return th.assign(way=[native_way(g, b) for g, b in zip(graph, batch)])
 
 
-def _plugins(operators: Sequence[str]) -> list[tuple[str, str | None]]:
-    """(plugin operator, its twin or None) for every operator of the table that is a plugin."""
+def operator_kind(name: str) -> str:
+    """"plugin", "native" (TensorRT's own layers) or "unknown" (a spec this process does not know: a
+    config's external one, handed only the tables)."""
+    try:
+        return "plugin" if get_operator(name).uses_plugin else "native"
+    except KeyError:
+        return "unknown"
+
+
+SUBJECT = {"plugin": "the plugin", "native": "TensorRT's own layers", "unknown": "the engine"}
+KIND_ORDER = {"plugin": 0, "unknown": 1, "native": 2}
+
+
+def _operators(operators: Sequence[str]) -> list[tuple[str, str | None]]:
+    """(operator, its TensorRT twin where the table has it, else None) for every operator of the table:
+    a plugin beside its twin and the bare kernel, every other engine (TensorRT's own layers, a twin
+    too) beside the bare kernel of its own bytes."""
     present = set(operators)
-    out = []
-    for name in sorted(present):
-        twin = native_operator(name)
-        if twin is None:  # a native operator (a twin itself, or TensorRT's own layers only)
-            continue
-        out.append((name, twin if twin in present else None))
-    return out
+    return [(name, twin if (twin := native_operator(name)) in present else None) for name in sorted(present)]
+
+
+def twins_drawn_with_their_plugin(operators: Sequence[str]) -> set[str]:
+    """The operators of the table that are another one's twin there (the figure draws them in its facet)."""
+    return {twin for _, twin in _operators(operators) if twin is not None}
 
 
 def concurrency_table(threads: pd.DataFrame, backend: str) -> pd.DataFrame:
-    """One row per plugin operator, dtype, profile, shape, way and thread count (COLUMNS). On the
+    """One row per operator, dtype, profile, shape, way and thread count (COLUMNS; ``kind``: plugin,
+    native or unknown, operator_kind; the "plugin_*" columns are that operator's engine). On the
     tensorrt backend the native runner's ways; on the reference backend the Python loop's rows (way
     "python"), the bare kernel's cells NaN and bare_status saying why. Empty where there is nothing."""
     if threads is None or threads.empty:
@@ -85,7 +101,7 @@ def concurrency_table(threads: pd.DataFrame, backend: str) -> pd.DataFrame:
     engines = _with_way(engines) if gpu else engines.assign(way="python")
     bare = _with_way(th[th["driver"] == "bare"]) if gpu else th.iloc[0:0].assign(way=[])
     rows: list[dict] = []
-    for plugin, twin in _plugins(engines["operator"].astype(str).unique()):
+    for plugin, twin in _operators(engines["operator"].astype(str).unique()):
         mine = engines[engines["operator"] == plugin]
         for (dtype, profile, shape, way), d in mine.groupby(["dtype", "profile", "shape", "way"], sort=True):
             d = d.sort_values("threads")
@@ -114,13 +130,15 @@ def concurrency_table(threads: pd.DataFrame, backend: str) -> pd.DataFrame:
                     message = str(br.get("message", ""))
                     bare_status = message if message.startswith(NOT_MEASURED) else NOT_MEASURED + message
                 twin_status = ("measured" if math.isfinite(twin_rate) else
-                               "no twin (a plugin without a TensorRT-native twin)" if native_operator(plugin) is None
+                               "no twin (TensorRT's own layers, or a plugin without a TensorRT-native twin)"
+                               if native_operator(plugin) is None
                                else f"not measured: {native_operator(plugin)} is not in this run's thread sweep"
                                if twin is None else f"not measured: no {twin} row at {n} threads, {way}")
                 over_bare, over_twin = _ratio(rate, bare_rate), _ratio(rate, twin_rate)
                 src = br if br is not None else r
                 rows.append({
-                    "backend": backend, "operator": plugin, "twin": twin or "", "dtype": dtype, "profile": profile,
+                    "backend": backend, "operator": plugin, "kind": operator_kind(plugin), "twin": twin or "",
+                    "dtype": dtype, "profile": profile,
                     "shape": shape, "way": way, "threads": n,
                     "bytes_in": float(src.get("bytes_in", math.nan)), "bytes_out": float(src.get("bytes_out", math.nan)),
                     "plugin_per_s": rate, "twin_per_s": twin_rate, "bare_per_s": bare_rate,
@@ -150,8 +168,9 @@ def sentences(table: pd.DataFrame, max_threads: int = 8) -> list[str]:
     """summary.md's sentences, one per plugin operator, dtype, shape and way, over N <= ``max_threads``:
     "at N streams the plugin reaches X of the bare kernel of the same bytes and Y of TensorRT's twin;
     saturation at N=...", then where it is below 0.95 (bare) or 1.00 (twin), at which N and by how much.
-    A ratio that could not be formed says so in a word (the reasons: the table's bare_status, twin_status)."""
-    out = []
+    A ratio that could not be formed says so in a word (the reasons: the table's bare_status, twin_status).
+    The plugins' sentences first, TensorRT's own layers' last."""
+    out: list[tuple[int, str]] = []
     if table.empty:
         return out
     for (op, dtype, _profile, shape, way), d in table.groupby(["operator", "dtype", "profile", "shape", "way"], sort=True):
@@ -173,7 +192,10 @@ def sentences(table: pd.DataFrame, max_threads: int = 8) -> list[str]:
             saturation.append(f"bare kernel {_n(top['saturation_bare'])}")
         if d["twin_per_s"].notna().any():
             saturation.append(f"twin {_n(top['saturation_twin'])}")
-        text = (f"{op} {dtype} {shape}, {way}: at {n} stream{'s' * (n != 1)} the plugin reaches {bare} and {twin}; "
+        subject = SUBJECT.get(str(top["kind"]), "the engine")
+        native = top["kind"] == "native" and not top["twin"]  # TensorRT's own layers: no twin to compare with
+        text = (f"{op} {dtype} {shape}, {way}: at {n} stream{'s' * (n != 1)} {subject} reach"
+                f"{'' if native else 'es'} {bare}{'' if native else f' and {twin}'}; "
                 + "; ".join(saturation) + ".")
         below_bare = _shortfalls(d, "plugin_over_bare", BARE_TARGET)
         below_twin = _shortfalls(d, "plugin_over_twin", TWIN_TARGET)
@@ -185,8 +207,8 @@ def sentences(table: pd.DataFrame, max_threads: int = 8) -> list[str]:
             text += f" Below the twin {below_twin}."
         elif d["plugin_over_twin"].notna().any():
             text += f" At every measured N ≤ {max_threads}: ≥ the twin."
-        out.append(text)
-    return out
+        out.append((KIND_ORDER.get(str(top["kind"]), 1), text))
+    return [text for _, text in sorted(out, key=lambda item: item[0])]
 
 
 def summary_lines(threads: pd.DataFrame, backend: str) -> list[str]:

@@ -37,11 +37,10 @@ from .analysis import (  # noqa: E402
     by_state,
     compare_targets,
     is_copy,
-    native_operator,
     ratio_pair,
     ratio_table,
 )
-from .concurrency import BARE_TARGET, TWIN_TARGET, concurrency_table  # noqa: E402
+from .concurrency import BARE_TARGET, TWIN_TARGET, concurrency_table, twins_drawn_with_their_plugin  # noqa: E402
 from .dag import compare_keys, in_network_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
 from .native_runner import SATURATION_GAIN, native_way, native_way_label, saturation_point  # noqa: E402
 from .operators import ITEMSIZE, OPERATORS  # noqa: E402
@@ -95,7 +94,7 @@ def _reason(figure: str, backend: str) -> str:
         "concurrency_limit": ("the bare kernel of the same bytes runs in trt_runner --bare-kernel on a GPU (tensorrt "
                               "backend); the CPU reference backend runs no GPU kernel (tables/concurrency.csv: the bare "
                               "kernel's cells empty, with the reason)" if gpu_only
-                              else "no plugin operator in the native runner's thread sweep (threads.profile's engines)"),
+                              else "no thread sweep (threads.counts is empty or threads.profile is not built)"),
         "calibration": "no calibration rows",
         "kernels": ("the direct kernel path (no TensorRT) runs only on a GPU, with the tensorrt backend" if gpu_only
                     else "kernel_bench.enabled is false"),
@@ -124,7 +123,7 @@ def figure_plan(backend: str, settings: Settings, trt_major: int | None = None) 
         "compare": bool(compare_keys(settings, keys)),
         "threads": bool(thread_keys(settings, keys)),  # threads.counts has at least one count (schema)
         "native_threads": gpu and bool(thread_keys(settings, keys)),
-        "concurrency": gpu and any(native_operator(k.split("__")[0]) is not None for k in thread_keys(settings, keys)),
+        "concurrency": gpu and bool(thread_keys(settings, keys)),  # every engine beside its bare kernel
         "kernel": gpu and settings.kernel_bench.enabled,
         "tune": gpu and tune_planned(settings, keys),  # on the CPU the tune rule writes an empty table
         "in_network": bool(in_network_keys(settings, backend, trt_major)[0]),
@@ -564,11 +563,13 @@ def limit_way(ways: set[str]) -> str:
 
 def concurrency_limit(tables: Tables, device: dict) -> Figure:
     """Throughput against N streams of the plugin, its TensorRT twin and the bare kernel of the same
-    bytes (concurrency.concurrency_table), one way (limit_way): rows dtype, columns plugin operator;
+    bytes (concurrency.concurrency_table), one way (limit_way): rows dtype, columns operator (a twin in
+    its plugin's facet; an engine of TensorRT's own layers without a plugin there, in one of its own);
     plugin ÷ bare kernel and plugin ÷ twin at each N and the saturation points written in the facet."""
     table = concurrency_table(tables["threads"], device["backend"])
     way = limit_way(set(table["way"]))
-    table = table[table["way"] == way]
+    # a twin is drawn dashed in its plugin's facet, not in one of its own
+    table = table[(table["way"] == way) & ~table["operator"].isin(twins_drawn_with_their_plugin(table["operator"]))]
     dtypes, operators = _ordered(table["dtype"], DTYPE_MARKERS), _ordered(table["operator"], OPERATOR_COLORS)
     fig, axes = _facets(dtypes, operators, sharey="row", width=3.2, height=2.7)
     twins: dict[str, str] = {}

@@ -136,7 +136,7 @@ class ThreadRow:
     median_latency_us: float
     all_verified: bool
     message: str
-    driver: str = "python"  # "python" | "native"
+    driver: str = "python"  # "python" | "native" | "bare"
     graph: bool = False  # native: CUDA-graph replays instead of enqueues
     p99_latency_us: float = math.nan  # python: over all inferences; native: the slowest thread's p99
     gpu_busy_fraction: float = math.nan  # native: union of the enqueues' GPU intervals / wall, in [0, 1]
