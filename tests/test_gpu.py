@@ -612,6 +612,11 @@ def test_multi_io_dynamic_round_trip_and_threads(tmp_path: Path, manifest: Path,
     assert py.threads == 8 and py.failures == 0 and py.all_verified, py.message
     native = [r for r in rows if r.driver == "native"]
     assert len(native) == 3 and all(r.all_verified for r in native), [r.message for r in native]
+    # the bare kernel beside each (issue 28): every input's bytes read and every output's written, one launch
+    bare = [r for r in rows if r.driver == "bare"]
+    assert len(bare) == 3 and all(r.all_verified and r.throughput_per_s > 0 for r in bare), [r.message for r in bare]
+    assert {(r.bytes_in, r.bytes_out) for r in bare} == {(r.bytes_in, r.bytes_out) for r in native}
+    assert all(r.bytes_in > 0 and r.bytes_out > 0 for r in bare)
 
 
 @pytest.mark.parametrize("name,dtype", MULTI_CASES)
