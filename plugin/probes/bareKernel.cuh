@@ -16,7 +16,8 @@
 
 constexpr int kTpbBareBlock = 256;
 
-__global__ void tpbBareCopy(float const* in, int64_t inWords, float* out, int64_t outWords)
+// static: each including translation unit gets its own copy (the probe and bareLaunch.cu are separate programs)
+static __global__ void tpbBareCopy(float const* in, int64_t inWords, float* out, int64_t outWords)
 {
     int64_t const i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     float const v = i < inWords ? in[i] : 0.0F;
