@@ -89,7 +89,13 @@ def make_tables(config: dict, backend: str, seed: int = 0) -> dict[str, pd.DataF
                 rows["threads"].append(_row("threads", rng, backend=backend, operator=op, dtype=dtype,
                                             profile=profile, shape="16x256", threads=n, failures=0, driver="native",
                                             graph=graph, throughput_per_s=float(min(n, 4) * rng.uniform(9e4, 1.1e5)),
-                                            gpu_busy_fraction=float(min(1.0, 0.3 * n))))
+                                            gpu_busy_fraction=float(min(1.0, 0.3 * n)), graph_batch=1))
+                # trt_runner --bare-kernel beside it: the bare kernel of the engine's bytes (driver "bare")
+                rows["threads"].append(_row("threads", rng, backend=backend, operator=op, dtype=dtype,
+                                            profile=profile, shape="16x256", threads=n, failures=0, driver="bare",
+                                            graph=graph, throughput_per_s=float(min(n, 4) * rng.uniform(1e5, 1.2e5)),
+                                            graph_batch=1, bytes_in=16 * 256 * ITEMSIZE[dtype],
+                                            bytes_out=16 * 256 * ITEMSIZE[dtype]))
     for key in compare_keys(Settings.from_config(config), keys):
         a, _, b, dtype, profile = key.split("__")
         for shape in config["profiles"][profile]["shapes"]:
@@ -168,7 +174,8 @@ def test_every_planned_figure_is_drawn_and_none_is_a_placeholder(case: str, tmp_
     # the DAG's plan (from the config) and the drawing step's (from the tables) agree
     assert (planned, skipped) == figures.plan_from_tables(backend, tables)
     # in_network is off in the small config (tests/test_in_network.py draws its figure)
-    expected_skips = {"reference": {"kernels", "tune", "stream_scaling", "in_network"}, "tensorrt": {"in_network"}}[case]
+    expected_skips = {"reference": {"kernels", "tune", "stream_scaling", "concurrency_limit", "in_network"},
+                      "tensorrt": {"in_network"}}[case]
     assert set(skipped) == expected_skips and set(planned) | set(skipped) == set(figures.FIGURES)
     written = figures.draw_all(tables, device, tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == sorted(f"{n}.png" for n in planned)
@@ -209,7 +216,7 @@ def test_summary_names_the_figures_left_out_and_why(tmp_path: Path) -> None:
     summary = (tmp_path / "summary.md").read_text()
     left_out = summary.split("## Left out", 1)[1].split("\n## ", 1)[0]
     _, skipped = figures.plan_from_tables("reference", tables)
-    assert set(skipped) == {"compare", "kernels", "tune", "stream_scaling", "in_network"}
+    assert set(skipped) == {"compare", "kernels", "tune", "stream_scaling", "concurrency_limit", "in_network"}
     for name, why in skipped.items():
         assert f"- {name}: {why}" in left_out
 

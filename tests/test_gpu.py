@@ -162,6 +162,11 @@ def test_eight_threads_two_hundred_inferences_each(tmp_path: Path, manifest: Pat
     native = [r for r in rows if r.driver == "native"]
     assert [(r.threads, r.graph, r.graph_batch) for r in native] == [(8, False, 1), (8, True, 1), (8, True, batch)]
     assert all(r.all_verified and r.throughput_per_s > 0 and 0 < r.gpu_busy_fraction <= 1 for r in native), native
+    # beside each, the bare kernel (trt_runner --bare-kernel, issue 28) of the engine's bytes: fp32 8x96 in and out
+    bare = [r for r in rows if r.driver == "bare"]
+    assert [(r.threads, r.graph, r.graph_batch) for r in bare] == [(r.threads, r.graph, r.graph_batch) for r in native]
+    assert all(r.all_verified and r.throughput_per_s > 0 for r in bare), [r.message for r in bare]
+    assert all(r.bytes_in == r.bytes_out == 4 * 8 * 96 for r in bare + native), [(r.bytes_in, r.bytes_out) for r in bare]
 
 
 def _record(beta: float = 1.0, kernel: int = 1, magic: int = 0x48535754, version: int = 3) -> bytes:
@@ -607,6 +612,11 @@ def test_multi_io_dynamic_round_trip_and_threads(tmp_path: Path, manifest: Path,
     assert py.threads == 8 and py.failures == 0 and py.all_verified, py.message
     native = [r for r in rows if r.driver == "native"]
     assert len(native) == 3 and all(r.all_verified for r in native), [r.message for r in native]
+    # the bare kernel beside each (issue 28): every input's bytes read and every output's written, one launch
+    bare = [r for r in rows if r.driver == "bare"]
+    assert len(bare) == 3 and all(r.all_verified and r.throughput_per_s > 0 for r in bare), [r.message for r in bare]
+    assert {(r.bytes_in, r.bytes_out) for r in bare} == {(r.bytes_in, r.bytes_out) for r in native}
+    assert all(r.bytes_in > 0 and r.bytes_out > 0 for r in bare)
 
 
 @pytest.mark.parametrize("name,dtype", MULTI_CASES)

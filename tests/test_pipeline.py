@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -68,6 +69,11 @@ def test_every_output_exists(project: Path) -> None:
     summary = (project / "results" / "small" / "tables" / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary
     assert "timed interleaved" in summary and "## Repeat agreement" in summary
+    # concurrency against its limit: the Python loop's rows, the bare kernel's cells empty with the reason
+    concurrency = pd.read_csv(project / "results" / "small" / "tables" / "concurrency.csv")
+    assert set(concurrency["way"]) == {"python"} and concurrency["bare_per_s"].isna().all()
+    assert concurrency["bare_status"].str.contains("CPU reference backend runs no GPU kernel").all()
+    assert "## Concurrency against its limit" in summary and "no bare kernel (the CPU reference backend runs none)" in summary
     # the speed targets mean nothing on a CPU: no "meets" verdict there
     assert "judged on a GPU backend only" in summary and "meets" not in summary
     # the conformance rule ran for every operator and says n/a, "no TensorRT", never a pass

@@ -21,7 +21,7 @@ EXPECTED = {
     "threads": ["backend", "operator", "dtype", "profile", "shape", "threads", "iterations_per_thread",
                 "inferences", "failures", "wall_s", "throughput_per_s", "median_latency_us", "all_verified", "message",
                 "driver", "graph", "p99_latency_us", "gpu_busy_fraction", "gpu_interval_sum_over_wall",
-                "graph_batch"],
+                "graph_batch", "bytes_in", "bytes_out"],
     "calibration": ["backend", "device_name", "measurement", "bytes", "n", "median_us", "rse", "bandwidth_gbs",
                     "timing_clock", "start"],
     "compare": ["backend", "device_name", "operator_a", "operator_b", "kernel_a", "dtype", "profile", "shape",

@@ -418,7 +418,12 @@ def test_native_runner_rows_get_their_own_metrics() -> None:
                  {**base, "threads": t, "driver": "native", "graph": False, "throughput_per_s": plain,
                   "gpu_busy_fraction": 0.87},
                  {**base, "threads": t, "driver": "native", "graph": True, "throughput_per_s": graph,
-                  "gpu_busy_fraction": 0.73}]
+                  "gpu_busy_fraction": 0.73},
+                 # the bare kernel of the same bytes beside each (issue 28); one not measured logs nothing
+                 {**base, "threads": t, "driver": "bare", "graph": True, "throughput_per_s": 2 * graph,
+                  "gpu_busy_fraction": 0.9},
+                 {**base, "threads": t, "driver": "bare", "graph": False, "throughput_per_s": float("nan"),
+                  "gpu_busy_fraction": float("nan")}]
     _, metrics = tracking.child_payload("swish_plugin__fp32__sweep", {"threads": pd.DataFrame(rows)})
     by_name: dict[str, list[tuple[float, int]]] = {}
     for name, value, step in metrics:
@@ -427,6 +432,8 @@ def test_native_runner_rows_get_their_own_metrics() -> None:
     assert by_name["threads.native.plain.throughput_per_s"] == [(88612.6, 1), (100359.0, 2)]
     assert by_name["threads.native.graph.throughput_per_s"] == [(205957.0, 1), (208357.0, 2)]
     assert by_name["threads.native.graph.gpu_busy_fraction"] == [(0.73, 1), (0.73, 2)]
+    assert by_name["threads.bare.graph.throughput_per_s"] == [(411914.0, 1), (416714.0, 2)]
+    assert not [n for n in by_name if n.startswith("threads.bare.plain")]
     assert all(len({s for _, s in v}) == len(v) for v in by_name.values()), "one value per step and name"
 
 

@@ -2,11 +2,14 @@
 // each on its own non-blocking stream, plain launches and graph replays, with and without pinning
 // each thread to its own CPU. It tells what the host launch path itself allows, so the native
 // runner's thread sweep (plugin/runner) can be read against it: a runner that scales worse than
-// this probe loses time in TensorRT's enqueue, one that scales like it is bound by the driver.
+// this probe loses time in TensorRT's enqueue, one that scales like it is bound by the driver. Its
+// kernel is the bare kernel (bareKernel.cuh), the one the native runner's --bare-kernel mode times.
 //
 //   launch_scaling_probe [--elements E] [--seconds S] [--max-threads N]
 //
 // Prints CSV: mode,pinned,threads,launches,wall_s,launches_per_s,per_thread_per_s
+#include "bareKernel.cuh"
+
 #include <cuda_runtime.h>
 
 #include <pthread.h>
@@ -24,15 +27,6 @@
 
 namespace
 {
-__global__ void probeScale(float const* in, float* out, int n)
-{
-    int const i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n)
-    {
-        out[i] = in[i] * 0.5F;
-    }
-}
-
 void check(cudaError_t status, char const* what)
 {
     if (status != cudaSuccess)
@@ -65,20 +59,20 @@ void worker(int index, bool graph, bool pinned, int elements, double seconds, st
     check(cudaMalloc(&in, elements * sizeof(float)), "cudaMalloc");
     check(cudaMalloc(&out, elements * sizeof(float)), "cudaMalloc");
     check(cudaMemset(in, 0, elements * sizeof(float)), "cudaMemset");
-    int const blocks = (elements + 255) / 256;
+    int const blocks = static_cast<int>(tpbBareBlocks(elements, elements));
     cudaGraphExec_t exec{};
     if (graph)
     {
         cudaGraph_t g{};
         check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "capture");
-        probeScale<<<blocks, 256, 0, stream>>>(in, out, elements);
+        tpbBareCopy<<<blocks, kTpbBareBlock, 0, stream>>>(in, elements, out, elements);
         check(cudaStreamEndCapture(stream, &g), "end capture");
         check(cudaGraphInstantiate(&exec, g, 0), "instantiate");
         check(cudaGraphDestroy(g), "graph destroy");
     }
     for (int i = 0; i < 200; ++i)
     {
-        graph ? (void) cudaGraphLaunch(exec, stream) : probeScale<<<blocks, 256, 0, stream>>>(in, out, elements);
+        graph ? (void) cudaGraphLaunch(exec, stream) : tpbBareCopy<<<blocks, kTpbBareBlock, 0, stream>>>(in, elements, out, elements);
     }
     check(cudaStreamSynchronize(stream), "sync");
     ready.fetch_add(1);
@@ -97,7 +91,7 @@ void worker(int index, bool graph, bool pinned, int elements, double seconds, st
             }
             else
             {
-                probeScale<<<blocks, 256, 0, stream>>>(in, out, elements);
+                tpbBareCopy<<<blocks, kTpbBareBlock, 0, stream>>>(in, elements, out, elements);
             }
         }
         launches += 256;

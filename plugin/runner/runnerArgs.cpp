@@ -147,12 +147,18 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
             options.profilePerThread = true;
         else if (arg == "--plugin-init")
             options.pluginInit = true;
+        else if (arg == "--bare-kernel")
+            options.bareKernel = true;
         else
             throw std::invalid_argument("unknown argument " + arg);
     }
     if ((options.engine.empty() && options.cloneCheck.empty()) || options.shape.empty())
     {
         throw std::invalid_argument("--engine (or --clone-check) and --shape are required");
+    }
+    if (options.bareKernel && !options.cloneCheck.empty())
+    {
+        throw std::invalid_argument("--bare-kernel times an engine's bytes: it needs --engine, not --clone-check");
     }
     if (options.graphBatch > 1 && !options.graph)
     {

@@ -32,6 +32,10 @@ struct RunnerOptions
     bool graph{false};
     bool profilePerThread{false};
     bool pluginInit{false};
+    //! --bare-kernel: every enqueue is one launch of the bare kernel (plugin/probes/bareKernel.cuh) that
+    //! reads the engine's input bytes and writes its output bytes at the shapes, instead of TensorRT's
+    //! enqueueV3: the same threads, streams, graphs and timing, no operator
+    bool bareKernel{false};
     int32_t timeEvery{1};   //!< an event pair around every timeEvery-th enqueue
     int32_t graphBatch{1};  //!< --graph: enqueues captured in one graph (one launch runs this many inferences)
     std::string cloneCheck; //!< --clone-check CREATOR[@NAMESPACE]: drive the plugin's clone lifecycle, no engine

@@ -3,7 +3,7 @@
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
 //              [--input-shape NAME=d0xd1x... ...] (another input's shape: an operator of several inputs)
 //              [--graph [--graph-batch B]] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]
-//              [--time-every K]
+//              [--time-every K] [--bare-kernel]
 //   trt_runner --clone-check CREATOR[@NAMESPACE] --plugins LIB[,LIB] --shape d0xd1x... [--plugin-init]
 //              [--input-shape NAME=d0xd1x... ...] [--output-shape NAME=d0xd1x... ...] (a plugin of several
 //              inputs, its weights included, or outputs: each in the plugin's order)
@@ -24,13 +24,21 @@
 // thread's output is compared bit for bit with thread 0's, and thread 0's with a single-context
 // reference run made after the threads' contexts are gone.
 //
+// --bare-kernel: the same run with every enqueue replaced by one launch of the bare kernel
+// (plugin/probes/bareKernel.cuh, the launch-rate probe's kernel: no TensorRT, no operator) that reads
+// as many bytes as the engine's inputs hold at the shapes and writes as many as its outputs (each
+// context's shapes set as above, so the bytes are the engine's I/O sizes). Same threads, streams,
+// graphs, batches, events and output check: what the GPU gives a kernel of the same bytes, timed the
+// way the engine is (the threads rule runs it beside each engine's run).
+//
 // Prints ONE JSON object on stdout: threads, iterations, graph, profile_per_thread, shape,
 // inferences_per_second (N*M / wall, wall = the threads' start to the last one's completion),
 // wall_s, per_thread [{thread, profile, p50_us, p90_us, p99_us, mean_us}] (per-enqueue event
 // times), gpu_busy_fraction (length of the union of all event-timed intervals / wall: the share of
 // the wall time at least one enqueue ran on the GPU; with K > 1 the timed intervals' union times K,
 // at most 1: an estimate), gpu_interval_sum_over_wall (their plain sum / wall, times K; above 1 when
-// streams overlap), time_every, outputs_identical, errors (TensorRT errors, CUDA errors,
+// streams overlap), time_every, bare_kernel, bytes_in and bytes_out (per inference: the engine's
+// input and output bytes at the shapes), outputs_identical, errors (TensorRT errors, CUDA errors,
 // mismatches). Exit status 0 only with no error and identical outputs; 2 for a usage error.
 //
 // --clone-check (conformance check 3, no engine): the clone lifecycle TensorRT puts a plugin through,
@@ -43,6 +51,7 @@
 // contexts), so the check makes the calls itself. Prints one JSON object: clone_check, creator,
 // ok, message. fp32 input, linear format.
 #include "NvInfer.h"
+#include "bareLaunch.h"
 #include "runnerArgs.h"
 
 #include <cuda_bf16.h>
@@ -327,7 +336,7 @@ class Worker
 public:
     Worker(nvinfer1::ICudaEngine& engine, std::vector<IoTensor> const& tensors, int32_t profile,
         std::vector<int64_t> const& shape, std::vector<std::pair<std::string, std::vector<int64_t>>> const& inputShapes,
-        uint32_t seed)
+        uint32_t seed, bool bare)
         : mTensors(tensors)
         , mProfile(profile)
         , mContext(engine.createExecutionContext())
@@ -388,7 +397,38 @@ public:
             {
                 throw std::runtime_error("setTensorAddress failed for " + tensor.name);
             }
+            (tensor.input ? mBytesIn : mBytesOut) += static_cast<int64_t>(mBuffers.back()->bytes);
         }
+        if (bare)
+        {
+            // the bare kernel's own two buffers: the inputs' bytes one after another (so it reads the
+            // same random data), and the outputs' total
+            mBareIn = std::make_unique<DeviceBuffer>(static_cast<size_t>(tpb::bareBufferBytes(mBytesIn)));
+            mBareOut = std::make_unique<DeviceBuffer>(static_cast<size_t>(tpb::bareBufferBytes(mBytesOut)));
+            cudaCheck(cudaMemsetAsync(mBareIn->data, 0, mBareIn->bytes, mStream.handle), "cudaMemsetAsync (bare input)");
+            size_t offset = 0;
+            for (size_t i = 0; i < mTensors.size(); ++i)
+            {
+                if (mTensors[i].input)
+                {
+                    cudaCheck(cudaMemcpyAsync(static_cast<uint8_t*>(mBareIn->data) + offset, mBuffers[i]->data,
+                                  mBuffers[i]->bytes, cudaMemcpyDeviceToDevice, mStream.handle),
+                        "cudaMemcpyAsync (bare input)");
+                    offset += mBuffers[i]->bytes;
+                }
+            }
+            cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (bare input)");
+        }
+    }
+
+    //! Bytes of every input (every output) at the shapes: what one inference reads (writes) at least.
+    int64_t bytesIn() const
+    {
+        return mBytesIn;
+    }
+    int64_t bytesOut() const
+    {
+        return mBytesOut;
     }
 
     int32_t profile() const
@@ -402,6 +442,12 @@ public:
 
     void enqueue()
     {
+        if (mBareIn)
+        {
+            cudaCheck(tpb::launchBareKernel(mBareIn->data, mBytesIn, mBareOut->data, mBytesOut, mStream.handle),
+                "the bare kernel's launch");
+            return;
+        }
         bool const ok = mContext->enqueueV3(mStream.handle);
         if (!ok)
         {
@@ -431,6 +477,13 @@ public:
     {
         cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (outputs)");
         std::vector<uint8_t> bytes;
+        if (mBareOut)
+        {
+            bytes.resize(mBareOut->bytes);
+            cudaCheck(cudaMemcpy(bytes.data(), mBareOut->data, bytes.size(), cudaMemcpyDeviceToHost),
+                "cudaMemcpy (bare output)");
+            return bytes;
+        }
         for (size_t i = 0; i < mTensors.size(); ++i)
         {
             if (!mTensors[i].input)
@@ -450,6 +503,10 @@ private:
     Stream mStream; // before the context: destroyed after it
     std::vector<std::unique_ptr<DeviceBuffer>> mBuffers;
     std::unique_ptr<nvinfer1::IExecutionContext> mContext;
+    int64_t mBytesIn{0};
+    int64_t mBytesOut{0};
+    std::unique_ptr<DeviceBuffer> mBareIn;  // --bare-kernel only
+    std::unique_ptr<DeviceBuffer> mBareOut;
 };
 
 //! Releases all waiting threads at once, so that they start their timed loops together.
@@ -867,7 +924,8 @@ int main(int argc, char** argv)
     {
         std::fprintf(stderr,
             "trt_runner: %s\nusage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
-            "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]\n",
+            "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] "
+            "[--bare-kernel]\n",
             e.what(), argv[0]);
         return 2;
     }
@@ -877,6 +935,8 @@ int main(int argc, char** argv)
     std::vector<int32_t> profiles(static_cast<size_t>(options.threads), 0);
     std::vector<uint8_t> reference;
     double wallS = 0.0;
+    int64_t bytesIn = -1; // per inference, the engine's I/O at the shapes (-1: not reached)
+    int64_t bytesOut = -1;
     try
     {
         cudaCheck(cudaSetDevice(0), "cudaSetDevice");
@@ -922,7 +982,8 @@ int main(int argc, char** argv)
             {
                 profiles[static_cast<size_t>(t)] = options.profilePerThread ? t : 0;
                 workers.push_back(
-                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape, options.inputShapes, options.seed));
+                    std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape,
+                        options.inputShapes, options.seed, options.bareKernel));
             }
             Event referenceEvent;
             cudaCheck(cudaEventRecord(referenceEvent.handle, workers[0]->stream()), "cudaEventRecord");
@@ -945,9 +1006,11 @@ int main(int argc, char** argv)
             }
             wallS = std::chrono::duration<double>(last - gate.start()).count();
         } // every thread's context is destroyed here, before the reference context exists
-        Worker single(*engine, tensors, 0, options.shape, options.inputShapes, options.seed);
+        Worker single(*engine, tensors, 0, options.shape, options.inputShapes, options.seed, options.bareKernel);
         single.enqueue();
         reference = single.outputs();
+        bytesIn = single.bytesIn();
+        bytesOut = single.bytesOut();
     }
     catch (std::exception const& e)
     {
@@ -1009,6 +1072,9 @@ int main(int argc, char** argv)
         + jsonNumber(wallMs > 0 ? std::min(1.0, scale * unionLength(intervals) / wallMs) : std::nan(""))
         + ", \"gpu_interval_sum_over_wall\": " + jsonNumber(wallMs > 0 ? scale * intervalSumMs / wallMs : std::nan(""))
         + ", \"time_every\": " + std::to_string(options.timeEvery)
+        + ", \"bare_kernel\": " + (options.bareKernel ? "true" : "false")
+        + ", \"bytes_in\": " + (bytesIn < 0 ? std::string("null") : std::to_string(bytesIn))
+        + ", \"bytes_out\": " + (bytesOut < 0 ? std::string("null") : std::to_string(bytesOut))
         + ", \"outputs_identical\": " + (identical ? "true" : "false") + ", \"errors\": [";
     for (size_t i = 0; i < errors.size(); ++i)
     {

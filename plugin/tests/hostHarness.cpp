@@ -628,6 +628,10 @@ void checkRunnerArgs(Report& report)
         {{"--engine", "e", "--shape", "4", "--graph-batch", "2"}, "--graph-batch needs --graph"},
         {{"--engine", "e", "--shape", "4", "--threads"}, "--threads needs a value"},
         {{"--engine", "e", "--shape", "4", "--bogus"}, "unknown argument --bogus"},
+        {{"--engine", "e", "--shape", "64x1024", "--threads", "4", "--iterations", "1000", "--bare-kernel", "--graph",
+             "--graph-batch", "8"},
+            nullptr},
+        {{"--clone-check", "C", "--shape", "4", "--bare-kernel"}, "--bare-kernel times an engine's bytes"},
     };
     for (Case const& c : cases)
     {
@@ -654,6 +658,8 @@ void checkRunnerArgs(Report& report)
                                              : refusal.find(c.message) != std::string::npos && refusal.rfind("(not", 0) != 0;
         report.check(ok, "trt_runner " + command + (c.message ? ": refused" : ": accepted"), refusal);
     }
+    char const* const bare[] = {"trt_runner", "--engine", "e", "--shape", "4", "--bare-kernel"};
+    report.check(tpb::parseRunnerArgs(6, bare, int32Dims).bareKernel, "trt_runner --bare-kernel: the bare kernel's mode");
     tpb::RunnerLimits const int64Dims{8, std::numeric_limits<int64_t>::max()};
     char const* const wide[] = {"trt_runner", "--engine", "e", "--shape", "4294967297x4"};
     bool accepted = false;

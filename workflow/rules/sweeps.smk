@@ -102,7 +102,9 @@ rule threads:
     """1..N threads on one engine, a context and a stream each, every output checked: the Python loop
     (driver python, "Python serving") and, on the tensorrt backend, the native runner trt_runner
     (driver native, plain enqueues and CUDA-graph replays), which the compile rule builds: so there
-    every engine's thread sweep, ReLU's too, depends on the manifest."""
+    every engine's thread sweep, ReLU's too, depends on the manifest. Beside each native run, the same
+    run with trt_runner --bare-kernel (driver bare): the launch-rate probe's kernel of the engine's I/O
+    bytes, the limit the concurrency table and figure divide by (concurrency.py)."""
     input:
         engine=ENGINE,
         manifest=lambda w: MANIFEST if BACKEND == "tensorrt" else dag.manifest_for(RESULTS, w.op),

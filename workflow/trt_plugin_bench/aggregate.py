@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .analysis import copy_ceiling
+from .concurrency import concurrency_table
+from .concurrency import summary_lines as concurrency_summary_lines
 from .native_runner import native_way, native_way_label, saturation_point
 from .provenance import git_commit, plugin_source_hash
 from .records import TABLES, columns
@@ -168,10 +170,16 @@ def aggregate(inputs: dict[str, list[Path]], device_json: Path, out_dir: Path, s
         "skipped": skipped,
     })
     (out_dir / "device.json").write_text(json.dumps(device, indent=2))
+    # the plugin beside the bare kernel of the same bytes and its twin, per N (concurrency.py)
+    conc = concurrency_table(tables["threads"], device["backend"])
+    tmp = out_dir / "concurrency.csv.tmp"
+    conc.to_csv(tmp, index=False)
+    tmp.replace(out_dir / "concurrency.csv")
     write_summary(out_dir, device, out_dir / "summary.md")
     reports = load_reports(conformance or [])
     write_table(reports, out_dir / "conformance.csv")
     with (out_dir / "summary.md").open("a") as summary:  # after summary.write_summary's sections
+        summary.write("\n".join(concurrency_summary_lines(tables["threads"], device["backend"])))
         summary.write("\n".join(native_runner_lines(tables["threads"], device["backend"])))
         summary.write("\n".join(summary_lines(reports)))
     return device

@@ -40,13 +40,14 @@ from .analysis import (  # noqa: E402
     ratio_pair,
     ratio_table,
 )
+from .concurrency import BARE_TARGET, TWIN_TARGET, concurrency_table, twins_drawn_with_their_plugin  # noqa: E402
 from .dag import compare_keys, in_network_keys, plan_sweeps, thread_keys, tune_planned  # noqa: E402
 from .native_runner import SATURATION_GAIN, native_way, native_way_label, saturation_point  # noqa: E402
 from .operators import ITEMSIZE, OPERATORS  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 FIGURES = ("latency", "bandwidth", "plugin_vs_native", "compare", "modes", "dynamic_shapes", "thread_scaling",
-           "stream_scaling", "calibration", "kernels", "tune", "in_network")
+           "stream_scaling", "concurrency_limit", "calibration", "kernels", "tune", "in_network")
 
 # The one scheme of every figure.
 DTYPE_MARKERS = {"fp32": "o", "fp16": "s", "bf16": "^"}
@@ -71,7 +72,7 @@ Tables = dict[str, pd.DataFrame]
 # the data each figure needs (a key of the "has" maps below)
 _NEEDS = {"latency": "latency", "bandwidth": "latency", "modes": "latency", "plugin_vs_native": "ratio",
           "compare": "compare", "dynamic_shapes": "dynamic", "thread_scaling": "threads",
-          "stream_scaling": "native_threads",
+          "stream_scaling": "native_threads", "concurrency_limit": "concurrency",
           "calibration": "calibration", "kernels": "kernel", "tune": "tune", "in_network": "in_network"}
 
 
@@ -90,6 +91,10 @@ def _reason(figure: str, backend: str) -> str:
         "stream_scaling": ("the native runner (trt_runner) needs the tensorrt backend; the thread sweep's rows here "
                            "are the Python loop's (thread_scaling)" if gpu_only
                            else "no thread sweep (threads.counts is empty or threads.profile is not built)"),
+        "concurrency_limit": ("the bare kernel of the same bytes runs in trt_runner --bare-kernel on a GPU (tensorrt "
+                              "backend); the CPU reference backend runs no GPU kernel (tables/concurrency.csv: the bare "
+                              "kernel's cells empty, with the reason)" if gpu_only
+                              else "no thread sweep (threads.counts is empty or threads.profile is not built)"),
         "calibration": "no calibration rows",
         "kernels": ("the direct kernel path (no TensorRT) runs only on a GPU, with the tensorrt backend" if gpu_only
                     else "kernel_bench.enabled is false"),
@@ -118,6 +123,7 @@ def figure_plan(backend: str, settings: Settings, trt_major: int | None = None) 
         "compare": bool(compare_keys(settings, keys)),
         "threads": bool(thread_keys(settings, keys)),  # threads.counts has at least one count (schema)
         "native_threads": gpu and bool(thread_keys(settings, keys)),
+        "concurrency": gpu and bool(thread_keys(settings, keys)),  # every engine beside its bare kernel
         "kernel": gpu and settings.kernel_bench.enabled,
         "tune": gpu and tune_planned(settings, keys),  # on the CPU the tune rule writes an empty table
         "in_network": bool(in_network_keys(settings, backend, trt_major)[0]),
@@ -138,6 +144,7 @@ def plan_from_tables(backend: str, tables: Tables) -> tuple[list[str], dict[str,
         "dynamic": not dyn.empty and bool((dyn["status"] == "ok").any()),
         "threads": not thread_rows(rows("threads"), "python").empty,
         "native_threads": not thread_rows(rows("threads"), "native").empty,
+        "concurrency": backend == "tensorrt" and not concurrency_table(rows("threads"), backend).empty,
         "calibration": not cal.empty and bool(is_copy(cal).any()), "kernel": not rows("kernel").empty,
         "tune": not rows("tune").empty, "in_network": not rows("in_network").empty,
     }
@@ -547,6 +554,77 @@ def stream_scaling(tables: Tables, device: dict) -> Figure:
     return fig
 
 
+def limit_way(ways: set[str]) -> str:
+    """The way concurrency_limit draws: graphs of the most enqueues (the host's launch cost amortised,
+    what is left is the GPU's), else one-enqueue graphs, else plain enqueues."""
+    batched = sorted((w for w in ways if w.startswith("graph_x")), key=lambda w: int(w.removeprefix("graph_x")))
+    return batched[-1] if batched else "graph" if "graph" in ways else "plain"
+
+
+def concurrency_limit(tables: Tables, device: dict) -> Figure:
+    """Throughput against N streams of the plugin, its TensorRT twin and the bare kernel of the same
+    bytes (concurrency.concurrency_table), one way (limit_way): rows dtype, columns operator (a twin in
+    its plugin's facet; an engine of TensorRT's own layers without a plugin there, in one of its own);
+    plugin ÷ bare kernel and plugin ÷ twin at each N and the saturation points written in the facet."""
+    table = concurrency_table(tables["threads"], device["backend"])
+    way = limit_way(set(table["way"]))
+    # a twin is drawn dashed in its plugin's facet, not in one of its own
+    table = table[(table["way"] == way) & ~table["operator"].isin(twins_drawn_with_their_plugin(table["operator"]))]
+    dtypes, operators = _ordered(table["dtype"], DTYPE_MARKERS), _ordered(table["operator"], OPERATOR_COLORS)
+    fig, axes = _facets(dtypes, operators, sharey="row", width=3.2, height=2.7)
+    twins: dict[str, str] = {}
+    for i, dtype in enumerate(dtypes):
+        for j, op in enumerate(operators):
+            ax, d = axes[i][j], table[(table["dtype"] == dtype) & (table["operator"] == op)].sort_values("threads")
+            if d.empty:
+                ax.set_visible(False)
+                continue
+            _line(ax, d, "threads", "plugin_per_s", dtype=dtype, color=_color(OPERATOR_COLORS, op),
+                  gid=f"operator={op};series=plugin;way={way}")
+            twin = str(d["twin"].iloc[0])
+            t = d[d["twin_per_s"].notna()]
+            if twin and not t.empty:
+                twins[twin] = _color(OPERATOR_COLORS, twin)
+                _line(ax, t, "threads", "twin_per_s", dtype=dtype, color=twins[twin], linestyle="--",
+                      gid=f"operator={twin};series=twin;way={way}")
+            b = d[d["bare_per_s"].notna()]
+            notes = []
+            if not b.empty:
+                (bare,) = ax.plot(b["threads"], b["bare_per_s"], color="black", linestyle=":", marker="x", markersize=5,
+                                  linewidth=1.3)
+                bare.set_gid(f"bare;plugin={op};way={way}")
+                notes.append("plugin ÷ bare: " + ", ".join(f"{int(n)}: {v:.2f}{'!' if v < BARE_TARGET else ''}"
+                                                           for n, v in zip(b["threads"], b["plugin_over_bare"])))
+            else:
+                notes.append(textwrap.fill(f"bare kernel {d['bare_status'].iloc[0]}", 48))
+            if not t.empty:
+                notes.append("plugin ÷ twin: " + ", ".join(f"{int(n)}: {v:.2f}{'!' if v < TWIN_TARGET else ''}"
+                                                           for n, v in zip(t["threads"], t["plugin_over_twin"])))
+            sat = d.iloc[0]
+            notes.append("saturates at N = " + ", ".join(
+                f"{name} {int(sat[col]) if math.isfinite(sat[col]) else '–'}"
+                for name, col in (("plugin", "saturation_plugin"), ("twin", "saturation_twin"),
+                                  ("bare", "saturation_bare")) if name != "twin" or not t.empty))
+            ax.text(0.03, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", ha="left", fontsize=6.2)
+            _facet_title(ax, op, dtype, str(d["shape"].iloc[0]))
+            _log2_axis(ax, table["threads"], label=lambda k: str(2 ** k))
+            ax.xaxis.set_major_locator(FixedLocator(sorted(table["threads"].unique())))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            _log_y(ax)
+        axes[i][0].set_ylabel("inferences (launches) per second")
+    fig.supxlabel(f"streams N (threads, a context and stream each; {native_way_label(way)})", fontsize=9)
+    extra = [Line2D([], [], color="black", linestyle="-", label="plugin"),
+             Line2D([], [], color="black", linestyle="--", label="TensorRT twin"),
+             Line2D([], [], color="black", linestyle=":", marker="x", label="bare kernel, same bytes")]
+    colors = {op: _color(OPERATOR_COLORS, op) for op in operators} | twins
+    _legend(fig, "operator", colors, dtypes, extra)
+    _title(fig, device, f"Does the plugin reach, at every N streams, what the GPU gives a bare kernel of the same bytes "
+                        f"(≥ {BARE_TARGET:.2f}×) and TensorRT's twin (≥ {TWIN_TARGET:.2f}×)? Native runner, "
+                        f"{native_way_label(way)}, each beside the bare kernel in one job; '!' marks a shortfall; "
+                        f"saturation: the first N whose next N adds < {SATURATION_GAIN - 1:.0%}")
+    return fig
+
+
 def calibration(tables: Tables, device: dict) -> Figure:
     cal = tables["calibration"]
     on_gpu = device["backend"] == "tensorrt"
@@ -711,7 +789,7 @@ def in_network(tables: Tables, device: dict) -> Figure:
 DRAW: dict[str, Callable[[Tables, dict], Figure]] = {
     "latency": latency, "bandwidth": bandwidth, "plugin_vs_native": plugin_vs_native, "compare": compare,
     "modes": modes, "dynamic_shapes": dynamic_shapes, "thread_scaling": thread_scaling,
-    "stream_scaling": stream_scaling,
+    "stream_scaling": stream_scaling, "concurrency_limit": concurrency_limit,
     "calibration": calibration, "kernels": kernels, "tune": tune, "in_network": in_network,
 }
 

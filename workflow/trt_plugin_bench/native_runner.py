@@ -1,7 +1,10 @@
 """Drive the native runner (plugin/runner/trtRunner.cpp, built as ``trt_runner``): a trtexec in
 miniature that runs N threads, each with its own execution context and stream, and prints one JSON
 object. Builds its argument list, runs it and validates that JSON into a dataclass; thread_row turns
-it into the threads table's row (driver "native"). The threads rule drives it (sweeps.thread_sweep).
+it into the threads table's row (driver "native"; with --bare-kernel driver "bare": the launch-rate
+probe's kernel reading and writing the engine's I/O bytes, no TensorRT, timed the same way). The
+threads rule drives it (sweeps.thread_sweep); concurrency_table sets the plugin beside the bare kernel
+and the twin at each thread count.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class NativeRunResult:
     outputs_identical: bool  # every thread's output == thread 0's == a single-context reference
     errors: tuple[str, ...]
     graph_batch: int = 1  # enqueues per captured graph (--graph-batch): one launch runs this many
+    bare_kernel: bool = False  # --bare-kernel: the bare kernel of the engine's I/O bytes instead of TensorRT
+    bytes_in: int | None = None  # per inference: the engine's input bytes at the shapes (None: not reported)
+    bytes_out: int | None = None  # and its output bytes
 
     @property
     def ok(self) -> bool:
@@ -56,10 +62,12 @@ class NativeRunResult:
 def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                      shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
                      warmup: int | None = None, seed: int | None = None, time_every: int = 1,
-                     graph_batch: int = 1, input_shapes: Sequence[tuple[str, Sequence[int]]] = ()) -> list[str]:
+                     graph_batch: int = 1, input_shapes: Sequence[tuple[str, Sequence[int]]] = (),
+                     bare_kernel: bool = False) -> list[str]:
     """The runner's command line; refuses values the runner would refuse. ``input_shapes``: (name,
     shape) of the engine's other inputs (an operator of several inputs; ``shape`` is input 0's):
-    one --input-shape NAME=d0xd1 each."""
+    one --input-shape NAME=d0xd1 each. ``bare_kernel``: --bare-kernel, the bare kernel of the engine's
+    I/O bytes in place of its enqueue (the same threads, graphs and timing)."""
     if graph_batch != 1 and not graph:
         raise ValueError("graph_batch needs graph (enqueues captured into one CUDA graph)")
     for name, value in (("threads", threads), ("iterations", iterations), ("time_every", time_every),
@@ -94,6 +102,8 @@ def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], thread
         args += ["--seed", str(seed)]
     if time_every != 1:
         args += ["--time-every", str(time_every)]
+    if bare_kernel:
+        args.append("--bare-kernel")
     return args
 
 
@@ -109,6 +119,16 @@ def _field(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: 
         return float(value)
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         raise NativeRunnerError(f"'{key}' ({where}) has the wrong type: {value!r}")
+    return value
+
+
+def _byte_count(obj: dict[str, Any], key: str) -> int | None:
+    """A per-inference byte count of the runner's JSON: absent or null is None, else a whole number >= 0."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise NativeRunnerError(f"'{key}' (top level) is not a byte count: {value!r}")
     return value
 
 
@@ -148,7 +168,10 @@ def parse_result(stdout: str) -> NativeRunResult:
         per_thread=tuple(per_thread), gpu_busy_fraction=_field(obj, "gpu_busy_fraction", float, top),
         gpu_interval_sum_over_wall=_field(obj, "gpu_interval_sum_over_wall", float, top),
         outputs_identical=_field(obj, "outputs_identical", bool, top), errors=tuple(errors),
-        graph_batch=_field(obj, "graph_batch", int, top) if "graph_batch" in obj else 1)
+        graph_batch=_field(obj, "graph_batch", int, top) if "graph_batch" in obj else 1,
+        # a runner from before --bare-kernel reports neither
+        bare_kernel=_field(obj, "bare_kernel", bool, top) if "bare_kernel" in obj else False,
+        bytes_in=_byte_count(obj, "bytes_in"), bytes_out=_byte_count(obj, "bytes_out"))
     if len(result.per_thread) != result.threads or [t.thread for t in result.per_thread] != list(range(result.threads)):
         raise NativeRunnerError(f"per_thread holds threads {[t.thread for t in result.per_thread]}, "
                                 f"expected 0..{result.threads - 1}")
@@ -167,12 +190,13 @@ def parse_result(stdout: str) -> NativeRunResult:
 def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
                timeout_s: float = 600.0, time_every: int = 1, graph_batch: int = 1,
-               input_shapes: Sequence[tuple[str, Sequence[int]]] = ()) -> NativeRunResult:
+               input_shapes: Sequence[tuple[str, Sequence[int]]] = (), bare_kernel: bool = False) -> NativeRunResult:
     """Run the runner and return its validated result. A run that reports errors or differing
     outputs still returns (result.ok is False: the caller labels or refuses it); a usage error, a
     crash or output that is not the promised JSON raises NativeRunnerError."""
     args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread,
-                            time_every=time_every, graph_batch=graph_batch, input_shapes=input_shapes)
+                            time_every=time_every, graph_batch=graph_batch, input_shapes=input_shapes,
+                            bare_kernel=bare_kernel)
     iterations = -(-iterations // graph_batch) * graph_batch  # the runner rounds up to whole launches
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)
@@ -184,15 +208,22 @@ def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int
     if (result.threads, result.iterations, result.shape) != (threads, iterations, tuple(shape)):
         raise NativeRunnerError(f"the runner reports {result.threads} threads x {result.iterations} at "
                                 f"{result.shape}, asked for {threads} x {iterations} at {tuple(shape)}")
+    if result.bare_kernel != bare_kernel:
+        raise NativeRunnerError(f"asked for {'the bare kernel' if bare_kernel else 'the engine'}, the runner reports "
+                                f"bare_kernel={str(result.bare_kernel).lower()}")
     if (proc.returncode == 0) != result.ok:
         raise NativeRunnerError(f"exit status {proc.returncode} disagrees with the JSON (ok={result.ok})")
     return result
 
 
 def thread_row(result: NativeRunResult, backend: str, operator: str, dtype: str, profile: str) -> ThreadRow:
-    """The threads table's row of one native run (records.ThreadRow, driver "native")."""
+    """The threads table's row of one native run (records.ThreadRow, driver "native"; a --bare-kernel
+    run's is driver "bare", under the operator whose engine's bytes it read and wrote)."""
     inferences = result.threads * result.iterations
     p50s = sorted(t.p50_us for t in result.per_thread)
+    what = (f"bare kernel (plugin/probes/bareKernel.cuh, no TensorRT) of the engine's bytes, {result.bytes_in} B in, "
+            f"{result.bytes_out} B out per inference: every thread's output bit-identical" if result.bare_kernel else
+            "every thread's output bit-identical")
     return ThreadRow(
         backend=backend, operator=operator, dtype=dtype, profile=profile, shape=shape_str(result.shape),
         threads=result.threads, iterations_per_thread=result.iterations, inferences=inferences,
@@ -200,10 +231,26 @@ def thread_row(result: NativeRunResult, backend: str, operator: str, dtype: str,
         failures=0 if result.ok else inferences, wall_s=result.wall_s, throughput_per_s=result.inferences_per_second,
         median_latency_us=p50s[len(p50s) // 2] if p50s else math.nan, all_verified=result.ok,
         message=("; ".join(result.errors) or "outputs differ between threads") if not result.ok else
-        f"trt_runner (TensorRT {result.tensorrt_version} headers): every thread's output bit-identical",
-        driver="native", graph=result.graph, graph_batch=result.graph_batch,
+        f"trt_runner (TensorRT {result.tensorrt_version} headers): {what}",
+        driver="bare" if result.bare_kernel else "native", graph=result.graph, graph_batch=result.graph_batch,
         p99_latency_us=max((t.p99_us for t in result.per_thread), default=math.nan),
-        gpu_busy_fraction=result.gpu_busy_fraction, gpu_interval_sum_over_wall=result.gpu_interval_sum_over_wall)
+        gpu_busy_fraction=result.gpu_busy_fraction, gpu_interval_sum_over_wall=result.gpu_interval_sum_over_wall,
+        bytes_in=math.nan if result.bytes_in is None else float(result.bytes_in),
+        bytes_out=math.nan if result.bytes_out is None else float(result.bytes_out))
+
+
+def bare_not_measured(backend: str, operator: str, dtype: str, profile: str, shape: Sequence[int], threads: int,
+                      graph: bool, graph_batch: int, reason: str) -> ThreadRow:
+    """The threads table's row for a bare-kernel run that could not be made (driver "bare", no
+    throughput, ``message`` "not measured: <reason>"): the rule goes on, the tables say why."""
+    return ThreadRow(
+        backend=backend, operator=operator, dtype=dtype, profile=profile, shape=shape_str(shape), threads=threads,
+        iterations_per_thread=0, inferences=0, failures=0, wall_s=math.nan, throughput_per_s=math.nan,
+        median_latency_us=math.nan, all_verified=False, message=f"{NOT_MEASURED}{reason}", driver="bare", graph=graph,
+        graph_batch=graph_batch)
+
+
+NOT_MEASURED = "not measured: "  # a bare row's message prefix where the bare kernel could not run
 
 
 def native_way(graph: object, graph_batch: object = 1) -> str:

@@ -113,7 +113,11 @@ class ThreadRow:
       round trip with its copies, latencies host wall-clock times;
     - "native": the native runner trt_runner (native_runner.py, TensorRT backend only): device-
       resident buffers, enqueues back to back (``graph``: CUDA-graph replays), latencies the
-      per-enqueue CUDA-event times (median_latency_us: the median thread's p50).
+      per-enqueue CUDA-event times (median_latency_us: the median thread's p50);
+    - "bare": trt_runner --bare-kernel beside each native run of the same engine, thread count and
+      way: the launch-rate probe's kernel (plugin/probes/bareKernel.cuh) reading the engine's input
+      bytes and writing its output bytes, no TensorRT (``operator``: whose engine's bytes). A run that
+      could not be made has no throughput and ``message`` "not measured: <reason>".
 
     The columns after ``message`` came with the native runner; a Python row leaves the GPU ones NaN.
     """
@@ -132,12 +136,16 @@ class ThreadRow:
     median_latency_us: float
     all_verified: bool
     message: str
-    driver: str = "python"  # "python" | "native"
+    driver: str = "python"  # "python" | "native" | "bare"
     graph: bool = False  # native: CUDA-graph replays instead of enqueues
     p99_latency_us: float = math.nan  # python: over all inferences; native: the slowest thread's p99
     gpu_busy_fraction: float = math.nan  # native: union of the enqueues' GPU intervals / wall, in [0, 1]
     gpu_interval_sum_over_wall: float = math.nan  # native: their plain sum / wall (above 1: streams overlap)
     graph_batch: int = 1  # native graph replays: enqueues captured per graph (one launch runs this many)
+    # native and bare: the engine's input and output bytes per inference at the shape (the runner's bytes_in
+    # and bytes_out); NaN for the Python loop and a runner from before they existed
+    bytes_in: float = math.nan
+    bytes_out: float = math.nan
 
 
 @dataclass

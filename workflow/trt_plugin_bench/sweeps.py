@@ -44,7 +44,15 @@ from .measure import (
     measure_state,
     measure_visits,
 )
-from .native_runner import NativeRunResult, native_way, native_way_label, run_native, thread_row
+from .native_runner import (
+    NativeRunnerError,
+    NativeRunResult,
+    bare_not_measured,
+    native_way,
+    native_way_label,
+    run_native,
+    thread_row,
+)
 from .operators import (
     AUTO_KERNEL,
     for_engine,
@@ -581,12 +589,18 @@ def _engine_profile_count(engine: object) -> int | None:
 
 
 def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path, runner: Path, plugins: list[Path],
-                        profile_count: int, backend_name: str = "tensorrt") -> list[ThreadRow]:
+                        profile_count: int, backend_name: str = "tensorrt", bare: bool = False) -> list[ThreadRow]:
     """The native runner at every threads.counts: plain enqueues, CUDA-graph replays of one enqueue,
     and replays of a graph of threads.native_graph_batch enqueues (the host's launch cost paid once
     per batch: what is left is the GPU's). Each thread its own context on its own profile (the engine
     has ``profile_count``), device-resident buffers. A run whose threads' outputs are not
-    bit-identical (or that reports an error) fails the rule, naming the engine, thread count and mode."""
+    bit-identical (or that reports an error) fails the rule, naming the engine, thread count and mode.
+
+    ``bare``: right after each run, the same run with --bare-kernel (driver "bare" rows): the
+    launch-rate probe's kernel reading the engine's input bytes and writing its output bytes at the
+    same thread count, way, enqueues and timing, in the same job, so the two share the GPU's state.
+    A bare run that cannot be made (a runner without --bare-kernel: not tried again) or that reports
+    errors or differing outputs gets a "not measured: <reason>" row, and the sweep goes on."""
     tcfg = settings.threads
     check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
     shape = tcfg.shape
@@ -598,26 +612,55 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
     rows: list[ThreadRow] = []
     wrong: list[str] = []
 
-    def once(count: int, graph: bool, graph_batch: int, iterations: int) -> NativeRunResult:
+    def once(count: int, graph: bool, graph_batch: int, iterations: int, bare_kernel: bool = False) -> NativeRunResult:
         result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
-                            time_every=every, graph_batch=graph_batch, input_shapes=others)
-        if not result.ok:
+                            time_every=every, graph_batch=graph_batch, input_shapes=others, bare_kernel=bare_kernel)
+        if not result.ok and not bare_kernel:  # the bare kernel's own failures are its rows' reasons, below
             wrong.append(f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))}): "
                          f"outputs_identical={str(result.outputs_identical).lower()}"
                          + (f", errors: {'; '.join(result.errors)}" if result.errors else ""))
         return result
 
+    def timed(count: int, graph: bool, graph_batch: int, bare_kernel: bool = False) -> NativeRunResult:
+        result = once(count, graph, graph_batch, base, bare_kernel)
+        if result.ok and result.wall_s < min_wall:  # too short to mean much: once more, longer
+            scale = min(MAX_NATIVE_SCALE, min_wall / max(result.wall_s, 1e-9) * NATIVE_RERUN_MARGIN)
+            result = once(count, graph, graph_batch, math.ceil(base * scale), bare_kernel)
+        return result
+
+    bare_reason = ""  # set once a bare run could not be made: the rest are not tried
     for graph, graph_batch in ((False, 1), (True, 1), *(((True, batch),) if batch > 1 else ())):
         mode = native_way_label(native_way(graph, graph_batch))
         for count in sorted(tcfg.counts):
-            result = once(count, graph, graph_batch, base)
-            if result.ok and result.wall_s < min_wall:  # too short to mean much: once more, longer
-                scale = min(MAX_NATIVE_SCALE, min_wall / max(result.wall_s, 1e-9) * NATIVE_RERUN_MARGIN)
-                result = once(count, graph, graph_batch, math.ceil(base * scale))
+            result = timed(count, graph, graph_batch)
             rows.append(thread_row(result, backend_name, spec.operator, spec.dtype, spec.profile))
             log(f"native {mode}, {count} threads: {result.threads * result.iterations} enqueues in "
                 f"{result.wall_s:.3f} s, {result.inferences_per_second:.0f} inferences/s, GPU busy "
                 f"{result.gpu_busy_fraction:.3f}, outputs {'identical' if result.ok else 'WRONG'}")
+            if not bare:
+                continue
+            if not bare_reason:
+                try:
+                    b = timed(count, graph, graph_batch, bare_kernel=True)
+                except NativeRunnerError as exc:  # e.g. a runner built before --bare-kernel: exit 2, usage
+                    bare_reason = f"trt_runner --bare-kernel could not run ({exc})"[:600]
+                    log(f"bare kernel not measured from here on: {bare_reason}")
+                else:
+                    if b.ok:
+                        rows.append(thread_row(b, backend_name, spec.operator, spec.dtype, spec.profile))
+                        log(f"bare kernel ({b.bytes_in} B in, {b.bytes_out} B out), {mode}, {count} threads: "
+                            f"{b.inferences_per_second:.0f} launches/s ({b.inferences_per_second / max(result.inferences_per_second, 1e-9):.3f} "
+                            "x the engine's inferences/s), outputs identical")
+                        continue
+                    # a bare run that failed is no fault of the engine: this row says why, the sweep goes on
+                    failed = (f"trt_runner --bare-kernel reported outputs_identical={str(b.outputs_identical).lower()}"
+                              + (f", errors: {'; '.join(b.errors)}" if b.errors else ""))[:600]
+                    log(f"bare kernel not measured at {count} threads, {mode}: {failed}")
+                    rows.append(bare_not_measured(backend_name, spec.operator, spec.dtype, spec.profile, shape, count,
+                                                  graph, graph_batch, failed))
+                    continue
+            rows.append(bare_not_measured(backend_name, spec.operator, spec.dtype, spec.profile, shape, count, graph,
+                                          graph_batch, bare_reason))
     if wrong:
         raise RuntimeError("the native runner found wrong outputs: " + " | ".join(wrong))
     return rows
@@ -708,4 +751,4 @@ def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manif
     op_spec = for_engine(spec)
     plugin = plugin_library_from_manifest(manifest_path, op_spec) if op_spec.uses_plugin else None
     return rows + native_thread_sweep(settings, spec, Path(engine_path), runner, [plugin] if plugin else [],
-                                      profile_count, backend.name)
+                                      profile_count, backend.name, bare=True)

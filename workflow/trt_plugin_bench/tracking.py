@@ -279,6 +279,10 @@ def child_payload(key: str, tables: dict[str, pd.DataFrame]) -> tuple[dict, list
             continue
         # the native runner, one series per way of enqueueing (its rows share the thread-count step)
         way = native_way(r.get("graph", ""), r.get("graph_batch", 1))
+        if driver == "bare":  # the bare kernel of the engine's bytes beside it (concurrency.py); none if not measured
+            if _finite(r.get("throughput_per_s")):
+                metrics.append((f"threads.bare.{way}.throughput_per_s", float(r["throughput_per_s"]), int(r["threads"])))
+            continue
         metrics.append((f"threads.native.{way}.throughput_per_s", float(r["throughput_per_s"]), int(r["threads"])))
         if _finite(r.get("gpu_busy_fraction")):
             metrics.append((f"threads.native.{way}.gpu_busy_fraction", float(r["gpu_busy_fraction"]), int(r["threads"])))
