@@ -2,7 +2,7 @@
 // this header declares nothing, so it can be included unconditionally): PluginV3Base<Op> is the plugin
 // (capabilities, clone, arity checks, tactics over the kernel table, the timing-cache id, the
 // serialized fields) and PluginV3CreatorBase<Op> its IPluginCreatorV3One. What differs per operator
-// comes from the traits type Op (one per operator folder, in <op>Plugin.h):
+// comes from the traits type Op (one per operator, <op>PluginParams.h, shared with pluginV2Base.h):
 //
 //   using Params = ...;                       trivially copyable; members kernel, bandCount, table[2 * kMaxBands]
 //   static constexpr char const* kName, kVersion;             creator/plugin name and the V3 version
@@ -11,8 +11,8 @@
 //   static constexpr int32_t kNbInputs, kNbOutputs, kFieldCount, kMaxBands;
 //   static constexpr bool kChecksShapesAtConfigure;           if true: kConfigureWhere and
 //       static bool checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept;
-//   static bool supportsCombination(int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut,
-//       int32_t nbInputs, int32_t nbOutputs, Params const& params) noexcept;
+//   static bool supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
+//       nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const&) noexcept;
 //   static int writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept;   // "...;table="
 //   static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept;
 //   static nvinfer1::PluginField describeField(int32_t index) noexcept;
@@ -20,6 +20,10 @@
 //       bool build) noexcept;                                 build: defaults allowed; runtime: all required
 //   static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
 //       void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept;
+//
+// Everything here is a template, so it is instantiated in each operator's <op>Plugin.cpp (explicitly).
+// No static data members and no function-local statics: GCC emits those of a template as STB_GNU_UNIQUE
+// symbols, and one such symbol keeps dlclose from unmapping the library.
 //
 // Tactics (the same for every operator): 0 is TensorRT's default tactic (never advertised, always
 // accepted): the params as given. 1 applies the table; k + 2 runs kernel k at every size. None are
@@ -181,7 +185,7 @@ public:
         {
             return false;
         }
-        return Op::supportsCombination(pos, inOut, nbInputs, nbOutputs, mParams);
+        return Op::supportsCombination(pos, nbInputs, nbOutputs, inOut[pos].desc, inOut[0].desc, mParams);
     }
 
     int32_t getNbOutputs() const noexcept override
