@@ -5,6 +5,8 @@
 #include "errorText.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 
@@ -363,6 +365,63 @@ int32_t enqueueGelu(nvinfer1::PluginTensorDesc const& inputDesc, void const* inp
         return -1;
     }
     return 0;
+}
+
+// -- GeluOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
+
+bool GeluOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
+    nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
+{
+    return geluSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type);
+}
+
+int GeluOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
+{
+    return std::snprintf(head, size, "approximation=%" PRId32 ";kernel=%" PRId32 ";table=", params.approximation,
+        params.kernel);
+}
+
+void GeluOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
+{
+    fields[0] = nvinfer1::PluginField(
+        kGeluFieldApproximation, &params.approximation, nvinfer1::PluginFieldType::kINT32, 1);
+    fields[1] = nvinfer1::PluginField(kGeluFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
+    // Always written (length 0 without a table) so the runtime phase can require all three fields.
+    fields[2] = nvinfer1::PluginField(
+        kGeluFieldKernelTable, params.table, nvinfer1::PluginFieldType::kINT32, 2 * params.bandCount);
+}
+
+nvinfer1::PluginField GeluOp::describeField(int32_t index) noexcept
+{
+    return describeGeluField(index);
+}
+
+bool GeluOp::parseFields(
+    nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
+{
+    return parseGeluFields(
+        fc, params, where, build ? GeluFieldPolicy::kDEFAULTS_ALLOWED : GeluFieldPolicy::kALL_REQUIRED);
+}
+
+size_t GeluOp::recordSize(Params const& params) noexcept
+{
+    return geluRecordSize(params);
+}
+
+bool GeluOp::writeRecord(Params const& params, void* buffer, size_t capacity) noexcept
+{
+    return writeGeluRecord(params, buffer, capacity);
+}
+
+bool GeluOp::readRecord(void const* data, size_t length, Params& params, char const* where) noexcept
+{
+    return readGeluRecord(data, length, params, where);
+}
+
+int32_t GeluOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+    void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
+{
+    return enqueueGelu(inputDesc[0], inputs[0], outputs[0], launch, stream, where);
 }
 
 } // namespace tpb

@@ -6,7 +6,9 @@
 #include "pluginRecord.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 
@@ -477,6 +479,65 @@ int32_t enqueueLayerNorm(nvinfer1::PluginTensorDesc const* inputDesc, void const
         return -1;
     }
     return 0;
+}
+
+// -- LayerNormOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
+
+bool LayerNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
+{
+    return checkLayerNormShapes(dims, nbInputs, where);
+}
+
+bool LayerNormOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
+    nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
+{
+    return layerNormSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type);
+}
+
+int LayerNormOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
+{
+    // eps by its bits: two values that print alike must not share timings.
+    uint32_t epsBits = 0;
+    std::memcpy(&epsBits, &params.eps, sizeof(epsBits));
+    return std::snprintf(head, size, "eps=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", epsBits, params.kernel);
+}
+
+void LayerNormOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
+{
+    layerNormSerializedFields(params, fields);
+}
+
+nvinfer1::PluginField LayerNormOp::describeField(int32_t index) noexcept
+{
+    return describeLayerNormField(index);
+}
+
+bool LayerNormOp::parseFields(
+    nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
+{
+    return parseLayerNormFields(
+        fc, params, where, build ? LayerNormFieldPolicy::kDEFAULTS_ALLOWED : LayerNormFieldPolicy::kALL_REQUIRED);
+}
+
+size_t LayerNormOp::recordSize(Params const& params) noexcept
+{
+    return layerNormRecordSize(params);
+}
+
+bool LayerNormOp::writeRecord(Params const& params, void* buffer, size_t capacity) noexcept
+{
+    return writeLayerNormRecord(params, buffer, capacity);
+}
+
+bool LayerNormOp::readRecord(void const* data, size_t length, Params& params, char const* where) noexcept
+{
+    return readLayerNormRecord(data, length, params, where);
+}
+
+int32_t LayerNormOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+    void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
+{
+    return enqueueLayerNorm(inputDesc, inputs, outputs, launch, stream, where);
 }
 
 } // namespace tpb

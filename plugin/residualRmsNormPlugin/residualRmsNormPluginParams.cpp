@@ -6,7 +6,9 @@
 #include "pluginRecord.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 
@@ -495,6 +497,65 @@ int32_t enqueueResidualRmsNorm(nvinfer1::PluginTensorDesc const* inputDesc, void
         return -1;
     }
     return 0;
+}
+
+// -- ResidualRmsNormOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
+
+bool ResidualRmsNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
+{
+    return checkResidualRmsNormShapes(dims, nbInputs, where);
+}
+
+bool ResidualRmsNormOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
+    nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
+{
+    return residualRmsNormSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type);
+}
+
+int ResidualRmsNormOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
+{
+    // eps by its bits: two values that print alike must not share timings.
+    uint32_t epsBits = 0;
+    std::memcpy(&epsBits, &params.eps, sizeof(epsBits));
+    return std::snprintf(head, size, "eps=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", epsBits, params.kernel);
+}
+
+void ResidualRmsNormOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
+{
+    residualRmsNormSerializedFields(params, fields);
+}
+
+nvinfer1::PluginField ResidualRmsNormOp::describeField(int32_t index) noexcept
+{
+    return describeResidualRmsNormField(index);
+}
+
+bool ResidualRmsNormOp::parseFields(
+    nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
+{
+    return parseResidualRmsNormFields(
+        fc, params, where, build ? ResidualRmsNormFieldPolicy::kDEFAULTS_ALLOWED : ResidualRmsNormFieldPolicy::kALL_REQUIRED);
+}
+
+size_t ResidualRmsNormOp::recordSize(Params const& params) noexcept
+{
+    return residualRmsNormRecordSize(params);
+}
+
+bool ResidualRmsNormOp::writeRecord(Params const& params, void* buffer, size_t capacity) noexcept
+{
+    return writeResidualRmsNormRecord(params, buffer, capacity);
+}
+
+bool ResidualRmsNormOp::readRecord(void const* data, size_t length, Params& params, char const* where) noexcept
+{
+    return readResidualRmsNormRecord(data, length, params, where);
+}
+
+int32_t ResidualRmsNormOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+    void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
+{
+    return enqueueResidualRmsNorm(inputDesc, inputs, outputs, launch, stream, where);
 }
 
 } // namespace tpb

@@ -8,7 +8,8 @@
 #include <limits>
 
 // Planted faults of the bad-plugin fixture (plugin/CMakeLists.txt TPB_BAD_PLUGINS: each fixture
-// library is built with exactly one; the shipped libswish_plugin.so with none). Each is designed to
+// library is built with exactly one; the shipped libswish_plugin.so with none, and then
+// SwishPluginLegacy is the shared PluginV2DynamicExtBase<SwishOp> itself). Each is designed to
 // trip one conformance check (workflow/trt_plugin_bench/conformance.py) and no other:
 //   TPB_BAD_SYNC_IN_ENQUEUE  enqueue synchronizes its stream: not capturable, blocks on a held stream
 //                            (check graph_capture); outputs stay right everywhere else.
@@ -26,9 +27,11 @@
 //   TPB_BAD_INIT_ONLY_REGISTRATION is in api/swishPluginLibrary.cpp (no registration at load).
 namespace tpb
 {
+
+#if defined(TPB_BAD_SYNC_IN_ENQUEUE) || defined(TPB_BAD_GLOBAL_STATE) || defined(TPB_BAD_SHALLOW_CLONE)
 namespace
 {
-constexpr char const* kWhere = "Swish v1";
+constexpr char const* kWhere = SwishOp::kLegacyWhere;
 
 #ifdef TPB_BAD_GLOBAL_STATE
 // Planted fault (the fixture's point): state that must be per instance, kept process-wide.
@@ -42,7 +45,7 @@ bool sameDims(nvinfer1::Dims const& a, nvinfer1::Dims const& b) noexcept
 } // namespace
 
 SwishPluginLegacy::SwishPluginLegacy(SwishParams const& params)
-    : mParams(params)
+    : PluginV2DynamicExtBase<SwishOp>(params)
 {
 #ifdef TPB_BAD_GLOBAL_STATE
     mSeenDims.nbDims = -1;
@@ -50,42 +53,6 @@ SwishPluginLegacy::SwishPluginLegacy(SwishParams const& params)
 #ifdef TPB_BAD_SHALLOW_CLONE
     mShared = std::make_shared<SwishParams>(params);
 #endif
-}
-
-char const* SwishPluginLegacy::getPluginType() const noexcept
-{
-    return kSwishPluginName;
-}
-
-char const* SwishPluginLegacy::getPluginVersion() const noexcept
-{
-    return kSwishPluginLegacyVersion;
-}
-
-int32_t SwishPluginLegacy::getNbOutputs() const noexcept
-{
-    return 1;
-}
-
-int32_t SwishPluginLegacy::initialize() noexcept
-{
-    return 0;
-}
-
-void SwishPluginLegacy::terminate() noexcept {}
-
-size_t SwishPluginLegacy::getSerializationSize() const noexcept
-{
-    return swishRecordSize(mParams);
-}
-
-void SwishPluginLegacy::serialize(void* buffer) const noexcept
-{
-    // TensorRT provides exactly getSerializationSize() bytes.
-    if (!writeSwishRecord(mParams, buffer, swishRecordSize(mParams)))
-    {
-        TPB_LOG_ERROR(kWhere, "serialize: null buffer");
-    }
 }
 
 void SwishPluginLegacy::destroy() noexcept
@@ -105,41 +72,12 @@ void SwishPluginLegacy::destroy() noexcept
     delete this;
 }
 
-void SwishPluginLegacy::setPluginNamespace(char const* pluginNamespace) noexcept
-{
-    try
-    {
-        mNamespace = pluginNamespace != nullptr ? pluginNamespace : "";
-    }
-    catch (std::exception const& e)
-    {
-        TPB_LOG_ERROR(kWhere, "setPluginNamespace: %s", e.what());
-    }
-}
-
-char const* SwishPluginLegacy::getPluginNamespace() const noexcept
-{
-    return mNamespace.c_str();
-}
-
-nvinfer1::DataType SwishPluginLegacy::getOutputDataType(
-    int32_t index, nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept
-{
-    if (index != 0 || inputTypes == nullptr || nbInputs != 1)
-    {
-        TPB_LOG_ERROR(kWhere, "getOutputDataType: expected output 0 of 1 input, got index %d of %d inputs",
-            static_cast<int>(index), static_cast<int>(nbInputs));
-        return nvinfer1::DataType::kFLOAT;
-    }
-    return inputTypes[0];
-}
-
 nvinfer1::IPluginV2DynamicExt* SwishPluginLegacy::clone() const noexcept
 {
     try
     {
-        auto* copy = new SwishPluginLegacy(mParams);
-        copy->mNamespace = mNamespace;
+        auto* copy = new SwishPluginLegacy(params());
+        copy->setPluginNamespace(pluginNamespace().c_str());
 #ifdef TPB_BAD_SHALLOW_CLONE
         copy->mShared = mShared; // planted fault: a shallow copy of owned state
         if (std::getenv("TPB_PLUGIN_DEBUG") != nullptr)
@@ -157,54 +95,12 @@ nvinfer1::IPluginV2DynamicExt* SwishPluginLegacy::clone() const noexcept
     return nullptr;
 }
 
-nvinfer1::DimsExprs SwishPluginLegacy::getOutputDimensions(int32_t outputIndex, nvinfer1::DimsExprs const* inputs,
-    int32_t nbInputs, nvinfer1::IExprBuilder& /*exprBuilder*/) noexcept
-{
-    if (outputIndex != 0 || inputs == nullptr || nbInputs != 1)
-    {
-        TPB_LOG_ERROR(kWhere, "getOutputDimensions: expected output 0 of 1 input, got index %d of %d inputs",
-            static_cast<int>(outputIndex), static_cast<int>(nbInputs));
-        // nbDims = 0 would be a valid scalar shape and TensorRT would build it; -1 is no shape at
-        // all, so TensorRT refuses the network instead.
-        nvinfer1::DimsExprs invalid{};
-        invalid.nbDims = -1;
-        return invalid;
-    }
-    return inputs[0];
-}
-
-bool SwishPluginLegacy::supportsFormatCombination(
-    int32_t pos, nvinfer1::PluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
-{
-    if (inOut == nullptr || nbInputs != 1 || nbOutputs != 1 || pos < 0 || pos >= nbInputs + nbOutputs)
-    {
-        return false;
-    }
-    return swishSupportsCombination(pos, nbInputs, nbOutputs, inOut[pos].format, inOut[pos].type, inOut[0].type,
-        inOut[0].format, inOut[pos].dims.nbDims, mParams.formats);
-}
-
-void SwishPluginLegacy::configurePlugin(nvinfer1::DynamicPluginTensorDesc const* /*in*/, int32_t nbInputs,
-    nvinfer1::DynamicPluginTensorDesc const* /*out*/, int32_t nbOutputs) noexcept
-{
-    // Nothing depends on shapes or types ahead of enqueue; only sanity-check the arity.
-    if (nbInputs != 1 || nbOutputs != 1)
-    {
-        TPB_LOG_ERROR(kWhere, "configurePlugin: expected 1 input and 1 output, got %d and %d",
-            static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
-    }
-}
-
-size_t SwishPluginLegacy::getWorkspaceSize(nvinfer1::PluginTensorDesc const* /*inputs*/, int32_t /*nbInputs*/,
-    nvinfer1::PluginTensorDesc const* /*outputs*/, int32_t /*nbOutputs*/) const noexcept
-{
-    return 0;
-}
-
 int32_t SwishPluginLegacy::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
-    nvinfer1::PluginTensorDesc const* /*outputDesc*/, void const* const* inputs, void* const* outputs,
-    void* /*workspace*/, cudaStream_t stream) noexcept
+    nvinfer1::PluginTensorDesc const* outputDesc, void const* const* inputs, void* const* outputs, void* workspace,
+    cudaStream_t stream) noexcept
 {
+    static_cast<void>(outputDesc); // used only where the fault keeps the shared enqueue
+    static_cast<void>(workspace);
     if (inputDesc == nullptr || inputs == nullptr || outputs == nullptr)
     {
         TPB_LOG_ERROR(kWhere, "enqueue: null tensor descriptors or pointers");
@@ -221,7 +117,7 @@ int32_t SwishPluginLegacy::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
     }
     nvinfer1::PluginTensorDesc configured = inputDesc[0];
     configured.dims = gConfiguredDims;
-    return enqueueSwish(configured, inputs[0], outputs[0], mParams, stream, kWhere);
+    return enqueueSwish(configured, inputs[0], outputs[0], params(), stream, kWhere);
 #elif defined(TPB_BAD_SHALLOW_CLONE)
     if (!mEnqueued && std::getenv("TPB_PLUGIN_DEBUG") != nullptr)
     {
@@ -231,88 +127,14 @@ int32_t SwishPluginLegacy::enqueue(nvinfer1::PluginTensorDesc const* inputDesc,
     mEnqueued = true;
     return enqueueSwish(inputDesc[0], inputs[0], outputs[0], *mShared, stream, kWhere);
 #else
-    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], mParams, stream, kWhere);
+    return PluginV2DynamicExtBase<SwishOp>::enqueue(inputDesc, outputDesc, inputs, outputs, workspace, stream);
 #endif
 }
+#else
+// The shipped library: the shared plumbing as it is.
+template class PluginV2DynamicExtBase<SwishOp>;
+#endif
 
-SwishPluginLegacyCreator::SwishPluginLegacyCreator()
-{
-    for (int32_t i = 0; i < kSwishFieldCount; ++i)
-    {
-        mFieldDescriptions[i] = describeSwishField(i);
-    }
-    mFieldCollection.nbFields = kSwishFieldCount;
-    mFieldCollection.fields = mFieldDescriptions;
-}
-
-char const* SwishPluginLegacyCreator::getPluginName() const noexcept
-{
-    return kSwishPluginName;
-}
-
-char const* SwishPluginLegacyCreator::getPluginVersion() const noexcept
-{
-    return kSwishPluginLegacyVersion;
-}
-
-nvinfer1::PluginFieldCollection const* SwishPluginLegacyCreator::getFieldNames() noexcept
-{
-    return &mFieldCollection;
-}
-
-nvinfer1::IPluginV2* SwishPluginLegacyCreator::createPlugin(
-    char const* /*name*/, nvinfer1::PluginFieldCollection const* fc) noexcept
-{
-    try
-    {
-        SwishParams params;
-        if (!parseSwishFields(fc, params, "Swish v1 createPlugin", SwishFieldPolicy::kDEFAULTS_ALLOWED))
-        {
-            return nullptr;
-        }
-        auto* plugin = new SwishPluginLegacy(params);
-        plugin->setPluginNamespace(mNamespace.get());
-        return plugin;
-    }
-    catch (std::exception const& e)
-    {
-        TPB_LOG_ERROR(kWhere, "createPlugin: %s", e.what());
-    }
-    return nullptr;
-}
-
-nvinfer1::IPluginV2* SwishPluginLegacyCreator::deserializePlugin(
-    char const* /*name*/, void const* serialData, size_t serialLength) noexcept
-{
-    try
-    {
-        SwishParams params;
-        if (!readSwishRecord(serialData, serialLength, params, "Swish v1 deserializePlugin"))
-        {
-            return nullptr;
-        }
-        auto* plugin = new SwishPluginLegacy(params);
-        plugin->setPluginNamespace(mNamespace.get());
-        return plugin;
-    }
-    catch (std::exception const& e)
-    {
-        TPB_LOG_ERROR(kWhere, "deserializePlugin: %s", e.what());
-    }
-    return nullptr;
-}
-
-void SwishPluginLegacyCreator::setPluginNamespace(char const* pluginNamespace) noexcept
-{
-    if (!mNamespace.set(pluginNamespace))
-    {
-        TPB_LOG_ERROR(kWhere, "setPluginNamespace: could not store the namespace (out of memory)");
-    }
-}
-
-char const* SwishPluginLegacyCreator::getPluginNamespace() const noexcept
-{
-    return mNamespace.get();
-}
+template class PluginV2CreatorBase<SwishOp, SwishPluginLegacy>;
 
 } // namespace tpb

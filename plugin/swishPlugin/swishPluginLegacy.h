@@ -1,54 +1,32 @@
 // Swish as an IPluginV2DynamicExt ("Swish", version "1"), for TensorRT 8.6 up to 11.x.
 // IPluginV2DynamicExt is deprecated from TensorRT 10 on; the IPluginV3 version lives in swishPlugin.h.
+// The plugin and its creator are the shared PluginV2DynamicExtBase / PluginV2CreatorBase
+// (common/pluginV2Base.h) over SwishOp (swishPluginParams.h), instantiated in swishPluginLegacy.cpp.
+// Only the bad-plugin fixture builds (TPB_BAD_*, see swishPluginLegacy.cpp) make SwishPluginLegacy a
+// class of its own, derived from the shared one, that carries their one planted fault.
 #pragma once
 
 #include "NvInferRuntime.h"
-#include "creatorNamespace.h"
+#include "pluginV2Base.h"
 #include "swishPluginParams.h"
 
 #include <memory>
-#include <string>
 
 namespace tpb
 {
 
-class SwishPluginLegacy : public nvinfer1::IPluginV2DynamicExt
+#if defined(TPB_BAD_SYNC_IN_ENQUEUE) || defined(TPB_BAD_GLOBAL_STATE) || defined(TPB_BAD_SHALLOW_CLONE)
+class SwishPluginLegacy : public PluginV2DynamicExtBase<SwishOp>
 {
 public:
     explicit SwishPluginLegacy(SwishParams const& params);
 
-    // IPluginV2
-    char const* getPluginType() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    int32_t getNbOutputs() const noexcept override;
-    int32_t initialize() noexcept override;
-    void terminate() noexcept override;
-    size_t getSerializationSize() const noexcept override;
-    void serialize(void* buffer) const noexcept override;
     void destroy() noexcept override;
-    void setPluginNamespace(char const* pluginNamespace) noexcept override;
-    char const* getPluginNamespace() const noexcept override;
-
-    // IPluginV2Ext
-    nvinfer1::DataType getOutputDataType(
-        int32_t index, nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept override;
-
-    // IPluginV2DynamicExt
     nvinfer1::IPluginV2DynamicExt* clone() const noexcept override;
-    nvinfer1::DimsExprs getOutputDimensions(int32_t outputIndex, nvinfer1::DimsExprs const* inputs, int32_t nbInputs,
-        nvinfer1::IExprBuilder& exprBuilder) noexcept override;
-    bool supportsFormatCombination(
-        int32_t pos, nvinfer1::PluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept override;
-    void configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
-        nvinfer1::DynamicPluginTensorDesc const* out, int32_t nbOutputs) noexcept override;
-    size_t getWorkspaceSize(nvinfer1::PluginTensorDesc const* inputs, int32_t nbInputs,
-        nvinfer1::PluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override;
     int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
         void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept override;
 
 private:
-    SwishParams mParams;
-    std::string mNamespace;
 #ifdef TPB_BAD_GLOBAL_STATE
     nvinfer1::Dims mSeenDims{}; //!< fault fixture: the input dims this instance last enqueued with
 #endif
@@ -57,32 +35,12 @@ private:
     bool mEnqueued{false};                //!< fault fixture: this instance ran (a context's clone)
 #endif
 };
+#else
+using SwishPluginLegacy = PluginV2DynamicExtBase<SwishOp>;
+extern template class PluginV2DynamicExtBase<SwishOp>;
+#endif
 
-class SwishPluginLegacyCreator : public nvinfer1::IPluginCreator
-{
-public:
-    SwishPluginLegacyCreator();
-
-    char const* getPluginName() const noexcept override;
-    char const* getPluginVersion() const noexcept override;
-    nvinfer1::PluginFieldCollection const* getFieldNames() noexcept override;
-    nvinfer1::IPluginV2* createPlugin(char const* name, nvinfer1::PluginFieldCollection const* fc) noexcept override;
-    nvinfer1::IPluginV2* deserializePlugin(
-        char const* name, void const* serialData, size_t serialLength) noexcept override;
-    void setPluginNamespace(char const* pluginNamespace) noexcept override;
-    char const* getPluginNamespace() const noexcept override;
-
-    //! The namespace storage the library's registration sets (creatorNamespace.h: safe from any thread;
-    //! getPluginNamespace's pointer stays valid as long as the creator).
-    CreatorNamespace& namespaceSlot() noexcept
-    {
-        return mNamespace;
-    }
-
-private:
-    nvinfer1::PluginField mFieldDescriptions[kSwishFieldCount];
-    nvinfer1::PluginFieldCollection mFieldCollection{};
-    CreatorNamespace mNamespace;
-};
+using SwishPluginLegacyCreator = PluginV2CreatorBase<SwishOp, SwishPluginLegacy>;
+extern template class PluginV2CreatorBase<SwishOp, SwishPluginLegacy>;
 
 } // namespace tpb

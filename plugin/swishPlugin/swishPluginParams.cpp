@@ -5,7 +5,9 @@
 #include "errorText.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 
@@ -428,6 +430,66 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
         return -1;
     }
     return 0;
+}
+
+// -- SwishOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
+
+bool SwishOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
+    nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& params) noexcept
+{
+    return swishSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type, first.format,
+        desc.dims.nbDims, params.formats);
+}
+
+int SwishOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
+{
+    // beta by its bits: two betas that print alike must not share timings.
+    uint32_t betaBits = 0;
+    std::memcpy(&betaBits, &params.beta, sizeof(betaBits));
+    return std::snprintf(head, size, "beta=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", betaBits, params.kernel);
+}
+
+void SwishOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
+{
+    fields[0] = nvinfer1::PluginField(kSwishFieldBeta, &params.beta, nvinfer1::PluginFieldType::kFLOAT32, 1);
+    fields[1] = nvinfer1::PluginField(kSwishFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
+    // Always written (length 0 without a table) so the runtime phase can require them.
+    fields[2] = nvinfer1::PluginField(
+        kSwishFieldKernelTable, params.table, nvinfer1::PluginFieldType::kINT32, 2 * params.bandCount);
+    fields[3] = nvinfer1::PluginField(kSwishFieldFormats, &params.formats, nvinfer1::PluginFieldType::kINT32, 1);
+}
+
+nvinfer1::PluginField SwishOp::describeField(int32_t index) noexcept
+{
+    return describeSwishField(index);
+}
+
+bool SwishOp::parseFields(
+    nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
+{
+    return parseSwishFields(
+        fc, params, where, build ? SwishFieldPolicy::kDEFAULTS_ALLOWED : SwishFieldPolicy::kALL_REQUIRED);
+}
+
+size_t SwishOp::recordSize(Params const& params) noexcept
+{
+    return swishRecordSize(params);
+}
+
+bool SwishOp::writeRecord(Params const& params, void* buffer, size_t capacity) noexcept
+{
+    return writeSwishRecord(params, buffer, capacity);
+}
+
+bool SwishOp::readRecord(void const* data, size_t length, Params& params, char const* where) noexcept
+{
+    return readSwishRecord(data, length, params, where);
+}
+
+int32_t SwishOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
+    void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
+{
+    return enqueueSwish(inputDesc[0], inputs[0], outputs[0], launch, stream, where);
 }
 
 } // namespace tpb
