@@ -377,8 +377,9 @@ constexpr int32_t kWarpMaxVpt = 16;
 //! row's 8 x 8 floats and the rest without spilling; ptxas -v, sm_90). Longer rows run the generic shape.
 constexpr int32_t kBlockMaxThreads = 512;
 constexpr int32_t kBlockMaxVpt = 8;
-//! kPREFETCH: rows per unit (the grid covers rows / 4 units: 4 rows behind one another, so the loads of
-//! rows 2..4 overlap the reductions of rows 1..3; the probe also times 2 and 8).
+//! kPREFETCH: at most 4 rows a unit, behind one another (the loads of rows 2..4 overlap the reductions of
+//! rows 1..3), and fewer where the rows would not fill the resident units twice (prefetchGrid): a small
+//! tensor keeps one row a unit, its rows side by side (the probe also times at most 2 and 8).
 constexpr int32_t kPrefetchRows = 4;
 //! kTWO_ROWS: a warp per row pair only while a lane holds <= 4 vectors a row (8 in all).
 constexpr int32_t kTwoRowsWarpMaxVpt = 4;
@@ -387,9 +388,8 @@ constexpr int32_t kTwoRowsWarpMaxVpt = 4;
 //! shapes need hidden % elems == 0 and 16-byte aligned pointers (\p aligned); otherwise, and for rows too
 //! long to hold (more than kBlockMaxThreads x kBlockMaxVpt vectors), the generic shape runs (always correct).
 //! The rows shapes (isRowsShape) take kAUTO's layout, with vectorsPerThread <= 8 in either, and their own
-//! grid: kTWO_ROWS covers rows / 2 units, kPREFETCH rows / \p prefetchRows units of \p chunk rows each.
-inline RowLaunch planRows(RowShape requested, int64_t rows, int64_t hidden, int32_t elems, bool aligned,
-    int32_t prefetchRows = kPrefetchRows) noexcept
+//! grid: kTWO_ROWS covers rows / 2 units; kPREFETCH one row a unit here, prefetchGrid sets its chunk.
+inline RowLaunch planRows(RowShape requested, int64_t rows, int64_t hidden, int32_t elems, bool aligned) noexcept
 {
     if (isRowsShape(requested))
     {
@@ -401,14 +401,8 @@ inline RowLaunch planRows(RowShape requested, int64_t rows, int64_t hidden, int3
         {
             return plan;
         }
-        int64_t const perUnit = requested == RowShape::kTWO_ROWS ? 2
-            : requested == RowShape::kPREFETCH                   ? std::max<int64_t>(1, prefetchRows)
-                                                                 : 1;
+        int64_t const perUnit = requested == RowShape::kTWO_ROWS ? 2 : 1;
         plan.blocks = std::min<int64_t>(ceilDiv(rows, perUnit * plan.rowsPerBlock), kMaxGridX);
-        if (requested == RowShape::kPREFETCH)
-        {
-            plan.chunk = ceilDiv(rows, plan.blocks * plan.rowsPerBlock);
-        }
         return plan;
     }
     RowLaunch plan;
@@ -442,6 +436,20 @@ inline RowLaunch planRows(RowShape requested, int64_t rows, int64_t hidden, int3
     plan.threads = kGenericThreads;
     plan.blocks = std::min<int64_t>(rows, kMaxGridX);
     return plan;
+}
+
+//! The prefetch shape's grid: each unit walks a chunk of rows in order. \p residentUnits: how many units
+//! the device holds at once (SMs x resident blocks x units a block, from the occupancy API at launch: no
+//! chip constant). A chunk of rows / residentUnits rows, between \p groupRows and \p maxRows and a
+//! multiple of groupRows: rows that do not fill the device twice keep one group a unit (no serial rows
+//! where the units could run side by side); the grid never exceeds kMaxGridX blocks (the chunk grows).
+inline void prefetchGrid(RowLaunch& plan, int64_t rows, int64_t residentUnits, int32_t groupRows, int32_t maxRows) noexcept
+{
+    int64_t const group = std::max<int32_t>(1, groupRows);
+    int64_t perUnit = std::max<int64_t>(group, std::min<int64_t>(maxRows, rows / std::max<int64_t>(1, residentUnits)));
+    perUnit = ceilDiv(perUnit, group) * group;
+    plan.blocks = std::max<int64_t>(1, std::min<int64_t>(ceilDiv(rows, perUnit * plan.rowsPerBlock), kMaxGridX));
+    plan.chunk = ceilDiv(ceilDiv(rows, plan.blocks * plan.rowsPerBlock), group) * group;
 }
 
 } // namespace rownorm

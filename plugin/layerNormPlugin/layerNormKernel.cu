@@ -361,44 +361,61 @@ cudaError_t launchRegisters(RowLaunch const& plan, T const* x, T const* gamma, T
     return cudaPeekAtLastError();
 }
 
-//! The rows kernels of \p plan (the warp or block layout planRows chose for a rows shape).
+//! One rows kernel: kernel<T, kVpt, kWarpPerRow, kRows, kPrefetch, kWeightsFirst> of \p plan (the warp
+//! or block layout planRows chose for a rows shape). kPrefetch: the grid and chunk from prefetchGrid, with
+//! the device's resident units from the occupancy API, at most \p maxRows rows a unit.
+template <typename T, int32_t kVpt, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRowsVpt(RowLaunch plan, T const* x, T const* gamma, T const* beta, T* y, int64_t rows,
+    int32_t hidden, float eps, int32_t maxRows, cudaStream_t stream) noexcept
+{
+    auto const kernel = layerNormRowsKernel<T, kVpt, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>;
+    int64_t chunk = 0;
+    if constexpr (kPrefetch)
+    {
+        int device = 0;
+        int sms = 0;
+        int perSm = 0;
+        cudaError_t status = cudaGetDevice(&device);
+        status = status == cudaSuccess ? cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) : status;
+        status = status == cudaSuccess ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, plan.threads, 0)
+                                       : status;
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        rownorm::prefetchGrid(plan, rows, int64_t{sms} * perSm * plan.rowsPerBlock, kRows, maxRows);
+        chunk = plan.chunk;
+    }
+    kernel<<<dim3(static_cast<uint32_t>(plan.blocks)), dim3(static_cast<uint32_t>(plan.threads)), 0, stream>>>(
+        x, gamma, beta, y, rows, hidden, eps, chunk);
+    return cudaPeekAtLastError();
+}
+
 template <typename T, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
 cudaError_t launchRows(RowLaunch const& plan, T const* x, T const* gamma, T const* beta, T* y, int64_t rows,
-    int32_t hidden, float eps, cudaStream_t stream) noexcept
+    int32_t hidden, float eps, int32_t maxRows, cudaStream_t stream) noexcept
 {
-    dim3 const grid(static_cast<uint32_t>(plan.blocks));
-    dim3 const block(static_cast<uint32_t>(plan.threads));
-    int64_t const chunk = kPrefetch ? plan.chunk : 0;
     switch (plan.vectorsPerThread)
     {
     case 1:
-        layerNormRowsKernel<T, 1, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>
-            <<<grid, block, 0, stream>>>(x, gamma, beta, y, rows, hidden, eps, chunk);
-        break;
+        return launchRowsVpt<T, 1, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
     case 2:
-        layerNormRowsKernel<T, 2, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>
-            <<<grid, block, 0, stream>>>(x, gamma, beta, y, rows, hidden, eps, chunk);
-        break;
+        return launchRowsVpt<T, 2, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
     case 4:
-        layerNormRowsKernel<T, 4, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>
-            <<<grid, block, 0, stream>>>(x, gamma, beta, y, rows, hidden, eps, chunk);
-        break;
+        return launchRowsVpt<T, 4, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
     case 8:
-        layerNormRowsKernel<T, 8, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>
-            <<<grid, block, 0, stream>>>(x, gamma, beta, y, rows, hidden, eps, chunk);
-        break;
+        return launchRowsVpt<T, 8, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
     default: return cudaErrorInvalidValue;
     }
-    return cudaPeekAtLastError();
 }
 
 template <typename T, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
 cudaError_t launchRowsShape(RowLaunch const& plan, T const* x, T const* gamma, T const* beta, T* y, int64_t rows,
-    int32_t hidden, float eps, cudaStream_t stream) noexcept
+    int32_t hidden, float eps, cudaStream_t stream, int32_t maxRows = rownorm::kPrefetchRows) noexcept
 {
     return plan.shape == RowShape::kWARP
-        ? launchRows<T, true, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, stream)
-        : launchRows<T, false, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, stream);
+        ? launchRows<T, true, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream)
+        : launchRows<T, false, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
 }
 
 template <typename T>
