@@ -21,6 +21,26 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER_NORM = ROOT / "ops" / "layer_norm"
 RMS_NORM = ROOT / "ops" / "residual_rms_norm"
 PLUGINS = ("layer_norm_plugin", "residual_rms_norm_plugin")
+PLUGIN_DIR = ROOT / "plugin"
+
+
+def header_default_kernel(folder: str, header: str, table: str) -> str:
+    """The kernel field's default as the C++ plugin has it (k...DefaultKernelId in the kernel header, an
+    enumerator of the one table), by name: the spec's variants.default must be the same kernel."""
+    text = (PLUGIN_DIR / folder / header).read_text()
+    enumerator = re.search(r"DefaultKernelId = static_cast<int32_t>\(\w+::(\w+)\);", text)
+    assert enumerator is not None, f"{header}: no k...DefaultKernelId line"
+    rows = re.findall(r"^TPB_\w+_KERNEL\((\d+), (\w+), (\w+), \w+\)", (PLUGIN_DIR / folder / table).read_text(), re.M)
+    names = {e: n for _, e, n in rows}
+    assert enumerator.group(1) in names, f"{header}: {enumerator.group(1)} is not in {table}"
+    return names[enumerator.group(1)]
+
+
+DEFAULT_KERNEL = {
+    "layer_norm": header_default_kernel("layerNormPlugin", "layerNormKernel.h", "layerNormKernels.def"),
+    "residual_rms_norm": header_default_kernel("residualRmsNormPlugin", "residualRmsNormKernel.h",
+                                               "residualRmsNormKernels.def"),
+}
 SHAPES = [(16, 256), (3, 1024), (2, 4096), (1, 8192), (2, 3, 1000), (5, 7), (4, 1)]
 
 
@@ -31,7 +51,7 @@ def test_every_plugin_spec_names_an_existing_twin_of_the_same_function() -> None
             twin = OPERATORS[spec.native_operator]
             assert twin.implementation == "native" and twin.function == spec.function == name
             assert [f.name for f in spec.fields] == ["eps", "kernel", "kernel_table"]
-            assert spec.variants is not None and spec.variants.default == "registers"
+            assert spec.variants is not None and spec.variants.default == DEFAULT_KERNEL[name]
     assert OPERATORS["layer_norm_plugin_naive"].kernel == "naive"
     assert OPERATORS["residual_rms_norm_plugin"].outputs == ("y", "h")
 

@@ -30,7 +30,7 @@ constexpr int32_t kLayerNormKernelCount = 0
     ;
 
 //! The fastest shape where the row fits the registers (warp or block per row by the hidden size).
-constexpr int32_t kLayerNormDefaultKernelId = static_cast<int32_t>(LayerNormKernel::kREGISTERS);
+constexpr int32_t kLayerNormDefaultKernelId = static_cast<int32_t>(LayerNormKernel::kPREFETCH);
 
 //! Stable lowercase name ("naive", "registers", ...); nullptr when not a valid id.
 char const* layerNormKernelName(int32_t kernel) noexcept;

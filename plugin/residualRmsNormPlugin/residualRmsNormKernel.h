@@ -30,7 +30,7 @@ constexpr int32_t kResidualRmsNormKernelCount = 0
 #undef TPB_RESIDUAL_RMS_NORM_KERNEL
     ;
 
-constexpr int32_t kResidualRmsNormDefaultKernelId = static_cast<int32_t>(ResidualRmsNormKernel::kREGISTERS);
+constexpr int32_t kResidualRmsNormDefaultKernelId = static_cast<int32_t>(ResidualRmsNormKernel::kPREFETCH);
 
 //! Stable lowercase name ("naive", "registers", ...); nullptr when not a valid id.
 char const* residualRmsNormKernelName(int32_t kernel) noexcept;
