@@ -42,6 +42,11 @@ std::vector<probe::RowVariant> extras()
             [](probe::RowArgs const& a, cudaStream_t s) {
                 return residualRmsNormExtra<T, 1, true, true>(a, RowShape::kPREFETCH, rownorm::kPrefetchRows, s);
             }},
+        // the block layout at every hidden (prefetch takes a warp a row up to 8 vectors a lane: hidden 1024)
+        {"x_prefetch_block",
+            [](probe::RowArgs const& a, cudaStream_t s) {
+                return residualRmsNormExtra<T, 1, true, false>(a, RowShape::kBLOCK, rownorm::kPrefetchRows, s);
+            }},
         {"x_two_rows_prefetch",
             [](probe::RowArgs const& a, cudaStream_t s) {
                 return residualRmsNormExtra<T, 2, true, false>(a, RowShape::kTWO_ROWS, 2 * rownorm::kPrefetchRows, s);
