@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -301,3 +302,16 @@ def test_the_row_norms_run_through_every_rule_on_the_cpu(norm_project: Path) -> 
         sorted(NORM_OPS)
     summary = (tables / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary and "layer_norm_plugin ÷ layer_norm_native" in summary
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the planner is in a CUDA header; no GPU needed)")
+def test_the_row_launch_planner_covers_every_row(tmp_path: Path) -> None:
+    """plugin/tests/rowNormPlanCheck.cu, host only: the rows shapes' plans (prefetch chunks from the
+    occupancy-derived resident units, row pairs) reach every row under the grid cap, with planted short
+    chunks and grids caught by the same checks."""
+    exe = tmp_path / "row_norm_plan_check"
+    build = subprocess.run(["nvcc", "-std=c++17", "-I", str(PLUGIN_DIR / "common"), "-o", str(exe),
+                            str(PLUGIN_DIR / "tests" / "rowNormPlanCheck.cu")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and ", 0 failed" in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
