@@ -239,12 +239,25 @@ void sweep(bool rms, RowNormDataType dtype, Buffers& buf, std::vector<int64_t> c
             fill<T>(static_cast<T*>(const_cast<void*>(a.beta)), hidden, hidden, -0.5F, 0.5F, 0.0F, 41U, stream);
             int64_t const costBytes = rms ? (4 * n + hidden) * item : (2 * n + 2 * hidden) * item;
             int64_t const copyVectors = costBytes / 2 / 16;
+            // a variant that cannot launch here (an error the launch returns) is reported and left out, so
+            // one bad shape does not cost the run; an error inside a kernel is sticky and ends the probe
             std::vector<Timed> timed;
-            for (RowVariant const& v : variants)
+            std::vector<size_t> variantOf; // timed index -> variants index
+            for (size_t i = 0; i < variants.size(); ++i)
             {
-                RowVariant const copy = v;
-                timed.push_back({v.name, [copy, a](cudaStream_t s) { PROBE_CHECK(copy.launch(a, s)); }, false});
+                RowVariant const copy = variants[i];
+                cudaError_t const status = copy.launch(a, stream);
+                if (status != cudaSuccess)
+                {
+                    std::printf("%s,%s,%lld,%lld,%s,,%lld,,,,LAUNCH_ERROR %s\n", op, dtypeName(dtype),
+                        static_cast<long long>(hidden), static_cast<long long>(rows), copy.name.c_str(),
+                        static_cast<long long>(costBytes), cudaGetErrorString(status));
+                    continue;
+                }
+                timed.push_back({copy.name, [copy, a](cudaStream_t s) { PROBE_CHECK(copy.launch(a, s)); }, false});
+                variantOf.push_back(i);
             }
+            PROBE_CHECK(cudaStreamSynchronize(stream));
             uint4 const* copyIn = reinterpret_cast<uint4 const*>(buf.in.b());
             uint4* copyOut = reinterpret_cast<uint4*>(buf.out.b());
             timed.push_back({"copy_b256", [=](cudaStream_t s) {
@@ -318,7 +331,7 @@ void sweep(bool rms, RowNormDataType dtype, Buffers& buf, std::vector<int64_t> c
                 if (!timed[v].isCopy)
                 {
                     PROBE_CHECK(cudaMemsetAsync(buf.out.p, 0xFF, static_cast<size_t>(2 * nBytes), stream));
-                    PROBE_CHECK(variants[v].launch(a, stream));
+                    PROBE_CHECK(variants[variantOf[v]].launch(a, stream));
                     diff = maxAbsDiff<T>(a.y, refArgs.y, n, buf.sink + 1, stream);
                     if (rms)
                     {
