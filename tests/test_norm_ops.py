@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER_NORM = ROOT / "ops" / "layer_norm"
 RMS_NORM = ROOT / "ops" / "residual_rms_norm"
 PLUGINS = ("layer_norm_plugin", "residual_rms_norm_plugin")
+PLUGIN_DIR = ROOT / "plugin"
+
+
+def header_default_kernel(folder: str, header: str, table: str) -> str:
+    """The kernel field's default as the C++ plugin has it (k...DefaultKernelId in the kernel header, an
+    enumerator of the one table), by name: the spec's variants.default must be the same kernel."""
+    text = (PLUGIN_DIR / folder / header).read_text()
+    enumerator = re.search(r"DefaultKernelId = static_cast<int32_t>\(\w+::(\w+)\);", text)
+    assert enumerator is not None, f"{header}: no k...DefaultKernelId line"
+    rows = re.findall(r"^TPB_\w+_KERNEL\((\d+), (\w+), (\w+), \w+\)", (PLUGIN_DIR / folder / table).read_text(), re.M)
+    names = {e: n for _, e, n in rows}
+    assert enumerator.group(1) in names, f"{header}: {enumerator.group(1)} is not in {table}"
+    return names[enumerator.group(1)]
+
+
+DEFAULT_KERNEL = {
+    "layer_norm": header_default_kernel("layerNormPlugin", "layerNormKernel.h", "layerNormKernels.def"),
+    "residual_rms_norm": header_default_kernel("residualRmsNormPlugin", "residualRmsNormKernel.h",
+                                               "residualRmsNormKernels.def"),
+}
 SHAPES = [(16, 256), (3, 1024), (2, 4096), (1, 8192), (2, 3, 1000), (5, 7), (4, 1)]
 
 
@@ -31,7 +52,7 @@ def test_every_plugin_spec_names_an_existing_twin_of_the_same_function() -> None
             twin = OPERATORS[spec.native_operator]
             assert twin.implementation == "native" and twin.function == spec.function == name
             assert [f.name for f in spec.fields] == ["eps", "kernel", "kernel_table"]
-            assert spec.variants is not None and spec.variants.default == "registers"
+            assert spec.variants is not None and spec.variants.default == DEFAULT_KERNEL[name]
     assert OPERATORS["layer_norm_plugin_naive"].kernel == "naive"
     assert OPERATORS["residual_rms_norm_plugin"].outputs == ("y", "h")
 
@@ -281,3 +302,16 @@ def test_the_row_norms_run_through_every_rule_on_the_cpu(norm_project: Path) -> 
         sorted(NORM_OPS)
     summary = (tables / "summary.md").read_text()
     assert "CPU timings, not TensorRT" in summary and "layer_norm_plugin ÷ layer_norm_native" in summary
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the planner is in a CUDA header; no GPU needed)")
+def test_the_row_launch_planner_covers_every_row(tmp_path: Path) -> None:
+    """plugin/tests/rowNormPlanCheck.cu, host only: the rows shapes' plans (prefetch chunks from the
+    occupancy-derived resident units, row pairs) reach every row under the grid cap, with planted short
+    chunks and grids caught by the same checks."""
+    exe = tmp_path / "row_norm_plan_check"
+    build = subprocess.run(["nvcc", "-std=c++17", "-I", str(PLUGIN_DIR / "common"), "-o", str(exe),
+                            str(PLUGIN_DIR / "tests" / "rowNormPlanCheck.cu")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and ", 0 failed" in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]

@@ -134,6 +134,170 @@ __global__ void __launch_bounds__(kWarpPerRow ? rownorm::kWarpRowThreads : rowno
     }
 }
 
+//! The rows shapes (rownorm::RowShape kPREFETCH, kTWO_ROWS, kWEIGHTS_FIRST; the same numerics as
+//! layerNormRegistersKernel, the same order of sums within a thread). A unit (a warp, or the block) holds
+//! kRows rows as raw 16-byte vectors (kVpt a thread and row) and reduces them together (two barriers per
+//! pass for all kRows rows). kPrefetch: the unit walks its chunk of rows in order and issues the next
+//! group's loads before it reduces the current one. kWeightsFirst: each row's gamma and beta are loaded (raw)
+//! before its x, and x through L1::no_allocate.
+template <typename T, int32_t kVpt, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+__global__ void __launch_bounds__(kWarpPerRow ? rownorm::kWarpRowThreads : rownorm::kBlockMaxThreads)
+    layerNormRowsKernel(T const* __restrict__ x, T const* __restrict__ gamma, T const* __restrict__ beta,
+        T* __restrict__ y, int64_t rows, int32_t hidden, float eps, int64_t chunk)
+{
+    constexpr int32_t kE = Vec<T>::kElems;
+    __shared__ float shared[rownorm::kMaxWarps * 2 * kRows];
+    int32_t const vectors = hidden / kE;
+    float const h = static_cast<float>(hidden);
+    rownorm::RowRange const rr = rownorm::rowRange<kWarpPerRow, kRows>(rows, chunk);
+    // the raw rows [row, row + kRows) (rows at or past end, vectors past the row: zeros, never read back)
+    auto load = [&](int64_t row, uint4 (&buf)[kRows][kVpt]) {
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                int32_t const idx = rr.lane + k * rr.stride;
+                buf[j][k] = row + j < rr.end && idx < vectors
+                    ? rownorm::loadRaw<kWeightsFirst>(x + (row + j) * hidden + static_cast<int64_t>(idx) * kE)
+                    : make_uint4(0, 0, 0, 0);
+            }
+        }
+    };
+    uint4 cur[kRows][kVpt];
+    if constexpr (kPrefetch)
+    {
+        load(rr.row, cur);
+    }
+    // uniform over the unit: warp (shuffles) or block (barriers)
+    for (int64_t row = rr.row; row < rr.end; row += rr.step)
+    {
+        // kWeightsFirst: this row's weights, issued before its x (raw; in every iteration, not hoisted out of
+        // the loop: a loop-invariant copy would be converted to floats once, twice the registers for 16-bit)
+        uint4 gw[kWeightsFirst ? kVpt : 1];
+        uint4 bw[kWeightsFirst ? kVpt : 1];
+        if constexpr (kWeightsFirst)
+        {
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                int32_t const idx = rr.lane + k * rr.stride;
+                gw[k] = idx < vectors ? rownorm::loadRawLdg(gamma + static_cast<int64_t>(idx) * kE) : make_uint4(0, 0, 0, 0);
+                bw[k] = idx < vectors ? rownorm::loadRawLdg(beta + static_cast<int64_t>(idx) * kE) : make_uint4(0, 0, 0, 0);
+            }
+        }
+        uint4 next[kRows][kVpt];
+        if constexpr (kPrefetch)
+        {
+            load(row + kRows, next); // in flight while this group is reduced and written
+        }
+        else
+        {
+            load(row, cur);
+        }
+        float sum[kRows];
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+            sum[j] = 0.0F;
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                if (rr.lane + k * rr.stride < vectors)
+                {
+                    float v[kE];
+                    rownorm::unpack<T>(cur[j][k], v);
+#pragma unroll
+                    for (int32_t i = 0; i < kE; ++i)
+                    {
+                        sum[j] += v[i];
+                    }
+                }
+            }
+        }
+        rownorm::rowSumN<kWarpPerRow, kRows>(sum, shared);
+        float m[kRows];
+        float s[2 * kRows];
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+            m[j] = sum[j] / h;
+            s[2 * j] = 0.0F;
+            s[2 * j + 1] = 0.0F;
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                if (rr.lane + k * rr.stride < vectors)
+                {
+                    float v[kE];
+                    rownorm::unpack<T>(cur[j][k], v);
+#pragma unroll
+                    for (int32_t i = 0; i < kE; ++i)
+                    {
+                        float const d = v[i] - m[j];
+                        s[2 * j] += d;
+                        s[2 * j + 1] = fmaf(d, d, s[2 * j + 1]);
+                    }
+                }
+            }
+        }
+        rownorm::rowSumN<kWarpPerRow, 2 * kRows>(s, shared);
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+            float const c = s[2 * j] / h;
+            float const var = fmaxf((s[2 * j + 1] - s[2 * j] * c) / h, 0.0F);
+            float const rstd = rsqrtf(var + eps);
+            if (row + j < rr.end)
+            {
+                T* yr = y + (row + j) * hidden;
+#pragma unroll
+                for (int32_t k = 0; k < kVpt; ++k)
+                {
+                    int32_t const idx = rr.lane + k * rr.stride;
+                    if (idx < vectors)
+                    {
+                        float v[kE];
+                        float g[kE];
+                        float b[kE];
+                        rownorm::unpack<T>(cur[j][k], v);
+                        if constexpr (kWeightsFirst)
+                        {
+                            rownorm::unpack<T>(gw[k], g);
+                            rownorm::unpack<T>(bw[k], b);
+                        }
+                        else
+                        {
+                            rownorm::unpack<T>(rownorm::loadRawLdg(gamma + static_cast<int64_t>(idx) * kE), g);
+                            rownorm::unpack<T>(rownorm::loadRawLdg(beta + static_cast<int64_t>(idx) * kE), b);
+                        }
+#pragma unroll
+                        for (int32_t i = 0; i < kE; ++i)
+                        {
+                            float const d = v[i] - m[j];
+                            v[i] = fmaf((d - c) * rstd, g[i], b[i]);
+                        }
+                        rownorm::storeVector(yr + static_cast<int64_t>(idx) * kE, v);
+                    }
+                }
+            }
+        }
+        if constexpr (kPrefetch)
+        {
+#pragma unroll
+            for (int32_t j = 0; j < kRows; ++j)
+            {
+#pragma unroll
+                for (int32_t k = 0; k < kVpt; ++k)
+                {
+                    cur[j][k] = next[j][k];
+                }
+            }
+        }
+    }
+}
+
 //! The generic (and naive) kernel: a block per row, one scalar element per thread and step, three
 //! passes over the row in global memory (the second and third mostly from L1/L2). Any hidden, any
 //! alignment; the same numerics as the register kernels.
@@ -197,6 +361,63 @@ cudaError_t launchRegisters(RowLaunch const& plan, T const* x, T const* gamma, T
     return cudaPeekAtLastError();
 }
 
+//! One rows kernel: kernel<T, kVpt, kWarpPerRow, kRows, kPrefetch, kWeightsFirst> of \p plan (the warp
+//! or block layout planRows chose for a rows shape). kPrefetch: the grid and chunk from prefetchGrid, with
+//! the device's resident units from the occupancy API, at most \p maxRows rows a unit.
+template <typename T, int32_t kVpt, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRowsVpt(RowLaunch plan, T const* x, T const* gamma, T const* beta, T* y, int64_t rows,
+    int32_t hidden, float eps, int32_t maxRows, cudaStream_t stream) noexcept
+{
+    auto const kernel = layerNormRowsKernel<T, kVpt, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>;
+    int64_t chunk = 0;
+    if constexpr (kPrefetch)
+    {
+        int device = 0;
+        int sms = 0;
+        int perSm = 0;
+        cudaError_t status = cudaGetDevice(&device);
+        status = status == cudaSuccess ? cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) : status;
+        status = status == cudaSuccess ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, plan.threads, 0)
+                                       : status;
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        rownorm::prefetchGrid(plan, rows, int64_t{sms} * perSm * plan.rowsPerBlock, kRows, maxRows);
+        chunk = plan.chunk;
+    }
+    kernel<<<dim3(static_cast<uint32_t>(plan.blocks)), dim3(static_cast<uint32_t>(plan.threads)), 0, stream>>>(
+        x, gamma, beta, y, rows, hidden, eps, chunk);
+    return cudaPeekAtLastError();
+}
+
+template <typename T, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRows(RowLaunch const& plan, T const* x, T const* gamma, T const* beta, T* y, int64_t rows,
+    int32_t hidden, float eps, int32_t maxRows, cudaStream_t stream) noexcept
+{
+    switch (plan.vectorsPerThread)
+    {
+    case 1:
+        return launchRowsVpt<T, 1, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
+    case 2:
+        return launchRowsVpt<T, 2, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
+    case 4:
+        return launchRowsVpt<T, 4, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
+    case 8:
+        return launchRowsVpt<T, 8, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+template <typename T, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRowsShape(RowLaunch const& plan, T const* x, T const* gamma, T const* beta, T* y, int64_t rows,
+    int32_t hidden, float eps, cudaStream_t stream, int32_t maxRows = rownorm::kPrefetchRows) noexcept
+{
+    return plan.shape == RowShape::kWARP
+        ? launchRows<T, true, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream)
+        : launchRows<T, false, kRows, kPrefetch, kWeightsFirst>(plan, x, gamma, beta, y, rows, hidden, eps, maxRows, stream);
+}
+
 template <typename T>
 cudaError_t launchTyped(void const* x, void const* gamma, void const* beta, void* y, int64_t rows, int64_t hidden,
     float eps, RowShape shape, cudaStream_t stream) noexcept
@@ -208,6 +429,18 @@ cudaError_t launchTyped(void const* x, void const* gamma, void const* beta, void
     bool const aligned = rownorm::aligned16(x) && rownorm::aligned16(gamma) && rownorm::aligned16(beta)
         && rownorm::aligned16(y);
     RowLaunch const plan = rownorm::planRows(shape, rows, hidden, Vec<T>::kElems, aligned);
+    if (plan.shape != RowShape::kGENERIC && rownorm::isRowsShape(shape))
+    {
+        int32_t const hid = static_cast<int32_t>(hidden);
+        switch (shape)
+        {
+        case RowShape::kPREFETCH:
+            return launchRowsShape<T, 1, true, false>(plan, xt, gt, bt, yt, rows, hid, eps, stream);
+        case RowShape::kTWO_ROWS:
+            return launchRowsShape<T, 2, false, false>(plan, xt, gt, bt, yt, rows, hid, eps, stream);
+        default: return launchRowsShape<T, 1, false, true>(plan, xt, gt, bt, yt, rows, hid, eps, stream);
+        }
+    }
     switch (plan.shape)
     {
     case RowShape::kWARP:

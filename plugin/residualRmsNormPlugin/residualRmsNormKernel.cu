@@ -108,6 +108,146 @@ __global__ void __launch_bounds__(kWarpPerRow ? rownorm::kWarpRowThreads : rowno
     }
 }
 
+//! The rows shapes (rownorm::RowShape kPREFETCH, kTWO_ROWS, kWEIGHTS_FIRST; the numerics of
+//! residualRmsNormRegistersKernel, the same order of sums within a thread; see layerNormKernel.cu's twin).
+//! x and r arrive as raw 16-byte vectors; h is held in fp32 from the add to y. kPrefetch: the unit walks its
+//! chunk of rows in order and issues the next group's x and r loads before it reduces the current one.
+//! kWeightsFirst: each row's gamma is loaded (raw) before its x and r, and x and r through L1::no_allocate.
+template <typename T, int32_t kVpt, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+__global__ void __launch_bounds__(kWarpPerRow ? rownorm::kWarpRowThreads : rownorm::kBlockMaxThreads)
+    residualRmsNormRowsKernel(T const* __restrict__ x, T const* __restrict__ r, T const* __restrict__ gamma,
+        T* __restrict__ y, T* __restrict__ hOut, int64_t rows, int32_t hidden, float eps, int64_t chunk)
+{
+    constexpr int32_t kE = Vec<T>::kElems;
+    __shared__ float shared[rownorm::kMaxWarps * kRows];
+    int32_t const vectors = hidden / kE;
+    float const hf = static_cast<float>(hidden);
+    rownorm::RowRange const rr = rownorm::rowRange<kWarpPerRow, kRows>(rows, chunk);
+    // the raw rows [row, row + kRows) of x and r (rows at or past end, vectors past the row: zeros, unused)
+    auto load = [&](int64_t row, uint4 (&bx)[kRows][kVpt], uint4 (&br)[kRows][kVpt]) {
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                int32_t const idx = rr.lane + k * rr.stride;
+                bool const in = row + j < rr.end && idx < vectors;
+                int64_t const at = (row + j) * hidden + static_cast<int64_t>(idx) * kE;
+                bx[j][k] = in ? rownorm::loadRaw<kWeightsFirst>(x + at) : make_uint4(0, 0, 0, 0);
+                br[j][k] = in ? rownorm::loadRaw<kWeightsFirst>(r + at) : make_uint4(0, 0, 0, 0);
+            }
+        }
+    };
+    uint4 cx[kRows][kVpt];
+    uint4 cr[kRows][kVpt];
+    if constexpr (kPrefetch)
+    {
+        load(rr.row, cx, cr);
+    }
+    // uniform over the unit: warp (shuffles) or block (barriers)
+    for (int64_t row = rr.row; row < rr.end; row += rr.step)
+    {
+        uint4 gw[kWeightsFirst ? kVpt : 1]; // kWeightsFirst: issued before x and r, raw, every row
+        if constexpr (kWeightsFirst)
+        {
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                int32_t const idx = rr.lane + k * rr.stride;
+                gw[k] = idx < vectors ? rownorm::loadRawLdg(gamma + static_cast<int64_t>(idx) * kE) : make_uint4(0, 0, 0, 0);
+            }
+        }
+        uint4 nx[kRows][kVpt];
+        uint4 nr[kRows][kVpt];
+        if constexpr (kPrefetch)
+        {
+            load(row + kRows, nx, nr); // in flight while this group is reduced and written
+        }
+        else
+        {
+            load(row, cx, cr);
+        }
+        float v[kRows][kVpt][kE];
+        float sum[kRows];
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+            sum[j] = 0.0F;
+#pragma unroll
+            for (int32_t k = 0; k < kVpt; ++k)
+            {
+                int32_t const idx = rr.lane + k * rr.stride;
+                float rv[kE];
+                rownorm::unpack<T>(cx[j][k], v[j][k]);
+                rownorm::unpack<T>(cr[j][k], rv);
+#pragma unroll
+                for (int32_t i = 0; i < kE; ++i)
+                {
+                    v[j][k][i] += rv[i];
+                }
+                if (idx < vectors)
+                {
+#pragma unroll
+                    for (int32_t i = 0; i < kE; ++i)
+                    {
+                        sum[j] = fmaf(v[j][k][i], v[j][k][i], sum[j]);
+                    }
+                    if (row + j < rr.end)
+                    {
+                        rownorm::storeVector(hOut + (row + j) * hidden + static_cast<int64_t>(idx) * kE, v[j][k]);
+                    }
+                }
+            }
+        }
+        rownorm::rowSumN<kWarpPerRow, kRows>(sum, shared);
+#pragma unroll
+        for (int32_t j = 0; j < kRows; ++j)
+        {
+            float const rstd = rsqrtf(sum[j] / hf + eps);
+            if (row + j < rr.end)
+            {
+#pragma unroll
+                for (int32_t k = 0; k < kVpt; ++k)
+                {
+                    int32_t const idx = rr.lane + k * rr.stride;
+                    if (idx < vectors)
+                    {
+                        float g[kE];
+                        if constexpr (kWeightsFirst)
+                        {
+                            rownorm::unpack<T>(gw[k], g);
+                        }
+                        else
+                        {
+                            rownorm::unpack<T>(rownorm::loadRawLdg(gamma + static_cast<int64_t>(idx) * kE), g);
+                        }
+#pragma unroll
+                        for (int32_t i = 0; i < kE; ++i)
+                        {
+                            v[j][k][i] = v[j][k][i] * rstd * g[i];
+                        }
+                        rownorm::storeVector(y + (row + j) * hidden + static_cast<int64_t>(idx) * kE, v[j][k]);
+                    }
+                }
+            }
+        }
+        if constexpr (kPrefetch)
+        {
+#pragma unroll
+            for (int32_t j = 0; j < kRows; ++j)
+            {
+#pragma unroll
+                for (int32_t k = 0; k < kVpt; ++k)
+                {
+                    cx[j][k] = nx[j][k];
+                    cr[j][k] = nr[j][k];
+                }
+            }
+        }
+    }
+}
+
 //! The generic (and naive) kernel: a block per row, scalar, two passes over global memory (the second
 //! re-reads x and r, mostly from L1/L2). Any hidden, any alignment; the same numerics.
 template <typename T>
@@ -159,6 +299,63 @@ cudaError_t launchRegisters(RowLaunch const& plan, T const* x, T const* r, T con
     return cudaPeekAtLastError();
 }
 
+//! One rows kernel: kernel<T, kVpt, kWarpPerRow, kRows, kPrefetch, kWeightsFirst> of \p plan (the warp
+//! or block layout planRows chose for a rows shape). kPrefetch: the grid and chunk from prefetchGrid, with
+//! the device's resident units from the occupancy API, at most \p maxRows rows a unit.
+template <typename T, int32_t kVpt, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRowsVpt(RowLaunch plan, T const* x, T const* r, T const* gamma, T* y, T* h, int64_t rows,
+    int32_t hidden, float eps, int32_t maxRows, cudaStream_t stream) noexcept
+{
+    auto const kernel = residualRmsNormRowsKernel<T, kVpt, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>;
+    int64_t chunk = 0;
+    if constexpr (kPrefetch)
+    {
+        int device = 0;
+        int sms = 0;
+        int perSm = 0;
+        cudaError_t status = cudaGetDevice(&device);
+        status = status == cudaSuccess ? cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) : status;
+        status = status == cudaSuccess ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, plan.threads, 0)
+                                       : status;
+        if (status != cudaSuccess)
+        {
+            return status;
+        }
+        rownorm::prefetchGrid(plan, rows, int64_t{sms} * perSm * plan.rowsPerBlock, kRows, maxRows);
+        chunk = plan.chunk;
+    }
+    kernel<<<dim3(static_cast<uint32_t>(plan.blocks)), dim3(static_cast<uint32_t>(plan.threads)), 0, stream>>>(
+        x, r, gamma, y, h, rows, hidden, eps, chunk);
+    return cudaPeekAtLastError();
+}
+
+template <typename T, bool kWarpPerRow, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRows(RowLaunch const& plan, T const* x, T const* r, T const* gamma, T* y, T* h, int64_t rows,
+    int32_t hidden, float eps, int32_t maxRows, cudaStream_t stream) noexcept
+{
+    switch (plan.vectorsPerThread)
+    {
+    case 1:
+        return launchRowsVpt<T, 1, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, r, gamma, y, h, rows, hidden, eps, maxRows, stream);
+    case 2:
+        return launchRowsVpt<T, 2, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, r, gamma, y, h, rows, hidden, eps, maxRows, stream);
+    case 4:
+        return launchRowsVpt<T, 4, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, r, gamma, y, h, rows, hidden, eps, maxRows, stream);
+    case 8:
+        return launchRowsVpt<T, 8, kWarpPerRow, kRows, kPrefetch, kWeightsFirst>(plan, x, r, gamma, y, h, rows, hidden, eps, maxRows, stream);
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+template <typename T, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t launchRowsShape(RowLaunch const& plan, T const* x, T const* r, T const* gamma, T* y, T* h, int64_t rows,
+    int32_t hidden, float eps, cudaStream_t stream, int32_t maxRows = rownorm::kPrefetchRows) noexcept
+{
+    return plan.shape == RowShape::kWARP
+        ? launchRows<T, true, kRows, kPrefetch, kWeightsFirst>(plan, x, r, gamma, y, h, rows, hidden, eps, maxRows, stream)
+        : launchRows<T, false, kRows, kPrefetch, kWeightsFirst>(plan, x, r, gamma, y, h, rows, hidden, eps, maxRows, stream);
+}
+
 template <typename T>
 cudaError_t launchTyped(void const* x, void const* r, void const* gamma, void* y, void* h, int64_t rows, int64_t hidden,
     float eps, RowShape shape, cudaStream_t stream) noexcept
@@ -171,6 +368,18 @@ cudaError_t launchTyped(void const* x, void const* r, void const* gamma, void* y
     bool const aligned = rownorm::aligned16(x) && rownorm::aligned16(r) && rownorm::aligned16(gamma)
         && rownorm::aligned16(y) && rownorm::aligned16(h);
     RowLaunch const plan = rownorm::planRows(shape, rows, hidden, Vec<T>::kElems, aligned);
+    if (plan.shape != RowShape::kGENERIC && rownorm::isRowsShape(shape))
+    {
+        int32_t const hid = static_cast<int32_t>(hidden);
+        switch (shape)
+        {
+        case RowShape::kPREFETCH:
+            return launchRowsShape<T, 1, true, false>(plan, xt, rt, gt, yt, ht, rows, hid, eps, stream);
+        case RowShape::kTWO_ROWS:
+            return launchRowsShape<T, 2, false, false>(plan, xt, rt, gt, yt, ht, rows, hid, eps, stream);
+        default: return launchRowsShape<T, 1, false, true>(plan, xt, rt, gt, yt, ht, rows, hid, eps, stream);
+        }
+    }
     switch (plan.shape)
     {
     case RowShape::kWARP:

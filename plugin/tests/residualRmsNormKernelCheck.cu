@@ -167,7 +167,11 @@ struct Shape
 // more than the grid (2^20 blocks or 2^20 x 8 warps: rows stride)
 constexpr Shape kShapes[] = {{1, 1}, {3, 3}, {5, 7}, {37, 64}, {37, 100}, {33, 256}, {17, 1000}, {19, 1024},
     {9, 1028}, {7, 2048}, {6, 4096}, {5, 8192}, {4, 12288}, {4, 16392}, {0, 1024}, {(1 << 20) + 37, 3},
-    {(1 << 23) + 9, 4}};
+    {(1 << 23) + 9, 4},
+    // the rows shapes (prefetch, two_rows, weights_first): row counts that leave the last unit's chunk or pair
+    // short, fewer rows than units, a block of 64 threads whose last vector slots are empty (fp32 520), many
+    // short rows (prefetch chunks of several rows in the warp layout)
+    {67, 1024}, {3, 1024}, {37, 4096}, {13, 8192}, {9, 520}, {(1 << 16) + 3, 8}};
 
 //! Planted faults on a real output: each must make compare() report a bad element.
 void plantedFaults(Tally& tally, cudaStream_t stream)

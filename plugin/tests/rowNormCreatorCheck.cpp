@@ -15,7 +15,7 @@
 using namespace nvinfer1;
 #define CHECK(c) do { if (!(c)) { std::printf("FAIL %s:%d %s\n", __FILE__, __LINE__, #c); ++fails; } } while (0)
 template <typename Creator>
-void run(char const* name, int& fails) {
+void run(char const* name, int32_t kernelCount, int& fails) {
     Creator creator;
     float eps = 1e-5F; int32_t kernel = 2;
     PluginField ok[2] = {PluginField("eps", &eps, PluginFieldType::kFLOAT32, 1), PluginField("kernel", &kernel, PluginFieldType::kINT32, 1)};
@@ -31,7 +31,7 @@ void run(char const* name, int& fails) {
     for (size_t i = 0; i < buf.size(); ++i) { auto c = buf; c[i] ^= 0x10; CHECK(creator.deserializePlugin(name, c.data(), c.size()) == nullptr); }
     float bads[] = {0.0F, -1.0F, NAN, INFINITY};
     for (float b : bads) { PluginField f("eps", &b, PluginFieldType::kFLOAT32, 1); PluginFieldCollection c{1, &f}; CHECK(creator.createPlugin(name, &c) == nullptr); }
-    int32_t badk = 4; PluginField fk("kernel", &badk, PluginFieldType::kINT32, 1); PluginFieldCollection ck{1, &fk}; CHECK(creator.createPlugin(name, &ck) == nullptr);
+    int32_t badk = kernelCount; PluginField fk("kernel", &badk, PluginFieldType::kINT32, 1); PluginFieldCollection ck{1, &fk}; CHECK(creator.createPlugin(name, &ck) == nullptr);
     PluginField typo("Eps", &eps, PluginFieldType::kFLOAT32, 1); PluginFieldCollection ct{1, &typo}; CHECK(creator.createPlugin(name, &ct) == nullptr);
     PluginField two[2] = {PluginField("eps", &eps, PluginFieldType::kFLOAT32, 1), PluginField("eps", &eps, PluginFieldType::kFLOAT32, 1)}; PluginFieldCollection c2{2, two}; CHECK(creator.createPlugin(name, &c2) == nullptr);
     int32_t table[4] = {64, 0, -1, 1}; PluginField tf("kernel_table", table, PluginFieldType::kINT32, 4); PluginFieldCollection tc{1, &tf}; CHECK(creator.createPlugin(name, &tc) != nullptr);
@@ -49,8 +49,8 @@ void run(char const* name, int& fails) {
 int main()
 {
     int fails = 0;
-    run<tpb::LayerNormPluginLegacyCreator>("ln", fails);
-    run<tpb::ResidualRmsNormPluginLegacyCreator>("rms", fails);
+    run<tpb::LayerNormPluginLegacyCreator>("ln", tpb::kLayerNormKernelCount, fails);
+    run<tpb::ResidualRmsNormPluginLegacyCreator>("rms", tpb::kResidualRmsNormKernelCount, fails);
     std::printf("row_norm_creator_check: %d failed\n", fails);
     return fails != 0 ? 1 : 0;
 }

@@ -1,0 +1,81 @@
+// The residual-add + RMSNorm side of the row-norm variant probe (rowNormProbe.h): the product's kernels compiled into
+// this unit (the .cu is included, not linked) so that shapes the product does not ship come from the same
+// templates.
+#include "../residualRmsNormPlugin/residualRmsNormKernel.cu"
+#include "rowNormProbe.h"
+
+namespace tpb
+{
+namespace
+{
+
+//! A rows kernel with a plan the product does not make: \p asShape's layout and grid; kPrefetch: at most
+//! \p chunkRows rows a unit (prefetchGrid, as the product's prefetch with its kPrefetchRows).
+template <typename T, int32_t kRows, bool kPrefetch, bool kWeightsFirst>
+cudaError_t residualRmsNormExtra(probe::RowArgs const& a, RowShape asShape, int32_t chunkRows, cudaStream_t stream)
+{
+    bool const aligned = rownorm::aligned16(a.x) && rownorm::aligned16(a.r) && rownorm::aligned16(a.gamma)
+        && rownorm::aligned16(a.y) && rownorm::aligned16(a.h);
+    RowLaunch const plan = rownorm::planRows(asShape, a.rows, a.hidden, Vec<T>::kElems, aligned);
+    if (plan.shape == RowShape::kGENERIC || a.rows == 0)
+    {
+        return cudaErrorInvalidValue; // the probe's sizes are always vectorisable
+    }
+    return launchRowsShape<T, kRows, kPrefetch, kWeightsFirst>(plan, static_cast<T const*>(a.x),
+        static_cast<T const*>(a.r), static_cast<T const*>(a.gamma), static_cast<T*>(a.y), static_cast<T*>(a.h),
+        a.rows, static_cast<int32_t>(a.hidden), a.eps, stream, chunkRows);
+}
+
+template <typename T>
+std::vector<probe::RowVariant> extras()
+{
+    return {
+        {"x_prefetch_r2",
+            [](probe::RowArgs const& a, cudaStream_t s) {
+                return residualRmsNormExtra<T, 1, true, false>(a, RowShape::kPREFETCH, 2, s);
+            }},
+        {"x_prefetch_r8",
+            [](probe::RowArgs const& a, cudaStream_t s) {
+                return residualRmsNormExtra<T, 1, true, false>(a, RowShape::kPREFETCH, 8, s);
+            }},
+        {"x_prefetch_weights_first",
+            [](probe::RowArgs const& a, cudaStream_t s) {
+                return residualRmsNormExtra<T, 1, true, true>(a, RowShape::kPREFETCH, rownorm::kPrefetchRows, s);
+            }},
+        // the block layout at every hidden (prefetch takes a warp a row up to 8 vectors a lane: hidden 1024)
+        {"x_prefetch_block",
+            [](probe::RowArgs const& a, cudaStream_t s) {
+                return residualRmsNormExtra<T, 1, true, false>(a, RowShape::kBLOCK, rownorm::kPrefetchRows, s);
+            }},
+        {"x_two_rows_prefetch",
+            [](probe::RowArgs const& a, cudaStream_t s) {
+                return residualRmsNormExtra<T, 2, true, false>(a, RowShape::kTWO_ROWS, 2 * rownorm::kPrefetchRows, s);
+            }},
+    };
+}
+
+} // namespace
+
+namespace probe
+{
+
+std::vector<RowVariant> residualRmsNormVariants(RowNormDataType dtype)
+{
+    std::vector<RowVariant> v;
+    for (int32_t id = 0; id < kResidualRmsNormKernelCount; ++id)
+    {
+        auto const kernel = static_cast<ResidualRmsNormKernel>(id);
+        v.push_back({residualRmsNormKernelName(id), [kernel, dtype](RowArgs const& a, cudaStream_t s) {
+                         return launchResidualRmsNorm(
+                             a.x, a.r, a.gamma, a.y, a.h, a.rows, a.hidden, a.eps, dtype, kernel, s);
+                     }});
+    }
+    for (RowVariant& e : dtype == RowNormDataType::kFLOAT ? extras<float>() : extras<__half>())
+    {
+        v.push_back(std::move(e));
+    }
+    return v;
+}
+
+} // namespace probe
+} // namespace tpb
