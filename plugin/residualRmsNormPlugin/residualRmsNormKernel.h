@@ -30,10 +30,11 @@ constexpr int32_t kResidualRmsNormKernelCount = 0
 #undef TPB_RESIDUAL_RMS_NORM_KERNEL
     ;
 
-//! The kernel field's default: prefetch, the best guess before the H100 probe of issue 24
-//! (plugin/probes/run_row_norm_probe.sh). The ops' plugin specs' variants.default names the same kernel
-//! (tests/test_norm_ops.py holds them together).
-constexpr int32_t kResidualRmsNormDefaultKernelId = static_cast<int32_t>(ResidualRmsNormKernel::kPREFETCH);
+//! The kernel field's default: registers, the kernel measured on the H100 (86-88 % of the copy ceiling,
+//! 2026-12-06); prefetch, two_rows and weights_first await the probe of issue 24
+//! (plugin/probes/run_row_norm_probe.sh), after which the winner becomes the default.
+//! The ops' plugin specs' variants.default names the same kernel (tests/test_norm_ops.py holds them together).
+constexpr int32_t kResidualRmsNormDefaultKernelId = static_cast<int32_t>(ResidualRmsNormKernel::kREGISTERS);
 
 //! Stable lowercase name ("naive", "registers", ...); nullptr when not a valid id.
 char const* residualRmsNormKernelName(int32_t kernel) noexcept;
