@@ -459,20 +459,15 @@ def chance_rate(k: float) -> float:
     return float(2 * sps.norm.sf(k))
 
 
-def _grouped(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> str:
-    """Rows only on one side, grouped by the first key column (and the second where the first is one value)."""
-    if not rows:
-        return ""
-    col = keys[0]
-    groups = Counter(str(r[col]) for r in rows)
-    if len(groups) == 1 and len(keys) > 1:
-        col = keys[1]
-        groups = Counter(str(r[col]) for r in rows)
-    return f"by {col}: " + ", ".join(f"{v} ({n})" for v, n in groups.most_common())
+def _grouped(rows: list[dict[str, Any]], group: tuple[str, ...]) -> str:
+    """Rows counted by the table's group columns (Rule.group, or its first key column)."""
+    counts = Counter(" ".join(str(r[g]) for g in group) for r in rows)
+    return f"by {' and '.join(group)}: " + ", ".join(f"{v} ({n})" for v, n in counts.most_common())
 
 
 def table_lines(r: TableReport, k: float, strict: bool) -> list[str]:
     keys = RULES[r.name].keys
+    group = RULES[r.name].group or keys[:1]
     outside = r.outside
     n = len(r.judged)
     verdict = "DIFFERS" if r.differs(strict) else "same"
@@ -494,10 +489,10 @@ def table_lines(r: TableReport, k: float, strict: bool) -> list[str]:
     if r.renamed:
         lines.append(f"  - OLD columns read under their new names: {', '.join(f'{a} -> {b}' for a, b in r.renamed.items())}")
     if r.only_old:
-        lines.append(f"  - only in OLD ({len(r.only_old)}), {_grouped(r.only_old, keys)}; e.g. "
+        lines.append(f"  - only in OLD ({len(r.only_old)}), {_grouped(r.only_old, group)}; e.g. "
                      + "; ".join(_key_text(x) for x in r.only_old[:EXAMPLES]))
     if r.only_new:
-        lines.append(f"  - only in NEW ({len(r.only_new)}), {_grouped(r.only_new, keys)}; e.g. "
+        lines.append(f"  - only in NEW ({len(r.only_new)}), {_grouped(r.only_new, group)}; e.g. "
                      + "; ".join(_key_text(x) for x in r.only_new[:EXAMPLES]))
     for c, changes in r.exact_changes.items():
         lines.append(f"  - exact column {c} changed in {len(changes)} rows: " + "; ".join(changes[:EXAMPLES]))
@@ -506,10 +501,7 @@ def table_lines(r: TableReport, k: float, strict: bool) -> list[str]:
         tail = float(sps.binom.sf(len(outside) - 1, n, rate))
         lines.append(f"  - by chance alone (exact SEs, no drift) {rate * n:.2f} rows would be outside; "
                      f"P(>= {len(outside)}) = {tail:.2g}")
-        group = RULES[r.name].group or keys[:1]
-        by_group = Counter(" ".join(str(j.key[g]) for g in group) for j in outside)
-        lines.append(f"  - outside, by {' and '.join(group)}: "
-                     + ", ".join(f"{g} ({c})" for g, c in by_group.most_common()))
+        lines.append(f"  - outside, {_grouped([j.key for j in outside], group)}")
         lines.append(f"  - the worst {min(WORST, len(outside))}: " + "; ".join(
             f"{_key_text(j.key)} {j.column} {j.old:.4g} -> {j.new:.4g} (x{j.ratio:.4f}, allowed ±{j.allowed:.3g})"
             + (f" [{j.context}]" if j.context else "") for j in outside[:WORST]))
