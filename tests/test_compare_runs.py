@@ -262,3 +262,15 @@ def test_the_committed_h100_reference_against_itself(capsys: pytest.CaptureFixtu
         assert f"- **{name}: same**: {n} rows matched (OLD {n}, NEW {n}); 0 only in OLD, 0 only in NEW" in out
     assert "960 of 960 values within noise, 0 outside" in out  # latency's median_us, row by row
     assert "TensorRT 8.6.1 on NVIDIA H100 80GB HBM3 (backend tensorrt" in out
+
+
+def test_rows_sharing_a_key_are_matched_in_order_and_said_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A table whose rows the rule's keys do not tell apart (a column added since): no crash of the one GPU
+    session's command; the rows are matched in file order and the report says so."""
+    rows = latency_rows("tensorrt")
+    rows.append(replace(rows[0], median_se_us=0.5))
+    old, new = write_run(tmp_path / "old", latency=rows), write_run(tmp_path / "new", latency=rows)
+    status, out, _ = run(old, new, capsys)
+    assert status == 0, out
+    assert "- **latency: same**: 25 rows matched (OLD 25, NEW 25)" in out
+    assert "repeats an earlier row's: OLD 1, NEW 1; matched in file order" in out

@@ -218,6 +218,7 @@ class Table:
     columns: list[str]  # as the file has them (renames applied)
     rows: dict[tuple, dict[str, Any]]
     renamed: dict[str, str]
+    shared_keys: int = 0  # rows whose key columns repeat an earlier row's (key suffixed #2, #3 ...)
 
 
 def table_files(folder: Path) -> dict[str, Path]:
@@ -258,6 +259,7 @@ def read_table(name: str, path: Path) -> Table:
             raise InputError(f"{path}: no key column {key!r} (the {name} table's rows are identified by "
                              f"{', '.join(rule.keys)})")
     rows: dict[tuple, dict[str, Any]] = {}
+    shared = 0
     for line, cells in enumerate(body, 2):
         if len(cells) != len(columns):
             raise InputError(f"{path}:{line}: {len(cells)} cells, the header has {len(columns)}")
@@ -265,11 +267,11 @@ def read_table(name: str, path: Path) -> Table:
         for c, v in defaults.items():
             row.setdefault(c, v)
         key = tuple(row[k] for k in rule.keys)
-        if key in rows:
-            raise InputError(f"{path}:{line}: a second row of {dict(zip(rule.keys, key))} (key columns "
-                             f"{', '.join(rule.keys)})")
+        if key in rows:  # the rule's keys do not identify this table's rows: matched in file order, and said so
+            shared += 1
+            key = (*key, f"#{sum(1 for k in rows if k[:len(rule.keys)] == key) + 1}")
         rows[key] = row
-    return Table(name, path, columns, rows, renamed)
+    return Table(name, path, columns, rows, renamed, shared)
 
 
 @dataclass(frozen=True)
@@ -358,6 +360,7 @@ class TableReport:
     exact_changes: dict[str, list[str]]  # column -> "key: old -> new"
     context_changes: dict[str, str]  # column -> summary
     numbers_judged: bool
+    shared_keys: tuple[int, int] = (0, 0)  # OLD's and NEW's rows that repeat an earlier row's key
 
     @property
     def outside(self) -> list[Judged]:
@@ -418,7 +421,7 @@ def compare_table(old: Table, new: Table, k: float, floor: float, numbers_judged
     context_columns = [c for c in shared if c not in rule.measured and c not in rule.exact and c not in se_columns]
     for key in both:
         o, n = old.rows[key], new.rows[key]
-        key_dict = dict(zip(keys, key))
+        key_dict = _key_dict(keys, key)
         changed_context = [c for c in context_columns if not equal(o.get(c), n.get(c))]
         for c in changed_context:
             context_pairs.setdefault(c, []).append((o[c], n[c]))
@@ -445,11 +448,18 @@ def compare_table(old: Table, new: Table, k: float, floor: float, numbers_judged
         context_pairs.pop(c, None)
     return TableReport(
         name=old.name, old_rows=len(old.rows), new_rows=len(new.rows), matched=len(both),
-        only_old=[dict(zip(keys, key)) for key in old.rows if key not in new_keys],
-        only_new=[dict(zip(keys, key)) for key in new.rows if key not in old_keys],
+        only_old=[_key_dict(keys, key) for key in old.rows if key not in new_keys],
+        only_new=[_key_dict(keys, key) for key in new.rows if key not in old_keys],
         added=added, removed=removed, renamed=old.renamed, judged=judged, exact_changes=exact_changes,
         context_changes={c: _context_summary(c, p) for c, p in sorted(context_pairs.items())},
-        numbers_judged=numbers_judged)
+        numbers_judged=numbers_judged, shared_keys=(old.shared_keys, new.shared_keys))
+
+
+def _key_dict(keys: tuple[str, ...], key: tuple) -> dict[str, Any]:
+    out = dict(zip(keys, key))
+    if len(key) > len(keys):
+        out["occurrence"] = key[-1]
+    return out
 
 
 # --- the report --------------------------------------------------------------------------------------
@@ -482,6 +492,10 @@ def table_lines(r: TableReport, k: float, strict: bool) -> list[str]:
     if r.exact_changes:
         head += f"; exact columns changed: {', '.join(f'{c} ({len(v)})' for c, v in r.exact_changes.items())}"
     lines = [head]
+    if any(r.shared_keys):
+        lines.append(f"  - rows whose key ({', '.join(keys)}) repeats an earlier row's: OLD {r.shared_keys[0]}, "
+                     f"NEW {r.shared_keys[1]}; matched in file order (compare_runs.RULES should name the column "
+                     "that tells them apart)")
     if r.removed:
         lines.append(f"  - columns removed: {', '.join(r.removed)}")
     if r.added:
