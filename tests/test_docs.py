@@ -146,6 +146,12 @@ MAPPED: dict[str, list[str]] = {
     "results/s1": ["tests/test_verdict.py::test_the_false_positive_script_counts_aa_pairs_and_planted_slowdowns"],
     ". /opt/trtkit/env.sh && bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-2026-12-06-verdict": [
         "workflow/scripts/verdict_gpu_check.sh: run_case naive --candidate-kernel naive"],
+    # docs/development.md: the GPU session's answer to issue 23's "the same tables as before" (results/default
+    # needs the default DAG on an H100); its test runs the same command on the committed reference against itself
+    ".venv/bin/python workflow/scripts/compare_runs.py docs/runs/h100-2026-11-24d results/default/tables --out "
+    "results/default/compare_runs.md": ["tests/test_compare_runs.py::test_the_committed_h100_reference_against_itself"],
+    "workflow/scripts/device_session.sh dag same pack": [
+        "workflow/scripts/device_session.sh: compare_runs.py docs/runs/h100-2026-11-24d"],
     # needs TensorRT headers (never in CI): the same files compile in the GPU session's compile rule
     "for f in hardSwishKernel.cu hardSwishPlugin.cpp hardSwishLibrary.cpp; do": [
         "tests/test_spec_libraries.py: nvcc"],

@@ -563,12 +563,15 @@ def compare_runs(old_dir: Path, new_dir: Path, *, k: float = K, floor: float = F
                                      k, floor, numbers_judged))
     only_old = sorted(set(old_files) - set(new_files))
     only_new = sorted(set(new_files) - set(old_files))
-    differs = any(r.differs(strict) for r in reports) or bool(only_old) or (strict and bool(only_new))
+    differing = [r.name for r in reports if r.differs(strict)] + [f"{n} (only in OLD)" for n in only_old]
+    differing += [f"{n} (only in NEW)" for n in only_new] if strict else []
+    differs = bool(differing)
     lines = ["# compare_runs: OLD against NEW", "",
              f"- OLD: `{old_dir}`: {old_id.text()}", f"- NEW: `{new_dir}`: {new_id.text()}",
              f"- noise rule: |new - old| <= {k:g} x sqrt(se_old^2 + se_new^2) + max({floor:.1%} x |old|, "
              f"{ABS_FLOOR_US:g} us for columns in us)", *[f"- {n}" for n in notes], "",
-             f"**{'DIFFERENCES' if differs else 'THE SAME'}** ({len(reports)} tables compared)", ""]
+             f"**{'DIFFERENCES' if differs else 'THE SAME'}** ({len(reports)} tables compared"
+             + (f"; differing: {', '.join(differing)}" if differing else "") + ")", ""]
     for r in reports:
         lines += table_lines(r, k, strict)
     if only_old:

@@ -16,6 +16,9 @@
 #   rerun  after dag: `snakemake -n` after a timing.* change and after a kernel-source edit
 #   native after dag: Nsight Compute launch facts of TensorRT's fused kernel and the plugin's
 #   dag    the whole DAG with the tensorrt backend (resumable: run again to continue after a timeout)
+#   same   after dag: issue 23's "the same tables as before": this run's tables against the H100 reference
+#          (workflow/scripts/compare_runs.py docs/runs/h100-2026-11-24d $RES/tables; exit 0 same, 1 differences,
+#          2 bad input, e.g. another GPU model), the report as $OUT/compare_runs.md
 #   verdict after dag (before pack: it measures the plugin's latency sweeps again in place): the verdict
 #          command on this GPU (issue 14), the same code twice and the naive kernel as the change
 #   rebuild after dag: `tpb verdict --rebuild` (issue 14's interleaved mode): HEAD (the same code twice: target
@@ -222,6 +225,13 @@ PY
       python3 -m snakemake "${cfg[@]}" --cores 16 --report $RES/report.html >> "$LOGS/dag.log" 2>&1; note "report rc=$?"
     fi
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
+    ;;
+  same)
+    python3 workflow/scripts/compare_runs.py docs/runs/h100-2026-11-24d $RES/tables --out "$OUT/compare_runs.md" \
+      > "$LOGS/compare_runs.log" 2>&1
+    rc=$?
+    note "same (compare_runs against docs/runs/h100-2026-11-24d) rc=$rc: $(grep -m1 -E '^\*\*(THE SAME|DIFFERENCES)' "$LOGS/compare_runs.log" || tail -1 "$LOGS/compare_runs.log" | cut -c1-300)"
+    grep -E '^- \*\*' "$LOGS/compare_runs.log" | cut -c1-200
     ;;
   verdict)
     # Candidates, each a results folder of the plugin's latency sweeps alone, judged against this run:
