@@ -206,8 +206,12 @@ def test_backend_mismatch_is_refused_unless_allowed(tmp_path: Path, capsys: pyte
     assert "NEW is CPU reference backend (numpy), not TensorRT (backend reference" in err
     assert "--allow-backend-mismatch" in err
     status, out, _ = run(gpu, cpu, capsys, "--allow-backend-mismatch")
-    assert status == 1  # the backend column is exact: every row says which backend made it
-    assert "**Backends differ**: the numbers are shown, not judged." in out and "values not judged" in out
+    assert status == 0, out  # the same rows, columns and exact columns: the numbers are not judged
+    assert "**Backends differ**: the numbers are shown, not judged" in out and "24 values not judged" in out
+    rows = latency_rows("reference")[1:]
+    shutil.rmtree(cpu)
+    status, out, _ = run(gpu, write_run(cpu, "reference", latency=rows), capsys, "--allow-backend-mismatch")
+    assert status == 1 and "1 only in OLD" in out
 
 
 def test_device_mismatch_is_refused_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -125,7 +125,7 @@ RULES: dict[str, Rule] = {
     # uncertainty column: context. Rows of before the native runner read as driver python (records.py defaults)
     "threads": Rule(
         keys=("operator", "dtype", "profile", "shape", "threads", "driver", "graph", "graph_batch"),
-        exact=("backend", "iterations_per_thread", "failures", "all_verified")),
+        exact=("backend", "iterations_per_thread", "inferences", "failures", "all_verified")),
     "calibration": Rule(
         keys=("measurement", "bytes"),
         measured={"median_us": Measured("rse", relative=True)},
@@ -406,7 +406,9 @@ def _context_summary(column: str, pairs: list[tuple[Any, Any]]) -> str:
     return f"{len(pairs)} rows changed: {shown}"
 
 
-def compare_table(old: Table, new: Table, k: float, floor: float, numbers_judged: bool) -> TableReport:
+def compare_table(old: Table, new: Table, k: float, floor: float, numbers_judged: bool,
+                  unchecked: frozenset[str] = frozenset()) -> TableReport:
+    """``unchecked``: exact columns whose difference the header already states (backend, when allowed to differ)."""
     rule = RULES[old.name]
     keys = rule.keys
     old_keys, new_keys = set(old.rows), set(new.rows)
@@ -426,7 +428,7 @@ def compare_table(old: Table, new: Table, k: float, floor: float, numbers_judged
         for c in changed_context:
             context_pairs.setdefault(c, []).append((o[c], n[c]))
         for c in rule.exact:
-            if c in shared and not equal(o[c], n[c]):
+            if c in shared and c not in unchecked and not equal(o[c], n[c]):
                 exact_changes.setdefault(c, []).append(f"{_key_text(key_dict)}: {_short(o[c])} -> {_short(n[c])}")
         for c, m in rule.measured.items():
             if c not in shared:
@@ -540,13 +542,14 @@ def compare_runs(old_dir: Path, new_dir: Path, *, k: float = K, floor: float = F
     old_files, new_files = table_files(old_dir), table_files(new_dir)
     old_id, new_id = identity(old_dir, old_files), identity(new_dir, new_files)
     numbers_judged = True
+    unchecked: frozenset[str] = frozenset()
     notes: list[str] = []
     if old_id.backend != new_id.backend:
         if not allow_backend_mismatch:
             raise InputError(f"OLD is {old_id.text()}, NEW is {new_id.text()}: another backend's numbers are no "
                              "measure of these (--allow-backend-mismatch compares rows, columns and exact columns)")
-        numbers_judged = False
-        notes.append("**Backends differ**: the numbers are shown, not judged.")
+        numbers_judged, unchecked = False, frozenset({"backend"})
+        notes.append("**Backends differ**: the numbers are shown, not judged (nor the rows' backend column).")
     elif old_id.device != new_id.device:
         if not allow_device_mismatch:
             raise InputError(f"OLD is {old_id.text()}, NEW is {new_id.text()}: another device's numbers are no "
@@ -560,7 +563,7 @@ def compare_runs(old_dir: Path, new_dir: Path, *, k: float = K, floor: float = F
             skipped.append(f"{name} ({NOT_COMPARED.get(name, 'no row rule for this table in compare_runs.RULES')})")
             continue
         reports.append(compare_table(read_table(name, old_files[name]), read_table(name, new_files[name]),
-                                     k, floor, numbers_judged))
+                                     k, floor, numbers_judged, unchecked))
     only_old = sorted(set(old_files) - set(new_files))
     only_new = sorted(set(new_files) - set(old_files))
     differing = [r.name for r in reports if r.differs(strict)] + [f"{n} (only in OLD)" for n in only_old]
