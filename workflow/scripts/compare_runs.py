@@ -183,7 +183,8 @@ def column_types(table: str) -> dict[str, type]:
     if table == "conformance":
         return {c: (int if c == "check_number" else float if c == "seconds" else str) for c in CONFORMANCE_COLUMNS}
     types = {"int": int, "float": float, "bool": bool, "str": str}
-    return {f.name: types.get(str(f.type), str) for f in fields(TABLES[table])}
+    return {f.name: types.get(f.type if isinstance(f.type, str) else getattr(f.type, "__name__", ""), str)
+            for f in fields(TABLES[table])}
 
 
 def column_defaults(table: str) -> dict[str, Any]:
@@ -518,9 +519,10 @@ def table_lines(r: TableReport, k: float, strict: bool) -> list[str]:
         lines.append(f"  - by chance alone (exact SEs, no drift) {rate * n:.2f} rows would be outside; "
                      f"P(>= {len(outside)}) = {tail:.2g}")
         lines.append(f"  - outside, {_grouped([j.key for j in outside], group)}")
-        lines.append(f"  - the worst {min(WORST, len(outside))}: " + "; ".join(
-            f"{_key_text(j.key)} {j.column} {j.old:.4g} -> {j.new:.4g} (x{j.ratio:.4f}, allowed ±{j.allowed:.3g})"
-            + (f" [{j.context}]" if j.context else "") for j in outside[:WORST]))
+        lines.append(f"  - the worst {min(WORST, len(outside))} (key, column, OLD -> NEW, NEW/OLD, the difference "
+                     "allowed; [context that changed in the row]):")
+        lines += [f"    - {_key_text(j.key)} {j.column} {j.old:.4g} -> {j.new:.4g} (x{j.ratio:.4f}, allowed "
+                  f"±{j.allowed:.3g})" + (f" [{j.context}]" if j.context else "") for j in outside[:WORST]]
     elif not r.numbers_judged and r.judged:
         ratios = sorted(j.ratio for j in r.judged if not math.isnan(j.ratio))
         if ratios:
