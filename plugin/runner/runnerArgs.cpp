@@ -62,7 +62,59 @@ std::vector<int64_t> parseShape(std::string const& text, std::string const& what
     return shape;
 }
 
+//! NAME:DTYPE=PATH of \p arg, every part non-empty, DTYPE known, NAME not in \p list yet.
+TensorFile parseTensorFile(std::string const& text, std::string const& arg, std::vector<TensorFile> const& list)
+{
+    size_t const eq = text.find('=');
+    size_t const colon = eq == std::string::npos ? std::string::npos : text.rfind(':', eq);
+    if (eq == std::string::npos || colon == std::string::npos || colon == 0 || colon + 1 == eq || eq + 1 == text.size())
+    {
+        throw std::invalid_argument(arg + " must be NAME:DTYPE=PATH, got '" + text + "'");
+    }
+    TensorFile file{text.substr(0, colon), text.substr(colon + 1, eq - colon - 1), text.substr(eq + 1)};
+    if (!knownTensorFileDtype(file.dtype))
+    {
+        throw std::invalid_argument(arg + " " + file.name + ": unknown dtype '" + file.dtype
+            + "' (fp32, fp16, bf16, int32, int64, int8, uint8, bool)");
+    }
+    for (TensorFile const& other : list)
+    {
+        if (other.name == file.name)
+        {
+            throw std::invalid_argument(arg + " names '" + file.name + "' twice");
+        }
+    }
+    return file;
+}
+
 } // namespace
+
+bool knownTensorFileDtype(std::string const& dtype)
+{
+    for (char const* known : {"fp32", "fp16", "bf16", "int32", "int64", "int8", "uint8", "bool"})
+    {
+        if (dtype == known)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t checkedByteCount(int64_t count, int64_t elementSize, std::string const& what)
+{
+    if (count < 0 || elementSize <= 0)
+    {
+        throw std::invalid_argument(what + ": " + std::to_string(count) + " elements of " + std::to_string(elementSize)
+            + " bytes is no byte count");
+    }
+    if (count > std::numeric_limits<int64_t>::max() / elementSize)
+    {
+        throw std::invalid_argument(what + ": " + std::to_string(count) + " elements of " + std::to_string(elementSize)
+            + " bytes overflow int64");
+    }
+    return count * elementSize;
+}
 
 int64_t parseRunnerInteger(std::string const& text, char const* what, int64_t min, int64_t max)
 {
@@ -135,6 +187,10 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
             }
             list.emplace_back(name, parseShape(text.substr(eq + 1), arg + " " + name, limits));
         }
+        else if (arg == "--input-file")
+            options.inputFiles.push_back(parseTensorFile(value(), arg, options.inputFiles));
+        else if (arg == "--dump-output")
+            options.dumpOutputs.push_back(parseTensorFile(value(), arg, options.dumpOutputs));
         else if (arg == "--time-every")
             options.timeEvery = parseInt32(value(), "--time-every", 1);
         else if (arg == "--graph-batch")
@@ -159,6 +215,10 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
     if (options.bareKernel && !options.cloneCheck.empty())
     {
         throw std::invalid_argument("--bare-kernel times an engine's bytes: it needs --engine, not --clone-check");
+    }
+    if (options.bareKernel && !options.dumpOutputs.empty())
+    {
+        throw std::invalid_argument("--dump-output writes the engine's outputs: --bare-kernel runs no engine");
     }
     if (options.graphBatch > 1 && !options.graph)
     {
