@@ -39,6 +39,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,10 +47,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .backends.base import EngineSpec
+import numpy as np
+
+from . import oracle as ref
+from .backends.base import EngineSpec, combine_checks
 from .config import schema_defaults
+from .native_runner import (
+    CLONE_INPUT0,
+    CLONE_OUTPUT0,
+    NativeRunnerError,
+    TensorFile,
+    dump_files,
+    read_tensor_file,
+    write_tensor_files,
+)
 from .operators import OPERATORS, from_ref, get_operator, plugin_library_in, tensorrt_support
-from .specs import OperatorSpec, SpecError, known_names, spec_ref
+from .specs import OperatorSpec, SpecError, aux_arrays, input0_generator, known_names, numerics_of, spec_ref
 
 if TYPE_CHECKING:
     from .settings import ConformanceSettings
@@ -475,13 +488,66 @@ def run_command(cmd: list[str], timeout: float) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
+CLONE_SEED = 20261206  # the clone drive's input 0 (clone A's; clone B keeps the runner's own fill)
+CLONE_DTYPE = "fp32"  # the clone drive describes every tensor as fp32 (trtRunner.cpp's CloneRun)
+
+
+@dataclass(frozen=True)
+class CloneValues:
+    """What the clone drive binds and dumps: clone A's inputs drawn with the spec's generators."""
+
+    x: np.ndarray  # input 0, the reference's argument
+    inputs: list[TensorFile]  # --input-file: input 0, the other inputs, the weights (the plugin's inputs, in order)
+    outputs: list[TensorFile]  # --dump-output: every output of A's first run
+    beta: float  # the creator's default of a beta field (the drive makes the plugin with its defaults)
+
+
+def clone_values(op: OperatorSpec, directory: Path) -> CloneValues | str:
+    """The clone drive's files at CLONE_SHAPE (fit_shape), in the drive's names (input 0 CLONE_INPUT0,
+    the others as clone_shapes names them; output 0 CLONE_OUTPUT0 where clone_shapes gives no
+    --output-shape): input 0 drawn with the spec's generator (input0_generator), the other inputs and
+    the weights the spec's values (specs.aux_arrays). A reason instead where a tensor is not fp32 (the
+    drive runs fp32: that tensor keeps the runner's fill and the values are not checked)."""
+    shape = fit_shape(op, CLONE_SHAPE)
+    tensors = [*op.inputs, *op.weights]
+    odd = [t.name for t in tensors if t.dtype_for(CLONE_DTYPE) != CLONE_DTYPE]
+    if odd:
+        return f"values not checked: {', '.join(odd)} is not {CLONE_DTYPE}, the clone drive runs {CLONE_DTYPE}"
+    simple = not clone_shapes(op)
+    names = [CLONE_INPUT0, *(t.name for t in tensors[1:])]
+    shapes = [shape, *op.all_shapes(shape)[1:]]
+    x = ref.random_input(shape, CLONE_DTYPE, CLONE_SEED, generator=input0_generator(op))
+    arrays = [x, *(np.ascontiguousarray(a) for a, _ in aux_arrays(op, shape, CLONE_DTYPE))]
+    inputs = write_tensor_files(directory, [(n, tuple(s), CLONE_DTYPE) for n, s in zip(names, shapes)], arrays)
+    out_names = [CLONE_OUTPUT0] if simple else list(op.outputs)
+    outputs = dump_files(directory, [(n, tuple(s), CLONE_DTYPE) for n, s in zip(out_names, op.output_shapes(shape))])
+    beta = next((float(f.default) for f in op.fields if f.value_from == "beta" and f.default is not None), 1.0)
+    return CloneValues(x, inputs, outputs, beta)
+
+
+def check_clone_values(op: OperatorSpec, values: CloneValues) -> tuple[bool, str]:
+    """Clone A's dumped outputs against the spec's float64 reference, with the plugin's tolerances."""
+    try:
+        outs = [read_tensor_file(f) for f in values.outputs]
+    except NativeRunnerError as exc:
+        return False, f"clone A's outputs: {exc}"
+    num = numerics_of(op)
+    result = combine_checks([ref.check_output(y, values.x, num, CLONE_DTYPE, values.beta, f.shape, output=j)
+                             for j, (y, f) in enumerate(zip(outs, values.outputs))])
+    return bool(result.ok), ("clone A's output on the spec's inputs is right against the float64 reference"
+                             if result.ok else f"clone A's output on the spec's inputs is wrong: {result.message}")
+
+
 def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
                     run: Callable[[list[str], float], tuple[int, str]] | None = None) -> tuple[str, str] | None:
     """Check 3's second half: `trt_runner --clone-check` drives the plugin's clone lifecycle itself
     (create, two clones configured and enqueued, one configured again, enqueued and destroyed, the
     other enqueued again: bit-identical), so a shallow clone is caught whatever objects TensorRT
     clones and destroys for its contexts. None where it does not apply (not a V2 plugin library);
-    N/A with the reason where it applies but cannot run (no trt_runner)."""
+    N/A with the reason where it applies but cannot run (no trt_runner). Clone A's inputs are the
+    spec's values (clone_values: --input-file) and its first outputs are checked against the spec's
+    float64 reference (check_clone_values: --dump-output): a lifecycle that is bit-identical on wrong
+    values fails too."""
     if target.implementation != "plugin_v2" or target.library is None:
         return None
     if runner is None or not Path(runner).exists():
@@ -491,11 +557,25 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
     op = from_ref(target.spec or target.operator)
     cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
            "--shape", "x".join(str(d) for d in fit_shape(op, CLONE_SHAPE)), *clone_shapes(op)]
-    returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
-    found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
-    if not found:
-        return FAIL, f"clone lifecycle (trt_runner --clone-check): no result (exit {returncode}): {output[-300:]}"
-    return (PASS if found[-1].get("ok") else FAIL), f"clone lifecycle: {found[-1].get('message', '')}"
+    with tempfile.TemporaryDirectory(prefix="tpb-clone-") as scratch:
+        values = clone_values(op, Path(scratch))
+        if isinstance(values, CloneValues):
+            for f in values.inputs:
+                cmd += ["--input-file", f.argument()]
+            for f in values.outputs:
+                cmd += ["--dump-output", f.argument()]
+        returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
+        found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
+        if not found:
+            return FAIL, f"clone lifecycle (trt_runner --clone-check): no result (exit {returncode}): {output[-300:]}"
+        lifecycle = bool(found[-1].get("ok"))
+        reason = f"clone lifecycle: {found[-1].get('message', '')}"
+        if not isinstance(values, CloneValues):
+            return (PASS if lifecycle else FAIL), f"{reason}; {values}"
+        if not lifecycle and "could not run" in reason:
+            return FAIL, reason  # no output was dumped: nothing to check
+        right, said = check_clone_values(op, values)
+    return (PASS if lifecycle and right else FAIL), f"{reason}; {said}"
 
 
 def judge_clone_independence(contexts: CheckOutcome, drive: tuple[str, str] | None) -> CheckOutcome:
