@@ -404,3 +404,40 @@ def test_the_runner_gets_the_other_inputs_shapes_of_a_multi_input_spec(tmp_path:
     sweeps.native_thread_sweep(native_config(), spec, tmp_path / "e.engine", runner, [], profile_count=8)
     argv = calls(log)
     assert argv and all(a[a.index("--input-shape") + 1] == "b=1x1024" and a.count("--input-shape") == 1 for a in argv)
+
+
+def test_the_runner_binds_the_specs_values_and_its_output_is_checked_against_the_reference(tmp_path: Path) -> None:
+    """Every run binds every input's file (the spec's values) and dumps its outputs; the first dump
+    is held to the float64 reference (planted: one element off by far more than the tolerance fails the
+    rule, naming the runner's output), every later one must equal it (planted: a stand-in whose dump
+    changes after the first run fails naming the run)."""
+    runner, log = stand_in_runner(tmp_path, canned_results(seed=5), base=20000)
+    sweeps.native_thread_sweep(native_config(), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+    argv = calls(log)
+    assert argv and all(c.count("--input-file") == 1 and a_value(c, "--input-file").startswith("x:fp32=")
+                        and a_value(c, "--dump-output").startswith("y:fp32=") for c in argv)
+    (tmp_path / "wrong").mkdir()
+    (tmp_path / "drift").mkdir()
+
+    def off(outs: list[np.ndarray]) -> None:
+        outs[0][3, 5] = outs[0][3, 5] * np.float32(1.5) + np.float32(1.0)
+
+    runner, _ = stand_in_runner(tmp_path / "wrong", canned_results(seed=5), base=20000, plant=off)
+    with pytest.raises(RuntimeError, match="the native runner's output of e.engine .*computes wrong values"):
+        sweeps.native_thread_sweep(native_config(), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+
+    runner, _ = stand_in_runner(tmp_path / "drift", canned_results(seed=5), base=20000)
+    source = runner.with_name(runner.name + ".py")  # project_copy.python_executable's code
+    script = source.read_text().replace("print(json.dumps(canned))", """if threads == 2:
+    for i, flag in enumerate(args):
+        if flag == "--dump-output":
+            p = args[i + 1].split("=", 1)[1]
+            data = bytearray(open(p, "rb").read()); data[0] ^= 1; open(p, "wb").write(bytes(data))
+print(json.dumps(canned))""")
+    source.write_text(script)
+    with pytest.raises(RuntimeError, match=r"at 2 threads .*differs from the first run's"):
+        sweeps.native_thread_sweep(native_config(), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+
+
+def a_value(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
