@@ -687,3 +687,12 @@ def test_sanitizer_and_clone_drive_name_every_input_of_a_multi_spec(tmp_path: Pa
     status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=lambda c, t: (
         seen.append(c), _dump_reference(c, op), (0, '{"clone_check": true, "ok": true, "message": "same"}'))[-1])
     assert status == PASS and "right against the float64 reference" in reason, reason
+
+
+def test_the_clone_drive_passes_the_fields_that_set_the_math() -> None:
+    """The drive makes its plugin with the spec's field values (the beta field at the target's beta),
+    so that it computes what the reference does: GELU's tanh form is approximation 1, not the creator's
+    default; the kernel fields keep the creator's defaults."""
+    assert cf.clone_fields(cf.from_ref("gelu_tanh_plugin"), 1.0) == ["--field", "approximation:int32=1"]
+    assert cf.clone_fields(cf.from_ref("swish_plugin"), 1.5) == ["--field", "beta:float32=1.5"]
+    assert cf.clone_fields(cf.from_ref("layer_norm_plugin"), 1.0) == ["--field", "eps:float32=1e-05"]

@@ -24,6 +24,16 @@ struct TensorFile
     std::string path;
 };
 
+//! --field NAME:TYPE=V[,V...] (--clone-check): a PluginField the creator gets (TYPE float32, float64 or int32),
+//! so the drive's plugin computes what the spec's reference does (a field left out: the creator's default).
+struct PluginFieldArg
+{
+    std::string name;
+    std::string type;
+    std::vector<double> floats; //!< float32 / float64 values
+    std::vector<int32_t> ints;  //!< int32 values
+};
+
 //! The DTYPE words a TensorFile may carry.
 bool knownTensorFileDtype(std::string const& dtype);
 
@@ -64,6 +74,7 @@ struct RunnerOptions
     //! (--clone-check: clone A's first run; output 0 is "output0" where no --output-shape names it), for
     //! Python to check against the spec's float64 reference with the spec's tolerances
     std::vector<TensorFile> dumpOutputs;
+    std::vector<PluginFieldArg> fields; //!< --field NAME:TYPE=V[,V...] (--clone-check only)
 };
 
 //! What the TensorRT the runner is built against allows.

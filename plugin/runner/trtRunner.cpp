@@ -5,7 +5,8 @@
 //              [--graph [--graph-batch B]] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]
 //              [--time-every K] [--bare-kernel] [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...]
 //   trt_runner --clone-check CREATOR[@NAMESPACE] --plugins LIB[,LIB] --shape d0xd1x... [--plugin-init]
-//              [--input-shape NAME=d0xd1x... ...] [--output-shape NAME=d0xd1x... ...] (a plugin of several
+//              [--input-shape NAME=d0xd1x... ...] [--output-shape NAME=d0xd1x... ...] [--field NAME:TYPE=V[,V...] ...]
+//              [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...] (a plugin of several
 //              inputs, its weights included, or outputs: each in the plugin's order)
 //
 // Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load;
@@ -59,6 +60,8 @@
 // (input 0 is named "input0", the others by their --input-shape names; fp32 only) and --dump-output
 // writes A's first outputs (output 0 "output0" where no --output-shape names it) for Python to check
 // against the spec's reference; clone B keeps the runner's own fill (different data on purpose).
+// --field NAME:TYPE=V[,V...] (float32, float64, int32): the plugin's fields (the spec's values, so that
+// it computes what the reference does); a field left out keeps the creator's default.
 #include "NvInfer.h"
 #include "bareLaunch.h"
 #include "runnerArgs.h"
@@ -1016,8 +1019,34 @@ int cloneCheck(Options const& options)
             throw std::runtime_error("no IPluginCreator " + name + " version 1 in namespace '" + pluginNamespace
                 + "' is registered after loading --plugins");
         }
-        nvinfer1::PluginFieldCollection const empty{0, nullptr}; // the creator's defaults
-        nvinfer1::IPluginV2* const raw = creator->createPlugin(name.c_str(), &empty);
+        // --field values (the spec's, so the plugin computes what its reference does); the rest the creator's defaults
+        std::vector<std::vector<float>> floats;
+        std::vector<std::vector<double>> doubles;
+        std::vector<nvinfer1::PluginField> given;
+        floats.reserve(options.fields.size()); // no reallocation: given points into them
+        doubles.reserve(options.fields.size());
+        for (tpb::PluginFieldArg const& field : options.fields)
+        {
+            if (field.type == "int32")
+            {
+                given.emplace_back(field.name.c_str(), field.ints.data(), nvinfer1::PluginFieldType::kINT32,
+                    static_cast<int32_t>(field.ints.size()));
+            }
+            else if (field.type == "float32")
+            {
+                floats.emplace_back(field.floats.begin(), field.floats.end());
+                given.emplace_back(field.name.c_str(), floats.back().data(), nvinfer1::PluginFieldType::kFLOAT32,
+                    static_cast<int32_t>(floats.back().size()));
+            }
+            else
+            {
+                doubles.push_back(field.floats);
+                given.emplace_back(field.name.c_str(), doubles.back().data(), nvinfer1::PluginFieldType::kFLOAT64,
+                    static_cast<int32_t>(doubles.back().size()));
+            }
+        }
+        nvinfer1::PluginFieldCollection const collection{static_cast<int32_t>(given.size()), given.data()};
+        nvinfer1::IPluginV2* const raw = creator->createPlugin(name.c_str(), &collection);
         if (raw == nullptr)
         {
             throw std::runtime_error("createPlugin returned null");
@@ -1130,12 +1159,14 @@ int main(int argc, char** argv)
             "trt_runner: %s\nusage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
             "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] "
             "[--bare-kernel] [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...]\n"
+            "       %s --clone-check CREATOR[@NAMESPACE] --plugins LIB --shape d0xd1x... [--input-shape NAME=...] "
+            "[--output-shape NAME=...] [--field NAME:TYPE=V[,V...] ...] [--input-file ...] [--dump-output ...]\n"
             "  --input-file: the input's raw little-endian values (DTYPE fp32|fp16|bf16|int32|int64|int8|uint8|bool, "
             "the input's type; size = its bytes at its shape); an input without one gets the runner's own fill "
             "(uniform [-8, 8] from --seed, for hand use)\n"
             "  --dump-output: write that output of the single-context reference run (--clone-check: clone A's "
             "first run; input 0 is 'input0', output 0 'output0' unless --output-shape names it)\n",
-            e.what(), argv[0]);
+            e.what(), argv[0], argv[0]);
         return 2;
     }
 

@@ -61,7 +61,7 @@ from .native_runner import (
     read_tensor_file,
     write_tensor_files,
 )
-from .operators import OPERATORS, from_ref, get_operator, plugin_library_in, tensorrt_support
+from .operators import OPERATORS, field_values, from_ref, get_operator, plugin_library_in, tensorrt_support
 from .specs import OperatorSpec, SpecError, aux_arrays, input0_generator, known_names, numerics_of, spec_ref
 
 if TYPE_CHECKING:
@@ -499,10 +499,33 @@ class CloneValues:
     x: np.ndarray  # input 0, the reference's argument
     inputs: list[TensorFile]  # --input-file: input 0, the other inputs, the weights (the plugin's inputs, in order)
     outputs: list[TensorFile]  # --dump-output: every output of A's first run
-    beta: float  # the creator's default of a beta field (the drive makes the plugin with its defaults)
+    beta: float  # the beta field's value (clone_fields passes it to the creator)
 
 
-def clone_values(op: OperatorSpec, directory: Path) -> CloneValues | str:
+FIELD_TYPES = ("float32", "float64", "int32")  # the --field types the runner passes to a creator
+
+
+def clone_fields(op: OperatorSpec, beta: float) -> list[str] | str:
+    """The clone drive's --field arguments: every field of the spec that sets the math (its default,
+    or ``beta`` for a beta field), so that the plugin computes what the reference does; the kernel and
+    kernel_table fields keep the creator's defaults (they choose a kernel, not a value). A reason
+    instead where a field's type is one the runner cannot pass (the values are then not checked)."""
+    values = field_values(op, beta)
+    args: list[str] = []
+    for f in op.fields:
+        value = values.get(f.name)
+        if f.value_from in ("kernel", "kernel_table") or value is None:
+            continue
+        if f.type not in FIELD_TYPES:
+            return f"values not checked: field {f.name} is {f.type}, the clone drive passes {', '.join(FIELD_TYPES)}"
+        items = value if isinstance(value, (list, tuple)) else [value]
+        text = ",".join(str(int(v)) if f.type == "int32" else repr(float(v)) for v in items)
+        if text:
+            args += ["--field", f"{f.name}:{f.type}={text}"]
+    return args
+
+
+def clone_values(op: OperatorSpec, directory: Path, beta: float = 1.0) -> CloneValues | str:
     """The clone drive's files at CLONE_SHAPE (fit_shape), in the drive's names (input 0 CLONE_INPUT0,
     the others as clone_shapes names them; output 0 CLONE_OUTPUT0 where clone_shapes gives no
     --output-shape): input 0 drawn with the spec's generator (input0_generator), the other inputs and
@@ -521,8 +544,7 @@ def clone_values(op: OperatorSpec, directory: Path) -> CloneValues | str:
     inputs = write_tensor_files(directory, [(n, tuple(s), CLONE_DTYPE) for n, s in zip(names, shapes)], arrays)
     out_names = [CLONE_OUTPUT0] if simple else list(op.outputs)
     outputs = dump_files(directory, [(n, tuple(s), CLONE_DTYPE) for n, s in zip(out_names, op.output_shapes(shape))])
-    beta = next((float(f.default) for f in op.fields if f.value_from == "beta" and f.default is not None), 1.0)
-    return CloneValues(x, inputs, outputs, beta)
+    return CloneValues(x, inputs, outputs, float(beta))
 
 
 def check_clone_values(op: OperatorSpec, values: CloneValues) -> tuple[bool, str]:
@@ -557,8 +579,10 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
     op = from_ref(target.spec or target.operator)
     cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
            "--shape", "x".join(str(d) for d in fit_shape(op, CLONE_SHAPE)), *clone_shapes(op)]
+    fields = clone_fields(op, target.beta)
+    cmd += fields if isinstance(fields, list) else []
     with tempfile.TemporaryDirectory(prefix="tpb-clone-") as scratch:
-        values = clone_values(op, Path(scratch))
+        values = clone_values(op, Path(scratch), target.beta) if isinstance(fields, list) else fields
         if isinstance(values, CloneValues):
             for f in values.inputs:
                 cmd += ["--input-file", f.argument()]
