@@ -277,6 +277,8 @@ def test_a_wrong_dtype_or_a_swapped_input_is_refused_naming_the_binding(tmp_path
         write_tensor_files(tmp_path, layout, [v.astype(np.float32) for v in values])
     with pytest.raises(ValueError, match=r"input 'x' has shape \[64, 1024\], the array given \[1, 1024\]"):
         write_tensor_files(tmp_path, layout, values[::-1])
+    with pytest.raises(ValueError, match="tensor 'b' is int32: the runner's files hold fp32, fp16 or bf16"):
+        write_tensor_files(tmp_path, [layout[0], ("b", (1, 1024), "int32")], values)
     with pytest.raises(ValueError, match="1 arrays for the 2 inputs"):
         write_tensor_files(tmp_path, layout, values[:1])
     with pytest.raises(ValueError, match="bare kernel runs no engine"):

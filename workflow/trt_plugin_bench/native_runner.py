@@ -54,6 +54,14 @@ class TensorFile:
         return f"{self.name}:{self.dtype}={self.path}"
 
 
+def _host_dtype(name: str, dtype: str) -> np.dtype:
+    """The host representation of binding ``name``'s ``dtype``; a clear ValueError for one the files cannot hold."""
+    try:
+        return numpy_dtype(dtype)
+    except KeyError:
+        raise ValueError(f"tensor {name!r} is {dtype}: the runner's files hold fp32, fp16 or bf16 here") from None
+
+
 def _file_name(index: int, name: str, kind: str) -> str:
     return f"{kind}{index}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + ".bin"
 
@@ -69,7 +77,7 @@ def write_tensor_files(directory: Path, layout: Sequence[tuple[str, Sequence[int
     directory.mkdir(parents=True, exist_ok=True)
     files = []
     for i, ((name, shape, dtype), array) in enumerate(zip(layout, arrays)):
-        want = numpy_dtype(dtype)
+        want = _host_dtype(name, dtype)
         if array.dtype != want:
             raise ValueError(f"input {name!r} is {dtype} ({want}), the array given is {array.dtype}: wrong dtype")
         if tuple(array.shape) != tuple(shape):
@@ -83,6 +91,8 @@ def write_tensor_files(directory: Path, layout: Sequence[tuple[str, Sequence[int
 
 def dump_files(directory: Path, layout: Sequence[tuple[str, Sequence[int], str]]) -> list[TensorFile]:
     """Where the runner writes each output of ``layout`` ((binding name, shape, dtype) each): --dump-output."""
+    for name, _, dtype in layout:
+        _host_dtype(name, dtype)
     return [TensorFile(name, dtype, tuple(int(d) for d in shape), Path(directory) / _file_name(i, name, "output"))
             for i, (name, shape, dtype) in enumerate(layout)]
 
