@@ -665,6 +665,9 @@ def test_sanitizer_and_clone_drive_name_every_input_of_a_multi_spec(tmp_path: Pa
 
     cf.run_sanitizer(target, tmp_path / "e", runner, cf.Settings(), sanitizer="cs", run=fake)
     assert seen and all(c[c.index("--shape") + 1] == "3x77" and c[c.index("--input-shape") + 1] == "r=3x77" for c in seen)
+    # on the spec's values: every input of the engine by its binding name and dtype (engine_input_files)
+    assert all([a.split("=", 1)[0] for a, f in zip(c[1:], c) if f == "--input-file"] == ["x:fp32", "r:fp32"]
+               for c in seen)
     seen.clear()
     cf.run_clone_drive(target, runner, cf.Settings(), run=fake)
     [cmd] = seen

@@ -55,6 +55,7 @@ from .config import schema_defaults
 from .native_runner import (
     CLONE_INPUT0,
     CLONE_OUTPUT0,
+    ENGINE_INPUT0,
     NativeRunnerError,
     TensorFile,
     dump_files,
@@ -620,10 +621,26 @@ def judge_clone_independence(contexts: CheckOutcome, drive: tuple[str, str] | No
     return CheckOutcome("clone_independence", status, reason, contexts.seconds)
 
 
+SANITIZER_SEED = 20261207  # input 0 of the sanitizer's run
+
+
+def engine_input_files(op: OperatorSpec, shape: tuple[int, ...], dtype: str, directory: Path,
+                       seed: int) -> list[TensorFile]:
+    """A conformance engine's inputs at input 0's ``shape`` as the runner's --input-file values: input 0
+    drawn with the spec's generator (input0_generator), the others the spec's values (aux_arrays), in the
+    engine's binding names (ENGINE_INPUT0, then the spec's) and dtypes."""
+    names = [ENGINE_INPUT0, *(t.name for t in op.inputs[1:])]
+    layout = [(n, tuple(s), t.dtype_for(dtype)) for n, s, t in zip(names, op.input_shapes(shape), op.inputs)]
+    x = ref.random_input(tuple(shape), dtype, seed, generator=input0_generator(op))
+    others = [np.ascontiguousarray(a) for a, _ in aux_arrays(op, tuple(shape), dtype)[: len(op.inputs) - 1]]
+    return write_tensor_files(directory, layout, [x, *others])
+
+
 def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: Settings,
                   sanitizer: str | None = None,
                   run: Callable[[list[str], float], tuple[int, str]] | None = None) -> CheckOutcome:
-    """Check 7: trt_runner under each tool, the tools side by side (they share the GPU fine)."""
+    """Check 7: trt_runner under each tool, the tools side by side (they share the GPU fine), on the
+    spec's inputs (engine_input_files: --input-file)."""
     sanitizer = sanitizer if sanitizer is not None else shutil.which("compute-sanitizer")
     if sanitizer is None:
         return CheckOutcome("sanitizer", NA, "not applicable: compute-sanitizer is not on PATH")
@@ -639,6 +656,9 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
     others = [arg for t, s in zip(op.inputs[1:], op.input_shapes(fitted)[1:])
               for arg in ("--input-shape", f"{t.name}=" + "x".join(str(d) for d in s))]
     t0 = time.perf_counter()
+    scratch = tempfile.TemporaryDirectory(prefix="tpb-sanitizer-")
+    files = [a for f in engine_input_files(op, fitted, target.dtype, Path(scratch.name), SANITIZER_SEED)
+             for a in ("--input-file", f.argument())]
 
     def one(tool: str) -> tuple[str, str]:
         # --report-api-errors no: a CUDA API call that returns an error (TensorRT probing what the
@@ -647,11 +667,11 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
         cmd = [sanitizer, "--tool", tool, "--error-exitcode", "99", "--report-api-errors", "no",
                *(["--racecheck-report", "all"] if tool == "racecheck" else []),
                str(runner), "--engine", str(engine), "--plugins", str(target.library), "--plugin-init",
-               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape, *others]
+               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape, *others, *files]
         returncode, output = run(cmd, settings.sanitizer_timeout_s)
         return parse_sanitizer(tool, returncode, output)
 
-    with ThreadPoolExecutor(max_workers=len(settings.sanitizer_tools)) as pool:
+    with scratch, ThreadPoolExecutor(max_workers=len(settings.sanitizer_tools)) as pool:
         parts = list(pool.map(one, settings.sanitizer_tools))
     status, reason = combine(parts)
     return CheckOutcome("sanitizer", status, f"shape {shape}: {reason}", time.perf_counter() - t0)
