@@ -1146,8 +1146,35 @@ int cloneCheck(Options const& options)
 
 } // namespace
 
+//! The usage text (--help on stdout, after a refusal on stderr).
+static void printUsage(std::FILE* stream, char const* program)
+{
+    std::fprintf(stream,
+        "usage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
+        "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] "
+        "[--bare-kernel] [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...]\n"
+        "       %s --clone-check CREATOR[@NAMESPACE] --plugins LIB --shape d0xd1x... [--input-shape NAME=...] "
+        "[--output-shape NAME=...] [--field NAME:TYPE=V[,V...] ...] [--input-file ...] [--dump-output ...]\n"
+        "  --input-file: the input's raw little-endian values (DTYPE fp32|fp16|bf16|int32|int64|int8|uint8|bool, "
+        "the input's type; size = its bytes at its shape); an input without one gets the runner's own fill "
+        "(uniform [-8, 8] from --seed, for hand use)\n"
+        "  --dump-output: write that output of the single-context reference run (--clone-check: clone A's "
+        "first run; input 0 is 'input0', output 0 'output0' unless --output-shape names it)\n"
+        "  --field (--clone-check): a PluginField for the creator (TYPE float32|float64|int32); the others keep "
+        "the creator's defaults\n",
+        program, program);
+}
+
 int main(int argc, char** argv)
 {
+    for (int i = 1; i < argc; ++i)
+    {
+        if (argv[i] != nullptr && (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0))
+        {
+            printUsage(stdout, argv[0]);
+            return 0;
+        }
+    }
     Options options;
     try
     {
@@ -1155,18 +1182,8 @@ int main(int argc, char** argv)
     }
     catch (std::exception const& e)
     {
-        std::fprintf(stderr,
-            "trt_runner: %s\nusage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
-            "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] "
-            "[--bare-kernel] [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...]\n"
-            "       %s --clone-check CREATOR[@NAMESPACE] --plugins LIB --shape d0xd1x... [--input-shape NAME=...] "
-            "[--output-shape NAME=...] [--field NAME:TYPE=V[,V...] ...] [--input-file ...] [--dump-output ...]\n"
-            "  --input-file: the input's raw little-endian values (DTYPE fp32|fp16|bf16|int32|int64|int8|uint8|bool, "
-            "the input's type; size = its bytes at its shape); an input without one gets the runner's own fill "
-            "(uniform [-8, 8] from --seed, for hand use)\n"
-            "  --dump-output: write that output of the single-context reference run (--clone-check: clone A's "
-            "first run; input 0 is 'input0', output 0 'output0' unless --output-shape names it)\n",
-            e.what(), argv[0], argv[0]);
+        std::fprintf(stderr, "trt_runner: %s\n", e.what());
+        printUsage(stderr, argv[0]);
         return 2;
     }
 
