@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from project_copy import python_executable
 from test_native_runner import _canned
+from test_native_threads import expected_outputs
 from trt_plugin_bench import concurrency, figures, native_runner, sweeps
 from trt_plugin_bench.aggregate import aggregate
 from trt_plugin_bench.backends.base import EngineSpec
@@ -282,6 +283,10 @@ obj.update(threads=threads, iterations=iterations, graph="--graph" in args, per_
            inferences_per_second=(2.0 if bare else 1.0) * 1e5 * threads)
 if fail:
     obj.update(outputs_identical=False, errors=["thread 0 the bare kernel's launch: invalid configuration argument"])
+for i, flag in enumerate(args):  # the right outputs dumped where asked (test_native_threads.expected_outputs)
+    if flag == "--dump-output":
+        name, path = args[i + 1].split("=", 1)
+        open(path, "wb").write(open({outputs!r} + "/" + name.rsplit(":", 1)[0] + ".bin", "rb").read())
 print(json.dumps(obj))
 sys.exit(1 if fail else 0)
 """
@@ -290,8 +295,10 @@ sys.exit(1 if fail else 0)
 def stand_in(tmp_path: Path, refuse_bare: bool, fail_bare: bool = False) -> tuple[Path, Path]:
     (tmp_path / "canned.json").write_text(json.dumps(_canned(n_threads=1, wall_s=0.5)))
     log = tmp_path / "calls.jsonl"
+    expected_outputs(SPEC, SHAPE, tmp_path / "outputs")
     script = python_executable(tmp_path / "trt_runner", STAND_IN.format(
-        log=str(log), canned=str(tmp_path / "canned.json"), refuse_bare=refuse_bare, fail_bare=fail_bare))
+        log=str(log), canned=str(tmp_path / "canned.json"), refuse_bare=refuse_bare, fail_bare=fail_bare,
+        outputs=str(tmp_path / "outputs")))
     return script, log
 
 
@@ -312,8 +319,13 @@ def test_each_native_run_has_its_bare_kernel_beside_it(tmp_path: Path) -> None:
     # engine, then its bare kernel at the same count, way and enqueues: interleaved, one job
     assert [("--bare-kernel" in a, a[a.index("--threads") + 1], "--graph" in a) for a in argv[:4]] == [
         (False, "1", False), (True, "1", False), (False, "2", False), (True, "2", False)]
+    def without_dumps(a: list[str]) -> list[str]:
+        return [v for i, v in enumerate(a) if "--dump-output" not in (v, a[i - 1] if i else "")]
+
     for engine, bare in zip(argv[::2], argv[1::2]):
-        assert bare[:-1] == engine  # the same command line, --bare-kernel added
+        # the same command line, the same --input-file values, --bare-kernel added (no engine output to dump)
+        assert "--dump-output" in engine and "--dump-output" not in bare and "--input-file" in bare
+        assert bare.count("--bare-kernel") == 1 and [v for v in bare if v != "--bare-kernel"] == without_dumps(engine)
     assert [r.driver for r in rows] == ["native", "bare"] * 6
     bare_rows = [r for r in rows if r.driver == "bare"]
     assert all(r.all_verified and r.bytes_in == 262144 and r.throughput_per_s == 2e5 * r.threads for r in bare_rows)

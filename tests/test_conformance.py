@@ -554,6 +554,22 @@ def test_progress_hears_every_outcome_once(tmp_path: Path) -> None:
     assert [o.check for o in heard] == list(cf.CHECK_NAMES)
 
 
+def _dump_reference(cmd: list[str], op: object, plant: str = "") -> None:
+    """What trt_runner --clone-check writes for --dump-output: clone A's outputs on its --input-file
+    values, here the float64 reference of the file's input 0 rounded to fp32 (a right plugin). Planted
+    faults: "poison" writes 1.0 everywhere (wrong values); "short" drops the last element."""
+    files = {a.split(":", 1)[0]: Path(a.split("=", 1)[1]) for a, f in zip(cmd[1:], cmd) if f == "--input-file"}
+    dumps = [(a.rsplit(":", 1)[0].split("=")[0], Path(a.split("=", 1)[1])) for a, f in zip(cmd[1:], cmd)
+             if f == "--dump-output"]
+    shape = tuple(int(d) for d in cmd[cmd.index("--shape") + 1].split("x"))
+    x = np.fromfile(files[cf.CLONE_INPUT0], dtype="<f4").reshape(shape)
+    num = cf.numerics_of(op)
+    for j, (_, path) in enumerate(dumps):
+        y = num.reference_of(x.astype(np.float64), 1.0, "fp32", j).astype(np.float32)
+        y = np.ones_like(y) if plant == "poison" else y
+        path.write_bytes(y.tobytes()[: -4 if plant == "short" else None])
+
+
 def test_clone_drive_catches_a_shallow_clone_the_contexts_missed(tmp_path: Path) -> None:
     """TensorRT 8.6's contexts let the fixture's shallow clone through (H200, 2026-12-02): the clone
     lifecycle driven by trt_runner --clone-check is check 3's second half. Planted: the runner reports
@@ -563,9 +579,10 @@ def test_clone_drive_catches_a_shallow_clone_the_contexts_missed(tmp_path: Path)
     target = _target(flag="SHALLOW_CLONE", tmp=tmp_path)
     seen: list[list[str]] = []
 
-    def fake_run(ok: bool):  # noqa: ANN202
+    def fake_run(ok: bool, plant: str = ""):  # noqa: ANN202
         def run(cmd: list[str], timeout: float) -> tuple[int, str]:
             seen.append(cmd)
+            _dump_reference(cmd, cf.from_ref(target.spec or target.operator), plant)
             line = json.dumps({"clone_check": True, "creator": cmd[2], "ok": ok,
                                "message": "bit-identical" if ok else "the other clone's output changed"})
             return (0 if ok else 1), "[Swish] a log line\n" + line + "\n"
@@ -574,7 +591,17 @@ def test_clone_drive_catches_a_shallow_clone_the_contexts_missed(tmp_path: Path)
     status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(False))
     assert status == FAIL and "output changed" in reason
     assert seen[-1][:3] == [str(runner), "--clone-check", target.plugin_name] and "--plugin-init" in seen[-1]
-    assert cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(True))[0] == PASS
+    status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(True))
+    assert status == PASS and "right against the float64 reference" in reason, reason
+    # clone A's inputs are the spec's values: input 0 drawn with its generator, its edge values included
+    args = seen[-1]
+    (name, path), = [(a.split(":", 1)[0], Path(a.split("=", 1)[1])) for a, f in zip(args[1:], args) if f == "--input-file"]
+    assert name == cf.CLONE_INPUT0 and any(a.startswith(f"{cf.CLONE_OUTPUT0}:fp32=") for a in args)
+    # planted: a lifecycle that is bit-identical on wrong values, or an output of the wrong size, fails
+    status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(True, plant="poison"))
+    assert status == FAIL and "bit-identical" in reason and "clone A's output on the spec's inputs is wrong" in reason
+    status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=fake_run(True, plant="short"))
+    assert status == FAIL and "holds 3996 bytes" in reason, reason
     assert cf.run_clone_drive(target, runner, cf.Settings(), run=lambda c, t: (139, "Segmentation fault"))[0] == FAIL
     assert cf.run_clone_drive(target, None, cf.Settings())[0] == NA  # no runner: the drive did not run
 
@@ -638,8 +665,37 @@ def test_sanitizer_and_clone_drive_name_every_input_of_a_multi_spec(tmp_path: Pa
 
     cf.run_sanitizer(target, tmp_path / "e", runner, cf.Settings(), sanitizer="cs", run=fake)
     assert seen and all(c[c.index("--shape") + 1] == "3x77" and c[c.index("--input-shape") + 1] == "r=3x77" for c in seen)
+    # on the spec's values: every input of the engine by its binding name and dtype (engine_input_files)
+    assert all([a.split("=", 1)[0] for a, f in zip(c[1:], c) if f == "--input-file"] == ["x:fp32", "r:fp32"]
+               for c in seen)
     seen.clear()
     cf.run_clone_drive(target, runner, cf.Settings(), run=fake)
     [cmd] = seen
-    assert cmd[cmd.index("--shape"):] == ["--shape", "5x200", "--input-shape", "r=5x200", "--output-shape", "h=5x200",
-                                          "--output-shape", "s=5"]
+    assert cmd[cmd.index("--shape"):cmd.index("--input-file")] == [
+        "--shape", "5x200", "--input-shape", "r=5x200", "--output-shape", "h=5x200", "--output-shape", "s=5"]
+    # every input's values are the spec's, in the drive's names and fp32: input 0 from its generator
+    # (edge values paired with r's), r from specs.aux_arrays; a swapped or re-typed file is caught here
+    files = [a for a, f in zip(cmd[1:], cmd) if f == "--input-file"]
+    dumps = [a.split("=", 1)[0] for a, f in zip(cmd[1:], cmd) if f == "--dump-output"]
+    assert [a.split("=", 1)[0] for a in files] == [f"{cf.CLONE_INPUT0}:fp32", "r:fp32"] and dumps == ["h:fp32", "s:fp32"]
+    op = cf.from_ref(spec)
+    want = [cf.ref.random_input((5, 200), "fp32", cf.CLONE_SEED, generator=cf.input0_generator(op)),
+            cf.aux_arrays(op, (5, 200), "fp32")[0][0]]
+    values = cf.clone_values(op, tmp_path / "again")  # the drive's files died with it: written again, the same
+    assert isinstance(values, cf.CloneValues)
+    got = [np.fromfile(f.path, dtype="<f4").reshape(f.shape) for f in values.inputs]
+    assert all(np.array_equal(g, w, equal_nan=True) for g, w in zip(got, want))
+    assert not np.array_equal(got[0], want[1], equal_nan=True)  # the two inputs differ: a swap would show
+    seen.clear()
+    status, reason = cf.run_clone_drive(target, runner, cf.Settings(), run=lambda c, t: (
+        seen.append(c), _dump_reference(c, op), (0, '{"clone_check": true, "ok": true, "message": "same"}'))[-1])
+    assert status == PASS and "right against the float64 reference" in reason, reason
+
+
+def test_the_clone_drive_passes_the_fields_that_set_the_math() -> None:
+    """The drive makes its plugin with the spec's field values (the beta field at the target's beta),
+    so that it computes what the reference does: GELU's tanh form is approximation 1, not the creator's
+    default; the kernel fields keep the creator's defaults."""
+    assert cf.clone_fields(cf.from_ref("gelu_tanh_plugin"), 1.0) == ["--field", "approximation:int32=1"]
+    assert cf.clone_fields(cf.from_ref("swish_plugin"), 1.5) == ["--field", "beta:float32=1.5"]
+    assert cf.clone_fields(cf.from_ref("layer_norm_plugin"), 1.0) == ["--field", "eps:float32=1e-05"]

@@ -6,6 +6,7 @@ TensorRT 8.6 from trt-kit: `python3 -m pytest -m gpu`.
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import threading
@@ -24,8 +25,20 @@ trt, cuda = require_gpu()
 
 from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
-from trt_plugin_bench.backends.base import EngineLoadError, EngineSpec, ShapeOutOfProfileError  # noqa: E402
+from trt_plugin_bench.backends.base import (  # noqa: E402
+    EngineLoadError,
+    EngineSpec,
+    ShapeOutOfProfileError,
+    build_record_path,
+)
 from trt_plugin_bench.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.native_runner import (  # noqa: E402
+    TensorFile,
+    dump_files,
+    read_tensor_file,
+    run_native,
+    write_tensor_files,
+)
 from trt_plugin_bench.operators import OPERATORS, tensorrt_support  # noqa: E402
 from trt_plugin_bench.specs import OperatorSpec, load_spec, numerics_of  # noqa: E402
 
@@ -167,6 +180,36 @@ def test_eight_threads_two_hundred_inferences_each(tmp_path: Path, manifest: Pat
     assert [(r.threads, r.graph, r.graph_batch) for r in bare] == [(r.threads, r.graph, r.graph_batch) for r in native]
     assert all(r.all_verified and r.throughput_per_s > 0 for r in bare), [r.message for r in bare]
     assert all(r.bytes_in == r.bytes_out == 4 * 8 * 96 for r in bare + native), [(r.bytes_in, r.bytes_out) for r in bare]
+
+
+def test_the_native_runner_binds_the_specs_values_and_refuses_a_wrong_file(tmp_path: Path, manifest: Path,
+                                                                          plugin_library: Path) -> None:
+    """trt_runner --input-file binds the spec's values (sweeps.native_inputs: input 0's generator, its edge
+    values included) and --dump-output writes the single-context run's output, which holds to the float64
+    reference (sweeps.reference_check); a file of the wrong dtype or size is refused naming it and the input."""
+    engine_path, _ = build(tmp_path, "swish_plugin", "fp16", manifest)
+    spec = EngineSpec.from_json(json.loads(build_record_path(engine_path).read_text())["spec"])
+    runner = sweeps.runner_from_manifest(manifest)
+    assert runner is not None and runner.exists()
+    shape = (8, 96)
+    layout, values, outputs = sweeps.native_inputs(spec, shape)
+    files = write_tensor_files(tmp_path / "in", layout, values)
+    dumps = dump_files(tmp_path / "out", outputs)
+    (tmp_path / "out").mkdir()
+    result = run_native(runner, engine_path, [plugin_library], 1, 50, shape, input_files=files, dump_outputs=dumps)
+    assert result.ok, result.errors
+    y = read_tensor_file(dumps[0])
+    check = sweeps.reference_check(spec, [y], values[0])
+    assert check.ok, check.message
+    assert np.isinf(ref.to_float64(values[0], "fp16")).any()  # the generator's edge values were bound
+    # planted: the same values in fp32 for the fp16 input, and a file of another shape
+    [wrong] = write_tensor_files(tmp_path / "fp32", [(layout[0][0], shape, "fp32")], [values[0].astype(np.float32)])
+    bad = run_native(runner, engine_path, [plugin_library], 1, 10, shape, input_files=[wrong])
+    assert not bad.ok and any("wrong dtype" in e and str(wrong.path) in e for e in bad.errors), bad.errors
+    short = TensorFile(layout[0][0], "fp16", (4, 96), tmp_path / "short.bin")
+    short.path.write_bytes(values[0][:4].tobytes())
+    bad = run_native(runner, engine_path, [plugin_library], 1, 10, shape, input_files=[short])
+    assert not bad.ok and any("size mismatch" in e and "short.bin" in e for e in bad.errors), bad.errors
 
 
 def _record(beta: float = 1.0, kernel: int = 1, magic: int = 0x48535754, version: int = 3) -> bytes:

@@ -19,9 +19,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from project_copy import python_executable
+from trt_plugin_bench import oracle as ref
+from trt_plugin_bench import sweeps
+from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.conformance import clone_shapes, fit_shape
-from trt_plugin_bench.native_runner import NativeRunnerError, parse_result, run_native, runner_arguments
-from trt_plugin_bench.specs import load_spec
+from trt_plugin_bench.native_runner import (
+    ENGINE_INPUT0,
+    ENGINE_OUTPUT0,
+    NativeRunnerError,
+    dump_files,
+    parse_result,
+    read_tensor_file,
+    run_native,
+    runner_arguments,
+    write_tensor_files,
+)
+from trt_plugin_bench.operators import for_engine, generator_for
+from trt_plugin_bench.specs import aux_arrays, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER_SOURCE = ROOT / "plugin" / "runner" / "trtRunner.cpp"
@@ -219,3 +233,66 @@ def test_the_clone_drive_names_every_input_weight_and_output_of_a_multi_spec() -
     assert clone_shapes(norm) == ["--input-shape", "gamma=256", "--input-shape", "beta=256", "--output-shape", "y=5x256"]
     assert clone_shapes(two) == ["--input-shape", "r=5x200", "--output-shape", "h=5x200", "--output-shape", "s=5"]
     assert clone_shapes(load_spec(multi / "bias_add.yaml"))[:2] == ["--input-shape", "b=1x200"]
+
+
+# ---- the spec's values, in files the runner binds (--input-file) and outputs it dumps (--dump-output) ----
+
+BIAS_ADD = EngineSpec(operator="bias_add", function="bias_add", implementation="native", kernel="", dtype="fp16",
+                      profile="sweep", min=(1, 1024), opt=(64, 1024), max=(256, 1024), beta=1.0,
+                      spec_file=str(ROOT / "tests" / "specs" / "multi" / "bias_add.yaml"))
+
+
+def test_the_engine_names_match_the_network_builders() -> None:
+    """ENGINE_INPUT0 / ENGINE_OUTPUT0 are backends.trt_common's INPUT / OUTPUT (that module imports
+    tensorrt, so its source is read, not imported)."""
+    text = (ROOT / "workflow" / "trt_plugin_bench" / "backends" / "trt_common.py").read_text()
+    assert f'INPUT, OUTPUT = "{ENGINE_INPUT0}", "{ENGINE_OUTPUT0}"' in text
+
+
+def test_the_runner_files_hold_the_specs_values_in_the_bindings_dtype(tmp_path: Path) -> None:
+    """bias_add (x [N, H], b [1, H]) at fp16: one file per input, its binding's name, shape, dtype and
+    bytes; input 0 drawn with the spec's generator (edge values included), b the spec's values."""
+    layout, values, outputs = sweeps.native_inputs(BIAS_ADD, (64, 1024))
+    assert layout == [("x", (64, 1024), "fp16"), ("b", (1, 1024), "fp16")]
+    assert outputs == [("y", (64, 1024), "fp16")]
+    files = write_tensor_files(tmp_path, layout, values)
+    assert [f.argument().split("=")[0] for f in files] == ["x:fp16", "b:fp16"]
+    assert [f.path.stat().st_size for f in files] == [64 * 1024 * 2, 1024 * 2] == [f.nbytes for f in files]
+    op = for_engine(BIAS_ADD)
+    x = ref.random_input((64, 1024), "fp16", sweeps.NATIVE_INPUT_SEED, generator=generator_for(BIAS_ADD))
+    b = aux_arrays(op, (64, 1024), "fp16")[0][0]
+    got = [np.fromfile(f.path, dtype="<f2").reshape(f.shape) for f in files]
+    assert np.array_equal(got[0], x, equal_nan=True) and np.array_equal(got[1], b, equal_nan=True)
+    assert np.isinf(got[0]).any() and np.isnan(got[0]).any()  # the generator's edge values are there
+    args = runner_arguments(Path("r"), Path("e"), [], 1, 1, (64, 1024), input_files=files,
+                            dump_outputs=dump_files(tmp_path, outputs))
+    assert args[-6:] == ["--input-file", f"x:fp16={files[0].path}", "--input-file", f"b:fp16={files[1].path}",
+                         "--dump-output", f"y:fp16={tmp_path / 'output0_y.bin'}"]
+
+
+def test_a_wrong_dtype_or_a_swapped_input_is_refused_naming_the_binding(tmp_path: Path) -> None:
+    """Planted: the arrays in fp32 for an fp16 engine, or x and b swapped: refused before the runner runs."""
+    layout, values, _ = sweeps.native_inputs(BIAS_ADD, (64, 1024))
+    with pytest.raises(ValueError, match=r"input 'x' is fp16 .*float32: wrong dtype"):
+        write_tensor_files(tmp_path, layout, [v.astype(np.float32) for v in values])
+    with pytest.raises(ValueError, match=r"input 'x' has shape \[64, 1024\], the array given \[1, 1024\]"):
+        write_tensor_files(tmp_path, layout, values[::-1])
+    with pytest.raises(ValueError, match="tensor 'b' is int32: the runner's files hold fp32, fp16 or bf16"):
+        write_tensor_files(tmp_path, [layout[0], ("b", (1, 1024), "int32")], values)
+    with pytest.raises(ValueError, match="1 arrays for the 2 inputs"):
+        write_tensor_files(tmp_path, layout, values[:1])
+    with pytest.raises(ValueError, match="bare kernel runs no engine"):
+        runner_arguments(Path("r"), Path("e"), [], 1, 1, (8,), bare_kernel=True,
+                         dump_outputs=dump_files(tmp_path, [("y", (8,), "fp32")]))
+
+
+def test_a_dumped_output_of_the_wrong_size_or_missing_is_a_clear_error(tmp_path: Path) -> None:
+    [f] = dump_files(tmp_path, [("y", (4, 8), "bf16")])
+    with pytest.raises(NativeRunnerError, match=r"wrote no output 'y'"):
+        read_tensor_file(f)
+    f.path.write_bytes(bytes(4 * 8 * 4))  # fp32's bytes where bf16 was asked
+    with pytest.raises(NativeRunnerError, match=r"'y' .* holds 128 bytes, \[4, 8\] of bf16 is 64"):
+        read_tensor_file(f)
+    f.path.write_bytes(np.arange(32, dtype="<u2").tobytes())
+    got = read_tensor_file(f)
+    assert got.dtype == np.uint16 and got.shape == (4, 8) and got[3, 7] == 31

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from project_copy import python_executable
 from test_native_runner import _canned
 from trt_plugin_bench import compile as compile_mod
 from trt_plugin_bench import figures, native_runner, sweeps
+from trt_plugin_bench import oracle as ref
 from trt_plugin_bench.aggregate import aggregate
 from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.native_runner import saturation_point
+from trt_plugin_bench.operators import numerics_for
 from trt_plugin_bench.records import ThreadRow, columns, write_rows
 from trt_plugin_bench.settings import Settings
 from typed import typed
@@ -61,17 +64,45 @@ base = canned.pop("base_iterations")
 batch = int(value("--graph-batch")) if "--graph-batch" in args else 1
 canned.update(threads=threads, iterations=iterations, graph=graph, shape=[int(d) for d in value("--shape").split("x")],
               wall_s=canned["wall_s"] * iterations / base, graph_batch=batch)
+# as the real runner: every --input-file is read, every --dump-output written (the expected outputs,
+# or what the test planted there)
+for i, flag in enumerate(args):
+    name, path = args[i + 1].split("=", 1) if flag in ("--input-file", "--dump-output") else ("", "")
+    if flag == "--input-file":
+        open(path, "rb").read()
+    elif flag == "--dump-output":
+        open(path, "wb").write(open({outputs!r} + "/" + name.rsplit(":", 1)[0] + ".bin", "rb").read())
 print(json.dumps(canned))
 sys.exit(0 if canned["outputs_identical"] and not canned["errors"] else 1)
 """
 
 
-def stand_in_runner(tmp_path: Path, results: dict[tuple[int, bool], dict], base: int) -> tuple[Path, Path]:
-    """A trt_runner stand-in answering each (threads, graph) with its canned result; it logs its argv."""
+def expected_outputs(spec: EngineSpec, shape: tuple[int, ...], directory: Path,
+                     plant: Callable[[list[np.ndarray]], None] | None = None) -> None:
+    """The outputs a right engine gives for the spec's inputs at ``shape`` (sweeps.native_inputs): the
+    float64 reference rounded to the dtype, one NAME.bin each, where the stand-in dumps them from;
+    ``plant`` changes them first (a planted fault)."""
+    in_layout, values, out_layout = sweeps.native_inputs(spec, shape)
+    num = numerics_for(spec)
+    outs = [ref.to_device_dtype(num.reference_of(ref.to_float64(values[0], spec.dtype), spec.beta, spec.dtype, j)
+                                .astype(np.float32), spec.dtype) for j in range(len(out_layout))]
+    if plant is not None:
+        plant(outs)
+    directory.mkdir(parents=True, exist_ok=True)
+    for (name, _, _), y in zip(out_layout, outs):
+        (directory / f"{name}.bin").write_bytes(y.tobytes())
+
+
+def stand_in_runner(tmp_path: Path, results: dict[tuple[int, bool], dict], base: int, spec: EngineSpec | None = None,
+                    plant: Callable[[list[np.ndarray]], None] | None = None) -> tuple[Path, Path]:
+    """A trt_runner stand-in answering each (threads, graph) with its canned result; it logs its argv
+    and dumps the right outputs of ``spec`` (SPEC) at threads.shape, or ``plant``'s."""
     canned = {f"{n},{g}": {**r, "base_iterations": base} for (n, g), r in results.items()}
     (tmp_path / "canned.json").write_text(json.dumps(canned))
     log = tmp_path / "calls.jsonl"
-    script = python_executable(tmp_path / "trt_runner", STAND_IN.format(log=str(log), canned=str(tmp_path / "canned.json")))
+    expected_outputs(spec or SPEC, (64, 1024), tmp_path / "outputs", plant)
+    script = python_executable(tmp_path / "trt_runner", STAND_IN.format(
+        log=str(log), canned=str(tmp_path / "canned.json"), outputs=str(tmp_path / "outputs")))
     return script, log
 
 
@@ -366,10 +397,47 @@ def test_summary_says_native_rows_need_tensorrt_on_the_cpu(tmp_path: Path) -> No
 def test_the_runner_gets_the_other_inputs_shapes_of_a_multi_input_spec(tmp_path: Path) -> None:
     """bias_add (tests/specs/multi: x [N, H] and b [1, H]): every run names b's shape from its rule."""
     results = canned_results(seed=3)
-    runner, log = stand_in_runner(tmp_path, results, base=20000)
     spec = EngineSpec(operator="bias_add", function="bias_add", implementation="native", kernel="", dtype="fp32",
                       profile="sweep", min=(1, 1024), opt=(64, 1024), max=(256, 1024), beta=1.0,
                       spec_file=str(ROOT / "tests" / "specs" / "multi" / "bias_add.yaml"))
+    runner, log = stand_in_runner(tmp_path, results, base=20000, spec=spec)
     sweeps.native_thread_sweep(native_config(), spec, tmp_path / "e.engine", runner, [], profile_count=8)
     argv = calls(log)
     assert argv and all(a[a.index("--input-shape") + 1] == "b=1x1024" and a.count("--input-shape") == 1 for a in argv)
+
+
+def test_the_runner_binds_the_specs_values_and_its_output_is_checked_against_the_reference(tmp_path: Path) -> None:
+    """Every run binds every input's file (the spec's values) and dumps its outputs; the first dump
+    is held to the float64 reference (planted: one element off by far more than the tolerance fails the
+    rule, naming the runner's output), every later one must equal it (planted: a stand-in whose dump
+    changes after the first run fails naming the run)."""
+    runner, log = stand_in_runner(tmp_path, canned_results(seed=5), base=20000)
+    sweeps.native_thread_sweep(native_config(), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+    argv = calls(log)
+    assert argv and all(c.count("--input-file") == 1 and a_value(c, "--input-file").startswith("x:fp32=")
+                        and a_value(c, "--dump-output").startswith("y:fp32=") for c in argv)
+    (tmp_path / "wrong").mkdir()
+    (tmp_path / "drift").mkdir()
+
+    def off(outs: list[np.ndarray]) -> None:
+        outs[0][3, 5] = outs[0][3, 5] * np.float32(1.5) + np.float32(1.0)
+
+    runner, _ = stand_in_runner(tmp_path / "wrong", canned_results(seed=5), base=20000, plant=off)
+    with pytest.raises(RuntimeError, match="the native runner's output of e.engine .*computes wrong values"):
+        sweeps.native_thread_sweep(native_config(), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+
+    runner, _ = stand_in_runner(tmp_path / "drift", canned_results(seed=5), base=20000)
+    source = runner.with_name(runner.name + ".py")  # project_copy.python_executable's code
+    script = source.read_text().replace("print(json.dumps(canned))", """if threads == 2:
+    for i, flag in enumerate(args):
+        if flag == "--dump-output":
+            p = args[i + 1].split("=", 1)[1]
+            data = bytearray(open(p, "rb").read()); data[0] ^= 1; open(p, "wb").write(bytes(data))
+print(json.dumps(canned))""")
+    source.write_text(script)
+    with pytest.raises(RuntimeError, match=r"at 2 threads .*differs from the first run's"):
+        sweeps.native_thread_sweep(native_config(), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)
+
+
+def a_value(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]

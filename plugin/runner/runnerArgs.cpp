@@ -1,6 +1,7 @@
 #include "runnerArgs.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <sstream>
@@ -62,7 +63,111 @@ std::vector<int64_t> parseShape(std::string const& text, std::string const& what
     return shape;
 }
 
+//! NAME:DTYPE=PATH of \p arg, every part non-empty, DTYPE known, NAME not in \p list yet.
+TensorFile parseTensorFile(std::string const& text, std::string const& arg, std::vector<TensorFile> const& list)
+{
+    size_t const eq = text.find('=');
+    size_t const colon = eq == std::string::npos ? std::string::npos : text.rfind(':', eq);
+    if (eq == std::string::npos || colon == std::string::npos || colon == 0 || colon + 1 == eq || eq + 1 == text.size())
+    {
+        throw std::invalid_argument(arg + " must be NAME:DTYPE=PATH, got '" + text + "'");
+    }
+    TensorFile file{text.substr(0, colon), text.substr(colon + 1, eq - colon - 1), text.substr(eq + 1)};
+    if (!knownTensorFileDtype(file.dtype))
+    {
+        throw std::invalid_argument(arg + " " + file.name + ": unknown dtype '" + file.dtype
+            + "' (fp32, fp16, bf16, int32, int64, int8, uint8, bool)");
+    }
+    for (TensorFile const& other : list)
+    {
+        if (other.name == file.name)
+        {
+            throw std::invalid_argument(arg + " names '" + file.name + "' twice");
+        }
+    }
+    return file;
+}
+
+//! NAME:TYPE=V[,V...] of --field: TYPE float32 / float64 (finite decimal numbers) or int32 (optional '-',
+//! decimal digits, in int32), one value at least, NAME not in \p list yet.
+PluginFieldArg parseField(std::string const& text, std::vector<PluginFieldArg> const& list)
+{
+    size_t const eq = text.find('=');
+    size_t const colon = eq == std::string::npos ? std::string::npos : text.rfind(':', eq);
+    if (eq == std::string::npos || colon == std::string::npos || colon == 0 || colon + 1 == eq || eq + 1 == text.size())
+    {
+        throw std::invalid_argument("--field must be NAME:TYPE=V[,V...], got '" + text + "'");
+    }
+    PluginFieldArg field{text.substr(0, colon), text.substr(colon + 1, eq - colon - 1), {}, {}};
+    std::string const what = "--field " + field.name;
+    if (field.type != "float32" && field.type != "float64" && field.type != "int32")
+    {
+        throw std::invalid_argument(what + ": unknown type '" + field.type + "' (float32, float64, int32)");
+    }
+    std::string const values = text.substr(eq + 1);
+    std::stringstream stream(values);
+    for (std::string item; std::getline(stream, item, ',');)
+    {
+        if (field.type == "int32")
+        {
+            bool const negative = !item.empty() && item[0] == '-';
+            int64_t const magnitude = parseRunnerInteger(negative ? item.substr(1) : item, what.c_str(), 0,
+                negative ? -int64_t{std::numeric_limits<int32_t>::min()} : int64_t{std::numeric_limits<int32_t>::max()});
+            field.ints.push_back(static_cast<int32_t>(negative ? -magnitude : magnitude));
+            continue;
+        }
+        errno = 0;
+        char* end = nullptr;
+        double const value = item.empty() ? 0.0 : std::strtod(item.c_str(), &end);
+        if (item.empty() || end != item.c_str() + item.size() || errno == ERANGE || !std::isfinite(value)
+            || (field.type == "float32" && std::fabs(value) > std::numeric_limits<float>::max()))
+        {
+            throw std::invalid_argument(what + ": '" + item + "' is not a finite " + field.type);
+        }
+        field.floats.push_back(value);
+    }
+    if (field.floats.empty() && field.ints.empty())
+    {
+        throw std::invalid_argument(what + " has no value");
+    }
+    for (PluginFieldArg const& other : list)
+    {
+        if (other.name == field.name)
+        {
+            throw std::invalid_argument("--field names '" + field.name + "' twice");
+        }
+    }
+    return field;
+}
+
 } // namespace
+
+bool knownTensorFileDtype(std::string const& dtype)
+{
+    for (char const* known : {"fp32", "fp16", "bf16", "int32", "int64", "int8", "uint8", "bool"})
+    {
+        if (dtype == known)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t checkedByteCount(int64_t count, int64_t elementSize, std::string const& what)
+{
+    if (count < 0 || elementSize <= 0)
+    {
+        throw std::invalid_argument(what + ": " + std::to_string(count) + " elements of " + std::to_string(elementSize)
+            + " bytes is no byte count");
+    }
+    if (count > std::numeric_limits<int64_t>::max() / elementSize)
+    {
+        throw std::invalid_argument(what + ": " + std::to_string(count) + " elements of " + std::to_string(elementSize)
+            + " bytes overflow int64");
+    }
+    return count * elementSize;
+}
 
 int64_t parseRunnerInteger(std::string const& text, char const* what, int64_t min, int64_t max)
 {
@@ -135,6 +240,12 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
             }
             list.emplace_back(name, parseShape(text.substr(eq + 1), arg + " " + name, limits));
         }
+        else if (arg == "--input-file")
+            options.inputFiles.push_back(parseTensorFile(value(), arg, options.inputFiles));
+        else if (arg == "--dump-output")
+            options.dumpOutputs.push_back(parseTensorFile(value(), arg, options.dumpOutputs));
+        else if (arg == "--field")
+            options.fields.push_back(parseField(value(), options.fields));
         else if (arg == "--time-every")
             options.timeEvery = parseInt32(value(), "--time-every", 1);
         else if (arg == "--graph-batch")
@@ -159,6 +270,14 @@ RunnerOptions parseRunnerArgs(int argc, char const* const* argv, RunnerLimits co
     if (options.bareKernel && !options.cloneCheck.empty())
     {
         throw std::invalid_argument("--bare-kernel times an engine's bytes: it needs --engine, not --clone-check");
+    }
+    if (!options.fields.empty() && options.cloneCheck.empty())
+    {
+        throw std::invalid_argument("--field sets the clone drive's plugin fields: it needs --clone-check (an engine has its own)");
+    }
+    if (options.bareKernel && !options.dumpOutputs.empty())
+    {
+        throw std::invalid_argument("--dump-output writes the engine's outputs: --bare-kernel runs no engine");
     }
     if (options.graphBatch > 1 && !options.graph)
     {

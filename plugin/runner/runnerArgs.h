@@ -14,6 +14,33 @@
 namespace tpb
 {
 
+//! --input-file NAME:DTYPE=PATH / --dump-output NAME:DTYPE=PATH: a tensor's raw little-endian values in
+//! DTYPE (fp32, fp16, bf16, int32, int64, int8, uint8, bool), bound by the tensor's name. The runner
+//! refuses a file whose DTYPE is not the binding's or whose size is not the binding's bytes at its shape.
+struct TensorFile
+{
+    std::string name;
+    std::string dtype;
+    std::string path;
+};
+
+//! --field NAME:TYPE=V[,V...] (--clone-check): a PluginField the creator gets (TYPE float32, float64 or int32),
+//! so the drive's plugin computes what the spec's reference does (a field left out: the creator's default).
+struct PluginFieldArg
+{
+    std::string name;
+    std::string type;
+    std::vector<double> floats; //!< float32 / float64 values
+    std::vector<int32_t> ints;  //!< int32 values
+};
+
+//! The DTYPE words a TensorFile may carry.
+bool knownTensorFileDtype(std::string const& dtype);
+
+//! \p count elements of \p elementSize bytes, refused (std::invalid_argument naming \p what) where the
+//! product overflows int64 or either is negative: never wrapped.
+int64_t checkedByteCount(int64_t count, int64_t elementSize, std::string const& what);
+
 struct RunnerOptions
 {
     std::string engine;
@@ -39,6 +66,15 @@ struct RunnerOptions
     int32_t timeEvery{1};   //!< an event pair around every timeEvery-th enqueue
     int32_t graphBatch{1};  //!< --graph: enqueues captured in one graph (one launch runs this many inferences)
     std::string cloneCheck; //!< --clone-check CREATOR[@NAMESPACE]: drive the plugin's clone lifecycle, no engine
+    //! --input-file NAME:DTYPE=PATH (repeatable): the input's values (Python draws them with the spec's
+    //! generators); an input without one gets the runner's own fill (uniform [-8, 8], --seed: hand use).
+    //! With --clone-check, input 0 is named "input0" and the others by their --input-shape names
+    std::vector<TensorFile> inputFiles;
+    //! --dump-output NAME:DTYPE=PATH (repeatable): write that output of the single-context reference run
+    //! (--clone-check: clone A's first run; output 0 is "output0" where no --output-shape names it), for
+    //! Python to check against the spec's float64 reference with the spec's tolerances
+    std::vector<TensorFile> dumpOutputs;
+    std::vector<PluginFieldArg> fields; //!< --field NAME:TYPE=V[,V...] (--clone-check only)
 };
 
 //! What the TensorRT the runner is built against allows.

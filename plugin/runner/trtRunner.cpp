@@ -3,9 +3,10 @@
 //   trt_runner --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M --shape d0xd1x...
 //              [--input-shape NAME=d0xd1x... ...] (another input's shape: an operator of several inputs)
 //              [--graph [--graph-batch B]] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S]
-//              [--time-every K] [--bare-kernel]
+//              [--time-every K] [--bare-kernel] [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...]
 //   trt_runner --clone-check CREATOR[@NAMESPACE] --plugins LIB[,LIB] --shape d0xd1x... [--plugin-init]
-//              [--input-shape NAME=d0xd1x... ...] [--output-shape NAME=d0xd1x... ...] (a plugin of several
+//              [--input-shape NAME=d0xd1x... ...] [--output-shape NAME=d0xd1x... ...] [--field NAME:TYPE=V[,V...] ...]
+//              [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...] (a plugin of several
 //              inputs, its weights included, or outputs: each in the plugin's order)
 //
 // Loads the plugin libraries with a plain dlopen (the Swish library registers its creators at load;
@@ -14,7 +15,13 @@
 // deserializes the engine once, and runs N threads, each with its own IExecutionContext (on its own
 // optimization profile with --profile-per-thread: TensorRT 8.6 needs one profile per concurrently
 // live context), its own non-blocking stream and its own device buffers. Every input holds the same
-// random data (fixed seed), so every output must be bit-identical. After W untimed enqueues, the
+// data, so every output must be bit-identical: an input named by --input-file NAME:DTYPE=PATH holds
+// that file's raw little-endian values (the threads rule writes them, drawn with the spec's generators:
+// native_runner.write_tensor_files), refused with a message naming the file and the input where DTYPE
+// is not the input's type or the size is not its bytes at its shape; an input without a file gets the
+// runner's own fill (uniform [-8, 8] from --seed: for hand use, its outputs are checked by nothing but
+// each other). --dump-output NAME:DTYPE=PATH writes that output of the single-context reference run, so
+// that Python checks it against the spec's float64 reference with the spec's tolerances. After W untimed enqueues, the
 // threads start together and each issues M enqueues back to back (enqueueV3, every input and output
 // bound by name: TensorRT 8.6's name-based API), or with --graph captures one enqueue into a CUDA graph and replays it
 // M times (--graph-batch B: B enqueues in one graph, M/B launches: the host's launch cost paid once
@@ -49,7 +56,12 @@
 // TensorRT 8.6 clones and destroys for execution contexts is its own business (on the H200,
 // 2026-12-02, a fixture whose destroy() spoils state shared with its clones was not caught through
 // contexts), so the check makes the calls itself. Prints one JSON object: clone_check, creator,
-// ok, message. fp32 input, linear format.
+// ok, message. fp32 input, linear format. With --input-file, clone A's inputs hold the files' values
+// (input 0 is named "input0", the others by their --input-shape names; fp32 only) and --dump-output
+// writes A's first outputs (output 0 "output0" where no --output-shape names it) for Python to check
+// against the spec's reference; clone B keeps the runner's own fill (different data on purpose).
+// --field NAME:TYPE=V[,V...] (float32, float64, int32): the plugin's fields (the spec's values, so that
+// it computes what the reference does); a field left out keeps the creator's default.
 #include "NvInfer.h"
 #include "bareLaunch.h"
 #include "runnerArgs.h"
@@ -225,6 +237,25 @@ Options parse(int argc, char** argv)
     return tpb::parseRunnerArgs(argc, argv, runnerLimits());
 }
 
+//! The --input-file / --dump-output DTYPE word of a TensorRT type ("?" for one the runner cannot bind).
+std::string dataTypeName(nvinfer1::DataType type)
+{
+    switch (type)
+    {
+    case nvinfer1::DataType::kFLOAT: return "fp32";
+    case nvinfer1::DataType::kHALF: return "fp16";
+    case nvinfer1::DataType::kINT32: return "int32";
+    case nvinfer1::DataType::kINT8: return "int8";
+    case nvinfer1::DataType::kBOOL: return "bool";
+    case nvinfer1::DataType::kUINT8: return "uint8";
+#if NV_TENSORRT_MAJOR >= 9
+    case nvinfer1::DataType::kBF16: return "bf16";
+    case nvinfer1::DataType::kINT64: return "int64";
+#endif
+    default: return "?";
+    }
+}
+
 size_t elementSize(nvinfer1::DataType type)
 {
     switch (type)
@@ -295,6 +326,117 @@ std::vector<uint8_t> randomInput(nvinfer1::DataType type, int64_t count, uint32_
     return bytes;
 }
 
+//! Every byte of \p path; \p what names the argument and the tensor in the refusal.
+std::vector<uint8_t> readBytes(std::string const& path, std::string const& what)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+    {
+        throw std::runtime_error("cannot read " + what + " file " + path);
+    }
+    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    if (file.bad())
+    {
+        throw std::runtime_error("error reading " + what + " file " + path);
+    }
+    return bytes;
+}
+
+//! Writes \p size bytes at \p data to \p path; \p what names the argument and the tensor in the refusal.
+void writeBytes(std::string const& path, uint8_t const* data, size_t size, std::string const& what)
+{
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file.write(reinterpret_cast<char const*>(data), static_cast<std::streamsize>(size));
+    file.close();
+    if (!file)
+    {
+        throw std::runtime_error("cannot write " + what + " file " + path);
+    }
+}
+
+std::string shapeText(nvinfer1::Dims const& dims)
+{
+    std::string text = "[";
+    for (int32_t i = 0; i < dims.nbDims; ++i)
+    {
+        text += (i ? ", " : "") + std::to_string(dims.d[i]);
+    }
+    return text + "]";
+}
+
+//! The --input-file values, each file read once (every worker binds the same bytes) and checked
+//! against the input it is bound to: its type and its bytes at its shape.
+class InputFiles
+{
+public:
+    explicit InputFiles(std::vector<tpb::TensorFile> const& files)
+        : mFiles(files)
+    {
+    }
+
+    //! The values of input \p name (type \p type, \p dims); nullptr where no --input-file names it.
+    std::vector<uint8_t> const* values(std::string const& name, nvinfer1::DataType type, nvinfer1::Dims const& dims)
+    {
+        for (size_t i = 0; i < mFiles.size(); ++i)
+        {
+            tpb::TensorFile const& file = mFiles[i];
+            if (file.name != name)
+            {
+                continue;
+            }
+            std::string const what = "--input-file " + name + " (" + file.path + ")";
+            if (file.dtype != dataTypeName(type))
+            {
+                throw std::runtime_error(what + " holds " + file.dtype + ", the input " + name + " is "
+                    + dataTypeName(type) + ": wrong dtype");
+            }
+            int64_t const want = tpb::checkedByteCount(volume(dims), static_cast<int64_t>(elementSize(type)), what);
+            if (mLoaded.size() < mFiles.size())
+            {
+                mLoaded.resize(mFiles.size());
+                mRead.resize(mFiles.size(), false);
+            }
+            if (!mRead[i])
+            {
+                mLoaded[i] = readBytes(file.path, "--input-file " + name);
+                mRead[i] = true;
+            }
+            if (static_cast<int64_t>(mLoaded[i].size()) != want)
+            {
+                throw std::runtime_error(what + " holds " + std::to_string(mLoaded[i].size()) + " bytes, the input "
+                    + name + " at " + shapeText(dims) + " is " + std::to_string(want) + " bytes of " + file.dtype
+                    + ": size mismatch (a wrong shape, dtype or input)");
+            }
+            return &mLoaded[i];
+        }
+        return nullptr;
+    }
+
+private:
+    std::vector<tpb::TensorFile> const& mFiles;
+    std::vector<std::vector<uint8_t>> mLoaded;
+    std::vector<bool> mRead;
+};
+
+//! Every --input-file (--dump-output) names an input (output) among \p names, else the refusal lists them.
+void checkFileNames(std::vector<tpb::TensorFile> const& files, std::vector<std::string> const& names,
+    char const* arg, char const* kind)
+{
+    for (tpb::TensorFile const& file : files)
+    {
+        if (std::find(names.begin(), names.end(), file.name) == names.end())
+        {
+            std::string known;
+            for (std::string const& name : names)
+            {
+                known += (known.empty() ? "" : ", ") + name;
+            }
+            throw std::runtime_error(std::string(arg) + " names '" + file.name + "' (" + file.path + "), not an "
+                + kind + " (" + kind + "s: " + known + ")");
+        }
+    }
+}
+
 struct IoTensor
 {
     std::string name;
@@ -336,7 +478,7 @@ class Worker
 public:
     Worker(nvinfer1::ICudaEngine& engine, std::vector<IoTensor> const& tensors, int32_t profile,
         std::vector<int64_t> const& shape, std::vector<std::pair<std::string, std::vector<int64_t>>> const& inputShapes,
-        uint32_t seed, bool bare)
+        uint32_t seed, bool bare, InputFiles& files)
         : mTensors(tensors)
         , mProfile(profile)
         , mContext(engine.createExecutionContext())
@@ -383,11 +525,16 @@ public:
         }
         for (IoTensor const& tensor : tensors)
         {
-            int64_t const count = volume(mContext->getTensorShape(tensor.name.c_str()));
-            mBuffers.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * elementSize(tensor.type)));
+            nvinfer1::Dims const dims = mContext->getTensorShape(tensor.name.c_str());
+            int64_t const count = volume(dims);
+            mBuffers.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(
+                tpb::checkedByteCount(count, static_cast<int64_t>(elementSize(tensor.type)), tensor.name))));
             if (tensor.input)
             {
-                std::vector<uint8_t> const host = randomInput(tensor.type, count, seed);
+                // the file's values (the spec's generators, drawn by Python), else the runner's own fill
+                std::vector<uint8_t> const* const given = files.values(tensor.name, tensor.type, dims);
+                std::vector<uint8_t> const own = given != nullptr ? std::vector<uint8_t>{} : randomInput(tensor.type, count, seed);
+                std::vector<uint8_t> const& host = given != nullptr ? *given : own;
                 cudaCheck(cudaMemcpyAsync(mBuffers.back()->data, host.data(), host.size(), cudaMemcpyHostToDevice,
                               mStream.handle),
                     "cudaMemcpyAsync (input)");
@@ -495,6 +642,23 @@ public:
             }
         }
         return bytes;
+    }
+
+    //! Output \p name's bytes (after the stream's work is done); the engine's outputs only, not the bare kernel's.
+    std::vector<uint8_t> output(std::string const& name)
+    {
+        cudaCheck(cudaStreamSynchronize(mStream.handle), "cudaStreamSynchronize (output)");
+        for (size_t i = 0; i < mTensors.size(); ++i)
+        {
+            if (!mTensors[i].input && mTensors[i].name == name)
+            {
+                std::vector<uint8_t> bytes(mBuffers[i]->bytes);
+                cudaCheck(cudaMemcpy(bytes.data(), mBuffers[i]->data, bytes.size(), cudaMemcpyDeviceToHost),
+                    "cudaMemcpy (output)");
+                return bytes;
+            }
+        }
+        throw std::runtime_error("no output " + name);
     }
 
 private:
@@ -744,8 +908,9 @@ struct CloneRun
         return desc;
     }
 
+    //! \p files (clone A's, else nullptr): the values of the inputs it names (\p inNames), else the own fill.
     void configure(std::vector<std::vector<int64_t>> const& inShapes, std::vector<std::vector<int64_t>> const& outShapes,
-        uint32_t seed, cudaStream_t stream)
+        uint32_t seed, cudaStream_t stream, InputFiles* files = nullptr, std::vector<std::string> const* inNames = nullptr)
     {
         in.clear();
         out.clear();
@@ -783,14 +948,20 @@ struct CloneRun
         for (size_t i = 0; i < in.size(); ++i)
         {
             int64_t const count = volume(in[i].dims);
-            inputs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(count) * 4));
-            std::vector<uint8_t> const host = randomInput(nvinfer1::DataType::kFLOAT, count, seed + static_cast<uint32_t>(i));
+            inputs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(tpb::checkedByteCount(count, 4, "input"))));
+            std::vector<uint8_t> const* const given
+                = files != nullptr && inNames != nullptr ? files->values((*inNames)[i], in[i].type, in[i].dims) : nullptr;
+            std::vector<uint8_t> const own = given != nullptr
+                ? std::vector<uint8_t>{}
+                : randomInput(nvinfer1::DataType::kFLOAT, count, seed + static_cast<uint32_t>(i));
+            std::vector<uint8_t> const& host = given != nullptr ? *given : own;
             cudaCheck(cudaMemcpyAsync(inputs.back()->data, host.data(), host.size(), cudaMemcpyHostToDevice, stream),
                 "cudaMemcpyAsync");
         }
         for (auto const& desc : out)
         {
-            outputs.push_back(std::make_unique<DeviceBuffer>(static_cast<size_t>(volume(desc.dims)) * 4));
+            outputs.push_back(std::make_unique<DeviceBuffer>(
+                static_cast<size_t>(tpb::checkedByteCount(volume(desc.dims), 4, "output"))));
         }
         size_t const ws = plugin->getWorkspaceSize(in.data(), static_cast<int32_t>(in.size()), out.data(),
             static_cast<int32_t>(out.size()));
@@ -848,8 +1019,34 @@ int cloneCheck(Options const& options)
             throw std::runtime_error("no IPluginCreator " + name + " version 1 in namespace '" + pluginNamespace
                 + "' is registered after loading --plugins");
         }
-        nvinfer1::PluginFieldCollection const empty{0, nullptr}; // the creator's defaults
-        nvinfer1::IPluginV2* const raw = creator->createPlugin(name.c_str(), &empty);
+        // --field values (the spec's, so the plugin computes what its reference does); the rest the creator's defaults
+        std::vector<std::vector<float>> floats;
+        std::vector<std::vector<double>> doubles;
+        std::vector<nvinfer1::PluginField> given;
+        floats.reserve(options.fields.size()); // no reallocation: given points into them
+        doubles.reserve(options.fields.size());
+        for (tpb::PluginFieldArg const& field : options.fields)
+        {
+            if (field.type == "int32")
+            {
+                given.emplace_back(field.name.c_str(), field.ints.data(), nvinfer1::PluginFieldType::kINT32,
+                    static_cast<int32_t>(field.ints.size()));
+            }
+            else if (field.type == "float32")
+            {
+                floats.emplace_back(field.floats.begin(), field.floats.end());
+                given.emplace_back(field.name.c_str(), floats.back().data(), nvinfer1::PluginFieldType::kFLOAT32,
+                    static_cast<int32_t>(floats.back().size()));
+            }
+            else
+            {
+                doubles.push_back(field.floats);
+                given.emplace_back(field.name.c_str(), doubles.back().data(), nvinfer1::PluginFieldType::kFLOAT64,
+                    static_cast<int32_t>(doubles.back().size()));
+            }
+        }
+        nvinfer1::PluginFieldCollection const collection{static_cast<int32_t>(given.size()), given.data()};
+        nvinfer1::IPluginV2* const raw = creator->createPlugin(name.c_str(), &collection);
         if (raw == nullptr)
         {
             throw std::runtime_error("createPlugin returned null");
@@ -870,14 +1067,38 @@ int cloneCheck(Options const& options)
             inShapes.push_back(named.second);
         }
         std::vector<std::vector<int64_t>> outShapes;
+        std::vector<std::string> inNames{"input0"}; // --input-file / --dump-output names of the drive
+        std::vector<std::string> outNames;
+        for (auto const& named : options.inputShapes)
+        {
+            if (named.first == inNames.front() && !options.inputFiles.empty())
+            {
+                throw std::runtime_error("--input-shape names 'input0', the clone drive's name of input 0: "
+                    "its --input-file would be ambiguous");
+            }
+            inNames.push_back(named.first);
+        }
         for (auto const& named : options.outputShapes)
         {
             outShapes.push_back(named.second);
+            outNames.push_back(named.first);
         }
         if (outShapes.empty())
         {
             outShapes.push_back(options.shape);
+            outNames.emplace_back("output0");
         }
+        checkFileNames(options.inputFiles, inNames, "--input-file", "input");
+        checkFileNames(options.dumpOutputs, outNames, "--dump-output", "output");
+        for (tpb::TensorFile const& dump : options.dumpOutputs)
+        {
+            if (dump.dtype != "fp32")
+            {
+                throw std::runtime_error("--dump-output " + dump.name + " (" + dump.path + ") asks for " + dump.dtype
+                    + ", the clone drive runs fp32: wrong dtype");
+            }
+        }
+        InputFiles files(options.inputFiles);
         Stream stream;
         CloneRun a(original->clone());
         CloneRun b(original->clone());
@@ -885,9 +1106,21 @@ int cloneCheck(Options const& options)
         {
             throw std::runtime_error("clone() returned null");
         }
-        a.configure(inShapes, outShapes, options.seed, stream.handle);
-        b.configure(inShapes, outShapes, options.seed + 1, stream.handle);
+        a.configure(inShapes, outShapes, options.seed, stream.handle, &files, &inNames);
+        b.configure(inShapes, outShapes, options.seed + 1, stream.handle); // its own data: not A's
         std::vector<uint8_t> const before = a.run(stream.handle);
+        size_t offset = 0; // A's first outputs, output 0 first, for Python's check against the spec's reference
+        for (size_t j = 0; j < a.outputs.size(); ++j)
+        {
+            size_t const size = a.outputs[j]->bytes;
+            auto const dump = std::find_if(options.dumpOutputs.begin(), options.dumpOutputs.end(),
+                [&](tpb::TensorFile const& f) { return f.name == outNames[j]; });
+            if (dump != options.dumpOutputs.end())
+            {
+                writeBytes(dump->path, before.data() + offset, size, "--dump-output " + dump->name);
+            }
+            offset += size;
+        }
         b.run(stream.handle);
         // configured again (as a context's shapes being set again) at the same shape: a different
         // one would also catch state kept process-wide, which is check 2's fault, not this one's
@@ -913,8 +1146,35 @@ int cloneCheck(Options const& options)
 
 } // namespace
 
+//! The usage text (--help on stdout, after a refusal on stderr).
+static void printUsage(std::FILE* stream, char const* program)
+{
+    std::fprintf(stream,
+        "usage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
+        "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] "
+        "[--bare-kernel] [--input-file NAME:DTYPE=PATH ...] [--dump-output NAME:DTYPE=PATH ...]\n"
+        "       %s --clone-check CREATOR[@NAMESPACE] --plugins LIB --shape d0xd1x... [--input-shape NAME=...] "
+        "[--output-shape NAME=...] [--field NAME:TYPE=V[,V...] ...] [--input-file ...] [--dump-output ...]\n"
+        "  --input-file: the input's raw little-endian values (DTYPE fp32|fp16|bf16|int32|int64|int8|uint8|bool, "
+        "the input's type; size = its bytes at its shape); an input without one gets the runner's own fill "
+        "(uniform [-8, 8] from --seed, for hand use)\n"
+        "  --dump-output: write that output of the single-context reference run (--clone-check: clone A's "
+        "first run; input 0 is 'input0', output 0 'output0' unless --output-shape names it)\n"
+        "  --field (--clone-check): a PluginField for the creator (TYPE float32|float64|int32); the others keep "
+        "the creator's defaults\n",
+        program, program);
+}
+
 int main(int argc, char** argv)
 {
+    for (int i = 1; i < argc; ++i)
+    {
+        if (argv[i] != nullptr && (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0))
+        {
+            printUsage(stdout, argv[0]);
+            return 0;
+        }
+    }
     Options options;
     try
     {
@@ -922,11 +1182,8 @@ int main(int argc, char** argv)
     }
     catch (std::exception const& e)
     {
-        std::fprintf(stderr,
-            "trt_runner: %s\nusage: %s --engine PATH [--plugins LIB[,LIB]] --threads N --iterations M "
-            "--shape d0xd1x... [--graph] [--profile-per-thread] [--plugin-init] [--warmup W] [--seed S] "
-            "[--bare-kernel]\n",
-            e.what(), argv[0]);
+        std::fprintf(stderr, "trt_runner: %s\n", e.what());
+        printUsage(stderr, argv[0]);
         return 2;
     }
 
@@ -970,6 +1227,25 @@ int main(int argc, char** argv)
             throw std::runtime_error("the engine did not deserialize");
         }
         std::vector<IoTensor> const tensors = ioTensors(*engine);
+        std::vector<std::string> inputNames;
+        std::vector<std::string> outputNames;
+        for (IoTensor const& tensor : tensors)
+        {
+            (tensor.input ? inputNames : outputNames).push_back(tensor.name);
+        }
+        checkFileNames(options.inputFiles, inputNames, "--input-file", "input");
+        checkFileNames(options.dumpOutputs, outputNames, "--dump-output", "output");
+        for (tpb::TensorFile const& dump : options.dumpOutputs)
+        {
+            auto const tensor = std::find_if(
+                tensors.begin(), tensors.end(), [&](IoTensor const& t) { return !t.input && t.name == dump.name; });
+            if (dataTypeName(tensor->type) != dump.dtype)
+            {
+                throw std::runtime_error("--dump-output " + dump.name + " (" + dump.path + ") asks for " + dump.dtype
+                    + ", the output " + dump.name + " is " + dataTypeName(tensor->type) + ": wrong dtype");
+            }
+        }
+        InputFiles inputFiles(options.inputFiles);
         int32_t const nbProfiles = engine->getNbOptimizationProfiles();
         if (options.profilePerThread && options.threads > nbProfiles)
         {
@@ -983,7 +1259,7 @@ int main(int argc, char** argv)
                 profiles[static_cast<size_t>(t)] = options.profilePerThread ? t : 0;
                 workers.push_back(
                     std::make_unique<Worker>(*engine, tensors, profiles[static_cast<size_t>(t)], options.shape,
-                        options.inputShapes, options.seed, options.bareKernel));
+                        options.inputShapes, options.seed, options.bareKernel, inputFiles));
             }
             Event referenceEvent;
             cudaCheck(cudaEventRecord(referenceEvent.handle, workers[0]->stream()), "cudaEventRecord");
@@ -1006,9 +1282,15 @@ int main(int argc, char** argv)
             }
             wallS = std::chrono::duration<double>(last - gate.start()).count();
         } // every thread's context is destroyed here, before the reference context exists
-        Worker single(*engine, tensors, 0, options.shape, options.inputShapes, options.seed, options.bareKernel);
+        Worker single(
+            *engine, tensors, 0, options.shape, options.inputShapes, options.seed, options.bareKernel, inputFiles);
         single.enqueue();
         reference = single.outputs();
+        for (tpb::TensorFile const& dump : options.dumpOutputs) // checked against the spec's reference in Python
+        {
+            std::vector<uint8_t> const bytes = single.output(dump.name);
+            writeBytes(dump.path, bytes.data(), bytes.size(), "--dump-output " + dump.name);
+        }
         bytesIn = single.bytesIn();
         bytesOut = single.bytesOut();
     }

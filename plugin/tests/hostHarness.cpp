@@ -632,6 +632,22 @@ void checkRunnerArgs(Report& report)
              "--graph-batch", "8"},
             nullptr},
         {{"--clone-check", "C", "--shape", "4", "--bare-kernel"}, "--bare-kernel times an engine's bytes"},
+        {{"--engine", "e", "--shape", "4", "--input-file", "x=/tmp/x.bin"}, "--input-file must be NAME:DTYPE=PATH"},
+        {{"--engine", "e", "--shape", "4", "--input-file", "x:fp16="}, "--input-file must be NAME:DTYPE=PATH"},
+        {{"--engine", "e", "--shape", "4", "--input-file", ":fp16=p"}, "--input-file must be NAME:DTYPE=PATH"},
+        {{"--engine", "e", "--shape", "4", "--input-file", "x:float=p"}, "--input-file x: unknown dtype 'float'"},
+        {{"--engine", "e", "--shape", "4", "--input-file", "x:fp32=p", "--input-file", "x:fp32=q"},
+            "--input-file names 'x' twice"},
+        {{"--engine", "e", "--shape", "4", "--dump-output", "y:fp32=p", "--bare-kernel"},
+            "--dump-output writes the engine's outputs"},
+        {{"--engine", "e", "--shape", "4", "--field", "eps:float32=1e-5"}, "--field sets the clone drive's plugin fields"},
+        {{"--clone-check", "C", "--shape", "4", "--field", "eps:float16=1"}, "--field eps: unknown type 'float16'"},
+        {{"--clone-check", "C", "--shape", "4", "--field", "eps:float32=1e39"}, "'1e39' is not a finite float32"},
+        {{"--clone-check", "C", "--shape", "4", "--field", "eps:float32=nan"}, "'nan' is not a finite float32"},
+        {{"--clone-check", "C", "--shape", "4", "--field", "k:int32=2147483648"}, "--field k must be in"},
+        {{"--clone-check", "C", "--shape", "4", "--field", "k:int32=1,,2"}, "--field k must be a whole number"},
+        {{"--clone-check", "C", "--shape", "4", "--field", "k:int32=1", "--field", "k:int32=2"},
+            "--field names 'k' twice"},
     };
     for (Case const& c : cases)
     {
@@ -671,6 +687,33 @@ void checkRunnerArgs(Report& report)
     {
     }
     report.check(accepted, "trt_runner --shape 4294967297x4 accepted where dims are int64 (TensorRT >= 10)");
+    char const* const files[] = {"trt_runner", "--engine", "e", "--shape", "4", "--input-file", "in:put:fp16=/a=b.bin",
+        "--input-file", "gate:bf16=g.bin", "--dump-output", "out:fp32=o.bin"};
+    tpb::RunnerOptions const named = tpb::parseRunnerArgs(11, files, int32Dims);
+    report.check(named.inputFiles.size() == 2 && named.inputFiles[0].name == "in:put" && named.inputFiles[0].dtype == "fp16"
+            && named.inputFiles[0].path == "/a=b.bin" && named.inputFiles[1].dtype == "bf16" && named.dumpOutputs.size() == 1
+            && named.dumpOutputs[0].path == "o.bin",
+        "trt_runner --input-file NAME:DTYPE=PATH / --dump-output: name up to the last ':' before '=', path after it");
+    char const* const fieldArgs[] = {"trt_runner", "--clone-check", "Gelu", "--shape", "4", "--field",
+        "approximation:int32=1", "--field", "t:int32=-2147483648,7", "--field", "eps:float32=1e-5", "--field",
+        "w:float64=-0.5,2"};
+    tpb::RunnerOptions const withFields = tpb::parseRunnerArgs(13, fieldArgs, int32Dims);
+    report.check(withFields.fields.size() == 4 && withFields.fields[0].ints == std::vector<int32_t>{1}
+            && withFields.fields[1].ints == std::vector<int32_t>{std::numeric_limits<int32_t>::min(), 7}
+            && withFields.fields[2].floats == std::vector<double>{1e-5}
+            && withFields.fields[3].floats == std::vector<double>{-0.5, 2.0},
+        "trt_runner --field NAME:TYPE=V[,V...]: int32 (signed, in range), float32, float64 lists");
+    bool wrapped = false;
+    try
+    {
+        tpb::checkedByteCount(std::numeric_limits<int64_t>::max() / 2 + 1, 2, "--input-file x");
+    }
+    catch (std::invalid_argument const& e)
+    {
+        wrapped = std::string(e.what()).find("--input-file x") != std::string::npos;
+    }
+    report.check(wrapped && tpb::checkedByteCount(6, 2, "x") == 12,
+        "trt_runner byte counts: an int64 overflow is refused naming the file, never wrapped");
     char const* const batch[] = {"trt_runner", "--engine", "e", "--shape", "4", "--graph", "--iterations", "10",
         "--graph-batch", "4"};
     report.check(tpb::parseRunnerArgs(10, batch, int32Dims).iterations == 12,

@@ -39,6 +39,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,10 +47,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .backends.base import EngineSpec
+import numpy as np
+
+from . import oracle as ref
+from .backends.base import EngineSpec, combine_checks
 from .config import schema_defaults
-from .operators import OPERATORS, from_ref, get_operator, plugin_library_in, tensorrt_support
-from .specs import OperatorSpec, SpecError, known_names, spec_ref
+from .native_runner import (
+    CLONE_INPUT0,
+    CLONE_OUTPUT0,
+    ENGINE_INPUT0,
+    NativeRunnerError,
+    TensorFile,
+    dump_files,
+    read_tensor_file,
+    write_tensor_files,
+)
+from .operators import OPERATORS, field_values, from_ref, get_operator, plugin_library_in, tensorrt_support
+from .specs import OperatorSpec, SpecError, aux_arrays, input0_generator, known_names, numerics_of, spec_ref
 
 if TYPE_CHECKING:
     from .settings import ConformanceSettings
@@ -475,13 +489,88 @@ def run_command(cmd: list[str], timeout: float) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
+CLONE_SEED = 20261206  # the clone drive's input 0 (clone A's; clone B keeps the runner's own fill)
+CLONE_DTYPE = "fp32"  # the clone drive describes every tensor as fp32 (trtRunner.cpp's CloneRun)
+
+
+@dataclass(frozen=True)
+class CloneValues:
+    """What the clone drive binds and dumps: clone A's inputs drawn with the spec's generators."""
+
+    x: np.ndarray  # input 0, the reference's argument
+    inputs: list[TensorFile]  # --input-file: input 0, the other inputs, the weights (the plugin's inputs, in order)
+    outputs: list[TensorFile]  # --dump-output: every output of A's first run
+    beta: float  # the beta field's value (clone_fields passes it to the creator)
+
+
+FIELD_TYPES = ("float32", "float64", "int32")  # the --field types the runner passes to a creator
+
+
+def clone_fields(op: OperatorSpec, beta: float) -> list[str] | str:
+    """The clone drive's --field arguments: every field of the spec that sets the math (its default,
+    or ``beta`` for a beta field), so that the plugin computes what the reference does; the kernel and
+    kernel_table fields keep the creator's defaults (they choose a kernel, not a value). A reason
+    instead where a field's type is one the runner cannot pass (the values are then not checked)."""
+    values = field_values(op, beta)
+    args: list[str] = []
+    for f in op.fields:
+        value = values.get(f.name)
+        if f.value_from in ("kernel", "kernel_table") or value is None:
+            continue
+        if f.type not in FIELD_TYPES:
+            return f"values not checked: field {f.name} is {f.type}, the clone drive passes {', '.join(FIELD_TYPES)}"
+        items = value if isinstance(value, (list, tuple)) else [value]
+        text = ",".join(str(int(v)) if f.type == "int32" else repr(float(v)) for v in items)
+        if text:
+            args += ["--field", f"{f.name}:{f.type}={text}"]
+    return args
+
+
+def clone_values(op: OperatorSpec, directory: Path, beta: float = 1.0) -> CloneValues | str:
+    """The clone drive's files at CLONE_SHAPE (fit_shape), in the drive's names (input 0 CLONE_INPUT0,
+    the others as clone_shapes names them; output 0 CLONE_OUTPUT0 where clone_shapes gives no
+    --output-shape): input 0 drawn with the spec's generator (input0_generator), the other inputs and
+    the weights the spec's values (specs.aux_arrays). A reason instead where a tensor is not fp32 (the
+    drive runs fp32: that tensor keeps the runner's fill and the values are not checked)."""
+    shape = fit_shape(op, CLONE_SHAPE)
+    tensors = [*op.inputs, *op.weights]
+    odd = [t.name for t in tensors if t.dtype_for(CLONE_DTYPE) != CLONE_DTYPE]
+    if odd:
+        return f"values not checked: {', '.join(odd)} is not {CLONE_DTYPE}, the clone drive runs {CLONE_DTYPE}"
+    simple = not clone_shapes(op)
+    names = [CLONE_INPUT0, *(t.name for t in tensors[1:])]
+    shapes = [shape, *op.all_shapes(shape)[1:]]
+    x = ref.random_input(shape, CLONE_DTYPE, CLONE_SEED, generator=input0_generator(op))
+    arrays = [x, *(np.ascontiguousarray(a) for a, _ in aux_arrays(op, shape, CLONE_DTYPE))]
+    inputs = write_tensor_files(directory, [(n, tuple(s), CLONE_DTYPE) for n, s in zip(names, shapes)], arrays)
+    out_names = [CLONE_OUTPUT0] if simple else list(op.outputs)
+    outputs = dump_files(directory, [(n, tuple(s), CLONE_DTYPE) for n, s in zip(out_names, op.output_shapes(shape))])
+    return CloneValues(x, inputs, outputs, float(beta))
+
+
+def check_clone_values(op: OperatorSpec, values: CloneValues) -> tuple[bool, str]:
+    """Clone A's dumped outputs against the spec's float64 reference, with the plugin's tolerances."""
+    try:
+        outs = [read_tensor_file(f) for f in values.outputs]
+    except NativeRunnerError as exc:
+        return False, f"clone A's outputs: {exc}"
+    num = numerics_of(op)
+    result = combine_checks([ref.check_output(y, values.x, num, CLONE_DTYPE, values.beta, f.shape, output=j)
+                             for j, (y, f) in enumerate(zip(outs, values.outputs))])
+    return bool(result.ok), ("clone A's output on the spec's inputs is right against the float64 reference"
+                             if result.ok else f"clone A's output on the spec's inputs is wrong: {result.message}")
+
+
 def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
                     run: Callable[[list[str], float], tuple[int, str]] | None = None) -> tuple[str, str] | None:
     """Check 3's second half: `trt_runner --clone-check` drives the plugin's clone lifecycle itself
     (create, two clones configured and enqueued, one configured again, enqueued and destroyed, the
     other enqueued again: bit-identical), so a shallow clone is caught whatever objects TensorRT
     clones and destroys for its contexts. None where it does not apply (not a V2 plugin library);
-    N/A with the reason where it applies but cannot run (no trt_runner)."""
+    N/A with the reason where it applies but cannot run (no trt_runner). Clone A's inputs are the
+    spec's values (clone_values: --input-file) and its first outputs are checked against the spec's
+    float64 reference (check_clone_values: --dump-output): a lifecycle that is bit-identical on wrong
+    values fails too."""
     if target.implementation != "plugin_v2" or target.library is None:
         return None
     if runner is None or not Path(runner).exists():
@@ -491,11 +580,27 @@ def run_clone_drive(target: Target, runner: Path | None, settings: Settings,
     op = from_ref(target.spec or target.operator)
     cmd = [str(runner), "--clone-check", creator, "--plugins", str(target.library), "--plugin-init",
            "--shape", "x".join(str(d) for d in fit_shape(op, CLONE_SHAPE)), *clone_shapes(op)]
-    returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
-    found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
-    if not found:
-        return FAIL, f"clone lifecycle (trt_runner --clone-check): no result (exit {returncode}): {output[-300:]}"
-    return (PASS if found[-1].get("ok") else FAIL), f"clone lifecycle: {found[-1].get('message', '')}"
+    fields = clone_fields(op, target.beta)
+    cmd += fields if isinstance(fields, list) else []
+    with tempfile.TemporaryDirectory(prefix="tpb-clone-") as scratch:
+        values = clone_values(op, Path(scratch), target.beta) if isinstance(fields, list) else fields
+        if isinstance(values, CloneValues):
+            for f in values.inputs:
+                cmd += ["--input-file", f.argument()]
+            for f in values.outputs:
+                cmd += ["--dump-output", f.argument()]
+        returncode, output = (run or run_command)(cmd, settings.child_timeout_s)
+        found = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"clone_check"' in line]
+        if not found:
+            return FAIL, f"clone lifecycle (trt_runner --clone-check): no result (exit {returncode}): {output[-300:]}"
+        lifecycle = bool(found[-1].get("ok"))
+        reason = f"clone lifecycle: {found[-1].get('message', '')}"
+        if not isinstance(values, CloneValues):
+            return (PASS if lifecycle else FAIL), f"{reason}; {values}"
+        if not lifecycle and "could not run" in reason:
+            return FAIL, reason  # no output was dumped: nothing to check
+        right, said = check_clone_values(op, values)
+    return (PASS if lifecycle and right else FAIL), f"{reason}; {said}"
 
 
 def judge_clone_independence(contexts: CheckOutcome, drive: tuple[str, str] | None) -> CheckOutcome:
@@ -516,10 +621,26 @@ def judge_clone_independence(contexts: CheckOutcome, drive: tuple[str, str] | No
     return CheckOutcome("clone_independence", status, reason, contexts.seconds)
 
 
+SANITIZER_SEED = 20261207  # input 0 of the sanitizer's run
+
+
+def engine_input_files(op: OperatorSpec, shape: tuple[int, ...], dtype: str, directory: Path,
+                       seed: int) -> list[TensorFile]:
+    """A conformance engine's inputs at input 0's ``shape`` as the runner's --input-file values: input 0
+    drawn with the spec's generator (input0_generator), the others the spec's values (aux_arrays), in the
+    engine's binding names (ENGINE_INPUT0, then the spec's) and dtypes."""
+    names = [ENGINE_INPUT0, *(t.name for t in op.inputs[1:])]
+    layout = [(n, tuple(s), t.dtype_for(dtype)) for n, s, t in zip(names, op.input_shapes(shape), op.inputs)]
+    x = ref.random_input(tuple(shape), dtype, seed, generator=input0_generator(op))
+    others = [np.ascontiguousarray(a) for a, _ in aux_arrays(op, tuple(shape), dtype)[: len(op.inputs) - 1]]
+    return write_tensor_files(directory, layout, [x, *others])
+
+
 def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: Settings,
                   sanitizer: str | None = None,
                   run: Callable[[list[str], float], tuple[int, str]] | None = None) -> CheckOutcome:
-    """Check 7: trt_runner under each tool, the tools side by side (they share the GPU fine)."""
+    """Check 7: trt_runner under each tool, the tools side by side (they share the GPU fine), on the
+    spec's inputs (engine_input_files: --input-file)."""
     sanitizer = sanitizer if sanitizer is not None else shutil.which("compute-sanitizer")
     if sanitizer is None:
         return CheckOutcome("sanitizer", NA, "not applicable: compute-sanitizer is not on PATH")
@@ -535,6 +656,9 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
     others = [arg for t, s in zip(op.inputs[1:], op.input_shapes(fitted)[1:])
               for arg in ("--input-shape", f"{t.name}=" + "x".join(str(d) for d in s))]
     t0 = time.perf_counter()
+    scratch = tempfile.TemporaryDirectory(prefix="tpb-sanitizer-")
+    files = [a for f in engine_input_files(op, fitted, target.dtype, Path(scratch.name), SANITIZER_SEED)
+             for a in ("--input-file", f.argument())]
 
     def one(tool: str) -> tuple[str, str]:
         # --report-api-errors no: a CUDA API call that returns an error (TensorRT probing what the
@@ -543,11 +667,11 @@ def run_sanitizer(target: Target, engine: Path, runner: Path | None, settings: S
         cmd = [sanitizer, "--tool", tool, "--error-exitcode", "99", "--report-api-errors", "no",
                *(["--racecheck-report", "all"] if tool == "racecheck" else []),
                str(runner), "--engine", str(engine), "--plugins", str(target.library), "--plugin-init",
-               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape, *others]
+               "--threads", "1", "--iterations", "2", "--warmup", "1", "--shape", shape, *others, *files]
         returncode, output = run(cmd, settings.sanitizer_timeout_s)
         return parse_sanitizer(tool, returncode, output)
 
-    with ThreadPoolExecutor(max_workers=len(settings.sanitizer_tools)) as pool:
+    with scratch, ThreadPoolExecutor(max_workers=len(settings.sanitizer_tools)) as pool:
         parts = list(pool.map(one, settings.sanitizer_tools))
     status, reason = combine(parts)
     return CheckOutcome("sanitizer", status, f"shape {shape}: {reason}", time.perf_counter() - t0)

@@ -5,6 +5,13 @@ it into the threads table's row (driver "native"; with --bare-kernel driver "bar
 probe's kernel reading and writing the engine's I/O bytes, no TensorRT, timed the same way). The
 threads rule drives it (sweeps.thread_sweep); concurrency_table sets the plugin beside the bare kernel
 and the twin at each thread count.
+
+Values: Python draws every input with the spec's generators and writes them with write_tensor_files
+(raw little-endian in the binding's dtype; the runner's --input-file NAME:DTYPE=PATH, refused there
+where the dtype or the byte count is not the binding's); the runner writes its single-context run's
+outputs back (--dump-output NAME:DTYPE=PATH, read_tensor_file), which Python checks against the
+spec's float64 reference with the spec's tolerances. The runner itself checks that every thread's
+outputs equal that single-context run's, bit for bit.
 """
 
 from __future__ import annotations
@@ -17,7 +24,90 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .oracle import numpy_dtype
 from .records import ThreadRow, shape_str
+
+# The engine's binding names of input 0 and output 0 (backends.trt_common.INPUT / OUTPUT: that module
+# imports tensorrt; tests/test_native_runner.py pins the two equal); the others are the spec's names.
+ENGINE_INPUT0, ENGINE_OUTPUT0 = "x", "y"
+# The clone drive's names of input 0 and of output 0 where no --output-shape names it (trtRunner.cpp)
+CLONE_INPUT0, CLONE_OUTPUT0 = "input0", "output0"
+
+
+@dataclass(frozen=True)
+class TensorFile:
+    """One --input-file / --dump-output of the runner: a tensor's raw little-endian values."""
+
+    name: str  # the binding's name
+    dtype: str  # fp32, fp16 or bf16 (oracle.numpy_dtype's host representation)
+    shape: tuple[int, ...]
+    path: Path
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * numpy_dtype(self.dtype).itemsize
+
+    def argument(self) -> str:
+        """NAME:DTYPE=PATH, as the runner parses it."""
+        return f"{self.name}:{self.dtype}={self.path}"
+
+
+def _host_dtype(name: str, dtype: str) -> np.dtype:
+    """The host representation of binding ``name``'s ``dtype``; a clear ValueError for one the files cannot hold."""
+    try:
+        return numpy_dtype(dtype)
+    except KeyError:
+        raise ValueError(f"tensor {name!r} is {dtype}: the runner's files hold fp32, fp16 or bf16 here") from None
+
+
+def _file_name(index: int, name: str, kind: str) -> str:
+    return f"{kind}{index}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + ".bin"
+
+
+def write_tensor_files(directory: Path, layout: Sequence[tuple[str, Sequence[int], str]],
+                       arrays: Sequence[np.ndarray]) -> list[TensorFile]:
+    """Write ``arrays`` (the inputs, in the order of ``layout``: (binding name, shape, dtype) each) as
+    the runner's --input-file values. Each array must have its binding's shape and dtype's host
+    representation (oracle.numpy_dtype): a wrong dtype or a swapped input is refused naming the binding."""
+    if len(arrays) != len(layout):
+        raise ValueError(f"{len(arrays)} arrays for the {len(layout)} inputs {[n for n, _, _ in layout]}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i, ((name, shape, dtype), array) in enumerate(zip(layout, arrays)):
+        want = _host_dtype(name, dtype)
+        if array.dtype != want:
+            raise ValueError(f"input {name!r} is {dtype} ({want}), the array given is {array.dtype}: wrong dtype")
+        if tuple(array.shape) != tuple(shape):
+            raise ValueError(f"input {name!r} has shape {list(shape)}, the array given {list(array.shape)} "
+                             "(a swapped or misshaped input)")
+        f = TensorFile(name, dtype, tuple(int(d) for d in shape), directory / _file_name(i, name, "input"))
+        f.path.write_bytes(np.ascontiguousarray(array, dtype=want.newbyteorder("<")).tobytes())
+        files.append(f)
+    return files
+
+
+def dump_files(directory: Path, layout: Sequence[tuple[str, Sequence[int], str]]) -> list[TensorFile]:
+    """Where the runner writes each output of ``layout`` ((binding name, shape, dtype) each): --dump-output."""
+    for name, _, dtype in layout:
+        _host_dtype(name, dtype)
+    return [TensorFile(name, dtype, tuple(int(d) for d in shape), Path(directory) / _file_name(i, name, "output"))
+            for i, (name, shape, dtype) in enumerate(layout)]
+
+
+def read_tensor_file(f: TensorFile) -> np.ndarray:
+    """A --dump-output file as an array of its shape and dtype; NativeRunnerError naming the file and
+    the binding where it is missing or its size is not the binding's bytes."""
+    try:
+        data = f.path.read_bytes()
+    except OSError as exc:
+        raise NativeRunnerError(f"the runner wrote no output {f.name!r} ({f.path}): {exc}") from exc
+    if len(data) != f.nbytes:
+        raise NativeRunnerError(f"the runner's output {f.name!r} ({f.path}) holds {len(data)} bytes, "
+                                f"{list(f.shape)} of {f.dtype} is {f.nbytes}")
+    return np.frombuffer(data, dtype=numpy_dtype(f.dtype).newbyteorder("<")).astype(numpy_dtype(f.dtype)).reshape(f.shape)
 
 
 class NativeRunnerError(RuntimeError):
@@ -63,11 +153,19 @@ def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], thread
                      shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
                      warmup: int | None = None, seed: int | None = None, time_every: int = 1,
                      graph_batch: int = 1, input_shapes: Sequence[tuple[str, Sequence[int]]] = (),
-                     bare_kernel: bool = False) -> list[str]:
+                     bare_kernel: bool = False, input_files: Sequence[TensorFile] = (),
+                     dump_outputs: Sequence[TensorFile] = ()) -> list[str]:
     """The runner's command line; refuses values the runner would refuse. ``input_shapes``: (name,
     shape) of the engine's other inputs (an operator of several inputs; ``shape`` is input 0's):
     one --input-shape NAME=d0xd1 each. ``bare_kernel``: --bare-kernel, the bare kernel of the engine's
-    I/O bytes in place of its enqueue (the same threads, graphs and timing)."""
+    I/O bytes in place of its enqueue (the same threads, graphs and timing). ``input_files``: one
+    --input-file each (write_tensor_files); ``dump_outputs``: one --dump-output each (dump_files; not
+    with ``bare_kernel``: the bare kernel writes no engine output)."""
+    if dump_outputs and bare_kernel:
+        raise ValueError("dump_outputs writes the engine's outputs: the bare kernel runs no engine")
+    for f in (*input_files, *dump_outputs):
+        if not f.name or "=" in f.name:
+            raise ValueError(f"tensor file {f.name!r}: the runner's NAME:DTYPE=PATH needs a name without '='")
     if graph_batch != 1 and not graph:
         raise ValueError("graph_batch needs graph (enqueues captured into one CUDA graph)")
     for name, value in (("threads", threads), ("iterations", iterations), ("time_every", time_every),
@@ -104,6 +202,10 @@ def runner_arguments(runner: Path, engine: Path, plugins: Sequence[Path], thread
         args += ["--time-every", str(time_every)]
     if bare_kernel:
         args.append("--bare-kernel")
+    for f in input_files:
+        args += ["--input-file", f.argument()]
+    for f in dump_outputs:
+        args += ["--dump-output", f.argument()]
     return args
 
 
@@ -190,13 +292,14 @@ def parse_result(stdout: str) -> NativeRunResult:
 def run_native(runner: Path, engine: Path, plugins: Sequence[Path], threads: int, iterations: int,
                shape: Sequence[int], graph: bool = False, profile_per_thread: bool = False,
                timeout_s: float = 600.0, time_every: int = 1, graph_batch: int = 1,
-               input_shapes: Sequence[tuple[str, Sequence[int]]] = (), bare_kernel: bool = False) -> NativeRunResult:
+               input_shapes: Sequence[tuple[str, Sequence[int]]] = (), bare_kernel: bool = False,
+               input_files: Sequence[TensorFile] = (), dump_outputs: Sequence[TensorFile] = ()) -> NativeRunResult:
     """Run the runner and return its validated result. A run that reports errors or differing
     outputs still returns (result.ok is False: the caller labels or refuses it); a usage error, a
     crash or output that is not the promised JSON raises NativeRunnerError."""
     args = runner_arguments(runner, engine, plugins, threads, iterations, shape, graph, profile_per_thread,
                             time_every=time_every, graph_batch=graph_batch, input_shapes=input_shapes,
-                            bare_kernel=bare_kernel)
+                            bare_kernel=bare_kernel, input_files=input_files, dump_outputs=dump_outputs)
     iterations = -(-iterations // graph_batch) * graph_batch  # the runner rounds up to whole launches
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s)

@@ -13,8 +13,10 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from .backends.base import (
     EngineSpec,
     ShapeOutOfProfileError,
     build_record_path,
+    combine_checks,
     write_build_record,
 )
 from .config import TPB_SCRIPT, ConfigError, Profile
@@ -45,16 +48,22 @@ from .measure import (
     measure_visits,
 )
 from .native_runner import (
+    ENGINE_INPUT0,
+    ENGINE_OUTPUT0,
     NativeRunnerError,
     NativeRunResult,
     bare_not_measured,
+    dump_files,
     native_way,
     native_way_label,
+    read_tensor_file,
     run_native,
     thread_row,
+    write_tensor_files,
 )
 from .operators import (
     AUTO_KERNEL,
+    field_values,
     for_engine,
     from_ref,
     generator_for,
@@ -69,7 +78,7 @@ from .records import AccuracyRow, CompareRow, DynamicRow, LatencyRow, RoundtripR
 from .rows import CompareReport, LatencyReport
 from .samples import write_samples
 from .settings import BuilderSettings, Settings, plugin_kernel
-from .specs import OperatorSpec
+from .specs import OperatorSpec, aux_arrays
 from .stats import AA_PATTERN, StoppingRule
 
 GOLDEN_SEED = 20261124
@@ -588,6 +597,38 @@ def _engine_profile_count(engine: object) -> int | None:
     return getattr(getattr(engine, "engine", None), "num_optimization_profiles", None)
 
 
+NATIVE_INPUT_SEED = 1000  # input 0's draw: thread_sweep's first input, which the native runner binds too
+
+Layout = list[tuple[str, tuple[int, ...], str]]  # (binding name, shape, dtype) per tensor, in binding order
+
+
+def native_inputs(spec: EngineSpec, shape: tuple[int, ...]) -> tuple[Layout, list[np.ndarray], Layout]:
+    """(inputs' layout, their values, outputs' layout) of ``spec``'s engine when input 0 has ``shape``:
+    input 0 drawn with the spec's generator (seed NATIVE_INPUT_SEED, as thread_sweep's first input),
+    the others the spec's values (specs.aux_arrays: their generators, edge values paired across inputs),
+    each in its binding's dtype: what the native runner binds (--input-file)."""
+    op = for_engine(spec)
+    shape = tuple(int(d) for d in shape)
+    names = [ENGINE_INPUT0, *(t.name for t in op.inputs[1:])]
+    inputs = [(n, tuple(s), t.dtype_for(spec.dtype)) for n, s, t in zip(names, op.input_shapes(shape), op.inputs)]
+    x = ref.random_input(shape, spec.dtype, seed=NATIVE_INPUT_SEED, generator=generator_for(spec))
+    others = [np.ascontiguousarray(a) for a, _ in aux_arrays(op, shape, spec.dtype)[: len(op.inputs) - 1]]
+    out_shapes = op.output_shapes(shape, field_values(op, spec.beta))
+    outputs = [(n, tuple(s), spec.dtype) for n, s in zip([ENGINE_OUTPUT0, *op.outputs[1:]], out_shapes)]
+    return inputs, [x, *others], outputs
+
+
+def reference_check(spec: EngineSpec, outs: list[np.ndarray], x: np.ndarray) -> ref.CheckResult:
+    """Every output of one inference of input 0 ``x`` against the spec's float64 reference, each held to
+    the spec's tolerance of the engine's side (TensorRT's layers or the plugin) and its shape rule."""
+    op = for_engine(spec)
+    shapes = op.output_shapes(tuple(x.shape), field_values(op, spec.beta))
+    num = numerics_for(spec)
+    return combine_checks([ref.check_output(y, x, num, spec.dtype, spec.beta, tuple(s),
+                                            tensorrt_layers=op.tensorrt_layers, output=j)
+                           for j, (y, s) in enumerate(zip(outs, shapes))])
+
+
 def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path, runner: Path, plugins: list[Path],
                         profile_count: int, backend_name: str = "tensorrt", bare: bool = False) -> list[ThreadRow]:
     """The native runner at every threads.counts: plain enqueues, CUDA-graph replays of one enqueue,
@@ -600,26 +641,70 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
     launch-rate probe's kernel reading the engine's input bytes and writing its output bytes at the
     same thread count, way, enqueues and timing, in the same job, so the two share the GPU's state.
     A bare run that cannot be made (a runner without --bare-kernel: not tried again) or that reports
-    errors or differing outputs gets a "not measured: <reason>" row, and the sweep goes on."""
+    errors or differing outputs gets a "not measured: <reason>" row, and the sweep goes on.
+
+    Values: every run binds the spec's values (native_inputs, written once: --input-file) and writes
+    its single-context run's outputs back (--dump-output): the first run's are checked against the
+    spec's float64 reference with the spec's tolerances (reference_check: a plugin outside them fails
+    the rule; TensorRT's own layers are reported and the sweep goes on), every later run's must equal
+    them bit for bit (the same engine, the same inputs). The runner checks each run's threads against
+    its single-context run."""
     tcfg = settings.threads
     check_profile_count(list(tcfg.counts), profile_count, Path(engine_path).name)
     shape = tcfg.shape
-    base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
-    every, batch = tcfg.native_time_every, tcfg.native_graph_batch
+    every = tcfg.native_time_every
     op_spec = for_engine(spec)
     # the other inputs' shapes from the spec's rules (input 0 is threads.shape): the runner binds them all by name
     others = list(zip((t.name for t in op_spec.inputs[1:]), op_spec.input_shapes(tuple(shape))[1:]))
     rows: list[ThreadRow] = []
     wrong: list[str] = []
+    in_layout, values, out_layout = native_inputs(spec, tuple(shape))
+    with tempfile.TemporaryDirectory(prefix="tpb-runner-") as scratch:
+        in_files = write_tensor_files(Path(scratch), in_layout, values)
+        dumps = dump_files(Path(scratch), out_layout)
+        first: list[np.ndarray] = []  # the first run's outputs, checked against the float64 reference
 
-    def once(count: int, graph: bool, graph_batch: int, iterations: int, bare_kernel: bool = False) -> NativeRunResult:
-        result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph, profile_per_thread=True,
-                            time_every=every, graph_batch=graph_batch, input_shapes=others, bare_kernel=bare_kernel)
-        if not result.ok and not bare_kernel:  # the bare kernel's own failures are its rows' reasons, below
-            wrong.append(f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))}): "
-                         f"outputs_identical={str(result.outputs_identical).lower()}"
-                         + (f", errors: {'; '.join(result.errors)}" if result.errors else ""))
-        return result
+        def checked(result: NativeRunResult, where: str) -> None:
+            """The run's dumped outputs: the first against the reference, the others equal to it."""
+            try:
+                outs = [read_tensor_file(f) for f in dumps]
+            except NativeRunnerError as exc:
+                wrong.append(f"{where}: {exc}")
+                return
+            if not first:
+                first.extend(outs)
+                outside_tolerance(reference_check(spec, outs, values[0]), op_spec.tensorrt_layers,
+                                  f"the native runner's output of {Path(engine_path).name} (the spec's inputs)",
+                                  "the threads are compared with it bit for bit")
+            elif not all(np.array_equal(a.view(np.uint8), b.view(np.uint8)) for a, b in zip(outs, first)):
+                wrong.append(f"{where}: the single-context output differs from the first run's (the same engine "
+                             "and inputs)")
+
+        def once(count: int, graph: bool, graph_batch: int, iterations: int, bare_kernel: bool = False) -> NativeRunResult:
+            result = run_native(runner, engine_path, plugins, count, iterations, shape, graph=graph,
+                                profile_per_thread=True, time_every=every, graph_batch=graph_batch,
+                                input_shapes=others, bare_kernel=bare_kernel, input_files=in_files,
+                                dump_outputs=() if bare_kernel else dumps)
+            where = f"{Path(engine_path).name} at {count} threads ({native_way_label(native_way(graph, graph_batch))})"
+            if not result.ok and not bare_kernel:  # the bare kernel's own failures are its rows' reasons, below
+                wrong.append(f"{where}: outputs_identical={str(result.outputs_identical).lower()}"
+                             + (f", errors: {'; '.join(result.errors)}" if result.errors else ""))
+            elif not bare_kernel:
+                checked(result, where)
+            return result
+
+        _native_runs(settings, spec, rows, once, bare, backend_name, shape)
+    if wrong:
+        raise RuntimeError("the native runner found wrong outputs: " + " | ".join(wrong))
+    return rows
+
+
+def _native_runs(settings: Settings, spec: EngineSpec, rows: list[ThreadRow],
+                 once: Callable[..., NativeRunResult], bare: bool, backend_name: str, shape: tuple[int, ...]) -> None:
+    """native_thread_sweep's runs (``once`` makes one), each way and count, its rows appended to ``rows``."""
+    tcfg = settings.threads
+    base, min_wall = tcfg.native_iterations, tcfg.native_min_wall_s
+    batch = tcfg.native_graph_batch
 
     def timed(count: int, graph: bool, graph_batch: int, bare_kernel: bool = False) -> NativeRunResult:
         result = once(count, graph, graph_batch, base, bare_kernel)
@@ -661,9 +746,6 @@ def native_thread_sweep(settings: Settings, spec: EngineSpec, engine_path: Path,
                     continue
             rows.append(bare_not_measured(backend_name, spec.operator, spec.dtype, spec.profile, shape, count, graph,
                                           graph_batch, bare_reason))
-    if wrong:
-        raise RuntimeError("the native runner found wrong outputs: " + " | ".join(wrong))
-    return rows
 
 
 def thread_sweep(settings: Settings, backend_name: str, engine_path: Path, manifest_path: Path | None) -> list[ThreadRow]:
