@@ -374,20 +374,46 @@ def test_run_sanitizer_without_the_tools(tmp_path: Path) -> None:
 
 
 # -- flags, names, reports -----------------------------------------------------------------------
+FIXTURE = ROOT / "tests" / "fixtures" / "bad-plugins"
+# Tokens of the bad-plugin fixture that no product source may carry: its fault macros, the creator-name and
+# no-load-registration hooks it once had in plugin/, its creator names.
+FIXTURE_TOKENS = re.compile(r"TPB_BAD_|SwishBad|TPB_PLUGIN_NAME_ID|PLANTED_NO_LOAD_REGISTRATION|bad-plugin fixture"
+                            r"|fault fixture|gConfiguredDims|mShared\b")
+PRODUCT_SUFFIXES = {".cpp", ".h", ".cu", ".cuh", ".inc", ".def", ".cmake"}
+
+
 def test_flag_table_matches_the_cmake_fixture() -> None:
-    cmake = (ROOT / "plugin" / "CMakeLists.txt").read_text()
+    cmake = (FIXTURE / "badPlugins.cmake").read_text()
     flags = re.search(r"set\(TPB_BAD_PLUGIN_FLAGS ([A-Z_ ]+)\)", cmake).group(1).split()
     assert flags == list(cf.BAD_FLAGS)
     assert len(set(cf.BAD_FLAGS.values())) == len(cf.BAD_FLAGS), "each flag must have its own check"
     assert set(cf.BAD_FLAGS.values()) <= set(cf.CHECK_NAMES)
     for flag, check in cf.BAD_FLAGS.items():
         assert f"{flag} -> {check}" in cmake  # the CMake comment says the same mapping
-    sources = "".join((ROOT / "plugin" / p).read_text() for p in (
-        "swishPlugin/swishPluginLegacy.cpp", "api/swishPluginLibrary.cpp"))
+    source = (FIXTURE / "badSwishPlugin.cpp").read_text()
     for flag in cf.BAD_FLAGS:
-        assert f"#ifdef TPB_BAD_{flag}" in sources or f"defined(TPB_BAD_{flag})" in sources, flag
+        assert f"defined(TPB_BAD_{flag})" in source, flag  # its fault, and the exactly-one guard
+        assert f'kName = "{cf.bad_plugin_name(flag, "Swish")}"' in source, flag  # its creator name
     assert cf.bad_plugin_name("INIT_ONLY_REGISTRATION", "Swish") == "SwishBadInitOnlyRegistration"
     assert cf.bad_library_name("SYNC_IN_ENQUEUE", "libswish_plugin.so") == "libswish_plugin_bad_sync_in_enqueue.so"
+
+
+def test_product_sources_carry_no_fixture_fault() -> None:
+    """The fixture's faults are compiled only into the fixture (tests/fixtures/bad-plugins): no fault macro,
+    hook or fixture name in any source under plugin/, and plugin/CMakeLists.txt only switches the fixture on."""
+    found = []
+    for path in sorted((ROOT / "plugin").rglob("*")):
+        if path.suffix in PRODUCT_SUFFIXES:
+            found += [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+                      for n, line in enumerate(path.read_text().splitlines(), 1) if FIXTURE_TOKENS.search(line)]
+    assert not found, "fixture faults in product sources:\n" + "\n".join(found)
+    cmake = (ROOT / "plugin" / "CMakeLists.txt").read_text().splitlines()
+    allowed = re.compile(r"^(#.*|option\(TPB_BAD_PLUGINS .*\)|if\(TPB_BAD_PLUGINS\))$")
+    stray = [line for line in cmake if FIXTURE_TOKENS.search(line) and not allowed.match(line.strip())]
+    assert not stray, stray
+    assert "include(${CMAKE_CURRENT_SOURCE_DIR}/../tests/fixtures/bad-plugins/badPlugins.cmake)" in "\n".join(cmake)
+    # the fixture really is where the check looks: the tokens are found there
+    assert FIXTURE_TOKENS.search((FIXTURE / "badSwishPlugin.cpp").read_text())
 
 
 def test_report_table_summary_and_mlflow(tmp_path: Path) -> None:

@@ -6,8 +6,7 @@
 // register every creator exactly once, the 8.6.0 / 8.6.1 registry vtable difference, TPB_PLUGIN_DEBUG),
 // with the decisions in common/creatorRegistration.cpp (TensorRT-free, driven by the host harness in CI).
 // What differs: the creators are ONE list (THE CREATOR LIST below, an X-macro walked by every entry
-// point), so adding an operator is adding its lines there and its headers above; no planted faults
-// (the bad-plugin fixture is Swish's).
+// point), so adding an operator is adding its lines there and its headers above.
 //   getPluginCreators  - TensorRT 8.6 style: the IPluginCreator (V2) creators of the list.
 //   getCreators        - TensorRT >= 10: every creator (V2 + V3) as IPluginCreatorInterface.
 //   setLoggerFinder    - gives the library a way to reach TensorRT's ILogger.
@@ -56,5 +55,6 @@
 #define TPB_LIBRARY_INIT_FUNCTION initTpbOpsPlugins
 #define TPB_LIBRARY_DEBUG_TAG "tpb-ops-plugin"
 
-// The entry points themselves (shared with libswish_plugin.so): walk the lists above.
+// The entry points themselves and the registration at load (shared with libswish_plugin.so): walk the lists above.
 #include "pluginLibraryEntryPoints.inc"
+#include "pluginLibraryLoadRegistration.inc"

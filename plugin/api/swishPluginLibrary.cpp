@@ -54,7 +54,8 @@
 // TPB_FAULT_REGISTER_TWICE (a test-only build flag, CMake option of the same name) plants the naive
 // design: registeredNow always answers "no", so initSwishPlugins and loadLibrary register the
 // load-time creators a second time; swish_creator_check must catch it.
-// The entry points' body is api/pluginLibraryEntryPoints.inc, shared with libtpb_ops_plugin.so.
+// The entry points' body is api/pluginLibraryEntryPoints.inc and api/pluginLibraryLoadRegistration.inc (registerAtLoad),
+// shared with libtpb_ops_plugin.so.
 #include "NvInferRuntime.h"
 
 #include "creatorRegistration.h"
@@ -77,12 +78,7 @@
 // Test only (CMake option TPB_FAULT_REGISTER_TWICE): registeredNow always answers "no" (see above).
 #define TPB_LIBRARY_PLANTED_FORGET_REGISTRATIONS 1
 #endif
-#ifdef TPB_BAD_INIT_ONLY_REGISTRATION
-// Planted fault of the bad-plugin fixture (plugin/CMakeLists.txt TPB_BAD_PLUGINS): no registration
-// at load, so a plain dlopen (trtexec --plugins, Polygraphy, ctypes.CDLL) finds no creator; only
-// initSwishPlugins and loadLibrary register (the conformance check library_loading must see it).
-#define TPB_LIBRARY_PLANTED_NO_LOAD_REGISTRATION "TPB_BAD_INIT_ONLY_REGISTRATION"
-#endif
 
-// The entry points themselves (shared with libtpb_ops_plugin.so, pluginLibraryEntryPoints.inc).
+// The entry points themselves and the registration at load (shared with libtpb_ops_plugin.so).
 #include "pluginLibraryEntryPoints.inc"
+#include "pluginLibraryLoadRegistration.inc"

@@ -14,16 +14,7 @@
 namespace tpb
 {
 
-// The creator name. TPB_PLUGIN_NAME_ID (an identifier, no quotes) is set only by the bad-plugin
-// fixture targets (plugin/CMakeLists.txt, TPB_BAD_PLUGINS), so that a fixture library's creators
-// cannot collide with the real plugin's in one process; the shipped library is always "Swish".
-#ifdef TPB_PLUGIN_NAME_ID
-#define TPB_PLUGIN_NAME_STRING_IMPL(x) #x
-#define TPB_PLUGIN_NAME_STRING(x) TPB_PLUGIN_NAME_STRING_IMPL(x)
-constexpr char const* kSwishPluginName = TPB_PLUGIN_NAME_STRING(TPB_PLUGIN_NAME_ID);
-#else
 constexpr char const* kSwishPluginName = "Swish";
-#endif
 constexpr char const* kSwishPluginLegacyVersion = "1"; // IPluginV2DynamicExt
 constexpr char const* kSwishPluginV3Version = "2";     // IPluginV3
 

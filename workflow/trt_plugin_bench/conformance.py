@@ -25,8 +25,8 @@ Seven checks per operator, each PASS, FAIL or N/A with its reason, never an N/A 
    the native runner on a small shape (N/A without compute-sanitizer or trt_runner).
 
 Every GPU check runs in a fresh subprocess (``run_child``: conformance_gpu.py), so a crash is a FAIL
-with its reason and the checks already done are kept. The bad-plugin fixture (plugin/CMakeLists.txt
-TPB_BAD_PLUGINS) plants one fault per flag; BAD_FLAGS says which check each must fail, alone.
+with its reason and the checks already done are kept. The bad-plugin fixture (tests/fixtures/bad-plugins,
+built with -DTPB_BAD_PLUGINS=ON) plants one fault per flag; BAD_FLAGS says which check each must fail, alone.
 This module imports neither tensorrt nor pycuda.
 """
 
@@ -92,8 +92,8 @@ CHECKS: tuple[Check, ...] = (
 )
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
-# The bad-plugin fixture: flag -> the one check it must fail (plugin/CMakeLists.txt TPB_BAD_PLUGIN_FLAGS:
-# the faults in the project plugin's V2 class and library registration).
+# The bad-plugin fixture: flag -> the one check it must fail (tests/fixtures/bad-plugins/badPlugins.cmake
+# TPB_BAD_PLUGIN_FLAGS: the faults in classes derived from the project plugin's V2 class, and its library's registration).
 BAD_FLAGS: dict[str, str] = {
     "SYNC_IN_ENQUEUE": "graph_capture",
     "GLOBAL_STATE": "multi_profile",
