@@ -209,15 +209,18 @@ def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
             if why:
                 errors.append(f"config key '{key}': {why}")
     tuned = _tuned_specs(config, ops)
+    by_name = {s.name: s for s in ops}
+    # a map may name any operator the tune rule would tune if its kernel were auto
+    tunable = {name: by_name[name] for name in dict.fromkeys(tune_subjects(ops).values())}
     for key in ("kernels", "finalists_include"):
         chosen = config["tune"][key]
         if isinstance(chosen, dict):
             for name, names in chosen.items():
-                spec = tuned.get(name)
+                spec = tunable.get(name)
                 if spec is None:
-                    errors.append(f"config key 'tune.{key}.{name}': {name!r} is not a tuned operator of this config "
-                                  "(a plugin operator of config operators whose kernel is auto, with variants); "
-                                  "allowed values: " + (", ".join(tuned) or "none in this config"))
+                    errors.append(f"config key 'tune.{key}.{name}': {name!r} is not an operator the tune rule tunes "
+                                  "(a plugin operator of config operators whose spec declares variants, the first of "
+                                  "those sharing them); allowed values: " + (", ".join(tunable) or "none in this config"))
                     continue
                 for i, kernel in enumerate(names):
                     why = problem(kernel, spec)
