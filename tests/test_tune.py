@@ -326,3 +326,21 @@ def test_the_engine_path_times_every_finalist_at_each_row_shape_against_the_twin
     assert sorted(p.name for p in tmp_path.glob("*.engine")) == sorted(
         [f"residual_rms_norm_native__fp32__{h}.engine" for h in (256, 512)]
         + [f"residual_rms_norm_plugin__fp32__{h}__{k}.engine" for h in (256, 512) for k in job.kernels])
+
+
+def test_mlflow_tune_names_keep_swishs_alone_and_name_the_operator_when_several() -> None:
+    import pandas as pd
+    from trt_plugin_bench.tracking import parent_payload
+
+    b = Band(0, 0, -1)
+    one = [_row("tensorrt", "gpu", "fp32", b, MIB, "x1", "engine", "cold", 20, 10.0, 0.001, 0.99, 1.0,
+                operator="swish_plugin")]
+    one[0].chosen = True
+    params, metrics = parent_payload({"tune": pd.DataFrame([r.__dict__ for r in one])}, {})
+    assert params["tune.fp32.table"] == "above: x1"
+    assert {m[0] for m in metrics} >= {"tune.fp32.engine.x1.gbps", "tune.fp32.engine.x1.ratio_to_native"}
+    norm = [_row("tensorrt", "gpu", "fp32", b, MIB, "registers", "engine", "cold", 20, 10.0, 0.001, 0.98, 1.0,
+                 operator="layer_norm_plugin", shape=(256, 1024))]
+    params, metrics = parent_payload({"tune": pd.DataFrame([r.__dict__ for r in one + norm])}, {})
+    assert params["tune.swish_plugin.fp32.table"] == "above: x1" and "tune.layer_norm_plugin.fp32.table" in params
+    assert "tune.layer_norm_plugin.fp32.engine.registers.x1024.ratio_to_native" in {m[0] for m in metrics}
