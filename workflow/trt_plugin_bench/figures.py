@@ -700,7 +700,7 @@ def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> 
     # direct path: time against the best variant at that size; engine path: against TensorRT native
     t["relative"] = t["median_us"] / t.groupby(keys)["median_us"].transform("min")
     t.loc[t["path"] == "engine", "relative"] = t["ratio_to_native"]
-    # several row shapes at one size (a row norm's hidden sizes): the worst ratio, as the choice reads it
+    # several row shapes at one size (a row reduction's hidden sizes): the worst ratio, as the choice reads it
     t = (t.groupby(["operator", "dtype", "path", "kernel", "band", "band_lo_bytes", "tensor_bytes"], as_index=False)
          .agg(relative=("relative", "max"), control_ratio=("control_ratio", "max"), chosen=("chosen", "any")))
     ops = _ordered(t["operator"])

@@ -332,7 +332,7 @@ def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict,
         params["steps.tune"] = steps_param(steps)
         tune = tune.assign(operator=tune["operator"].fillna("").astype(str) if "operator" in tune else "",
                            shape=tune["shape"].fillna("").astype(str) if "shape" in tune else "")
-        several = tune["operator"].nunique() > 1  # one tuned operator (Swish alone): the names as before
+        several = tune["operator"].nunique() > 1  # one tuned operator: the names as before
         for (op, dtype), grp in tune.groupby(["operator", "dtype"]):
             chosen = grp[grp["chosen"].astype(bool)].drop_duplicates("band").sort_values("band")
             params[f"tune.{op + '.' if several else ''}{dtype}.table"] = "; ".join(

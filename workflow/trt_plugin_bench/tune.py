@@ -13,11 +13,11 @@ the choice where it runs, before any engine is built, for every plugin operator 
    (x, y, n) ABI): every candidate at every sample size, cold L2, GPU time behind a blocked start
    (``cuda_direct.DirectBench``). Within a band the variants are ranked by their geometric-mean
    slowdown against the best variant at each size; the top ``tune.finalists`` go on. Without a
-   direct library (a row norm: weights, a hidden size) every candidate is a finalist.
+   direct library (a row reduction: weights, a hidden size) every candidate is a finalist.
 3. **In the engine**: each finalist as a plugin engine, timed interleaved with the native twin on
    shared buffers, the twin timed twice per round (A/A control): the compare rule's method. An
    elementwise operator is one flat tensor; any other is timed at each row shape of the config's
-   profiles (their opt shapes' trailing dims: a row norm's hidden sizes), one engine per row
+   profiles (their opt shapes' trailing dims: a row reduction's hidden sizes), one engine per row
    shape. The finalist with the lowest worst ratio to native over the band's sizes (and row
    shapes) wins. Where no engine can be built (bf16 on TensorRT 8.6, no native twin), the direct
    ranking decides; without a direct ranking either, the dtype keeps its default kernel.
@@ -202,7 +202,7 @@ def native_twin(spec: OperatorSpec, settings: Settings) -> str | None:
 def row_shapes(spec: OperatorSpec, settings: Settings) -> tuple[tuple[int, ...], ...]:
     """The trailing dims (one row) ``spec``'s engines are timed at: none for an elementwise operator
     (one flat tensor); otherwise each distinct ``opt[1:]`` of the config's profiles of rank >= 2
-    (a row norm's hidden sizes), in profile order; none where every profile is of rank 1."""
+    (a row reduction's hidden sizes), in profile order; none where every profile is of rank 1."""
     if is_elementwise(spec):
         return ((),)
     found = [tuple(p.opt[1:]) for p in settings.profiles.values() if len(p.opt) >= 2]
