@@ -127,8 +127,9 @@ def make_tables(config: dict, backend: str, seed: int = 0) -> dict[str, pd.DataF
 TUNE_KERNELS = ("vectorized_oneshot", "vectorized_oneshot_x1", "vectorized_oneshot_x1_b128")
 
 
-def make_tune(rng: np.random.Generator, dtypes: list[str]) -> pd.DataFrame:
-    """A tune table: three bands, two sizes each, both paths; the fastest direct variant chosen."""
+def make_tune(rng: np.random.Generator, dtypes: list[str], operator: str = "swish_plugin") -> pd.DataFrame:
+    """A tune table of one operator: three bands, two sizes each, both paths; the fastest direct
+    variant chosen."""
     edges = [(0, 4 * 2**20), (4 * 2**20, 64 * 2**20), (64 * 2**20, -1)]
     rows = []
     for dtype in dtypes:
@@ -140,7 +141,8 @@ def make_tune(rng: np.random.Generator, dtypes: list[str]) -> pd.DataFrame:
                 for kernel in TUNE_KERNELS:
                     for size in sizes:
                         engine = path == "engine"
-                        rows.append({"backend": "tensorrt", "device_name": "NVIDIA H200", "dtype": dtype, "band": band,
+                        rows.append({"operator": operator, "backend": "tensorrt", "device_name": "NVIDIA H200",
+                                     "dtype": dtype, "band": band, "shape": str(size // ITEMSIZE[dtype]),
                                      "band_lo_bytes": lo, "band_hi_bytes": hi, "tensor_bytes": size,
                                      "elements": size // ITEMSIZE[dtype], "kernel": kernel, "path": path,
                                      "mode": "cold", "n": 20, "median_us": times[kernel, size], "rse": 0.002,
@@ -311,6 +313,25 @@ def test_tune_figure_shows_the_choice_per_band() -> None:
         if ax.get_title():
             vlines = [ln for ln in ax.get_lines() if not ln.get_gid() and len(set(ln.get_xdata())) == 1]
             assert sorted(ln.get_xdata()[0] for ln in vlines) == [4 * 2**20, 64 * 2**20]
+
+
+def test_tune_figure_has_a_row_per_operator_and_the_worst_row_shape_per_size() -> None:
+    """Two tuned operators: their facets side by side (rows per operator and path), titled with the
+    operator; an operator timed at two row shapes (a row norm's hidden sizes) shows per size the
+    worst ratio of the two, what the choice is made on."""
+    rng = np.random.default_rng(11)
+    swish = make_tune(rng, ["fp32"])
+    norm = make_tune(rng, ["fp32"], operator="layer_norm_plugin")
+    norm = norm[norm["path"] == "engine"]  # no direct library: the engine path alone
+    wide = norm.assign(shape="wide", ratio_to_native=norm["ratio_to_native"] + 0.5)
+    fig = figures.draw("tune", {"tune": pd.concat([swish, norm, wide], ignore_index=True)}, DEVICES["tensorrt"])
+    titles = sorted(ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title())
+    assert titles == sorted(["swish_plugin · fp32 · direct path", "swish_plugin · fp32 · engine path",
+                             "layer_norm_plugin · fp32 · engine path"]), titles
+    ax = next(a for a in fig.axes if a.get_title() == "layer_norm_plugin · fp32 · engine path")
+    line = next(ln for ln in ax.get_lines() if (ln.get_gid() or "").endswith("kernel=vectorized_oneshot"))
+    want = wide[wide["kernel"] == "vectorized_oneshot"].sort_values("tensor_bytes")["ratio_to_native"]
+    assert list(line.get_ydata()) == pytest.approx(list(want))
 
 
 def test_figure_plan_matches_the_dag(tmp_path: Path) -> None:

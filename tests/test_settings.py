@@ -86,7 +86,7 @@ def test_a_rule_is_handed_what_it_reads_and_reruns_only_on_that() -> None:
     assert _rule(base, "latency", profile="tiny") != _rule(slower, "latency", profile="tiny")
     assert _rule(slower, "latency", profile="tiny")["timing"]["max_time_s"] == 0.5
     assert _rule(base, "threads") == _rule(slower, "threads")
-    assert _rule(base, "tune") == _rule(slower, "tune")  # its own stopping rule: tune.timing
+    assert _rule(base, "tune", op="swish_plugin") == _rule(slower, "tune", op="swish_plugin")  # tune.timing
     assert set(_rule(base, "latency", profile="tiny")["profiles"]) == {"tiny"}
     # build: plugin_kernel of its own dtype, for an operator whose kernel it chooses; its engine's builder
     both = load_config(SMALL, ["plugin_kernel={fp32: vectorized, fp16: vectorized}"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from trt_plugin_bench import dag
-from trt_plugin_bench.operators import DEFAULT_PLUGIN_KERNEL, tuned_kernel
+from trt_plugin_bench.operators import DEFAULT_PLUGIN_KERNEL, get_operator, tuned_kernel
 from trt_plugin_bench.sweeps import make_spec
 from trt_plugin_bench.tune import (
     KIB,
@@ -88,10 +88,11 @@ def test_in_the_engine_the_lowest_worst_ratio_wins_not_the_best_direct_time() ->
 
 def test_reference_backend_writes_an_empty_choice_that_says_why(tmp_path: Path) -> None:
     config = typed(path=DEFAULT)
-    choice = tmp_path / "tune" / "choice.json"
-    assert tune(config, "reference", None, choice) == []
+    choice = tmp_path / "tune" / "swish_plugin" / "choice.json"
+    assert tune(config, "reference", "swish_plugin", None, choice) == []
     written = json.loads(choice.read_text())
     assert written["tables"] == {} and "reference backend" in written["reason"]
+    assert written["operator"] == "swish_plugin"
     assert load_kernel_tables(choice) == {}
 
 
@@ -106,12 +107,14 @@ def test_auto_builds_with_the_choice_table_and_an_explicit_kernel_wins() -> None
     untuned = make_spec(config, "swish_plugin", "bf16", "sweep", {})
     assert (untuned.kernel, untuned.kernel_table) == (DEFAULT_PLUGIN_KERNEL, ())
     # the naive plugin and TensorRT's own layers never depend on the tune rule
-    assert dag.tune_input("swish_plugin", config, "fp16") == ["results/default/tune/choice.json"]
+    assert dag.tune_input("swish_plugin", config, "fp16") == ["results/default/tune/swish_plugin/choice.json"]
+    # the V3 interface runs the same kernels: it shares swish_plugin's tune and choice table
+    assert dag.tune_input("swish_plugin_v3", config, "fp16") == ["results/default/tune/swish_plugin/choice.json"]
     assert dag.tune_input("swish_plugin_naive", config, "fp16") == []
     assert dag.tune_input("swish_native", config, "fp16") == []
     explicit = typed("plugin_kernel={fp32: vectorized_oneshot_x1, fp16: auto}", path=DEFAULT)
     assert dag.tune_input("swish_plugin", explicit, "fp32") == []
-    assert dag.tune_input("swish_plugin", explicit, "fp16") == ["results/default/tune/choice.json"]
+    assert dag.tune_input("swish_plugin", explicit, "fp16") == ["results/default/tune/swish_plugin/choice.json"]
     assert not dag.tune_planned(typed("plugin_kernel=vectorized_oneshot_x1", path=DEFAULT),
                                 ["swish_plugin__fp32__sweep", "relu__fp32__sweep"])
 
@@ -141,10 +144,12 @@ def test_cuda_architectures_come_from_config_or_the_device(monkeypatch: pytest.M
 def test_tensorrts_own_shape_is_a_finalist_whatever_its_direct_rank() -> None:
     ranked = ["vectorized_oneshot_x1_b128", "vectorized_oneshot_x1", "vectorized_oneshot", "vectorized_oneshot_x4",
               "vectorized_oneshot_x2_b128"]
-    config = typed(path=DEFAULT).tune
-    assert finalists_of(ranked, config) == [*ranked[:3], "vectorized_oneshot_x2_b128"]
-    assert finalists_of(ranked[:4], config) == ranked[:3]  # not measured: nothing to add
-    assert finalists_of(["vectorized_oneshot_x2_b128", *ranked[:2]], config) == ["vectorized_oneshot_x2_b128", *ranked[:2]]
+    config = typed(path=DEFAULT).tune.for_operator(get_operator("swish_plugin"))
+    count, include = config.finalists, config.finalists_include
+    assert finalists_of(ranked, count, include) == [*ranked[:3], "vectorized_oneshot_x2_b128"]
+    assert finalists_of(ranked[:4], count, include) == ranked[:3]  # not measured: nothing to add
+    assert finalists_of(["vectorized_oneshot_x2_b128", *ranked[:2]], count, include) == ["vectorized_oneshot_x2_b128",
+                                                                                        *ranked[:2]]
 
 
 def test_finalist_engines_build_in_worker_processes_with_their_records(tmp_path: Path) -> None:
@@ -167,3 +172,175 @@ def test_finalist_engines_build_in_worker_processes_with_their_records(tmp_path:
     bad = [(specs[0], tmp_path / "missing-dir" / "x.engine", None)]
     with pytest.raises(OSError):
         build_engines(bad, {}, workers=1, backend_name="reference")
+
+
+NORM_GPU = ROOT / "tests" / "configs" / "norm-gpu.yaml"
+NORM_SMALL = ROOT / "tests" / "configs" / "norm-small.yaml"
+GELU_GPU = ROOT / "tests" / "configs" / "gelu-gpu.yaml"
+
+
+def _planned(settings) -> list[str]:
+    keys, _ = dag.plan_sweeps(settings, "tensorrt", 8)
+    return dag.tune_operators(settings, keys)
+
+
+def test_every_plugin_operator_that_runs_auto_is_tuned_on_its_own() -> None:
+    """One tune job per operator whose kernel is auto; the V2 and V3 interface of one kernel share
+    the first one's; each plugin engine depends on its own operator's choice table only."""
+    default = typed(path=DEFAULT)
+    assert _planned(default) == ["swish_plugin"]  # config.yaml: Swish alone, as before (its V3 shares it)
+    norms = typed(path=NORM_GPU)
+    assert _planned(norms) == ["layer_norm_plugin", "residual_rms_norm_plugin"]
+    assert dag.tune_input("residual_rms_norm_plugin", norms, "fp16") == [
+        "results/norm-gpu/tune/residual_rms_norm_plugin/choice.json"]
+    assert dag.tune_input("layer_norm_native", norms, "fp16") == []
+    # the two GELU forms have their own direct kernels (erf, tanh): two tunes
+    assert _planned(typed(path=GELU_GPU)) == ["gelu_plugin", "gelu_tanh_plugin"]
+    # an operator with its own explicit kernel (operator_kernels) is not tuned, the others still are
+    mixed = typed("operator_kernels={layer_norm_plugin: prefetch}", path=NORM_GPU)
+    assert _planned(mixed) == ["residual_rms_norm_plugin"]
+    assert dag.tune_input("layer_norm_plugin", mixed, "fp32") == []
+    assert _planned(typed("plugin_kernel=registers", path=NORM_GPU)) == []
+
+
+def test_candidates_per_operator_from_a_list_or_a_map() -> None:
+    ln, rms = get_operator("layer_norm_plugin"), get_operator("residual_rms_norm_plugin")
+    gelu = get_operator("gelu_plugin")
+    norms = typed(path=NORM_GPU).tune
+    assert norms.for_operator(ln).kernels == ("registers", "block_per_row", "warp_per_row", "prefetch", "two_rows",
+                                              "weights_first")
+    # one list: each operator keeps its own variants' names; where none is, all its live variants but naive
+    one = typed("tune.kernels=[vectorized_oneshot_x1, registers]", "plugin_kernel=auto",
+                "operators=[gelu_plugin, layer_norm_plugin, layer_norm_native, gelu_native]",
+                "compare.pairs=[[gelu_plugin, gelu_native]]", path=NORM_GPU).tune
+    assert one.for_operator(gelu).kernels == ("vectorized_oneshot_x1",)
+    assert one.for_operator(ln).kernels == ("registers",)
+    assert one.for_operator(rms).kernels == ("registers",)
+    anything = typed("tune.kernels={}", path=NORM_GPU).tune
+    assert "naive" not in anything.for_operator(ln).kernels
+    assert set(anything.for_operator(ln).kernels) == set(ln.variants.table()[0]) - {"naive"}
+    # finalists_include: a list filtered to the operator's variants (possibly none), or its own map entry
+    inc = typed("tune.finalists_include={layer_norm_plugin: [prefetch]}", path=NORM_GPU).tune
+    assert inc.for_operator(ln).finalists_include == ("prefetch",) and inc.for_operator(rms).finalists_include == ()
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("tune.kernels={layer_norm_plugin: [registers, vectorized_oneshot]}",
+     r"tune.kernels.layer_norm_plugin\[1\]': 'vectorized_oneshot' is not allowed: not one of layer_norm_plugin"),
+    ("tune.kernels={gelu_plugin: [vectorized_oneshot]}",
+     r"tune.kernels.gelu_plugin': 'gelu_plugin' is not an operator the tune rule tunes.*allowed values: "
+     r"layer_norm_plugin, "
+     r"residual_rms_norm_plugin"),
+    ("tune.kernels=[registers, vectorized_oneshot_x1]",
+     r"tune.kernels\[1\]': 'vectorized_oneshot_x1' is not a kernel variant of any tuned operator"),
+    ("tune.finalists_include={residual_rms_norm_plugin: [nope]}",
+     r"tune.finalists_include.residual_rms_norm_plugin\[0\]': 'nope'"),
+    ("tune.operator=layer_norm_plugin", r"tune.operator': removed.*kernel_bench.operator"),
+])
+def test_a_tune_candidate_outside_its_operators_variants_is_refused_naming_the_key(override: str, message: str) -> None:
+    from trt_plugin_bench.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(NORM_GPU, [override])
+
+
+def test_a_change_to_one_operators_tune_keys_reruns_only_its_tune() -> None:
+    """The tune rule's params are its operator's own lists (dag.RULE_READS narrowed to {op})."""
+    import json as _json
+
+    base = typed(path=NORM_GPU)
+    other = typed("tune.kernels={layer_norm_plugin: [registers, prefetch], residual_rms_norm_plugin: [registers, "
+                  "block_per_row, warp_per_row, prefetch, two_rows, weights_first]}", path=NORM_GPU)
+    rms = "residual_rms_norm_plugin"
+    assert dag.rule_settings(base, "tune", op=rms) == dag.rule_settings(other, "tune", op=rms)
+    assert dag.rule_settings(base, "tune", op="layer_norm_plugin") != dag.rule_settings(other, "tune", op="layer_norm_plugin")
+    handed = _json.loads(dag.rule_settings(base, "tune", op=rms))
+    assert handed["compare"]["pairs"] == [[rms, "residual_rms_norm_native"]]
+    assert "profiles" in handed  # a row norm's tune runs at the profiles' hidden sizes
+    # an elementwise operator is sampled flat: a profile change never reruns its tune
+    swish = typed(path=DEFAULT)
+    assert "profiles" not in _json.loads(dag.rule_settings(swish, "tune", op="swish_plugin"))
+    assert _json.loads(dag.rule_settings(swish, "tune", op="swish_plugin"))["tune"]["kernels"] == list(
+        swish.tune.kernels)
+
+
+def test_row_shapes_and_sample_shapes() -> None:
+    from trt_plugin_bench.tune import plan_job, row_shapes, sample_shape
+
+    norms = typed(path=NORM_GPU)
+    assert row_shapes(get_operator("layer_norm_plugin"), norms) == ((1024,), (4096,), (8192,))
+    assert row_shapes(get_operator("swish_plugin"), norms) == ((),)
+    assert sample_shape(4 * MIB, "fp16", (4096,)) == (512, 4096)
+    assert sample_shape(4 * MIB, "fp32", ()) == (MIB,)
+    assert sample_shape(64 * KIB, "fp32", (8192,)) == (2, 8192)
+    assert sample_shape(KIB, "fp32", (8192,)) == (1, 8192)  # one row at least
+    job = plan_job(norms, get_operator("residual_rms_norm_plugin"))
+    assert (job.native, job.direct, job.default) == ("residual_rms_norm_native", False, "registers")
+    swish = plan_job(typed(path=DEFAULT), get_operator("swish_plugin"))
+    assert (swish.native, swish.direct, swish.rows) == ("swish_native", True, ((),))
+
+
+def test_without_an_engine_or_a_direct_library_a_dtype_keeps_its_default_kernel() -> None:
+    from trt_plugin_bench.tune import plan_job, winners_of
+
+    job = plan_job(typed(path=NORM_GPU), get_operator("layer_norm_plugin"))
+    band_list = bands(50 * MIB, [1.0])
+    finalists = {b.index: list(job.kernels) for b in band_list}
+    assert winners_of(job, [], band_list, finalists, engine_ok=False) == ({}, "none")
+    norm = make_spec(typed(path=NORM_GPU), "layer_norm_plugin", "fp16", "h1024", {})
+    assert (norm.kernel, norm.kernel_table) == ("registers", ())  # the spec's default, not Swish's
+
+
+def test_the_engine_path_times_every_finalist_at_each_row_shape_against_the_twin(tmp_path: Path) -> None:
+    """tune.engine_rows, the GPU path's engine half, run on the CPU reference backend: a row norm
+    without a direct library, every candidate a finalist, one engine per hidden size, each finalist
+    timed interleaved with the native twin and its A/A control; the band's worst ratio decides."""
+    from trt_plugin_bench.backends import get_backend
+    from trt_plugin_bench.tune import engine_rows, plan_job, winners_of
+
+    settings = typed("profiles={a: {min: [1, 256], opt: [4, 256], max: [64, 256], shapes: [[4, 256]]}, "
+                     "b: {min: [1, 512], opt: [4, 512], max: [64, 512], shapes: [[4, 512]]}}",
+                     "tune.kernels={residual_rms_norm_plugin: [registers, warp_per_row]}",
+                     "tune.timing={target_rse: 0.5, min_samples: 3, max_samples: 6, max_time_s: 0.01, "
+                     "warmup_min: 1, warmup_time_s: 0.0, pin_cpu: false}", "threads.profile=a", "threads.shape=[4, 256]",
+                     "compare.extra_shapes={}", path=NORM_SMALL)
+    job = plan_job(settings, get_operator("residual_rms_norm_plugin"))
+    assert job.rows == ((256,), (512,)) and job.kernels == ("registers", "warp_per_row")
+    band_list = [Band(0, 0, 64 * KIB), Band(1, 64 * KIB, -1)]
+    sizes = {0: [64 * KIB], 1: [128 * KIB]}
+    finalists = {b.index: list(job.kernels) for b in band_list}
+    rows = engine_rows(get_backend("reference"), job, settings, "fp32", band_list, sizes, finalists, None, tmp_path,
+                       "cpu", backend_name="reference", workers=1)
+    assert len(rows) == 2 * 2 * 2  # kernels x sizes x row shapes
+    assert {r.shape for r in rows} == {"64x256", "32x512", "128x256", "64x512"}
+    assert all(r.operator == "residual_rms_norm_plugin" and r.path == "engine" for r in rows)
+    assert all(math.isfinite(r.ratio_to_native) and math.isfinite(r.control_ratio) for r in rows)
+    # the cost model's bytes: x, r read, y, h written, gamma once
+    r0 = next(r for r in rows if r.shape == "64x256")
+    assert math.isclose(r0.gbps, (4 * 64 * 256 * 4 + 256 * 4) / r0.median_us / 1e3)
+    winners, path = winners_of(job, rows, band_list, finalists, engine_ok=True)
+    assert path == "engine" and set(winners) == {0, 1}
+    for b in band_list:  # the lowest worst ratio over the band's sizes and row shapes
+        worst = {k: max(r.ratio_to_native for r in rows if r.band == b.index and r.kernel == k) for k in job.kernels}
+        assert winners[b.index] == min(worst, key=lambda k: (worst[k], k))
+    assert sorted(p.name for p in tmp_path.glob("*.engine")) == sorted(
+        [f"residual_rms_norm_native__fp32__{h}.engine" for h in (256, 512)]
+        + [f"residual_rms_norm_plugin__fp32__{h}__{k}.engine" for h in (256, 512) for k in job.kernels])
+
+
+def test_mlflow_tune_names_keep_swishs_alone_and_name_the_operator_when_several() -> None:
+    import pandas as pd
+    from trt_plugin_bench.tracking import parent_payload
+
+    b = Band(0, 0, -1)
+    one = [_row("tensorrt", "gpu", "fp32", b, MIB, "x1", "engine", "cold", 20, 10.0, 0.001, 0.99, 1.0,
+                operator="swish_plugin")]
+    one[0].chosen = True
+    params, metrics = parent_payload({"tune": pd.DataFrame([r.__dict__ for r in one])}, {})
+    assert params["tune.fp32.table"] == "above: x1"
+    assert {m[0] for m in metrics} >= {"tune.fp32.engine.x1.gbps", "tune.fp32.engine.x1.ratio_to_native"}
+    norm = [_row("tensorrt", "gpu", "fp32", b, MIB, "registers", "engine", "cold", 20, 10.0, 0.001, 0.98, 1.0,
+                 operator="layer_norm_plugin", shape=(256, 1024))]
+    params, metrics = parent_payload({"tune": pd.DataFrame([r.__dict__ for r in one + norm])}, {})
+    assert params["tune.swish_plugin.fp32.table"] == "above: x1" and "tune.layer_norm_plugin.fp32.table" in params
+    assert "tune.layer_norm_plugin.fp32.engine.registers.x1024.ratio_to_native" in {m[0] for m in metrics}

@@ -46,7 +46,9 @@ IN_NETWORK_KEYS, IN_NETWORK_SKIPPED = dag.in_network_keys(SETTINGS, BACKEND, TRT
 for _why in IN_NETWORK_SKIPPED:
     logger.info(f"trt-plugin-bench: skipping {_why}")
 OPERATOR_NAMES += [k.split("__")[0] for k in IN_NETWORK_KEYS if k.split("__")[0] not in OPERATOR_NAMES]
-TUNE_PLANNED = dag.tune_planned(SETTINGS, KEYS)
+# the tune rule's operators ({op}: one job each) and whether it runs at all
+TUNE_OPS = dag.tune_operators(SETTINGS, KEYS)
+TUNE_PLANNED = bool(TUNE_OPS)
 COMPARE_KEYS = dag.compare_keys(SETTINGS, KEYS)
 # the figures this run has data for (rule all, figures, log_mlflow); the others are named with the
 # reason here and in summary.md (never drawn as placeholders)

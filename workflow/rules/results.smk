@@ -14,7 +14,7 @@ SWEEP_TABLES = {
     "compare": dag.sweep_outputs(RESULTS, "compare", COMPARE_KEYS), "calibration": [R("calibration/calibration.csv")],
     "kernel": [R("kernel/kernels.csv")] if KERNEL_BENCH else [],
     "profile": [R(f"profile/{PROFILE_KEY}.csv")] if PROFILE_KEY else [],
-    "tune": [R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
+    "tune": dag.tune_outputs(RESULTS, dag.TUNE_TABLE, TUNE_OPS),
     "accuracy": dag.sweep_outputs(RESULTS, "accuracy", KEYS),
     "in_network": dag.in_network_outputs(RESULTS, IN_NETWORK_KEYS),
     "in_network_layers": dag.in_network_layer_outputs(RESULTS, IN_NETWORK_KEYS),
@@ -35,7 +35,7 @@ rule aggregate:
         device=R("calibration/device.json"),
         kernel=[R("kernel/kernels.csv")] if KERNEL_BENCH else [],
         profile=[R(f"profile/{PROFILE_KEY}.csv")] if PROFILE_KEY else [],
-        tune=[R(dag.TUNE_TABLE)] if TUNE_PLANNED else [],
+        tune=dag.tune_outputs(RESULTS, dag.TUNE_TABLE, TUNE_OPS),
         conformance=dag.conformance_outputs(RESULTS, SETTINGS),
         accuracy=dag.sweep_outputs(RESULTS, "accuracy", KEYS),
         in_network=dag.in_network_outputs(RESULTS, IN_NETWORK_KEYS),
@@ -67,7 +67,7 @@ rule aggregate:
 # summary.md and the figures (the figures rule, defined below, makes them)
 CONFIG_FILES = [str(f) for f in getattr(workflow, "configfiles", [])]
 PARENT_ARTIFACTS = [R("tables/summary.md"), *expand(R("figures/{figure}.png"), figure=FIGURES),
-                    *([R(dag.TUNE_CHOICE)] if TUNE_PLANNED else [])]
+                    *dag.tune_outputs(RESULTS, dag.TUNE_CHOICE, TUNE_OPS)]
 
 
 # A deleted (or moved) sqlite store holds none of what the log rule's marker says it logged: the

@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--spec", action="append", default=[],
                    help="an operator spec file whose plugin library is its own (built too; repeatable)")
     p = cmd("tune")
+    p.add_argument("--op", required=True, help="the tuned operator: a name, or an external operator's spec file")
     p.add_argument("--manifest")
     p.add_argument("--out", required=True, help="tune.csv: every measurement behind the choice")
     p.add_argument("--choice", required=True, help="choice.json: the per-dtype choice tables")
@@ -610,7 +611,7 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) ->
         from .records import TuneRow
         from .tune import tune
 
-        write_rows(args.out, TuneRow, tune(settings, backend, manifest, Path(args.choice)))
+        write_rows(args.out, TuneRow, tune(settings, backend, args.op, manifest, Path(args.choice)))
         return 0
     if args.command == "build":
         tables = None

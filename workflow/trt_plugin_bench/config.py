@@ -21,7 +21,15 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .operators import AUTO_KERNEL, DTYPES, get_operator, resolve_operators
+from .operators import (
+    AUTO_KERNEL,
+    DTYPES,
+    get_operator,
+    operator_kernels_per_dtype,
+    plugin_kernel_per_dtype,
+    resolve_operators,
+    tune_subjects,
+)
 from .schema import PROJECT_ROOT as PROJECT_ROOT  # re-exported: the project's root, as config.PROJECT_ROOT
 from .schema import WORKFLOW_DIR, ConfigError, _format_schema_error, _with_defaults
 from .specs import SpecError
@@ -160,8 +168,9 @@ def _operator_errors(config: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
     """Kernel names are data of a plugin's spec (variants.ids): config plugin_kernel must name a live
-    variant of every swept operator that follows it (kernel optimised), and tune.kernels and
-    tune.finalists_include of the tuned operator (tune.operator, which must declare variants)."""
+    variant of every swept operator that follows it (kernel optimised); tune.kernels and
+    tune.finalists_include name variants of the tuned operators (one list: of one of them at least;
+    a map: each operator's own); kernel_bench.operator must declare variants."""
     errors: list[str] = []
 
     def live(spec: Any) -> tuple[dict[str, int], dict[int, str]]:
@@ -199,22 +208,56 @@ def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
             why = None if kernel == AUTO_KERNEL else problem(kernel, spec)
             if why:
                 errors.append(f"config key '{key}': {why}")
-    tuned = config["tune"]["operator"]
-    spec = next((s for s in ops if s.name == tuned), None)
+    tuned = _tuned_specs(config, ops)
+    by_name = {s.name: s for s in ops}
+    # a map may name any operator the tune rule would tune if its kernel were auto
+    tunable = {name: by_name[name] for name in dict.fromkeys(tune_subjects(ops).values())}
+    for key in ("kernels", "finalists_include"):
+        chosen = config["tune"][key]
+        if isinstance(chosen, dict):
+            for name, names in chosen.items():
+                spec = tunable.get(name)
+                if spec is None:
+                    errors.append(f"config key 'tune.{key}.{name}': {name!r} is not an operator the tune rule tunes "
+                                  "(a plugin operator of config operators whose spec declares variants, the first of "
+                                  "those sharing them); allowed values: " + (", ".join(tunable) or "none in this config"))
+                    continue
+                for i, kernel in enumerate(names):
+                    why = problem(kernel, spec)
+                    if why:
+                        errors.append(f"config key 'tune.{key}.{name}[{i}]': {why}")
+        elif tuned:  # one list for all: each name must be a variant of one of them at least
+            known = {n for spec in tuned.values() for n in live(spec)[0]}
+            for i, kernel in enumerate(chosen):
+                if kernel not in known:
+                    errors.append(f"config key 'tune.{key}[{i}]': {kernel!r} is not a kernel variant of any tuned "
+                                  f"operator ({', '.join(tuned)}); allowed values: " + ", ".join(sorted(known)))
+    bench = config["kernel_bench"]["operator"]
+    spec = next((s for s in ops if s.name == bench), None)
     if spec is None:
         try:
-            spec = get_operator(tuned)
+            spec = get_operator(bench)
         except KeyError:
-            return errors + [f"config key 'tune.operator': {tuned!r} is not an operator; allowed values: the plugin "
-                             "operators whose specs declare kernel variants (variants)"]
+            return errors + [f"config key 'kernel_bench.operator': {bench!r} is not an operator; allowed values: the "
+                             "plugin operators whose specs declare kernel variants with a direct library (variants.direct)"]
     if spec.variants is None:
-        return errors + [f"config key 'tune.operator': {tuned} declares no kernel variants ({spec.path}, key 'variants')"]
-    for key in ("kernels", "finalists_include"):
-        for i, name in enumerate(config["tune"][key]):
-            why = problem(name, spec)
-            if why:
-                errors.append(f"config key 'tune.{key}[{i}]': {why}")
+        errors.append(f"config key 'kernel_bench.operator': {bench} declares no kernel variants ({spec.path}, key 'variants')")
     return errors
+
+
+def _tuned_specs(config: dict[str, Any], ops: list) -> dict[str, Any]:
+    """{name: spec} of the operators the tune rule tunes for ``config``: each configured plugin
+    operator with variants whose kernel is auto for a configured dtype, or the operator whose tune it
+    shares (operators.tune_subjects)."""
+    subjects = tune_subjects(ops)
+    pk = plugin_kernel_per_dtype(config["plugin_kernel"], DTYPES)
+    own = operator_kernels_per_dtype(config.get("operator_kernels") or {}, pk)
+    by_name = {s.name: s for s in ops}
+    out: dict[str, Any] = {}
+    for spec in ops:
+        if spec.name in subjects and any((own.get(spec.name) or pk)[d] == AUTO_KERNEL for d in config["dtypes"]):
+            out.setdefault(subjects[spec.name], by_name[subjects[spec.name]])
+    return out
 
 
 def _semantic_errors(config: dict[str, Any]) -> list[str]:
@@ -388,6 +431,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """
     schema = load_schema()
     config = coerce_cli_strings(copy.deepcopy(config), schema)
+    if isinstance(config.get("tune"), dict) and "operator" in config["tune"]:
+        raise ConfigError("invalid configuration:\n  config key 'tune.operator': removed; the tune rule tunes every "
+                          "plugin operator of config operators whose kernel is auto (plugin_kernel or operator_kernels) "
+                          "and whose spec declares variants, each on its own (tune.kernels: one list, or a map from "
+                          "operator to list); kernel_bench.operator names the operator the kernel_bench rule times")
     validator_class = _with_defaults(jsonschema.Draft202012Validator)
     validator = validator_class(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))

@@ -71,8 +71,8 @@ class KernelLibrary:
 
 
 def kernel_bench(settings: Settings, manifest_path: Path) -> list[KernelRow]:
-    """The kernel variants of the tuned operator (config tune.operator), called directly."""
-    lib = kernel_library(manifest_path, get_operator(settings.tune.operator))
+    """The kernel variants of config kernel_bench.operator, called directly."""
+    lib = kernel_library(manifest_path, get_operator(settings.kernel_bench.operator))
     gpu = GpuContext(0)
     timing = settings.timing
     bench = DirectBench(lib, gpu, list(settings.kernel_bench.kernels), StoppingRule.from_config(timing),

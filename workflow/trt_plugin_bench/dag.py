@@ -17,12 +17,13 @@ from .operators import (
     OperatorSpec,
     dtype_support,
     get_operator,
+    is_elementwise,
     operator_ref,
     resolve_operators,
     sweep_key,
     tensorrt_support,
 )
-from .settings import Settings, operator_names, plugin_kernel
+from .settings import Settings, operator_names, plugin_kernel, tune_subject
 
 # Every output of the DAG lives under results/<experiment>/ (config key ``experiment``), so two
 # configs never overwrite or rerun each other's results; mlflow.db stays at the project root. The
@@ -30,8 +31,9 @@ from .settings import Settings, operator_names, plugin_kernel
 RESULTS_ROOT = "results"
 DEFAULT_EXPERIMENT = "default"
 MANIFEST = "build/manifest.json"
-TUNE_CHOICE = "tune/choice.json"
-TUNE_TABLE = "tune/tune.csv"
+# the tune rule's outputs, one folder per tuned operator ({op}: tune_operators)
+TUNE_CHOICE = "tune/{op}/choice.json"
+TUNE_TABLE = "tune/{op}/tune.csv"
 
 
 def results_dir(experiment: str = DEFAULT_EXPERIMENT) -> str:
@@ -45,20 +47,42 @@ def results_path(root: str, *parts: str) -> str:
 
 
 def uses_tune(op: str, settings: Settings, dtype: str) -> bool:
-    """Whether (op, dtype) runs the tune rule's choice table (plugin_kernel auto for that dtype)."""
+    """Whether (op, dtype) runs a tune rule's choice table (its kernel auto for that dtype)."""
     return get_operator(op).kernel == "optimised" and plugin_kernel(op, settings, dtype) == AUTO_KERNEL
 
 
+def tune_operators(settings: Settings, keys: list[str]) -> list[str]:
+    """The operators the tune rule runs for (its {op}), in config order: the tune subject
+    (settings.tune_subject) of each planned sweep that runs a choice table; an explicit kernel skips
+    it. Operators sharing their variants share the first one's tune."""
+    out: dict[str, None] = {}
+    for op, dtype, _ in (k.split("__") for k in keys):
+        subject = tune_subject(op, settings) if uses_tune(op, settings, dtype) else None
+        if subject is not None:
+            out[subject] = None
+    return list(out)
+
+
 def tune_planned(settings: Settings, keys: list[str]) -> bool:
-    """The tune rule is in the DAG when a planned sweep runs the choice table (an explicit
-    plugin_kernel skips it)."""
-    return any(uses_tune(op, settings, dtype) for op, dtype, _ in (k.split("__") for k in keys))
+    """The tune rule is in the DAG when a planned sweep runs a choice table."""
+    return bool(tune_operators(settings, keys))
+
+
+def tune_path(root: str, pattern: str, op: str) -> str:
+    """TUNE_CHOICE or TUNE_TABLE of tuned operator ``op`` under results folder ``root``."""
+    return results_path(root, pattern.format(op=op))
+
+
+def tune_outputs(root: str, pattern: str, ops: Sequence[str]) -> list[str]:
+    return [tune_path(root, pattern, op) for op in ops]
 
 
 def tune_input(op: str, settings: Settings, dtype: str) -> list[str]:
-    """build_engine's dependency on the choice table: only where (op, dtype) runs it, so an explicit
-    kernel, a native operator or the native twin never waits for (or reruns after) the tune rule."""
-    return [results_path(results_dir(settings.experiment), TUNE_CHOICE)] if uses_tune(op, settings, dtype) else []
+    """build_engine's dependency on a choice table: its tune subject's, only where (op, dtype) runs it,
+    so an explicit kernel, a native operator or the native twin never waits for (or reruns after)
+    a tune rule, and one operator's tune never rebuilds another's engines."""
+    subject = tune_subject(op, settings) if uses_tune(op, settings, dtype) else None
+    return [tune_path(results_dir(settings.experiment), TUNE_CHOICE, subject)] if subject else []
 
 
 def _nvidia_smi(query: str) -> str | None:
@@ -157,9 +181,11 @@ def thread_keys(settings: Settings, keys: list[str]) -> list[str]:
 PROFILE = "<the rule's profile>"
 ALL = "<every key>"
 RULE_READS: dict[str, Any] = {
-    # its own stopping rule (tune.timing); of timing only how cold samples start
+    # its own stopping rule (tune.timing); of timing only how cold samples start; tune.kernels and
+    # finalists_include: its operator's lists; compare.pairs: the pair its operator heads; profiles:
+    # the row shapes of an operator that is not elementwise (tune.row_shapes)
     "tune": {"tune": True, "dtypes": True, "beta": True, "builder": True, "compare": ["pairs"],
-             "timing": ["l2_flush"]},
+             "timing": ["l2_flush"], "profiles": True},
     # builder: this engine's (Settings.engine_builder); plugin_kernel or operator_kernels: this
     # operator's and dtype's, for an operator whose kernel the config chooses; reference.extra_work: the CPU engines' planted slowdown, and
     # the CPU backend's size limit (the golden shape is the largest of the profile within it)
@@ -173,7 +199,7 @@ RULE_READS: dict[str, Any] = {
     "threads": {"threads": True, "reference": True},
     "conformance": {"conformance": True, "beta": True},
     "calibrate": {"calibration": True, "timing": True},
-    "kernel-bench": {"kernel_bench": True, "timing": True, "dtypes": True, "beta": True, "tune": ["operator"]},
+    "kernel-bench": {"kernel_bench": True, "timing": True, "dtypes": True, "beta": True},
     "profile": {"profile": True},
     "log-mlflow": ALL,  # the parent run's params are the whole config
     "verdict": {"mlflow": True},
@@ -205,6 +231,12 @@ def rule_settings(settings: Settings, command: str, op: str | None = None, dtype
         else:
             reads["plugin_kernel"] = [dtype]
             reads["operator_kernels"] = {}  # handed, empty: it names no other operator's choice
+    if command == "tune":  # its operator's own: a change to another operator's tune keys never reruns it
+        spec = get_operator(op)
+        view = replace(view, tune=view.tune.for_operator(spec),
+                       compare=replace(view.compare, pairs=tuple(p for p in view.compare.pairs if p[0] == spec.name)))
+        if is_elementwise(spec):
+            del reads["profiles"]  # sampled flat: the profiles' shapes are not its business
     if command == "compare":
         extra = view.compare.extra_shapes
         view = replace(view, compare=replace(view.compare, extra_shapes={profile: extra[profile]} if profile in extra else {}))
@@ -320,7 +352,7 @@ def op_arg(op: str) -> str:
     return operator_ref(op)
 
 
-__all__ = ["IN_NETWORK", "compile_operators", "in_network_keys", "in_network_layer_outputs", "in_network_outputs", "ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "engine_outputs", "manifest_outputs", "stale_tables", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "conformance_outputs",
+__all__ = ["IN_NETWORK", "compile_operators", "in_network_keys", "in_network_layer_outputs", "in_network_outputs", "ALL", "DEFAULT_EXPERIMENT", "MANIFEST", "RESULTS_ROOT", "results_dir", "results_path", "compile_inputs", "compile_spec_args", "engine_outputs", "manifest_outputs", "stale_tables", "own_library_specs", "PROFILE", "RULE_READS", "TUNE_CHOICE", "TUNE_TABLE", "compare_keys", "tune_operators", "tune_outputs", "tune_path", "conformance_outputs",
            "cuda_architectures", "gpu_identity", "manifest_arg", "manifest_for", "op_arg", "operator_names", "plan_sweeps",
            "plugin_kernel", "rule_settings", "sample_outputs", "sweep_outputs", "thread_keys", "tune_input", "tune_planned",
            "uses_tune"]

@@ -686,20 +686,32 @@ def kernels(tables: Tables, device: dict, colors: dict[str, str] | None = None) 
 
 
 def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> Figure:
+    """Per tuned operator and path (rows) and dtype (columns): each variant's time against the best
+    variant (direct) or TensorRT native (engine) over the sample sizes, the chosen one bold in its
+    band. An operator timed at several row shapes shows, per size, its worst ratio over them: what
+    the choice is made on."""
     t = tables["tune"].copy()
+    if "operator" not in t:  # a table written before the rule ran per operator
+        t["operator"] = ""
+    t["operator"] = t["operator"].fillna("").astype(str)
     t["chosen"] = t["chosen"].astype(str).str.lower().isin(("true", "1"))
     colors = colors or kernel_colors(list(t["kernel"]))
-    keys = ["dtype", "path", "tensor_bytes"]
+    keys = ["operator", "dtype", "path", "tensor_bytes"]
     # direct path: time against the best variant at that size; engine path: against TensorRT native
     t["relative"] = t["median_us"] / t.groupby(keys)["median_us"].transform("min")
     t.loc[t["path"] == "engine", "relative"] = t["ratio_to_native"]
+    # several row shapes at one size (a row reduction's hidden sizes): the worst ratio, as the choice reads it
+    t = (t.groupby(["operator", "dtype", "path", "kernel", "band", "band_lo_bytes", "tensor_bytes"], as_index=False)
+         .agg(relative=("relative", "max"), control_ratio=("control_ratio", "max"), chosen=("chosen", "any")))
+    ops = _ordered(t["operator"])
     paths, dtypes = _ordered(t["path"], ("direct", "engine")), _ordered(t["dtype"], DTYPE_MARKERS)
+    facets = [(op, path) for op in ops for path in paths if ((t["operator"] == op) & (t["path"] == path)).any()]
     names = _ordered(t["kernel"])
-    fig, axes = _facets(paths, dtypes, sharey="row", width=3.8, height=2.7)
+    fig, axes = _facets(facets, dtypes, sharey="row", width=3.8, height=2.7)
     direct_only = []  # dtypes the engine path could not time (no native twin: bf16 on TensorRT 8.6)
-    for i, path in enumerate(paths):
+    for i, (op, path) in enumerate(facets):
         for j, dtype in enumerate(dtypes):
-            ax, sub = axes[i][j], t[(t["path"] == path) & (t["dtype"] == dtype)]
+            ax, sub = axes[i][j], t[(t["operator"] == op) & (t["path"] == path) & (t["dtype"] == dtype)]
             if sub.empty:  # no facet without data: the caption says why it is missing
                 ax.set_visible(False)
                 direct_only.append(dtype)
@@ -713,16 +725,17 @@ def tune(tables: Tables, device: dict, colors: dict[str, str] | None = None) -> 
                 for _, band in d[d["chosen"]].groupby("band"):  # the chosen kernel, bold in its band
                     _line(ax, band, "tensor_bytes", "relative", dtype=dtype, color=colors[name],
                           gid=f"kernel={name};chosen", linewidth=3.2)
-            if path == "engine" and "control_ratio" in sub and sub["control_ratio"].notna().any():
+            if path == "engine" and sub["control_ratio"].notna().any():
                 ax.scatter(sub["tensor_bytes"], sub["control_ratio"], marker="x", s=14, color=CONTROL_COLOR, zorder=4)
             for edge in sorted(set(sub["band_lo_bytes"]) - {0, -1}):
                 ax.axvline(edge, color=CONTROL_COLOR, linestyle=":", linewidth=1)
             ax.axhline(1.0, color="black", linewidth=1)
-            _facet_title(ax, dtype, f"{path} path")
+            _facet_title(ax, op if len(ops) > 1 else "", dtype, f"{path} path")
             _log2_axis(ax, t["tensor_bytes"])
         axes[i][0].set_ylabel("time ÷ best variant" if path == "direct" else "time ÷ TensorRT native")
-    note = (f"; {', '.join(direct_only)}: decided on the direct path (no engine of that dtype on this TensorRT)"
-            if direct_only else "")
+    direct_only = list(dict.fromkeys(direct_only))
+    note = (f"; {', '.join(direct_only)}: decided on the direct path (no engine of that dtype on this TensorRT, "
+            "or no native twin)" if direct_only else "")
     fig.supxlabel(f"tensor size (one input tensor); dotted: band edges{note}", fontsize=9)
     extra = [Line2D([], [], color="black", linewidth=3.2, label="chosen for its band")]
     if "engine" in paths:

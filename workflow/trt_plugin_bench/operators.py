@@ -103,15 +103,78 @@ DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"
 AUTO_KERNEL = "auto"
 
 
-def tuned_kernel(table: list) -> tuple[str, tuple[tuple[int, str], ...]]:
+def tuned_kernel(table: list, default: str = DEFAULT_PLUGIN_KERNEL) -> tuple[str, tuple[tuple[int, str], ...]]:
     """(kernel field, kernel_table field) for a tune choice table [[upper KiB, kernel], ..., [-1, kernel]]:
-    one band is just that kernel; no table (a dtype the rule could not tune) is the default kernel."""
+    one band is just that kernel; no table (a dtype the rule could not tune) is ``default`` (the
+    operator's variants.default)."""
     bands = tuple((int(kib), str(kernel)) for kib, kernel in table)
     if not bands:
-        return DEFAULT_PLUGIN_KERNEL, ()
+        return default, ()
     if len(bands) == 1:
         return bands[0][1], ()
     return bands[-1][1], bands
+
+
+# the variant a spec's kernel "naive" names (operator.schema.yaml, key kernel): the contrast, never a
+# tune candidate unless tune.kernels names it
+NAIVE_KERNEL = "naive"
+
+
+def tune_group(spec: OperatorSpec) -> tuple[str, str, str] | None:
+    """What one tune measures for ``spec``: its variants (ids file) and their direct kernels (library,
+    launch). Plugins that share it (the V2 and V3 interface of one kernel) share one tune and its
+    choice table; None: nothing to tune (no variants, or a kernel the config does not choose)."""
+    if spec.kernel != "optimised" or spec.variants is None:
+        return None
+    v = spec.variants
+    return str(v.ids_file), v.direct_library or "", v.direct_launch or ""
+
+
+def tune_subjects(ops: list[OperatorSpec]) -> dict[str, str]:
+    """{operator: the operator whose tune it runs} for every operator of ``ops`` with a tune group:
+    the first of ``ops`` (config order) in the same group."""
+    first: dict[tuple[str, str, str], str] = {}
+    out: dict[str, str] = {}
+    for spec in ops:
+        group = tune_group(spec)
+        if group is not None:
+            out[spec.name] = first.setdefault(group, spec.name)
+    return out
+
+
+def is_elementwise(spec: OperatorSpec) -> bool:
+    """Whether ``spec`` is elementwise over input 0's elements, whatever its shape: no weights, every
+    other input and every output shaped like input 0 (no broadcast, no kept axes, no shape function).
+    The tune rule samples such an operator as one flat tensor; any other at the profiles' row shapes."""
+    first = spec.inputs[0].name
+    if spec.weights:
+        return False
+    for t in spec.inputs[1:]:
+        if t.like != first or t.broadcast or t.axes is not None or t.dims:
+            return False
+    return all(o.function is None and o.like in (None, first) for o in spec.output_specs)
+
+
+def tune_candidates(spec: OperatorSpec, chosen: object) -> list[str]:
+    """The variants the tune rule times for ``spec`` (config tune.kernels): one list for every tuned
+    operator, of which ``spec`` keeps its own live variants' names; or an {operator: [names]} map,
+    ``spec``'s entry. Where that leaves none (a list of another operator's names, a map without
+    ``spec``): every live variant of ``spec`` but the naive one."""
+    live = kernel_ids(spec)
+    if isinstance(chosen, dict):
+        names = [str(n) for n in chosen.get(spec.name, ())]
+    else:
+        names = [str(n) for n in (chosen or ()) if str(n) in live]
+    return names or [n for n in live if n != NAIVE_KERNEL]
+
+
+def tune_includes(spec: OperatorSpec, chosen: object) -> list[str]:
+    """config tune.finalists_include for ``spec``: a list filtered to its live variants (possibly
+    none), or its entry of an {operator: [names]} map (none without one)."""
+    live = kernel_ids(spec)
+    if isinstance(chosen, dict):
+        return [str(n) for n in chosen.get(spec.name, ())]
+    return [str(n) for n in (chosen or ()) if str(n) in live]
 
 
 def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...]) -> dict[str, str]:

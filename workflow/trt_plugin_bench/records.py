@@ -237,8 +237,10 @@ class ProfileRow:
 
 @dataclass
 class TuneRow:
-    """One kernel variant at one size of one band, on one path of the tune rule (tune.py)."""
+    """One kernel variant of one tuned operator at one size of one band, on one path of the tune
+    rule (tune.py); ``shape``: input 0's (flat, or whole rows of a row shape of the profiles)."""
 
+    operator: str
     backend: str
     device_name: str
     dtype: str
@@ -247,6 +249,7 @@ class TuneRow:
     band_hi_bytes: int  # -1: unbounded (the last band)
     tensor_bytes: int
     elements: int
+    shape: str
     kernel: str
     path: str  # "direct" (the kernel library, no TensorRT) or "engine" (a plugin engine against the native twin)
     mode: str

@@ -21,7 +21,18 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
 from .config import ConfigError, Profile, schema_defaults, to_profile
-from .operators import DTYPES, get_operator, operator_kernels_per_dtype, plugin_kernel_per_dtype, resolve_operators
+from .operators import (
+    DTYPES,
+    get_operator,
+    operator_kernels_per_dtype,
+    plugin_kernel_per_dtype,
+    resolve_operators,
+    tune_candidates,
+    tune_group,
+    tune_includes,
+    tune_subjects,
+)
+from .specs import OperatorSpec
 
 
 class NotHanded(LookupError):
@@ -173,6 +184,7 @@ class KernelBenchSettings(_Section):
     KEY: ClassVar[str] = "kernel_bench"
     TUPLES: ClassVar[tuple[str, ...]] = ("kernels", "elements")
     enabled: bool
+    operator: str
     kernels: tuple[str, ...]
     elements: tuple[int, ...]
 
@@ -224,16 +236,40 @@ class TuneTimingSettings(_Section):
     pin_cpu: bool
 
 
+def _names(v: Any) -> Any:
+    """A list of kernel names (a tuple), or an {operator: [names]} map (tuples)."""
+    if v is None or v is NOT_HANDED:
+        return v
+    if isinstance(v, Mapping):
+        return {str(k): _tuple(x) for k, x in v.items()}
+    return _tuple(v)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class TuneSettings(_Section):
+    """config tune: the tune rule, per tuned operator (every plugin operator that runs auto:
+    tune_operators). ``kernels`` and ``finalists_include``: one list for every tuned operator
+    (filtered to each one's variants) or an {operator: [names]} map; a rule's copy holds its own
+    operator's list (for_operator)."""
+
     KEY: ClassVar[str] = "tune"
-    TUPLES: ClassVar[tuple[str, ...]] = ("kernels", "finalists_include", "band_edges_l2")
-    operator: str
-    kernels: tuple[str, ...]
+    TUPLES: ClassVar[tuple[str, ...]] = ("band_edges_l2",)
+    kernels: tuple[str, ...] | dict[str, tuple[str, ...]]
     finalists: int
-    finalists_include: tuple[str, ...]
+    finalists_include: tuple[str, ...] | dict[str, tuple[str, ...]]
     band_edges_l2: tuple[float, ...]
     timing: TuneTimingSettings
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("kernels", "finalists_include"):
+            object.__setattr__(self, name, _names(object.__getattribute__(self, name)))
+
+    def for_operator(self, spec: OperatorSpec) -> TuneSettings:
+        """These settings with ``spec``'s own candidate lists (operators.tune_candidates,
+        tune_includes): what the tune rule of ``spec`` reads, and all it is handed of them."""
+        return replace(self, kernels=tuple(tune_candidates(spec, self.kernels)),
+                       finalists_include=tuple(tune_includes(spec, self.finalists_include)))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -484,3 +520,13 @@ def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
         return kernel
     own = settings.operator_kernels.get(op)
     return own[dtype] if own else settings.plugin_kernel[dtype]
+
+
+def tune_subject(op: str, settings: Settings) -> str | None:
+    """The operator whose tune (and choice table) ``op`` runs where its kernel is auto: itself, or the
+    first configured operator with the same variants and direct kernels (operators.tune_subjects);
+    None for an operator with nothing to tune."""
+    subjects = tune_subjects(resolve_operators(list(settings.operators)))
+    if op in subjects:
+        return subjects[op]
+    return op if tune_group(get_operator(op)) is not None else None

@@ -63,6 +63,7 @@ from .native_runner import (
 )
 from .operators import (
     AUTO_KERNEL,
+    DEFAULT_PLUGIN_KERNEL,
     field_values,
     for_engine,
     from_ref,
@@ -113,8 +114,9 @@ def make_spec(settings: Settings, op: str, dtype: str, profile_name: str,
     prof = settings.profile_named(profile_name)
     spec = from_ref(op)  # a name, or an external operator's spec file (dag.op_arg)
     kernel, table = plugin_kernel(spec.name, settings, dtype), ()
-    if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (from choice.json)
-        kernel, table = tuned_kernel((kernel_tables or {}).get(dtype, []))
+    if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (from choice.json); none: the spec's default
+        default = spec.variants.default if spec.variants is not None else DEFAULT_PLUGIN_KERNEL
+        kernel, table = tuned_kernel((kernel_tables or {}).get(dtype, []), default)
     return EngineSpec(
         operator=spec.name,
         spec_file="" if spec.builtin else operator_ref(spec.name),

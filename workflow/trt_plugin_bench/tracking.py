@@ -330,17 +330,22 @@ def parent_payload(tables: dict[str, pd.DataFrame], device: dict) -> tuple[dict,
     if tune is not None and len(tune):  # the tune rule's choice per dtype and the measurements behind it
         steps = log2_steps((int(e), "") for e in tune["elements"])
         params["steps.tune"] = steps_param(steps)
-        for dtype, grp in tune.groupby("dtype"):
+        tune = tune.assign(operator=tune["operator"].fillna("").astype(str) if "operator" in tune else "",
+                           shape=tune["shape"].fillna("").astype(str) if "shape" in tune else "")
+        several = tune["operator"].nunique() > 1  # one tuned operator: the names as before
+        for (op, dtype), grp in tune.groupby(["operator", "dtype"]):
             chosen = grp[grp["chosen"].astype(bool)].drop_duplicates("band").sort_values("band")
-            params[f"tune.{dtype}.table"] = "; ".join(
+            params[f"tune.{op + '.' if several else ''}{dtype}.table"] = "; ".join(
                 f"{'above' if int(r['band_hi_bytes']) < 0 else '<= ' + str(int(r['band_hi_bytes']) >> 10) + ' KiB'}: "
                 f"{r['kernel']}" for _, r in chosen.iterrows())
-        for (dtype, path, kernel), grp in tune.groupby(["dtype", "path", "kernel"]):
-            for _, r in grp.iterrows():
+        for (op, dtype, path, kernel), grp in tune.groupby(["operator", "dtype", "path", "kernel"]):
+            rows_of = grp["shape"].str.partition("x")[2]  # the row shape (trailing dims); "" flat
+            for (_, r), row in zip(grp.iterrows(), rows_of):
                 step = steps[(int(r["elements"]), "")]
-                metrics.append((f"tune.{dtype}.{path}.{kernel}.gbps", float(r["gbps"]), step))
+                name = f"tune.{op + '.' if several else ''}{dtype}.{path}.{kernel}{'.x' + row if row else ''}"
+                metrics.append((f"{name}.gbps", float(r["gbps"]), step))
                 if path == "engine":
-                    metrics.append((f"tune.{dtype}.{path}.{kernel}.ratio_to_native", float(r["ratio_to_native"]), step))
+                    metrics.append((f"{name}.ratio_to_native", float(r["ratio_to_native"]), step))
     cmp = tables.get("compare")
     if cmp is not None and len(cmp):
         for profile, grp in cmp.groupby("profile"):  # one profile's shapes: steps unique per metric
