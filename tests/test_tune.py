@@ -175,6 +175,7 @@ def test_finalist_engines_build_in_worker_processes_with_their_records(tmp_path:
 
 
 NORM_GPU = ROOT / "tests" / "configs" / "norm-gpu.yaml"
+AUTO = "plugin_kernel=auto"  # the GPU configs fix their kernels; the tune rule runs where it is auto
 NORM_SMALL = ROOT / "tests" / "configs" / "norm-small.yaml"
 GELU_GPU = ROOT / "tests" / "configs" / "gelu-gpu.yaml"
 
@@ -189,15 +190,15 @@ def test_every_plugin_operator_that_runs_auto_is_tuned_on_its_own() -> None:
     the first one's; each plugin engine depends on its own operator's choice table only."""
     default = typed(path=DEFAULT)
     assert _planned(default) == ["swish_plugin"]  # config.yaml: Swish alone, as before (its V3 shares it)
-    norms = typed(path=NORM_GPU)
+    norms = typed(AUTO, path=NORM_GPU)
     assert _planned(norms) == ["layer_norm_plugin", "residual_rms_norm_plugin"]
     assert dag.tune_input("residual_rms_norm_plugin", norms, "fp16") == [
         "results/norm-gpu/tune/residual_rms_norm_plugin/choice.json"]
     assert dag.tune_input("layer_norm_native", norms, "fp16") == []
     # the two GELU forms have their own direct kernels (erf, tanh): two tunes
-    assert _planned(typed(path=GELU_GPU)) == ["gelu_plugin", "gelu_tanh_plugin"]
+    assert _planned(typed(AUTO, path=GELU_GPU)) == ["gelu_plugin", "gelu_tanh_plugin"]
     # an operator with its own explicit kernel (operator_kernels) is not tuned, the others still are
-    mixed = typed("operator_kernels={layer_norm_plugin: prefetch}", path=NORM_GPU)
+    mixed = typed(AUTO, "operator_kernels={layer_norm_plugin: prefetch}", path=NORM_GPU)
     assert _planned(mixed) == ["residual_rms_norm_plugin"]
     assert dag.tune_input("layer_norm_plugin", mixed, "fp32") == []
     assert _planned(typed("plugin_kernel=registers", path=NORM_GPU)) == []
@@ -206,21 +207,21 @@ def test_every_plugin_operator_that_runs_auto_is_tuned_on_its_own() -> None:
 def test_candidates_per_operator_from_a_list_or_a_map() -> None:
     ln, rms = get_operator("layer_norm_plugin"), get_operator("residual_rms_norm_plugin")
     gelu = get_operator("gelu_plugin")
-    norms = typed(path=NORM_GPU).tune
+    norms = typed(AUTO, path=NORM_GPU).tune
     assert norms.for_operator(ln).kernels == ("registers", "block_per_row", "warp_per_row", "prefetch", "two_rows",
                                               "weights_first")
     # one list: each operator keeps its own variants' names; where none is, all its live variants but naive
-    one = typed("tune.kernels=[vectorized_oneshot_x1, registers]", "plugin_kernel=auto",
+    one = typed(AUTO, "tune.kernels=[vectorized_oneshot_x1, registers]", "plugin_kernel=auto",
                 "operators=[gelu_plugin, layer_norm_plugin, layer_norm_native, gelu_native]",
                 "compare.pairs=[[gelu_plugin, gelu_native]]", path=NORM_GPU).tune
     assert one.for_operator(gelu).kernels == ("vectorized_oneshot_x1",)
     assert one.for_operator(ln).kernels == ("registers",)
     assert one.for_operator(rms).kernels == ("registers",)
-    anything = typed("tune.kernels={}", path=NORM_GPU).tune
+    anything = typed(AUTO, "tune.kernels={}", path=NORM_GPU).tune
     assert "naive" not in anything.for_operator(ln).kernels
     assert set(anything.for_operator(ln).kernels) == set(ln.variants.table()[0]) - {"naive"}
     # finalists_include: a list filtered to the operator's variants (possibly none), or its own map entry
-    inc = typed("tune.finalists_include={layer_norm_plugin: [prefetch]}", path=NORM_GPU).tune
+    inc = typed(AUTO, "tune.finalists_include={layer_norm_plugin: [prefetch]}", path=NORM_GPU).tune
     assert inc.for_operator(ln).finalists_include == ("prefetch",) and inc.for_operator(rms).finalists_include == ()
 
 
@@ -241,15 +242,15 @@ def test_a_tune_candidate_outside_its_operators_variants_is_refused_naming_the_k
     from trt_plugin_bench.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match=message):
-        load_config(NORM_GPU, [override])
+        load_config(NORM_GPU, [AUTO, override])
 
 
 def test_a_change_to_one_operators_tune_keys_reruns_only_its_tune() -> None:
     """The tune rule's params are its operator's own lists (dag.RULE_READS narrowed to {op})."""
     import json as _json
 
-    base = typed(path=NORM_GPU)
-    other = typed("tune.kernels={layer_norm_plugin: [registers, prefetch], residual_rms_norm_plugin: [registers, "
+    base = typed(AUTO, path=NORM_GPU)
+    other = typed(AUTO, "tune.kernels={layer_norm_plugin: [registers, prefetch], residual_rms_norm_plugin: [registers, "
                   "block_per_row, warp_per_row, prefetch, two_rows, weights_first]}", path=NORM_GPU)
     rms = "residual_rms_norm_plugin"
     assert dag.rule_settings(base, "tune", op=rms) == dag.rule_settings(other, "tune", op=rms)
@@ -267,7 +268,7 @@ def test_a_change_to_one_operators_tune_keys_reruns_only_its_tune() -> None:
 def test_row_shapes_and_sample_shapes() -> None:
     from trt_plugin_bench.tune import plan_job, row_shapes, sample_shape
 
-    norms = typed(path=NORM_GPU)
+    norms = typed(AUTO, path=NORM_GPU)
     assert row_shapes(get_operator("layer_norm_plugin"), norms) == ((1024,), (4096,), (8192,))
     assert row_shapes(get_operator("swish_plugin"), norms) == ((),)
     assert sample_shape(4 * MIB, "fp16", (4096,)) == (512, 4096)
@@ -283,11 +284,11 @@ def test_row_shapes_and_sample_shapes() -> None:
 def test_without_an_engine_or_a_direct_library_a_dtype_keeps_its_default_kernel() -> None:
     from trt_plugin_bench.tune import plan_job, winners_of
 
-    job = plan_job(typed(path=NORM_GPU), get_operator("layer_norm_plugin"))
+    job = plan_job(typed(AUTO, path=NORM_GPU), get_operator("layer_norm_plugin"))
     band_list = bands(50 * MIB, [1.0])
     finalists = {b.index: list(job.kernels) for b in band_list}
     assert winners_of(job, [], band_list, finalists, engine_ok=False) == ({}, "none")
-    norm = make_spec(typed(path=NORM_GPU), "layer_norm_plugin", "fp16", "h1024", {})
+    norm = make_spec(typed(AUTO, path=NORM_GPU), "layer_norm_plugin", "fp16", "h1024", {})
     assert (norm.kernel, norm.kernel_table) == ("registers", ())  # the spec's default, not Swish's
 
 
