@@ -47,6 +47,12 @@ CACHE_FLUSH_BYTES = 64 << 20
 # A cold sample times every pass after its own flush (ReferenceTimer.sample): back to back, the extra
 # passes found the input and numpy's code in cache, and a 4x plant timed 1.4-1.6x in tiny cold states.
 EXTRA_WORK_KEY = "reference_extra_work"
+# A cold sample sleeps this long after its flush, before its timer starts: the flush (a 64 MiB write,
+# ~10 ms) spends the scheduler's time slice, and on a loaded CPU the timed pass that followed was
+# preempted: 6-10 % of cold samples 17-20 ms instead of 0.4 ms (a 2-core machine at load 5,
+# 2026-12-06), medians of 5 samples a bootstrap could not bound. Woken from a sleep, the process
+# starts the pass on a fresh slice: 0 of 300 such samples.
+COLD_PAUSE_S = 1e-4
 
 
 def _cpu_name() -> str:
@@ -149,6 +155,7 @@ class ReferenceTimer(Timer):
         elapsed = 0.0
         for _ in range(self.engine.passes):
             self._flush += 1.0  # touch every line so the next pass starts with a cold cache
+            time.sleep(COLD_PAUSE_S)  # the pass on a fresh time slice, not at the end of the flush's
             t0 = time.perf_counter()
             self.engine.compute_once(self.x)
             elapsed += time.perf_counter() - t0
