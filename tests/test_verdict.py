@@ -350,6 +350,23 @@ def test_an_imprecise_aa_control_widens_without_vetoing_a_3x_slowdown(tmp_path: 
     assert not {"SLOW", "FAST"} & {r.verdict for r in rows if r.operator != "swish_plugin"}
 
 
+def test_an_aa_control_within_its_own_noise_does_not_veto_a_3x_slowdown(tmp_path: Path) -> None:
+    """A CPU compare row's A/A control read 13.9 ± 5.8 (SE) on a loaded CPU (2026-12-06): an offset within
+    3 SE of 1 is noise, not a bias, and counts no further than max_band (counted in full, the band was
+    ±1300 % and a planted 4x AMBIGUOUS in every state of that shape). An offset beyond its noise (a bias:
+    1.5 ± 0.01) still counts in full."""
+    from trt_plugin_bench.verdict import aa_term
+
+    base = write_run(tmp_path / "base", 1)
+    cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 3.0}, compare_control=13.9, control_se=5.8)
+    _, rows = verdict(base, cand, tmp_path / "out")
+    assert {r.verdict for r in rows if r.operator == "swish_plugin"} == {"SLOW"}, [(r.shape, r.band) for r in rows]
+    assert max(r.band for r in rows) == pytest.approx(0.20)
+    assert not {"SLOW", "FAST"} & {r.verdict for r in rows if r.operator != "swish_plugin"}
+    assert float(aa_term(1.5, 0.01)) == pytest.approx(0.52)
+    assert float(aa_term(13.9, 5.8)) == pytest.approx(0.20)
+
+
 def test_a_drift_between_separate_runs_is_in_the_band(tmp_path: Path) -> None:
     """The candidate's run 15 % slower in every state, the plugin's and the unchanged operator's alike
     (a loaded machine, a clock: not the change). The unchanged (native) states measure that drift, so
@@ -605,6 +622,7 @@ def test_a_cold_sample_flushes_before_every_pass_of_the_planted_slowdown(tmp_pat
     after one flush, found the input and numpy's code in cache, and a 4x plant timed 1.4-1.6x in tiny
     cold states (never SLOW). Each pass now starts after its own flush (the flush array's value, counted
     at each pass); a warm sample computes its passes back to back; the control, once. Counted, not timed."""
+    from trt_plugin_bench.backends import reference
     from trt_plugin_bench.backends.reference import ReferenceArena, ReferenceTimer
 
     config = typed("reference.extra_work=3")
@@ -617,19 +635,23 @@ def test_a_cold_sample_flushes_before_every_pass_of_the_planted_slowdown(tmp_pat
         for mode in ("cold", "warm"):
             arena = ReferenceArena()
             timer = ReferenceTimer(engines[op], (16, 256), mode, 7, arena)
-            seen: list[float] = []
+            seen: list[tuple[float, int]] = []
+            sleeps: list[float] = []
             real = type(engines[op]).compute_once
 
-            def counting(self, x, real=real, seen=seen, arena=arena):  # noqa: ANN001, ANN202
-                seen.append(float(arena.flush()[0]))  # how many flushes came before this pass
+            def counting(self, x, real=real, seen=seen, arena=arena, sleeps=sleeps):  # noqa: ANN001, ANN202
+                seen.append((float(arena.flush()[0]), len(sleeps)))  # flushes and pauses before this pass
                 return real(self, x)
 
             monkeypatch.setattr(type(engines[op]), "compute_once", counting)
+            monkeypatch.setattr(reference.time, "sleep", sleeps.append)
             timer.sample()
             timer.sample()
             monkeypatch.undo()
-            expected = list(range(1, 2 * passes + 1)) if mode == "cold" else [0.0] * (2 * passes)
+            # cold: a flush, then a pause (a fresh time slice, not the flush's end), before every pass
+            expected = [(k, k) for k in range(1, 2 * passes + 1)] if mode == "cold" else [(0.0, 0)] * (2 * passes)
             assert seen == expected, (op, mode, seen)
+            assert sleeps == ([reference.COLD_PAUSE_S] * 2 * passes if mode == "cold" else [])
 
 
 def _forwards_extra_work() -> bool:
