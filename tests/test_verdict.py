@@ -621,7 +621,9 @@ def test_a_cold_sample_flushes_before_every_pass_of_the_planted_slowdown(tmp_pat
     """The plant must scale the time it is timed in: in a cold sample, the extra passes ran back to back
     after one flush, found the input and numpy's code in cache, and a 4x plant timed 1.4-1.6x in tiny
     cold states (never SLOW). Each pass now starts after its own flush (the flush array's value, counted
-    at each pass); a warm sample computes its passes back to back; the control, once. Counted, not timed."""
+    at each pass) and a pause; a warm sample computes its passes back to back; the control, once. A
+    sample whose thread was descheduled (wall time beyond its CPU time) is taken again, at most
+    PREEMPTED_RETRIES times. Counted, not timed."""
     from trt_plugin_bench.backends import reference
     from trt_plugin_bench.backends.reference import ReferenceArena, ReferenceTimer
 
@@ -645,13 +647,21 @@ def test_a_cold_sample_flushes_before_every_pass_of_the_planted_slowdown(tmp_pat
 
             monkeypatch.setattr(type(engines[op]), "compute_once", counting)
             monkeypatch.setattr(reference.time, "sleep", sleeps.append)
+            # never descheduled: the CPU time is the wall time (a loaded machine must not retake a sample here)
+            monkeypatch.setattr(reference.time, "thread_time", reference.time.perf_counter)
             timer.sample()
+            timer.sample()
+            # always descheduled (any time off the CPU counts): every pass is taken 1 + PREEMPTED_RETRIES times
+            monkeypatch.setattr(reference, "PREEMPTED_S", -1.0)
+            monkeypatch.setattr(reference.time, "thread_time", lambda: 0.0)
             timer.sample()
             monkeypatch.undo()
+            tries = 1 + reference.PREEMPTED_RETRIES
             # cold: a flush, then a pause (a fresh time slice, not the flush's end), before every pass
-            expected = [(k, k) for k in range(1, 2 * passes + 1)] if mode == "cold" else [(0.0, 0)] * (2 * passes)
+            expected = [(k, k) for k in range(1, (2 + tries) * passes + 1)] if mode == "cold" else \
+                [(0.0, 0)] * ((2 + tries) * passes)
             assert seen == expected, (op, mode, seen)
-            assert sleeps == ([reference.COLD_PAUSE_S] * 2 * passes if mode == "cold" else [])
+            assert sleeps == ([reference.COLD_PAUSE_S] * (2 + tries) * passes if mode == "cold" else [])
 
 
 def _forwards_extra_work() -> bool:
