@@ -112,7 +112,8 @@ MAPPED: dict[str, list[str]] = {
         "tests/test_byo_example.py::test_the_example_runs_through_the_dag"],
     'make pipeline SNAKEMAKE_ARGS="--configfile config.yaml slow.yaml"': [
         "tests/test_verdict.py::test_extra_work_repeats_the_plugin_computation",
-        "tests/test_verdict.py::test_default_baseline_skips_runs_with_the_same_plugin"],
+        "tests/test_verdict.py::test_default_baseline_skips_runs_with_the_same_plugin",
+        "tests/test_verdict.py::test_end_to_end_planted_slowdown_is_slow"],
     "make pipeline SNAKEMAKE_ARGS=\"--config set='timing.max_time_s=0.5'\"": [
         "tests/test_pipeline.py::test_config_change_reruns_only_its_users"],
     "make pipeline SNAKEMAKE_ARGS=\"--config set='timing.max_time_s=0.5,threads.counts=[1,2]'\"": [

@@ -312,9 +312,14 @@ def repeat_spread(rows: pd.DataFrame) -> float:
 def aa_term(control: pd.Series | float, se: pd.Series | float, max_band: float = 0.10) -> pd.Series | float:
     """An A/A control's share of the band: its measured offset |control − 1| plus its imprecision (2 SE)
     up to ``max_band``. A control of a few samples (a CPU cold state: ± 30 % and more) is imprecise, not
-    biased: its offset counts in full, its imprecision no further than a band that still says anything,
-    so it widens the band without vetoing a 3x effect (issue 28)."""
-    return abs(control - 1.0) + np.minimum(2.0 * se, max_band)
+    biased: its imprecision counts no further than a band that still says anything, and so does an offset
+    within its own noise (|control − 1| <= CONTROL_K SE, what too_noisy calls inside its band): on a loaded
+    CPU one compare row's control read 13.9 ± 5.8 (SE), and counted in full it made every state of that
+    shape ±1300 %, AMBIGUOUS at a planted 4x (2026-12-06). An offset beyond its noise (a bias) counts in
+    full, so the band widens without vetoing a 3x effect (issue 28)."""
+    offset = abs(control - 1.0)
+    biased = offset > CONTROL_K * se
+    return np.where(biased, offset, np.minimum(offset, max_band)) + np.minimum(2.0 * se, max_band)
 
 
 def aa_spread(compare: pd.DataFrame, dtype: str, profile: str, shape: str, mode: str,
