@@ -30,7 +30,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # CPU reference backend), then Snakemake's HTML report, everything under results/<experiment>/
 # (config key experiment). One line per job; Snakemake's full console is in .snakemake/log/.
 pipeline: $(VENV)/.installed
-	@$(BIN)/python -m trt_plugin_bench.console --rerun-as make --cores $(CORES) -- $(SNAKEMAKE_ARGS)
+	@$(BIN)/python -m trt_plugin_bench.commands.console --rerun-as make --cores $(CORES) -- $(SNAKEMAKE_ARGS)
 
 # README command 2: the tests (GPU tests skip, saying why, on a machine without one).
 test: $(VENV)/.installed
@@ -56,7 +56,7 @@ cluster-test: $(VENV)/.installed
 # (through compile.nvcc_safe's link where the project path holds a `$` or `;`, which nvcc's shell or CMake
 # would read: the compile rule builds the same way)
 kernels-check: $(VENV)/.installed
-	@src=$$($(BIN)/python -c "import pathlib; from trt_plugin_bench.compile import nvcc_safe; print(nvcc_safe(pathlib.Path.cwd()))") && \
+	@src=$$($(BIN)/python -c "import pathlib; from trt_plugin_bench.commands.compile import nvcc_safe; print(nvcc_safe(pathlib.Path.cwd()))") && \
 	cmake -S "$$src/plugin" -B "$$src/build/kernels" -DTPB_KERNELS_ONLY=ON -DCMAKE_BUILD_TYPE=Release && \
 	cmake --build "$$src/build/kernels" -j 2
 

@@ -17,7 +17,7 @@ min_version("7.32")
 WORKFLOW_DIR = Path(workflow.basedir) / "workflow"
 sys.path.insert(0, str(WORKFLOW_DIR))  # rules run workflow/scripts/tpb.py, which does the same
 
-from trt_plugin_bench.config import (  # noqa: E402
+from trt_plugin_bench.core.config import (  # noqa: E402
     SET_KEY,
     ConfigError,
     apply_overrides,
@@ -25,7 +25,7 @@ from trt_plugin_bench.config import (  # noqa: E402
     pop_set_overrides,
     validate_config,
 )
-from trt_plugin_bench.settings import Settings  # noqa: E402
+from trt_plugin_bench.core.settings import Settings  # noqa: E402
 
 # A --configfile replaces config.yaml rather than merging into it: a small test sweep must not
 # inherit the default profiles. --config key=value still overrides either.

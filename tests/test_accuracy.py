@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend
-from trt_plugin_bench.records import AccuracyRow, LatencyRow, columns
-from trt_plugin_bench.specs import import_function, load_spec, numerics_of
-from trt_plugin_bench.summary import accuracy_lines
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.records import AccuracyRow, LatencyRow, columns
+from trt_plugin_bench.core.specs import import_function, load_spec, numerics_of
+from trt_plugin_bench.report.summary import accuracy_lines
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from trt_plugin_bench.aggregate import SweepFileError, aggregate, check_sweep_files, sweep_file_problem
-from trt_plugin_bench.records import CalibrationRow, RoundtripRow, write_rows
+from trt_plugin_bench.core.records import CalibrationRow, RoundtripRow, write_rows
+from trt_plugin_bench.report.aggregate import SweepFileError, aggregate, check_sweep_files, sweep_file_problem
 
 DEVICE = {"backend": "reference", "backend_label": "reference backend (CPU, numpy) - CPU timings, not TensorRT",
           "timing_clock": "cpu_perf_counter", "device_name": "CPU", "driver_version": "n/a", "cuda_version": "n/a",
@@ -66,7 +66,7 @@ def test_a_damaged_sweep_file_is_refused_named_and_set_aside(tmp_path: Path, dam
 def test_sound_files_aggregate_and_optional_tables_may_be_empty(tmp_path: Path) -> None:
     (tmp_path / "device.json").write_text(json.dumps(DEVICE))
     tune = tmp_path / "tune.csv"
-    from trt_plugin_bench.records import TuneRow
+    from trt_plugin_bench.core.records import TuneRow
 
     write_rows(tune, TuneRow, [])  # the tune, kernel and profile rules may find nothing to write
     inputs = {"roundtrip": [_roundtrip(tmp_path / "r.csv")], "calibration": [_calibration(tmp_path / "c.csv")],

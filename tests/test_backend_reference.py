@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends import get_backend, resolve_backend_name
 from trt_plugin_bench.backends.base import EngineLoadError, ShapeOutOfProfileError
-from trt_plugin_bench.operators import OPERATORS
-from trt_plugin_bench.settings import ReferenceSettings, Settings, section_from
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.operators import OPERATORS
+from trt_plugin_bench.core.settings import ReferenceSettings, Settings, section_from
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,7 +191,7 @@ class Refuse(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in ("tensorrt", "pycuda"):
             raise ImportError(f"{name} refused by the test")
 sys.meta_path.insert(0, Refuse())
-import trt_plugin_bench.cli, trt_plugin_bench.sweeps, trt_plugin_bench.measure, trt_plugin_bench.backends
+import trt_plugin_bench.cli, trt_plugin_bench.commands.sweeps, trt_plugin_bench.measure.measure, trt_plugin_bench.backends
 from trt_plugin_bench.backends import get_backend
 assert get_backend("reference").max_elements > 0
 assert not any(m.split(".")[0] in ("tensorrt", "pycuda") for m in sys.modules)

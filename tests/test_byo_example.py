@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import yaml
 from project_copy import copy_project
-from trt_plugin_bench import oracle, specs
-from trt_plugin_bench.specs import numerics_of
+from trt_plugin_bench.core import oracle, specs
+from trt_plugin_bench.core.specs import numerics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "byo-plugin"

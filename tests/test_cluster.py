@@ -149,7 +149,7 @@ def squeue_jobs() -> list[tuple[str, str, str]]:
 
 
 def digest_of(workdir: Path) -> str:
-    from trt_plugin_bench.tracking import results_digest
+    from trt_plugin_bench.report.tracking import results_digest
 
     device = json.loads((workdir / "results" / "small" / "tables" / "device.json").read_text())
     return results_digest(workdir / "results" / "small" / "tables", device)
@@ -397,7 +397,7 @@ def test_two_cell_matrix_through_slurm_one_experiment_one_table():
 @pytest.fixture
 def claim_store(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
-    from trt_plugin_bench import tracking
+    from trt_plugin_bench.report import tracking
 
     monkeypatch.setattr(tracking, "CLAIM_SETTLE_S", 0.05)
     monkeypatch.setattr(tracking, "CLAIM_POLL_S", 0.05)

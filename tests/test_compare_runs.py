@@ -17,7 +17,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench.records import CompareRow, LatencyRow, RoundtripRow, ThreadRow, write_rows
+from trt_plugin_bench.core.records import CompareRow, LatencyRow, RoundtripRow, ThreadRow, write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "runs" / "h100-2026-11-24d"

@@ -19,12 +19,14 @@ import pytest
 from project_copy import python_executable
 from test_native_runner import _canned
 from test_native_threads import expected_outputs
-from trt_plugin_bench import concurrency, figures, native_runner, sweeps
-from trt_plugin_bench.aggregate import aggregate
 from trt_plugin_bench.backends.base import EngineSpec
-from trt_plugin_bench.concurrency import concurrency_table, saturation_n, sentences, summary_lines
-from trt_plugin_bench.native_runner import NativeRunnerError, parse_result
-from trt_plugin_bench.records import ThreadRow, write_rows
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.core.records import ThreadRow, write_rows
+from trt_plugin_bench.measure import native_runner
+from trt_plugin_bench.measure.native_runner import NativeRunnerError, parse_result
+from trt_plugin_bench.report import concurrency, figures
+from trt_plugin_bench.report.aggregate import aggregate
+from trt_plugin_bench.report.concurrency import concurrency_table, saturation_n, sentences, summary_lines
 from typed import typed
 
 DEVICE = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1 on NVIDIA H100", "timing_clock": "cuda_event",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from trt_plugin_bench.config import ConfigError, load_config, resolve_tracking_uri, validate_config
+from trt_plugin_bench.core.config import ConfigError, load_config, resolve_tracking_uri, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

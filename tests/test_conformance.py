@@ -1,4 +1,4 @@
-"""The conformance rule's logic on the CPU (trt_plugin_bench.conformance): the checks' judging with
+"""The conformance rule's logic on the CPU (trt_plugin_bench.commands.conformance): the checks' judging with
 fakes for the GPU children, crashes and timeouts of a fresh process, the bad-plugin flags' mapping,
 the report, table, summary and MLflow payload; and the bad-plugin fixture built host-only against
 TensorRT 8.6 headers (skipped, saying why, where they or cmake/nvcc are missing)."""
@@ -20,8 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from trt_plugin_bench import conformance as cf  # noqa: E402
-from trt_plugin_bench.conformance import FAIL, NA, PASS  # noqa: E402
+from trt_plugin_bench.commands import conformance as cf  # noqa: E402
+from trt_plugin_bench.commands.conformance import FAIL, NA, PASS  # noqa: E402
 
 LIBRARY = "/nonexistent/libswish_plugin.so"
 
@@ -230,7 +230,7 @@ def test_missing_library_is_a_clear_error(tmp_path: Path) -> None:
         cf.make_target("swish_plugin", LIBRARY, "NOPE")
     with pytest.raises(cf.ConformanceError, match="faults are in a V2 plugin"):
         cf.make_target("swish_plugin_v3", LIBRARY, "GLOBAL_STATE")
-    from trt_plugin_bench.config import ConfigError, load_config
+    from trt_plugin_bench.core.config import ConfigError, load_config
 
     small = Path(__file__).resolve().parent / "configs" / "small.yaml"
     with pytest.raises(ConfigError, match="'conformance.enqueue_max_s': 3 must be below conformance.blocker_hold_s"):
@@ -277,8 +277,8 @@ def test_a_fresh_child_finds_the_operator_of_its_engine(operator: str) -> None:
     ref = str(ROOT / operator) if operator.endswith(".yaml") else operator
     target = cf.make_target(ref, None)
     code = ("import json, sys\n"
-            "from trt_plugin_bench.conformance import Target, engine_spec\n"
-            "from trt_plugin_bench.operators import for_engine\n"
+            "from trt_plugin_bench.commands.conformance import Target, engine_spec\n"
+            "from trt_plugin_bench.core.operators import for_engine\n"
             "t = Target(**json.loads(sys.argv[1]))\n"
             "spec = for_engine(engine_spec(t))\n"
             "print(spec.name, spec.implementation)\n")
@@ -533,7 +533,7 @@ LOAD_PROGRAM = """
 import sys
 import tensorrt as trt
 trt.Runtime = lambda logger: None
-from trt_plugin_bench import conformance_gpu
+from trt_plugin_bench.commands import conformance_gpu
 sys.exit(conformance_gpu.main(sys.argv[1:]))
 """
 

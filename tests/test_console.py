@@ -1,4 +1,4 @@
-"""`make pipeline`'s console (trt_plugin_bench.console) read from Snakemake 9 and 7.32 consoles, and
+"""`make pipeline`'s console (trt_plugin_bench.commands.console) read from Snakemake 9 and 7.32 consoles, and
 every output of the DAG under results/<experiment>/ (dry runs, seconds)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench import dag
-from trt_plugin_bench.console import Console, rerun_command
+from trt_plugin_bench.commands import dag
+from trt_plugin_bench.commands.console import Console, rerun_command
 
 ROOT = Path(__file__).resolve().parents[1]
 

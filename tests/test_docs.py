@@ -259,7 +259,7 @@ def test_links_resolve() -> None:
 
 def test_configuration_reference_is_up_to_date() -> None:
     """docs/configuration.md is what `trt-plugin-bench config-reference` writes from the schema."""
-    from trt_plugin_bench.config_reference import config_reference
+    from trt_plugin_bench.core.config_reference import config_reference
 
     assert (ROOT / "docs" / "configuration.md").read_text() == config_reference(), \
         "the config schema changed: run `.venv/bin/trt-plugin-bench config-reference > docs/configuration.md`"

@@ -17,13 +17,13 @@ import pytest
 import yaml
 from matplotlib.lines import Line2D
 from PIL import Image
-from trt_plugin_bench import figures
-from trt_plugin_bench.config import validate_config
-from trt_plugin_bench.dag import compare_keys, plan_sweeps, thread_keys
-from trt_plugin_bench.operators import ITEMSIZE
-from trt_plugin_bench.records import TABLES
-from trt_plugin_bench.settings import Settings
-from trt_plugin_bench.summary import write_summary
+from trt_plugin_bench.commands.dag import compare_keys, plan_sweeps, thread_keys
+from trt_plugin_bench.core.config import validate_config
+from trt_plugin_bench.core.operators import ITEMSIZE
+from trt_plugin_bench.core.records import TABLES
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.report import figures
+from trt_plugin_bench.report.summary import write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = {

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.special import erf
-from trt_plugin_bench import oracle
-from trt_plugin_bench.operators import OPERATORS, KernelIdMismatch, check_kernel_ids
-from trt_plugin_bench.specs import numerics_of
+from trt_plugin_bench.core import oracle
+from trt_plugin_bench.core.operators import OPERATORS, KernelIdMismatch, check_kernel_ids
+from trt_plugin_bench.core.specs import numerics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 GELU_DIR = ROOT / "plugin" / "geluPlugin"

@@ -17,13 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from gpu_env import require_gpu
-from trt_plugin_bench import oracle as ref
+from trt_plugin_bench.core import oracle as ref
 
 pytestmark = pytest.mark.gpu
 
 trt, cuda = require_gpu()
 
-from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import (  # noqa: E402
     EngineLoadError,
@@ -31,20 +30,21 @@ from trt_plugin_bench.backends.base import (  # noqa: E402
     ShapeOutOfProfileError,
     build_record_path,
 )
-from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.native_runner import (  # noqa: E402
+from trt_plugin_bench.commands import sweeps  # noqa: E402
+from trt_plugin_bench.commands.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.core.operators import OPERATORS, tensorrt_support  # noqa: E402
+from trt_plugin_bench.core.specs import OperatorSpec, load_spec, numerics_of  # noqa: E402
+from trt_plugin_bench.measure.native_runner import (  # noqa: E402
     TensorFile,
     dump_files,
     read_tensor_file,
     run_native,
     write_tensor_files,
 )
-from trt_plugin_bench.operators import OPERATORS, tensorrt_support  # noqa: E402
-from trt_plugin_bench.specs import OperatorSpec, load_spec, numerics_of  # noqa: E402
 
 SWISH = OPERATORS["swish_plugin"]
 KERNEL_IDS, RETIRED_KERNEL_IDS, KERNEL_ID_COUNT = SWISH.variants.table()  # ops/swish/kernel_ids.csv
-from trt_plugin_bench.settings import Settings  # noqa: E402
+from trt_plugin_bench.core.settings import Settings  # noqa: E402
 from typed import typed  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
@@ -284,7 +284,7 @@ def test_timer_modes(tmp_path: Path, backend, manifest: Path, mode: str) -> None
 def test_stream_blocker_holds_the_stream_until_released(backend) -> None:
     import time
 
-    from trt_plugin_bench.cuda_utils import BlockedStartTimeout, EventTimer, StreamBlocker
+    from trt_plugin_bench.device.cuda_utils import BlockedStartTimeout, EventTimer, StreamBlocker
 
     stream = cuda.Stream(flags=1)
     blocker = StreamBlocker(backend.gpu, timeout_s=5.0)
@@ -341,8 +341,8 @@ def test_arena_timers_bind_one_input_output_and_flush(tmp_path: Path, manifest: 
 def test_direct_kernel_path_numerics(manifest: Path) -> None:
     import json
 
-    from trt_plugin_bench.cuda_direct import KernelLibrary
-    from trt_plugin_bench.cuda_utils import DeviceBuffer, GpuContext
+    from trt_plugin_bench.device.cuda_utils import DeviceBuffer, GpuContext
+    from trt_plugin_bench.measure.cuda_direct import KernelLibrary
 
     GpuContext(0)
     lib = KernelLibrary(Path(json.loads(manifest.read_text())["direct_libraries"]["libswish_kernels.so"]), SWISH)
@@ -481,7 +481,7 @@ def test_fill_tiled_is_ordered_on_its_stream(backend) -> None:
     synchronous pageable copy through the legacy stream, which a non-blocking stream is not ordered
     with (the copy may return before its DMA lands, and the device-to-device tiling that follows on
     the stream could copy stale bytes)."""
-    from trt_plugin_bench.cuda_utils import DeviceBuffer, StreamBlocker, fill_tiled, fill_tiled_async
+    from trt_plugin_bench.device.cuda_utils import DeviceBuffer, StreamBlocker, fill_tiled, fill_tiled_async
 
     rng = np.random.default_rng(31)
     block = rng.integers(0, 256, (1 << 20) + 48, dtype=np.uint8)
@@ -515,7 +515,7 @@ def test_fill_tiled_is_ordered_on_its_stream(backend) -> None:
 def test_l2_flush_kinds(backend) -> None:
     """The clean flush only reads its buffer (and never stores to its sink); the dirty one writes it.
     Both are ordered on the given stream, and an unknown kind is refused by name."""
-    from trt_plugin_bench.cuda_utils import L2Flush
+    from trt_plugin_bench.device.cuda_utils import L2Flush
 
     stream = cuda.Stream(flags=1)
     rng = np.random.default_rng(5)

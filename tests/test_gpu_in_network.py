@@ -20,13 +20,13 @@ pytestmark = pytest.mark.gpu
 
 trt, cuda = require_gpu()
 
-from trt_plugin_bench import sweeps  # noqa: E402
-from trt_plugin_bench.backends.trt_blocks import run_trt_job  # noqa: E402
-from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.config import load_config  # noqa: E402
-from trt_plugin_bench.in_network import OP_PLUGIN, plugin_kernel_of, prepare_job  # noqa: E402
-from trt_plugin_bench.operators import OPERATORS  # noqa: E402
-from trt_plugin_bench.settings import Settings  # noqa: E402
+from trt_plugin_bench.commands import sweeps  # noqa: E402
+from trt_plugin_bench.commands.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.commands.in_network import OP_PLUGIN, plugin_kernel_of, prepare_job  # noqa: E402
+from trt_plugin_bench.commands.trt_blocks import run_trt_job  # noqa: E402
+from trt_plugin_bench.core.config import load_config  # noqa: E402
+from trt_plugin_bench.core.operators import OPERATORS  # noqa: E402
+from trt_plugin_bench.core.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # 60 channels: not a multiple of any vector (2, 4, 8, 16, 32), so a vectorized format the any-layout
@@ -40,10 +40,10 @@ in_network:
   profile_runs: 5
   blocks:
     conv3x3:
-      network: trt_plugin_bench.neighbourhoods:conv3x3
+      network: trt_plugin_bench.commands.neighbourhoods:conv3x3
       sizes: {n2c60s28: [2, 60, 28, 28]}
     matmul:
-      network: trt_plugin_bench.neighbourhoods:matmul
+      network: trt_plugin_bench.commands.neighbourhoods:matmul
       sizes: {m256k192: [256, 192]}
 """
 

@@ -20,15 +20,15 @@ pytestmark = pytest.mark.gpu
 
 trt, cuda = require_gpu()
 
-from trt_plugin_bench import oracle as ref  # noqa: E402
-from trt_plugin_bench import sweeps  # noqa: E402
 from trt_plugin_bench.backends import get_backend  # noqa: E402
 from trt_plugin_bench.backends.base import EngineSpec  # noqa: E402
-from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.operators import OPERATORS, kernel_ids  # noqa: E402
+from trt_plugin_bench.commands import sweeps  # noqa: E402
+from trt_plugin_bench.commands.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.core import oracle as ref  # noqa: E402
+from trt_plugin_bench.core.operators import OPERATORS, kernel_ids  # noqa: E402
 
 KERNEL_IDS = kernel_ids(OPERATORS["swish_plugin"])  # ops/swish/kernel_ids.csv
-from trt_plugin_bench.tune import _build_one  # noqa: E402
+from trt_plugin_bench.commands.tune import _build_one  # noqa: E402
 
 TRT_MAJOR = int(trt.__version__.split(".")[0])
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,12 +179,12 @@ def test_build_error_carries_the_plugin_rejection_text(tmp_path: Path, plugin_li
 # -- the row norms (ops/layer_norm, ops/residual_rms_norm): creators and engines ------------------------
 # Built and run with TensorRT's own API here (every input and output bound by name), so these checks do
 # not depend on the pipeline runtime's I/O binding.
-from trt_plugin_bench import oracle  # noqa: E402
 from trt_plugin_bench.backends.trt_common import OUTPUT  # noqa: E402
 from trt_plugin_bench.backends.trt_engine import tactic_sources_without_libraries  # noqa: E402
 from trt_plugin_bench.backends.trt_network import input_names, network_flags, populate_network  # noqa: E402
 from trt_plugin_bench.backends.trt_network import input_profiles as _input_profiles  # noqa: E402
-from trt_plugin_bench.specs import aux_arrays, numerics_of  # noqa: E402
+from trt_plugin_bench.core import oracle  # noqa: E402
+from trt_plugin_bench.core.specs import aux_arrays, numerics_of  # noqa: E402
 
 ROW_NORM_CREATORS = {"layer_norm_plugin": "TpbLayerNorm", "residual_rms_norm_plugin": "TpbResidualRmsNorm"}
 
@@ -335,7 +335,7 @@ def test_gelu_kernel_ids_match_both_libraries(plugin_manifest: Path, gelu_librar
     """ops/gelu/kernel_ids.csv against the names the built plugin and kernel libraries export."""
     import ctypes
 
-    from trt_plugin_bench.operators import check_kernel_ids
+    from trt_plugin_bench.core.operators import check_kernel_ids
 
     variants = OPERATORS["gelu_plugin"].variants
     kernels = Path(json.loads(plugin_manifest.read_text())["direct_libraries"]["libtpb_ops_kernels.so"])

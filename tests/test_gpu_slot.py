@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench import cli, gpu_slot, host
-from trt_plugin_bench.gpu_slot import NO_SLOT, GpuSlot
+from trt_plugin_bench import cli
+from trt_plugin_bench.device import gpu_slot, host
+from trt_plugin_bench.device.gpu_slot import NO_SLOT, GpuSlot
 
 
 def _stepping_out(lock_dir: str, events: dict, out) -> None:  # noqa: ANN001 - multiprocessing objects

@@ -33,10 +33,10 @@ trt, cuda = require_gpu()
 
 import byo_broken  # noqa: E402
 from spec_dags import byo_config, project_with, scale_config, snakemake  # noqa: E402
-from trt_plugin_bench import conformance as cf  # noqa: E402
-from trt_plugin_bench.compile import compile_plugin  # noqa: E402
-from trt_plugin_bench.operators import plugin_library_in  # noqa: E402
-from trt_plugin_bench.specs import load_spec  # noqa: E402
+from trt_plugin_bench.commands import conformance as cf  # noqa: E402
+from trt_plugin_bench.commands.compile import compile_plugin  # noqa: E402
+from trt_plugin_bench.core.operators import plugin_library_in  # noqa: E402
+from trt_plugin_bench.core.specs import load_spec  # noqa: E402
 from typed import typed  # noqa: E402
 
 EXPERIMENT = "issue23-gpu"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 from trt_plugin_bench.backends.base import EngineSpec
-from trt_plugin_bench.oracle import CheckResult
-from trt_plugin_bench.records import LatencyRow
-from trt_plugin_bench.stats import StoppingRule, TimingSummary, agree_within_noise
-from trt_plugin_bench.sweeps import _latency_rows
+from trt_plugin_bench.commands.sweeps import _latency_rows
+from trt_plugin_bench.core.oracle import CheckResult
+from trt_plugin_bench.core.records import LatencyRow
+from trt_plugin_bench.core.stats import StoppingRule, TimingSummary, agree_within_noise
 from typed import typed
 
 

@@ -131,7 +131,7 @@ def test_the_cycle_finder_finds_a_planted_cycle() -> None:
 
 
 def test_relative_imports_resolve() -> None:
-    assert _absolute("trt_plugin_bench.backends.reference", False, 2, "config") == "trt_plugin_bench.config"
+    assert _absolute("trt_plugin_bench.backends.reference", False, 2, "cli") == "trt_plugin_bench.cli"
     assert _absolute("trt_plugin_bench.backends", True, 1, "base") == "trt_plugin_bench.backends.base"
     assert _absolute("trt_plugin_bench.cli", False, 1, None) == "trt_plugin_bench"
 
@@ -139,7 +139,7 @@ def test_relative_imports_resolve() -> None:
 def test_function_level_imports_count() -> None:
     graph = import_graph()
     # cli imports sweeps inside a function (`from . import sweeps`): it is an edge
-    assert "trt_plugin_bench.sweeps" in graph["trt_plugin_bench.cli"]
+    assert "trt_plugin_bench.commands.sweeps" in graph["trt_plugin_bench.cli"]
     assert "trt_plugin_bench.backends" in graph["trt_plugin_bench.cli"]
 
 
@@ -148,3 +148,64 @@ def test_no_import_cycle() -> None:
     assert not cycles, "import cycles (function-level imports included): " + "; ".join(
         " -> ".join(c) for c in cycles
     )
+
+
+# The sub-packages in the order of the flow (docs/pipeline.md, "The package"): a module imports only from
+# its own sub-package and the ones before it; the entry points (cli, __main__) import from any.
+FLOW = ["core", "device", "backends", "measure", "commands", "report"]
+ENTRY_POINTS = {PACKAGE, f"{PACKAGE}.cli", f"{PACKAGE}.__main__"}
+
+
+def sub_package(module: str) -> str:
+    """trt_plugin_bench.core.config -> core; a top-level module (cli) -> its own name."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def against_the_flow(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a sub-package's module from a later sub-package (or from an entry point)."""
+    upstream = []
+    for module, targets in sorted(graph.items()):
+        if module in ENTRY_POINTS:
+            continue
+        here = FLOW.index(sub_package(module)) if sub_package(module) in FLOW else -1
+        for target in sorted(targets):
+            there = sub_package(target)
+            if there not in FLOW or FLOW.index(there) > here:
+                upstream.append(f"{module} -> {target}")
+    return upstream
+
+
+def sub_package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph with each sub-package one node."""
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        node = packages.setdefault(sub_package(module), set())
+        for target in targets:
+            packages.setdefault(sub_package(target), set())
+            if sub_package(target) != sub_package(module):
+                node.add(sub_package(target))
+    return packages
+
+
+def test_the_flow_checks_find_planted_faults() -> None:
+    core, measure, report = (f"{PACKAGE}.{p}.x" for p in ("core", "measure", "report"))
+    graph = {core: {report}, report: {core}, f"{PACKAGE}.cli": {report}, measure: set()}
+    assert against_the_flow(graph) == [f"{core} -> {report}"]
+    assert find_cycles(sub_package_graph(graph)) == [["core", "report", "core"]]
+    assert find_cycles(sub_package_graph({core: {measure}, f"{PACKAGE}.measure.y": {f"{PACKAGE}.core.z"}}))
+
+
+def test_every_module_is_in_a_sub_package() -> None:
+    loose = sorted(m for m in import_graph() if m not in ENTRY_POINTS and sub_package(m) not in FLOW)
+    assert not loose, f"modules outside the sub-packages {FLOW}: {loose}"
+
+
+def test_sub_packages_follow_the_flow() -> None:
+    upstream = against_the_flow(import_graph())
+    assert not upstream, "imports against the flow " + " > ".join(FLOW) + ": " + "; ".join(upstream)
+
+
+def test_no_import_cycle_between_sub_packages() -> None:
+    cycles = find_cycles(sub_package_graph(import_graph()))
+    assert not cycles, "sub-package cycles: " + "; ".join(" -> ".join(c) for c in cycles)

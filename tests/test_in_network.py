@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from trt_plugin_bench import dag, neighbourhoods
-from trt_plugin_bench.config import ConfigError, load_config
-from trt_plugin_bench.in_network import (
+from trt_plugin_bench.commands import dag, neighbourhoods
+from trt_plugin_bench.commands.in_network import (
     NO_TIMING_CACHE,
     OP_PLUGIN,
     STANDIN_LABEL,
@@ -38,11 +37,12 @@ from trt_plugin_bench.in_network import (
     run_standin,
     sentence,
 )
-from trt_plugin_bench.records import InNetworkRow
-from trt_plugin_bench.settings import Settings
-from trt_plugin_bench.summary import in_network_lines
-from trt_plugin_bench.tracking import in_network_metrics
-from trt_plugin_bench.verdict import in_network_states
+from trt_plugin_bench.core.config import ConfigError, load_config
+from trt_plugin_bench.core.records import InNetworkRow
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.report.summary import in_network_lines
+from trt_plugin_bench.report.tracking import in_network_metrics
+from trt_plugin_bench.report.verdict import in_network_states
 
 ROOT = Path(__file__).resolve().parents[1]
 HWC8 = "Channel major FP16 format where channel % 8 == 0"
@@ -147,7 +147,7 @@ def _row(**kw: object) -> InNetworkRow:
 
 
 def test_the_sentence_summary_figure_and_metrics_from_recorded_rows(tmp_path: Path) -> None:
-    from trt_plugin_bench.figures import draw, plan_from_tables
+    from trt_plugin_bench.report.figures import draw, plan_from_tables
 
     row = _row()
     assert row.sentence.startswith("in a conv3x3 block at 8x256x56x56 fp16 the plugin costs +17.9 us (+12.8 %) "
@@ -193,11 +193,11 @@ in_network:
   max_time_s: 0.01
   blocks:
     conv3x3:
-      network: trt_plugin_bench.neighbourhoods:conv3x3
-      cpu: trt_plugin_bench.neighbourhoods:conv3x3_cpu
+      network: trt_plugin_bench.commands.neighbourhoods:conv3x3
+      cpu: trt_plugin_bench.commands.neighbourhoods:conv3x3_cpu
       sizes: {n2c8s8: [2, 8, 8, 8], big: [8, 256, 56, 56]}
     matmul_mm:
-      network: trt_plugin_bench.neighbourhoods:matmul_mm
+      network: trt_plugin_bench.commands.neighbourhoods:matmul_mm
       sizes: {m64k32: [64, 32]}
 """ + extra)
     return Settings.from_config(load_config(cfg))
@@ -264,7 +264,7 @@ SCRIPT = r"""
 import json
 import numpy as np
 import tensorrt as trt
-from trt_plugin_bench import neighbourhoods as nb
+from trt_plugin_bench.commands import neighbourhoods as nb
 
 out = {}
 for name, shape in (("conv3x3", (8, 64, 14, 14)), ("matmul", (256, 128)), ("matmul_mm", (256, 128)),
@@ -306,10 +306,10 @@ def test_the_shipped_neighbourhoods_build_their_tensorrt_networks() -> None:
 BUILD_SCRIPT = r"""
 import json, types
 import tensorrt as trt
-from trt_plugin_bench import neighbourhoods as nb
-from trt_plugin_bench.backends.trt_blocks import SharedTimingCache, build_block, plugin_operator, twin_operator
+from trt_plugin_bench.commands import neighbourhoods as nb
+from trt_plugin_bench.commands.trt_blocks import SharedTimingCache, build_block, plugin_operator, twin_operator
 from trt_plugin_bench.backends.trt_common import CapturingLogger
-from trt_plugin_bench.operators import OPERATORS
+from trt_plugin_bench.core.operators import OPERATORS
 
 backend = types.SimpleNamespace(logger=CapturingLogger(echo=False))
 settings = types.SimpleNamespace(builder=types.SimpleNamespace(workspace_mib=64, optimization_level=3))
@@ -366,7 +366,7 @@ in_network:
   operators: {operators}
   blocks:
     conv3x3:
-      network: trt_plugin_bench.neighbourhoods:conv3x3
+      network: trt_plugin_bench.commands.neighbourhoods:conv3x3
 {block_extra}      sizes: {{n2c8s8: [2, 8, 8, 8]}}
 """)
     return cfg
@@ -374,9 +374,9 @@ in_network:
 
 TWIN_NAMES_SCRIPT = """
 import tensorrt as trt
-from trt_plugin_bench.backends.trt_blocks import twin_operator
-from trt_plugin_bench.in_network import OP_PREFIX
-from trt_plugin_bench.operators import OPERATORS
+from trt_plugin_bench.commands.trt_blocks import twin_operator
+from trt_plugin_bench.commands.in_network import OP_PREFIX
+from trt_plugin_bench.core.operators import OPERATORS
 network = trt.Network()
 x = network.add_input("x", trt.float32, (8, 64))
 before = network.num_layers

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench.operators import OPERATORS, KernelIdMismatch
-from trt_plugin_bench.operators import check_kernel_ids as check_ids
+from trt_plugin_bench.core.operators import OPERATORS, KernelIdMismatch
+from trt_plugin_bench.core.operators import check_kernel_ids as check_ids
 
 VARIANTS = OPERATORS["swish_plugin"].variants
 KERNEL_IDS, RETIRED_KERNEL_IDS, KERNEL_ID_COUNT = VARIANTS.table()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from trt_plugin_bench import sweeps
-from trt_plugin_bench.config import ConfigError, Profile
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.core.config import ConfigError, Profile
 
 BIG = Profile("huge", (1, 1024), (1024, 1024), (1 << 21, 1024), ((1024, 1024), (1 << 21, 1024)))  # max: 2^31 elements
 

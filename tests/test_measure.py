@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from trt_plugin_bench.backends.base import CheckResult
-from trt_plugin_bench.measure import Plan, SizeLimit, State, measure_interleaved, measure_state, measure_visits
-from trt_plugin_bench.stats import AA_PATTERN, StoppingRule
+from trt_plugin_bench.core.stats import AA_PATTERN, StoppingRule
+from trt_plugin_bench.measure.measure import Plan, SizeLimit, State, measure_interleaved, measure_state, measure_visits
 
 RULE = StoppingRule(target_rse=1e-9, min_samples=4, max_samples=12, max_time_s=10.0, warmup_min=2, warmup_time_s=0.0)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from trt_plugin_bench import dag, gpu_slot
-from trt_plugin_bench.figures import draw_all
-from trt_plugin_bench.profiling import parse_ncu_csv
+from trt_plugin_bench.commands import dag
+from trt_plugin_bench.commands.profiling import parse_ncu_csv
+from trt_plugin_bench.device import gpu_slot
+from trt_plugin_bench.report.figures import draw_all
 from typed import typed
 
 DEVICE = {"backend": "reference", "backend_label": "reference backend (CPU, numpy) - CPU timings, not TensorRT",
@@ -88,8 +89,8 @@ def test_thread_engines_get_one_profile_per_thread() -> None:
 
 def test_only_tensorrt_native_operators_may_flush_denormals() -> None:
     from trt_plugin_bench.backends.reference import ReferenceEngine
-    from trt_plugin_bench.operators import OPERATORS
-    from trt_plugin_bench.sweeps import make_spec
+    from trt_plugin_bench.commands.sweeps import make_spec
+    from trt_plugin_bench.core.operators import OPERATORS
 
     assert {op for op, spec in OPERATORS.items() if spec.tensorrt_layers} == \
         {op for op, spec in OPERATORS.items() if spec.implementation == "native"}  # relu, swish_native, the twins of ops/
@@ -114,7 +115,7 @@ def test_compare_targets_and_expected_disagreements() -> None:
     import math
 
     import pandas as pd
-    from trt_plugin_bench.analysis import compare_targets, expected_disagreements
+    from trt_plugin_bench.report.analysis import compare_targets, expected_disagreements
 
     rows = pd.DataFrame({
         "operator_a": ["swish_plugin"] * 4, "operator_b": ["swish_native"] * 4, "dtype": ["fp32"] * 4,
@@ -141,7 +142,7 @@ def test_quiet_host_pins_and_restores() -> None:
     import gc
     import os
 
-    from trt_plugin_bench.host import quiet_host
+    from trt_plugin_bench.device.host import quiet_host
 
     before = os.sched_getaffinity(0)
     with quiet_host(pin=True) as cpu:
@@ -153,7 +154,7 @@ def test_quiet_host_pins_and_restores() -> None:
 
 
 def test_pick_kernel_minimises_the_worst_slowdown() -> None:
-    from trt_plugin_bench.analysis import pick_kernel
+    from trt_plugin_bench.report.analysis import pick_kernel
 
     rows = []
     # a is best at large sizes, b at small ones by a lot, c never best but never far behind
@@ -171,7 +172,7 @@ def test_pick_kernel_minimises_the_worst_slowdown() -> None:
 
 
 def test_copy_ceiling_ignores_buffers_that_fit_in_l2() -> None:
-    from trt_plugin_bench.analysis import copy_ceiling
+    from trt_plugin_bench.report.analysis import copy_ceiling
 
     cal = pd.DataFrame({"measurement": ["copy", "copy", "copy", "empty_kernel"],
                         "bytes": [2 * (16 << 20), 2 * (256 << 20), 2 * (2048 << 20), 0],
@@ -183,7 +184,7 @@ def test_copy_ceiling_ignores_buffers_that_fit_in_l2() -> None:
 
 
 def test_pick_kernels_per_dtype() -> None:
-    from trt_plugin_bench.analysis import pick_kernels_per_dtype
+    from trt_plugin_bench.report.analysis import pick_kernels_per_dtype
 
     rows = [{"kernel": k, "dtype": d, "elements": 1 << 22, "bytes_moved": 2 * (1 << 22) * 4, "mode": "cold",
              "median_us": t} for (k, d), t in {("a", "fp32"): 10.0, ("b", "fp32"): 9.0,
@@ -192,7 +193,7 @@ def test_pick_kernels_per_dtype() -> None:
 
 
 def test_copy_ceiling_takes_the_faster_of_memcpy_and_the_copy_kernel() -> None:
-    from trt_plugin_bench.analysis import copy_ceiling
+    from trt_plugin_bench.report.analysis import copy_ceiling
 
     cal = pd.DataFrame({"measurement": ["copy", "copy_kernel", "copy_kernel"],
                         "bytes": [2 * (2048 << 20), 2 * (2048 << 20), 2 * (16 << 20)],
@@ -201,7 +202,7 @@ def test_copy_ceiling_takes_the_faster_of_memcpy_and_the_copy_kernel() -> None:
 
 
 def test_copy_ceiling_counts_the_1024_thread_copy_and_nothing_else() -> None:
-    from trt_plugin_bench.analysis import copy_ceiling
+    from trt_plugin_bench.report.analysis import copy_ceiling
 
     big = 2 * (2048 << 20)
     cal = pd.DataFrame({"measurement": ["copy", "copy_kernel", "copy_kernel_b1024", "empty_kernel"],
@@ -214,7 +215,7 @@ def test_copy_ceiling_counts_the_1024_thread_copy_and_nothing_else() -> None:
 
 
 def test_summary_says_what_the_run_left_out(tmp_path: Path) -> None:
-    from trt_plugin_bench.summary import write_summary
+    from trt_plugin_bench.report.summary import write_summary
 
     device = {"backend": "tensorrt", "backend_label": "TensorRT 8.6.1", "device_name": "a GPU", "driver_version": "1",
               "cuda_version": "13.0", "tensorrt_version": "8.6.1", "timing_clock": "cuda events",

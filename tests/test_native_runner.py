@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from project_copy import python_executable
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench import sweeps
 from trt_plugin_bench.backends.base import EngineSpec
-from trt_plugin_bench.conformance import clone_shapes, fit_shape
-from trt_plugin_bench.native_runner import (
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.commands.conformance import clone_shapes, fit_shape
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.operators import for_engine, generator_for
+from trt_plugin_bench.core.specs import aux_arrays, load_spec
+from trt_plugin_bench.measure.native_runner import (
     ENGINE_INPUT0,
     ENGINE_OUTPUT0,
     NativeRunnerError,
@@ -34,8 +36,6 @@ from trt_plugin_bench.native_runner import (
     runner_arguments,
     write_tensor_files,
 )
-from trt_plugin_bench.operators import for_engine, generator_for
-from trt_plugin_bench.specs import aux_arrays, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER_SOURCE = ROOT / "plugin" / "runner" / "trtRunner.cpp"

@@ -19,15 +19,17 @@ import pandas as pd
 import pytest
 from project_copy import python_executable
 from test_native_runner import _canned
-from trt_plugin_bench import compile as compile_mod
-from trt_plugin_bench import figures, native_runner, sweeps
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench.aggregate import aggregate
 from trt_plugin_bench.backends.base import EngineSpec
-from trt_plugin_bench.native_runner import saturation_point
-from trt_plugin_bench.operators import numerics_for
-from trt_plugin_bench.records import ThreadRow, columns, write_rows
-from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.commands import compile as compile_mod
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.operators import numerics_for
+from trt_plugin_bench.core.records import ThreadRow, columns, write_rows
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.measure import native_runner
+from trt_plugin_bench.measure.native_runner import saturation_point
+from trt_plugin_bench.report import figures
+from trt_plugin_bench.report.aggregate import aggregate
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +157,7 @@ def test_native_rows_for_every_count_in_both_modes(tmp_path: Path) -> None:
 def test_a_graph_of_several_enqueues_is_a_third_series(tmp_path: Path) -> None:
     """threads.native_graph_batch 16: after plain enqueues and one-enqueue graphs, graphs of 16
     enqueues (--graph --graph-batch 16), their rows graph_batch 16, named graph_x16 in MLflow."""
-    from trt_plugin_bench.native_runner import native_way, native_way_label
+    from trt_plugin_bench.measure.native_runner import native_way, native_way_label
 
     runner, log = stand_in_runner(tmp_path, canned_results(seed=4), base=20000)
     rows = sweeps.native_thread_sweep(native_config(batch=16), SPEC, tmp_path / "e.engine", runner, [], profile_count=8)

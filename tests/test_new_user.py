@@ -15,15 +15,16 @@ import pandas as pd
 import pytest
 import yaml
 from project_copy import copy_project
-from trt_plugin_bench import cli, dag, sweeps
-from trt_plugin_bench import oracle as ref
+from trt_plugin_bench import cli
 from trt_plugin_bench.backends import get_backend
 from trt_plugin_bench.backends.base import Backend
 from trt_plugin_bench.backends.engine_files import engine_files
-from trt_plugin_bench.config import ConfigError, validate_config
-from trt_plugin_bench.records import DynamicRow, write_rows
-from trt_plugin_bench.settings import Settings
-from trt_plugin_bench.summary import write_summary
+from trt_plugin_bench.commands import dag, sweeps
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.config import ConfigError, validate_config
+from trt_plugin_bench.core.records import DynamicRow, write_rows
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.report.summary import write_summary
 from typed import DEFAULT, typed
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench.operators import OPERATORS
-from trt_plugin_bench.specs import SpecError, load_spec, numerics_of
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.operators import OPERATORS
+from trt_plugin_bench.core.specs import SpecError, load_spec, numerics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYER_NORM = ROOT / "ops" / "layer_norm"
@@ -248,7 +248,7 @@ def test_the_native_twins_compute_the_reference_with_outputs_in_order(name: str,
     shape = (8, 3, 256)
     x = ref.random_input(shape, dtype, 4, generator=spec.inputs[0].generator)
     others = [ref.to_device_dtype(ref.to_float64(a, dt).astype(np.float32), dt)
-              for a, dt in __import__("trt_plugin_bench.specs", fromlist=["aux_arrays"]).aux_arrays(spec, shape, dtype)]
+              for a, dt in __import__("trt_plugin_bench.core.specs", fromlist=["aux_arrays"]).aux_arrays(spec, shape, dtype)]
     keep: list = []
     layers = spec.fn("native_twin")(NumpyNetwork, NumpyNetwork(), [_Tensor(x), *(_Tensor(a) for a in others)], dtype,
                                     keep, eps=spec.fields[0].default)

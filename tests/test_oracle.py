@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench.operators import OPERATORS
-from trt_plugin_bench.specs import import_function, numerics_of
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.operators import OPERATORS
+from trt_plugin_bench.core.specs import import_function, numerics_of
 
 # the operators' numerics come from their specs (ops/): one registry, specs.numerics_of
 NUMERICS = {"swish": numerics_of(OPERATORS["swish_plugin"]), "relu": numerics_of(OPERATORS["relu"])}

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 from project_copy import copy_project
-from trt_plugin_bench.operators import OPERATORS
+from trt_plugin_bench.core.operators import OPERATORS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -255,7 +255,7 @@ def test_cmake_and_nvcc_get_a_path_they_cannot_misread(tmp_path: Path) -> None:
     """nvcc hands paths to the host compiler through sh (a `$` in the path is expanded) and CMake reads
     ';' as a list separator: they build through a link whose path holds neither, the same link on
     every run (CMake's cache stays valid), and a cmake command with such a path is refused first."""
-    from trt_plugin_bench import compile as compile_mod
+    from trt_plugin_bench.commands import compile as compile_mod
 
     folder = tmp_path / "tpb project $HOME;x" / "build"
     link = compile_mod.nvcc_safe(folder)

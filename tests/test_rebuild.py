@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trt_plugin_bench.operators import get_operator
-from trt_plugin_bench.rebuild import (
+from trt_plugin_bench.core.operators import get_operator
+from trt_plugin_bench.report.rebuild import (
     InterleavedState,
     RebuildError,
     cmake_commands,
@@ -22,7 +22,7 @@ from trt_plugin_bench.rebuild import (
     prepared_source,
     remeasure,
 )
-from trt_plugin_bench.verdict import Settings, beyond_chance, binomial_tail
+from trt_plugin_bench.report.verdict import Settings, beyond_chance, binomial_tail
 from typed import typed
 
 SETTINGS = Settings(resamples=400)
@@ -128,7 +128,7 @@ def test_interleaved_run_with_a_biased_aa_widens_the_band_and_vetoes_nothing() -
 def test_remeasure_is_adaptive_and_bounded() -> None:
     """Only the AMBIGUOUS state is re-measured, with 2x to 8x the time (8x: its ratio sits on the band's
     edge), at most ``rounds`` rounds; nothing AMBIGUOUS: no round."""
-    from trt_plugin_bench.rebuild import MAX_REMEASURE_FACTOR, remeasure_factor
+    from trt_plugin_bench.report.rebuild import MAX_REMEASURE_FACTOR, remeasure_factor
 
     rng = np.random.default_rng()
     states = _states(rng, 4)
@@ -174,7 +174,7 @@ def test_cli_rebuild_refuses_the_cpu_backend_and_old_revisions(tmp_path: Path, c
     import json
 
     from trt_plugin_bench.cli import main
-    from trt_plugin_bench.config import PROJECT_ROOT
+    from trt_plugin_bench.core.config import PROJECT_ROOT
 
     cand = tmp_path / "cand" / "tables"
     cand.mkdir(parents=True)
@@ -183,7 +183,7 @@ def test_cli_rebuild_refuses_the_cpu_backend_and_old_revisions(tmp_path: Path, c
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True).returncode != 0:
         pytest.skip("the project is not a git checkout here")
     rebuild_root = tmp_path / "rebuild"
-    from trt_plugin_bench.rebuild import verdict_rebuild
+    from trt_plugin_bench.report.rebuild import verdict_rebuild
 
     with pytest.raises(RebuildError, match="CPU reference backend has no plugin library"):
         verdict_rebuild(tmp_path / "cand", tmp_path / "out", "HEAD", typed(), rebuild_root=rebuild_root)
@@ -205,8 +205,9 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     import json
 
     import pandas as pd
-    from trt_plugin_bench import rebuild, sweeps
     from trt_plugin_bench.backends.reference import ReferenceBackend
+    from trt_plugin_bench.commands import sweeps
+    from trt_plugin_bench.report import rebuild
 
     config = typed("timing.pin_cpu=false")
     loads: list[tuple[str, str]] = []
@@ -293,7 +294,7 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert {r.verdict for r in out} == {"FAIL"} and len(out) == 2
     broken = False
     # the whole command on this checkout's HEAD (its plugin/ extracted; the build stubbed as above)
-    from trt_plugin_bench.config import PROJECT_ROOT
+    from trt_plugin_bench.core.config import PROJECT_ROOT
 
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True).returncode != 0:
         pytest.skip("the project is not a git checkout here")
@@ -303,7 +304,7 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert status == 1 and any(r.verdict == "SLOW" for r in judged)
     assert "interleaved" in md and "false-positive rate: 5 % per state" in md and "bootstrap (interleaved)" in md
     assert (tmp_path / "out" / "verdict.png").stat().st_size > 0 and (tmp_path / "out" / "verdict.csv").is_file()
-    from trt_plugin_bench.samples import load_samples
+    from trt_plugin_bench.measure.samples import load_samples
 
     meta, raw = load_samples(tmp_path / "rb" / _git(PROJECT_ROOT, "rev-parse", "HEAD") / "samples"
                              / "swish_plugin__fp32__tiny.candidate.npz")
@@ -316,7 +317,7 @@ def test_plugin_sweeps_needs_the_records_of_the_filtered_states_only(tmp_path: P
     import json
 
     import pandas as pd
-    from trt_plugin_bench.rebuild import plugin_sweeps
+    from trt_plugin_bench.report.rebuild import plugin_sweeps
 
     rows = [{"operator": op, "dtype": "fp32", "profile": "sweep", "shape": shape, "mode": mode}
             for op in ("relu", "swish_plugin", "swish_plugin_naive") for shape in ("1x1024", "64x1024")

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench.records import TABLES, LatencyRow, columns, shape_str, write_rows
+from trt_plugin_bench.core.records import TABLES, LatencyRow, columns, shape_str, write_rows
 
 EXPECTED = {
     "latency": ["backend", "device_name", "operator", "implementation", "kernel", "dtype", "profile", "shape",

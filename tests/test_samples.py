@@ -12,11 +12,13 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from test_tracking import MLFLOW_VARS, config_for, make_tables, sweep_runs
-from trt_plugin_bench import dag, sweeps
 from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.cli import main
-from trt_plugin_bench.oracle import CheckResult
-from trt_plugin_bench.samples import (
+from trt_plugin_bench.commands import dag, sweeps
+from trt_plugin_bench.core.oracle import CheckResult
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.core.stats import StoppingRule
+from trt_plugin_bench.measure.samples import (
     META_FIELDS,
     META_KEY,
     MissingSamplesFile,
@@ -25,9 +27,7 @@ from trt_plugin_bench.samples import (
     samples_digest,
     write_samples,
 )
-from trt_plugin_bench.settings import Settings
-from trt_plugin_bench.stats import StoppingRule
-from trt_plugin_bench.tracking import log_results
+from trt_plugin_bench.report.tracking import log_results
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from trt_plugin_bench import dag
 from trt_plugin_bench.cli import main
-from trt_plugin_bench.config import ConfigError, apply_overrides, load_config, schema_defaults, split_overrides
-from trt_plugin_bench.settings import NotHanded, Settings
-from trt_plugin_bench.stats import StoppingRule
+from trt_plugin_bench.commands import dag
+from trt_plugin_bench.core.config import ConfigError, apply_overrides, load_config, schema_defaults, split_overrides
+from trt_plugin_bench.core.settings import NotHanded, Settings
+from trt_plugin_bench.core.stats import StoppingRule
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "configs" / "small.yaml"
@@ -119,7 +119,7 @@ def test_a_rule_is_handed_what_it_reads_and_reruns_only_on_that() -> None:
 def test_every_command_reads_only_what_it_is_handed(tmp_path: Path) -> None:
     """A command that read a key its rule does not hand would raise NotHanded: the CPU commands
     run on their rule's settings alone."""
-    from trt_plugin_bench import sweeps
+    from trt_plugin_bench.commands import sweeps
 
     cfg = load_config(SMALL)
     settings = Settings.from_config(cfg)

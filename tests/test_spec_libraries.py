@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from trt_plugin_bench import compile as compile_mod
-from trt_plugin_bench import dag, specs, sweeps
-from trt_plugin_bench.config import validate_config
+from trt_plugin_bench.commands import compile as compile_mod
+from trt_plugin_bench.commands import dag, sweeps
+from trt_plugin_bench.core import specs
+from trt_plugin_bench.core.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 from project_copy import copy_project
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench.specs import SpecError, load_spec, numerics_of, parse_spec
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.specs import SpecError, load_spec, numerics_of, parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 MULTI = ROOT / "tests" / "specs" / "multi"
@@ -51,7 +51,7 @@ def test_each_operator_is_right_on_the_cpu_and_a_planted_error_fails(name: str) 
 
 
 def test_the_other_inputs_are_drawn_with_their_own_generators() -> None:
-    from trt_plugin_bench.specs import aux_arrays
+    from trt_plugin_bench.core.specs import aux_arrays
 
     spec = load_spec(MULTI / "bias_add.yaml")
     [(b, dtype)] = aux_arrays(spec, (16, 256), "fp16")
@@ -125,8 +125,8 @@ def test_edge_values_meet_pairwise_across_inputs(name: str) -> None:
     """Every edge value of input 0 meets every edge value of each other input in one element, in the
     inputs every rule draws (operators.generator_for for input 0, specs.aux_arrays for the others),
     a broadcast input included; the weights are never paired (constants of the engine)."""
-    from trt_plugin_bench.operators import generator_for
-    from trt_plugin_bench.specs import aux_arrays
+    from trt_plugin_bench.core.operators import generator_for
+    from trt_plugin_bench.core.specs import aux_arrays
 
     spec = load_spec(MULTI / f"{name}.yaml")
     engine = type("E", (), {"spec_file": str(MULTI / f"{name}.yaml"), "operator": name})()

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from trt_plugin_bench import oracle, specs
-from trt_plugin_bench.config import ConfigError, validate_config
-from trt_plugin_bench.operators import OPERATORS, get_operator, moved_bytes, resolve_operators
-from trt_plugin_bench.settings import Settings
-from trt_plugin_bench.specs import numerics_of
+from trt_plugin_bench.core import oracle, specs
+from trt_plugin_bench.core.config import ConfigError, validate_config
+from trt_plugin_bench.core.operators import OPERATORS, get_operator, moved_bytes, resolve_operators
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.core.specs import numerics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -220,7 +220,7 @@ def test_spec_error_stops_snakemake_at_parse(write, tmp_path: Path) -> None:  # 
 def test_external_spec_engine_builds_and_round_trips(write, tmp_path: Path) -> None:  # noqa: ANN001
     """build_engine takes an external spec by its path (dag.op_arg), and the round trip's fresh
     process redraws the golden input with that spec's own generator (here uniform, not the default)."""
-    from trt_plugin_bench import sweeps
+    from trt_plugin_bench.commands import sweeps
 
     d = spec_dict(inputs=[{"name": "x", "rank": 2, "dims": [None, 256],
                            "generator": {"distribution": "uniform", "low": -3.0, "high": 3.0, "edges": [0.0, 1.5]}}])

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from trt_plugin_bench.stats import (
+from trt_plugin_bench.core.stats import (
     StoppingRule,
     agree_within_noise,
     median_standard_error,
@@ -118,7 +118,7 @@ def test_agreement_within_noise() -> None:
 
 
 def test_measure_warms_up_then_summarizes() -> None:
-    from trt_plugin_bench.stats import measure
+    from trt_plugin_bench.core.stats import measure
 
     calls = []
 
@@ -131,7 +131,7 @@ def test_measure_warms_up_then_summarizes() -> None:
 
 
 def test_batch_median_se_agrees_with_order_statistics_for_independent_samples() -> None:
-    from trt_plugin_bench.stats import batch_median_standard_error
+    from trt_plugin_bench.core.stats import batch_median_standard_error
 
     rng = np.random.default_rng(11)
     ratios = [batch_median_standard_error(x) / median_standard_error(x) for x in rng.normal(10, 1, (200, 800))]
@@ -139,7 +139,7 @@ def test_batch_median_se_agrees_with_order_statistics_for_independent_samples() 
 
 
 def test_batch_median_se_sees_drift_the_order_statistics_miss() -> None:
-    from trt_plugin_bench.stats import batch_median_standard_error, noise_standard_error
+    from trt_plugin_bench.core.stats import batch_median_standard_error, noise_standard_error
 
     rng = np.random.default_rng(12)
     # the timing creeps up 5 % across the window (clocks, temperature): each sample tight
@@ -153,7 +153,7 @@ def test_batch_median_se_sees_drift_the_order_statistics_miss() -> None:
 
 
 def test_interleaved_sampling_alternates_direction_and_converges() -> None:
-    from trt_plugin_bench.stats import sample_interleaved
+    from trt_plugin_bench.core.stats import sample_interleaved
 
     order: list[str] = []
     rng = np.random.default_rng(14)
@@ -176,7 +176,7 @@ def test_aa_pattern_never_times_one_engine_twice_in_a_row_so_a_following_effect_
     order (a b b', b' b a) the A/A pair (b, b': one engine in two slots) came out about 5 % apart; each
     round a b a b' puts the other engine before every sample, so the A/A pair and a vs b (the same
     mean) agree. Rotation, the default for three samplers, never repeats a sampler either."""
-    from trt_plugin_bench.stats import AA_PATTERN, interleave_order, sample_interleaved
+    from trt_plugin_bench.core.stats import AA_PATTERN, interleave_order, sample_interleaved
 
     assert [interleave_order(3, r) for r in range(4)] == [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 1, 2]]
     assert [interleave_order(2, r) for r in range(3)] == [[0, 1], [1, 0], [0, 1]]
@@ -202,7 +202,7 @@ def test_aa_pattern_never_times_one_engine_twice_in_a_row_so_a_following_effect_
 
 
 def test_interleaving_cancels_drift_in_a_ratio() -> None:
-    from trt_plugin_bench.stats import sample_interleaved
+    from trt_plugin_bench.core.stats import sample_interleaved
 
     clock = FakeClock()
     t = iter(np.linspace(1.0, 1.2, 100000))  # the machine slows by 20 % over the window
@@ -222,7 +222,7 @@ def test_interleaving_cancels_drift_in_a_ratio() -> None:
 
 
 def test_visit_noise_sees_drift_between_visits_that_each_window_misses() -> None:
-    from trt_plugin_bench.stats import summarize_visits, visit_standard_error
+    from trt_plugin_bench.core.stats import summarize_visits, visit_standard_error
 
     rng = np.random.default_rng(5)
     # the host's slow and fast spells (H100, 2026-11-24): each visit tight, visits 10 % apart

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
-from trt_plugin_bench import tracking
-from trt_plugin_bench.records import CalibrationRow, DeviceInfo, DynamicRow, LatencyRow, ThreadRow
-from trt_plugin_bench.settings import Settings
-from trt_plugin_bench.summary import write_summary
-from trt_plugin_bench.tracking import TrackingStoreUnreachable, check_store, log_results
+from trt_plugin_bench.core.records import CalibrationRow, DeviceInfo, DynamicRow, LatencyRow, ThreadRow
+from trt_plugin_bench.core.settings import Settings
+from trt_plugin_bench.report import tracking
+from trt_plugin_bench.report.summary import write_summary
+from trt_plugin_bench.report.tracking import TrackingStoreUnreachable, check_store, log_results
 from typed import typed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -387,7 +387,7 @@ def test_log_rule_gets_the_artifacts_and_the_command_line_keys(tmp_path: Path) -
 
 
 def test_resolve_tracking_precedence(tmp_path: Path) -> None:
-    from trt_plugin_bench.config import cli_mlflow_keys, mlflow_env_fingerprint, resolve_tracking
+    from trt_plugin_bench.core.config import cli_mlflow_keys, mlflow_env_fingerprint, resolve_tracking
 
     cfg = {"experiment": "from-file", "tracking_uri": "sqlite:///mlflow.db"}
     plain = resolve_tracking(cfg, env={}, root=tmp_path)

@@ -21,14 +21,14 @@ import json, sys, types
 from pathlib import Path
 import numpy as np
 import tensorrt as trt
-from trt_plugin_bench import oracle as ref
+from trt_plugin_bench.core import oracle as ref
 from trt_plugin_bench.backends.base import EngineSpec, ShapeOutOfProfileError
 from trt_plugin_bench.backends import trt_runtime as rt
 from trt_plugin_bench.backends.trt_common import CapturingLogger
 from trt_plugin_bench.backends.trt_engine import TrtEngine
 from trt_plugin_bench.backends.trt_network import input_profiles
-from trt_plugin_bench.operators import for_engine
-from trt_plugin_bench.specs import aux_arrays
+from trt_plugin_bench.core.operators import for_engine
+from trt_plugin_bench.core.specs import aux_arrays
 from pycuda import driver
 
 class Blocker:  # no kernel here: the blocked start's blocker does nothing
@@ -146,8 +146,8 @@ for name, dtype in (("bias_add", "fp32"), ("bias_add", "fp16"), ("row_norm", "fp
     engine.close(); b_engine.close()
     result[f"{name}/{dtype}"] = r
 # the conformance checks' contexts (conformance_gpu.Context): every input and output bound, checked
-from trt_plugin_bench import conformance_gpu as cg
-from trt_plugin_bench.conformance import Target
+from trt_plugin_bench.commands import conformance_gpu as cg
+from trt_plugin_bench.commands.conformance import Target
 for name, dtype in (("bias_add", "fp16"), ("row_norm", "fp32"), ("add_and_sum", "fp32")):
     ref_file = str(Path("tests/specs/multi") / f"{name}.yaml")
     t = Target(operator=name, label=name, function=name, implementation="native", kernel="", library=None,

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from trt_plugin_bench import dag
-from trt_plugin_bench.operators import DEFAULT_PLUGIN_KERNEL, get_operator, tuned_kernel
-from trt_plugin_bench.sweeps import make_spec
-from trt_plugin_bench.tune import (
+from trt_plugin_bench.commands import dag
+from trt_plugin_bench.commands.sweeps import make_spec
+from trt_plugin_bench.commands.tune import (
     KIB,
     Band,
     _row,
@@ -24,6 +23,7 @@ from trt_plugin_bench.tune import (
     sample_sizes,
     tune,
 )
+from trt_plugin_bench.core.operators import DEFAULT_PLUGIN_KERNEL, get_operator, tuned_kernel
 from typed import DEFAULT, typed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def test_auto_builds_with_the_choice_table_and_an_explicit_kernel_wins() -> None
 
 def test_a_retired_kernel_name_is_refused_by_the_config(tmp_path: Path) -> None:
     import yaml
-    from trt_plugin_bench.config import ConfigError, load_config
+    from trt_plugin_bench.core.config import ConfigError, load_config
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["plugin_kernel"] = "vectorized_oneshot_sized"
@@ -158,7 +158,7 @@ def test_finalist_engines_build_in_worker_processes_with_their_records(tmp_path:
     raise in the rule, not vanish in a worker."""
     from trt_plugin_bench.backends import get_backend
     from trt_plugin_bench.backends.base import read_build_record
-    from trt_plugin_bench.tune import build_engines
+    from trt_plugin_bench.commands.tune import build_engines
 
     tune_profile = "profiles={tune: {min: [1], opt: [64], max: [4096], shapes: [[64]]}}"
     specs = [make_spec(typed(tune_profile, "compare.extra_shapes={}", f"plugin_kernel={k}"), "swish_plugin", "fp32", "tune")
@@ -239,7 +239,7 @@ def test_candidates_per_operator_from_a_list_or_a_map() -> None:
     ("tune.operator=layer_norm_plugin", r"tune.operator': removed.*kernel_bench.operator"),
 ])
 def test_a_tune_candidate_outside_its_operators_variants_is_refused_naming_the_key(override: str, message: str) -> None:
-    from trt_plugin_bench.config import ConfigError, load_config
+    from trt_plugin_bench.core.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match=message):
         load_config(NORM_GPU, [AUTO, override])
@@ -266,7 +266,7 @@ def test_a_change_to_one_operators_tune_keys_reruns_only_its_tune() -> None:
 
 
 def test_row_shapes_and_sample_shapes() -> None:
-    from trt_plugin_bench.tune import plan_job, row_shapes, sample_shape
+    from trt_plugin_bench.commands.tune import plan_job, row_shapes, sample_shape
 
     norms = typed(AUTO, path=NORM_GPU)
     assert row_shapes(get_operator("layer_norm_plugin"), norms) == ((1024,), (4096,), (8192,))
@@ -282,7 +282,7 @@ def test_row_shapes_and_sample_shapes() -> None:
 
 
 def test_without_an_engine_or_a_direct_library_a_dtype_keeps_its_default_kernel() -> None:
-    from trt_plugin_bench.tune import plan_job, winners_of
+    from trt_plugin_bench.commands.tune import plan_job, winners_of
 
     job = plan_job(typed(AUTO, path=NORM_GPU), get_operator("layer_norm_plugin"))
     band_list = bands(50 * MIB, [1.0])
@@ -297,7 +297,7 @@ def test_the_engine_path_times_every_finalist_at_each_row_shape_against_the_twin
     without a direct library, every candidate a finalist, one engine per hidden size, each finalist
     timed interleaved with the native twin and its A/A control; the band's worst ratio decides."""
     from trt_plugin_bench.backends import get_backend
-    from trt_plugin_bench.tune import engine_rows, plan_job, winners_of
+    from trt_plugin_bench.commands.tune import engine_rows, plan_job, winners_of
 
     settings = typed("profiles={a: {min: [1, 256], opt: [4, 256], max: [64, 256], shapes: [[4, 256]]}, "
                      "b: {min: [1, 512], opt: [4, 512], max: [64, 512], shapes: [[4, 512]]}}",
@@ -331,7 +331,7 @@ def test_the_engine_path_times_every_finalist_at_each_row_shape_against_the_twin
 
 def test_mlflow_tune_names_keep_swishs_alone_and_name_the_operator_when_several() -> None:
     import pandas as pd
-    from trt_plugin_bench.tracking import parent_payload
+    from trt_plugin_bench.report.tracking import parent_payload
 
     b = Band(0, 0, -1)
     one = [_row("tensorrt", "gpu", "fp32", b, MIB, "x1", "engine", "cold", 20, 10.0, 0.001, 0.99, 1.0,

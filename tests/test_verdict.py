@@ -20,15 +20,15 @@ import pandas as pd
 import pytest
 import yaml
 from project_copy import copy_project
-from trt_plugin_bench import oracle as ref
-from trt_plugin_bench import sweeps
 from trt_plugin_bench.cli import main
-from trt_plugin_bench.config import ConfigError, validate_config
-from trt_plugin_bench.operators import OPERATORS
-from trt_plugin_bench.records import CompareRow, LatencyRow, columns
-from trt_plugin_bench.specs import numerics_of
-from trt_plugin_bench.stats import summarize
-from trt_plugin_bench.verdict import (
+from trt_plugin_bench.commands import sweeps
+from trt_plugin_bench.core import oracle as ref
+from trt_plugin_bench.core.config import ConfigError, validate_config
+from trt_plugin_bench.core.operators import OPERATORS
+from trt_plugin_bench.core.records import CompareRow, LatencyRow, columns
+from trt_plugin_bench.core.specs import numerics_of
+from trt_plugin_bench.core.stats import summarize
+from trt_plugin_bench.report.verdict import (
     STATE_KEYS,
     Settings,
     VerdictInputError,
@@ -145,7 +145,7 @@ def test_a_stream_state_whose_host_enqueue_moved_between_runs_is_flagged_not_bla
     H200's naive-kernel run: 9.95 vs 6.68 us). Separate runs can't tell the host from the change in a
     back-to-back state: AMBIGUOUS, naming the host; the states that don't count the host stay SLOW;
     the same host in both runs leaves the stream states SLOW."""
-    from trt_plugin_bench.verdict import host_moved
+    from trt_plugin_bench.report.verdict import host_moved
 
     base = write_run(tmp_path / "base", 1)
     cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 1.10})
@@ -355,7 +355,7 @@ def test_an_aa_control_within_its_own_noise_does_not_veto_a_3x_slowdown(tmp_path
     3 SE of 1 is noise, not a bias, and counts no further than max_band (counted in full, the band was
     ±1300 % and a planted 4x AMBIGUOUS in every state of that shape). An offset beyond its noise (a bias:
     1.5 ± 0.01) still counts in full."""
-    from trt_plugin_bench.verdict import aa_term
+    from trt_plugin_bench.report.verdict import aa_term
 
     base = write_run(tmp_path / "base", 1)
     cand = write_run(tmp_path / "cand", 2, scale={"swish_plugin": 3.0}, compare_control=13.9, control_se=5.8)
@@ -385,7 +385,7 @@ def test_a_drift_between_separate_runs_is_in_the_band(tmp_path: Path) -> None:
 
 def test_a_slow_interval_needs_the_rank_test_too() -> None:
     """The interval beyond the band and a rank test that sees nothing (P = 0.3): AMBIGUOUS, naming both."""
-    from trt_plugin_bench.verdict import confirm_by_ranks, rank_test
+    from trt_plugin_bench.report.verdict import confirm_by_ranks, rank_test
 
     assert confirm_by_ranks("SLOW", "", 0.3, 0.95)[0] == "AMBIGUOUS"
     assert "Mann-Whitney" in confirm_by_ranks("FAST", "", 0.3, 0.95)[1]
@@ -468,7 +468,7 @@ def log_run(root: Path, uri: str, seed: int, extra_work: int, *, scale: dict | N
             commit: str = "unknown", source: str = "unknown") -> str:
     """A synthetic CPU results folder logged as the pipeline logs it (tracking.log_results); its
     parent run id. ``extra_work`` is the plugin (tpb.plugin_hash), ``timing`` part of the setup."""
-    from trt_plugin_bench.tracking import log_results
+    from trt_plugin_bench.report.tracking import log_results
 
     write_run(root, seed, scale=scale, device={**CPU, "git_commit": commit, "plugin_source_hash": source}, sm_clock=0)
     settings = typed(f"timing.max_time_s={timing}", f"reference.extra_work={extra_work}", "mlflow.experiment=verdict-store",
@@ -665,7 +665,7 @@ def test_a_cold_sample_flushes_before_every_pass_of_the_planted_slowdown(tmp_pat
 
 
 def _forwards_extra_work() -> bool:
-    from trt_plugin_bench import dag
+    from trt_plugin_bench.commands import dag
 
     handed = dag.rule_settings(typed("reference.extra_work=3"), "build", op="swish_plugin", dtype="fp32", profile="tiny")
     return json.loads(handed)["reference"]["extra_work"] == 3
@@ -686,7 +686,7 @@ def test_end_to_end_planted_slowdown_is_slow(tmp_path: Path) -> None:
     runs are an A/A pair: no more FAST or SLOW states than the stated 5 % per-state rate explains
     (a one-sided binomial test at P < 0.01, as the verdict's own noisy-run check)."""
     from mlflow.tracking import MlflowClient
-    from trt_plugin_bench.verdict import NOISY_SIGNIFICANCE, beyond_chance
+    from trt_plugin_bench.report.verdict import NOISY_SIGNIFICANCE, beyond_chance
 
     if not _forwards_extra_work():
         pytest.skip("dag.builder_cfg does not forward reference.extra_work to the build rule yet "
@@ -750,7 +750,7 @@ def test_the_verdict_figure_stays_bounded_with_the_same_states_grouped(tmp_path:
     """verdict.png was one row per state (4,944 px tall on the CPU sweep, shapes sorted as text): the
     states that changed get a row each, sorted by size numerically; the SAME ones one row per series."""
     from PIL import Image
-    from trt_plugin_bench.verdict import MAX_FIGURE_ROWS, VerdictRow, draw, figure_rows
+    from trt_plugin_bench.report.verdict import MAX_FIGURE_ROWS, VerdictRow, draw, figure_rows
 
     def row(elements: int, verdict: str, op: str = "swish_plugin", ratio: float = 1.0) -> VerdictRow:
         return VerdictRow(operator=op, dtype="fp32", profile="sweep", shape=f"{elements // 1024}x1024",

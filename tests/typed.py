@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trt_plugin_bench.config import load_config
-from trt_plugin_bench.settings import Settings
+from trt_plugin_bench.core.config import load_config
+from trt_plugin_bench.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "configs" / "small.yaml"

@@ -3,7 +3,7 @@ reference backend runs in its place, its TensorRT-native twin and its cost model
 
 hardswish(x) = alpha * x * clamp(x + 3, 0, 6) / 6, in IEEE arithmetic as written: NaN gives NaN,
 +inf gives +inf and -inf gives NaN (-inf * 0), as PyTorch's hardswish does. The spec loader
-(trt_plugin_bench.specs) imports this module from this folder and calls each function once on a
+(trt_plugin_bench.core.specs) imports this module from this folder and calls each function once on a
 tiny input before any work; ``alpha`` is the spec's field (default 1.0).
 """
 

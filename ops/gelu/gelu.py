@@ -1,7 +1,7 @@
 """GELU's Python side, named by the specs beside it (gelu_plugin*.yaml, gelu_tanh_plugin*.yaml,
 gelu_native.yaml, gelu_tanh_native.yaml): its float64 reference, the numerics contract's per-element
 bound (the tolerance model), what the CPU reference backend computes, the TensorRT-native twin and the
-cost model. Loaded by the spec loader (trt_plugin_bench.specs) from this folder, as an external spec's is.
+cost model. Loaded by the spec loader (trt_plugin_bench.core.specs) from this folder, as an external spec's is.
 
 GELU(x) = x Phi(x). The specs' field ``approximation`` picks the form (plugin/geluPlugin/README.md):
   0, the erf form:  0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2)
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import erfc
-from trt_plugin_bench.elementwise import constant, unary_cost
-from trt_plugin_bench.oracle import ulp
+from trt_plugin_bench.core.elementwise import constant, unary_cost
+from trt_plugin_bench.core.oracle import ulp
 
 ERF, TANH = 0, 1
 SQRT_2_OVER_PI = 0.79788456080286535588

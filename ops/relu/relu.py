@@ -1,13 +1,13 @@
 """ReLU's Python side, named by relu.yaml: the float64 reference, the CPU implementation, the
 TensorRT layer (its native twin: relu is a native operator) and the cost model. ReLU is exact
-(0 ulps) in every dtype. Loaded by the spec loader (trt_plugin_bench.specs) from this folder."""
+(0 ulps) in every dtype. Loaded by the spec loader (trt_plugin_bench.core.specs) from this folder."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from trt_plugin_bench.elementwise import unary_cost
+from trt_plugin_bench.core.elementwise import unary_cost
 
 
 def relu64(x: np.ndarray) -> np.ndarray:

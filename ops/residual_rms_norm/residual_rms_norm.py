@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from trt_plugin_bench.elementwise import constant
+from trt_plugin_bench.core.elementwise import constant
 
 ITEMSIZE = {"fp32": 4, "fp16": 2, "bf16": 2}
 # FLOPs an element (plugin/residualRmsNormPlugin/residualRmsNormKernel.cu): x + r, h^2 (an fma), h * rstd, * gamma

@@ -1,7 +1,7 @@
 """Swish's Python side, named by the specs beside it (swish_plugin*.yaml, swish_native.yaml): its
 float64 reference, the numerics contract's per-element bound (the tolerance model), what the CPU
 reference backend computes, the TensorRT-native twin and the cost model. Loaded by the spec loader
-(trt_plugin_bench.specs) from this folder, exactly as an external spec's module is.
+(trt_plugin_bench.core.specs) from this folder, exactly as an external spec's module is.
 
 Swish(x) = x * sigmoid(beta x); beta is the specs' field (value_from: beta, config beta).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from trt_plugin_bench.elementwise import constant, unary_cost
-from trt_plugin_bench.oracle import ulp
+from trt_plugin_bench.core.elementwise import constant, unary_cost
+from trt_plugin_bench.core.oracle import ulp
 
 # The numerics contract (shared with the C++ kernel check, plugin/tests/swishKernelCheck.cu: keep
 # the constants identical). Swish bounds in ulps of the output dtype. fp16/bf16: fp32 compute then

@@ -1,6 +1,6 @@
 // The C ABI that libtpb_ops_kernels.so shares across its operators (each operator adds its own launch,
 // count and name functions beside its kernels, e.g. geluPlugin/geluKernelCApi.cu). Pure CUDA (no TensorRT).
-// workflow/trt_plugin_bench/cuda_direct.py reads tpbAbiVersion (its ABI_VERSION) and tpbCudaErrorString
+// workflow/trt_plugin_bench/measure/cuda_direct.py reads tpbAbiVersion (its ABI_VERSION) and tpbCudaErrorString
 // from whichever direct library a spec names.
 #include <cuda_runtime_api.h>
 

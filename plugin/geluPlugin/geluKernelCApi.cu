@@ -1,6 +1,6 @@
 // extern "C" ABI over the GELU kernels (the direct path: kernel_bench, the tune rule), for Python ctypes.
 // Pure CUDA (no TensorRT). The launch signature is the one every operator's direct path shares
-// (workflow/trt_plugin_bench/cuda_direct.py): (in, out, count, float scalar, dtype, kernel, stream); GELU
+// (workflow/trt_plugin_bench/measure/cuda_direct.py): (in, out, count, float scalar, dtype, kernel, stream); GELU
 // has no float field, so the scalar is ignored and the form is the function: tpbGeluErfLaunch (the
 // "approximation" field's 0) and tpbGeluTanhLaunch (1). tpbAbiVersion and tpbCudaErrorString are the
 // library's (plugin/api/opsKernelsCApi.cu). Errors are cudaError_t values as int.

@@ -1,13 +1,13 @@
-# Shared definitions: the resolved backend and the sweeps it can build (trt_plugin_bench.dag).
+# Shared definitions: the resolved backend and the sweeps it can build (trt_plugin_bench.commands.dag).
 import shlex
 
 from snakemake.logging import logger
 
-from trt_plugin_bench import dag
+from trt_plugin_bench.commands import dag
 from trt_plugin_bench.backends import resolve_backend_name, tensorrt_version
-from trt_plugin_bench.figures import figure_plan
-from trt_plugin_bench.operators import OPERATORS, sweep_key
-from trt_plugin_bench.provenance import plugin_sources
+from trt_plugin_bench.report.figures import figure_plan
+from trt_plugin_bench.core.operators import OPERATORS, sweep_key
+from trt_plugin_bench.core.provenance import plugin_sources
 
 # every rule's command: quoted, since a shell reads it (the project's path may hold a space, a $ or a ;)
 TPB = shlex.join([sys.executable, str(WORKFLOW_DIR / "scripts" / "tpb.py")])
@@ -30,7 +30,7 @@ if BACKEND == "tensorrt" and TRT_VERSION is None:
         "extra (tensorrt, pycuda) or set backend: reference (or auto)"
     )
 TRT_MAJOR = int(TRT_VERSION.split(".")[0]) if TRT_VERSION else None
-logger.info(f"trt-plugin-bench: results under {RESULTS}/")  # trt_plugin_bench.console reads it
+logger.info(f"trt-plugin-bench: results under {RESULTS}/")  # trt_plugin_bench.commands.console reads it
 logger.info(
     f"trt-plugin-bench: backend tensorrt (TensorRT {TRT_VERSION})" if TRT_VERSION
     else "trt-plugin-bench: backend reference (CPU, numpy): timings are CPU timings, not TensorRT"

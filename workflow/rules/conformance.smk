@@ -1,5 +1,5 @@
 rule conformance:
-    """The plugin contract, per operator (trt_plugin_bench.conformance): CUDA-graph capture and no
+    """The plugin contract, per operator (trt_plugin_bench.commands.conformance): CUDA-graph capture and no
     synchronization, contexts on several profiles at once, clone independence, a fresh process at
     shapes other than opt, every way of loading the library, V2 = V3, compute-sanitizer. Each check
     in a fresh process, pass / fail / n/a with its reason; n/a throughout on the CPU reference backend

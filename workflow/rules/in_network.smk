@@ -1,4 +1,4 @@
-# Is the plugin worth it in my network? (docs/in-network.md; trt_plugin_bench.in_network)
+# Is the plugin worth it in my network? (docs/in-network.md; trt_plugin_bench.commands.in_network)
 rule in_network:
     """One plugin operator in one neighbourhood (config in_network.blocks) at one dtype and size: the
     block with the plugin against the block with the native twin, timed interleaved on shared buffers

@@ -1,6 +1,6 @@
-from trt_plugin_bench.aggregate import set_aside_damaged
-from trt_plugin_bench.config import mlflow_env_fingerprint, resolve_tracking
-from trt_plugin_bench.mlflow_store import stale_log_marker
+from trt_plugin_bench.report.aggregate import set_aside_damaged
+from trt_plugin_bench.core.config import mlflow_env_fingerprint, resolve_tracking
+from trt_plugin_bench.report.mlflow_store import stale_log_marker
 
 
 # Every per-sweep table, by kind. A per-sweep CSV damaged after its rule ran (emptied, cut short) is

@@ -42,7 +42,7 @@ the numbers are shown, not judged. The same holds for two GPUs of another model 
 
 This is a developer's tool, not a pipeline command: it answers "did a change of this project's code
 move its committed reference tables" (issue 23's Done-when), and its rename map is this project's
-own history of table columns. The verdict command (trt_plugin_bench/verdict.py) is the product's answer
+own history of table columns. The verdict command (trt_plugin_bench/report/verdict.py) is the product's answer
 to "did my change make my plugin faster", from the raw samples.
 """
 
@@ -63,8 +63,8 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trt_plugin_bench.conformance import TABLE_COLUMNS as CONFORMANCE_COLUMNS  # noqa: E402
-from trt_plugin_bench.records import TABLES  # noqa: E402
+from trt_plugin_bench.commands.conformance import TABLE_COLUMNS as CONFORMANCE_COLUMNS  # noqa: E402
+from trt_plugin_bench.core.records import TABLES  # noqa: E402
 
 K = 3.0
 FLOOR = 0.02

@@ -160,7 +160,7 @@ PY
     python3 - > "$LOGS/copy16_check.log" 2>&1 <<'PY'
 import numpy as np, pycuda.driver as cuda, sys
 sys.path.insert(0, "workflow")
-from trt_plugin_bench.cuda_utils import GpuContext, DeviceBuffer
+from trt_plugin_bench.device.cuda_utils import GpuContext, DeviceBuffer
 gpu = GpuContext(0); s = cuda.Stream()
 x = np.random.default_rng(1).integers(0, 2**32, (3 << 20) // 4 + 4, dtype=np.uint32)
 with DeviceBuffer(x.nbytes) as a, DeviceBuffer(x.nbytes) as b:
@@ -197,7 +197,7 @@ PY
 import sys
 from pathlib import Path
 sys.path.insert(0, "workflow")
-from trt_plugin_bench.rebuild import build_baseline, locate_source
+from trt_plugin_bench.report.rebuild import build_baseline, locate_source
 source = locate_source(sys.argv[1], Path("."), Path("results/verdict/rebuild"))
 print("baseline library:", build_baseline(source, sys.argv[2], source.root / "build.log"))
 PY

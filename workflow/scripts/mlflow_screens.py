@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from project_copy import copy_project  # noqa: E402
-from trt_plugin_bench.tracking import runs_url  # noqa: E402
+from trt_plugin_bench.report.tracking import runs_url  # noqa: E402
 
 SMALL = "tests/configs/small.yaml"
 # the three runs a newcomer's first hour makes: plain, a config change, a plugin change (planted slowdown)

@@ -38,12 +38,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pycuda.driver as cuda  # noqa: E402
-from trt_plugin_bench import oracle as ref  # noqa: E402
-from trt_plugin_bench.config import load_config  # noqa: E402
-from trt_plugin_bench.host import quiet_host  # noqa: E402
-from trt_plugin_bench.measure import Plan, State, engine_timers, measure_interleaved  # noqa: E402
-from trt_plugin_bench.settings import Settings  # noqa: E402
-from trt_plugin_bench.stats import StoppingRule  # noqa: E402
+from trt_plugin_bench.core import oracle as ref  # noqa: E402
+from trt_plugin_bench.core.config import load_config  # noqa: E402
+from trt_plugin_bench.core.settings import Settings  # noqa: E402
+from trt_plugin_bench.core.stats import StoppingRule  # noqa: E402
+from trt_plugin_bench.device.host import quiet_host  # noqa: E402
+from trt_plugin_bench.measure.measure import Plan, State, engine_timers, measure_interleaved  # noqa: E402
 
 COPY_SOURCE = r"""
 #include <cstdint>
@@ -135,7 +135,7 @@ COLD_FLUSH_RULE = StoppingRule(target_rse=0.0005, min_samples=30, max_samples=60
 @contextmanager
 def _tiled_pair(size: int, block: np.ndarray, stream: object):  # noqa: ANN202
     """An input of ``size`` bytes holding ``block`` tiled, and an output of as many."""
-    from trt_plugin_bench.cuda_utils import DeviceBuffer, fill_tiled
+    from trt_plugin_bench.device.cuda_utils import DeviceBuffer, fill_tiled
 
     with DeviceBuffer(size) as src, DeviceBuffer(size) as dst:
         fill_tiled(src, block, size, stream)
@@ -146,8 +146,8 @@ def _tiled_pair(size: int, block: np.ndarray, stream: object):  # noqa: ANN202
 def _direct_path(manifest: Path):  # noqa: ANN202
     """What the kernel probes time with: GPU 0, the compiled kernel library, a non-blocking stream
     and events behind a blocked start (GPU time, as the cold and warm modes)."""
-    from trt_plugin_bench.cuda_direct import KernelLibrary
-    from trt_plugin_bench.cuda_utils import EventTimer, GpuContext, StreamBlocker
+    from trt_plugin_bench.device.cuda_utils import EventTimer, GpuContext, StreamBlocker
+    from trt_plugin_bench.measure.cuda_direct import KernelLibrary
 
     gpu = GpuContext(0)
     lib = KernelLibrary(Path(json.loads(manifest.read_text())["kernels_library"]))
@@ -157,8 +157,8 @@ def _direct_path(manifest: Path):  # noqa: ANN202
 
 def copy_family(out: Path, manifest: Path) -> None:
     from pycuda.compiler import SourceModule
-    from trt_plugin_bench.cuda_direct import KernelTimer
-    from trt_plugin_bench.cuda_utils import L2Flush
+    from trt_plugin_bench.device.cuda_utils import L2Flush
+    from trt_plugin_bench.measure.cuda_direct import KernelTimer
 
     gpu, lib, stream, events = _direct_path(manifest)
     module = SourceModule(COPY_SOURCE, no_extern_c=True, arch="sm_90", options=["-O3"])
@@ -221,8 +221,8 @@ def copy_family(out: Path, manifest: Path) -> None:
 
 def cold_flush(out: Path, manifest: Path) -> None:
     """Warm, cold behind a clean flush and cold behind a dirty one, interleaved per buffer size."""
-    from trt_plugin_bench.cuda_direct import KernelTimer
-    from trt_plugin_bench.cuda_utils import L2Flush
+    from trt_plugin_bench.device.cuda_utils import L2Flush
+    from trt_plugin_bench.measure.cuda_direct import KernelTimer
 
     gpu, lib, stream, events = _direct_path(manifest)
     flushes = {kind: L2Flush(gpu, kind) for kind in ("clean", "dirty")}
@@ -265,7 +265,7 @@ def _engines(config: Settings, names: list[tuple[str, str, str, str]], workdir: 
     """Build (or reuse) engines: (label, operator, kernel, profile, dtype)."""
     from trt_plugin_bench.backends import get_backend
     from trt_plugin_bench.backends.base import build_record_path, sha256_file
-    from trt_plugin_bench.sweeps import builder_config, make_spec, plugin_library_from_manifest
+    from trt_plugin_bench.commands.sweeps import builder_config, make_spec, plugin_library_from_manifest
 
     backend = get_backend("tensorrt")
     library = plugin_library_from_manifest(manifest)

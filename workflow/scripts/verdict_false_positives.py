@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trt_plugin_bench.verdict import Settings, verdict  # noqa: E402
+from trt_plugin_bench.report.verdict import Settings, verdict  # noqa: E402
 
 PLUGIN_IMPLEMENTATIONS = ("plugin_v2", "plugin_v3")
 

@@ -59,8 +59,8 @@ python3 - "$arch" "$PERMILLE" > "$OUT/logs/prebuild.log" 2>&1 <<'PY' &
 import sys, time
 from dataclasses import replace
 from pathlib import Path
-from trt_plugin_bench.operators import get_operator
-from trt_plugin_bench.rebuild import build_all, candidate_source, locate_source
+from trt_plugin_bench.core.operators import get_operator
+from trt_plugin_bench.report.rebuild import build_all, candidate_source, locate_source
 t = time.time()
 root = Path("results/verdict/rebuild")
 base = locate_source("HEAD", Path("."), root)

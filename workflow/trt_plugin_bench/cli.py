@@ -20,8 +20,8 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .dag import results_dir
-from .records import TABLES
+from .commands.dag import results_dir
+from .core.records import TABLES
 
 DEFAULT_RESULTS = results_dir()  # the default config's results folder, results/default
 
@@ -41,7 +41,7 @@ CHILD_COMMANDS = {"roundtrip-child", "profile-target"}
 def _slot(backend: str, command: str):  # noqa: ANN202 - a context manager yielding a gpu_slot.HostWork
     """The GPU slot a command holds (gpu_slot.gpu_slot), or gpu_slot.NO_SLOT where it takes none; the
     timed commands step out of it for host-only work (GpuSlot.host_work)."""
-    from .gpu_slot import NO_SLOT, gpu_slot
+    from .device.gpu_slot import NO_SLOT, gpu_slot
 
     if backend != "tensorrt" or command in CHILD_COMMANDS:
         return nullcontext(NO_SLOT)
@@ -63,7 +63,7 @@ def _fix(exc: BaseException) -> str:
     """What to do about an expected error, where its message does not already say."""
     from .backends.base import EngineLoadError
     from .backends.engine_files import EngineCorrupt
-    from .config import ConfigError
+    from .core.config import ConfigError
 
     if isinstance(exc, ConfigError):
         if str(exc).startswith("operator spec "):  # specs.SpecError: the spec file is named first
@@ -83,12 +83,13 @@ def _expected(exc: BaseException) -> bool:
     """Errors with a message written for the person: no traceback for these. Modules that import
     pandas, mlflow or TensorRT are looked up only if this command already imported them."""
     from .backends.base import BackendUnavailable, EngineLoadError, ShapeOutOfProfileError
-    from .config import ConfigError
+    from .core.config import ConfigError
 
     kinds: list[type] = [ConfigError, EngineLoadError, BackendUnavailable, ShapeOutOfProfileError]
-    for module, name in (("tracking", "TrackingStoreUnreachable"), ("backends.tensorrt_backend", "BuildError"),
-                         ("conformance", "ConformanceError")):
-        loaded = sys.modules.get(f"{__package__}.{module}")
+    for module, name in (("trt_plugin_bench.report.tracking", "TrackingStoreUnreachable"),
+                         ("trt_plugin_bench.backends.tensorrt_backend", "BuildError"),
+                         ("trt_plugin_bench.commands.conformance", "ConformanceError")):
+        loaded = sys.modules.get(module)
         if loaded is not None:
             kinds.append(getattr(loaded, name))
     return isinstance(exc, tuple(kinds))
@@ -326,13 +327,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .settings import Settings
+    from .core.settings import Settings
 
     settings = Settings.from_json(getattr(args, "settings_json", "{}"))
     backend = getattr(args, "backend", "reference")
 
     if args.command == "check-config":
-        from .config import load_config
+        from .core.config import load_config
 
         validated = load_config(args.config, args.set)  # a ConfigError becomes main's one error line
         print(f"{args.config}: valid" + (f" (with {', '.join(args.set)})" if args.set else ""))
@@ -340,7 +341,7 @@ def _run(args: argparse.Namespace) -> int:
             print(Settings.from_config(validated).to_json())
         return 0
     if args.command == "config-reference":
-        from .config_reference import config_reference
+        from .core.config_reference import config_reference
 
         sys.stdout.write(config_reference())
         return 0
@@ -352,8 +353,8 @@ def _run(args: argparse.Namespace) -> int:
         print(resolve_backend_name(args.requested))
         return 0
     if args.command == "compile":
-        from .compile import compile_plugin
-        from .operators import from_ref
+        from .commands.compile import compile_plugin
+        from .core.operators import from_ref
 
         manifest = compile_plugin(backend, Path(args.build_dir), Path(args.manifest), Path(args.cmake_log),
                                   args.cuda_architectures, [from_ref(p) for p in args.spec])
@@ -365,7 +366,7 @@ def _run(args: argparse.Namespace) -> int:
         import pandas as pd
         import yaml
 
-        from .analysis import pick_kernel, pick_kernels_per_dtype
+        from .report.analysis import pick_kernel, pick_kernels_per_dtype
 
         table = pd.read_csv(args.kernel_csv)
         kernel, slowdown = pick_kernel(table)
@@ -376,7 +377,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps({"every_dtype": kernel, "per_dtype": per_dtype}))
         return 0
     if args.command == "conformance-matrix":
-        from .conformance import expectation_problems, load_reports, matrix_text
+        from .commands.conformance import expectation_problems, load_reports, matrix_text
 
         reports = load_reports([Path(p) for p in args.reports])
         print(matrix_text(reports))
@@ -402,9 +403,9 @@ def _ui(args: argparse.Namespace) -> int:
     import os
     import shutil
 
-    from .config import load_config, resolve_tracking
-    from .settings import Settings
-    from .tracking import runs_url
+    from .core.config import load_config, resolve_tracking
+    from .core.settings import Settings
+    from .report.tracking import runs_url
 
     mlflow = Settings.from_config(load_config(args.config, args.set)).mlflow
     target = resolve_tracking({"tracking_uri": mlflow.tracking_uri, "experiment": mlflow.experiment})
@@ -461,8 +462,8 @@ def _open_when_up(health: str, url: str, server: subprocess.Popen) -> None:
 
 def _verdict(args: argparse.Namespace) -> int:
     """Exit 1 when a state's verdict is in --fail-on, 2 for input it cannot judge."""
-    from .samples import SamplesFileError
-    from .verdict import Settings, VerdictInputError, verdict_from_store
+    from .measure.samples import SamplesFileError
+    from .report.verdict import Settings, VerdictInputError, verdict_from_store
 
     candidate = Path(args.candidate)
     settings = Settings(min_effect=args.min_effect, max_band=args.max_band, confidence=args.confidence,
@@ -470,8 +471,8 @@ def _verdict(args: argparse.Namespace) -> int:
     try:
         rev = None if args.no_rebuild else args.rebuild or _auto_rebuild_rev(args, candidate)
         if rev:
-            from .rebuild import CandidateOptions, verdict_rebuild
-            from .verdict import candidate_from_folder
+            from .report.rebuild import CandidateOptions, verdict_rebuild
+            from .report.verdict import candidate_from_folder
 
             uri = args.tracking_uri or _verdict_store(args)
             tag = None if args.prepare_only else (args.mlflow_run or candidate_from_folder(candidate, uri))
@@ -502,8 +503,8 @@ def _verdict(args: argparse.Namespace) -> int:
 def _verdict_config(args: argparse.Namespace):  # noqa: ANN202 - settings.Settings | None
     """The project settings the interleaved mode builds and times with (--config's file with the
     --set overrides, validated and typed), or None without a config file."""
-    from .config import load_config
-    from .settings import Settings
+    from .core.config import load_config
+    from .core.settings import Settings
 
     return Settings.from_config(load_config(args.config, args.set)) if Path(args.config).is_file() else None
 
@@ -516,9 +517,9 @@ def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:
     device = candidate / "tables" / "device.json"
     if not device.is_file() or json.loads(device.read_text()).get("backend") != "tensorrt":
         return None
-    from .rebuild import baseline_source_in_git
-    from .schema import PROJECT_ROOT
-    from .verdict import candidate_from_folder, default_baseline, open_store, parent_run
+    from .core.schema import PROJECT_ROOT
+    from .report.rebuild import baseline_source_in_git
+    from .report.verdict import candidate_from_folder, default_baseline, open_store, parent_run
 
     uri = args.tracking_uri or _verdict_store(args)
     try:
@@ -547,8 +548,8 @@ def _verdict_store(args: argparse.Namespace) -> str:
     """The store as the log rule resolves it (config.resolve_tracking): the rule's --settings-json
     mlflow section (its command-line keys too), else the --config file's (with --set), else MLflow's
     default sqlite:///mlflow.db; an MLFLOW_TRACKING_URI in the environment wins over a config file's."""
-    from .config import resolve_tracking
-    from .settings import Settings
+    from .core.config import resolve_tracking
+    from .core.settings import Settings
 
     handed = Settings.from_json(args.settings_json)
     if handed.handed("mlflow"):
@@ -564,7 +565,7 @@ def _verdict_store(args: argparse.Namespace) -> str:
 
 def _host_only(args: argparse.Namespace, settings) -> int:  # noqa: ANN001 - settings.Settings
     if args.command == "aggregate":
-        from .aggregate import aggregate
+        from .report.aggregate import aggregate
 
         inputs = {name: [Path(p) for p in getattr(args, name)] for name in TABLES}
         aggregate(inputs, Path(args.device_json), Path(args.out_dir), json.loads(args.skipped),
@@ -573,8 +574,8 @@ def _host_only(args: argparse.Namespace, settings) -> int:  # noqa: ANN001 - set
     if args.command == "figures":
         import pandas as pd
 
-        from .figures import draw_all
-        from .tracking import load_tables
+        from .report.figures import draw_all
+        from .report.tracking import load_tables
 
         device = json.loads((Path(args.tables_dir) / "device.json").read_text())
         tables = load_tables(Path(args.tables_dir))
@@ -583,7 +584,7 @@ def _host_only(args: argparse.Namespace, settings) -> int:  # noqa: ANN001 - set
         for out in draw_all(tables, device, Path(args.out_dir)):
             print(f"wrote {out}")
         return 0
-    from .tracking import log_results
+    from .report.tracking import log_results
 
     # an unreachable store raises TrackingStoreUnreachable: main's one error line names it
     summary = log_results(settings, Path(args.tables_dir), Path(args.tables_dir) / "device.json", Path(args.out),
@@ -593,8 +594,8 @@ def _host_only(args: argparse.Namespace, settings) -> int:  # noqa: ANN001 - set
 
 
 def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) -> int:  # noqa: ANN001 - Settings, HostWork
-    from . import sweeps
-    from .records import (
+    from .commands import sweeps
+    from .core.records import (
         CalibrationRow,
         CompareRow,
         DynamicRow,
@@ -608,15 +609,15 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) ->
 
     manifest = _path(getattr(args, "manifest", None))
     if args.command == "tune":
-        from .records import TuneRow
-        from .tune import tune
+        from .commands.tune import tune
+        from .core.records import TuneRow
 
         write_rows(args.out, TuneRow, tune(settings, backend, args.op, manifest, Path(args.choice)))
         return 0
     if args.command == "build":
         tables = None
         if args.kernel_tables:
-            from .tune import load_kernel_tables
+            from .commands.tune import load_kernel_tables
 
             tables = load_kernel_tables(Path(args.kernel_tables))
         sweeps.build_engine(settings, backend, args.op, args.dtype, args.profile, Path(args.engine),
@@ -628,11 +629,11 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) ->
         write_rows(args.out, CompareRow, sweeps.compare_sweep(settings, backend, Path(args.engine_a), Path(args.engine_b),
                                                              manifest, slot=slot))
     elif args.command == "in-network":
-        from .in_network import InNetworkLayerRow, InNetworkRow, plugin_kernel_of, prepare_job, run_standin
+        from .commands.in_network import InNetworkLayerRow, InNetworkRow, plugin_kernel_of, prepare_job, run_standin
 
         prepared = prepare_job(settings, args.op, args.block, args.dtype, args.size)
         if backend == "tensorrt":
-            from .backends.trt_blocks import run_trt_job
+            from .commands.trt_blocks import run_trt_job
 
             rows, layers, record = run_trt_job(settings, prepared, plugin_kernel_of(prepared.op_spec, settings, args.dtype),
                                                sweeps.plugin_library_from_manifest(manifest, prepared.op_spec), manifest,
@@ -652,31 +653,31 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) ->
         result = sweeps.roundtrip_child(backend, Path(args.engine), Path(args.golden), manifest)
         print(json.dumps(result))
     elif args.command == "conformance":
-        from .conformance import conformance_command
+        from .commands.conformance import conformance_command
 
         conformance_command(settings, backend, args.op, manifest, Path(args.out), _path(args.library), args.flag,
                             _path(args.workdir), _path(args.runner))
     elif args.command == "calibrate":
         from .backends import get_backend
-        from .stats import StoppingRule
+        from .core.stats import StoppingRule
 
         b = get_backend(backend, settings.timing.l2_flush)  # the cold copies flush as the cold states do
         rows = b.calibrate(list(settings.calibration.copy_mib), StoppingRule.from_config(settings.timing))
         write_rows(args.out, CalibrationRow, rows)
         Path(args.device_json).write_text(json.dumps(asdict(b.device_info()), indent=2))
     elif args.command == "kernel-bench":
-        from .cuda_direct import kernel_bench
+        from .measure.cuda_direct import kernel_bench
 
         write_rows(args.out, KernelRow, kernel_bench(settings, manifest))
     elif args.command == "profile":
-        from .profiling import run_profile
+        from .commands.profiling import run_profile
 
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         rows = run_profile(settings, backend, args.op, args.dtype, args.profile, Path(args.engine), manifest, out.parent)
         write_rows(out, ProfileRow, rows)
     elif args.command == "profile-target":
-        from .profiling import profile_target
+        from .commands.profiling import profile_target
 
         profile_target(backend, Path(args.engine), manifest, tuple(int(v) for v in args.shape.split(",")))
     return 0

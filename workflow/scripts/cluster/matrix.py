@@ -28,8 +28,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from trt_plugin_bench.analysis import by_state  # noqa: E402
-from trt_plugin_bench.dag import DEFAULT_EXPERIMENT, results_dir  # noqa: E402
+from trt_plugin_bench.commands.dag import DEFAULT_EXPERIMENT, results_dir  # noqa: E402
+from trt_plugin_bench.report.analysis import by_state  # noqa: E402
 
 PROFILE = ROOT / "profiles" / "slurm"
 # the verdict's like-with-like tags (verdict.SAME_SETUP_TAGS) and the plugin revision's

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from .base import Backend, BackendUnavailable
 
 if TYPE_CHECKING:
-    from ..gpu_slot import HostWork
-    from ..settings import ReferenceSettings
+    from ..core.settings import ReferenceSettings
+    from ..device.gpu_slot import HostWork
 
 BACKENDS = ("tensorrt", "reference")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Profile
-from ..oracle import CheckResult, check_output, check_tiled
-from ..records import CalibrationRow, DeviceInfo
+from ..core.config import Profile
+from ..core.oracle import CheckResult, check_output, check_tiled
+from ..core.records import CalibrationRow, DeviceInfo
 
 
 class BackendUnavailable(RuntimeError):
@@ -228,7 +228,7 @@ class Engine(ABC):
     def check(self, out: np.ndarray, x: np.ndarray, expected_shape: tuple[int, ...] | None = None) -> CheckResult:
         """``out`` against the float64 reference of ``x`` for this engine's operator, with the
         numerics it is held to (the one place that passes the spec and tensorrt_layers on)."""
-        from ..operators import numerics_for  # the operator's spec: its reference and tolerances
+        from ..core.operators import numerics_for  # the operator's spec: its reference and tolerances
 
         spec = self.spec
         return check_output(out, x, numerics_for(spec), spec.dtype, spec.beta, expected_shape,
@@ -238,7 +238,7 @@ class Engine(ABC):
         """Every output of one inference (``infer_all``) against its float64 reference, each held to
         the spec's tolerance for this engine's side and to its own shape rule: one result, failing
         if any output fails (combine_checks). One output: ``check``."""
-        from ..operators import for_engine, numerics_for
+        from ..core.operators import for_engine, numerics_for
 
         if len(outs) == 1:
             return self.check(outs[0], x, shape)
@@ -251,7 +251,7 @@ class Engine(ABC):
     def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult:
         """``check`` of an output whose input repeats ``block`` (oracle.check_tiled): one block
         against float64, the rest by bit identity with it."""
-        from ..operators import numerics_for
+        from ..core.operators import numerics_for
 
         spec = self.spec
         return check_tiled(out, block, numerics_for(spec), spec.dtype, spec.beta, tensorrt_layers=self.tensorrt_layers)

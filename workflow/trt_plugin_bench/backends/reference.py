@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import oracle as ref
-from ..operators import generator_for, numerics_for
-from ..oracle import CheckResult
-from ..records import CalibrationRow, DeviceInfo
-from ..settings import ReferenceSettings, section_from
+from ..core import oracle as ref
+from ..core.operators import generator_for, numerics_for
+from ..core.oracle import CheckResult
+from ..core.records import CalibrationRow, DeviceInfo
+from ..core.settings import ReferenceSettings, section_from
 from .base import (
     Backend,
     Engine,
@@ -323,7 +323,7 @@ class ReferenceBackend(Backend):
         return ReferenceArena()
 
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
-        from ..stats import measure
+        from ..core.stats import measure
 
         rows: list[CalibrationRow] = []
         name = self.device_info().device_name

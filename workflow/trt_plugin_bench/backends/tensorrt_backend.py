@@ -29,10 +29,10 @@ import numpy as np
 import pycuda.driver as cuda
 import tensorrt as trt
 
-from ..cuda_utils import NON_BLOCKING, CudaGraph, DeviceBuffer, GpuContext
-from ..gpu_slot import NO_SLOT, HostWork
-from ..operators import for_engine, tensorrt_support
-from ..records import CalibrationRow, DeviceInfo
+from ..core.operators import for_engine, tensorrt_support
+from ..core.records import CalibrationRow, DeviceInfo
+from ..device.cuda_utils import NON_BLOCKING, CudaGraph, DeviceBuffer, GpuContext
+from ..device.gpu_slot import NO_SLOT, HostWork
 from .base import Backend, Engine, EngineLoadError, EngineSpec, read_build_record
 from .engine_files import discard_corrupt
 from .trt_common import (
@@ -81,7 +81,7 @@ class TensorRTBackend(Backend):
 
     # -- facts -------------------------------------------------------------------------------
     def device_info(self) -> DeviceInfo:
-        from ..gpu_state import driver_version
+        from ..device.gpu_state import driver_version
 
         major, minor = self.gpu.device.compute_capability()
         cuda_ver = cuda.get_driver_version()
@@ -158,7 +158,7 @@ class TensorRTBackend(Backend):
 
     def calibrate(self, copy_mib: list[int], rule: object) -> list[CalibrationRow]:
         """The copy ceiling and launch floors on this GPU (calibration.gpu_calibration)."""
-        from ..calibration import gpu_calibration
+        from ..device.calibration import gpu_calibration
 
         return gpu_calibration(self.gpu, copy_mib, rule, self.name, self.timing_clock,  # type: ignore[arg-type]
                                self.l2_flush)

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 import numpy as np
 import tensorrt as trt
 
-from .. import oracle as ref
-from ..operators import for_engine
+from ..core import oracle as ref
+from ..core.operators import for_engine
 from .base import Engine, EngineLoadError, EngineSpec, Timer, TimingArena, Worker
 from .engine_files import discard_corrupt
 from .trt_common import INPUT, TRT_MAJOR, BuildError, CapturingLogger

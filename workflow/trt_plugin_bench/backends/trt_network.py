@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import tensorrt as trt
 
-from .. import oracle as ref
-from ..operators import field_values, for_engine
+from ..core import oracle as ref
+from ..core.operators import field_values, for_engine
 from .base import EngineSpec
 from .trt_common import INPUT, OUTPUT, TRT_MAJOR, BuildError
 from .trt_plugins import creator_lookup
@@ -131,7 +131,7 @@ def dynamic_input_profiles(op_spec: object, spec: EngineSpec) -> list[tuple[str,
 def _weight_constants(network: trt.INetworkDefinition, op_spec: object, spec: EngineSpec, keep: list) -> list:
     """The spec's weights as constant layers, drawn with their generators (specs.aux_arrays: the
     values the CPU reference backend and the checks use), their shapes from the rule at opt."""
-    from ..specs import aux_arrays
+    from ..core.specs import aux_arrays
 
     n_others = len(op_spec.inputs) - 1  # type: ignore[attr-defined]
     out = []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorrt as trt
 
-from ..operators import KernelIdMismatch, check_kernel_ids
+from ..core.operators import KernelIdMismatch, check_kernel_ids
 from .base import EngineLoadError
 from .trt_common import TRT_MAJOR, CapturingLogger
 

@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pycuda.driver as cuda
 
-from .. import oracle as ref
-from ..cuda_utils import (
+from ..core import oracle as ref
+from ..core.operators import field_values, for_engine, generator_for
+from ..core.oracle import CheckResult
+from ..core.specs import aux_arrays, aux_drawn
+from ..device.cuda_utils import (
     NON_BLOCKING,
     BlockedStartTimeout,
     CudaGraph,
@@ -29,9 +32,6 @@ from ..cuda_utils import (
     fill_tiled,
     set_pattern,
 )
-from ..operators import field_values, for_engine, generator_for
-from ..oracle import CheckResult
-from ..specs import aux_arrays, aux_drawn
 from .base import MODE_START, Timer, TimingArena, Worker
 from .trt_common import INPUT, OUTPUT
 
