@@ -310,8 +310,10 @@ def test_the_row_launch_planner_covers_every_row(tmp_path: Path) -> None:
     occupancy-derived resident units, row pairs) reach every row under the grid cap, with planted short
     chunks and grids caught by the same checks."""
     exe = tmp_path / "row_norm_plan_check"
-    build = subprocess.run(["nvcc", "-std=c++17", "-I", str(PLUGIN_DIR / "common"), "-o", str(exe),
-                            str(PLUGIN_DIR / "tests" / "rowNormPlanCheck.cu")], capture_output=True, text=True)
+    # paths relative to plugin/: nvcc hands them to the host compiler through sh, which would expand a `$`
+    # of the checkout's path (CI's has one)
+    build = subprocess.run(["nvcc", "-std=c++17", "-I", "common", "-o", str(exe), "tests/rowNormPlanCheck.cu"],
+                           capture_output=True, text=True, cwd=PLUGIN_DIR)
     assert build.returncode == 0, build.stderr[-3000:]
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and ", 0 failed" in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]

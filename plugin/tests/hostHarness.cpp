@@ -632,7 +632,7 @@ void checkRunnerArgs(Report& report)
              "--graph-batch", "8"},
             nullptr},
         {{"--clone-check", "C", "--shape", "4", "--bare-kernel"}, "--bare-kernel times an engine's bytes"},
-        {{"--engine", "e", "--shape", "4", "--input-file", "x=/tmp/x.bin"}, "--input-file must be NAME:DTYPE=PATH"},
+        {{"--engine", "e", "--shape", "4", "--input-file", "x=x.bin"}, "--input-file must be NAME:DTYPE=PATH"},
         {{"--engine", "e", "--shape", "4", "--input-file", "x:fp16="}, "--input-file must be NAME:DTYPE=PATH"},
         {{"--engine", "e", "--shape", "4", "--input-file", ":fp16=p"}, "--input-file must be NAME:DTYPE=PATH"},
         {{"--engine", "e", "--shape", "4", "--input-file", "x:float=p"}, "--input-file x: unknown dtype 'float'"},
