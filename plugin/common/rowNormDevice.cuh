@@ -452,5 +452,25 @@ inline void prefetchGrid(RowLaunch& plan, int64_t rows, int64_t residentUnits, i
     plan.chunk = ceilDiv(ceilDiv(rows, plan.blocks * plan.rowsPerBlock), group) * group;
 }
 
+//! prefetchGrid for \p kernel on the current device: its resident units from the SM count and the occupancy
+//! API (no chip constant). Both row norms' prefetch launches call this one.
+template <typename Kernel>
+cudaError_t planPrefetch(
+    RowLaunch& plan, Kernel kernel, int64_t rows, int32_t groupRows, int32_t maxRows) noexcept
+{
+    int device = 0;
+    int sms = 0;
+    int perSm = 0;
+    cudaError_t status = cudaGetDevice(&device);
+    status = status == cudaSuccess ? cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) : status;
+    status = status == cudaSuccess ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, plan.threads, 0)
+                                   : status;
+    if (status == cudaSuccess)
+    {
+        prefetchGrid(plan, rows, int64_t{sms} * perSm * plan.rowsPerBlock, groupRows, maxRows);
+    }
+    return status;
+}
+
 } // namespace rownorm
 } // namespace tpb

@@ -310,18 +310,11 @@ cudaError_t launchRowsVpt(RowLaunch plan, T const* x, T const* r, T const* gamma
     int64_t chunk = 0;
     if constexpr (kPrefetch)
     {
-        int device = 0;
-        int sms = 0;
-        int perSm = 0;
-        cudaError_t status = cudaGetDevice(&device);
-        status = status == cudaSuccess ? cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) : status;
-        status = status == cudaSuccess ? cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, kernel, plan.threads, 0)
-                                       : status;
+        cudaError_t const status = rownorm::planPrefetch(plan, kernel, rows, kRows, maxRows);
         if (status != cudaSuccess)
         {
             return status;
         }
-        rownorm::prefetchGrid(plan, rows, int64_t{sms} * perSm * plan.rowsPerBlock, kRows, maxRows);
         chunk = plan.chunk;
     }
     kernel<<<dim3(static_cast<uint32_t>(plan.blocks)), dim3(static_cast<uint32_t>(plan.threads)), 0, stream>>>(
