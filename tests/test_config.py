@@ -185,6 +185,29 @@ def test_operator_kernels_give_an_operator_its_own_kernel(good: dict) -> None:
     assert "swish_plugin" in msg.split("operator_kernels.layer_norm_native")[1]
 
 
+def test_kernel_bench_kernels_are_the_chosen_operators_own_variants(good: dict) -> None:
+    """kernel_bench.kernels names kernel_bench.operator's own variants (no operator's list in the
+    schema): a GELU name for a GELU operator is taken, another's refused naming the key and the
+    allowed names; left out, every live variant of the operator is timed."""
+    good["kernel_bench"] = {"operator": "gelu_plugin", "kernels": ["naive", "vectorized_oneshot_x1_b128_ef"]}
+    assert validate_config(copy.deepcopy(good))["kernel_bench"]["kernels"] == ["naive", "vectorized_oneshot_x1_b128_ef"]
+    good["kernel_bench"]["kernels"] = ["naive", "vectorized_streaming"]  # a Swish variant GELU lacks
+    msg = error_of(copy.deepcopy(good))
+    assert "config key 'kernel_bench.kernels[1]'" in msg and "'vectorized_streaming' is not allowed" in msg
+    assert "gelu_plugin's kernel variants" in msg and "allowed values: naive, vectorized_oneshot_x1," in msg
+    good["kernel_bench"] = {"operator": "layer_norm_plugin", "kernels": ["registers", "two_rows"], "enabled": False}
+    assert validate_config(copy.deepcopy(good))["kernel_bench"]["kernels"] == ["registers", "two_rows"]
+    good["kernel_bench"]["enabled"] = True  # a row norm has no direct library: nothing to call
+    assert "layer_norm_plugin declares no direct kernel library" in error_of(copy.deepcopy(good))
+    good["kernel_bench"] = {"operator": "gelu_plugin"}
+    live = ["naive", "vectorized_oneshot_x1", "vectorized_oneshot", "vectorized_oneshot_x4", "vectorized_oneshot_x1_b128",
+            "vectorized_oneshot_x2_b128", "vectorized_oneshot_x1_b1024", "vectorized_oneshot_x1_ef",
+            "vectorized_oneshot_x1_b128_ef", "vectorized"]
+    assert validate_config(copy.deepcopy(good))["kernel_bench"]["kernels"] == live
+    good["kernel_bench"] = {"operator": "relu", "kernels": ["naive"]}
+    assert "config key 'kernel_bench.operator': relu declares no kernel variants" in error_of(copy.deepcopy(good))
+
+
 def test_nested_cli_overrides_arrive_typed(good: dict) -> None:
     """`snakemake --config 'timing={max_time_s: 0.5}'` hands the nested values over as strings; they
     used to be refused ("'0.5' is not of type 'number'"). Strings the schema wants as numbers,

@@ -96,7 +96,7 @@ def test_a_rule_is_handed_what_it_reads_and_reruns_only_on_that() -> None:
     assert _rule(fp16, "build", op="swish_plugin", dtype="fp16", profile="tiny")["plugin_kernel"] == \
         {"fp16": "vectorized_oneshot_x1"}
     assert _rule(load_config(SMALL, ["plugin_kernel={fp32: vectorized}"]), "build", op="swish_plugin", dtype="fp16",
-                 profile="tiny")["plugin_kernel"] == {"fp16": "vectorized_oneshot"}  # left out: the default kernel
+                 profile="tiny")["plugin_kernel"] == {"fp16": ""}  # left out: each operator's own default
     assert _rule(base, "build", op="relu", dtype="fp16", profile="tiny") == \
         _rule(fp16, "build", op="relu", dtype="fp16", profile="tiny")
     # operator_kernels: an operator named there reads only its own choice, the others plugin_kernel
@@ -114,6 +114,34 @@ def test_a_rule_is_handed_what_it_reads_and_reruns_only_on_that() -> None:
     # compare: extra_shapes of its own profile only
     assert _rule(base, "compare", profile="tiny")["compare"]["extra_shapes"] == {"tiny": [[32, 256]]}
     assert _rule(base, "log-mlflow") == Settings.from_config(base).to_data()
+
+
+def test_a_dtype_the_plugin_kernel_map_leaves_out_runs_each_operators_own_default() -> None:
+    """plugin_kernel {fp32: name} leaves fp16 to every operator's own default (its spec's
+    variants.default), not one operator's kernel name: a row norm's fp16 engine runs the row norm's."""
+    from trt_plugin_bench.commands.sweeps import make_spec
+    from trt_plugin_bench.core.operators import get_operator
+
+    norms = Settings.from_config(load_config(ROOT / "tests" / "configs" / "norm-small.yaml",
+                                             ["plugin_kernel={fp32: warp_per_row}"]))
+    default = get_operator("layer_norm_plugin").variants.default
+    assert default != "warp_per_row"
+    assert dag.plugin_kernel("layer_norm_plugin", norms, "fp32") == "warp_per_row"
+    assert dag.plugin_kernel("layer_norm_plugin", norms, "fp16") == default
+    assert make_spec(norms, "layer_norm_plugin", "fp16", "tiny").kernel == default
+    assert make_spec(norms, "layer_norm_plugin", "fp32", "tiny").kernel == "warp_per_row"
+    # the same through a rule's serialized settings (the build rule's command)
+    handed = Settings.from_json(dag.rule_settings(norms, "build", op="layer_norm_plugin", dtype="fp16", profile="tiny"))
+    assert make_spec(handed, "layer_norm_plugin", "fp16", "tiny").kernel == default
+    # an operator map's left-out dtype follows plugin_kernel's, so the operator's own default too
+    own = Settings.from_config(load_config(ROOT / "tests" / "configs" / "norm-small.yaml",
+                                           ["plugin_kernel={fp32: warp_per_row}",
+                                            "operator_kernels={residual_rms_norm_plugin: {fp32: two_rows}}"]))
+    rms = get_operator("residual_rms_norm_plugin").variants.default
+    assert dag.plugin_kernel("residual_rms_norm_plugin", own, "fp16") == rms
+    assert dag.plugin_kernel("residual_rms_norm_plugin", own, "fp32") == "two_rows"
+    # an operator without variants has no kernel to choose
+    assert dag.plugin_kernel("layer_norm_native", norms, "fp16") == ""
 
 
 def test_every_command_reads_only_what_it_is_handed(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from trt_plugin_bench.commands.tune import (
     sample_sizes,
     tune,
 )
-from trt_plugin_bench.core.operators import DEFAULT_PLUGIN_KERNEL, get_operator, tuned_kernel
+from trt_plugin_bench.core.operators import get_operator, tuned_kernel
 from typed import DEFAULT, typed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def test_the_planted_best_kernel_of_each_band_ranks_first_and_the_table_merges_r
     table = choice_table(band_list, winners)
     assert table == [[band_list[1].hi_bytes // KIB, kernels[2]], [band_list[2].hi_bytes // KIB, kernels[1]],
                      [-1, kernels[3]]]
-    kernel, fields = tuned_kernel(table)
+    kernel, fields = tuned_kernel(table, "naive")
     assert kernel == kernels[3] and fields == tuple((kib, k) for kib, k in table)
 
 
@@ -103,9 +103,10 @@ def test_auto_builds_with_the_choice_table_and_an_explicit_kernel_wins() -> None
     spec = make_spec(config, "swish_plugin", "fp16", "sweep", {"fp16": table})
     assert spec.kernel == "vectorized_oneshot_x2_b128" and spec.kernel_table == tuple(map(tuple, table))
     assert spec.kernel_label == "tuned"
-    # a dtype the rule could not tune runs the default kernel, without a table
+    # a dtype the rule could not tune runs the operator's own default kernel, without a table
     untuned = make_spec(config, "swish_plugin", "bf16", "sweep", {})
-    assert (untuned.kernel, untuned.kernel_table) == (DEFAULT_PLUGIN_KERNEL, ())
+    assert (untuned.kernel, untuned.kernel_table) == (get_operator("swish_plugin").variants.default, ())
+    assert tuned_kernel([], "registers") == ("registers", ())
     # the naive plugin and TensorRT's own layers never depend on the tune rule
     assert dag.tune_input("swish_plugin", config, "fp16") == ["results/default/tune/swish_plugin/choice.json"]
     # the V3 interface runs the same kernels: it shares swish_plugin's tune and choice table

@@ -33,7 +33,7 @@ import numpy as np
 from ..backends.base import TimingArena
 from ..core import oracle as ref
 from ..core.config import PROJECT_ROOT, ConfigError
-from ..core.operators import from_ref, kernel_ids
+from ..core.operators import default_kernel, from_ref, kernel_ids
 from ..core.oracle import CheckResult
 from ..core.records import InNetworkLayerRow, InNetworkRow, shape_str
 from ..core.settings import InNetworkSettings, Settings, plugin_kernel
@@ -435,7 +435,7 @@ def plugin_kernel_of(op_spec: OperatorSpec, settings: Settings, dtype: str) -> s
     names a kernel this operator's variants do not have (plugin_kernel names one operator's kernels)."""
     if op_spec.kernel != "optimised":
         return op_spec.kernel or ""
-    default = op_spec.variants.default if op_spec.variants is not None else ""
+    default = default_kernel(op_spec)
     chosen = plugin_kernel(op_spec.name, settings, dtype) if settings.handed("plugin_kernel") else "auto"
     if chosen == "auto":
         return default

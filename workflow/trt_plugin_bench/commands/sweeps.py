@@ -36,7 +36,7 @@ from ..core import oracle as ref
 from ..core.config import TPB_SCRIPT, ConfigError, Profile
 from ..core.operators import (
     AUTO_KERNEL,
-    DEFAULT_PLUGIN_KERNEL,
+    default_kernel,
     field_values,
     for_engine,
     from_ref,
@@ -124,8 +124,7 @@ def make_spec(settings: Settings, op: str, dtype: str, profile_name: str,
     spec = from_ref(op)  # a name, or an external operator's spec file (dag.op_arg)
     kernel, table = plugin_kernel(spec.name, settings, dtype), ()
     if kernel == AUTO_KERNEL:  # the tune rule's choice for this dtype (from choice.json); none: the spec's default
-        default = spec.variants.default if spec.variants is not None else DEFAULT_PLUGIN_KERNEL
-        kernel, table = tuned_kernel((kernel_tables or {}).get(dtype, []), default)
+        kernel, table = tuned_kernel((kernel_tables or {}).get(dtype, []), default_kernel(spec))
     return EngineSpec(
         operator=spec.name,
         spec_file="" if spec.builtin else operator_ref(spec.name),

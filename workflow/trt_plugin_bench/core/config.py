@@ -25,6 +25,7 @@ from .operators import (
     AUTO_KERNEL,
     DTYPES,
     get_operator,
+    kernel_ids,
     operator_kernels_per_dtype,
     plugin_kernel_per_dtype,
     resolve_operators,
@@ -170,7 +171,8 @@ def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
     """Kernel names are data of a plugin's spec (variants.ids): config plugin_kernel must name a live
     variant of every swept operator that follows it (kernel optimised); tune.kernels and
     tune.finalists_include name variants of the tuned operators (one list: of one of them at least;
-    a map: each operator's own); kernel_bench.operator must declare variants."""
+    a map: each operator's own); kernel_bench.operator must declare variants, and kernel_bench.kernels
+    name its own."""
     errors: list[str] = []
 
     def live(spec: Any) -> tuple[dict[str, int], dict[int, str]]:
@@ -233,16 +235,34 @@ def _variant_errors(config: dict[str, Any], ops: list) -> list[str]:
                     errors.append(f"config key 'tune.{key}[{i}]': {kernel!r} is not a kernel variant of any tuned "
                                   f"operator ({', '.join(tuned)}); allowed values: " + ", ".join(sorted(known)))
     bench = config["kernel_bench"]["operator"]
-    spec = next((s for s in ops if s.name == bench), None)
+    spec = _kernel_bench_spec(bench, ops)
+    if spec is None:
+        return errors + [f"config key 'kernel_bench.operator': {bench!r} is not an operator; allowed values: the "
+                         "plugin operators whose specs declare kernel variants with a direct library (variants.direct)"]
+    if spec.variants is None:
+        return errors + [f"config key 'kernel_bench.operator': {bench} declares no kernel variants ({spec.path}, "
+                         "key 'variants')"]
+    if config["kernel_bench"]["enabled"] and spec.variants.direct_library is None:
+        errors.append(f"config key 'kernel_bench.operator': {bench} declares no direct kernel library ({spec.path}, "
+                      "key 'variants.direct'), so the kernel_bench rule has nothing to call; allowed values: the "
+                      "plugin operators whose specs declare one, or kernel_bench.enabled: false")
+    for i, kernel in enumerate(config["kernel_bench"].get("kernels", ())):  # left out: all of them (validate_config)
+        why = problem(kernel, spec)
+        if why:
+            errors.append(f"config key 'kernel_bench.kernels[{i}]': {why}")
+    return errors
+
+
+def _kernel_bench_spec(name: str, ops: list) -> Any:
+    """The spec of config kernel_bench.operator ``name``: one of config operators (``ops``), else a
+    built-in operator; None where there is none."""
+    spec = next((s for s in ops if s.name == name), None)
     if spec is None:
         try:
-            spec = get_operator(bench)
+            spec = get_operator(name)
         except KeyError:
-            return errors + [f"config key 'kernel_bench.operator': {bench!r} is not an operator; allowed values: the "
-                             "plugin operators whose specs declare kernel variants with a direct library (variants.direct)"]
-    if spec.variants is None:
-        errors.append(f"config key 'kernel_bench.operator': {bench} declares no kernel variants ({spec.path}, key 'variants')")
-    return errors
+            return None
+    return spec
 
 
 def _tuned_specs(config: dict[str, Any], ops: list) -> dict[str, Any]:
@@ -446,6 +466,10 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     semantic = _semantic_errors(config)
     if semantic:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(semantic))
+    bench = config["kernel_bench"]
+    if "kernels" not in bench:  # the schema's default: every live variant of kernel_bench.operator
+        spec = _kernel_bench_spec(bench["operator"], resolve_operators(config["operators"]))
+        bench["kernels"] = list(kernel_ids(spec))
     return config
 
 

@@ -98,15 +98,23 @@ def moved_bytes(engine_spec: object, shape: tuple[int, ...]) -> int:
     return spec.cost_of(spec.all_shapes(tuple(shape)), engine_spec.dtype, values)["bytes"]  # type: ignore[attr-defined]
 
 
-DEFAULT_PLUGIN_KERNEL = "vectorized_oneshot"
 # plugin_kernel: auto (the default) runs the tune rule's choice table (tune.py)
 AUTO_KERNEL = "auto"
+# a dtype config plugin_kernel's map leaves out: every operator runs its own default (default_kernel);
+# no kernel name is empty (specs' names match ^[a-z][a-z0-9_]*$), so it never stands for a variant
+OWN_DEFAULT = ""
 
 
-def tuned_kernel(table: list, default: str = DEFAULT_PLUGIN_KERNEL) -> tuple[str, tuple[tuple[int, str], ...]]:
+def default_kernel(spec: OperatorSpec) -> str:
+    """The kernel variant ``spec``'s plugin runs where nothing chose one: its spec's variants.default;
+    "" for an operator without variants (it has no kernel to choose)."""
+    return spec.variants.default if spec.variants is not None else ""
+
+
+def tuned_kernel(table: list, default: str) -> tuple[str, tuple[tuple[int, str], ...]]:
     """(kernel field, kernel_table field) for a tune choice table [[upper KiB, kernel], ..., [-1, kernel]]:
     one band is just that kernel; no table (a dtype the rule could not tune) is ``default`` (the
-    operator's variants.default)."""
+    operator's own: default_kernel)."""
     bands = tuple((int(kib), str(kernel)) for kib, kernel in table)
     if not bands:
         return default, ()
@@ -179,9 +187,10 @@ def tune_includes(spec: OperatorSpec, chosen: object) -> list[str]:
 
 def plugin_kernel_per_dtype(chosen: str | dict[str, str], dtypes: tuple[str, ...]) -> dict[str, str]:
     """config plugin_kernel (one name, or a {dtype: name} map) for each of ``dtypes``: a dtype the
-    map leaves out runs DEFAULT_PLUGIN_KERNEL, as the schema says (settings.py resolves it once)."""
+    map leaves out is OWN_DEFAULT, each operator's own default kernel, as the schema says (settings.py
+    resolves it per dtype once, settings.plugin_kernel per operator)."""
     if isinstance(chosen, dict):
-        return {dt: chosen[dt] if dt in chosen else DEFAULT_PLUGIN_KERNEL for dt in dtypes}
+        return {dt: chosen.get(dt, OWN_DEFAULT) for dt in dtypes}
     return {dt: chosen for dt in dtypes}
 
 

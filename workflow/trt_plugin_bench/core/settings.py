@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 from .config import ConfigError, Profile, schema_defaults, to_profile
 from .operators import (
     DTYPES,
+    OWN_DEFAULT,
+    default_kernel,
     get_operator,
     operator_kernels_per_dtype,
     plugin_kernel_per_dtype,
@@ -395,7 +397,8 @@ class Settings(_Typed):
     backend: str
     operators: tuple[str, ...]
     dtypes: tuple[str, ...]
-    plugin_kernel: dict[str, str]  # per dtype: auto or a kernel name (operators.plugin_kernel_per_dtype)
+    # per dtype: auto, a kernel name or OWN_DEFAULT (each operator's own default: operators.plugin_kernel_per_dtype)
+    plugin_kernel: dict[str, str]
     # per operator named in config operator_kernels, per dtype: its kernel (operators.operator_kernels_per_dtype)
     operator_kernels: dict[str, dict[str, str]]
     beta: float
@@ -514,12 +517,15 @@ def operator_names(settings: Settings) -> list[str]:
 def plugin_kernel(op: str, settings: Settings, dtype: str) -> str:
     """The kernel variant an operator's plugin runs: 'optimised' resolves to config operator_kernels
     where it names the operator, else to config plugin_kernel (Settings.plugin_kernel: one name or
-    auto per dtype, the kernel measured best can differ by dtype)."""
-    kernel = get_operator(op).kernel or ""
+    auto per dtype, the kernel measured best can differ by dtype); a dtype neither chooses for
+    (OWN_DEFAULT) runs the operator's own default (its spec's variants.default)."""
+    spec = get_operator(op)
+    kernel = spec.kernel or ""
     if kernel != "optimised":
         return kernel
     own = settings.operator_kernels.get(op)
-    return own[dtype] if own else settings.plugin_kernel[dtype]
+    chosen = own[dtype] if own else settings.plugin_kernel[dtype]
+    return default_kernel(spec) if chosen == OWN_DEFAULT else chosen
 
 
 def tune_subject(op: str, settings: Settings) -> str | None:
