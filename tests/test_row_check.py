@@ -128,6 +128,12 @@ def test_a_spec_whose_rows_depend_on_each_other_cannot_declare_independent_rows(
 def test_the_row_operators_declare_independent_rows_and_pass_the_probe() -> None:
     declared = {name: s for name, s in specs.builtin_specs().items() if s.independent_rows}
     assert declared and all(len(s.inputs) + len(s.weights) + len(s.outputs) > 2 for s in declared.values())
+    for name, spec in declared.items():  # the GPU config's 512 MiB shapes (tests/configs/norm-gpu.yaml) split into rows
+        for shape in ((131072, 1024), (32768, 4096), (16384, 8192)):
+            lay = spec.row_layout(shape)
+            assert isinstance(lay, RowLayout) and lay.rows == shape[0], (name, lay)
+            chosen = choose_rows(lay.rows, lay.per_row, 2 << 20, seed=1)
+            assert chosen is not None and chosen.size * lay.per_row == 2 << 20, (name, shape)
     for name in ("row_norm", "add_and_sum", "bias_add"):
         spec = specs.load_spec(MULTI / f"{name}.yaml")
         assert spec.independent_rows and isinstance(spec.row_layout((6, 8)), RowLayout), name

@@ -488,7 +488,9 @@ class TrtTimer(Timer):
         _setup and cached: sliced here, never drawn again unless the cache let them go)."""
         spec = self.engine.spec
         outs = self.b.read_output_rows(layout, chosen)
-        with self.engine.backend.host_work(int(chosen.size) * layout.per_row):
+        # the other inputs at full shape are drawn again only if the cache let them go: then that is the work
+        drawn = aux_drawn(self.b.op, self.shape, spec.dtype)
+        with self.engine.backend.host_work(int(chosen.size) * layout.per_row if drawn else self.n):
             x_rows = tiled_rows(self.block, chosen, layout)
             others = [(take_rows(a, chosen, layout) if aligned else a, dt)
                       for (a, dt), aligned in zip(aux_arrays(self.b.op, self.shape, spec.dtype), layout.aligned)]
