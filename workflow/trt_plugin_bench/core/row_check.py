@@ -1,7 +1,8 @@
 """Checking some whole rows of a large output against float64, for an operator whose spec declares
 ``independent_rows`` (every output row, its index along input 0's leading axes, all but the last,
 depends only on the same row of each input that has those axes and on the inputs and weights that
-have none, whole: a normalization over the last axis, an elementwise operator with weights).
+have none, whole: a reduction over the last axis that scales its own row, an elementwise operator with
+weights).
 
 The timers check an output of several inputs, weights or outputs against the float64 reference of
 the inputs as filled; above ``timing.verify_max_elements`` elements such an operator's check takes
