@@ -15,6 +15,7 @@ import numpy as np
 from ..core.config import Profile
 from ..core.oracle import CheckResult, check_output, check_tiled
 from ..core.records import CalibrationRow, DeviceInfo
+from ..core.row_check import RowLayout, describe_rows
 
 
 class BackendUnavailable(RuntimeError):
@@ -247,6 +248,23 @@ class Engine(ABC):
         num = numerics_for(spec)
         return combine_checks([check_output(y, x, num, spec.dtype, spec.beta, s, tensorrt_layers=self.tensorrt_layers,
                                             output=j) for j, (y, s) in enumerate(zip(outs, shapes))])
+
+    def check_rows(self, outs: list[np.ndarray], x_rows: np.ndarray, others: list[tuple[np.ndarray, str]],
+                   layout: RowLayout, chosen: np.ndarray) -> CheckResult:
+        """Rows ``chosen`` of every output (output j as (rows, layout.out_rows[j])) against the float64
+        reference of those rows alone: input 0's rows ``x_rows``, inputs 1.. and the weights ``others``
+        ((array, dtype), each the same rows or whole: layout.aligned), for an operator whose spec
+        declares independent_rows (row_check). One result (combine_checks), its message saying
+        which rows; ``checked`` counts the elements compared."""
+        from ..core.operators import for_engine
+        from ..core.specs import numerics_with
+
+        spec = self.spec
+        num = numerics_with(for_engine(spec), others)
+        result = combine_checks([check_output(y.reshape(-1), x_rows, num, spec.dtype, spec.beta,
+                                              tensorrt_layers=self.tensorrt_layers, output=j)
+                                 for j, y in enumerate(outs)])
+        return dataclasses.replace(result, message=f"{describe_rows(chosen, layout)}: {result.message}")
 
     def check_tiled(self, out: np.ndarray, block: np.ndarray) -> CheckResult:
         """``check`` of an output whose input repeats ``block`` (oracle.check_tiled): one block

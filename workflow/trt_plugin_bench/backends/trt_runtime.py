@@ -19,6 +19,7 @@ import pycuda.driver as cuda
 from ..core import oracle as ref
 from ..core.operators import field_values, for_engine, generator_for
 from ..core.oracle import CheckResult
+from ..core.row_check import RowLayout, choose_rows, row_runs, take_rows, tiled_rows
 from ..core.specs import aux_arrays, aux_drawn
 from ..device.cuda_utils import (
     NON_BLOCKING,
@@ -58,12 +59,22 @@ class TrtEngine(Protocol):
 
     def check_all(self, outs: list[np.ndarray], x: np.ndarray, shape: tuple[int, ...] | None = None) -> CheckResult: ...
 
+    def check_rows(self, outs: list[np.ndarray], x_rows: np.ndarray, others: list[tuple[np.ndarray, str]],
+                   layout: RowLayout, chosen: np.ndarray) -> CheckResult: ...
+
 # The TensorRT backend's timing modes (base.MODE_START says what each measures)
 MODES = ("warm", "cold", "stream", "graph")
 # Host random data is drawn for at most this many elements and tiled on the device beyond it.
 # 1 Mi elements (4 MiB of fp32): the block is checked against float64, the repeats of it by bit
 # identity (oracle.check_tiled); the values only need to be random, not many
 RANDOM_BLOCK_ELEMENTS = 1 << 20
+# Above timing.verify_max_elements, an operator of several inputs, weights or outputs whose spec declares
+# independent_rows is checked on whole rows of every output, about this many elements (the simple
+# path's head and tail blocks), at most verify_max_elements: at 512 MiB every element was 8-18 s of host
+# work a shape (docs/runs/h100-2026-12-06-wave3)
+ROW_CHECK_ELEMENTS = 2 * RANDOM_BLOCK_ELEMENTS
+# the operators' reasons for a full check already said in this process (one log line each)
+_FULL_CHECK_SAID: set[str] = set()
 
 
 def _nbytes(shape: tuple[int, ...], dtype: str) -> int:
@@ -215,6 +226,26 @@ class _Bindings:
         for (_, _, dtype), buf in zip(self.layout.outputs, self.d_outs):
             set_pattern(buf, ref.poison((1,), dtype), self.stream)
 
+    def read_output_rows(self, layout: RowLayout, rows: np.ndarray) -> list[np.ndarray]:
+        """Rows ``rows`` (sorted) of every output (after the stream's work), output j as an array
+        (len(rows), layout.out_rows[j]): one synchronous copy per contiguous run of rows, through the
+        legacy stream, so this waits for our stream first."""
+        self.stream.synchronize()
+        runs = row_runs(rows)
+        outs = []
+        for (_, s, dtype), buf, per in zip(self.layout.outputs, self.d_outs, layout.out_rows):
+            dt = ref.numpy_dtype(dtype)
+            if math.prod(s) != layout.rows * per:
+                raise RuntimeError(f"output of shape {list(s)} is not {layout.rows} rows of {per} elements")
+            out = np.empty((len(rows), per), dtype=dt)
+            at = 0
+            for first, count in runs:
+                if per:
+                    cuda.memcpy_dtoh(out[at:at + count], buf.ptr + first * per * dt.itemsize)
+                at += count
+            outs.append(out)
+        return outs
+
     def read_outputs(self) -> list[np.ndarray]:
         """Every output (after the stream's work), host arrays of their shapes: synchronous copies
         through the legacy stream, so this waits for our stream first."""
@@ -335,7 +366,7 @@ class TrtTimer(Timer):
             raise ValueError(f"unknown timing mode {mode!r}; allowed values: {', '.join(MODES)}")
         self.engine, self.mode, self.shape = engine, mode, tuple(shape)
         self.gpu = engine.backend.gpu
-        self.verify_max_elements = verify_max_elements
+        self.verify_max_elements, self.seed = verify_max_elements, seed
         self.flush: L2Flush | None = None
         self._owns_flush = arena is None
         self.graph: CudaGraph | None = None
@@ -401,8 +432,12 @@ class TrtTimer(Timer):
         # the outputs are copied out first (GPU work); the check against float64 is host work, which
         # over a large output steps out of the GPU slot (TensorRTBackend.host_work)
         if not self.layout.simple:
-            # several inputs or outputs (a broadcast, a reduction, weights): every output in full
-            # against float64 of the inputs as filled (input 0 the block repeated, the others the spec's)
+            plan = self._row_plan()
+            if plan is not None:
+                return self._verify_rows(*plan)
+            # several inputs or outputs (a broadcast, a reduction, weights), up to verify_max_elements or
+            # without independent rows: every output in full against float64 of the inputs as filled
+            # (input 0 the block repeated, the others the spec's)
             outs = self.b.read_outputs()
             with self.engine.backend.host_work(self.n):
                 x = np.resize(self.block, self.n).reshape(self.shape)
@@ -426,6 +461,40 @@ class TrtTimer(Timer):
             return dataclasses.replace(first, checked=2 * b)  # the tail is the head's output, bit for bit
         x_tail = self.block[(np.arange(tail_start, self.n) % b)]
         return self.engine.check(np.concatenate([head, tail]), np.concatenate([self.block, x_tail]))
+
+    def _row_plan(self) -> tuple[RowLayout, np.ndarray] | None:
+        """Above verify_max_elements, the rows of every output the check takes (row_check.choose_rows:
+        the first, the last, a few seeded random ones, ROW_CHECK_ELEMENTS at most) where the spec
+        declares independent rows and the tensors split into rows; None: the full check (logged once
+        per operator and reason when the size is over the limit)."""
+        if self.n <= self.verify_max_elements:
+            return None
+        op = self.b.op
+        layout = op.row_layout(self.shape, field_values(op, self.engine.spec.beta))
+        if isinstance(layout, str):
+            if layout not in _FULL_CHECK_SAID:
+                _FULL_CHECK_SAID.add(layout)
+                print(f"trt_plugin_bench: {layout}: every element of every output is checked against float64 "
+                      f"above timing.verify_max_elements ({self.n} > {self.verify_max_elements} at "
+                      f"{list(self.shape)})", file=sys.stderr)
+            return None
+        chosen = choose_rows(layout.rows, layout.per_row, min(self.verify_max_elements, ROW_CHECK_ELEMENTS), self.seed)
+        return None if chosen is None else (layout, chosen)
+
+    def _verify_rows(self, layout: RowLayout, chosen: np.ndarray) -> CheckResult:
+        """Rows ``chosen`` of every output against the float64 reference of just those rows: input 0's
+        rows of the block repeated (tiled_rows), the row-aligned inputs' same rows and the broadcast
+        inputs and weights whole, all the values the device was filled with (aux_arrays, drawn in
+        _setup and cached: sliced here, never drawn again unless the cache let them go)."""
+        spec = self.engine.spec
+        outs = self.b.read_output_rows(layout, chosen)
+        # the other inputs at full shape are drawn again only if the cache let them go: then that is the work
+        drawn = aux_drawn(self.b.op, self.shape, spec.dtype)
+        with self.engine.backend.host_work(int(chosen.size) * layout.per_row if drawn else self.n):
+            x_rows = tiled_rows(self.block, chosen, layout)
+            others = [(take_rows(a, chosen, layout) if aligned else a, dt)
+                      for (a, dt), aligned in zip(aux_arrays(self.b.op, self.shape, spec.dtype), layout.aligned)]
+            return self.engine.check_rows(outs, x_rows, others, layout, chosen)
 
     def close(self) -> None:
         try:

@@ -36,6 +36,7 @@ import numpy as np
 import yaml
 
 from . import oracle
+from .row_check import RowLayout, row_layout, take_rows
 from .schema import PROJECT_ROOT, WORKFLOW_DIR, ConfigError, _format_schema_error, _key_path, _with_defaults
 
 SPEC_SCHEMA_PATH = WORKFLOW_DIR / "schemas" / "operator.schema.yaml"
@@ -45,6 +46,8 @@ TWIN_SUFFIX = "_native"
 EDGE_KINDS = oracle.DEFAULT_EDGES
 # the tiny input every reference, cost model and CPU implementation is called on at load
 PROBE_DIM = 4
+# the leading axes of independent_rows' probe (not PROBE_DIM: a row is then no column)
+ROWS_PROBE_DIM = 5
 
 
 class SpecError(ConfigError):
@@ -214,6 +217,9 @@ class OperatorSpec:
     native_twin: str | None = None
     cost: str = ""
     twin_of: str | None = None  # the plugin operator whose native twin this is
+    # every output row (index along input 0's leading axes) depends only on the same row of the inputs
+    # with those axes and on the inputs and weights without them, whole: a large output is checked by rows
+    independent_rows: bool = False
 
     @property
     def uses_plugin(self) -> bool:
@@ -308,6 +314,17 @@ class OperatorSpec:
             else:
                 out.append(known[o.like or self.inputs[0].name])
         return out
+
+    def row_layout(self, shape: Sequence[int], values: Mapping[str, Any] | None = None) -> RowLayout | str:
+        """How one inference's tensors split into rows of input 0's leading axes when input 0 has
+        ``shape`` (row_check.RowLayout: inputs 1.. and the weights sliced or whole, each output's row),
+        or why its outputs cannot be checked row by row (a sentence naming the operator)."""
+        if not self.independent_rows:
+            return f"{self.name}: its spec does not declare independent_rows"
+        names = [*(f"input {t.name!r}" for t in self.inputs[1:]), *(f"weight {w.name!r}" for w in self.weights)]
+        layout = row_layout(shape, [*self.input_shapes(shape)[1:], *self.weight_shapes(shape)],
+                            self.output_shapes(shape, values), names, [f"output {o!r}" for o in self.outputs])
+        return layout if isinstance(layout, RowLayout) else f"{self.name}: {layout}"
 
     def shape_problem(self, shape: Sequence[int], index: int = 0) -> str | None:
         """Why ``shape`` cannot be input ``index`` (rank, a fixed or bounded dim), or None."""
@@ -549,7 +566,7 @@ def parse_spec(raw: Any, path: Path | None = None, builtin: bool = False, check:
         nan_input_may_give_zero=bool(tol.get("nan_input_may_give_zero", False)),
         ftz=(bool(tol.get("ftz", {}).get("plugin", False)), bool(tol.get("ftz", {}).get("tensorrt_layers", True))),
         color=d.get("color"), native_operator=d.get("native_operator"), ncu_kernels=d["ncu_kernels"], native_twin=d.get("native_twin"),
-        cost=d["cost"])
+        cost=d["cost"], independent_rows=bool(d.get("independent_rows", False)))
     if check:
         check_functions(spec)
     return spec
@@ -622,6 +639,8 @@ def check_functions(spec: OperatorSpec) -> None:
             raise _fail(spec.path, key, f"{getattr(spec, which)} returned {got} for inputs of shapes "
                                         f"{[list(s) for s in all_shapes]}; allowed: {len(wanted)} float array(s) of "
                                         f"shape(s) {[list(w) for w in wanted]} (the outputs' shape rules)")
+    if spec.independent_rows:
+        check_independent_rows(spec, fns["reference"])
     try:
         fn = fns["cost"]
         result = fn(all_shapes, "fp32", **spec.kwargs(fn))
@@ -630,6 +649,62 @@ def check_functions(spec: OperatorSpec) -> None:
     except Exception as exc:  # noqa: BLE001
         raise _fail(spec.path, "cost", f"{spec.cost} raised {type(exc).__name__}: {exc} for shapes {[list(shape)]}") from exc
     _cost_result(result, spec.path)
+
+
+def rows_probe_shape(spec: OperatorSpec) -> tuple[int, ...]:
+    """probe_shape with several rows: its free leading axes (all but the last) ROWS_PROBE_DIM."""
+    shape = list(probe_shape(spec))
+    dims = spec.inputs[0].dims
+    for axis in range(len(shape) - 1):
+        allowed = dims[axis] if axis < len(dims) else None
+        if allowed is None:
+            shape[axis] = ROWS_PROBE_DIM
+        elif isinstance(allowed, tuple):
+            shape[axis] = max(allowed[0], min(ROWS_PROBE_DIM, allowed[1]))
+    return tuple(shape)
+
+
+def check_independent_rows(spec: OperatorSpec, reference: Callable) -> None:
+    """What ``independent_rows: true`` claims, on a probe: the tensors split into rows (RowLayout),
+    and the float64 reference of a few rows alone (the first, a middle one, the last; the row-aligned
+    inputs sliced alike, the others whole) equals those rows of its reference of every row. A
+    reduction across rows, a scan or a global statistic fails here, at load."""
+    key = "independent_rows"
+    shape = rows_probe_shape(spec)
+    layout = spec.row_layout(shape)
+    if not isinstance(layout, RowLayout):
+        raise _fail(spec.path, key, f"true, but at the probe shape {list(shape)} {layout}; allowed: false (every "
+                                    "output checked in full), or tensors that split into rows of input 0's leading axes")
+    rows = np.unique(np.array([0, layout.rows // 2, layout.rows - 1], dtype=np.int64))
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s) for s in spec.all_shapes(shape)]
+    sliced = [take_rows(arrays[0], rows, layout),
+              *(take_rows(a, rows, layout) if aligned else a for a, aligned in zip(arrays[1:], layout.aligned))]
+    kwargs = spec.kwargs(reference)
+    try:
+        with np.errstate(all="ignore"):
+            full = reference(*arrays, **kwargs)
+            part = reference(*sliced, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the spec's function failed on the rows: say so
+        raise _fail(spec.path, key, f"true, but {spec.reference} raised {type(exc).__name__}: {exc} on rows "
+                                    f"{rows.tolist()} of the probe shape {list(shape)} (shapes "
+                                    f"{[list(np.shape(a)) for a in sliced]})") from exc
+    full = list(full) if isinstance(full, (tuple, list)) else [full]
+    part = list(part) if isinstance(part, (tuple, list)) else [part]
+    for j, (f, p) in enumerate(zip(full, part)):
+        want = np.asarray(f, dtype=np.float64).reshape(layout.rows, -1)[rows]
+        got = np.asarray(p, dtype=np.float64)
+        same = got.size == want.size
+        if same:
+            got = got.reshape(want.shape)
+            with np.errstate(all="ignore"):
+                scale = float(np.nanmax(np.abs(np.where(np.isfinite(want), want, 0.0)), initial=0.0))
+                same = bool(np.allclose(got, want, rtol=1e-9, atol=1e-12 * max(scale, 1.0), equal_nan=True))
+        if not same:
+            raise _fail(spec.path, key, f"true, but {spec.reference}'s output {j} of rows {rows.tolist()} alone "
+                                        f"differs from those rows of its output for all {layout.rows} rows (probe shape "
+                                        f"{list(shape)}, random inputs): its rows depend on other rows; allowed: false "
+                                        "(every output checked in full)")
 
 
 # -- loading and the registry -----------------------------------------------------------------------
@@ -752,6 +827,13 @@ def from_ref(ref: str, builtins: Mapping[str, OperatorSpec]) -> OperatorSpec:
 _NUMERICS: dict[int, tuple[OperatorSpec, oracle.Numerics]] = {}
 
 
+def numerics_with(spec: OperatorSpec, arrays: Sequence[tuple[np.ndarray, str]]) -> oracle.Numerics:
+    """numerics_of(``spec``) whose reference and CPU implementation take inputs 1.. and the weights
+    from ``arrays`` ((device array, its dtype), aux_arrays' order) instead of the spec's values at input
+    0's shape: the check of some rows of an output (row_check) against the values its rows had."""
+    return _build_numerics(spec, tuple(arrays))
+
+
 def numerics_of(spec: OperatorSpec) -> oracle.Numerics:
     """The checks' view of ``spec`` (oracle.Numerics): its reference, tolerances, words and CPU
     implementation, built once per spec object (a spec is loaded once per process). The one place
@@ -841,7 +923,8 @@ def aux_drawn(spec: OperatorSpec, shape: Sequence[int], dtype: str) -> bool:
     return entry is not None and entry[0] is spec
 
 
-def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
+def _build_numerics(spec: OperatorSpec, pinned: tuple[tuple[np.ndarray, str], ...] | None = None) -> oracle.Numerics:
+    """``pinned``: inputs 1.. and the weights as given (numerics_with), else the spec's at x's shape."""
     reference = spec.fn("reference")
     beta_fields = [f.name for f in spec.fields if f.value_from == "beta"]
     single = len(spec.inputs) == 1 and not spec.weights
@@ -853,7 +936,8 @@ def _build_numerics(spec: OperatorSpec) -> oracle.Numerics:
         """Inputs 1.. and the weights, in ``as_type`` (float64 for the reference, float32 for the CPU)."""
         if single:
             return []
-        return [oracle.to_float64(a, dt).astype(as_type) for a, dt in aux_arrays(spec, x.shape, dtype)]
+        arrays = pinned if pinned is not None else aux_arrays(spec, x.shape, dtype)
+        return [oracle.to_float64(a, dt).astype(as_type) for a, dt in arrays]
 
     def listed(result: Any) -> list[np.ndarray]:
         return list(result) if isinstance(result, (tuple, list)) else [result]
