@@ -8,8 +8,9 @@
   saying why, where it is unset (CI has no TensorRT headers) or cmake/nvcc are missing. It is run
   twice: the library first loaded by a plain dlopen, and first loaded by (a stub of) TensorRT's
   loadLibrary; either way every creator must end up registered exactly once through every later way
-  of loading it. A library built with the planted fault TPB_FAULT_REGISTER_TWICE must fail those
-  registration checks and no other.
+  of loading it. The bad-plugin fixture's registration fault (libswish_plugin_bad_register_twice.so:
+  tests/fixtures/bad-plugins/registerTwiceSwishLibrary.cpp, built with -DTPB_BAD_PLUGINS=ON) must fail
+  those registration checks and no other.
 """
 
 from __future__ import annotations
@@ -135,7 +136,9 @@ def _check_params() -> list:
                "and swish_creator_check cannot be built"))]
 
 
-def _build_check(build: Path, include_dir: str, *options: str) -> None:
+def _build_check(build: Path, include_dir: str, *options: str, targets: tuple[str, ...] = ()) -> None:
+    """Configures plugin/ in `build` against `include_dir` and builds swish_creator_check (and with it
+    libswish_plugin.so) and `targets`."""
     missing = [tool for tool in ("cmake", "nvcc") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not on PATH: the plugin library (CUDA) cannot be built")
@@ -143,7 +146,8 @@ def _build_check(build: Path, include_dir: str, *options: str) -> None:
     configure = _run(["cmake", "-S", str(PLUGIN_DIR), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                       f"-DTENSORRT_INCLUDE_DIR={include_dir}", *options])
     assert configure.returncode == 0, configure.stdout + configure.stderr
-    compiled = _run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", "swish_creator_check"])
+    compiled = _run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", "swish_creator_check",
+                     *targets])
     assert compiled.returncode == 0, compiled.stdout[-4000:] + compiled.stderr[-4000:]
 
 
@@ -151,6 +155,8 @@ def _build_check(build: Path, include_dir: str, *options: str) -> None:
 # must fail, and all it may fail.
 REGISTRATION_CHECK = re.compile(r"(dlopen|loadLibrary|initSwishPlugins\()")
 LOAD_ORDERS = ("", "--load-library-first")
+# The bad-plugin fixture's registration fault (tests/fixtures/bad-plugins/badPlugins.cmake, -DTPB_BAD_PLUGINS=ON).
+FAULTY_TARGET = "swish_plugin_bad_register_twice"
 
 
 @pytest.mark.parametrize("include_dir", _check_params())
@@ -170,16 +176,19 @@ def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: st
 
 @pytest.mark.parametrize("include_dir", _check_params())
 def test_creator_check_catches_a_double_registration(tmp_path: Path, include_dir: str) -> None:
-    """Planted fault: the library built with TPB_FAULT_REGISTER_TWICE forgets what the registry holds,
-    so initSwishPlugins and loadLibrary register the load-time creators again (what a plain
-    REGISTER_TENSORRT_PLUGIN on top of the entry points would do). The check must fail, on
-    registration checks only."""
-    good, faulty = tmp_path / "good", tmp_path / "faulty"
-    _build_check(good, include_dir)
-    _build_check(faulty, include_dir, "-DTPB_FAULT_REGISTER_TWICE=ON")
+    """Planted fault: the bad-plugin fixture's libswish_plugin_bad_register_twice.so (the shipped Swish
+    sources with tests/fixtures/bad-plugins/registerTwiceSwishLibrary.cpp in place of the library .cpp)
+    never asks the registry what it holds, so initSwishPlugins and loadLibrary register the load-time
+    creators again (what a plain REGISTER_TENSORRT_PLUGIN on top of the entry points would do). The check
+    must fail, on registration checks only; the shipped library beside it, from the same build, passes."""
+    build = tmp_path / "build"
+    _build_check(build, include_dir, "-DTPB_BAD_PLUGINS=ON", targets=(FAULTY_TARGET,))
+    faulty = build / f"lib{FAULTY_TARGET}.so"
+    shipped = _run([str(build / "swish_creator_check"), str(build / "libswish_plugin.so")])
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
     for order in LOAD_ORDERS:
-        # the good check program against the faulty library: the fault is in the library alone
-        check = _run([str(good / "swish_creator_check"), str(faulty / "libswish_plugin.so"), *filter(None, [order])])
+        # the shipped check program against the faulty library: the fault is in the library alone
+        check = _run([str(build / "swish_creator_check"), str(faulty), *filter(None, [order])])
         failed = [ln for ln in check.stdout.splitlines() if ln.startswith("FAIL ")]
         assert check.returncode != 0 and failed, f"the planted double registration went unnoticed:\n{check.stdout}"
         assert any("refused as duplicates" in ln for ln in failed), check.stdout

@@ -55,6 +55,8 @@
 #define TPB_LIBRARY_INIT_FUNCTION initTpbOpsPlugins
 #define TPB_LIBRARY_DEBUG_TAG "tpb-ops-plugin"
 
-// The entry points themselves and the registration at load (shared with libswish_plugin.so): walk the lists above.
+// The entry points themselves, the registry lookup and the registration at load (shared with libswish_plugin.so):
+// walk the lists above.
 #include "pluginLibraryEntryPoints.inc"
+#include "pluginLibraryRegistryLookup.inc"
 #include "pluginLibraryLoadRegistration.inc"

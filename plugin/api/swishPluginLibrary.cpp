@@ -51,11 +51,10 @@
 // the other through deregisterCreator (trt-kit's 8.6.1 Python bindings over its 8.6.0 library turn
 // registry.load_library into getErrorRecorder: None, no file opened). So deregisterCreator is called
 // only when libnvinfer's getInferLibVersion() has the same 8.6 layout as the headers (abiMatches).
-// TPB_FAULT_REGISTER_TWICE (a test-only build flag, CMake option of the same name) plants the naive
-// design: registeredNow always answers "no", so initSwishPlugins and loadLibrary register the
-// load-time creators a second time; swish_creator_check must catch it.
-// The entry points' body is api/pluginLibraryEntryPoints.inc and api/pluginLibraryLoadRegistration.inc (registerAtLoad),
-// shared with libtpb_ops_plugin.so.
+// The naive design (registeredNow always answering "no": initSwishPlugins and loadLibrary then register the
+// load-time creators a second time) is what swish_creator_check's registration checks must catch.
+// The entry points' body is api/pluginLibraryEntryPoints.inc, api/pluginLibraryRegistryLookup.inc
+// (registeredNow) and api/pluginLibraryLoadRegistration.inc (registerAtLoad), shared with libtpb_ops_plugin.so.
 #include "NvInferRuntime.h"
 
 #include "creatorRegistration.h"
@@ -74,11 +73,7 @@
 #define TPB_LIBRARY_INIT_FUNCTION initSwishPlugins
 #define TPB_LIBRARY_DEBUG_TAG "swish-plugin"
 
-#ifdef TPB_FAULT_REGISTER_TWICE
-// Test only (CMake option TPB_FAULT_REGISTER_TWICE): registeredNow always answers "no" (see above).
-#define TPB_LIBRARY_PLANTED_FORGET_REGISTRATIONS 1
-#endif
-
-// The entry points themselves and the registration at load (shared with libtpb_ops_plugin.so).
+// The entry points themselves, the registry lookup and the registration at load (shared with libtpb_ops_plugin.so).
 #include "pluginLibraryEntryPoints.inc"
+#include "pluginLibraryRegistryLookup.inc"
 #include "pluginLibraryLoadRegistration.inc"
