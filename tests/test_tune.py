@@ -277,7 +277,7 @@ def test_row_shapes_and_sample_shapes() -> None:
     assert sample_shape(64 * KIB, "fp32", (8192,)) == (2, 8192)
     assert sample_shape(KIB, "fp32", (8192,)) == (1, 8192)  # one row at least
     job = plan_job(norms, get_operator("residual_rms_norm_plugin"))
-    assert (job.native, job.direct, job.default) == ("residual_rms_norm_native", False, "registers")
+    assert (job.native, job.direct, job.default) == ("residual_rms_norm_native", False, "two_rows")
     swish = plan_job(typed(path=DEFAULT), get_operator("swish_plugin"))
     assert (swish.native, swish.direct, swish.rows) == ("swish_native", True, ((),))
 
@@ -290,7 +290,7 @@ def test_without_an_engine_or_a_direct_library_a_dtype_keeps_its_default_kernel(
     finalists = {b.index: list(job.kernels) for b in band_list}
     assert winners_of(job, [], band_list, finalists, engine_ok=False) == ({}, "none")
     norm = make_spec(typed(AUTO, path=NORM_GPU), "layer_norm_plugin", "fp16", "h1024", {})
-    assert (norm.kernel, norm.kernel_table) == ("registers", ())  # the spec's default, not Swish's
+    assert (norm.kernel, norm.kernel_table) == ("two_rows", ())  # the spec's default, not Swish's
 
 
 def test_the_engine_path_times_every_finalist_at_each_row_shape_against_the_twin(tmp_path: Path) -> None:

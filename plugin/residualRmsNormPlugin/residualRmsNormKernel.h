@@ -30,11 +30,11 @@ constexpr int32_t kResidualRmsNormKernelCount = 0
 #undef TPB_RESIDUAL_RMS_NORM_KERNEL
     ;
 
-//! The kernel field's default: registers, the kernel measured on the H100 (86-88 % of the copy ceiling,
-//! 2026-12-06); prefetch, two_rows and weights_first await the probe of issue 24
-//! (plugin/probes/run_row_norm_probe.sh), after which the winner becomes the default.
+//! The kernel field's default: two_rows, the row-norm probe's winner (plugin/probes/run_row_norm_probe.sh, H200,
+//! 2026-12-06: 94.6-97.8 % of the copy ceiling at 256 MiB for both operators, fp32 and fp16, hidden
+//! 1024/4096/8192, where registers, the default before, fell to 69.6 % for LayerNorm fp16; docs/kernel-notes.md).
 //! The ops' plugin specs' variants.default names the same kernel (tests/test_norm_ops.py holds them together).
-constexpr int32_t kResidualRmsNormDefaultKernelId = static_cast<int32_t>(ResidualRmsNormKernel::kREGISTERS);
+constexpr int32_t kResidualRmsNormDefaultKernelId = static_cast<int32_t>(ResidualRmsNormKernel::kTWO_ROWS);
 
 //! Stable lowercase name ("naive", "registers", ...); nullptr when not a valid id.
 char const* residualRmsNormKernelName(int32_t kernel) noexcept;
