@@ -369,6 +369,8 @@ int32_t enqueueGelu(nvinfer1::PluginTensorDesc const& inputDesc, void const* inp
 
 // -- GeluOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres GeluOp::kWhere = pluginWheresOf<GeluOp>();
+
 bool GeluOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
     nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
 {

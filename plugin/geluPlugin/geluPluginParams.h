@@ -4,6 +4,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginWhere.h"
 #include "geluKernel.h"
 #include "geluRecord.h"
 
@@ -88,12 +89,7 @@ struct GeluOp
     static constexpr char const* kName = kGeluPluginName;
     static constexpr char const* kVersion = kGeluPluginV3Version;
     static constexpr char const* kLegacyVersion = kGeluPluginLegacyVersion;
-    static constexpr char const* kWhere = "Gelu v2";
-    static constexpr char const* kCreateBuildWhere = "Gelu v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "Gelu v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "Gelu v1";
-    static constexpr char const* kLegacyCreateWhere = "Gelu v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "Gelu v1 deserializePlugin";
+    static const PluginWheres kWhere; //!< "<kName> v2", ...: pluginWheresOf (common/pluginWhere.h), in the .cpp
     static constexpr int32_t kNbInputs = 1;
     static constexpr int32_t kNbOutputs = 1;
     static constexpr int32_t kFieldCount = kGeluFieldCount;

@@ -483,6 +483,8 @@ int32_t enqueueLayerNorm(nvinfer1::PluginTensorDesc const* inputDesc, void const
 
 // -- LayerNormOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres LayerNormOp::kWhere = pluginWheresOf<LayerNormOp>();
+
 bool LayerNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
 {
     return checkLayerNormShapes(dims, nbInputs, where);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginWhere.h"
 #include "layerNormKernel.h"
 
 #include <cstddef>
@@ -104,14 +105,7 @@ struct LayerNormOp
     static constexpr char const* kName = kLayerNormPluginName;
     static constexpr char const* kVersion = kLayerNormPluginV3Version;
     static constexpr char const* kLegacyVersion = kLayerNormPluginLegacyVersion;
-    static constexpr char const* kWhere = "TpbLayerNorm v2";
-    static constexpr char const* kCreateBuildWhere = "TpbLayerNorm v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "TpbLayerNorm v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "TpbLayerNorm v1";
-    static constexpr char const* kLegacyCreateWhere = "TpbLayerNorm v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "TpbLayerNorm v1 deserializePlugin";
-    static constexpr char const* kConfigureWhere = "TpbLayerNorm v2 configurePlugin";
-    static constexpr char const* kLegacyConfigureWhere = "TpbLayerNorm v1 configurePlugin";
+    static const PluginWheres kWhere; //!< "<kName> v2", ...: pluginWheresOf (common/pluginWhere.h), in the .cpp
     static constexpr int32_t kNbInputs = kLayerNormNbInputs;
     static constexpr int32_t kNbOutputs = kLayerNormNbOutputs;
     static constexpr int32_t kFieldCount = kLayerNormFieldCount;

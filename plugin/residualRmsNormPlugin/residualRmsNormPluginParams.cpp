@@ -501,6 +501,8 @@ int32_t enqueueResidualRmsNorm(nvinfer1::PluginTensorDesc const* inputDesc, void
 
 // -- ResidualRmsNormOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres ResidualRmsNormOp::kWhere = pluginWheresOf<ResidualRmsNormOp>();
+
 bool ResidualRmsNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
 {
     return checkResidualRmsNormShapes(dims, nbInputs, where);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginWhere.h"
 #include "residualRmsNormKernel.h"
 
 #include <cstddef>
@@ -104,14 +105,7 @@ struct ResidualRmsNormOp
     static constexpr char const* kName = kResidualRmsNormPluginName;
     static constexpr char const* kVersion = kResidualRmsNormPluginV3Version;
     static constexpr char const* kLegacyVersion = kResidualRmsNormPluginLegacyVersion;
-    static constexpr char const* kWhere = "TpbResidualRmsNorm v2";
-    static constexpr char const* kCreateBuildWhere = "TpbResidualRmsNorm v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "TpbResidualRmsNorm v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "TpbResidualRmsNorm v1";
-    static constexpr char const* kLegacyCreateWhere = "TpbResidualRmsNorm v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "TpbResidualRmsNorm v1 deserializePlugin";
-    static constexpr char const* kConfigureWhere = "TpbResidualRmsNorm v2 configurePlugin";
-    static constexpr char const* kLegacyConfigureWhere = "TpbResidualRmsNorm v1 configurePlugin";
+    static const PluginWheres kWhere; //!< "<kName> v2", ...: pluginWheresOf (common/pluginWhere.h), in the .cpp
     static constexpr int32_t kNbInputs = kResidualRmsNormNbInputs;
     static constexpr int32_t kNbOutputs = kResidualRmsNormNbOutputs;
     static constexpr int32_t kFieldCount = kResidualRmsNormFieldCount;

@@ -434,6 +434,8 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
 
 // -- SwishOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres SwishOp::kWhere = pluginWheresOf<SwishOp>();
+
 bool SwishOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
     nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& params) noexcept
 {

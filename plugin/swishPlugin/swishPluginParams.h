@@ -4,6 +4,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginWhere.h"
 #include "swishPluginKernel.h"
 #include "swishRecord.h"
 
@@ -97,12 +98,7 @@ struct SwishOp
     static constexpr char const* kName = kSwishPluginName;
     static constexpr char const* kVersion = kSwishPluginV3Version;
     static constexpr char const* kLegacyVersion = kSwishPluginLegacyVersion;
-    static constexpr char const* kWhere = "Swish v2";
-    static constexpr char const* kCreateBuildWhere = "Swish v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "Swish v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "Swish v1";
-    static constexpr char const* kLegacyCreateWhere = "Swish v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "Swish v1 deserializePlugin";
+    static const PluginWheres kWhere; //!< "<kName> v2", ...: pluginWheresOf (common/pluginWhere.h), in the .cpp
     static constexpr int32_t kNbInputs = 1;
     static constexpr int32_t kNbOutputs = 1;
     static constexpr int32_t kFieldCount = kSwishFieldCount;
