@@ -2,7 +2,8 @@
 // this header declares nothing, so it can be included unconditionally): PluginV3Base<Op> is the plugin
 // (capabilities, clone, arity checks, tactics over the kernel table, the timing-cache id, the
 // serialized fields) and PluginV3CreatorBase<Op> its IPluginCreatorV3One. What differs per operator
-// comes from the traits type Op (one per operator, <op>PluginParams.h, shared with pluginV2Base.h):
+// comes from the traits type Op (one per operator, <op>PluginParams.h, shared with pluginV2Base.h; kWhere and
+// the functions are declared there by pluginOpTraits.h's TPB_PLUGIN_OP_MEMBERS, defined in <op>PluginParams.cpp):
 //
 //   using Params = ...;                       trivially copyable; members kernel, bandCount, table[2 * kMaxBands]
 //   static constexpr char const* kName, kVersion;             creator/plugin name and the V3 version
