@@ -111,26 +111,24 @@ constexpr PluginWheres pluginWheresOf() noexcept
     return pluginWheres(Op::kName, Op::kVersion, Op::kLegacyVersion);
 }
 
-namespace detail
+//! Whether \p text is \p expected, character for character (for compile-time checks of the prefixes).
+constexpr bool whereTextIs(char const* text, char const* expected) noexcept
 {
-constexpr bool sameWhere(char const* a, char const* b) noexcept
-{
-    for (; *a != '\0' && *a == *b; ++a, ++b)
+    for (; *text != '\0' && *text == *expected; ++text, ++expected)
     {
     }
-    return *a == *b;
+    return *text == *expected;
 }
-} // namespace detail
 
 // The texts, checked where they are made (the tests grep the logs for them).
-static_assert(detail::sameWhere(pluginWheres("Gelu", "2", "1").plugin, "Gelu v2")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").createBuild, "Gelu v2 createPlugin (build)")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").createRuntime, "Gelu v2 createPlugin (runtime)")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").configure, "Gelu v2 configurePlugin")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").legacy, "Gelu v1")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").legacyCreate, "Gelu v1 createPlugin")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").legacyDeserialize, "Gelu v1 deserializePlugin")
-        && detail::sameWhere(pluginWheres("Gelu", "2", "1").legacyConfigure, "Gelu v1 configurePlugin"),
+static_assert(whereTextIs(pluginWheres("Gelu", "2", "1").plugin, "Gelu v2")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").createBuild, "Gelu v2 createPlugin (build)")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").createRuntime, "Gelu v2 createPlugin (runtime)")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").configure, "Gelu v2 configurePlugin")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").legacy, "Gelu v1")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").legacyCreate, "Gelu v1 createPlugin")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").legacyDeserialize, "Gelu v1 deserializePlugin")
+        && whereTextIs(pluginWheres("Gelu", "2", "1").legacyConfigure, "Gelu v1 configurePlugin"),
     "pluginWheres writes \"<name> v<version>[ <call>]\"");
 static_assert(pluginWheresFit("TpbResidualRmsNorm", "2", "1") && !pluginWheresFit(
                   "AnOperatorNameFarTooLongForTheRoomOfItsLogPrefixes", "2", "1"),
