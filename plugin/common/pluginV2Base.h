@@ -5,9 +5,8 @@
 // type Op (<op>PluginParams.h), the members pluginV3Base.h lists and, for this version:
 //
 //   static constexpr char const* kLegacyVersion;               the V2 version ("1")
-//   static constexpr char const* kLegacyWhere;                 log prefix, e.g. "Swish v1"
-//   static constexpr char const* kLegacyCreateWhere, kLegacyDeserializeWhere, (with shape checks)
-//       kLegacyConfigureWhere;
+//   kWhere.legacy, legacyCreate, legacyDeserialize, (with shape checks) legacyConfigure: the log prefixes
+//       "Swish v1", "Swish v1 createPlugin", ... (pluginWhere.h)
 //   static size_t recordSize(Params const& params) noexcept;
 //   static bool writeRecord(Params const& params, void* buffer, size_t capacity) noexcept;
 //   static bool readRecord(void const* data, size_t length, Params& params, char const* where) noexcept;
@@ -72,7 +71,7 @@ public:
         // TensorRT provides exactly getSerializationSize() bytes.
         if (!Op::writeRecord(mParams, buffer, Op::recordSize(mParams)))
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "serialize: null buffer");
+            TPB_LOG_ERROR(Op::kWhere.legacy, "serialize: null buffer");
         }
     }
 
@@ -89,7 +88,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "setPluginNamespace: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.legacy, "setPluginNamespace: %s", e.what());
         }
     }
 
@@ -121,7 +120,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "clone: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.legacy, "clone: %s", e.what());
         }
         return nullptr;
     }
@@ -160,12 +159,12 @@ public:
         {
             if (Op::kNbInputs == 1 && Op::kNbOutputs == 1)
             {
-                TPB_LOG_ERROR(Op::kLegacyWhere, "configurePlugin: expected 1 input and 1 output, got %d and %d",
+                TPB_LOG_ERROR(Op::kWhere.legacy, "configurePlugin: expected 1 input and 1 output, got %d and %d",
                     static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
             }
             else
             {
-                TPB_LOG_ERROR(Op::kLegacyWhere, "configurePlugin: expected %d inputs and %d outputs, got %d and %d",
+                TPB_LOG_ERROR(Op::kWhere.legacy, "configurePlugin: expected %d inputs and %d outputs, got %d and %d",
                     static_cast<int>(Op::kNbInputs), static_cast<int>(Op::kNbOutputs), static_cast<int>(nbInputs),
                     static_cast<int>(nbOutputs));
             }
@@ -179,7 +178,7 @@ public:
                 dims[k] = in[k].desc.dims;
             }
             // logged here; enqueue refuses the launch itself (configurePlugin cannot fail in this interface)
-            static_cast<void>(Op::checkShapes(dims, nbInputs, Op::kLegacyConfigureWhere));
+            static_cast<void>(Op::checkShapes(dims, nbInputs, Op::kWhere.legacyConfigure));
         }
         // Otherwise nothing depends on shapes or types ahead of enqueue; only the arity is checked.
     }
@@ -195,10 +194,10 @@ public:
     {
         if (inputDesc == nullptr || inputs == nullptr || outputs == nullptr)
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "enqueue: null tensor descriptors or pointers");
+            TPB_LOG_ERROR(Op::kWhere.legacy, "enqueue: null tensor descriptors or pointers");
             return -1;
         }
-        return Op::enqueue(inputDesc, inputs, outputs, mParams, stream, Op::kLegacyWhere);
+        return Op::enqueue(inputDesc, inputs, outputs, mParams, stream, Op::kWhere.legacy);
     }
 
 protected:
@@ -218,12 +217,12 @@ private:
     {
         if (Op::kNbInputs == 1 && Op::kNbOutputs == 1)
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "%s: expected output 0 of 1 input, got index %d of %d inputs", call,
+            TPB_LOG_ERROR(Op::kWhere.legacy, "%s: expected output 0 of 1 input, got index %d of %d inputs", call,
                 static_cast<int>(index), static_cast<int>(nbInputs));
         }
         else
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "%s: expected an output below %d of %d inputs, got index %d of %d inputs",
+            TPB_LOG_ERROR(Op::kWhere.legacy, "%s: expected an output below %d of %d inputs, got index %d of %d inputs",
                 call, static_cast<int>(Op::kNbOutputs), static_cast<int>(Op::kNbInputs), static_cast<int>(index),
                 static_cast<int>(nbInputs));
         }
@@ -269,7 +268,7 @@ public:
         try
         {
             typename Op::Params params;
-            if (!Op::parseFields(fc, params, Op::kLegacyCreateWhere, /*build=*/true))
+            if (!Op::parseFields(fc, params, Op::kWhere.legacyCreate, /*build=*/true))
             {
                 return nullptr;
             }
@@ -279,7 +278,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "createPlugin: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.legacy, "createPlugin: %s", e.what());
         }
         return nullptr;
     }
@@ -290,7 +289,7 @@ public:
         try
         {
             typename Op::Params params;
-            if (!Op::readRecord(serialData, serialLength, params, Op::kLegacyDeserializeWhere))
+            if (!Op::readRecord(serialData, serialLength, params, Op::kWhere.legacyDeserialize))
             {
                 return nullptr;
             }
@@ -300,7 +299,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "deserializePlugin: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.legacy, "deserializePlugin: %s", e.what());
         }
         return nullptr;
     }
@@ -309,7 +308,7 @@ public:
     {
         if (!mNamespace.set(pluginNamespace))
         {
-            TPB_LOG_ERROR(Op::kLegacyWhere, "setPluginNamespace: could not store the namespace (out of memory)");
+            TPB_LOG_ERROR(Op::kWhere.legacy, "setPluginNamespace: could not store the namespace (out of memory)");
         }
     }
 

@@ -2,14 +2,15 @@
 // this header declares nothing, so it can be included unconditionally): PluginV3Base<Op> is the plugin
 // (capabilities, clone, arity checks, tactics over the kernel table, the timing-cache id, the
 // serialized fields) and PluginV3CreatorBase<Op> its IPluginCreatorV3One. What differs per operator
-// comes from the traits type Op (one per operator, <op>PluginParams.h, shared with pluginV2Base.h):
+// comes from the traits type Op (one per operator, <op>PluginParams.h, shared with pluginV2Base.h; kWhere and
+// the functions are declared there by pluginOpTraits.h's TPB_PLUGIN_OP_MEMBERS, defined in <op>PluginParams.cpp):
 //
 //   using Params = ...;                       trivially copyable; members kernel, bandCount, table[2 * kMaxBands]
 //   static constexpr char const* kName, kVersion;             creator/plugin name and the V3 version
-//   static constexpr char const* kWhere;                      log prefix, e.g. "Swish v2"
-//   static constexpr char const* kCreateBuildWhere, kCreateRuntimeWhere;   createPlugin's log prefixes
+//   static const PluginWheres kWhere;                         the log prefixes (pluginWhere.h), derived from
+//       kName and the versions: "Swish v2", "Swish v2 createPlugin (build)", ...; defined in <op>PluginParams.cpp
 //   static constexpr int32_t kNbInputs, kNbOutputs, kFieldCount, kMaxBands;
-//   static constexpr bool kChecksShapesAtConfigure;           if true: kConfigureWhere and
+//   static constexpr bool kChecksShapesAtConfigure;           if true (logged under kWhere.configure):
 //       static bool checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept;
 //   static bool supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
 //       nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const&) noexcept;
@@ -89,7 +90,7 @@ public:
         case nvinfer1::PluginCapabilityType::kBUILD: return static_cast<nvinfer1::IPluginV3OneBuild*>(this);
         case nvinfer1::PluginCapabilityType::kRUNTIME: return static_cast<nvinfer1::IPluginV3OneRuntime*>(this);
         }
-        TPB_LOG_ERROR(Op::kWhere, "getCapabilityInterface: unknown capability %d", static_cast<int>(type));
+        TPB_LOG_ERROR(Op::kWhere.plugin, "getCapabilityInterface: unknown capability %d", static_cast<int>(type));
         return nullptr;
     }
 
@@ -104,7 +105,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kWhere, "clone: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.plugin, "clone: %s", e.what());
         }
         return nullptr;
     }
@@ -141,7 +142,7 @@ public:
             {
                 dims[k] = in[k].desc.dims;
             }
-            return Op::checkShapes(dims, nbInputs, Op::kConfigureWhere) ? 0 : -1;
+            return Op::checkShapes(dims, nbInputs, Op::kWhere.configure) ? 0 : -1;
         }
         // Nothing depends on shapes or types ahead of enqueue; only the arity is checked.
         return 0;
@@ -207,7 +208,7 @@ public:
         int32_t const count = advertisedTactics(mParams, advertised);
         if (tactics == nullptr || nbTactics != count)
         {
-            TPB_LOG_ERROR(Op::kWhere, "getValidTactics: expected room for %d tactics, got %d%s",
+            TPB_LOG_ERROR(Op::kWhere.plugin, "getValidTactics: expected room for %d tactics, got %d%s",
                 static_cast<int>(count), static_cast<int>(nbTactics), tactics == nullptr ? " (null buffer)" : "");
             return -1;
         }
@@ -245,7 +246,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kWhere, "getTimingCacheID: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.plugin, "getTimingCacheID: %s", e.what());
         }
         return nullptr; // disables timing caching for this plugin, which is safe
     }
@@ -258,7 +259,7 @@ public:
         int32_t const count = advertisedTactics(mParams, advertised);
         if (tactic != 0 && std::find(advertised, advertised + count, tactic) == advertised + count)
         {
-            TPB_LOG_ERROR(Op::kWhere,
+            TPB_LOG_ERROR(Op::kWhere.plugin,
                 "setTactic: tactic %d was not advertised (%d tactics: 1 = the table, k + 2 = kernel k)",
                 static_cast<int>(tactic), static_cast<int>(count));
             return -1;
@@ -280,10 +281,10 @@ public:
     {
         if (inputDesc == nullptr || inputs == nullptr || outputs == nullptr)
         {
-            TPB_LOG_ERROR(Op::kWhere, "enqueue: null tensor descriptors or pointers");
+            TPB_LOG_ERROR(Op::kWhere.plugin, "enqueue: null tensor descriptors or pointers");
             return -1;
         }
-        return Op::enqueue(inputDesc, inputs, outputs, mLaunch, stream, Op::kWhere);
+        return Op::enqueue(inputDesc, inputs, outputs, mLaunch, stream, Op::kWhere.plugin);
     }
 
     nvinfer1::IPluginV3* attachToContext(nvinfer1::IPluginResourceContext* /*context*/) noexcept override
@@ -312,12 +313,12 @@ private:
     {
         if (Op::kNbInputs == 1 && Op::kNbOutputs == 1)
         {
-            TPB_LOG_ERROR(Op::kWhere, "%s: expected 1 input and 1 output, got %d and %d", call,
+            TPB_LOG_ERROR(Op::kWhere.plugin, "%s: expected 1 input and 1 output, got %d and %d", call,
                 static_cast<int>(nbInputs), static_cast<int>(nbOutputs));
         }
         else
         {
-            TPB_LOG_ERROR(Op::kWhere, "%s: expected %d inputs and %d outputs, got %d and %d", call,
+            TPB_LOG_ERROR(Op::kWhere.plugin, "%s: expected %d inputs and %d outputs, got %d and %d", call,
                 static_cast<int>(Op::kNbInputs), static_cast<int>(Op::kNbOutputs), static_cast<int>(nbInputs),
                 static_cast<int>(nbOutputs));
         }
@@ -396,7 +397,7 @@ public:
             // Runtime phase (deserialization): exactly the fields getFieldsToSerialize() wrote, so all
             // of them must be there. Unknown or repeated names are refused in both phases.
             bool const build = phase == nvinfer1::TensorRTPhase::kBUILD;
-            char const* const where = build ? Op::kCreateBuildWhere : Op::kCreateRuntimeWhere;
+            char const* const where = build ? Op::kWhere.createBuild : Op::kWhere.createRuntime;
             typename Op::Params params;
             if (!Op::parseFields(fc, params, where, build))
             {
@@ -406,7 +407,7 @@ public:
         }
         catch (std::exception const& e)
         {
-            TPB_LOG_ERROR(Op::kWhere, "createPlugin: %s", e.what());
+            TPB_LOG_ERROR(Op::kWhere.plugin, "createPlugin: %s", e.what());
         }
         return nullptr;
     }
@@ -436,7 +437,7 @@ public:
     {
         if (!mNamespace.set(pluginNamespace))
         {
-            TPB_LOG_ERROR(Op::kWhere, "setPluginNamespace: could not store the namespace (out of memory)");
+            TPB_LOG_ERROR(Op::kWhere.plugin, "setPluginNamespace: could not store the namespace (out of memory)");
         }
     }
 

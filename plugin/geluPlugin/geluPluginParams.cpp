@@ -369,18 +369,23 @@ int32_t enqueueGelu(nvinfer1::PluginTensorDesc const& inputDesc, void const* inp
 
 // -- GeluOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres GeluOp::kWhere = pluginWheresOf<GeluOp>();
+
+//! linear layout, fp32/fp16 (bf16 on TensorRT >= 10), output type = input type: geluSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
 bool GeluOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
     nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
 {
     return geluSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type);
 }
 
+//! The timing-cache id's head, the approximation and the kernel: "approximation=a;kernel=k;table=".
 int GeluOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
 {
     return std::snprintf(head, size, "approximation=%" PRId32 ";kernel=%" PRId32 ";table=", params.approximation,
         params.kernel);
 }
 
+//! The V3 plugin's getFieldsToSerialize, pointing into \p params: approximation, kernel, kernel_table (always, length 0 without a table).
 void GeluOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
     fields[0] = nvinfer1::PluginField(
@@ -396,6 +401,7 @@ nvinfer1::PluginField GeluOp::describeField(int32_t index) noexcept
     return describeGeluField(index);
 }
 
+//! parseGeluFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
 bool GeluOp::parseFields(
     nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
 {
@@ -403,6 +409,7 @@ bool GeluOp::parseFields(
         fc, params, where, build ? GeluFieldPolicy::kDEFAULTS_ALLOWED : GeluFieldPolicy::kALL_REQUIRED);
 }
 
+//! The V2 plugin's record (geluRecordSize / writeGeluRecord / readGeluRecord).
 size_t GeluOp::recordSize(Params const& params) noexcept
 {
     return geluRecordSize(params);
@@ -418,6 +425,7 @@ bool GeluOp::readRecord(void const* data, size_t length, Params& params, char co
     return readGeluRecord(data, length, params, where);
 }
 
+//! enqueueGelu on the one input and output.
 int32_t GeluOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
     void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
 {

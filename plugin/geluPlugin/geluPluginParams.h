@@ -4,6 +4,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginOpTraits.h"
 #include "geluKernel.h"
 #include "geluRecord.h"
 
@@ -88,36 +89,13 @@ struct GeluOp
     static constexpr char const* kName = kGeluPluginName;
     static constexpr char const* kVersion = kGeluPluginV3Version;
     static constexpr char const* kLegacyVersion = kGeluPluginLegacyVersion;
-    static constexpr char const* kWhere = "Gelu v2";
-    static constexpr char const* kCreateBuildWhere = "Gelu v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "Gelu v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "Gelu v1";
-    static constexpr char const* kLegacyCreateWhere = "Gelu v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "Gelu v1 deserializePlugin";
     static constexpr int32_t kNbInputs = 1;
     static constexpr int32_t kNbOutputs = 1;
     static constexpr int32_t kFieldCount = kGeluFieldCount;
     static constexpr int32_t kMaxBands = kGeluMaxBands;
     static constexpr bool kChecksShapesAtConfigure = false;
 
-    //! linear layout, fp32/fp16 (bf16 on TensorRT >= 10), output type = input type: geluSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
-    static bool supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
-        nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& params) noexcept;
-    //! The timing-cache id's head, the approximation and the kernel: "approximation=a;kernel=k;table=".
-    static int writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept;
-    //! The V3 plugin's getFieldsToSerialize, pointing into \p params: approximation, kernel, kernel_table (always, length 0 without a table).
-    static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept;
-    static nvinfer1::PluginField describeField(int32_t index) noexcept;
-    //! parseGeluFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
-    static bool parseFields(
-        nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept;
-    //! The V2 plugin's record (geluRecordSize / writeGeluRecord / readGeluRecord).
-    static size_t recordSize(Params const& params) noexcept;
-    static bool writeRecord(Params const& params, void* buffer, size_t capacity) noexcept;
-    static bool readRecord(void const* data, size_t length, Params& params, char const* where) noexcept;
-    //! enqueueGelu on the one input and output.
-    static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
-        void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept;
+    TPB_PLUGIN_OP_MEMBERS; // kWhere, supportsCombination ... enqueue (common/pluginOpTraits.h)
 };
 
 } // namespace tpb

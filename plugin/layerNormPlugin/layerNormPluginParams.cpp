@@ -483,17 +483,21 @@ int32_t enqueueLayerNorm(nvinfer1::PluginTensorDesc const* inputDesc, void const
 
 // -- LayerNormOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres LayerNormOp::kWhere = pluginWheresOf<LayerNormOp>();
+
 bool LayerNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
 {
     return checkLayerNormShapes(dims, nbInputs, where);
 }
 
+//! layerNormSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
 bool LayerNormOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
     nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
 {
     return layerNormSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type);
 }
 
+//! The timing-cache id's head, eps by its bits and the kernel: "eps=0x...;kernel=k;table=".
 int LayerNormOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
 {
     // eps by its bits: two values that print alike must not share timings.
@@ -502,6 +506,7 @@ int LayerNormOp::writeTimingCacheHead(Params const& params, char* head, size_t s
     return std::snprintf(head, size, "eps=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", epsBits, params.kernel);
 }
 
+//! The V3 plugin's getFieldsToSerialize, pointing into \p params: layerNormSerializedFields.
 void LayerNormOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
     layerNormSerializedFields(params, fields);
@@ -512,6 +517,7 @@ nvinfer1::PluginField LayerNormOp::describeField(int32_t index) noexcept
     return describeLayerNormField(index);
 }
 
+//! parseLayerNormFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
 bool LayerNormOp::parseFields(
     nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
 {
@@ -519,6 +525,7 @@ bool LayerNormOp::parseFields(
         fc, params, where, build ? LayerNormFieldPolicy::kDEFAULTS_ALLOWED : LayerNormFieldPolicy::kALL_REQUIRED);
 }
 
+//! The V2 plugin's record (layerNormRecordSize / writeLayerNormRecord / readLayerNormRecord).
 size_t LayerNormOp::recordSize(Params const& params) noexcept
 {
     return layerNormRecordSize(params);
@@ -534,6 +541,7 @@ bool LayerNormOp::readRecord(void const* data, size_t length, Params& params, ch
     return readLayerNormRecord(data, length, params, where);
 }
 
+//! enqueueLayerNorm.
 int32_t LayerNormOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
     void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
 {

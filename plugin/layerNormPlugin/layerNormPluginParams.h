@@ -9,6 +9,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginOpTraits.h"
 #include "layerNormKernel.h"
 
 #include <cstddef>
@@ -104,14 +105,6 @@ struct LayerNormOp
     static constexpr char const* kName = kLayerNormPluginName;
     static constexpr char const* kVersion = kLayerNormPluginV3Version;
     static constexpr char const* kLegacyVersion = kLayerNormPluginLegacyVersion;
-    static constexpr char const* kWhere = "TpbLayerNorm v2";
-    static constexpr char const* kCreateBuildWhere = "TpbLayerNorm v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "TpbLayerNorm v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "TpbLayerNorm v1";
-    static constexpr char const* kLegacyCreateWhere = "TpbLayerNorm v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "TpbLayerNorm v1 deserializePlugin";
-    static constexpr char const* kConfigureWhere = "TpbLayerNorm v2 configurePlugin";
-    static constexpr char const* kLegacyConfigureWhere = "TpbLayerNorm v1 configurePlugin";
     static constexpr int32_t kNbInputs = kLayerNormNbInputs;
     static constexpr int32_t kNbOutputs = kLayerNormNbOutputs;
     static constexpr int32_t kFieldCount = kLayerNormFieldCount;
@@ -120,24 +113,7 @@ struct LayerNormOp
 
     //! checkLayerNormShapes: the inputs' shapes agree (logged at configurePlugin; enqueue refuses itself).
     static bool checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept;
-    //! layerNormSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
-    static bool supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
-        nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& params) noexcept;
-    //! The timing-cache id's head, eps by its bits and the kernel: "eps=0x...;kernel=k;table=".
-    static int writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept;
-    //! The V3 plugin's getFieldsToSerialize, pointing into \p params: layerNormSerializedFields.
-    static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept;
-    static nvinfer1::PluginField describeField(int32_t index) noexcept;
-    //! parseLayerNormFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
-    static bool parseFields(
-        nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept;
-    //! The V2 plugin's record (layerNormRecordSize / writeLayerNormRecord / readLayerNormRecord).
-    static size_t recordSize(Params const& params) noexcept;
-    static bool writeRecord(Params const& params, void* buffer, size_t capacity) noexcept;
-    static bool readRecord(void const* data, size_t length, Params& params, char const* where) noexcept;
-    //! enqueueLayerNorm.
-    static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
-        void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept;
+    TPB_PLUGIN_OP_MEMBERS; // kWhere, supportsCombination ... enqueue (common/pluginOpTraits.h)
 };
 
 } // namespace tpb

@@ -501,17 +501,21 @@ int32_t enqueueResidualRmsNorm(nvinfer1::PluginTensorDesc const* inputDesc, void
 
 // -- ResidualRmsNormOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres ResidualRmsNormOp::kWhere = pluginWheresOf<ResidualRmsNormOp>();
+
 bool ResidualRmsNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
 {
     return checkResidualRmsNormShapes(dims, nbInputs, where);
 }
 
+//! residualRmsNormSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
 bool ResidualRmsNormOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
     nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& /*params*/) noexcept
 {
     return residualRmsNormSupportsCombination(pos, nbInputs, nbOutputs, desc.format, desc.type, first.type);
 }
 
+//! The timing-cache id's head, eps by its bits and the kernel: "eps=0x...;kernel=k;table=".
 int ResidualRmsNormOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
 {
     // eps by its bits: two values that print alike must not share timings.
@@ -520,6 +524,7 @@ int ResidualRmsNormOp::writeTimingCacheHead(Params const& params, char* head, si
     return std::snprintf(head, size, "eps=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", epsBits, params.kernel);
 }
 
+//! The V3 plugin's getFieldsToSerialize, pointing into \p params: residualRmsNormSerializedFields.
 void ResidualRmsNormOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
     residualRmsNormSerializedFields(params, fields);
@@ -530,6 +535,7 @@ nvinfer1::PluginField ResidualRmsNormOp::describeField(int32_t index) noexcept
     return describeResidualRmsNormField(index);
 }
 
+//! parseResidualRmsNormFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
 bool ResidualRmsNormOp::parseFields(
     nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
 {
@@ -537,6 +543,7 @@ bool ResidualRmsNormOp::parseFields(
         fc, params, where, build ? ResidualRmsNormFieldPolicy::kDEFAULTS_ALLOWED : ResidualRmsNormFieldPolicy::kALL_REQUIRED);
 }
 
+//! The V2 plugin's record (residualRmsNormRecordSize / writeResidualRmsNormRecord / readResidualRmsNormRecord).
 size_t ResidualRmsNormOp::recordSize(Params const& params) noexcept
 {
     return residualRmsNormRecordSize(params);
@@ -552,6 +559,7 @@ bool ResidualRmsNormOp::readRecord(void const* data, size_t length, Params& para
     return readResidualRmsNormRecord(data, length, params, where);
 }
 
+//! enqueueResidualRmsNorm.
 int32_t ResidualRmsNormOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
     void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
 {

@@ -434,6 +434,9 @@ int32_t enqueueSwish(nvinfer1::PluginTensorDesc const& inputDesc, void const* in
 
 // -- SwishOp: what the shared plugin plumbing (common/pluginV3Base.h, common/pluginV2Base.h) reads --
 
+const PluginWheres SwishOp::kWhere = pluginWheresOf<SwishOp>();
+
+//! types and the layout (linear, or any layout with formats = kSwishFormatsAnyLayout): swishSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
 bool SwishOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
     nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& params) noexcept
 {
@@ -441,6 +444,7 @@ bool SwishOp::supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutpu
         desc.dims.nbDims, params.formats);
 }
 
+//! The timing-cache id's head, beta by its bits and the kernel: "beta=0x...;kernel=k;table=".
 int SwishOp::writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
 {
     // beta by its bits: two betas that print alike must not share timings.
@@ -449,6 +453,7 @@ int SwishOp::writeTimingCacheHead(Params const& params, char* head, size_t size)
     return std::snprintf(head, size, "beta=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", betaBits, params.kernel);
 }
 
+//! The V3 plugin's getFieldsToSerialize, pointing into \p params: beta, kernel, kernel_table (always, length 0 without a table), formats.
 void SwishOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
     fields[0] = nvinfer1::PluginField(kSwishFieldBeta, &params.beta, nvinfer1::PluginFieldType::kFLOAT32, 1);
@@ -464,6 +469,7 @@ nvinfer1::PluginField SwishOp::describeField(int32_t index) noexcept
     return describeSwishField(index);
 }
 
+//! parseSwishFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
 bool SwishOp::parseFields(
     nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept
 {
@@ -471,6 +477,7 @@ bool SwishOp::parseFields(
         fc, params, where, build ? SwishFieldPolicy::kDEFAULTS_ALLOWED : SwishFieldPolicy::kALL_REQUIRED);
 }
 
+//! The V2 plugin's record (swishRecordSize / writeSwishRecord / readSwishRecord).
 size_t SwishOp::recordSize(Params const& params) noexcept
 {
     return swishRecordSize(params);
@@ -486,6 +493,7 @@ bool SwishOp::readRecord(void const* data, size_t length, Params& params, char c
     return readSwishRecord(data, length, params, where);
 }
 
+//! enqueueSwish on the one input and output.
 int32_t SwishOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
     void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
 {

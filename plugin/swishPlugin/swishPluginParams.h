@@ -4,6 +4,7 @@
 #pragma once
 
 #include "NvInferRuntime.h"
+#include "pluginOpTraits.h"
 #include "swishPluginKernel.h"
 #include "swishRecord.h"
 
@@ -97,36 +98,13 @@ struct SwishOp
     static constexpr char const* kName = kSwishPluginName;
     static constexpr char const* kVersion = kSwishPluginV3Version;
     static constexpr char const* kLegacyVersion = kSwishPluginLegacyVersion;
-    static constexpr char const* kWhere = "Swish v2";
-    static constexpr char const* kCreateBuildWhere = "Swish v2 createPlugin (build)";
-    static constexpr char const* kCreateRuntimeWhere = "Swish v2 createPlugin (runtime)";
-    static constexpr char const* kLegacyWhere = "Swish v1";
-    static constexpr char const* kLegacyCreateWhere = "Swish v1 createPlugin";
-    static constexpr char const* kLegacyDeserializeWhere = "Swish v1 deserializePlugin";
     static constexpr int32_t kNbInputs = 1;
     static constexpr int32_t kNbOutputs = 1;
     static constexpr int32_t kFieldCount = kSwishFieldCount;
     static constexpr int32_t kMaxBands = kSwishMaxBands;
     static constexpr bool kChecksShapesAtConfigure = false;
 
-    //! types and the layout (linear, or any layout with formats = kSwishFormatsAnyLayout): swishSupportsCombination; \p desc is the tensor at \p pos, \p first the first input.
-    static bool supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
-        nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first, Params const& params) noexcept;
-    //! The timing-cache id's head, beta by its bits and the kernel: "beta=0x...;kernel=k;table=".
-    static int writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept;
-    //! The V3 plugin's getFieldsToSerialize, pointing into \p params: beta, kernel, kernel_table (always, length 0 without a table), formats.
-    static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept;
-    static nvinfer1::PluginField describeField(int32_t index) noexcept;
-    //! parseSwishFields; \p build: kDEFAULTS_ALLOWED, else kALL_REQUIRED (the V3 runtime phase).
-    static bool parseFields(
-        nvinfer1::PluginFieldCollection const* fc, Params& params, char const* where, bool build) noexcept;
-    //! The V2 plugin's record (swishRecordSize / writeSwishRecord / readSwishRecord).
-    static size_t recordSize(Params const& params) noexcept;
-    static bool writeRecord(Params const& params, void* buffer, size_t capacity) noexcept;
-    static bool readRecord(void const* data, size_t length, Params& params, char const* where) noexcept;
-    //! enqueueSwish on the one input and output.
-    static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
-        void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept;
+    TPB_PLUGIN_OP_MEMBERS; // kWhere, supportsCombination ... enqueue (common/pluginOpTraits.h)
 };
 
 } // namespace tpb

@@ -215,6 +215,16 @@ int main()
             && std::strcmp(tpb::describeGeluField(2).name, "kernel_table") == 0 && tpb::kGeluFieldCount == 3,
         "getFieldNames lists approximation, kernel, kernel_table");
 
+    // The log prefixes GeluOp::kWhere holds (common/pluginWhere.h, defined in geluPluginParams.cpp): the texts
+    // the plugins' messages have always started with, which logs and the GPU tests are read for.
+    tpb::PluginWheres const& where = tpb::GeluOp::kWhere;
+    expect(std::strcmp(where.plugin, "Gelu v2") == 0
+            && std::strcmp(where.createBuild, "Gelu v2 createPlugin (build)") == 0
+            && std::strcmp(where.createRuntime, "Gelu v2 createPlugin (runtime)") == 0
+            && std::strcmp(where.legacy, "Gelu v1") == 0 && std::strcmp(where.legacyCreate, "Gelu v1 createPlugin") == 0
+            && std::strcmp(where.legacyDeserialize, "Gelu v1 deserializePlugin") == 0,
+        "GeluOp::kWhere: \"Gelu v2\", \"Gelu v2 createPlugin (build)\", ..., \"Gelu v1 deserializePlugin\"");
+
     std::printf("gelu_field_check: %d passed, %d failed\n", gPassed, gFailed);
     if (gFailed == 0)
     {

@@ -13,6 +13,15 @@
 #include <cmath>
 #include <vector>
 using namespace nvinfer1;
+// The log prefixes (common/pluginWhere.h) the plugins' messages have always started with.
+constexpr tpb::PluginWheres kLayerNormWhere = tpb::pluginWheresOf<tpb::LayerNormOp>();
+constexpr tpb::PluginWheres kRmsWhere = tpb::pluginWheresOf<tpb::ResidualRmsNormOp>();
+static_assert(tpb::whereTextIs(kLayerNormWhere.configure, "TpbLayerNorm v2 configurePlugin")
+        && tpb::whereTextIs(kLayerNormWhere.legacyConfigure, "TpbLayerNorm v1 configurePlugin")
+        && tpb::whereTextIs(kLayerNormWhere.legacyDeserialize, "TpbLayerNorm v1 deserializePlugin")
+        && tpb::whereTextIs(kRmsWhere.createRuntime, "TpbResidualRmsNorm v2 createPlugin (runtime)")
+        && tpb::whereTextIs(kRmsWhere.legacyCreate, "TpbResidualRmsNorm v1 createPlugin"),
+    "the row norms' log prefixes");
 #define CHECK(c) do { if (!(c)) { std::printf("FAIL %s:%d %s\n", __FILE__, __LINE__, #c); ++fails; } } while (0)
 template <typename Creator>
 void run(char const* name, int32_t kernelCount, int& fails) {

@@ -51,6 +51,14 @@
 #include <utility>
 #include <vector>
 
+// The log prefixes (common/pluginWhere.h) the plugins' messages have always started with ("Swish v1 createPlugin:
+// beta must be finite", tests/test_gpu_plugin.py).
+constexpr tpb::PluginWheres kSwishWhere = tpb::pluginWheresOf<tpb::SwishOp>();
+static_assert(tpb::whereTextIs(kSwishWhere.plugin, "Swish v2") && tpb::whereTextIs(kSwishWhere.legacy, "Swish v1")
+        && tpb::whereTextIs(kSwishWhere.legacyCreate, "Swish v1 createPlugin")
+        && tpb::whereTextIs(kSwishWhere.createBuild, "Swish v2 createPlugin (build)"),
+    "Swish's log prefixes");
+
 namespace
 {
 
