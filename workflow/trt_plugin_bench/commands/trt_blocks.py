@@ -160,14 +160,16 @@ class SharedTimingCache:
 
 def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable, shape: tuple[int, ...], dtype: str,
                 make_operator: Callable[[trt.INetworkDefinition, list], Operator], what: str,
-                timing_cache: SharedTimingCache | None = None) -> bytes:
+                timing_cache: SharedTimingCache | None = None, builder: trt.Builder | None = None) -> bytes:
     """Build one block engine: input x of ``shape`` (static), the block's layers around the operator
     that ``make_operator(network, keep)`` adds, output y; returns the serialized engine. With
     ``timing_cache``, the builder times tactics into (and takes them from) that cache, shared with the
-    pair's other engine; without, each build times every tactic afresh."""
+    pair's other engine; without, each build times every tactic afresh. ``builder``: one the caller
+    keeps for several builds (a new builder loads TensorRT's kernel library: 6-7 s of each in_network
+    build on the H200, 2026-12-06, where the build itself took 0.0-8.9 s); None: a builder of its own."""
     if dtype not in TRT_DTYPE:
         raise BuildError(f"in_network {what}: dtype {dtype} is not available with TensorRT {trt.__version__}")
-    builder = trt.Builder(backend.logger)
+    builder = builder if builder is not None else trt.Builder(backend.logger)
     strongly_typed = TRT_MAJOR >= 11  # 8.6: never; 10: opt-in, left off (weights in the I/O dtype either way)
     network = builder.create_network(network_flags(strongly_typed))
     weakly_typed_half = dtype == "fp16" and not strongly_typed
@@ -414,18 +416,22 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
     seen_twin: list = []
     what = f"{op_spec.name}/{job.block.name}/{dtype}/{job.size}"
     pair_cache = SharedTimingCache()
+    # one builder for the job's three engines (its kernel library loaded once), gone before anything is timed
+    builder = trt.Builder(backend.logger)
     plugin_blob = build_block(backend, settings, block_fn, job.shape, dtype,
                               lambda n, k: plugin_operator(n, k, op_spec, dtype, beta, kernel, seen_plugin),
-                              f"{what} plugin", pair_cache)
+                              f"{what} plugin", pair_cache, builder)
     twin_blob = build_block(backend, settings, block_fn, job.shape, dtype,
                             lambda n, k: twin_operator(n, k, op_spec, dtype, beta, seen_twin), f"{what} twin",
-                            pair_cache)
+                            pair_cache, builder)
     if not seen_plugin:
         raise BuildError(f"config key 'in_network.blocks.{job.block.name}.network': {job.block.network} never called "
                          "operator(tensor): the block has no place for the operator")
     op_shape = seen_plugin[0]
     alone_blob = build_block(backend, settings, alone, op_shape, dtype,
-                             lambda n, k: plugin_operator(n, k, op_spec, dtype, beta, kernel, []), f"{what} alone")
+                             lambda n, k: plugin_operator(n, k, op_spec, dtype, beta, kernel, []), f"{what} alone",
+                             builder=builder)
+    del builder
     engines = {"plugin": BlockEngine(backend, plugin_blob, f"{what} plugin"),
                "twin": BlockEngine(backend, twin_blob, f"{what} twin"),
                "alone": BlockEngine(backend, alone_blob, f"{what} alone")}
