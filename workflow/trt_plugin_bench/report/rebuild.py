@@ -407,7 +407,8 @@ def remeasure_factor(row: VerdictRow) -> int:
 
 
 def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: MeasureFn, time_s: float,
-              rounds: int, settings: Settings, noisy: list[str] | None = None) -> tuple[list[VerdictRow], list[str], int]:
+              rounds: int, settings: Settings, noisy: list[str] | None = None,
+              label: str = "verdict --rebuild") -> tuple[list[VerdictRow], list[str], int]:
     """Re-measure the AMBIGUOUS states (their interval straddles a band edge, or the band is too wide to
     call SAME and more samples narrow its A/A term; not those a hot GPU made so), adaptively: each state gets remeasure_factor
     times ``time_s`` (2x to 8x, more the closer its ratio sits to the edge), at most ``rounds`` rounds;
@@ -423,7 +424,7 @@ def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: M
         groups: dict[int, list[StateKey]] = {}
         for r in todo:
             groups.setdefault(remeasure_factor(r), []).append((r.operator, r.dtype, r.profile, r.shape, r.mode))
-        print(f"verdict --rebuild: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s) "
+        print(f"{label}: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s) "
               "straddling the band, " + ", ".join(f"{len(v)} at {time_s * f:g} s" for f, v in sorted(groups.items())),
               flush=True)
         for factor, keys in sorted(groups.items()):
