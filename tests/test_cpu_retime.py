@@ -8,13 +8,16 @@ runs makes it, so the between-run band swallows a planted 4x."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from trt_plugin_bench.commands.sweeps import make_spec
 from trt_plugin_bench.core.provenance import plugin_hash
 from trt_plugin_bench.core.records import LatencyRow, columns
+from trt_plugin_bench.core.schema import PROJECT_ROOT
 from trt_plugin_bench.core.stats import StoppingRule, summarize
 from trt_plugin_bench.report.cpu_retime import CpuRetime, RetimeSettings, near_band, reproducible
 from trt_plugin_bench.report.verdict import (
@@ -165,3 +168,18 @@ def test_only_fast_or_slow_near_the_band_is_retimed() -> None:
     assert near_band(row("FAST", 0.49, 0.53, 0.45))  # the A/A states FAST at 0.51x beside a ±45 % band
     assert not near_band(row("SLOW", 3.6, 4.4, 0.60))  # a 4x plant far beyond a ±60 % band
     assert near_band(row("SLOW", 1.9, 2.3, 0.40))
+
+
+def test_a_baseline_at_a_commit_with_other_operators_is_not_reproducible() -> None:
+    """The reference engines compute what ops/ says: a baseline run at a commit whose ops/ differs from this
+    checkout's is not re-timed (git tells; a copy without git cannot, and the note says so)."""
+    last = subprocess.run(["git", "log", "-1", "--format=%H", "--", "ops"], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True)
+    if last.returncode != 0 or not last.stdout.strip():
+        pytest.skip("not a git checkout: ops/ cannot be compared by commit")
+    before = f"{last.stdout.strip()}~1"
+    old = store_run("b", 0)
+    old = StoreRun("b", "b", "0", 0, {**old.tags, "tpb.git_commit": before}, old.params)
+    work, why, _ = reproducible(old, store_run("c", 3))
+    assert work is None and "ops/ differs between" in why
+    assert "ops/ not compared for baseline unknown" in reproducible(store_run("b", 0), store_run("c", 3))[2]

@@ -113,14 +113,17 @@ def _extra_work(run: StoreRun) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _ops_differ(commit: str, git_root: Path) -> str:
-    """Why ``ops/`` at ``commit`` is not this checkout's ('' if it is, or if git cannot tell: said by the caller)."""
+def _ops_differ(commit: str, git_root: Path) -> str | None:
+    """Why ``ops/`` at ``commit`` is not this checkout's: '' when it is, None when git cannot tell (no git,
+    a commit this checkout does not hold). A '-dirty' run's uncommitted edits are not seen."""
     sha = commit.removesuffix("-dirty")
     try:
         proc = subprocess.run(["git", "diff", "--quiet", sha, "--", "ops"], cwd=git_root, capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode == 0:
         return ""
-    return f"ops/ differs between {sha[:12]} and this checkout" if proc.returncode == 1 else ""
+    return f"ops/ differs between {sha[:12]} and this checkout" if proc.returncode == 1 else None
 
 
 def reproducible(baseline: StoreRun | None, candidate: StoreRun | None,
@@ -150,15 +153,19 @@ def reproducible(baseline: StoreRun | None, candidate: StoreRun | None,
                           f"{str(run.tags.get('tpb.plugin_hash'))[:12]} is not {here[:12]}, the hash of core/oracle.py and "
                           f"backends/reference.py here with extra_work {extra}"), ""
         work[who] = extra
-    commits = {who: run.tags.get("tpb.git_commit", "unknown") for who, run in sides.items()}
-    known = {who: c for who, c in commits.items() if c and c != "unknown"}
-    for who, commit in known.items():
-        why = _ops_differ(commit, git_root)
+    compared, unknown = [], []
+    for who, run in sides.items():
+        commit = run.tags.get("tpb.git_commit", "unknown") or "unknown"
+        why = None if commit == "unknown" else _ops_differ(commit, git_root)
         if why:
             return None, f"the {who}'s operators are not this checkout's: {why}", ""
-    note = ("ops/ compared by git at " + ", ".join(f"{w} {c[:12]}" for w, c in known.items()) if len(known) == 2
-            else "ops/ (the operators' modules) not compared: the runs name no git commit (a copy without git); "
-                 "the plugin hashes of the reference modules match")
+        (compared if why == "" else unknown).append(f"{who} {commit[:12]}")
+    note = "the plugin hashes of the reference modules match"
+    if compared:
+        note += "; ops/ (the operators' modules) the same as this checkout's at " + ", ".join(compared)
+    if unknown:
+        note += ("; ops/ not compared for " + ", ".join(unknown) + " (no git commit this checkout holds: a copy "
+                 "without git)")
     return (work["baseline"], work["candidate"]), "", note
 
 
