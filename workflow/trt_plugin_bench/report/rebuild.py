@@ -24,7 +24,8 @@ For tests of the method (CandidateOptions): ``--candidate-cmake-arg`` builds thi
 again with extra CMake arguments (the planted slowdown TPB_PLANTED_SLOWDOWN_PERMILLE) and times that as
 the candidate; ``--candidate-kernel`` builds the candidate's engines with another kernel variant.
 
-The CPU reference backend has no plugin library: it keeps the separate-run comparison (verdict.py).
+The CPU reference backend has no plugin library: it compares separate runs (verdict.py), then re-times the
+plugin states they leave undecided with this module's judging, both settings in one process (cpu_retime.py).
 Without git (a copy of the tree, as on the GPU machines) a source prepared before is used: run
 ``tpb verdict --rebuild REV --prepare-only`` where git is, and bring results/verdict/rebuild along.
 """

@@ -34,7 +34,8 @@ run's own disagreement (run_noise); noise widens the band, it never vetoes a FAS
 "More rows than chance explains" is a one-sided ``scipy.stats.binomtest``. Runs from different devices,
 drivers, TensorRT versions or backends are refused unless forced. On the CPU reference backend, an
 edit of the plugin's sources alone is "not measurable here" (NotMeasurableHere): that backend never
-runs the kernel.
+runs the kernel; plugin states that separate CPU runs leave undecided are re-timed interleaved in one process
+where the baseline is reproducible there (``refine``: cpu_retime.CpuRetime, which the verdict command hands in).
 
 **Baselines from the MLflow store** (the second half of this module): a pipeline parent run is
 materialised into a results-like folder from its artifacts (the parent's ``tables/``, each child
