@@ -19,6 +19,7 @@ import traceback
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from .commands.dag import results_dir
 from .core.records import TABLES
@@ -311,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --rebuild: build the candidate's engines with this kernel variant (e.g. naive)")
     p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
                    "(default: config verdict.remeasure_rounds)")
+    p.add_argument("--cpu-retime-max-s", type=float, metavar="S", help="CPU reference backend: seconds at most for "
+                   "re-timing undecided plugin states interleaved in this process (default: config "
+                   "verdict.cpu_retime_max_s; 0: never)")
     p.add_argument("--config", default="config.yaml", help="its mlflow section names the store, if no --settings-json")
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
@@ -483,17 +487,23 @@ def _verdict(args: argparse.Namespace) -> int:
                                         state_filter=args.rebuild_filter, prepare_only=args.prepare_only,
                                         options=CandidateOptions(tuple(args.candidate_cmake_arg), args.candidate_kernel))
             return status
+        refine = None
         if Path(candidate / "tables" / "device.json").is_file() and not args.candidate_run:
             backend = json.loads((candidate / "tables" / "device.json").read_text()).get("backend")
             if backend == "reference":
+                from .report.cpu_retime import CpuRetime, RetimeSettings
+
+                refine = CpuRetime(RetimeSettings.from_settings(_verdict_sections(args), args.cpu_retime_max_s))
                 print("tpb verdict: CPU reference backend: separate runs compared (it has no plugin library to "
-                      "rebuild for the interleaved mode)", flush=True)
+                      "rebuild); plugin states they leave undecided are re-timed interleaved in this process when the "
+                      "baseline differs only in reference.extra_work (at most "
+                      f"{refine.settings.max_time_s:g} s)", flush=True)
         status, _ = verdict_from_store(
             None if args.candidate_run else candidate, Path(args.out_dir or candidate / "verdict"),
             args.tracking_uri or _verdict_store(args), candidate_run=args.candidate_run,
             baseline_dir=_path(args.baseline), baseline_run=args.baseline_run, baseline_rev=args.baseline_rev,
             settings=settings, fail_on=args.fail_on, tag_run=args.mlflow_run,
-            missing_baseline_ok=args.missing_baseline_ok)
+            missing_baseline_ok=args.missing_baseline_ok, refine=refine)
     except (VerdictInputError, SamplesFileError) as exc:  # a message written for the person: no traceback
         print(f"tpb verdict: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
         return 2
@@ -507,6 +517,19 @@ def _verdict_config(args: argparse.Namespace):  # noqa: ANN202 - settings.Settin
     from .core.settings import Settings
 
     return Settings.from_config(load_config(args.config, args.set)) if Path(args.config).is_file() else None
+
+
+def _verdict_sections(args: argparse.Namespace) -> SimpleNamespace:
+    """The verdict and timing sections the CPU re-time reads: the rule's --settings-json where it hands
+    them, else --config's file (with --set), else the schema's defaults."""
+    from .core.settings import Settings, TimingSettings, VerdictSettings, section_from
+
+    handed = Settings.from_json(args.settings_json)
+    typed = _verdict_config(args)
+    out = {}
+    for name, cls in (("verdict", VerdictSettings), ("timing", TimingSettings)):
+        out[name] = getattr(handed, name) if handed.handed(name) else getattr(typed, name) if typed else section_from(cls)
+    return SimpleNamespace(**out)
 
 
 def _auto_rebuild_rev(args: argparse.Namespace, candidate: Path) -> str | None:

@@ -202,7 +202,8 @@ RULE_READS: dict[str, Any] = {
     "kernel-bench": {"kernel_bench": True, "timing": True, "dtypes": True, "beta": True},
     "profile": {"profile": True},
     "log-mlflow": ALL,  # the parent run's params are the whole config
-    "verdict": {"mlflow": True},
+    # the store; the CPU re-time's budget and rounds (verdict) and its stopping rule's warm-up (timing)
+    "verdict": {"mlflow": True, "verdict": True, "timing": True},
     # the blocks, sizes, dtypes and its own stopping rule; the builder; beta and the plugin's kernel
     "in-network": {"in_network": True, "timing": True, "builder": True, "beta": True, "plugin_kernel": True,
                    "operator_kernels": True,

@@ -286,6 +286,7 @@ class VerdictSettings(_Section):
     TUPLES: ClassVar[tuple[str, ...]] = ("fail_on",)
     fail_on: tuple[str, ...]
     remeasure_rounds: int
+    cpu_retime_max_s: float
 
 
 @dataclass(frozen=True, eq=False, repr=False)

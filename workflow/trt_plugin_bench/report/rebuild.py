@@ -24,7 +24,8 @@ For tests of the method (CandidateOptions): ``--candidate-cmake-arg`` builds thi
 again with extra CMake arguments (the planted slowdown TPB_PLANTED_SLOWDOWN_PERMILLE) and times that as
 the candidate; ``--candidate-kernel`` builds the candidate's engines with another kernel variant.
 
-The CPU reference backend has no plugin library: it keeps the separate-run comparison (verdict.py).
+The CPU reference backend has no plugin library: it compares separate runs (verdict.py), then re-times the
+plugin states they leave undecided with this module's judging, both settings in one process (cpu_retime.py).
 Without git (a copy of the tree, as on the GPU machines) a source prepared before is used: run
 ``tpb verdict --rebuild REV --prepare-only`` where git is, and bring results/verdict/rebuild along.
 """
@@ -407,7 +408,8 @@ def remeasure_factor(row: VerdictRow) -> int:
 
 
 def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: MeasureFn, time_s: float,
-              rounds: int, settings: Settings, noisy: list[str] | None = None) -> tuple[list[VerdictRow], list[str], int]:
+              rounds: int, settings: Settings, noisy: list[str] | None = None,
+              label: str = "verdict --rebuild") -> tuple[list[VerdictRow], list[str], int]:
     """Re-measure the AMBIGUOUS states (their interval straddles a band edge, or the band is too wide to
     call SAME and more samples narrow its A/A term; not those a hot GPU made so), adaptively: each state gets remeasure_factor
     times ``time_s`` (2x to 8x, more the closer its ratio sits to the edge), at most ``rounds`` rounds;
@@ -423,7 +425,7 @@ def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: M
         groups: dict[int, list[StateKey]] = {}
         for r in todo:
             groups.setdefault(remeasure_factor(r), []).append((r.operator, r.dtype, r.profile, r.shape, r.mode))
-        print(f"verdict --rebuild: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s) "
+        print(f"{label}: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s) "
               "straddling the band, " + ", ".join(f"{len(v)} at {time_s * f:g} s" for f, v in sorted(groups.items())),
               flush=True)
         for factor, keys in sorted(groups.items()):

@@ -34,7 +34,8 @@ run's own disagreement (run_noise); noise widens the band, it never vetoes a FAS
 "More rows than chance explains" is a one-sided ``scipy.stats.binomtest``. Runs from different devices,
 drivers, TensorRT versions or backends are refused unless forced. On the CPU reference backend, an
 edit of the plugin's sources alone is "not measurable here" (NotMeasurableHere): that backend never
-runs the kernel.
+runs the kernel; plugin states that separate CPU runs leave undecided are re-timed interleaved in one process
+where the baseline is reproducible there (``refine``: cpu_retime.CpuRetime, which the verdict command hands in).
 
 **Baselines from the MLflow store** (the second half of this module): a pipeline parent run is
 materialised into a results-like folder from its artifacts (the parent's ``tables/``, each child
@@ -61,6 +62,7 @@ import os
 import subprocess
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -143,6 +145,23 @@ class VerdictRow:
     verdict: str
     reason: str
     rank_p: float = math.nan  # two-sided Mann-Whitney P of the pooled samples (NaN: no samples)
+
+
+@dataclass
+class Refinement:
+    """What a second look at a separate-run verdict changed (Refine): the rows, with those it re-judged
+    replaced, and what the outputs say about it (notes, header facts, MLflow tags)."""
+
+    rows: list[VerdictRow]
+    notes: list[str] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+# A second look at a separate-run verdict (the CPU reference backend's interleaved re-time, cpu_retime.py):
+# called with the judged rows, the two runs, the settings, the runs' MLflow parent runs where known
+# ({"baseline": StoreRun | None, "candidate": StoreRun | None}) and the verdict's folder.
+Refine = Callable[[list[VerdictRow], Run, Run, Settings, dict, Path], Refinement]
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -714,11 +733,14 @@ def parse_fail_on(text: str) -> set[str]:
 
 def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Settings | None = None,
             fail_on: str = "", mlflow_run: str | None = None, tracking_uri: str | None = None,
-            labels: dict[str, str] | None = None, baseline_id: str | None = None) -> tuple[int, list[VerdictRow]]:
+            labels: dict[str, str] | None = None, baseline_id: str | None = None, refine: Refine | None = None,
+            stores: dict | None = None) -> tuple[int, list[VerdictRow]]:
     """Compare two results folders; write verdict.md, verdict.csv and verdict.png under ``out_dir``.
     Returns (exit status, rows): 1 when a state's verdict is in ``fail_on``, else 0; bad input
     raises VerdictInputError (exit status 2). ``labels`` name the runs in the outputs (default:
-    their folders); ``baseline_id`` is the tag tpb.verdict.baseline (default: the baseline folder)."""
+    their folders); ``baseline_id`` is the tag tpb.verdict.baseline (default: the baseline folder).
+    ``refine`` takes a second look at the judged rows (Refine: the CPU backend's interleaved re-time),
+    ``stores`` the runs' MLflow parent runs where known ({"baseline": StoreRun, "candidate": StoreRun})."""
     settings = settings or Settings()
     if not 0 < settings.confidence < 1 or not 0 <= settings.min_effect <= settings.max_band or settings.resamples < 100:
         raise VerdictInputError("need 0 < confidence < 1, 0 <= min_effect <= max_band and at least 100 resamples")
@@ -744,13 +766,20 @@ def verdict(baseline_dir: Path, candidate_dir: Path, out_dir: Path, settings: Se
                      "95th percentile of the noisy run's own repeat and A/A disagreement (run_noise)")
     for who, run in (("baseline", baseline), ("candidate", candidate)):
         notes += [f"the {who} run's {r} (those states' bands are as wide)" for r in imprecise_controls(run, settings.max_band)]
+    mode_tags = {"tpb.verdict.mode": "separate runs"}
+    if refine is not None:
+        second = refine(rows, baseline, candidate, settings, dict(stores or {}), Path(out_dir))
+        rows = second.rows
+        notes += second.notes
+        facts["facts"] = {**facts.get("facts", {}), **second.facts}
+        mode_tags.update(second.tags)
     labels = labels or {}
     return finish_verdict(rows, facts, noisy_runs, notes, settings, out_dir, failing, mlflow_run, tracking_uri,
                           {"baseline": labels.get("baseline", str(baseline_dir)),
                            "candidate": labels.get("candidate", str(candidate_dir)),
                            "backend_label": candidate.device.get("backend_label", candidate.device.get("backend", "")),
                            "device_name": candidate.device.get("device_name", "")},
-                          baseline_id or str(baseline_dir), {"tpb.verdict.mode": "separate runs"})
+                          baseline_id or str(baseline_dir), mode_tags)
 
 
 def run_noise(run: Run, quantile: float = 0.95, max_band: float = Settings.max_band) -> float:
@@ -849,6 +878,7 @@ class StoreRun:
     experiment_id: str
     start_time: int
     tags: dict[str, str]
+    params: dict[str, str] = field(default_factory=dict, compare=False)  # the flattened config (reference.extra_work)
 
     @property
     def label(self) -> str:
@@ -863,7 +893,7 @@ def open_store(tracking_uri: str):  # noqa: ANN201 - an MlflowClient (mlflow imp
 
 def _store_run(run) -> StoreRun:  # noqa: ANN001 - mlflow.entities.Run
     return StoreRun(run.info.run_id, run.info.run_name or "", run.info.experiment_id, int(run.info.start_time or 0),
-                    dict(run.data.tags))
+                    dict(run.data.tags), dict(run.data.params))
 
 
 def parent_run(client, run_id: str, uri: str) -> StoreRun:  # noqa: ANN001
@@ -1011,11 +1041,12 @@ def verdict_from_store(candidate_dir: Path | None, out_dir: Path, tracking_uri: 
                        baseline_dir: Path | None = None, baseline_run: str | None = None,
                        baseline_rev: str | None = None, settings: Settings | None = None, fail_on: str = "",
                        tag_run: str | None = None, missing_baseline_ok: bool = False,
-                       git_root: Path | None = None) -> tuple[int, list[VerdictRow]]:
+                       git_root: Path | None = None, refine: Refine | None = None) -> tuple[int, list[VerdictRow]]:
     """The verdict with a baseline folder, run id, git revision or (none given) the default rule,
     and a candidate folder or run id; runs from the store are materialised in a temporary folder.
     The candidate's run (``candidate_run``, ``tag_run`` or the one its folder's logged.json names) is
-    tagged. With ``missing_baseline_ok``, no default baseline writes verdict files saying so (exit 0)."""
+    tagged. With ``missing_baseline_ok``, no default baseline writes verdict files saying so (exit 0).
+    ``refine``: verdict's second look, handed the store runs of both sides where known."""
     from ..core.schema import PROJECT_ROOT
 
     parse_fail_on(fail_on)  # a bad name is exit 2 before anything is downloaded
@@ -1029,7 +1060,7 @@ def verdict_from_store(candidate_dir: Path | None, out_dir: Path, tracking_uri: 
         if candidate_run:
             candidate_dir = materialise(client, candidate, Path(tmp) / "candidate", tracking_uri)
             labels["candidate"] = candidate.label
-        baseline_id = None
+        baseline_id, base = None, None
         if baseline_dir is None:
             try:
                 if baseline_run:
@@ -1063,9 +1094,10 @@ def verdict_from_store(candidate_dir: Path | None, out_dir: Path, tracking_uri: 
         if candidate is not None and "candidate" not in labels:
             labels["candidate"] = f"{candidate_dir}, {candidate.label}"
         return verdict(Path(baseline_dir), Path(candidate_dir), out_dir, settings, fail_on, tag_run, tracking_uri,
-                       labels, baseline_id)
+                       labels, baseline_id, refine, {"baseline": base, "candidate": candidate})
 
 
-__all__ = ["IDENTITY", "STATE_KEYS", "VERDICTS", "NotMeasurableHere", "Settings", "StoreRun", "VerdictInputError", "VerdictRow",
+__all__ = ["IDENTITY", "STATE_KEYS", "VERDICTS", "NotMeasurableHere", "Refine", "Refinement", "Settings", "StoreRun",
+           "VerdictInputError", "VerdictRow",
            "bootstrap_ratio", "compare_runs", "default_baseline", "identity_differences", "judge", "load_run",
            "materialise", "normal_ratio", "rev_baseline", "too_noisy", "verdict", "verdict_from_store"]
