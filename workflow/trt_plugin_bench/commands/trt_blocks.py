@@ -165,8 +165,9 @@ def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable
     that ``make_operator(network, keep)`` adds, output y; returns the serialized engine. With
     ``timing_cache``, the builder times tactics into (and takes them from) that cache, shared with the
     pair's other engine; without, each build times every tactic afresh. ``builder``: one the caller
-    keeps for several builds (a new builder loads TensorRT's kernel library: 6-7 s of each in_network
-    build on the H200, 2026-12-06, where the build itself took 0.0-8.9 s); None: a builder of its own."""
+    keeps for several builds; None: a builder of its own. (On the H200, 2026-12-06, each call spent 6-7 s
+    outside its timed build, which took 0.0-8.9 s; a new builder's start, where TensorRT loads its kernel
+    library, is the likely part: not yet measured apart.)"""
     if dtype not in TRT_DTYPE:
         raise BuildError(f"in_network {what}: dtype {dtype} is not available with TensorRT {trt.__version__}")
     builder = builder if builder is not None else trt.Builder(backend.logger)
