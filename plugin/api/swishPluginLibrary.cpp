@@ -62,16 +62,8 @@
 #include "swishPlugin.h"
 #include "swishPluginLegacy.h"
 
-// The creator list of libswish_plugin.so (pluginLibraryEntryPoints.inc walks it; X(CreatorClass, "label")).
-#define TPB_LIBRARY_LEGACY_CREATORS(X) X(tpb::SwishPluginLegacyCreator, "Swish v1 (IPluginCreator)")
-#if NV_TENSORRT_MAJOR >= 10
-#define TPB_LIBRARY_V3_CREATORS(X) X(tpb::SwishPluginCreator, "Swish v2 (IPluginCreatorV3One)")
-#else
-#define TPB_LIBRARY_V3_CREATORS(X)
-#endif
-
-#define TPB_LIBRARY_INIT_FUNCTION initSwishPlugins
-#define TPB_LIBRARY_DEBUG_TAG "swish-plugin"
+// The creator list of libswish_plugin.so, its init function and debug tag (one list, shared with the fixtures).
+#include "swishPluginCreators.inc"
 
 // The entry points themselves, the registry lookup and the registration at load (shared with libtpb_ops_plugin.so).
 #include "pluginLibraryEntryPoints.inc"
