@@ -151,35 +151,18 @@ from trt_plugin_bench.backends.base import EngineSpec
 from trt_plugin_bench.backends import trt_runtime as rt
 from trt_plugin_bench.backends.trt_common import CapturingLogger
 from trt_plugin_bench.backends.trt_engine import TrtEngine
-from trt_plugin_bench.backends.trt_network import input_profiles
 from trt_plugin_bench.core.operators import for_engine
-from trt_plugin_bench.core.specs import aux_arrays
 from pycuda import driver
+from fake_spec_engine import spec_engine
 
-TRT = {"fp32": "float32", "fp16": "float16"}
 SHAPE, SEED = (64, 256), 5
 
 def fake_engine(spec, fault_row=None):
-    op = for_engine(spec)
-    profiles = input_profiles(op, spec)
-    io = [(name, trt.TensorIOMode.INPUT, TRT[t.dtype_for(spec.dtype)], [d if a == b else -1 for a, d, b in zip(lo, opt, hi)])
-          for (name, lo, opt, hi), t in zip(profiles, op.inputs)]
-    out_names = ["y", *op.outputs[1:]]
-    rank = [len(s) for s in op.output_shapes(spec.opt)]
-    io += [(name, trt.TensorIOMode.OUTPUT, TRT[spec.dtype], [-1] * r) for name, r in zip(out_names, rank)]
-    weights = [a for a, _ in aux_arrays(op, spec.opt, spec.dtype)[len(op.inputs) - 1:]]
-    cpu = op.fn("cpu_implementation")
-    names = [n for n, *_ in profiles]
-    def compute(arrays):
-        args = [arrays[n].astype(np.float32) for n in names] + [w.astype(np.float32) for w in weights]
-        with np.errstate(all="ignore"):
-            res = cpu(*args, **op.kwargs(cpu))
-        res = [np.array(r) for r in (res if isinstance(res, (list, tuple)) else [res])]
-        if fault_row is not None:  # a planted wrong value: output 0, one element of row fault_row
-            res[0].reshape(SHAPE[0], -1)[fault_row, 7] += 0.25
-        return dict(zip(out_names, res))
-    return trt.FakeEngine(io, {n: (lo, opt, hi) for n, lo, opt, hi in profiles},
-                          lambda shapes: dict(zip(out_names, op.output_shapes(shapes["x"]))), compute, profiles=4)
+    def plant(outs):  # a planted wrong value: output 0, one element of row fault_row
+        if fault_row is not None:
+            outs["y"].reshape(SHAPE[0], -1)[fault_row, 7] += 0.25
+        return outs
+    return spec_engine(spec, plant)
 
 class Blocker:
     timed_out = False

@@ -26,10 +26,9 @@ from trt_plugin_bench.backends.base import EngineSpec, ShapeOutOfProfileError
 from trt_plugin_bench.backends import trt_runtime as rt
 from trt_plugin_bench.backends.trt_common import CapturingLogger
 from trt_plugin_bench.backends.trt_engine import TrtEngine
-from trt_plugin_bench.backends.trt_network import input_profiles
 from trt_plugin_bench.core.operators import for_engine
-from trt_plugin_bench.core.specs import aux_arrays
 from pycuda import driver
+from fake_spec_engine import spec_engine
 
 class Blocker:  # no kernel here: the blocked start's blocker does nothing
     timed_out = False
@@ -45,31 +44,13 @@ class Graph:
     def launch(self): self.enqueue()
     def close(self): pass
 rt.StreamBlocker, rt.L2Flush, rt.CudaGraph = Blocker, Flush, Graph
-TRT = {"fp32": "float32", "fp16": "float16"}
 
 def fake_engine(spec, fault=None):
-    op = for_engine(spec)
-    profiles = input_profiles(op, spec)
-    io = [(name, trt.TensorIOMode.INPUT, TRT[t.dtype_for(spec.dtype)], [d if a == b else -1 for a, d, b in zip(lo, opt, hi)])
-          for (name, lo, opt, hi), t in zip(profiles, op.inputs)]
-    out_names = ["y", *op.outputs[1:]]
-    rank = [len(s) for s in op.output_shapes(spec.opt)]
-    io += [(name, trt.TensorIOMode.OUTPUT, TRT[spec.dtype], [-1] * r) for name, r in zip(out_names, rank)]
-    weights = [a for a, _ in aux_arrays(op, spec.opt, spec.dtype)[len(op.inputs) - 1:]]  # constants, built at opt
-    cpu = op.fn("cpu_implementation")
-    names = [n for n, *_ in profiles]
-    def output_shapes(shapes):
-        return dict(zip(out_names, op.output_shapes(shapes["x"])))
-    def compute(arrays):
-        args = [arrays[n].astype(np.float32) for n in names] + [w.astype(np.float32) for w in weights]
-        with np.errstate(all="ignore"):
-            res = cpu(*args, **op.kwargs(cpu))
-        res = list(res) if isinstance(res, (list, tuple)) else [res]
-        outs = dict(zip(out_names, res))
+    def plant(outs):
         if fault == "skip_output_1":
-            outs.pop(out_names[-1])
+            outs.pop(list(outs)[-1])
         return outs
-    return trt.FakeEngine(io, {n: (lo, opt, hi) for n, lo, opt, hi in profiles}, output_shapes, compute, profiles=4)
+    return spec_engine(spec, plant)
 
 import contextlib
 from trt_plugin_bench.backends import tensorrt_backend as tb
