@@ -189,7 +189,7 @@ def plugin_states(candidate: Run) -> set[tuple[str, str, str, str, str]]:
 def to_retime(rows: list[VerdictRow], candidate: Run) -> list[VerdictRow]:
     """The plugin states a separate-run verdict leaves undecided: AMBIGUOUS, or FAST/SLOW near the band."""
     plugins = plugin_states(candidate)
-    return [r for r in rows if (r.operator, r.dtype, r.profile, r.shape, r.mode) in plugins
+    return [r for r in rows if r.state in plugins
             and (r.verdict == "AMBIGUOUS" or (r.verdict in ("FAST", "SLOW") and near_band(r)))]
 
 
@@ -259,7 +259,7 @@ class CpuRetime:
         engines = {sweep: (ReferenceEngine(spec, cand_work), ReferenceEngine(spec, base_work),
                            ReferenceEngine(spec, base_work)) for sweep, spec in specs.items()}
         states: dict[StateKey, InterleavedState] = {}
-        by_key = {(r.operator, r.dtype, r.profile, r.shape, r.mode): r for r in todo}
+        by_key = {r.state: r for r in todo}
 
         def measure(keys: list[StateKey], budget: float) -> dict[StateKey, tuple[np.ndarray, np.ndarray, np.ndarray]]:
             out = {}
@@ -304,7 +304,7 @@ class CpuRetime:
                                             "CPU (reference backend)", "reference") if states else []
         replaced = {}
         for r in new:
-            key = (r.operator, r.dtype, r.profile, r.shape, r.mode)
+            key = r.state
             old = by_key[key]
             why = "AMBIGUOUS" if old.verdict == "AMBIGUOUS" else f"{old.verdict} near the band"
             replaced[key] = replace(r, reason=(
@@ -313,11 +313,10 @@ class CpuRetime:
                 f"[{old.ci_low:.3f}, {old.ci_high:.3f}], band ±{100 * old.band:.1f} % ({old.band_from})"
                 + (f"; {r.reason}" if r.reason else "")))
         left = [k for k in by_key if k not in replaced]
-        out_rows = [replaced.get((r.operator, r.dtype, r.profile, r.shape, r.mode), r) for r in rows]
+        out_rows = [replaced.get(r.state, r) for r in rows]
         if left:
             out_rows = [replace(r, reason=(r.reason + "; " if r.reason else "") + "not re-timed: the CPU re-time budget "
-                                "(verdict.cpu_retime_max_s) ran out") if (r.operator, r.dtype, r.profile, r.shape, r.mode)
-                        in left else r for r in out_rows]
+                                "(verdict.cpu_retime_max_s) ran out") if r.state in left else r for r in out_rows]
         counts = ", ".join(f"{v} {sum(r.verdict == v for r in new)}" for v in ("SLOW", "FAST", "SAME", "AMBIGUOUS", "FAIL")
                            if any(r.verdict == v for r in new))
         summary = (f"{len(replaced)} of {len(by_key)} plugin state(s) the separate runs left AMBIGUOUS or near the "

@@ -419,12 +419,12 @@ def remeasure(states: list[InterleavedState], rows: list[VerdictRow], measure: M
     done = 0
     for k in range(1, rounds + 1):
         todo = [r for r in rows if r.verdict == "AMBIGUOUS"
-                and not by_key[(r.operator, r.dtype, r.profile, r.shape, r.mode)].hot]
+                and not by_key[r.state].hot]
         if not todo:
             break
         groups: dict[int, list[StateKey]] = {}
         for r in todo:
-            groups.setdefault(remeasure_factor(r), []).append((r.operator, r.dtype, r.profile, r.shape, r.mode))
+            groups.setdefault(remeasure_factor(r), []).append(r.state)
         print(f"{label}: re-measurement round {k} of at most {rounds}: {len(todo)} AMBIGUOUS state(s) "
               "straddling the band, " + ", ".join(f"{len(v)} at {time_s * f:g} s" for f, v in sorted(groups.items())),
               flush=True)

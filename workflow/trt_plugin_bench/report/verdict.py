@@ -146,6 +146,11 @@ class VerdictRow:
     reason: str
     rank_p: float = math.nan  # two-sided Mann-Whitney P of the pooled samples (NaN: no samples)
 
+    @property
+    def state(self) -> tuple[str, str, str, str, str]:
+        """The state this row judges: (operator, dtype, profile, shape, mode), STATE_KEYS' order."""
+        return self.operator, self.dtype, self.profile, self.shape, self.mode
+
 
 @dataclass
 class Refinement:
