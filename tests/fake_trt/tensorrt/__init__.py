@@ -8,6 +8,7 @@ signature, as TensorRT's does (tests/test_in_network.py: BUILDS). Imported in a 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable
 from enum import Enum
 
@@ -364,9 +365,33 @@ def _signature(layer: Layer) -> str:
     return json.dumps([layer.kind, ins, outs, params])
 
 
+# TensorRT keeps one logger pointer per process: the first logger given to a builder, runtime or refitter
+# while none of them lives; one made with another logger meanwhile logs to that one (TensorRT warns "The
+# logger passed into createInferRuntime differs from one already provided ..."). The stand-in records
+# each such creation in LOGGER_MISMATCHES (tests/test_trt_logger.py).
+_LIVE_LOGGER_USERS: list = []  # weak references to the live builders and runtimes
+LOGGER_MISMATCHES: list[str] = []
+
+
+def _uses_logger(user: object, logger: object) -> None:
+    _LIVE_LOGGER_USERS[:] = [r for r in _LIVE_LOGGER_USERS if r() is not None]
+    live = [r() for r in _LIVE_LOGGER_USERS]
+    if live and all(u.logger is not logger for u in live):
+        LOGGER_MISMATCHES.append(f"{type(user).__name__}: the logger passed differs from one already provided "
+                                 f"for an existing builder, runtime, or refitter ({len(live)} live)")
+    _LIVE_LOGGER_USERS.append(weakref.ref(user))
+
+
+class Runtime:
+    def __init__(self, logger: object) -> None:
+        self.logger = logger
+        _uses_logger(self, logger)
+
+
 class Builder:
     def __init__(self, logger: object) -> None:
         self.logger = logger
+        _uses_logger(self, logger)
 
     def create_network(self, flags: int = 0) -> Network:
         return Network()

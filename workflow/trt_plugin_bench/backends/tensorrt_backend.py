@@ -6,7 +6,7 @@ typed networks: written from NVIDIA's documentation, guarded by the major versio
 differences live in small functions, each named for what it adapts, in the modules that do each
 job; this one is the Backend that composes them:
 
-- trt_common: the TensorRT major version, tensor names, BuildError, CapturingLogger
+- trt_common: the TensorRT major version, tensor names, BuildError, CapturingLogger, process_logger (the one logger)
 - trt_network: the network (input, plugin layer or native twin, output)
 - trt_plugins: plugin libraries loaded into the process, creators looked up in the registry
 - trt_engine: build (builder config, profiles, tactic sources, serialize) and deserialize (TrtEngine)
@@ -41,6 +41,7 @@ from .trt_common import (
     TRT_MAJOR,
     BuildError,
     CapturingLogger,
+    process_logger,
 )
 from .trt_engine import TrtEngine, build_engine, deserialize_engine, tactic_sources_without_libraries
 from .trt_network import FIELD_TYPES, TRT_DTYPE, check_creator_fields, network_flags, populate_network
@@ -61,7 +62,7 @@ class TensorRTBackend(Backend):
         self.gpu = GpuContext(0)
         self.l2_flush = l2_flush  # timing.l2_flush: what the cold mode's flush leaves in the L2 (cuda_utils.L2Flush)
         self.slot = slot  # the command's GPU slot (gpu_slot.GpuSlot): host_work steps out of it
-        self.logger = CapturingLogger()
+        self.logger = process_logger()  # TensorRT keeps one logger per process (trt_common.process_logger)
         self.runtime = trt.Runtime(self.logger)
         self.plugins = PluginLibraries(self.logger)  # dlopen'ed plugin libraries, kept loaded
 
@@ -167,6 +168,7 @@ class TensorRTBackend(Backend):
 __all__ = [
     "FIELD_TYPES", "INPUT", "MODES", "NON_BLOCKING", "OUTPUT",
     "RANDOM_BLOCK_ELEMENTS", "TRT_DTYPE", "TRT_MAJOR", "BuildError", "CapturingLogger", "CudaGraph", "DeviceBuffer",
+    "process_logger",
     "EngineLoadError", "EngineSpec", "TensorRTBackend", "TrtArena", "TrtEngine", "TrtTimer", "TrtWorker",
     "_nvinfer_library_version", "check_creator_fields", "creator_lookup", "cuda", "load_library_unusable",
     "network_flags", "populate_network", "tactic_sources_without_libraries", "trt",

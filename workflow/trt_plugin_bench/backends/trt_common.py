@@ -6,6 +6,7 @@ Imported only through the TensorRT backend (backends.get_backend), never at pack
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 
@@ -39,3 +40,19 @@ class CapturingLogger(trt.ILogger):
         with self._lock:
             errs = [m for m in self.messages if "ERROR" in m]
         return "; ".join(errs[-5:]) or "no error message from TensorRT"
+
+
+@functools.cache
+def process_logger() -> CapturingLogger:
+    """The process's one TensorRT logger: every builder, runtime and refitter here is made with it.
+
+    TensorRT keeps a single logger pointer per process: while any builder, runtime or refitter lives, one
+    made with another logger logs to the first one ("The logger passed into createInferRuntime differs from
+    one already provided ... the existing value ... will be used instead"), and so does the plugin registry
+    (getLogger). With a logger per backend, a second backend's messages went to the first backend's logger
+    (its own ``errors()`` said nothing), and once the first backend and its engines were freed while the
+    second lived, TensorRT called a freed Python object: a segfault at the next registry lookup (H100,
+    TensorRT 8.6.1, 2026-12-07: tests/test_gpu_plugin.py's row-norm engines, a backend per engine). Made
+    once and kept for the process's life (functools.cache), so it outlives everything TensorRT made with it.
+    Its ``echo`` is the process's choice (the conformance checks' child processes turn it off)."""
+    return CapturingLogger()

@@ -90,7 +90,7 @@ def load_plugin(t: Target) -> str:
 # -- check 5 ---------------------------------------------------------------------------------------
 def mode_load(payload: dict) -> dict:
     t, way = _target(payload), payload["way"]
-    logger = tb.CapturingLogger(echo=False)
+    logger = tb.process_logger()
     runtime = trt.Runtime(logger)  # TensorRT's global logger: the registry logs its refusals here
     names = _expected_creators(t)
     before = _creator_counts(names, t.plugin_namespace)
@@ -129,7 +129,7 @@ def mode_load(payload: dict) -> dict:
 
 # -- engines and contexts --------------------------------------------------------------------------
 def _build(t: Target, path: Path, implementation: str | None = None) -> dict:
-    logger = tb.CapturingLogger(echo=False)
+    logger = tb.process_logger()
     builder = trt.Builder(logger)
     strongly_typed = tb.TRT_MAJOR >= 10
     network = builder.create_network(tb.network_flags(strongly_typed))
@@ -260,7 +260,7 @@ class Context:
 def _engine(t: Target, payload: dict) -> tuple[trt.ICudaEngine, tb.CapturingLogger, GpuContext]:
     gpu = GpuContext(0)
     load_plugin(t)
-    logger = tb.CapturingLogger(echo=False)
+    logger = tb.process_logger()
     runtime = trt.Runtime(logger)
     engine = runtime.deserialize_cuda_engine(Path(payload["engine"]).read_bytes())
     if engine is None:
@@ -396,7 +396,7 @@ def mode_v2v3(payload: dict) -> dict:
     if built.get("error"):
         return {"error": f"the {other} engine: {built['error']}"}
     gpu = GpuContext(0)
-    logger = tb.CapturingLogger(echo=False)
+    logger = tb.process_logger()
     runtime = trt.Runtime(logger)
     _RUNTIMES.append(runtime)
     engines = {name: runtime.deserialize_cuda_engine(Path(p).read_bytes())
@@ -432,6 +432,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in MODES:
         print(f"usage: python -m trt_plugin_bench.commands.conformance_gpu {{{','.join(MODES)}}} '<payload json>'", file=sys.stderr)
         return 2
+    tb.process_logger().echo = False  # the check reads TensorRT's words from the report, not from stderr
     try:
         result = MODES[argv[0]](json.loads(argv[1]))
     except Exception as exc:  # an exception is a FAIL with its reason; a crash prints nothing
