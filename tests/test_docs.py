@@ -135,6 +135,9 @@ MAPPED: dict[str, list[str]] = {
     # the GPU session (TensorRT and a GPU; never in CI): how the dated runs in docs/runs/ were made
     "workflow/scripts/device_session.sh check tests dag pack": ["workflow/scripts/device_session.sh: pack"],
     "workflow/scripts/device_session.sh conformance": ["workflow/scripts/device_session.sh: conformance"],
+    "workflow/scripts/device_session.sh suite": ["workflow/scripts/device_session.sh: gpu_suite.sh",
+                                                 "tests/test_gpu_suite_script.py::"
+                                                 "test_every_test_gets_its_outcome_and_a_crash_does_not_hide_the_rest"],
     ".venv/bin/trt-plugin-bench ui": ["tests/test_docs.py::test_ui_prints_the_runs_address"],
     ".venv/bin/trt-plugin-bench conformance-matrix results/<experiment>/conformance/*.json": [
         "tests/test_conformance.py::test_matrix_command_exit_status"],
