@@ -59,3 +59,33 @@ def test_the_product_makes_no_logger_but_the_process_one() -> None:
 def _line_of(text: str) -> int:
     lines = (ROOT / "workflow" / "trt_plugin_bench" / "backends" / "trt_common.py").read_text().splitlines()
     return next(i for i, line in enumerate(lines, 1) if line.strip() == text)
+
+
+BUILD_ERROR_SCRIPT = r"""
+import json, types
+import tensorrt as trt
+from trt_plugin_bench.backends import trt_engine
+from trt_plugin_bench.backends.trt_common import BuildError, process_logger
+logger = process_logger()
+logger.echo = False
+logger.messages.append("[ERROR] 3: getPluginCreator could not find plugin: Other version: 1")  # an earlier lookup's
+def refuse(network, spec, half, keep, plugin_namespace=None):
+    logger.messages.append("[ERROR] Swish creator: field 'beta' is not a float")  # what the creator logs
+    raise BuildError("the plugin creator refused the fields")
+trt_engine.populate_network = refuse
+spec = types.SimpleNamespace(operator="op", dtype="fp32", profile="p")
+try:
+    trt_engine.build_engine(logger, trt.Runtime(logger), spec, "unused.engine", {})
+except BuildError as exc:
+    print(json.dumps({"message": str(exc)}))
+"""
+
+
+def test_a_build_error_names_its_own_errors_not_the_process_earlier_ones() -> None:
+    """With one logger per process, a BuildError quotes the errors logged since its build began (mark)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fake_trt"), str(ROOT / "workflow")])}
+    proc = subprocess.run([sys.executable, "-c", BUILD_ERROR_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    message = json.loads(proc.stdout.strip().splitlines()[-1])["message"]
+    assert "field 'beta' is not a float" in message and "Other" not in message, message

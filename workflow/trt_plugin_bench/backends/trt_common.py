@@ -36,9 +36,16 @@ class CapturingLogger(trt.ILogger):
             if self.echo:
                 print(f"TensorRT {severity.name}: {msg}", file=sys.stderr)
 
-    def errors(self) -> str:
+    def mark(self) -> int:
+        """Where the log stands now: ``errors(since=mark())`` gives an operation's errors alone (the logger is
+        the process's, process_logger, so it holds every earlier operation's words too)."""
         with self._lock:
-            errs = [m for m in self.messages if "ERROR" in m]
+            return len(self.messages)
+
+    def errors(self, since: int = 0) -> str:
+        """The last five errors logged from ``since`` (a ``mark()``) on."""
+        with self._lock:
+            errs = [m for m in self.messages[since:] if "ERROR" in m]
         return "; ".join(errs[-5:]) or "no error message from TensorRT"
 
 

@@ -55,6 +55,7 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
                  builder_cfg: dict, plugin_namespace: str | None = None) -> dict:
     """Build ``spec``'s network (populate_network; the plugin library already loaded), serialize it
     to ``engine_path`` and check that it deserializes; returns the build facts for the build record."""
+    since = logger.mark()  # this build's errors alone in its BuildError (the logger is the process's)
     builder = trt.Builder(logger)
     strongly_typed = TRT_MAJOR >= 10
     network = builder.create_network(network_flags(strongly_typed))
@@ -63,7 +64,7 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
     try:
         populate_network(network, spec, weakly_typed_half, keep, plugin_namespace=plugin_namespace)
     except BuildError as exc:  # a creator that refuses says why in TensorRT's log (the plugin logs there)
-        raise BuildError(f"{exc}: {logger.errors()}") from None
+        raise BuildError(f"{exc}: {logger.errors(since)}") from None
     config = builder.create_builder_config()
     config.set_tactic_sources(tactic_sources_without_libraries())
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(builder_cfg.get("workspace_mib", 1024)) << 20)
@@ -82,12 +83,12 @@ def build_engine(logger: CapturingLogger, runtime: trt.Runtime, spec: EngineSpec
     serialized = builder.build_serialized_network(network, config)
     build_seconds = time.perf_counter() - t0
     if serialized is None:
-        raise BuildError(f"TensorRT failed to build {spec.operator}/{spec.dtype}/{spec.profile}: {logger.errors()}")
+        raise BuildError(f"TensorRT failed to build {spec.operator}/{spec.dtype}/{spec.profile}: {logger.errors(since)}")
     blob = bytes(serialized)
     Path(engine_path).write_bytes(blob)
     engine = runtime.deserialize_cuda_engine(blob)
     if engine is None:
-        raise BuildError(f"the engine just built does not deserialize: {logger.errors()}")
+        raise BuildError(f"the engine just built does not deserialize: {logger.errors(since)}")
     return {
         "build_seconds": build_seconds,
         "builder": f"TensorRT {trt.__version__}",

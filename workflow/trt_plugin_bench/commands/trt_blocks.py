@@ -170,6 +170,7 @@ def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable
     library, is the likely part: not yet measured apart.)"""
     if dtype not in TRT_DTYPE:
         raise BuildError(f"in_network {what}: dtype {dtype} is not available with TensorRT {trt.__version__}")
+    since = backend.logger.mark()  # this build's errors alone in its BuildError (the logger is the process's)
     builder = builder if builder is not None else trt.Builder(backend.logger)
     strongly_typed = TRT_MAJOR >= 11  # 8.6: never; 10: opt-in, left off (weights in the I/O dtype either way)
     network = builder.create_network(network_flags(strongly_typed))
@@ -180,7 +181,7 @@ def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable
     try:
         y = block_fn(trt, network, x, dtype, keep, make_operator(network, keep), rng)
     except BuildError as exc:
-        raise BuildError(f"in_network {what}: {exc}: {backend.logger.errors()}") from None
+        raise BuildError(f"in_network {what}: {exc}: {backend.logger.errors(since)}") from None
     y.name = OUTPUT
     network.mark_output(y)
     if weakly_typed_half:
@@ -205,7 +206,7 @@ def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable
     t0 = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise BuildError(f"TensorRT failed to build the in_network {what} engine: {backend.logger.errors()}")
+        raise BuildError(f"TensorRT failed to build the in_network {what} engine: {backend.logger.errors(since)}")
     shared = ""
     if timing_cache is not None:
         timing_cache.built()
