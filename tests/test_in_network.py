@@ -351,6 +351,63 @@ def test_the_pair_builds_share_one_timing_cache() -> None:
     assert len(record["bytes_after_each_build"]) == 2 and record["bytes_after_each_build"][1] > record["bytes_after_each_build"][0]
 
 
+FILE_CACHE_SCRIPT = r"""
+import json, sys, types
+from pathlib import Path
+import tensorrt as trt
+from trt_plugin_bench.commands import neighbourhoods as nb
+from trt_plugin_bench.commands.trt_blocks import SharedTimingCache, build_block, plugin_operator, timing_cache_file, twin_operator
+from trt_plugin_bench.backends.trt_common import CapturingLogger
+from trt_plugin_bench.core.operators import OPERATORS
+
+folder, manifest = Path(sys.argv[1]), Path(sys.argv[2])
+backend = types.SimpleNamespace(logger=CapturingLogger(echo=False))
+settings = types.SimpleNamespace(builder=types.SimpleNamespace(workspace_mib=64, optimization_level=3))
+def job(op_name):  # one in_network job's pair, as run_trt_job builds it (each job is a process of its own)
+    op = OPERATORS[op_name]
+    cache = SharedTimingCache(timing_cache_file(folder, manifest))
+    trt.BUILDS.clear()
+    build_block(backend, settings, nb.conv3x3, (8, 64, 14, 14), "fp32",
+                lambda n, k: plugin_operator(n, k, op, "fp32", 1.0, "", []), "plugin", cache)
+    build_block(backend, settings, nb.conv3x3, (8, 64, 14, 14), "fp32",
+                lambda n, k: twin_operator(n, k, op, "fp32", 1.0, []), "twin", cache)
+    cache.save()
+    return {"timed": [[json.loads(k)[0] for k in b["timed"]] for b in trt.BUILDS], "record": cache.record()}
+print(json.dumps({op: job(op) for op in sys.argv[3:]}))
+"""
+
+
+def _file_cache_jobs(tmp_path: Path, manifest: Path, *ops: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fake_trt"), str(ROOT / "workflow")])}
+    got = {}
+    for op in ops:  # a process per job, as the rule runs them
+        proc = subprocess.run([sys.executable, "-c", FILE_CACHE_SCRIPT, str(tmp_path / "in_network"), str(manifest), op],
+                              cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        got.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return got
+
+
+def test_the_experiments_pairs_share_their_timings_through_a_file(tmp_path: Path) -> None:
+    """A pair took about 45 s on the H100 (2026-12-07), mostly builds. The second plugin's pair at the same
+    block size takes the neighbours' tactics from the file the first job saved (one per plugin source); a new
+    plugin source starts a new file; a damaged file is set aside, not fatal."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"source_hash": "a" * 40}))
+    got = _file_cache_jobs(tmp_path, manifest, "swish_plugin", "swish_plugin_anyformat")
+    assert got["swish_plugin"]["timed"][0].count("convolution") == 1  # the first job times its neighbours
+    assert "convolution" not in got["swish_plugin_anyformat"]["timed"][0], got  # the second takes them from the file
+    first, second = got["swish_plugin"]["record"], got["swish_plugin_anyformat"]["record"]
+    assert first["file"] == second["file"] == str(tmp_path / "in_network" / "timing-aaaaaaaaaaaa.cache")
+    assert first["loaded_bytes"] == 0 and second["loaded_bytes"] > 0 and second["saved"].startswith("merged"), got
+    manifest.write_text(json.dumps({"source_hash": "b" * 40}))  # a kernel edit: a new file, timed afresh
+    edited = _file_cache_jobs(tmp_path, manifest, "swish_plugin_anyformat")["swish_plugin_anyformat"]
+    assert edited["timed"][0].count("convolution") == 1 and edited["record"]["loaded_bytes"] == 0, edited
+    (tmp_path / "in_network" / "timing-bbbbbbbbbbbb.cache").write_bytes(b"\x00not a cache")  # damaged
+    damaged = _file_cache_jobs(tmp_path, manifest, "swish_plugin")["swish_plugin"]
+    assert damaged["timed"][0].count("convolution") == 1 and damaged["record"]["saved"], damaged
+
+
 def test_the_config_refuses_an_operator_without_a_plugin_or_twin(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="in_network.operators': swish_native is not a plugin operator"):
         _settings(tmp_path, "").__class__.from_config(load_config(_write(tmp_path, "[swish_native]", "")))

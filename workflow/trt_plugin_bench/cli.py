@@ -658,9 +658,10 @@ def _gpu_or_reference(args: argparse.Namespace, settings, backend: str, slot) ->
         if backend == "tensorrt":
             from .commands.trt_blocks import run_trt_job
 
+            # the experiment's pairs share their builder timings (trt_blocks.SharedTimingCache): beside the outputs
             rows, layers, record = run_trt_job(settings, prepared, plugin_kernel_of(prepared.op_spec, settings, args.dtype),
                                                sweeps.plugin_library_from_manifest(manifest, prepared.op_spec), manifest,
-                                               slot=slot)
+                                               slot=slot, timing_cache_dir=Path(args.out).parent)
         else:
             rows, layers, record = run_standin(settings, prepared)
         write_rows(args.layers, InNetworkLayerRow, layers)

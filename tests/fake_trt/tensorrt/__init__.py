@@ -324,6 +324,12 @@ class ITimingCache:
     def serialize(self) -> bytes:
         return json.dumps(self.entries, sort_keys=True).encode()
 
+    def combine(self, input_cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """Adds the entries this cache lacks (TensorRT: keeps its own where both have one)."""
+        for key, value in input_cache.entries.items():
+            self.entries.setdefault(key, value)
+        return True
+
 
 class IBuilderConfig:
     def __init__(self) -> None:
@@ -345,8 +351,11 @@ class IBuilderConfig:
     def set_flag(self, flag: BuilderFlag) -> None:
         self.flags.add(flag)
 
-    def create_timing_cache(self, serialized_timing_cache: bytes) -> ITimingCache:
-        return ITimingCache(serialized_timing_cache)
+    def create_timing_cache(self, serialized_timing_cache: bytes) -> ITimingCache | None:
+        try:  # TensorRT returns nullptr (None) for a blob it cannot read
+            return ITimingCache(serialized_timing_cache)
+        except ValueError:
+            return None
 
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
         if not isinstance(cache, ITimingCache):

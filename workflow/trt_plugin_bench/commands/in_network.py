@@ -51,7 +51,7 @@ OP_PREFIX = "op."
 STANDIN_LABEL = "CPU stand-in (numpy): not TensorRT, no fusion, no per-layer times"
 # the rows' timing_cache: the plugin's and the twin's block engines built with one builder timing cache
 # (backends/trt_blocks.SharedTimingCache), so their common neighbour layers get the same tactics
-SHARED_TIMING_CACHE = "shared by the plugin and twin engines"
+SHARED_TIMING_CACHE = ("shared by the plugin and twin engines, and with the experiment's other pairs of the same plugin source (a file beside the outputs)")
 NO_TIMING_CACHE = "none (CPU stand-in: no engine is built)"
 WEIGHT_SEED = 20261206
 INPUT_SEED = 29

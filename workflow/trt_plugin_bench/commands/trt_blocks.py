@@ -14,8 +14,10 @@ Imported only by the in-network command on the tensorrt backend, never at packag
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -131,19 +133,70 @@ class SharedTimingCache:
     neighbours' tactics (the convolutions, the GEMMs) are timed once, in the first build, and the second
     build takes the same tactics for the same unfused neighbour layers from the cache (TensorRT 8.6:
     IBuilderConfig.create_timing_cache / set_timing_cache; "it can be shared by multiple builder
-    instances", NvInfer.h). The builder adds each build's new timings to the cache in place."""
+    instances", NvInfer.h). The builder adds each build's new timings to the cache in place.
 
-    def __init__(self) -> None:
+    With ``file`` (run_trt_job: one per experiment and plugin source, beside the rule's outputs) the cache
+    starts from what earlier jobs saved there and ``save`` merges this job's timings into it
+    (ITimingCache.combine), under a file lock, as trtexec's --timingCacheFile does: the same neighbour in
+    another operator's pair (the conv3x3 blocks of Swish and GELU at one size) is timed once per experiment,
+    not once per pair. (H100, 2026-12-07: a pair took about 45 s, most of it in builds: 10-18 s each.) A file
+    that TensorRT refuses (another GPU or TensorRT, or damaged) is set aside with a line in the log, and the
+    job starts from an empty cache."""
+
+    def __init__(self, file: Path | None = None) -> None:
         self.cache: trt.ITimingCache | None = None
         self.sizes: list[int] = []  # the serialized cache's bytes after each build
+        self.file = Path(file) if file is not None else None
+        self.loaded_bytes = 0  # what the file held when this job started from it
+        self.saved = ""  # what save() did
+        self._config: trt.IBuilderConfig | None = None
+
+    def _lock(self) -> Any:
+        assert self.file is not None
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        return self.file.with_name(self.file.name + ".lock").open("a")
+
+    def _read(self) -> bytes:
+        if self.file is None or not self.file.is_file():
+            return b""
+        with self._lock() as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            return self.file.read_bytes()
 
     def attach(self, config: trt.IBuilderConfig, what: str) -> None:
         if self.cache is None:
+            blob = self._read()
+            self.cache = config.create_timing_cache(blob) if blob else None
+            if self.cache is not None and config.set_timing_cache(self.cache, False):
+                self.loaded_bytes, self._config = len(blob), config
+                return
+            if blob:  # refused: from another device or TensorRT, or damaged
+                log(f"in_network {what}: TensorRT refused the timing cache {self.file} ({len(blob)} bytes); "
+                    "this job starts from an empty one and saves its own")
             self.cache = config.create_timing_cache(b"")  # empty: a new cache
             if self.cache is None:
                 raise BuildError(f"in_network {what}: TensorRT could not create a timing cache")
+        self._config = config
         if not config.set_timing_cache(self.cache, False):  # False: no mismatch ignored (one device, one process)
             raise BuildError(f"in_network {what}: TensorRT refused the pair's timing cache")
+
+    def save(self) -> None:
+        """Merge this job's timings into the file (another job may have saved meanwhile), atomically."""
+        if self.file is None or self.cache is None or self._config is None:
+            return
+        with self._lock() as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            merged = "written"
+            if self.file.is_file():
+                other = self._config.create_timing_cache(self.file.read_bytes())
+                if other is not None and self.cache.combine(other, False):
+                    merged = "merged with the file's"
+                else:
+                    merged = "written over the file's (TensorRT refused to combine them)"
+            tmp = self.file.with_name(self.file.name + f".{os.getpid()}.tmp")
+            tmp.write_bytes(bytes(self.cache.serialize()))
+            tmp.replace(self.file)
+            self.saved = f"{merged}: {self.file.stat().st_size} bytes"
 
     def built(self) -> None:
         """After a build: the cache's serialized size, a sign of what it took in (informational only)."""
@@ -155,7 +208,10 @@ class SharedTimingCache:
             self.sizes.append(-1)
 
     def record(self) -> dict[str, Any]:
-        return {"shared_by": ["plugin", "twin"], "bytes_after_each_build": self.sizes}
+        out: dict[str, Any] = {"shared_by": ["plugin", "twin"], "bytes_after_each_build": self.sizes}
+        if self.file is not None:
+            out.update(file=str(self.file), loaded_bytes=self.loaded_bytes, saved=self.saved)
+        return out
 
 
 def build_block(backend: TensorRTBackend, settings: Settings, block_fn: Callable, shape: tuple[int, ...], dtype: str,
@@ -402,12 +458,25 @@ def direct_kernel_us(settings: Settings, backend: TensorRTBackend, op_spec: Oper
     return float(rows[0].median_us) if rows and rows[0].median_us == rows[0].median_us else math.nan
 
 
+def timing_cache_file(folder: Path | None, manifest: Path | None) -> Path | None:
+    """The experiment's timing cache file for the plugin source a manifest names (its source_hash: a kernel
+    edit starts a new file, so no plugin layer keeps an old build's timing), or None without a folder."""
+    if folder is None:
+        return None
+    source = ""
+    if manifest is not None and Path(manifest).is_file():
+        source = str(json.loads(Path(manifest).read_text()).get("source_hash", ""))[:12]
+    return Path(folder) / f"timing-{source or 'unknown'}.cache"
+
+
 def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_library: Path | None,
-                manifest: Path | None = None, slot: HostWork = NO_SLOT,
+                manifest: Path | None = None, slot: HostWork = NO_SLOT, timing_cache_dir: Path | None = None,
                 ) -> tuple[list[InNetworkRow], list[InNetworkLayerRow], dict]:
     """The in_network job on TensorRT: build the three engines (the plugin's block and the twin's with
     one timing cache: SharedTimingCache; the plugin alone with its own), check, time, profile, inspect.
-    ``slot``: the command's GPU slot, stepped out of while the input is drawn and the pair checked."""
+    ``slot``: the command's GPU slot, stepped out of while the input is drawn and the pair checked.
+    ``timing_cache_dir``: where the experiment's pairs keep one timing cache file per plugin source (the
+    manifest's source_hash; SharedTimingCache); None: the pair's own cache only."""
     job, op_spec, twin, tolerance = prepared.job, prepared.op_spec, prepared.twin, prepared.tolerance
     cfg = settings.in_network
     backend = TensorRTBackend(settings.timing.l2_flush, slot)
@@ -417,7 +486,7 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
     seen_plugin: list = []
     seen_twin: list = []
     what = f"{op_spec.name}/{job.block.name}/{dtype}/{job.size}"
-    pair_cache = SharedTimingCache()
+    pair_cache = SharedTimingCache(timing_cache_file(timing_cache_dir, manifest))
     # one builder for the job's three engines (its kernel library loaded once), gone before anything is timed
     builder = trt.Builder(backend.logger)
     plugin_blob = build_block(backend, settings, block_fn, job.shape, dtype,
@@ -434,6 +503,7 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
                              lambda n, k: plugin_operator(n, k, op_spec, dtype, beta, kernel, []), f"{what} alone",
                              builder=builder)
     del builder
+    pair_cache.save()
     engines = {"plugin": BlockEngine(backend, plugin_blob, f"{what} plugin"),
                "twin": BlockEngine(backend, twin_blob, f"{what} twin"),
                "alone": BlockEngine(backend, alone_blob, f"{what} alone")}
@@ -494,4 +564,4 @@ def run_trt_job(settings: Settings, prepared: Prepared, kernel: str, plugin_libr
 
 
 __all__ = ["BlockArena", "BlockEngine", "BlockTimer", "SharedTimingCache", "alone", "build_block", "plugin_operator",
-           "run_trt_job", "twin_operator"]
+           "run_trt_job", "timing_cache_file", "twin_operator"]
