@@ -448,3 +448,49 @@ def test_plugin_sweeps_needs_the_records_of_the_filtered_states_only(tmp_path: P
                                                                ((64, 1024), "cold"), ((64, 1024), "warm")]
     with pytest.raises(RebuildError, match="swish_plugin_naive__fp32__sweep.build.json"):
         plugin_sweeps(tmp_path, ["warm", "cold"])
+
+
+def _script_case_argvs(tmp_path: Path) -> dict[str, list[str]]:
+    """The exact argv each case of workflow/scripts/verdict_gpu_check.sh hands `tpb.py`: its run_case function
+    and its run_case lines run by bash, with `timeout` standing in to record the command line."""
+    from trt_plugin_bench.core.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh").read_text()
+    lines = text.splitlines()
+    start = lines.index("run_case() {")
+    end = lines.index("}", start)
+    calls = [ln for ln in lines if ln.startswith("run_case ")]
+    assert [c.split()[1] for c in calls] == ["same", "planted", "naive"], calls
+    out = tmp_path / "out"
+    (out / "logs").mkdir(parents=True)
+    script = "\n".join([
+        "set -u", 'OUT="$1"; RES=results/verdict_gpu_check; CFG=workflow/scripts/verdict_gpu_check.yaml',
+        "PERMILLE=25; TIME_S=0.2; ROUNDS=1; CASE_TIMEOUT=150; note() { :; }",
+        'timeout() { shift; printf "%s\\0" "$@" > "$OUT/argv.$name"; }', *lines[start:end + 1], *calls])
+    subprocess.run(["bash", "-c", script, "bash", str(out)], check=True, capture_output=True, text=True)
+    argvs = {}
+    for case in ("same", "planted", "naive"):
+        argv = (out / f"argv.{case}").read_text().split("\0")[:-1]
+        assert argv[:2] == ["python3", "workflow/scripts/tpb.py"], argv
+        argvs[case] = argv[2:]
+    return argvs
+
+
+def test_gpu_check_script_argv_parses_with_the_cli_parser(tmp_path: Path) -> None:
+    """verdict_gpu_check.sh's three cases through the CLI's own parser, as it hands them (H100 2026-12-07: the
+    planted case's `--candidate-cmake-arg -DTPB_...` was argparse's "expected one argument", exit 2): the
+    planted case carries its CMake argument, the naive case its kernel; main's join_dash_values takes the
+    space form too."""
+    from trt_plugin_bench.cli import build_parser, join_dash_values
+
+    parser = build_parser()
+    argvs = _script_case_argvs(tmp_path)
+    parsed = {case: parser.parse_args(argv) for case, argv in argvs.items()}
+    assert parsed["planted"].candidate_cmake_arg == ["-DTPB_PLANTED_SLOWDOWN_PERMILLE=25"]
+    assert parsed["naive"].candidate_kernel == "naive" and parsed["naive"].candidate_cmake_arg == []
+    for args in parsed.values():
+        assert args.command == "verdict" and args.rebuild == "HEAD" and args.rebuild_time_s == pytest.approx(0.2)
+    space = ["verdict", "--rebuild", "HEAD", "--candidate-cmake-arg", "-DA=1", "--candidate-cmake-arg=-DB=2"]
+    assert parser.parse_args(join_dash_values(space)).candidate_cmake_arg == ["-DA=1", "-DB=2"]
+    # a missing value is still argparse's error, not the next option swallowed
+    assert join_dash_values(["verdict", "--candidate-cmake-arg", "--rebuild", "HEAD"])[1] == "--candidate-cmake-arg"

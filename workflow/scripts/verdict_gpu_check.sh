@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The verdict method checked on a GPU (issue 28), in about 5 minutes of GPU time, scripted for one shot:
 #   1. identical source rebuilt  -> `verdict --rebuild HEAD`                      (target: SAME in >= 95 % of states)
-#   2. a planted small slowdown  -> ... --candidate-cmake-arg -DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE
+#   2. a planted small slowdown  -> ... --candidate-cmake-arg=-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE
 #                                   (target: SLOW in >= 90 % of states >= 1 MiB, never FAST)
 #   3. the naive kernel          -> ... --candidate-kernel naive                  (target: SLOW in every state >= 1 MiB)
 # for swish_plugin fp32 + fp16, six sizes of 1 KiB .. 256 MiB, warm and cold (workflow/scripts/verdict_gpu_check.yaml),
@@ -111,7 +111,7 @@ run_case() {
 }
 rm -f "$OUT/logs/walltimes.txt"
 run_case same
-run_case planted --candidate-cmake-arg "-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE"
+run_case planted "--candidate-cmake-arg=-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE"  # the = form: the value starts with -
 run_case naive --candidate-kernel naive
 
 # -- the table ---------------------------------------------------------------------------------------------
