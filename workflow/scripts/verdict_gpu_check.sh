@@ -26,7 +26,9 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-150}
 mkdir -p "$OUT/logs"
 T0=$(date +%s)
 note() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/logs/steps.txt"; }
-export PYTHONPATH=$PWD/workflow${PYTHONPATH:+:$PYTHONPATH}
+# trt-kit's python3 is a wrapper that sources /opt/trtkit/env.sh again (PYTHONPATH=/opt/trtkit/site): an exported
+# PYTHONPATH never reaches the interpreter, so each snippet below that imports trt_plugin_bench puts this tree's
+# workflow/ on sys.path itself (as tpb.py and the Snakefile do; tests/test_misc.py checks every snippet of the device scripts)
 
 # -- the baseline's source: git's HEAD, or this tree's plugin/ prepared as "HEAD" (no git here) --------------
 if ! git rev-parse --verify --quiet HEAD > /dev/null 2>&1; then
@@ -59,6 +61,7 @@ python3 - "$arch" "$PERMILLE" > "$OUT/logs/prebuild.log" 2>&1 <<'PY' &
 import sys, time
 from dataclasses import replace
 from pathlib import Path
+sys.path.insert(0, str(Path("workflow").resolve()))  # the repository root is the working directory
 from trt_plugin_bench.core.operators import get_operator
 from trt_plugin_bench.report.rebuild import build_all, candidate_source, locate_source
 t = time.time()
