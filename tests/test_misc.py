@@ -247,3 +247,52 @@ def test_no_fixed_temporary_names_in_the_sources() -> None:
              if p.is_file() and p.suffix in suffixes and p.name not in ("device_session.sh", "harness.sh") and p != Path(__file__).resolve()
              for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if fixed.search(line)]
     assert found == [], found
+
+
+def _shell_python_snippets() -> list[tuple[str, str]]:
+    """The Python the device scripts (workflow/scripts/**/*.sh, plugin/probes/*.sh) hand python3: each
+    ``python3 - ... <<'PY'`` heredoc and each ``python3 -c '...'`` one-liner, as (where, source)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    scripts = sorted([*(root / "workflow" / "scripts").rglob("*.sh"), *(root / "plugin" / "probes").glob("*.sh")])
+    heredoc = re.compile(r"\bpython3?\b.*<<-?\s*'(\w+)'")
+    one_liner = re.compile(r"\bpython3? -c '([^']*)'")
+    out = []
+    for script in scripts:
+        lines = script.read_text().splitlines()
+        for n, line in enumerate(lines):
+            where = f"{script.relative_to(root)}:{n + 1}"
+            out += [(where, m.group(1)) for m in one_liner.finditer(line)]
+            m = heredoc.search(line)
+            if m:
+                end = lines.index(m.group(1), n + 1)
+                out.append((where, "\n".join(lines[n + 1:end]) + "\n"))
+    return out
+
+
+def test_device_scripts_python_snippets_find_the_package_and_their_names() -> None:
+    """trt-kit's python3 is a wrapper that sources its env.sh again (PYTHONPATH=/opt/trtkit/site), so a
+    PYTHONPATH the script exports never reaches the interpreter (verdict_gpu_check.sh's prebuild on the H100,
+    2026-12-07: "No module named 'trt_plugin_bench'"): every snippet that imports trt_plugin_bench puts
+    workflow/ on sys.path first. And each compiles with no undefined name (device_session.sh's verdict step
+    used os without importing it)."""
+    import re
+    import subprocess
+    import sys
+
+    snippets = _shell_python_snippets()
+    assert len(snippets) >= 10 and any("verdict_gpu_check.sh" in w for w, _ in snippets)
+    bad = []
+    for where, source in snippets:
+        compile(source, where, "exec")
+        lines = source.splitlines()
+        first = next((i for i, ln in enumerate(lines) if re.match(r"\s*(from|import) trt_plugin_bench\b", ln)), None)
+        if first is not None and not any(re.match(r"\s*sys\.path\.insert\(0, .*workflow", ln) for ln in lines[:first]):
+            bad.append(f"{where}: imports trt_plugin_bench without putting workflow/ on sys.path first")
+        lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F821,F822,F823",
+                               "--output-format", "concise", "--stdin-filename", "snippet.py", "-"],
+                              input=source, capture_output=True, text=True)
+        if lint.returncode != 0:
+            bad.append(f"{where}: {lint.stdout.strip() or lint.stderr.strip()}")
+    assert bad == [], "\n".join(bad)

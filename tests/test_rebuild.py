@@ -89,6 +89,122 @@ def test_source_extraction_and_cmake_command(repo: Path, tmp_path: Path) -> None
         locate_source("f" * 40, other, tmp_path / "rebuild")
 
 
+def _tar(*members: tuple[str, bytes | str, str]) -> bytes:
+    """An archive in memory: (name, file content or link target, kind: file, dir, sym, hard, chr, fifo)."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    types = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "chr": tarfile.CHRTYPE,
+             "fifo": tarfile.FIFOTYPE}
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data, kind in members:
+            info = tarfile.TarInfo(name)
+            info.mode = 0o6777 if kind == "file" else 0o755
+            if kind == "file":
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                continue
+            info.type = types[kind]
+            if kind in ("sym", "hard"):
+                info.linkname = str(data)
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def _without_data_filter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tarfile as Python 3.11.0-3.11.3 has it (trt-kit's 3.11.2): no data_filter, extractall without filter=."""
+    import tarfile
+
+    if hasattr(tarfile, "data_filter"):
+        monkeypatch.delattr(tarfile, "data_filter")
+    real = tarfile.TarFile.extractall
+
+    def old_extractall(self, path=".", members=None, *, numeric_owner=False, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        if kwargs:
+            raise TypeError(f"TarFile.extractall() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        return real(self, path, members, numeric_owner=numeric_owner)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
+
+
+UNSAFE = [
+    ("../evil.txt", b"x", "file"),
+    ("/abs-evil.txt", b"x", "file"),
+    ("plugin/../../evil.txt", b"x", "file"),
+    ("plugin/up", "../../outside", "sym"),
+    ("plugin/abs", "/etc/passwd", "sym"),
+    ("plugin/hard", "../outside", "hard"),
+    ("plugin/tty", "", "chr"),
+    ("plugin/pipe", "", "fifo"),
+]
+
+
+@pytest.mark.parametrize("data_filter", [False, True], ids=["python-3.11.2-fallback", "tarfile-data-filter"])
+@pytest.mark.parametrize("bad", UNSAFE, ids=[f"{m[2]}:{m[0]}" for m in UNSAFE])
+def test_archive_extraction_refuses_unsafe_members(bad: tuple, data_filter: bool, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """trt-kit's Python 3.11.2 has no tarfile data filter (extractall(filter=) was a TypeError, H100 run of
+    2026-12-07): the fallback checks every member itself and refuses an unsafe one by name before writing
+    anything; the data filter refuses the same (an absolute name it puts under the destination instead)."""
+    import io
+    import tarfile
+
+    from trt_plugin_bench.report import rebuild
+
+    if data_filter and not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python's tarfile has no data filter")
+    if not data_filter:
+        _without_data_filter(monkeypatch)
+    dest = tmp_path / "a" / "b" / "src"
+    blob = _tar(("plugin/CMakeLists.txt", b"project(p)\n", "file"), bad)
+    if data_filter and bad[0].startswith("/"):  # the data filter strips the leading slash: inside, not refused
+        with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+            rebuild.extract_safely(tar, dest)
+        assert (dest / bad[0].lstrip("/")).is_file()
+        return
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar, pytest.raises(ValueError, match="unsafe|refused") as err:
+        rebuild.extract_safely(tar, dest)
+    if not data_filter:
+        assert repr(bad[0]) in str(err.value)
+        assert not (dest / "plugin").exists()  # checked before anything is written
+    assert not (tmp_path / "a" / "b" / "evil.txt").exists() and not (tmp_path / "a" / "evil.txt").exists()
+
+
+def test_source_extraction_without_the_tar_data_filter(repo: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`verdict --rebuild HEAD` on trt-kit's Python 3.11.2 (no filter= in TarFile.extractall): git's archive
+    extracts; a normal archive with folders and an inner link extracts, setuid bits dropped; an archive with an
+    unsafe member is a RebuildError naming it."""
+    import io
+    import stat
+    import tarfile
+
+    from trt_plugin_bench.report import rebuild
+
+    _without_data_filter(monkeypatch)
+    src = prepare_source("HEAD", repo, tmp_path / "rebuild")
+    assert (src.plugin_dir / "kernel.cu").read_text() == "// v2\n" and not (src.src / "other.txt").exists()
+    dest = tmp_path / "normal"
+    blob = _tar(("plugin", "", "dir"), ("plugin/sub", "", "dir"), ("plugin/sub/k.cu", b"// k\n", "file"),
+                ("plugin/link.cu", "sub/k.cu", "sym"), ("plugin/hard.cu", "plugin/sub/k.cu", "hard"))
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        rebuild.extract_safely(tar, dest)
+    assert (dest / "plugin" / "link.cu").read_text() == "// k\n" == (dest / "plugin" / "hard.cu").read_text()
+    assert not stat.S_IMODE((dest / "plugin" / "sub" / "k.cu").stat().st_mode) & (stat.S_ISUID | stat.S_ISGID | 0o022)
+    # through prepare_source: git's archive replaced by one with a '..' member
+    real_git = rebuild._git
+
+    def fake_git(args: list[str], root: Path, binary: bool = False) -> subprocess.CompletedProcess:
+        if args[0] == "archive":
+            return subprocess.CompletedProcess(args, 0, _tar(("plugin/../../x", b"x", "file")), b"")
+        return real_git(args, root, binary)
+
+    monkeypatch.setattr(rebuild, "_git", fake_git)
+    with pytest.raises(RebuildError, match=r"--rebuild HEAD: git archive .*'plugin/\.\./\.\./x'.*'\.\.' part"):
+        prepare_source("HEAD", repo, tmp_path / "rebuild2")
+
+
 def _states(rng: np.random.Generator, n_states: int, slow: float = 1.0, aa_bias: float = 1.0,
             n: int = 600) -> list[InterleavedState]:
     out = []
@@ -332,3 +448,49 @@ def test_plugin_sweeps_needs_the_records_of_the_filtered_states_only(tmp_path: P
                                                                ((64, 1024), "cold"), ((64, 1024), "warm")]
     with pytest.raises(RebuildError, match="swish_plugin_naive__fp32__sweep.build.json"):
         plugin_sweeps(tmp_path, ["warm", "cold"])
+
+
+def _script_case_argvs(tmp_path: Path) -> dict[str, list[str]]:
+    """The exact argv each case of workflow/scripts/verdict_gpu_check.sh hands `tpb.py`: its run_case function
+    and its run_case lines run by bash, with `timeout` standing in to record the command line."""
+    from trt_plugin_bench.core.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh").read_text()
+    lines = text.splitlines()
+    start = lines.index("run_case() {")
+    end = lines.index("}", start)
+    calls = [ln for ln in lines if ln.startswith("run_case ")]
+    assert [c.split()[1] for c in calls] == ["same", "planted", "naive"], calls
+    out = tmp_path / "out"
+    (out / "logs").mkdir(parents=True)
+    script = "\n".join([
+        "set -u", 'OUT="$1"; RES=results/verdict_gpu_check; CFG=workflow/scripts/verdict_gpu_check.yaml',
+        "PERMILLE=25; TIME_S=0.2; ROUNDS=1; CASE_TIMEOUT=150; note() { :; }",
+        'timeout() { shift; printf "%s\\0" "$@" > "$OUT/argv.$name"; }', *lines[start:end + 1], *calls])
+    subprocess.run(["bash", "-c", script, "bash", str(out)], check=True, capture_output=True, text=True)
+    argvs = {}
+    for case in ("same", "planted", "naive"):
+        argv = (out / f"argv.{case}").read_text().split("\0")[:-1]
+        assert argv[:2] == ["python3", "workflow/scripts/tpb.py"], argv
+        argvs[case] = argv[2:]
+    return argvs
+
+
+def test_gpu_check_script_argv_parses_with_the_cli_parser(tmp_path: Path) -> None:
+    """verdict_gpu_check.sh's three cases through the CLI's own parser, as it hands them (H100 2026-12-07: the
+    planted case's `--candidate-cmake-arg -DTPB_...` was argparse's "expected one argument", exit 2): the
+    planted case carries its CMake argument, the naive case its kernel; main's join_dash_values takes the
+    space form too."""
+    from trt_plugin_bench.cli import build_parser, join_dash_values
+
+    parser = build_parser()
+    argvs = _script_case_argvs(tmp_path)
+    parsed = {case: parser.parse_args(argv) for case, argv in argvs.items()}
+    assert parsed["planted"].candidate_cmake_arg == ["-DTPB_PLANTED_SLOWDOWN_PERMILLE=25"]
+    assert parsed["naive"].candidate_kernel == "naive" and parsed["naive"].candidate_cmake_arg == []
+    for args in parsed.values():
+        assert args.command == "verdict" and args.rebuild == "HEAD" and args.rebuild_time_s == pytest.approx(0.2)
+    space = ["verdict", "--rebuild", "HEAD", "--candidate-cmake-arg", "-DA=1", "--candidate-cmake-arg=-DB=2"]
+    assert parser.parse_args(join_dash_values(space)).candidate_cmake_arg == ["-DA=1", "-DB=2"]
+    # a missing value is still argparse's error, not the next option swallowed
+    assert join_dash_values(["verdict", "--candidate-cmake-arg", "--rebuild", "HEAD"])[1] == "--candidate-cmake-arg"

@@ -274,7 +274,7 @@ PY
     fi
     for case in $cases; do
       python3 - "$case" "$base" "/tmp/tpb-verdict-view-$case" <<'PY' >> "$LOGS/verdict_$case.log" 2>&1
-import json, shutil, sys
+import json, os, shutil, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The verdict method checked on a GPU (issue 28), in about 5 minutes of GPU time, scripted for one shot:
 #   1. identical source rebuilt  -> `verdict --rebuild HEAD`                      (target: SAME in >= 95 % of states)
-#   2. a planted small slowdown  -> ... --candidate-cmake-arg -DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE
+#   2. a planted small slowdown  -> ... --candidate-cmake-arg=-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE
 #                                   (target: SLOW in >= 90 % of states >= 1 MiB, never FAST)
 #   3. the naive kernel          -> ... --candidate-kernel naive                  (target: SLOW in every state >= 1 MiB)
 # for swish_plugin fp32 + fp16, six sizes of 1 KiB .. 256 MiB, warm and cold (workflow/scripts/verdict_gpu_check.yaml),
@@ -26,7 +26,9 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-150}
 mkdir -p "$OUT/logs"
 T0=$(date +%s)
 note() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/logs/steps.txt"; }
-export PYTHONPATH=$PWD/workflow${PYTHONPATH:+:$PYTHONPATH}
+# trt-kit's python3 is a wrapper that sources /opt/trtkit/env.sh again (PYTHONPATH=/opt/trtkit/site): an exported
+# PYTHONPATH never reaches the interpreter, so each snippet below that imports trt_plugin_bench puts this tree's
+# workflow/ on sys.path itself (as tpb.py and the Snakefile do; tests/test_misc.py checks every snippet of the device scripts)
 
 # -- the baseline's source: git's HEAD, or this tree's plugin/ prepared as "HEAD" (no git here) --------------
 if ! git rev-parse --verify --quiet HEAD > /dev/null 2>&1; then
@@ -59,6 +61,7 @@ python3 - "$arch" "$PERMILLE" > "$OUT/logs/prebuild.log" 2>&1 <<'PY' &
 import sys, time
 from dataclasses import replace
 from pathlib import Path
+sys.path.insert(0, str(Path("workflow").resolve()))  # the repository root is the working directory
 from trt_plugin_bench.core.operators import get_operator
 from trt_plugin_bench.report.rebuild import build_all, candidate_source, locate_source
 t = time.time()
@@ -111,7 +114,7 @@ run_case() {
 }
 rm -f "$OUT/logs/walltimes.txt"
 run_case same
-run_case planted --candidate-cmake-arg "-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE"
+run_case planted "--candidate-cmake-arg=-DTPB_PLANTED_SLOWDOWN_PERMILLE=$PERMILLE"  # the = form: the value starts with -
 run_case naive --candidate-kernel naive
 
 # -- the table ---------------------------------------------------------------------------------------------

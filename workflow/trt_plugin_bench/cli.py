@@ -162,7 +162,32 @@ def _help_epilog() -> str:
             "The pipeline itself: `make pipeline` (.venv/bin/snakemake --cores 1); the tests: `make test`.")
 
 
-def main(argv: list[str] | None = None) -> int:
+# Options whose values start with '-' (CMake's -DNAME=VALUE): argparse reads such a value given after a space as
+# an option ("expected one argument", H100 2026-12-07); join_dash_values makes it --option=value first.
+DASH_VALUE_OPTIONS = ("--candidate-cmake-arg",)
+
+
+def join_dash_values(argv: list[str]) -> list[str]:
+    """``--candidate-cmake-arg -DX=1`` as ``--candidate-cmake-arg=-DX=1`` (a value with one leading '-' only:
+    ``--candidate-cmake-arg --rebuild`` stays argparse's "expected one argument")."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return out + argv[i:]
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if token in DASH_VALUE_OPTIONS and nxt.startswith("-") and not nxt.startswith("--") and len(nxt) > 1:
+            out.append(f"{token}={nxt}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command's arguments: main parses its argv with it (after join_dash_values)."""
     parser = argparse.ArgumentParser(
         prog="trt-plugin-bench", description="TensorRT plugin benchmark: the commands a person types.",
         epilog=_help_epilog())
@@ -307,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rebuild-filter", default="", help="regex on op/dtype/profile/shape/mode: the states to time")
     p.add_argument("--candidate-cmake-arg", action="append", default=[], metavar="ARG",
                    help="with --rebuild: build this checkout's plugin/ again with ARG (repeatable; e.g. "
-                   "-DTPB_PLANTED_SLOWDOWN_PERMILLE=20, a planted slowdown) and time that as the candidate")
+                   "--candidate-cmake-arg=-DTPB_PLANTED_SLOWDOWN_PERMILLE=20, a planted slowdown: the '=' form, as "
+                   "ARG starts with '-') and time that as the candidate")
     p.add_argument("--candidate-kernel", default="", metavar="NAME",
                    help="with --rebuild: build the candidate's engines with this kernel variant (e.g. naive)")
     p.add_argument("--remeasure-rounds", type=int, help="AMBIGUOUS states re-measured at most this many rounds "
@@ -319,8 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY.SUB=VALUE", help=set_help)
     p.add_argument("--tracking-uri", help="the store (default: as the pipeline resolves it: MLFLOW_TRACKING_URI, "
                                           "else the config's mlflow.tracking_uri)")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(join_dash_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return _run(args)
     except Exception as exc:  # the one line the console shows for a failed job (failure_lines)

@@ -164,6 +164,56 @@ def resolve(rev: str, git_root: Path) -> str:
     return proc.stdout.strip()
 
 
+def unsafe_member(member: tarfile.TarInfo, dest: Path) -> str:
+    """Why extracting ``member`` under ``dest`` (resolved) would write outside it or make a special file
+    ('' if it is safe): an absolute name or link, a '..' part, a link pointing outside, a device or fifo."""
+    name = member.name
+    if name.startswith(("/", "\\")) or os.path.isabs(name) or Path(name).drive:
+        return "an absolute path"
+    if ".." in Path(name).parts:
+        return "a '..' part"
+    target = (dest / name).resolve()
+    if target != dest and dest not in target.parents:
+        return "a path outside the destination"
+    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+        return "a device file, fifo or other special file"
+    if member.issym() or member.islnk():
+        link = member.linkname
+        if link.startswith(("/", "\\")) or os.path.isabs(link) or Path(link).drive:
+            return f"a link to the absolute path {link!r}"
+        # a symbolic link is relative to its own folder, a hard link to the archive's root
+        base = (dest / name).parent if member.issym() else dest
+        resolved = (base / link).resolve()
+        if resolved != dest and dest not in resolved.parents:
+            return f"a link pointing outside the destination ({link!r})"
+    return ""
+
+
+def extract_safely(tar: tarfile.TarFile, dest: Path) -> None:
+    """Extract ``tar`` under ``dest`` refusing what leaves it: tarfile's "data" filter where this Python has
+    it (3.11.4+, 3.12), else (trt-kit's Python 3.11.2) every member checked first (unsafe_member), nothing
+    extracted if one is unsafe, and the setuid/setgid/sticky and group/other write bits dropped as the
+    filter does. ValueError names the first unsafe member."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tar.extractall(dest, filter="data")
+        except tarfile.FilterError as exc:
+            raise ValueError(f"refused an unsafe member ({exc})") from exc
+        return
+    root = dest.resolve()
+    members = tar.getmembers()
+    for member in members:
+        why = unsafe_member(member, root)
+        if why:
+            raise ValueError(f"refused the member {member.name!r}: {why}")
+    for member in members:
+        if member.isfile() or member.isdir():
+            member.mode &= 0o755
+    tar.extractall(dest, members=members)
+
+
 def prepare_source(rev: str, git_root: Path, rebuild_root: Path) -> RebuildSource:
     """The revision's plugin/ under ``rebuild_root``/<sha>/src (kept: a second call reuses it), and
     rev.json naming it; RebuildError before any work for a revision without the namespace option."""
@@ -187,7 +237,10 @@ def prepare_source(rev: str, git_root: Path, rebuild_root: Path) -> RebuildSourc
                                f"{archive.stderr.decode(errors='replace').strip()[-300:]}")
         source.src.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(source.src, filter="data")
+            try:
+                extract_safely(tar, source.src)
+            except (tarfile.TarError, ValueError) as exc:
+                raise RebuildError(f"--rebuild {rev}: git archive {sha[:12]} plugin/: {exc}") from exc
     (source.root / "rev.json").write_text(json.dumps({"rev": rev, "sha": sha, "namespace": source.namespace,
                                                       "suffix": source.suffix}, indent=2))
     _alias(Path(rebuild_root), rev, sha)
