@@ -18,7 +18,9 @@ read -r -a files <<< "${SUITE_FILES:-tests/test_gpu.py tests/test_gpu_plugin.py 
 t0=$(date +%s)
 OUTCOME='(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)'
 if [ ! -s "$S/ids.txt" ]; then
-  python3 -m pytest -m gpu --collect-only -q "${files[@]}" 2> "$S/logs/collect.err" | grep '::' > "$S/ids.txt"
+  # the node ids, once each, in collection order (a warnings summary may name some again)
+  python3 -m pytest -m gpu --collect-only -q "${files[@]}" 2> "$S/logs/collect.err" | grep -E '^[^ ]+::[^ ]+$' \
+    | awk '!seen[$0]++' > "$S/ids.txt"
 fi
 touch "$S/done.txt"
 left() { cut -f1 "$S/done.txt" | grep -vxF -f - "$S/ids.txt"; }
