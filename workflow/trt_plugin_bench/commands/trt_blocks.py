@@ -138,7 +138,7 @@ class SharedTimingCache:
     With ``file`` (run_trt_job: one per experiment and plugin source, beside the rule's outputs) the cache
     starts from what earlier jobs saved there and ``save`` merges this job's timings into it
     (ITimingCache.combine), under a file lock, as trtexec's --timingCacheFile does: the same neighbour in
-    another operator's pair (the conv3x3 blocks of Swish and GELU at one size) is timed once per experiment,
+    another operator's pair (two operators' conv3x3 blocks at one size) is timed once per experiment,
     not once per pair. (H100, 2026-12-07: a pair took about 45 s, most of it in builds: 10-18 s each.) A file
     that TensorRT refuses (another GPU or TensorRT, or damaged) is set aside with a line in the log, and the
     job starts from an empty cache."""
