@@ -73,6 +73,11 @@ conformance_build() {
     -DCMAKE_CUDA_ARCHITECTURES="$1" -DTPB_BAD_PLUGINS=ON > "$LOGS/conformance_build.log" 2>&1 \
     && env -u PYTHONHOME -u PYTHONPATH cmake --build /tmp/tpb-conformance-build -j "$2" >> "$LOGS/conformance_build.log" 2>&1
 }
+# the host-only creator checks against $TENSORRT_INCLUDE_DIR (tests/test_plugin_host.py): the tests and suite steps
+host_tests() {
+  timeout 400 python3 -m pytest tests/test_plugin_host.py -q -rA > "$LOGS/plugin_host.log" 2>&1
+  note "plugin host tests rc=$? $(tail -1 "$LOGS/plugin_host.log") $(grep -ho 'swish_creator_check: .*' "$LOGS/plugin_host.log" | sort -u | tr '\n' ' ')"
+}
 # a step's logs come back even if a later step is cut off by the call's time limit
 save_logs() { tar czf "$OUT/logs.tgz" -C "$LOGS" . 2>/dev/null; }
 
@@ -142,20 +147,15 @@ for step in "$@"; do
     TPB_TEST_BUILD_DIR=/tmp/tpb-gpu-test-build timeout "${SUITE_SECONDS:-580}" python3 -m pytest -m gpu "${files[@]}" \
       -v -rfs --durations=12 > "$LOGS/gpu_tests_$step.log" 2>&1
     note "gpu tests ($step) rc=$? $(tail -1 "$LOGS/gpu_tests_$step.log") $(grep -c ' FAILED' "$LOGS/gpu_tests_$step.log") failed lines"
-    if [ "$step" != tests-a ]; then
-      timeout 300 python3 -m pytest tests/test_plugin_host.py -q -rA > "$LOGS/plugin_host.log" 2>&1
-      note "plugin host tests rc=$? $(tail -1 "$LOGS/plugin_host.log") $(grep -ho 'swish_creator_check: .*' "$LOGS/plugin_host.log" | sort -u | tr '\n' ' ')"
-    fi
+    [ "$step" != tests-a ] && host_tests
     save_logs
     ;;
   suite)
-    ( timeout 400 python3 -m pytest tests/test_plugin_host.py -q -rA > "$LOGS/plugin_host.log" 2>&1
-      echo "exit status $?" >> "$LOGS/plugin_host.log" ) &
+    host_tests &  # the host-only checks on the CPU beside the shards
     host=$!
     SUITE_SECONDS=${SUITE_SECONDS:-540} bash workflow/scripts/gpu_suite.sh "$LOGS/suite" > "$LOGS/gpu_suite.txt" 2>&1
     note "gpu suite rc=$? $(head -1 "$LOGS/gpu_suite.txt") (rc 2: tests left, run the step again)"; cat "$LOGS/gpu_suite.txt"
     wait $host
-    note "plugin host tests: $(tail -2 "$LOGS/plugin_host.log" | tr '\n' ' ')"
     save_logs
     ;;
   specs)

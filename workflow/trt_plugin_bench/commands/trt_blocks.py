@@ -151,17 +151,9 @@ class SharedTimingCache:
         self.saved = ""  # what save() did
         self._config: trt.IBuilderConfig | None = None
 
-    def _lock(self) -> Any:
-        assert self.file is not None
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        return self.file.with_name(self.file.name + ".lock").open("a")
-
     def _read(self) -> bytes:
-        if self.file is None or not self.file.is_file():
-            return b""
-        with self._lock() as lock:
-            fcntl.flock(lock, fcntl.LOCK_SH)
-            return self.file.read_bytes()
+        """The file as the last save left it (save replaces it whole: no lock needed to read it)."""
+        return self.file.read_bytes() if self.file is not None and self.file.is_file() else b""
 
     def attach(self, config: trt.IBuilderConfig, what: str) -> None:
         if self.cache is None:
@@ -184,8 +176,9 @@ class SharedTimingCache:
         """Merge this job's timings into the file (another job may have saved meanwhile), atomically."""
         if self.file is None or self.cache is None or self._config is None:
             return
-        with self._lock() as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        with self.file.with_name(self.file.name + ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one merge at a time: another job's save is not lost
             merged = "written"
             if self.file.is_file():
                 other = self._config.create_timing_cache(self.file.read_bytes())
