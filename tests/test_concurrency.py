@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from project_copy import python_executable
 from test_native_runner import _canned
 from test_native_threads import expected_outputs
@@ -234,16 +235,21 @@ def test_the_figure_draws_plugin_twin_and_bare_kernel(tmp_path: Path) -> None:
                           "dtype=fp32;operator=swish_native;series=twin;way=graph_x16",
                           "bare;plugin=swish_plugin;way=graph_x16"}  # one way: graphs of the most enqueues
     assert list(lines["bare;plugin=swish_plugin;way=graph_x16"].get_ydata()) == BARE
-    text = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    text = " ".join(facet_notes(fig))
     assert "plugin ÷ bare: 1: 1.00, 2: 0.95, 4: 0.97, 8: 0.90!" in text and "saturates at N = plugin 4" in text
     assert "bare kernel of the same bytes" in fig.get_suptitle().replace("\n", " ")
     fig.savefig(tmp_path / "concurrency_limit.png")
 
 
+def facet_notes(fig: Figure) -> list[str]:
+    """What each facet writes of its ratios and saturation: its x label (under the facet) and any text in it."""
+    return [ax.get_xlabel() for ax in fig.axes] + [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
 def test_the_figure_says_when_the_bare_kernel_was_not_measured() -> None:
     th = gpu_table(bare=[math.nan] * 4, bare_message="not measured: the runner refused --bare-kernel")
     fig = figures.draw("concurrency_limit", {"threads": th}, DEVICE)
-    text = " ".join(t.get_text() for ax in fig.axes for t in ax.texts).replace("\n", " ")
+    text = " ".join(facet_notes(fig)).replace("\n", " ")
     assert "bare kernel not measured: the runner refused --bare-kernel" in text
     assert not [ln for ax in fig.axes for ln in ax.get_lines() if (ln.get_gid() or "").startswith("bare")]
 
