@@ -1,0 +1,596 @@
+// The parameter code the two row-normalisation operators share (layerNormPlugin, residualRmsNormPlugin;
+// both plugin versions of each): the fields "eps" / "kernel" / "kernel_table" and their strict parsing and
+// validation, the kernel choice by x's bytes, the V2 record (magic, version, CRC-32:
+// common/pluginRecord.h), type mapping, supportsFormatCombination, the timing-cache id's head, and the
+// pieces of enqueue and of the shape check the two have alike. One body, over a small traits struct per
+// operator holding what is its own (<op>PluginParams.h):
+//
+//   static constexpr char const* kName, kVersion, kLegacyVersion;   creator name, V3 and V2 versions
+//   static constexpr int32_t kNbInputs, kNbOutputs;
+//   using Kernel = <Op>Kernel;                 the kernel enum (<op>Kernel.h)
+//   static constexpr int32_t kKernelCount;     valid ids 0 .. kKernelCount - 1 (named in messages)
+//   static bool isValidKernel(int32_t kernel) noexcept;
+//   static constexpr float kDefaultEps;
+//   static constexpr int32_t kDefaultKernel;
+//   static constexpr uint32_t kRecordMagic, kRecordVersion;
+//   static constexpr char const* kRecordOwner; the record's name in messages ("TpbLayerNorm plugin")
+//
+// RowNormOpBase<Traits> is that traits struct plus everything pluginV3Base.h / pluginV2Base.h read from an
+// operator except kWhere, checkShapes and enqueue, which each operator's Op (deriving from it) defines in
+// its <op>PluginParams.cpp. Templates with no static data members and no function-local statics (see
+// pluginV3Base.h: no STB_GNU_UNIQUE symbol); the constants the plumbing reads are members of non-template
+// structs (the traits, RowNormConstants).
+#pragma once
+
+#include "NvInferRuntime.h"
+#include "elementCount.h"
+#include "errorText.h"
+#include "pluginLog.h"
+#include "pluginRecord.h"
+#include "rowNormTypes.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <type_traits>
+
+#include <cuda_runtime_api.h>
+
+namespace tpb
+{
+
+constexpr char const* kRowNormFieldEps = "eps";       // kFLOAT32 x 1, finite and > 0
+constexpr char const* kRowNormFieldKernel = "kernel"; // kINT32 x 1, the operator's kernel id
+// kINT32 x 2n, 0 <= n <= kRowNormMaxBands: pairs (upper_kib, kernel) by x's bytes, as Swish's table
+constexpr char const* kRowNormFieldKernelTable = "kernel_table";
+constexpr int32_t kRowNormFieldCount = 3;
+
+constexpr int32_t kRowNormMaxBands = 8;
+constexpr int32_t kRowNormUnboundedKib = -1;
+
+//! Plugin attributes (trivially copyable: PluginField points straight at the members), the defaults the
+//! operator's traits'. Kernel table: bandCount pairs table[2i] = upper_kib, table[2i + 1] = kernel id; band i
+//! covers x tensors of bytes above band i-1's limit and at most upper_kib * 1024, limits ascending, the last
+//! kRowNormUnboundedKib; bandCount 0: "kernel" at every size. Entries past 2 * bandCount stay 0.
+//!
+//! Record: the traits' magic and version; payload float eps, int32 kernel, int32 bandCount, 2 x bandCount
+//! int32. 28 + 8 x bandCount bytes in all.
+template <typename Traits>
+struct RowNormParams
+{
+    float eps{Traits::kDefaultEps};
+    int32_t kernel{Traits::kDefaultKernel};
+    int32_t bandCount{0};
+    int32_t table[2 * kRowNormMaxBands]{};
+};
+
+//! What the plugin plumbing reads and the row norms have alike (a non-template struct: see the top).
+struct RowNormConstants
+{
+    static constexpr int32_t kFieldCount = kRowNormFieldCount;
+    static constexpr int32_t kMaxBands = kRowNormMaxBands;
+    static constexpr bool kChecksShapesAtConfigure = true;
+};
+
+namespace rowNormDetail
+{
+
+constexpr int32_t kEpsIndex = 0;
+constexpr int32_t kKernelIndex = 1;
+constexpr int32_t kTableIndex = 2;
+constexpr char const* kFieldNames[kRowNormFieldCount]
+    = {kRowNormFieldEps, kRowNormFieldKernel, kRowNormFieldKernelTable};
+constexpr char const* kAllowedNames = "\"eps\", \"kernel\", \"kernel_table\"";
+constexpr size_t kPayloadHeaderSize = 12; // eps, kernel, bandCount
+
+inline int32_t fieldIndex(char const* name) noexcept
+{
+    for (int32_t index = 0; index < kRowNormFieldCount; ++index)
+    {
+        if (std::strcmp(name, kFieldNames[index]) == 0)
+        {
+            return index;
+        }
+    }
+    return -1;
+}
+
+inline char const* fieldTypeName(nvinfer1::PluginFieldType type) noexcept
+{
+    switch (type)
+    {
+    case nvinfer1::PluginFieldType::kFLOAT16: return "kFLOAT16";
+    case nvinfer1::PluginFieldType::kFLOAT32: return "kFLOAT32";
+    case nvinfer1::PluginFieldType::kFLOAT64: return "kFLOAT64";
+    case nvinfer1::PluginFieldType::kINT8: return "kINT8";
+    case nvinfer1::PluginFieldType::kINT16: return "kINT16";
+    case nvinfer1::PluginFieldType::kINT32: return "kINT32";
+    case nvinfer1::PluginFieldType::kCHAR: return "kCHAR";
+    default: return "another type";
+    }
+}
+
+inline bool checkScalarField(
+    nvinfer1::PluginField const& field, nvinfer1::PluginFieldType expected, char const* where) noexcept
+{
+    if (field.type != expected)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name, fieldTypeName(expected),
+            fieldTypeName(field.type));
+        return false;
+    }
+    if (field.length != 1)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must hold exactly 1 value, got %d", field.name, static_cast<int>(field.length));
+        return false;
+    }
+    if (field.data == nullptr)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
+        return false;
+    }
+    return true;
+}
+
+//! "kernel_table" into \p bandCount and \p table (the rest zeroed); false (logged) for a wrong type, an odd
+//! or negative length, too many bands or missing data.
+inline bool readTableField(nvinfer1::PluginField const& field, int32_t& bandCount,
+    int32_t (&table)[2 * kRowNormMaxBands], char const* where) noexcept
+{
+    if (field.type != nvinfer1::PluginFieldType::kINT32)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must be kINT32, got %s", field.name, fieldTypeName(field.type));
+        return false;
+    }
+    if (field.length < 0 || field.length % 2 != 0)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" must hold pairs (upper_kib, kernel): an even number of values, got %d",
+            field.name, static_cast<int>(field.length));
+        return false;
+    }
+    int32_t const bands = field.length / 2;
+    if (bands > kRowNormMaxBands)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", field.name, static_cast<int>(bands),
+            static_cast<int>(kRowNormMaxBands));
+        return false;
+    }
+    if (bands > 0 && field.data == nullptr)
+    {
+        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
+        return false;
+    }
+    bandCount = bands;
+    std::fill(std::begin(table), std::end(table), 0);
+    if (bands > 0)
+    {
+        std::memcpy(table, field.data, sizeof(int32_t) * static_cast<size_t>(field.length));
+    }
+    return true;
+}
+
+inline size_t payloadSize(int32_t bands) noexcept
+{
+    return kPayloadHeaderSize + static_cast<size_t>(bands) * 2 * sizeof(int32_t);
+}
+
+inline int32_t clampedBands(int32_t bandCount) noexcept
+{
+    return std::max(0, std::min(bandCount, kRowNormMaxBands));
+}
+
+//! The element count of \p desc, logged under \p where when refused.
+inline bool countOf(nvinfer1::PluginTensorDesc const& desc, char const* what, int64_t& count, char const* where) noexcept
+{
+    ErrorText error;
+    if (!checkedElementCount(desc.dims.d, desc.dims.nbDims, count, error, what))
+    {
+        TPB_LOG_ERROR(where, "%s", error.c_str());
+        return false;
+    }
+    return true;
+}
+
+} // namespace rowNormDetail
+
+//! TensorRT tensor type -> kernel dtype; false for types the kernels do not handle (bf16 only on TensorRT >= 10).
+inline bool toRowNormDataType(nvinfer1::DataType type, RowNormDataType& dtype) noexcept
+{
+    switch (type)
+    {
+    case nvinfer1::DataType::kFLOAT: dtype = RowNormDataType::kFLOAT; return true;
+    case nvinfer1::DataType::kHALF: dtype = RowNormDataType::kHALF; return true;
+#if NV_TENSORRT_MAJOR >= 10
+    case nvinfer1::DataType::kBF16: dtype = RowNormDataType::kBF16; return true;
+#endif
+    default: return false;
+    }
+}
+
+//! Build-time shape check, the part the row norms share: \p nbInputs inputs (\p names lists them, as
+//! "x, gamma, beta"), x (input 0) of rank >= 1. Logged under \p where otherwise.
+inline bool checkRowNormInputs(nvinfer1::Dims const* inputDims, int32_t nbInputs, int32_t expected,
+    char const* names, char const* where) noexcept
+{
+    if (inputDims == nullptr || nbInputs != expected)
+    {
+        TPB_LOG_ERROR(where, "expected %d inputs (%s), got %d", static_cast<int>(expected), names,
+            static_cast<int>(nbInputs));
+        return false;
+    }
+    nvinfer1::Dims const& x = inputDims[0];
+    if (x.nbDims < 1)
+    {
+        TPB_LOG_ERROR(where, "x must have rank >= 1 (normalised over its last dimension), got rank %d",
+            static_cast<int>(x.nbDims));
+        return false;
+    }
+    return true;
+}
+
+//! Build-time shape check of a weight \p name ([hidden]): rank 1, of \p hidden elements where both are known
+//! (-1: not yet). Logged under \p where otherwise.
+inline bool checkRowNormWeight(nvinfer1::Dims const& weight, char const* name, int64_t hidden, char const* where) noexcept
+{
+    if (weight.nbDims != 1)
+    {
+        TPB_LOG_ERROR(where, "%s must have rank 1 ([hidden]), got rank %d", name, static_cast<int>(weight.nbDims));
+        return false;
+    }
+    if (hidden >= 0 && weight.d[0] >= 0 && weight.d[0] != hidden)
+    {
+        TPB_LOG_ERROR(where, "%s holds %lld elements, x's last dimension (hidden) is %lld", name,
+            static_cast<long long>(weight.d[0]), static_cast<long long>(hidden));
+        return false;
+    }
+    return true;
+}
+
+//! enqueue's first step: the checked element counts (elementCount.h) of the three inputs, \p what naming
+//! each in messages ("enqueue x", ...), and x of rank >= 1. False (logged under \p where) otherwise.
+inline bool countRowNormInputs(nvinfer1::PluginTensorDesc const* inputDesc, char const* const (&what)[3],
+    int64_t (&counts)[3], char const* where) noexcept
+{
+    for (int32_t k = 0; k < 3; ++k)
+    {
+        if (!rowNormDetail::countOf(inputDesc[k], what[k], counts[k], where))
+        {
+            return false;
+        }
+    }
+    nvinfer1::Dims const& dims = inputDesc[0].dims;
+    if (dims.nbDims < 1)
+    {
+        TPB_LOG_ERROR(where, "x must have rank >= 1, got %d", static_cast<int>(dims.nbDims));
+        return false;
+    }
+    return true;
+}
+
+//! enqueue's type step: the kernel dtype of x when all three inputs are of x's (supported) type, and the bytes
+//! of x's \p count elements (checked: elementCount.h). False (logged under \p where) otherwise.
+inline bool rowNormDataTypeAndBytes(nvinfer1::PluginTensorDesc const* inputDesc, int64_t count,
+    RowNormDataType& dtype, int64_t& tensorBytes, char const* where) noexcept
+{
+    if (!toRowNormDataType(inputDesc[0].type, dtype) || inputDesc[1].type != inputDesc[0].type
+        || inputDesc[2].type != inputDesc[0].type)
+    {
+        TPB_LOG_ERROR(where, "unsupported or mixed input types %d, %d, %d", static_cast<int>(inputDesc[0].type),
+            static_cast<int>(inputDesc[1].type), static_cast<int>(inputDesc[2].type));
+        return false;
+    }
+    ErrorText error;
+    if (!checkedByteCount(count, rowNormItemSize(dtype), tensorBytes, error, "enqueue x"))
+    {
+        TPB_LOG_ERROR(where, "%s", error.c_str());
+        return false;
+    }
+    return true;
+}
+
+//! enqueue's result for the launch's \p status: 0, or -1 with the CUDA error logged under \p where.
+inline int32_t rowNormLaunchResult(cudaError_t status, char const* where) noexcept
+{
+    if (status != cudaSuccess)
+    {
+        TPB_LOG_ERROR(where, "kernel launch failed: %s (%s)", cudaGetErrorName(status), cudaGetErrorString(status));
+        return -1;
+    }
+    return 0;
+}
+
+//! A row norm's traits (see the top) with what the plugin plumbing (pluginV3Base.h, pluginV2Base.h) reads
+//! but kWhere, checkShapes and enqueue: the operator's Op derives from it and adds those.
+template <typename Traits>
+struct RowNormOpBase : Traits, RowNormConstants
+{
+    using Params = RowNormParams<Traits>;
+    using Kernel = typename Traits::Kernel;
+    static_assert(std::is_trivially_copyable<Params>::value, "PluginField and the record copy the params bytewise");
+
+    //! eps finite and > 0, a valid kernel id, a well-formed table; logs the offending value otherwise.
+    static bool validate(Params const& params, char const* where) noexcept
+    {
+        if (!std::isfinite(params.eps) || !(params.eps > 0.0F))
+        {
+            TPB_LOG_ERROR(where, "field \"%s\" must be finite and > 0, got %g", kRowNormFieldEps,
+                static_cast<double>(params.eps));
+            return false;
+        }
+        if (!Traits::isValidKernel(params.kernel))
+        {
+            TPB_LOG_ERROR(where, "field \"%s\": %d is not a valid kernel id (0 .. %d)", kRowNormFieldKernel,
+                static_cast<int>(params.kernel), static_cast<int>(Traits::kKernelCount - 1));
+            return false;
+        }
+        return validateTable(params, where);
+    }
+
+    //! The kernel for an x of \p tensorBytes bytes: the band's with a table, else params.kernel.
+    static Kernel selectKernel(Params const& params, int64_t tensorBytes) noexcept
+    {
+        int32_t const bands = std::min(params.bandCount, kRowNormMaxBands);
+        if (bands <= 0)
+        {
+            return static_cast<Kernel>(params.kernel);
+        }
+        for (int32_t band = 0; band + 1 < bands; ++band)
+        {
+            if (tensorBytes <= int64_t{params.table[2 * band]} * 1024)
+            {
+                return static_cast<Kernel>(params.table[2 * band + 1]);
+            }
+        }
+        return static_cast<Kernel>(params.table[2 * bands - 1]);
+    }
+
+    //! Read "eps" / "kernel" / "kernel_table" over the defaults in \p params. Refused, with a logged error
+    //! naming the field and the allowed names: an unknown or repeated name, a wrong type or length, missing
+    //! data, an invalid value, and unless \p build (the V3 runtime phase: the collection is what
+    //! getFieldsToSerialize() wrote) a missing field. \p params written only on success.
+    static bool parseFields(
+        nvinfer1::PluginFieldCollection const* fields, Params& params, char const* where, bool build) noexcept
+    {
+        using namespace rowNormDetail;
+        bool const allRequired = !build;
+        if (fields == nullptr)
+        {
+            if (allRequired)
+            {
+                TPB_LOG_ERROR(where, "no field collection (expected %s)", kAllowedNames);
+                return false;
+            }
+            return validate(params, where);
+        }
+        if (fields->nbFields < 0 || (fields->nbFields > 0 && fields->fields == nullptr))
+        {
+            TPB_LOG_ERROR(where, "malformed field collection (nbFields=%d)", static_cast<int>(fields->nbFields));
+            return false;
+        }
+        Params parsed = params;
+        bool seen[kRowNormFieldCount] = {};
+        for (int32_t i = 0; i < fields->nbFields; ++i)
+        {
+            nvinfer1::PluginField const& field = fields->fields[i];
+            if (field.name == nullptr)
+            {
+                TPB_LOG_ERROR(where, "field %d has no name", static_cast<int>(i));
+                return false;
+            }
+            int32_t const index = fieldIndex(field.name);
+            if (index < 0)
+            {
+                TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: %s)", field.name, kAllowedNames);
+                return false;
+            }
+            if (seen[index])
+            {
+                TPB_LOG_ERROR(where, "field \"%s\" given more than once (allowed: %s, each at most once)", field.name,
+                    kAllowedNames);
+                return false;
+            }
+            seen[index] = true;
+            if (index == kEpsIndex)
+            {
+                if (!checkScalarField(field, nvinfer1::PluginFieldType::kFLOAT32, where))
+                {
+                    return false;
+                }
+                std::memcpy(&parsed.eps, field.data, sizeof(float));
+            }
+            else if (index == kKernelIndex)
+            {
+                if (!checkScalarField(field, nvinfer1::PluginFieldType::kINT32, where))
+                {
+                    return false;
+                }
+                std::memcpy(&parsed.kernel, field.data, sizeof(int32_t));
+            }
+            else if (index == kTableIndex && !readTableField(field, parsed.bandCount, parsed.table, where))
+            {
+                return false;
+            }
+        }
+        for (int32_t index = 0; allRequired && index < kRowNormFieldCount; ++index)
+        {
+            if (!seen[index])
+            {
+                TPB_LOG_ERROR(where, "field \"%s\" is missing (expected %s)", kFieldNames[index], kAllowedNames);
+                return false;
+            }
+        }
+        if (!validate(parsed, where))
+        {
+            return false;
+        }
+        params = parsed;
+        return true;
+    }
+
+    //! Field descriptions (data == nullptr) for getFieldNames().
+    static nvinfer1::PluginField describeField(int32_t index) noexcept
+    {
+        if (index == rowNormDetail::kEpsIndex)
+        {
+            return nvinfer1::PluginField(kRowNormFieldEps, nullptr, nvinfer1::PluginFieldType::kFLOAT32, 1);
+        }
+        if (index == rowNormDetail::kKernelIndex)
+        {
+            return nvinfer1::PluginField(kRowNormFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
+        }
+        return nvinfer1::PluginField(
+            kRowNormFieldKernelTable, nullptr, nvinfer1::PluginFieldType::kINT32, 2 * kRowNormMaxBands);
+    }
+
+    //! The fields of \p params (pointing into it) for the V3 plugin's getFieldsToSerialize().
+    static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kRowNormFieldCount]) noexcept
+    {
+        using namespace rowNormDetail;
+        fields[kEpsIndex] = nvinfer1::PluginField(kRowNormFieldEps, &params.eps, nvinfer1::PluginFieldType::kFLOAT32, 1);
+        fields[kKernelIndex]
+            = nvinfer1::PluginField(kRowNormFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
+        // always written (length 0 without a table) so the runtime phase can require all three
+        fields[kTableIndex] = nvinfer1::PluginField(kRowNormFieldKernelTable, params.table,
+            nvinfer1::PluginFieldType::kINT32, 2 * clampedBands(params.bandCount));
+    }
+
+    //! supportsFormatCombination: linear, fp32/fp16 (bf16 on TensorRT >= 10), every tensor of input 0's type;
+    //! \p desc is the tensor at \p pos, \p first the first input.
+    static bool supportsCombination(int32_t pos, int32_t nbInputs, int32_t nbOutputs,
+        nvinfer1::PluginTensorDesc const& desc, nvinfer1::PluginTensorDesc const& first,
+        Params const& /*params*/) noexcept
+    {
+        if (nbInputs != Traits::kNbInputs || nbOutputs != Traits::kNbOutputs || pos < 0
+            || pos >= nbInputs + nbOutputs)
+        {
+            return false;
+        }
+        RowNormDataType unused{};
+        if (desc.format != nvinfer1::TensorFormat::kLINEAR || !toRowNormDataType(desc.type, unused))
+        {
+            return false;
+        }
+        return pos == 0 || desc.type == first.type;
+    }
+
+    //! The timing-cache id's head, eps by its bits and the kernel: "eps=0x...;kernel=k;table=".
+    static int writeTimingCacheHead(Params const& params, char* head, size_t size) noexcept
+    {
+        // eps by its bits: two values that print alike must not share timings.
+        uint32_t epsBits = 0;
+        std::memcpy(&epsBits, &params.eps, sizeof(epsBits));
+        return std::snprintf(head, size, "eps=0x%08" PRIx32 ";kernel=%" PRId32 ";table=", epsBits, params.kernel);
+    }
+
+    //! The V2 plugin's record: its size, ...
+    static size_t recordSize(Params const& params) noexcept
+    {
+        return ::tpb::recordSize(rowNormDetail::payloadSize(rowNormDetail::clampedBands(params.bandCount)));
+    }
+
+    //! ... its writing (false unless exactly recordSize(params) bytes fit in \p capacity) ...
+    static bool writeRecord(Params const& params, void* buffer, size_t capacity) noexcept
+    {
+        using namespace rowNormDetail;
+        int32_t const bands = clampedBands(params.bandCount);
+        unsigned char payload[kPayloadHeaderSize + sizeof(params.table)]{};
+        std::memcpy(payload, &params.eps, 4);
+        std::memcpy(payload + 4, &params.kernel, 4);
+        std::memcpy(payload + 8, &bands, 4);
+        std::memcpy(payload + kPayloadHeaderSize, params.table, static_cast<size_t>(bands) * 2 * sizeof(int32_t));
+        return ::tpb::writeRecord(
+            Traits::kRecordMagic, Traits::kRecordVersion, payload, payloadSize(bands), buffer, capacity);
+    }
+
+    //! ... and its reading: decode (envelope, structure) and validate; logs what is wrong under \p where.
+    static bool readRecord(void const* data, size_t length, Params& params, char const* where) noexcept
+    {
+        using namespace rowNormDetail;
+        ErrorText error;
+        RecordPayload payload;
+        if (!::tpb::readRecord(
+                data, length, Traits::kRecordMagic, Traits::kRecordVersion, Traits::kRecordOwner, payload, error))
+        {
+            TPB_LOG_ERROR(where, "%s", error.c_str());
+            return false;
+        }
+        if (payload.length < kPayloadHeaderSize)
+        {
+            TPB_LOG_ERROR(where, "%s record: payload of %zu bytes, expected at least %zu (eps, kernel, bandCount)",
+                Traits::kRecordOwner, payload.length, kPayloadHeaderSize);
+            return false;
+        }
+        Params decoded;
+        std::memcpy(&decoded.eps, payload.data, 4);
+        std::memcpy(&decoded.kernel, payload.data + 4, 4);
+        std::memcpy(&decoded.bandCount, payload.data + 8, 4);
+        if (decoded.bandCount < 0 || decoded.bandCount > kRowNormMaxBands)
+        {
+            TPB_LOG_ERROR(where, "%s record: field \"kernel_table\" holds %d bands, at most %d allowed",
+                Traits::kRecordOwner, static_cast<int>(decoded.bandCount), static_cast<int>(kRowNormMaxBands));
+            return false;
+        }
+        if (payload.length != payloadSize(decoded.bandCount))
+        {
+            TPB_LOG_ERROR(where, "%s record: a payload with %d bands must be %zu bytes, got %zu", Traits::kRecordOwner,
+                static_cast<int>(decoded.bandCount), payloadSize(decoded.bandCount), payload.length);
+            return false;
+        }
+        std::memcpy(decoded.table, payload.data + kPayloadHeaderSize,
+            static_cast<size_t>(decoded.bandCount) * 2 * sizeof(int32_t));
+        if (!validate(decoded, where))
+        {
+            return false;
+        }
+        params = decoded;
+        return true;
+    }
+
+private:
+    static bool validateTable(Params const& params, char const* where) noexcept
+    {
+        if (params.bandCount < 0 || params.bandCount > kRowNormMaxBands)
+        {
+            TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", kRowNormFieldKernelTable,
+                static_cast<int>(params.bandCount), static_cast<int>(kRowNormMaxBands));
+            return false;
+        }
+        int32_t previousKib = 0;
+        for (int32_t band = 0; band < params.bandCount; ++band)
+        {
+            int32_t const upperKib = params.table[2 * band];
+            int32_t const kernel = params.table[2 * band + 1];
+            bool const last = band == params.bandCount - 1;
+            if (last && upperKib != kRowNormUnboundedKib)
+            {
+                TPB_LOG_ERROR(where, "field \"%s\": the last band's upper_kib must be %d (unbounded), got %d",
+                    kRowNormFieldKernelTable, static_cast<int>(kRowNormUnboundedKib), static_cast<int>(upperKib));
+                return false;
+            }
+            if (!last && upperKib <= previousKib)
+            {
+                TPB_LOG_ERROR(where,
+                    "field \"%s\": band %d's upper_kib must be above %d (limits ascend strictly from 1 KiB), got %d",
+                    kRowNormFieldKernelTable, static_cast<int>(band), static_cast<int>(previousKib),
+                    static_cast<int>(upperKib));
+                return false;
+            }
+            if (!Traits::isValidKernel(kernel))
+            {
+                TPB_LOG_ERROR(where, "field \"%s\": band %d's kernel %d is not a valid kernel id (0 .. %d)",
+                    kRowNormFieldKernelTable, static_cast<int>(band), static_cast<int>(kernel),
+                    static_cast<int>(Traits::kKernelCount - 1));
+                return false;
+            }
+            previousKib = upperKib;
+        }
+        return true;
+    }
+};
+
+} // namespace tpb
