@@ -16,8 +16,8 @@
 //   static constexpr char const* kRecordOwner; the record's name in messages ("TpbLayerNorm plugin")
 //
 // RowNormOpBase<Traits> is that traits struct plus everything pluginV3Base.h / pluginV2Base.h read from an
-// operator except kWhere, checkShapes and enqueue, which each operator's Op (deriving from it) defines in
-// its <op>PluginParams.cpp. Templates with no static data members and no function-local statics (see
+// operator except kWhere, checkShapes and enqueue, which each operator's Op (deriving from it) declares
+// with TPB_ROW_NORM_OP_MEMBERS and defines in its <op>PluginParams.cpp. Templates with no static data members and no function-local statics (see
 // pluginV3Base.h: no STB_GNU_UNIQUE symbol); the constants the plumbing reads are members of non-template
 // structs (the traits, RowNormConstants).
 #pragma once
@@ -27,6 +27,7 @@
 #include "errorText.h"
 #include "pluginLog.h"
 #include "pluginRecord.h"
+#include "pluginWhere.h"
 #include "rowNormTypes.h"
 
 #include <algorithm>
@@ -594,3 +595,14 @@ private:
 };
 
 } // namespace tpb
+
+//! Inside `struct <Op>Op : RowNormOpBase<<Op>Traits> { ... };`: what each row norm defines itself, in its
+//! <op>PluginParams.cpp: the log prefixes (pluginWhere.h: `const PluginWheres <Op>Op::kWhere =
+//! pluginWheresOf<<Op>Op>();`), the build-time shape check (logged at configurePlugin, where -1 dims are not
+//! known yet; enqueue refuses itself) and the enqueue body both versions share (0 on success, -1 logged
+//! otherwise; no mutable state).
+#define TPB_ROW_NORM_OP_MEMBERS                                                                                        \
+    static const ::tpb::PluginWheres kWhere;                                                                           \
+    static bool checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept;                 \
+    static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,                     \
+        void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept

@@ -10,6 +10,7 @@ template struct RowNormOpBase<LayerNormTraits>;
 
 const PluginWheres LayerNormOp::kWhere = pluginWheresOf<LayerNormOp>();
 
+//! Build-time shape check: gamma and beta rank 1 of x's last dimension where both are known (-1: not yet).
 bool LayerNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
 {
     if (!checkRowNormInputs(dims, nbInputs, kNbInputs, "x, gamma, beta", where))
@@ -20,6 +21,9 @@ bool LayerNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char
     return checkRowNormWeight(dims[1], "gamma", hidden, where) && checkRowNormWeight(dims[2], "beta", hidden, where);
 }
 
+//! Enqueue body shared by both plugins: checked element counts (elementCount.h), hidden = x's last
+//! dimension, rows = count / hidden (0: nothing to launch), gamma and beta of hidden elements, the kernel
+//! from selectKernel by x's bytes.
 int32_t LayerNormOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
     void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
 {

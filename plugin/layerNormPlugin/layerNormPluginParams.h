@@ -10,7 +10,6 @@
 #pragma once
 
 #include "NvInferRuntime.h"
-#include "pluginWhere.h"
 #include "rowNormParams.h"
 #include "layerNormKernel.h"
 
@@ -42,25 +41,14 @@ struct LayerNormTraits
 };
 
 using LayerNormParams = RowNormParams<LayerNormTraits>;
+extern template struct RowNormOpBase<LayerNormTraits>; // instantiated in layerNormPluginParams.cpp
 
 //! LayerNorm's part of the plugin plumbing both versions share (common/pluginV3Base.h: PluginV3Base<LayerNormOp>,
 //! common/pluginV2Base.h: PluginV2DynamicExtBase<LayerNormOp>): the row norms' shared members
 //! (RowNormOpBase) and LayerNorm's own contract.
 struct LayerNormOp : RowNormOpBase<LayerNormTraits>
 {
-    static const PluginWheres kWhere;
-
-    //! Build-time shape check: gamma and beta rank 1 of x's last dimension where both are known (-1: not yet).
-    //! Logged at configurePlugin; enqueue refuses itself.
-    static bool checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept;
-
-    //! Enqueue body shared by both plugins: checked element counts (elementCount.h), hidden = x's last
-    //! dimension, rows = count / hidden (0: nothing to launch), gamma and beta of hidden elements, the kernel
-    //! from selectKernel by x's bytes. 0 on success, -1 (logged) otherwise. No mutable state.
-    static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
-        void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept;
+    TPB_ROW_NORM_OP_MEMBERS; // kWhere, checkShapes, enqueue: layerNormPluginParams.cpp
 };
-
-extern template struct RowNormOpBase<LayerNormTraits>;
 
 } // namespace tpb

@@ -10,6 +10,7 @@ template struct RowNormOpBase<ResidualRmsNormTraits>;
 
 const PluginWheres ResidualRmsNormOp::kWhere = pluginWheresOf<ResidualRmsNormOp>();
 
+//! Build-time shape check: r of x's rank (and dims, where known), gamma rank 1 of x's last dimension.
 bool ResidualRmsNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept
 {
     if (!checkRowNormInputs(dims, nbInputs, kNbInputs, "x, r, gamma", where))
@@ -36,6 +37,9 @@ bool ResidualRmsNormOp::checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs
     return checkRowNormWeight(dims[2], "gamma", x.d[x.nbDims - 1], where);
 }
 
+//! Enqueue body shared by both plugins: checked element counts (elementCount.h), hidden = x's last
+//! dimension, rows = count / hidden (0: nothing to launch), r of x's dims, gamma of hidden elements, the
+//! kernel from selectKernel by x's bytes.
 int32_t ResidualRmsNormOp::enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
     void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept
 {

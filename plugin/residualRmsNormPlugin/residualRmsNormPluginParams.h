@@ -10,7 +10,6 @@
 #pragma once
 
 #include "NvInferRuntime.h"
-#include "pluginWhere.h"
 #include "rowNormParams.h"
 #include "residualRmsNormKernel.h"
 
@@ -42,25 +41,14 @@ struct ResidualRmsNormTraits
 };
 
 using ResidualRmsNormParams = RowNormParams<ResidualRmsNormTraits>;
+extern template struct RowNormOpBase<ResidualRmsNormTraits>; // instantiated in residualRmsNormPluginParams.cpp
 
 //! The residual-add + RMSNorm's part of the plugin plumbing both versions share (common/pluginV3Base.h:
 //! PluginV3Base<ResidualRmsNormOp>, common/pluginV2Base.h: PluginV2DynamicExtBase<ResidualRmsNormOp>): the
 //! row norms' shared members (RowNormOpBase) and its own contract.
 struct ResidualRmsNormOp : RowNormOpBase<ResidualRmsNormTraits>
 {
-    static const PluginWheres kWhere;
-
-    //! Build-time shape check: r of x's rank (and dims, where known), gamma rank 1 of x's last dimension.
-    //! Logged at configurePlugin; enqueue refuses itself.
-    static bool checkShapes(nvinfer1::Dims const* dims, int32_t nbInputs, char const* where) noexcept;
-
-    //! Enqueue body shared by both plugins: checked element counts (elementCount.h), hidden = x's last
-    //! dimension, rows = count / hidden (0: nothing to launch), r of x's dims, gamma of hidden elements, the
-    //! kernel from selectKernel by x's bytes. 0 on success, -1 (logged) otherwise. No mutable state.
-    static int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, void const* const* inputs,
-        void* const* outputs, Params const& launch, cudaStream_t stream, char const* where) noexcept;
+    TPB_ROW_NORM_OP_MEMBERS; // kWhere, checkShapes, enqueue: residualRmsNormPluginParams.cpp
 };
-
-extern template struct RowNormOpBase<ResidualRmsNormTraits>;
 
 } // namespace tpb
