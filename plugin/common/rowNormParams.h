@@ -17,9 +17,9 @@
 //
 // RowNormOpBase<Traits> is that traits struct plus everything pluginV3Base.h / pluginV2Base.h read from an
 // operator except kWhere, checkShapes and enqueue, which each operator's Op (deriving from it) declares
-// with TPB_ROW_NORM_OP_MEMBERS and defines in its <op>PluginParams.cpp. Templates with no static data members and no function-local statics (see
-// pluginV3Base.h: no STB_GNU_UNIQUE symbol); the constants the plumbing reads are members of non-template
-// structs (the traits, RowNormConstants).
+// with TPB_ROW_NORM_OP_MEMBERS and defines in its <op>PluginParams.cpp. Templates with no static data
+// members and no function-local statics (see pluginV3Base.h: no STB_GNU_UNIQUE symbol); the constants the
+// plumbing reads are members of non-template structs (the traits, RowNormConstants).
 #pragma once
 
 #include "NvInferRuntime.h"
@@ -54,10 +54,11 @@ constexpr int32_t kRowNormFieldCount = 3;
 constexpr int32_t kRowNormMaxBands = 8;
 constexpr int32_t kRowNormUnboundedKib = -1;
 
-//! Plugin attributes (trivially copyable: PluginField points straight at the members), the defaults the
-//! operator's traits'. Kernel table: bandCount pairs table[2i] = upper_kib, table[2i + 1] = kernel id; band i
-//! covers x tensors of bytes above band i-1's limit and at most upper_kib * 1024, limits ascending, the last
-//! kRowNormUnboundedKib; bandCount 0: "kernel" at every size. Entries past 2 * bandCount stay 0.
+//! Plugin attributes (trivially copyable: PluginField points straight at the members), defaults from the
+//! operator's traits (kDefaultEps, kDefaultKernel). Kernel table: bandCount pairs table[2i] = upper_kib,
+//! table[2i + 1] = kernel id; band i covers x tensors of bytes above band i-1's limit and at most
+//! upper_kib * 1024, limits ascending, the last kRowNormUnboundedKib; bandCount 0: "kernel" at every size.
+//! Entries past 2 * bandCount stay 0.
 //!
 //! Record: the traits' magic and version; payload float eps, int32 kernel, int32 bandCount, 2 x bandCount
 //! int32. 28 + 8 x bandCount bytes in all.
@@ -127,7 +128,8 @@ inline bool checkScalarField(
     }
     if (field.length != 1)
     {
-        TPB_LOG_ERROR(where, "field \"%s\" must hold exactly 1 value, got %d", field.name, static_cast<int>(field.length));
+        TPB_LOG_ERROR(
+            where, "field \"%s\" must hold exactly 1 value, got %d", field.name, static_cast<int>(field.length));
         return false;
     }
     if (field.data == nullptr)
@@ -186,7 +188,8 @@ inline int32_t clampedBands(int32_t bandCount) noexcept
 }
 
 //! The element count of \p desc, logged under \p where when refused.
-inline bool countOf(nvinfer1::PluginTensorDesc const& desc, char const* what, int64_t& count, char const* where) noexcept
+inline bool countOf(
+    nvinfer1::PluginTensorDesc const& desc, char const* what, int64_t& count, char const* where) noexcept
 {
     ErrorText error;
     if (!checkedElementCount(desc.dims.d, desc.dims.nbDims, count, error, what))
@@ -236,7 +239,8 @@ inline bool checkRowNormInputs(nvinfer1::Dims const* inputDims, int32_t nbInputs
 
 //! Build-time shape check of a weight \p name ([hidden]): rank 1, of \p hidden elements where both are known
 //! (-1: not yet). Logged under \p where otherwise.
-inline bool checkRowNormWeight(nvinfer1::Dims const& weight, char const* name, int64_t hidden, char const* where) noexcept
+inline bool checkRowNormWeight(
+    nvinfer1::Dims const& weight, char const* name, int64_t hidden, char const* where) noexcept
 {
     if (weight.nbDims != 1)
     {
@@ -452,7 +456,8 @@ struct RowNormOpBase : Traits, RowNormConstants
     static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kRowNormFieldCount]) noexcept
     {
         using namespace rowNormDetail;
-        fields[kEpsIndex] = nvinfer1::PluginField(kRowNormFieldEps, &params.eps, nvinfer1::PluginFieldType::kFLOAT32, 1);
+        fields[kEpsIndex]
+            = nvinfer1::PluginField(kRowNormFieldEps, &params.eps, nvinfer1::PluginFieldType::kFLOAT32, 1);
         fields[kKernelIndex]
             = nvinfer1::PluginField(kRowNormFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
         // always written (length 0 without a table) so the runtime phase can require all three
