@@ -123,6 +123,29 @@ def test_tensorrt_backend_builds_it_and_the_engines_find_it(tmp_path: Path, fake
     assert "# spec library" in (tmp_path / "cmake.log").read_text()  # its output beside the plugin's
 
 
+
+def test_two_spec_folders_are_both_built(tmp_path: Path, fake_tools) -> None:  # noqa: ANN001
+    """Two operator specs with CMake folders of their own (the byo example and a test operator in one DAG):
+    each folder is built and recorded. Failed before the fix: the first folder's library path was kept in the
+    variable holding the main builds' map, and the second folder read it as that map (H100, 2026-12-07,
+    tests/test_gpu_specs.py: "tpb compile: error: AttributeError: 'PosixPath' object has no attribute 'get'")."""
+    src = cmake_folder(tmp_path)
+    other = tmp_path / "other" / "src"
+    other.mkdir(parents=True)
+    (other / "CMakeLists.txt").write_text("project(gain2 LANGUAGES CXX CUDA)\n")
+    one = specs.load_spec(write_spec(tmp_path / "byo", {"cmake": "src", "target": "libgain.so"}))
+    two = specs.load_spec(write_spec(tmp_path / "other", {"cmake": "src", "target": "libgain2.so"}, name="gain2"))
+    fake_tools({"plugin": PROJECT_BUILD, "src-": ("libgain.so", "libgain2.so")})
+    build, manifest_path = tmp_path / "results" / "build" / "plugin", tmp_path / "m.json"
+    manifest = compile_mod.compile_plugin("tensorrt", build, manifest_path, tmp_path / "cmake.log", "90", [one, two])
+    dirs = {sp.name: compile_mod.external_libraries([sp])[0][0].build_dir(build.parent) for sp in (one, two)}
+    assert dirs["gain"] != dirs["gain2"]
+    assert manifest["spec_libraries"] == {
+        one.plugin.library.manifest_key: str((dirs["gain"] / "libgain.so").resolve()),
+        two.plugin.library.manifest_key: str((dirs["gain2"] / "libgain2.so").resolve())}
+    assert {k: v["built"] for k, v in manifest["spec_builds"].items()} == {str(src.resolve()): True,
+                                                                          str(other.resolve()): True}
+
 def test_a_target_the_build_did_not_make_names_spec_and_key(tmp_path: Path, fake_tools) -> None:  # noqa: ANN001
     cmake_folder(tmp_path)
     path = write_spec(tmp_path / "byo", {"cmake": "src", "target": "libgain.so"})

@@ -194,13 +194,13 @@ def compile_spec_libraries(backend_name: str, build_root: Path, op_specs: Sequen
                 raise RuntimeError(f"building the plugin library of operator spec {sb.specs[0]} (key "
                                    f"'plugin.library.cmake': {sb.cmake}) failed: {exc}; its output is in {log_path}") from exc
         for t in sb.targets:
-            built = _find_target(build_dir, t)
-            if built is None:
+            target_file = _find_target(build_dir, t)  # not `built`: that is the main builds' map, read for each folder
+            if target_file is None:
                 made = sorted(p.name for p in build_dir.rglob("*.so*") if "CMakeFiles" not in p.parts)
                 raise SpecError(f"operator spec {sb.specs[0]}: key 'plugin.library.target': the build of {sb.cmake} "
                                 f"finished in {build_dir} but produced no {t}; allowed: the file name of a library its "
                                 f"CMakeLists.txt builds (it built: {', '.join(made) or 'no .so'})")
-            libraries[Library(cmake=sb.cmake, target=t).manifest_key] = str(built.resolve())
+            libraries[Library(cmake=sb.cmake, target=t).manifest_key] = str(target_file.resolve())
         entry.update(built=True, build_dir=str(build_dir.resolve()), reason="built with CMake")
         builds[str(sb.cmake)] = entry
     return {"spec_libraries": libraries, "spec_builds": builds}
