@@ -533,6 +533,9 @@ def test_l2_flush_kinds(backend) -> None:
             head[:16] = 0x5A  # one 16-byte word stays a memset word
             cuda.memcpy_htod(flush.buffer.ptr, head)
             cuda.memset_d8(flush._sink.ptr, 0x11, 256)
+            # both went on the legacy stream, the flush goes on a non-blocking one: landed first (cuda_utils.upload;
+            # without it this test failed once under load, H100 2026-12-07)
+            cuda.Context.synchronize()
             flush.enqueue(stream)
             stream.synchronize()
             got = np.empty(1 << 16, np.uint8)

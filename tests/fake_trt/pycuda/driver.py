@@ -1,7 +1,13 @@
 """A stand-in for pycuda.driver (tests only): "device" memory is host memory behind integer
 addresses, every copy and memset runs at once (streams are in order by construction), events
 read the host clock. Enough for the TensorRT backend's runtime (backends/trt_runtime.py) to run
-against the stand-in engines of fake_trt/tensorrt on the CPU; no kernel, graph or L2 here."""
+against the stand-in engines of fake_trt/tensorrt on the CPU; no kernel, graph or L2 here.
+
+One hazard is kept, as CUDA's "API synchronization behavior" has it: a synchronous copy from pageable
+host memory (memcpy_htod) may return before its DMA lands. Here it lands at the next call ordered
+behind the legacy stream (Context.synchronize, a synchronous copy or memset, an operation on a
+blocking stream), never before an operation on a non-blocking stream (Stream(flags=1)), which so
+sees, or is overwritten by, the bytes still in flight (tests/test_uploads.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,21 @@ import numpy as np
 
 _HEAP: dict[int, np.ndarray] = {}  # base address -> its bytes
 _NEXT = [1 << 32]
+_IN_FLIGHT: list[tuple[int, np.ndarray]] = []  # pageable memcpy_htod copies whose DMA has not landed yet
+NON_BLOCKING = 1
+
+
+def _land() -> None:
+    """The copies in flight land, in order (a call ordered behind the legacy stream)."""
+    while _IN_FLIGHT:
+        ptr, data = _IN_FLIGHT.pop(0)
+        write(ptr, data)
+
+
+def _ordered(stream: Stream | None) -> None:
+    """An operation on ``stream``: the legacy stream and blocking streams wait for the copies in flight."""
+    if stream is None or not stream.flags & NON_BLOCKING:
+        _land()
 
 
 def _at(ptr: int, nbytes: int) -> np.ndarray:
@@ -46,6 +67,7 @@ class _Alloc:
         return self.ptr
 
     def free(self) -> None:
+        _land()  # cuMemFree waits for the device's work
         _HEAP.pop(self.ptr, None)
 
 
@@ -75,9 +97,10 @@ class Stream:
     def __init__(self, flags: int = 0) -> None:
         Stream._handles[0] += 1
         self.handle = Stream._handles[0]
+        self.flags = flags
 
     def synchronize(self) -> None:
-        pass
+        _ordered(self)
 
 
 class Event:
@@ -95,14 +118,20 @@ class Event:
 
 
 def memcpy_htod_async(ptr: int, host: np.ndarray, stream: Stream | None = None) -> None:
+    _ordered(stream)
     write(ptr, host)
 
 
 def memcpy_htod(ptr: int, host: np.ndarray) -> None:
-    write(ptr, host)
+    """Pageable: returns once staged; the DMA lands later (the module's docstring)."""
+    _land()
+    data = np.ascontiguousarray(host).reshape(-1).view(np.uint8).copy()
+    _at(ptr, data.size)  # an address outside every allocation fails here, as before
+    _IN_FLIGHT.append((int(ptr), data))
 
 
 def memcpy_dtoh_async(host: np.ndarray, ptr: int, stream: Stream | None = None) -> None:
+    _ordered(stream)
     flat = host.reshape(-1).view(np.uint8)
     flat[:] = _at(ptr, flat.size)
 
@@ -112,30 +141,32 @@ def memcpy_dtoh(host: np.ndarray, ptr: int) -> None:
 
 
 def memcpy_dtod_async(dst: int, src: int, nbytes: int, stream: Stream | None = None) -> None:
+    _ordered(stream)
     _at(dst, nbytes)[:] = _at(src, nbytes).copy()
 
 
-def _memset(ptr: int, value: int, count: int, dtype: type) -> None:
+def _memset(ptr: int, value: int, count: int, dtype: type, stream: Stream | None) -> None:
+    _ordered(stream)
     _at(ptr, count * np.dtype(dtype).itemsize).view(dtype)[:] = value
 
 
 def memset_d32_async(ptr: int, value: int, count: int, stream: Stream | None = None) -> None:
-    _memset(ptr, value, count, np.uint32)
+    _memset(ptr, value, count, np.uint32, stream)
 
 
 def memset_d16_async(ptr: int, value: int, count: int, stream: Stream | None = None) -> None:
-    _memset(ptr, value, count, np.uint16)
+    _memset(ptr, value, count, np.uint16, stream)
 
 
 def memset_d8_async(ptr: int, value: int, count: int, stream: Stream | None = None) -> None:
-    _memset(ptr, value, count, np.uint8)
+    _memset(ptr, value, count, np.uint8, stream)
 
 
 def memset_d8(ptr: int, value: int, count: int) -> None:
-    _memset(ptr, value, count, np.uint8)
+    _memset(ptr, value, count, np.uint8, None)
 
 
 class Context:
     @staticmethod
     def synchronize() -> None:
-        pass
+        _land()

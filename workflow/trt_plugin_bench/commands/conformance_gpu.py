@@ -27,7 +27,7 @@ from ..backends.trt_network import dynamic_input_profiles
 from ..core import oracle as ref
 from ..core.operators import from_ref
 from ..core.specs import OperatorSpec, aux_arrays, input0_generator, numerics_of
-from ..device.cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern
+from ..device.cuda_utils import CudaGraph, DeviceBuffer, GpuContext, StreamBlocker, set_pattern, upload
 from .conformance import (
     PROFILE_MAX,
     PROFILE_OPT,
@@ -207,9 +207,7 @@ class Context:
                 raise RuntimeError(f"set_tensor_address({name}) failed: {self.logger.errors()}")
         self.x = ref.random_input(self.shape, dtype, seed, generator=self.generator)  # the spec's values
         for name, a in zip(names, [self.x, *others]):
-            cuda.memcpy_htod(self.buffers[name].ptr, np.ascontiguousarray(a))
-        # a pageable copy may return before its DMA lands, unordered with a non-blocking stream
-        cuda.Context.synchronize()
+            upload(self.buffers[name].ptr, a)  # landed before the non-blocking stream's work
 
     def poison(self, dtype: str) -> None:
         for name in self.outputs:

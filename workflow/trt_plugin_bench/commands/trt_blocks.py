@@ -47,6 +47,7 @@ from ..device.cuda_utils import (
     L2Flush,
     StreamBlocker,
     set_pattern,
+    upload,
 )
 from ..device.gpu_slot import NO_SLOT, HostWork
 from ..device.host import quiet_host
@@ -313,8 +314,7 @@ class BlockEngine:
         """One inference on buffers of its own, the output poisoned first (NaN)."""
         d_in, d_out = DeviceBuffer(self.in_bytes), DeviceBuffer(self.out_bytes)
         try:
-            host_in = np.ascontiguousarray(x.astype(self.in_dtype))
-            cuda.memcpy_htod(d_in.ptr, host_in)
+            upload(d_in.ptr, x.astype(self.in_dtype))  # landed before the non-blocking stream's work
             set_pattern(d_out, np.full((1,), np.nan, dtype=self.out_dtype), self.stream)
             self.bind(d_in, d_out)
             self.enqueue()
@@ -376,7 +376,7 @@ class BlockArena(TimingArena):
         if self.d_in is None:
             self.reserve(max(engine.in_bytes, engine.out_bytes))
             self.d_in, self.d_out = DeviceBuffer(engine.in_bytes), DeviceBuffer(engine.out_bytes)
-            cuda.memcpy_htod(self.d_in.ptr, np.ascontiguousarray(self.x.astype(engine.in_dtype)))
+            upload(self.d_in.ptr, self.x.astype(engine.in_dtype))
         if engine.in_bytes > self.d_in.nbytes or self.d_out is None or engine.out_bytes > self.d_out.nbytes:
             raise ValueError(f"the in_network {engine.what} engine's I/O does not fit the pair's shared buffers")
         return self.d_in, self.d_out

@@ -252,6 +252,19 @@ class DeviceBuffer:
         self.free()
 
 
+def upload(ptr: int, host: np.ndarray) -> None:
+    """A synchronous host-to-device copy of pageable memory that has landed when it returns.
+
+    cuMemcpyHtoD from pageable memory may return once the bytes are staged, before its DMA lands on
+    the device, and a non-blocking stream (every stream of the backends) is not ordered behind the
+    legacy stream it went on: a kernel enqueued next could read, or a memset next be overwritten by,
+    bytes still in flight (CUDA's "API synchronization behavior"; the "synchronous" memset is as
+    asynchronous to the host). Hence the context sync. The GPU suite's test_l2_flush_kinds, which copied
+    and set on the legacy stream and flushed on a non-blocking one, failed once that way under load
+    (H100, 2026-12-07)."""
+    cuda.memcpy_htod(ptr, np.ascontiguousarray(host))
+    cuda.Context.synchronize()
+
 def fill_tiled_async(dst: DeviceBuffer, block: np.ndarray, total_bytes: int, stream: cuda.Stream) -> np.ndarray:
     """Enqueue on ``stream``: upload ``block``, then repeat it on the device until ``total_bytes``
     are filled. Returns without waiting; the returned page-locked staging copy of the block must
@@ -438,8 +451,10 @@ class L2Flush:
         self.gpu, self.kind = gpu, kind
         self.buffer = DeviceBuffer(l2_flush_bytes(gpu))
         self._sink = DeviceBuffer(256)
-        # a memset pattern: every 16-byte word XORs to 0, so read16 never stores to the sink
+        # a memset pattern: every 16-byte word XORs to 0, so read16 never stores to the sink; landed before
+        # any flush on a non-blocking stream reads it (the legacy stream's memset is asynchronous: upload)
         cuda.memset_d8(self.buffer.ptr, 0x5A, self.buffer.nbytes)
+        cuda.Context.synchronize()
 
     def enqueue(self, stream: cuda.Stream) -> None:
         if self.kind == "dirty":
