@@ -781,3 +781,19 @@ def test_the_verdict_figure_stays_bounded_with_the_same_states_grouped(tmp_path:
     header = {"confidence": 0.95, "candidate": "c", "baseline": "b", "backend_label": "CPU", "device_name": "cpu"}
     draw(tmp_path / "v.png", many + rows, header)
     assert Image.open(tmp_path / "v.png").size[1] < 1400
+
+
+def test_the_verdict_figure_takes_a_ratio_a_rounding_outside_its_interval(tmp_path: Path) -> None:
+    """A state whose samples are all one timer step has ratio = interval's ends, computed apart: a rounding
+    can put the ratio a hair outside them. The figure drew a negative error bar and the command failed after
+    writing its tables (H100, 2026-12-07, the naive kernel's check: "'xerr' must not contain negative values")."""
+    from trt_plugin_bench.report.verdict import VerdictRow, draw
+
+    ratio = 1.2892561983471074
+    rows = [VerdictRow(operator="swish_plugin", dtype="fp32", profile="sweep", shape="1024x256", elements=262144,
+                       mode="warm", backend="tensorrt", median_baseline_us=3.872, median_candidate_us=4.992,
+                       ratio=ratio, ci_low=ratio + 2e-16, ci_high=ratio - 2e-16, band=0.0165, band_from="resolution",
+                       method="bootstrap (interleaved)", n_baseline=40, n_candidate=40, verdict="SLOW", reason="")]
+    header = {"confidence": 0.95, "candidate": "c", "baseline": "b", "backend_label": "TensorRT", "device_name": "gpu"}
+    draw(tmp_path / "v.png", rows, header)  # failed before: ValueError 'xerr' must not contain negative values
+    assert (tmp_path / "v.png").stat().st_size > 0

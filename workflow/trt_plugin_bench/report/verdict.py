@@ -678,7 +678,9 @@ def draw(path: Path, rows: list[VerdictRow], header: dict) -> None:
     fig, ax = plt.subplots(figsize=(9, 1.6 + 0.22 * max(len(shown), 1)), layout="constrained")
     for y, r in enumerate(shown):
         ax.plot([1 - r.band, 1 + r.band], [y, y], color="#dddddd", lw=7, solid_capstyle="butt", zorder=1)
-        ax.errorbar(r.ratio, y, xerr=[[r.ratio - r.ci_low], [r.ci_high - r.ratio]], fmt="o", ms=4, capsize=2,
+        # the ratio and the interval's ends are computed apart: a rounding may put it a hair outside them
+        below, above = max(r.ratio - r.ci_low, 0.0), max(r.ci_high - r.ratio, 0.0)
+        ax.errorbar(r.ratio, y, xerr=[[below], [above]], fmt="o", ms=4, capsize=2,
                     color=VERDICT_COLORS[r.verdict], zorder=2)
     ax.axvline(1.0, color="#444444", lw=0.8)
     ax.set_yticks(range(len(shown)), [r.label for r in shown], fontsize=7)
