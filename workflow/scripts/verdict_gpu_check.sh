@@ -192,5 +192,12 @@ if csv.is_file():
     print("|---|---:|" + "---|" * len(cells.columns))
     for (dtype, elements), row in cells.iterrows():
         print(f"| {dtype} | {elements} | " + " | ".join(str(v) for v in row) + " |")
+    # where the plant is PERMILLE/1000 of the time by construction: input + output beyond the L2 (device.json)
+    l2 = int(dev.get("l2_bytes") or 50 << 20)
+    size = {"fp32": 4, "fp16": 2, "bf16": 2}
+    beyond = t[2 * t["elements"] * t["dtype"].map(size) > l2]
+    print(f"\nplanted, states whose input + output exceed the L2 ({l2 >> 20} MiB): SLOW in "
+          f"{(beyond['verdict'] == 'SLOW').sum()} of {len(beyond)}, FAST in {(beyond['verdict'] == 'FAST').sum()}, "
+          f"median ratio {beyond['ratio'].median():.4f}")
 PY
 note "done: $OUT (summary.md, same/ planted/ naive/, logs/)"
