@@ -21,6 +21,7 @@ OPTION = "TPB_PLANTED_SLOWDOWN_PERMILLE"
 def test_the_option_is_off_by_default_and_only_defined_when_on() -> None:
     text = CMAKELISTS.read_text()
     assert re.search(rf'set\({OPTION} "0" CACHE STRING', text)
+    assert f'if(NOT {OPTION} MATCHES "^[0-9]+$" OR {OPTION} GREATER 1000)' in text  # the kernel's static_assert
     guarded = re.search(rf"if\({OPTION} GREATER 0\)(.*?)endif\(\)", text, re.S)
     assert guarded and "set(TPB_PLANTED_DEFINITION" in guarded.group(1)
     outside = text.replace(guarded.group(0), "")
@@ -30,18 +31,42 @@ def test_the_option_is_off_by_default_and_only_defined_when_on() -> None:
                if "target_compile_definitions" in line and "PLANTED" in line)
 
 
+def _strip_invocations(text: str, macro: str) -> tuple[str, int]:
+    """The text without every `macro(...)` invocation (balanced parentheses), and how many there were."""
+    found = 0
+    while (start := text.find(macro + "(")) >= 0:
+        depth, end = 0, start + len(macro)
+        for end in range(start + len(macro), len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        text, found = text[:start] + text[end + 1:], found + 1
+    return text, found
+
+
 def test_the_kernel_source_has_no_trace_of_it_unless_defined() -> None:
-    """Outside its #if block the source names only the macro, which is empty by default."""
+    """Outside its #if block the source names only the two macros, empty and the identity by default: the
+    re-done items after each kernel's work, the items each launch's grid covers."""
     text = KERNEL.read_text()
-    block = re.search(rf"#if defined\({OPTION}\) && {OPTION} > 0\n(.*?)#else\n#define TPB_PLANTED_SLOWDOWN\n#endif", text, re.S)
+    block = re.search(rf"#if defined\({OPTION}\) && {OPTION} > 0\n(.*?)#else\n"
+                      r"#define TPB_PLANTED_SLOWDOWN\(\.\.\.\)\n#define TPB_PLANTED_SLOWDOWN_ITEMS\(items\) \(items\)\n"
+                      r"#endif", text, re.S)
     assert block, "the planted code must sit in one #if block with an empty #else"
     outside = text.replace(block.group(0), "")
-    assert "clock64" not in outside and OPTION not in outside and "PlantedSlowdown" not in outside
-    assert outside.count("    TPB_PLANTED_SLOWDOWN\n") == 4  # the naive, grid-stride, one-shot and scalar kernels
+    assert OPTION not in outside and "clock64" not in outside and "ld.volatile" not in outside
+    outside, launches = _strip_invocations(outside, "TPB_PLANTED_SLOWDOWN_ITEMS")
+    outside, kernels = _strip_invocations(outside, "TPB_PLANTED_SLOWDOWN")
+    assert kernels == 4  # after the work of the naive, grid-stride, one-shot and scalar kernels
+    assert launches == 4  # their grids: launchTyped's naive, scalar and grid-stride launches, launchOneShot
+    assert not re.search(r"\bplanted[A-Z]\w*|kPlanted", outside), "planted code outside the macros"
+    # the re-done items can only keep the output when the same code computes them: one body per element
+    assert "return ElementOps<T>::fromFloat(z < kFarTailZ ? farTailSwish(x, z) : x / (1.0f + expf(-z)));" in outside
+    assert "output[index] = naiveSwish(input[index], beta);" in outside
+    assert "output[index] = fastSwishElement(input[index], beta);" in outside
 
 
 @pytest.mark.skipif(not (shutil.which("cmake") and shutil.which("nvcc")), reason="needs cmake and nvcc")
-def test_a_default_build_has_no_trace_and_a_planted_one_spins(tmp_path: Path) -> None:
+def test_a_default_build_has_no_trace_and_a_planted_one_redoes(tmp_path: Path) -> None:
     default, planted = tmp_path / "default", tmp_path / "planted"
     for build, extra in ((default, []), (planted, [f"-D{OPTION}=20"])):
         proc = subprocess.run(["cmake", "-S", str(ROOT / "plugin"), "-B", str(build), "-DTPB_KERNELS_ONLY=ON",
@@ -59,4 +84,10 @@ def test_a_default_build_has_no_trace_and_a_planted_one_spins(tmp_path: Path) ->
                               cwd=KERNEL.parent)
         assert proc.returncode == 0, proc.stderr[-2000:]
         ptx[name] = out.read_text()
-    assert "clock64" not in ptx["default"] and "%clock64" in ptx["planted"]
+    # the in-place re-read is the one volatile load of the kernels; the extra items change every kernel
+    assert "ld.volatile" not in ptx["default"] and "ld.volatile.global.v4.u32" in ptx["planted"]
+    entries = {name: re.findall(r"\.entry (\w+)", text) for name, text in ptx.items()}
+    assert entries["default"] == entries["planted"] and len(entries["default"]) > 40
+    bodies = {name: re.split(r"\.entry \w+", text)[1:] for name, text in ptx.items()}
+    unchanged = [e for e, a, b in zip(entries["default"], bodies["default"], bodies["planted"]) if a == b]
+    assert unchanged == [e for e in entries["default"] if "emptyKernel" in e]

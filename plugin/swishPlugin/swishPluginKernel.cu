@@ -43,33 +43,6 @@ cudaError_t launchStatus() noexcept
     return cudaPeekAtLastError();
 }
 
-#if defined(TPB_PLANTED_SLOWDOWN_PERMILLE) && TPB_PLANTED_SLOWDOWN_PERMILLE > 0
-// Test only, never in the default build (plugin/CMakeLists.txt: TPB_PLANTED_SLOWDOWN_PERMILLE, 0 = off): a
-// planted slowdown for checking the verdict (issue 28). Each thread, after its work, spins for PERMILLE/1000
-// of the clock cycles that work took, so every kernel's execution grows by about that fraction whatever the
-// size (a re-read of the input would cost nothing while it sits in the L2). The launch overhead does not
-// grow, so the measured effect is below PERMILLE where launches dominate: the verdict measures it.
-struct PlantedSlowdown
-{
-    long long start;
-    __device__ __forceinline__ PlantedSlowdown()
-    {
-        start = clock64();
-    }
-    __device__ __forceinline__ ~PlantedSlowdown()
-    {
-        long long const end = clock64();
-        long long const until = end + (end - start) * TPB_PLANTED_SLOWDOWN_PERMILLE / 1000;
-        while (clock64() < until)
-        {
-        }
-    }
-};
-#define TPB_PLANTED_SLOWDOWN PlantedSlowdown const plantedSlowdown{};
-#else
-#define TPB_PLANTED_SLOWDOWN
-#endif
-
 template <typename To, typename From>
 __device__ __forceinline__ To bitCast(From const& from)
 {
@@ -314,6 +287,165 @@ __device__ __forceinline__ uint4 swishVector(uint4 vector, float beta)
     return vector;
 }
 
+// Per-element Swish of the naive kernel and of the scalar fast paths, one body each (the planted slowdown
+// below re-does elements with the very same code, so its writes are bit for bit the kernels' own).
+template <typename T>
+__device__ __forceinline__ T naiveSwish(T value, float beta)
+{
+    float const x = ElementOps<T>::toFloat(value);
+    float const z = beta * x;
+    return ElementOps<T>::fromFloat(z < kFarTailZ ? farTailSwish(x, z) : x / (1.0f + expf(-z)));
+}
+
+template <typename T>
+__device__ __forceinline__ T fastSwishElement(T value, float beta)
+{
+    return ElementOps<T>::fromFloat(ElementOps<T>::swish(ElementOps<T>::toFloat(value), beta));
+}
+
+#if defined(TPB_PLANTED_SLOWDOWN_PERMILLE) && TPB_PLANTED_SLOWDOWN_PERMILLE > 0
+// Test only, never in the default build (plugin/CMakeLists.txt: TPB_PLANTED_SLOWDOWN_PERMILLE, 0 = off): a
+// planted slowdown for checking the verdict (issue 28) that adds PERMILLE/1000 of each kernel's own memory
+// traffic, in the same launch. A kernel over n items (16-byte vectors; elements in the naive and scalar
+// kernels) runs over n + extra, extra = floor(n * PERMILLE / 1000): item i >= n is item i - n done again,
+// i.e. the first PERMILLE/1000 of the tensor is read and written a second time with the same code and so the
+// same values (the output is unchanged bit for bit; two threads may write one element, both the same bits).
+// The extra items sit at the end of the index space: the one-shot kernel gets extra blocks, which the block
+// scheduler dispatches last; the grid-stride kernels extend each thread's sequence past n, after its own
+// work. So the re-done part is read long after the tensor's first part went through the L2, and for a
+// tensor beyond the L2 (50 MiB on an H100) it is evicted by then: the re-read and the re-written lines are
+// real DRAM traffic, about PERMILLE/1000 more time for a bandwidth-bound kernel, where other warps cannot
+// hide it (a spin after each thread's work, this option's first form, was hidden: 0.1-0.4 % at 256 MiB for
+// 2.5 %). A tensor resident in the L2 (warm) pays PERMILLE/1000 more L2 traffic and blocks; a launch-bound
+// one (a grid of one partial wave, about 1 MiB and below) runs the extra blocks beside the others and pays
+// almost nothing, as a real 2.5 % traffic change would: the verdict measures what the plant costs.
+// In place (input == output, allowed) a re-done item is only read (volatile, so it is not optimised away):
+// its element may already hold the result, so computing it again would not be idempotent.
+static_assert(TPB_PLANTED_SLOWDOWN_PERMILLE <= 1000, "TPB_PLANTED_SLOWDOWN_PERMILLE: at most 1000");
+constexpr int64_t kPlantedPermille = TPB_PLANTED_SLOWDOWN_PERMILLE;
+// Items at or beyond 2^62 are never re-done (no tensor has that many): n + extra <= max(n, 2^62), so neither
+// it nor the grid arithmetic over it (ceilDiv) can overflow.
+constexpr int64_t kPlantedItemsMax = int64_t{1} << 62;
+
+//! n + floor(n * PERMILLE / 1000), computed without overflow (PERMILLE <= 1000), at most max(n, 2^62).
+__host__ __device__ constexpr int64_t plantedItems(int64_t items)
+{
+    int64_t const extra = items / 1000 * kPlantedPermille + items % 1000 * kPlantedPermille / 1000;
+    int64_t const room = items < kPlantedItemsMax ? kPlantedItemsMax - items : 0;
+    return items + (extra < room ? extra : room);
+}
+
+static_assert(plantedItems(0) == 0 && plantedItems(999) == 999 + 999 * kPlantedPermille / 1000
+        && plantedItems(1000) == 1000 + kPlantedPermille && plantedItems(kPlantedItemsMax) == kPlantedItemsMax
+        && plantedItems(INT64_MAX) == INT64_MAX && plantedItems(kPlantedItemsMax - 1) == kPlantedItemsMax,
+    "plantedItems: floor(n * PERMILLE / 1000) more, at most max(n, 2^62)");
+
+// A volatile load into a scratch register of its own: kept by the compilers although nothing uses it.
+__device__ __forceinline__ void plantedReadOnly(uint4 const* address)
+{
+    asm volatile("{\n\t.reg .b32 r<4>;\n\tld.volatile.global.v4.u32 {r0, r1, r2, r3}, [%0];\n\t}" : : "l"(address));
+}
+
+template <typename T>
+__device__ __forceinline__ void plantedReadOnly(T const* address)
+{
+    static_assert(sizeof(T) == 2 || sizeof(T) == 4, "16- and 32-bit elements");
+    if constexpr (sizeof(T) == 4)
+    {
+        asm volatile("{\n\t.reg .b32 r;\n\tld.volatile.global.b32 r, [%0];\n\t}" : : "l"(address));
+    }
+    else
+    {
+        asm volatile("{\n\t.reg .b16 r;\n\tld.volatile.global.b16 r, [%0];\n\t}" : : "l"(address));
+    }
+}
+
+//! The vector items first + k * step (k < kItems) that lie in [vectorCount, plantedItems(vectorCount)):
+//! each is vector item - vectorCount done again, loads first (kItems in flight), with the kernel's cache
+//! policy (kPolicy; stores evict-first only with kEVICT_FIRST_ALL, as the kernels).
+template <typename T, int32_t kItems, CachePolicy kPolicy>
+__device__ __forceinline__ void plantedRedoVectors(
+    uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t step, float beta)
+{
+    int64_t const items = plantedItems(vectorCount);
+    bool const inPlace = static_cast<void const*>(input) == static_cast<void const*>(output);
+    uint4 vectors[kItems];
+#pragma unroll
+    for (int32_t k = 0; k < kItems; ++k)
+    {
+        int64_t const index = first + static_cast<int64_t>(k) * step;
+        bool const redo = index >= vectorCount && index < items;
+        if (redo && inPlace)
+        {
+            plantedReadOnly(input + (index - vectorCount));
+        }
+        vectors[k] = redo && !inPlace ? loadVectorWithPolicy<kPolicy>(input + (index - vectorCount))
+                                      : make_uint4(0U, 0U, 0U, 0U);
+    }
+#pragma unroll
+    for (int32_t k = 0; k < kItems; ++k)
+    {
+        int64_t const index = first + static_cast<int64_t>(k) * step;
+        if (index >= vectorCount && index < items && !inPlace)
+        {
+            storeVector<kPolicy == CachePolicy::kEVICT_FIRST_ALL>(
+                output + (index - vectorCount), swishVector<T>(vectors[k], beta));
+        }
+    }
+}
+
+//! A grid-stride thread's re-done vectors: its sequence first, first + stride, ... continued from its first
+//! index >= vectorCount (where its own loop stopped) up to plantedItems(vectorCount), kItems at a time.
+template <typename T, int32_t kItems, CachePolicy kPolicy>
+__device__ __forceinline__ void plantedRedoVectorsStrided(
+    uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t stride, float beta)
+{
+    int64_t const items = plantedItems(vectorCount);
+    for (int64_t index = first; index < items; index += kItems * stride)
+    {
+        plantedRedoVectors<T, kItems, kPolicy>(input, output, vectorCount, index, stride, beta);
+    }
+}
+
+//! A grid-stride thread's re-done elements (the naive kernel with kNaive, else the scalar fast kernel):
+//! its sequence threadIndex, threadIndex + stride, ... continued past count up to plantedItems(count).
+template <typename T, bool kNaive>
+__device__ __forceinline__ void plantedRedoElements(T const* input, T* output, int64_t count, float beta)
+{
+    int64_t const items = plantedItems(count);
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (index < count)
+    {
+        index += (count - index + stride - 1) / stride * stride; // the first of its indices >= count
+    }
+    bool const inPlace = static_cast<void const*>(input) == static_cast<void const*>(output);
+    for (; index < items; index += stride)
+    {
+        int64_t const element = index - count;
+        if (inPlace)
+        {
+            plantedReadOnly(input + element);
+        }
+        else if constexpr (kNaive)
+        {
+            output[element] = naiveSwish(input[element], beta);
+        }
+        else
+        {
+            output[element] = fastSwishElement(input[element], beta);
+        }
+    }
+}
+// After a kernel's own work: the re-done items (a call of a planted* function above).
+#define TPB_PLANTED_SLOWDOWN(...) __VA_ARGS__;
+// The items a launch's grid covers: its own n + the re-done extra.
+#define TPB_PLANTED_SLOWDOWN_ITEMS(items) plantedItems(items)
+#else
+#define TPB_PLANTED_SLOWDOWN(...)
+#define TPB_PLANTED_SLOWDOWN_ITEMS(items) (items)
+#endif
+
 // The baseline ("seed") kernel, kept on purpose: scalar accesses, accurate expf and a true IEEE
 // division, one element per thread. The grid-stride loop only iterates more than once when the
 // element count exceeds 256 * (2^31 - 1). Below kFarTailZ, expf(-z) would overflow (x / inf = -0
@@ -322,15 +454,13 @@ __device__ __forceinline__ uint4 swishVector(uint4 vector, float beta)
 template <typename T>
 __global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float beta)
 {
-    TPB_PLANTED_SLOWDOWN
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < count;
          index += stride)
     {
-        float const x = ElementOps<T>::toFloat(input[index]);
-        float const z = beta * x;
-        output[index] = ElementOps<T>::fromFloat(z < kFarTailZ ? farTailSwish(x, z) : x / (1.0f + expf(-z)));
+        output[index] = naiveSwish(input[index], beta);
     }
+    TPB_PLANTED_SLOWDOWN(plantedRedoElements<T, true>(input, output, count, beta))
 }
 
 // Vectorised grid-stride kernel over vectorCount 16-byte vectors, plus the count % elementsPerVector
@@ -343,7 +473,6 @@ template <typename T, bool kStreaming>
 __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVectorizedKernel(uint4 const* input,
     uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
-    TPB_PLANTED_SLOWDOWN
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     int64_t const threadIndex = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
 
@@ -374,6 +503,9 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
         float const x = ElementOps<T>::toFloat(tailInput[threadIndex]);
         tailOutput[threadIndex] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
+    TPB_PLANTED_SLOWDOWN(plantedRedoVectorsStrided<T, kVectorsPerThread,
+        kStreaming ? CachePolicy::kEVICT_FIRST_ALL : CachePolicy::kDEFAULT>(
+        input, output, vectorCount, index, stride, beta))
 }
 
 // One-shot vectorised kernel: the grid covers the tensor, each thread issues kVectors independent
@@ -395,7 +527,6 @@ template <typename T, int32_t kVectors, int32_t kBlock, CachePolicy kPolicy>
 __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input, uint4* output,
     int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
-    TPB_PLANTED_SLOWDOWN
     constexpr bool kEvictFirstStores = kPolicy == CachePolicy::kEVICT_FIRST_ALL;
     int64_t const base = static_cast<int64_t>(blockIdx.x) * (kBlock * kVectors) + threadIdx.x;
     uint4 vectors[kVectors];
@@ -419,6 +550,7 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
         float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
         tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
+    TPB_PLANTED_SLOWDOWN(plantedRedoVectors<T, kVectors, kPolicy>(input, output, vectorCount, base, kBlock, beta))
 }
 
 template <typename T, int32_t kVectors, int32_t kBlock = kVectorBlockSize, CachePolicy kPolicy = CachePolicy::kDEFAULT>
@@ -426,7 +558,8 @@ cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount
     int32_t tailCount, float beta, cudaStream_t stream) noexcept
 {
     static_assert(kBlock >= 8, "the scalar tail (< 8 elements) is handled by block 0's first threads");
-    int64_t const blocksNeeded = ceilDiv(vectorCount, static_cast<int64_t>(kBlock) * kVectors);
+    int64_t const blocksNeeded
+        = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(vectorCount), static_cast<int64_t>(kBlock) * kVectors);
     int64_t const blocks = blocksNeeded > 0 ? blocksNeeded : 1; // the tail alone still needs one block
     if (blocks > kMaxGridX)
     {
@@ -453,14 +586,13 @@ template <typename T>
 __global__ void __launch_bounds__(kVectorBlockSize) swishScalarFastKernel(
     T const* input, T* output, int64_t count, float beta)
 {
-    TPB_PLANTED_SLOWDOWN
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < count;
          index += stride)
     {
-        float const x = ElementOps<T>::toFloat(input[index]);
-        output[index] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
+        output[index] = fastSwishElement(input[index], beta);
     }
+    TPB_PLANTED_SLOWDOWN(plantedRedoElements<T, false>(input, output, count, beta))
 }
 
 __global__ void emptyKernel() {}
@@ -494,7 +626,7 @@ cudaError_t launchTyped(
 {
     if (kernel == SwishKernel::kNAIVE)
     {
-        int64_t const blocks = ceilDiv(count, kNaiveBlockSize);
+        int64_t const blocks = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count), kNaiveBlockSize);
         unsigned int const gridSize = static_cast<unsigned int>(blocks < kMaxGridX ? blocks : kMaxGridX);
         swishNaiveKernel<T><<<gridSize, kNaiveBlockSize, 0, stream>>>(input, output, count, beta);
         return launchStatus();
@@ -524,7 +656,7 @@ cudaError_t launchTyped(
         {
             return status;
         }
-        int64_t const blocksNeeded = ceilDiv(count, kVectorBlockSize);
+        int64_t const blocksNeeded = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count), kVectorBlockSize);
         int64_t const blocksCap = static_cast<int64_t>(smCount) * (residentBlocks > 0 ? residentBlocks : 1);
         unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
         swishScalarFastKernel<T><<<gridSize, kVectorBlockSize, 0, stream>>>(input, output, count, beta);
@@ -578,7 +710,7 @@ cudaError_t launchTyped(
     // Persistent kernels: just enough threads for one unrolled iteration each (small tensors),
     // capped at the resident capacity (large tensors: grid-stride over the rest). At least
     // tailCount threads.
-    int64_t threadsNeeded = ceilDiv(vectorCount, kVectorsPerThread);
+    int64_t threadsNeeded = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(vectorCount), kVectorsPerThread);
     threadsNeeded = threadsNeeded > tailCount ? threadsNeeded : tailCount;
     int64_t const blocksNeeded = ceilDiv(threadsNeeded, kVectorBlockSize);
     int64_t const blocksCap = static_cast<int64_t>(smCount) * kVectorBlocksPerSm;

@@ -11,6 +11,8 @@
 // are applied to a real kernel output on every run and must be rejected. Exit code 0 only if every
 // check passes. Kept small enough to run under compute-sanitizer.
 //
+// In place and out of place, a kernel's output is the same bit for bit (the same code on the same values).
+//
 // Usage: swish_kernel_check [--large]
 //   --large  additionally runs 2^31 + 2^20 + 5 elements per dtype x kernel (needs ~17 GB of device
 //            memory) to exercise 64-bit indexing: the input is x[i] = f(i) (a hash of i), so an
@@ -564,6 +566,25 @@ bool runCase(CaseSpec const& spec, std::vector<unsigned char> const& hostInput, 
     return ok;
 }
 
+//! FNV-1a of an output's bytes: in-place and out-of-place runs of one kernel compared bit for bit.
+uint64_t outputHash(std::vector<unsigned char> const& bytes)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    for (unsigned char byte : bytes)
+    {
+        hash = (hash ^ byte) * 1099511628211ULL;
+    }
+    return hash;
+}
+
+//! The out-of-place layout whose run of a kernel an in-place layout must equal bit for bit: the same kernel
+//! code on the same values (aligned: the vector path; misaligned: the scalar fallback). A build with the
+//! planted slowdown (TPB_PLANTED_SLOWDOWN_PERMILLE) re-does part of the tensor, re-reading only in place.
+Layout outOfPlaceTwin(Layout layout)
+{
+    return layout == Layout::kInPlaceMisaligned ? Layout::kBothMisaligned : Layout::kAligned;
+}
+
 // ---- Planted faults: the checker must reject each one ------------------------------------------
 
 //! Bits of a 16-bit element (fp16/bf16).
@@ -1001,8 +1022,14 @@ int main(int argc, char** argv)
             {
                 bool const isExtraBeta = std::find(kBetas.begin(), kBetas.end(), beta) == kBetas.end();
                 Expected const expected = makeExpected(x, beta, info);
-                for (Layout layout : layoutsFor(count, beta, isExtraBeta))
+                std::vector<Layout> const layouts = layoutsFor(count, beta, isExtraBeta);
+                bool const inPlaceRuns = std::find(layouts.begin(), layouts.end(), Layout::kInPlace) != layouts.end();
+                // the out-of-place outputs' hashes, per layout (aligned, both misaligned) and kernel
+                std::array<std::array<uint64_t, tpb::kSwishKernelCount>, 2> outOfPlaceHash{};
+                for (Layout layout : layouts)
                 {
+                    bool const inPlace = layout == Layout::kInPlace || layout == Layout::kInPlaceMisaligned;
+                    bool const twin = inPlaceRuns && (layout == Layout::kAligned || layout == Layout::kBothMisaligned);
                     for (SwishKernel kernel : kKernels)
                     {
                         CaseSpec const spec{&info, kernel, beta, count, layout};
@@ -1010,8 +1037,21 @@ int main(int argc, char** argv)
                             && layout == Layout::kAligned && kernel == kPlantedKernel;
                         std::vector<unsigned char> output;
                         Tally& tally = tallies[static_cast<size_t>(kernel)];
-                        tally.record(runCase(spec, hostInput, x, expected, inputBuffer, outputBuffer, stream.get(),
-                            tally.stats, planted ? &output : nullptr));
+                        bool ok = runCase(spec, hostInput, x, expected, inputBuffer, outputBuffer, stream.get(),
+                            tally.stats, planted || twin || (inPlaceRuns && inPlace) ? &output : nullptr);
+                        size_t const slot = static_cast<size_t>(kernel);
+                        if (twin)
+                        {
+                            outOfPlaceHash[layout == Layout::kAligned ? 0 : 1][slot] = outputHash(output);
+                        }
+                        else if (inPlaceRuns && inPlace && !output.empty()
+                            && outputHash(output)
+                                != outOfPlaceHash[outOfPlaceTwin(layout) == Layout::kAligned ? 0 : 1][slot])
+                        {
+                            reportCase(spec, "output differs bit for bit from the same kernel's out-of-place output");
+                            ok = false;
+                        }
+                        tally.record(ok);
                         if (planted)
                         {
                             checkPlantedFaults(info, x, output, expected, plantedTally);
