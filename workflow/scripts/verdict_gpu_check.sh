@@ -82,7 +82,7 @@ PY
 PREBUILD=$!
 note "prebuild started (baseline, A/A second build, planted candidate; arch $arch)"
 # the planted kernels' correctness check, built beside (CPU); the image's cmake is a Python wheel: no PYTHONHOME/PYTHONPATH
-PK=/tmp/tpb-planted-kernels-$PERMILLE
+PK=$(mktemp -d -t tpb-planted-kernels.XXXXXX)  # a folder of its own (tests/test_misc.py: no fixed temporary names)
 { env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B "$PK" -DTPB_KERNELS_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" \
     -DCMAKE_BUILD_TYPE=Release -DTPB_PLANTED_SLOWDOWN_PERMILLE="$PERMILLE" \
   && env -u PYTHONHOME -u PYTHONPATH cmake --build "$PK" -j 4 --target swish_kernel_check; } \
