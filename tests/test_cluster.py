@@ -331,12 +331,57 @@ def test_two_dags_logging_the_same_measurements_at_once_log_them_once(main_run):
     shutil.copytree(work, twin, symlinks=True)
     started = [start(w, name) for w, name in ((work, "first"), (twin, "twin"))]
     codes = [p.wait(timeout=900) for p, _ in started]
-    assert codes == [0, 0], [log.read_text()[-4000:] for _, log in started]
+    assert codes == [0, 0], "\n".join(failure_report(w, log) for w, (_, log) in zip((work, twin), started))
     parents = parents_of(digest)
     assert len(parents) == 1 and parents[0].data.tags["tpb.complete"] == "true"
     logged = [json.loads((w / "results" / "small" / "mlflow" / "logged.json").read_text())["parent_run_id"] for w in (work, twin)]
     assert logged == [parents[0].info.run_id] * 2
     assert_no_duplicates()
+
+
+def failure_report(workdir: Path, console: Path) -> str:
+    """The end of a DAG's console output and of the log of every rule that failed in it (the console
+    names the rule, the rule's own log says why)."""
+    text = console.read_text()
+    logs = dict.fromkeys(re.findall(r"^\s+log: (\S+)", text[text.find("Error in rule"):], re.M))
+    parts = [f"== {console}:\n{text[-3000:]}"]
+    for rel in logs:
+        path = workdir / rel
+        parts.append(f"== {path}:\n{path.read_text()[-3000:] if path.is_file() else '(absent)'}")
+    return "\n".join(parts)
+
+
+RACE = """
+import sys, time
+from pathlib import Path
+from trt_plugin_bench.report.verdict import record_in_mlflow
+run_id, go, md = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3])
+tags = {f"tpb.verdict.k{i}": "v" for i in range(12)}
+while time.time() < go:
+    pass
+record_in_mlflow(run_id, None, tags, {f"verdict.m{i}": float(i) for i in range(8)}, [md])
+"""
+
+
+@pytest.mark.cluster
+@needs_cluster
+def test_two_verdicts_recorded_on_one_run_at_once_both_succeed(tmp_path):
+    """Two DAGs that logged the same measurements record their verdicts on one parent run; two
+    processes doing so at the same instant, ten times: before the fix 5 of 16 processes failed on the
+    server's unique violation (the tags' insert), 2026-12-07."""
+    c = client()
+    exp = c.create_experiment(f"verdict-race-{time.time_ns()}")
+    md = tmp_path / "verdict.md"
+    md.write_text("# verdict")
+    for trial in range(10):
+        run_id = c.create_run(exp).info.run_id
+        go = f"{time.time() + 3:.3f}"
+        procs = [subprocess.Popen([sys.executable, "-c", RACE, run_id, go, str(md)], env=env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], f"trial {trial}:\n" + "\n".join(o[-2000:] for o in outs)
+        data = c.get_run(run_id).data
+        assert len([k for k in data.tags if k.startswith("tpb.verdict.")]) == 12 and len(data.metrics) == 8
 
 
 def free_port() -> int:

@@ -28,6 +28,7 @@ from trt_plugin_bench.core.operators import OPERATORS
 from trt_plugin_bench.core.records import CompareRow, LatencyRow, columns
 from trt_plugin_bench.core.specs import numerics_of
 from trt_plugin_bench.core.stats import summarize
+from trt_plugin_bench.report import verdict as verdict_mod
 from trt_plugin_bench.report.verdict import (
     STATE_KEYS,
     Settings,
@@ -452,6 +453,60 @@ def test_mlflow_tags(tmp_path: Path) -> None:
     assert data.metrics["verdict.states"] == len(STATES) and data.metrics["verdict.too_noisy"] == 0
     assert {a.path for a in client.list_artifacts(run.info.run_id, "verdict")} == {
         "verdict/verdict.md", "verdict/verdict.csv", "verdict/verdict.png"}
+
+
+COLLISION = ('(psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint "tag_pk"\n'
+             'DETAIL:  Key (key, run_uuid)=(tpb.verdict.baseline, ...) already exists.')  # the server's 400, 2026-12-07
+
+
+def test_a_verdict_recorded_on_a_run_another_process_records_on_at_once_is_written_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two DAGs that logged the same measurements record their verdicts on one parent run at once
+    (the cluster harness, CI 2026-12-07: the first DAG's verdict rule failed). The other process's
+    insert of a tag lands between this one's read and insert: a tracking server answers with a unique
+    violation. The record is written again and ends complete; any other error is raised at once."""
+    import mlflow.tracking
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import BAD_REQUEST
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    real = mlflow.tracking.MlflowClient
+    run_id = real(tracking_uri=uri).create_run(real(tracking_uri=uri).create_experiment("race")).info.run_id
+    writes: list[str] = []
+
+    class Raced(real):  # the first write loses the race: the other process's record is in, this one's is refused
+        def _race(self, what: str) -> None:
+            writes.append(what)
+            if len(writes) == 1:
+                real(tracking_uri=uri).set_tag(run_id, "tpb.verdict.baseline", "other process")
+                raise MlflowException(COLLISION, BAD_REQUEST)
+
+        def set_tag(self, *args, **kwargs):
+            self._race("set_tag")
+            return super().set_tag(*args, **kwargs)
+
+        def log_batch(self, *args, **kwargs):
+            self._race("log_batch")
+            return super().log_batch(*args, **kwargs)
+
+    monkeypatch.setattr(mlflow.tracking, "MlflowClient", Raced)
+    monkeypatch.setattr(verdict_mod, "RECORD_BACKOFF_S", 0.0)
+    md = tmp_path / "verdict.md"
+    md.write_text("# verdict")
+    verdict_mod.record_in_mlflow(run_id, uri, {"tpb.verdict.baseline": "run-a", "tpb.verdict.counts": "SAME=3"},
+                                 {"verdict.same": 3.0, "verdict.states": 3.0}, [md])
+    data = real(tracking_uri=uri).get_run(run_id).data
+    assert data.tags["tpb.verdict.baseline"] == "run-a" and data.tags["tpb.verdict.counts"] == "SAME=3"
+    assert data.metrics == {"verdict.same": 3.0, "verdict.states": 3.0}
+    assert [a.path for a in real(tracking_uri=uri).list_artifacts(run_id, "verdict")] == ["verdict/verdict.md"]
+    assert len(writes) > 1  # written again
+    # anything but a collision is not retried: a run that does not exist
+    writes.clear()
+    monkeypatch.setattr(mlflow.tracking, "MlflowClient", real)
+    with pytest.raises(MlflowException, match="not found|does not exist|No run"):
+        verdict_mod.record_in_mlflow("0" * 32, uri, {"tpb.verdict.baseline": "x"}, {}, [])
+    assert not verdict_mod._collided(MlflowException("Run '000' not found"))
+    assert verdict_mod._collided(MlflowException(COLLISION))
 
 
 # -- baselines from the MLflow store ---------------------------------------------------------------

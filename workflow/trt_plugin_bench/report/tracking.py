@@ -704,6 +704,7 @@ def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pa
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     check_store(uri, source=target.tracking_uri_from.split(" (")[0])
+    from mlflow.entities import RunTag
     from mlflow.tracking import MlflowClient
 
     device = json.loads(Path(device_json).read_text())
@@ -795,8 +796,10 @@ def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pa
             users = [p for p in old.data.tags.get("tpb.reused_by", "").split(",") if p]
             if parent_id not in users:
                 count = int(old.data.tags.get("tpb.reused_by_count", "0")) + 1
-                client.set_tag(old.info.run_id, "tpb.reused_by", _tag_list([*users, parent_id]))
-                client.set_tag(old.info.run_id, "tpb.reused_by_count", str(count))
+                # one log_batch, not set_tag: two parents reusing this run at once both insert its
+                # first tpb.reused_by, and MLflow retries a colliding insert only in log_batch
+                client.log_batch(old.info.run_id, tags=[RunTag("tpb.reused_by", _tag_list([*users, parent_id])),
+                                                        RunTag("tpb.reused_by_count", str(count))])
             summary["reused"][key] = old.info.run_id
             continue
         run = client.create_run(exp_id, run_name=key.replace("__", " / "),
