@@ -135,6 +135,10 @@ MAPPED: dict[str, list[str]] = {
     # the GPU session (TensorRT and a GPU; never in CI): how the dated runs in docs/runs/ were made
     "workflow/scripts/device_session.sh check tests dag pack": ["workflow/scripts/device_session.sh: pack"],
     "workflow/scripts/device_session.sh conformance": ["workflow/scripts/device_session.sh: conformance"],
+    "workflow/scripts/device_background.sh start BUDGET_S 'command' ...": [
+        "tests/test_device_background.py::test_steps_run_within_the_budget_and_a_poll_brings_back_their_output"],
+    "workflow/scripts/device_background.sh poll 540": [
+        "tests/test_device_background.py::test_steps_run_within_the_budget_and_a_poll_brings_back_their_output"],
     "workflow/scripts/device_session.sh suite": ["workflow/scripts/device_session.sh: gpu_suite.sh",
                                                  "tests/test_gpu_suite_script.py::"
                                                  "test_every_test_gets_its_outcome_and_a_crash_does_not_hide_the_rest"],

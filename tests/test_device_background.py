@@ -1,0 +1,78 @@
+"""workflow/scripts/device_background.sh, on this machine: steps started in the background outlive the call that
+started them, run one after another within the budget (the step running at its end cut off with what it started,
+the rest skipped), and a poll returns the status and what the steps wrote under $TPB_BG_OUT."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "workflow" / "scripts" / "device_background.sh"
+
+
+def bg(state: Path, *args: str, out: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TPB_BG_DIR": str(state)}
+    if out is not None:
+        env["OUT"] = str(out)
+    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def alive(pid: int, wait_s: float = 5.0) -> bool:
+    """Whether process ``pid`` still runs (not gone, not a zombie) after up to ``wait_s``."""
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        stat = Path(f"/proc/{pid}/stat")
+        if not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z":
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_steps_run_within_the_budget_and_a_poll_brings_back_their_output(tmp_path: Path) -> None:
+    state, out = tmp_path / "state", tmp_path / "out"
+    started = bg(state, "start", "6", 'echo one; echo written > "$TPB_BG_OUT/a.txt"',
+                 'sleep 60 & echo $! > "$TPB_BG_OUT/child.pid"; wait', "echo never")
+    assert started.returncode == 0, started.stderr
+    again = bg(state, "start", "6", "echo two")
+    assert again.returncode == 1 and "still running" in again.stderr
+    t0 = time.monotonic()
+    polled = bg(state, "poll", "60", out=out)
+    assert polled.returncode == 0, polled.stderr
+    assert time.monotonic() - t0 < 30  # the budget (6 s) ended the steps, not the poll's 60 s
+    status = polled.stdout
+    assert "step 1 ended rc=0" in status, status
+    assert "step 2 ended at the budget's end" in status and "cut off" in status, status
+    assert "step 3 skipped: the budget is spent" in status, status
+    assert "all steps ended" in status and "never" not in (state / "runner.log").read_text()
+    assert (state / "step-1.log").read_text() == "one\n"
+    with tarfile.open(out / "background.tgz") as tar:
+        names = tar.getnames()
+        assert "out/a.txt" in names and "status.txt" in names and "step-1.log" in names, names
+        assert tar.extractfile("out/a.txt").read() == b"written\n"
+    assert (out / "status.txt").read_text().splitlines() == [ln for ln in status.splitlines() if ln.startswith("[")]
+    child = int((state / "out" / "child.pid").read_text())
+    assert not alive(child)  # what the cut-off step started went with it
+
+
+def test_stop_ends_the_running_step_and_skips_the_rest(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert bg(state, "start", "300", "sleep 120", "echo never").returncode == 0
+    time.sleep(1)
+    stopped = bg(state, "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    polled = bg(state, "poll", "5")
+    assert "all steps ended" in polled.stdout, polled.stdout
+    assert not (state / "step-2.log").exists()
+
+
+def test_bad_calls_say_what_is_wrong(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert bg(state, "start", "soon", "echo x").returncode == 2
+    assert bg(state, "start", "10").returncode == 2
+    polled = bg(state, "poll", "1")
+    assert polled.returncode == 2 and "nothing was started" in polled.stderr
+    assert bg(state, "nonsense").returncode == 2
