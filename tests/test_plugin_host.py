@@ -186,6 +186,24 @@ def test_creator_check_against_the_built_library(tmp_path: Path, include_dir: st
 
 
 @pytest.mark.parametrize("include_dir", _check_params())
+def test_row_norm_creator_check(tmp_path: Path, include_dir: str) -> None:
+    """plugin/tests/rowNormCreatorCheck.cpp (LayerNorm and residual-add + RMSNorm V1 creators: fields through
+    common/pluginFields.h, records under every bit flip, format combinations) built and run; before
+    2026-12-07 it was built by CMake and run by nothing. Its refusals are logged under the ops library's
+    prefix ("[TpbOps]"), not the Swish library's."""
+    build = tmp_path / "build"
+    _build_check(build, include_dir, targets=("row_norm_creator_check",))
+    check = _run([str(build / "row_norm_creator_check")])
+    lines = check.stdout.splitlines()
+    assert lines and lines[-1] == "row_norm_creator_check: 0 failed", check.stdout + check.stderr
+    assert check.returncode == 0 and not [ln for ln in lines if ln.startswith("FAIL ")], check.stdout
+    assert "ln done, outputs 1" in lines and "rms done, outputs 2" in lines, check.stdout
+    refusals = [ln for ln in (check.stdout + check.stderr).splitlines() if ln.startswith("[ERROR]")]
+    assert refusals and all(ln.startswith("[ERROR] [TpbOps] Tpb") for ln in refusals), refusals[:3]
+    assert any('unknown field "Eps"' in ln for ln in refusals) and any("given more than once" in ln for ln in refusals)
+
+
+@pytest.mark.parametrize("include_dir", _check_params())
 def test_creator_check_catches_a_double_registration(tmp_path: Path, include_dir: str) -> None:
     """Planted fault: the bad-plugin fixture's libswish_plugin_bad_register_twice.so (the shipped Swish
     sources with tests/fixtures/bad-plugins/registerTwiceSwishLibrary.cpp in place of the library .cpp)

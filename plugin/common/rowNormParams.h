@@ -25,6 +25,7 @@
 #include "NvInferRuntime.h"
 #include "elementCount.h"
 #include "errorText.h"
+#include "pluginFields.h"
 #include "pluginLog.h"
 #include "pluginRecord.h"
 #include "pluginWhere.h"
@@ -52,7 +53,7 @@ constexpr char const* kRowNormFieldKernelTable = "kernel_table";
 constexpr int32_t kRowNormFieldCount = 3;
 
 constexpr int32_t kRowNormMaxBands = 8;
-constexpr int32_t kRowNormUnboundedKib = -1;
+constexpr int32_t kRowNormUnboundedKib = kUnboundedKib; // common/pluginFields.h
 
 //! Plugin attributes (trivially copyable: PluginField points straight at the members), defaults from the
 //! operator's traits (kDefaultEps, kDefaultKernel). Kernel table: bandCount pairs table[2i] = upper_kib,
@@ -82,99 +83,23 @@ struct RowNormConstants
 namespace rowNormDetail
 {
 
-constexpr int32_t kEpsIndex = 0;
-constexpr int32_t kKernelIndex = 1;
-constexpr int32_t kTableIndex = 2;
-constexpr char const* kFieldNames[kRowNormFieldCount]
-    = {kRowNormFieldEps, kRowNormFieldKernel, kRowNormFieldKernelTable};
 constexpr char const* kAllowedNames = "\"eps\", \"kernel\", \"kernel_table\"";
 constexpr size_t kPayloadHeaderSize = 12; // eps, kernel, bandCount
 
-inline int32_t fieldIndex(char const* name) noexcept
+//! The fields of \p Params (a RowNormParams), in the order of getFieldNames() and getFieldsToSerialize()
+//! (common/pluginFields.h); a value, not a static member (see the top).
+struct FieldSpecs
 {
-    for (int32_t index = 0; index < kRowNormFieldCount; ++index)
-    {
-        if (std::strcmp(name, kFieldNames[index]) == 0)
-        {
-            return index;
-        }
-    }
-    return -1;
-}
+    PluginFieldSpec at[kRowNormFieldCount];
+};
 
-inline char const* fieldTypeName(nvinfer1::PluginFieldType type) noexcept
+template <typename Params>
+constexpr FieldSpecs fieldSpecs() noexcept
 {
-    switch (type)
-    {
-    case nvinfer1::PluginFieldType::kFLOAT16: return "kFLOAT16";
-    case nvinfer1::PluginFieldType::kFLOAT32: return "kFLOAT32";
-    case nvinfer1::PluginFieldType::kFLOAT64: return "kFLOAT64";
-    case nvinfer1::PluginFieldType::kINT8: return "kINT8";
-    case nvinfer1::PluginFieldType::kINT16: return "kINT16";
-    case nvinfer1::PluginFieldType::kINT32: return "kINT32";
-    case nvinfer1::PluginFieldType::kCHAR: return "kCHAR";
-    default: return "another type";
-    }
-}
-
-inline bool checkScalarField(
-    nvinfer1::PluginField const& field, nvinfer1::PluginFieldType expected, char const* where) noexcept
-{
-    if (field.type != expected)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name, fieldTypeName(expected),
-            fieldTypeName(field.type));
-        return false;
-    }
-    if (field.length != 1)
-    {
-        TPB_LOG_ERROR(
-            where, "field \"%s\" must hold exactly 1 value, got %d", field.name, static_cast<int>(field.length));
-        return false;
-    }
-    if (field.data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
-        return false;
-    }
-    return true;
-}
-
-//! "kernel_table" into \p bandCount and \p table (the rest zeroed); false (logged) for a wrong type, an odd
-//! or negative length, too many bands or missing data.
-inline bool readTableField(nvinfer1::PluginField const& field, int32_t& bandCount,
-    int32_t (&table)[2 * kRowNormMaxBands], char const* where) noexcept
-{
-    if (field.type != nvinfer1::PluginFieldType::kINT32)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must be kINT32, got %s", field.name, fieldTypeName(field.type));
-        return false;
-    }
-    if (field.length < 0 || field.length % 2 != 0)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must hold pairs (upper_kib, kernel): an even number of values, got %d",
-            field.name, static_cast<int>(field.length));
-        return false;
-    }
-    int32_t const bands = field.length / 2;
-    if (bands > kRowNormMaxBands)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", field.name, static_cast<int>(bands),
-            static_cast<int>(kRowNormMaxBands));
-        return false;
-    }
-    if (bands > 0 && field.data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
-        return false;
-    }
-    bandCount = bands;
-    std::fill(std::begin(table), std::end(table), 0);
-    if (bands > 0)
-    {
-        std::memcpy(table, field.data, sizeof(int32_t) * static_cast<size_t>(field.length));
-    }
-    return true;
+    return {{{kRowNormFieldEps, nvinfer1::PluginFieldType::kFLOAT32, offsetof(Params, eps)},
+        {kRowNormFieldKernel, nvinfer1::PluginFieldType::kINT32, offsetof(Params, kernel)},
+        {kRowNormFieldKernelTable, nvinfer1::PluginFieldType::kINT32, offsetof(Params, table), kRowNormMaxBands,
+            offsetof(Params, bandCount)}}};
 }
 
 inline size_t payloadSize(int32_t bands) noexcept
@@ -339,19 +264,8 @@ struct RowNormOpBase : Traits, RowNormConstants
     //! The kernel for an x of \p tensorBytes bytes: the band's with a table, else params.kernel.
     static Kernel selectKernel(Params const& params, int64_t tensorBytes) noexcept
     {
-        int32_t const bands = std::min(params.bandCount, kRowNormMaxBands);
-        if (bands <= 0)
-        {
-            return static_cast<Kernel>(params.kernel);
-        }
-        for (int32_t band = 0; band + 1 < bands; ++band)
-        {
-            if (tensorBytes <= int64_t{params.table[2 * band]} * 1024)
-            {
-                return static_cast<Kernel>(params.table[2 * band + 1]);
-            }
-        }
-        return static_cast<Kernel>(params.table[2 * bands - 1]);
+        return static_cast<Kernel>(
+            selectBandKernel(params.bandCount, params.table, kRowNormMaxBands, params.kernel, tensorBytes));
     }
 
     //! Read "eps" / "kernel" / "kernel_table" over the defaults in \p params. Refused, with a logged error
@@ -361,75 +275,10 @@ struct RowNormOpBase : Traits, RowNormConstants
     static bool parseFields(
         nvinfer1::PluginFieldCollection const* fields, Params& params, char const* where, bool build) noexcept
     {
-        using namespace rowNormDetail;
-        bool const allRequired = !build;
-        if (fields == nullptr)
-        {
-            if (allRequired)
-            {
-                TPB_LOG_ERROR(where, "no field collection (expected %s)", kAllowedNames);
-                return false;
-            }
-            return validate(params, where);
-        }
-        if (fields->nbFields < 0 || (fields->nbFields > 0 && fields->fields == nullptr))
-        {
-            TPB_LOG_ERROR(where, "malformed field collection (nbFields=%d)", static_cast<int>(fields->nbFields));
-            return false;
-        }
+        constexpr rowNormDetail::FieldSpecs kFields = rowNormDetail::fieldSpecs<Params>();
         Params parsed = params;
-        bool seen[kRowNormFieldCount] = {};
-        for (int32_t i = 0; i < fields->nbFields; ++i)
-        {
-            nvinfer1::PluginField const& field = fields->fields[i];
-            if (field.name == nullptr)
-            {
-                TPB_LOG_ERROR(where, "field %d has no name", static_cast<int>(i));
-                return false;
-            }
-            int32_t const index = fieldIndex(field.name);
-            if (index < 0)
-            {
-                TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: %s)", field.name, kAllowedNames);
-                return false;
-            }
-            if (seen[index])
-            {
-                TPB_LOG_ERROR(where, "field \"%s\" given more than once (allowed: %s, each at most once)", field.name,
-                    kAllowedNames);
-                return false;
-            }
-            seen[index] = true;
-            if (index == kEpsIndex)
-            {
-                if (!checkScalarField(field, nvinfer1::PluginFieldType::kFLOAT32, where))
-                {
-                    return false;
-                }
-                std::memcpy(&parsed.eps, field.data, sizeof(float));
-            }
-            else if (index == kKernelIndex)
-            {
-                if (!checkScalarField(field, nvinfer1::PluginFieldType::kINT32, where))
-                {
-                    return false;
-                }
-                std::memcpy(&parsed.kernel, field.data, sizeof(int32_t));
-            }
-            else if (index == kTableIndex && !readTableField(field, parsed.bandCount, parsed.table, where))
-            {
-                return false;
-            }
-        }
-        for (int32_t index = 0; allRequired && index < kRowNormFieldCount; ++index)
-        {
-            if (!seen[index])
-            {
-                TPB_LOG_ERROR(where, "field \"%s\" is missing (expected %s)", kFieldNames[index], kAllowedNames);
-                return false;
-            }
-        }
-        if (!validate(parsed, where))
+        if (!readPluginFields(fields, kFields.at, rowNormDetail::kAllowedNames, parsed, where, !build)
+            || !validate(parsed, where))
         {
             return false;
         }
@@ -440,29 +289,19 @@ struct RowNormOpBase : Traits, RowNormConstants
     //! Field descriptions (data == nullptr) for getFieldNames().
     static nvinfer1::PluginField describeField(int32_t index) noexcept
     {
-        if (index == rowNormDetail::kEpsIndex)
-        {
-            return nvinfer1::PluginField(kRowNormFieldEps, nullptr, nvinfer1::PluginFieldType::kFLOAT32, 1);
-        }
-        if (index == rowNormDetail::kKernelIndex)
-        {
-            return nvinfer1::PluginField(kRowNormFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
-        }
-        return nvinfer1::PluginField(
-            kRowNormFieldKernelTable, nullptr, nvinfer1::PluginFieldType::kINT32, 2 * kRowNormMaxBands);
+        constexpr rowNormDetail::FieldSpecs kFields = rowNormDetail::fieldSpecs<Params>();
+        return describePluginField(kFields.at[std::max(0, std::min(index, kRowNormFieldCount - 1))]);
     }
 
-    //! The fields of \p params (pointing into it) for the V3 plugin's getFieldsToSerialize().
+    //! The fields of \p params (pointing into it) for the V3 plugin's getFieldsToSerialize(); the table always
+    //! (length 0 without one), so the runtime phase can require all three.
     static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kRowNormFieldCount]) noexcept
     {
-        using namespace rowNormDetail;
-        fields[kEpsIndex]
-            = nvinfer1::PluginField(kRowNormFieldEps, &params.eps, nvinfer1::PluginFieldType::kFLOAT32, 1);
-        fields[kKernelIndex]
-            = nvinfer1::PluginField(kRowNormFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
-        // always written (length 0 without a table) so the runtime phase can require all three
-        fields[kTableIndex] = nvinfer1::PluginField(kRowNormFieldKernelTable, params.table,
-            nvinfer1::PluginFieldType::kINT32, 2 * clampedBands(params.bandCount));
+        constexpr rowNormDetail::FieldSpecs kFields = rowNormDetail::fieldSpecs<Params>();
+        for (int32_t index = 0; index < kRowNormFieldCount; ++index)
+        {
+            fields[index] = serializedPluginField(kFields.at[index], params);
+        }
     }
 
     //! supportsFormatCombination: linear, fp32/fp16 (bf16 on TensorRT >= 10), every tensor of input 0's type;
@@ -560,42 +399,8 @@ struct RowNormOpBase : Traits, RowNormConstants
 private:
     static bool validateTable(Params const& params, char const* where) noexcept
     {
-        if (params.bandCount < 0 || params.bandCount > kRowNormMaxBands)
-        {
-            TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", kRowNormFieldKernelTable,
-                static_cast<int>(params.bandCount), static_cast<int>(kRowNormMaxBands));
-            return false;
-        }
-        int32_t previousKib = 0;
-        for (int32_t band = 0; band < params.bandCount; ++band)
-        {
-            int32_t const upperKib = params.table[2 * band];
-            int32_t const kernel = params.table[2 * band + 1];
-            bool const last = band == params.bandCount - 1;
-            if (last && upperKib != kRowNormUnboundedKib)
-            {
-                TPB_LOG_ERROR(where, "field \"%s\": the last band's upper_kib must be %d (unbounded), got %d",
-                    kRowNormFieldKernelTable, static_cast<int>(kRowNormUnboundedKib), static_cast<int>(upperKib));
-                return false;
-            }
-            if (!last && upperKib <= previousKib)
-            {
-                TPB_LOG_ERROR(where,
-                    "field \"%s\": band %d's upper_kib must be above %d (limits ascend strictly from 1 KiB), got %d",
-                    kRowNormFieldKernelTable, static_cast<int>(band), static_cast<int>(previousKib),
-                    static_cast<int>(upperKib));
-                return false;
-            }
-            if (!Traits::isValidKernel(kernel))
-            {
-                TPB_LOG_ERROR(where, "field \"%s\": band %d's kernel %d is not a valid kernel id (0 .. %d)",
-                    kRowNormFieldKernelTable, static_cast<int>(band), static_cast<int>(kernel),
-                    static_cast<int>(Traits::kKernelCount - 1));
-                return false;
-            }
-            previousKib = upperKib;
-        }
-        return true;
+        return validateKernelTable(params.bandCount, params.table, kRowNormMaxBands, Traits::isValidKernel,
+            Traits::kKernelCount, "", kRowNormFieldKernelTable, where);
     }
 };
 

@@ -1,5 +1,6 @@
 #include "geluPluginParams.h"
 
+#include "pluginFields.h"
 #include "pluginLog.h"
 #include "elementCount.h"
 #include "errorText.h"
@@ -8,148 +9,23 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
+#include <cstddef>
 
 namespace tpb
 {
 namespace
 {
 
-// Field order of getFieldNames() and of the V3 plugin's getFieldsToSerialize().
-constexpr int32_t kApproximationIndex = 0;
-constexpr int32_t kKernelIndex = 1;
-constexpr int32_t kTableIndex = 2;
-constexpr char const* kFieldNames[kGeluFieldCount] = {kGeluFieldApproximation, kGeluFieldKernel, kGeluFieldKernelTable};
+// The fields, in the order of getFieldNames() and of the V3 plugin's getFieldsToSerialize() (common/pluginFields.h).
+constexpr PluginFieldSpec kFields[kGeluFieldCount] = {
+    {kGeluFieldApproximation, nvinfer1::PluginFieldType::kINT32, offsetof(GeluParams, approximation)},
+    {kGeluFieldKernel, nvinfer1::PluginFieldType::kINT32, offsetof(GeluParams, kernel)},
+    {kGeluFieldKernelTable, nvinfer1::PluginFieldType::kINT32, offsetof(GeluParams, table), kGeluMaxBands,
+        offsetof(GeluParams, bandCount)},
+};
+static_assert(kGeluUnboundedKib == kUnboundedKib, "the kernel table's unbounded limit is common/pluginFields.h's");
 // Listed in every refusal of a name, so the message says what would have been accepted.
 constexpr char const* kAllowedNames = "\"approximation\", \"kernel\", \"kernel_table\"";
-
-//! Index into kFieldNames, -1 for any other (case-sensitive) name.
-int32_t fieldIndex(char const* name) noexcept
-{
-    for (int32_t index = 0; index < kGeluFieldCount; ++index)
-    {
-        if (std::strcmp(name, kFieldNames[index]) == 0)
-        {
-            return index;
-        }
-    }
-    return -1;
-}
-
-char const* fieldTypeName(nvinfer1::PluginFieldType type) noexcept
-{
-    switch (type)
-    {
-    case nvinfer1::PluginFieldType::kFLOAT16: return "kFLOAT16";
-    case nvinfer1::PluginFieldType::kFLOAT32: return "kFLOAT32";
-    case nvinfer1::PluginFieldType::kFLOAT64: return "kFLOAT64";
-    case nvinfer1::PluginFieldType::kINT8: return "kINT8";
-    case nvinfer1::PluginFieldType::kINT16: return "kINT16";
-    case nvinfer1::PluginFieldType::kINT32: return "kINT32";
-    case nvinfer1::PluginFieldType::kCHAR: return "kCHAR";
-    default: return "another type";
-    }
-}
-
-bool checkFieldShape(nvinfer1::PluginField const& field, nvinfer1::PluginFieldType expected, char const* where) noexcept
-{
-    if (field.type != expected)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name, fieldTypeName(expected),
-            fieldTypeName(field.type));
-        return false;
-    }
-    if (field.length != 1)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must hold exactly 1 value, got %d", field.name,
-            static_cast<int>(field.length));
-        return false;
-    }
-    if (field.data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
-        return false;
-    }
-    return true;
-}
-
-//! Copy "kernel_table" into \p parsed (bandCount and the pairs, the rest zeroed); the values
-//! themselves are checked by validateGeluTable.
-bool readTableField(nvinfer1::PluginField const& field, GeluParams& parsed, char const* where) noexcept
-{
-    if (field.type != nvinfer1::PluginFieldType::kINT32)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name,
-            fieldTypeName(nvinfer1::PluginFieldType::kINT32), fieldTypeName(field.type));
-        return false;
-    }
-    if (field.length < 0 || field.length % 2 != 0)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must hold pairs (upper_kib, kernel): an even number of values, got %d",
-            field.name, static_cast<int>(field.length));
-        return false;
-    }
-    int32_t const bands = field.length / 2;
-    if (bands > kGeluMaxBands)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", field.name, static_cast<int>(bands),
-            static_cast<int>(kGeluMaxBands));
-        return false;
-    }
-    // Length 0 is "no table" and may come without data; a table needs its values.
-    if (bands > 0 && field.data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
-        return false;
-    }
-    parsed.bandCount = bands;
-    std::fill(std::begin(parsed.table), std::end(parsed.table), 0);
-    if (bands > 0)
-    {
-        std::memcpy(parsed.table, field.data, sizeof(int32_t) * static_cast<size_t>(field.length));
-    }
-    return true;
-}
-
-bool validateGeluTable(GeluParams const& params, char const* where) noexcept
-{
-    if (params.bandCount < 0 || params.bandCount > kGeluMaxBands)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", kGeluFieldKernelTable,
-            static_cast<int>(params.bandCount), static_cast<int>(kGeluMaxBands));
-        return false;
-    }
-    int32_t previousKib = 0;
-    for (int32_t band = 0; band < params.bandCount; ++band)
-    {
-        int32_t const upperKib = params.table[2 * band];
-        int32_t const kernel = params.table[2 * band + 1];
-        bool const last = band == params.bandCount - 1;
-        if (last && upperKib != kGeluUnboundedKib)
-        {
-            TPB_LOG_ERROR(where, "field \"%s\": the last band's upper_kib must be %d (unbounded), got %d",
-                kGeluFieldKernelTable, static_cast<int>(kGeluUnboundedKib), static_cast<int>(upperKib));
-            return false;
-        }
-        if (!last && upperKib <= previousKib)
-        {
-            // Also catches a -1 before the last band: bands after an unbounded one could never be reached.
-            TPB_LOG_ERROR(where,
-                "field \"%s\": band %d's upper_kib must be above %d (limits ascend strictly from 1 KiB), got %d",
-                kGeluFieldKernelTable, static_cast<int>(band), static_cast<int>(previousKib),
-                static_cast<int>(upperKib));
-            return false;
-        }
-        if (!isValidGeluKernel(kernel))
-        {
-            TPB_LOG_ERROR(where, "field \"%s\": band %d's kernel %d is not a valid kernel id", kGeluFieldKernelTable,
-                static_cast<int>(band), static_cast<int>(kernel));
-            return false;
-        }
-        previousKib = upperKib;
-    }
-    return true;
-}
 
 } // namespace
 
@@ -168,100 +44,22 @@ bool validateGeluParams(GeluParams const& params, char const* where) noexcept
             static_cast<int>(params.kernel), static_cast<int>(kGeluKernelCount - 1));
         return false;
     }
-    return validateGeluTable(params, where);
+    return validateKernelTable(params.bandCount, params.table, kGeluMaxBands, isValidGeluKernel, kGeluKernelCount, "",
+        kGeluFieldKernelTable, where);
 }
 
 GeluKernel selectGeluKernel(GeluParams const& params, int64_t tensorBytes) noexcept
 {
-    int32_t const bands = std::min(params.bandCount, kGeluMaxBands);
-    if (bands <= 0)
-    {
-        return static_cast<GeluKernel>(params.kernel);
-    }
-    // Every band but the last has a limit; the last takes whatever is left (its limit is -1).
-    for (int32_t band = 0; band + 1 < bands; ++band)
-    {
-        if (tensorBytes <= int64_t{params.table[2 * band]} * 1024)
-        {
-            return static_cast<GeluKernel>(params.table[2 * band + 1]);
-        }
-    }
-    return static_cast<GeluKernel>(params.table[2 * bands - 1]);
+    return static_cast<GeluKernel>(
+        selectBandKernel(params.bandCount, params.table, kGeluMaxBands, params.kernel, tensorBytes));
 }
 
 bool parseGeluFields(nvinfer1::PluginFieldCollection const* fields, GeluParams& params, char const* where,
     GeluFieldPolicy policy) noexcept
 {
-    bool const allRequired = policy == GeluFieldPolicy::kALL_REQUIRED;
-    if (fields == nullptr)
-    {
-        if (allRequired)
-        {
-            TPB_LOG_ERROR(where, "no field collection (expected %s)", kAllowedNames);
-            return false;
-        }
-        return validateGeluParams(params, where);
-    }
-    if (fields->nbFields < 0 || (fields->nbFields > 0 && fields->fields == nullptr))
-    {
-        TPB_LOG_ERROR(where, "malformed field collection (nbFields=%d)", static_cast<int>(fields->nbFields));
-        return false;
-    }
-    // Decode into a copy so that a refused collection leaves the caller's params untouched.
     GeluParams parsed = params;
-    bool seen[kGeluFieldCount] = {};
-    for (int32_t i = 0; i < fields->nbFields; ++i)
-    {
-        nvinfer1::PluginField const& field = fields->fields[i];
-        if (field.name == nullptr)
-        {
-            TPB_LOG_ERROR(where, "field %d has no name", static_cast<int>(i));
-            return false;
-        }
-        int32_t const index = fieldIndex(field.name);
-        if (index < 0)
-        {
-            // Names are case-sensitive: "Approximation" is a typo that would otherwise build the erf form.
-            TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: %s)", field.name, kAllowedNames);
-            return false;
-        }
-        if (seen[index])
-        {
-            TPB_LOG_ERROR(
-                where, "field \"%s\" given more than once (allowed: %s, each at most once)", field.name, kAllowedNames);
-            return false;
-        }
-        seen[index] = true;
-        if (index == kApproximationIndex)
-        {
-            if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
-            {
-                return false;
-            }
-            std::memcpy(&parsed.approximation, field.data, sizeof(int32_t));
-        }
-        else if (index == kKernelIndex)
-        {
-            if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
-            {
-                return false;
-            }
-            std::memcpy(&parsed.kernel, field.data, sizeof(int32_t));
-        }
-        else if (index == kTableIndex && !readTableField(field, parsed, where))
-        {
-            return false;
-        }
-    }
-    for (int32_t index = 0; allRequired && index < kGeluFieldCount; ++index)
-    {
-        if (!seen[index])
-        {
-            TPB_LOG_ERROR(where, "field \"%s\" is missing (expected %s)", kFieldNames[index], kAllowedNames);
-            return false;
-        }
-    }
-    if (!validateGeluParams(parsed, where))
+    if (!readPluginFields(fields, kFields, kAllowedNames, parsed, where, policy == GeluFieldPolicy::kALL_REQUIRED)
+        || !validateGeluParams(parsed, where))
     {
         return false;
     }
@@ -271,17 +69,7 @@ bool parseGeluFields(nvinfer1::PluginFieldCollection const* fields, GeluParams& 
 
 nvinfer1::PluginField describeGeluField(int32_t index) noexcept
 {
-    if (index == kApproximationIndex)
-    {
-        return nvinfer1::PluginField(kGeluFieldApproximation, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
-    }
-    if (index == kKernelIndex)
-    {
-        return nvinfer1::PluginField(kGeluFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
-    }
-    // The longest table allowed; any even length up to it (0 included) is accepted.
-    return nvinfer1::PluginField(
-        kGeluFieldKernelTable, nullptr, nvinfer1::PluginFieldType::kINT32, 2 * kGeluMaxBands);
+    return describePluginField(kFields[std::max(0, std::min(index, kGeluFieldCount - 1))]);
 }
 
 bool readGeluRecord(void const* data, size_t length, GeluParams& params, char const* where) noexcept
@@ -388,12 +176,10 @@ int GeluOp::writeTimingCacheHead(Params const& params, char* head, size_t size) 
 //! The V3 plugin's getFieldsToSerialize, pointing into \p params: approximation, kernel, kernel_table (always, length 0 without a table).
 void GeluOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
-    fields[0] = nvinfer1::PluginField(
-        kGeluFieldApproximation, &params.approximation, nvinfer1::PluginFieldType::kINT32, 1);
-    fields[1] = nvinfer1::PluginField(kGeluFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
-    // Always written (length 0 without a table) so the runtime phase can require all three fields.
-    fields[2] = nvinfer1::PluginField(
-        kGeluFieldKernelTable, params.table, nvinfer1::PluginFieldType::kINT32, 2 * params.bandCount);
+    for (int32_t index = 0; index < kFieldCount; ++index)
+    {
+        fields[index] = serializedPluginField(kFields[index], params);
+    }
 }
 
 nvinfer1::PluginField GeluOp::describeField(int32_t index) noexcept

@@ -1,5 +1,6 @@
 #include "swishPluginParams.h"
 
+#include "pluginFields.h"
 #include "pluginLog.h"
 #include "elementCount.h"
 #include "errorText.h"
@@ -9,150 +10,25 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
+#include <cstddef>
 
 namespace tpb
 {
 namespace
 {
 
-// Field order of getFieldNames() and of the V3 plugin's getFieldsToSerialize().
-constexpr int32_t kBetaIndex = 0;
-constexpr int32_t kKernelIndex = 1;
-constexpr int32_t kTableIndex = 2;
-constexpr int32_t kFormatsIndex = 3;
-constexpr char const* kFieldNames[kSwishFieldCount]
-    = {kSwishFieldBeta, kSwishFieldKernel, kSwishFieldKernelTable, kSwishFieldFormats};
+// The fields, in the order of getFieldNames() and of the V3 plugin's getFieldsToSerialize() (common/pluginFields.h).
+constexpr PluginFieldSpec kFields[kSwishFieldCount] = {
+    {kSwishFieldBeta, nvinfer1::PluginFieldType::kFLOAT32, offsetof(SwishParams, beta)},
+    {kSwishFieldKernel, nvinfer1::PluginFieldType::kINT32, offsetof(SwishParams, kernel)},
+    {kSwishFieldKernelTable, nvinfer1::PluginFieldType::kINT32, offsetof(SwishParams, table), kSwishMaxBands,
+        offsetof(SwishParams, bandCount)},
+    // optional in the V3 runtime phase too: V3 engines serialized before it lack it (linear only, its default)
+    {kSwishFieldFormats, nvinfer1::PluginFieldType::kINT32, offsetof(SwishParams, formats), 0, 0, true},
+};
+static_assert(kSwishUnboundedKib == kUnboundedKib, "the kernel table's unbounded limit is common/pluginFields.h's");
 // Listed in every refusal of a name, so the message says what would have been accepted.
 constexpr char const* kAllowedNames = "\"beta\", \"kernel\", \"kernel_table\", \"formats\"";
-
-//! Index into kFieldNames, -1 for any other (case-sensitive) name.
-int32_t fieldIndex(char const* name) noexcept
-{
-    for (int32_t index = 0; index < kSwishFieldCount; ++index)
-    {
-        if (std::strcmp(name, kFieldNames[index]) == 0)
-        {
-            return index;
-        }
-    }
-    return -1;
-}
-
-char const* fieldTypeName(nvinfer1::PluginFieldType type) noexcept
-{
-    switch (type)
-    {
-    case nvinfer1::PluginFieldType::kFLOAT16: return "kFLOAT16";
-    case nvinfer1::PluginFieldType::kFLOAT32: return "kFLOAT32";
-    case nvinfer1::PluginFieldType::kFLOAT64: return "kFLOAT64";
-    case nvinfer1::PluginFieldType::kINT8: return "kINT8";
-    case nvinfer1::PluginFieldType::kINT16: return "kINT16";
-    case nvinfer1::PluginFieldType::kINT32: return "kINT32";
-    case nvinfer1::PluginFieldType::kCHAR: return "kCHAR";
-    default: return "another type";
-    }
-}
-
-bool checkFieldShape(nvinfer1::PluginField const& field, nvinfer1::PluginFieldType expected, char const* where) noexcept
-{
-    if (field.type != expected)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name, fieldTypeName(expected),
-            fieldTypeName(field.type));
-        return false;
-    }
-    if (field.length != 1)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must hold exactly 1 value, got %d", field.name,
-            static_cast<int>(field.length));
-        return false;
-    }
-    if (field.data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
-        return false;
-    }
-    return true;
-}
-
-//! Copy "kernel_table" into \p parsed (bandCount and the pairs, the rest zeroed); the values
-//! themselves are checked by validateSwishTable.
-bool readTableField(nvinfer1::PluginField const& field, SwishParams& parsed, char const* where) noexcept
-{
-    if (field.type != nvinfer1::PluginFieldType::kINT32)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must be %s, got %s", field.name,
-            fieldTypeName(nvinfer1::PluginFieldType::kINT32), fieldTypeName(field.type));
-        return false;
-    }
-    if (field.length < 0 || field.length % 2 != 0)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" must hold pairs (upper_kib, kernel): an even number of values, got %d",
-            field.name, static_cast<int>(field.length));
-        return false;
-    }
-    int32_t const bands = field.length / 2;
-    if (bands > kSwishMaxBands)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", field.name, static_cast<int>(bands),
-            static_cast<int>(kSwishMaxBands));
-        return false;
-    }
-    // Length 0 is "no table" and may come without data; a table needs its values.
-    if (bands > 0 && field.data == nullptr)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" has no data", field.name);
-        return false;
-    }
-    parsed.bandCount = bands;
-    std::fill(std::begin(parsed.table), std::end(parsed.table), 0);
-    if (bands > 0)
-    {
-        std::memcpy(parsed.table, field.data, sizeof(int32_t) * static_cast<size_t>(field.length));
-    }
-    return true;
-}
-
-bool validateSwishTable(SwishParams const& params, char const* where) noexcept
-{
-    if (params.bandCount < 0 || params.bandCount > kSwishMaxBands)
-    {
-        TPB_LOG_ERROR(where, "field \"%s\" holds %d bands, at most %d allowed", kSwishFieldKernelTable,
-            static_cast<int>(params.bandCount), static_cast<int>(kSwishMaxBands));
-        return false;
-    }
-    int32_t previousKib = 0;
-    for (int32_t band = 0; band < params.bandCount; ++band)
-    {
-        int32_t const upperKib = params.table[2 * band];
-        int32_t const kernel = params.table[2 * band + 1];
-        bool const last = band == params.bandCount - 1;
-        if (last && upperKib != kSwishUnboundedKib)
-        {
-            TPB_LOG_ERROR(where, "field \"%s\": the last band's upper_kib must be %d (unbounded), got %d",
-                kSwishFieldKernelTable, static_cast<int>(kSwishUnboundedKib), static_cast<int>(upperKib));
-            return false;
-        }
-        if (!last && upperKib <= previousKib)
-        {
-            // Also catches a -1 before the last band: bands after an unbounded one could never be reached.
-            TPB_LOG_ERROR(where,
-                "field \"%s\": band %d's upper_kib must be above %d (limits ascend strictly from 1 KiB), got %d",
-                kSwishFieldKernelTable, static_cast<int>(band), static_cast<int>(previousKib),
-                static_cast<int>(upperKib));
-            return false;
-        }
-        if (!isValidSwishKernel(kernel))
-        {
-            TPB_LOG_ERROR(where, "field \"%s\": band %d's kernel %d is not a valid kernel id", kSwishFieldKernelTable,
-                static_cast<int>(band), static_cast<int>(kernel));
-            return false;
-        }
-        previousKib = upperKib;
-    }
-    return true;
-}
 
 } // namespace
 
@@ -177,108 +53,22 @@ bool validateSwishParams(SwishParams const& params, char const* where) noexcept
             static_cast<int>(params.formats));
         return false;
     }
-    return validateSwishTable(params, where);
+    return validateKernelTable(params.bandCount, params.table, kSwishMaxBands, isValidSwishKernel, kSwishKernelCount,
+        ", retired ids excluded", kSwishFieldKernelTable, where);
 }
 
 SwishKernel selectSwishKernel(SwishParams const& params, int64_t tensorBytes) noexcept
 {
-    int32_t const bands = std::min(params.bandCount, kSwishMaxBands);
-    if (bands <= 0)
-    {
-        return static_cast<SwishKernel>(params.kernel);
-    }
-    // Every band but the last has a limit; the last takes whatever is left (its limit is -1).
-    for (int32_t band = 0; band + 1 < bands; ++band)
-    {
-        if (tensorBytes <= int64_t{params.table[2 * band]} * 1024)
-        {
-            return static_cast<SwishKernel>(params.table[2 * band + 1]);
-        }
-    }
-    return static_cast<SwishKernel>(params.table[2 * bands - 1]);
+    return static_cast<SwishKernel>(
+        selectBandKernel(params.bandCount, params.table, kSwishMaxBands, params.kernel, tensorBytes));
 }
 
 bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
     SwishFieldPolicy policy) noexcept
 {
-    bool const allRequired = policy == SwishFieldPolicy::kALL_REQUIRED;
-    if (fields == nullptr)
-    {
-        if (allRequired)
-        {
-            TPB_LOG_ERROR(where, "no field collection (expected %s)", kAllowedNames);
-            return false;
-        }
-        return validateSwishParams(params, where);
-    }
-    if (fields->nbFields < 0 || (fields->nbFields > 0 && fields->fields == nullptr))
-    {
-        TPB_LOG_ERROR(where, "malformed field collection (nbFields=%d)", static_cast<int>(fields->nbFields));
-        return false;
-    }
-    // Decode into a copy so that a refused collection leaves the caller's params untouched.
     SwishParams parsed = params;
-    bool seen[kSwishFieldCount] = {};
-    for (int32_t i = 0; i < fields->nbFields; ++i)
-    {
-        nvinfer1::PluginField const& field = fields->fields[i];
-        if (field.name == nullptr)
-        {
-            TPB_LOG_ERROR(where, "field %d has no name", static_cast<int>(i));
-            return false;
-        }
-        int32_t const index = fieldIndex(field.name);
-        if (index < 0)
-        {
-            // Names are case-sensitive: "Beta" is a typo that would otherwise build beta = 1.
-            TPB_LOG_ERROR(where, "unknown field \"%s\" (allowed: %s)", field.name, kAllowedNames);
-            return false;
-        }
-        if (seen[index])
-        {
-            TPB_LOG_ERROR(
-                where, "field \"%s\" given more than once (allowed: %s, each at most once)", field.name, kAllowedNames);
-            return false;
-        }
-        seen[index] = true;
-        if (index == kBetaIndex)
-        {
-            if (!checkFieldShape(field, nvinfer1::PluginFieldType::kFLOAT32, where))
-            {
-                return false;
-            }
-            std::memcpy(&parsed.beta, field.data, sizeof(float));
-        }
-        else if (index == kKernelIndex)
-        {
-            if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
-            {
-                return false;
-            }
-            std::memcpy(&parsed.kernel, field.data, sizeof(int32_t));
-        }
-        else if (index == kTableIndex && !readTableField(field, parsed, where))
-        {
-            return false;
-        }
-        else if (index == kFormatsIndex)
-        {
-            if (!checkFieldShape(field, nvinfer1::PluginFieldType::kINT32, where))
-            {
-                return false;
-            }
-            std::memcpy(&parsed.formats, field.data, sizeof(int32_t));
-        }
-    }
-    for (int32_t index = 0; allRequired && index < kSwishFieldCount; ++index)
-    {
-        if (!seen[index] && index != kFormatsIndex) // formats: absent from V3 engines serialized before it
-        {
-            TPB_LOG_ERROR(where, "field \"%s\" is missing (expected %s)", kFieldNames[index], kAllowedNames);
-            return false;
-        }
-    }
-    if (!validateSwishParams(parsed, where))
+    if (!readPluginFields(fields, kFields, kAllowedNames, parsed, where, policy == SwishFieldPolicy::kALL_REQUIRED)
+        || !validateSwishParams(parsed, where))
     {
         return false;
     }
@@ -288,21 +78,7 @@ bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams
 
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept
 {
-    if (index == kBetaIndex)
-    {
-        return nvinfer1::PluginField(kSwishFieldBeta, nullptr, nvinfer1::PluginFieldType::kFLOAT32, 1);
-    }
-    if (index == kKernelIndex)
-    {
-        return nvinfer1::PluginField(kSwishFieldKernel, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
-    }
-    if (index == kFormatsIndex)
-    {
-        return nvinfer1::PluginField(kSwishFieldFormats, nullptr, nvinfer1::PluginFieldType::kINT32, 1);
-    }
-    // The longest table allowed; any even length up to it (0 included) is accepted.
-    return nvinfer1::PluginField(
-        kSwishFieldKernelTable, nullptr, nvinfer1::PluginFieldType::kINT32, 2 * kSwishMaxBands);
+    return describePluginField(kFields[std::max(0, std::min(index, kSwishFieldCount - 1))]);
 }
 
 bool readSwishRecord(void const* data, size_t length, SwishParams& params, char const* where) noexcept
@@ -456,12 +232,10 @@ int SwishOp::writeTimingCacheHead(Params const& params, char* head, size_t size)
 //! The V3 plugin's getFieldsToSerialize, pointing into \p params: beta, kernel, kernel_table (always, length 0 without a table), formats.
 void SwishOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
-    fields[0] = nvinfer1::PluginField(kSwishFieldBeta, &params.beta, nvinfer1::PluginFieldType::kFLOAT32, 1);
-    fields[1] = nvinfer1::PluginField(kSwishFieldKernel, &params.kernel, nvinfer1::PluginFieldType::kINT32, 1);
-    // Always written (length 0 without a table) so the runtime phase can require them.
-    fields[2] = nvinfer1::PluginField(
-        kSwishFieldKernelTable, params.table, nvinfer1::PluginFieldType::kINT32, 2 * params.bandCount);
-    fields[3] = nvinfer1::PluginField(kSwishFieldFormats, &params.formats, nvinfer1::PluginFieldType::kINT32, 1);
+    for (int32_t index = 0; index < kFieldCount; ++index)
+    {
+        fields[index] = serializedPluginField(kFields[index], params);
+    }
 }
 
 nvinfer1::PluginField SwishOp::describeField(int32_t index) noexcept
