@@ -387,7 +387,7 @@ PRODUCT_SUFFIXES = {".cpp", ".h", ".cu", ".cuh", ".inc", ".def", ".cmake"}
 # tests/test_planted_slowdown.py), allowed by its macro names.
 FAULT_HOOKS = re.compile(r"\b(?:TPB_FAULT_\w*|[A-Z0-9_]*PLANTED_[A-Z0-9_]*|\w*REGISTER_TWICE\w*)")
 PLANTED_SLOWDOWN_MACROS = {"TPB_PLANTED_SLOWDOWN_PERMILLE", "TPB_PLANTED_SLOWDOWN", "TPB_PLANTED_SLOWDOWN_ITEMS",
-                           "TPB_PLANTED_DEFINITION"}
+                           "TPB_PLANTED_SLOWDOWN_START", "TPB_PLANTED_DEFINITION"}
 
 
 def fault_hooks(line: str) -> list[str]:

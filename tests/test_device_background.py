@@ -34,7 +34,7 @@ def alive(pid: int, wait_s: float = 5.0) -> bool:
 
 def test_steps_run_within_the_budget_and_a_poll_brings_back_their_output(tmp_path: Path) -> None:
     state, out = tmp_path / "state", tmp_path / "out"
-    started = bg(state, "start", "6", 'echo one; echo written > "$TPB_BG_OUT/a.txt"',
+    started = bg(state, "start", "6", 'echo one; echo written > "$TPB_BG_OUT/a.txt"; echo also > "$OUT/b.txt"',
                  'sleep 60 & echo $! > "$TPB_BG_OUT/child.pid"; wait', "echo never")
     assert started.returncode == 0, started.stderr
     again = bg(state, "start", "6", "echo two")
@@ -53,6 +53,7 @@ def test_steps_run_within_the_budget_and_a_poll_brings_back_their_output(tmp_pat
         names = tar.getnames()
         assert "out/a.txt" in names and "status.txt" in names and "step-1.log" in names, names
         assert tar.extractfile("out/a.txt").read() == b"written\n"
+        assert tar.extractfile("out/b.txt").read() == b"also\n"  # a step's $OUT is $TPB_BG_OUT
     assert (out / "status.txt").read_text().splitlines() == [ln for ln in status.splitlines() if ln.startswith("[")]
     child = int((state / "out" / "child.pid").read_text())
     assert not alive(child)  # what the cut-off step started went with it

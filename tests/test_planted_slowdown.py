@@ -48,7 +48,7 @@ def test_the_kernel_source_has_no_trace_of_it_unless_defined() -> None:
     """Outside its #if block the source names only the two macros, empty and the identity by default: the
     re-done items after each kernel's work, the items each launch's grid covers."""
     text = KERNEL.read_text()
-    block = re.search(rf"#if defined\({OPTION}\) && {OPTION} > 0\n(.*?)#else\n"
+    block = re.search(rf"#if defined\({OPTION}\) && {OPTION} > 0\n(.*?)#else\n#define TPB_PLANTED_SLOWDOWN_START\n"
                       r"#define TPB_PLANTED_SLOWDOWN\(\.\.\.\)\n#define TPB_PLANTED_SLOWDOWN_ITEMS\(items\) \(items\)\n"
                       r"#endif", text, re.S)
     assert block, "the planted code must sit in one #if block with an empty #else"
@@ -57,6 +57,9 @@ def test_the_kernel_source_has_no_trace_of_it_unless_defined() -> None:
     outside, launches = _strip_invocations(outside, "TPB_PLANTED_SLOWDOWN_ITEMS")
     outside, kernels = _strip_invocations(outside, "TPB_PLANTED_SLOWDOWN")
     assert kernels == 4  # after the work of the naive, grid-stride, one-shot and scalar kernels
+    # their first statements: the thread's start (the spin's measure)
+    assert outside.count("    TPB_PLANTED_SLOWDOWN_START\n") == 4
+    outside = outside.replace("    TPB_PLANTED_SLOWDOWN_START\n", "")
     assert launches == 4  # their grids: launchTyped's naive, scalar and grid-stride launches, launchOneShot
     assert not re.search(r"\bplanted[A-Z]\w*|kPlanted", outside), "planted code outside the macros"
     # the re-done items can only keep the output when the same code computes them: one body per element
@@ -84,8 +87,10 @@ def test_a_default_build_has_no_trace_and_a_planted_one_redoes(tmp_path: Path) -
                               cwd=KERNEL.parent)
         assert proc.returncode == 0, proc.stderr[-2000:]
         ptx[name] = out.read_text()
-    # the in-place re-read is the one volatile load of the kernels; the extra items change every kernel
+    # the in-place re-read is the one volatile load of the kernels; the extra items change every kernel; the
+    # spin reads the clock
     assert "ld.volatile" not in ptx["default"] and "ld.volatile.global.v4.u32" in ptx["planted"]
+    assert "%clock64" not in ptx["default"] and "%clock64" in ptx["planted"]
     entries = {name: re.findall(r"\.entry (\w+)", text) for name, text in ptx.items()}
     assert entries["default"] == entries["planted"] and len(entries["default"]) > 40
     bodies = {name: re.split(r"\.entry \w+", text)[1:] for name, text in ptx.items()}

@@ -305,22 +305,30 @@ __device__ __forceinline__ T fastSwishElement(T value, float beta)
 
 #if defined(TPB_PLANTED_SLOWDOWN_PERMILLE) && TPB_PLANTED_SLOWDOWN_PERMILLE > 0
 // Test only, never in the default build (plugin/CMakeLists.txt: TPB_PLANTED_SLOWDOWN_PERMILLE, 0 = off): a
-// planted slowdown for checking the verdict (issue 28) that adds PERMILLE/1000 of each kernel's own memory
-// traffic, in the same launch. A kernel over n items (16-byte vectors; elements in the naive and scalar
-// kernels) runs over n + extra, extra = floor(n * PERMILLE / 1000): item i >= n is item i - n done again,
-// i.e. the first PERMILLE/1000 of the tensor is read and written a second time with the same code and so the
-// same values (the output is unchanged bit for bit; two threads may write one element, both the same bits).
-// The extra items sit at the end of the index space: the one-shot kernel gets extra blocks, which the block
-// scheduler dispatches last; the grid-stride kernels extend each thread's sequence past n, after its own
-// work. So the re-done part is read long after the tensor's first part went through the L2, and for a
-// tensor beyond the L2 (50 MiB on an H100) it is evicted by then: the re-read and the re-written lines are
-// real DRAM traffic, about PERMILLE/1000 more time for a bandwidth-bound kernel, where other warps cannot
-// hide it (a spin after each thread's work, this option's first form, was hidden: 0.1-0.4 % at 256 MiB for
-// 2.5 %). A tensor resident in the L2 (warm) pays PERMILLE/1000 more L2 traffic and blocks; a launch-bound
-// one (a grid of one partial wave, about 1 MiB and below) runs the extra blocks beside the others and pays
-// almost nothing, as a real 2.5 % traffic change would: the verdict measures what the plant costs.
-// In place (input == output, allowed) a re-done item is only read (volatile, so it is not optimised away):
-// its element may already hold the result, so computing it again would not be idempotent.
+// planted slowdown for checking the verdict (issue 28) of about PERMILLE/1000 of each kernel's time at every
+// size, in two halves, each what costs time where the kernel is bound by it:
+// - Traffic (bandwidth-bound kernels): PERMILLE/1000 more of the kernel's own memory traffic, in the same
+//   launch. A kernel over n items (16-byte vectors; elements in the naive and scalar kernels) runs over
+//   n + extra, extra = floor(n * PERMILLE / 1000): item i >= n is item i - n done again, i.e. the first
+//   PERMILLE/1000 of the tensor is read and written a second time with the same code and so the same values
+//   (the output is unchanged bit for bit; two threads may write one element, both the same bits). The extra
+//   items sit at the end of the index space: the one-shot kernel gets extra blocks, which the block scheduler
+//   dispatches last; the grid-stride kernels extend each thread's sequence past n, after its own work. So the
+//   re-done part is read long after the tensor's first part went through the L2, and for a tensor beyond the
+//   L2 (50 MiB on an H100) it is evicted by then: real DRAM traffic, about PERMILLE/1000 more time where
+//   other warps cannot hide it. A tensor resident in the L2 pays PERMILLE/1000 more L2 traffic and blocks; a
+//   launch-bound one (a grid of one partial wave, about 1 MiB and below) runs the extra blocks beside the
+//   others and pays almost nothing.
+// - Latency (launch- and latency-bound kernels): each thread, after its work and the re-done items, spins
+//   for PERMILLE/1000 of the clock cycles its own work took (TPB_PLANTED_SLOWDOWN_START stamps its start).
+//   Where a grid is one partial wave, the kernel ends with its threads: about PERMILLE/1000 more time
+//   (H100, 2026-12-07, the spin alone at 25: 0 to +5.4 % at 256 to 256 Ki elements, +1.6 to +3.3 % at 4 Mi,
+//   docs/runs/h100-2026-12-07b/verdict/planted/); where many waves stream through the memory system, other
+//   warps hide it (+0.7 to +1.5 % at 16 Mi, +0.1 to +0.4 % at 64 Mi), and the traffic half is the slowdown.
+// The effect is PERMILLE/1000 where one half binds and up to about twice that where both do; the verdict
+// measures it per state (verdict_gpu_check.sh's table). In place (input == output, allowed) a re-done item
+// is only read (volatile, so it is not optimised away): its element may already hold the result, so
+// computing it again would not be idempotent.
 static_assert(TPB_PLANTED_SLOWDOWN_PERMILLE <= 1000, "TPB_PLANTED_SLOWDOWN_PERMILLE: at most 1000");
 constexpr int64_t kPlantedPermille = TPB_PLANTED_SLOWDOWN_PERMILLE;
 // Items at or beyond 2^62 are never re-done (no tensor has that many): n + extra <= max(n, 2^62), so neither
@@ -437,11 +445,28 @@ __device__ __forceinline__ void plantedRedoElements(T const* input, T* output, i
         }
     }
 }
-// After a kernel's own work: the re-done items (a call of a planted* function above).
-#define TPB_PLANTED_SLOWDOWN(...) __VA_ARGS__;
+//! The latency half: spin for PERMILLE/1000 of \p ownCycles, the clock cycles the thread's own work took.
+__device__ __forceinline__ void plantedSpin(long long ownCycles)
+{
+    long long const until = clock64() + ownCycles * kPlantedPermille / 1000;
+    while (clock64() < until)
+    {
+    }
+}
+// A kernel's first statement: the thread's clock at its start.
+#define TPB_PLANTED_SLOWDOWN_START long long const plantedStart = clock64();
+// After a kernel's own work: the re-done items (a call of a planted* function above), then the spin for
+// PERMILLE/1000 of the cycles the own work took.
+#define TPB_PLANTED_SLOWDOWN(...)                                                                                      \
+    {                                                                                                                  \
+        long long const plantedOwn = clock64() - plantedStart;                                                         \
+        __VA_ARGS__;                                                                                                   \
+        plantedSpin(plantedOwn);                                                                                       \
+    }
 // The items a launch's grid covers: its own n + the re-done extra.
 #define TPB_PLANTED_SLOWDOWN_ITEMS(items) plantedItems(items)
 #else
+#define TPB_PLANTED_SLOWDOWN_START
 #define TPB_PLANTED_SLOWDOWN(...)
 #define TPB_PLANTED_SLOWDOWN_ITEMS(items) (items)
 #endif
@@ -454,6 +479,7 @@ __device__ __forceinline__ void plantedRedoElements(T const* input, T* output, i
 template <typename T>
 __global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float beta)
 {
+    TPB_PLANTED_SLOWDOWN_START
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < count;
          index += stride)
@@ -473,6 +499,7 @@ template <typename T, bool kStreaming>
 __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVectorizedKernel(uint4 const* input,
     uint4* output, int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
+    TPB_PLANTED_SLOWDOWN_START
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     int64_t const threadIndex = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
 
@@ -527,6 +554,7 @@ template <typename T, int32_t kVectors, int32_t kBlock, CachePolicy kPolicy>
 __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input, uint4* output,
     int64_t vectorCount, T const* tailInput, T* tailOutput, int32_t tailCount, float beta)
 {
+    TPB_PLANTED_SLOWDOWN_START
     constexpr bool kEvictFirstStores = kPolicy == CachePolicy::kEVICT_FIRST_ALL;
     int64_t const base = static_cast<int64_t>(blockIdx.x) * (kBlock * kVectors) + threadIdx.x;
     uint4 vectors[kVectors];
@@ -586,6 +614,7 @@ template <typename T>
 __global__ void __launch_bounds__(kVectorBlockSize) swishScalarFastKernel(
     T const* input, T* output, int64_t count, float beta)
 {
+    TPB_PLANTED_SLOWDOWN_START
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
     for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; index < count;
          index += stride)

@@ -12,7 +12,7 @@
 #   bash workflow/scripts/device_background.sh stop            # ends the running step and skips the rest
 #
 # Each step is a bash command line run from the repository root, its output in step-N.log; it may write what should
-# come back under $TPB_BG_OUT. State: TPB_BG_DIR (default $HOME/tpb-background): status.txt (a line per step: its
+# come back under $TPB_BG_OUT, which is also its $OUT (device_session.sh and the like write there). State: TPB_BG_DIR (default $HOME/tpb-background): status.txt (a line per step: its
 # start, its end with rc and wall seconds, or why it was skipped), step-N.sh and step-N.log, pid, done.
 # E.g. (trt-kit's environment first in every call):
 #   . /opt/trtkit/env.sh && bash workflow/scripts/device_background.sh start 1200 \
@@ -51,6 +51,8 @@ case "${1:-}" in
     echo "device_background: $n step(s) started in the background, budget ${budget} s; state in $DIR"
     ;;
   _run)  # the runner itself (start launches it)
+    # the steps' OUT is $TPB_BG_OUT: the starting call's $OUT is emptied before the next call
+    export OUT=$TPB_BG_OUT
     deadline=$(( $(date +%s) + $2 ))
     for (( i = 1; i <= $3; i++ )); do
       left=$(( deadline - $(date +%s) ))
