@@ -1,6 +1,6 @@
 // The parameter code the two row-normalisation operators share (layerNormPlugin, residualRmsNormPlugin;
-// both plugin versions of each): the fields "eps" / "kernel" / "kernel_table" and their strict parsing and
-// validation, the kernel choice by x's bytes, the V2 record (magic, version, CRC-32:
+// both plugin versions of each): the fields "eps" / "kernel" / "kernel_table" (parsed by common/pluginFields.h)
+// and their validation, the kernel choice by x's bytes, the V2 record (magic, version, CRC-32:
 // common/pluginRecord.h), type mapping, supportsFormatCombination, the timing-cache id's head, and the
 // pieces of enqueue and of the shape check the two have alike. One body, over a small traits struct per
 // operator holding what is its own (<op>PluginParams.h):
@@ -38,7 +38,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
 #include <type_traits>
 
 #include <cuda_runtime_api.h>
