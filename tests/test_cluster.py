@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -457,8 +458,6 @@ def claim_store(tmp_path, monkeypatch):
 
 
 def complete_later(c, run_id, after_s=0.3):
-    import threading
-
     def done():
         time.sleep(after_s)
         c.set_tag(run_id, "tpb.complete", "true")
@@ -499,9 +498,12 @@ def test_claim_the_younger_of_two_concurrent_candidates_deletes_itself(claim_sto
 
     threads = []
     orig_sleep = time.sleep
+    claiming = threading.get_ident()
 
     def sleep_then_rival_completes(s):  # once this process waits, the rival finishes
-        if len(made) == 2 and not threads:
+        # only the claiming thread's wait: the rival's thread sleeps through this patch too, and starting a second
+        # rival from there set tpb.complete twice at once (an IntegrityError in that thread, CI 2026-12-07)
+        if len(made) == 2 and not threads and threading.get_ident() == claiming:
             threads.append(complete_later(c, made[0].info.run_id, 0.1))
         orig_sleep(s)
 
