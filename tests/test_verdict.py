@@ -28,6 +28,7 @@ from trt_plugin_bench.core.operators import OPERATORS
 from trt_plugin_bench.core.records import CompareRow, LatencyRow, columns
 from trt_plugin_bench.core.specs import numerics_of
 from trt_plugin_bench.core.stats import summarize
+from trt_plugin_bench.report import mlflow_store
 from trt_plugin_bench.report import verdict as verdict_mod
 from trt_plugin_bench.report.verdict import (
     STATE_KEYS,
@@ -490,7 +491,7 @@ def test_a_verdict_recorded_on_a_run_another_process_records_on_at_once_is_writt
             return super().log_batch(*args, **kwargs)
 
     monkeypatch.setattr(mlflow.tracking, "MlflowClient", Raced)
-    monkeypatch.setattr(verdict_mod, "RECORD_BACKOFF_S", 0.0)
+    monkeypatch.setattr(mlflow_store, "RECORD_BACKOFF_S", 0.0)
     md = tmp_path / "verdict.md"
     md.write_text("# verdict")
     verdict_mod.record_in_mlflow(run_id, uri, {"tpb.verdict.baseline": "run-a", "tpb.verdict.counts": "SAME=3"},
@@ -505,8 +506,8 @@ def test_a_verdict_recorded_on_a_run_another_process_records_on_at_once_is_writt
     monkeypatch.setattr(mlflow.tracking, "MlflowClient", real)
     with pytest.raises(MlflowException, match="not found|does not exist|No run"):
         verdict_mod.record_in_mlflow("0" * 32, uri, {"tpb.verdict.baseline": "x"}, {}, [])
-    assert not verdict_mod._collided(MlflowException("Run '000' not found"))
-    assert verdict_mod._collided(MlflowException(COLLISION))
+    assert not mlflow_store.collided(MlflowException("Run '000' not found"))
+    assert mlflow_store.collided(MlflowException(COLLISION))
 
 
 # -- baselines from the MLflow store ---------------------------------------------------------------

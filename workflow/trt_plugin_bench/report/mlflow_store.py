@@ -8,6 +8,8 @@
   hold an MLflow schema at the revision this MLflow expects (``alembic_version``, no table a
   migration left behind). Anything else is a ``SqliteStoreError`` of one line naming the file and
   the remedy, never a sqlalchemy traceback.
+- Written safely beside another writer: ``log_record`` puts tags and metrics on a run that another process
+  may be writing the same record on (two DAGs' rules on one shared parent run), retrying a collision.
 - Noticed when gone: ``stale_log_marker`` tells the Snakefile that the log rule's marker
   (results/mlflow/logged.json) speaks of a sqlite store that no longer exists, so the marker goes
   and the log rule logs what is on disk again.
@@ -17,9 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 SQLITE_PREFIX = "sqlite:///"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -142,3 +147,36 @@ def stale_log_marker(marker: Path, uri: str) -> str | None:
 
 
 __all__ = ["SqliteStoreError", "check_sqlite_store", "ensure_sqlite_store", "sqlite_path", "stale_log_marker"]
+
+
+# Two processes may write one record on one run at once: the verdict rules of two DAGs that logged the same
+# measurements (one parent run: tracking._claim_parent), two parents reusing one child run. MLflow's set_tag
+# inserts a new tag without retrying, and two inserts of one key in a tracking server's SQL store collide
+# (UniqueViolation, HTTP 400: 5 of 16 processes failed, two at a time on one run, on the cluster harness's
+# PostgreSQL, 2026-12-07). So a record goes as one log_batch (MLflow retries a colliding tag insert there, and
+# splits the batch to its limits) with the caller's timestamps, and is written again after a collision.
+RECORD_TRIES = 6
+RECORD_BACKOFF_S = 0.5
+COLLISION_MARKS = ("UniqueViolation", "duplicate key", "UNIQUE constraint", "Failed to set tags")
+
+
+def collided(exc: Exception) -> bool:
+    """A concurrent writer's insert of the same key won (any other error is not retried)."""
+    return any(mark in str(exc) for mark in COLLISION_MARKS)
+
+
+def log_record(client: Any, run_id: str, tags: list | None = None, metrics: list | None = None,
+               tries: int = RECORD_TRIES, who: str = "log_record") -> None:
+    """``tags`` (RunTag) and ``metrics`` (Metric) on ``run_id`` in one log_batch, written again, up to ``tries``
+    times, when another process writing on the run collided with it. The record must be the same whoever writes
+    it (a retry writes it again)."""
+    for attempt in range(1, tries + 1):
+        try:
+            client.log_batch(run_id, metrics=metrics or [], tags=tags or [])
+            return
+        except Exception as exc:
+            if attempt == tries or not collided(exc):
+                raise
+            print(f"{who}: another process wrote on run {run_id} at the same time ({type(exc).__name__}); "
+                  f"writing the record again ({attempt + 1} of {tries})")
+            time.sleep(RECORD_BACKOFF_S * attempt * (1 + random.random()))

@@ -53,7 +53,7 @@ from ..core.settings import Settings
 from ..measure.native_runner import native_way
 from ..measure.samples import samples_digest
 from .analysis import by_state
-from .mlflow_store import SqliteStoreError, ensure_sqlite_store
+from .mlflow_store import SqliteStoreError, ensure_sqlite_store, log_record
 
 PARENT_ROLE = "pipeline"
 CHILD_ROLE = "sweep"
@@ -796,10 +796,9 @@ def _log_results(settings: Settings, tables_dir: Path, device_json: Path, out_pa
             users = [p for p in old.data.tags.get("tpb.reused_by", "").split(",") if p]
             if parent_id not in users:
                 count = int(old.data.tags.get("tpb.reused_by_count", "0")) + 1
-                # one log_batch, not set_tag: two parents reusing this run at once both insert its
-                # first tpb.reused_by, and MLflow retries a colliding insert only in log_batch
-                client.log_batch(old.info.run_id, tags=[RunTag("tpb.reused_by", _tag_list([*users, parent_id])),
-                                                        RunTag("tpb.reused_by_count", str(count))])
+                # two parents reusing this run at once both insert its first tpb.reused_by (log_record)
+                log_record(client, old.info.run_id, tags=[RunTag("tpb.reused_by", _tag_list([*users, parent_id])),
+                                                          RunTag("tpb.reused_by_count", str(count))], who="log_mlflow")
             summary["reused"][key] = old.info.run_id
             continue
         run = client.create_run(exp_id, run_name=key.replace("__", " / "),

@@ -71,6 +71,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .analysis import expected_disagreements, repeat_agreement
+from .mlflow_store import RECORD_TRIES, log_record
 
 VERDICTS = ("FAIL", "SLOW", "AMBIGUOUS", "FAST", "SAME")  # also the report's order: worst first
 STATE_KEYS = ["operator", "dtype", "profile", "shape", "mode"]
@@ -711,29 +712,11 @@ def _verdict_metrics(rows: list[VerdictRow], noisy: list[str]) -> dict[str, floa
             "verdict.too_noisy": float(bool(noisy))}
 
 
-# Two DAGs that logged the same measurements name one parent run (tracking._claim_parent), so their
-# verdict rules may record on it at once. MLflow's set_tag inserts a new tag without retrying, and two
-# inserts of one key in a tracking server's SQL store collide (UniqueViolation, HTTP 400: 5 of 16
-# processes failed, two at a time on one run, on the cluster harness's PostgreSQL, 2026-12-07). The
-# record is the same whoever writes it, so it goes as log_batch calls (whose tag insert MLflow itself
-# retries) with one timestamp, and the whole record is written again after a collision.
-RECORD_TRIES = 6
-RECORD_BACKOFF_S = 0.5
-COLLISION_MARKS = ("UniqueViolation", "duplicate key", "UNIQUE constraint", "Failed to set tags")
-BATCH_TAGS = 100  # MLflow's log_batch limits: 100 tags, 1000 metrics
-BATCH_METRICS = 1000
-
-
-def _collided(exc: Exception) -> bool:
-    """A concurrent writer's insert of the same key won (any other error is not retried)."""
-    return any(mark in str(exc) for mark in COLLISION_MARKS)
-
-
 def record_in_mlflow(run_id: str, tracking_uri: str | None, tags: dict[str, str], metrics: dict[str, float],
                      files: list[Path], tries: int = RECORD_TRIES) -> None:
     """Tags, metrics (each at the time of this verdict) and artifacts (folder verdict/) on ``run_id``;
-    written again, up to ``tries`` times, when another process recording on the run collided with it."""
-    import random
+    written again, up to ``tries`` times, when another process recording on the run collided with it
+    (mlflow_store.log_record: two DAGs' verdict rules on one shared parent run)."""
     import time
 
     from mlflow.entities import Metric, RunTag
@@ -741,21 +724,8 @@ def record_in_mlflow(run_id: str, tracking_uri: str | None, tags: dict[str, str]
 
     client = MlflowClient(tracking_uri=tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db")
     now = int(time.time() * 1000)
-    run_tags = [RunTag(k, v[:5000]) for k, v in tags.items()]  # MLflow's tag value limit
-    run_metrics = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
-    for attempt in range(1, tries + 1):
-        try:
-            for i in range(0, len(run_tags), BATCH_TAGS):
-                client.log_batch(run_id, tags=run_tags[i:i + BATCH_TAGS])
-            for i in range(0, len(run_metrics), BATCH_METRICS):
-                client.log_batch(run_id, metrics=run_metrics[i:i + BATCH_METRICS])
-            break
-        except Exception as exc:
-            if attempt == tries or not _collided(exc):
-                raise
-            print(f"verdict: another process recorded on run {run_id} at the same time ({type(exc).__name__}); "
-                  f"writing the record again ({attempt + 1} of {tries})")
-            time.sleep(RECORD_BACKOFF_S * attempt * (1 + random.random()))
+    log_record(client, run_id, tags=[RunTag(k, v[:5000]) for k, v in tags.items()],  # MLflow's tag value limit
+               metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()], tries=tries, who="verdict")
     for f in files:
         if Path(f).is_file():
             client.log_artifact(run_id, str(f), artifact_path="verdict")
