@@ -4,7 +4,7 @@
 // that list come the parsing of createPlugin's collection (readPluginFields: an unknown, repeated, mistyped,
 // mis-sized or data-less field refused with a logged error naming it and the allowed names; in the V3
 // runtime phase a missing one too), getFieldNames()'s descriptions (describePluginField) and the V3
-// plugin's getFieldsToSerialize() (serializedPluginField). The values themselves are the operator's to
+// plugin's getFieldsToSerialize() (serializePluginFields). The values themselves are the operator's to
 // validate (beta finite, eps > 0, ...); the kernel table's form is checked here (validateKernelTable), and
 // the kernel for a tensor's bytes chosen from it (selectBandKernel).
 //
@@ -142,10 +142,12 @@ int32_t indexOf(char const* name, PluginFieldSpec const (&specs)[N]) noexcept
 //! repeated name (which value was meant is ambiguous), a wrong type or length, missing data and, with
 //! \p allRequired (the V3 runtime phase: the collection is what getFieldsToSerialize() wrote), a missing
 //! field that is not optional, or no collection at all. A null collection otherwise means "all defaults".
-//! \p params is written only on success; its values are not validated here.
+//! The values read are then the operator's to judge: \p validate (logging under \p where what it refuses).
+//! \p params is written only on success.
 template <typename Params, int32_t N>
 bool readPluginFields(nvinfer1::PluginFieldCollection const* fields, PluginFieldSpec const (&specs)[N],
-    char const* allowedNames, Params& params, char const* where, bool allRequired) noexcept
+    char const* allowedNames, Params& params, char const* where, bool allRequired,
+    bool (*validate)(Params const&, char const*) noexcept) noexcept
 {
     static_assert(std::is_trivially_copyable<Params>::value && std::is_standard_layout<Params>::value,
         "fields are copied into the params bytewise, at their members' offsets");
@@ -156,7 +158,7 @@ bool readPluginFields(nvinfer1::PluginFieldCollection const* fields, PluginField
             TPB_LOG_ERROR(where, "no field collection (expected %s)", allowedNames);
             return false;
         }
-        return true;
+        return validate(params, where);
     }
     if (fields->nbFields < 0 || (fields->nbFields > 0 && fields->fields == nullptr))
     {
@@ -213,6 +215,10 @@ bool readPluginFields(nvinfer1::PluginFieldCollection const* fields, PluginField
             return false;
         }
     }
+    if (!validate(parsed, where))
+    {
+        return false;
+    }
     params = parsed;
     return true;
 }
@@ -224,20 +230,25 @@ inline nvinfer1::PluginField describePluginField(PluginFieldSpec const& spec) no
     return nvinfer1::PluginField(spec.name, nullptr, spec.type, spec.maxBands > 0 ? 2 * spec.maxBands : 1);
 }
 
-//! The field of \p params (pointing into it) for the V3 plugin's getFieldsToSerialize(); a table always, of
-//! length 0 without bands, so the runtime phase can require it.
-template <typename Params>
-nvinfer1::PluginField serializedPluginField(PluginFieldSpec const& spec, Params& params) noexcept
+//! The fields of \p params (pointing into it) for the V3 plugin's getFieldsToSerialize(), in the order of
+//! \p specs; a table always, of length 0 without bands, so the runtime phase can require it.
+template <typename Params, int32_t N>
+void serializePluginFields(
+    PluginFieldSpec const (&specs)[N], Params& params, nvinfer1::PluginField (&fields)[N]) noexcept
 {
     auto* const bytes = reinterpret_cast<unsigned char*>(&params);
-    int32_t length = 1;
-    if (spec.maxBands > 0)
+    for (int32_t index = 0; index < N; ++index)
     {
-        int32_t bands = 0;
-        std::memcpy(&bands, bytes + spec.bandCountOffset, sizeof(int32_t));
-        length = 2 * std::max(0, std::min(bands, spec.maxBands));
+        PluginFieldSpec const& spec = specs[index];
+        int32_t length = 1;
+        if (spec.maxBands > 0)
+        {
+            int32_t bands = 0;
+            std::memcpy(&bands, bytes + spec.bandCountOffset, sizeof(int32_t));
+            length = 2 * std::max(0, std::min(bands, spec.maxBands));
+        }
+        fields[index] = nvinfer1::PluginField(spec.name, bytes + spec.offset, spec.type, length);
     }
-    return nvinfer1::PluginField(spec.name, bytes + spec.offset, spec.type, length);
 }
 
 //! The kernel table's form (see the top): 0 .. \p maxBands bands, limits ascending strictly from 1 KiB, the

@@ -275,14 +275,7 @@ struct RowNormOpBase : Traits, RowNormConstants
         nvinfer1::PluginFieldCollection const* fields, Params& params, char const* where, bool build) noexcept
     {
         constexpr rowNormDetail::FieldSpecs kFields = rowNormDetail::fieldSpecs<Params>();
-        Params parsed = params;
-        if (!readPluginFields(fields, kFields.at, rowNormDetail::kAllowedNames, parsed, where, !build)
-            || !validate(parsed, where))
-        {
-            return false;
-        }
-        params = parsed;
-        return true;
+        return readPluginFields(fields, kFields.at, rowNormDetail::kAllowedNames, params, where, !build, validate);
     }
 
     //! Field descriptions (data == nullptr) for getFieldNames().
@@ -297,10 +290,7 @@ struct RowNormOpBase : Traits, RowNormConstants
     static void serializedFields(Params& params, nvinfer1::PluginField (&fields)[kRowNormFieldCount]) noexcept
     {
         constexpr rowNormDetail::FieldSpecs kFields = rowNormDetail::fieldSpecs<Params>();
-        for (int32_t index = 0; index < kRowNormFieldCount; ++index)
-        {
-            fields[index] = serializedPluginField(kFields.at[index], params);
-        }
+        serializePluginFields(kFields.at, params, fields);
     }
 
     //! supportsFormatCombination: linear, fp32/fp16 (bf16 on TensorRT >= 10), every tensor of input 0's type;

@@ -57,14 +57,8 @@ GeluKernel selectGeluKernel(GeluParams const& params, int64_t tensorBytes) noexc
 bool parseGeluFields(nvinfer1::PluginFieldCollection const* fields, GeluParams& params, char const* where,
     GeluFieldPolicy policy) noexcept
 {
-    GeluParams parsed = params;
-    if (!readPluginFields(fields, kFields, kAllowedNames, parsed, where, policy == GeluFieldPolicy::kALL_REQUIRED)
-        || !validateGeluParams(parsed, where))
-    {
-        return false;
-    }
-    params = parsed;
-    return true;
+    return readPluginFields(
+        fields, kFields, kAllowedNames, params, where, policy == GeluFieldPolicy::kALL_REQUIRED, validateGeluParams);
 }
 
 nvinfer1::PluginField describeGeluField(int32_t index) noexcept
@@ -176,10 +170,7 @@ int GeluOp::writeTimingCacheHead(Params const& params, char* head, size_t size) 
 //! The V3 plugin's getFieldsToSerialize, pointing into \p params: approximation, kernel, kernel_table (always, length 0 without a table).
 void GeluOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
-    for (int32_t index = 0; index < kFieldCount; ++index)
-    {
-        fields[index] = serializedPluginField(kFields[index], params);
-    }
+    serializePluginFields(kFields, params, fields);
 }
 
 nvinfer1::PluginField GeluOp::describeField(int32_t index) noexcept

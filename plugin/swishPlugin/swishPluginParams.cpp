@@ -66,14 +66,8 @@ SwishKernel selectSwishKernel(SwishParams const& params, int64_t tensorBytes) no
 bool parseSwishFields(nvinfer1::PluginFieldCollection const* fields, SwishParams& params, char const* where,
     SwishFieldPolicy policy) noexcept
 {
-    SwishParams parsed = params;
-    if (!readPluginFields(fields, kFields, kAllowedNames, parsed, where, policy == SwishFieldPolicy::kALL_REQUIRED)
-        || !validateSwishParams(parsed, where))
-    {
-        return false;
-    }
-    params = parsed;
-    return true;
+    return readPluginFields(
+        fields, kFields, kAllowedNames, params, where, policy == SwishFieldPolicy::kALL_REQUIRED, validateSwishParams);
 }
 
 nvinfer1::PluginField describeSwishField(int32_t index) noexcept
@@ -232,10 +226,7 @@ int SwishOp::writeTimingCacheHead(Params const& params, char* head, size_t size)
 //! The V3 plugin's getFieldsToSerialize, pointing into \p params: beta, kernel, kernel_table (always, length 0 without a table), formats.
 void SwishOp::serializedFields(Params& params, nvinfer1::PluginField (&fields)[kFieldCount]) noexcept
 {
-    for (int32_t index = 0; index < kFieldCount; ++index)
-    {
-        fields[index] = serializedPluginField(kFields[index], params);
-    }
+    serializePluginFields(kFields, params, fields);
 }
 
 nvinfer1::PluginField SwishOp::describeField(int32_t index) noexcept
