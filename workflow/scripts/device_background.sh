@@ -12,8 +12,9 @@
 #   bash workflow/scripts/device_background.sh stop            # ends the running step and skips the rest
 #
 # Each step is a bash command line run from the repository root, its output in step-N.log; it may write what should
-# come back under $TPB_BG_OUT, which is also its $OUT (device_session.sh and the like write there). State: TPB_BG_DIR (default $HOME/tpb-background): status.txt (a line per step: its
-# start, its end with rc and wall seconds, or why it was skipped), step-N.sh and step-N.log, pid, done.
+# come back under $TPB_BG_OUT, which is also its $OUT (device_session.sh and the like write there).
+# State: TPB_BG_DIR (default $HOME/tpb-background): status.txt (a line per step: its start, its end with rc and wall
+# seconds, or why it was skipped), step-N.sh and step-N.log, pid, done.
 # E.g. (trt-kit's environment first in every call):
 #   . /opt/trtkit/env.sh && bash workflow/scripts/device_background.sh start 1200 \
 #     'bash workflow/scripts/device_session.sh suite' 'bash workflow/scripts/verdict_gpu_check.sh "$TPB_BG_OUT/verdict"'
@@ -34,7 +35,8 @@ case "${1:-}" in
       exit 2
     fi
     if running; then
-      echo "device_background: steps are still running (pid $(cat "$DIR/pid"), $DIR/status.txt): poll, or stop them first" >&2
+      echo "device_background: steps are still running (pid $(cat "$DIR/pid"), $DIR/status.txt):" \
+        "poll, or stop them first" >&2
       exit 1
     fi
     rm -rf "$DIR"
@@ -117,7 +119,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    sed -n '2,21p' "$0" >&2
+    sed -n '2,22p' "$0" >&2
     exit 2
     ;;
 esac

@@ -11,11 +11,12 @@
 #   . /opt/trtkit/env.sh     # the trt-kit environment (python3 with TensorRT)
 #   bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-$(date +%F)-verdict
 #
-# Environment: PERMILLE (default 20: the planted slowdown costs about PERMILLE/1000 of each kernel's time: the kernel
-# re-reads and re-writes the first PERMILLE/1000 of its tensor (that much more of its own memory traffic: the slowdown
-# where it is bandwidth-bound, the tensor beyond the L2) and each thread spins for PERMILLE/1000 of its own work's cycles
-# (the slowdown where it is launch- or latency-bound); where both bind, up to about twice that), TIME_S (0.2: seconds per
-# state and sampler round), ROUNDS (1: re-measurement rounds), CASE_TIMEOUT (150 s per case: the three fit one 10-minute device call).
+# Environment: PERMILLE (default 20: the planted slowdown costs about PERMILLE/1000 of each kernel's time: the
+# kernel re-reads and re-writes the first PERMILLE/1000 of its tensor (that much more of its own memory traffic: the
+# slowdown where it is bandwidth-bound, the tensor beyond the L2) and each thread spins for PERMILLE/1000 of its own
+# work's cycles (the slowdown where it is launch- or latency-bound); where both bind, up to about twice that),
+# TIME_S (0.2: seconds per state and sampler round), ROUNDS (1: re-measurement rounds), CASE_TIMEOUT (150 s per case:
+# the three fit one 10-minute device call).
 # Before any timing, swish_kernel_check runs against kernels built with the plant (their outputs must be unchanged,
 # in place and out of place): its last line goes to the summary.
 # The baseline "HEAD" is this tree's plugin/: from git where HEAD resolves, else copied (a GPU machine's copy).
