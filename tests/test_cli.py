@@ -45,6 +45,33 @@ def test_every_command_a_rule_calls_is_in_the_table() -> None:
     assert called and called <= set(COMMANDS), called - set(COMMANDS)
 
 
+def test_every_rule_names_its_operator_as_the_command_reads_it() -> None:
+    """A rule hands --op the operator's reference (dag.op_arg: its name, or an external spec's file), never the bare
+    wildcard: `tpb profile --op hardswish` refused the byo example's operator on the H100 (2026-12-07)."""
+    for path in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
+        text = path.read_text()
+        assert "--op {wildcards.op" not in text, path.name
+        for rule in re.split(r"^rule ", text, flags=re.M)[1:]:
+            if "--op {params.op" in rule:
+                assert re.search(r"op=lambda w: dag\.op_arg\(w\.op\)", rule), (path.name, rule.split(":")[0])
+
+
 def test_every_table_entry_is_a_command(capsys: pytest.CaptureFixture) -> None:
     for name in COMMANDS:
         assert f"usage: trt-plugin-bench {name}" in help_text(capsys, name)
+
+
+def test_the_profile_command_takes_an_external_operator_by_its_spec_file(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tpb profile --op <spec file>` (what the rule hands it for the byo example's operator) profiles that operator
+    and names its rows by the spec's name; before, the rule handed the bare name, refused on the H100 (2026-12-07)."""
+    from trt_plugin_bench.commands import profiling
+
+    from typed import typed
+
+    monkeypatch.setattr(profiling.shutil, "which", lambda tool: None)  # no ncu, no nsys here: the rows say skipped
+    spec_file = ROOT / "examples" / "byo-plugin" / "hardswish.yaml"
+    rows = profiling.run_profile(typed("profile.shape=[16, 256]"), "reference", str(spec_file), "fp32", "tiny", tmp_path / "x.engine", None,
+                                 tmp_path)
+    assert rows and {r.operator for r in rows} == {"hardswish"}
+    assert {r.metric for r in rows} == {"skipped", "nsys"}

@@ -50,6 +50,7 @@ rule profile:
         backend=BACKEND,
         settings=dag.rule_settings(SETTINGS, "profile"),
         manifest=lambda w, input: dag.manifest_arg(input.manifest),
+        op=lambda w: dag.op_arg(w.op),  # its name, or an external operator's spec file
     log:
         R("logs/profile/{op}__{dtype}__{profile}.log"),
     resources:
@@ -57,6 +58,6 @@ rule profile:
     conda:
         CONDA_ENV
     shell:
-        "{params.tpb} profile --backend {params.backend} --settings-json {params.settings:q} --op {wildcards.op:q} "
+        "{params.tpb} profile --backend {params.backend} --settings-json {params.settings:q} --op {params.op:q} "
         "--dtype {wildcards.dtype:q} --profile {wildcards.profile:q} --engine {input.engine:q} {params.manifest} "
         "--out {output:q} > {log:q} 2>&1"

@@ -39,7 +39,8 @@ def parse_ncu_csv(text: str) -> list[dict[str, str]]:
 def run_profile(settings: Settings, backend_name: str, op: str, dtype: str, profile: str, engine_path: Path,
                 manifest_path: Path | None, out_dir: Path) -> list[ProfileRow]:
     shape = tuple(settings.profile.shape)  # config profile.shape: required when profile.enabled
-    base = dict(backend=backend_name, operator=op, dtype=dtype, profile=profile, shape=shape_str(shape))
+    spec = from_ref(op)  # op: a name, or an external operator's spec file (dag.op_arg); its rows carry the name
+    base = dict(backend=backend_name, operator=spec.name, dtype=dtype, profile=profile, shape=shape_str(shape))
     ncu = shutil.which("ncu")
     target = [sys.executable, str(TPB_SCRIPT), "profile-target", "--backend", backend_name,
               "--engine", str(engine_path), "--shape", ",".join(map(str, shape))]
@@ -50,7 +51,7 @@ def run_profile(settings: Settings, backend_name: str, op: str, dtype: str, prof
         log("ncu is not on PATH: profile skipped")
         rows.append(ProfileRow(**base, kernel_name="", metric="skipped", value=float("nan"), unit="", tool="ncu not on PATH"))
     else:
-        cmd = [ncu, "--target-processes", "all", "-k", from_ref(op).ncu_kernels,
+        cmd = [ncu, "--target-processes", "all", "-k", spec.ncu_kernels,
                "-s", "3", "-c", "1", "--metrics", ",".join(NCU_METRICS), "--csv", "--page", "raw",
                "--print-units", "base", "--clock-control", "none", *target]
         log("$ " + " ".join(cmd))
