@@ -296,3 +296,22 @@ def test_device_scripts_python_snippets_find_the_package_and_their_names() -> No
         if lint.returncode != 0:
             bad.append(f"{where}: {lint.stdout.strip() or lint.stderr.strip()}")
     assert bad == [], "\n".join(bad)
+
+
+def test_no_host_to_device_copy_outside_the_launch_stream_in_the_cuda_sources() -> None:
+    """A synchronous cudaMemcpy from pageable host memory returns once the bytes are staged, not when they land, and
+    runs on the legacy stream, which a non-blocking stream's launch does not wait for. The row-norm kernel checks
+    uploaded their inputs and the poisoned outputs that way: under load (the GPU suite and a DAG beside them) their
+    kernels ran before the poison landed, and 12 and 110 states read as unwritten outputs (H100, 2026-12-07); alone, 0.
+    Host-to-device copies go on the launch's stream (cudaMemcpyAsync), ordered before the launch."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    bad = []
+    for path in sorted((root / "plugin").rglob("*")):
+        if path.suffix not in {".cu", ".cuh", ".h", ".cpp"} or "build" in path.parts:
+            continue
+        for m in re.finditer(r"cudaMemcpy\s*\(([^;]*?)\)\s*(?:\)|&&|;)", path.read_text()):
+            if "cudaMemcpyHostToDevice" in m.group(1):
+                bad.append(f"{path.relative_to(root)}: {' '.join(m.group(0).split())[:90]}")
+    assert not bad, "\n".join(bad)

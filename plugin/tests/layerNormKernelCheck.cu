@@ -146,10 +146,10 @@ bool run(RowNormDataType dtype, LayerNormKernel kernel, Inputs const& in, int64_
         return false;
     }
     out = poisoned(dtype, n + kGuard);
-    bool ok = TPB_CUDA_OK(cudaMemcpy(x.bytes() + off, in.x.data(), n * item, cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(g.bytes() + off, in.gamma.data(), h * item, cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(b.bytes() + off, in.beta.data(), h * item, cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(y.bytes() + off, out.data(), out.size(), cudaMemcpyHostToDevice));
+    bool ok = upload(x.bytes() + off, in.x.data(), n * item, stream)
+        && upload(g.bytes() + off, in.gamma.data(), h * item, stream)
+        && upload(b.bytes() + off, in.beta.data(), h * item, stream)
+        && upload(y.bytes() + off, out.data(), out.size(), stream);
     ok = ok
         && TPB_CUDA_OK(tpb::launchLayerNorm(x.bytes() + off, g.bytes() + off, b.bytes() + off, y.bytes() + off, rows,
             hidden, kEps, dtype, kernel, stream))

@@ -143,11 +143,11 @@ bool run(RowNormDataType dtype, ResidualRmsNormKernel kernel, Inputs const& in, 
     }
     outY = poisoned(dtype, n + kGuard);
     outH = poisoned(dtype, n + kGuard);
-    bool ok = TPB_CUDA_OK(cudaMemcpy(x.bytes() + off, in.x.data(), n * item, cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(r.bytes() + off, in.r.data(), n * item, cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(g.bytes() + off, in.gamma.data(), hd * item, cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(y.bytes() + off, outY.data(), outY.size(), cudaMemcpyHostToDevice))
-        && TPB_CUDA_OK(cudaMemcpy(h.bytes() + off, outH.data(), outH.size(), cudaMemcpyHostToDevice));
+    bool ok = upload(x.bytes() + off, in.x.data(), n * item, stream)
+        && upload(r.bytes() + off, in.r.data(), n * item, stream)
+        && upload(g.bytes() + off, in.gamma.data(), hd * item, stream)
+        && upload(y.bytes() + off, outY.data(), outY.size(), stream)
+        && upload(h.bytes() + off, outH.data(), outH.size(), stream);
     ok = ok
         && TPB_CUDA_OK(tpb::launchResidualRmsNorm(x.bytes() + off, r.bytes() + off, g.bytes() + off, y.bytes() + off,
             h.bytes() + off, rows, hidden, kEps, dtype, kernel, stream))

@@ -54,6 +54,14 @@ private:
     void* mData{nullptr};
 };
 
+//! Copies \p bytes from the host onto \p stream, ordered before the launch that follows on it. Never a synchronous
+//! cudaMemcpy: from pageable memory it returns once the bytes are staged, not landed, on the legacy stream, which a
+//! non-blocking stream's launch does not wait for (under load the kernel ran before the poison landed, 2026-12-07).
+inline bool upload(unsigned char* dst, void const* src, size_t bytes, cudaStream_t stream)
+{
+    return TPB_CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+}
+
 class Stream
 {
 public:
