@@ -94,6 +94,16 @@ def test_the_inspector_sample_says_what_tensorrt_fused_and_inserted() -> None:
     assert fused_description(TWIN_ENGINE) == "fused producer.conv3x3+twin (CaskConvolution)"
     unfused = [{"Name": "PWN(op.twin.0, op.twin.1)", "LayerType": "PointWiseV2"}]
     assert fused_description(unfused) == "unfused twin (PointWiseV2)"
+    # TensorRT's own helper layers of the twin's constants ("unsqueeze_node_after_<its layer>", H100 GELU matmul
+    # block, 2026-12-07) are the operator's, not a neighbour's: the twin alone is unfused, with the GEMM it is fused
+    helpers = ("PWN(PWN(PWN(op.twin.k0 + unsqueeze_node_after_op.twin.k0_(Unnamed Layer* 3) [Constant]_output + "
+               "op.twin.0, PWN(op.twin.1)), op.twin.k5 + unsqueeze_node_after_op.twin.k5_(Unnamed Layer* 8) "
+               "[Constant]_output + op.twin.3), PWN(op.twin.k3 + unsqueeze_node_after_op.twin.k3_(Unnamed Layer* 6) "
+               "[Constant]_output + op.twin.2, op.twin.4))")
+    assert fused_description([{"Name": helpers, "LayerType": "PointWiseV2"}]) == "unfused twin (PointWiseV2)"
+    gemm = [{"Name": "producer.gemm + " + helpers, "LayerType": "CaskConvolution"}]
+    assert fused_description(gemm) == "fused producer.gemm+twin (CaskConvolution)"
+    assert classify_layers([{"Name": "loop.conv + op.twin.0", "LayerType": "X"}])[0]["role"] == "fused operator"
     # a plugin that takes the neighbours' format: nothing inserted, and the engine says so
     any_format = edge_reason(ANY_FORMAT_ENGINE)
     assert any_format["reformats"] == 0 and any_format["plugin_in_format"] == HWC8

@@ -125,13 +125,19 @@ def is_inserted(layer: Mapping[str, Any]) -> bool:
     return "reformat" in kind or kind == "copy" or "reformatting copynode" in name or name.startswith("copy")
 
 
+def is_operator_name(name: str) -> bool:
+    """A network layer name of the operator's: its own (OP_PREFIX), or one TensorRT made for a tensor of it, such as
+    the "unsqueeze_node_after_op.twin.k0_..." that broadcasts a twin's constant (TensorRT 8.6, H100 2026-12-07)."""
+    return name.startswith(OP_PREFIX) or f"_after_{OP_PREFIX}" in name
+
+
 def role(layer: Mapping[str, Any]) -> str:
     """inserted (a reformat or copy), operator (only the operator's layers), fused operator (the
     operator's layers fused with a neighbour's) or neighbour."""
     if is_inserted(layer):
         return "inserted"
     names = _names(layer)
-    ours = [n for n in names if n.startswith(OP_PREFIX)]
+    ours = [n for n in names if is_operator_name(n)]
     if not ours:
         return "neighbour"
     return "operator" if len(ours) == len(names) else "fused operator"
@@ -218,7 +224,7 @@ def fused_description(twin_engine: Sequence[Mapping[str, Any]]) -> str:
     fused = [c for c in layers if c["role"] == "fused operator"]
     if fused:
         c = fused[0]
-        hosts = [n for n in _names(c["raw"]) if not n.startswith(OP_PREFIX)]
+        hosts = [n for n in _names(c["raw"]) if not is_operator_name(n)]
         return f"fused {'+'.join(hosts)}+twin ({c['layer_type'] or 'one layer'})"
     own = [c for c in layers if c["role"] == "operator"]
     if own:
