@@ -66,7 +66,6 @@ def test_the_profile_command_takes_an_external_operator_by_its_spec_file(tmp_pat
     """`tpb profile --op <spec file>` (what the rule hands it for the byo example's operator) profiles that operator
     and names its rows by the spec's name; before, the rule handed the bare name, refused on the H100 (2026-12-07)."""
     from trt_plugin_bench.commands import profiling
-
     from typed import typed
 
     monkeypatch.setattr(profiling.shutil, "which", lambda tool: None)  # no ncu, no nsys here: the rows say skipped
