@@ -314,10 +314,11 @@ def _has(root: Path, rev: str) -> bool:
 
 
 def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """run_interleaved's flow with the CPU reference backend standing in for TensorRT: both
-    "libraries" loaded (the candidate's first), both engines built from the candidate's build record
-    (the baseline under its namespace) and cached, every state timed interleaved, judged, and the
-    verdict files written. The candidate's engine does 4x the work (reference extra_work 3): SLOW."""
+    """run_interleaved's flow with the CPU reference backend standing in for TensorRT: the three "libraries"
+    (baseline, its A/A second build, and the candidate: this checkout's plugin/ built by the baseline's recipe, never
+    the DAG's library, whose other build route gave a stable offset the A/A could not see on the H100, 2026-12-07)
+    loaded under their namespaces, the engines built from the candidate's build records and cached, every state
+    timed interleaved, judged, and the verdict files written. The candidate's engine does 4x the work: SLOW."""
     import json
 
     import pandas as pd
@@ -338,12 +339,12 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
 
         def build(self, spec, engine_path, plugin_library, builder_cfg, plugin_namespace=""):  # noqa: ANN001, ANN201
             builds.append(plugin_namespace)
-            extra = 3 if plugin_namespace == "" else 0  # the candidate is the slow one
+            extra = 3 if plugin_namespace.startswith("tpb_cand_") else 0  # the candidate is the slow one
             return super().build(spec, engine_path, plugin_library, {**builder_cfg, "reference_extra_work": extra})
 
         def load(self, engine_path, plugin_library, plugin_namespace=""):  # noqa: ANN001, ANN201
             engine = super().load(engine_path, plugin_library)
-            if broken and plugin_namespace == "":  # planted: the candidate computes a wrong output
+            if broken and plugin_namespace.startswith("tpb_cand_"):  # planted: the candidate computes a wrong output
                 right = engine.compute
                 engine.compute = lambda x: right(x) + 1.0
             return engine
@@ -374,10 +375,12 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     (cand / "tables" / "device.json").write_text(json.dumps({"backend": "tensorrt", "device_name": "fake"}))
     source = rebuild.RebuildSource("HEAD", "ab" * 20, tmp_path / "rebuild" / ("ab" * 20))
     out, noisy, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 1, SETTINGS, "")
-    assert loads[:2] == [("libswish_plugin.so", None), (base_lib.name, source.namespace)]  # the candidate's first
     aa_ns = source.second_build().namespace  # the A/A control: a second, independent build of the baseline
-    assert sorted(builds) == sorted(["", source.namespace, aa_ns]) and aa_ns == f"tpb_aa_{source.sha[:8]}"
-    assert {role for role, _ in built} == {"base", "aa"}
+    cand_ns = next(ns for role, ns in built if role == "cand")  # the candidate, by the same recipe
+    assert [ns for _, ns in loads] == [source.namespace, aa_ns, cand_ns]  # the DAG's library is not loaded
+    assert sorted(builds) == sorted([cand_ns, source.namespace, aa_ns]) and aa_ns == f"tpb_aa_{source.sha[:8]}"
+    assert cand_ns.startswith("tpb_cand_") and [role for role, _ in built] == ["base", "aa", "cand"]
+    assert "this checkout's plugin/" in facts["candidate"] and "NOTE" not in facts["candidate"]
     assert "wall time" in facts and "second, independent build" in facts["A/A control"]
     assert {(r.operator, r.shape, r.mode) for r in out} == {("swish_plugin", "1x256", "warm"), ("swish_plugin", "64x256", "warm")}
     big = next(r for r in out if r.shape == "64x256")
@@ -399,12 +402,17 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(FakeTrt, "build", recording_build)
     opts = rebuild.CandidateOptions(("-DTPB_PLANTED_SLOWDOWN_PERMILLE=20",), "naive")
     _, _, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "", opts)
-    cand_copy = [ns for role, ns in built if role == "cand"]
-    assert cand_copy and cand_copy[0].startswith("tpb_cand_")
-    assert ("naive", cand_copy[0]) in specs_built and all(k != "naive" for k, ns in specs_built if ns != cand_copy[0])
-    args = json.loads(next((source.root.parent).glob("candidate-*/args.json")).read_text())
-    assert args["cmake_args"] == ["-DTPB_PLANTED_SLOWDOWN_PERMILLE=20"]
+    planted = built[-1][1]  # its own copy: the CMake arguments are in its hash
+    assert built[-1][0] == "cand" and planted.startswith("tpb_cand_") and planted != cand_ns
+    assert ("naive", planted) in specs_built and all(k != "naive" for k, ns in specs_built if ns != planted)
+    args = [json.loads(f.read_text())["cmake_args"] for f in (source.root.parent).glob("candidate-*/args.json")]
+    assert sorted(args) == [[], ["-DTPB_PLANTED_SLOWDOWN_PERMILLE=20"]]
     assert "planted" in facts["candidate"] and "naive" in facts["candidate"]
+    # tables measured with another plugin/ than the checkout's: the verdict times plugin/ as it is, and says so
+    (cand / "tables" / "device.json").write_text(json.dumps({"backend": "tensorrt", "device_name": "fake",
+                                                               "plugin_source_hash": "0" * 64}))
+    _, _, facts = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "")
+    assert "NOTE: plugin/ is not the source the candidate's tables were measured with (000000000000)" in facts["candidate"]
     broken = True  # a wrong candidate output is its states' FAIL, and the run goes on to judge them all
     out, _, _ = rebuild.run_interleaved(cand, source, config, ["warm"], 0.05, 0, SETTINGS, "")
     assert {r.verdict for r in out} == {"FAIL"} and len(out) == 2

@@ -74,13 +74,15 @@ t = time.time()
 root = Path("results/verdict/rebuild")
 base = locate_source("HEAD", Path("."), root)
 base = replace(base, target=get_operator("swish_plugin").plugin.library.target)
+# the candidates, each built as the baseline is: this tree's plugin/ as it is, and with the plant
+same = replace(candidate_source(Path("plugin"), (), root), target=base.target)
 cand = replace(candidate_source(Path("plugin"), (f"-DTPB_PLANTED_SLOWDOWN_PERMILLE={sys.argv[2]}",), root), target=base.target)
-for lib in build_all([base, base.second_build(), cand], sys.argv[1]):
+for lib in build_all([base, base.second_build(), same, cand], sys.argv[1]):
     print("built", lib)
 print(f"prebuild {time.time() - t:.0f} s")
 PY
 PREBUILD=$!
-note "prebuild started (baseline, A/A second build, planted candidate; arch $arch)"
+note "prebuild started (baseline, A/A second build, the candidate and the planted candidate; arch $arch)"
 # the planted kernels' correctness check, built beside (CPU); the image's cmake is a Python wheel: no PYTHONHOME/PYTHONPATH
 PK=$(mktemp -d -t tpb-planted-kernels.XXXXXX)  # a folder of its own (tests/test_misc.py: no fixed temporary names)
 { env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B "$PK" -DTPB_KERNELS_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" \

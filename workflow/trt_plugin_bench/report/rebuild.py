@@ -10,19 +10,25 @@ apart were SAME in only 44 of 120 states (idle-start modes drifted up to 32 % be
    candidate's library and is refused before any work, naming the first commit that has it.
 2. CMake with ``-DTPB_PLUGIN_NAMESPACE=tpb_base_<sha8> -DTPB_LIBRARY_SUFFIX=_base_<sha8>`` and the
    candidate's CUDA architectures (cmake_commands), into results/verdict/rebuild/<sha>/build.
-3. Per state of the candidate's plugin sweeps (the engines' build records give the EngineSpec): the
-   candidate engine (its library, namespace ""), the baseline engine (same spec, the baseline's
+3. The candidate: this checkout's plugin/ copied to results/verdict/rebuild/candidate-<hash> and built by
+   the same recipe (``tpb_cand_<hash8>``; candidate_source), not the DAG's library: a library built by
+   another route (`tpb compile`, namespace "", another folder) has its own code layout, and its stable
+   offset is one the A/A control cannot see (fp32 1 MiB warm, +1.65 % and +2.5 % in two H100 runs of
+   identical sources, 2026-12-07). The run's facts say when plugin/ is not the source the candidate's
+   tables were measured with.
+4. Per state of the candidate's plugin sweeps (the engines' build records give the EngineSpec): the
+   candidate engine, the baseline engine (same spec, the baseline's
    namespace) and the A/A control's engine (a second, independent build of the baseline: its own
    library ``tpb_aa_<sha8>``, its own engine, so a stable per-build offset enters the band), built into
    results/verdict/rebuild/<sha>/engines and cached by spec hash; each shape and mode timed interleaved,
    candidate, baseline, candidate, second build (stats.AA_PATTERN), with a progress line per state.
-4. judge_interleaved: verdict.py's statistics on those raw samples; AMBIGUOUS states re-measured
+5. judge_interleaved: verdict.py's statistics on those raw samples; AMBIGUOUS states re-measured
    adaptively (remeasure: 2x to 8x the time, more near the band's edge, at most
    verdict.remeasure_rounds rounds); a noisy A/A widens every band, never vetoes; the wall time printed.
 
-For tests of the method (CandidateOptions): ``--candidate-cmake-arg`` builds this checkout's plugin/
-again with extra CMake arguments (the planted slowdown TPB_PLANTED_SLOWDOWN_PERMILLE) and times that as
-the candidate; ``--candidate-kernel`` builds the candidate's engines with another kernel variant.
+For tests of the method (CandidateOptions): ``--candidate-cmake-arg`` adds CMake arguments to the
+candidate's build (the planted slowdown TPB_PLANTED_SLOWDOWN_PERMILLE); ``--candidate-kernel`` builds the
+candidate's engines with another kernel variant.
 
 The CPU reference backend has no plugin library: it compares separate runs (verdict.py), then re-times the
 plugin states they leave undecided with this module's judging, both settings in one process (cpu_retime.py).
@@ -46,6 +52,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..core.provenance import plugin_source_hash
+from ..core.schema import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from ..core.settings import Settings as TypedSettings
@@ -582,7 +591,7 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     re-measured. Returns rows, noisy reasons and facts."""
     from ..backends import get_backend
     from ..backends.base import EngineSpec, sha256_file, write_build_record
-    from ..commands.sweeps import builder_config, plugin_library_from_manifest
+    from ..commands.sweeps import builder_config
     from ..core.operators import for_engine
     from ..core.records import shape_str
     from ..core.stats import AA_PATTERN, StoppingRule
@@ -600,29 +609,25 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
     op_spec = for_engine(EngineSpec.from_json(sweeps[0].spec_json))  # the specs' library, rebuilt from plugin/
     source = replace(source, target=op_spec.plugin.library.target or "")
     aa_source = source.second_build()
-    copies = [source, aa_source]
-    if options.cmake_args:
-        from ..core.schema import PROJECT_ROOT
-
-        copies.append(replace(candidate_source(PROJECT_ROOT / "plugin", options.cmake_args, source.root.parent),
-                              target=source.target))
-    manifest_lib = plugin_library_from_manifest(Path(candidate_dir) / "build" / "manifest.json", op_spec)
+    # the candidate by the baseline's recipe (module docstring, step 3): identical sources differ only as the A/A does
+    cand_source = replace(candidate_source(PROJECT_ROOT / "plugin", options.cmake_args, source.root.parent),
+                          target=source.target)
+    copies = [source, aa_source, cand_source]
     print(f"verdict --rebuild: building {len(copies)} plugin copies at once ("
           + ", ".join(f"{c.role} {c.namespace}" for c in copies) + ")", flush=True)
     libs = build_all(copies, candidate_architectures(manifest))
-    base_lib, aa_lib = libs[0], libs[1]
+    base_lib, aa_lib, cand_lib = libs
     wall["built"] = time.perf_counter()
     typed = config
     backend = get_backend("tensorrt", typed.timing.l2_flush)
-    backend.load_library_of(op_spec, manifest_lib)  # the candidate's first: its names own the global scope
     for copy, lib in zip(copies, libs):
         backend.load_library_of(op_spec, lib, copy.namespace)
-    cand_ns, cand_lib = (copies[2].namespace, libs[2]) if options.cmake_args else ("", manifest_lib)
-    mapped = _mapped_libraries([manifest_lib, *libs])
+    cand_ns = cand_source.namespace
+    mapped = _mapped_libraries(libs)
     engines_dir = source.root / "engines"
     engines_dir.mkdir(parents=True, exist_ok=True)
     builder_cfg = builder_config(typed.builder)
-    lib_sha = {"": sha256_file(manifest_lib), **{c.namespace: sha256_file(lib) for c, lib in zip(copies, libs)}}
+    lib_sha = {c.namespace: sha256_file(lib) for c, lib in zip(copies, libs)}
 
     def engine(spec: EngineSpec, namespace: str, library: Path):  # noqa: ANN202
         key = spec_hash(spec.to_json(), namespace, lib_sha[namespace])
@@ -701,8 +706,13 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
                           f"{wall['engines'] - wall['built']:.0f} s, timing {end - t0:.0f} s)",
              "raw samples": f"{len(written)} files under {source.root / 'samples'}",
              "libraries in this process": mapped}
-    if options.label:
-        facts["candidate"] = f"planted: {options.label}"
+    facts["candidate"] = (f"this checkout's plugin/ ({cand_source.sha[:12]}), built as the baseline is "
+                          f"({cand_source.namespace})" + (f"; planted: {options.label}" if options.label else ""))
+    measured_with = str(json.loads((Path(candidate_dir) / "tables" / "device.json").read_text())
+                        .get("plugin_source_hash", "")) if (Path(candidate_dir) / "tables" / "device.json").is_file() else ""
+    if measured_with and measured_with != plugin_source_hash(PROJECT_ROOT / "plugin"):
+        facts["candidate"] += (f"; NOTE: plugin/ is not the source the candidate's tables were measured with "
+                               f"({measured_with[:12]}): the verdict times plugin/ as it is now")
     return rows, noisy, facts
 
 
@@ -717,7 +727,6 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
                     rebuild_root: Path | None = None,
                     options: CandidateOptions | None = None) -> tuple[int, list[VerdictRow]]:
     """`tpb verdict --rebuild REV`: see the module docstring. Exit status as verdict.verdict's."""
-    from ..core.schema import PROJECT_ROOT
     from .verdict import finish_verdict, load_run, parse_fail_on
 
     settings = settings or Settings()
@@ -741,12 +750,14 @@ def verdict_rebuild(candidate_dir: Path, out_dir: Path, rev: str, config: TypedS
     rows, noisy, facts = run_interleaved(Path(candidate_dir), source, config, list(modes), time_s, rounds, settings,
                                          state_filter, options)
     names = {"baseline": f"plugin/ of {rev} ({source.sha[:12]}, rebuilt with suffix {source.suffix})",
-             "candidate": str(candidate_dir) + (f" ({options.label})" if options.label else ""),
+             "candidate": f"plugin/ of this checkout, rebuilt as the baseline is, in the states of {candidate_dir}"
+                          + (f" ({options.label})" if options.label else ""),
              "device_name": candidate.device.get("device_name", ""),
              "backend_label": candidate.device.get("backend_label", "tensorrt")}
     notes = ["interleaved: the libraries in one process, each state's candidate, baseline, candidate and the baseline's "
              "second, independent build (A/A) sampled in turn on shared buffers; the band's A/A term is this run's, so "
-             "stable per-build offsets are in it"]
+             "stable per-build offsets are in it; the candidate is built by the baseline's recipe, so identical sources "
+             "differ only as the A/A copies do"]
     facts = {"only_baseline": 0, "only_candidate": 0, "facts": facts}
     result = finish_verdict(rows, facts, {"interleaved run": noisy}, notes, settings, Path(out_dir), failing, mlflow_run,
                           tracking_uri, names, f"rev:{source.sha}",
