@@ -5,6 +5,7 @@ the rest skipped), and a poll returns the status and what the steps wrote under 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tarfile
 import time
@@ -15,10 +16,16 @@ SCRIPT = ROOT / "workflow" / "scripts" / "device_background.sh"
 
 
 def bg(state: Path, *args: str, out: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TPB_BG_DIR": str(state)}
+    """The script run from a small repository of its own beside ``state`` (its snapshot too: never this checkout's)."""
+    repo = state.parent / "repo"
+    if not (repo / "workflow" / "scripts" / SCRIPT.name).is_file():
+        (repo / "workflow" / "scripts").mkdir(parents=True)
+        shutil.copy(SCRIPT, repo / "workflow" / "scripts" / SCRIPT.name)
+    env = {**os.environ, "TPB_BG_DIR": str(state), "TPB_BG_TREE": str(state.parent / "tree")}
     if out is not None:
         env["OUT"] = str(out)
-    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(["bash", str(repo / "workflow" / "scripts" / SCRIPT.name), *args], capture_output=True,
+                          text=True, env=env, timeout=120)
 
 
 def alive(pid: int, wait_s: float = 5.0) -> bool:
@@ -77,3 +84,37 @@ def test_bad_calls_say_what_is_wrong(tmp_path: Path) -> None:
     polled = bg(state, "poll", "1")
     assert polled.returncode == 2 and "nothing was started" in polled.stderr
     assert bg(state, "nonsense").returncode == 2
+
+
+def test_the_steps_run_in_a_snapshot_that_a_new_copy_of_the_tree_does_not_touch(tmp_path: Path) -> None:
+    """Each device call copies the working tree anew; a step that read it meanwhile found files missing (the in_network
+    DAG's compile_plugin, H100 2026-12-07). The steps run in a snapshot taken at start; it keeps its own results/ from
+    one start to the next (a DAG resumes) and takes everything else from the tree again."""
+    repo, state, tree = tmp_path / "repo", tmp_path / "state", tmp_path / "tree"
+    (repo / "workflow" / "scripts").mkdir(parents=True)
+    shutil.copy(SCRIPT, repo / "workflow" / "scripts" / SCRIPT.name)
+    (repo / "plugin").mkdir()
+    (repo / "plugin" / "CMakeLists.txt").write_text("v1\n")
+    (repo / "results").mkdir()
+    (repo / "results" / "here.txt").write_text("the repository's own results: never copied\n")
+    (repo / ".venv").mkdir()  # a virtual environment does not move: never copied
+    env = {**os.environ, "TPB_BG_DIR": str(state), "TPB_BG_TREE": str(tree)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(repo / "workflow" / "scripts" / SCRIPT.name), *args], capture_output=True,
+                              text=True, env=env, timeout=120)
+
+    step = 'sleep 2; pwd; cat plugin/CMakeLists.txt; ls results; mkdir -p results; date >> results/dag.txt'
+    assert run("start", "30", step).returncode == 0
+    shutil.rmtree(repo / "plugin")  # the next call's copy, half done
+    assert "all steps ended" in run("poll", "20").stdout
+    log = (state / "step-1.log").read_text().splitlines()
+    assert log[0] == str(tree) and log[1] == "v1", log
+    assert "here.txt" not in log and not (tree / ".venv").exists()
+    (repo / "plugin").mkdir()
+    (repo / "plugin" / "CMakeLists.txt").write_text("v2\n")
+    assert run("start", "30", step).returncode == 0
+    assert "all steps ended" in run("poll", "20").stdout
+    log = (state / "step-1.log").read_text().splitlines()
+    assert log[1:] == ["v2", "dag.txt"], log  # the tree's new files, the snapshot's own results kept
+    assert len((tree / "results" / "dag.txt").read_text().splitlines()) == 2

@@ -11,8 +11,12 @@
 #        status.txt and background.tgz (the steps' logs and $TPB_BG_OUT, build-* folders left out) there
 #   bash workflow/scripts/device_background.sh stop            # ends the running step and skips the rest
 #
-# Each step is a bash command line run from the repository root, its output in step-N.log; it may write what should
-# come back under $TPB_BG_OUT, which is also its $OUT (device_session.sh and the like write there).
+# Each step is a bash command line, its output in step-N.log; it may write what should come back under $TPB_BG_OUT,
+# which is also its $OUT (device_session.sh and the like write there). The steps run in a snapshot of the repository
+# taken by start (TPB_BG_TREE, default $HOME/tpb-tree), not in the repository itself: each device call copies the
+# working tree there anew, and a step reading it meanwhile finds files missing (the in_network DAG's compile_plugin:
+# "plugin holds no CMakeLists.txt", H100 2026-12-07). The snapshot keeps its results/ and MLflow store from one start
+# to the next (a DAG resumes), and takes everything else from the repository, .git and carried paths included.
 # State: TPB_BG_DIR (default $HOME/tpb-background): status.txt (a line per step: its start, its end with rc and wall
 # seconds, or why it was skipped), step-N.sh and step-N.log, pid, done.
 # E.g. (trt-kit's environment first in every call):
@@ -22,7 +26,21 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DIR=${TPB_BG_DIR:-$HOME/tpb-background}
+TREE=${TPB_BG_TREE:-$HOME/tpb-tree}
 export TPB_BG_OUT=$DIR/out
+# what the snapshot keeps from one start to the next (this machine's own: results, the MLflow store) and never copies
+KEEP=(results mlflow.db mlruns mlartifacts .snakemake)
+
+# the repository as it is now into $TREE: everything but KEEP and the kit's parts replaced, KEEP left as it is
+snapshot() {
+  mkdir -p "$TREE" || return 1
+  local keep=() name
+  for name in "${KEEP[@]}"; do keep+=(! -name "$name"); done
+  find "$TREE" -mindepth 1 -maxdepth 1 "${keep[@]}" -exec rm -rf {} + || return 1
+  local exclude=(--exclude=./.trtkit --exclude=./.venv)  # the kit's parts; a virtual environment does not move
+  for name in "${KEEP[@]}"; do exclude+=("--exclude=./$name"); done
+  tar cf - "${exclude[@]}" . | tar xf - -C "$TREE"
+}
 
 say() { echo "[$(date +%H:%M:%S)] $*" >> "$DIR/status.txt"; }
 running() { [[ -f $DIR/pid && ! -f $DIR/done ]] && kill -0 "$(cat "$DIR/pid")" 2>/dev/null; }
@@ -41,6 +59,10 @@ case "${1:-}" in
     fi
     rm -rf "$DIR"
     mkdir -p "$DIR" "$TPB_BG_OUT"
+    if ! snapshot; then
+      echo "device_background: could not copy the repository to $TREE (TPB_BG_TREE)" >&2
+      exit 1
+    fi
     shift 2
     n=0
     for command in "$@"; do
@@ -48,13 +70,14 @@ case "${1:-}" in
       printf '%s\n' "$command" > "$DIR/step-$n.sh"
     done
     # setsid: a process session of its own, which outlives this call; its id is the runner's pid (stop ends it)
-    setsid nohup bash "$0" _run "$budget" "$n" > "$DIR/runner.log" 2>&1 < /dev/null &
+    setsid nohup bash "$TREE/workflow/scripts/device_background.sh" _run "$budget" "$n" > "$DIR/runner.log" 2>&1 < /dev/null &
     echo $! > "$DIR/pid"
-    echo "device_background: $n step(s) started in the background, budget ${budget} s; state in $DIR"
+    echo "device_background: $n step(s) started in the background, budget ${budget} s; state in $DIR, run in $TREE"
     ;;
   _run)  # the runner itself (start launches it)
     # the steps' OUT is $TPB_BG_OUT: the starting call's $OUT is emptied before the next call
     export OUT=$TPB_BG_OUT
+    cd "$TREE" || exit 1
     deadline=$(( $(date +%s) + $2 ))
     for (( i = 1; i <= $3; i++ )); do
       left=$(( deadline - $(date +%s) ))
