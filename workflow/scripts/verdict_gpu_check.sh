@@ -15,8 +15,8 @@
 # kernel re-reads and re-writes the first PERMILLE/1000 of its tensor (that much more of its own memory traffic: the
 # slowdown where it is bandwidth-bound, the tensor beyond the L2) and each thread spins for PERMILLE/1000 of its own
 # work's cycles (the slowdown where it is launch- or latency-bound); where both bind, up to about twice that),
-# TIME_S (0.2: seconds per state and sampler round), ROUNDS (1: re-measurement rounds), CASE_TIMEOUT (150 s per case:
-# the three fit one 10-minute device call).
+# TIME_S (0.2: seconds per state and sampler round), ROUNDS (2, the project's verdict.remeasure_rounds; 1 until
+# 2026-12-07: re-measurement rounds), CASE_TIMEOUT (150 s per case: the three fit one 10-minute device call).
 # Before any timing, swish_kernel_check runs against kernels built with the plant (their outputs must be unchanged,
 # in place and out of place): its last line goes to the summary.
 # The baseline "HEAD" is this tree's plugin/: from git where HEAD resolves, else copied (a GPU machine's copy).
@@ -27,7 +27,7 @@ CFG=workflow/scripts/verdict_gpu_check.yaml
 RES=results/verdict_gpu_check
 PERMILLE=${PERMILLE:-20}
 TIME_S=${TIME_S:-0.2}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-2}  # each round 2x-8x TIME_S for the few AMBIGUOUS states only: seconds
 CASE_TIMEOUT=${CASE_TIMEOUT:-150}
 mkdir -p "$OUT/logs"
 T0=$(date +%s)
