@@ -323,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no default baseline in the store: write verdict files saying so and exit 0 (the rule's way)")
     p.add_argument("--mlflow-run", help="tag this MLflow run with the verdict (default: the candidate's run)")
     p.add_argument("--rebuild", metavar="REV", help="interleaved mode (TensorRT backend): rebuild the plugin of git "
-                   "revision REV as the baseline and time both in one process (rebuild.py)")
+                   "revision REV as the baseline and this checkout's plugin/ as the candidate, by one recipe, and time "
+                   "both in one process, in the candidate's states (rebuild.py)")
     p.add_argument("--no-rebuild", action="store_true", help="never the interleaved mode: compare separate runs")
     p.add_argument("--prepare-only", action="store_true", help="with --rebuild: only extract REV's plugin/ under "
                    "results/verdict/rebuild (for a tree without git, e.g. a GPU machine's copy)")
@@ -331,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild-time-s", type=float, default=0.5, help="time per state and round (default 0.5 s)")
     p.add_argument("--rebuild-filter", default="", help="regex on op/dtype/profile/shape/mode: the states to time")
     p.add_argument("--candidate-cmake-arg", action="append", default=[], metavar="ARG",
-                   help="with --rebuild: build this checkout's plugin/ again with ARG (repeatable; e.g. "
+                   help="with --rebuild: build the candidate (this checkout's plugin/) with ARG too (repeatable; e.g. "
                    "--candidate-cmake-arg=-DTPB_PLANTED_SLOWDOWN_PERMILLE=20, a planted slowdown: the '=' form, as "
                    "ARG starts with '-') and time that as the candidate")
     p.add_argument("--candidate-kernel", default="", metavar="NAME",
