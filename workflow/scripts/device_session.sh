@@ -28,8 +28,8 @@
 #          command on this GPU (issue 14), the same code twice and the naive kernel as the change
 #   rebuild after dag: `tpb verdict --rebuild` (issue 14's interleaved mode): HEAD (the same code twice: target
 #          SAME in >= 95 % of states) and HEAD~1 (it must work), each baseline plugin rebuilt from its source and
-#          timed against this tree's plugin/ (rebuilt the same way) in one process. This copy has no .git: prepare the sources where
-#          git is and carry them (carry results/verdict/rebuild):
+#          timed against this tree's plugin/ (rebuilt the same way) in one process. This copy has no .git: prepare
+#          the sources where git is and carry them (carry results/verdict/rebuild):
 #            python3 workflow/scripts/tpb.py verdict --rebuild HEAD --prepare-only
 #            python3 workflow/scripts/tpb.py verdict --rebuild HEAD~1 --prepare-only
 #          REBUILD_PREV names another revision than HEAD~1 (one at or after the namespace option's commit).
