@@ -146,8 +146,6 @@ def stale_log_marker(marker: Path, uri: str) -> str | None:
     return f"the MLflow store {path} does not exist: what {marker} says was logged is logged again"
 
 
-__all__ = ["SqliteStoreError", "check_sqlite_store", "ensure_sqlite_store", "sqlite_path", "stale_log_marker"]
-
 
 # Two processes may write one record on one run at once: the verdict rules of two DAGs that logged the same
 # measurements (one parent run: tracking._claim_parent), two parents reusing one child run. MLflow's set_tag
@@ -180,3 +178,7 @@ def log_record(client: Any, run_id: str, tags: list | None = None, metrics: list
             print(f"{who}: another process wrote on run {run_id} at the same time ({type(exc).__name__}); "
                   f"writing the record again ({attempt + 1} of {tries})")
             time.sleep(RECORD_BACKOFF_S * attempt * (1 + random.random()))
+
+
+__all__ = ["RECORD_TRIES", "SqliteStoreError", "check_sqlite_store", "collided", "ensure_sqlite_store", "log_record",
+           "sqlite_path", "stale_log_marker"]

@@ -708,8 +708,8 @@ def run_interleaved(candidate_dir: Path, source: RebuildSource, config: TypedSet
              "libraries in this process": mapped}
     facts["candidate"] = (f"this checkout's plugin/ ({cand_source.sha[:12]}), built as the baseline is "
                           f"({cand_source.namespace})" + (f"; planted: {options.label}" if options.label else ""))
-    measured_with = str(json.loads((Path(candidate_dir) / "tables" / "device.json").read_text())
-                        .get("plugin_source_hash", "")) if (Path(candidate_dir) / "tables" / "device.json").is_file() else ""
+    device_json = Path(candidate_dir) / "tables" / "device.json"
+    measured_with = json.loads(device_json.read_text()).get("plugin_source_hash", "") if device_json.is_file() else ""
     if measured_with and measured_with != plugin_source_hash(PROJECT_ROOT / "plugin"):
         facts["candidate"] += (f"; NOTE: plugin/ is not the source the candidate's tables were measured with "
                                f"({measured_with[:12]}): the verdict times plugin/ as it is now")
