@@ -305,170 +305,92 @@ __device__ __forceinline__ T fastSwishElement(T value, float beta)
 
 #if defined(TPB_PLANTED_SLOWDOWN_PERMILLE) && TPB_PLANTED_SLOWDOWN_PERMILLE > 0
 // Test only, never in the default build (plugin/CMakeLists.txt: TPB_PLANTED_SLOWDOWN_PERMILLE, 0 = off): a
-// planted slowdown for checking the verdict (issue 28) of about PERMILLE/1000 of each kernel's time at every
-// size, in two halves, each what costs time where the kernel is bound by it:
-// - Traffic (bandwidth-bound kernels): PERMILLE/1000 more of the kernel's own memory traffic, in the same
-//   launch. A kernel over n items (16-byte vectors; elements in the naive and scalar kernels) runs over
-//   n + extra, extra = floor(n * PERMILLE / 1000): item i >= n is item i - n done again, i.e. the first
-//   PERMILLE/1000 of the tensor is read and written a second time with the same code and so the same values
-//   (the output is unchanged bit for bit; two threads may write one element, both the same bits). The extra
-//   items sit at the end of the index space: the one-shot kernel gets extra blocks, which the block scheduler
-//   dispatches last; the grid-stride kernels extend each thread's sequence past n, after its own work. So the
-//   re-done part is read long after the tensor's first part went through the L2, and for a tensor beyond the
-//   L2 (50 MiB on an H100) it is evicted by then: real DRAM traffic, about PERMILLE/1000 more time where
-//   other warps cannot hide it. A tensor resident in the L2 pays PERMILLE/1000 more L2 traffic and blocks; a
-//   launch-bound one (a grid of one partial wave, about 1 MiB and below) runs the extra blocks beside the
-//   others and pays almost nothing.
-// - Latency (launch- and latency-bound kernels): each thread, after its work and the re-done items, spins
-//   for PERMILLE/1000 of the clock cycles its own work took (TPB_PLANTED_SLOWDOWN_START stamps its start).
-//   Where a grid is one partial wave, the kernel ends with its threads: about PERMILLE/1000 more time
-//   (H100, 2026-12-07, the spin alone at 25: 0 to +5.4 % at 256 to 256 Ki elements, +1.6 to +3.3 % at 4 Mi,
-//   docs/runs/h100-2026-12-07b/verdict/planted/); where many waves stream through the memory system, other
-//   warps hide it (+0.7 to +1.5 % at 16 Mi, +0.1 to +0.4 % at 64 Mi), and the traffic half is the slowdown.
-// The effect is PERMILLE/1000 where one half binds and up to about twice that where both do; the verdict
-// measures it per state (verdict_gpu_check.sh's table). In place (input == output, allowed) a re-done item
-// is only read (volatile, so it is not optimised away): its element may already hold the result, so
-// computing it again would not be idempotent.
+// planted slowdown of PERMILLE/1000 of each launch's timed latency, at every size, for checking the verdict
+// (issue 28). The launch's last block to finish waits, after all of its work, for PERMILLE/1000 of
+//   span + launch allowance,
+// span: from block 0's start to that moment (the GPU's nanosecond clock, %globaltimer); launch
+// allowance: TPB_PLANTED_SLOWDOWN_LAUNCH_NS, what CUDA events time around a launch beyond its blocks' span
+// (H100, blocked start: 3.55-3.58 us for a grid of one block of 256 elements, warm, of which about 0.6-1 us is
+// the block's own span, docs/runs/h100-2026-12-07c/verdict/same/; 3000 ns by default). The work itself is
+// untouched: the output is the same bit for bit, the traffic the same.
+// Two earlier plants did more of the kernel's own work and left the memory system to decide what it cost:
+// extra cycles per thread (hidden by other warps where the kernel is bandwidth-bound: +0.1-0.4 % at 64 Mi
+// elements for PERMILLE = 25) and then extra traffic beside them (+2.2 to +13 % for PERMILLE = 20, H100,
+// 2026-12-07); neither was a known effect size. This one is, up to the allowance's estimate (about
+// PERMILLE/1000 x 0.5 us at the smallest sizes).
+// One launch at a time: the start and the blocks done are kept in one device-wide record (gPlantedClock)
+// that the last block resets; launches of one stream are ordered, as the verdict times them. Overlapping
+// launches on several streams would share it (a start older than a second is then ignored).
+// The start is block 0's (blocks are dispatched in index order). The blocks done are counted among the last
+// kPlantedTailBlocks of the grid only, a few waves: the last to finish is one of them, and a grid of 64 Ki
+// blocks does not queue 64 Ki returning atomics on one address.
 static_assert(TPB_PLANTED_SLOWDOWN_PERMILLE <= 1000, "TPB_PLANTED_SLOWDOWN_PERMILLE: at most 1000");
-constexpr int64_t kPlantedPermille = TPB_PLANTED_SLOWDOWN_PERMILLE;
-// Items at or beyond 2^62 are never re-done (no tensor has that many): n + extra <= max(n, 2^62), so neither
-// it nor the grid arithmetic over it (ceilDiv) can overflow.
-constexpr int64_t kPlantedItemsMax = int64_t{1} << 62;
+#ifndef TPB_PLANTED_SLOWDOWN_LAUNCH_NS
+#define TPB_PLANTED_SLOWDOWN_LAUNCH_NS 3000
+#endif
+static_assert(TPB_PLANTED_SLOWDOWN_LAUNCH_NS >= 0 && TPB_PLANTED_SLOWDOWN_LAUNCH_NS <= 1000000,
+    "TPB_PLANTED_SLOWDOWN_LAUNCH_NS: 0 to 1 ms");
+constexpr unsigned long long kPlantedPermille = TPB_PLANTED_SLOWDOWN_PERMILLE;
+constexpr unsigned long long kPlantedLaunchNs = TPB_PLANTED_SLOWDOWN_LAUNCH_NS;
+constexpr unsigned long long kPlantedSpanMaxNs = 1000000000ULL; // a start older than this is stale: no span
+constexpr unsigned int kPlantedTailBlocks = 4096;                // about 4 waves of 256-thread blocks (H100)
 
-//! n + floor(n * PERMILLE / 1000), computed without overflow (PERMILLE <= 1000), at most max(n, 2^62).
-__host__ __device__ constexpr int64_t plantedItems(int64_t items)
+//! The launch's record: block 0's start and how many of the grid's last blocks are done.
+struct PlantedClock
 {
-    int64_t const extra = items / 1000 * kPlantedPermille + items % 1000 * kPlantedPermille / 1000;
-    int64_t const room = items < kPlantedItemsMax ? kPlantedItemsMax - items : 0;
-    return items + (extra < room ? extra : room);
+    unsigned long long first;
+    unsigned int done;
+};
+__device__ PlantedClock gPlantedClock = {0ULL, 0U};
+
+__device__ __forceinline__ unsigned long long plantedNow()
+{
+    unsigned long long ns;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(ns));
+    return ns;
 }
 
-static_assert(plantedItems(0) == 0 && plantedItems(999) == 999 + 999 * kPlantedPermille / 1000
-        && plantedItems(1000) == 1000 + kPlantedPermille && plantedItems(kPlantedItemsMax) == kPlantedItemsMax
-        && plantedItems(INT64_MAX) == INT64_MAX && plantedItems(kPlantedItemsMax - 1) == kPlantedItemsMax,
-    "plantedItems: floor(n * PERMILLE / 1000) more, at most max(n, 2^62)");
-
-// A volatile load into a scratch register of its own: kept by the compilers although nothing uses it.
-__device__ __forceinline__ void plantedReadOnly(uint4 const* address)
+//! A block's start: block 0 stamps the launch's.
+__device__ __forceinline__ void plantedBlockStart()
 {
-    asm volatile("{\n\t.reg .b32 r<4>;\n\tld.volatile.global.v4.u32 {r0, r1, r2, r3}, [%0];\n\t}" : : "l"(address));
-}
-
-template <typename T>
-__device__ __forceinline__ void plantedReadOnly(T const* address)
-{
-    static_assert(sizeof(T) == 2 || sizeof(T) == 4, "16- and 32-bit elements");
-    if constexpr (sizeof(T) == 4)
+    if (blockIdx.x == 0 && threadIdx.x == 0)
     {
-        asm volatile("{\n\t.reg .b32 r;\n\tld.volatile.global.b32 r, [%0];\n\t}" : : "l"(address));
-    }
-    else
-    {
-        asm volatile("{\n\t.reg .b16 r;\n\tld.volatile.global.b16 r, [%0];\n\t}" : : "l"(address));
+        atomicExch(&gPlantedClock.first, plantedNow());
     }
 }
 
-//! The vector items first + k * step (k < kItems) that lie in [vectorCount, plantedItems(vectorCount)):
-//! each is vector item - vectorCount done again, loads first (kItems in flight), with the kernel's cache
-//! policy (kPolicy; stores evict-first only with kEVICT_FIRST_ALL, as the kernels).
-template <typename T, int32_t kItems, CachePolicy kPolicy>
-__device__ __forceinline__ void plantedRedoVectors(
-    uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t step, float beta)
+//! A block's end (every thread of the block reaches it: the kernels have no early return): the last of the
+//! grid's last blocks to finish waits PERMILLE/1000 of the span + allowance, then resets the count.
+__device__ __forceinline__ void plantedBlockEnd()
 {
-    int64_t const items = plantedItems(vectorCount);
-    bool const inPlace = static_cast<void const*>(input) == static_cast<void const*>(output);
-    uint4 vectors[kItems];
-#pragma unroll
-    for (int32_t k = 0; k < kItems; ++k)
+    __syncthreads();
+    unsigned int const counted = gridDim.x < kPlantedTailBlocks ? gridDim.x : kPlantedTailBlocks;
+    if (threadIdx.x != 0 || blockIdx.x < gridDim.x - counted)
     {
-        int64_t const index = first + static_cast<int64_t>(k) * step;
-        bool const redo = index >= vectorCount && index < items;
-        if (redo && inPlace)
-        {
-            plantedReadOnly(input + (index - vectorCount));
-        }
-        vectors[k] = redo && !inPlace ? loadVectorWithPolicy<kPolicy>(input + (index - vectorCount))
-                                      : make_uint4(0U, 0U, 0U, 0U);
+        return;
     }
-#pragma unroll
-    for (int32_t k = 0; k < kItems; ++k)
+    __threadfence();
+    if (atomicAdd(&gPlantedClock.done, 1U) + 1U != counted)
     {
-        int64_t const index = first + static_cast<int64_t>(k) * step;
-        if (index >= vectorCount && index < items && !inPlace)
-        {
-            storeVector<kPolicy == CachePolicy::kEVICT_FIRST_ALL>(
-                output + (index - vectorCount), swishVector<T>(vectors[k], beta));
-        }
+        return;
     }
+    __threadfence();
+    unsigned long long const now = plantedNow();
+    unsigned long long const first = atomicAdd(&gPlantedClock.first, 0ULL);
+    unsigned long long const span = first <= now && now - first < kPlantedSpanMaxNs ? now - first : 0ULL;
+    unsigned long long const until = now + (span + kPlantedLaunchNs) * kPlantedPermille / 1000ULL;
+    while (plantedNow() < until)
+    {
+    }
+    atomicExch(&gPlantedClock.done, 0U);
+    __threadfence();
 }
-
-//! A grid-stride thread's re-done vectors: its sequence first, first + stride, ... continued from its first
-//! index >= vectorCount (where its own loop stopped) up to plantedItems(vectorCount), kItems at a time.
-template <typename T, int32_t kItems, CachePolicy kPolicy>
-__device__ __forceinline__ void plantedRedoVectorsStrided(
-    uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t stride, float beta)
-{
-    int64_t const items = plantedItems(vectorCount);
-    for (int64_t index = first; index < items; index += kItems * stride)
-    {
-        plantedRedoVectors<T, kItems, kPolicy>(input, output, vectorCount, index, stride, beta);
-    }
-}
-
-//! A grid-stride thread's re-done elements (the naive kernel with kNaive, else the scalar fast kernel):
-//! its sequence threadIndex, threadIndex + stride, ... continued past count up to plantedItems(count).
-template <typename T, bool kNaive>
-__device__ __forceinline__ void plantedRedoElements(T const* input, T* output, int64_t count, float beta)
-{
-    int64_t const items = plantedItems(count);
-    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-    int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (index < count)
-    {
-        index += (count - index + stride - 1) / stride * stride; // the first of its indices >= count
-    }
-    bool const inPlace = static_cast<void const*>(input) == static_cast<void const*>(output);
-    for (; index < items; index += stride)
-    {
-        int64_t const element = index - count;
-        if (inPlace)
-        {
-            plantedReadOnly(input + element);
-        }
-        else if constexpr (kNaive)
-        {
-            output[element] = naiveSwish(input[element], beta);
-        }
-        else
-        {
-            output[element] = fastSwishElement(input[element], beta);
-        }
-    }
-}
-//! The latency half: spin for PERMILLE/1000 of \p ownCycles, the clock cycles the thread's own work took.
-__device__ __forceinline__ void plantedSpin(long long ownCycles)
-{
-    long long const until = clock64() + ownCycles * kPlantedPermille / 1000;
-    while (clock64() < until)
-    {
-    }
-}
-// A kernel's first statement: the thread's clock at its start.
-#define TPB_PLANTED_SLOWDOWN_START long long const plantedStart = clock64();
-// After a kernel's own work: the re-done items (a call of a planted* function above), then the spin for
-// PERMILLE/1000 of the cycles the own work took.
-#define TPB_PLANTED_SLOWDOWN(...)                                                                                      \
-    {                                                                                                                  \
-        long long const plantedOwn = clock64() - plantedStart;                                                         \
-        __VA_ARGS__;                                                                                                   \
-        plantedSpin(plantedOwn);                                                                                       \
-    }
-// The items a launch's grid covers: its own n + the re-done extra.
-#define TPB_PLANTED_SLOWDOWN_ITEMS(items) plantedItems(items)
+// A kernel's first statement, and its last (after all of its own work).
+#define TPB_PLANTED_SLOWDOWN_START plantedBlockStart();
+#define TPB_PLANTED_SLOWDOWN_END plantedBlockEnd();
 #else
 #define TPB_PLANTED_SLOWDOWN_START
-#define TPB_PLANTED_SLOWDOWN(...)
-#define TPB_PLANTED_SLOWDOWN_ITEMS(items) (items)
+#define TPB_PLANTED_SLOWDOWN_END
 #endif
 
 // The baseline ("seed") kernel, kept on purpose: scalar accesses, accurate expf and a true IEEE
@@ -486,7 +408,7 @@ __global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float
     {
         output[index] = naiveSwish(input[index], beta);
     }
-    TPB_PLANTED_SLOWDOWN(plantedRedoElements<T, true>(input, output, count, beta))
+    TPB_PLANTED_SLOWDOWN_END
 }
 
 // Vectorised grid-stride kernel over vectorCount 16-byte vectors, plus the count % elementsPerVector
@@ -530,9 +452,7 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
         float const x = ElementOps<T>::toFloat(tailInput[threadIndex]);
         tailOutput[threadIndex] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
-    TPB_PLANTED_SLOWDOWN(plantedRedoVectorsStrided<T, kVectorsPerThread,
-        kStreaming ? CachePolicy::kEVICT_FIRST_ALL : CachePolicy::kDEFAULT>(
-        input, output, vectorCount, index, stride, beta))
+    TPB_PLANTED_SLOWDOWN_END
 }
 
 // One-shot vectorised kernel: the grid covers the tensor, each thread issues kVectors independent
@@ -578,7 +498,7 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
         float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
         tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
-    TPB_PLANTED_SLOWDOWN(plantedRedoVectors<T, kVectors, kPolicy>(input, output, vectorCount, base, kBlock, beta))
+    TPB_PLANTED_SLOWDOWN_END
 }
 
 template <typename T, int32_t kVectors, int32_t kBlock = kVectorBlockSize, CachePolicy kPolicy = CachePolicy::kDEFAULT>
@@ -587,7 +507,7 @@ cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount
 {
     static_assert(kBlock >= 8, "the scalar tail (< 8 elements) is handled by block 0's first threads");
     int64_t const blocksNeeded
-        = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(vectorCount), static_cast<int64_t>(kBlock) * kVectors);
+        = ceilDiv(vectorCount, static_cast<int64_t>(kBlock) * kVectors);
     int64_t const blocks = blocksNeeded > 0 ? blocksNeeded : 1; // the tail alone still needs one block
     if (blocks > kMaxGridX)
     {
@@ -621,7 +541,7 @@ __global__ void __launch_bounds__(kVectorBlockSize) swishScalarFastKernel(
     {
         output[index] = fastSwishElement(input[index], beta);
     }
-    TPB_PLANTED_SLOWDOWN(plantedRedoElements<T, false>(input, output, count, beta))
+    TPB_PLANTED_SLOWDOWN_END
 }
 
 __global__ void emptyKernel() {}
@@ -655,7 +575,7 @@ cudaError_t launchTyped(
 {
     if (kernel == SwishKernel::kNAIVE)
     {
-        int64_t const blocks = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count), kNaiveBlockSize);
+        int64_t const blocks = ceilDiv(count, kNaiveBlockSize);
         unsigned int const gridSize = static_cast<unsigned int>(blocks < kMaxGridX ? blocks : kMaxGridX);
         swishNaiveKernel<T><<<gridSize, kNaiveBlockSize, 0, stream>>>(input, output, count, beta);
         return launchStatus();
@@ -685,7 +605,7 @@ cudaError_t launchTyped(
         {
             return status;
         }
-        int64_t const blocksNeeded = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count), kVectorBlockSize);
+        int64_t const blocksNeeded = ceilDiv(count, kVectorBlockSize);
         int64_t const blocksCap = static_cast<int64_t>(smCount) * (residentBlocks > 0 ? residentBlocks : 1);
         unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
         swishScalarFastKernel<T><<<gridSize, kVectorBlockSize, 0, stream>>>(input, output, count, beta);
@@ -739,7 +659,7 @@ cudaError_t launchTyped(
     // Persistent kernels: just enough threads for one unrolled iteration each (small tensors),
     // capped at the resident capacity (large tensors: grid-stride over the rest). At least
     // tailCount threads.
-    int64_t threadsNeeded = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(vectorCount), kVectorsPerThread);
+    int64_t threadsNeeded = ceilDiv(vectorCount, kVectorsPerThread);
     threadsNeeded = threadsNeeded > tailCount ? threadsNeeded : tailCount;
     int64_t const blocksNeeded = ceilDiv(threadsNeeded, kVectorBlockSize);
     int64_t const blocksCap = static_cast<int64_t>(smCount) * kVectorBlocksPerSm;

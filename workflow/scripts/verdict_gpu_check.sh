@@ -11,11 +11,10 @@
 #   . /opt/trtkit/env.sh     # the trt-kit environment (python3 with TensorRT)
 #   bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-$(date +%F)-verdict
 #
-# Environment: PERMILLE (default 10: the planted slowdown costs PERMILLE/1000 to twice that of each kernel's time: the
-# kernel re-reads and re-writes the first PERMILLE/1000 of its tensor (that much more of its own memory traffic: the
-# slowdown where it is bandwidth-bound, the tensor beyond the L2) and each thread spins for PERMILLE/1000 of its own
-# work's cycles (the slowdown where it is launch- or latency-bound); where both bind, up to about twice that: at 20 the
-# H100 measured +2.2 % to +13 %, median +4.2 % at >= 1 MiB, 2026-12-07, so 10 is the target's 2 %),
+# Environment: PERMILLE (default 20: the planted slowdown is PERMILLE/1000 of each launch's timed latency, at every
+# size: the last block of each Swish launch to finish waits PERMILLE/1000 of the launch's span plus a launch allowance,
+# swishPluginKernel.cu; the two earlier plants did more work instead, and the memory system decided the effect: at 20
+# the H100 measured +2.2 % to +13 %, median +4.2 % at >= 1 MiB, 2026-12-07),
 # TIME_S (0.2: seconds per state and sampler round), ROUNDS (2, the project's verdict.remeasure_rounds; 1 until
 # 2026-12-07: re-measurement rounds), CASE_TIMEOUT (150 s per case: the three fit one 10-minute device call).
 # Before any timing, swish_kernel_check runs against kernels built with the plant (their outputs must be unchanged,
@@ -26,7 +25,7 @@ cd "$(dirname "$0")/../.."
 OUT=${1:-docs/runs/verdict-gpu-check-$(date +%F)}
 CFG=workflow/scripts/verdict_gpu_check.yaml
 RES=results/verdict_gpu_check
-PERMILLE=${PERMILLE:-10}
+PERMILLE=${PERMILLE:-20}
 TIME_S=${TIME_S:-0.2}
 ROUNDS=${ROUNDS:-2}  # each round 2x-8x TIME_S for the few AMBIGUOUS states only: seconds
 CASE_TIMEOUT=${CASE_TIMEOUT:-150}
@@ -178,10 +177,9 @@ for name, target in (("same", "SAME >= 95 %"), ("planted", "SLOW >= 90 % of >= 1
     print(f"| {name} | {wall} | {rc} | {len(t)} | {n['SAME']} | {n['SLOW']} | {n['FAST']} | {n['AMBIGUOUS']} | "
           f"{n['FAIL']} | {(big['verdict'] == 'SLOW').sum()} of {len(big)} | {big['ratio'].median():.4f} | {target} | "
           f"{'yes' if met else 'NO'} |")
-print(f"\nplanted: -DTPB_PLANTED_SLOWDOWN_PERMILLE={permille} (each kernel reads and writes the first {permille} "
-      "permille of its tensor again, last, same values: that much more of its own memory traffic; and each thread spins "
-      f"for {permille} permille of its own work's cycles; the ratio column of planted/verdict.csv is the effect measured "
-      "per state)")
+print(f"\nplanted: -DTPB_PLANTED_SLOWDOWN_PERMILLE={permille} (the last block of each launch to finish waits {permille} "
+      "permille of the launch's span plus a launch allowance: that much of its timed latency, the work unchanged; the "
+      "ratio column of planted/verdict.csv is the effect measured per state)")
 check = out / "logs" / "planted_kernel_check.log"
 lines = check.read_text().strip().splitlines() if check.is_file() else []
 print(f"\nplanted kernels' correctness (swish_kernel_check built with the plant): {lines[-1] if lines else 'not run'}")
@@ -190,13 +188,12 @@ if csv.is_file():
     t = pd.read_csv(csv)
     t["cell"] = t["ratio"].map("{:.4f}".format) + " " + t["verdict"]
     cells = t.pivot_table(index=["dtype", "elements"], columns="mode", values="cell", aggfunc="first")
-    print("\nplanted, candidate ÷ baseline and verdict per state (expected: about 1 + PERMILLE/1000 at every size, "
-          "up to about twice that where both the traffic and the spin bind)\n")
+    print("\nplanted, candidate ÷ baseline and verdict per state (expected: about 1 + PERMILLE/1000 at every size)\n")
     print("| dtype | elements | " + " | ".join(cells.columns) + " |")
     print("|---|---:|" + "---|" * len(cells.columns))
     for (dtype, elements), row in cells.iterrows():
         print(f"| {dtype} | {elements} | " + " | ".join(str(v) for v in row) + " |")
-    # where the traffic half alone is PERMILLE/1000 of the time by construction: input + output beyond the L2 (device.json)
+    # the states beyond the L2 (device.json), where the launch allowance is the smallest part of the time
     l2 = int(dev.get("l2_bytes") or 50 << 20)
     size = {"fp32": 4, "fp16": 2, "bf16": 2}
     beyond = t[2 * t["elements"] * t["dtype"].map(size) > l2]
