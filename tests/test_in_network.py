@@ -461,3 +461,18 @@ def test_every_layer_a_twin_adds_is_the_operators_its_constants_too() -> None:
     proc = subprocess.run([sys.executable, "-c", TWIN_NAMES_SCRIPT], cwd=ROOT, capture_output=True, text=True, env=env,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_the_compile_rule_builds_the_kernel_bench_operators_library_when_no_config_operator_is_it() -> None:
+    """tests/configs/gpu-multi.yaml times the shipped Swish kernels (kernel_bench) in an experiment of three
+    TensorRT-native operators: its compile rule built no Swish kernel library, and kernel_bench failed ("the
+    compile rule built no kernel library libswish_kernels.so for swish_plugin", H100 2026-12-07). The
+    kernel_bench operator is one the compile rule builds, its spec handed on like a config operator's."""
+    s = Settings.from_config(load_config(ROOT / "tests" / "configs" / "gpu-multi.yaml"))
+    assert s.kernel_bench.enabled and s.kernel_bench.operator not in s.operators
+    ops = dag.compile_operators(s)
+    assert ops[:len(s.operators)] == list(s.operators) and s.kernel_bench.operator in ops
+    assert [spec.name for spec in dag.own_library_specs(ops)] == [s.kernel_bench.operator]
+    assert dag.operator_ref(s.kernel_bench.operator) in dag.compile_spec_args(ops)
+    off = Settings.from_config(load_config(ROOT / "tests" / "configs" / "gpu-multi.yaml", ["kernel_bench.enabled=false"]))
+    assert dag.compile_operators(off) == list(off.operators)
