@@ -502,3 +502,25 @@ def test_gpu_check_script_argv_parses_with_the_cli_parser(tmp_path: Path) -> Non
     assert parser.parse_args(join_dash_values(space)).candidate_cmake_arg == ["-DA=1", "-DB=2"]
     # a missing value is still argparse's error, not the next option swallowed
     assert join_dash_values(["verdict", "--candidate-cmake-arg", "--rebuild", "HEAD"])[1] == "--candidate-cmake-arg"
+
+
+def test_medians_exactly_two_timer_steps_apart_are_the_clocks_grain_not_a_change() -> None:
+    """The same code rebuilt, H100 2026-12-07: fp16 256 elements cold, baseline 3.8719999 µs and candidate
+    3.9360002 µs (float32 event times, 121 and 123 steps of 32 ns): ratio 1.0165289917 beside a band of two steps,
+    0.0165289260: "SLOW" by 6e-8. Two steps are the clock's grain; three are a change."""
+    tick = 0.032
+    rng = np.random.default_rng()
+
+    def state(cand_steps: int) -> InterleavedState:
+        st = InterleavedState(("swish_plugin", "fp16", "sweep", "1x256", "cold"), 256, "tensorrt")
+        def steps(at: int) -> np.ndarray:  # float32 event times: at steps, but for a few one step either side
+            return (rng.choice([at - 1, at, at + 1], 300, p=[0.02, 0.96, 0.02]) * tick).astype(np.float32)
+
+        for _ in range(2):  # two rounds: the candidate, the baseline and its A/A second build
+            st.add(steps(cand_steps), steps(121), steps(121))
+        return st
+
+    (two,), _ = judge_interleaved([state(123)], SETTINGS)
+    assert two.band_from == "resolution" and two.verdict == "SAME", (two.ratio, two.ci_low, two.ci_high, two.band)
+    (three,), _ = judge_interleaved([state(124)], SETTINGS)
+    assert three.verdict == "SLOW", (three.ratio, three.ci_low, three.ci_high, three.band)

@@ -73,7 +73,7 @@ from .verdict import (
     judge,
     judge_band,
     rank_test,
-    timer_tick,
+    resolution_term,
     widen_when_noisy,
 )
 
@@ -401,7 +401,7 @@ class InterleavedState:
 def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tuple[list[VerdictRow], list[str]]:
     """verdict.py's statistics on interleaved samples: the bootstrap interval of candidate ÷ baseline;
     the band the largest of min_effect, the A/A control of the same rounds (|b′ ÷ b − 1| + its
-    interval's half width) and two timer steps; SAME/FAST/SLOW/AMBIGUOUS, FAIL for a wrong output.
+    interval's half width) and 2.5 timer steps (verdict.RESOLUTION_STEPS); SAME/FAST/SLOW/AMBIGUOUS, FAIL for a wrong output.
     Also the reasons the run is too noisy: its A/A pairs, judged the same way against the band
     without the A/A term, FAST or SLOW in more states than the per-state false-positive rate explains."""
     rows: list[VerdictRow] = []
@@ -419,7 +419,7 @@ def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tup
         (ratio, low, high), (aa, aa_low, aa_high), aa_rank_p, rank_p = st.judged[memo]
         med_b, med_c = float(np.median(np.concatenate(st.baseline))), float(np.median(np.concatenate(st.candidate)))
         terms = {"min_effect": settings.min_effect,
-                 "resolution": 2.0 * timer_tick([*st.baseline, *st.candidate, *st.control]) / max(min(med_b, med_c), 1e-12)}
+                 "resolution": resolution_term([*st.baseline, *st.candidate, *st.control], min(med_b, med_c))}
         if judge(aa_low, aa_high, max(terms.values())) in ("FAST", "SLOW") and aa_rank_p < alpha:
             aa_flagged += 1
         terms["aa_control"] = abs(aa - 1.0) + (aa_high - aa_low) / 2.0

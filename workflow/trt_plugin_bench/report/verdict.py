@@ -15,8 +15,8 @@ samples.py), judged against a noise band:
   tables' median standard errors instead; the ``method`` column says which.
 - **The band**: the largest of ``min_effect`` (1 %), the candidate's A/A control at that shape
   (|b′ ÷ b − 1| + min(2 SE, max_band), the compare table: aa_term), the two runs' own repeat
-  disagreement (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs), two steps of the
-  timer's grain over the median (``timer_tick``) and the between-run drift and scatter of the states
+  disagreement (|repeat 0 − repeat 1| ÷ their mean, the larger of the two runs), 2.5 steps of the
+  timer's grain over the median (``resolution_term``) and the between-run drift and scatter of the states
   the change cannot touch (between_run_terms: the operators without the plugin): a difference smaller
   than what the method reports for identical work, than a run disagrees with itself or with another
   run, or than the clock can tell, is not the change's.
@@ -477,6 +477,21 @@ def timer_tick(samples: list[np.ndarray]) -> float:
     return float(steps.min()) if steps.size else 0.0
 
 
+# The resolution term of the band, in timer steps: a difference of two steps is the clock's grain, three are not.
+# Halfway between the two, not at two: the H100's event times are float32 (3.8719999 and 3.9360002 µs for 121 and
+# 123 steps of 32 ns), so two medians exactly two steps apart read 6e-8 beyond a band of exactly two steps, and the
+# same code rebuilt was "SLOW" at 1.0165 beside a band of 0.0165 (2026-12-07, docs/runs/h100-2026-12-07d/verdict/);
+# and a bootstrap resample whose medians sit a step lower reads a two-step difference as 1.0150 beside a band of
+# 0.0149 (AMBIGUOUS). At 2.5 steps neither rounding nor a denominator a step or two off moves a two-step difference
+# across, and three steps stay beyond.
+RESOLUTION_STEPS = 2.5
+
+
+def resolution_term(samples: list[np.ndarray], median_us: float) -> float:
+    """The band's resolution term: RESOLUTION_STEPS timer steps (timer_tick) as a share of ``median_us``."""
+    return RESOLUTION_STEPS * timer_tick(samples) / max(median_us, 1e-12)
+
+
 CONTROL_IMPLEMENTATIONS = ("native",)  # operators without the plugin: a plugin change leaves them as they were
 BETWEEN_QUANTILE = 0.95  # of the unchanged states' |log ratio|: an unchanged plugin state exceeds it 5 % of the time
 MIN_CONTROL_STATES = 4  # fewer in a mode: every mode's unchanged states pooled
@@ -551,7 +566,7 @@ def compare_runs(baseline: Run, candidate: Run, settings: Settings) -> tuple[lis
             method, nb, nc = "normal", int(b["n"].sum()), int(c["n"].sum())
         terms = {"min_effect": settings.min_effect, "repeats": max(repeat_spread(b), repeat_spread(c))}
         if bs and cs:
-            terms["resolution"] = 2.0 * timer_tick([*bs, *cs]) / max(min(med_b, med_c), 1e-12)
+            terms["resolution"] = resolution_term([*bs, *cs], min(med_b, med_c))
         if mode in between:
             terms["between_runs"] = between[mode][0]
         aa = aa_spread(candidate.compare, dtype, profile, shape, mode, settings.max_band)
@@ -841,7 +856,7 @@ def finish_verdict(rows: list[VerdictRow], facts: dict, noisy_runs: dict[str, li
                          + (f" (bootstrap: {settings.resamples} resamples within each repeat, seed {settings.seed})"
                             if any(m.startswith("bootstrap") for m in methods) else " (from the tables' median standard errors)")
                          + f"; band = max(min_effect {100 * settings.min_effect:g} %, A/A control |b′ ÷ b − 1| + "
-                         f"min(2 SE, {100 * settings.max_band:g} %), repeat disagreement, 2 timer steps, and in "
+                         f"min(2 SE, {100 * settings.max_band:g} %), repeat disagreement, {RESOLUTION_STEPS:g} timer steps, and in "
                          "separate runs the drift and scatter of the unchanged (native) states of the same mode: |median "
                          f"log ratio| + max(1.96 MAD, {100 * BETWEEN_QUANTILE:g}th percentile of the deviations): between "
                          "runs); FAST/SLOW "
