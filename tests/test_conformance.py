@@ -386,8 +386,9 @@ PRODUCT_SUFFIXES = {".cpp", ".h", ".cu", ".cuh", ".inc", ".def", ".cmake"}
 # test-only CMake option of the shipped kernels that `verdict --rebuild` passes to another revision's build,
 # tests/test_planted_slowdown.py), allowed by its macro names.
 FAULT_HOOKS = re.compile(r"\b(?:TPB_FAULT_\w*|[A-Z0-9_]*PLANTED_[A-Z0-9_]*|\w*REGISTER_TWICE\w*)")
-PLANTED_SLOWDOWN_MACROS = {"TPB_PLANTED_SLOWDOWN_PERMILLE", "TPB_PLANTED_SLOWDOWN_LAUNCH_NS",
-                           "TPB_PLANTED_SLOWDOWN_START", "TPB_PLANTED_SLOWDOWN_END", "TPB_PLANTED_DEFINITION"}
+PLANTED_SLOWDOWN_MACROS = {"TPB_PLANTED_SLOWDOWN_PERMILLE", "TPB_PLANTED_SLOWDOWN", "TPB_PLANTED_SLOWDOWN_ITEMS",
+                           "TPB_PLANTED_SLOWDOWN_START", "TPB_PLANTED_DEFINITION", "TPB_PLANTED_SLOWDOWN_L2_MIB",
+                           "TPB_PLANTED_SLOWDOWN_LAUNCH_NS"}
 
 
 def fault_hooks(line: str) -> list[str]:
@@ -437,7 +438,7 @@ def test_product_sources_carry_no_fixture_fault() -> None:
     assert fault_hooks("cmake -DTPB_FAULT_REGISTER_TWICE=ON -DTPB_PLANTED_SLOWDOWN_PERMILLE=20") == [
         "TPB_FAULT_REGISTER_TWICE"]
     assert fault_hooks("set(TPB_PLANTED_DEFINITION TPB_PLANTED_SLOWDOWN_PERMILLE=${TPB_PLANTED_SLOWDOWN_PERMILLE})") == []
-    assert fault_hooks("    TPB_PLANTED_SLOWDOWN_END") == []
+    assert fault_hooks("ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count, int64_t{sizeof(T)}), kNaiveBlockSize)") == []
 
 
 def test_report_table_summary_and_mlflow(tmp_path: Path) -> None:

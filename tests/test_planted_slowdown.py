@@ -31,30 +31,48 @@ def test_the_option_is_off_by_default_and_only_defined_when_on() -> None:
                if "target_compile_definitions" in line and "PLANTED" in line)
 
 
+def _strip_invocations(text: str, macro: str) -> tuple[str, int]:
+    """The text without every `macro(...)` invocation (balanced parentheses), and how many there were."""
+    found = 0
+    while (start := text.find(macro + "(")) >= 0:
+        depth, end = 0, start + len(macro)
+        for end in range(start + len(macro), len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        text, found = text[:start] + text[end + 1:], found + 1
+    return text, found
+
+
 def test_the_kernel_source_has_no_trace_of_it_unless_defined() -> None:
-    """Outside its #if block the source names only the two macros, empty by default: each Swish kernel's first
-    statement (block 0 stamps the launch's start) and its last (the last block to finish waits); the grids and
-    the work are the same either way."""
+    """Outside its #if block the source names only the two macros, empty and the identity by default: the
+    re-done items after each kernel's work, the items each launch's grid covers."""
     text = KERNEL.read_text()
     block = re.search(rf"#if defined\({OPTION}\) && {OPTION} > 0\n(.*?)#else\n#define TPB_PLANTED_SLOWDOWN_START\n"
-                      r"#define TPB_PLANTED_SLOWDOWN_END\n#endif", text, re.S)
+                      r"#define TPB_PLANTED_SLOWDOWN\(items, itemBytes, \.\.\.\)\n"
+                      r"#define TPB_PLANTED_SLOWDOWN_ITEMS\(items, itemBytes\) \(items\)\n#endif", text, re.S)
     assert block, "the planted code must sit in one #if block with an empty #else"
     outside = text.replace(block.group(0), "")
-    assert OPTION not in outside and "globaltimer" not in outside and "atomic" not in outside
-    # the first and last statements of the naive, grid-stride, one-shot and scalar kernels
+    assert OPTION not in outside and "clock64" not in outside and "ld.volatile" not in outside and "nsmid" not in outside
+    outside, launches = _strip_invocations(outside, "TPB_PLANTED_SLOWDOWN_ITEMS")
+    outside, kernels = _strip_invocations(outside, "TPB_PLANTED_SLOWDOWN")
+    assert kernels == 4  # after the work of the naive, grid-stride, one-shot and scalar kernels
+    # their first statements: the thread's start (the spin's measure)
     assert outside.count("    TPB_PLANTED_SLOWDOWN_START\n") == 4
-    assert outside.count("    TPB_PLANTED_SLOWDOWN_END\n") == 4
-    assert outside.count("TPB_PLANTED") == 8
-    assert not re.search(r"\bplanted[A-Z]\w*|kPlanted|gPlanted", outside), "planted code outside the macros"
-    # no early return in a kernel that carries the macros: the last block's __syncthreads needs every thread
-    for kernel in re.findall(r"__global__ void.*?\n\{\n    TPB_PLANTED_SLOWDOWN_START\n(.*?)\n\}\n", outside, re.S):
-        assert "return" not in kernel
-    # the wait: PERMILLE/1000 of the span plus the launch allowance, measured by the last of the counted blocks
-    assert "(span + kPlantedLaunchNs) * kPlantedPermille / 1000ULL" in block.group(1)
+    outside = outside.replace("    TPB_PLANTED_SLOWDOWN_START\n", "")
+    assert launches == 4  # their grids: launchTyped's naive, scalar and grid-stride launches, launchOneShot
+    assert not re.search(r"\bplanted[A-Z]\w*|kPlanted", outside), "planted code outside the macros"
+    # each launch takes one half, by the same rule in the kernel and at its launch: input + output beyond the L2
+    assert "if (plantedTraffic(items, itemBytes))" in block.group(1)
+    assert "return plantedTraffic(items, itemBytes) ? plantedItems(items) : items;" in block.group(1)
+    # the re-done items can only keep the output when the same code computes them: one body per element
+    assert "return ElementOps<T>::fromFloat(z < kFarTailZ ? farTailSwish(x, z) : x / (1.0f + expf(-z)));" in outside
+    assert "output[index] = naiveSwish(input[index], beta);" in outside
+    assert "output[index] = fastSwishElement(input[index], beta);" in outside
 
 
 @pytest.mark.skipif(not (shutil.which("cmake") and shutil.which("nvcc")), reason="needs cmake and nvcc")
-def test_a_default_build_has_no_trace_and_a_planted_one_waits(tmp_path: Path) -> None:
+def test_a_default_build_has_no_trace_and_a_planted_one_redoes(tmp_path: Path) -> None:
     default, planted = tmp_path / "default", tmp_path / "planted"
     for build, extra in ((default, []), (planted, [f"-D{OPTION}=20"])):
         proc = subprocess.run(["cmake", "-S", str(ROOT / "plugin"), "-B", str(build), "-DTPB_KERNELS_ONLY=ON",
@@ -72,9 +90,11 @@ def test_a_default_build_has_no_trace_and_a_planted_one_waits(tmp_path: Path) ->
                               cwd=KERNEL.parent)
         assert proc.returncode == 0, proc.stderr[-2000:]
         ptx[name] = out.read_text()
-    # the plant reads the GPU's nanosecond clock and counts the blocks done; the default build does neither
-    assert "%globaltimer" not in ptx["default"] and "%globaltimer" in ptx["planted"]
-    assert "atom.global" not in ptx["default"] and "atom.global.add.u32" in ptx["planted"]
+    # the in-place re-read is the one volatile load of the kernels; the extra items change every kernel; the
+    # spin reads the clock, and the SM count for the grid's last wave
+    assert "ld.volatile" not in ptx["default"] and "ld.volatile.global.v4.u32" in ptx["planted"]
+    assert "%clock64" not in ptx["default"] and "%clock64" in ptx["planted"]
+    assert "%nsmid" not in ptx["default"] and "%nsmid" in ptx["planted"]
     entries = {name: re.findall(r"\.entry (\w+)", text) for name, text in ptx.items()}
     assert entries["default"] == entries["planted"] and len(entries["default"]) > 40
     bodies = {name: re.split(r"\.entry \w+", text)[1:] for name, text in ptx.items()}

@@ -305,92 +305,218 @@ __device__ __forceinline__ T fastSwishElement(T value, float beta)
 
 #if defined(TPB_PLANTED_SLOWDOWN_PERMILLE) && TPB_PLANTED_SLOWDOWN_PERMILLE > 0
 // Test only, never in the default build (plugin/CMakeLists.txt: TPB_PLANTED_SLOWDOWN_PERMILLE, 0 = off): a
-// planted slowdown of PERMILLE/1000 of each launch's timed latency, at every size, for checking the verdict
-// (issue 28). The launch's last block to finish waits, after all of its work, for PERMILLE/1000 of
-//   span + launch allowance,
-// span: from block 0's start to that moment (the GPU's nanosecond clock, %globaltimer); launch
-// allowance: TPB_PLANTED_SLOWDOWN_LAUNCH_NS, what CUDA events time around a launch beyond its blocks' span
-// (H100, blocked start: 3.55-3.58 us for a grid of one block of 256 elements, warm, of which about 0.6-1 us is
-// the block's own span, docs/runs/h100-2026-12-07c/verdict/same/; 3000 ns by default). The work itself is
-// untouched: the output is the same bit for bit, the traffic the same.
-// Two earlier plants did more of the kernel's own work and left the memory system to decide what it cost:
-// extra cycles per thread (hidden by other warps where the kernel is bandwidth-bound: +0.1-0.4 % at 64 Mi
-// elements for PERMILLE = 25) and then extra traffic beside them (+2.2 to +13 % for PERMILLE = 20, H100,
-// 2026-12-07); neither was a known effect size. This one is, up to the allowance's estimate (about
-// PERMILLE/1000 x 0.5 us at the smallest sizes).
-// One launch at a time: the start and the blocks done are kept in one device-wide record (gPlantedClock)
-// that the last block resets; launches of one stream are ordered, as the verdict times them. Overlapping
-// launches on several streams would share it (a start older than a second is then ignored).
-// The start is block 0's (blocks are dispatched in index order). The blocks done are counted among the last
-// kPlantedTailBlocks of the grid only, a few waves: the last to finish is one of them, and a grid of 64 Ki
-// blocks does not queue 64 Ki returning atomics on one address.
+// planted slowdown of about PERMILLE/1000 of each launch's timed latency, for checking the verdict (issue 28).
+// Each launch takes one of two halves, the one that costs time where it runs; the work's output is unchanged:
+// - Traffic, where the launch's input + output exceed the L2 (TPB_PLANTED_SLOWDOWN_L2_MIB, 50: the H100's): the
+//   kernel is bound by DRAM bandwidth, and PERMILLE/1000 more of its own traffic costs about that much time. A
+//   kernel over n items (16-byte vectors; elements in the naive and scalar kernels) runs over n + extra, extra =
+//   floor(n * PERMILLE / 1000): item i >= n is item i - n done again, i.e. the first PERMILLE/1000 of the tensor
+//   is read and written a second time with the same code and so the same values (two threads may write one
+//   element, both the same bits). The extra items sit at the end of the index space (the one-shot kernel's extra
+//   blocks are dispatched last; the grid-stride kernels extend each thread's sequence past n), so the re-done
+//   part was evicted from the L2 by then: real DRAM traffic.
+// - Latency, where the tensors fit the L2 (a launch- or latency-bound kernel, or one within the L2's bandwidth):
+//   each thread, after its work, spins for PERMILLE/1000 of the clock cycles its own work took, and the threads of
+//   the grid's last wave for PERMILLE/1000 of a launch allowance too (TPB_PLANTED_SLOWDOWN_LAUNCH_NS, 3000: what
+//   CUDA events time around a launch beyond its blocks' own work, H100 blocked start: 3.55-3.58 us for one block
+//   of 256 elements, of which about 0.6-1 us is the block's work), at an assumed SM clock of 1980 MHz. Where the
+//   grid is one wave the kernel ends with its threads: about PERMILLE/1000 of the timed latency.
+// Why two halves, each alone: a spin alone is hidden by other warps where DRAM is the bound (H100, 2026-12-07,
+// PERMILLE = 25: +0.1-0.4 % at 64 Mi elements); traffic alone costs a launch-bound kernel almost nothing; both at
+// once cost up to twice PERMILLE/1000 (20: +2.2 to +13 %, 2026-12-07); and a wait for the grid's last block
+// (one device-wide count) costs its fences and atomics, 1.3-2 us a launch by themselves (20: +53 % at 256
+// elements, 2026-12-07, docs/runs/h100-2026-12-07d). In place (input == output, allowed) a re-done item is only
+// read (volatile, so it is not optimised away): its element may already hold the result, so computing it again
+// would not be idempotent.
 static_assert(TPB_PLANTED_SLOWDOWN_PERMILLE <= 1000, "TPB_PLANTED_SLOWDOWN_PERMILLE: at most 1000");
+#ifndef TPB_PLANTED_SLOWDOWN_L2_MIB
+#define TPB_PLANTED_SLOWDOWN_L2_MIB 50
+#endif
 #ifndef TPB_PLANTED_SLOWDOWN_LAUNCH_NS
 #define TPB_PLANTED_SLOWDOWN_LAUNCH_NS 3000
 #endif
+static_assert(TPB_PLANTED_SLOWDOWN_L2_MIB > 0 && TPB_PLANTED_SLOWDOWN_L2_MIB <= 1024,
+    "TPB_PLANTED_SLOWDOWN_L2_MIB: 1 to 1024");
 static_assert(TPB_PLANTED_SLOWDOWN_LAUNCH_NS >= 0 && TPB_PLANTED_SLOWDOWN_LAUNCH_NS <= 1000000,
     "TPB_PLANTED_SLOWDOWN_LAUNCH_NS: 0 to 1 ms");
-constexpr unsigned long long kPlantedPermille = TPB_PLANTED_SLOWDOWN_PERMILLE;
-constexpr unsigned long long kPlantedLaunchNs = TPB_PLANTED_SLOWDOWN_LAUNCH_NS;
-constexpr unsigned long long kPlantedSpanMaxNs = 1000000000ULL; // a start older than this is stale: no span
-constexpr unsigned int kPlantedTailBlocks = 4096;                // about 4 waves of 256-thread blocks (H100)
+constexpr int64_t kPlantedPermille = TPB_PLANTED_SLOWDOWN_PERMILLE;
+constexpr int64_t kPlantedL2Bytes = int64_t{TPB_PLANTED_SLOWDOWN_L2_MIB} << 20;
+constexpr long long kPlantedClockMhz = 1980; // the H100 SXM's highest SM clock: the allowance in cycles
+constexpr long long kPlantedLaunchCycles = TPB_PLANTED_SLOWDOWN_LAUNCH_NS * kPlantedClockMhz / 1000;
+constexpr unsigned int kPlantedThreadsPerSm = 2048; // sm_90's resident threads: a wave's blocks at most
+// Items at or beyond 2^62 are never re-done (no tensor has that many): n + extra <= max(n, 2^62), so neither
+// it nor the grid arithmetic over it (ceilDiv) can overflow.
+constexpr int64_t kPlantedItemsMax = int64_t{1} << 62;
 
-//! The launch's record: block 0's start and how many of the grid's last blocks are done.
-struct PlantedClock
+//! n + floor(n * PERMILLE / 1000), computed without overflow (PERMILLE <= 1000), at most max(n, 2^62).
+__host__ __device__ constexpr int64_t plantedItems(int64_t items)
 {
-    unsigned long long first;
-    unsigned int done;
-};
-__device__ PlantedClock gPlantedClock = {0ULL, 0U};
-
-__device__ __forceinline__ unsigned long long plantedNow()
-{
-    unsigned long long ns;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(ns));
-    return ns;
+    int64_t const extra = items / 1000 * kPlantedPermille + items % 1000 * kPlantedPermille / 1000;
+    int64_t const room = items < kPlantedItemsMax ? kPlantedItemsMax - items : 0;
+    return items + (extra < room ? extra : room);
 }
 
-//! A block's start: block 0 stamps the launch's.
-__device__ __forceinline__ void plantedBlockStart()
+static_assert(plantedItems(0) == 0 && plantedItems(999) == 999 + 999 * kPlantedPermille / 1000
+        && plantedItems(1000) == 1000 + kPlantedPermille && plantedItems(kPlantedItemsMax) == kPlantedItemsMax
+        && plantedItems(INT64_MAX) == INT64_MAX && plantedItems(kPlantedItemsMax - 1) == kPlantedItemsMax,
+    "plantedItems: floor(n * PERMILLE / 1000) more, at most max(n, 2^62)");
+
+//! Whether a launch over \p items items of \p itemBytes bytes takes the traffic half: its input + output exceed the
+//! L2 (2 * items * itemBytes > L2, without overflow).
+__host__ __device__ constexpr bool plantedTraffic(int64_t items, int64_t itemBytes)
 {
-    if (blockIdx.x == 0 && threadIdx.x == 0)
+    return items > kPlantedL2Bytes / 2 / itemBytes;
+}
+
+//! The items a launch's grid covers: its own n, and the re-done extra where it takes the traffic half.
+__host__ __device__ constexpr int64_t plantedGridItems(int64_t items, int64_t itemBytes)
+{
+    return plantedTraffic(items, itemBytes) ? plantedItems(items) : items;
+}
+
+static_assert(!plantedTraffic((int64_t{25} << 20) / 16, 16) && plantedTraffic((int64_t{25} << 20) / 16 + 1, 16)
+        && plantedGridItems(1000, 2) == 1000 && plantedGridItems(int64_t{1} << 30, 4) == plantedItems(int64_t{1} << 30),
+    "plantedTraffic: input + output beyond the L2");
+
+// A volatile load into a scratch register of its own: kept by the compilers although nothing uses it.
+__device__ __forceinline__ void plantedReadOnly(uint4 const* address)
+{
+    asm volatile("{\n\t.reg .b32 r<4>;\n\tld.volatile.global.v4.u32 {r0, r1, r2, r3}, [%0];\n\t}" : : "l"(address));
+}
+
+template <typename T>
+__device__ __forceinline__ void plantedReadOnly(T const* address)
+{
+    static_assert(sizeof(T) == 2 || sizeof(T) == 4, "16- and 32-bit elements");
+    if constexpr (sizeof(T) == 4)
     {
-        atomicExch(&gPlantedClock.first, plantedNow());
+        asm volatile("{\n\t.reg .b32 r;\n\tld.volatile.global.b32 r, [%0];\n\t}" : : "l"(address));
+    }
+    else
+    {
+        asm volatile("{\n\t.reg .b16 r;\n\tld.volatile.global.b16 r, [%0];\n\t}" : : "l"(address));
     }
 }
 
-//! A block's end (every thread of the block reaches it: the kernels have no early return): the last of the
-//! grid's last blocks to finish waits PERMILLE/1000 of the span + allowance, then resets the count.
-__device__ __forceinline__ void plantedBlockEnd()
+//! The vector items first + k * step (k < kItems) that lie in [vectorCount, plantedItems(vectorCount)):
+//! each is vector item - vectorCount done again, loads first (kItems in flight), with the kernel's cache
+//! policy (kPolicy; stores evict-first only with kEVICT_FIRST_ALL, as the kernels).
+template <typename T, int32_t kItems, CachePolicy kPolicy>
+__device__ __forceinline__ void plantedRedoVectors(
+    uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t step, float beta)
 {
-    __syncthreads();
-    unsigned int const counted = gridDim.x < kPlantedTailBlocks ? gridDim.x : kPlantedTailBlocks;
-    if (threadIdx.x != 0 || blockIdx.x < gridDim.x - counted)
+    int64_t const items = plantedItems(vectorCount);
+    bool const inPlace = static_cast<void const*>(input) == static_cast<void const*>(output);
+    uint4 vectors[kItems];
+#pragma unroll
+    for (int32_t k = 0; k < kItems; ++k)
     {
-        return;
+        int64_t const index = first + static_cast<int64_t>(k) * step;
+        bool const redo = index >= vectorCount && index < items;
+        if (redo && inPlace)
+        {
+            plantedReadOnly(input + (index - vectorCount));
+        }
+        vectors[k] = redo && !inPlace ? loadVectorWithPolicy<kPolicy>(input + (index - vectorCount))
+                                      : make_uint4(0U, 0U, 0U, 0U);
     }
-    __threadfence();
-    if (atomicAdd(&gPlantedClock.done, 1U) + 1U != counted)
+#pragma unroll
+    for (int32_t k = 0; k < kItems; ++k)
     {
-        return;
+        int64_t const index = first + static_cast<int64_t>(k) * step;
+        if (index >= vectorCount && index < items && !inPlace)
+        {
+            storeVector<kPolicy == CachePolicy::kEVICT_FIRST_ALL>(
+                output + (index - vectorCount), swishVector<T>(vectors[k], beta));
+        }
     }
-    __threadfence();
-    unsigned long long const now = plantedNow();
-    unsigned long long const first = atomicAdd(&gPlantedClock.first, 0ULL);
-    unsigned long long const span = first <= now && now - first < kPlantedSpanMaxNs ? now - first : 0ULL;
-    unsigned long long const until = now + (span + kPlantedLaunchNs) * kPlantedPermille / 1000ULL;
-    while (plantedNow() < until)
-    {
-    }
-    atomicExch(&gPlantedClock.done, 0U);
-    __threadfence();
 }
-// A kernel's first statement, and its last (after all of its own work).
-#define TPB_PLANTED_SLOWDOWN_START plantedBlockStart();
-#define TPB_PLANTED_SLOWDOWN_END plantedBlockEnd();
+
+//! A grid-stride thread's re-done vectors: its sequence first, first + stride, ... continued from its first
+//! index >= vectorCount (where its own loop stopped) up to plantedItems(vectorCount), kItems at a time.
+template <typename T, int32_t kItems, CachePolicy kPolicy>
+__device__ __forceinline__ void plantedRedoVectorsStrided(
+    uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t stride, float beta)
+{
+    int64_t const items = plantedItems(vectorCount);
+    for (int64_t index = first; index < items; index += kItems * stride)
+    {
+        plantedRedoVectors<T, kItems, kPolicy>(input, output, vectorCount, index, stride, beta);
+    }
+}
+
+//! A grid-stride thread's re-done elements (the naive kernel with kNaive, else the scalar fast kernel):
+//! its sequence threadIndex, threadIndex + stride, ... continued past count up to plantedItems(count).
+template <typename T, bool kNaive>
+__device__ __forceinline__ void plantedRedoElements(T const* input, T* output, int64_t count, float beta)
+{
+    int64_t const items = plantedItems(count);
+    int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (index < count)
+    {
+        index += (count - index + stride - 1) / stride * stride; // the first of its indices >= count
+    }
+    bool const inPlace = static_cast<void const*>(input) == static_cast<void const*>(output);
+    for (; index < items; index += stride)
+    {
+        int64_t const element = index - count;
+        if (inPlace)
+        {
+            plantedReadOnly(input + element);
+        }
+        else if constexpr (kNaive)
+        {
+            output[element] = naiveSwish(input[element], beta);
+        }
+        else
+        {
+            output[element] = fastSwishElement(input[element], beta);
+        }
+    }
+}
+//! Whether this block is in the grid's last wave: the last (SMs x blocks an SM holds) blocks, at most.
+__device__ __forceinline__ bool plantedLastWave()
+{
+    unsigned int sms;
+    asm("mov.u32 %0, %%nsmid;" : "=r"(sms));
+    unsigned int const perSm = kPlantedThreadsPerSm / blockDim.x;
+    unsigned long long const wave = static_cast<unsigned long long>(sms) * (perSm > 0U ? perSm : 1U);
+    return blockIdx.x + wave >= gridDim.x;
+}
+
+//! The latency half: spin for PERMILLE/1000 of \p ownCycles, the clock cycles the thread's own work took, and in
+//! the grid's last wave for PERMILLE/1000 of the launch allowance too.
+__device__ __forceinline__ void plantedSpin(long long ownCycles)
+{
+    long long const cycles = (ownCycles + (plantedLastWave() ? kPlantedLaunchCycles : 0LL)) * kPlantedPermille / 1000;
+    long long const until = clock64() + cycles;
+    while (clock64() < until)
+    {
+    }
+}
+// A kernel's first statement: the thread's clock at its start.
+#define TPB_PLANTED_SLOWDOWN_START long long const plantedStart = clock64();
+// After a kernel's own work over \p items items of \p itemBytes: the traffic half (a call of a planted* function
+// above, the re-done items) where the launch's tensors exceed the L2, else the latency half.
+#define TPB_PLANTED_SLOWDOWN(items, itemBytes, ...)                                                                    \
+    {                                                                                                                  \
+        long long const plantedOwn = clock64() - plantedStart;                                                         \
+        if (plantedTraffic(items, itemBytes))                                                                          \
+        {                                                                                                              \
+            __VA_ARGS__;                                                                                               \
+        }                                                                                                              \
+        else                                                                                                           \
+        {                                                                                                              \
+            plantedSpin(plantedOwn);                                                                                   \
+        }                                                                                                              \
+    }
+// The items a launch's grid covers: its own n, + the re-done extra where it takes the traffic half.
+#define TPB_PLANTED_SLOWDOWN_ITEMS(items, itemBytes) plantedGridItems(items, itemBytes)
 #else
 #define TPB_PLANTED_SLOWDOWN_START
-#define TPB_PLANTED_SLOWDOWN_END
+#define TPB_PLANTED_SLOWDOWN(items, itemBytes, ...)
+#define TPB_PLANTED_SLOWDOWN_ITEMS(items, itemBytes) (items)
 #endif
 
 // The baseline ("seed") kernel, kept on purpose: scalar accesses, accurate expf and a true IEEE
@@ -408,7 +534,7 @@ __global__ void swishNaiveKernel(T const* input, T* output, int64_t count, float
     {
         output[index] = naiveSwish(input[index], beta);
     }
-    TPB_PLANTED_SLOWDOWN_END
+    TPB_PLANTED_SLOWDOWN(count, int64_t{sizeof(T)}, plantedRedoElements<T, true>(input, output, count, beta))
 }
 
 // Vectorised grid-stride kernel over vectorCount 16-byte vectors, plus the count % elementsPerVector
@@ -452,7 +578,9 @@ __global__ void __launch_bounds__(kVectorBlockSize, kVectorBlocksPerSm) swishVec
         float const x = ElementOps<T>::toFloat(tailInput[threadIndex]);
         tailOutput[threadIndex] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
-    TPB_PLANTED_SLOWDOWN_END
+    TPB_PLANTED_SLOWDOWN(vectorCount, int64_t{sizeof(uint4)}, plantedRedoVectorsStrided<T, kVectorsPerThread,
+        kStreaming ? CachePolicy::kEVICT_FIRST_ALL : CachePolicy::kDEFAULT>(
+        input, output, vectorCount, index, stride, beta))
 }
 
 // One-shot vectorised kernel: the grid covers the tensor, each thread issues kVectors independent
@@ -498,7 +626,8 @@ __global__ void __launch_bounds__(kBlock) swishOneShotKernel(uint4 const* input,
         float const x = ElementOps<T>::toFloat(tailInput[threadIdx.x]);
         tailOutput[threadIdx.x] = ElementOps<T>::fromFloat(ElementOps<T>::swish(x, beta));
     }
-    TPB_PLANTED_SLOWDOWN_END
+    TPB_PLANTED_SLOWDOWN(vectorCount, int64_t{sizeof(uint4)},
+        plantedRedoVectors<T, kVectors, kPolicy>(input, output, vectorCount, base, kBlock, beta))
 }
 
 template <typename T, int32_t kVectors, int32_t kBlock = kVectorBlockSize, CachePolicy kPolicy = CachePolicy::kDEFAULT>
@@ -507,7 +636,8 @@ cudaError_t launchOneShot(uint4 const* input, uint4* output, int64_t vectorCount
 {
     static_assert(kBlock >= 8, "the scalar tail (< 8 elements) is handled by block 0's first threads");
     int64_t const blocksNeeded
-        = ceilDiv(vectorCount, static_cast<int64_t>(kBlock) * kVectors);
+        = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(vectorCount, int64_t{sizeof(uint4)}),
+            static_cast<int64_t>(kBlock) * kVectors);
     int64_t const blocks = blocksNeeded > 0 ? blocksNeeded : 1; // the tail alone still needs one block
     if (blocks > kMaxGridX)
     {
@@ -541,7 +671,7 @@ __global__ void __launch_bounds__(kVectorBlockSize) swishScalarFastKernel(
     {
         output[index] = fastSwishElement(input[index], beta);
     }
-    TPB_PLANTED_SLOWDOWN_END
+    TPB_PLANTED_SLOWDOWN(count, int64_t{sizeof(T)}, plantedRedoElements<T, false>(input, output, count, beta))
 }
 
 __global__ void emptyKernel() {}
@@ -575,7 +705,7 @@ cudaError_t launchTyped(
 {
     if (kernel == SwishKernel::kNAIVE)
     {
-        int64_t const blocks = ceilDiv(count, kNaiveBlockSize);
+        int64_t const blocks = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count, int64_t{sizeof(T)}), kNaiveBlockSize);
         unsigned int const gridSize = static_cast<unsigned int>(blocks < kMaxGridX ? blocks : kMaxGridX);
         swishNaiveKernel<T><<<gridSize, kNaiveBlockSize, 0, stream>>>(input, output, count, beta);
         return launchStatus();
@@ -605,7 +735,7 @@ cudaError_t launchTyped(
         {
             return status;
         }
-        int64_t const blocksNeeded = ceilDiv(count, kVectorBlockSize);
+        int64_t const blocksNeeded = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(count, int64_t{sizeof(T)}), kVectorBlockSize);
         int64_t const blocksCap = static_cast<int64_t>(smCount) * (residentBlocks > 0 ? residentBlocks : 1);
         unsigned int const gridSize = static_cast<unsigned int>(blocksNeeded < blocksCap ? blocksNeeded : blocksCap);
         swishScalarFastKernel<T><<<gridSize, kVectorBlockSize, 0, stream>>>(input, output, count, beta);
@@ -659,7 +789,7 @@ cudaError_t launchTyped(
     // Persistent kernels: just enough threads for one unrolled iteration each (small tensors),
     // capped at the resident capacity (large tensors: grid-stride over the rest). At least
     // tailCount threads.
-    int64_t threadsNeeded = ceilDiv(vectorCount, kVectorsPerThread);
+    int64_t threadsNeeded = ceilDiv(TPB_PLANTED_SLOWDOWN_ITEMS(vectorCount, int64_t{sizeof(uint4)}), kVectorsPerThread);
     threadsNeeded = threadsNeeded > tailCount ? threadsNeeded : tailCount;
     int64_t const blocksNeeded = ceilDiv(threadsNeeded, kVectorBlockSize);
     int64_t const blocksCap = static_cast<int64_t>(smCount) * kVectorBlocksPerSm;

@@ -11,10 +11,10 @@
 #   . /opt/trtkit/env.sh     # the trt-kit environment (python3 with TensorRT)
 #   bash workflow/scripts/verdict_gpu_check.sh docs/runs/h100-$(date +%F)-verdict
 #
-# Environment: PERMILLE (default 20: the planted slowdown is PERMILLE/1000 of each launch's timed latency, at every
-# size: the last block of each Swish launch to finish waits PERMILLE/1000 of the launch's span plus a launch allowance,
-# swishPluginKernel.cu; the two earlier plants did more work instead, and the memory system decided the effect: at 20
-# the H100 measured +2.2 % to +13 %, median +4.2 % at >= 1 MiB, 2026-12-07),
+# Environment: PERMILLE (default 20: the planted slowdown, about PERMILLE/1000 of each launch's timed latency: where the
+# launch's input + output exceed the L2 it re-reads and re-writes the first PERMILLE/1000 of its tensor (that much more
+# DRAM traffic), else each thread spins PERMILLE/1000 of its own work's cycles and, in the grid's last wave, of a
+# launch allowance; swishPluginKernel.cu says why, with the H100's numbers of the three plants before),
 # TIME_S (0.2: seconds per state and sampler round), ROUNDS (2, the project's verdict.remeasure_rounds; 1 until
 # 2026-12-07: re-measurement rounds), CASE_TIMEOUT (150 s per case: the three fit one 10-minute device call).
 # Before any timing, swish_kernel_check runs against kernels built with the plant (their outputs must be unchanged,
@@ -177,9 +177,10 @@ for name, target in (("same", "SAME >= 95 %"), ("planted", "SLOW >= 90 % of >= 1
     print(f"| {name} | {wall} | {rc} | {len(t)} | {n['SAME']} | {n['SLOW']} | {n['FAST']} | {n['AMBIGUOUS']} | "
           f"{n['FAIL']} | {(big['verdict'] == 'SLOW').sum()} of {len(big)} | {big['ratio'].median():.4f} | {target} | "
           f"{'yes' if met else 'NO'} |")
-print(f"\nplanted: -DTPB_PLANTED_SLOWDOWN_PERMILLE={permille} (the last block of each launch to finish waits {permille} "
-      "permille of the launch's span plus a launch allowance: that much of its timed latency, the work unchanged; the "
-      "ratio column of planted/verdict.csv is the effect measured per state)")
+print(f"\nplanted: -DTPB_PLANTED_SLOWDOWN_PERMILLE={permille} (each launch: where its input + output exceed the L2, "
+      f"the first {permille} permille of its tensor read and written again, that much more DRAM traffic; else each thread "
+      f"spins {permille} permille of its own work's cycles and, in the grid's last wave, of a launch allowance; the output "
+      "unchanged; the ratio column of planted/verdict.csv is the effect measured per state)")
 check = out / "logs" / "planted_kernel_check.log"
 lines = check.read_text().strip().splitlines() if check.is_file() else []
 print(f"\nplanted kernels' correctness (swish_kernel_check built with the plant): {lines[-1] if lines else 'not run'}")
@@ -193,7 +194,7 @@ if csv.is_file():
     print("|---|---:|" + "---|" * len(cells.columns))
     for (dtype, elements), row in cells.iterrows():
         print(f"| {dtype} | {elements} | " + " | ".join(str(v) for v in row) + " |")
-    # the states beyond the L2 (device.json), where the launch allowance is the smallest part of the time
+    # the states beyond the L2 (device.json): the plant's traffic half
     l2 = int(dev.get("l2_bytes") or 50 << 20)
     size = {"fp32": 4, "fp16": 2, "bf16": 2}
     beyond = t[2 * t["elements"] * t["dtype"].map(size) > l2]
