@@ -85,8 +85,10 @@ PREBUILD=$!
 note "prebuild started (baseline, A/A second build, the candidate and the planted candidate; arch $arch)"
 # the planted kernels' correctness check, built beside (CPU); the image's cmake is a Python wheel: no PYTHONHOME/PYTHONPATH
 PK=$(mktemp -d -t tpb-planted-kernels.XXXXXX)  # a folder of its own (tests/test_misc.py: no fixed temporary names)
+# with the plant's L2 at 1 MiB, so that the check's cases take both halves, in place and out of place: the traffic half
+# above 128 Ki elements of fp32 (input + output beyond 1 MiB), the latency half below (the timed candidate keeps 50 MiB)
 { env -u PYTHONHOME -u PYTHONPATH cmake -S plugin -B "$PK" -DTPB_KERNELS_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" \
-    -DCMAKE_BUILD_TYPE=Release -DTPB_PLANTED_SLOWDOWN_PERMILLE="$PERMILLE" \
+    -DCMAKE_BUILD_TYPE=Release -DTPB_PLANTED_SLOWDOWN_PERMILLE="$PERMILLE" -DCMAKE_CUDA_FLAGS=-DTPB_PLANTED_SLOWDOWN_L2_MIB=1 \
   && env -u PYTHONHOME -u PYTHONPATH cmake --build "$PK" -j 4 --target swish_kernel_check; } \
   > "$OUT/logs/planted_kernels_build.log" 2>&1 &
 PKBUILD=$!
