@@ -299,7 +299,7 @@ def conformance_outputs(root: str, settings: Settings) -> list[str]:
 def compile_operators(settings: Settings) -> list[str]:
     """The operators whose plugin libraries the compile rule builds: config operators, the in_network
     rule's where it is on, and kernel_bench.operator where that rule is on (it may be no config operator:
-    the shipped Swish kernels timed in an experiment of other operators; the manifest must then name its
+    a shipped plugin's kernels timed in an experiment of other operators; the manifest must then name its
     direct library, or the rule has nothing to call: tests/configs/gpu-multi.yaml, H100 2026-12-07)."""
     extra = list(settings.in_network.operators) if settings.in_network.enabled else []
     bench = [settings.kernel_bench.operator] if settings.kernel_bench.enabled else []
