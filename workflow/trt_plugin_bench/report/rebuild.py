@@ -401,7 +401,8 @@ class InterleavedState:
 def judge_interleaved(states: list[InterleavedState], settings: Settings) -> tuple[list[VerdictRow], list[str]]:
     """verdict.py's statistics on interleaved samples: the bootstrap interval of candidate ÷ baseline;
     the band the largest of min_effect, the A/A control of the same rounds (|b′ ÷ b − 1| + its
-    interval's half width) and 2.5 timer steps (verdict.RESOLUTION_STEPS); SAME/FAST/SLOW/AMBIGUOUS, FAIL for a wrong output.
+    interval's half width) and 2.5 timer steps (verdict.RESOLUTION_STEPS); SAME/FAST/SLOW/AMBIGUOUS,
+    FAIL for a wrong output.
     Also the reasons the run is too noisy: its A/A pairs, judged the same way against the band
     without the A/A term, FAST or SLOW in more states than the per-state false-positive rate explains."""
     rows: list[VerdictRow] = []

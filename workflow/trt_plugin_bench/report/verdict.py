@@ -468,9 +468,9 @@ def timer_tick(samples: list[np.ndarray]) -> float:
     (µs). CUDA events count in 32 ns steps on the H200 (every sample a multiple of 0.032 µs), so two
     medians of a 3 µs state are 1 % apart when they differ by one step, and a bootstrap of such
     samples has no width to say otherwise: on the H200 (2026-12-02) the same code measured twice was
-    "FAST" by one or three steps in 6 of 60 small blocked-start states. Two steps are the smallest
-    difference of medians that is not the clock's grain. A fine timer (the CPU's perf_counter) gives
-    a step far below any other term."""
+    "FAST" by one or three steps in 6 of 60 small blocked-start states. The band counts RESOLUTION_STEPS
+    of them (resolution_term). A fine timer (the CPU's perf_counter) gives a step far below any other
+    term."""
     values = np.unique(np.round(np.concatenate([np.asarray(s, dtype=np.float64) for s in samples]), 4))
     steps = np.diff(values)
     steps = steps[steps > 0]
