@@ -251,10 +251,15 @@ PY
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
   same)
-    python3 workflow/scripts/compare_runs.py docs/runs/h100-2026-11-24d $RES/tables --out "$OUT/compare_runs.md" \
+    # the reference: the default DAG before issue 23's refactor on this kind of GPU (SAME_REF overrides)
+    ref=${SAME_REF:-docs/runs/h100-2026-11-24d}
+    if [[ -z ${SAME_REF:-} ]] && nvidia-smi --query-gpu=name --format=csv,noheader -i 0 2>/dev/null | grep -q H200; then
+      ref=docs/runs/h200-2026-12-02/tables
+    fi
+    python3 workflow/scripts/compare_runs.py "$ref" $RES/tables --out "$OUT/compare_runs.md" \
       > "$LOGS/compare_runs.log" 2>&1
     rc=$?
-    note "same (compare_runs against docs/runs/h100-2026-11-24d) rc=$rc: $(grep -m1 -E '^\*\*(THE SAME|DIFFERENCES)' "$LOGS/compare_runs.log" || tail -1 "$LOGS/compare_runs.log" | cut -c1-300)"
+    note "same (compare_runs against $ref) rc=$rc: $(grep -m1 -E '^\*\*(THE SAME|DIFFERENCES)' "$LOGS/compare_runs.log" || tail -1 "$LOGS/compare_runs.log" | cut -c1-300)"
     grep -E '^- \*\*' "$LOGS/compare_runs.log" | cut -c1-200
     ;;
   verdict)
