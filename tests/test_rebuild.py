@@ -5,6 +5,7 @@ The GPU part (both libraries in one process) runs in workflow/scripts/device_ses
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -510,6 +511,18 @@ def test_gpu_check_script_argv_parses_with_the_cli_parser(tmp_path: Path) -> Non
 def test_gpu_check_script_runs_only_the_cases_named(tmp_path: Path) -> None:
     """CASES="same planted" (a device session short of time) runs those two and not the naive case."""
     assert sorted(_script_case_argvs(tmp_path, "same planted")) == ["planted", "same"]
+
+
+def test_gpu_check_script_refuses_a_case_it_does_not_know(tmp_path: Path) -> None:
+    """A misspelt CASES word is an error naming it, before anything is written, not a check that runs nothing."""
+    from trt_plugin_bench.core.config import PROJECT_ROOT
+
+    script = PROJECT_ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh"
+    out = tmp_path / "out"
+    run = subprocess.run(["bash", str(script), str(out)], capture_output=True, text=True,
+                         env={**os.environ, "CASES": "same planed"})
+    assert run.returncode == 2 and "CASES: 'planed' is no case" in run.stderr, run.stderr
+    assert not out.exists()
 
 
 def test_medians_exactly_two_timer_steps_apart_are_the_clocks_grain_not_a_change() -> None:

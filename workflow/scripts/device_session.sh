@@ -251,9 +251,11 @@ PY
     grep -E "^Error in rule|RuntimeError|Exception" "$LOGS/dag.log" | head -20
     ;;
   same)
-    # the reference: the default DAG before issue 23's refactor on this kind of GPU (SAME_REF overrides)
+    # the reference: the default DAG before issue 23's refactor on the GPU these tables ran on (their device.json;
+    # SAME_REF overrides)
     ref=${SAME_REF:-docs/runs/h100-2026-11-24d}
-    if [[ -z ${SAME_REF:-} ]] && nvidia-smi --query-gpu=name --format=csv,noheader -i 0 2>/dev/null | grep -q H200; then
+    if [[ -z ${SAME_REF:-} ]] && python3 -c 'import json, sys; sys.exit("H200" not in json.load(open(sys.argv[1])).get("device_name", ""))' \
+        "$RES/tables/device.json" 2>/dev/null; then
       ref=docs/runs/h200-2026-12-02/tables
     fi
     python3 workflow/scripts/compare_runs.py "$ref" $RES/tables --out "$OUT/compare_runs.md" \

@@ -31,6 +31,9 @@ TIME_S=${TIME_S:-0.2}
 ROUNDS=${ROUNDS:-2}  # each round 2x-8x TIME_S for the few AMBIGUOUS states only: seconds
 CASE_TIMEOUT=${CASE_TIMEOUT:-150}
 CASES=${CASES:-same planted naive}
+for name in $CASES; do
+  case $name in same|planted|naive) ;; *) echo "verdict_gpu_check.sh: CASES: '$name' is no case; allowed: same planted naive" >&2; exit 2;; esac
+done
 mkdir -p "$OUT/logs"
 T0=$(date +%s)
 note() { echo "[$(date +%H:%M:%S) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/logs/steps.txt"; }
