@@ -100,3 +100,29 @@ def test_a_default_build_has_no_trace_and_a_planted_one_redoes(tmp_path: Path) -
     bodies = {name: re.split(r"\.entry \w+", text)[1:] for name, text in ptx.items()}
     unchanged = [e for e, a, b in zip(entries["default"], bodies["default"], bodies["planted"]) if a == b]
     assert unchanged == [e for e in entries["default"] if "emptyKernel" in e]
+
+
+GPU_CHECK = ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh"
+
+
+def _planted_check_definitions() -> list[str]:
+    """The definitions verdict_gpu_check.sh builds the planted kernels' correctness check with (its
+    -DCMAKE_CUDA_FLAGS=..., e.g. the plant's L2 at 1 MiB), read from the script so the two cannot drift."""
+    flags = re.findall(r"-DCMAKE_CUDA_FLAGS=(\S+)", GPU_CHECK.read_text())
+    assert len(flags) == 1, f"{GPU_CHECK.name}: expected one -DCMAKE_CUDA_FLAGS=, found {flags}"
+    definitions = flags[0].strip("'\"").split()
+    assert definitions and all(d.startswith("-DTPB_PLANTED_SLOWDOWN_") for d in definitions), definitions
+    return definitions
+
+
+@pytest.mark.skipif(not shutil.which("nvcc"), reason="needs nvcc")
+def test_the_planted_kernel_check_build_of_the_gpu_check_compiles(tmp_path: Path) -> None:
+    """The GPU check's planted correctness build (the plant's L2 at 1 MiB) compiles: its static_asserts hold for
+    any L2 size, not only the H100's 50 MiB (H100 2026-12-07: "plantedTraffic: input + output beyond the L2" at
+    L2_MIB=1, the check was not built and the plant's outputs went unchecked)."""
+    definitions = _planted_check_definitions()
+    for extra in (definitions, ["-DTPB_PLANTED_SLOWDOWN_L2_MIB=1024"]):
+        proc = subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-O3", "-ptx", f"-D{OPTION}=20", *extra,
+                               KERNEL.name, "-I", ".", "-o", str(tmp_path / "planted.ptx")],
+                              capture_output=True, text=True, timeout=600, cwd=KERNEL.parent)
+        assert proc.returncode == 0, (extra, proc.stderr[-2000:])

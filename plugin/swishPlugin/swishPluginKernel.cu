@@ -374,7 +374,8 @@ __host__ __device__ constexpr int64_t plantedGridItems(int64_t items, int64_t it
     return plantedTraffic(items, itemBytes) ? plantedItems(items) : items;
 }
 
-static_assert(!plantedTraffic((int64_t{25} << 20) / 16, 16) && plantedTraffic((int64_t{25} << 20) / 16 + 1, 16)
+// at the configured L2 (TPB_PLANTED_SLOWDOWN_L2_MIB: 1 in the GPU check's correctness build, 50 timed), not only 50
+static_assert(!plantedTraffic(kPlantedL2Bytes / 2 / 16, 16) && plantedTraffic(kPlantedL2Bytes / 2 / 16 + 1, 16)
         && plantedGridItems(1000, 2) == 1000 && plantedGridItems(int64_t{1} << 30, 4) == plantedItems(int64_t{1} << 30),
     "plantedTraffic: input + output beyond the L2");
 
