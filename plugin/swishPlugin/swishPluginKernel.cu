@@ -399,11 +399,16 @@ __device__ __forceinline__ void plantedReadOnly(T const* address)
     }
 }
 
+// The traffic half's functions are __noinline__ (a call where they are used): inlined, their unrolled loads and
+// stores sat between a kernel's own work and the latency half's spin, and the kernels that took the spin cost
+// +0.2-0.6 us a launch beyond it at any size within the L2 (H100 2026-12-07, PERMILLE = 20: +2.5 to +14 % where
+// 2 % is 0.07-0.2 us; not profiled, so that the code's layout is the cause is a reading). As calls, the spin
+// follows the work directly; the call's cost lands only in launches bound by DRAM bandwidth.
 //! The vector items first + k * step (k < kItems) that lie in [vectorCount, plantedItems(vectorCount)):
 //! each is vector item - vectorCount done again, loads first (kItems in flight), with the kernel's cache
 //! policy (kPolicy; stores evict-first only with kEVICT_FIRST_ALL, as the kernels).
 template <typename T, int32_t kItems, CachePolicy kPolicy>
-__device__ __forceinline__ void plantedRedoVectors(
+__device__ __noinline__ void plantedRedoVectors(
     uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t step, float beta)
 {
     int64_t const items = plantedItems(vectorCount);
@@ -436,7 +441,7 @@ __device__ __forceinline__ void plantedRedoVectors(
 //! A grid-stride thread's re-done vectors: its sequence first, first + stride, ... continued from its first
 //! index >= vectorCount (where its own loop stopped) up to plantedItems(vectorCount), kItems at a time.
 template <typename T, int32_t kItems, CachePolicy kPolicy>
-__device__ __forceinline__ void plantedRedoVectorsStrided(
+__device__ __noinline__ void plantedRedoVectorsStrided(
     uint4 const* input, uint4* output, int64_t vectorCount, int64_t first, int64_t stride, float beta)
 {
     int64_t const items = plantedItems(vectorCount);
@@ -449,7 +454,7 @@ __device__ __forceinline__ void plantedRedoVectorsStrided(
 //! A grid-stride thread's re-done elements (the naive kernel with kNaive, else the scalar fast kernel):
 //! its sequence threadIndex, threadIndex + stride, ... continued past count up to plantedItems(count).
 template <typename T, bool kNaive>
-__device__ __forceinline__ void plantedRedoElements(T const* input, T* output, int64_t count, float beta)
+__device__ __noinline__ void plantedRedoElements(T const* input, T* output, int64_t count, float beta)
 {
     int64_t const items = plantedItems(count);
     int64_t const stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
