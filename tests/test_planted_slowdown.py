@@ -71,6 +71,14 @@ def test_the_kernel_source_has_no_trace_of_it_unless_defined() -> None:
     assert "output[index] = fastSwishElement(input[index], beta);" in outside
 
 
+def _ptx(out: Path, definitions: list[str]) -> subprocess.CompletedProcess[str]:
+    """The kernel file compiled to sm_90 PTX at out with these -D definitions. Relative to the kernel's folder: nvcc
+    hands paths to the host compiler through sh, so a checkout under a path with a `$` in it (as CI's is) would
+    otherwise reach cc1plus expanded."""
+    return subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-O3", "-ptx", *definitions, KERNEL.name,
+                           "-I", ".", "-o", str(out)], capture_output=True, text=True, timeout=600, cwd=KERNEL.parent)
+
+
 @pytest.mark.skipif(not (shutil.which("cmake") and shutil.which("nvcc")), reason="needs cmake and nvcc")
 def test_a_default_build_has_no_trace_and_a_planted_one_redoes(tmp_path: Path) -> None:
     default, planted = tmp_path / "default", tmp_path / "planted"
@@ -83,11 +91,7 @@ def test_a_default_build_has_no_trace_and_a_planted_one_redoes(tmp_path: Path) -
     ptx = {}
     for name, extra in (("default", []), ("planted", [f"-D{OPTION}=20"])):
         out = tmp_path / f"{name}.ptx"
-        # relative to the kernel's folder: nvcc hands paths to the host compiler through sh, so a checkout
-        # under a path with a `$` in it (as CI's is) would otherwise reach cc1plus expanded
-        proc = subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-O3", "-ptx", *extra, KERNEL.name,
-                               "-I", ".", "-o", str(out)], capture_output=True, text=True, timeout=600,
-                              cwd=KERNEL.parent)
+        proc = _ptx(out, extra)
         assert proc.returncode == 0, proc.stderr[-2000:]
         ptx[name] = out.read_text()
     # the in-place re-read is the one volatile load of the kernels; the extra items change every kernel; the
@@ -122,7 +126,5 @@ def test_the_planted_kernel_check_build_of_the_gpu_check_compiles(tmp_path: Path
     L2_MIB=1, the check was not built and the plant's outputs went unchecked)."""
     definitions = _planted_check_definitions()
     for extra in (definitions, ["-DTPB_PLANTED_SLOWDOWN_L2_MIB=1024"]):
-        proc = subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-O3", "-ptx", f"-D{OPTION}=20", *extra,
-                               KERNEL.name, "-I", ".", "-o", str(tmp_path / "planted.ptx")],
-                              capture_output=True, text=True, timeout=600, cwd=KERNEL.parent)
+        proc = _ptx(tmp_path / "planted.ptx", [f"-D{OPTION}=20", *extra])
         assert proc.returncode == 0, (extra, proc.stderr[-2000:])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from trt_plugin_bench.core.config import PROJECT_ROOT
 from trt_plugin_bench.core.operators import get_operator
 from trt_plugin_bench.report.rebuild import (
     InterleavedState,
@@ -25,6 +26,8 @@ from trt_plugin_bench.report.rebuild import (
 )
 from trt_plugin_bench.report.verdict import Settings, beyond_chance, binomial_tail
 from typed import typed
+
+GPU_CHECK_SCRIPT = PROJECT_ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh"
 
 SETTINGS = Settings(resamples=400)
 
@@ -291,8 +294,6 @@ def test_cli_rebuild_refuses_the_cpu_backend_and_old_revisions(tmp_path: Path, c
     import json
 
     from trt_plugin_bench.cli import main
-    from trt_plugin_bench.core.config import PROJECT_ROOT
-
     cand = tmp_path / "cand" / "tables"
     cand.mkdir(parents=True)
     (cand / "device.json").write_text(json.dumps({"backend": "reference"}))
@@ -419,8 +420,6 @@ def test_run_interleaved_orchestration_on_the_cpu(tmp_path: Path, monkeypatch: p
     assert {r.verdict for r in out} == {"FAIL"} and len(out) == 2
     broken = False
     # the whole command on this checkout's HEAD (its plugin/ extracted; the build stubbed as above)
-    from trt_plugin_bench.core.config import PROJECT_ROOT
-
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True).returncode != 0:
         pytest.skip("the project is not a git checkout here")
     status, judged = rebuild.verdict_rebuild(cand, tmp_path / "out", "HEAD", config, SETTINGS, fail_on="SLOW",
@@ -463,9 +462,7 @@ def _script_case_argvs(tmp_path: Path, cases: str = "same planted naive") -> dic
     """The exact argv each case of workflow/scripts/verdict_gpu_check.sh hands `tpb.py`: its run_case function
     and its run_case lines run by bash, with `timeout` standing in to record the command line (the cases CASES
     names; the others leave no argv)."""
-    from trt_plugin_bench.core.config import PROJECT_ROOT
-
-    text = (PROJECT_ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh").read_text()
+    text = GPU_CHECK_SCRIPT.read_text()
     lines = text.splitlines()
     start = lines.index("run_case() {")
     end = lines.index("}", start)
@@ -515,11 +512,8 @@ def test_gpu_check_script_runs_only_the_cases_named(tmp_path: Path) -> None:
 
 def test_gpu_check_script_refuses_a_case_it_does_not_know(tmp_path: Path) -> None:
     """A misspelt CASES word is an error naming it, before anything is written, not a check that runs nothing."""
-    from trt_plugin_bench.core.config import PROJECT_ROOT
-
-    script = PROJECT_ROOT / "workflow" / "scripts" / "verdict_gpu_check.sh"
     out = tmp_path / "out"
-    run = subprocess.run(["bash", str(script), str(out)], capture_output=True, text=True,
+    run = subprocess.run(["bash", str(GPU_CHECK_SCRIPT), str(out)], capture_output=True, text=True,
                          env={**os.environ, "CASES": "same planed"})
     assert run.returncode == 2 and "CASES: 'planed' is no case" in run.stderr, run.stderr
     assert not out.exists()
